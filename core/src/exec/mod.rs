@@ -1,0 +1,1 @@
+//! The executor: runs a Plan's execution graph through providers.

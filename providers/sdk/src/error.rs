@@ -1,0 +1,50 @@
+//! Classified provider errors: the class tells the executor's policy what to do (retry a
+//! transient failure, record a partially created object, roll back on a permanent one). The
+//! message is the vendor's own words; it must never contain a secret.
+
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Worth retrying with backoff: network errors, 5xx, rate limits.
+    Transient,
+    /// The object changed underneath us, or a name is taken.
+    Conflict,
+    /// The object does not exist.
+    NotFound,
+    /// Will not succeed on retry: bad input, forbidden, quota.
+    Permanent,
+    /// The object was created but could not be finished; `ProviderError::partial` holds it.
+    PartiallyCreated,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub class: ErrorClass,
+    pub message: String,
+    /// For `PartiallyCreated`: the state of the object that exists and must be recorded.
+    pub partial: Option<Value>,
+}
+
+impl ProviderError {
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        ProviderError { class, message: message.into(), partial: None }
+    }
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Transient, message)
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Permanent, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::NotFound, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Conflict, message)
+    }
+    pub fn partially_created(message: impl Into<String>, state: Value) -> Self {
+        ProviderError { class: ErrorClass::PartiallyCreated, message: message.into(), partial: Some(state) }
+    }
+}

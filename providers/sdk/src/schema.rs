@@ -1,0 +1,137 @@
+//! Provider schemas: which resource and data-source types a provider offers, and for each
+//! attribute its type, whether it is required, optional or computed, sensitive, and whether a
+//! change to it forces replacement. The planner diffs by schema; docs are generated from it.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// Attribute type constraints, as in HCL's type language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Type {
+    String,
+    Number,
+    Bool,
+    List { element: Box<Type> },
+    Set { element: Box<Type> },
+    Map { element: Box<Type> },
+    Object { attributes: IndexMap<String, Type>, optional: Vec<String> },
+    Tuple { elements: Vec<Type> },
+    Any,
+}
+
+impl std::fmt::Display for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Type::String => f.write_str("string"),
+            Type::Number => f.write_str("number"),
+            Type::Bool => f.write_str("bool"),
+            Type::List { element } => write!(f, "list({element})"),
+            Type::Set { element } => write!(f, "set({element})"),
+            Type::Map { element } => write!(f, "map({element})"),
+            Type::Object { attributes, optional } => {
+                f.write_str("object({")?;
+                for (i, (k, t)) in attributes.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if optional.contains(k) {
+                        write!(f, "{k} = optional({t})")?;
+                    } else {
+                        write!(f, "{k} = {t}")?;
+                    }
+                }
+                f.write_str("})")
+            }
+            Type::Tuple { elements } => {
+                f.write_str("tuple([")?;
+                for (i, t) in elements.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                f.write_str("])")
+            }
+            Type::Any => f.write_str("any"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeSchema {
+    #[serde(rename = "type")]
+    pub ty: Type,
+    pub description: String,
+    /// Must be set in configuration.
+    pub required: bool,
+    /// May be set in configuration.
+    pub optional: bool,
+    /// Set by the provider (when not set in configuration, for optional+computed).
+    pub computed: bool,
+    pub sensitive: bool,
+    /// A change to this attribute cannot be applied in place: the object is replaced.
+    pub force_new: bool,
+}
+
+impl AttributeSchema {
+    fn base(ty: Type, description: &str) -> Self {
+        AttributeSchema {
+            ty,
+            description: description.to_string(),
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            force_new: false,
+        }
+    }
+    pub fn required(ty: Type, description: &str) -> Self {
+        AttributeSchema { required: true, ..Self::base(ty, description) }
+    }
+    pub fn optional(ty: Type, description: &str) -> Self {
+        AttributeSchema { optional: true, ..Self::base(ty, description) }
+    }
+    pub fn computed(ty: Type, description: &str) -> Self {
+        AttributeSchema { computed: true, ..Self::base(ty, description) }
+    }
+    /// Optional in configuration, computed by the provider when omitted.
+    pub fn optional_computed(ty: Type, description: &str) -> Self {
+        AttributeSchema { optional: true, computed: true, ..Self::base(ty, description) }
+    }
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSchema {
+    pub description: String,
+    pub attributes: IndexMap<String, AttributeSchema>,
+    /// Deleting this object loses data that cannot be recreated (volumes, databases): the plan
+    /// flags its deletion as irreversible.
+    pub destroy_is_irreversible: bool,
+}
+
+impl ResourceSchema {
+    pub fn new(description: &str) -> Self {
+        ResourceSchema { description: description.to_string(), attributes: IndexMap::new(), destroy_is_irreversible: false }
+    }
+    pub fn attr(mut self, name: &str, schema: AttributeSchema) -> Self {
+        self.attributes.insert(name.to_string(), schema);
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProviderSchema {
+    /// The provider block's own arguments.
+    pub config: IndexMap<String, AttributeSchema>,
+    pub resources: IndexMap<String, ResourceSchema>,
+    pub data_sources: IndexMap<String, ResourceSchema>,
+}

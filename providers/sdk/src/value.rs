@@ -1,0 +1,335 @@
+//! The dynamic value every expression evaluates to and every provider exchanges.
+//!
+//! Two marks ride on values: `Unknown` ("known after apply") stands in for any value that only
+//! an apply can produce, and `Sensitive` wraps a value that must never be printed or written in
+//! clear text. Operations on values must propagate both marks: combining anything with an
+//! unknown gives an unknown; combining anything with a sensitive value gives a sensitive result.
+//! This module must not know about HCL syntax or files.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A number. Integers up to 2^53 are exact; everything is an f64 underneath, like JSON.
+pub type Number = f64;
+
+/// A configuration or provider value.
+///
+/// `List` serves HCL tuples, lists and sets (a set is a sorted, de-duplicated list); `Map`
+/// serves objects and maps. Map keys keep insertion order; functions that Terraform defines
+/// as sorting (`keys`, `values`, for-expressions over maps) sort explicitly.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    List(Vec<Value>),
+    Map(IndexMap<String, Value>),
+    /// Known only after apply.
+    Unknown,
+    /// A value that must never be shown or stored in clear text.
+    Sensitive(Box<Value>),
+}
+
+impl Value {
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+
+    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// Wrap in the sensitive mark (idempotent).
+    pub fn sensitive(self) -> Value {
+        match self {
+            Value::Sensitive(_) => self,
+            v => Value::Sensitive(Box::new(v)),
+        }
+    }
+
+    /// The value with its top-level sensitive mark removed, and whether it had one.
+    pub fn unmark(&self) -> (&Value, bool) {
+        match self {
+            Value::Sensitive(inner) => (inner.unmark().0, true),
+            v => (v, false),
+        }
+    }
+
+    /// Removes every sensitive mark, at every depth. For provider calls and hashing only.
+    pub fn unmark_deep(&self) -> Value {
+        match self {
+            Value::Sensitive(inner) => inner.unmark_deep(),
+            Value::List(items) => Value::List(items.iter().map(Value::unmark_deep).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.unmark_deep())).collect()),
+            v => v.clone(),
+        }
+    }
+
+    pub fn is_sensitive(&self) -> bool {
+        matches!(self, Value::Sensitive(_))
+    }
+
+    /// True if this value or anything inside it is sensitive.
+    pub fn contains_sensitive(&self) -> bool {
+        match self {
+            Value::Sensitive(_) => true,
+            Value::List(items) => items.iter().any(Value::contains_sensitive),
+            Value::Map(m) => m.values().any(Value::contains_sensitive),
+            _ => false,
+        }
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self.unmark().0, Value::Unknown)
+    }
+
+    /// True if this value is fully known (no unknown at any depth).
+    pub fn is_wholly_known(&self) -> bool {
+        match self {
+            Value::Unknown => false,
+            Value::Sensitive(inner) => inner.is_wholly_known(),
+            Value::List(items) => items.iter().all(Value::is_wholly_known),
+            Value::Map(m) => m.values().all(Value::is_wholly_known),
+            _ => true,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.unmark().0, Value::Null)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self.unmark().0 {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.unmark().0 {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_number(&self) -> Option<Number> {
+        match self.unmark().0 {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self.unmark().0 {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&IndexMap<String, Value>> {
+        match self.unmark().0 {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Attribute lookup on a map value; `None` when absent or not a map.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    /// A short name of the value's type, for messages: "string", "number", "list", ...
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "object",
+            Value::Unknown => "unknown",
+            Value::Sensitive(inner) => inner.type_name(),
+        }
+    }
+
+    /// Converts a known, unmarked value from JSON.
+    pub fn from_json(j: &serde_json::Value) -> Value {
+        match j {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(o) => {
+                Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+            }
+        }
+    }
+
+    /// Converts to plain JSON, dropping marks: unknowns become null and sensitive values are
+    /// exposed. Callers that write to disk or output must redact or encrypt first.
+    pub fn to_json_unmarked(&self) -> serde_json::Value {
+        match self {
+            Value::Null | Value::Unknown => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => number_to_json(*n),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json_unmarked).collect()),
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.to_json_unmarked())).collect(),
+            ),
+            Value::Sensitive(inner) => inner.to_json_unmarked(),
+        }
+    }
+
+    /// JSON for display and machine output: sensitive values become the string "(sensitive)"
+    /// and unknowns the string "(known after apply)". Never leaks a sensitive value.
+    pub fn to_json_redacted(&self) -> serde_json::Value {
+        match self {
+            Value::Sensitive(_) => serde_json::Value::String("(sensitive)".into()),
+            Value::Unknown => serde_json::Value::String("(known after apply)".into()),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json_redacted).collect()),
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect(),
+            ),
+            v => v.to_json_unmarked(),
+        }
+    }
+}
+
+/// Integral floats become JSON integers so that `1` round-trips as `1`, not `1.0`.
+pub fn number_to_json(n: Number) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Formats a number the way HCL users write it: `3`, `2.5`, `-0.125`.
+pub fn format_number(n: Number) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e17 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+impl fmt::Display for Value {
+    /// HCL-like rendering for humans; sensitive values print as `(sensitive value)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::String(s) => write!(f, "{s:?}"),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} = {v}")?;
+                }
+                f.write_str("}")
+            }
+            Value::Unknown => f.write_str("(known after apply)"),
+            Value::Sensitive(_) => f.write_str("(sensitive value)"),
+        }
+    }
+}
+
+/// The persisted form of a value, used in saved plans: known values as plain JSON, marks as
+/// one-key objects `{"$tarn":"unknown"}` / `{"$tarn":"sensitive","v":...}`. Sensitive payloads
+/// are written by the caller's encryption layer, never here in clear: serializing a sensitive
+/// value through this type writes it redacted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct WireValue(pub serde_json::Value);
+
+impl From<&Value> for WireValue {
+    fn from(v: &Value) -> Self {
+        fn enc(v: &Value) -> serde_json::Value {
+            match v {
+                Value::Unknown => serde_json::json!({"$tarn": "unknown"}),
+                Value::Sensitive(_) => serde_json::json!({"$tarn": "sensitive"}),
+                Value::List(l) => serde_json::Value::Array(l.iter().map(enc).collect()),
+                Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), enc(v))).collect()),
+                v => v.to_json_unmarked(),
+            }
+        }
+        WireValue(enc(v))
+    }
+}
+
+impl WireValue {
+    /// Decodes; a redacted sensitive value comes back as `Sensitive(Unknown)`.
+    pub fn to_value(&self) -> Value {
+        fn dec(j: &serde_json::Value) -> Value {
+            match j {
+                serde_json::Value::Object(o) if o.len() == 1 && o.get("$tarn").is_some() => {
+                    match o["$tarn"].as_str() {
+                        Some("sensitive") => Value::Unknown.sensitive(),
+                        _ => Value::Unknown,
+                    }
+                }
+                serde_json::Value::Array(a) => Value::List(a.iter().map(dec).collect()),
+                serde_json::Value::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), dec(v))).collect()),
+                j => Value::from_json(j),
+            }
+        }
+        dec(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacted_json_never_contains_secret() {
+        let v = Value::map([("pw", Value::string("hunter2").sensitive()), ("n", Value::Number(2.0))]);
+        let j = v.to_json_redacted().to_string();
+        assert!(!j.contains("hunter2"));
+        assert!(j.contains("(sensitive)"));
+        assert_eq!(format!("{v}"), "{pw = (sensitive value), n = 2}");
+    }
+
+    #[test]
+    fn marks_are_found_at_depth() {
+        let v = Value::List(vec![Value::Null, Value::map([("x", Value::Unknown)])]);
+        assert!(!v.is_wholly_known());
+        assert!(!v.contains_sensitive());
+        assert!(Value::List(vec![Value::Bool(true).sensitive()]).contains_sensitive());
+    }
+
+    #[test]
+    fn wire_roundtrip_keeps_unknown_and_hides_sensitive() {
+        let v = Value::map([("a", Value::Unknown), ("b", Value::string("s").sensitive()), ("c", Value::Number(1.5))]);
+        let w = WireValue::from(&v);
+        assert!(!w.0.to_string().contains("\"s\""));
+        let back = w.to_value();
+        assert_eq!(back.get("a"), Some(&Value::Unknown));
+        assert!(back.get("b").unwrap().is_sensitive());
+        assert_eq!(back.get("c"), Some(&Value::Number(1.5)));
+    }
+
+    #[test]
+    fn integral_numbers_print_without_fraction() {
+        assert_eq!(number_to_json(3.0).to_string(), "3");
+        assert_eq!(format_number(2.5), "2.5");
+    }
+}

@@ -1,0 +1,1 @@
+//! tarn-state: state backends.
