@@ -1,1 +1,60 @@
-//! tarn-state: state backends.
+//! tarn-state: where tarn records what exists. The [`Backend`] trait and its SQLite
+//! implementation: a snapshot (lineage, serial, one row per resource instance, outputs), a
+//! journal of provider calls (intent before, outcome after), a history of runs, and a lock lease.
+//!
+//! Rows are written one at a time as each action finishes, never as a whole-state rewrite.
+//! This crate knows nothing about configuration, plans or providers: attributes are JSON.
+
+pub mod model;
+
+pub use model::*;
+
+use async_trait::async_trait;
+
+/// A state store for one stack (configuration + workspace).
+///
+/// Every write is durable (committed) when the call returns: crash safety depends on it.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Human description for messages: "sqlite .tarn/state.db".
+    fn describe(&self) -> String;
+
+    /// Takes the stack's lock lease, waiting up to `opts.timeout`. Fails with
+    /// [`StateError::Locked`] naming the holder when it cannot.
+    async fn lock(&self, holder: LockHolder, opts: LockOptions) -> Result<LockInfo, StateError>;
+    /// Extends the lease (called periodically by the holder).
+    async fn heartbeat(&self, lock_id: &str) -> Result<(), StateError>;
+    /// Releases the lease if `lock_id` still holds it.
+    async fn unlock(&self, lock_id: &str) -> Result<(), StateError>;
+    /// Releases whatever lease is held, regardless of holder (`tarn state unlock ID`).
+    async fn force_unlock(&self, lock_id: &str) -> Result<(), StateError>;
+    /// The current lease, if any (expired leases are reported as `None`).
+    async fn current_lock(&self) -> Result<Option<LockInfo>, StateError>;
+
+    /// Lineage, serial, every resource row and the outputs. Creates an empty state (new
+    /// lineage, serial 0) on first use.
+    async fn snapshot(&self) -> Result<Snapshot, StateError>;
+
+    /// Starts a run that may change state: records it in history and bumps the serial once.
+    /// Returns the run's id.
+    async fn begin_run(&self, run: RunStart) -> Result<String, StateError>;
+    /// Records the run's end in history.
+    async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value) -> Result<(), StateError>;
+    async fn history(&self) -> Result<Vec<RunRecord>, StateError>;
+
+    /// Inserts or replaces one resource row.
+    async fn put_resource(&self, record: ResourceRecord) -> Result<(), StateError>;
+    /// Removes one resource row (no error when absent).
+    async fn delete_resource(&self, address: &str) -> Result<(), StateError>;
+    /// Replaces all outputs.
+    async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError>;
+
+    /// Appends a journal entry; returns its sequence number.
+    async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError>;
+    /// Intents (of any run) that have no outcome: what an interrupted run may have left.
+    async fn open_intents(&self) -> Result<Vec<JournalRecord>, StateError>;
+    /// Marks an open intent as dealt with (after adoption or clean-up on a later run).
+    async fn close_intent(&self, seq: i64, note: &str) -> Result<(), StateError>;
+    /// The journal of one run, in order.
+    async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError>;
+}
