@@ -252,3 +252,84 @@ fn missing_directory_gives_no_config() {
     assert!(cfg.is_none());
     assert!(diags.has_errors());
 }
+
+const JSON: &str = r#"{
+  "//": "JSON syntax maps 1:1 to native syntax",
+  "tarn": { "backend": { "sqlite": { "path": ".tarn/state.db" } } },
+  "variable": {
+    "name": {
+      "type": "string",
+      "default": "web",
+      "validation": [{ "condition": "${length(var.name) > 0}", "error_message": "Must not be empty." }]
+    },
+    "servers": { "type": "map(object({ size = string, port = optional(number, 80) }))" }
+  },
+  "locals": { "full": "${var.name}-x", "n": 2, "l": [1, true, null, {"k": "${local.env}"}] },
+  "provider": { "null": [{}, { "alias": "other" }] },
+  "resource": {
+    "null_resource": {
+      "a": {
+        "count": "${local.n}",
+        "provider": "null.other",
+        "triggers": { "name": "${local.full}", "list": [1, true, null] },
+        "lifecycle": { "ignore_changes": ["triggers"], "replace_triggered_by": ["null_resource.b.id"] }
+      },
+      "b": { "for_each": "${var.servers}", "depends_on": ["null_resource.a"], "lifecycle": { "ignore_changes": "all" } }
+    }
+  },
+  "output": { "out": { "value": "${null_resource.a[0].id}", "sensitive": true } },
+  "moved": [{ "from": "null_resource.old", "to": "null_resource.a[0]" }],
+  "import": { "to": "null_resource.b[\"x\"]", "id": "abc-123" }
+}"#;
+
+#[test]
+fn json_syntax_matches_native_syntax() {
+    let (jc, jd) = load_sources(&[("main.tarn.json", JSON)]);
+    assert!(jd.is_empty(), "{jd:#?}");
+    let (hc, _) = load_hcl(FULL);
+    let (j, h) = (&jc.root.module, &hc.root.module);
+    assert_eq!(j.settings.backend.as_ref().unwrap().kind, "sqlite");
+    assert_eq!(j.variables["name"].ty, h.variables["name"].ty);
+    assert_eq!(j.variables["name"].validations.len(), 1);
+    assert_eq!(j.variables["servers"].ty, h.variables["servers"].ty);
+    assert_eq!(j.variables["servers"].type_defaults, h.variables["servers"].type_defaults);
+    assert_eq!(j.providers.len(), 2);
+    assert_eq!(j.providers[1].alias.as_deref(), Some("other"));
+    let (ja, ha) = (&j.resources["null_resource.a"], &h.resources["null_resource.a"]);
+    assert_eq!(ja.provider.as_ref().map(|p| (&p.name, &p.alias)), ha.provider.as_ref().map(|p| (&p.name, &p.alias)));
+    assert_eq!(ja.lifecycle.ignore_changes, IgnoreChanges::Attributes(vec!["triggers".into()]));
+    assert_eq!(ja.lifecycle.replace_triggered_by[0].path, ha.lifecycle.replace_triggered_by[0].path);
+    let jb = &j.resources["null_resource.b"];
+    assert_eq!(jb.depends_on[0].path, ["null_resource", "a"]);
+    assert_eq!(jb.lifecycle.ignore_changes, IgnoreChanges::All);
+    assert_eq!(j.moved[0].to, h.moved[0].to);
+    assert_eq!(j.imports[0].to, h.imports[0].to);
+    // Expressions in JSON strings evaluate like native ones, and references keep file spans.
+    let refs = crate::eval::references(&ja.body.attributes["triggers"].value);
+    assert_eq!(refs[0].path, ["local", "full"]);
+    assert_eq!(text_at(&jc, refs[0].span), "local.full");
+    let r = crate::eval::tests::scope();
+    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
+    let v = crate::eval::evaluate(&j.locals["full"].value, &ctx).unwrap();
+    assert_eq!(v, Value::string("web-x"));
+    let n = crate::eval::evaluate(&j.locals["n"].value, &ctx).unwrap();
+    assert_eq!(n, Value::Number(2.0));
+    let list = crate::eval::evaluate(&j.locals["l"].value, &ctx).unwrap();
+    let k = Value::map([("k", Value::string("prod"))]);
+    assert_eq!(list, Value::List(vec![Value::Number(1.0), Value::Bool(true), Value::Null, k]));
+}
+
+#[test]
+fn json_errors_point_into_the_file() {
+    let (cfg, diags) = load_sources(&[("bad.tarn.json", "{\n  \"resource\": {\n    \"a\" 1\n  }\n}")]);
+    let d = &diags.0[0];
+    assert_eq!(d.summary, "Invalid JSON syntax");
+    assert_eq!(cfg.sources.line_col(0, d.span.unwrap().start), (3, 9));
+    let (cfg, diags) = load_sources(&[("x.tarn.json", "{\"resorce\": {}, \"locals\": {\"a\": \"${nope.x}\"}}")]);
+    assert_eq!(diags.0[0].summary, "Unsupported block type");
+    assert_eq!(text_at(&cfg, diags.0[0].span.unwrap()), "\"resorce\"");
+    let r = crate::eval::tests::scope();
+    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
+    let err = crate::eval::evaluate(&cfg.root.module.locals["a"].value, &ctx).unwrap_err();
+    assert_eq!(text_at(&cfg, err.0[0].span.unwrap()), "nope");
+}

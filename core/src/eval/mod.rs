@@ -15,7 +15,7 @@ mod template;
 mod traverse;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::config::Expr;
 use crate::diag::{Diagnostic, Diagnostics, Span};
