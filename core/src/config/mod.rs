@@ -4,6 +4,7 @@
 
 mod decode;
 mod decode_more;
+mod fmt;
 pub(crate) mod hcl;
 mod json;
 mod load;
@@ -11,6 +12,7 @@ pub mod model;
 pub(crate) mod statics;
 mod types;
 
+pub use fmt::format_hcl;
 pub use load::{load, load_sources};
 pub use model::*;
 pub use types::parse_type;
