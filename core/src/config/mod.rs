@@ -18,4 +18,4 @@ pub use model::*;
 pub use types::parse_type;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

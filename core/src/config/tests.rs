@@ -253,7 +253,7 @@ fn missing_directory_gives_no_config() {
     assert!(diags.has_errors());
 }
 
-const JSON: &str = r#"{
+pub(crate) const JSON: &str = r#"{
   "//": "JSON syntax maps 1:1 to native syntax",
   "tarn": { "backend": { "sqlite": { "path": ".tarn/state.db" } } },
   "variable": {

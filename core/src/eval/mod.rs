@@ -15,6 +15,8 @@ mod template;
 mod traverse;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use crate::config::Expr;
