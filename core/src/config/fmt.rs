@@ -124,26 +124,22 @@ fn scan(text: &str) -> Vec<Line> {
                 }
                 continue;
             }
-            match stack.last() {
-                Some(Ctx::Str) => {
-                    match (c, next) {
-                        ('\\', _) => i += 1,
-                        ('"', _) => {
-                            stack.pop();
-                        }
-                        ('$' | '%', Some('{')) => {
-                            // `$${` and `%%{` are escapes, not interpolations.
-                            if !(i > 0 && chars[i - 1].1 == c) {
-                                stack.push(Ctx::Interp);
-                                i += 1;
-                            }
-                        }
-                        _ => {}
+            if let Some(Ctx::Str) = stack.last() {
+                match (c, next) {
+                    ('\\', _) => i += 1,
+                    ('"', _) => {
+                        stack.pop();
                     }
-                    i += 1;
-                    continue;
+                    ('$' | '%', Some('{'))
+                        // `$${` and `%%{` are escapes, not interpolations.
+                        if !(i > 0 && chars[i - 1].1 == c) => {
+                            stack.push(Ctx::Interp);
+                            i += 1;
+                        }
+                    _ => {}
                 }
-                _ => {}
+                i += 1;
+                continue;
             }
             match (c, next) {
                 ('#', _) | ('/', Some('/')) => break,
@@ -255,7 +251,7 @@ fn render(lines: &[Line]) -> String {
         }
         out.push(line);
         if l.ends_block {
-            let next = lines[i + 1..].iter().find(|x| !(x.text.is_empty() && !x.verbatim));
+            let next = lines[i + 1..].iter().find(|x| !x.text.is_empty() || x.verbatim);
             if next.is_some_and(|n| n.leading_closers == 0) {
                 pending_blank = true;
             }

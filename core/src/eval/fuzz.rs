@@ -29,11 +29,10 @@ fn check_all(files: &[(&str, &str)]) {
     let _ = render_all(diags.iter(), &cfg.sources, true);
     exercise(&cfg);
     for (name, text) in files {
-        if name.ends_with(".hcl") {
-            if let Ok(once) = format_hcl(text) {
+        if name.ends_with(".hcl")
+            && let Ok(once) = format_hcl(text) {
                 assert_eq!(format_hcl(&once).ok().as_deref(), Some(once.as_str()), "format not idempotent for {text:?}");
             }
-        }
     }
 }
 

@@ -6,6 +6,9 @@
 //! [`Resolver`] supplied by the planner, which may consume several traversal steps at once
 //! (`null_resource.a[4]`) so that one instance is found without materialising a whole block.
 
+// Diagnostics are the error type of the language front end by design (they carry spans).
+#![allow(clippy::result_large_err)]
+
 mod call;
 mod convert;
 mod expr;
