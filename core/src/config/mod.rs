@@ -21,4 +21,6 @@ pub use model::*;
 pub use types::parse_type;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 pub(crate) mod tests;

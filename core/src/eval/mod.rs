@@ -16,6 +16,7 @@ mod ops;
 mod refs;
 mod template;
 mod traverse;
+mod variable;
 
 #[cfg(test)]
 mod fuzz;
@@ -32,6 +33,7 @@ pub use convert::{convert, convert_with_defaults};
 pub use ops::{equal, parse_number};
 pub use refs::references;
 pub use traverse::apply_step;
+pub use variable::{variable_value, Given};
 
 /// Evaluates a configuration expression. Every error points at the sub-expression at fault.
 pub fn evaluate(expr: &Expr, ctx: &EvalContext) -> Result<Value, Diagnostics> {
