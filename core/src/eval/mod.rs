@@ -9,6 +9,7 @@
 // Diagnostics are the error type of the language front end by design (they carry spans).
 #![allow(clippy::result_large_err)]
 
+mod body;
 mod call;
 mod convert;
 mod expr;
@@ -29,6 +30,7 @@ use hcl::edit::Span as _;
 use std::path::PathBuf;
 use tarn_sdk::Value;
 
+pub use body::{body_references, evaluate_body};
 pub use convert::{convert, convert_with_defaults};
 pub use ops::{equal, parse_number};
 pub use refs::references;
