@@ -144,8 +144,10 @@ impl<'a> Evaluator<'a> {
         for (key, value) in obj.iter() {
             let k = match key {
                 ObjectKey::Ident(id) => id.value().to_string(),
-                // A bare name is a literal key; `(name)` evaluates it.
-                ObjectKey::Expression(Expression::Variable(v)) => v.value().to_string(),
+                // A bare name (keywords included) is a literal key; `(name)` evaluates it.
+                ObjectKey::Expression(ke @ (Expression::Variable(_) | Expression::Null(_) | Expression::Bool(_))) => {
+                    crate::config::statics::bare_name(ke).unwrap_or_default()
+                }
                 ObjectKey::Expression(ke) => match self.eval(ke) {
                     Ok(kv) if kv.is_unknown() => {
                         unknown_key = true;

@@ -116,6 +116,7 @@ fn literals_collections_and_operators() {
         ("{a = 1} != {a = 1}", Value::Bool(false)),
         ("var.flag ? \"y\" : \"n\"", s("y")),
         ("var.nothing == null", Value::Bool(true)),
+        ("{ null = 1, true = 2 }", obj(vec![("null", n(1.0)), ("true", n(2.0))])),
     ];
     for (src, want) in cases {
         assert_eq!(ok(src), want, "{src}");
