@@ -21,8 +21,8 @@ pub use schema::provider_schema;
 use async_trait::async_trait;
 use std::sync::Arc;
 use tarn_sdk::{
-    AdoptRequest, CreateRequest, DeleteRequest, Provider, ProviderError, ProviderSchema, ReadRequest,
-    UpdateRequest, Value,
+    AdoptRequest, CreateRequest, DeleteRequest, Provider, ProviderError, ProviderSchema, ReadRequest, UpdateRequest,
+    Value,
 };
 
 pub const RESOURCE: &str = "null_resource";

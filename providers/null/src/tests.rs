@@ -4,10 +4,7 @@ use super::*;
 use tarn_sdk::{ErrorClass, Type};
 
 fn triggers(pairs: &[(&str, &str)]) -> Value {
-    Value::map([
-        ("triggers", Value::map(pairs.iter().map(|(k, v)| (*k, Value::string(*v))))),
-        ("id", Value::Unknown),
-    ])
+    Value::map([("triggers", Value::map(pairs.iter().map(|(k, v)| (*k, Value::string(*v))))), ("id", Value::Unknown)])
 }
 
 fn create_req(planned: Value) -> CreateRequest {
@@ -95,9 +92,6 @@ async fn bad_input_is_a_permanent_error_not_a_panic() {
     let err = p.create(create_req(Value::Number(3.0))).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Permanent);
 
-    let err = p
-        .read(ReadRequest { type_name: "null_thing".into(), state: Value::Null })
-        .await
-        .unwrap_err();
+    let err = p.read(ReadRequest { type_name: "null_thing".into(), state: Value::Null }).await.unwrap_err();
     assert!(err.message.contains("null_thing"));
 }
