@@ -18,8 +18,9 @@
 //! Provider block (`configure`): `dir` (objects persist as `<dir>/<id>.json`, written atomically,
 //! holding the attributes and the correlation tag, so they survive a `kill -9` of tarn and tests
 //! can list what really exists; without `dir` objects live in memory), `latency_ms` (default for
-//! every call), `fail_on_call = N` (the Nth create/update/delete call overall fails, once), and
-//! `fail_on_call_class` (`permanent`, the default, or `transient`).
+//! every call, adopt and import included), `fail_on_call = N` (the Nth create/update/delete call
+//! overall fails, once; reads are not counted), and `fail_on_call_class` (`permanent`, the
+//! default, or `transient`).
 //!
 //! Contract details: `read` of a missing object is `Ok(None)` and returns the stored attributes
 //! as they are, so editing or deleting a file is drift. `delete` of a missing object succeeds.
