@@ -1,12 +1,36 @@
 //! The standard library: functions callable from expressions (`upper`, `merge`, `cidrsubnet`,
 //! `jsonencode`, `file`, ...). Each takes evaluated argument values and returns a value.
 //!
-//! Marks: unless a function says otherwise, an unknown argument (at any depth) makes the result
-//! unknown, and a sensitive argument makes the result sensitive. `try`, `can` and
-//! `templatefile` are not here: they need the evaluator and are handled there.
+//! This file owns the entry points (`call`, `names`), the one dispatch path every call takes
+//! (arity, marks, parameter types) and the table that declares every function. The functions
+//! themselves live in one file per family and must not re-implement arity, mark or type checks.
+//!
+//! Marks: unless a function says otherwise ([`Marks::Deep`]), an unknown argument (at any depth)
+//! makes the result unknown, and a sensitive argument makes the result sensitive. Functions
+//! declared [`Marks::Shallow`] see only their top-level marks removed, so they can move unknown
+//! or sensitive elements into their result in place (`concat`, `merge`, `length`, ...);
+//! [`Marks::Raw`] functions see their arguments untouched (`coalesce`, `sensitive`). `try`,
+//! `can` and `templatefile` are not here: they need the evaluator and are handled there.
+
+mod args;
+mod collection;
+mod convert;
+mod encoding;
+mod format;
+mod fs;
+mod hash;
+mod net;
+mod numeric;
+mod set;
+mod string;
+mod table;
+mod datetime;
 
 use std::path::Path;
 use tarn_sdk::Value;
+
+pub(crate) use args::Args;
+use table::{Marks, Spec, Ty};
 
 /// What functions may need from their surroundings.
 pub struct FuncContext<'a> {
@@ -23,13 +47,261 @@ pub struct FuncError {
     pub message: String,
 }
 
+impl FuncError {
+    /// An error that blames the call as a whole.
+    pub(crate) fn call(message: impl Into<String>) -> FuncError {
+        FuncError { arg: None, message: message.into() }
+    }
+}
+
 /// Calls function `name`. `None` when no such function exists.
 pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Option<Result<Value, FuncError>> {
-    let _ = (name, args, ctx);
-    None
+    let spec = table::lookup(name)?;
+    Some(dispatch(spec, args, ctx))
 }
 
 /// Every function name, for "did you mean" and docs.
 pub fn names() -> Vec<&'static str> {
-    Vec::new()
+    table::TABLE.iter().map(|s| s.name).collect()
+}
+
+fn dispatch(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
+    check_arity(spec, args.len())?;
+    match spec.marks {
+        Marks::Raw => (spec.imp)(&Args::new(spec, args, ctx)),
+        Marks::Deep => {
+            let sensitive = args.iter().any(Value::contains_sensitive);
+            if !args.iter().all(Value::is_wholly_known) {
+                return Ok(mark(Value::Unknown, sensitive));
+            }
+            let args = args.iter().map(Value::unmark_deep).collect();
+            let args = check_types(spec, args)?;
+            (spec.imp)(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
+        }
+        Marks::Shallow => {
+            let sensitive = args.iter().any(Value::is_sensitive);
+            let args: Vec<Value> = args.iter().map(|a| a.unmark().0.clone()).collect();
+            if args.iter().any(|a| matches!(a, Value::Unknown)) {
+                return Ok(mark(Value::Unknown, sensitive));
+            }
+            let args = check_types(spec, args)?;
+            (spec.imp)(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
+        }
+    }
+}
+
+fn mark(v: Value, sensitive: bool) -> Value {
+    if sensitive { v.sensitive() } else { v }
+}
+
+fn check_arity(spec: &Spec, given: usize) -> Result<(), FuncError> {
+    let min = spec.params.len();
+    let max = min + spec.optional.len();
+    let ok = given >= min && (spec.variadic.is_some() || given <= max);
+    if ok {
+        return Ok(());
+    }
+    let noun = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    let were = if given == 1 { "was" } else { "were" };
+    let takes = if spec.variadic.is_some() {
+        format!("at least {min} {}", noun(min))
+    } else if max == min {
+        format!("{min} {}", noun(min))
+    } else if max == min + 1 {
+        format!("{min} or {max} arguments")
+    } else {
+        format!("{min} to {max} arguments")
+    };
+    Err(FuncError::call(format!(
+        "Invalid number of arguments: function \"{}\" takes {takes}, but {given} {were} given.",
+        spec.name
+    )))
+}
+
+/// Checks (and where Terraform converts, converts) each argument against its declared type.
+fn check_types(spec: &Spec, args: Vec<Value>) -> Result<Vec<Value>, FuncError> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let Some(param) = spec.param(i) else { return Ok(v) };
+            if v.is_null() {
+                return if param.nullable {
+                    Ok(Value::Null)
+                } else {
+                    Err(args::param_error(param.name, i, "argument must not be null."))
+                };
+            }
+            // An unknown element inside a shallow function's argument is that function's job.
+            if matches!(v, Value::Unknown) {
+                return Ok(v);
+            }
+            convert_param(param.ty, v).ok_or_else(|| {
+                args::param_error(param.name, i, &format!("{} required.", param.ty.describe()))
+            })
+        })
+        .collect()
+}
+
+/// Terraform's automatic conversions between primitive types for typed parameters.
+fn convert_param(ty: Ty, v: Value) -> Option<Value> {
+    match (ty, v) {
+        (Ty::Any, v) => Some(v),
+        (Ty::String, Value::String(s)) => Some(Value::String(s)),
+        (Ty::String, Value::Number(n)) => Some(Value::String(tarn_sdk::value::format_number(n))),
+        (Ty::String, Value::Bool(b)) => Some(Value::String(b.to_string())),
+        (Ty::Number, Value::Number(n)) => Some(Value::Number(n)),
+        (Ty::Number, Value::String(s)) => convert::parse_number(&s).map(Value::Number),
+        (Ty::List, v @ Value::List(_)) => Some(v),
+        (Ty::Map, v @ Value::Map(_)) => Some(v),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Helpers shared by the per-family tests.
+    use super::*;
+
+    pub fn s(x: &str) -> Value {
+        Value::string(x)
+    }
+    pub fn n(x: f64) -> Value {
+        Value::Number(x)
+    }
+    pub fn b(x: bool) -> Value {
+        Value::Bool(x)
+    }
+    pub fn l(items: Vec<Value>) -> Value {
+        Value::List(items)
+    }
+    pub fn sl(items: &[&str]) -> Value {
+        Value::List(items.iter().map(|x| s(x)).collect())
+    }
+    pub fn m(entries: Vec<(&str, Value)>) -> Value {
+        Value::map(entries)
+    }
+
+    /// Calls `name` with the current directory as module directory.
+    pub fn call_in(dir: &Path, name: &str, args: Vec<Value>) -> Result<Value, FuncError> {
+        let ctx = FuncContext { module_dir: dir };
+        match super::call(name, args, &ctx) {
+            Some(r) => r,
+            None => panic!("no function {name}"),
+        }
+    }
+    pub fn call(name: &str, args: Vec<Value>) -> Result<Value, FuncError> {
+        call_in(Path::new("."), name, args)
+    }
+    pub fn ok(name: &str, args: Vec<Value>) -> Value {
+        match call(name, args) {
+            Ok(v) => v,
+            Err(e) => panic!("{name} failed: {}", e.message),
+        }
+    }
+    pub fn err(name: &str, args: Vec<Value>) -> String {
+        match call(name, args) {
+            Ok(v) => panic!("{name} unexpectedly returned {v}"),
+            Err(e) => e.message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::{FuncContext, names};
+    use std::path::Path;
+    use tarn_sdk::Value;
+
+    #[test]
+    fn unknown_function_is_none() {
+        let ctx = FuncContext { module_dir: Path::new(".") };
+        assert!(super::call("nope", vec![], &ctx).is_none());
+    }
+
+    #[test]
+    fn names_are_unique_and_many() {
+        let mut all = names();
+        let count = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), count);
+        assert!(count >= 90, "{count}");
+    }
+
+    #[test]
+    fn arity_errors_are_uniform() {
+        assert_eq!(
+            err("upper", vec![s("a"), s("b")]),
+            "Invalid number of arguments: function \"upper\" takes 1 argument, but 2 were given."
+        );
+        assert_eq!(
+            err("replace", vec![s("a")]),
+            "Invalid number of arguments: function \"replace\" takes 3 arguments, but 1 was given."
+        );
+        assert_eq!(
+            err("max", vec![]),
+            "Invalid number of arguments: function \"max\" takes at least 1 argument, but 0 were given."
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_argument() {
+        let e = call("upper", vec![l(vec![])]).unwrap_err();
+        assert_eq!(e.arg, Some(0));
+        assert_eq!(e.message, "Invalid value for \"str\" parameter: string required.");
+        let e = call("upper", vec![Value::Null]).unwrap_err();
+        assert_eq!(e.message, "Invalid value for \"str\" parameter: argument must not be null.");
+        let e = call("max", vec![n(1.0), s("x")]).unwrap_err();
+        assert_eq!(e.arg, Some(1));
+        assert_eq!(e.message, "Invalid value for \"numbers\" parameter: number required.");
+    }
+
+    #[test]
+    fn primitives_convert_like_terraform() {
+        assert_eq!(ok("upper", vec![n(5.0)]), s("5"));
+        assert_eq!(ok("abs", vec![s("-2.5")]), n(2.5));
+        assert_eq!(ok("alltrue", vec![l(vec![s("true"), b(true)])]), b(true));
+    }
+
+    #[test]
+    fn unknown_anywhere_makes_result_unknown() {
+        assert_eq!(ok("upper", vec![Value::Unknown]), Value::Unknown);
+        assert_eq!(ok("join", vec![s(","), l(vec![s("a"), Value::Unknown])]), Value::Unknown);
+        // Even with a type error hidden behind it: it cannot be checked yet.
+        assert_eq!(ok("jsonencode", vec![m(vec![("a", Value::Unknown)])]), Value::Unknown);
+    }
+
+    #[test]
+    fn sensitive_anywhere_makes_result_sensitive() {
+        assert_eq!(ok("upper", vec![s("pw").sensitive()]), s("PW").sensitive());
+        assert_eq!(ok("join", vec![s("-"), l(vec![s("a"), s("b").sensitive()])]), s("a-b").sensitive());
+        assert_eq!(ok("upper", vec![Value::Unknown.sensitive()]), Value::Unknown.sensitive());
+    }
+
+    #[test]
+    fn shallow_functions_keep_unknown_elements() {
+        assert_eq!(ok("length", vec![l(vec![Value::Unknown, Value::Unknown])]), n(2.0));
+        assert_eq!(ok("length", vec![Value::Unknown]), Value::Unknown);
+        assert_eq!(
+            ok("concat", vec![l(vec![s("a")]), l(vec![Value::Unknown])]),
+            l(vec![s("a"), Value::Unknown])
+        );
+        assert_eq!(
+            ok("merge", vec![m(vec![("a", Value::Unknown)]), m(vec![("b", n(1.0))])]),
+            m(vec![("a", Value::Unknown), ("b", n(1.0))])
+        );
+        assert_eq!(ok("concat", vec![l(vec![]), Value::Unknown]), Value::Unknown);
+        assert_eq!(ok("keys", vec![m(vec![("b", Value::Unknown), ("a", n(1.0))])]), sl(&["a", "b"]));
+    }
+
+    #[test]
+    fn shallow_functions_keep_sensitive_elements_in_place() {
+        let r = ok("merge", vec![m(vec![("a", s("x").sensitive())]), m(vec![("b", n(1.0))])]);
+        assert_eq!(r, m(vec![("a", s("x").sensitive()), ("b", n(1.0))]));
+        let r = ok("length", vec![l(vec![s("x").sensitive()])]);
+        assert_eq!(r, n(1.0));
+        // A sensitive collection makes the whole result sensitive.
+        assert_eq!(ok("length", vec![sl(&["a"]).sensitive()]), n(1.0).sensitive());
+    }
 }
