@@ -11,5 +11,5 @@ pub(crate) fn evaluate(expr: &Expr, ctx: &EvalContext) -> Result<Value, Diagnost
 }
 
 pub(crate) fn convert(value: &Value, ty: &Type) -> Result<Value, String> {
-    crate::eval::convert::convert(value, ty)
+    crate::eval::convert(value, ty)
 }

@@ -182,6 +182,7 @@ cases!(
     destroy_mode,
     variable_validation,
     sensitive_output,
+    sensitive_output_ok,
     data_source,
     moved_block,
     gone_outside,
