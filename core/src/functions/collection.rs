@@ -230,7 +230,6 @@ pub(crate) fn coalescelist(a: &Args) -> Result<Value, FuncError> {
             Value::Null => continue,
             Value::List(items) if items.is_empty() => continue,
             Value::List(_) => return Ok(v.clone()),
-            Value::Sensitive(inner) if matches!(**inner, Value::List(_)) => return Ok(v.clone()),
             Value::Unknown => return Ok(Value::Unknown),
             other => return Err(a.err(i, format!("a list is required, got \"{}\".", other.type_name()))),
         }

@@ -270,10 +270,8 @@ fn parse_csv(s: &str) -> Result<Vec<(usize, Vec<String>)>, String> {
             fields.push(field);
             match chars.next() {
                 Some(',') => continue,
-                Some('\r') => {
-                    if chars.peek() == Some(&'\n') {
-                        chars.next();
-                    }
+                Some('\r') if chars.peek() == Some(&'\n') => {
+                    chars.next();
                 }
                 _ => {}
             }

@@ -255,13 +255,12 @@ fn match_segment(tokens: &[Token], s: &str) -> bool {
     let chars: Vec<char> = s.chars().collect();
     // reach[j]: the first i tokens can match the first j chars.
     let mut reach = vec![false; chars.len() + 1];
-    reach[0] = true;
+    if let Some(first) = reach.first_mut() {
+        *first = true;
+    }
     for t in tokens {
         let mut next = vec![false; chars.len() + 1];
-        for j in 0..=chars.len() {
-            if !reach[j] {
-                continue;
-            }
+        for (j, _) in reach.iter().enumerate().filter(|(_, r)| **r) {
             match t {
                 Token::Star => {
                     for k in next.iter_mut().skip(j) {

@@ -71,11 +71,13 @@ fn dispatch(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext) -> Result<
         Marks::Raw => (spec.imp)(&Args::new(spec, args, ctx)),
         Marks::Deep => {
             let sensitive = args.iter().any(Value::contains_sensitive);
-            if !args.iter().all(Value::is_wholly_known) {
+            let known = args.iter().all(Value::is_wholly_known);
+            // Known arguments are type-checked even when another is unknown, so mistakes show
+            // up at plan time rather than at apply.
+            let args = check_types(spec, args.iter().map(Value::unmark_deep).collect())?;
+            if !known {
                 return Ok(mark(Value::Unknown, sensitive));
             }
-            let args = args.iter().map(Value::unmark_deep).collect();
-            let args = check_types(spec, args)?;
             (spec.imp)(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
         }
         Marks::Shallow => {
@@ -273,6 +275,13 @@ mod tests {
     }
 
     #[test]
+    fn known_arguments_are_type_checked_beside_unknown_ones() {
+        let e = call("replace", vec![Value::Unknown, l(vec![]), s("x")]).unwrap_err();
+        assert_eq!(e.arg, Some(1));
+        assert_eq!(ok("replace", vec![Value::Unknown, s("a"), s("x")]), Value::Unknown);
+    }
+
+    #[test]
     fn sensitive_anywhere_makes_result_sensitive() {
         assert_eq!(ok("upper", vec![s("pw").sensitive()]), s("PW").sensitive());
         assert_eq!(ok("join", vec![s("-"), l(vec![s("a"), s("b").sensitive()])]), s("a-b").sensitive());
@@ -296,12 +305,107 @@ mod tests {
     }
 
     #[test]
+    fn structural_functions_move_unknown_elements() {
+        let u = Value::Unknown;
+        let list = l(vec![s("a"), u.clone(), s("c")]);
+        assert_eq!(ok("reverse", vec![list.clone()]), l(vec![s("c"), u.clone(), s("a")]));
+        assert_eq!(ok("slice", vec![list.clone(), n(1.0), n(3.0)]), l(vec![u.clone(), s("c")]));
+        assert_eq!(ok("element", vec![list.clone(), n(2.0)]), s("c"));
+        assert_eq!(ok("element", vec![list.clone(), n(1.0)]), u.clone());
+        assert_eq!(ok("chunklist", vec![list.clone(), n(2.0)]), l(vec![l(vec![s("a"), u.clone()]), sl(&["c"])]));
+        assert_eq!(ok("one", vec![l(vec![u.clone()])]), u.clone());
+        assert_eq!(ok("tolist", vec![list.clone()]), list.clone());
+        assert_eq!(ok("coalescelist", vec![sl(&[]), list.clone()]), list.clone());
+        assert_eq!(ok("coalescelist", vec![Value::Unknown, list.clone()]), u.clone());
+        let mp = m(vec![("b", u.clone()), ("a", n(1.0))]);
+        assert_eq!(ok("values", vec![mp.clone()]), l(vec![n(1.0), u.clone()]));
+        assert_eq!(ok("lookup", vec![mp.clone(), s("a")]), n(1.0));
+        assert_eq!(ok("lookup", vec![mp.clone(), s("b")]), u.clone());
+        assert_eq!(ok("lookup", vec![mp.clone(), Value::Unknown]), u.clone());
+        assert_eq!(ok("tomap", vec![mp.clone()]), mp);
+        // Functions whose result depends on every element stay unknown.
+        assert_eq!(ok("sort", vec![list.clone()]), u.clone());
+        assert_eq!(ok("distinct", vec![list.clone()]), u.clone());
+        assert_eq!(ok("flatten", vec![l(vec![list.clone()])]), u.clone());
+        assert_eq!(ok("compact", vec![list]), u);
+    }
+
+    #[test]
     fn shallow_functions_keep_sensitive_elements_in_place() {
+        let secret = s("pw").sensitive();
+        assert_eq!(ok("concat", vec![l(vec![secret.clone()]), sl(&["x"])]), l(vec![secret.clone(), s("x")]));
+        assert_eq!(ok("element", vec![l(vec![s("x"), secret.clone()]), n(0.0)]), s("x"));
+        assert_eq!(ok("values", vec![m(vec![("a", secret.clone())])]), l(vec![secret.clone()]));
+        assert_eq!(ok("keys", vec![m(vec![("a", secret.clone())])]), sl(&["a"]));
+        assert_eq!(ok("toset", vec![l(vec![secret.clone(), s("a")])]), l(vec![s("a"), secret.clone()]));
+        // A sensitive key makes the whole map sensitive: the key is visible in the result.
+        assert!(ok("zipmap", vec![l(vec![secret.clone()]), sl(&["v"])]).is_sensitive());
+        assert!(ok("lookup", vec![m(vec![("a", n(1.0))]), s("a").sensitive()]).is_sensitive());
         let r = ok("merge", vec![m(vec![("a", s("x").sensitive())]), m(vec![("b", n(1.0))])]);
         assert_eq!(r, m(vec![("a", s("x").sensitive()), ("b", n(1.0))]));
         let r = ok("length", vec![l(vec![s("x").sensitive()])]);
         assert_eq!(r, n(1.0));
         // A sensitive collection makes the whole result sensitive.
         assert_eq!(ok("length", vec![sl(&["a"]).sensitive()]), n(1.0).sensitive());
+    }
+
+    mod no_panics {
+        use super::super::{FuncContext, call, names};
+        use proptest::prelude::*;
+        use tarn_sdk::Value;
+
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                Just(Value::Unknown),
+                any::<bool>().prop_map(Value::Bool),
+                prop_oneof![
+                    Just(0.0),
+                    Just(-1.0),
+                    Just(1.5),
+                    Just(1e300),
+                    Just(-9.0e15),
+                    (-40i32..300).prop_map(f64::from)
+                ]
+                .prop_map(Value::Number),
+                "[a-z0-9%/.*{},:\\[\\]~ü🤔-]{0,8}".prop_map(Value::String),
+                prop_oneof![
+                    Just("10.0.0.0/8"),
+                    Just("fd00::/56"),
+                    Just("2018-01-02T23:12:01Z"),
+                    Just("/(a)(?P<x>b)/"),
+                    Just("%[3]*d %-08.3q"),
+                    Just("YYYY 'x"),
+                    Just("1h-3m")
+                ]
+                .prop_map(Value::string),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
+                    prop::collection::vec(("[a-c]{1,2}", inner.clone()), 0..3).prop_map(|kv| Value::map(kv)),
+                    inner.prop_map(Value::sensitive),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+            #[test]
+            fn no_function_panics_on_any_input(args in prop::collection::vec(value(), 5)) {
+                // Keep the filesystem functions inside an empty directory.
+                let dir = tempfile::tempdir().unwrap();
+                let ctx = FuncContext { module_dir: dir.path() };
+                let absolute = args.first().and_then(Value::as_str).is_some_and(|p| p.starts_with('/') || p.starts_with('~'));
+                for name in names() {
+                    if name == "fileset" && absolute {
+                        continue;
+                    }
+                    for k in 0..=args.len() {
+                        let _ = call(name, args.get(..k).unwrap_or(&[]).to_vec(), &ctx);
+                    }
+                }
+            }
+        }
     }
 }
