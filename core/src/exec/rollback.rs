@@ -28,7 +28,7 @@ pub(crate) struct RollbackResult {
 /// What to do to undo one completed op.
 enum Compensation {
     Nothing,
-    Run { request: OpRequest, description: &'static str },
+    Run { request: Box<OpRequest>, description: &'static str },
 }
 
 struct RollbackJobs<'s, 'a> {
@@ -114,7 +114,7 @@ impl RollbackJobs<'_, '_> {
                 if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && (old_deleted || prior_record.is_none()) {
                     self.result.not_restorable.push(change.address.clone());
                 }
-                Compensation::Run { request: request(OpKind::Delete, "rollback-delete", Call::Delete { state: value }, after_delete), description }
+                Compensation::Run { request: Box::new(request(OpKind::Delete, "rollback-delete", Call::Delete { state: value }, after_delete)), description }
             }
             (OpKind::Update, _) => {
                 let current = c.value.clone().ok_or("the update left no object to update back")?;
@@ -124,7 +124,7 @@ impl RollbackJobs<'_, '_> {
                     .or_else(|| change.before.clone())
                     .ok_or("the prior values are not known")?;
                 Compensation::Run {
-                    request: request(OpKind::Update, "rollback-update", Call::Update { prior: current, planned: prior }, AfterDelete::RemoveRow),
+                    request: Box::new(request(OpKind::Update, "rollback-update", Call::Update { prior: current, planned: prior }, AfterDelete::RemoveRow)),
                     description: "update back to the prior values",
                 }
             }
@@ -161,7 +161,7 @@ impl Jobs for RollbackJobs<'_, '_> {
                 let address = self.address(job);
                 self.shared.sink.emit(Event::RollbackOpStarted { address, description: description.to_string() });
                 let env = self.shared.env.clone();
-                Ok(Box::pin(async move { Some(worker::run(env, request).await) }))
+                Ok(Box::pin(async move { Some(worker::run(env, *request).await) }))
             }
         }
     }

@@ -1,0 +1,3 @@
+//! tarn-core's single integration test binary: one module per engine part.
+
+mod exec;
