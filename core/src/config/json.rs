@@ -76,6 +76,9 @@ impl Scanner<'_> {
                 loop {
                     self.ws();
                     let kstart = self.pos;
+                    if self.bytes.get(self.pos) != Some(&b'"') {
+                        return Err(self.fail("Expected a quoted object key (JSON allows no trailing comma before '}')"));
+                    }
                     let key = match self.value(depth + 1)? {
                         Node { kind: Kind::Str(s), .. } => s,
                         _ => {

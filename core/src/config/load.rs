@@ -128,17 +128,8 @@ impl Loader {
         let calls: Vec<(String, String, crate::diag::Span)> =
             module.module_calls.values().map(|c| (c.name.clone(), c.source.clone(), c.span)).collect();
         for (name, source, span) in calls {
-            if source.is_empty() {
-                continue;
-            }
-            if !(source.starts_with("./") || source.starts_with("../") || source == "." || source == "..") {
-                self.diags.push(
-                    Diagnostic::error(
-                        "Unsupported module source",
-                        format!("Module sources must be local paths starting with \"./\" or \"../\"; \"{source}\" is not. Copy the module into this repository and refer to it by path."),
-                    )
-                    .at(span),
-                );
+            // Empty means decode already reported a missing or non-local source.
+            if !super::decode::is_local_source(&source) {
                 continue;
             }
             let child_dir = dir.join(&source);

@@ -253,7 +253,7 @@ fn missing_directory_gives_no_config() {
     assert!(diags.has_errors());
 }
 
-const JSON: &str = r#"{
+pub(crate) const JSON: &str = r#"{
   "//": "JSON syntax maps 1:1 to native syntax",
   "tarn": { "backend": { "sqlite": { "path": ".tarn/state.db" } } },
   "variable": {
@@ -332,4 +332,13 @@ fn json_errors_point_into_the_file() {
     let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
     let err = crate::eval::evaluate(&cfg.root.module.locals["a"].value, &ctx).unwrap_err();
     assert_eq!(text_at(&cfg, err.0[0].span.unwrap()), "nope");
+}
+
+#[test]
+fn formatting_the_full_example_is_stable_and_lossless() {
+    let once = format_hcl(FULL).unwrap();
+    assert_eq!(format_hcl(&once).unwrap(), once);
+    assert_eq!(::hcl::parse(FULL).unwrap(), ::hcl::parse(&once).unwrap());
+    let messy: String = FULL.lines().map(|l| format!("{}  \n", l.trim_start())).collect();
+    assert_eq!(format_hcl(&messy).unwrap(), once);
 }

@@ -3,6 +3,9 @@
 //! address). Phases collect them rather than stopping at the first; the CLI renders them with a
 //! source snippet. Nothing here prints.
 
+// Diagnostics are the error type of the language front end by design (they carry spans).
+#![allow(clippy::result_large_err)]
+
 use std::path::PathBuf;
 
 /// Index of a file in a [`SourceMap`].

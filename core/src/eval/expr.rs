@@ -296,10 +296,7 @@ impl<'a> Evaluator<'a> {
             return Err(error("Invalid object key", "The key expression of a 'for' expression must produce a string.", self.span_of(key_expr)));
         };
         if f.grouping {
-            match map.entry(key).or_insert_with(|| Value::List(Vec::new())) {
-                Value::List(group) => group.push(value),
-                _ => {}
-            }
+            if let Value::List(group) = map.entry(key).or_insert_with(|| Value::List(Vec::new())) { group.push(value) }
         } else if map.contains_key(&key) {
             return Err(error(
                 "Duplicate object key",
