@@ -19,7 +19,7 @@ fn list(items: Vec<Value>) -> Result<Value, FuncError> {
 
 pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
     let n = match a.get(0) {
-        Value::String(s) => s.chars().count(),
+        Value::String(s) => super::text::graphemes(s).len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
         _ => return Err(a.err(0, "argument must be a string, a collection type, or a structural type.")),
@@ -348,6 +348,7 @@ mod tests {
     #[test]
     fn length_counts_chars_and_elements() {
         assert_eq!(ok("length", vec![s("héllo")]), n(5.0));
+        assert_eq!(ok("length", vec![s("e\u{301}👍🏽")]), n(2.0));
         assert_eq!(ok("length", vec![sl(&["a", "b"])]), n(2.0));
         assert_eq!(ok("length", vec![m(vec![("a", n(1.0))])]), n(1.0));
         assert_eq!(

@@ -111,8 +111,10 @@ fn yaml_node(v: &Value, indent: usize, inline: bool, out: &mut String) {
 
 pub(crate) fn yamldecode(a: &Args) -> Result<Value, FuncError> {
     let src = a.str(0)?;
-    let y: serde_yaml::Value =
-        serde_yaml::from_str(src).map_err(|e| a.err(0, format!("the given string is not valid YAML: {e}.")))?;
+    let invalid = |e: serde_yaml::Error| a.err(0, format!("the given string is not valid YAML: {e}."));
+    let mut y: serde_yaml::Value = serde_yaml::from_str(src).map_err(invalid)?;
+    // Merge keys (`<<: *base`) are part of the YAML most users write.
+    y.apply_merge().map_err(invalid)?;
     from_yaml(&y).map_err(|why| a.err(0, why))
 }
 
@@ -389,6 +391,11 @@ mod tests {
         let text = ok("yamlencode", vec![v.clone()]);
         assert_eq!(ok("yamldecode", vec![text]), v);
         assert!(err("yamldecode", vec![s("a: [")]).contains("not valid YAML"));
+        assert_eq!(
+            ok("yamldecode", vec![s("base: &b {x: 1}\nder:\n  <<: *b\n  y: 2\n")]),
+            m(vec![("base", m(vec![("x", n(1.0))])), ("der", m(vec![("y", n(2.0)), ("x", n(1.0))]))])
+        );
+        assert_eq!(ok("yamldecode", vec![s("")]), Value::Null);
         assert!(err("yamldecode", vec![s("a: 1\n---\nb: 2\n")]).contains("not valid YAML"));
     }
 

@@ -24,6 +24,7 @@ mod numeric;
 mod set;
 mod string;
 mod table;
+mod text;
 mod datetime;
 
 use std::path::Path;
