@@ -182,10 +182,9 @@ pub(crate) fn sort(a: &Args) -> Result<Value, FuncError> {
 pub(crate) fn zipmap(a: &Args) -> Result<Value, FuncError> {
     let (keys, vals) = (a.list(0)?, a.list(1)?);
     if keys.len() != vals.len() {
-        return Err(a.err(
-            1,
-            format!("number of keys ({}) does not match number of values ({}).", keys.len(), vals.len()),
-        ));
+        return Err(
+            a.err(1, format!("number of keys ({}) does not match number of values ({}).", keys.len(), vals.len()))
+        );
     }
     let mut out = IndexMap::new();
     let mut sensitive = false;
@@ -316,8 +315,9 @@ pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
     for (i, v) in items.iter().enumerate() {
         total += match v {
             Value::Number(n) => *n,
-            Value::String(s) => super::convert::parse_number(s)
-                .ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?,
+            Value::String(s) => {
+                super::convert::parse_number(s).ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?
+            }
             _ => return Err(a.err(0, format!("element {i} must be a number."))),
         };
     }
@@ -430,8 +430,12 @@ mod tests {
         assert_eq!(ok("reverse", vec![sl(&["a", "b"])]), sl(&["b", "a"]));
         assert_eq!(ok("slice", vec![sl(&["a", "b", "c", "d"]), n(1.0), n(3.0)]), sl(&["b", "c"]));
         assert_eq!(ok("slice", vec![sl(&["a"]), n(1.0), n(1.0)]), sl(&[]));
-        assert!(err("slice", vec![sl(&["a"]), n(0.0), n(2.0)]).contains("end index must not be greater than the length"));
-        assert!(err("slice", vec![sl(&["a"]), n(1.0), n(0.0)]).contains("start index must not be greater than end index"));
+        assert!(
+            err("slice", vec![sl(&["a"]), n(0.0), n(2.0)]).contains("end index must not be greater than the length")
+        );
+        assert!(
+            err("slice", vec![sl(&["a"]), n(1.0), n(0.0)]).contains("start index must not be greater than end index")
+        );
         assert!(err("slice", vec![sl(&["a"]), n(-1.0), n(0.0)]).contains("less than zero"));
         assert_eq!(ok("sort", vec![sl(&["e", "d", "a", "x"])]), sl(&["a", "d", "e", "x"]));
         assert_eq!(ok("sort", vec![l(vec![n(3.0), n(10.0), n(1.0)])]), sl(&["1", "10", "3"]));
@@ -444,7 +448,9 @@ mod tests {
             m(vec![("a", n(1.0)), ("b", Value::Unknown)])
         );
         assert_eq!(ok("zipmap", vec![l(vec![Value::Unknown]), sl(&["x"])]), Value::Unknown);
-        assert!(err("zipmap", vec![sl(&["a"]), sl(&[])]).contains("number of keys (1) does not match number of values (0)"));
+        assert!(
+            err("zipmap", vec![sl(&["a"]), sl(&[])]).contains("number of keys (1) does not match number of values (0)")
+        );
     }
 
     #[test]
@@ -464,10 +470,7 @@ mod tests {
     fn compact_chunklist_transpose_one() {
         assert_eq!(ok("compact", vec![l(vec![s("a"), s(""), Value::Null, s("b")])]), sl(&["a", "b"]));
         assert_eq!(ok("compact", vec![l(vec![s("a"), Value::Unknown])]), Value::Unknown);
-        assert_eq!(
-            ok("chunklist", vec![sl(&["a", "b", "c"]), n(2.0)]),
-            l(vec![sl(&["a", "b"]), sl(&["c"])])
-        );
+        assert_eq!(ok("chunklist", vec![sl(&["a", "b", "c"]), n(2.0)]), l(vec![sl(&["a", "b"]), sl(&["c"])]));
         assert_eq!(ok("chunklist", vec![sl(&["a"]), n(0.0)]), l(vec![sl(&["a"])]));
         assert!(err("chunklist", vec![sl(&["a"]), n(-1.0)]).contains("must be positive"));
         assert_eq!(

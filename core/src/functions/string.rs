@@ -177,12 +177,9 @@ fn match_value(re: &Regex, shape: &Shape, caps: &regex::Captures) -> Value {
     match shape {
         Shape::Whole => group(caps.get(0)),
         Shape::Unnamed => Value::List((1..caps.len()).map(|i| group(caps.get(i))).collect()),
-        Shape::Named => Value::Map(
-            re.capture_names()
-                .flatten()
-                .map(|name| (name.to_string(), group(caps.name(name))))
-                .collect(),
-        ),
+        Shape::Named => {
+            Value::Map(re.capture_names().flatten().map(|name| (name.to_string(), group(caps.name(name)))).collect())
+        }
     }
 }
 
@@ -288,10 +285,7 @@ mod tests {
             m(vec![("scheme", s("https")), ("authority", s("x.io"))])
         );
         assert_eq!(ok("regex", vec![s("(a)?b"), s("b")]), l(vec![Value::Null]));
-        assert_eq!(
-            err("regex", vec![s("x"), s("abc")]),
-            "The pattern did not match any part of the given string."
-        );
+        assert_eq!(err("regex", vec![s("x"), s("abc")]), "The pattern did not match any part of the given string.");
         assert!(err("regex", vec![s("(?P<a>x)(y)"), s("xy")]).contains("cannot be mixed"));
         assert_eq!(ok("regexall", vec![s("[a-z]+"), s("1234abcd5678efgh9")]), sl(&["abcd", "efgh"]));
         assert_eq!(ok("regexall", vec![s("x"), s("abc")]), l(vec![]));

@@ -2,8 +2,11 @@
 //! variadic tails, and mark policy. Dispatch reads only this table for arity, type and mark
 //! handling, so these rules are uniform. Implementations live in the family files.
 
-use super::{set, collection as c, convert as cv, datetime as t, encoding as e, format as fm, fs, hash as h, net, numeric as nu, string as s};
 use super::{Args, FuncError};
+use super::{
+    collection as c, convert as cv, datetime as t, encoding as e, format as fm, fs, hash as h, net, numeric as nu, set,
+    string as s,
+};
 use tarn_sdk::Value;
 
 /// A parameter's declared type. Primitives convert into each other as Terraform converts them;
@@ -63,10 +66,7 @@ pub(crate) struct Spec {
 impl Spec {
     /// The declaration of argument `i`, wherever it falls (fixed, optional or variadic).
     pub fn param(&self, i: usize) -> Option<&Param> {
-        self.params
-            .get(i)
-            .or_else(|| self.optional.get(i.checked_sub(self.params.len())?))
-            .or(self.variadic.as_ref())
+        self.params.get(i).or_else(|| self.optional.get(i.checked_sub(self.params.len())?)).or(self.variadic.as_ref())
     }
 
     const fn shallow(mut self) -> Spec {
