@@ -77,7 +77,9 @@ pub(crate) fn formatdate(a: &Args) -> Result<Value, FuncError> {
                     Some('\'') => break,
                     Some(c) => out.push(c),
                     None => {
-                        return Err(a.err(0, "unterminated literal: a quote (') opened a literal that is never closed."));
+                        return Err(
+                            a.err(0, "unterminated literal: a quote (') opened a literal that is never closed.")
+                        );
                     }
                 }
             }

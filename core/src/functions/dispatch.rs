@@ -197,6 +197,7 @@ mod tests {
         assert_eq!(ok("sort", vec![list.clone()]), u.clone());
         assert_eq!(ok("distinct", vec![list.clone()]), u.clone());
         assert_eq!(ok("flatten", vec![l(vec![list.clone()])]), u.clone());
+        assert_eq!(ok("contains", vec![list.clone(), s("z")]), u.clone());
         assert_eq!(ok("compact", vec![list]), u);
     }
 
