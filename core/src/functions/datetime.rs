@@ -136,10 +136,21 @@ fn verb(a: &Args, c: char, n: usize, t: OffsetDateTime) -> Result<String, FuncEr
         ('Z', 1) => offset_text(t.offset(), true),
         _ => {
             let raw: String = std::iter::repeat_n(c, n).collect();
-            return Err(a.err(
-                0,
-                format!("invalid date format verb \"{raw}\"; put literal letters in single quotes, like 'T'."),
-            ));
+            let hint = match c {
+                'Y' => "year must either be \"YY\" or \"YYYY\"",
+                'M' => "month must be \"M\", \"MM\", \"MMM\", or \"MMMM\"",
+                'D' => "day of month must either be \"D\" or \"DD\"",
+                'E' => "day of week must either be \"EEE\" or \"EEEE\"",
+                'h' => "24-hour must either be \"h\" or \"hh\"",
+                'H' => "12-hour must either be \"H\" or \"HH\"",
+                'A' => "must be \"AA\"",
+                'a' => "must be \"aa\"",
+                'm' => "minute must either be \"m\" or \"mm\"",
+                's' => "second must either be \"s\" or \"ss\"",
+                'Z' => "timezone must be Z, ZZZ, ZZZZ, or ZZZZZ",
+                _ => "letters are format verbs; put literal letters in single quotes, like 'T'",
+            };
+            return Err(a.err(0, format!("invalid date format verb \"{raw}\": {hint}.")));
         }
     })
 }
@@ -236,9 +247,11 @@ mod tests {
         assert_eq!(f("YYYY-MM-DD'T'hh:mm:ssZ", "2018-01-02T03:04:05+05:30"), s("2018-01-02T03:04:05+05:30"));
         assert_eq!(f("MMMM D, M/D ZZZZZ ZZZZ Z", "2018-03-04T00:00:00Z"), s("March 4, 3/4 +00:00 +0000 Z"));
         assert_eq!(f("HH AA", "2018-03-04T00:30:00Z"), s("12 AM"));
-        assert!(
-            err("formatdate", vec![s("YYY"), s("2018-01-02T23:12:01Z")]).contains("invalid date format verb \"YYY\"")
+        assert_eq!(
+            err("formatdate", vec![s("YYY"), s("2018-01-02T23:12:01Z")]),
+            "Invalid value for \"format\" parameter: invalid date format verb \"YYY\": year must either be \"YY\" or \"YYYY\"."
         );
+        assert!(err("formatdate", vec![s("Q"), s("2018-01-02T23:12:01Z")]).contains("in single quotes"));
         assert!(err("formatdate", vec![s("'oops"), s("2018-01-02T23:12:01Z")]).contains("unterminated literal"));
         assert_eq!(
             err("formatdate", vec![s("YYYY"), s("2018-01-02")]),
