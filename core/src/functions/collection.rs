@@ -19,7 +19,7 @@ fn list(items: Vec<Value>) -> Result<Value, FuncError> {
 
 pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
     let n = match a.get(0) {
-        Value::String(s) => s.chars().count(),
+        Value::String(s) => super::text::graphemes(s).len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
         _ => return Err(a.err(0, "argument must be a string, a collection type, or a structural type.")),
@@ -35,8 +35,24 @@ pub(crate) fn concat(a: &Args) -> Result<Value, FuncError> {
     list(out)
 }
 
+/// Known as soon as an exact match is found, even beside unknown elements; unknown when an
+/// unknown element might still match. Sensitive elements make the answer sensitive: it says
+/// something about them.
 pub(crate) fn contains(a: &Args) -> Result<Value, FuncError> {
-    Ok(Value::Bool(has(a.list(0)?, a.get(1))))
+    let (items, needle) = (a.list(0)?, a.get(1));
+    let sensitive = needle.contains_sensitive() || items.iter().any(Value::contains_sensitive);
+    let answer = if items.is_empty() {
+        Value::Bool(false)
+    } else if !needle.is_wholly_known() {
+        Value::Unknown
+    } else if has(items, needle) {
+        Value::Bool(true)
+    } else if items.iter().all(Value::is_wholly_known) {
+        Value::Bool(false)
+    } else {
+        Value::Unknown
+    };
+    Ok(if sensitive { answer.sensitive() } else { answer })
 }
 
 pub(crate) fn distinct(a: &Args) -> Result<Value, FuncError> {
@@ -63,17 +79,28 @@ pub(crate) fn element(a: &Args) -> Result<Value, FuncError> {
     Ok(items.get(i).cloned().unwrap_or(Value::Null))
 }
 
+/// Flattens nested lists. An unknown element might be a list, so it makes the result unknown;
+/// the elements of a sensitive nested list each come out sensitive.
 pub(crate) fn flatten(a: &Args) -> Result<Value, FuncError> {
-    fn walk(items: &[Value], out: &mut Vec<Value>) {
+    fn walk(items: &[Value], sensitive: bool, out: &mut Vec<Value>) -> bool {
         for v in items {
-            match v {
-                Value::List(inner) => walk(inner, out),
-                v => out.push(v.clone()),
+            match v.unmark() {
+                (Value::Unknown, _) => return false,
+                (Value::List(inner), marked) => {
+                    if !walk(inner, sensitive || marked, out) {
+                        return false;
+                    }
+                }
+                _ if sensitive => out.push(v.clone().sensitive()),
+                _ => out.push(v.clone()),
             }
         }
+        true
     }
     let mut out = Vec::new();
-    walk(a.list(0)?, &mut out);
+    if !walk(a.list(0)?, false, &mut out) {
+        return Ok(Value::Unknown);
+    }
     list(out)
 }
 
@@ -108,8 +135,11 @@ pub(crate) fn lookup(a: &Args) -> Result<Value, FuncError> {
     }
 }
 
-/// Later maps win; null arguments are skipped, as in Terraform.
+/// Later maps win; null arguments are skipped, and all-null arguments give null, as in Terraform.
 pub(crate) fn merge(a: &Args) -> Result<Value, FuncError> {
+    if !a.all().is_empty() && a.all().iter().all(|v| matches!(v, Value::Null)) {
+        return Ok(Value::Null);
+    }
     let mut out = IndexMap::new();
     for (i, v) in a.all().iter().enumerate() {
         match v {
@@ -139,12 +169,18 @@ pub(crate) fn range(a: &Args) -> Result<Value, FuncError> {
     if step == 0.0 {
         return Err(a.err(2, "step must not be zero."));
     }
+    if step < 0.0 && end > start {
+        return Err(a.err(1, "end must be less than start when step is negative."));
+    }
+    if step > 0.0 && end < start {
+        return Err(a.err(1, "end must be greater than start when step is positive."));
+    }
     let mut out = Vec::new();
     let mut i = start;
     while (step < 0.0 && i > end) || (step > 0.0 && i < end) {
         if out.len() >= MAX_RANGE {
             return Err(FuncError::call(format!(
-                "More than {MAX_RANGE} values were generated; either decrease the difference between start and limit or use a larger step."
+                "More than {MAX_RANGE} values were generated; either decrease the difference between start and end or use a larger step."
             )));
         }
         out.push(Value::Number(i));
@@ -162,6 +198,12 @@ pub(crate) fn slice(a: &Args) -> Result<Value, FuncError> {
     let (start, end) = (a.int(1)?, a.int(2)?);
     if start < 0 {
         return Err(a.err(1, "start index must not be less than zero."));
+    }
+    if start > items.len() as i64 {
+        return Err(a.err(1, "start index must not be greater than the length of the list."));
+    }
+    if end < 0 {
+        return Err(a.err(2, "end index must not be less than zero."));
     }
     if end > items.len() as i64 {
         return Err(a.err(2, "end index must not be greater than the length of the list."));
@@ -182,10 +224,9 @@ pub(crate) fn sort(a: &Args) -> Result<Value, FuncError> {
 pub(crate) fn zipmap(a: &Args) -> Result<Value, FuncError> {
     let (keys, vals) = (a.list(0)?, a.list(1)?);
     if keys.len() != vals.len() {
-        return Err(a.err(
-            1,
-            format!("number of keys ({}) does not match number of values ({}).", keys.len(), vals.len()),
-        ));
+        return Err(
+            a.err(1, format!("number of keys ({}) does not match number of values ({}).", keys.len(), vals.len()))
+        );
     }
     let mut out = IndexMap::new();
     let mut sensitive = false;
@@ -254,6 +295,9 @@ pub(crate) fn compact(a: &Args) -> Result<Value, FuncError> {
 pub(crate) fn chunklist(a: &Args) -> Result<Value, FuncError> {
     let items = a.list(0)?;
     let size = a.int(1)?;
+    if items.is_empty() {
+        return list(Vec::new());
+    }
     if size < 0 {
         return Err(a.err(1, "the size argument must be positive."));
     }
@@ -316,8 +360,9 @@ pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
     for (i, v) in items.iter().enumerate() {
         total += match v {
             Value::Number(n) => *n,
-            Value::String(s) => super::convert::parse_number(s)
-                .ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?,
+            Value::String(s) => {
+                super::convert::parse_number(s).ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?
+            }
             _ => return Err(a.err(0, format!("element {i} must be a number."))),
         };
     }
@@ -348,6 +393,7 @@ mod tests {
     #[test]
     fn length_counts_chars_and_elements() {
         assert_eq!(ok("length", vec![s("héllo")]), n(5.0));
+        assert_eq!(ok("length", vec![s("e\u{301}👍🏽")]), n(2.0));
         assert_eq!(ok("length", vec![sl(&["a", "b"])]), n(2.0));
         assert_eq!(ok("length", vec![m(vec![("a", n(1.0))])]), n(1.0));
         assert_eq!(
@@ -362,6 +408,11 @@ mod tests {
         assert_eq!(ok("concat", vec![]), l(vec![]));
         assert_eq!(ok("contains", vec![sl(&["a", "b"]), s("b")]), b(true));
         assert_eq!(ok("contains", vec![sl(&["a", "b"]), s("c")]), b(false));
+        let u = Value::Unknown;
+        assert_eq!(ok("contains", vec![l(vec![s("a"), u.clone()]), s("a")]), b(true));
+        assert_eq!(ok("contains", vec![l(vec![s("a"), u.clone()]), s("z")]), u.clone());
+        assert_eq!(ok("contains", vec![sl(&["a"]), u]), Value::Unknown);
+        assert_eq!(ok("contains", vec![l(vec![s("a").sensitive()]), s("a")]), b(true).sensitive());
         assert_eq!(ok("distinct", vec![sl(&["b", "a", "b", "c", "a"])]), sl(&["b", "a", "c"]));
     }
 
@@ -379,6 +430,15 @@ mod tests {
         assert_eq!(
             ok("flatten", vec![l(vec![sl(&["a", "b"]), l(vec![]), l(vec![sl(&["c"])]), s("d")])]),
             sl(&["a", "b", "c", "d"])
+        );
+        assert_eq!(
+            ok("flatten", vec![l(vec![l(vec![m(vec![("x", Value::Unknown)])])])]),
+            l(vec![m(vec![("x", Value::Unknown)])])
+        );
+        assert_eq!(ok("flatten", vec![l(vec![sl(&["a"]), Value::Unknown])]), Value::Unknown);
+        assert_eq!(
+            ok("flatten", vec![l(vec![sl(&["a", "b"]).sensitive(), sl(&["c"])])]),
+            l(vec![s("a").sensitive(), s("b").sensitive(), s("c")])
         );
         assert_eq!(ok("index", vec![sl(&["a", "b", "c"]), s("b")]), n(1.0));
         assert!(err("index", vec![sl(&["a"]), s("z")]).contains("not an element"));
@@ -406,6 +466,7 @@ mod tests {
             m(vec![("a", n(1.0)), ("b", n(3.0))])
         );
         assert_eq!(ok("merge", vec![]), m(vec![]));
+        assert_eq!(ok("merge", vec![Value::Null, Value::Null]), Value::Null);
         let e = call("merge", vec![m(vec![]), sl(&[])]).unwrap_err();
         assert_eq!(e.arg, Some(1));
         assert!(e.message.contains("must be maps or objects, got \"list\""));
@@ -417,7 +478,12 @@ mod tests {
         assert_eq!(ok("range", vec![n(1.0), n(4.0)]), l(vec![n(1.0), n(2.0), n(3.0)]));
         assert_eq!(ok("range", vec![n(4.0), n(1.0)]), l(vec![n(4.0), n(3.0), n(2.0)]));
         assert_eq!(ok("range", vec![n(0.0), n(1.0), n(0.25)]), l(vec![n(0.0), n(0.25), n(0.5), n(0.75)]));
-        assert_eq!(ok("range", vec![n(1.0), n(4.0), n(-1.0)]), l(vec![]));
+        assert_eq!(ok("range", vec![n(1.0), n(1.0)]), l(vec![]));
+        assert_eq!(
+            err("range", vec![n(1.0), n(4.0), n(-1.0)]),
+            "Invalid value for \"params\" parameter: end must be less than start when step is negative."
+        );
+        assert!(err("range", vec![n(4.0), n(1.0), n(1.0)]).contains("end must be greater than start"));
         assert_eq!(ok("range", vec![n(-2.0)]), l(vec![n(0.0), n(-1.0)]));
         assert!(err("range", vec![n(0.0), n(1.0), n(0.0)]).contains("step must not be zero"));
         assert!(err("range", vec![n(1e12)]).contains("More than 1024 values"));
@@ -429,9 +495,17 @@ mod tests {
         assert_eq!(ok("reverse", vec![sl(&["a", "b"])]), sl(&["b", "a"]));
         assert_eq!(ok("slice", vec![sl(&["a", "b", "c", "d"]), n(1.0), n(3.0)]), sl(&["b", "c"]));
         assert_eq!(ok("slice", vec![sl(&["a"]), n(1.0), n(1.0)]), sl(&[]));
-        assert!(err("slice", vec![sl(&["a"]), n(0.0), n(2.0)]).contains("end index must not be greater than the length"));
-        assert!(err("slice", vec![sl(&["a"]), n(1.0), n(0.0)]).contains("start index must not be greater than end index"));
+        assert!(
+            err("slice", vec![sl(&["a"]), n(0.0), n(2.0)]).contains("end index must not be greater than the length")
+        );
+        assert!(
+            err("slice", vec![sl(&["a"]), n(1.0), n(0.0)]).contains("start index must not be greater than end index")
+        );
         assert!(err("slice", vec![sl(&["a"]), n(-1.0), n(0.0)]).contains("less than zero"));
+        assert!(
+            err("slice", vec![sl(&["a"]), n(2.0), n(1.0)]).contains("start index must not be greater than the length")
+        );
+        assert!(err("slice", vec![sl(&["a"]), n(0.0), n(-1.0)]).contains("end index must not be less than zero"));
         assert_eq!(ok("sort", vec![sl(&["e", "d", "a", "x"])]), sl(&["a", "d", "e", "x"]));
         assert_eq!(ok("sort", vec![l(vec![n(3.0), n(10.0), n(1.0)])]), sl(&["1", "10", "3"]));
     }
@@ -443,7 +517,9 @@ mod tests {
             m(vec![("a", n(1.0)), ("b", Value::Unknown)])
         );
         assert_eq!(ok("zipmap", vec![l(vec![Value::Unknown]), sl(&["x"])]), Value::Unknown);
-        assert!(err("zipmap", vec![sl(&["a"]), sl(&[])]).contains("number of keys (1) does not match number of values (0)"));
+        assert!(
+            err("zipmap", vec![sl(&["a"]), sl(&[])]).contains("number of keys (1) does not match number of values (0)")
+        );
     }
 
     #[test]
@@ -463,11 +539,9 @@ mod tests {
     fn compact_chunklist_transpose_one() {
         assert_eq!(ok("compact", vec![l(vec![s("a"), s(""), Value::Null, s("b")])]), sl(&["a", "b"]));
         assert_eq!(ok("compact", vec![l(vec![s("a"), Value::Unknown])]), Value::Unknown);
-        assert_eq!(
-            ok("chunklist", vec![sl(&["a", "b", "c"]), n(2.0)]),
-            l(vec![sl(&["a", "b"]), sl(&["c"])])
-        );
+        assert_eq!(ok("chunklist", vec![sl(&["a", "b", "c"]), n(2.0)]), l(vec![sl(&["a", "b"]), sl(&["c"])]));
         assert_eq!(ok("chunklist", vec![sl(&["a"]), n(0.0)]), l(vec![sl(&["a"])]));
+        assert_eq!(ok("chunklist", vec![sl(&[]), n(0.0)]), l(vec![]));
         assert!(err("chunklist", vec![sl(&["a"]), n(-1.0)]).contains("must be positive"));
         assert_eq!(
             ok("transpose", vec![m(vec![("a", sl(&["1", "2"])), ("b", sl(&["2", "3"]))])]),

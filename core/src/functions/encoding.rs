@@ -111,8 +111,10 @@ fn yaml_node(v: &Value, indent: usize, inline: bool, out: &mut String) {
 
 pub(crate) fn yamldecode(a: &Args) -> Result<Value, FuncError> {
     let src = a.str(0)?;
-    let y: serde_yaml::Value =
-        serde_yaml::from_str(src).map_err(|e| a.err(0, format!("the given string is not valid YAML: {e}.")))?;
+    let invalid = |e: serde_yaml::Error| a.err(0, format!("the given string is not valid YAML: {e}."));
+    let mut y: serde_yaml::Value = serde_yaml::from_str(src).map_err(invalid)?;
+    // Merge keys (`<<: *base`) are part of the YAML most users write.
+    y.apply_merge().map_err(invalid)?;
     from_yaml(&y).map_err(|why| a.err(0, why))
 }
 
@@ -297,7 +299,9 @@ fn text_encoding(a: &Args, i: usize) -> Result<TextEncoding, FuncError> {
         "UTF-16BE" => Ok(TextEncoding::Utf16Be),
         _ => Err(a.err(
             i,
-            format!("\"{name}\" is not a supported encoding; the supported encodings are UTF-8, UTF-16LE and UTF-16BE."),
+            format!(
+                "\"{name}\" is not a supported encoding; the supported encodings are UTF-8, UTF-16LE and UTF-16BE."
+            ),
         )),
     }
 }
@@ -350,16 +354,16 @@ mod tests {
     #[test]
     fn json_roundtrip_with_sorted_keys_and_go_escapes() {
         let v = m(vec![("b", l(vec![n(1.0), n(2.5), b(true), Value::Null])), ("a", s("<x&y>"))]);
-        assert_eq!(
-            ok("jsonencode", vec![v]),
-            s(r#"{"a":"\u003cx\u0026y\u003e","b":[1,2.5,true,null]}"#)
-        );
+        assert_eq!(ok("jsonencode", vec![v]), s(r#"{"a":"\u003cx\u0026y\u003e","b":[1,2.5,true,null]}"#));
         assert_eq!(ok("jsonencode", vec![Value::Null]), s("null"));
         assert_eq!(
             ok("jsondecode", vec![s(r#"{"z":1,"a":[true,"x"]}"#)]),
             m(vec![("z", n(1.0)), ("a", l(vec![b(true), s("x")]))])
         );
-        assert!(err("jsondecode", vec![s("{")]).starts_with("Invalid value for \"str\" parameter: the given string is not valid JSON"));
+        assert!(
+            err("jsondecode", vec![s("{")])
+                .starts_with("Invalid value for \"str\" parameter: the given string is not valid JSON")
+        );
         let deep = "[".repeat(10_000);
         assert!(call("jsondecode", vec![s(&deep)]).is_err());
     }
@@ -367,10 +371,7 @@ mod tests {
     #[test]
     fn yaml_encode_like_terraform() {
         assert_eq!(ok("yamlencode", vec![m(vec![("c", s("d")), ("a", s("b"))])]), s("\"a\": \"b\"\n\"c\": \"d\"\n"));
-        let v = m(vec![
-            ("foo", l(vec![n(1.0), m(vec![("a", s("b")), ("c", s("d"))]), n(3.0)])),
-            ("bar", s("baz")),
-        ]);
+        let v = m(vec![("foo", l(vec![n(1.0), m(vec![("a", s("b")), ("c", s("d"))]), n(3.0)])), ("bar", s("baz"))]);
         assert_eq!(
             ok("yamlencode", vec![v]),
             s("\"bar\": \"baz\"\n\"foo\":\n- 1\n- \"a\": \"b\"\n  \"c\": \"d\"\n- 3\n")
@@ -389,6 +390,11 @@ mod tests {
         let text = ok("yamlencode", vec![v.clone()]);
         assert_eq!(ok("yamldecode", vec![text]), v);
         assert!(err("yamldecode", vec![s("a: [")]).contains("not valid YAML"));
+        assert_eq!(
+            ok("yamldecode", vec![s("base: &b {x: 1}\nder:\n  <<: *b\n  y: 2\n")]),
+            m(vec![("base", m(vec![("x", n(1.0))])), ("der", m(vec![("y", n(2.0)), ("x", n(1.0))]))])
+        );
+        assert_eq!(ok("yamldecode", vec![s("")]), Value::Null);
         assert!(err("yamldecode", vec![s("a: 1\n---\nb: 2\n")]).contains("not valid YAML"));
     }
 
@@ -425,8 +431,14 @@ mod tests {
 
     #[test]
     fn text_encodings() {
-        assert_eq!(ok("textencodebase64", vec![s("Hello World"), s("UTF-16LE")]), s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="));
-        assert_eq!(ok("textdecodebase64", vec![s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="), s("UTF-16LE")]), s("Hello World"));
+        assert_eq!(
+            ok("textencodebase64", vec![s("Hello World"), s("UTF-16LE")]),
+            s("SABlAGwAbABvACAAVwBvAHIAbABkAA==")
+        );
+        assert_eq!(
+            ok("textdecodebase64", vec![s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="), s("UTF-16LE")]),
+            s("Hello World")
+        );
         assert_eq!(ok("textencodebase64", vec![s("hé"), s("utf-8")]), s("aMOp"));
         assert_eq!(ok("textdecodebase64", vec![s("aMOp"), s("UTF-8")]), s("hé"));
         assert!(err("textencodebase64", vec![s("x"), s("latin9")]).contains("not a supported encoding"));

@@ -48,8 +48,7 @@ pub(crate) fn formatlist(a: &Args) -> Result<Value, FuncError> {
                 v => v.clone(),
             })
             .collect();
-        let s = render(spec, &row)
-            .map_err(|e| FuncError::call(format!("Error on format iteration {k}: {e}")))?;
+        let s = render(spec, &row).map_err(|e| FuncError::call(format!("Error on format iteration {k}: {e}")))?;
         out.push(Value::String(s));
     }
     Ok(Value::List(out))
@@ -99,7 +98,8 @@ pub(crate) fn render(spec: &str, args: &[Value]) -> Result<String, String> {
                     _ => return Err(format!("Unclosed or invalid argument index in format string at {start}.")),
                 }
             }
-            let idx: usize = digits.parse().map_err(|_| format!("Invalid argument index in format string at {start}."))?;
+            let idx: usize =
+                digits.parse().map_err(|_| format!("Invalid argument index in format string at {start}."))?;
             if idx == 0 {
                 return Err(format!("Invalid argument index 0 in format string at {start}; indexes start at 1."));
             }
@@ -127,7 +127,8 @@ pub(crate) fn render(spec: &str, args: &[Value]) -> Result<String, String> {
         };
         next_arg += 1;
         used = used.max(next_arg);
-        let text = render_verb(verb, &v, arg).map_err(|why| format!("Unsupported value for \"{raw}\" at {start}: {why}."))?;
+        let text =
+            render_verb(verb, &v, arg).map_err(|why| format!("Unsupported value for \"{raw}\" at {start}: {why}."))?;
         pad(&mut out, &text, &v, matches!(verb, 'd' | 'b' | 'o' | 'x' | 'X' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G'));
     }
     if used < args.len() {
@@ -272,7 +273,16 @@ fn float(verb: char, v: &Verb, n: f64) -> String {
         return "NaN".into();
     }
     if n.is_infinite() {
-        return format!("{}Inf", if n < 0.0 { "-" } else if v.plus { "+" } else { "" });
+        return format!(
+            "{}Inf",
+            if n < 0.0 {
+                "-"
+            } else if v.plus {
+                "+"
+            } else {
+                ""
+            }
+        );
     }
     let body = match verb {
         'e' | 'E' => exp_form(n.abs(), v.prec.unwrap_or(6)),
@@ -420,9 +430,15 @@ mod tests {
         );
         assert_eq!(err("format", vec![s("x"), s("a")]), "Too many arguments; no verbs in format string.");
         assert_eq!(err("format", vec![s("%s"), s("a"), s("b")]), "Too many arguments; only 1 used by format string.");
-        assert_eq!(err("format", vec![s("%d"), n(1.5)]), "Unsupported value for \"%d\" at 0: number must be a whole number.");
+        assert_eq!(
+            err("format", vec![s("%d"), n(1.5)]),
+            "Unsupported value for \"%d\" at 0: number must be a whole number."
+        );
         assert_eq!(err("format", vec![s("%d"), s("x")]), "Unsupported value for \"%d\" at 0: number required.");
-        assert_eq!(err("format", vec![s("%s"), Value::Null]), "Unsupported value for \"%s\" at 0: null value cannot be formatted.");
+        assert_eq!(
+            err("format", vec![s("%s"), Value::Null]),
+            "Unsupported value for \"%s\" at 0: null value cannot be formatted."
+        );
         assert!(err("format", vec![s("%99999999s"), s("x")]).contains("too large"));
         assert!(err("format", vec![s("abc %")]).contains("Unterminated"));
         assert!(err("format", vec![s("%z"), s("x")]).contains("unrecognized format verb 'z'"));

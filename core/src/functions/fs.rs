@@ -409,7 +409,9 @@ mod tests {
             Ok(s("pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4="))
         );
         assert!(matches!(at(d.path(), "filesha512", vec![s("hello.txt")]), Ok(Value::String(h)) if h.len() == 128));
-        assert!(matches!(at(d.path(), "filebase64sha512", vec![s("hello.txt")]), Ok(Value::String(h)) if h.len() == 88));
+        assert!(
+            matches!(at(d.path(), "filebase64sha512", vec![s("hello.txt")]), Ok(Value::String(h)) if h.len() == 88)
+        );
         assert!(at(d.path(), "filemd5", vec![s("nope")]).unwrap_err().contains("no file exists"));
     }
 
@@ -419,15 +421,15 @@ mod tests {
         let fs = |p: &str| at(d.path(), "fileset", vec![s("."), s(p)]);
         assert_eq!(fs("*.txt"), Ok(sl(&["hello.txt"])));
         assert_eq!(fs("files/*.txt"), Ok(sl(&["files/a.txt"])));
-        assert_eq!(
-            fs("files/**/*.txt"),
-            Ok(sl(&["files/a.txt", "files/sub/c.txt", "files/sub/deep/d.txt"]))
-        );
+        assert_eq!(fs("files/**/*.txt"), Ok(sl(&["files/a.txt", "files/sub/c.txt", "files/sub/deep/d.txt"])));
         assert_eq!(fs("files/*.{txt,md}"), Ok(sl(&["files/a.txt", "files/b.md"])));
         assert_eq!(fs("files/[ab].*"), Ok(sl(&["files/a.txt", "files/b.md"])));
         assert_eq!(fs("files/[!a].??"), Ok(sl(&["files/b.md"])));
         assert_eq!(fs("files"), Ok(sl(&[])));
-        assert_eq!(at(d.path(), "fileset", vec![s("files"), s("**")]).map(|v| v.as_list().map(|l| l.len())), Ok(Some(4)));
+        assert_eq!(
+            at(d.path(), "fileset", vec![s("files"), s("**")]).map(|v| v.as_list().map(|l| l.len())),
+            Ok(Some(4))
+        );
         assert_eq!(at(d.path(), "fileset", vec![s("missing"), s("*")]), Ok(sl(&[])));
         assert!(fs("files/[ab").unwrap_err().contains("failed to glob pattern"));
         assert!(fs("{a,b").unwrap_err().contains("unclosed '{'"));

@@ -1,7 +1,9 @@
 //! String functions: case, trimming, splitting and joining, substrings, replacement and the
-//! regular-expression functions. Strings are measured in Unicode scalar values (chars), never
-//! bytes, so nothing here slices a string off a character boundary. Marks are not handled here.
+//! regular-expression functions. Strings are measured in user-perceived characters (see
+//! `text.rs`), never bytes, so nothing here slices a string inside a character. Marks are not
+//! handled here.
 
+use super::text::graphemes;
 use super::{Args, FuncError};
 use regex::Regex;
 use tarn_sdk::Value;
@@ -102,13 +104,14 @@ pub(crate) fn substr(a: &Args) -> Result<Value, FuncError> {
     let s = a.str(0)?;
     let mut offset = a.int(1)?;
     let length = a.int(2)?;
-    let total = s.chars().count() as i64;
+    let chars = graphemes(s);
+    let total = chars.len() as i64;
     if offset < 0 {
         offset = (offset + total).max(0);
     } else if length == 0 {
         return string("");
     }
-    let skipped = s.chars().skip(offset as usize);
+    let skipped = chars.into_iter().skip(offset as usize);
     if length < 0 {
         return string(skipped.collect::<String>());
     }
@@ -116,7 +119,7 @@ pub(crate) fn substr(a: &Args) -> Result<Value, FuncError> {
 }
 
 pub(crate) fn strrev(a: &Args) -> Result<Value, FuncError> {
-    string(a.str(0)?.chars().rev().collect::<String>())
+    string(graphemes(a.str(0)?).into_iter().rev().collect::<String>())
 }
 
 pub(crate) fn chomp(a: &Args) -> Result<Value, FuncError> {
@@ -174,12 +177,9 @@ fn match_value(re: &Regex, shape: &Shape, caps: &regex::Captures) -> Value {
     match shape {
         Shape::Whole => group(caps.get(0)),
         Shape::Unnamed => Value::List((1..caps.len()).map(|i| group(caps.get(i))).collect()),
-        Shape::Named => Value::Map(
-            re.capture_names()
-                .flatten()
-                .map(|name| (name.to_string(), group(caps.name(name))))
-                .collect(),
-        ),
+        Shape::Named => {
+            Value::Map(re.capture_names().flatten().map(|name| (name.to_string(), group(caps.name(name)))).collect())
+        }
     }
 }
 
@@ -250,6 +250,7 @@ mod tests {
     fn substr_is_unicode_aware() {
         assert_eq!(ok("substr", vec![s("hello world"), n(1.0), n(4.0)]), s("ello"));
         assert_eq!(ok("substr", vec![s("🤔🤷"), n(0.0), n(1.0)]), s("🤔"));
+        assert_eq!(ok("substr", vec![s("e\u{301}tude"), n(0.0), n(1.0)]), s("e\u{301}"));
         assert_eq!(ok("substr", vec![s("hello world"), n(-5.0), n(-1.0)]), s("world"));
         assert_eq!(ok("substr", vec![s("hello"), n(-10.0), n(2.0)]), s("he"));
         assert_eq!(ok("substr", vec![s("hello"), n(10.0), n(2.0)]), s(""));
@@ -264,6 +265,7 @@ mod tests {
     #[test]
     fn misc() {
         assert_eq!(ok("strrev", vec![s("héllo")]), s("olléh"));
+        assert_eq!(ok("strrev", vec![s("ae\u{301}🇫🇷")]), s("🇫🇷e\u{301}a"));
         assert_eq!(ok("indent", vec![n(2.0), s("a\nb\n")]), s("a\n  b\n  "));
         assert!(err("indent", vec![n(-1.0), s("a")]).contains("between 0 and"));
         assert_eq!(ok("startswith", vec![s("hello"), s("he")]), b(true));
@@ -283,10 +285,7 @@ mod tests {
             m(vec![("scheme", s("https")), ("authority", s("x.io"))])
         );
         assert_eq!(ok("regex", vec![s("(a)?b"), s("b")]), l(vec![Value::Null]));
-        assert_eq!(
-            err("regex", vec![s("x"), s("abc")]),
-            "The pattern did not match any part of the given string."
-        );
+        assert_eq!(err("regex", vec![s("x"), s("abc")]), "The pattern did not match any part of the given string.");
         assert!(err("regex", vec![s("(?P<a>x)(y)"), s("xy")]).contains("cannot be mixed"));
         assert_eq!(ok("regexall", vec![s("[a-z]+"), s("1234abcd5678efgh9")]), sl(&["abcd", "efgh"]));
         assert_eq!(ok("regexall", vec![s("x"), s("abc")]), l(vec![]));
