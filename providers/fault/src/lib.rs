@@ -25,7 +25,10 @@
 //! Contract details: `read` of a missing object is `Ok(None)` and returns the stored attributes
 //! as they are, so editing or deleting a file is drift. `delete` of a missing object succeeds.
 //! `adopt` scans the store for the request's correlation. Every call is counted and checked for
-//! overlap (two operations on one object at once) through [`FaultProvider::stats`].
+//! overlap (two operations on one object at once) through [`FaultProvider::stats`]: an object is
+//! known by its correlation while it is being created and by its id afterwards; `max_in_flight`
+//! counts operations of every kind on every object. Tests can skip `configure` with
+//! [`FaultProvider::with_settings`] and list what exists with [`FaultProvider::objects`].
 
 mod knobs;
 mod provider;
