@@ -68,7 +68,8 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     let final_graph = phase_graph(plan, &final_ops)?;
 
     let snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
-    let view = AppliedView::new(snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect());
+    let finalizes = plan.changes.iter().any(|c| c.after.as_ref().is_some_and(|a| !a.is_wholly_known()));
+    let view = AppliedView::new(snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect(), finalizes);
     let run_id = ctx.backend.begin_run(ctx.run.clone()).await.map_err(ExecError::state("starting the run"))?;
     let schemas: HashMap<String, Arc<ResourceSchema>> = ctx.schemas.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
     let sink: Arc<dyn EventSink> = ctx.events;

@@ -72,13 +72,15 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
         let provider = sh.providers.get(&change.provider).cloned().ok_or_else(|| {
             format!("the provider configuration `{}` is not configured", change.provider)
         })?;
-        let prior_record = sh.view.prior_record(&change.address);
         let mut meta = RowMeta {
             address: change.address.clone(),
             provider: change.provider.clone(),
             dependencies: change.dependencies.iter().map(ToString::to_string).collect(),
-            correlation: prior_record.and_then(|r| r.correlation.clone()),
+            correlation: None,
         };
+        if kind != OpKind::Create {
+            meta.correlation = sh.view.prior_record(&change.address).and_then(|r| r.correlation.clone());
+        }
         // Prior values come from the state snapshot: a saved plan holds secrets redacted.
         let prior = || sh.view.prior_value(&change.address).or_else(|| change.before.clone());
         let mut after_delete = AfterDelete::RemoveRow;

@@ -171,8 +171,7 @@ impl Jobs for RollbackJobs<'_, '_> {
         let description = self.descriptions.get(&job).copied().unwrap_or("compensate").to_string();
         let error = match report {
             Ok(None) => return true,
-            Ok(Some(OpReport { result: Ok(value), .. })) => {
-                self.shared.view.set(&address, value);
+            Ok(Some(OpReport { result: Ok(_), .. })) => {
                 self.shared.sink.emit(Event::RollbackOpFinished { address, description });
                 return true;
             }

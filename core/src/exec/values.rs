@@ -149,11 +149,13 @@ fn mark_at(value: &mut Value, pointer: &str) {
 pub(crate) struct AppliedView {
     prior: HashMap<String, ResourceRecord>,
     applied: RwLock<HashMap<Address, Option<Value>>>,
+    /// Whether anything will be finalized; when not, applied values are not kept.
+    track: bool,
 }
 
 impl AppliedView {
-    pub fn new(prior: HashMap<String, ResourceRecord>) -> Self {
-        AppliedView { prior, applied: RwLock::new(HashMap::new()) }
+    pub fn new(prior: HashMap<String, ResourceRecord>, track: bool) -> Self {
+        AppliedView { prior, applied: RwLock::new(HashMap::new()), track }
     }
 
     pub fn prior_record(&self, address: &Address) -> Option<&ResourceRecord> {
@@ -166,6 +168,9 @@ impl AppliedView {
 
     /// Records the object now at `address` (`None`: deleted).
     pub fn set(&self, address: &Address, value: Option<Value>) {
+        if !self.track {
+            return;
+        }
         if let Ok(mut map) = self.applied.write() {
             map.insert(address.clone(), value);
         }

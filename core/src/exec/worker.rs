@@ -2,8 +2,8 @@
 //! errors with backoff), write the state row, journal the outcome, and report back. It owns no
 //! scheduling state and decides nothing about the rest of the apply; the dispatcher does.
 //!
-//! The provider call runs in its own task so that a panicking provider is caught (as a
-//! `JoinError`) and reported, never lost. When the outcome of a call is uncertain (a panic,
+//! A panicking provider call is caught (unwinding is stopped at the call) and reported, never
+//! lost. When the outcome of a call is uncertain (a panic,
 //! or state could not be written after the provider acted), the intent is left open on
 //! purpose: `recover` reconciles it on the next run.
 
@@ -12,7 +12,12 @@ use super::model::{Event, EventSink};
 use super::retry::RetryPolicy;
 use super::values::{RowMeta, remark, to_record};
 use crate::plan::OpKind;
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tarn_sdk::{
     CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ReadDataRequest, ResourceSchema,
@@ -152,12 +157,12 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
     }
 }
 
-/// Calls the provider in a task of its own, so a panic becomes a value.
+/// Calls the provider, catching a panic so it becomes a value.
 async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
-    let provider = req.provider.clone();
+    let provider = req.provider.as_ref();
     let type_name = req.meta.address.type_name.clone();
     let call = req.call.clone();
-    let task = tokio::spawn(async move {
+    let fut = async move {
         match call {
             Call::Create { planned, correlation } => provider
                 .create(CreateRequest { type_name, planned: planned.unmark_deep(), correlation })
@@ -177,23 +182,43 @@ async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
                 provider.read_data(ReadDataRequest { type_name, config: config.unmark_deep() }).await.map(Some)
             }
         }
-    });
-    match task.await {
+    };
+    match CatchUnwind(Box::pin(fut)).await {
         Ok(r) => r.map_err(CallError::Provider),
-        Err(join) => Err(CallError::Panicked(panic_message(join))),
+        Err(payload) => Err(CallError::Panicked(payload_message(payload.as_ref()))),
     }
+}
+
+/// Polls a future, turning a panic inside any poll into an `Err` with its payload. Cheaper
+/// than a task of its own per call; the future is dropped after a panic, never polled again.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+fn payload_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without message".into())
 }
 
 pub(crate) fn panic_message(join: tokio::task::JoinError) -> String {
     if join.is_cancelled() {
         return "the task was cancelled".into();
     }
-    let payload = join.into_panic();
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without message".into())
+    payload_message(join.into_panic().as_ref())
 }
 
 async fn record_success(
