@@ -17,4 +17,4 @@ pub use provider::{
     ReadRequest, UpdateRequest,
 };
 pub use schema::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
-pub use value::{Number, Value};
+pub use value::{Number, Value, WireValue};

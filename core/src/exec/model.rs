@@ -1,0 +1,81 @@
+//! What the executor is told (options) and what it reports (events, outcome). Events are one
+//! enum; the CLI renders them (progress bars on a TTY, one line per event otherwise, JSON).
+
+use crate::plan::{Action, OpKind};
+use serde::Serialize;
+use std::time::Duration;
+use tarn_sdk::Address;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePolicy {
+    /// Stop scheduling, drain in-flight work, compensate completed actions in reverse order.
+    Rollback,
+    /// Stop scheduling, drain, record; no compensation.
+    Halt,
+    /// Skip only the dependants of a failed action (Terraform's behaviour).
+    Continue,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Maximum concurrent provider operations (default 10).
+    pub parallelism: usize,
+    pub on_failure: FailurePolicy,
+    /// Attempts for an operation failing with a transient error (1 = no retry).
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt, with jitter.
+    pub retry_base: Duration,
+    /// Correlation tags are `tarn-<run id>-<n>`.
+    pub run_id: String,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 10,
+            on_failure: FailurePolicy::Rollback,
+            max_attempts: 3,
+            retry_base: Duration::from_millis(200),
+            run_id: String::new(),
+        }
+    }
+}
+
+/// Everything the executor reports while it works.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    ApplyStarted { operations: usize },
+    OpStarted { address: Address, op: OpKind, action: Action },
+    OpRetrying { address: Address, op: OpKind, attempt: u32, error: String },
+    OpFinished { address: Address, op: OpKind, action: Action, elapsed_ms: u64 },
+    OpFailed { address: Address, op: OpKind, error: String },
+    /// Not run because something it depends on failed (policy `continue`) or apply stopped.
+    OpSkipped { address: Address, op: OpKind },
+    RollbackStarted { operations: usize },
+    RollbackOpStarted { address: Address, description: String },
+    RollbackOpFinished { address: Address, description: String },
+    RollbackOpFailed { address: Address, description: String, error: String },
+    /// An object an interrupted run created was found and recorded (crash recovery).
+    Adopted { address: Address, correlation: String },
+    ApplyFinished { outcome: ApplyOutcome },
+}
+
+/// How an apply ended; maps to exit codes 0, 3, 4 (and 1 for `Failed` before any change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyOutcome {
+    Success,
+    /// An action failed and every completed action was compensated.
+    RolledBack,
+    /// An action failed and compensation did not finish; state says exactly what exists.
+    RollbackIncomplete,
+    /// Policy `halt` or `continue` and something failed: changes are partial, recorded.
+    Partial,
+}
+
+/// Where the executor sends events. Must be cheap and never block for long.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: Event);
+}

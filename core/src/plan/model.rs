@@ -1,0 +1,216 @@
+//! The Plan: what will change, why, and the execution graph that apply runs unchanged.
+//! A plan is a persisted format (`tarn plan --out`): versioned, every field explicit, bound to
+//! the state (lineage + serial) and the configuration (hash) it was made from. Sensitive values
+//! are never in it in clear text (values are written through `tarn_sdk::value::WireValue`).
+
+use crate::diag::Diagnostics;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use tarn_sdk::{Address, Value};
+
+/// Bumped on every incompatible change of the saved plan format.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub tarn_version: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    pub binding: PlanBinding,
+    pub mode: PlanMode,
+    /// Root module input variables as resolved for this plan.
+    pub variables: IndexMap<String, PlannedVariable>,
+    /// One entry per resource instance considered, including no-ops, in address order.
+    pub changes: Vec<ResourceChange>,
+    pub outputs: Vec<OutputChange>,
+    /// Objects whose refreshed state differs from the recorded state ("changed outside tarn").
+    pub drift: Vec<Drift>,
+    pub graph: ExecGraph,
+}
+
+/// What a saved plan is only valid against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanBinding {
+    pub lineage: String,
+    pub serial: i64,
+    pub config_hash: String,
+    pub workspace: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMode {
+    Normal,
+    Destroy,
+    RefreshOnly,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlannedVariable {
+    /// The value; `None` for a sensitive variable (never stored) — apply asks for it again and
+    /// checks it against `digest`.
+    #[serde(with = "wire_opt")]
+    pub value: Option<Value>,
+    pub sensitive: bool,
+    /// Hex SHA-256 of the value's canonical JSON, salted with the plan's lineage.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    /// Data source read during apply (its configuration depends on unknowns).
+    Read,
+    Update,
+    /// Replace: destroy the old object first, then create (the default).
+    DeleteThenCreate,
+    /// Replace with `create_before_destroy`.
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    /// The plan symbol users know from Terraform: `+`, `~`, `-`, `-/+`, `+/-`, `<=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Read => "<=",
+            Action::Update => "~",
+            Action::DeleteThenCreate => "-/+",
+            Action::CreateThenDelete => "+/-",
+            Action::Delete => "-",
+        }
+    }
+}
+
+/// Why an action was chosen, when it is not obvious from the diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeReason {
+    /// Attributes that cannot change in place.
+    ReplaceBecauseOf { attributes: Vec<String> },
+    /// `--replace ADDR`.
+    ReplaceByRequest,
+    /// `lifecycle { replace_triggered_by }`.
+    ReplaceTriggeredBy { by: String },
+    /// The object vanished outside tarn and will be created again.
+    GoneOutsideTarn,
+    /// The block is no longer in configuration.
+    NotInConfig,
+    /// The instance key is no longer produced by count/for_each.
+    KeyNotInConfig,
+    /// `--destroy` / `tarn destroy`.
+    DestroyRequested,
+    /// `moved {}` block.
+    Moved { from: String },
+    /// Data source read at apply time because its configuration depends on unknowns.
+    ReadDeferred,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: Address,
+    /// Provider configuration key: `local`, `local.alias`, prefixed with the module path when
+    /// configured in a module: `module.m.local`.
+    pub provider: String,
+    pub action: Action,
+    #[serde(with = "wire_opt")]
+    pub before: Option<Value>,
+    /// Planned value, with `Value::Unknown` where only apply can tell.
+    #[serde(with = "wire_opt")]
+    pub after: Option<Value>,
+    pub reasons: Vec<ChangeReason>,
+    /// The action cannot be undone by a rollback (e.g. deleting a data-bearing object without
+    /// create_before_destroy). Flagged before apply.
+    pub irreversible: bool,
+    /// Instance addresses this one depends on (for rollback order and state).
+    pub dependencies: Vec<Address>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputChange {
+    pub name: String,
+    pub action: Action,
+    #[serde(with = "wire_opt")]
+    pub before: Option<Value>,
+    #[serde(with = "wire_opt")]
+    pub after: Option<Value>,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: Address,
+    #[serde(with = "wire_opt")]
+    pub recorded: Option<Value>,
+    /// `None`: the object is gone.
+    #[serde(with = "wire_opt")]
+    pub actual: Option<Value>,
+}
+
+/// The execution graph: typed operations and the order between them. Apply runs exactly this.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExecGraph {
+    pub ops: Vec<Op>,
+    /// `(before, after)`: op `after` may start only when op `before` has finished. Indices
+    /// into `ops`.
+    pub edges: Vec<(u32, u32)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Op {
+    pub kind: OpKind,
+    /// Index into `Plan::changes`.
+    pub change: u32,
+    pub phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    Create,
+    Update,
+    Delete,
+    ReadData,
+}
+
+/// Destroys of objects that are not being replaced run in the final phase, after every create
+/// and update succeeded, so a rollback never has to resurrect a deleted object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Main,
+    FinalDestroy,
+}
+
+/// Values of instances already applied, by address, as the executor learns them.
+pub trait AppliedValues: Send + Sync {
+    fn get(&self, address: &Address) -> Option<Value>;
+}
+
+/// Computes an instance's final configuration at apply time, once the values its plan left
+/// unknown are known. Implemented by the planner (it owns evaluation scopes); called by the
+/// executor for every create/update whose planned value is not wholly known. It evaluates the
+/// same configuration the plan was made from; it never changes the action.
+pub trait Finalizer: Send + Sync {
+    fn finalize(&self, change: &ResourceChange, applied: &dyn AppliedValues) -> Result<Value, Diagnostics>;
+}
+
+/// Serde for `Option<Value>` through the redacting wire form.
+mod wire_opt {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use tarn_sdk::Value;
+    use tarn_sdk::value::WireValue;
+
+    pub fn serialize<S: Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().map(WireValue::from).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+        Ok(Option::<WireValue>::deserialize(d)?.map(|w| w.to_value()))
+    }
+}
