@@ -119,7 +119,9 @@ impl Loader {
             };
             let rel = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             self.hashed.push((rel, text.clone()));
-            let id = self.sources.add(path.clone(), text.clone());
+            // `./main.tarn.hcl` reads better as `main.tarn.hcl` in messages.
+            let shown = path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
+            let id = self.sources.add(shown, text.clone());
             decode_file(&mut module, name, &text, id, &mut self.diags);
         }
         let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());

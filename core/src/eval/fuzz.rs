@@ -103,6 +103,12 @@ fn token_soup(tokens: &'static [&'static str], max: usize) -> impl Strategy<Valu
     prop::collection::vec(0..tokens.len(), 0..max).prop_map(move |ix| ix.into_iter().map(|i| tokens[i]).collect())
 }
 
+fn stdlib_names() -> Vec<&'static str> {
+    let mut names = crate::functions::names();
+    names.push("templatefile");
+    names
+}
+
 /// Random well-formed-ish expressions, to reach deep into the evaluator.
 fn expr_strategy() -> impl Strategy<Value = String> {
     let leaf = prop::sample::select(vec![
@@ -129,7 +135,10 @@ fn expr_strategy() -> impl Strategy<Value = String> {
             inner.clone().prop_map(|a| format!("-{a}")),
             inner.clone().prop_map(|a| format!("!{a}")),
             inner.clone().prop_map(|a| format!("upper({a})")),
-            inner.prop_map(|a| format!("max({a}...)")),
+            inner.clone().prop_map(|a| format!("max({a}...)")),
+            // Every stdlib function, with marked, unknown and ill-typed arguments.
+            (prop::sample::select(stdlib_names()), prop::collection::vec(inner, 0..4))
+                .prop_map(|(f, args)| format!("{f}({})", args.join(", "))),
         ]
     })
 }
