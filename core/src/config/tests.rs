@@ -342,3 +342,16 @@ fn formatting_the_full_example_is_stable_and_lossless() {
     let messy: String = FULL.lines().map(|l| format!("{}  \n", l.trim_start())).collect();
     assert_eq!(format_hcl(&messy).unwrap(), once);
 }
+
+#[test]
+fn json_dynamic_blocks_expand_like_native_ones() {
+    let src = r#"{"resource": {"null_resource": {"a": {
+        "dynamic": {"rule": {"for_each": "${var.list}", "content": {"port": "${rule.value}"}}}
+    }}}}"#;
+    let (cfg, d) = load_sources(&[("d.tarn.json", src)]);
+    assert!(d.is_empty(), "{d:?}");
+    let r = crate::eval::tests::scope();
+    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
+    let v = crate::eval::evaluate_body(&cfg.root.module.resources["null_resource.a"].body, &ctx).unwrap();
+    assert_eq!(v.get("rule").and_then(|r| r.as_list()).map(|l| l.len()), Some(3));
+}

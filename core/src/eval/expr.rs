@@ -197,7 +197,8 @@ impl<'a> Evaluator<'a> {
             match self.ctx.resolver.resolve(name, steps, whole) {
                 Ok(Some(r)) => return Ok(super::Resolved { consumed: r.consumed.min(steps.len()), value: r.value }),
                 Ok(None) => {}
-                Err(d) => return Err(d.into()),
+                // A resolver's diagnostic without a place is placed at the reference.
+                Err(d) => return Err(if d.span.is_none() { d.at(whole) } else { d }.into()),
             }
         }
         let mut names: Vec<String> = self.scopes.iter().flat_map(|s| s.keys().cloned()).collect();

@@ -214,6 +214,8 @@ fn errors_point_at_the_sub_expression() {
     fails("[1, 2, nope]", "Reference to undeclared name", "nope", "no variable");
     fails("local.n ? 1 : 2", "Incorrect condition type", "local.n", "bool");
     fails("uper(\"a\")", "Call to unknown function", "uper", "no function");
+    // The resolver's own errors land on the reference when they carry no span.
+    fails("[null_resource.zz.id]", "Reference to undeclared resource", "null_resource.zz.id", "No null_resource named zz.");
 }
 
 #[test]
