@@ -185,6 +185,25 @@ proptest! {
     }
 }
 
+proptest! {
+    // Each case formats a full configuration twice over: a fifth of the cases suffices.
+    #![proptest_config(ProptestConfig { cases: fuzz_cases() / 5, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn formatting_ignores_indentation_and_trailing_space(pads in prop::collection::vec((0usize..7, 0usize..3, 0usize..3), 200)) {
+        let full = crate::config::tests::FULL;
+        let messy: String = full
+            .lines()
+            .zip(pads.iter().cycle())
+            .map(|(l, (lead, trail, eq))| {
+                let l = l.trim_start().replacen(" = ", &format!("{}= ", " ".repeat(eq + 1)), 1);
+                format!("{}{}{}\n", " ".repeat(*lead), l, " ".repeat(*trail))
+            })
+            .collect();
+        prop_assert_eq!(format_hcl(&messy).ok(), format_hcl(full).ok());
+    }
+}
+
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
     for depth in [50, 70, 199, 300, 3000] {
