@@ -70,8 +70,11 @@ struct Loader {
     root: PathBuf,
 }
 
+/// Configuration files by name; editor backups and lock files (`.#x`, `#x#`, `x~`) and hidden
+/// files are skipped, as Terraform does.
 fn is_config_file(name: &str) -> bool {
-    name.ends_with(".tarn.hcl") || name.ends_with(".tarn.json")
+    let hidden = name.starts_with('.') || name.starts_with('#');
+    !hidden && (name.ends_with(".tarn.hcl") || name.ends_with(".tarn.json"))
 }
 
 impl Loader {

@@ -230,6 +230,8 @@ fn modules_load_recursively_and_cycles_are_caught() {
     std::fs::write(root.join("net/a.tarn.hcl"), "variable \"cidr\" {}\nmodule \"sub\" {\n  source = \"./sub\"\n}\n").unwrap();
     std::fs::write(root.join("net/sub/x.tarn.hcl"), "module \"back\" {\n  source = \"../..\"\n}\n").unwrap();
     std::fs::write(root.join("ignored.tf"), "garbage").unwrap();
+    std::fs::write(root.join(".#main.tarn.hcl"), "garbage").unwrap();
+    std::fs::write(root.join("#main.tarn.hcl#"), "garbage").unwrap();
     let (cfg, diags) = load(root);
     let cfg = cfg.unwrap();
     assert_eq!(diags.0.len(), 1, "{diags:#?}");
