@@ -34,6 +34,18 @@ pub struct Evaluator<'a> {
     pub depth: usize,
 }
 
+/// `chosen` as a string when it is a number or bool and `other` is a string (HCL's rule for
+/// the result type of a conditional).
+fn unify_primitive(chosen: Value, other: &Value) -> Value {
+    let (inner, sensitive) = chosen.unmark();
+    match (inner, other.unmark().0) {
+        (Value::Number(_) | Value::Bool(_), Value::String(_)) => {
+            ops::to_string(inner).map(|s| mark(Value::String(s), sensitive)).unwrap_or(chosen)
+        }
+        _ => chosen,
+    }
+}
+
 pub fn error(summary: impl Into<String>, detail: impl Into<String>, span: Span) -> Diagnostics {
     Diagnostic::error(summary, detail).at(span).into()
 }
@@ -107,7 +119,14 @@ impl<'a> Evaluator<'a> {
                         self.span_of(&c.cond_expr),
                     ));
                 };
-                let v = if b { self.eval(&c.true_expr)? } else { self.eval(&c.false_expr)? };
+                let (chosen, other) = if b { (&c.true_expr, &c.false_expr) } else { (&c.false_expr, &c.true_expr) };
+                let v = self.eval(chosen)?;
+                // Like HCL, the result has the branches' common type: a number or bool meeting a
+                // string becomes a string. Errors in the branch not taken are not reported.
+                let v = match self.eval(other) {
+                    Ok(o) => unify_primitive(v, &o),
+                    Err(_) => v,
+                };
                 Ok(mark(v, sensitive))
             }
             Expression::FuncCall(call) => self.call(call, e),

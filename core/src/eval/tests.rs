@@ -115,6 +115,9 @@ fn literals_collections_and_operators() {
         ("[1, 2] == [1, 2]", Value::Bool(true)),
         ("{a = 1} != {a = 1}", Value::Bool(false)),
         ("var.flag ? \"y\" : \"n\"", s("y")),
+        ("var.flag ? 1 : \"n\"", s("1")),
+        ("var.flag ? 1 : null", n(1.0)),
+        ("var.nothing == null ? \"none\" : var.nothing.name", s("none")),
         ("var.nothing == null", Value::Bool(true)),
         ("{ null = 1, true = 2 }", obj(vec![("null", n(1.0)), ("true", n(2.0))])),
     ];
