@@ -206,11 +206,22 @@ proptest! {
 
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
-    for depth in [50, 70, 199, 300, 3000] {
+    // Depths the parser accepts evaluate fully.
+    let deep = |open: &str, close: &str| format!("{}1{}", open.repeat(30), close.repeat(30));
+    assert_eq!(super::tests::eval_src(&deep("\"${", "}\"")).ok(), Some(tarn_sdk::Value::Number(1.0)));
+    assert_eq!(super::tests::eval_src(&deep("try(", ")")).ok(), Some(tarn_sdk::Value::Number(1.0)));
+    assert!(super::tests::eval_src(&deep("[for x in [1] : ", "]")).is_ok());
+    for depth in [30, 50, 63, 64, 70, 199, 300, 3000] {
         let src = format!("locals {{\n  v = {}1{}\n}}\n", "[".repeat(depth), "]".repeat(depth));
         check_all(&[("main.tarn.hcl", &src)]);
         let ops = format!("locals {{\n  v = {}\n}}\n", vec!["1"; depth].join(" + "));
         check_all(&[("main.tarn.hcl", &ops)]);
+        let templates = format!("locals {{\n  v = {}1{}\n}}\n", "\"${".repeat(depth), "}\"".repeat(depth));
+        check_all(&[("main.tarn.hcl", &templates)]);
+        let calls = format!("locals {{\n  v = {}1{}\n}}\n", "try(".repeat(depth), ")".repeat(depth));
+        check_all(&[("main.tarn.hcl", &calls)]);
+        let fors = format!("locals {{\n  v = {}1{}\n}}\n", "[for x in [1] : ".repeat(depth), "]".repeat(depth));
+        check_all(&[("main.tarn.hcl", &fors)]);
         let json = format!("{{\"locals\": {{\"v\": {}1{}}}}}", "[".repeat(depth), "]".repeat(depth));
         check_all(&[("main.tarn.json", &json)]);
     }

@@ -175,6 +175,9 @@ fn templates_and_heredocs() {
     assert_eq!(ok("<<EOT\nhello ${var.name}\nEOT"), s("hello web\n"));
     assert_eq!(ok("<<-EOT\n    a\n      b\n    EOT"), s("a\n  b\n"));
     assert_eq!(ok("\"$${literal}\""), s("${literal}"));
+    assert_eq!(ok("\"%{ if true ~} yes %{~ endif }\""), s("yes"));
+    assert_eq!(ok("<<EOT\n%{ for x in var.list ~}\n${x}\n%{ endfor ~}\nEOT"), s("a\nb\nc\n"));
+    assert_eq!(ok("\"%{ for k, v in var.map }${k}=${v};%{ endfor }\""), s("a=2;z=1;"));
     assert_eq!(ok("\"a-${var.unknown}\""), Value::Unknown);
     let v = ok("\"pw=${var.secret}\"");
     assert_eq!(v, s("pw=hunter2").sensitive());
