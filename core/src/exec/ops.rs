@@ -121,10 +121,25 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
         if planned.is_wholly_known() {
             return Ok(planned.clone());
         }
+        // `is_wholly_known` is false for computed attributes alone too; finalizing re-derives
+        // the configuration in every case, so the provider always gets final values.
         let value = self.shared.finalizer.finalize(change, self.shared.view).map_err(|diags| {
             let msgs: Vec<String> = diags.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect();
             format!("its configuration could not be finalized: {}", msgs.join("; "))
         })?;
+        // What is still unknown must be the provider's to compute: those attributes go to the
+        // provider as null ("not set"); an unknown anywhere else is a bug.
+        let value = match (value, self.shared.schemas.get(&change.address.type_name)) {
+            (Value::Map(mut attrs), Some(schema)) => {
+                for (name, v) in attrs.iter_mut() {
+                    if v.is_unknown() && schema.attributes.get(name).is_some_and(|a| a.computed) {
+                        *v = Value::Null;
+                    }
+                }
+                Value::Map(attrs)
+            }
+            (value, _) => value,
+        };
         if !value.is_wholly_known() {
             return Err("its configuration still has unknown values after the values it depends on were applied; \
                         this is a bug in tarn or the provider"

@@ -214,7 +214,7 @@ impl<'a> World<'a> {
                         None => (Value::Null, Vec::new()),
                     },
                 };
-                let value = match lang::convert(&raw, &var.ty) {
+                let value = match lang::convert_variable(&raw, var) {
                     Ok(v) => v,
                     Err(msg) => {
                         let span = call.inputs.get(name).map(|a| a.value.span).unwrap_or(call.span);
