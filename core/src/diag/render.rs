@@ -111,7 +111,8 @@ fn snippet(span: Span, sources: &SourceMap, p: &Paint, code: &str) -> Option<Str
     // Underline to the end of the span, or to the end of the line for multi-line spans.
     let underlined = text.get(start..end.min(line_end).max(start)).unwrap_or("");
     let marks = width(underlined).max(1);
-    let multi = end > line_end;
+    // A span that only swallows the line break (parse errors at end of line) is not multi-line.
+    let multi = end > line_end + 1;
     let gutter = line_no.to_string().len();
     let mut out = String::new();
     let _ = writeln!(out, "  on {} line {line_no}, col {col}:", file.path.display());
@@ -160,6 +161,9 @@ mod tests {
         let d = Diagnostic::warning("W", "").at(Span { file: 0, start, end: start + 4 });
         let r = render(&d, &src, false);
         assert!(r.contains("  3 |     b = \"é\" + 1\n    |         ^^^\n"), "{r}");
+        let eol = text.find('\n').unwrap();
+        let at_eol = render(&Diagnostic::error("E", "d").at(Span { file: 0, start: eol, end: eol + 1 }), &src, false);
+        assert!(at_eol.contains("  1 | locals {\n    |         ^\n"), "{at_eol}");
         let all = Diagnostic::error("E", "d").at(Span { file: 0, start: 0, end: text.len() });
         assert!(render(&all, &src, false).contains("^^^^^^^^..."));
     }
