@@ -21,7 +21,9 @@ pub struct Given<'v> {
 pub fn variable_value(var: &Variable, given: Option<Given>, ctx: &EvalContext) -> Result<Value, Diagnostics> {
     let at = given.as_ref().and_then(|g| g.span).unwrap_or(var.span);
     let raw = match (&given, &var.default) {
-        (Some(g), _) if !(g.value.is_null() && var.nullable && var.default.is_some()) => g.value.clone(),
+        // Terraform's rule: a null given for a non-nullable variable takes the default; for a
+        // nullable one, null is the value.
+        (Some(g), _) if !(g.value.is_null() && !var.nullable && var.default.is_some()) => g.value.clone(),
         (_, Some(default)) => evaluate(default, ctx)?,
         (Some(g), None) => g.value.clone(),
         (None, None) => {
@@ -123,6 +125,13 @@ variable "req" {
   type     = object({ name = string, size = optional(string, "s") })
   nullable = false
 }
+variable "nn" {
+  default  = "d"
+  nullable = false
+}
+variable "nullok" {
+  default = "d"
+}
 variable "pw" {
   type      = string
   sensitive = true
@@ -143,5 +152,7 @@ variable "pw" {
         let bad = run(SRC, "req", Some(Value::map([("size", Value::string("m"))]))).unwrap_err();
         assert!(bad.0[0].detail.contains("attribute \"name\" is required"), "{}", bad.0[0].detail);
         assert!(run(SRC, "pw", Some(Value::string("x"))).unwrap().is_sensitive());
+        assert_eq!(run(SRC, "nn", Some(Value::Null)).unwrap(), Value::string("d"));
+        assert_eq!(run(SRC, "nullok", Some(Value::Null)).unwrap(), Value::Null);
     }
 }
