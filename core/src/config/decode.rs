@@ -53,38 +53,38 @@ fn unknown_block(b: &Block, parent: &str, allowed: &[&str]) -> Diagnostic {
 }
 
 impl Decoder<'_> {
-    fn err(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
     /// Reports attributes and blocks outside `args`/`blocks`.
-    fn only(&mut self, body: &Body, block: &str, args: &[&str], blocks: &[&str]) {
+    pub(crate) fn check_only(&mut self, body: &Body, block: &str, args: &[&str], blocks: &[&str]) {
         for a in body.attributes.values() {
             if !args.contains(&a.name.as_str()) {
-                self.err(unknown_argument(&a.name, a.name_span, block, args));
+                self.push(unknown_argument(&a.name, a.name_span, block, args));
             }
         }
         for b in &body.blocks {
             if !blocks.contains(&b.kind.as_str()) {
-                self.err(unknown_block(b, block, blocks));
+                self.push(unknown_block(b, block, blocks));
             }
         }
     }
 
-    fn string_arg(&mut self, body: &Body, name: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, body: &Body, name: &str) -> Option<String> {
         let a = body.attributes.get(name)?;
-        constant_string(&a.value, &format!("\"{name}\" argument")).map_err(|d| self.err(d)).ok()
+        constant_string(&a.value, &format!("\"{name}\" argument")).map_err(|d| self.push(d)).ok()
     }
 
-    fn bool_arg(&mut self, body: &Body, name: &str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, body: &Body, name: &str) -> Option<bool> {
         let a = body.attributes.get(name)?;
-        constant_bool(&a.value, &format!("\"{name}\" argument")).map_err(|d| self.err(d)).ok()
+        constant_bool(&a.value, &format!("\"{name}\" argument")).map_err(|d| self.push(d)).ok()
     }
 
     /// Decodes every top-level block of one file's body.
     pub fn file(&mut self, body: &Body) {
         for a in body.attributes.values() {
-            self.err(
+            self.push(
                 Diagnostic::error(
                     "Unsupported argument",
                     format!("An argument named \"{}\" is not expected at the top level; every declaration is a block, like `resource`, `variable` or `locals`.", a.name),
@@ -94,12 +94,12 @@ impl Decoder<'_> {
         }
         for b in &body.blocks {
             let Some(want) = label_count(&b.kind) else {
-                self.err(unknown_block(b, "", TOP_LEVEL));
+                self.push(unknown_block(b, "", TOP_LEVEL));
                 continue;
             };
             if b.labels.len() != want {
                 let span = b.label_spans.get(want).copied().unwrap_or(b.kind_span);
-                self.err(
+                self.push(
                     Diagnostic::error(
                         "Wrong number of block labels",
                         format!("A {} block takes {want} label{}, but this one has {}.", b.kind, if want == 1 { "" } else { "s" }, b.labels.len()),
@@ -140,7 +140,7 @@ impl Decoder<'_> {
             span: b.span,
         };
         if let (Some(_), Some(fe)) = (&res.count, body.attributes.get("for_each")) {
-            self.err(
+            self.push(
                 Diagnostic::error(
                     "Invalid combination of \"count\" and \"for_each\"",
                     "The \"count\" and \"for_each\" meta-arguments are mutually exclusive; only one may be used to create instances.",
@@ -149,7 +149,7 @@ impl Decoder<'_> {
             );
         }
         if let Some(a) = body.attributes.get("provider") {
-            res.provider = provider_ref(&a.value, self.is_json).map_err(|d| self.err(d)).ok();
+            res.provider = provider_ref(&a.value, self.is_json).map_err(|d| self.push(d)).ok();
         }
         if let Some(a) = body.attributes.get("depends_on") {
             res.depends_on = reference_list(&a.value, self.is_json, "depends_on", &mut self.diags);
@@ -163,7 +163,7 @@ impl Decoder<'_> {
         for nested in &body.blocks {
             if nested.kind == "lifecycle" {
                 if seen_lifecycle {
-                    self.err(Diagnostic::error("Duplicate lifecycle block", "Only one lifecycle block is allowed in a resource.").at(nested.kind_span));
+                    self.push(Diagnostic::error("Duplicate lifecycle block", "Only one lifecycle block is allowed in a resource.").at(nested.kind_span));
                 }
                 seen_lifecycle = true;
                 res.lifecycle = self.lifecycle(nested);
@@ -180,7 +180,7 @@ impl Decoder<'_> {
             )
             .at(b.label_spans.get(1).copied().unwrap_or(b.span))
             .related(prev.span, "previously declared here");
-            self.err(d);
+            self.push(d);
             return;
         }
         self.module.resources.insert(key, res);
@@ -188,10 +188,10 @@ impl Decoder<'_> {
 
     fn lifecycle(&mut self, b: &Block) -> Lifecycle {
         const ARGS: &[&str] = &["prevent_destroy", "create_before_destroy", "ignore_changes", "replace_triggered_by"];
-        self.only(&b.body, "lifecycle", ARGS, &["precondition", "postcondition"]);
+        self.check_only(&b.body, "lifecycle", ARGS, &["precondition", "postcondition"]);
         let mut lc = Lifecycle { span: Some(b.span), ..Lifecycle::default() };
-        lc.prevent_destroy = self.bool_arg(&b.body, "prevent_destroy").unwrap_or(false);
-        lc.create_before_destroy = self.bool_arg(&b.body, "create_before_destroy").unwrap_or(false);
+        lc.prevent_destroy = self.boolean(&b.body, "prevent_destroy").unwrap_or(false);
+        lc.create_before_destroy = self.boolean(&b.body, "create_before_destroy").unwrap_or(false);
         if let Some(a) = b.body.attributes.get("ignore_changes") {
             lc.ignore_changes = self.ignore_changes(&a.value);
         }
@@ -207,7 +207,7 @@ impl Decoder<'_> {
             return IgnoreChanges::All;
         }
         let Some(items) = statics::tuple_items(expr) else {
-            self.err(
+            self.push(
                 Diagnostic::error("Invalid ignore_changes", "ignore_changes must be `all` or a list of attribute names, like `[tags, labels]`.")
                     .at(expr.span),
             );
@@ -219,7 +219,7 @@ impl Decoder<'_> {
             let item = statics::unquote_json(&item, true);
             match statics::reference(&item) {
                 Some(r) => names.push(r.path.join(".")),
-                None => self.err(
+                None => self.push(
                     Diagnostic::error("Invalid ignore_changes", "Each element of ignore_changes must be an attribute name of this resource, like `tags`.")
                         .at(item.span),
                 ),
@@ -230,7 +230,7 @@ impl Decoder<'_> {
 
     fn provider(&mut self, b: &Block) {
         let name = b.labels[0].clone();
-        let alias = self.string_arg(&b.body, "alias");
+        let alias = self.string(&b.body, "alias");
         let mut body = b.body.clone();
         body.attributes.shift_remove("alias");
         if let Some(prev) = self.module.providers.iter().find(|p| p.name == name && p.alias == alias) {
@@ -244,7 +244,7 @@ impl Decoder<'_> {
             )
             .at(b.label_spans.first().copied().unwrap_or(b.span))
             .related(prev.span, "previously configured here");
-            self.err(d);
+            self.push(d);
             return;
         }
         self.module.providers.push(ProviderConfig { name, alias, body, span: b.span });
@@ -257,7 +257,7 @@ impl Decoder<'_> {
             Some(a) => match constant_string(&a.value, "\"source\" argument") {
                 Ok(s) if is_local_source(&s) => s,
                 Ok(s) => {
-                    self.err(
+                    self.push(
                         Diagnostic::error(
                             "Unsupported module source",
                             format!("Module sources must be local paths starting with \"./\" or \"../\"; \"{s}\" is not. Copy the module into this repository and refer to it by path."),
@@ -267,12 +267,12 @@ impl Decoder<'_> {
                     String::new()
                 }
                 Err(d) => {
-                    self.err(d);
+                    self.push(d);
                     String::new()
                 }
             },
             None => {
-                self.err(
+                self.push(
                     Diagnostic::error("Missing required argument", "The \"source\" argument is required in a module block: the local path of the module, like \"./modules/net\".")
                         .at(b.label_spans.first().copied().unwrap_or(b.span)),
                 );
@@ -290,7 +290,7 @@ impl Decoder<'_> {
             span: b.span,
         };
         if let (Some(_), Some(fe)) = (&call.count, body.attributes.get("for_each")) {
-            self.err(
+            self.push(
                 Diagnostic::error(
                     "Invalid combination of \"count\" and \"for_each\"",
                     "The \"count\" and \"for_each\" meta-arguments are mutually exclusive; only one may be used to create instances.",
@@ -310,7 +310,7 @@ impl Decoder<'_> {
             }
         }
         for nested in &body.blocks {
-            self.err(unknown_block(nested, "module", &[]));
+            self.push(unknown_block(nested, "module", &[]));
         }
         if let Some(prev) = self.module.module_calls.get(&name) {
             let d = Diagnostic::error(
@@ -319,7 +319,7 @@ impl Decoder<'_> {
             )
             .at(b.label_spans.first().copied().unwrap_or(b.span))
             .related(prev.span, "previously declared here");
-            self.err(d);
+            self.push(d);
             return;
         }
         self.module.module_calls.insert(name, call);
@@ -329,7 +329,7 @@ impl Decoder<'_> {
         use hcl::edit::Span as _;
         use hcl::edit::expr::{Expression, ObjectKey};
         let Expression::Object(obj) = &expr.expr else {
-            self.err(
+            self.push(
                 Diagnostic::error("Invalid providers argument", "The providers argument maps the module's provider names to configurations here: `{ local = local.other }`.")
                     .at(expr.span),
             );
@@ -345,7 +345,7 @@ impl Decoder<'_> {
                         None => match e {
                             Expression::String(s) => s.value().to_string(),
                             _ => {
-                                self.err(Diagnostic::error("Invalid providers argument", "Each key must be a provider name.").at(k.span));
+                                self.push(Diagnostic::error("Invalid providers argument", "Each key must be a provider name.").at(k.span));
                                 continue;
                             }
                         },
@@ -355,29 +355,13 @@ impl Decoder<'_> {
             let v = Expr { expr: value.expr().clone(), span: expr.sub_span(value.expr().span()) };
             match provider_ref(&v, self.is_json) {
                 Ok(r) => call.providers.push((name, r)),
-                Err(d) => self.err(d),
+                Err(d) => self.push(d),
             }
         }
     }
 
     pub(crate) fn variable_type(&mut self, expr: &Expr) -> Option<(tarn_sdk::Type, Option<TypeDefaults>)> {
         let expr = statics::unquote_json(expr, self.is_json);
-        types::parse_type(&expr).map_err(|d| self.err(d)).ok()
-    }
-
-    pub(crate) fn check_only(&mut self, body: &Body, block: &str, args: &[&str], blocks: &[&str]) {
-        self.only(body, block, args, blocks);
-    }
-
-    pub(crate) fn string(&mut self, body: &Body, name: &str) -> Option<String> {
-        self.string_arg(body, name)
-    }
-
-    pub(crate) fn boolean(&mut self, body: &Body, name: &str) -> Option<bool> {
-        self.bool_arg(body, name)
-    }
-
-    pub(crate) fn push(&mut self, d: Diagnostic) {
-        self.err(d);
+        types::parse_type(&expr).map_err(|d| self.push(d)).ok()
     }
 }

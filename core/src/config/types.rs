@@ -17,7 +17,7 @@ const CONSTRUCTORS: &[&str] = &["list", "set", "map", "tuple", "object"];
 /// Parses a type constraint; the defaults are `None` when no `optional` has a default.
 pub fn parse_type(expr: &Expr) -> Result<(Type, Option<TypeDefaults>), Diagnostic> {
     let mut defaults = TypeDefaults::default();
-    let ty = parse(expr, &expr.expr, &mut defaults, false)?;
+    let ty = parse(expr, &expr.expr, &mut defaults)?;
     let has = !defaults.values.is_empty() || !defaults.children.is_empty();
     Ok((ty, has.then_some(defaults)))
 }
@@ -40,9 +40,9 @@ fn keyword(name: &str) -> Option<Type> {
     })
 }
 
-fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults, in_object: bool) -> Result<Type, Diagnostic> {
+fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults) -> Result<Type, Diagnostic> {
     match e {
-        Expression::Parenthesis(p) => parse(root, p.inner(), defaults, in_object),
+        Expression::Parenthesis(p) => parse(root, p.inner(), defaults),
         Expression::Variable(v) => keyword(v.value()).ok_or_else(|| {
             let name = v.value().as_str();
             let hint = did_you_mean(name, PRIMITIVES.iter().chain(CONSTRUCTORS).copied())
@@ -66,7 +66,7 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults, in_object: bo
                 "list" | "set" | "map" => {
                     let arg = one(name)?;
                     let mut child = TypeDefaults::default();
-                    let element = Box::new(parse(root, arg, &mut child, false)?);
+                    let element = Box::new(parse(root, arg, &mut child)?);
                     keep_child(defaults, "*", child);
                     Ok(match name {
                         "list" => Type::List { element },
@@ -82,7 +82,7 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults, in_object: bo
                     let mut elements = Vec::new();
                     for (i, item) in items.iter().enumerate() {
                         let mut child = TypeDefaults::default();
-                        elements.push(parse(root, item, &mut child, false)?);
+                        elements.push(parse(root, item, &mut child)?);
                         keep_child(defaults, &i.to_string(), child);
                     }
                     Ok(Type::Tuple { elements })
@@ -106,7 +106,7 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults, in_object: bo
                         let vexpr = value.expr();
                         let ty = if let Some((inner, default)) = optional_call(root, vexpr)? {
                             optional.push(attr.clone());
-                            let ty = parse(root, inner, &mut child, false)?;
+                            let ty = parse(root, inner, &mut child)?;
                             if let Some(d) = default {
                                 let dexpr = Expr { expr: d.clone(), span: root.sub_span(d.span()) };
                                 let v = statics::constant(&dexpr)?;
@@ -117,7 +117,7 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults, in_object: bo
                             }
                             ty
                         } else {
-                            parse(root, vexpr, &mut child, true)?
+                            parse(root, vexpr, &mut child)?
                         };
                         keep_child(defaults, &attr, child);
                         attributes.insert(attr, ty);
@@ -133,10 +133,7 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults, in_object: bo
                 }
             }
         }
-        _ => {
-            let _ = in_object;
-            Err(malformed(root, e, "A type specification is a type keyword (string, number, bool, any) or a constructor like list(string) or object({...})."))
-        }
+        _ => Err(malformed(root, e, "A type specification is a type keyword (string, number, bool, any) or a constructor like list(string) or object({...}).")),
     }
 }
 
