@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod liveness;
+pub mod crypto;
 pub mod model;
 pub mod sqlite;
 
