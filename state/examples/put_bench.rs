@@ -77,6 +77,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("intent+outcome+put per resource:  {}", rate(m, t));
 
     let t = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let b = backend.clone();
+        tasks.spawn(async move {
+            let mut i = w;
+            while i < m {
+                let mut e = JournalEntry {
+                    run_id: "bench2".into(),
+                    address: format!("null_resource.r[{i}]"),
+                    op: "create".into(),
+                    phase: JournalPhase::Intent,
+                    correlation: Some(format!("tarn-{i}")),
+                    detail: serde_json::json!({ "type": "null_resource" }),
+                    intent_seq: None,
+                };
+                let seq = b.journal(e.clone()).await?;
+                b.put_resource(record(i)).await?;
+                e.phase = JournalPhase::Outcome;
+                e.intent_seq = Some(seq);
+                b.journal(e).await?;
+                i += 16;
+            }
+            Ok::<_, tarn_state::StateError>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    println!("same, 16 concurrent workers:      {}", rate(m, t));
+
+    let t = Instant::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
         backend.put_resources(chunk.iter().map(|&i| record(i)).collect()).await?;
     }
