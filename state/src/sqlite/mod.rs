@@ -126,7 +126,7 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&mut Ctx<'_>) -> Result<T, StateError> + Send + 'static,
     {
-        let stopped = || StateError::Storage(format!("the state writer for {} stopped; this is a bug in tarn", self.inner.display));
+        let stopped = || StateError::Storage(format!("the state writer for {} dropped this call; this is a bug in tarn", self.inner.display));
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.inner.writer.send(writer::job(f, reply)).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?

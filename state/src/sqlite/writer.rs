@@ -57,6 +57,12 @@ pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>, ws: String, d
     }
 }
 
+/// Runs one operation. A panic (a bug) costs only that operation: its savepoint rolled back
+/// as it unwound, its caller sees the reply channel close, and the thread lives on.
+fn run_one(ctx: &mut Ctx<'_>, job: Job) -> Option<Deliver> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(ctx))).ok()
+}
+
 fn commit_group(ctx: &mut Ctx<'_>, group: Vec<Job>) {
     let mut pending: Vec<Deliver> = Vec::with_capacity(group.len());
     for job in group {
@@ -70,11 +76,13 @@ fn commit_group(ctx: &mut Ctx<'_>, group: Vec<Job>) {
             if ctx.conn.execute_batch("BEGIN IMMEDIATE").is_err() {
                 // Could not take the write lock for a group; let this operation run (and fail,
                 // or succeed) on its own, reporting its own error.
-                job(ctx)(Ok(()));
+                if let Some(deliver) = run_one(ctx, job) {
+                    deliver(Ok(()));
+                }
                 continue;
             }
         }
-        pending.push(job(ctx));
+        pending.extend(run_one(ctx, job));
     }
     if pending.is_empty() {
         return;
@@ -127,6 +135,21 @@ mod tests {
         assert!(conn.is_autocommit(), "the group was committed");
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).expect("count");
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn a_panicking_operation_costs_only_itself() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)").expect("create");
+        let (a, ra) = insert("INSERT INTO t VALUES (1)");
+        let (tx, rb) = tokio::sync::oneshot::channel::<Result<(), StateError>>();
+        let b = job(|_: &mut Ctx<'_>| -> Result<(), StateError> { panic!("a bug") }, tx);
+        let (c, rc) = insert("INSERT INTO t VALUES (2)");
+        let mut ctx = Ctx { conn: &mut conn, ws: "default", display: ":memory:" };
+        commit_group(&mut ctx, vec![a, b, c]);
+        assert!(matches!(ra.blocking_recv(), Ok(Ok(1))));
+        assert!(rb.blocking_recv().is_err(), "the panicking caller sees its reply dropped");
+        assert!(matches!(rc.blocking_recv(), Ok(Ok(1))));
     }
 
     #[test]
