@@ -11,8 +11,8 @@ use crate::diag::Diagnostic;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Ctx {
-    /// `{`, `[` or `(`; the flag marks a block body `{`.
-    Bracket(char, bool),
+    /// `{`, `[` or `(`; the flag marks a block body `{`; the number is the line it opened on.
+    Bracket(char, bool, usize),
     Str,
     /// `${` or `%{` inside a string.
     Interp,
@@ -23,12 +23,16 @@ struct Line {
     text: String,
     /// Copied byte for byte: inside a heredoc, a block comment or a multi-line string.
     verbatim: bool,
-    depth: usize,
+    /// Indentation level: one per line that opened a still-open bracket (so `map(object({`
+    /// indents its content once, like `terraform fmt`), after this line's leading closers.
+    level: usize,
     leading_closers: usize,
     /// Byte offset of the attribute `=` in `text`, when the line is `key = value` at its own depth.
     eq: Option<usize>,
-    /// The line opens or closes brackets, or starts a heredoc: not a single-line attribute.
+    /// The line opens or closes brackets: not a single-line attribute.
     multiline: bool,
+    /// The line's value starts a heredoc (still aligned with its neighbours).
+    heredoc: bool,
     /// The line is a lone `}` closing a block body.
     ends_block: bool,
 }
@@ -90,10 +94,10 @@ fn scan(text: &str) -> Vec<Line> {
     let mut heredoc: Option<String> = None;
     let mut in_comment = false;
     let mut out = Vec::new();
-    for raw in text.split('\n') {
+    for (line_no, raw) in text.split('\n').enumerate() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        let depth = stack.iter().filter(|c| matches!(c, Ctx::Bracket(..))).count();
-        let mut line = Line { depth, ..Line::default() };
+        let start_stack = stack.clone();
+        let mut line = Line { level: level_of(&start_stack, 0), ..Line::default() };
         if let Some(delim) = &heredoc {
             line.text = raw.to_string();
             line.verbatim = true;
@@ -155,19 +159,19 @@ fn scan(text: &str) -> Vec<Line> {
                     let id: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
                     if !id.is_empty() && rest.len() == id.len() + rest[id.len()..].len() && rest[id.len()..].trim().is_empty() {
                         pending_heredoc = Some(id);
-                        line.multiline = true;
+                        line.heredoc = true;
                         break;
                     }
                 }
                 ('{' | '[' | '(', _) => {
-                    let block = c == '{' && matches!(stack.last(), None | Some(Ctx::Bracket('{', true))) && is_label_prefix(&body[..pos]);
-                    stack.push(Ctx::Bracket(c, block));
+                    let block = c == '{' && matches!(stack.last(), None | Some(Ctx::Bracket('{', true, _))) && is_label_prefix(&body[..pos]);
+                    stack.push(Ctx::Bracket(c, block, line_no));
                 }
                 ('}', _) if matches!(stack.last(), Some(Ctx::Interp)) => {
                     stack.pop();
                 }
                 ('}' | ']' | ')', _) => {
-                    if let Some(Ctx::Bracket(_, block)) = stack.last().copied() {
+                    if let Some(Ctx::Bracket(_, block, _)) = stack.last().copied() {
                         if !seen_code {
                             line.leading_closers += 1;
                             if block && body.trim() == "}" {
@@ -194,6 +198,9 @@ fn scan(text: &str) -> Vec<Line> {
         if stack.len() != start_len || min_len < start_len || line.leading_closers > 0 {
             line.multiline = true;
         }
+        if !starts_verbatim {
+            line.level = level_of(&start_stack, line.leading_closers);
+        }
         line.text = if starts_verbatim { raw.to_string() } else { body.to_string() };
         if let Some(id) = pending_heredoc {
             heredoc = Some(id);
@@ -201,6 +208,15 @@ fn scan(text: &str) -> Vec<Line> {
         out.push(line);
     }
     out
+}
+
+/// Distinct opening lines among the open brackets, after dropping the `closed` innermost.
+fn level_of(stack: &[Ctx], closed: usize) -> usize {
+    let brackets: Vec<usize> = stack.iter().filter_map(|c| if let Ctx::Bracket(_, _, l) = c { Some(*l) } else { None }).collect();
+    let keep = brackets.len().saturating_sub(closed);
+    let mut lines: Vec<usize> = brackets[..keep].to_vec();
+    lines.dedup();
+    lines.len()
 }
 
 fn render(lines: &[Line]) -> String {
@@ -220,19 +236,27 @@ fn render(lines: &[Line]) -> String {
             i += 1;
             continue;
         }
-        let level = l.depth.saturating_sub(l.leading_closers);
+        let level = l.level;
         if pending_blank && !out.is_empty() && l.leading_closers == 0 {
             out.push(String::new());
         }
         pending_blank = false;
-        // A run of single-line attributes at one depth is aligned together.
+        // A run of single-line attributes at one level is aligned together; heredoc values
+        // count as single-line and their bodies do not break the run.
         if l.eq.is_some() && !l.multiline {
             let mut j = i;
-            while j < lines.len() && !lines[j].verbatim && lines[j].eq.is_some() && !lines[j].multiline && lines[j].depth == l.depth {
+            while j < lines.len() && (lines[j].verbatim || (lines[j].eq.is_some() && !lines[j].multiline && lines[j].level == l.level)) {
                 j += 1;
             }
-            let width = lines[i..j].iter().filter_map(|x| x.eq.map(|e| x.text[..e].trim_end().chars().count())).max().unwrap_or(0);
+            while j > i && lines[j - 1].verbatim && !lines[i..j - 1].iter().any(|x| x.heredoc) {
+                j -= 1;
+            }
+            let width = lines[i..j].iter().filter(|x| !x.verbatim).filter_map(|x| x.eq.map(|e| x.text[..e].trim_end().chars().count())).max().unwrap_or(0);
             for x in &lines[i..j] {
+                if x.verbatim {
+                    out.push(x.text.clone());
+                    continue;
+                }
                 let e = x.eq.unwrap_or(0);
                 let key = x.text[..e].trim_end();
                 let value = x.text[e + 1..].trim_start();
@@ -289,6 +313,14 @@ mod tests {
         check(
             "locals {\n  tags = {\n  a = 1\n      bbb = \"${x}\"\n  }\n  doc = <<-EOT\n   keep   this\n      EOT\n  /* block\n     comment */\n  list = [\n  1,\n  2,\n  ]\n}\n",
             "locals {\n  tags = {\n    a   = 1\n    bbb = \"${x}\"\n  }\n  doc = <<-EOT\n   keep   this\n      EOT\n  /* block\n     comment */\n  list = [\n    1,\n    2,\n  ]\n}\n",
+        );
+    }
+
+    #[test]
+    fn nested_constructors_indent_once_and_heredocs_align() {
+        check(
+            "variable \"t\" {\ntype = map(object({\nlead = string\nmembers = optional(number, 1)\n}))\ndefault = {}\n}\nresource \"x\" \"y\" {\nfilename = \"a\"\ncontent = <<-EOT\n    body\n  EOT\nfile_permission = \"0644\"\nother = jsonencode({\na = 1\n})\n}\n",
+            "variable \"t\" {\n  type = map(object({\n    lead    = string\n    members = optional(number, 1)\n  }))\n  default = {}\n}\n\nresource \"x\" \"y\" {\n  filename        = \"a\"\n  content         = <<-EOT\n    body\n  EOT\n  file_permission = \"0644\"\n  other = jsonencode({\n    a = 1\n  })\n}\n",
         );
     }
 

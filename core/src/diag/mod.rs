@@ -152,7 +152,7 @@ pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a st
 
 mod render;
 
-pub use render::{render, render_all};
+pub use render::{location, render, render_all};
 
 impl SourceMap {
     /// Like [`SourceMap::line_col`], but `None` for a file id this map does not hold.

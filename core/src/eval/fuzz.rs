@@ -103,6 +103,12 @@ fn token_soup(tokens: &'static [&'static str], max: usize) -> impl Strategy<Valu
     prop::collection::vec(0..tokens.len(), 0..max).prop_map(move |ix| ix.into_iter().map(|i| tokens[i]).collect())
 }
 
+fn stdlib_names() -> Vec<&'static str> {
+    let mut names = crate::functions::names();
+    names.push("templatefile");
+    names
+}
+
 /// Random well-formed-ish expressions, to reach deep into the evaluator.
 fn expr_strategy() -> impl Strategy<Value = String> {
     let leaf = prop::sample::select(vec![
@@ -129,7 +135,10 @@ fn expr_strategy() -> impl Strategy<Value = String> {
             inner.clone().prop_map(|a| format!("-{a}")),
             inner.clone().prop_map(|a| format!("!{a}")),
             inner.clone().prop_map(|a| format!("upper({a})")),
-            inner.prop_map(|a| format!("max({a}...)")),
+            inner.clone().prop_map(|a| format!("max({a}...)")),
+            // Every stdlib function, with marked, unknown and ill-typed arguments.
+            (prop::sample::select(stdlib_names()), prop::collection::vec(inner, 0..4))
+                .prop_map(|(f, args)| format!("{f}({})", args.join(", "))),
         ]
     })
 }
@@ -176,13 +185,43 @@ proptest! {
     }
 }
 
+proptest! {
+    // Each case formats a full configuration twice over: a fifth of the cases suffices.
+    #![proptest_config(ProptestConfig { cases: fuzz_cases() / 5, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn formatting_ignores_indentation_and_trailing_space(pads in prop::collection::vec((0usize..7, 0usize..3, 0usize..3), 200)) {
+        let full = crate::config::tests::FULL;
+        let messy: String = full
+            .lines()
+            .zip(pads.iter().cycle())
+            .map(|(l, (lead, trail, eq))| {
+                let l = l.trim_start().replacen(" = ", &format!("{}= ", " ".repeat(eq + 1)), 1);
+                format!("{}{}{}\n", " ".repeat(*lead), l, " ".repeat(*trail))
+            })
+            .collect();
+        prop_assert_eq!(format_hcl(&messy).ok(), format_hcl(full).ok());
+    }
+}
+
 #[test]
 fn deep_nesting_is_refused_not_overflowed() {
-    for depth in [50, 70, 300, 3000] {
+    // Depths the parser accepts evaluate fully.
+    let deep = |open: &str, close: &str| format!("{}1{}", open.repeat(30), close.repeat(30));
+    assert_eq!(super::tests::eval_src(&deep("\"${", "}\"")).ok(), Some(tarn_sdk::Value::Number(1.0)));
+    assert_eq!(super::tests::eval_src(&deep("try(", ")")).ok(), Some(tarn_sdk::Value::Number(1.0)));
+    assert!(super::tests::eval_src(&deep("[for x in [1] : ", "]")).is_ok());
+    for depth in [30, 50, 63, 64, 70, 199, 300, 3000] {
         let src = format!("locals {{\n  v = {}1{}\n}}\n", "[".repeat(depth), "]".repeat(depth));
         check_all(&[("main.tarn.hcl", &src)]);
         let ops = format!("locals {{\n  v = {}\n}}\n", vec!["1"; depth].join(" + "));
         check_all(&[("main.tarn.hcl", &ops)]);
+        let templates = format!("locals {{\n  v = {}1{}\n}}\n", "\"${".repeat(depth), "}\"".repeat(depth));
+        check_all(&[("main.tarn.hcl", &templates)]);
+        let calls = format!("locals {{\n  v = {}1{}\n}}\n", "try(".repeat(depth), ")".repeat(depth));
+        check_all(&[("main.tarn.hcl", &calls)]);
+        let fors = format!("locals {{\n  v = {}1{}\n}}\n", "[for x in [1] : ".repeat(depth), "]".repeat(depth));
+        check_all(&[("main.tarn.hcl", &fors)]);
         let json = format!("{{\"locals\": {{\"v\": {}1{}}}}}", "[".repeat(depth), "]".repeat(depth));
         check_all(&[("main.tarn.json", &json)]);
     }
