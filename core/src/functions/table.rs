@@ -113,7 +113,7 @@ const PREFIX: &[Param] = &[p("prefix", S)];
 pub(crate) static TABLE: &[Spec] = &[
     // string
     fv("format", &[p("format", S)], pn("args", Any), fm::format),
-    fv("formatlist", &[p("format", S)], pn("args", Any), fm::formatlist),
+    fv("formatlist", &[p("format", S)], pn("args", Any), fm::formatlist).shallow(),
     fv("join", &[p("separator", S)], p("lists", List), s::join),
     f("split", &[p("separator", S), p("str", S)], s::split),
     f("lower", STR, s::lower),
