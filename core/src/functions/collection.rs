@@ -1,6 +1,7 @@
 //! Collection functions over lists and maps: size, access, reshaping, merging and aggregates.
 //! Functions declared `Shallow` in the table receive elements with their marks and move them
-//! into the result untouched; nothing here inspects or strips a mark it does not need to.
+//! into the result untouched; those that compute an answer from elements (`contains`, `index`,
+//! `alltrue`, `anytrue`) mark it sensitive when an element is, since it reveals something.
 
 use super::args::elem_string;
 use super::set::{has, same};
