@@ -47,7 +47,12 @@ pub(crate) fn jsondecode(a: &Args) -> Result<Value, FuncError> {
 
 pub(crate) fn yamlencode(a: &Args) -> Result<Value, FuncError> {
     let mut out = String::new();
-    yaml_node(a.get(0), 0, false, &mut out);
+    let v = a.get(0);
+    yaml_node(v, 0, false, &mut out);
+    // Like go-yaml, a document that is a single plain scalar ends with an explicit end marker.
+    if matches!(v, Value::Null | Value::Bool(_) | Value::Number(_)) {
+        out.push_str("...\n");
+    }
     Ok(Value::String(out))
 }
 
@@ -378,6 +383,11 @@ mod tests {
         );
         assert_eq!(ok("yamlencode", vec![m(vec![("a", m(vec![("b", l(vec![]))]))])]), s("\"a\":\n  \"b\": []\n"));
         assert_eq!(ok("yamlencode", vec![l(vec![sl(&["x", "y"])])]), s("- - \"x\"\n  - \"y\"\n"));
+        assert_eq!(ok("yamlencode", vec![b(true)]), s("true\n...\n"));
+        assert_eq!(ok("yamlencode", vec![Value::Null]), s("null\n...\n"));
+        assert_eq!(ok("yamlencode", vec![s("hello")]), s("\"hello\"\n"));
+        assert_eq!(ok("yamlencode", vec![l(vec![])]), s("[]\n"));
+        assert_eq!(ok("yamldecode", vec![ok("yamlencode", vec![n(1.5)])]), n(1.5));
     }
 
     #[test]
