@@ -30,6 +30,8 @@ mod table;
 mod text;
 
 #[cfg(test)]
+mod examples;
+#[cfg(test)]
 mod fuzz;
 #[cfg(test)]
 pub(crate) mod testutil;
