@@ -129,7 +129,7 @@ impl Finalizer for ApplyEvaluator {
         if diags.has_errors() {
             return Err(diags);
         }
-        let (config, diags) = schema_check::check(resource, &a.to_string(), &raw, schema);
+        let (config, diags) = schema_check::check(resource, a, &raw, schema);
         if diags.has_errors() {
             return Err(diags);
         }

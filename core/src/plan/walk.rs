@@ -76,6 +76,16 @@ impl Walk<'_> {
     pub fn resource_block(&mut self, module_path: &[String], key: &str) {
         let Some(tree) = crate::graph::module_at(self.input.config, module_path) else { return };
         let Some(resource) = tree.module.resources.get(key) else { return };
+        let provider = match provider_key(self.input.config, module_path, resource) {
+            Ok(p) => Some(p),
+            Err(_) => None, // reported by the graph
+        };
+        let block_addr = Address { module: Vec::new(), mode: resource.mode, type_name: resource.type_name.clone(), name: resource.name.clone(), key: None };
+        let schema = match &provider {
+            Some(p) => self.schema(&p.name, resource, &block_addr).cloned(),
+            None => None,
+        };
+        let provider_key = provider.map(|p| p.to_string()).unwrap_or_default();
         for mi in self.world.module_instances(module_path) {
             let what = mi.iter().map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default())).collect::<String>() + key;
             let (exp, each) = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
@@ -95,7 +105,10 @@ impl Walk<'_> {
                     name: resource.name.clone(),
                     key: k,
                 };
-                self.instance(module_path, &mi, resource, address, &binding);
+                match &schema {
+                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding),
+                    None => self.add_unknown(address, provider_key.clone(), resource),
+                }
             }
         }
         self.diags.extend(std::mem::take(&mut *self.world.diags.borrow_mut()));
@@ -126,26 +139,15 @@ impl Walk<'_> {
         self.input.schemas.get(provider_name).and_then(|ps| if resource.mode == Mode::Data { ps.data_sources.get(&resource.type_name) } else { ps.resources.get(&resource.type_name) })
     }
 
-    fn instance(&mut self, module_path: &[String], mi: &[ModuleStep], resource: &Resource, address: Address, binding: &Binding) {
-        let provider = match provider_key(self.input.config, module_path, resource) {
-            Ok(p) => p,
-            Err(_) => {
-                self.add_unknown(address, String::new(), resource);
-                return;
-            }
-        };
-        let provider_key = provider.to_string();
-        let Some(schema) = self.schema(&provider.name, resource, &address).cloned() else {
-            self.add_unknown(address, provider_key, resource);
-            return;
-        };
+    fn instance(&mut self, mi: &[ModuleStep], resource: &Resource, address: Address, provider_key: &str, schema: &ResourceSchema, binding: &Binding) {
+        let provider_key = provider_key.to_string();
         let (raw, mut deps, errs) = self.world.eval_body(&resource.body, mi, binding);
         let failed = errs.has_errors();
         self.diags.extend(errs);
         deps.extend(self.depends_on(mi, &resource.depends_on));
         deps.sort_unstable();
         deps.dedup();
-        let (config, errs) = schema_check::check(resource, &address.to_string(), &raw, &schema);
+        let (config, errs) = schema_check::check(resource, &address, &raw, schema);
         let failed = failed || errs.has_errors();
         self.diags.extend(errs);
         if failed {
@@ -153,8 +155,8 @@ impl Walk<'_> {
             return;
         }
         match resource.mode {
-            Mode::Data => self.data_instance(address, provider_key, &schema, config, deps, resource),
-            Mode::Managed => self.managed_instance(mi, address, provider_key, &schema, config, deps, resource),
+            Mode::Data => self.data_instance(address, provider_key, schema, config, deps, resource),
+            Mode::Managed => self.managed_instance(mi, address, provider_key, schema, config, deps, resource),
         }
     }
 
