@@ -53,7 +53,16 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     }
     diags.extend(std::mem::take(&mut walk.diags));
     let pending = std::mem::take(&mut walk.pending);
-    let planned = std::mem::take(&mut walk.planned);
+    let mut planned = std::mem::take(&mut walk.planned);
+    let outputs = outputs(&input, &world, &mut diags);
+    diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
+    let mut values = store.take_values();
+    for (p, v) in planned.iter_mut().zip(values.iter_mut()) {
+        if p.stored_after {
+            p.change.after = Some(std::mem::take(v));
+        }
+    }
+    drop(values);
     let planned = trim(planned, &input.options.targets, &input.options.excludes);
     diags.extend(check_prevent_destroy(&planned));
     let (mut changes, deps) = order(planned);
@@ -70,8 +79,6 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
             "The planned operations depend on each other in a cycle. This is a bug in tarn; please report it with the configuration.",
         ));
     }
-    let outputs = outputs(&input, &world, &mut diags);
-    diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
     if diags.has_errors() {
         return PlanOutcome { plan: None, diagnostics: diags, pending_reads: pending };
     }

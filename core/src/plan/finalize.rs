@@ -7,7 +7,8 @@
 use super::diff::{propose, replacement};
 use super::model::{Action, AppliedValues, Finalizer, Plan, ResourceChange};
 use super::providers::{parse_provider_key, Schemas};
-use super::scope::{Binding, Expansion, InstId, Instances, World};
+use super::scope::{descend, Binding, Expansion, InstId, Instances, World};
+use crate::eval::Step;
 use super::{expand, schema_check, RootVariables};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -72,8 +73,15 @@ impl Instances for Applied<'_> {
     fn expansion(&self, module: &[ModuleStep], key: &str) -> Option<Arc<Expansion>> {
         self.eval.expansions.get(&(module.to_vec(), key.to_string())).cloned()
     }
-    fn value(&self, address: &Address) -> Option<(Value, Option<InstId>)> {
-        self.applied.get(address).or_else(|| self.eval.planned.get(address).cloned()).map(|v| (v, None))
+    fn value(&self, address: &Address, steps: &[Step]) -> Option<(Value, usize, Option<InstId>)> {
+        if let Some(v) = self.applied.get(address) {
+            let (v, n) = descend(&v, steps);
+            return Some((v, n, None));
+        }
+        self.eval.planned.get(address).map(|v| {
+            let (v, n) = descend(v, steps);
+            (v, n, None)
+        })
     }
 }
 

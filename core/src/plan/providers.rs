@@ -82,7 +82,7 @@ impl Instances for NoInstances {
     fn expansion(&self, _: &[ModuleStep], _: &str) -> Option<std::sync::Arc<Expansion>> {
         None
     }
-    fn value(&self, _: &Address) -> Option<(Value, Option<InstId>)> {
+    fn value(&self, _: &Address, _: &[crate::eval::Step]) -> Option<(Value, usize, Option<InstId>)> {
         None
     }
 }

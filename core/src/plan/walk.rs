@@ -6,7 +6,8 @@
 
 use super::diff::{self, same};
 use super::model::{Action, ChangeReason, ResourceChange};
-use super::scope::{Binding, Expansion, InstId, Instances, World};
+use super::scope::{descend, Binding, Expansion, InstId, Instances, World};
+use crate::eval::Step;
 use super::{expand, schema_check, DataRead, PlanInput};
 use crate::config::{Reference, Resource};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
@@ -24,13 +25,21 @@ pub(crate) struct Store {
     values: RefCell<Vec<Value>>,
 }
 
+impl Store {
+    /// Takes the planned values out, for assembly (the scope is done with them).
+    pub fn take_values(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.values.borrow_mut())
+    }
+}
+
 impl Instances for Store {
     fn expansion(&self, module: &[ModuleStep], key: &str) -> Option<Arc<Expansion>> {
         self.expansions.borrow().get(&(module.to_vec(), key.to_string())).cloned()
     }
-    fn value(&self, address: &Address) -> Option<(Value, Option<InstId>)> {
+    fn value(&self, address: &Address, steps: &[Step]) -> Option<(Value, usize, Option<InstId>)> {
         let id = *self.ids.borrow().get(address)?;
-        Some((self.values.borrow()[id as usize].clone(), Some(id)))
+        let (v, n) = descend(&self.values.borrow()[id as usize], steps);
+        Some((v, n, Some(id)))
     }
 }
 
@@ -45,6 +54,8 @@ pub(crate) struct Planned {
     pub span: Option<Span>,
     /// Left out by `--target`/`--exclude`.
     pub excluded: bool,
+    /// The planned value lives in the store until assembly (one copy, not two).
+    pub stored_after: bool,
 }
 
 pub(crate) struct Walk<'a> {
@@ -175,7 +186,7 @@ impl Walk<'_> {
             irreversible: false,
             dependencies: Vec::new(),
         };
-        self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false }, Value::Unknown);
+        self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: false }, Value::Unknown);
     }
 
     fn depends_on(&self, mi: &[ModuleStep], refs: &[Reference]) -> Vec<InstId> {
@@ -223,12 +234,12 @@ impl Walk<'_> {
             provider,
             action,
             before: None,
-            after: Some(after.clone()),
+            after: None,
             reasons,
             irreversible: false,
             dependencies: Vec::new(),
         };
-        self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false }, after);
+        self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -291,12 +302,12 @@ impl Walk<'_> {
             provider,
             action,
             before: prior.cloned(),
-            after: Some(after.clone()),
+            after: None,
             reasons,
             irreversible,
             dependencies: Vec::new(),
         };
-        self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false }, after);
+        self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
 
     /// Refresh-only: every recorded object, unchanged.
@@ -312,7 +323,7 @@ impl Walk<'_> {
                 irreversible: false,
                 dependencies: Vec::new(),
             };
-            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false };
+            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false, stored_after: false };
             self.add(p, obj.value.clone().unwrap_or(Value::Null));
         }
     }
@@ -359,7 +370,7 @@ impl Walk<'_> {
                 dependencies: Vec::new(),
             };
             let prevent_destroy = block.is_some_and(|b| b.lifecycle.prevent_destroy);
-            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy, span: block.map(|b| b.span), excluded: false };
+            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy, span: block.map(|b| b.span), excluded: false, stored_after: false };
             self.add(p, Value::Null);
         }
     }
