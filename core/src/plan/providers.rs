@@ -42,6 +42,10 @@ impl ProviderSet {
     pub fn schemas(&self) -> &Schemas {
         &self.schemas
     }
+    /// The instances by configuration key, as the executor takes them.
+    pub fn to_map(&self) -> HashMap<String, Arc<dyn Provider>> {
+        self.instances.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.instances.keys().map(String::as_str)
     }
