@@ -26,7 +26,8 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     }
     let store = Store::default();
     let world = World::new(input.config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
-    let (prior_index, moved_from) = apply_moves(&input, &mut diags);
+    let (prior_index, moved_from) = apply_moves(&input, &world, &mut diags);
+    warn_imports(&input.config.root, &mut diags);
     let mut walk = Walk {
         input: &input,
         world: &world,
@@ -101,25 +102,31 @@ fn now() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// Re-keys prior objects by the root module's `moved {}` blocks.
-fn apply_moves(input: &PlanInput, diags: &mut Diagnostics) -> (HashMap<Address, usize>, HashMap<usize, Address>) {
+/// Re-keys prior objects by the `moved {}` blocks of every module (addresses in a module's
+/// moved block are relative to each instance of that module).
+fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (HashMap<Address, usize>, HashMap<usize, Address>) {
     let objects = &input.prior.objects;
     let mut index: HashMap<Address, usize> = objects.iter().enumerate().map(|(i, o)| (o.address.clone(), i)).collect();
     let mut moved_from = HashMap::new();
-    for m in &input.config.root.module.moved {
+    let mut moves = Vec::new();
+    collect_moves(&input.config.root, &mut Vec::new(), world, &mut moves);
+    if moves.is_empty() {
+        return (index, moved_from);
+    }
+    for (from, to, span) in moves {
         for (i, o) in objects.iter().enumerate() {
-            if !o.address.is_within(&m.from) {
+            if !o.address.is_within(&from) {
                 continue;
             }
-            let key = if m.from.key.is_none() { o.address.key.clone() } else { m.to.key.clone() };
-            let to = m.to.clone().with_key(key);
+            let key = if from.key.is_none() { o.address.key.clone() } else { to.key.clone() };
+            let to = to.clone().with_key(key);
             if index.contains_key(&to) {
                 diags.push(
                     Diagnostic::warning(
                         "Moved object still exists",
                         format!("{} cannot be moved to {to}, because an object with that address already exists; the moved block is ignored for it.", o.address),
                     )
-                    .at(m.span),
+                    .at(span),
                 );
                 continue;
             }
@@ -129,6 +136,44 @@ fn apply_moves(input: &PlanInput, diags: &mut Diagnostics) -> (HashMap<Address, 
         }
     }
     (index, moved_from)
+}
+
+fn collect_moves(tree: &crate::config::ModuleTree, path: &mut Vec<String>, world: &World, out: &mut Vec<(Address, Address, crate::diag::Span)>) {
+    if !tree.module.moved.is_empty() {
+        for mi in world.module_instances(path) {
+            for m in &tree.module.moved {
+                let rel = |a: &Address| {
+                    let mut a = a.clone();
+                    let mut module = mi.clone();
+                    module.extend(a.module);
+                    a.module = module;
+                    a
+                };
+                out.push((rel(&m.from), rel(&m.to), m.span));
+            }
+        }
+    }
+    for (name, child) in &tree.children {
+        path.push(name.clone());
+        collect_moves(child, path, world, out);
+        path.pop();
+    }
+}
+
+/// `import {}` blocks are parsed but not planned yet; say so rather than ignore them.
+fn warn_imports(tree: &crate::config::ModuleTree, diags: &mut Diagnostics) {
+    for i in &tree.module.imports {
+        diags.push(
+            Diagnostic::warning(
+                "Import blocks are not supported yet",
+                format!("This version of tarn does not plan `import` blocks; {} is not imported. Use `tarn import` instead.", i.to),
+            )
+            .at(i.span),
+        );
+    }
+    for child in tree.children.values() {
+        warn_imports(child, diags);
+    }
 }
 
 /// Applies `--target` (targets and what they depend on) and `--exclude` (excluded and what

@@ -98,6 +98,7 @@ impl Walk<'_> {
         };
         let provider_key = provider.map(|p| p.to_string()).unwrap_or_default();
         for mi in self.world.module_instances(module_path) {
+            let inherited = self.module_call_depends(&mi);
             let what = mi.iter().map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default())).collect::<String>() + key;
             let (exp, each) = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
                 Ok(x) => x,
@@ -117,7 +118,7 @@ impl Walk<'_> {
                     key: k,
                 };
                 match &schema {
-                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding),
+                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding, &inherited),
                     None => self.add_unknown(address, provider_key.clone(), resource),
                 }
             }
@@ -150,12 +151,23 @@ impl Walk<'_> {
         self.input.schemas.get(provider_name).and_then(|ps| if resource.mode == Mode::Data { ps.data_sources.get(&resource.type_name) } else { ps.resources.get(&resource.type_name) })
     }
 
-    fn instance(&mut self, mi: &[ModuleStep], resource: &Resource, address: Address, provider_key: &str, schema: &ResourceSchema, binding: &Binding) {
+    #[allow(clippy::too_many_arguments)]
+    fn instance(
+        &mut self,
+        mi: &[ModuleStep],
+        resource: &Resource,
+        address: Address,
+        provider_key: &str,
+        schema: &ResourceSchema,
+        binding: &Binding,
+        inherited: &[InstId],
+    ) {
         let provider_key = provider_key.to_string();
         let (raw, mut deps, errs) = self.world.eval_body(&resource.body, mi, binding);
         let failed = errs.has_errors();
         self.diags.extend(errs);
         deps.extend(self.depends_on(mi, &resource.depends_on));
+        deps.extend_from_slice(inherited);
         deps.sort_unstable();
         deps.dedup();
         let (config, errs) = schema_check::check(resource, &address, &raw, schema);
@@ -192,10 +204,42 @@ impl Walk<'_> {
     fn depends_on(&self, mi: &[ModuleStep], refs: &[Reference]) -> Vec<InstId> {
         let mut out = Vec::new();
         for r in refs {
+            if let [m, call] = r.path.as_slice() {
+                if m == "module" {
+                    out.extend(self.module_members(mi, call));
+                    continue;
+                }
+            }
             for addr in self.block_instances(mi, r) {
                 if let Some(&id) = self.store.ids.borrow().get(&addr) {
                     out.push(id);
                 }
+            }
+        }
+        out
+    }
+
+    /// Every instance planned so far inside any instance of module call `call` of `mi`
+    /// (`depends_on = [module.x]`). A scan, done only for such references.
+    fn module_members(&self, mi: &[ModuleStep], call: &str) -> Vec<InstId> {
+        self.store
+            .ids
+            .borrow()
+            .iter()
+            .filter(|(a, _)| a.module.len() > mi.len() && a.module[..mi.len()] == *mi && a.module[mi.len()].name == call)
+            .map(|(_, &id)| id)
+            .collect()
+    }
+
+    /// `depends_on` of the module calls that contain `mi`, resolved in their callers.
+    fn module_call_depends(&self, mi: &[ModuleStep]) -> Vec<InstId> {
+        let mut out = Vec::new();
+        for k in 1..=mi.len() {
+            let parent = &mi[..k - 1];
+            let parent_path: Vec<String> = parent.iter().map(|s| s.name.clone()).collect();
+            let call = crate::graph::module_at(self.input.config, &parent_path).and_then(|t| t.module.module_calls.get(&mi[k - 1].name));
+            if let Some(call) = call {
+                out.extend(self.depends_on(parent, &call.depends_on));
             }
         }
         out

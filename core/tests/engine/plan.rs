@@ -187,4 +187,9 @@ cases!(
     moved_block,
     gone_outside,
     chain_precise_deps,
+    module_depends_on,
+    unknown_for_each,
+    replace_request,
+    refresh_only,
+    import_block,
 );
