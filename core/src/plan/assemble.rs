@@ -66,14 +66,14 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     drop(values);
     let planned = trim(planned, &input.options.targets, &input.options.excludes);
     diags.extend(check_prevent_destroy(&planned));
-    let (mut changes, deps) = order(planned);
+    let (mut changes, deps, delete_deps) = order(planned);
     execgraph::promote_create_before_destroy(&mut changes, &deps);
     for c in changes.iter_mut() {
         if c.action == Action::CreateThenDelete && c.irreversible {
             c.irreversible = false;
         }
     }
-    let graph = execgraph::build(&changes, &deps);
+    let graph = execgraph::build(&changes, &deps, &delete_deps);
     if execgraph::has_cycle(&graph) {
         diags.push(Diagnostic::error(
             "Cycle in execution graph",
@@ -246,8 +246,11 @@ fn check_prevent_destroy(planned: &[Planned]) -> Diagnostics {
     diags
 }
 
-/// Sorts changes by address and turns instance ids into change indices.
-fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>) {
+/// Sorts changes by address and turns instance ids into change indices. Returns, per change,
+/// what its new object depends on (configuration: orders creates and updates) and what its
+/// old object depended on (recorded in state: orders deletes). Keeping them apart means a
+/// dependency whose direction changed cannot make the graph circular.
+fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>, Vec<Vec<u32>>) {
     let mut idx: Vec<usize> = (0..planned.len()).filter(|&i| !planned[i].excluded).collect();
     idx.sort_by(|&a, &b| planned[a].change.address.cmp(&planned[b].change.address));
     let mut new_of = vec![u32::MAX; planned.len()];
@@ -255,17 +258,25 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>) {
         new_of[old] = new as u32;
     }
     let by_address: HashMap<&Address, u32> = idx.iter().map(|&old| (&planned[old].change.address, new_of[old])).collect();
-    let mut deps = Vec::with_capacity(idx.len());
-    let mut addr_deps = Vec::with_capacity(idx.len());
-    for &old in &idx {
-        let p = &planned[old];
-        let mut d: Vec<u32> = p.deps.iter().map(|&x| new_of[x as usize]).filter(|&x| x != u32::MAX).collect();
-        d.extend(p.recorded.iter().filter_map(|a| by_address.get(a).copied()));
+    let clean = |mut d: Vec<u32>| {
         let mut seen = HashSet::new();
         d.retain(|x| seen.insert(*x));
         d.sort_unstable();
-        addr_deps.push(d.iter().map(|&x| planned[idx[x as usize]].change.address.clone()).collect::<Vec<_>>());
+        d
+    };
+    let mut deps = Vec::with_capacity(idx.len());
+    let mut delete_deps = Vec::with_capacity(idx.len());
+    let mut addr_deps = Vec::with_capacity(idx.len());
+    for &old in &idx {
+        let p = &planned[old];
+        let d = clean(p.deps.iter().map(|&x| new_of[x as usize]).filter(|&x| x != u32::MAX).collect());
+        let r = clean(p.recorded.iter().filter_map(|a| by_address.get(a).copied()).collect());
+        // The dependencies a state row will record: the new object's, or for a delete the
+        // old object's.
+        let shown = if p.change.action == Action::Delete { &r } else { &d };
+        addr_deps.push(shown.iter().map(|&x| planned[idx[x as usize]].change.address.clone()).collect::<Vec<_>>());
         deps.push(d);
+        delete_deps.push(r);
     }
     let mut slots: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
     let changes = idx
@@ -277,7 +288,7 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>) {
             c
         })
         .collect();
-    (changes, deps)
+    (changes, deps, delete_deps)
 }
 
 fn outputs(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> Vec<OutputChange> {

@@ -192,4 +192,5 @@ cases!(
     replace_request,
     refresh_only,
     import_block,
+    swapped_dependency_replace,
 );
