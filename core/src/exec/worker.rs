@@ -161,11 +161,10 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
 async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
     let provider = req.provider.as_ref();
     let type_name = req.meta.address.type_name.clone();
-    let call = req.call.clone();
     let fut = async move {
-        match call {
+        match &req.call {
             Call::Create { planned, correlation } => provider
-                .create(CreateRequest { type_name, planned: planned.unmark_deep(), correlation })
+                .create(CreateRequest { type_name, planned: planned.unmark_deep(), correlation: correlation.clone() })
                 .await
                 .map(Some),
             Call::Update { prior, planned } => provider
