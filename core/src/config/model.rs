@@ -8,10 +8,29 @@ use std::path::PathBuf;
 use tarn_sdk::{Mode, Type};
 
 /// An unevaluated expression and where it was written.
+///
+/// Spans inside `expr` (hcl-edit's) are byte offsets into the text that was parsed, which for
+/// `*.tarn.json` files is a slice of the file. `span.start` is always the file offset of `expr`
+/// itself, so `span.start - expr.span().start` maps every inner span into the file; use
+/// [`Expr::sub_span`] rather than doing this by hand.
 #[derive(Debug, Clone)]
 pub struct Expr {
     pub expr: hcl::edit::expr::Expression,
     pub span: Span,
+}
+
+impl Expr {
+    /// The file span of a sub-expression's hcl-edit range (`None` ranges give the whole span).
+    pub fn sub_span(&self, range: Option<std::ops::Range<usize>>) -> Span {
+        use hcl::edit::Span as _;
+        let base = self.expr.span().map(|r| self.span.start.saturating_sub(r.start)).unwrap_or(0);
+        match range {
+            Some(r) if self.expr.span().is_some() => {
+                Span { file: self.span.file, start: base + r.start, end: base + r.end.max(r.start) }
+            }
+            _ => self.span,
+        }
+    }
 }
 
 /// An attribute `name = expr`.
@@ -37,6 +56,10 @@ pub struct Block {
     pub labels: Vec<String>,
     pub body: Body,
     pub span: Span,
+    /// Where the block type name was written (for "unknown block type" and similar).
+    pub kind_span: Span,
+    /// One span per label, in order.
+    pub label_spans: Vec<Span>,
 }
 
 /// A loaded configuration: the root module, its module tree, and all source text.
@@ -106,6 +129,17 @@ pub struct Variable {
     pub nullable: bool,
     pub validations: Vec<Validation>,
     pub span: Span,
+    /// Defaults of `optional(type, default)` attributes in the type constraint, if any.
+    pub type_defaults: Option<TypeDefaults>,
+}
+
+/// Defaults for optional object attributes of a type constraint, mirroring its shape:
+/// `values` holds the defaults of this object level's attributes; `children` descends into
+/// attributes by name, and into collection elements under the key `"*"`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TypeDefaults {
+    pub values: IndexMap<String, tarn_sdk::Value>,
+    pub children: IndexMap<String, TypeDefaults>,
 }
 
 #[derive(Debug, Clone)]

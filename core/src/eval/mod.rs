@@ -6,10 +6,54 @@
 //! [`Resolver`] supplied by the planner, which may consume several traversal steps at once
 //! (`null_resource.a[4]`) so that one instance is found without materialising a whole block.
 
-use crate::config::{Expr, Reference};
+mod call;
+mod convert;
+mod expr;
+mod ops;
+mod refs;
+mod template;
+mod traverse;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use crate::config::Expr;
 use crate::diag::{Diagnostic, Diagnostics, Span};
+use hcl::edit::Span as _;
 use std::path::PathBuf;
 use tarn_sdk::Value;
+
+pub use convert::{convert, convert_with_defaults};
+pub use ops::{equal, parse_number};
+pub use refs::references;
+pub use traverse::apply_step;
+
+/// Evaluates a configuration expression. Every error points at the sub-expression at fault.
+pub fn evaluate(expr: &Expr, ctx: &EvalContext) -> Result<Value, Diagnostics> {
+    let base = expr.expr.span().map(|r| expr.span.start.saturating_sub(r.start)).unwrap_or(expr.span.start);
+    evaluate_raw(&expr.expr, expr.span.file, base, expr.span, ctx)
+}
+
+/// Evaluates a raw hcl-edit expression whose inner spans are offsets into some text that starts
+/// at byte `base` of file `file`; `fallback` is used for nodes without spans.
+pub fn evaluate_raw(
+    e: &hcl::edit::expr::Expression,
+    file: crate::diag::FileId,
+    base: usize,
+    fallback: Span,
+    ctx: &EvalContext,
+) -> Result<Value, Diagnostics> {
+    let mut ev = expr::Evaluator { ctx, file, base, fallback, scopes: Vec::new(), isolated: false, depth: 0 };
+    ev.eval(e)
+}
+
+/// Evaluates with extra variables in scope (shadowing the resolver), e.g. for tests and
+/// for `dynamic` blocks' iterators.
+pub fn evaluate_with(expr: &Expr, ctx: &EvalContext, vars: indexmap::IndexMap<String, Value>) -> Result<Value, Diagnostics> {
+    let base = expr.expr.span().map(|r| expr.span.start.saturating_sub(r.start)).unwrap_or(expr.span.start);
+    let mut ev = expr::Evaluator { ctx, file: expr.span.file, base, fallback: expr.span, scopes: vec![vars], isolated: false, depth: 0 };
+    ev.eval(&expr.expr)
+}
 
 /// One step of a traversal after its root name, with index expressions already evaluated.
 #[derive(Debug, Clone, PartialEq)]

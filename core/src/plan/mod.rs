@@ -1,7 +1,96 @@
 //! Planning: from configuration × prior (refreshed) state × provider schemas to a [`Plan`]:
 //! one [`ResourceChange`] per resource instance and the execution graph apply will run.
-//! Pure and synchronous; refresh (provider reads) happens before, in async code.
+//! Pure and synchronous; provider calls (setup, refresh, data source reads) happen in the
+//! async functions around it, at the provider boundary.
+//!
+//! The CLI calls, in order: [`resolve_variables`], [`setup_providers`],
+//! [`prior_from_snapshot`] then [`refresh`] (unless `--refresh=false`), [`plan_with_data`]
+//! (or [`plan`] when no data source needs reading), and hands the executor an
+//! [`ApplyEvaluator`] as its [`Finalizer`].
 
+mod assemble;
+mod data;
+mod diff;
+mod execgraph;
+mod expand;
+mod finalize;
+mod lang;
 pub mod model;
+mod providers;
+mod refresh;
+pub mod render;
+mod schema_check;
+mod scope;
+pub mod statevalue;
+mod variables;
+mod walk;
 
+pub use assemble::plan;
+pub use data::plan_with_data;
+pub use diff::{diff, same, Diff};
+pub use finalize::ApplyEvaluator;
 pub use model::*;
+pub use providers::{parse_provider_key, setup_providers, ProviderFactory, ProviderSet, Schemas};
+pub use refresh::{prior_from_snapshot, refresh, PriorObject, PriorState, RefreshOptions};
+pub use statevalue::{mark_sensitive, record_from_value, value_from_record};
+pub use variables::{resolve_variables, RootVariables, VarInput};
+
+use crate::config::Config;
+use crate::diag::Diagnostics;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use tarn_sdk::{Address, Value};
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    /// `--target`: plan only these (blocks or instances) and what they depend on.
+    pub targets: Vec<Address>,
+    /// `--exclude`: leave these and everything depending on them out.
+    pub excludes: Vec<Address>,
+    /// `--replace`: replace these even if unchanged.
+    pub replace: Vec<Address>,
+    /// The working directory, for `path.cwd`.
+    pub cwd: PathBuf,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { mode: PlanMode::Normal, targets: Vec::new(), excludes: Vec::new(), replace: Vec::new(), cwd: PathBuf::from(".") }
+    }
+}
+
+/// A data source read the plan needs: its configuration is wholly known at plan time.
+#[derive(Debug, Clone)]
+pub struct DataRead {
+    pub address: Address,
+    pub provider: String,
+    pub type_name: String,
+    pub config: Value,
+}
+
+/// Data sources read so far: address → (configuration read with, result).
+pub type DataResults = HashMap<Address, (Value, Value)>;
+
+/// Everything a plan is made from.
+#[derive(Clone, Copy)]
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub prior: &'a PriorState,
+    pub drift: &'a [Drift],
+    pub schemas: &'a Schemas,
+    pub variables: &'a RootVariables,
+    pub data: &'a DataResults,
+    pub options: &'a PlanOptions,
+    pub binding: &'a PlanBinding,
+}
+
+/// A plan (absent when there are errors), the problems found, and data sources that still
+/// need reading.
+#[derive(Debug)]
+pub struct PlanOutcome {
+    pub plan: Option<Plan>,
+    pub diagnostics: Diagnostics,
+    pub pending_reads: Vec<DataRead>,
+}

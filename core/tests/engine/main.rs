@@ -1,3 +1,6 @@
-//! tarn-core's single integration test binary: one module per engine part.
+//! tarn-core's one integration test binary. Each engine phase adds its driver as a module
+//! here (`mod plan;`, `mod exec;`), so the crate links a single test executable.
 
 mod exec;
+mod plan;
+mod testprovider;

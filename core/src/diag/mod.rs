@@ -35,9 +35,10 @@ impl SourceMap {
         self.files.len() - 1
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// 1-based line and column (in characters) of a byte offset; (1, 1) for an unknown file.
     pub fn line_col(&self, file: FileId, offset: usize) -> (usize, usize) {
-        let text = &self.files[file].text;
+        let Some(f) = self.files.get(file) else { return (1, 1) };
+        let text = &f.text;
         let offset = offset.min(text.len());
         let before = &text[..floor_char_boundary(text, offset)];
         let line = before.matches('\n').count() + 1;
@@ -144,4 +145,15 @@ pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a st
         .filter(|(d, c)| *d <= 2.max(given.len() / 3) && *d < c.len().max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+mod render;
+
+pub use render::{render, render_all};
+
+impl SourceMap {
+    /// Like [`SourceMap::line_col`], but `None` for a file id this map does not hold.
+    pub fn try_line_col(&self, file: FileId, offset: usize) -> Option<(usize, usize)> {
+        (file < self.files.len()).then(|| self.line_col(file, offset))
+    }
 }

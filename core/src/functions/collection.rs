@@ -1,0 +1,496 @@
+//! Collection functions over lists and maps: size, access, reshaping, merging and aggregates.
+//! Functions declared `Shallow` in the table receive elements with their marks and move them
+//! into the result untouched; nothing here inspects or strips a mark it does not need to.
+
+use super::args::elem_string;
+use super::set::{has, same};
+use super::{Args, FuncError};
+use indexmap::IndexMap;
+use tarn_sdk::Value;
+
+/// Terraform's own cap on `range`; also what keeps a typo from allocating gigabytes.
+const MAX_RANGE: usize = 1024;
+/// A cap on results whose size multiplies (`setproduct`).
+const MAX_PRODUCT: usize = 1_000_000;
+
+fn list(items: Vec<Value>) -> Result<Value, FuncError> {
+    Ok(Value::List(items))
+}
+
+pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
+    let n = match a.get(0) {
+        Value::String(s) => s.chars().count(),
+        Value::List(l) => l.len(),
+        Value::Map(m) => m.len(),
+        _ => return Err(a.err(0, "argument must be a string, a collection type, or a structural type.")),
+    };
+    Ok(Value::Number(n as f64))
+}
+
+pub(crate) fn concat(a: &Args) -> Result<Value, FuncError> {
+    let mut out = Vec::new();
+    for i in 0..a.len() {
+        out.extend_from_slice(a.list(i)?);
+    }
+    list(out)
+}
+
+pub(crate) fn contains(a: &Args) -> Result<Value, FuncError> {
+    Ok(Value::Bool(has(a.list(0)?, a.get(1))))
+}
+
+pub(crate) fn distinct(a: &Args) -> Result<Value, FuncError> {
+    let mut out: Vec<Value> = Vec::new();
+    for v in a.list(0)? {
+        if !has(&out, v) {
+            out.push(v.clone());
+        }
+    }
+    list(out)
+}
+
+/// `element(list, index)`: the index wraps around the end of the list.
+pub(crate) fn element(a: &Args) -> Result<Value, FuncError> {
+    let items = a.list(0)?;
+    let index = a.int(1)?;
+    if items.is_empty() {
+        return Err(a.err(0, "cannot use element function with an empty list."));
+    }
+    if index < 0 {
+        return Err(a.err(1, "cannot use element function with a negative index."));
+    }
+    let i = (index as usize) % items.len();
+    Ok(items.get(i).cloned().unwrap_or(Value::Null))
+}
+
+pub(crate) fn flatten(a: &Args) -> Result<Value, FuncError> {
+    fn walk(items: &[Value], out: &mut Vec<Value>) {
+        for v in items {
+            match v {
+                Value::List(inner) => walk(inner, out),
+                v => out.push(v.clone()),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(a.list(0)?, &mut out);
+    list(out)
+}
+
+pub(crate) fn index(a: &Args) -> Result<Value, FuncError> {
+    let needle = a.get(1);
+    match a.list(0)?.iter().position(|v| same(v, needle)) {
+        Some(i) => Ok(Value::Number(i as f64)),
+        None => Err(a.err(1, "the given value is not an element of the list.")),
+    }
+}
+
+fn sorted_entries(m: &IndexMap<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<_> = m.iter().collect();
+    entries.sort_by(|x, y| x.0.cmp(y.0));
+    entries
+}
+
+pub(crate) fn keys(a: &Args) -> Result<Value, FuncError> {
+    list(sorted_entries(a.map(0)?).into_iter().map(|(k, _)| Value::string(k.as_str())).collect())
+}
+
+pub(crate) fn values(a: &Args) -> Result<Value, FuncError> {
+    list(sorted_entries(a.map(0)?).into_iter().map(|(_, v)| v.clone()).collect())
+}
+
+pub(crate) fn lookup(a: &Args) -> Result<Value, FuncError> {
+    let (m, key) = (a.map(0)?, a.str(1)?);
+    match m.get(key) {
+        Some(v) => Ok(v.clone()),
+        None if a.len() > 2 => Ok(a.get(2).clone()),
+        None => Err(a.err(1, format!("the map has no element with key \"{key}\", and no default was given."))),
+    }
+}
+
+/// Later maps win; null arguments are skipped, as in Terraform.
+pub(crate) fn merge(a: &Args) -> Result<Value, FuncError> {
+    let mut out = IndexMap::new();
+    for (i, v) in a.all().iter().enumerate() {
+        match v {
+            Value::Null => {}
+            Value::Map(m) => out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            other => {
+                return Err(a.err(i, format!("arguments must be maps or objects, got \"{}\".", other.type_name())));
+            }
+        }
+    }
+    Ok(Value::Map(out))
+}
+
+/// `range(limit)`, `range(start, limit)`, `range(start, limit, step)`; fractions allowed.
+pub(crate) fn range(a: &Args) -> Result<Value, FuncError> {
+    let (start, end, step) = match a.len() {
+        1 => {
+            let end = a.num(0)?;
+            (0.0, end, if end < 0.0 { -1.0 } else { 1.0 })
+        }
+        2 => {
+            let (start, end) = (a.num(0)?, a.num(1)?);
+            (start, end, if end < start { -1.0 } else { 1.0 })
+        }
+        _ => (a.num(0)?, a.num(1)?, a.num(2)?),
+    };
+    if step == 0.0 {
+        return Err(a.err(2, "step must not be zero."));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (step < 0.0 && i > end) || (step > 0.0 && i < end) {
+        if out.len() >= MAX_RANGE {
+            return Err(FuncError::call(format!(
+                "More than {MAX_RANGE} values were generated; either decrease the difference between start and limit or use a larger step."
+            )));
+        }
+        out.push(Value::Number(i));
+        i += step;
+    }
+    list(out)
+}
+
+pub(crate) fn reverse(a: &Args) -> Result<Value, FuncError> {
+    list(a.list(0)?.iter().rev().cloned().collect())
+}
+
+pub(crate) fn slice(a: &Args) -> Result<Value, FuncError> {
+    let items = a.list(0)?;
+    let (start, end) = (a.int(1)?, a.int(2)?);
+    if start < 0 {
+        return Err(a.err(1, "start index must not be less than zero."));
+    }
+    if end > items.len() as i64 {
+        return Err(a.err(2, "end index must not be greater than the length of the list."));
+    }
+    if start > end {
+        return Err(a.err(1, "start index must not be greater than end index."));
+    }
+    list(items.get(start as usize..end as usize).unwrap_or(&[]).to_vec())
+}
+
+/// Sorts lexicographically; numbers are sorted as their string forms, as in Terraform.
+pub(crate) fn sort(a: &Args) -> Result<Value, FuncError> {
+    let mut items = a.str_list(0)?;
+    items.sort();
+    list(items.into_iter().map(Value::String).collect())
+}
+
+pub(crate) fn zipmap(a: &Args) -> Result<Value, FuncError> {
+    let (keys, vals) = (a.list(0)?, a.list(1)?);
+    if keys.len() != vals.len() {
+        return Err(a.err(
+            1,
+            format!("number of keys ({}) does not match number of values ({}).", keys.len(), vals.len()),
+        ));
+    }
+    let mut out = IndexMap::new();
+    let mut sensitive = false;
+    for (i, (k, v)) in keys.iter().zip(vals).enumerate() {
+        if !k.is_wholly_known() {
+            return Ok(Value::Unknown);
+        }
+        sensitive |= k.contains_sensitive();
+        let k = elem_string(k).map_err(|why| a.err(0, format!("element {i} {why}")))?;
+        out.insert(k, v.clone());
+    }
+    let m = Value::Map(out);
+    Ok(if sensitive { m.sensitive() } else { m })
+}
+
+/// The first argument that is neither null nor an empty string. Marks are handled here (the
+/// table declares it raw): an unknown before the first usable value makes the result unknown.
+pub(crate) fn coalesce(a: &Args) -> Result<Value, FuncError> {
+    let sensitive = a.all().iter().any(Value::is_sensitive);
+    let mark = |v: Value| if sensitive { v.sensitive() } else { v };
+    let args: Vec<&Value> = a.all().iter().map(|v| v.unmark().0).collect();
+    // Mixed primitive types unify to string, as Terraform's type unification does.
+    let kinds: Vec<&str> = args.iter().filter(|v| !v.is_null() && !v.is_unknown()).map(|v| v.type_name()).collect();
+    let to_string = kinds.contains(&"string") && kinds.iter().any(|k| *k == "number" || *k == "bool");
+    for v in args {
+        match v {
+            Value::Unknown => return Ok(mark(Value::Unknown)),
+            Value::Null => continue,
+            Value::String(s) if s.is_empty() => continue,
+            Value::Number(_) | Value::Bool(_) if to_string => {
+                return Ok(mark(Value::String(elem_string(v).unwrap_or_default())));
+            }
+            v => return Ok(mark(v.clone())),
+        }
+    }
+    Err(FuncError::call("No non-null, non-empty-string arguments were given."))
+}
+
+pub(crate) fn coalescelist(a: &Args) -> Result<Value, FuncError> {
+    for (i, v) in a.all().iter().enumerate() {
+        match v {
+            Value::Null => continue,
+            Value::List(items) if items.is_empty() => continue,
+            Value::List(_) => return Ok(v.clone()),
+            Value::Unknown => return Ok(Value::Unknown),
+            other => return Err(a.err(i, format!("a list is required, got \"{}\".", other.type_name()))),
+        }
+    }
+    Err(FuncError::call("No non-null, non-empty list arguments were given."))
+}
+
+pub(crate) fn compact(a: &Args) -> Result<Value, FuncError> {
+    let mut out = Vec::new();
+    for (i, v) in a.list(0)?.iter().enumerate() {
+        if v.is_null() {
+            continue;
+        }
+        let s = elem_string(v).map_err(|why| a.err(0, format!("element {i} {why}")))?;
+        if !s.is_empty() {
+            out.push(Value::String(s));
+        }
+    }
+    list(out)
+}
+
+pub(crate) fn chunklist(a: &Args) -> Result<Value, FuncError> {
+    let items = a.list(0)?;
+    let size = a.int(1)?;
+    if size < 0 {
+        return Err(a.err(1, "the size argument must be positive."));
+    }
+    if size == 0 {
+        return list(vec![Value::List(items.to_vec())]);
+    }
+    list(items.chunks(size as usize).map(|c| Value::List(c.to_vec())).collect())
+}
+
+pub(crate) fn transpose(a: &Args) -> Result<Value, FuncError> {
+    let mut out: IndexMap<String, Vec<Value>> = IndexMap::new();
+    for (k, v) in sorted_entries(a.map(0)?) {
+        let Value::List(items) = v else {
+            return Err(a.err(0, format!("the value of key \"{k}\" must be a list of strings.")));
+        };
+        for (i, item) in items.iter().enumerate() {
+            let item = elem_string(item).map_err(|why| a.err(0, format!("element {i} of key \"{k}\" {why}")))?;
+            out.entry(item).or_default().push(Value::string(k.as_str()));
+        }
+    }
+    out.sort_keys();
+    Ok(Value::Map(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
+}
+
+pub(crate) fn one(a: &Args) -> Result<Value, FuncError> {
+    match a.list(0)? {
+        [] => Ok(Value::Null),
+        [v] => Ok(v.clone()),
+        _ => Err(a.err(0, "must be a list, set, or tuple value with either zero or one elements.")),
+    }
+}
+
+fn bools(a: &Args) -> Result<Vec<bool>, FuncError> {
+    a.list(0)?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Bool(b) => Ok(*b),
+            Value::String(s) if s == "true" => Ok(true),
+            Value::String(s) if s == "false" => Ok(false),
+            _ => Err(a.err(0, format!("element {i} must be a bool."))),
+        })
+        .collect()
+}
+
+pub(crate) fn alltrue(a: &Args) -> Result<Value, FuncError> {
+    Ok(Value::Bool(bools(a)?.into_iter().all(|b| b)))
+}
+
+pub(crate) fn anytrue(a: &Args) -> Result<Value, FuncError> {
+    Ok(Value::Bool(bools(a)?.into_iter().any(|b| b)))
+}
+
+pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
+    let items = a.list(0)?;
+    if items.is_empty() {
+        return Err(a.err(0, "cannot sum an empty list."));
+    }
+    let mut total = 0.0;
+    for (i, v) in items.iter().enumerate() {
+        total += match v {
+            Value::Number(n) => *n,
+            Value::String(s) => super::convert::parse_number(s)
+                .ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?,
+            _ => return Err(a.err(0, format!("element {i} must be a number."))),
+        };
+    }
+    Ok(Value::Number(total))
+}
+
+pub(crate) fn matchkeys(a: &Args) -> Result<Value, FuncError> {
+    let (vals, keys, search) = (a.list(0)?, a.list(1)?, a.list(2)?);
+    if vals.len() != keys.len() {
+        return Err(a.err(1, "the length of keys and values must be equal."));
+    }
+    list(vals.iter().zip(keys).filter(|(_, k)| has(search, k)).map(|(v, _)| v.clone()).collect())
+}
+
+/// Checks a set-product size before building it.
+pub(crate) fn check_product(size: usize) -> Result<(), FuncError> {
+    if size > MAX_PRODUCT {
+        return Err(FuncError::call(format!("The product would have more than {MAX_PRODUCT} elements.")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use tarn_sdk::Value;
+
+    #[test]
+    fn length_counts_chars_and_elements() {
+        assert_eq!(ok("length", vec![s("héllo")]), n(5.0));
+        assert_eq!(ok("length", vec![sl(&["a", "b"])]), n(2.0));
+        assert_eq!(ok("length", vec![m(vec![("a", n(1.0))])]), n(1.0));
+        assert_eq!(
+            err("length", vec![n(5.0)]),
+            "Invalid value for \"value\" parameter: argument must be a string, a collection type, or a structural type."
+        );
+    }
+
+    #[test]
+    fn concat_contains_distinct() {
+        assert_eq!(ok("concat", vec![sl(&["a"]), sl(&["b", "c"])]), sl(&["a", "b", "c"]));
+        assert_eq!(ok("concat", vec![]), l(vec![]));
+        assert_eq!(ok("contains", vec![sl(&["a", "b"]), s("b")]), b(true));
+        assert_eq!(ok("contains", vec![sl(&["a", "b"]), s("c")]), b(false));
+        assert_eq!(ok("distinct", vec![sl(&["b", "a", "b", "c", "a"])]), sl(&["b", "a", "c"]));
+    }
+
+    #[test]
+    fn element_wraps() {
+        assert_eq!(ok("element", vec![sl(&["a", "b", "c"]), n(1.0)]), s("b"));
+        assert_eq!(ok("element", vec![sl(&["a", "b", "c"]), n(3.0)]), s("a"));
+        assert_eq!(ok("element", vec![l(vec![Value::Unknown, s("b")]), n(1.0)]), s("b"));
+        assert!(err("element", vec![sl(&[]), n(0.0)]).contains("empty list"));
+        assert!(err("element", vec![sl(&["a"]), n(-1.0)]).contains("negative index"));
+    }
+
+    #[test]
+    fn flatten_index_keys_values() {
+        assert_eq!(
+            ok("flatten", vec![l(vec![sl(&["a", "b"]), l(vec![]), l(vec![sl(&["c"])]), s("d")])]),
+            sl(&["a", "b", "c", "d"])
+        );
+        assert_eq!(ok("index", vec![sl(&["a", "b", "c"]), s("b")]), n(1.0));
+        assert!(err("index", vec![sl(&["a"]), s("z")]).contains("not an element"));
+        let mp = m(vec![("b", n(2.0)), ("a", n(1.0)), ("c", n(3.0))]);
+        assert_eq!(ok("keys", vec![mp.clone()]), sl(&["a", "b", "c"]));
+        assert_eq!(ok("values", vec![mp]), l(vec![n(1.0), n(2.0), n(3.0)]));
+    }
+
+    #[test]
+    fn lookup_with_and_without_default() {
+        let mp = m(vec![("a", s("ay")), ("b", s("bee"))]);
+        assert_eq!(ok("lookup", vec![mp.clone(), s("a")]), s("ay"));
+        assert_eq!(ok("lookup", vec![mp.clone(), s("c"), s("what?")]), s("what?"));
+        assert_eq!(
+            err("lookup", vec![mp.clone(), s("c")]),
+            "Invalid value for \"key\" parameter: the map has no element with key \"c\", and no default was given."
+        );
+        assert!(err("lookup", vec![mp, s("a"), s("x"), s("y")]).contains("takes 2 or 3 arguments, but 4 were given"));
+    }
+
+    #[test]
+    fn merge_later_wins_and_skips_null() {
+        assert_eq!(
+            ok("merge", vec![m(vec![("a", n(1.0)), ("b", n(2.0))]), Value::Null, m(vec![("b", n(3.0))])]),
+            m(vec![("a", n(1.0)), ("b", n(3.0))])
+        );
+        assert_eq!(ok("merge", vec![]), m(vec![]));
+        let e = call("merge", vec![m(vec![]), sl(&[])]).unwrap_err();
+        assert_eq!(e.arg, Some(1));
+        assert!(e.message.contains("must be maps or objects, got \"list\""));
+    }
+
+    #[test]
+    fn range_forms() {
+        assert_eq!(ok("range", vec![n(3.0)]), l(vec![n(0.0), n(1.0), n(2.0)]));
+        assert_eq!(ok("range", vec![n(1.0), n(4.0)]), l(vec![n(1.0), n(2.0), n(3.0)]));
+        assert_eq!(ok("range", vec![n(4.0), n(1.0)]), l(vec![n(4.0), n(3.0), n(2.0)]));
+        assert_eq!(ok("range", vec![n(0.0), n(1.0), n(0.25)]), l(vec![n(0.0), n(0.25), n(0.5), n(0.75)]));
+        assert_eq!(ok("range", vec![n(1.0), n(4.0), n(-1.0)]), l(vec![]));
+        assert_eq!(ok("range", vec![n(-2.0)]), l(vec![n(0.0), n(-1.0)]));
+        assert!(err("range", vec![n(0.0), n(1.0), n(0.0)]).contains("step must not be zero"));
+        assert!(err("range", vec![n(1e12)]).contains("More than 1024 values"));
+        assert!(err("range", vec![]).contains("takes 1 to 3 arguments"));
+    }
+
+    #[test]
+    fn reverse_slice_sort() {
+        assert_eq!(ok("reverse", vec![sl(&["a", "b"])]), sl(&["b", "a"]));
+        assert_eq!(ok("slice", vec![sl(&["a", "b", "c", "d"]), n(1.0), n(3.0)]), sl(&["b", "c"]));
+        assert_eq!(ok("slice", vec![sl(&["a"]), n(1.0), n(1.0)]), sl(&[]));
+        assert!(err("slice", vec![sl(&["a"]), n(0.0), n(2.0)]).contains("end index must not be greater than the length"));
+        assert!(err("slice", vec![sl(&["a"]), n(1.0), n(0.0)]).contains("start index must not be greater than end index"));
+        assert!(err("slice", vec![sl(&["a"]), n(-1.0), n(0.0)]).contains("less than zero"));
+        assert_eq!(ok("sort", vec![sl(&["e", "d", "a", "x"])]), sl(&["a", "d", "e", "x"]));
+        assert_eq!(ok("sort", vec![l(vec![n(3.0), n(10.0), n(1.0)])]), sl(&["1", "10", "3"]));
+    }
+
+    #[test]
+    fn zipmap_pairs() {
+        assert_eq!(
+            ok("zipmap", vec![sl(&["a", "b"]), l(vec![n(1.0), Value::Unknown])]),
+            m(vec![("a", n(1.0)), ("b", Value::Unknown)])
+        );
+        assert_eq!(ok("zipmap", vec![l(vec![Value::Unknown]), sl(&["x"])]), Value::Unknown);
+        assert!(err("zipmap", vec![sl(&["a"]), sl(&[])]).contains("number of keys (1) does not match number of values (0)"));
+    }
+
+    #[test]
+    fn coalesce_rules() {
+        assert_eq!(ok("coalesce", vec![s(""), Value::Null, s("b"), s("c")]), s("b"));
+        assert_eq!(ok("coalesce", vec![n(1.0), n(2.0)]), n(1.0));
+        assert_eq!(ok("coalesce", vec![n(1.0), s("a")]), s("1"));
+        assert_eq!(ok("coalesce", vec![s("a"), Value::Unknown]), s("a"));
+        assert_eq!(ok("coalesce", vec![Value::Null, Value::Unknown, s("a")]), Value::Unknown);
+        assert_eq!(ok("coalesce", vec![s("a"), s("b").sensitive()]), s("a").sensitive());
+        assert_eq!(err("coalesce", vec![s(""), Value::Null]), "No non-null, non-empty-string arguments were given.");
+        assert_eq!(ok("coalescelist", vec![sl(&[]), sl(&["c", "d"])]), sl(&["c", "d"]));
+        assert!(err("coalescelist", vec![sl(&[])]).contains("No non-null"));
+    }
+
+    #[test]
+    fn compact_chunklist_transpose_one() {
+        assert_eq!(ok("compact", vec![l(vec![s("a"), s(""), Value::Null, s("b")])]), sl(&["a", "b"]));
+        assert_eq!(ok("compact", vec![l(vec![s("a"), Value::Unknown])]), Value::Unknown);
+        assert_eq!(
+            ok("chunklist", vec![sl(&["a", "b", "c"]), n(2.0)]),
+            l(vec![sl(&["a", "b"]), sl(&["c"])])
+        );
+        assert_eq!(ok("chunklist", vec![sl(&["a"]), n(0.0)]), l(vec![sl(&["a"])]));
+        assert!(err("chunklist", vec![sl(&["a"]), n(-1.0)]).contains("must be positive"));
+        assert_eq!(
+            ok("transpose", vec![m(vec![("a", sl(&["1", "2"])), ("b", sl(&["2", "3"]))])]),
+            m(vec![("1", sl(&["a"])), ("2", sl(&["a", "b"])), ("3", sl(&["b"]))])
+        );
+        assert_eq!(ok("one", vec![sl(&[])]), Value::Null);
+        assert_eq!(ok("one", vec![sl(&["x"])]), s("x"));
+        assert!(err("one", vec![sl(&["x", "y"])]).contains("either zero or one"));
+    }
+
+    #[test]
+    fn aggregates() {
+        assert_eq!(ok("alltrue", vec![l(vec![b(true), s("true")])]), b(true));
+        assert_eq!(ok("alltrue", vec![l(vec![])]), b(true));
+        assert_eq!(ok("anytrue", vec![l(vec![])]), b(false));
+        assert_eq!(ok("anytrue", vec![l(vec![b(false), b(true)])]), b(true));
+        assert!(err("alltrue", vec![l(vec![n(1.0)])]).contains("element 0 must be a bool"));
+        assert_eq!(ok("sum", vec![l(vec![n(1.0), n(2.5), s("3")])]), n(6.5));
+        assert!(err("sum", vec![l(vec![])]).contains("cannot sum an empty list"));
+        assert_eq!(
+            ok("matchkeys", vec![sl(&["i-1", "i-2", "i-3"]), sl(&["us-a", "us-b", "us-a"]), sl(&["us-a"])]),
+            sl(&["i-1", "i-3"])
+        );
+        assert!(err("matchkeys", vec![sl(&["a"]), sl(&[]), sl(&[])]).contains("must be equal"));
+    }
+}

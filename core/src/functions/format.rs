@@ -1,0 +1,449 @@
+//! `format` and `formatlist`: Terraform's printf-style verbs (%v %#v %s %q %t %d %b %o %x %X
+//! %e %E %f %F %g %G %%), flags (`-`, `+`, ` `, `0`, `#`), width, precision and explicit
+//! argument indexes (`%[2]s`). It owns verb parsing and rendering only; it must not touch marks.
+
+use super::{Args, FuncError};
+use tarn_sdk::Value;
+use tarn_sdk::value::format_number;
+
+/// Width and precision beyond this are refused rather than allocated.
+const MAX_WIDTH: usize = 10_000;
+
+pub(crate) fn format(a: &Args) -> Result<Value, FuncError> {
+    let spec = a.str(0)?;
+    render(spec, a.rest(1)).map(Value::String).map_err(FuncError::call)
+}
+
+pub(crate) fn formatlist(a: &Args) -> Result<Value, FuncError> {
+    let spec = a.str(0)?;
+    let args = a.rest(1);
+    let mut rows: Option<(usize, usize)> = None;
+    for (i, v) in args.iter().enumerate() {
+        if let Value::List(items) = v {
+            match rows {
+                None => rows = Some((i, items.len())),
+                Some((j, len)) if len != items.len() => {
+                    return Err(FuncError {
+                        arg: Some(i + 1),
+                        message: format!(
+                            "Argument {} has length {}, which is inconsistent with argument {} of length {}.",
+                            i + 1,
+                            items.len(),
+                            j + 1,
+                            len
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let count = rows.map_or(1, |(_, len)| len);
+    let mut out = Vec::with_capacity(count);
+    for k in 0..count {
+        let row: Vec<Value> = args
+            .iter()
+            .map(|v| match v {
+                Value::List(items) => items.get(k).cloned().unwrap_or(Value::Null),
+                v => v.clone(),
+            })
+            .collect();
+        let s = render(spec, &row)
+            .map_err(|e| FuncError::call(format!("Error on format iteration {k}: {e}")))?;
+        out.push(Value::String(s));
+    }
+    Ok(Value::List(out))
+}
+
+#[derive(Default)]
+struct Verb {
+    minus: bool,
+    plus: bool,
+    space: bool,
+    zero: bool,
+    sharp: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+}
+
+/// Renders `spec` with `args`; errors are sentences without the function name.
+pub(crate) fn render(spec: &str, args: &[Value]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = spec.char_indices().peekable();
+    let mut next_arg = 0usize;
+    let mut used = 0usize;
+    while let Some((start, c)) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut v = Verb::default();
+        while let Some(&(_, f)) = chars.peek() {
+            match f {
+                '-' => v.minus = true,
+                '+' => v.plus = true,
+                ' ' => v.space = true,
+                '0' => v.zero = true,
+                '#' => v.sharp = true,
+                _ => break,
+            }
+            chars.next();
+        }
+        if let Some(&(_, '[')) = chars.peek() {
+            chars.next();
+            let mut digits = String::new();
+            loop {
+                match chars.next() {
+                    Some((_, d)) if d.is_ascii_digit() => digits.push(d),
+                    Some((_, ']')) => break,
+                    _ => return Err(format!("Unclosed or invalid argument index in format string at {start}.")),
+                }
+            }
+            let idx: usize = digits.parse().map_err(|_| format!("Invalid argument index in format string at {start}."))?;
+            if idx == 0 {
+                return Err(format!("Invalid argument index 0 in format string at {start}; indexes start at 1."));
+            }
+            next_arg = idx - 1;
+        }
+        v.width = read_num(&mut chars)?;
+        if let Some(&(_, '.')) = chars.peek() {
+            chars.next();
+            v.prec = Some(read_num(&mut chars)?.unwrap_or(0));
+        }
+        let Some((end, verb)) = chars.next() else {
+            return Err(format!("Unterminated format verb at {start}: a verb letter must follow '%'."));
+        };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let raw = spec.get(start..end + verb.len_utf8()).unwrap_or("%");
+        let Some(arg) = args.get(next_arg) else {
+            return Err(format!(
+                "Not enough arguments for \"{raw}\" at {start}: need index {} but have {} total.",
+                next_arg + 1,
+                args.len()
+            ));
+        };
+        next_arg += 1;
+        used = used.max(next_arg);
+        let text = render_verb(verb, &v, arg).map_err(|why| format!("Unsupported value for \"{raw}\" at {start}: {why}."))?;
+        pad(&mut out, &text, &v, matches!(verb, 'd' | 'b' | 'o' | 'x' | 'X' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G'));
+    }
+    if used < args.len() {
+        return Err(if used == 0 {
+            "Too many arguments; no verbs in format string.".to_string()
+        } else {
+            format!("Too many arguments; only {used} used by format string.")
+        });
+    }
+    Ok(out)
+}
+
+fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Result<Option<usize>, String> {
+    let mut n: Option<usize> = None;
+    while let Some(&(_, d)) = chars.peek() {
+        let Some(digit) = d.to_digit(10) else { break };
+        let cur = n.unwrap_or(0).saturating_mul(10).saturating_add(digit as usize);
+        if cur > MAX_WIDTH {
+            return Err(format!("Format width or precision is too large; the limit is {MAX_WIDTH}."));
+        }
+        n = Some(cur);
+        chars.next();
+    }
+    Ok(n)
+}
+
+fn pad(out: &mut String, text: &str, v: &Verb, numeric: bool) {
+    let width = v.width.unwrap_or(0);
+    let len = text.chars().count();
+    if len >= width {
+        out.push_str(text);
+        return;
+    }
+    let fill = width - len;
+    if v.minus {
+        out.push_str(text);
+        out.extend(std::iter::repeat_n(' ', fill));
+    } else if v.zero && numeric {
+        // Zeros go between the sign and the digits.
+        let (sign, digits) = match text.chars().next() {
+            Some(c @ ('-' | '+' | ' ')) => (Some(c), text.get(1..).unwrap_or("")),
+            _ => (None, text),
+        };
+        out.extend(sign);
+        out.extend(std::iter::repeat_n('0', fill));
+        out.push_str(digits);
+    } else {
+        out.extend(std::iter::repeat_n(' ', fill));
+        out.push_str(text);
+    }
+}
+
+fn render_verb(verb: char, v: &Verb, arg: &Value) -> Result<String, String> {
+    if arg.is_null() {
+        return if verb == 'v' { Ok("null".into()) } else { Err("null value cannot be formatted".into()) };
+    }
+    match verb {
+        'v' if v.sharp => Ok(json(arg)),
+        'v' => Ok(match arg {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => format_number(*n),
+            Value::Bool(b) => b.to_string(),
+            other => json(other),
+        }),
+        's' => {
+            let s = as_string(arg)?;
+            Ok(match v.prec {
+                Some(p) => s.chars().take(p).collect(),
+                None => s,
+            })
+        }
+        'q' => Ok(quote(&as_string(arg)?)),
+        't' => match arg {
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::String(s) if s == "true" || s == "false" => Ok(s.clone()),
+            _ => Err("bool required".into()),
+        },
+        'x' | 'X' if matches!(arg, Value::String(s) if super::convert::parse_number(s).is_none()) => {
+            let s = arg.as_str().unwrap_or_default();
+            let h = hex::encode(s.as_bytes());
+            Ok(if verb == 'X' { h.to_uppercase() } else { h })
+        }
+        'd' | 'b' | 'o' | 'x' | 'X' => integer(verb, v, as_number(arg)?),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' => Ok(float(verb, v, as_number(arg)?)),
+        other => Err(format!("unrecognized format verb '{other}'")),
+    }
+}
+
+fn as_string(arg: &Value) -> Result<String, String> {
+    match arg {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(format_number(*n)),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err("string required".into()),
+    }
+}
+
+fn as_number(arg: &Value) -> Result<f64, String> {
+    match arg {
+        Value::Number(n) => Ok(*n),
+        Value::String(s) => super::convert::parse_number(s).ok_or_else(|| "number required".to_string()),
+        _ => Err("number required".into()),
+    }
+}
+
+fn json(v: &Value) -> String {
+    super::encoding::to_json_string(v)
+}
+
+fn sign(v: &Verb, negative: bool) -> &'static str {
+    if negative {
+        "-"
+    } else if v.plus {
+        "+"
+    } else if v.space {
+        " "
+    } else {
+        ""
+    }
+}
+
+fn integer(verb: char, v: &Verb, n: f64) -> Result<String, String> {
+    if !n.is_finite() || n.fract() != 0.0 {
+        return Err("number must be a whole number".into());
+    }
+    if n.abs() >= 1.7e38 {
+        return Err("number is too large to format as an integer".into());
+    }
+    let mag = n.abs() as u128;
+    let digits = match verb {
+        'b' => format!("{mag:b}"),
+        'o' => format!("{}{mag:o}", if v.sharp { "0" } else { "" }),
+        'x' => format!("{}{mag:x}", if v.sharp { "0x" } else { "" }),
+        'X' => format!("{}{mag:X}", if v.sharp { "0X" } else { "" }),
+        _ => mag.to_string(),
+    };
+    Ok(format!("{}{digits}", sign(v, n < 0.0)))
+}
+
+fn float(verb: char, v: &Verb, n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.is_infinite() {
+        return format!("{}Inf", if n < 0.0 { "-" } else if v.plus { "+" } else { "" });
+    }
+    let body = match verb {
+        'e' | 'E' => exp_form(n.abs(), v.prec.unwrap_or(6)),
+        'f' | 'F' => format!("{:.*}", v.prec.unwrap_or(6), n.abs()),
+        _ => general(n.abs(), v),
+    };
+    let body = if verb.is_ascii_uppercase() { body.to_uppercase() } else { body };
+    format!("{}{body}", sign(v, n.is_sign_negative() && n != 0.0))
+}
+
+/// Go's exponent form: at least two exponent digits and an explicit sign (`1.5e+03`).
+fn exp_form(n: f64, prec: usize) -> String {
+    fix_exponent(&format!("{n:.prec$e}"))
+}
+
+fn fix_exponent(s: &str) -> String {
+    let Some((mant, exp)) = s.split_once('e') else { return s.to_string() };
+    let (neg, digits) = match exp.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, exp),
+    };
+    format!("{mant}e{}{:0>2}", if neg { '-' } else { '+' }, digits)
+}
+
+/// `%g`: the shortest representation (or `prec` significant digits), in exponent form when the
+/// exponent is below -4 or at least the precision (6 for the shortest form), as Go does.
+fn general(n: f64, v: &Verb) -> String {
+    let sci = match v.prec {
+        Some(p) => format!("{:.*e}", p.max(1) - 1, n),
+        None => format!("{n:e}"),
+    };
+    let Some((mant, exp)) = sci.split_once('e') else { return sci };
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let mut digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    if !v.sharp {
+        while digits.len() > 1 && digits.ends_with('0') {
+            digits.pop();
+        }
+    }
+    let nd = digits.len() as i64;
+    let dp = exp + 1;
+    let eprec = match v.prec {
+        None => 6,
+        Some(p) => {
+            let p = p.max(1) as i64;
+            if p > nd && nd >= dp { nd } else { p }
+        }
+    };
+    if exp < -4 || exp >= eprec {
+        let (first, rest) = digits.split_at(1);
+        let mant = if rest.is_empty() { first.to_string() } else { format!("{first}.{rest}") };
+        return fix_exponent(&format!("{mant}e{exp}"));
+    }
+    let decimals = (nd - dp).max(0) as usize;
+    format!("{n:.decimals$}")
+}
+
+/// Go's `%q`: a double-quoted string with Go escapes.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x80 && c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use tarn_sdk::Value;
+
+    fn f(spec: &str, args: Vec<Value>) -> String {
+        let mut all = vec![s(spec)];
+        all.extend(args);
+        match ok("format", all) {
+            Value::String(s) => s,
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn basic_verbs() {
+        assert_eq!(f("Hello, %s!", vec![s("Ander")]), "Hello, Ander!");
+        assert_eq!(f("There are %d lights", vec![n(4.0)]), "There are 4 lights");
+        assert_eq!(f("%.2f", vec![n(1.23456)]), "1.23");
+        assert_eq!(f("%f", vec![n(1.5)]), "1.500000");
+        assert_eq!(f("%t", vec![b(true)]), "true");
+        assert_eq!(f("100%%", vec![]), "100%");
+        assert_eq!(f("%q", vec![s("a\"b\n")]), "\"a\\\"b\\n\"");
+        assert_eq!(f("%v %v %v", vec![s("x"), n(2.5), b(false)]), "x 2.5 false");
+        assert_eq!(f("%v", vec![l(vec![n(1.0), s("a")])]), "[1,\"a\"]");
+        assert_eq!(f("%#v", vec![s("a")]), "\"a\"");
+        assert_eq!(f("%v", vec![Value::Null]), "null");
+        assert_eq!(f("%s", vec![n(12.0)]), "12");
+    }
+
+    #[test]
+    fn width_padding_and_flags() {
+        assert_eq!(f("[%5s]", vec![s("ab")]), "[   ab]");
+        assert_eq!(f("[%-5s]", vec![s("ab")]), "[ab   ]");
+        assert_eq!(f("[%05d]", vec![n(-42.0)]), "[-0042]");
+        assert_eq!(f("[%+d]", vec![n(7.0)]), "[+7]");
+        assert_eq!(f("[%8.3f]", vec![n(1.23456)]), "[   1.235]");
+        assert_eq!(f("[%3s]", vec![s("héllo")]), "[héllo]");
+        assert_eq!(f("%.3s", vec![s("abcdef")]), "abc");
+    }
+
+    #[test]
+    fn integer_bases_and_floats() {
+        assert_eq!(f("%b %o %x %X %#x", vec![n(5.0), n(8.0), n(255.0), n(255.0), n(255.0)]), "101 10 ff FF 0xff");
+        assert_eq!(f("%x", vec![s("hi")]), "6869");
+        assert_eq!(f("%e", vec![n(1234.5678)]), "1.234568e+03");
+        assert_eq!(f("%g", vec![n(1234567.0)]), "1.234567e+06");
+        assert_eq!(f("%g", vec![n(123456.5)]), "123456.5");
+        assert_eq!(f("%g", vec![n(0.00001)]), "1e-05");
+        assert_eq!(f("%.3g", vec![n(1.23456)]), "1.23");
+    }
+
+    #[test]
+    fn argument_indexes() {
+        assert_eq!(f("%[2]s %[1]s", vec![s("a"), s("b")]), "b a");
+        assert_eq!(f("%s %[1]s", vec![s("a")]), "a a");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            err("format", vec![s("%s %s"), s("a")]),
+            "Not enough arguments for \"%s\" at 3: need index 2 but have 1 total."
+        );
+        assert_eq!(err("format", vec![s("x"), s("a")]), "Too many arguments; no verbs in format string.");
+        assert_eq!(err("format", vec![s("%s"), s("a"), s("b")]), "Too many arguments; only 1 used by format string.");
+        assert_eq!(err("format", vec![s("%d"), n(1.5)]), "Unsupported value for \"%d\" at 0: number must be a whole number.");
+        assert_eq!(err("format", vec![s("%d"), s("x")]), "Unsupported value for \"%d\" at 0: number required.");
+        assert_eq!(err("format", vec![s("%s"), Value::Null]), "Unsupported value for \"%s\" at 0: null value cannot be formatted.");
+        assert!(err("format", vec![s("%99999999s"), s("x")]).contains("too large"));
+        assert!(err("format", vec![s("abc %")]).contains("Unterminated"));
+        assert!(err("format", vec![s("%z"), s("x")]).contains("unrecognized format verb 'z'"));
+    }
+
+    #[test]
+    fn formatlist_zips_lists_and_repeats_scalars() {
+        assert_eq!(
+            ok("formatlist", vec![s("Hello, %s! (%s)"), sl(&["Val", "Ander"]), s("x")]),
+            sl(&["Hello, Val! (x)", "Hello, Ander! (x)"])
+        );
+        assert_eq!(ok("formatlist", vec![s("%s"), s("a")]), sl(&["a"]));
+        assert_eq!(ok("formatlist", vec![s("%s"), sl(&[])]), sl(&[]));
+        let e = call("formatlist", vec![s("%s%s"), sl(&["a"]), sl(&["b", "c"])]).unwrap_err();
+        assert_eq!(e.arg, Some(2));
+        assert_eq!(e.message, "Argument 2 has length 2, which is inconsistent with argument 1 of length 1.");
+    }
+
+    #[test]
+    fn marks() {
+        assert_eq!(ok("format", vec![s("%s"), Value::Unknown]), Value::Unknown);
+        assert_eq!(ok("format", vec![s("%s"), s("pw").sensitive()]), s("pw").sensitive());
+    }
+}

@@ -1,0 +1,294 @@
+//! String functions: case, trimming, splitting and joining, substrings, replacement and the
+//! regular-expression functions. Strings are measured in Unicode scalar values (chars), never
+//! bytes, so nothing here slices a string off a character boundary. Marks are not handled here.
+
+use super::{Args, FuncError};
+use regex::Regex;
+use tarn_sdk::Value;
+
+/// Indentation beyond this many spaces is refused rather than allocated.
+const MAX_INDENT: i64 = 10_000;
+
+fn string(s: impl Into<String>) -> Result<Value, FuncError> {
+    Ok(Value::String(s.into()))
+}
+
+pub(crate) fn join(a: &Args) -> Result<Value, FuncError> {
+    let sep = a.str(0)?;
+    let mut parts = Vec::new();
+    for i in 1..a.len() {
+        parts.extend(a.str_list(i)?);
+    }
+    string(parts.join(sep))
+}
+
+pub(crate) fn split(a: &Args) -> Result<Value, FuncError> {
+    let (sep, s) = (a.str(0)?, a.str(1)?);
+    let parts: Vec<Value> = if sep.is_empty() {
+        // Go's strings.Split with an empty separator splits into characters.
+        s.chars().map(|c| Value::String(c.to_string())).collect()
+    } else {
+        s.split(sep).map(Value::string).collect()
+    };
+    Ok(Value::List(parts))
+}
+
+pub(crate) fn lower(a: &Args) -> Result<Value, FuncError> {
+    string(a.str(0)?.to_lowercase())
+}
+
+pub(crate) fn upper(a: &Args) -> Result<Value, FuncError> {
+    string(a.str(0)?.to_uppercase())
+}
+
+/// Upper-cases the first letter of each word, where words are separated as Go's strings.Title
+/// separates them: by spaces and ASCII punctuation other than `_`.
+pub(crate) fn title(a: &Args) -> Result<Value, FuncError> {
+    let mut out = String::new();
+    let mut prev_sep = true;
+    for c in a.str(0)?.chars() {
+        if prev_sep {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        prev_sep = is_word_separator(c);
+    }
+    string(out)
+}
+
+fn is_word_separator(c: char) -> bool {
+    if c.is_ascii() {
+        return !(c.is_ascii_alphanumeric() || c == '_');
+    }
+    if c.is_alphanumeric() {
+        return false;
+    }
+    c.is_whitespace()
+}
+
+pub(crate) fn trim(a: &Args) -> Result<Value, FuncError> {
+    let cutset: Vec<char> = a.str(1)?.chars().collect();
+    string(a.str(0)?.trim_matches(|c| cutset.contains(&c)))
+}
+
+pub(crate) fn trimspace(a: &Args) -> Result<Value, FuncError> {
+    string(a.str(0)?.trim())
+}
+
+pub(crate) fn trimprefix(a: &Args) -> Result<Value, FuncError> {
+    let (s, p) = (a.str(0)?, a.str(1)?);
+    string(s.strip_prefix(p).unwrap_or(s))
+}
+
+pub(crate) fn trimsuffix(a: &Args) -> Result<Value, FuncError> {
+    let (s, p) = (a.str(0)?, a.str(1)?);
+    string(s.strip_suffix(p).unwrap_or(s))
+}
+
+/// Plain substring replacement, or a regular expression when `substr` is wrapped in slashes.
+pub(crate) fn replace(a: &Args) -> Result<Value, FuncError> {
+    let (s, sub, rep) = (a.str(0)?, a.str(1)?, a.str(2)?);
+    if let Some(pattern) = sub.strip_prefix('/').and_then(|p| p.strip_suffix('/')) {
+        let re = Regex::new(pattern).map_err(|e| a.err(1, format!("invalid regular expression: {e}")))?;
+        return string(re.replace_all(s, rep).into_owned());
+    }
+    string(s.replace(sub, rep))
+}
+
+/// `substr(str, offset, length)`: a negative offset counts from the end; a negative length
+/// means "to the end". Out-of-range offsets give an empty string, as in Terraform.
+pub(crate) fn substr(a: &Args) -> Result<Value, FuncError> {
+    let s = a.str(0)?;
+    let mut offset = a.int(1)?;
+    let length = a.int(2)?;
+    let total = s.chars().count() as i64;
+    if offset < 0 {
+        offset = (offset + total).max(0);
+    } else if length == 0 {
+        return string("");
+    }
+    let skipped = s.chars().skip(offset as usize);
+    if length < 0 {
+        return string(skipped.collect::<String>());
+    }
+    string(skipped.take(length as usize).collect::<String>())
+}
+
+pub(crate) fn strrev(a: &Args) -> Result<Value, FuncError> {
+    string(a.str(0)?.chars().rev().collect::<String>())
+}
+
+pub(crate) fn chomp(a: &Args) -> Result<Value, FuncError> {
+    string(a.str(0)?.trim_end_matches(['\r', '\n']))
+}
+
+/// Indents every line but the first, for embedding multi-line strings in indented text.
+pub(crate) fn indent(a: &Args) -> Result<Value, FuncError> {
+    let spaces = a.int(0)?;
+    if !(0..=MAX_INDENT).contains(&spaces) {
+        return Err(a.err(0, format!("must be between 0 and {MAX_INDENT}.")));
+    }
+    let pad = " ".repeat(spaces as usize);
+    string(a.str(1)?.replace('\n', &format!("\n{pad}")))
+}
+
+pub(crate) fn startswith(a: &Args) -> Result<Value, FuncError> {
+    Ok(Value::Bool(a.str(0)?.starts_with(a.str(1)?)))
+}
+
+pub(crate) fn endswith(a: &Args) -> Result<Value, FuncError> {
+    Ok(Value::Bool(a.str(0)?.ends_with(a.str(1)?)))
+}
+
+pub(crate) fn strcontains(a: &Args) -> Result<Value, FuncError> {
+    Ok(Value::Bool(a.str(0)?.contains(a.str(1)?)))
+}
+
+/// How a pattern's matches become values: the whole match, a list of groups, or a map of
+/// named groups. Terraform refuses patterns that mix named and unnamed groups.
+enum Shape {
+    Whole,
+    Unnamed,
+    Named,
+}
+
+fn compile(a: &Args) -> Result<(Regex, Shape), FuncError> {
+    let re = Regex::new(a.str(0)?).map_err(|e| a.err(0, format!("invalid regular expression: {e}")))?;
+    let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
+    let named = names.iter().filter(|n| n.is_some()).count();
+    let shape = if names.is_empty() {
+        Shape::Whole
+    } else if named == 0 {
+        Shape::Unnamed
+    } else if named == names.len() {
+        Shape::Named
+    } else {
+        return Err(a.err(0, "invalid regular expression: named and unnamed capture groups cannot be mixed."));
+    };
+    Ok((re, shape))
+}
+
+fn match_value(re: &Regex, shape: &Shape, caps: &regex::Captures) -> Value {
+    let group = |m: Option<regex::Match>| m.map_or(Value::Null, |m| Value::string(m.as_str()));
+    match shape {
+        Shape::Whole => group(caps.get(0)),
+        Shape::Unnamed => Value::List((1..caps.len()).map(|i| group(caps.get(i))).collect()),
+        Shape::Named => Value::Map(
+            re.capture_names()
+                .flatten()
+                .map(|name| (name.to_string(), group(caps.name(name))))
+                .collect(),
+        ),
+    }
+}
+
+pub(crate) fn regex(a: &Args) -> Result<Value, FuncError> {
+    let (re, shape) = compile(a)?;
+    let s = a.str(1)?;
+    match re.captures(s) {
+        Some(caps) => Ok(match_value(&re, &shape, &caps)),
+        None => Err(FuncError::call("The pattern did not match any part of the given string.")),
+    }
+}
+
+pub(crate) fn regexall(a: &Args) -> Result<Value, FuncError> {
+    let (re, shape) = compile(a)?;
+    let s = a.str(1)?;
+    Ok(Value::List(re.captures_iter(s).map(|c| match_value(&re, &shape, &c)).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use tarn_sdk::Value;
+
+    #[test]
+    fn case() {
+        assert_eq!(ok("lower", vec![s("HeLLo ÄÖ")]), s("hello äö"));
+        assert_eq!(ok("upper", vec![s("straße")]), s("STRASSE"));
+        assert_eq!(ok("title", vec![s("hello world-wide web_site")]), s("Hello World-Wide Web_site"));
+        assert_eq!(ok("title", vec![s("")]), s(""));
+    }
+
+    #[test]
+    fn join_and_split() {
+        assert_eq!(ok("join", vec![s(", "), sl(&["a", "b"]), l(vec![n(3.0)])]), s("a, b, 3"));
+        assert_eq!(ok("join", vec![s(","), sl(&[])]), s(""));
+        assert_eq!(
+            err("join", vec![s(","), l(vec![s("a"), Value::Null])]),
+            "Invalid value for \"lists\" parameter: element 1 is null; a string is required."
+        );
+        assert_eq!(ok("split", vec![s(","), s("a,b,,c")]), sl(&["a", "b", "", "c"]));
+        assert_eq!(ok("split", vec![s(","), s("")]), sl(&[""]));
+        assert_eq!(ok("split", vec![s(""), s("añb")]), sl(&["a", "ñ", "b"]));
+    }
+
+    #[test]
+    fn trimming() {
+        assert_eq!(ok("trim", vec![s("?!hello?!"), s("!?")]), s("hello"));
+        assert_eq!(ok("trimspace", vec![s("  \thi\n ")]), s("hi"));
+        assert_eq!(ok("trimprefix", vec![s("helloworld"), s("hello")]), s("world"));
+        assert_eq!(ok("trimprefix", vec![s("helloworld"), s("cat")]), s("helloworld"));
+        assert_eq!(ok("trimsuffix", vec![s("helloworld"), s("world")]), s("hello"));
+        assert_eq!(ok("chomp", vec![s("hello\r\n\n")]), s("hello"));
+        assert_eq!(ok("chomp", vec![s("a\nb")]), s("a\nb"));
+    }
+
+    #[test]
+    fn replace_plain_and_regex() {
+        assert_eq!(ok("replace", vec![s("1 + 2 + 3"), s("+"), s("-")]), s("1 - 2 - 3"));
+        assert_eq!(ok("replace", vec![s("hello world"), s("/w.*d/"), s("everybody")]), s("hello everybody"));
+        assert_eq!(ok("replace", vec![s("a1b22"), s("/(\\d+)/"), s("<$1>")]), s("a<1>b<22>"));
+        assert_eq!(ok("replace", vec![s("a/b"), s("/"), s("_")]), s("a_b"));
+        let e = call("replace", vec![s("x"), s("/(/"), s("y")]).unwrap_err();
+        assert_eq!(e.arg, Some(1));
+        assert!(e.message.starts_with("Invalid value for \"substr\" parameter: invalid regular expression"));
+    }
+
+    #[test]
+    fn substr_is_unicode_aware() {
+        assert_eq!(ok("substr", vec![s("hello world"), n(1.0), n(4.0)]), s("ello"));
+        assert_eq!(ok("substr", vec![s("🤔🤷"), n(0.0), n(1.0)]), s("🤔"));
+        assert_eq!(ok("substr", vec![s("hello world"), n(-5.0), n(-1.0)]), s("world"));
+        assert_eq!(ok("substr", vec![s("hello"), n(-10.0), n(2.0)]), s("he"));
+        assert_eq!(ok("substr", vec![s("hello"), n(10.0), n(2.0)]), s(""));
+        assert_eq!(ok("substr", vec![s("hello"), n(1.0), n(100.0)]), s("ello"));
+        assert_eq!(ok("substr", vec![s("hello"), n(1.0), n(0.0)]), s(""));
+        assert_eq!(
+            err("substr", vec![s("hello"), n(1.5), n(1.0)]),
+            "Invalid value for \"offset\" parameter: value must be a whole number."
+        );
+    }
+
+    #[test]
+    fn misc() {
+        assert_eq!(ok("strrev", vec![s("héllo")]), s("olléh"));
+        assert_eq!(ok("indent", vec![n(2.0), s("a\nb\n")]), s("a\n  b\n  "));
+        assert!(err("indent", vec![n(-1.0), s("a")]).contains("between 0 and"));
+        assert_eq!(ok("startswith", vec![s("hello"), s("he")]), b(true));
+        assert_eq!(ok("endswith", vec![s("hello"), s("he")]), b(false));
+        assert_eq!(ok("strcontains", vec![s("hello"), s("ll")]), b(true));
+    }
+
+    #[test]
+    fn regex_shapes() {
+        assert_eq!(ok("regex", vec![s("[a-z]+"), s("53453453.345345aaabbbccc23454")]), s("aaabbbccc"));
+        assert_eq!(
+            ok("regex", vec![s("(\\d\\d\\d\\d)-(\\d\\d)-(\\d\\d)"), s("2019-02-01")]),
+            sl(&["2019", "02", "01"])
+        );
+        assert_eq!(
+            ok("regex", vec![s("^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<authority>[^/?#]*))?"), s("https://x.io/a")]),
+            m(vec![("scheme", s("https")), ("authority", s("x.io"))])
+        );
+        assert_eq!(ok("regex", vec![s("(a)?b"), s("b")]), l(vec![Value::Null]));
+        assert_eq!(
+            err("regex", vec![s("x"), s("abc")]),
+            "The pattern did not match any part of the given string."
+        );
+        assert!(err("regex", vec![s("(?P<a>x)(y)"), s("xy")]).contains("cannot be mixed"));
+        assert_eq!(ok("regexall", vec![s("[a-z]+"), s("1234abcd5678efgh9")]), sl(&["abcd", "efgh"]));
+        assert_eq!(ok("regexall", vec![s("x"), s("abc")]), l(vec![]));
+    }
+}

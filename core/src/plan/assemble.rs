@@ -1,0 +1,286 @@
+//! The planner's entry point: runs the walk for the plan mode, then assembles the [`Plan`]:
+//! orphaned objects become deletes, `moved {}` blocks re-key prior objects first, targets and
+//! excludes trim the change set, `prevent_destroy` is enforced, changes are sorted by address
+//! and the execution graph and outputs are computed. Pure and synchronous.
+
+use super::execgraph;
+use super::model::*;
+use super::scope::World;
+use super::walk::{Planned, Store, Walk};
+use super::{PlanInput, PlanOutcome};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::{self, NodeKind};
+use indexmap::IndexMap;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use tarn_sdk::{Address, Value};
+
+/// Plans `input`. Returns no plan when there are errors; data sources not yet read are listed
+/// in `pending_reads` (see `plan_with_data`, which reads them and plans again).
+pub fn plan(input: PlanInput) -> PlanOutcome {
+    let mut diags = Diagnostics::default();
+    let (g, gd) = graph::build(input.config);
+    diags.extend(gd);
+    if diags.has_errors() {
+        return PlanOutcome { plan: None, diagnostics: diags, pending_reads: Vec::new() };
+    }
+    let store = Store::default();
+    let world = World::new(input.config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
+    let (prior_index, moved_from) = apply_moves(&input, &mut diags);
+    let mut walk = Walk {
+        input: &input,
+        world: &world,
+        store: &store,
+        planned: Vec::new(),
+        prior_index,
+        moved_from,
+        consumed: vec![false; input.prior.objects.len()],
+        diags: Diagnostics::default(),
+        pending: Vec::new(),
+    };
+    match input.options.mode {
+        PlanMode::Normal => {
+            for &id in &g.order {
+                let node = g.node(id);
+                if node.kind == NodeKind::Resource {
+                    walk.resource_block(&node.module, &node.name);
+                }
+            }
+            walk.orphans(false);
+        }
+        PlanMode::Destroy => walk.orphans(true),
+        PlanMode::RefreshOnly => walk.unchanged(),
+    }
+    diags.extend(std::mem::take(&mut walk.diags));
+    let pending = std::mem::take(&mut walk.pending);
+    let planned = std::mem::take(&mut walk.planned);
+    let planned = trim(planned, &input.options.targets, &input.options.excludes);
+    diags.extend(check_prevent_destroy(&planned));
+    let (mut changes, deps) = order(planned);
+    execgraph::promote_create_before_destroy(&mut changes, &deps);
+    for c in changes.iter_mut() {
+        if c.action == Action::CreateThenDelete && c.irreversible {
+            c.irreversible = false;
+        }
+    }
+    let graph = execgraph::build(&changes, &deps);
+    if execgraph::has_cycle(&graph) {
+        diags.push(Diagnostic::error(
+            "Cycle in execution graph",
+            "The planned operations depend on each other in a cycle. This is a bug in tarn; please report it with the configuration.",
+        ));
+    }
+    let outputs = outputs(&input, &world, &mut diags);
+    diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
+    if diags.has_errors() {
+        return PlanOutcome { plan: None, diagnostics: diags, pending_reads: pending };
+    }
+    let plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        tarn_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: now(),
+        binding: (*input.binding).clone(),
+        mode: input.options.mode,
+        variables: planned_variables(input.variables, &input.binding.lineage),
+        changes,
+        outputs,
+        drift: input.drift.to_vec(),
+        graph,
+    };
+    PlanOutcome { plan: Some(plan), diagnostics: diags, pending_reads: pending }
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Re-keys prior objects by the root module's `moved {}` blocks.
+fn apply_moves(input: &PlanInput, diags: &mut Diagnostics) -> (HashMap<Address, usize>, HashMap<usize, Address>) {
+    let objects = &input.prior.objects;
+    let mut index: HashMap<Address, usize> = objects.iter().enumerate().map(|(i, o)| (o.address.clone(), i)).collect();
+    let mut moved_from = HashMap::new();
+    for m in &input.config.root.module.moved {
+        for (i, o) in objects.iter().enumerate() {
+            if !o.address.is_within(&m.from) {
+                continue;
+            }
+            let key = if m.from.key.is_none() { o.address.key.clone() } else { m.to.key.clone() };
+            let to = m.to.clone().with_key(key);
+            if index.contains_key(&to) {
+                diags.push(
+                    Diagnostic::warning(
+                        "Moved object still exists",
+                        format!("{} cannot be moved to {to}, because an object with that address already exists; the moved block is ignored for it.", o.address),
+                    )
+                    .at(m.span),
+                );
+                continue;
+            }
+            index.remove(&o.address);
+            index.insert(to, i);
+            moved_from.insert(i, o.address.clone());
+        }
+    }
+    (index, moved_from)
+}
+
+/// Applies `--target` (targets and what they depend on) and `--exclude` (excluded and what
+/// depends on them).
+fn trim(planned: Vec<Planned>, targets: &[Address], excludes: &[Address]) -> Vec<Planned> {
+    if targets.is_empty() && excludes.is_empty() {
+        return planned;
+    }
+    let n = planned.len();
+    let matches = |p: &Planned, set: &[Address]| set.iter().any(|t| p.change.address.is_within(t));
+    let mut keep = vec![targets.is_empty(); n];
+    if !targets.is_empty() {
+        let mut stack: Vec<usize> = (0..n).filter(|&i| matches(&planned[i], targets)).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut keep[i], true) {
+                continue;
+            }
+            stack.extend(planned[i].deps.iter().map(|&d| d as usize));
+        }
+    }
+    if !excludes.is_empty() {
+        let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, p) in planned.iter().enumerate() {
+            for &d in &p.deps {
+                dependants[d as usize].push(i);
+            }
+        }
+        let mut dropped = vec![false; n];
+        let mut stack: Vec<usize> = (0..n).filter(|&i| matches(&planned[i], excludes)).collect();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut dropped[i], true) {
+                continue;
+            }
+            stack.extend(dependants[i].iter().copied());
+        }
+        for i in 0..n {
+            keep[i] &= !dropped[i];
+        }
+    }
+    // Ids stay stable (dependencies point into this numbering); `order` leaves these out.
+    planned
+        .into_iter()
+        .zip(keep)
+        .map(|(mut p, k)| {
+            p.excluded = !k;
+            p
+        })
+        .collect()
+}
+
+fn check_prevent_destroy(planned: &[Planned]) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for p in planned {
+        let destroys = matches!(p.change.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete);
+        if destroys && p.prevent_destroy && !p.excluded {
+            let why = p.change.reasons.iter().map(execgraph::reason_text).collect::<Vec<_>>().join("; ");
+            diags.push(
+                Diagnostic::error(
+                    "Instance cannot be destroyed",
+                    format!(
+                        "{} has lifecycle.prevent_destroy set, but this plan would destroy it ({why}). Remove prevent_destroy if destroying it is intended, or change the configuration so that it is not replaced.",
+                        p.change.address
+                    ),
+                )
+                .maybe_at(p.span)
+                .for_address(&p.change.address),
+            );
+        }
+    }
+    diags
+}
+
+/// Sorts changes by address and turns instance ids into change indices.
+fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>) {
+    let mut idx: Vec<usize> = (0..planned.len()).filter(|&i| !planned[i].excluded).collect();
+    idx.sort_by(|&a, &b| planned[a].change.address.cmp(&planned[b].change.address));
+    let mut new_of = vec![u32::MAX; planned.len()];
+    for (new, &old) in idx.iter().enumerate() {
+        new_of[old] = new as u32;
+    }
+    let by_address: HashMap<&Address, u32> = idx.iter().map(|&old| (&planned[old].change.address, new_of[old])).collect();
+    let mut deps = Vec::with_capacity(idx.len());
+    let mut addr_deps = Vec::with_capacity(idx.len());
+    for &old in &idx {
+        let p = &planned[old];
+        let mut d: Vec<u32> = p.deps.iter().map(|&x| new_of[x as usize]).filter(|&x| x != u32::MAX).collect();
+        d.extend(p.recorded.iter().filter_map(|a| by_address.get(a).copied()));
+        let mut seen = HashSet::new();
+        d.retain(|x| seen.insert(*x));
+        d.sort_unstable();
+        addr_deps.push(d.iter().map(|&x| planned[idx[x as usize]].change.address.clone()).collect::<Vec<_>>());
+        deps.push(d);
+    }
+    let mut slots: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
+    let changes = idx
+        .iter()
+        .zip(addr_deps)
+        .map(|(&old, ad)| {
+            let mut c = slots[old].take().expect("each index once").change;
+            c.dependencies = ad;
+            c
+        })
+        .collect();
+    (changes, deps)
+}
+
+fn outputs(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> Vec<OutputChange> {
+    let mut out = Vec::new();
+    let declared = &input.config.root.module.outputs;
+    let destroy = input.options.mode == PlanMode::Destroy;
+    for o in declared.values() {
+        let before = input.prior.outputs.get(&o.name).cloned();
+        if destroy {
+            if before.is_some() {
+                out.push(OutputChange { name: o.name.clone(), action: Action::Delete, before, after: None, sensitive: o.sensitive });
+            }
+            continue;
+        }
+        let after = if input.options.mode == PlanMode::RefreshOnly {
+            before.clone().unwrap_or(Value::Null)
+        } else {
+            world.output(&[], &o.name).map(|s| s.value).unwrap_or(Value::Null)
+        };
+        if !o.sensitive && after.contains_sensitive() {
+            diags.push(
+                Diagnostic::error(
+                    "Output refers to sensitive values",
+                    format!(
+                        "The output \"{}\" contains sensitive values. To show it anyway, add `sensitive = true` to the output block (it is then hidden in plans); or, if the value is not secret, wrap it in `nonsensitive()`.",
+                        o.name
+                    ),
+                )
+                .at(o.span),
+            );
+        }
+        let action = match &before {
+            None => Action::Create,
+            Some(b) if super::diff::same(b, &after) => Action::NoOp,
+            Some(_) => Action::Update,
+        };
+        out.push(OutputChange { name: o.name.clone(), action, before, after: Some(after), sensitive: o.sensitive || false });
+    }
+    for (name, v) in &input.prior.outputs {
+        if !declared.contains_key(name) {
+            out.push(OutputChange { name: name.clone(), action: Action::Delete, before: Some(v.clone()), after: None, sensitive: v.is_sensitive() });
+        }
+    }
+    out
+}
+
+fn planned_variables(vars: &IndexMap<String, Value>, lineage: &str) -> IndexMap<String, PlannedVariable> {
+    vars.iter()
+        .map(|(name, v)| {
+            let sensitive = v.contains_sensitive();
+            let mut h = Sha256::new();
+            h.update(lineage.as_bytes());
+            h.update(v.to_json_unmarked().to_string().as_bytes());
+            let digest = hex::encode(h.finalize());
+            (name.clone(), PlannedVariable { value: if sensitive { None } else { Some(v.clone()) }, sensitive, digest })
+        })
+        .collect()
+}

@@ -1,0 +1,65 @@
+//! Data sources at plan time: planning is pure, so a data source whose configuration is known
+//! is reported as a pending read; this driver reads the pending ones through their providers
+//! (in parallel) and plans again with the results, until nothing new is pending. Reads whose
+//! configuration depends on unknowns stay deferred to apply (`Action::Read`).
+
+use super::providers::ProviderSet;
+use super::{plan, DataResults, PlanInput, PlanOutcome};
+use crate::diag::Diagnostic;
+use tarn_sdk::ReadDataRequest;
+use tokio::task::JoinSet;
+
+/// Rounds of reading before giving up (each round resolves at least one level of data
+/// sources that depend on other data sources).
+const MAX_ROUNDS: usize = 32;
+
+/// Plans, reading data sources as their configurations become known.
+pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> PlanOutcome {
+    let mut data: DataResults = input.data.clone();
+    let mut round = 0;
+    loop {
+        let mut outcome = plan(PlanInput { data: &data, ..input });
+        round += 1;
+        if outcome.pending_reads.is_empty() || round > MAX_ROUNDS {
+            return outcome;
+        }
+        let mut tasks = JoinSet::new();
+        for read in std::mem::take(&mut outcome.pending_reads) {
+            let Some(provider) = providers.get(&read.provider) else {
+                outcome.diagnostics.push(
+                    Diagnostic::error("Missing provider", format!("{} needs provider configuration \"{}\", which is not available.", read.address, read.provider))
+                        .for_address(&read.address),
+                );
+                continue;
+            };
+            tasks.spawn(async move {
+                let req = ReadDataRequest { type_name: read.type_name.clone(), config: read.config.unmark_deep() };
+                let result = provider.read_data(req).await;
+                (read, result)
+            });
+        }
+        let mut failed = false;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((read, Ok(value))) => {
+                    data.insert(read.address, (read.config, value));
+                }
+                Ok((read, Err(e))) => {
+                    failed = true;
+                    outcome.diagnostics.push(
+                        Diagnostic::error("Failed to read data source", format!("Reading {} failed: {}", read.address, e.message))
+                            .for_address(&read.address),
+                    );
+                }
+                Err(e) => {
+                    failed = true;
+                    outcome.diagnostics.push(Diagnostic::error("Failed to read data source", format!("A data source read panicked: {e}. This is a bug in the provider.")));
+                }
+            }
+        }
+        if failed {
+            outcome.plan = None;
+            return outcome;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The default diff, by schema: from the prior (refreshed) object and the checked
+//! configuration to the proposed object and which attributes change. Optional+computed
+//! attributes left unset keep their prior value; computed-only attributes keep their prior
+//! value on update and are unknown on create; `ignore_changes` keeps prior values. Changes to
+//! `force_new` attributes (including ones whose new value is unknown) force replacement.
+//! Decides nothing about lifecycle, targets or ordering: that is the walk's job.
+
+use super::statevalue::mark_sensitive;
+use crate::config::IgnoreChanges;
+use indexmap::IndexMap;
+use tarn_sdk::{ResourceSchema, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diff {
+    /// The proposed object.
+    pub after: Value,
+    /// Attributes whose value differs from the prior object (empty on create).
+    pub changed: Vec<String>,
+    /// The changed attributes that force replacement.
+    pub forces_replace: Vec<String>,
+}
+
+/// Values equal for diffing: marks do not matter, unknown equals nothing.
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a.unmark().0, b.unmark().0) {
+        (Value::Unknown, _) | (_, Value::Unknown) => false,
+        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        (x, y) => x == y,
+    }
+}
+
+/// The proposed object for `config` over `prior` (`None`: create).
+pub fn propose(schema: &ResourceSchema, config: &Value, prior: Option<&Value>, ignore: &IgnoreChanges) -> Value {
+    let mut out = IndexMap::with_capacity(schema.attributes.len());
+    for (name, attr) in &schema.attributes {
+        let configured = config.get(name).filter(|v| !v.is_null());
+        let prior_v = prior.and_then(|p| p.get(name));
+        let ignored = prior.is_some()
+            && match ignore {
+                IgnoreChanges::None => false,
+                IgnoreChanges::All => true,
+                IgnoreChanges::Attributes(list) => list.iter().any(|a| a == name),
+            };
+        let v = if ignored {
+            prior_v.cloned().unwrap_or(Value::Null)
+        } else if let Some(c) = configured {
+            c.clone()
+        } else if attr.computed {
+            match prior {
+                Some(_) => prior_v.cloned().unwrap_or(Value::Null),
+                None => Value::Unknown,
+            }
+        } else {
+            Value::Null
+        };
+        out.insert(name.clone(), v);
+    }
+    mark_sensitive(Value::Map(out), schema)
+}
+
+/// Diffs `config` against `prior`.
+pub fn diff(schema: &ResourceSchema, config: &Value, prior: Option<&Value>, ignore: &IgnoreChanges) -> Diff {
+    let after = propose(schema, config, prior, ignore);
+    let Some(prior) = prior else {
+        return Diff { after, changed: Vec::new(), forces_replace: Vec::new() };
+    };
+    let mut changed = Vec::new();
+    let mut forces_replace = Vec::new();
+    for (name, attr) in &schema.attributes {
+        let a = after.get(name).unwrap_or(&Value::Null);
+        let p = prior.get(name).unwrap_or(&Value::Null);
+        if !same(a, p) {
+            changed.push(name.clone());
+            if attr.force_new {
+                forces_replace.push(name.clone());
+            }
+        }
+    }
+    Diff { after, changed, forces_replace }
+}
+
+/// The object a replacement will create: like a create, computed attributes not set in
+/// configuration are unknown again.
+pub fn replacement(schema: &ResourceSchema, config: &Value) -> Value {
+    propose(schema, config, None, &IgnoreChanges::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tarn_sdk::{AttributeSchema, Type};
+
+    fn schema() -> ResourceSchema {
+        ResourceSchema::new("t")
+            .attr("id", AttributeSchema::computed(Type::String, ""))
+            .attr("name", AttributeSchema::required(Type::String, "").force_new())
+            .attr("size", AttributeSchema::optional(Type::Number, ""))
+            .attr("zone", AttributeSchema::optional_computed(Type::String, ""))
+    }
+
+    #[test]
+    fn create_leaves_computed_unknown() {
+        let d = diff(&schema(), &Value::map([("name", Value::string("a"))]), None, &IgnoreChanges::None);
+        assert_eq!(d.after.get("id"), Some(&Value::Unknown));
+        assert_eq!(d.after.get("zone"), Some(&Value::Unknown));
+        assert_eq!(d.after.get("size"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn update_keeps_computed_and_finds_forcing_changes() {
+        let prior = Value::map([
+            ("id", Value::string("1")),
+            ("name", Value::string("a")),
+            ("size", Value::Number(1.0)),
+            ("zone", Value::string("z")),
+        ]);
+        let cfg = Value::map([("name", Value::string("b")), ("size", Value::Number(2.0))]);
+        let d = diff(&schema(), &cfg, Some(&prior), &IgnoreChanges::None);
+        assert_eq!(d.changed, vec!["name", "size"]);
+        assert_eq!(d.forces_replace, vec!["name"]);
+        assert_eq!(d.after.get("zone"), Some(&Value::string("z")));
+        let d = diff(&schema(), &cfg, Some(&prior), &IgnoreChanges::Attributes(vec!["name".into()]));
+        assert_eq!(d.changed, vec!["size"]);
+    }
+}

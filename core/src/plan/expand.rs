@@ -1,0 +1,111 @@
+//! Instance expansion: evaluating `count` and `for_each` into instance keys. Both must be
+//! known at plan time; an unknown value is a clear error that says how to proceed, rather
+//! than a silently partial plan. Must not evaluate resource bodies.
+
+use super::scope::{Binding, Expansion, World};
+use crate::config::Expr;
+use crate::diag::{Diagnostic, Diagnostics};
+use indexmap::IndexMap;
+use tarn_sdk::{ModuleStep, Value};
+
+/// The expansion and, for `for_each`, each key's `each.value`.
+pub fn expand(
+    world: &World,
+    module: &[ModuleStep],
+    count: Option<&Expr>,
+    for_each: Option<&Expr>,
+    what: &str,
+) -> Result<(Expansion, Option<IndexMap<String, Value>>), Diagnostics> {
+    if let Some(e) = count {
+        let (v, _, d) = world.eval(e, module, &Binding::None);
+        if let Some(d) = d {
+            return Err(d);
+        }
+        if !v.is_wholly_known() {
+            return Err(Diagnostic::error(
+                "Invalid count argument",
+                format!(
+                    "The count of {what} depends on values that cannot be known until apply. Set it from values known at plan time, or apply the objects it depends on first with `--target`, or leave this block out with `--exclude`."
+                ),
+            )
+            .at(e.span)
+            .into());
+        }
+        return match v.as_number() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok((Expansion::Count(n as usize), None)),
+            _ => Err(Diagnostic::error(
+                "Invalid count argument",
+                format!("The count of {what} must be a whole number, zero or more; it is {}.", v.type_name()),
+            )
+            .at(e.span)
+            .into()),
+        };
+    }
+    let Some(e) = for_each else { return Ok((Expansion::Single, None)) };
+    let (v, _, d) = world.eval(e, module, &Binding::None);
+    if let Some(d) = d {
+        return Err(d);
+    }
+    let unknown = || -> Diagnostics {
+        Diagnostic::error(
+            "Invalid for_each argument",
+            format!(
+                "The for_each keys of {what} depend on values that cannot be known until apply. Use keys known at plan time (the values may be unknown), or apply the objects they depend on first with `--target`, or leave this block out with `--exclude`."
+            ),
+        )
+        .at(e.span)
+        .into()
+    };
+    if v.is_sensitive() {
+        return Err(Diagnostic::error(
+            "Invalid for_each argument",
+            format!("The for_each value of {what} is sensitive; instance keys are shown in plans, so they cannot be sensitive. Use `nonsensitive()` on the keys if they are not secret."),
+        )
+        .at(e.span)
+        .into());
+    }
+    match v.unmark().0 {
+        Value::Unknown => Err(unknown()),
+        Value::Map(m) => {
+            let mut entries: Vec<(String, Value)> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let keys = entries.iter().map(|(k, _)| k.clone()).collect();
+            Ok((Expansion::ForEach(keys), Some(entries.into_iter().collect())))
+        }
+        Value::List(items) => {
+            let mut keys = Vec::with_capacity(items.len());
+            for item in items {
+                match item.unmark().0 {
+                    Value::String(s) => keys.push(s.clone()),
+                    Value::Unknown => return Err(unknown()),
+                    other => {
+                        return Err(Diagnostic::error(
+                            "Invalid for_each argument",
+                            format!("for_each over a collection needs a set of strings; {what} was given an element of type {}. Use `toset()` on a list of strings, or a map.", other.type_name()),
+                        )
+                        .at(e.span)
+                        .into());
+                    }
+                }
+            }
+            keys.sort();
+            keys.dedup();
+            let values = keys.iter().map(|k| (k.clone(), Value::string(k.clone()))).collect();
+            Ok((Expansion::ForEach(keys), Some(values)))
+        }
+        other => Err(Diagnostic::error(
+            "Invalid for_each argument",
+            format!("for_each of {what} must be a map, or a set of strings; it is {}.", other.type_name()),
+        )
+        .at(e.span)
+        .into()),
+    }
+}
+
+/// The binding each instance key gives `count.index` / `each.*`.
+pub fn bindings(exp: &Expansion, each: Option<&IndexMap<String, Value>>) -> Vec<(Option<tarn_sdk::InstanceKey>, Binding)> {
+    exp.keys().into_iter().map(|k| {
+        let b = Binding::for_key(&k, each);
+        (k, b)
+    }).collect()
+}

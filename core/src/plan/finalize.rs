@@ -1,0 +1,147 @@
+//! The apply-time finalizer: re-evaluates an instance's configuration once the values its plan
+//! left unknown are known, reading applied values for resources and re-deriving variables,
+//! locals, module values and `each.value` from the same configuration (the scope is shared
+//! with planning). It never changes the action: a final value that contradicts a known
+//! planned value is reported as a bug, never applied.
+
+use super::diff::{propose, replacement};
+use super::model::{Action, AppliedValues, Finalizer, Plan, ResourceChange};
+use super::providers::{parse_provider_key, Schemas};
+use super::scope::{Binding, Expansion, InstId, Instances, World};
+use super::{expand, schema_check, RootVariables};
+use crate::config::Config;
+use crate::diag::{Diagnostic, Diagnostics};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tarn_sdk::{Address, InstanceKey, ModuleStep, Value};
+
+/// Implements [`Finalizer`] for the executor. Owns what it needs, so it can outlive the
+/// planner's borrows.
+pub struct ApplyEvaluator {
+    config: Arc<Config>,
+    variables: RootVariables,
+    schemas: Schemas,
+    workspace: String,
+    cwd: PathBuf,
+    planned: HashMap<Address, Value>,
+    expansions: HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>,
+}
+
+impl ApplyEvaluator {
+    pub fn new(config: Arc<Config>, variables: RootVariables, schemas: Schemas, plan: &Plan, cwd: PathBuf) -> Self {
+        let mut planned = HashMap::new();
+        let mut keys: HashMap<(Vec<ModuleStep>, String), Vec<Option<InstanceKey>>> = HashMap::new();
+        for c in &plan.changes {
+            if c.action == Action::Delete {
+                continue;
+            }
+            let a = &c.address;
+            let block = match a.mode {
+                tarn_sdk::Mode::Managed => format!("{}.{}", a.type_name, a.name),
+                tarn_sdk::Mode::Data => format!("data.{}.{}", a.type_name, a.name),
+            };
+            keys.entry((a.module.clone(), block)).or_default().push(a.key.clone());
+            if let Some(v) = &c.after {
+                planned.insert(a.clone(), v.clone());
+            }
+        }
+        let expansions = keys
+            .into_iter()
+            .map(|(k, ks)| {
+                let exp = match ks.first() {
+                    Some(Some(InstanceKey::Int(_))) => Expansion::Count(ks.len()),
+                    Some(Some(InstanceKey::Str(_))) => Expansion::ForEach(
+                        ks.into_iter().filter_map(|k| match k { Some(InstanceKey::Str(s)) => Some(s), _ => None }).collect(),
+                    ),
+                    _ => Expansion::Single,
+                };
+                (k, Arc::new(exp))
+            })
+            .collect();
+        ApplyEvaluator { config, variables, schemas, workspace: plan.binding.workspace.clone(), cwd, planned, expansions }
+    }
+}
+
+struct Applied<'a> {
+    eval: &'a ApplyEvaluator,
+    applied: &'a dyn AppliedValues,
+}
+
+impl Instances for Applied<'_> {
+    fn expansion(&self, module: &[ModuleStep], key: &str) -> Option<Arc<Expansion>> {
+        self.eval.expansions.get(&(module.to_vec(), key.to_string())).cloned()
+    }
+    fn value(&self, address: &Address) -> Option<(Value, Option<InstId>)> {
+        self.applied.get(address).or_else(|| self.eval.planned.get(address).cloned()).map(|v| (v, None))
+    }
+}
+
+fn bug(change: &ResourceChange, detail: String) -> Diagnostics {
+    Diagnostic::error(
+        "Provider produced inconsistent final plan",
+        format!("When finalizing {}, {detail} This is a bug in tarn or the provider.", change.address),
+    )
+    .for_address(&change.address)
+    .into()
+}
+
+/// Every known part of `planned` must be equal in `final_`.
+fn consistent(planned: &Value, final_: &Value) -> bool {
+    match (planned.unmark().0, final_.unmark().0) {
+        (Value::Unknown, _) => true,
+        (Value::List(a), Value::List(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| consistent(x, y)),
+        (Value::Map(a), Value::Map(b)) => a.iter().all(|(k, v)| b.get(k).is_some_and(|w| consistent(v, w))),
+        (a, b) => a == b,
+    }
+}
+
+impl Finalizer for ApplyEvaluator {
+    fn finalize(&self, change: &ResourceChange, applied: &dyn AppliedValues) -> Result<Value, Diagnostics> {
+        let a = &change.address;
+        let module_path: Vec<String> = a.module.iter().map(|s| s.name.clone()).collect();
+        let key = match a.mode {
+            tarn_sdk::Mode::Managed => format!("{}.{}", a.type_name, a.name),
+            tarn_sdk::Mode::Data => format!("data.{}.{}", a.type_name, a.name),
+        };
+        let Some(resource) = crate::graph::module_at(&self.config, &module_path).and_then(|t| t.module.resources.get(&key)) else {
+            return Err(bug(change, "its block is no longer in the configuration.".into()));
+        };
+        let provider = parse_provider_key(&change.provider);
+        let schema = self.schemas.get(&provider.name).and_then(|s| match a.mode {
+            tarn_sdk::Mode::Managed => s.resources.get(&a.type_name),
+            tarn_sdk::Mode::Data => s.data_sources.get(&a.type_name),
+        });
+        let Some(schema) = schema else {
+            return Err(bug(change, format!("provider \"{}\" has no schema for its type.", provider.name)));
+        };
+        let source = Applied { eval: self, applied };
+        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let binding = match &a.key {
+            Some(InstanceKey::Str(_)) => {
+                let (_, each) = expand::expand(&world, &a.module, resource.count.as_ref(), resource.for_each.as_ref(), &a.to_string())?;
+                Binding::for_key(&a.key, each.as_ref())
+            }
+            k => Binding::for_key(k, None),
+        };
+        let (raw, _, mut diags) = world.eval_body(&resource.body, &a.module, &binding);
+        diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let (config, diags) = schema_check::check(resource, a, &raw, schema);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let final_ = match change.action {
+            Action::Update => propose(schema, &config, change.before.as_ref(), &resource.lifecycle.ignore_changes),
+            _ => replacement(schema, &config),
+        };
+        if let Some(planned) = &change.after {
+            if !consistent(planned, &final_) {
+                return Err(bug(change, "the final configuration differs from a value the plan already knew.".into()));
+            }
+        }
+        Ok(final_)
+    }
+}

@@ -1,0 +1,15 @@
+//! The planner's only doorway into the language crate modules (evaluation and type
+//! conversion), so that their signatures are adapted in one place. Must not add semantics.
+
+use crate::config::Expr;
+use crate::diag::Diagnostics;
+use crate::eval::EvalContext;
+use tarn_sdk::{Type, Value};
+
+pub(crate) fn evaluate(expr: &Expr, ctx: &EvalContext) -> Result<Value, Diagnostics> {
+    crate::eval::evaluate(expr, ctx)
+}
+
+pub(crate) fn convert(value: &Value, ty: &Type) -> Result<Value, String> {
+    crate::eval::convert(value, ty)
+}

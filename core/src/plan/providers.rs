@@ -1,0 +1,201 @@
+//! Provider setup: one provider instance per provider configuration in use (the default and
+//! each alias, per module that declares its own blocks; modules inherit their caller's default
+//! configurations or get them through `providers = {}`), each configured with its evaluated
+//! provider block. Instances come from a [`ProviderFactory`] the CLI supplies; core never
+//! names a concrete provider. Also gathers the schemas planning needs.
+
+use super::scope::{Binding, Expansion, Instances, InstId, World};
+use crate::config::{Config, ModuleTree};
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::graph::{provider_key, ProviderAddr};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use tarn_sdk::{Address, ModuleStep, Provider, ProviderSchema, Value};
+use tarn_state::Snapshot;
+
+/// Makes provider instances by name. Implemented by the CLI, the only composition root.
+pub trait ProviderFactory: Send + Sync {
+    /// A fresh, unconfigured instance of provider `name`, or `None` when tarn has no such
+    /// provider.
+    fn instantiate(&self, name: &str) -> Option<Arc<dyn Provider>>;
+    /// Every provider name the factory knows, for messages.
+    fn names(&self) -> Vec<String>;
+}
+
+/// Provider schemas by provider name (`null`, `local`).
+pub type Schemas = HashMap<String, ProviderSchema>;
+
+/// The configured provider instances of one run, by configuration key (`null`,
+/// `null.alias`, `module.m.null`), and their schemas.
+#[derive(Clone, Default)]
+pub struct ProviderSet {
+    instances: BTreeMap<String, Arc<dyn Provider>>,
+    schemas: Schemas,
+}
+
+impl ProviderSet {
+    /// The provider serving configuration key `key` (`ResourceChange::provider`).
+    pub fn get(&self, key: &str) -> Option<Arc<dyn Provider>> {
+        self.instances.get(key).cloned()
+    }
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.instances.keys().map(String::as_str)
+    }
+    /// A set from ready instances (tests, and callers that configure providers themselves).
+    pub fn from_instances(instances: impl IntoIterator<Item = (String, Arc<dyn Provider>)>) -> Self {
+        let mut set = ProviderSet::default();
+        for (key, p) in instances {
+            set.schemas.entry(p.name().to_string()).or_insert_with(|| p.schema());
+            set.instances.insert(key, p);
+        }
+        set
+    }
+}
+
+/// Parses a configuration key back into its parts: `module.a.module.b.null.x`.
+pub fn parse_provider_key(key: &str) -> ProviderAddr {
+    let mut rest = key;
+    let mut module = Vec::new();
+    while let Some(after) = rest.strip_prefix("module.") {
+        match after.split_once('.') {
+            Some((m, tail)) => {
+                module.push(m.to_string());
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    let (name, alias) = match rest.split_once('.') {
+        Some((n, a)) => (n.to_string(), Some(a.to_string())),
+        None => (rest.to_string(), None),
+    };
+    ProviderAddr { module, name, alias }
+}
+
+struct NoInstances;
+
+impl Instances for NoInstances {
+    fn expansion(&self, _: &[ModuleStep], _: &str) -> Option<std::sync::Arc<Expansion>> {
+        None
+    }
+    fn value(&self, _: &Address) -> Option<(Value, Option<InstId>)> {
+        None
+    }
+}
+
+/// Instantiates and configures every provider configuration the configuration and the prior
+/// state use. Provider blocks may refer to variables and locals; what depends on resources
+/// is unknown at this point and is reported.
+pub async fn setup_providers(
+    config: &Config,
+    snapshot: Option<&Snapshot>,
+    root_vars: &super::RootVariables,
+    factory: &dyn ProviderFactory,
+    workspace: &str,
+) -> (ProviderSet, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    // Configuration key → (address, the first user, for messages).
+    let mut wanted: BTreeMap<String, (ProviderAddr, Option<(String, Span)>)> = BTreeMap::new();
+    collect(config, &config.root, &mut Vec::new(), &mut wanted, &mut diags);
+    for rec in snapshot.map(|s| s.resources.as_slice()).unwrap_or_default() {
+        let addr = parse_provider_key(&rec.provider);
+        wanted.entry(addr.to_string()).or_insert((addr, None));
+    }
+    let mut set = ProviderSet::default();
+    let known = factory.names();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let world = World::new(config, root_vars, &NoInstances, workspace, Path::new(&cwd));
+    for (key, (addr, user)) in wanted {
+        let Some(provider) = factory.instantiate(&addr.name) else {
+            let (who, span) = match &user {
+                Some((who, span)) => (format!("{who} uses provider \"{}\"", addr.name), Some(*span)),
+                None => (format!("The state has objects managed by provider \"{}\"", addr.name), None),
+            };
+            diags.push(
+                Diagnostic::error(
+                    "Missing provider",
+                    format!("{who}, which this tarn does not have. Known providers: {}.", known.join(", ")),
+                )
+                .maybe_at(span),
+            );
+            continue;
+        };
+        set.schemas.entry(addr.name.clone()).or_insert_with(|| provider.schema());
+        let block = crate::graph::module_at(config, &addr.module)
+            .and_then(|t| t.module.providers.iter().find(|p| p.name == addr.name && p.alias == addr.alias));
+        let module: Vec<ModuleStep> = addr.module.iter().map(|m| ModuleStep { name: m.clone(), key: None }).collect();
+        let (value, span) = match block {
+            Some(b) => {
+                let (v, _, d) = world.eval_body(&b.body, &module, &Binding::None);
+                diags.extend(d);
+                (remove_alias(v), Some(b.span))
+            }
+            None => (Value::Map(Default::default()), None),
+        };
+        diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
+        if !value.is_wholly_known() {
+            diags.push(
+                Diagnostic::error(
+                    "Provider configuration depends on unknown values",
+                    format!("The configuration of provider \"{key}\" refers to values known only after apply. Provider blocks may use variables and locals computed from them."),
+                )
+                .maybe_at(span),
+            );
+            continue;
+        }
+        if let Err(e) = provider.configure(value.unmark_deep()).await {
+            diags.push(
+                Diagnostic::error("Provider configuration failed", format!("Provider \"{key}\" rejected its configuration: {}", e.message))
+                    .maybe_at(span),
+            );
+            continue;
+        }
+        set.instances.insert(key, provider);
+    }
+    (set, diags)
+}
+
+fn remove_alias(v: Value) -> Value {
+    match v {
+        Value::Map(mut m) => {
+            m.shift_remove("alias");
+            Value::Map(m)
+        }
+        v => v,
+    }
+}
+
+fn collect(
+    config: &Config,
+    tree: &ModuleTree,
+    path: &mut Vec<String>,
+    wanted: &mut BTreeMap<String, (ProviderAddr, Option<(String, Span)>)>,
+    diags: &mut Diagnostics,
+) {
+    for p in &tree.module.providers {
+        let addr = ProviderAddr { module: path.clone(), name: p.name.clone(), alias: p.alias.clone() };
+        wanted.entry(addr.to_string()).or_insert((addr, Some((format!("provider \"{}\"", p.name), p.span))));
+    }
+    for (key, r) in &tree.module.resources {
+        match provider_key(config, path, r) {
+            Ok(addr) => {
+                let who = path.iter().map(|m| format!("module.{m}.")).collect::<String>() + key;
+                let span = r.provider.as_ref().map(|p| p.span).unwrap_or(r.span);
+                let entry = wanted.entry(addr.to_string()).or_insert((addr, None));
+                if entry.1.is_none() {
+                    entry.1 = Some((who, span));
+                }
+            }
+            Err(_) => {} // reported by the graph
+        }
+    }
+    for (name, child) in &tree.children {
+        path.push(name.clone());
+        collect(config, child, path, wanted, diags);
+        path.pop();
+    }
+}

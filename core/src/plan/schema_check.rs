@@ -1,0 +1,87 @@
+//! Checking an evaluated resource body against its schema: unknown arguments (with a
+//! suggestion, at the argument's span), missing required ones, arguments only the provider
+//! may set, and values of the wrong type (converted with the schema type, so `"3"` becomes 3
+//! where a number is expected). Nested blocks become list-of-object (or object) attributes.
+//! Every problem is collected. Must not diff or decide actions.
+
+use super::lang;
+use crate::config::{Body, Resource};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use indexmap::IndexMap;
+use tarn_sdk::{Address, ResourceSchema, Type, Value};
+
+/// The configuration converted to the schema's types, or the problems found.
+pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &ResourceSchema) -> (Value, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let mut out = IndexMap::new();
+    let empty = IndexMap::new();
+    let given = value.as_map().unwrap_or(&empty);
+    for (name, v) in given {
+        let span = span_of(&resource.body, name).unwrap_or(resource.span);
+        let Some(attr) = schema.attributes.get(name) else {
+            let hint = did_you_mean(name, schema.attributes.keys().map(String::as_str))
+                .map(|s| format!(" Did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::error(
+                    "Unsupported argument",
+                    format!("An argument named \"{name}\" is not expected in {}.{hint}", resource.type_name),
+                )
+                .at(span)
+                .for_address(address),
+            );
+            continue;
+        };
+        if attr.computed && !attr.optional && !attr.required {
+            diags.push(
+                Diagnostic::error(
+                    "Invalid argument",
+                    format!("\"{name}\" of {} is set by the provider and cannot be configured. Remove it.", resource.type_name),
+                )
+                .at(span)
+                .for_address(address),
+            );
+            continue;
+        }
+        let is_block = !resource.body.attributes.contains_key(name);
+        let v = if is_block && matches!(attr.ty, Type::Object { .. }) {
+            v.as_list().and_then(|l| l.first()).cloned().unwrap_or(Value::Null)
+        } else {
+            v.clone()
+        };
+        match lang::convert(&v, &attr.ty) {
+            Ok(c) => {
+                out.insert(name.clone(), c);
+            }
+            Err(msg) => diags.push(
+                Diagnostic::error(
+                    "Incorrect attribute value type",
+                    format!("\"{name}\" of {} must be {}: {msg}.", resource.type_name, attr.ty),
+                )
+                .at(span)
+                .for_address(address),
+            ),
+        }
+    }
+    for (name, attr) in &schema.attributes {
+        if attr.required && given.get(name).is_none_or(Value::is_null) {
+            diags.push(
+                Diagnostic::error(
+                    "Missing required argument",
+                    format!("The argument \"{name}\" is required by {}, but it is not set.", resource.type_name),
+                )
+                .at(resource.span)
+                .for_address(address),
+            );
+        }
+    }
+    (Value::Map(out), diags)
+}
+
+/// Where an attribute (or the first nested block of that type) is written.
+fn span_of(body: &Body, name: &str) -> Option<crate::diag::Span> {
+    if let Some(a) = body.attributes.get(name) {
+        return Some(a.name_span);
+    }
+    body.blocks.iter().find(|b| b.kind == name).map(|b| b.span)
+}

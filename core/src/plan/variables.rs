@@ -1,0 +1,161 @@
+//! Root module input variables: merging the values given (`--var`, `--var-file`,
+//! `TARN_VAR_*`) with declared defaults, converting to each declared type, running
+//! `validation {}` blocks, and reporting missing or undeclared ones. Module-call inputs are
+//! evaluated by the scope; this file handles only the root. No IO.
+
+use super::lang;
+use crate::config::{Config, Expr, Variable};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::eval::{EvalContext, Resolved, Resolver, Step};
+use indexmap::IndexMap;
+use tarn_sdk::{Type, Value};
+
+/// A value given for a root variable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VarInput {
+    /// Already a value (from a variables file).
+    Value(Value),
+    /// Text from the command line or environment: taken as a string for `string` (and `any`)
+    /// variables, otherwise parsed as an HCL expression (`["a", "b"]`, `{ k = 1 }`, `3`).
+    Text(String),
+}
+
+/// Root variable values, converted, validated and marked sensitive where declared.
+pub type RootVariables = IndexMap<String, Value>;
+
+/// Resolves every root variable; problems are collected.
+pub fn resolve_variables(config: &Config, given: &IndexMap<String, VarInput>) -> (RootVariables, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let declared = &config.root.module.variables;
+    for name in given.keys() {
+        if !declared.contains_key(name) {
+            let hint = did_you_mean(name, declared.keys().map(String::as_str))
+                .map(|s| format!(" Did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            diags.push(Diagnostic::error(
+                "Value for undeclared variable",
+                format!("A value was given for \"{name}\", but the root module declares no variable with that name.{hint}"),
+            ));
+        }
+    }
+    let mut out = RootVariables::new();
+    for var in declared.values() {
+        let value = match resolve_one(var, given.get(&var.name)) {
+            Ok(v) => v,
+            Err(d) => {
+                diags.push(d);
+                Value::Unknown
+            }
+        };
+        if value.is_wholly_known() {
+            diags.extend(validate(var, &value, &config.root.module.dir));
+        }
+        out.insert(var.name.clone(), value);
+    }
+    (out, diags)
+}
+
+fn resolve_one(var: &Variable, given: Option<&VarInput>) -> Result<Value, Diagnostic> {
+    let raw = match given {
+        Some(VarInput::Value(v)) => v.clone(),
+        Some(VarInput::Text(t)) => parse_text(t, &var.ty).map_err(|msg| invalid(var, &msg))?,
+        None => match &var.default {
+            Some(e) => evaluate_constant(e, &NoNames)?,
+            None => {
+                return Err(Diagnostic::error(
+                    "No value for required variable",
+                    format!(
+                        "The root variable \"{}\" has no default, so a value must be given: `--var {}=...`, a variables file, or the environment variable TARN_VAR_{}.",
+                        var.name, var.name, var.name
+                    ),
+                )
+                .at(var.span));
+            }
+        },
+    };
+    if raw.is_null() && !var.nullable {
+        return Err(invalid(var, "the variable is not nullable, and null was given"));
+    }
+    let value = lang::convert(&raw, &var.ty).map_err(|msg| invalid(var, &msg))?;
+    Ok(if var.sensitive { value.sensitive() } else { value })
+}
+
+fn invalid(var: &Variable, msg: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Invalid value for input variable",
+        format!("The value given for \"{}\" is not a valid {}: {msg}.", var.name, var.ty),
+    )
+    .at(var.span)
+}
+
+fn parse_text(text: &str, ty: &Type) -> Result<Value, String> {
+    if matches!(ty, Type::String | Type::Any) {
+        return Ok(Value::string(text));
+    }
+    let expr: hcl::edit::expr::Expression = text.trim().parse().map_err(|e| format!("cannot parse {text:?}: {e}"))?;
+    let e = Expr { expr, span: Span { file: 0, start: 0, end: 0 } };
+    evaluate_constant(&e, &NoNames).map_err(|d| d.detail)
+}
+
+fn evaluate_constant(e: &Expr, resolver: &dyn Resolver) -> Result<Value, Diagnostic> {
+    let ctx = EvalContext { resolver, module_dir: Default::default() };
+    lang::evaluate(e, &ctx).map_err(|d| {
+        d.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("Invalid expression", "The expression could not be evaluated."))
+    })
+}
+
+/// Runs the variable's validation blocks against its value.
+fn validate(var: &Variable, value: &Value, dir: &std::path::Path) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let resolver = OneVar { name: &var.name, value };
+    for v in &var.validations {
+        let ctx = EvalContext { resolver: &resolver, module_dir: dir.to_path_buf() };
+        let ok = match lang::evaluate(&v.condition, &ctx) {
+            Ok(c) => c,
+            Err(d) => {
+                diags.extend(d);
+                continue;
+            }
+        };
+        if ok.as_bool() == Some(false) {
+            let message = lang::evaluate(&v.error_message, &ctx)
+                .ok()
+                .and_then(|m| m.as_str().map(str::to_string))
+                .unwrap_or_else(|| "The value does not satisfy the validation condition.".into());
+            diags.push(
+                Diagnostic::error("Invalid value for variable", format!("Validation of var.{} failed: {message}", var.name))
+                    .at(v.condition.span)
+                    .related(var.span, format!("variable \"{}\" declared here", var.name)),
+            );
+        }
+    }
+    diags
+}
+
+struct NoNames;
+
+impl Resolver for NoNames {
+    fn resolve(&self, _root: &str, _steps: &[Step], _span: Span) -> Result<Option<Resolved>, Diagnostic> {
+        Ok(None)
+    }
+}
+
+/// Only `var.<name>`: validation conditions may refer to nothing else.
+struct OneVar<'a> {
+    name: &'a str,
+    value: &'a Value,
+}
+
+impl Resolver for OneVar<'_> {
+    fn resolve(&self, root: &str, steps: &[Step], span: Span) -> Result<Option<Resolved>, Diagnostic> {
+        match (root, steps.first()) {
+            ("var", Some(Step::Attr(n))) if n == self.name => Ok(Some(Resolved { value: self.value.clone(), consumed: 1 })),
+            ("var", _) => Err(Diagnostic::error(
+                "Invalid reference in variable validation",
+                format!("A validation rule of \"{}\" may refer only to var.{}.", self.name, self.name),
+            )
+            .at(span)),
+            _ => Ok(None),
+        }
+    }
+}

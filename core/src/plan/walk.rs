@@ -1,0 +1,366 @@
+//! The planning walk: visits resource and data blocks in dependency order, expands each into
+//! instances per module instance, evaluates every instance's body in its scope, checks it
+//! against the schema, diffs it against the prior object and records the change with the
+//! instances it actually read. Module-level values (variables, locals, outputs) are evaluated
+//! lazily by the scope. Assembly (orphans, targets, ordering, outputs) is in `assemble`.
+
+use super::diff::{self, same};
+use super::model::{Action, ChangeReason, ResourceChange};
+use super::scope::{Binding, Expansion, InstId, Instances, World};
+use super::{expand, schema_check, DataRead, PlanInput};
+use crate::config::{Reference, Resource};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::graph::provider_key;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tarn_sdk::{Address, Mode, ModuleStep, ResourceSchema, Value};
+
+/// Planned values so far, as the scope sees them.
+#[derive(Default)]
+pub(crate) struct Store {
+    expansions: RefCell<HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>>,
+    ids: RefCell<HashMap<Address, InstId>>,
+    values: RefCell<Vec<Value>>,
+}
+
+impl Instances for Store {
+    fn expansion(&self, module: &[ModuleStep], key: &str) -> Option<Arc<Expansion>> {
+        self.expansions.borrow().get(&(module.to_vec(), key.to_string())).cloned()
+    }
+    fn value(&self, address: &Address) -> Option<(Value, Option<InstId>)> {
+        let id = *self.ids.borrow().get(address)?;
+        Some((self.values.borrow()[id as usize].clone(), Some(id)))
+    }
+}
+
+/// One planned instance and what it depends on.
+pub(crate) struct Planned {
+    pub change: ResourceChange,
+    /// Instances this one read (current configuration).
+    pub deps: Vec<InstId>,
+    /// Dependencies recorded in state (for deletes of objects no longer configured).
+    pub recorded: Vec<Address>,
+    pub prevent_destroy: bool,
+    pub span: Option<Span>,
+    /// Left out by `--target`/`--exclude`.
+    pub excluded: bool,
+}
+
+pub(crate) struct Walk<'a> {
+    pub input: &'a PlanInput<'a>,
+    pub world: &'a World<'a>,
+    pub store: &'a Store,
+    pub planned: Vec<Planned>,
+    /// Prior objects by (moved) address.
+    pub prior_index: HashMap<Address, usize>,
+    /// Original address of prior objects moved by `moved {}` blocks.
+    pub moved_from: HashMap<usize, Address>,
+    pub consumed: Vec<bool>,
+    pub diags: Diagnostics,
+    pub pending: Vec<DataRead>,
+}
+
+impl Walk<'_> {
+    fn add(&mut self, p: Planned, value: Value) -> InstId {
+        let id = self.planned.len() as InstId;
+        if p.change.action != Action::Delete {
+            self.store.ids.borrow_mut().insert(p.change.address.clone(), id);
+        }
+        self.store.values.borrow_mut().push(value);
+        self.planned.push(p);
+        id
+    }
+
+    /// Plans every instance of one block, in every instance of its module.
+    pub fn resource_block(&mut self, module_path: &[String], key: &str) {
+        let Some(tree) = crate::graph::module_at(self.input.config, module_path) else { return };
+        let Some(resource) = tree.module.resources.get(key) else { return };
+        let provider = match provider_key(self.input.config, module_path, resource) {
+            Ok(p) => Some(p),
+            Err(_) => None, // reported by the graph
+        };
+        let block_addr = Address { module: Vec::new(), mode: resource.mode, type_name: resource.type_name.clone(), name: resource.name.clone(), key: None };
+        let schema = match &provider {
+            Some(p) => self.schema(&p.name, resource, &block_addr).cloned(),
+            None => None,
+        };
+        let provider_key = provider.map(|p| p.to_string()).unwrap_or_default();
+        for mi in self.world.module_instances(module_path) {
+            let what = mi.iter().map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default())).collect::<String>() + key;
+            let (exp, each) = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
+                Ok(x) => x,
+                Err(d) => {
+                    self.diags.extend(d);
+                    continue;
+                }
+            };
+            let bindings = expand::bindings(&exp, each.as_ref());
+            self.store.expansions.borrow_mut().insert((mi.clone(), key.to_string()), Arc::new(exp));
+            for (k, binding) in bindings {
+                let address = Address {
+                    module: mi.clone(),
+                    mode: resource.mode,
+                    type_name: resource.type_name.clone(),
+                    name: resource.name.clone(),
+                    key: k,
+                };
+                match &schema {
+                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding),
+                    None => self.add_unknown(address, provider_key.clone(), resource),
+                }
+            }
+        }
+        self.diags.extend(std::mem::take(&mut *self.world.diags.borrow_mut()));
+    }
+
+    fn schema(&mut self, provider_name: &str, resource: &Resource, address: &Address) -> Option<&'_ ResourceSchema> {
+        let Some(ps) = self.input.schemas.get(provider_name) else {
+            self.diags.push(
+                Diagnostic::error("Missing provider", format!("{address} needs provider \"{provider_name}\", which is not available."))
+                    .at(resource.span)
+                    .for_address(address),
+            );
+            return None;
+        };
+        let types = if resource.mode == Mode::Data { &ps.data_sources } else { &ps.resources };
+        if !types.contains_key(&resource.type_name) {
+            let hint = did_you_mean(&resource.type_name, types.keys().map(String::as_str))
+                .map(|s| format!(" Did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            let kind = if resource.mode == Mode::Data { "data source" } else { "resource type" };
+            self.diags.push(
+                Diagnostic::error("Unsupported resource type", format!("Provider \"{provider_name}\" has no {kind} \"{}\".{hint}", resource.type_name))
+                    .at(resource.span)
+                    .for_address(address),
+            );
+            return None;
+        }
+        self.input.schemas.get(provider_name).and_then(|ps| if resource.mode == Mode::Data { ps.data_sources.get(&resource.type_name) } else { ps.resources.get(&resource.type_name) })
+    }
+
+    fn instance(&mut self, mi: &[ModuleStep], resource: &Resource, address: Address, provider_key: &str, schema: &ResourceSchema, binding: &Binding) {
+        let provider_key = provider_key.to_string();
+        let (raw, mut deps, errs) = self.world.eval_body(&resource.body, mi, binding);
+        let failed = errs.has_errors();
+        self.diags.extend(errs);
+        deps.extend(self.depends_on(mi, &resource.depends_on));
+        deps.sort_unstable();
+        deps.dedup();
+        let (config, errs) = schema_check::check(resource, &address, &raw, schema);
+        let failed = failed || errs.has_errors();
+        self.diags.extend(errs);
+        if failed {
+            self.add_unknown(address, provider_key, resource);
+            return;
+        }
+        match resource.mode {
+            Mode::Data => self.data_instance(address, provider_key, schema, config, deps, resource),
+            Mode::Managed => self.managed_instance(mi, address, provider_key, schema, config, deps, resource),
+        }
+    }
+
+    /// An instance that could not be planned: its value is unknown so dependants still plan.
+    fn add_unknown(&mut self, address: Address, provider: String, resource: &Resource) {
+        if let Some(&i) = self.prior_index.get(&address) {
+            self.consumed[i] = true;
+        }
+        let change = ResourceChange {
+            address,
+            provider,
+            action: Action::NoOp,
+            before: None,
+            after: None,
+            reasons: Vec::new(),
+            irreversible: false,
+            dependencies: Vec::new(),
+        };
+        self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false }, Value::Unknown);
+    }
+
+    fn depends_on(&self, mi: &[ModuleStep], refs: &[Reference]) -> Vec<InstId> {
+        let mut out = Vec::new();
+        for r in refs {
+            for addr in self.block_instances(mi, r) {
+                if let Some(&id) = self.store.ids.borrow().get(&addr) {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+
+    /// Addresses of every instance of the block a static reference names, in module instance `mi`.
+    fn block_instances(&self, mi: &[ModuleStep], r: &Reference) -> Vec<Address> {
+        let (mode, t, n) = match r.path.as_slice() {
+            [d, t, n, ..] if d == "data" => (Mode::Data, t, n),
+            [t, n, ..] if !matches!(t.as_str(), "var" | "local" | "module" | "count" | "each" | "path" | "tarn") => (Mode::Managed, t, n),
+            _ => return Vec::new(),
+        };
+        let key = if mode == Mode::Data { format!("data.{t}.{n}") } else { format!("{t}.{n}") };
+        let Some(exp) = self.store.expansion(mi, &key) else { return Vec::new() };
+        exp.keys()
+            .into_iter()
+            .map(|k| Address { module: mi.to_vec(), mode, type_name: t.clone(), name: n.clone(), key: k })
+            .collect()
+    }
+
+    fn data_instance(&mut self, address: Address, provider: String, schema: &ResourceSchema, config: Value, deps: Vec<InstId>, resource: &Resource) {
+        let waits = deps.iter().any(|&d| !matches!(self.planned[d as usize].change.action, Action::NoOp));
+        let known = config.is_wholly_known();
+        let cached = self.input.data.get(&address).filter(|(c, _)| known && same(c, &config)).map(|(_, r)| r.clone());
+        let (action, after, reasons) = match cached {
+            Some(result) if !waits => (Action::NoOp, super::statevalue::mark_sensitive(result, schema), Vec::new()),
+            _ => {
+                if known && !waits {
+                    self.pending.push(DataRead { address: address.clone(), provider: provider.clone(), type_name: address.type_name.clone(), config: config.clone() });
+                }
+                (Action::Read, diff::replacement(schema, &config), vec![ChangeReason::ReadDeferred])
+            }
+        };
+        let change = ResourceChange {
+            address,
+            provider,
+            action,
+            before: None,
+            after: Some(after.clone()),
+            reasons,
+            irreversible: false,
+            dependencies: Vec::new(),
+        };
+        self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false }, after);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn managed_instance(&mut self, mi: &[ModuleStep], address: Address, provider: String, schema: &ResourceSchema, config: Value, deps: Vec<InstId>, resource: &Resource) {
+        let prior_i = self.prior_index.get(&address).copied();
+        if let Some(i) = prior_i {
+            self.consumed[i] = true;
+        }
+        let prior_obj = prior_i.map(|i| &self.input.prior.objects[i]);
+        let prior = prior_obj.and_then(|o| o.value.as_ref());
+        let recorded = prior_obj.map(|o| o.dependencies.clone()).unwrap_or_default();
+        let mut reasons = Vec::new();
+        if let Some(from) = prior_i.and_then(|i| self.moved_from.get(&i)) {
+            reasons.push(ChangeReason::Moved { from: from.to_string() });
+        }
+        let lc = &resource.lifecycle;
+        let d = diff::diff(schema, &config, prior, &lc.ignore_changes);
+        let mut replace = false;
+        let action = match prior {
+            None => {
+                if prior_obj.is_some() {
+                    reasons.push(ChangeReason::GoneOutsideTarn);
+                }
+                Action::Create
+            }
+            Some(_) => {
+                if !d.forces_replace.is_empty() {
+                    reasons.push(ChangeReason::ReplaceBecauseOf { attributes: d.forces_replace.clone() });
+                    replace = true;
+                }
+                if self.input.options.replace.iter().any(|r| address.is_within(r)) {
+                    reasons.push(ChangeReason::ReplaceByRequest);
+                    replace = true;
+                }
+                for r in &lc.replace_triggered_by {
+                    let by = r.path.join(".");
+                    let triggered = self.block_instances(mi, r).iter().any(|a| {
+                        self.store.ids.borrow().get(a).is_some_and(|&id| {
+                            !matches!(self.planned[id as usize].change.action, Action::NoOp | Action::Read)
+                        })
+                    });
+                    if triggered {
+                        reasons.push(ChangeReason::ReplaceTriggeredBy { by });
+                        replace = true;
+                    }
+                }
+                if replace {
+                    if lc.create_before_destroy { Action::CreateThenDelete } else { Action::DeleteThenCreate }
+                } else if d.changed.is_empty() {
+                    Action::NoOp
+                } else {
+                    Action::Update
+                }
+            }
+        };
+        let after = if replace { diff::replacement(schema, &config) } else { d.after };
+        let irreversible = schema.destroy_is_irreversible && action == Action::DeleteThenCreate;
+        let change = ResourceChange {
+            address,
+            provider,
+            action,
+            before: prior.cloned(),
+            after: Some(after.clone()),
+            reasons,
+            irreversible,
+            dependencies: Vec::new(),
+        };
+        self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false }, after);
+    }
+
+    /// Refresh-only: every recorded object, unchanged.
+    pub fn unchanged(&mut self) {
+        for obj in &self.input.prior.objects {
+            let change = ResourceChange {
+                address: obj.address.clone(),
+                provider: obj.provider.clone(),
+                action: Action::NoOp,
+                before: obj.value.clone(),
+                after: obj.value.clone(),
+                reasons: Vec::new(),
+                irreversible: false,
+                dependencies: Vec::new(),
+            };
+            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false };
+            self.add(p, obj.value.clone().unwrap_or(Value::Null));
+        }
+    }
+
+    /// Deletes for prior objects that no configured instance claimed (every object, when
+    /// `destroy` is set).
+    pub fn orphans(&mut self, destroy: bool) {
+        let prior = &self.input.prior;
+        for (i, obj) in prior.objects.iter().enumerate() {
+            if self.consumed[i] || obj.address.mode == Mode::Data {
+                continue;
+            }
+            let module_path: Vec<String> = obj.address.module.iter().map(|s| s.name.clone()).collect();
+            let block_key = match obj.address.mode {
+                Mode::Managed => format!("{}.{}", obj.address.type_name, obj.address.name),
+                Mode::Data => format!("data.{}.{}", obj.address.type_name, obj.address.name),
+            };
+            let block = crate::graph::module_at(self.input.config, &module_path).and_then(|t| t.module.resources.get(&block_key));
+            let module_exists = !destroy && self.world.module_instances(&module_path).iter().any(|m| *m == obj.address.module);
+            let mut reasons = vec![if destroy {
+                ChangeReason::DestroyRequested
+            } else if block.is_some() && module_exists {
+                ChangeReason::KeyNotInConfig
+            } else {
+                ChangeReason::NotInConfig
+            }];
+            if obj.value.is_none() {
+                reasons.push(ChangeReason::GoneOutsideTarn);
+            }
+            let irreversible = self
+                .input
+                .schemas
+                .get(super::providers::parse_provider_key(&obj.provider).name.as_str())
+                .and_then(|s| s.resources.get(&obj.address.type_name))
+                .is_some_and(|s| s.destroy_is_irreversible);
+            let change = ResourceChange {
+                address: obj.address.clone(),
+                provider: obj.provider.clone(),
+                action: Action::Delete,
+                before: obj.value.clone(),
+                after: None,
+                reasons,
+                irreversible,
+                dependencies: Vec::new(),
+            };
+            let prevent_destroy = block.is_some_and(|b| b.lifecycle.prevent_destroy);
+            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy, span: block.map(|b| b.span), excluded: false };
+            self.add(p, Value::Null);
+        }
+    }
+}

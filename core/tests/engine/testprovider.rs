@@ -1,0 +1,87 @@
+//! A tiny in-memory provider for engine tests: `test_thing` (every attribute kind),
+//! `test_volume` (irreversible destroy), `null_resource` (like hashicorp/null) and the data
+//! source `test_lookup`. Refresh returns the recorded state, except objects whose `name`
+//! starts with "gone", which read as deleted outside tarn.
+
+use async_trait::async_trait;
+use tarn_sdk::*;
+
+pub struct TestProvider {
+    pub name: String,
+}
+
+fn obj(attrs: &[(&str, Type)]) -> Type {
+    Type::Object { attributes: attrs.iter().map(|(k, t)| (k.to_string(), t.clone())).collect(), optional: Vec::new() }
+}
+
+pub fn schema() -> ProviderSchema {
+    let mut s = ProviderSchema::default();
+    s.config.insert("region".into(), AttributeSchema::optional(Type::String, "region"));
+    s.resources.insert(
+        "test_thing".into(),
+        ResourceSchema::new("a thing")
+            .attr("id", AttributeSchema::computed(Type::String, "id"))
+            .attr("name", AttributeSchema::required(Type::String, "name").force_new())
+            .attr("size", AttributeSchema::optional(Type::Number, "size"))
+            .attr("tags", AttributeSchema::optional(Type::Map { element: Box::new(Type::String) }, "tags"))
+            .attr("secret", AttributeSchema::optional(Type::String, "secret").sensitive())
+            .attr("zone", AttributeSchema::optional_computed(Type::String, "zone"))
+            .attr("rule", AttributeSchema::optional(Type::List { element: Box::new(obj(&[("port", Type::Number)])) }, "rules")),
+    );
+    let mut vol = ResourceSchema::new("a volume")
+        .attr("id", AttributeSchema::computed(Type::String, "id"))
+        .attr("name", AttributeSchema::required(Type::String, "name").force_new())
+        .attr("size", AttributeSchema::optional(Type::Number, "size"));
+    vol.destroy_is_irreversible = true;
+    s.resources.insert("test_volume".into(), vol);
+    s.data_sources.insert(
+        "test_lookup".into(),
+        ResourceSchema::new("lookup")
+            .attr("key", AttributeSchema::required(Type::String, "key"))
+            .attr("value", AttributeSchema::computed(Type::String, "value")),
+    );
+    s
+}
+
+pub fn null_schema() -> ProviderSchema {
+    let mut s = ProviderSchema::default();
+    s.resources.insert(
+        "null_resource".into(),
+        ResourceSchema::new("nothing")
+            .attr("id", AttributeSchema::computed(Type::String, "id"))
+            .attr("triggers", AttributeSchema::optional(Type::Map { element: Box::new(Type::String) }, "triggers").force_new()),
+    );
+    s
+}
+
+#[async_trait]
+impl Provider for TestProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn schema(&self) -> ProviderSchema {
+        if self.name == "null" { null_schema() } else { schema() }
+    }
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
+        if req.state.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("gone")) {
+            return Ok(None);
+        }
+        Ok(Some(req.state))
+    }
+    async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
+        let key = req.config.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+        Ok(Value::map([("key", Value::string(key.clone())), ("value", Value::string(format!("looked-up-{key}")))]))
+    }
+    async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
+        Ok(req.planned)
+    }
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        Ok(req.planned)
+    }
+    async fn delete(&self, _req: DeleteRequest) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    async fn adopt(&self, _req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
+        Ok(None)
+    }
+}
