@@ -1,13 +1,14 @@
 //! Values as the executor moves them between plan, providers and state rows: re-marking what
 //! providers return as sensitive (from the schema and the planned value's marks), converting
-//! to and from [`ResourceRecord`]s with their sensitive JSON pointers, and the
-//! [`AppliedValues`] view the finalizer reads. It must not call providers or the backend.
+//! to and from [`ResourceRecord`]s (through the planner's `statevalue`, the one definition of
+//! the row format), and the [`AppliedValues`] view the finalizer reads. It must not call
+//! providers or the backend.
 //!
 //! Stored attributes keep sensitive values in clear and list their pointers in
 //! `sensitive_paths`: the state must be readable back for updates and deletes; encryption at
 //! rest is the state crate's job.
 
-use crate::plan::AppliedValues;
+use crate::plan::{AppliedValues, statevalue};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use tarn_sdk::{Address, ResourceSchema, Value};
@@ -18,44 +19,12 @@ use tarn_state::ResourceRecord;
 /// a secret).
 pub(crate) fn remark(value: Value, schema: Option<&ResourceSchema>, planned: Option<&Value>) -> Value {
     let value = match planned {
-        Some(p) => copy_marks(value, p),
-        None => value,
-    };
-    let Some(schema) = schema else { return value };
-    match value {
-        Value::Map(m) => Value::Map(
-            m.into_iter()
-                .map(|(k, v)| {
-                    let sensitive = schema.attributes.get(&k).is_some_and(|a| a.sensitive) && !v.is_null();
-                    (k, if sensitive { v.sensitive() } else { v })
-                })
-                .collect(),
-        ),
-        v => v,
-    }
-}
-
-fn copy_marks(value: Value, planned: &Value) -> Value {
-    match planned {
-        Value::Sensitive(_) if !value.is_null() => value.sensitive(),
-        Value::Map(pm) => match value {
-            Value::Map(m) => Value::Map(
-                m.into_iter()
-                    .map(|(k, v)| match pm.get(&k) {
-                        Some(p) => (k, copy_marks(v, p)),
-                        None => (k, v),
-                    })
-                    .collect(),
-            ),
-            v => v,
-        },
-        Value::List(pl) => match value {
-            Value::List(l) if l.len() == pl.len() => {
-                Value::List(l.into_iter().zip(pl).map(|(v, p)| copy_marks(v, p)).collect())
-            }
-            v => v,
-        },
+        Some(p) if p.contains_sensitive() => statevalue::apply_sensitive_paths(value, &statevalue::sensitive_paths(p)),
         _ => value,
+    };
+    match schema {
+        Some(schema) => statevalue::mark_sensitive(value, schema),
+        None => value,
     }
 }
 
@@ -69,79 +38,14 @@ pub(crate) struct RowMeta {
 }
 
 pub(crate) fn to_record(meta: &RowMeta, value: &Value) -> ResourceRecord {
-    let mut sensitive_paths = Vec::new();
-    collect_sensitive(value, &mut String::new(), &mut sensitive_paths);
-    ResourceRecord {
-        address: meta.address.to_string(),
-        mode: match meta.address.mode {
-            tarn_sdk::Mode::Managed => "managed".into(),
-            tarn_sdk::Mode::Data => "data".into(),
-        },
-        type_name: meta.address.type_name.clone(),
-        provider: meta.provider.clone(),
-        attributes: value.to_json_unmarked(),
-        sensitive_paths,
-        dependencies: meta.dependencies.clone(),
-        correlation: meta.correlation.clone(),
-        schema_version: 0,
-    }
-}
-
-fn collect_sensitive(value: &Value, path: &mut String, out: &mut Vec<String>) {
-    match value {
-        Value::Sensitive(_) => out.push(if path.is_empty() { String::new() } else { path.clone() }),
-        Value::Map(m) => {
-            for (k, v) in m {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                collect_sensitive(v, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::List(l) => {
-            for (i, v) in l.iter().enumerate() {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
-                collect_sensitive(v, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
+    let mut record = statevalue::record_from_value(&meta.address, &meta.provider, value, &[], meta.correlation.clone(), 0);
+    record.dependencies = meta.dependencies.clone();
+    record
 }
 
 /// The recorded object as a marked value.
 pub(crate) fn from_record(record: &ResourceRecord) -> Value {
-    let mut value = Value::from_json(&record.attributes);
-    for pointer in &record.sensitive_paths {
-        mark_at(&mut value, pointer);
-    }
-    value
-}
-
-fn mark_at(value: &mut Value, pointer: &str) {
-    if pointer.is_empty() {
-        let v = std::mem::take(value);
-        *value = v.sensitive();
-        return;
-    }
-    let mut cur = value;
-    for raw in pointer.trim_start_matches('/').split('/') {
-        let key = raw.replace("~1", "/").replace("~0", "~");
-        let next = match cur {
-            Value::Map(m) => m.get_mut(&key),
-            Value::List(l) => key.parse::<usize>().ok().and_then(|i| l.get_mut(i)),
-            _ => None,
-        };
-        match next {
-            Some(n) => cur = n,
-            None => return,
-        }
-    }
-    let v = std::mem::take(cur);
-    *cur = v.sensitive();
+    statevalue::value_from_record(record)
 }
 
 /// Prior state (rows at the start of the apply) overlaid with what this run has applied.
