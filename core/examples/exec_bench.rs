@@ -132,7 +132,7 @@ async fn run(plan: &Plan, key: &str, provider: Arc<dyn Provider>, backend: Arc<d
         providers: HashMap::from([(key.to_string(), provider.clone())]),
         backend,
         finalizer: Arc::new(NoFinalizer),
-        schemas: provider.schema().resources.into_iter().collect(),
+        schemas: HashMap::from([(provider.name().to_string(), provider.schema())]),
         options: ApplyOptions { parallelism: 10, on_failure: FailurePolicy::Rollback, ..ApplyOptions::default() },
         events: Arc::new(Quiet),
         cancel: CancelToken::new(),

@@ -12,15 +12,18 @@ use super::model::{Event, EventSink};
 use super::values::{RowMeta, from_record, remark, to_record};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tarn_sdk::{AdoptRequest, Address, Provider, ReadRequest, ResourceSchema, Value};
+use crate::plan::Schemas;
+use super::values::SchemaIndex;
+use tarn_sdk::{AdoptRequest, Address, Provider, ReadRequest, Value};
 use tarn_state::{Backend, JournalRecord, ResourceRecord, RunOutcome};
 
 pub struct RecoverContext {
     /// Configured providers by provider configuration key.
     pub providers: HashMap<String, Arc<dyn Provider>>,
     pub backend: Arc<dyn Backend>,
-    /// Resource schemas by type name, to mark sensitive attributes of adopted objects.
-    pub schemas: HashMap<String, ResourceSchema>,
+    /// Provider schemas by provider name (the planner's `Schemas`), to mark sensitive
+    /// attributes of adopted objects.
+    pub schemas: Schemas,
     pub events: Arc<dyn EventSink>,
 }
 
@@ -69,9 +72,10 @@ pub async fn recover(ctx: RecoverContext) -> Result<Vec<Recovered>, ExecError> {
     }
     let snapshot = backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
     let mut rows: HashMap<String, ResourceRecord> = snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect();
+    let schemas = SchemaIndex::new(&ctx.schemas);
     let mut out = Vec::with_capacity(intents.len());
     for intent in intents {
-        let resolution = match resolve(&ctx, &intent, &mut rows).await {
+        let resolution = match resolve(&ctx, &schemas, &intent, &mut rows).await {
             Ok(r) => r,
             Err(reason) => Resolution::Unresolved { reason },
         };
@@ -90,7 +94,12 @@ pub async fn recover(ctx: RecoverContext) -> Result<Vec<Recovered>, ExecError> {
 }
 
 /// Resolves one intent; `Err` leaves it open.
-async fn resolve(ctx: &RecoverContext, intent: &JournalRecord, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+async fn resolve(
+    ctx: &RecoverContext,
+    schemas: &SchemaIndex,
+    intent: &JournalRecord,
+    rows: &mut HashMap<String, ResourceRecord>,
+) -> Result<Resolution, String> {
     let entry = &intent.entry;
     let address: Address = entry.address.parse().map_err(|e| format!("{e}"))?;
     let detail = &entry.detail;
@@ -100,7 +109,7 @@ async fn resolve(ctx: &RecoverContext, intent: &JournalRecord, rows: &mut HashMa
         .providers
         .get(&provider_key)
         .ok_or_else(|| format!("the provider configuration `{provider_key}` is not configured"))?;
-    let schema = ctx.schemas.get(&type_name);
+    let schema = schemas.get(&provider_key, &address).map(|s| s.as_ref());
     let backend = ctx.backend.as_ref();
 
     match entry.op.as_str() {

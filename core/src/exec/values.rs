@@ -8,10 +8,11 @@
 //! `sensitive_paths`: the state must be readable back for updates and deletes; encryption at
 //! rest is the state crate's job.
 
-use crate::plan::{AppliedValues, statevalue};
+use crate::plan::{AppliedValues, Schemas, statevalue};
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::sync::RwLock;
-use tarn_sdk::{Address, ResourceSchema, Value};
+use tarn_sdk::{Address, Mode, ResourceSchema, Value};
 use tarn_state::ResourceRecord;
 
 /// Marks as sensitive every top-level attribute the schema declares sensitive, and every path
@@ -25,6 +26,77 @@ pub(crate) fn remark(value: Value, schema: Option<&ResourceSchema>, planned: Opt
     match schema {
         Some(schema) => statevalue::mark_sensitive(value, schema),
         None => value,
+    }
+}
+
+/// Resource and data-source schemas, found by provider configuration key and address without
+/// allocating. Built once per apply from the planner's `Schemas` (by provider name).
+#[derive(Default)]
+pub(crate) struct SchemaIndex {
+    by_provider: HashMap<String, (HashMap<String, Arc<ResourceSchema>>, HashMap<String, Arc<ResourceSchema>>)>,
+}
+
+impl SchemaIndex {
+    pub fn new(schemas: &Schemas) -> Self {
+        let arcs = |m: &indexmap::IndexMap<String, ResourceSchema>| m.iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect();
+        SchemaIndex {
+            by_provider: schemas.iter().map(|(name, p)| (name.clone(), (arcs(&p.resources), arcs(&p.data_sources)))).collect(),
+        }
+    }
+
+    pub fn get(&self, provider_key: &str, address: &Address) -> Option<&Arc<ResourceSchema>> {
+        let (resources, data) = self.by_provider.get(provider_name(provider_key))?;
+        match address.mode {
+            Mode::Managed => resources.get(&address.type_name),
+            Mode::Data => data.get(&address.type_name),
+        }
+    }
+}
+
+/// `module.a.module.b.null.x` → `null`.
+fn provider_name(mut key: &str) -> &str {
+    while let Some(after) = key.strip_prefix("module.") {
+        match after.split_once('.') {
+            Some((_, tail)) => key = tail,
+            None => break,
+        }
+    }
+    key.split('.').next().unwrap_or(key)
+}
+
+/// Whether a planned value holds unknowns the provider will not fill itself, so the finalizer
+/// must compute them: any unknown except at a top-level computed-only attribute.
+pub(crate) fn needs_finalize(planned: &Value, schema: Option<&ResourceSchema>) -> bool {
+    match (planned.unmark().0, schema) {
+        (Value::Map(m), Some(schema)) => m.iter().any(|(k, v)| {
+            let provider_computes = schema.attributes.get(k).is_some_and(|a| a.computed && !a.optional);
+            !(provider_computes && v.is_unknown()) && !v.is_wholly_known()
+        }),
+        (v, _) => !v.is_wholly_known(),
+    }
+}
+
+/// The value sent to the provider: unknowns at computed attributes become null (the provider
+/// computes them); an unknown anywhere else is an error naming the attribute.
+pub(crate) fn settle_computed(value: Value, schema: Option<&ResourceSchema>) -> Result<Value, String> {
+    let unknown_at = |path: &str| format!("`{path}` is still unknown after everything it depends on was applied; this is a bug in tarn");
+    match value {
+        Value::Map(m) => m
+            .into_iter()
+            .map(|(k, v)| {
+                let computed = schema.and_then(|s| s.attributes.get(&k)).is_some_and(|a| a.computed);
+                if v.is_unknown() && computed {
+                    Ok((k, Value::Null))
+                } else if v.is_wholly_known() {
+                    Ok((k, v))
+                } else {
+                    Err(unknown_at(&k))
+                }
+            })
+            .collect::<Result<_, _>>()
+            .map(Value::Map),
+        v if v.is_wholly_known() => Ok(v),
+        _ => Err(unknown_at("the whole value")),
     }
 }
 
@@ -96,6 +168,21 @@ impl AppliedValues for AppliedView {
 mod tests {
     use super::*;
     use tarn_sdk::{AttributeSchema, Type};
+
+    #[test]
+    fn computed_unknowns_are_left_to_the_provider() {
+        let schema = ResourceSchema::new("t")
+            .attr("id", AttributeSchema::computed(Type::String, ""))
+            .attr("zone", AttributeSchema::optional_computed(Type::String, ""))
+            .attr("name", AttributeSchema::optional(Type::String, ""));
+        let planned = Value::map([("id", Value::Unknown), ("name", Value::string("n"))]);
+        assert!(!needs_finalize(&planned, Some(&schema)));
+        assert_eq!(settle_computed(planned, Some(&schema)).unwrap().get("id"), Some(&Value::Null));
+        let from_ref = Value::map([("zone", Value::Unknown), ("name", Value::Unknown)]);
+        assert!(needs_finalize(&from_ref, Some(&schema)));
+        assert!(settle_computed(from_ref, Some(&schema)).unwrap_err().contains("`name`"));
+        assert_eq!(provider_name("module.a.module.b.null.x"), "null");
+    }
 
     #[test]
     fn record_round_trip_keeps_sensitive_paths() {

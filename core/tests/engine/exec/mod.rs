@@ -6,5 +6,6 @@ pub mod memory;
 mod support;
 
 mod failure;
+mod pipeline;
 mod recovery;
 mod scheduling;

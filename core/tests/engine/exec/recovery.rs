@@ -13,7 +13,7 @@ fn recover_ctx(h: &Harness) -> RecoverContext {
     RecoverContext {
         providers: HashMap::from([("fault".to_string(), h.fault.clone() as Arc<dyn Provider>)]),
         backend: h.backend.clone(),
-        schemas: h.fault.schema().resources.into_iter().collect(),
+        schemas: HashMap::from([("fault".to_string(), h.fault.schema())]),
         events: h.events.clone(),
     }
 }
