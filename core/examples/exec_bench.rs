@@ -11,6 +11,7 @@
 //!    an in-memory one, and SqliteBackend on a temporary file.
 
 #[path = "../tests/engine/exec/memory.rs"]
+#[allow(dead_code)]
 mod memory;
 
 use async_trait::async_trait;

@@ -33,8 +33,11 @@ pub(crate) fn remark(value: Value, schema: Option<&ResourceSchema>, planned: Opt
 /// allocating. Built once per apply from the planner's `Schemas` (by provider name).
 #[derive(Default)]
 pub(crate) struct SchemaIndex {
-    by_provider: HashMap<String, (HashMap<String, Arc<ResourceSchema>>, HashMap<String, Arc<ResourceSchema>>)>,
+    by_provider: HashMap<String, TypeSchemas>,
 }
+
+/// One provider's schemas: (resource types, data-source types).
+type TypeSchemas = (HashMap<String, Arc<ResourceSchema>>, HashMap<String, Arc<ResourceSchema>>);
 
 impl SchemaIndex {
     pub fn new(schemas: &Schemas) -> Self {
@@ -70,7 +73,7 @@ pub(crate) fn needs_finalize(planned: &Value, schema: Option<&ResourceSchema>) -
     match (planned.unmark().0, schema) {
         (Value::Map(m), Some(schema)) => m.iter().any(|(k, v)| {
             let provider_computes = schema.attributes.get(k).is_some_and(|a| a.computed && !a.optional);
-            !(provider_computes && v.is_unknown()) && !v.is_wholly_known()
+            !(v.is_wholly_known() || provider_computes && v.is_unknown())
         }),
         (v, _) => !v.is_wholly_known(),
     }
