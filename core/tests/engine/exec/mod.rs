@@ -5,6 +5,7 @@
 pub mod memory;
 mod support;
 
+mod crash;
 mod failure;
 mod pipeline;
 mod recovery;
