@@ -115,3 +115,78 @@ async fn an_unreachable_provider_leaves_the_intent_open() {
     assert!(matches!(recovered[0].resolution, Resolution::Unresolved { .. }));
     assert_eq!(h.backend.open_intents().await.unwrap().len(), 1);
 }
+
+/// Records `value` as the row of `name` with `correlation`, as the executor does.
+async fn put_row(h: &Harness, name: &str, value: &Value, correlation: &str) {
+    h.backend
+        .put_resource(tarn_state::ResourceRecord {
+            address: addr(name).to_string(),
+            mode: "managed".into(),
+            type_name: TYPE.into(),
+            provider: "fault".into(),
+            attributes: value.to_json_unmarked(),
+            sensitive_paths: vec![],
+            dependencies: vec![],
+            correlation: Some(correlation.into()),
+            schema_version: 0,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_interrupted_create_before_destroy_create_is_removed_while_the_old_object_lives() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    let planned = obj("x", &[("replace_key", Value::string("2"))]);
+    intent(&h, &run, "x", "create", Some("tarn-r-0"), &planned).await;
+    h.fault.create(CreateRequest { type_name: TYPE.into(), planned, correlation: "tarn-r-0".into() }).await.unwrap();
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::RemovedUntracked);
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].attributes, old, "the recorded old object is the one left");
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
+    let ops: Vec<String> = h.backend.journal_entries().iter().map(|r| r.entry.op.clone()).collect();
+    assert!(ops.contains(&"recover-delete".to_string()), "the clean-up is journaled");
+}
+
+#[tokio::test]
+async fn an_interrupted_delete_of_a_replaced_object_is_finished() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    // The replacement was created and recorded; the delete of the old object was interrupted.
+    let new = h
+        .fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .await
+        .unwrap();
+    put_row(&h, "x", &new, "tarn-r-0").await;
+    intent(&h, &run, "x", "delete", None, &old).await;
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::RemovedUntracked);
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].attributes, new);
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2", "the row keeps the replacement");
+
+    // Had the delete gone through, there is nothing to do and the row is untouched.
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    let new = h
+        .fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .await
+        .unwrap();
+    put_row(&h, "x", &new, "tarn-r-0").await;
+    intent(&h, &run, "x", "delete", None, &old).await;
+    h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: old }).await.unwrap();
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::NothingToDo);
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2");
+}
