@@ -50,6 +50,9 @@ pub enum Resolution {
     Refreshed,
     /// The object is gone; its row was removed.
     Gone,
+    /// An interrupted rollback of a create_before_destroy replacement: the replacement is gone
+    /// and the previous object's row is back.
+    Restored,
     /// An object no state row can hold (the old or new half of an interrupted
     /// create_before_destroy replacement) was deleted.
     RemovedUntracked,
@@ -202,8 +205,17 @@ impl Pending<'_> {
     }
 
     async fn delete(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let restores = self.entry.detail.get("restores").filter(|r| !r.is_null());
         let Some(row) = rows.get(&self.entry.address) else { return Ok(Resolution::NothingToDo) };
         if from_record(row).to_json_redacted() == self.journaled {
+            if let Some(old) = restores {
+                // A rollback was deleting a create_before_destroy replacement to put the
+                // previous object back: finish it.
+                if let Some(new) = self.read(&from_record(row).unmark_deep()).await? {
+                    self.delete_untracked(new).await?;
+                }
+                return self.restore(old, rows).await;
+            }
             return self.refresh_row(rows).await;
         }
         // The row holds another object (the create_before_destroy replacement): the object
@@ -215,6 +227,20 @@ impl Pending<'_> {
             }
             None => Ok(Resolution::NothingToDo),
         }
+    }
+
+    /// Records the previous object again if it still exists (read by its journaled, redacted
+    /// identity: providers read by id).
+    async fn restore(&self, old: &serde_json::Value, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let Some(value) = self.read(&Value::from_json(old)).await? else {
+            let backend = self.ctx.backend.as_ref();
+            backend.delete_resource(&self.entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
+            rows.remove(&self.entry.address);
+            return Ok(Resolution::Gone);
+        };
+        let meta = RowMeta { address: self.address.clone(), provider: self.provider_key.clone(), dependencies: Vec::new(), correlation: None };
+        self.put(to_record(&meta, &remark(value, self.schema, None)), rows).await?;
+        Ok(Resolution::Restored)
     }
 
     async fn read(&self, state: &Value) -> Result<Option<Value>, String> {
@@ -233,7 +259,14 @@ impl Pending<'_> {
     async fn delete_untracked(&self, value: Value) -> Result<(), String> {
         let backend = self.ctx.backend.as_ref();
         let run = &self.entry.run_id;
-        let detail = IntentDetail { type_name: &self.type_name, provider: &self.provider_key, attempt: 1, value: &value, correlation: None };
+        let detail = IntentDetail {
+            type_name: &self.type_name,
+            provider: &self.provider_key,
+            attempt: 1,
+            value: &value,
+            correlation: None,
+            restores: None,
+        };
         let seq = journal::intent(backend, run, &self.entry.address, "recover-delete", detail)
             .await
             .map_err(|e| format!("journaling the clean-up failed: {e}"))?;

@@ -20,6 +20,18 @@ fn recover_ctx(h: &Harness) -> RecoverContext {
 
 /// Journals an intent as the executor does, for a run that then "dies".
 async fn intent(h: &Harness, run: &str, name: &str, op: &str, correlation: Option<&str>, planned: &Value) -> i64 {
+    intent_restoring(h, run, name, op, correlation, planned, None).await
+}
+
+async fn intent_restoring(
+    h: &Harness,
+    run: &str,
+    name: &str,
+    op: &str,
+    correlation: Option<&str>,
+    planned: &Value,
+    restores: Option<&Value>,
+) -> i64 {
     h.backend
         .journal(JournalEntry {
             run_id: run.into(),
@@ -27,7 +39,13 @@ async fn intent(h: &Harness, run: &str, name: &str, op: &str, correlation: Optio
             op: op.into(),
             phase: JournalPhase::Intent,
             correlation: correlation.map(str::to_string),
-            detail: serde_json::json!({"type": TYPE, "provider": "fault", "attempt": 1, "planned": planned.to_json_redacted()}),
+            detail: serde_json::json!({
+                "type": TYPE,
+                "provider": "fault",
+                "attempt": 1,
+                "planned": planned.to_json_redacted(),
+                "restores": restores.map(Value::to_json_redacted),
+            }),
             intent_seq: None,
         })
         .await
@@ -189,4 +207,29 @@ async fn an_interrupted_delete_of_a_replaced_object_is_finished() {
     let recovered = recover(recover_ctx(&h)).await.unwrap();
     assert_eq!(recovered[0].resolution, Resolution::NothingToDo);
     assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2");
+}
+
+#[tokio::test]
+async fn an_interrupted_rollback_of_a_replacement_is_finished() {
+    for replacement_deleted in [false, true] {
+        let h = Harness::new();
+        let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+        let run = h.backend.begin_run(run_start()).await.unwrap();
+        let new = h
+            .fault
+            .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+            .await
+            .unwrap();
+        put_row(&h, "x", &new, "tarn-r-0").await;
+        intent_restoring(&h, &run, "x", "rollback-delete", None, &new, Some(&old)).await;
+        if replacement_deleted {
+            h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: new.clone() }).await.unwrap();
+        }
+        let recovered = recover(recover_ctx(&h)).await.unwrap();
+        assert_eq!(recovered[0].resolution, Resolution::Restored, "replacement deleted: {replacement_deleted}");
+        let objects = h.fault.objects().unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].attributes, old);
+        assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
+    }
 }
