@@ -82,10 +82,10 @@ async fn run_locked(
         std::env::current_dir().unwrap_or_default(),
     ));
     let ctx = ApplyContext {
-        providers: session.provider_map(),
+        providers: session.providers.to_map(),
         backend: session.backend.clone(),
         finalizer,
-        schemas: session.resource_schemas(),
+        schemas: session.providers.schemas().clone(),
         options: ApplyOptions {
             parallelism: args.parallelism.max(1),
             on_failure: match args.on_failure {
