@@ -184,6 +184,9 @@ pub enum StateCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Create the key that encrypts sensitive values in the state (.tarn/state.key, mode 0600).
+    #[command(after_help = "Examples:\n  tarn state keygen\n  TARN_STATE_KEY=$(head -c32 /dev/urandom | base64) tarn apply   # key from the environment instead\n\n")]
+    Keygen,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tarn_state::crypto::{EncryptedBackend, Sealer};
 use tarn_state::{Backend, LockHolder, LockInfo, LockOptions, StateError};
 
 pub const STATE_DIR: &str = ".tarn";
@@ -15,11 +16,17 @@ pub fn state_path() -> PathBuf {
     PathBuf::from(STATE_DIR).join("state.db")
 }
 
+pub fn key_path() -> PathBuf {
+    PathBuf::from(STATE_DIR).join("state.key")
+}
+
+/// The state backend, wrapped so that sensitive values are sealed at rest.
 pub fn open_backend() -> Result<Arc<dyn Backend>, CliError> {
     let path = state_path();
     let backend = tarn_state::sqlite::SqliteBackend::open(&path)
         .map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?;
-    Ok(Arc::new(backend))
+    let sealer = Sealer::load(&key_path())?;
+    Ok(Arc::new(EncryptedBackend::new(Arc::new(backend), sealer)))
 }
 
 /// Whether a state exists here yet (commands that only read must not create one).

@@ -7,10 +7,11 @@
 //! 1. 1,000 independent fault_objects with 20 ms latency at parallelism 10: the ideal is
 //!    100 waves × 20 ms = 2 s; the ratio to it is the executor's overhead.
 //! 2. N instantaneous null_resource creates at parallelism 10: throughput of dispatcher +
-//!    workers + journal + state writes, against an in-memory backend (and a discarding one, to
-//!    separate the backend's cost from the executor's).
+//!    workers + journal + state writes, against a discarding backend (the executor's own cost),
+//!    an in-memory one, and SqliteBackend on a temporary file.
 
 #[path = "../tests/engine/exec/memory.rs"]
+#[allow(dead_code)]
 mod memory;
 
 use async_trait::async_trait;
@@ -132,7 +133,7 @@ async fn run(plan: &Plan, key: &str, provider: Arc<dyn Provider>, backend: Arc<d
         providers: HashMap::from([(key.to_string(), provider.clone())]),
         backend,
         finalizer: Arc::new(NoFinalizer),
-        schemas: provider.schema().resources.into_iter().collect(),
+        schemas: HashMap::from([(provider.name().to_string(), provider.schema())]),
         options: ApplyOptions { parallelism: 10, on_failure: FailurePolicy::Rollback, ..ApplyOptions::default() },
         events: Arc::new(Quiet),
         cancel: CancelToken::new(),
@@ -178,10 +179,12 @@ async fn main() {
         t.as_secs_f64() / floor.as_secs_f64()
     );
 
+    let dir = tempfile::tempdir().expect("temp dir");
     let fast = plan_of("null_resource", "null", instant_ops, |_| Value::map([("triggers", Value::Null)]));
     for (label, backend) in [
         ("discarding backend (executor only)", Arc::new(Discard) as Arc<dyn Backend>),
         ("in-memory backend", Arc::new(memory::MemoryBackend::new()) as Arc<dyn Backend>),
+        ("SqliteBackend (temp file)", Arc::new(tarn_state::SqliteBackend::open(&dir.path().join("state.db")).expect("sqlite"))),
     ] {
         let t = run(&fast, "null", tarn_provider_null::provider(), backend).await;
         println!(

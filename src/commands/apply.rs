@@ -61,6 +61,7 @@ async fn run_locked(
             plan
         }
     };
+    refuse_secrets_without_key(&plan)?;
     let renderer = Arc::new(Renderer::new(args.json, color.stdout, std::io::stdout().is_terminal() && !args.json));
     let cancel = CancelToken::new();
     let interrupted = stack::watch_interrupts();
@@ -81,10 +82,10 @@ async fn run_locked(
         std::env::current_dir().unwrap_or_default(),
     ));
     let ctx = ApplyContext {
-        providers: session.provider_map(),
+        providers: session.providers.to_map(),
         backend: session.backend.clone(),
         finalizer,
-        schemas: session.resource_schemas(),
+        schemas: session.providers.schemas().clone(),
         options: ApplyOptions {
             parallelism: args.parallelism.max(1),
             on_failure: match args.on_failure {
@@ -204,10 +205,30 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliErr
         .filter(|o| o.action != tarn_core::plan::Action::Delete)
         .map(|o| OutputRecord {
             name: o.name.clone(),
-            value: if o.sensitive { serde_json::Value::Null } else { o.after.as_ref().map(|v| v.to_json_unmarked()).unwrap_or_default() },
+            // Sensitive outputs are sealed by the encrypting backend (or recorded as null
+            // when there is no key); never stored in clear text.
+            value: o.after.as_ref().map(|v| v.to_json_unmarked()).unwrap_or_default(),
             sensitive: o.sensitive,
         })
         .collect();
     session.backend.set_outputs(records).await?;
     Ok(())
+}
+
+/// Sensitive values are stored only encrypted. Without a key, say so before anything changes,
+/// rather than after a provider created an object the state then cannot record.
+fn refuse_secrets_without_key(plan: &Plan) -> Result<(), CliError> {
+    let secret = plan.changes.iter().find(|c| {
+        !matches!(c.action, tarn_core::plan::Action::Delete | tarn_core::plan::Action::NoOp)
+            && c.after.as_ref().is_some_and(|v| v.contains_sensitive())
+    });
+    let Some(change) = secret else { return Ok(()) };
+    if tarn_state::crypto::Sealer::load(&stack::key_path())?.is_some() {
+        return Ok(());
+    }
+    Err(CliError::Failed(format!(
+        "{} has sensitive values, and tarn never stores a sensitive value in clear text. Nothing was changed. {}",
+        change.address,
+        tarn_state::crypto::KEY_HELP
+    )))
 }

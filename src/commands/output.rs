@@ -18,6 +18,12 @@ pub async fn run(args: &OutputArgs) -> Result<(), CliError> {
                 "no output named {name:?} in the state.{hint} Outputs are recorded by `tarn apply`."
             )));
         };
+        if o.sensitive && o.value.is_null() {
+            return Err(CliError::Failed(format!(
+                "the output {name:?} is sensitive and was not stored, because this state has no key to encrypt it. {}",
+                tarn_state::crypto::KEY_HELP
+            )));
+        }
         match (&o.value, args.json) {
             (v, true) => println!("{v}"),
             (serde_json::Value::String(s), false) => println!("{s}"),

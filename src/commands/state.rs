@@ -21,5 +21,21 @@ pub async fn run(cmd: StateCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
+        StateCommand::Keygen => {
+            let path = stack::key_path();
+            if path.exists() {
+                return Err(CliError::Failed(format!(
+                    "{} already exists; tarn never overwrites a state key (the sensitive values in the state need it)",
+                    path.display()
+                )));
+            }
+            tarn_state::crypto::Sealer::generate_key_file(&path)?;
+            println!(
+                "Wrote a new state key to {}. Sensitive values in this state are now stored encrypted with it; keep it \
+                 safe and out of version control — without it they cannot be read.",
+                path.display()
+            );
+            Ok(())
+        }
     }
 }

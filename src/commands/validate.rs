@@ -1,5 +1,5 @@
-//! `tarn validate`: syntax, structure, references and cycles, without state, variables'
-//! values or provider calls. Every problem is reported at once.
+//! `tarn validate`: syntax, structure, references, cycles and arguments against provider
+//! schemas, without state, variables' values or provider calls. Every problem is reported at once.
 
 use super::workflow;
 use crate::cli::ValidateArgs;
@@ -13,6 +13,11 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     if let Some(config) = &config {
         let (_, graph_diags) = tarn_core::graph::build(config);
         diags.extend(graph_diags);
+        let schemas = crate::providers::BUILTIN
+            .iter()
+            .filter_map(|n| crate::providers::instantiate(n).map(|p| (n.to_string(), p.schema())))
+            .collect();
+        diags.extend(tarn_core::plan::validate_schemas(config, &schemas));
     }
     if args.json {
         let list: Vec<_> = diags

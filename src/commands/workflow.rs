@@ -16,7 +16,7 @@ use tarn_core::plan::{
     self, PlanBinding, PlanInput, PlanMode, PlanOptions, ProviderSet, RefreshOptions, RootVariables, VarInput,
 };
 use tarn_core::{Diagnostics, SourceMap};
-use tarn_sdk::{Address, ResourceSchema, Value};
+use tarn_sdk::{Address, Value};
 use tarn_state::{Backend, Snapshot};
 
 pub const WORKSPACE: &str = "default";
@@ -152,9 +152,9 @@ impl Session {
             return Ok(());
         }
         let ctx = RecoverContext {
-            providers: self.provider_map(),
+            providers: self.providers.to_map(),
             backend: self.backend.clone(),
-            schemas: self.resource_schemas(),
+            schemas: self.providers.schemas().clone(),
             events: Arc::new(Renderer::new(false, false, false)),
         };
         let recovered = exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
@@ -169,19 +169,6 @@ impl Session {
         }
         self.snapshot = self.backend.snapshot().await?;
         Ok(())
-    }
-
-    pub fn provider_map(&self) -> std::collections::HashMap<String, Arc<dyn tarn_sdk::Provider>> {
-        self.providers.keys().filter_map(|k| self.providers.get(k).map(|p| (k.to_string(), p))).collect()
-    }
-
-    pub fn resource_schemas(&self) -> std::collections::HashMap<String, ResourceSchema> {
-        self.providers
-            .schemas()
-            .values()
-            .flat_map(|s| s.resources.iter().chain(s.data_sources.iter()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
     }
 
     pub fn binding(&self) -> PlanBinding {

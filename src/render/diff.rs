@@ -104,8 +104,10 @@ fn entry(
             }
             out.push_str(&format!("{pad}{s} {key} = {} -> {}{note}\n", inline(bv), inline(av)));
         }
-        (_, Some(v)) if sym == "+" => out.push_str(&format!("{pad}{s} {key} = {}{note}\n", block(v, indent + 4))),
-        (Some(v), _) => out.push_str(&format!("{pad}{s} {key} = {}{note}\n", block(v, indent + 4))),
+        (_, Some(v)) if sym == "+" => {
+            out.push_str(&format!("{pad}{s} {key} = {}{note}\n", block_marked(v, indent + 4, Some("+"), style.color)))
+        }
+        (Some(v), _) => out.push_str(&format!("{pad}{s} {key} = {}{note}\n", block_marked(v, indent + 4, Some("-"), style.color))),
         _ => {}
     }
 }
@@ -133,24 +135,37 @@ pub fn inline(v: &Value) -> String {
 
 /// Multi-line rendering of a whole value (for created or deleted attributes).
 pub fn block(v: &Value, indent: usize) -> String {
+    block_marked(v, indent, None, false)
+}
+
+/// Like [`block`], with every nested entry prefixed by `mark` (`+` for a created attribute,
+/// `-` for a deleted one), as in a Terraform plan. Map keys are shown sorted.
+pub fn block_marked(v: &Value, indent: usize, mark: Option<&str>, color: bool) -> String {
     let pad = " ".repeat(indent);
+    let prefix = match mark {
+        Some(m) => format!("{} ", paint(m, if m == "-" { "31" } else { "32" }, color)),
+        None => String::new(),
+    };
+    let close = " ".repeat(indent.saturating_sub(if mark.is_some() { 2 } else { 4 }));
     match v {
         Value::Map(m) if !m.is_empty() => {
-            let width = m.keys().map(|k| k.len() + 2).max().unwrap_or(0);
+            let mut entries: Vec<_> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let width = entries.iter().map(|(k, _)| k.len() + 2).max().unwrap_or(0);
             let mut s = String::from("{\n");
-            for (k, v) in m {
-                s.push_str(&format!("{pad}{:width$} = {}\n", format!("{k:?}"), block(v, indent + 4)));
+            for (k, v) in entries {
+                s.push_str(&format!("{pad}{prefix}{:width$} = {}\n", format!("{k:?}"), block_marked(v, indent + 4, mark, color)));
             }
-            s.push_str(&" ".repeat(indent.saturating_sub(4)));
+            s.push_str(&close);
             s.push('}');
             s
         }
         Value::List(l) if !l.is_empty() && l.iter().any(|e| matches!(e, Value::Map(_) | Value::List(_))) => {
             let mut s = String::from("[\n");
             for e in l {
-                s.push_str(&format!("{pad}{},\n", block(e, indent + 4)));
+                s.push_str(&format!("{pad}{prefix}{},\n", block_marked(e, indent + 4, mark, color)));
             }
-            s.push_str(&" ".repeat(indent.saturating_sub(4)));
+            s.push_str(&close);
             s.push(']');
             s
         }
@@ -159,7 +174,7 @@ pub fn block(v: &Value, indent: usize) -> String {
             for line in st.lines() {
                 s.push_str(&format!("{pad}{line}\n"));
             }
-            s.push_str(&" ".repeat(indent.saturating_sub(4)));
+            s.push_str(&close);
             s.push_str("EOT");
             s
         }
@@ -181,7 +196,7 @@ mod tests {
     fn created_values_and_unknowns() {
         let out = render(None, Some(Value::map([("id", Value::Unknown), ("triggers", Value::map([("v", Value::string("x"))]))])));
         assert!(out.contains("+ id       = (known after apply)"), "{out}");
-        assert!(out.contains("\"v\" = \"x\""), "{out}");
+        assert!(out.contains("+ \"v\" = \"x\""), "{out}");
     }
 
     #[test]

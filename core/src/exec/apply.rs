@@ -14,13 +14,13 @@ use super::model::{ApplyOptions, ApplyOutcome, Event, EventSink, FailurePolicy};
 use super::ops::{OpProblem, PhaseJobs, Shared};
 use super::retry::RetryPolicy;
 use super::rollback;
-use super::values::AppliedView;
+use super::values::{AppliedView, SchemaIndex, needs_finalize};
 use super::worker::WorkerEnv;
-use crate::plan::{Finalizer, Phase, Plan};
+use crate::plan::{Finalizer, Phase, Plan, Schemas};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tarn_sdk::{Address, Provider, ResourceSchema};
+use tarn_sdk::{Address, Provider};
 use tarn_state::{Backend, RunOutcome, RunStart};
 
 /// Everything `apply` needs besides the plan. Built by the CLI, the composition root.
@@ -29,8 +29,9 @@ pub struct ApplyContext {
     pub providers: HashMap<String, Arc<dyn Provider>>,
     pub backend: Arc<dyn Backend>,
     pub finalizer: Arc<dyn Finalizer>,
-    /// Resource schemas by type name, to re-mark sensitive attributes providers return.
-    pub schemas: HashMap<String, ResourceSchema>,
+    /// Provider schemas by provider name (the planner's `Schemas`): computed attributes are
+    /// left to providers, sensitive ones re-marked on what they return.
+    pub schemas: Schemas,
     pub options: ApplyOptions,
     pub events: Arc<dyn EventSink>,
     /// Ctrl-C: stop scheduling, let in-flight ops finish, then apply the failure policy.
@@ -68,10 +69,13 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     let final_graph = phase_graph(plan, &final_ops)?;
 
     let snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
-    let finalizes = plan.changes.iter().any(|c| c.after.as_ref().is_some_and(|a| !a.is_wholly_known()));
+    let schemas = SchemaIndex::new(&ctx.schemas);
+    let finalizes = plan.changes.iter().any(|c| {
+        let schema = schemas.get(&c.provider, &c.address).map(|s| s.as_ref());
+        c.after.as_ref().is_some_and(|a| needs_finalize(a, schema))
+    });
     let view = AppliedView::new(snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect(), finalizes);
     let run_id = ctx.backend.begin_run(ctx.run.clone()).await.map_err(ExecError::state("starting the run"))?;
-    let schemas: HashMap<String, Arc<ResourceSchema>> = ctx.schemas.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
     let sink: Arc<dyn EventSink> = ctx.events;
     let options = ctx.options;
     let shared = Shared {

@@ -14,6 +14,9 @@ pub(crate) struct IntentDetail<'a> {
     /// The value sent to the provider (planned, or the state for a delete); written redacted.
     pub value: &'a Value,
     pub correlation: Option<&'a str>,
+    /// For a delete that puts an older object's row back (rollback of create_before_destroy):
+    /// that object, so recovery can restore its row if the run dies in between.
+    pub restores: Option<&'a Value>,
 }
 
 pub(crate) async fn intent(
@@ -35,6 +38,7 @@ pub(crate) async fn intent(
                 "provider": d.provider,
                 "attempt": d.attempt,
                 "planned": d.value.to_json_redacted(),
+                "restores": d.restores.map(Value::to_json_redacted),
             }),
             intent_seq: None,
         })

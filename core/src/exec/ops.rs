@@ -6,12 +6,12 @@
 
 use super::dispatch::{JobFuture, Jobs};
 use super::model::{Event, EventSink};
-use super::values::{AppliedView, RowMeta};
+use super::values::{AppliedView, RowMeta, SchemaIndex, needs_finalize, settle_computed};
 use super::worker::{self, AfterDelete, Call, OpReport, OpRequest, WorkerEnv};
 use crate::plan::{Action, Finalizer, OpKind, Plan, ResourceChange};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tarn_sdk::{Address, Provider, ResourceSchema, Value};
+use tarn_sdk::{Address, Provider, Value};
 
 /// An op that finished (or partially created an object), in completion order.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub(crate) struct Shared<'a> {
     pub plan: &'a Plan,
     pub env: WorkerEnv,
     pub providers: &'a HashMap<String, Arc<dyn Provider>>,
-    pub schemas: &'a HashMap<String, Arc<ResourceSchema>>,
+    pub schemas: &'a SchemaIndex,
     pub finalizer: &'a dyn Finalizer,
     pub view: &'a AppliedView,
     pub sink: Arc<dyn EventSink>,
@@ -110,42 +110,25 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
             journal_op,
             meta,
             call,
-            schema: sh.schemas.get(&change.address.type_name).cloned(),
+            schema: sh.schemas.get(&change.provider, &change.address).cloned(),
             after_delete,
         })
     }
 
-    /// The planned value, finalized when the plan left parts of it unknown.
+    /// The value to send: the planned value, finalized when the plan left parts of it unknown
+    /// that only applied dependencies can tell; computed attributes are left to the provider.
     fn final_value(&self, change: &ResourceChange) -> Result<Value, String> {
         let planned = change.after.as_ref().ok_or("the plan has no planned value for this operation; this is a bug in tarn")?;
-        if planned.is_wholly_known() {
-            return Ok(planned.clone());
-        }
-        // `is_wholly_known` is false for computed attributes alone too; finalizing re-derives
-        // the configuration in every case, so the provider always gets final values.
-        let value = self.shared.finalizer.finalize(change, self.shared.view).map_err(|diags| {
-            let msgs: Vec<String> = diags.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect();
-            format!("its configuration could not be finalized: {}", msgs.join("; "))
-        })?;
-        // What is still unknown must be the provider's to compute: those attributes go to the
-        // provider as null ("not set"); an unknown anywhere else is a bug.
-        let value = match (value, self.shared.schemas.get(&change.address.type_name)) {
-            (Value::Map(mut attrs), Some(schema)) => {
-                for (name, v) in attrs.iter_mut() {
-                    if v.is_unknown() && schema.attributes.get(name).is_some_and(|a| a.computed) {
-                        *v = Value::Null;
-                    }
-                }
-                Value::Map(attrs)
-            }
-            (value, _) => value,
+        let schema = self.shared.schemas.get(&change.provider, &change.address).map(|s| s.as_ref());
+        let value = if needs_finalize(planned, schema) {
+            self.shared.finalizer.finalize(change, self.shared.view).map_err(|diags| {
+                let msgs: Vec<String> = diags.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect();
+                format!("its configuration could not be finalized: {}", msgs.join("; "))
+            })?
+        } else {
+            planned.clone()
         };
-        if !value.is_wholly_known() {
-            return Err("its configuration still has unknown values after the values it depends on were applied; \
-                        this is a bug in tarn or the provider"
-                .into());
-        }
-        Ok(value)
+        settle_computed(value, schema)
     }
 
     fn problem(&self, job: usize, message: String) -> OpProblem {

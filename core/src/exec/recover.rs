@@ -2,7 +2,9 @@
 //! (left by a run that was killed, or by a call whose effect was unknown). Creates are looked
 //! up by their correlation tag (`Provider::adopt`) and recorded when found; updates and deletes
 //! are re-read and their state row fixed. Runs left "running" are marked interrupted. It
-//! never creates, updates or deletes an object: it only makes state say what exists.
+//! never creates or updates an object; the one thing it deletes is an object no state row can
+//! hold — half of an interrupted create_before_destroy replacement, the address's row holding
+//! the other half — so that no object is left that tarn does not know about.
 //!
 //! Intent details hold planned attributes redacted of secrets, so a provider that adopts by
 //! content rather than by tag cannot match on sensitive attributes.
@@ -12,15 +14,19 @@ use super::model::{Event, EventSink};
 use super::values::{RowMeta, from_record, remark, to_record};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tarn_sdk::{AdoptRequest, Address, Provider, ReadRequest, ResourceSchema, Value};
-use tarn_state::{Backend, JournalRecord, ResourceRecord, RunOutcome};
+use crate::plan::Schemas;
+use super::values::SchemaIndex;
+use super::journal::{self, IntentDetail, Outcome};
+use tarn_sdk::{AdoptRequest, Address, DeleteRequest, Provider, ReadRequest, ResourceSchema, Value};
+use tarn_state::{Backend, JournalEntry, JournalRecord, ResourceRecord, RunOutcome};
 
 pub struct RecoverContext {
     /// Configured providers by provider configuration key.
     pub providers: HashMap<String, Arc<dyn Provider>>,
     pub backend: Arc<dyn Backend>,
-    /// Resource schemas by type name, to mark sensitive attributes of adopted objects.
-    pub schemas: HashMap<String, ResourceSchema>,
+    /// Provider schemas by provider name (the planner's `Schemas`), to mark sensitive
+    /// attributes of adopted objects.
+    pub schemas: Schemas,
     pub events: Arc<dyn EventSink>,
 }
 
@@ -44,6 +50,12 @@ pub enum Resolution {
     Refreshed,
     /// The object is gone; its row was removed.
     Gone,
+    /// An interrupted rollback of a create_before_destroy replacement: the replacement is gone
+    /// and the previous object's row is back.
+    Restored,
+    /// An object no state row can hold (the old or new half of an interrupted
+    /// create_before_destroy replacement) was deleted.
+    RemovedUntracked,
     /// Nothing to do (a data source read, or a row already removed).
     NothingToDo,
     /// Could not be resolved now (provider unreachable, not configured); the intent stays
@@ -69,9 +81,10 @@ pub async fn recover(ctx: RecoverContext) -> Result<Vec<Recovered>, ExecError> {
     }
     let snapshot = backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
     let mut rows: HashMap<String, ResourceRecord> = snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect();
+    let schemas = SchemaIndex::new(&ctx.schemas);
     let mut out = Vec::with_capacity(intents.len());
     for intent in intents {
-        let resolution = match resolve(&ctx, &intent, &mut rows).await {
+        let resolution = match resolve(&ctx, &schemas, &intent, &mut rows).await {
             Ok(r) => r,
             Err(reason) => Resolution::Unresolved { reason },
         };
@@ -90,70 +103,180 @@ pub async fn recover(ctx: RecoverContext) -> Result<Vec<Recovered>, ExecError> {
 }
 
 /// Resolves one intent; `Err` leaves it open.
-async fn resolve(ctx: &RecoverContext, intent: &JournalRecord, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+async fn resolve(
+    ctx: &RecoverContext,
+    schemas: &SchemaIndex,
+    intent: &JournalRecord,
+    rows: &mut HashMap<String, ResourceRecord>,
+) -> Result<Resolution, String> {
     let entry = &intent.entry;
     let address: Address = entry.address.parse().map_err(|e| format!("{e}"))?;
     let detail = &entry.detail;
     let provider_key = detail.get("provider").and_then(|p| p.as_str()).unwrap_or_else(|| address.implied_provider()).to_string();
-    let type_name = detail.get("type").and_then(|t| t.as_str()).unwrap_or(&address.type_name).to_string();
     let provider = ctx
         .providers
         .get(&provider_key)
         .ok_or_else(|| format!("the provider configuration `{provider_key}` is not configured"))?;
-    let schema = ctx.schemas.get(&type_name);
-    let backend = ctx.backend.as_ref();
-
+    let it = Pending {
+        ctx,
+        provider: provider.as_ref(),
+        schema: schemas.get(&provider_key, &address).map(|s| s.as_ref()),
+        type_name: detail.get("type").and_then(|t| t.as_str()).unwrap_or(&address.type_name).to_string(),
+        journaled: detail.get("planned").cloned().unwrap_or_default(),
+        provider_key,
+        address,
+        entry,
+    };
     match entry.op.as_str() {
-        "create" => {
-            let Some(correlation) = entry.correlation.clone() else {
-                return Err("the create intent has no correlation tag".into());
-            };
-            let planned = detail.get("planned").map(Value::from_json).unwrap_or(Value::Null);
-            let found = provider
-                .adopt(AdoptRequest { type_name, correlation: correlation.clone(), planned })
-                .await
-                .map_err(|e| format!("adopt failed: {e}"))?;
-            let Some(value) = found else { return Ok(Resolution::NotCreated) };
-            let existing = rows.get(&entry.address);
-            let meta = RowMeta {
-                address: address.clone(),
-                provider: provider_key,
-                dependencies: existing.map(|r| r.dependencies.clone()).unwrap_or_default(),
-                correlation: Some(correlation.clone()),
-            };
-            let record = to_record(&meta, &remark(value, schema, None));
-            backend.put_resource(record.clone()).await.map_err(|e| format!("recording the adopted object failed: {e}"))?;
-            rows.insert(entry.address.clone(), record);
-            ctx.events.emit(Event::Adopted { address, correlation: correlation.clone() });
-            Ok(Resolution::Adopted { correlation })
-        }
-        "update" | "delete" | "rollback-update" | "rollback-delete" => {
-            let Some(row) = rows.get(&entry.address).cloned() else { return Ok(Resolution::NothingToDo) };
-            let recorded = from_record(&row);
-            let current = provider
-                .read(ReadRequest { type_name, state: recorded.unmark_deep() })
-                .await
-                .map_err(|e| format!("read failed: {e}"))?;
-            match current {
-                Some(value) => {
-                    let meta = RowMeta {
-                        address,
-                        provider: row.provider.clone(),
-                        dependencies: row.dependencies.clone(),
-                        correlation: row.correlation.clone(),
-                    };
-                    let record = to_record(&meta, &remark(value, schema, Some(&recorded)));
-                    backend.put_resource(record.clone()).await.map_err(|e| format!("rewriting the row failed: {e}"))?;
-                    rows.insert(entry.address.clone(), record);
-                    Ok(Resolution::Refreshed)
-                }
-                None => {
-                    backend.delete_resource(&entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
-                    rows.remove(&entry.address);
-                    Ok(Resolution::Gone)
-                }
+        "create" => it.create(rows).await,
+        "update" | "rollback-update" => it.refresh_row(rows).await,
+        "delete" | "rollback-delete" => it.delete(rows).await,
+        _ => Ok(Resolution::NothingToDo),
+    }
+}
+
+/// One open intent being resolved.
+struct Pending<'a> {
+    ctx: &'a RecoverContext,
+    provider: &'a dyn Provider,
+    schema: Option<&'a ResourceSchema>,
+    provider_key: String,
+    type_name: String,
+    address: Address,
+    entry: &'a JournalEntry,
+    /// The value sent with the interrupted call, redacted.
+    journaled: serde_json::Value,
+}
+
+impl Pending<'_> {
+    async fn create(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let Some(correlation) = self.entry.correlation.clone() else {
+            return Err("the create intent has no correlation tag".into());
+        };
+        let planned = Value::from_json(&self.journaled);
+        let req = AdoptRequest { type_name: self.type_name.clone(), correlation: correlation.clone(), planned };
+        let Some(value) = self.provider.adopt(req).await.map_err(|e| format!("adopt failed: {e}"))? else {
+            return Ok(Resolution::NotCreated);
+        };
+        let existing = rows.get(&self.entry.address).cloned();
+        if let Some(old) = existing.as_ref().filter(|r| r.correlation.as_deref() != Some(correlation.as_str())) {
+            // A create_before_destroy replacement interrupted before it was recorded: the row
+            // holds the old object. One address holds one object, so when the old one still
+            // exists the unrecorded replacement is removed; the next plan replaces again.
+            if self.read(&from_record(old).unmark_deep()).await?.is_some() {
+                self.delete_untracked(value).await?;
+                return Ok(Resolution::RemovedUntracked);
             }
         }
-        _ => Ok(Resolution::NothingToDo),
+        let meta = RowMeta {
+            address: self.address.clone(),
+            provider: self.provider_key.clone(),
+            dependencies: existing.map(|r| r.dependencies).unwrap_or_default(),
+            correlation: Some(correlation.clone()),
+        };
+        let record = to_record(&meta, &remark(value, self.schema, None));
+        self.put(record, rows).await?;
+        self.ctx.events.emit(Event::Adopted { address: self.address.clone(), correlation: correlation.clone() });
+        Ok(Resolution::Adopted { correlation })
+    }
+
+    /// Re-reads the recorded object and rewrites (or removes) its row.
+    async fn refresh_row(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let Some(row) = rows.get(&self.entry.address).cloned() else { return Ok(Resolution::NothingToDo) };
+        let recorded = from_record(&row);
+        match self.read(&recorded.unmark_deep()).await? {
+            Some(value) => {
+                let meta = RowMeta {
+                    address: self.address.clone(),
+                    provider: row.provider.clone(),
+                    dependencies: row.dependencies.clone(),
+                    correlation: row.correlation.clone(),
+                };
+                self.put(to_record(&meta, &remark(value, self.schema, Some(&recorded))), rows).await?;
+                Ok(Resolution::Refreshed)
+            }
+            None => {
+                let backend = self.ctx.backend.as_ref();
+                backend.delete_resource(&self.entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
+                rows.remove(&self.entry.address);
+                Ok(Resolution::Gone)
+            }
+        }
+    }
+
+    async fn delete(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let restores = self.entry.detail.get("restores").filter(|r| !r.is_null());
+        let Some(row) = rows.get(&self.entry.address) else { return Ok(Resolution::NothingToDo) };
+        if from_record(row).to_json_redacted() == self.journaled {
+            if let Some(old) = restores {
+                // A rollback was deleting a create_before_destroy replacement to put the
+                // previous object back: finish it.
+                if let Some(new) = self.read(&from_record(row).unmark_deep()).await? {
+                    self.delete_untracked(new).await?;
+                }
+                return self.restore(old, rows).await;
+            }
+            return self.refresh_row(rows).await;
+        }
+        // The row holds another object (the create_before_destroy replacement): the object
+        // being deleted is tracked nowhere else, so finish the delete the plan approved.
+        match self.read(&Value::from_json(&self.journaled)).await? {
+            Some(value) => {
+                self.delete_untracked(value).await?;
+                Ok(Resolution::RemovedUntracked)
+            }
+            None => Ok(Resolution::NothingToDo),
+        }
+    }
+
+    /// Records the previous object again if it still exists (read by its journaled, redacted
+    /// identity: providers read by id).
+    async fn restore(&self, old: &serde_json::Value, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let Some(value) = self.read(&Value::from_json(old)).await? else {
+            let backend = self.ctx.backend.as_ref();
+            backend.delete_resource(&self.entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
+            rows.remove(&self.entry.address);
+            return Ok(Resolution::Gone);
+        };
+        let meta = RowMeta { address: self.address.clone(), provider: self.provider_key.clone(), dependencies: Vec::new(), correlation: None };
+        self.put(to_record(&meta, &remark(value, self.schema, None)), rows).await?;
+        Ok(Resolution::Restored)
+    }
+
+    async fn read(&self, state: &Value) -> Result<Option<Value>, String> {
+        let req = ReadRequest { type_name: self.type_name.clone(), state: state.clone() };
+        self.provider.read(req).await.map_err(|e| format!("read failed: {e}"))
+    }
+
+    async fn put(&self, record: ResourceRecord, rows: &mut HashMap<String, ResourceRecord>) -> Result<(), String> {
+        let backend = self.ctx.backend.as_ref();
+        backend.put_resource(record.clone()).await.map_err(|e| format!("writing the row failed: {e}"))?;
+        rows.insert(self.entry.address.clone(), record);
+        Ok(())
+    }
+
+    /// Deletes an object state does not track, journaled like any provider call.
+    async fn delete_untracked(&self, value: Value) -> Result<(), String> {
+        let backend = self.ctx.backend.as_ref();
+        let run = &self.entry.run_id;
+        let detail = IntentDetail {
+            type_name: &self.type_name,
+            provider: &self.provider_key,
+            attempt: 1,
+            value: &value,
+            correlation: None,
+            restores: None,
+        };
+        let seq = journal::intent(backend, run, &self.entry.address, "recover-delete", detail)
+            .await
+            .map_err(|e| format!("journaling the clean-up failed: {e}"))?;
+        let req = DeleteRequest { type_name: self.type_name.clone(), state: value };
+        let result = self.provider.delete(req).await;
+        let outcome = match &result {
+            Ok(()) => Outcome::Ok,
+            Err(error) => Outcome::Error { error, retrying: false },
+        };
+        let _ = journal::outcome(backend, run, &self.entry.address, "recover-delete", Some(seq), outcome).await;
+        result.map_err(|e| format!("deleting the untracked object failed: {e}"))
     }
 }

@@ -98,7 +98,7 @@ impl RollbackJobs<'_, '_> {
             dependencies: prior_record.map(|r| r.dependencies.clone()).unwrap_or_default(),
             correlation: prior_record.and_then(|r| r.correlation.clone()),
         };
-        let schema = sh.schemas.get(&change.address.type_name).cloned();
+        let schema = sh.schemas.get(&change.provider, &change.address).cloned();
         let request = |kind, journal_op, call, after_delete| OpRequest { provider, kind, journal_op, meta, call, schema, after_delete };
         Ok(match (c.kind, change.action) {
             (OpKind::Create, action) => {

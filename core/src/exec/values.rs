@@ -1,16 +1,18 @@
 //! Values as the executor moves them between plan, providers and state rows: re-marking what
 //! providers return as sensitive (from the schema and the planned value's marks), converting
-//! to and from [`ResourceRecord`]s with their sensitive JSON pointers, and the
-//! [`AppliedValues`] view the finalizer reads. It must not call providers or the backend.
+//! to and from [`ResourceRecord`]s (through the planner's `statevalue`, the one definition of
+//! the row format), and the [`AppliedValues`] view the finalizer reads. It must not call
+//! providers or the backend.
 //!
 //! Stored attributes keep sensitive values in clear and list their pointers in
 //! `sensitive_paths`: the state must be readable back for updates and deletes; encryption at
 //! rest is the state crate's job.
 
-use crate::plan::AppliedValues;
+use crate::plan::{AppliedValues, Schemas, statevalue};
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::sync::RwLock;
-use tarn_sdk::{Address, ResourceSchema, Value};
+use tarn_sdk::{Address, Mode, ResourceSchema, Value};
 use tarn_state::ResourceRecord;
 
 /// Marks as sensitive every top-level attribute the schema declares sensitive, and every path
@@ -18,44 +20,86 @@ use tarn_state::ResourceRecord;
 /// a secret).
 pub(crate) fn remark(value: Value, schema: Option<&ResourceSchema>, planned: Option<&Value>) -> Value {
     let value = match planned {
-        Some(p) => copy_marks(value, p),
-        None => value,
+        Some(p) if p.contains_sensitive() => statevalue::apply_sensitive_paths(value, &statevalue::sensitive_paths(p)),
+        _ => value,
     };
-    let Some(schema) = schema else { return value };
-    match value {
-        Value::Map(m) => Value::Map(
-            m.into_iter()
-                .map(|(k, v)| {
-                    let sensitive = schema.attributes.get(&k).is_some_and(|a| a.sensitive) && !v.is_null();
-                    (k, if sensitive { v.sensitive() } else { v })
-                })
-                .collect(),
-        ),
-        v => v,
+    match schema {
+        Some(schema) => statevalue::mark_sensitive(value, schema),
+        None => value,
     }
 }
 
-fn copy_marks(value: Value, planned: &Value) -> Value {
-    match planned {
-        Value::Sensitive(_) if !value.is_null() => value.sensitive(),
-        Value::Map(pm) => match value {
-            Value::Map(m) => Value::Map(
-                m.into_iter()
-                    .map(|(k, v)| match pm.get(&k) {
-                        Some(p) => (k, copy_marks(v, p)),
-                        None => (k, v),
-                    })
-                    .collect(),
-            ),
-            v => v,
-        },
-        Value::List(pl) => match value {
-            Value::List(l) if l.len() == pl.len() => {
-                Value::List(l.into_iter().zip(pl).map(|(v, p)| copy_marks(v, p)).collect())
-            }
-            v => v,
-        },
-        _ => value,
+/// Resource and data-source schemas, found by provider configuration key and address without
+/// allocating. Built once per apply from the planner's `Schemas` (by provider name).
+#[derive(Default)]
+pub(crate) struct SchemaIndex {
+    by_provider: HashMap<String, TypeSchemas>,
+}
+
+/// One provider's schemas: (resource types, data-source types).
+type TypeSchemas = (HashMap<String, Arc<ResourceSchema>>, HashMap<String, Arc<ResourceSchema>>);
+
+impl SchemaIndex {
+    pub fn new(schemas: &Schemas) -> Self {
+        let arcs = |m: &indexmap::IndexMap<String, ResourceSchema>| m.iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect();
+        SchemaIndex {
+            by_provider: schemas.iter().map(|(name, p)| (name.clone(), (arcs(&p.resources), arcs(&p.data_sources)))).collect(),
+        }
+    }
+
+    pub fn get(&self, provider_key: &str, address: &Address) -> Option<&Arc<ResourceSchema>> {
+        let (resources, data) = self.by_provider.get(provider_name(provider_key))?;
+        match address.mode {
+            Mode::Managed => resources.get(&address.type_name),
+            Mode::Data => data.get(&address.type_name),
+        }
+    }
+}
+
+/// `module.a.module.b.null.x` → `null`.
+fn provider_name(mut key: &str) -> &str {
+    while let Some(after) = key.strip_prefix("module.") {
+        match after.split_once('.') {
+            Some((_, tail)) => key = tail,
+            None => break,
+        }
+    }
+    key.split('.').next().unwrap_or(key)
+}
+
+/// Whether a planned value holds unknowns the provider will not fill itself, so the finalizer
+/// must compute them: any unknown except at a top-level computed-only attribute.
+pub(crate) fn needs_finalize(planned: &Value, schema: Option<&ResourceSchema>) -> bool {
+    match (planned.unmark().0, schema) {
+        (Value::Map(m), Some(schema)) => m.iter().any(|(k, v)| {
+            let provider_computes = schema.attributes.get(k).is_some_and(|a| a.computed && !a.optional);
+            !(v.is_wholly_known() || provider_computes && v.is_unknown())
+        }),
+        (v, _) => !v.is_wholly_known(),
+    }
+}
+
+/// The value sent to the provider: unknowns at computed attributes become null (the provider
+/// computes them); an unknown anywhere else is an error naming the attribute.
+pub(crate) fn settle_computed(value: Value, schema: Option<&ResourceSchema>) -> Result<Value, String> {
+    let unknown_at = |path: &str| format!("`{path}` is still unknown after everything it depends on was applied; this is a bug in tarn");
+    match value {
+        Value::Map(m) => m
+            .into_iter()
+            .map(|(k, v)| {
+                let computed = schema.and_then(|s| s.attributes.get(&k)).is_some_and(|a| a.computed);
+                if v.is_unknown() && computed {
+                    Ok((k, Value::Null))
+                } else if v.is_wholly_known() {
+                    Ok((k, v))
+                } else {
+                    Err(unknown_at(&k))
+                }
+            })
+            .collect::<Result<_, _>>()
+            .map(Value::Map),
+        v if v.is_wholly_known() => Ok(v),
+        _ => Err(unknown_at("the whole value")),
     }
 }
 
@@ -69,79 +113,14 @@ pub(crate) struct RowMeta {
 }
 
 pub(crate) fn to_record(meta: &RowMeta, value: &Value) -> ResourceRecord {
-    let mut sensitive_paths = Vec::new();
-    collect_sensitive(value, &mut String::new(), &mut sensitive_paths);
-    ResourceRecord {
-        address: meta.address.to_string(),
-        mode: match meta.address.mode {
-            tarn_sdk::Mode::Managed => "managed".into(),
-            tarn_sdk::Mode::Data => "data".into(),
-        },
-        type_name: meta.address.type_name.clone(),
-        provider: meta.provider.clone(),
-        attributes: value.to_json_unmarked(),
-        sensitive_paths,
-        dependencies: meta.dependencies.clone(),
-        correlation: meta.correlation.clone(),
-        schema_version: 0,
-    }
-}
-
-fn collect_sensitive(value: &Value, path: &mut String, out: &mut Vec<String>) {
-    match value {
-        Value::Sensitive(_) => out.push(if path.is_empty() { String::new() } else { path.clone() }),
-        Value::Map(m) => {
-            for (k, v) in m {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                collect_sensitive(v, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::List(l) => {
-            for (i, v) in l.iter().enumerate() {
-                let len = path.len();
-                path.push('/');
-                path.push_str(&i.to_string());
-                collect_sensitive(v, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
+    let mut record = statevalue::record_from_value(&meta.address, &meta.provider, value, &[], meta.correlation.clone(), 0);
+    record.dependencies = meta.dependencies.clone();
+    record
 }
 
 /// The recorded object as a marked value.
 pub(crate) fn from_record(record: &ResourceRecord) -> Value {
-    let mut value = Value::from_json(&record.attributes);
-    for pointer in &record.sensitive_paths {
-        mark_at(&mut value, pointer);
-    }
-    value
-}
-
-fn mark_at(value: &mut Value, pointer: &str) {
-    if pointer.is_empty() {
-        let v = std::mem::take(value);
-        *value = v.sensitive();
-        return;
-    }
-    let mut cur = value;
-    for raw in pointer.trim_start_matches('/').split('/') {
-        let key = raw.replace("~1", "/").replace("~0", "~");
-        let next = match cur {
-            Value::Map(m) => m.get_mut(&key),
-            Value::List(l) => key.parse::<usize>().ok().and_then(|i| l.get_mut(i)),
-            _ => None,
-        };
-        match next {
-            Some(n) => cur = n,
-            None => return,
-        }
-    }
-    let v = std::mem::take(cur);
-    *cur = v.sensitive();
+    statevalue::value_from_record(record)
 }
 
 /// Prior state (rows at the start of the apply) overlaid with what this run has applied.
@@ -192,6 +171,21 @@ impl AppliedValues for AppliedView {
 mod tests {
     use super::*;
     use tarn_sdk::{AttributeSchema, Type};
+
+    #[test]
+    fn computed_unknowns_are_left_to_the_provider() {
+        let schema = ResourceSchema::new("t")
+            .attr("id", AttributeSchema::computed(Type::String, ""))
+            .attr("zone", AttributeSchema::optional_computed(Type::String, ""))
+            .attr("name", AttributeSchema::optional(Type::String, ""));
+        let planned = Value::map([("id", Value::Unknown), ("name", Value::string("n"))]);
+        assert!(!needs_finalize(&planned, Some(&schema)));
+        assert_eq!(settle_computed(planned, Some(&schema)).unwrap().get("id"), Some(&Value::Null));
+        let from_ref = Value::map([("zone", Value::Unknown), ("name", Value::Unknown)]);
+        assert!(needs_finalize(&from_ref, Some(&schema)));
+        assert!(settle_computed(from_ref, Some(&schema)).unwrap_err().contains("`name`"));
+        assert_eq!(provider_name("module.a.module.b.null.x"), "null");
+    }
 
     #[test]
     fn record_round_trip_keeps_sensitive_paths() {

@@ -10,7 +10,7 @@
 use super::journal::{self, IntentDetail, Outcome};
 use super::model::{Event, EventSink};
 use super::retry::RetryPolicy;
-use super::values::{RowMeta, remark, to_record};
+use super::values::{RowMeta, from_record, remark, to_record};
 use crate::plan::OpKind;
 use std::any::Any;
 use std::future::Future;
@@ -117,6 +117,10 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
         Call::Create { correlation, .. } => Some(correlation.as_str()),
         _ => None,
     };
+    let restores = match &req.after_delete {
+        AfterDelete::Restore(record) => Some(from_record(record)),
+        _ => None,
+    };
     let mut attempt = 1;
     loop {
         let detail = IntentDetail {
@@ -125,6 +129,7 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
             attempt,
             value: req.call.sent_value(),
             correlation,
+            restores: restores.as_ref(),
         };
         let seq = journal::intent(backend, &env.run_id, &address, req.journal_op, detail)
             .await
@@ -161,11 +166,10 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
 async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
     let provider = req.provider.as_ref();
     let type_name = req.meta.address.type_name.clone();
-    let call = req.call.clone();
     let fut = async move {
-        match call {
+        match &req.call {
             Call::Create { planned, correlation } => provider
-                .create(CreateRequest { type_name, planned: planned.unmark_deep(), correlation })
+                .create(CreateRequest { type_name, planned: planned.unmark_deep(), correlation: correlation.clone() })
                 .await
                 .map(Some),
             Call::Update { prior, planned } => provider

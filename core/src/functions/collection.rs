@@ -1,6 +1,7 @@
 //! Collection functions over lists and maps: size, access, reshaping, merging and aggregates.
 //! Functions declared `Shallow` in the table receive elements with their marks and move them
-//! into the result untouched; nothing here inspects or strips a mark it does not need to.
+//! into the result untouched; those that compute an answer from elements (`contains`, `index`,
+//! `alltrue`, `anytrue`) mark it sensitive when an element is, since it reveals something.
 
 use super::args::elem_string;
 use super::set::{has, same};
@@ -104,10 +105,24 @@ pub(crate) fn flatten(a: &Args) -> Result<Value, FuncError> {
     list(out)
 }
 
+/// The index of the first equal element; unknown when an unknown element comes first.
 pub(crate) fn index(a: &Args) -> Result<Value, FuncError> {
-    let needle = a.get(1);
-    match a.list(0)?.iter().position(|v| same(v, needle)) {
-        Some(i) => Ok(Value::Number(i as f64)),
+    let (items, needle) = (a.list(0)?, a.get(1));
+    if items.is_empty() {
+        return Err(a.err(0, "cannot search an empty list."));
+    }
+    let sensitive = needle.contains_sensitive() || items.iter().any(Value::contains_sensitive);
+    let found = if needle.is_wholly_known() {
+        items.iter().enumerate().find_map(|(i, v)| match v.is_wholly_known() {
+            false => Some(Value::Unknown),
+            true if same(v, needle) => Some(Value::Number(i as f64)),
+            true => None,
+        })
+    } else {
+        Some(Value::Unknown)
+    };
+    match found {
+        Some(v) => Ok(mark_if(v, sensitive)),
         None => Err(a.err(1, "the given value is not an element of the list.")),
     }
 }
@@ -250,6 +265,10 @@ pub(crate) fn coalesce(a: &Args) -> Result<Value, FuncError> {
     let args: Vec<&Value> = a.all().iter().map(|v| v.unmark().0).collect();
     // Mixed primitive types unify to string, as Terraform's type unification does.
     let kinds: Vec<&str> = args.iter().filter(|v| !v.is_null() && !v.is_unknown()).map(|v| v.type_name()).collect();
+    let primitive = |k: &&str| matches!(*k, "string" | "number" | "bool");
+    if kinds.iter().any(primitive) && !kinds.iter().all(primitive) {
+        return Err(FuncError::call("All arguments must have the same type."));
+    }
     let to_string = kinds.contains(&"string") && kinds.iter().any(|k| *k == "number" || *k == "bool");
     for v in args {
         match v {
@@ -330,25 +349,52 @@ pub(crate) fn one(a: &Args) -> Result<Value, FuncError> {
     }
 }
 
-fn bools(a: &Args) -> Result<Vec<bool>, FuncError> {
-    a.list(0)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::Bool(b) => Ok(*b),
-            Value::String(s) if s == "true" => Ok(true),
-            Value::String(s) if s == "false" => Ok(false),
-            _ => Err(a.err(0, format!("element {i} must be a bool."))),
-        })
-        .collect()
+/// One element of `alltrue`/`anytrue`'s list: `None` when unknown, and null as false.
+fn bool_elem(a: &Args, i: usize, v: &Value) -> Result<Option<bool>, FuncError> {
+    match v.unmark().0 {
+        Value::Unknown => Ok(None),
+        Value::Null => Ok(Some(false)),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::String(s) if s == "true" => Ok(Some(true)),
+        Value::String(s) if s == "false" => Ok(Some(false)),
+        Value::List(_) | Value::Map(_) if !v.is_wholly_known() => Ok(None),
+        _ => Err(a.err(0, format!("element {i} must be a bool."))),
+    }
 }
 
+fn mark_if(v: Value, sensitive: bool) -> Value {
+    if sensitive { v.sensitive() } else { v }
+}
+
+/// True when every element is true; the first false decides, an unknown before it makes the
+/// answer unknown, and null counts as false, as in Terraform.
 pub(crate) fn alltrue(a: &Args) -> Result<Value, FuncError> {
-    Ok(Value::Bool(bools(a)?.into_iter().all(|b| b)))
+    let items = a.list(0)?;
+    let sensitive = items.iter().any(Value::contains_sensitive);
+    for (i, v) in items.iter().enumerate() {
+        match bool_elem(a, i, v)? {
+            None => return Ok(mark_if(Value::Unknown, sensitive)),
+            Some(false) => return Ok(mark_if(Value::Bool(false), sensitive)),
+            Some(true) => {}
+        }
+    }
+    Ok(mark_if(Value::Bool(true), sensitive))
 }
 
+/// True when any element is true, even beside unknown ones; otherwise unknown if any element
+/// is unknown.
 pub(crate) fn anytrue(a: &Args) -> Result<Value, FuncError> {
-    Ok(Value::Bool(bools(a)?.into_iter().any(|b| b)))
+    let items = a.list(0)?;
+    let sensitive = items.iter().any(Value::contains_sensitive);
+    let mut unknown = false;
+    for (i, v) in items.iter().enumerate() {
+        match bool_elem(a, i, v)? {
+            None => unknown = true,
+            Some(true) => return Ok(mark_if(Value::Bool(true), sensitive)),
+            Some(false) => {}
+        }
+    }
+    Ok(mark_if(if unknown { Value::Unknown } else { Value::Bool(false) }, sensitive))
 }
 
 pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
@@ -442,6 +488,9 @@ mod tests {
         );
         assert_eq!(ok("index", vec![sl(&["a", "b", "c"]), s("b")]), n(1.0));
         assert!(err("index", vec![sl(&["a"]), s("z")]).contains("not an element"));
+        assert!(err("index", vec![sl(&[]), s("z")]).contains("cannot search an empty list"));
+        assert_eq!(ok("index", vec![l(vec![s("a"), Value::Unknown]), s("a")]), n(0.0));
+        assert_eq!(ok("index", vec![l(vec![Value::Unknown, s("a")]), s("a")]), Value::Unknown);
         let mp = m(vec![("b", n(2.0)), ("a", n(1.0)), ("c", n(3.0))]);
         assert_eq!(ok("keys", vec![mp.clone()]), sl(&["a", "b", "c"]));
         assert_eq!(ok("values", vec![mp]), l(vec![n(1.0), n(2.0), n(3.0)]));
@@ -531,6 +580,7 @@ mod tests {
         assert_eq!(ok("coalesce", vec![Value::Null, Value::Unknown, s("a")]), Value::Unknown);
         assert_eq!(ok("coalesce", vec![s("a"), s("b").sensitive()]), s("a").sensitive());
         assert_eq!(err("coalesce", vec![s(""), Value::Null]), "No non-null, non-empty-string arguments were given.");
+        assert_eq!(err("coalesce", vec![s("a"), sl(&["b"])]), "All arguments must have the same type.");
         assert_eq!(ok("coalescelist", vec![sl(&[]), sl(&["c", "d"])]), sl(&["c", "d"]));
         assert!(err("coalescelist", vec![sl(&[])]).contains("No non-null"));
     }
@@ -559,6 +609,13 @@ mod tests {
         assert_eq!(ok("anytrue", vec![l(vec![])]), b(false));
         assert_eq!(ok("anytrue", vec![l(vec![b(false), b(true)])]), b(true));
         assert!(err("alltrue", vec![l(vec![n(1.0)])]).contains("element 0 must be a bool"));
+        let u = Value::Unknown;
+        assert_eq!(ok("alltrue", vec![l(vec![b(false), u.clone()])]), b(false));
+        assert_eq!(ok("alltrue", vec![l(vec![u.clone(), b(false)])]), u.clone());
+        assert_eq!(ok("alltrue", vec![l(vec![b(true), Value::Null])]), b(false));
+        assert_eq!(ok("anytrue", vec![l(vec![u.clone(), b(true)])]), b(true));
+        assert_eq!(ok("anytrue", vec![l(vec![u.clone(), b(false)])]), u);
+        assert_eq!(ok("anytrue", vec![l(vec![b(true).sensitive()])]), b(true).sensitive());
         assert_eq!(ok("sum", vec![l(vec![n(1.0), n(2.5), s("3")])]), n(6.5));
         assert!(err("sum", vec![l(vec![])]).contains("cannot sum an empty list"));
         assert_eq!(

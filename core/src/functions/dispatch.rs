@@ -8,6 +8,11 @@ use tarn_sdk::Value;
 
 pub(super) fn dispatch(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
     check_arity(spec, args.len())?;
+    let secrets = if args.iter().any(Value::contains_sensitive) { sensitive_texts(&args) } else { Vec::new() };
+    apply(spec, args, ctx).map_err(|e| redact(e, &secrets))
+}
+
+fn apply(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
     match spec.marks {
         Marks::Raw => (spec.imp)(&Args::new(spec, args, ctx)),
         Marks::Deep => {
@@ -31,6 +36,39 @@ pub(super) fn dispatch(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext)
             (spec.imp)(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
         }
     }
+}
+
+/// The texts of every sensitive leaf (strings, and numbers and bools as written), longest
+/// first so that a secret containing another is redacted whole.
+fn sensitive_texts(args: &[Value]) -> Vec<String> {
+    fn walk(v: &Value, inside: bool, out: &mut Vec<String>) {
+        match v {
+            Value::Sensitive(inner) => walk(inner, true, out),
+            Value::List(items) => items.iter().for_each(|i| walk(i, inside, out)),
+            Value::Map(m) => m.values().for_each(|i| walk(i, inside, out)),
+            Value::String(s) if inside && !s.is_empty() => out.push(s.clone()),
+            Value::Number(n) if inside => out.push(tarn_sdk::value::format_number(*n)),
+            Value::Bool(b) if inside => out.push(b.to_string()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    args.iter().for_each(|a| walk(a, false, &mut out));
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// Error messages quote the values they complain about; a sensitive value must never reach
+/// one. Quoted occurrences are always redacted, bare ones when long enough to be meaningful.
+fn redact(mut e: FuncError, secrets: &[String]) -> FuncError {
+    const HIDDEN: &str = "(sensitive value)";
+    for s in secrets {
+        e.message = e.message.replace(&format!("\"{s}\""), HIDDEN);
+        if s.chars().count() >= 4 {
+            e.message = e.message.replace(s.as_str(), HIDDEN);
+        }
+    }
+    e
 }
 
 fn mark(v: Value, sensitive: bool) -> Value {
@@ -159,6 +197,21 @@ mod tests {
         assert_eq!(ok("upper", vec![s("pw").sensitive()]), s("PW").sensitive());
         assert_eq!(ok("join", vec![s("-"), l(vec![s("a"), s("b").sensitive()])]), s("a-b").sensitive());
         assert_eq!(ok("upper", vec![Value::Unknown.sensitive()]), Value::Unknown.sensitive());
+    }
+
+    #[test]
+    fn error_messages_never_show_sensitive_values() {
+        let e = call("tonumber", vec![s("hunter2").sensitive()]).unwrap_err();
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        assert!(e.message.contains("(sensitive value)"), "{}", e.message);
+        let e = call("lookup", vec![m(vec![("a", n(1.0))]), s("k").sensitive()]).unwrap_err();
+        assert!(!e.message.contains("\"k\""), "{}", e.message);
+        let e = call("cidrhost", vec![l(vec![s("10.0.0.0/30")]).sensitive(), n(1.0)]).unwrap_err();
+        assert!(!e.message.contains("10.0.0.0"), "{}", e.message);
+        let e = call("parseint", vec![s("zz9").sensitive(), n(10.0)]).unwrap_err();
+        assert!(!e.message.contains("zz9"), "{}", e.message);
+        // Without sensitive arguments, messages keep their detail.
+        assert!(err("tonumber", vec![s("hunter2")]).contains("hunter2"));
     }
 
     #[test]

@@ -7,31 +7,62 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use indexmap::IndexMap;
 use tarn_sdk::Value;
-use tarn_sdk::value::{format_number, number_to_json};
+use tarn_sdk::value::format_number;
 
-/// JSON with object keys sorted, as Terraform's `jsonencode` writes it.
-fn to_json_sorted(v: &Value) -> serde_json::Value {
+/// Compact JSON as Terraform's `jsonencode` writes it: object keys sorted, numbers in plain
+/// decimal (never exponent form), and Go's HTML-safe escapes for `<`, `>` and `&`. Shared with
+/// `format`'s `%v` and `%#v`. Non-finite numbers, which JSON cannot hold, are written as null.
+pub(crate) fn to_json_string(v: &Value) -> String {
+    let mut out = String::new();
+    write_json(v, &mut out);
+    out
+}
+
+fn write_json(v: &Value, out: &mut String) {
     match v.unmark().0 {
-        Value::List(items) => serde_json::Value::Array(items.iter().map(to_json_sorted).collect()),
+        Value::Null | Value::Unknown => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) if n.is_finite() => out.push_str(&format_number(*n)),
+        Value::Number(_) => out.push_str("null"),
+        Value::String(s) => write_json_string(s, out),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
         Value::Map(m) => {
             let mut entries: Vec<_> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), to_json_sorted(v))).collect())
+            out.push('{');
+            for (i, (k, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(k, out);
+                out.push(':');
+                write_json(item, out);
+            }
+            out.push('}');
         }
-        Value::Number(n) => number_to_json(*n),
-        other => other.to_json_unmarked(),
+        Value::Sensitive(_) => {}
     }
 }
 
-/// Compact JSON text with Go's HTML-safe escapes. Shared with `format`'s `%v` and `%#v`.
-pub(crate) fn to_json_string(v: &Value) -> String {
-    let text = to_json_sorted(v).to_string();
-    // These characters can only occur inside JSON strings, so replacing them everywhere is safe.
-    text.replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
+fn write_json_string(s: &str, out: &mut String) {
+    let quoted = serde_json::Value::String(s.to_string()).to_string();
+    out.push_str(
+        &quoted
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029"),
+    );
 }
 
 pub(crate) fn jsonencode(a: &Args) -> Result<Value, FuncError> {
@@ -47,7 +78,12 @@ pub(crate) fn jsondecode(a: &Args) -> Result<Value, FuncError> {
 
 pub(crate) fn yamlencode(a: &Args) -> Result<Value, FuncError> {
     let mut out = String::new();
-    yaml_node(a.get(0), 0, false, &mut out);
+    let v = a.get(0);
+    yaml_node(v, 0, false, &mut out);
+    // Like go-yaml, a document that is a single plain scalar ends with an explicit end marker.
+    if matches!(v, Value::Null | Value::Bool(_) | Value::Number(_)) {
+        out.push_str("...\n");
+    }
     Ok(Value::String(out))
 }
 
@@ -357,6 +393,14 @@ mod tests {
         assert_eq!(ok("jsonencode", vec![v]), s(r#"{"a":"\u003cx\u0026y\u003e","b":[1,2.5,true,null]}"#));
         assert_eq!(ok("jsonencode", vec![Value::Null]), s("null"));
         assert_eq!(
+            ok("jsonencode", vec![l(vec![n(1e21), n(1e-7), n(-2.5), n(3.0)])]),
+            s("[1000000000000000000000,0.0000001,-2.5,3]")
+        );
+        assert_eq!(ok("jsonencode", vec![s("a\"\\\n\u{1}")]), s(r#""a\"\\\n\u0001""#));
+        let nested = m(vec![("z", m(vec![("b", n(1.0)), ("a", l(vec![]))])), ("y", m(vec![]))]);
+        assert_eq!(ok("jsonencode", vec![nested.clone()]), s(r#"{"y":{},"z":{"a":[],"b":1}}"#));
+        assert_eq!(ok("jsondecode", vec![ok("jsonencode", vec![nested.clone()])]), nested);
+        assert_eq!(
             ok("jsondecode", vec![s(r#"{"z":1,"a":[true,"x"]}"#)]),
             m(vec![("z", n(1.0)), ("a", l(vec![b(true), s("x")]))])
         );
@@ -378,6 +422,11 @@ mod tests {
         );
         assert_eq!(ok("yamlencode", vec![m(vec![("a", m(vec![("b", l(vec![]))]))])]), s("\"a\":\n  \"b\": []\n"));
         assert_eq!(ok("yamlencode", vec![l(vec![sl(&["x", "y"])])]), s("- - \"x\"\n  - \"y\"\n"));
+        assert_eq!(ok("yamlencode", vec![b(true)]), s("true\n...\n"));
+        assert_eq!(ok("yamlencode", vec![Value::Null]), s("null\n...\n"));
+        assert_eq!(ok("yamlencode", vec![s("hello")]), s("\"hello\"\n"));
+        assert_eq!(ok("yamlencode", vec![l(vec![])]), s("[]\n"));
+        assert_eq!(ok("yamldecode", vec![ok("yamlencode", vec![n(1.5)])]), n(1.5));
     }
 
     #[test]

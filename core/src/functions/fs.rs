@@ -65,7 +65,8 @@ pub(crate) fn fileexists(a: &Args) -> Result<Value, FuncError> {
     let (given, full) = resolve(a, 0)?;
     match std::fs::metadata(&full) {
         Ok(m) if m.is_file() => Ok(Value::Bool(true)),
-        Ok(_) => Err(a.err(0, format!("\"{given}\" exists but is not a regular file."))),
+        Ok(m) if m.is_dir() => Err(a.err(0, format!("\"{given}\" is a directory, not a file."))),
+        Ok(_) => Err(a.err(0, format!("\"{given}\" is not a regular file."))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
         Err(e) => Err(a.err(0, format!("failed to check \"{given}\": {e}."))),
     }
@@ -396,7 +397,10 @@ mod tests {
         let d = tree();
         assert_eq!(at(d.path(), "fileexists", vec![s("hello.txt")]), Ok(b(true)));
         assert_eq!(at(d.path(), "fileexists", vec![s("nope")]), Ok(b(false)));
-        assert!(at(d.path(), "fileexists", vec![s("files")]).unwrap_err().contains("not a regular file"));
+        assert_eq!(
+            at(d.path(), "fileexists", vec![s("files")]),
+            Err("Invalid value for \"path\" parameter: \"files\" is a directory, not a file.".to_string())
+        );
         assert_eq!(at(d.path(), "filebase64", vec![s("bin.dat")]), Ok(s("//4A")));
         assert_eq!(at(d.path(), "filemd5", vec![s("hello.txt")]), Ok(s("b10a8db164e0754105b7a99be72e3fe5")));
         assert_eq!(at(d.path(), "filesha1", vec![s("hello.txt")]), Ok(s("0a4d55a8d778e5022fab701977c5d840bbc486d0")));

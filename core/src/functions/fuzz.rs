@@ -33,7 +33,7 @@ fn value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(500))]
     #[test]
     fn no_function_panics_on_any_input(args in prop::collection::vec(value(), 5)) {
         // Keep the filesystem functions inside an empty directory.

@@ -18,6 +18,7 @@ mod collection;
 mod convert;
 mod datetime;
 mod dispatch;
+mod docs;
 mod encoding;
 mod format;
 mod fs;
@@ -29,6 +30,8 @@ mod string;
 mod table;
 mod text;
 
+#[cfg(test)]
+mod examples;
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]
@@ -82,6 +85,11 @@ pub fn suggest(name: &str) -> Option<&'static str> {
         .map(|(_, n)| n)
 }
 
+/// A one-sentence description of a function, for help output and generated documentation.
+pub fn describe(name: &str) -> Option<&'static str> {
+    docs::DESCRIPTIONS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+}
+
 /// A function's signature as users write it, e.g. `lookup(inputMap, key, [default])`.
 pub fn signature(name: &str) -> Option<String> {
     let spec = table::lookup(name)?;
@@ -93,7 +101,7 @@ pub fn signature(name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{FuncContext, names, signature, suggest};
+    use super::{FuncContext, describe, names, signature, suggest};
     use std::path::Path;
 
     #[test]
@@ -111,6 +119,7 @@ mod tests {
         assert_eq!(signature("lookup").as_deref(), Some("lookup(inputMap, key, [default])"));
         assert_eq!(signature("join").as_deref(), Some("join(separator, lists...)"));
         assert_eq!(signature("nope"), None);
+        assert_eq!(describe("upper"), Some("Converts all letters of a string to uppercase."));
     }
 
     #[test]

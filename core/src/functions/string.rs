@@ -10,6 +10,19 @@ use tarn_sdk::Value;
 
 /// Indentation beyond this many spaces is refused rather than allocated.
 const MAX_INDENT: i64 = 10_000;
+/// Results that would grow past this many bytes are refused rather than allocated.
+const MAX_RESULT: usize = 64 << 20;
+
+fn check_size(size: usize) -> Result<(), FuncError> {
+    if size > MAX_RESULT {
+        return Err(FuncError::call(format!(
+            "The result would be {} MiB long; results are limited to {} MiB.",
+            size >> 20,
+            MAX_RESULT >> 20
+        )));
+    }
+    Ok(())
+}
 
 fn string(s: impl Into<String>) -> Result<Value, FuncError> {
     Ok(Value::String(s.into()))
@@ -93,8 +106,15 @@ pub(crate) fn replace(a: &Args) -> Result<Value, FuncError> {
     let (s, sub, rep) = (a.str(0)?, a.str(1)?, a.str(2)?);
     if let Some(pattern) = sub.strip_prefix('/').and_then(|p| p.strip_suffix('/')) {
         let re = Regex::new(pattern).map_err(|e| a.err(1, format!("invalid regular expression: {e}")))?;
+        // Each `$group` in the template copies at most its match, and matches don't overlap, so
+        // every group reference adds at most the input's length in total.
+        let groups = rep.matches('$').count();
+        let fixed = re.find_iter(s).count().saturating_mul(rep.len());
+        check_size(s.len().saturating_add(fixed).saturating_add(groups.saturating_mul(s.len())))?;
         return string(re.replace_all(s, rep).into_owned());
     }
+    let matches = if sub.is_empty() { s.chars().count() + 1 } else { s.matches(sub).count() };
+    check_size(s.len().saturating_add(matches.saturating_mul(rep.len())))?;
     string(s.replace(sub, rep))
 }
 
@@ -132,8 +152,10 @@ pub(crate) fn indent(a: &Args) -> Result<Value, FuncError> {
     if !(0..=MAX_INDENT).contains(&spaces) {
         return Err(a.err(0, format!("must be between 0 and {MAX_INDENT}.")));
     }
+    let s = a.str(1)?;
+    check_size(s.len().saturating_add(s.matches('\n').count().saturating_mul(spaces as usize)))?;
     let pad = " ".repeat(spaces as usize);
-    string(a.str(1)?.replace('\n', &format!("\n{pad}")))
+    string(s.replace('\n', &format!("\n{pad}")))
 }
 
 pub(crate) fn startswith(a: &Args) -> Result<Value, FuncError> {
@@ -241,6 +263,14 @@ mod tests {
         assert_eq!(ok("replace", vec![s("hello world"), s("/w.*d/"), s("everybody")]), s("hello everybody"));
         assert_eq!(ok("replace", vec![s("a1b22"), s("/(\\d+)/"), s("<$1>")]), s("a<1>b<22>"));
         assert_eq!(ok("replace", vec![s("a/b"), s("/"), s("_")]), s("a_b"));
+        assert_eq!(ok("replace", vec![s("ab"), s(""), s("-")]), s("-a-b-"));
+        let big = "x".repeat(10_000);
+        assert!(err("replace", vec![s(&big), s(""), s(&big)]).contains("results are limited"));
+        assert!(err("replace", vec![s(&big), s("/x/"), s(&big)]).contains("results are limited"));
+        let text = "ab".repeat(500_000);
+        assert!(
+            matches!(ok("replace", vec![s(&text), s("/(a)/"), s("$1$1")]), Value::String(r) if r.len() == 1_500_000)
+        );
         let e = call("replace", vec![s("x"), s("/(/"), s("y")]).unwrap_err();
         assert_eq!(e.arg, Some(1));
         assert!(e.message.starts_with("Invalid value for \"substr\" parameter: invalid regular expression"));
@@ -268,6 +298,8 @@ mod tests {
         assert_eq!(ok("strrev", vec![s("ae\u{301}🇫🇷")]), s("🇫🇷e\u{301}a"));
         assert_eq!(ok("indent", vec![n(2.0), s("a\nb\n")]), s("a\n  b\n  "));
         assert!(err("indent", vec![n(-1.0), s("a")]).contains("between 0 and"));
+        let many_lines = "\n".repeat(10_000);
+        assert!(err("indent", vec![n(10_000.0), s(&many_lines)]).contains("results are limited to 64 MiB"));
         assert_eq!(ok("startswith", vec![s("hello"), s("he")]), b(true));
         assert_eq!(ok("endswith", vec![s("hello"), s("he")]), b(false));
         assert_eq!(ok("strcontains", vec![s("hello"), s("ll")]), b(true));

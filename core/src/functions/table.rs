@@ -113,7 +113,7 @@ const PREFIX: &[Param] = &[p("prefix", S)];
 pub(crate) static TABLE: &[Spec] = &[
     // string
     fv("format", &[p("format", S)], pn("args", Any), fm::format),
-    fv("formatlist", &[p("format", S)], pn("args", Any), fm::formatlist),
+    fv("formatlist", &[p("format", S)], pn("args", Any), fm::formatlist).shallow(),
     fv("join", &[p("separator", S)], p("lists", List), s::join),
     f("split", &[p("separator", S), p("str", S)], s::split),
     f("lower", STR, s::lower),
@@ -140,7 +140,7 @@ pub(crate) static TABLE: &[Spec] = &[
     f("distinct", LIST, c::distinct),
     f("element", &[p("list", List), p("index", N)], c::element).shallow(),
     f("flatten", LIST, c::flatten).shallow(),
-    f("index", &[p("list", List), pn("value", Any)], c::index),
+    f("index", &[p("list", List), pn("value", Any)], c::index).shallow(),
     f("keys", &[p("inputMap", Map)], c::keys).shallow(),
     f("values", &[p("mapping", Map)], c::values).shallow(),
     f("lookup", &[p("inputMap", Map), p("key", S)], c::lookup).shallow().opt(&[pn("default", Any)]),
@@ -160,8 +160,8 @@ pub(crate) static TABLE: &[Spec] = &[
     fv("setproduct", &[p("sets", List), p("sets", List)], p("sets", List), set::setproduct),
     f("transpose", &[p("values", Map)], c::transpose),
     f("one", LIST, c::one).shallow(),
-    f("alltrue", LIST, c::alltrue),
-    f("anytrue", LIST, c::anytrue),
+    f("alltrue", LIST, c::alltrue).shallow(),
+    f("anytrue", LIST, c::anytrue).shallow(),
     f("sum", LIST, c::sum),
     f("matchkeys", &[p("values", List), p("keys", List), p("searchset", List)], c::matchkeys),
     // numeric

@@ -8,10 +8,10 @@ use super::lang;
 use crate::config::{Body, Resource};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use indexmap::IndexMap;
-use tarn_sdk::{ResourceSchema, Type, Value};
+use tarn_sdk::{Address, ResourceSchema, Type, Value};
 
 /// The configuration converted to the schema's types, or the problems found.
-pub fn check(resource: &Resource, address: &str, value: &Value, schema: &ResourceSchema) -> (Value, Diagnostics) {
+pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &ResourceSchema) -> (Value, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut out = IndexMap::new();
     let empty = IndexMap::new();

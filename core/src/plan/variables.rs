@@ -123,7 +123,7 @@ fn validate(var: &Variable, value: &Value, dir: &std::path::Path) -> Diagnostics
                 .and_then(|m| m.as_str().map(str::to_string))
                 .unwrap_or_else(|| "The value does not satisfy the validation condition.".into());
             diags.push(
-                Diagnostic::error("Invalid value for variable", format!("{message} (checked by a validation rule of var.{}).", var.name))
+                Diagnostic::error("Invalid value for variable", format!("Validation of var.{} failed: {message}", var.name))
                     .at(v.condition.span)
                     .related(var.span, format!("variable \"{}\" declared here", var.name)),
             );

@@ -5,6 +5,8 @@
 pub mod memory;
 mod support;
 
+mod crash;
 mod failure;
+mod pipeline;
 mod recovery;
 mod scheduling;

@@ -13,13 +13,25 @@ fn recover_ctx(h: &Harness) -> RecoverContext {
     RecoverContext {
         providers: HashMap::from([("fault".to_string(), h.fault.clone() as Arc<dyn Provider>)]),
         backend: h.backend.clone(),
-        schemas: h.fault.schema().resources.into_iter().collect(),
+        schemas: HashMap::from([("fault".to_string(), h.fault.schema())]),
         events: h.events.clone(),
     }
 }
 
 /// Journals an intent as the executor does, for a run that then "dies".
 async fn intent(h: &Harness, run: &str, name: &str, op: &str, correlation: Option<&str>, planned: &Value) -> i64 {
+    intent_restoring(h, run, name, op, correlation, planned, None).await
+}
+
+async fn intent_restoring(
+    h: &Harness,
+    run: &str,
+    name: &str,
+    op: &str,
+    correlation: Option<&str>,
+    planned: &Value,
+    restores: Option<&Value>,
+) -> i64 {
     h.backend
         .journal(JournalEntry {
             run_id: run.into(),
@@ -27,7 +39,13 @@ async fn intent(h: &Harness, run: &str, name: &str, op: &str, correlation: Optio
             op: op.into(),
             phase: JournalPhase::Intent,
             correlation: correlation.map(str::to_string),
-            detail: serde_json::json!({"type": TYPE, "provider": "fault", "attempt": 1, "planned": planned.to_json_redacted()}),
+            detail: serde_json::json!({
+                "type": TYPE,
+                "provider": "fault",
+                "attempt": 1,
+                "planned": planned.to_json_redacted(),
+                "restores": restores.map(Value::to_json_redacted),
+            }),
             intent_seq: None,
         })
         .await
@@ -114,4 +132,104 @@ async fn an_unreachable_provider_leaves_the_intent_open() {
     let recovered = recover(ctx).await.unwrap();
     assert!(matches!(recovered[0].resolution, Resolution::Unresolved { .. }));
     assert_eq!(h.backend.open_intents().await.unwrap().len(), 1);
+}
+
+/// Records `value` as the row of `name` with `correlation`, as the executor does.
+async fn put_row(h: &Harness, name: &str, value: &Value, correlation: &str) {
+    h.backend
+        .put_resource(tarn_state::ResourceRecord {
+            address: addr(name).to_string(),
+            mode: "managed".into(),
+            type_name: TYPE.into(),
+            provider: "fault".into(),
+            attributes: value.to_json_unmarked(),
+            sensitive_paths: vec![],
+            dependencies: vec![],
+            correlation: Some(correlation.into()),
+            schema_version: 0,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_interrupted_create_before_destroy_create_is_removed_while_the_old_object_lives() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    let planned = obj("x", &[("replace_key", Value::string("2"))]);
+    intent(&h, &run, "x", "create", Some("tarn-r-0"), &planned).await;
+    h.fault.create(CreateRequest { type_name: TYPE.into(), planned, correlation: "tarn-r-0".into() }).await.unwrap();
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::RemovedUntracked);
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].attributes, old, "the recorded old object is the one left");
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
+    let ops: Vec<String> = h.backend.journal_entries().iter().map(|r| r.entry.op.clone()).collect();
+    assert!(ops.contains(&"recover-delete".to_string()), "the clean-up is journaled");
+}
+
+#[tokio::test]
+async fn an_interrupted_delete_of_a_replaced_object_is_finished() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    // The replacement was created and recorded; the delete of the old object was interrupted.
+    let new = h
+        .fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .await
+        .unwrap();
+    put_row(&h, "x", &new, "tarn-r-0").await;
+    intent(&h, &run, "x", "delete", None, &old).await;
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::RemovedUntracked);
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].attributes, new);
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2", "the row keeps the replacement");
+
+    // Had the delete gone through, there is nothing to do and the row is untouched.
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    let new = h
+        .fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .await
+        .unwrap();
+    put_row(&h, "x", &new, "tarn-r-0").await;
+    intent(&h, &run, "x", "delete", None, &old).await;
+    h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: old }).await.unwrap();
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::NothingToDo);
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2");
+}
+
+#[tokio::test]
+async fn an_interrupted_rollback_of_a_replacement_is_finished() {
+    for replacement_deleted in [false, true] {
+        let h = Harness::new();
+        let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+        let run = h.backend.begin_run(run_start()).await.unwrap();
+        let new = h
+            .fault
+            .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+            .await
+            .unwrap();
+        put_row(&h, "x", &new, "tarn-r-0").await;
+        intent_restoring(&h, &run, "x", "rollback-delete", None, &new, Some(&old)).await;
+        if replacement_deleted {
+            h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: new.clone() }).await.unwrap();
+        }
+        let recovered = recover(recover_ctx(&h)).await.unwrap();
+        assert_eq!(recovered[0].resolution, Resolution::Restored, "replacement deleted: {replacement_deleted}");
+        let objects = h.fault.objects().unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].attributes, old);
+        assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
+    }
 }

@@ -196,12 +196,11 @@ impl Harness {
     }
 
     pub fn context_with(&self, provider: Arc<dyn Provider>, options: ApplyOptions) -> ApplyContext {
-        let schema = self.fault.schema();
         ApplyContext {
             providers: HashMap::from([("fault".to_string(), provider)]),
             backend: self.backend.clone(),
             finalizer: Arc::new(CopyIdFinalizer),
-            schemas: schema.resources.into_iter().collect(),
+            schemas: HashMap::from([("fault".to_string(), self.fault.schema())]),
             options,
             events: self.events.clone(),
             cancel: self.cancel.clone(),
