@@ -196,7 +196,7 @@ impl Builder<'_> {
             let id = self.node_id(path, NodeKind::Output, &o.name).expect("declared above");
             members.push(id);
             self.expr_edges(path, &o.value, id);
-            self.refs_edges(path, &o.depends_on, id);
+            self.depends_on_edges(path, &o.depends_on, id);
         }
         for p in &m.providers {
             let key = match &p.alias {
@@ -214,7 +214,7 @@ impl Builder<'_> {
             for e in [&r.count, &r.for_each].into_iter().flatten() {
                 self.expr_edges(path, e, id);
             }
-            self.refs_edges(path, &r.depends_on, id);
+            self.depends_on_edges(path, &r.depends_on, id);
             self.refs_edges(path, &r.lifecycle.replace_triggered_by, id);
             match provider_key(self.config, path, r) {
                 Ok(addr) => {
@@ -237,7 +237,7 @@ impl Builder<'_> {
             for e in [&call.count, &call.for_each].into_iter().flatten() {
                 self.expr_edges(path, e, id);
             }
-            self.refs_edges(path, &call.depends_on, id);
+            self.depends_on_edges(path, &call.depends_on, id);
             let Some(child) = tree.children.get(name) else { continue };
             path.push(name.clone());
             for (input, attr) in &call.inputs {
@@ -313,6 +313,30 @@ impl Builder<'_> {
 
     fn refs_edges(&mut self, module: &[String], refs: &[Reference], to: NodeIndex) {
         for r in refs {
+            for from in self.targets(module, r) {
+                self.edge(from, to, Some(r.span));
+            }
+        }
+    }
+
+    /// `depends_on`: like references, except that `module.NAME` means everything the module
+    /// manages, so every resource inside it (at any depth) must come first.
+    fn depends_on_edges(&mut self, module: &[String], refs: &[Reference], to: NodeIndex) {
+        for r in refs {
+            if r.path.first().map(String::as_str) == Some("module") && r.path.len() == 2 {
+                let mut child = module.to_vec();
+                child.push(r.path[1].clone());
+                let prefix = prefixed(&child, "");
+                let inside: Vec<NodeIndex> = self
+                    .g
+                    .graph
+                    .node_indices()
+                    .filter(|&n| self.g.graph[n].kind == NodeKind::Resource && self.g.graph[n].label().starts_with(&prefix))
+                    .collect();
+                for from in inside {
+                    self.edge(from, to, Some(r.span));
+                }
+            }
             for from in self.targets(module, r) {
                 self.edge(from, to, Some(r.span));
             }

@@ -26,7 +26,8 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     }
     let store = Store::default();
     let world = World::new(input.config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
-    let (prior_index, moved_from) = apply_moves(&input, &mut diags);
+    let (prior_index, moved_from) = apply_moves(&input, &world, &mut diags);
+    warn_imports(&input.config.root, &mut diags);
     let mut walk = Walk {
         input: &input,
         world: &world,
@@ -53,25 +54,32 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     }
     diags.extend(std::mem::take(&mut walk.diags));
     let pending = std::mem::take(&mut walk.pending);
-    let planned = std::mem::take(&mut walk.planned);
+    let mut planned = std::mem::take(&mut walk.planned);
+    let outputs = outputs(&input, &world, &mut diags);
+    diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
+    let mut values = store.take_values();
+    for (p, v) in planned.iter_mut().zip(values.iter_mut()) {
+        if p.stored_after {
+            p.change.after = Some(std::mem::take(v));
+        }
+    }
+    drop(values);
     let planned = trim(planned, &input.options.targets, &input.options.excludes);
     diags.extend(check_prevent_destroy(&planned));
-    let (mut changes, deps) = order(planned);
+    let (mut changes, deps, delete_deps) = order(planned);
     execgraph::promote_create_before_destroy(&mut changes, &deps);
     for c in changes.iter_mut() {
         if c.action == Action::CreateThenDelete && c.irreversible {
             c.irreversible = false;
         }
     }
-    let graph = execgraph::build(&changes, &deps);
+    let graph = execgraph::build(&changes, &deps, &delete_deps);
     if execgraph::has_cycle(&graph) {
         diags.push(Diagnostic::error(
             "Cycle in execution graph",
             "The planned operations depend on each other in a cycle. This is a bug in tarn; please report it with the configuration.",
         ));
     }
-    let outputs = outputs(&input, &world, &mut diags);
-    diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
     if diags.has_errors() {
         return PlanOutcome { plan: None, diagnostics: diags, pending_reads: pending };
     }
@@ -94,25 +102,31 @@ fn now() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// Re-keys prior objects by the root module's `moved {}` blocks.
-fn apply_moves(input: &PlanInput, diags: &mut Diagnostics) -> (HashMap<Address, usize>, HashMap<usize, Address>) {
+/// Re-keys prior objects by the `moved {}` blocks of every module (addresses in a module's
+/// moved block are relative to each instance of that module).
+fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (HashMap<Address, usize>, HashMap<usize, Address>) {
     let objects = &input.prior.objects;
     let mut index: HashMap<Address, usize> = objects.iter().enumerate().map(|(i, o)| (o.address.clone(), i)).collect();
     let mut moved_from = HashMap::new();
-    for m in &input.config.root.module.moved {
+    let mut moves = Vec::new();
+    collect_moves(&input.config.root, &mut Vec::new(), world, &mut moves);
+    if moves.is_empty() {
+        return (index, moved_from);
+    }
+    for (from, to, span) in moves {
         for (i, o) in objects.iter().enumerate() {
-            if !o.address.is_within(&m.from) {
+            if !o.address.is_within(&from) {
                 continue;
             }
-            let key = if m.from.key.is_none() { o.address.key.clone() } else { m.to.key.clone() };
-            let to = m.to.clone().with_key(key);
+            let key = if from.key.is_none() { o.address.key.clone() } else { to.key.clone() };
+            let to = to.clone().with_key(key);
             if index.contains_key(&to) {
                 diags.push(
                     Diagnostic::warning(
                         "Moved object still exists",
                         format!("{} cannot be moved to {to}, because an object with that address already exists; the moved block is ignored for it.", o.address),
                     )
-                    .at(m.span),
+                    .at(span),
                 );
                 continue;
             }
@@ -122,6 +136,44 @@ fn apply_moves(input: &PlanInput, diags: &mut Diagnostics) -> (HashMap<Address, 
         }
     }
     (index, moved_from)
+}
+
+fn collect_moves(tree: &crate::config::ModuleTree, path: &mut Vec<String>, world: &World, out: &mut Vec<(Address, Address, crate::diag::Span)>) {
+    if !tree.module.moved.is_empty() {
+        for mi in world.module_instances(path) {
+            for m in &tree.module.moved {
+                let rel = |a: &Address| {
+                    let mut a = a.clone();
+                    let mut module = mi.clone();
+                    module.extend(a.module);
+                    a.module = module;
+                    a
+                };
+                out.push((rel(&m.from), rel(&m.to), m.span));
+            }
+        }
+    }
+    for (name, child) in &tree.children {
+        path.push(name.clone());
+        collect_moves(child, path, world, out);
+        path.pop();
+    }
+}
+
+/// `import {}` blocks are parsed but not planned yet; say so rather than ignore them.
+fn warn_imports(tree: &crate::config::ModuleTree, diags: &mut Diagnostics) {
+    for i in &tree.module.imports {
+        diags.push(
+            Diagnostic::warning(
+                "Import blocks are not supported yet",
+                format!("This version of tarn does not plan `import` blocks; {} is not imported. Use `tarn import` instead.", i.to),
+            )
+            .at(i.span),
+        );
+    }
+    for child in tree.children.values() {
+        warn_imports(child, diags);
+    }
 }
 
 /// Applies `--target` (targets and what they depend on) and `--exclude` (excluded and what
@@ -194,8 +246,11 @@ fn check_prevent_destroy(planned: &[Planned]) -> Diagnostics {
     diags
 }
 
-/// Sorts changes by address and turns instance ids into change indices.
-fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>) {
+/// Sorts changes by address and turns instance ids into change indices. Returns, per change,
+/// what its new object depends on (configuration: orders creates and updates) and what its
+/// old object depended on (recorded in state: orders deletes). Keeping them apart means a
+/// dependency whose direction changed cannot make the graph circular.
+fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>, Vec<Vec<u32>>) {
     let mut idx: Vec<usize> = (0..planned.len()).filter(|&i| !planned[i].excluded).collect();
     idx.sort_by(|&a, &b| planned[a].change.address.cmp(&planned[b].change.address));
     let mut new_of = vec![u32::MAX; planned.len()];
@@ -203,17 +258,25 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>) {
         new_of[old] = new as u32;
     }
     let by_address: HashMap<&Address, u32> = idx.iter().map(|&old| (&planned[old].change.address, new_of[old])).collect();
-    let mut deps = Vec::with_capacity(idx.len());
-    let mut addr_deps = Vec::with_capacity(idx.len());
-    for &old in &idx {
-        let p = &planned[old];
-        let mut d: Vec<u32> = p.deps.iter().map(|&x| new_of[x as usize]).filter(|&x| x != u32::MAX).collect();
-        d.extend(p.recorded.iter().filter_map(|a| by_address.get(a).copied()));
+    let clean = |mut d: Vec<u32>| {
         let mut seen = HashSet::new();
         d.retain(|x| seen.insert(*x));
         d.sort_unstable();
-        addr_deps.push(d.iter().map(|&x| planned[idx[x as usize]].change.address.clone()).collect::<Vec<_>>());
+        d
+    };
+    let mut deps = Vec::with_capacity(idx.len());
+    let mut delete_deps = Vec::with_capacity(idx.len());
+    let mut addr_deps = Vec::with_capacity(idx.len());
+    for &old in &idx {
+        let p = &planned[old];
+        let d = clean(p.deps.iter().map(|&x| new_of[x as usize]).filter(|&x| x != u32::MAX).collect());
+        let r = clean(p.recorded.iter().filter_map(|a| by_address.get(a).copied()).collect());
+        // The dependencies a state row will record: the new object's, or for a delete the
+        // old object's.
+        let shown = if p.change.action == Action::Delete { &r } else { &d };
+        addr_deps.push(shown.iter().map(|&x| planned[idx[x as usize]].change.address.clone()).collect::<Vec<_>>());
         deps.push(d);
+        delete_deps.push(r);
     }
     let mut slots: Vec<Option<Planned>> = planned.into_iter().map(Some).collect();
     let changes = idx
@@ -225,7 +288,7 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>) {
             c
         })
         .collect();
-    (changes, deps)
+    (changes, deps, delete_deps)
 }
 
 fn outputs(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> Vec<OutputChange> {

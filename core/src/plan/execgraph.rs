@@ -21,9 +21,9 @@ pub fn promote_create_before_destroy(changes: &mut [ResourceChange], deps: &[Vec
     }
 }
 
-/// Builds the graph. `deps[i]`: indices of the changes change `i` depends on (current
-/// configuration and recorded dependencies together).
-pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>]) -> ExecGraph {
+/// Builds the graph. `deps[i]`: indices of the changes the new object of change `i` depends
+/// on (configuration); `delete_deps[i]`: what its old object depended on (recorded).
+pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u32>]) -> ExecGraph {
     let mut g = ExecGraph::default();
     let mut main_op: Vec<Option<u32>> = vec![None; changes.len()];
     let mut delete_op: Vec<Option<(u32, Phase)>> = vec![None; changes.len()];
@@ -63,14 +63,19 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>]) -> ExecGraph {
             if let (Some(cj), Some(ci)) = (main_op[j], main_op[i]) {
                 g.edges.push((cj, ci));
             }
-            if let (Some((di, pi)), Some((dj, pj))) = (delete_op[i], delete_op[j]) {
-                if pi == pj {
-                    g.edges.push((di, dj));
-                }
-            }
             if changes[j].action == Action::CreateThenDelete {
                 if let (Some(ci), Some((dj, _))) = (main_op[i], delete_op[j]) {
                     g.edges.push((ci, dj));
+                }
+            }
+        }
+    }
+    for (i, ds) in delete_deps.iter().enumerate() {
+        for &j in ds {
+            let j = j as usize;
+            if let (Some((di, pi)), Some((dj, pj))) = (delete_op[i], delete_op[j]) {
+                if i != j && pi == pj {
+                    g.edges.push((di, dj));
                 }
             }
         }

@@ -7,7 +7,8 @@
 use super::diff::{propose, replacement};
 use super::model::{Action, AppliedValues, Finalizer, Plan, ResourceChange};
 use super::providers::{parse_provider_key, Schemas};
-use super::scope::{Binding, Expansion, InstId, Instances, World};
+use super::scope::{descend, Binding, Expansion, InstId, Instances, World};
+use crate::eval::Step;
 use super::{expand, schema_check, RootVariables};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -72,8 +73,15 @@ impl Instances for Applied<'_> {
     fn expansion(&self, module: &[ModuleStep], key: &str) -> Option<Arc<Expansion>> {
         self.eval.expansions.get(&(module.to_vec(), key.to_string())).cloned()
     }
-    fn value(&self, address: &Address) -> Option<(Value, Option<InstId>)> {
-        self.applied.get(address).or_else(|| self.eval.planned.get(address).cloned()).map(|v| (v, None))
+    fn value(&self, address: &Address, steps: &[Step]) -> Option<(Value, usize, Option<InstId>)> {
+        if let Some(v) = self.applied.get(address) {
+            let (v, n) = descend(&v, steps);
+            return Some((v, n, None));
+        }
+        self.eval.planned.get(address).map(|v| {
+            let (v, n) = descend(v, steps);
+            (v, n, None)
+        })
     }
 }
 
@@ -143,5 +151,73 @@ impl Finalizer for ApplyEvaluator {
             }
         }
         Ok(final_)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{plan, DataResults, PlanBinding, PlanInput, PlanOptions, PriorState};
+    use tarn_sdk::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
+
+    struct Applied(HashMap<Address, Value>);
+
+    impl AppliedValues for Applied {
+        fn get(&self, address: &Address) -> Option<Value> {
+            self.0.get(address).cloned()
+        }
+    }
+
+    #[test]
+    fn finalizes_through_locals_with_applied_values() {
+        let src = r#"
+resource "test_thing" "a" {
+  name = "a"
+}
+locals {
+  a_id = test_thing.a.id
+}
+resource "test_thing" "b" {
+  count = 2
+  name  = "b${count.index}-${local.a_id}"
+}
+"#;
+        let (config, diags) = crate::config::load_sources(&[("main.tarn.hcl", src)]);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let mut ps = ProviderSchema::default();
+        ps.resources.insert(
+            "test_thing".into(),
+            ResourceSchema::new("t")
+                .attr("id", AttributeSchema::computed(Type::String, ""))
+                .attr("name", AttributeSchema::required(Type::String, "")),
+        );
+        let schemas: Schemas = [("test".to_string(), ps)].into_iter().collect();
+        let vars = RootVariables::new();
+        let binding = PlanBinding { lineage: "l".into(), serial: 0, config_hash: String::new(), workspace: "default".into() };
+        let options = PlanOptions::default();
+        let data = DataResults::new();
+        let prior = PriorState::default();
+        let outcome = plan(PlanInput {
+            config: &config,
+            prior: &prior,
+            drift: &[],
+            schemas: &schemas,
+            variables: &vars,
+            data: &data,
+            options: &options,
+            binding: &binding,
+        });
+        let p = outcome.plan.expect("plans");
+        let b1 = p.changes.iter().find(|c| c.address.to_string() == "test_thing.b[1]").unwrap();
+        assert_eq!(b1.after.as_ref().unwrap().get("name"), Some(&Value::Unknown));
+        let fin = ApplyEvaluator::new(Arc::new(config), vars, schemas, &p, ".".into());
+        let applied = Applied(
+            [(Address::managed("test_thing", "a"), Value::map([("id", Value::string("i-7")), ("name", Value::string("a"))]))]
+                .into_iter()
+                .collect(),
+        );
+        let v = fin.finalize(b1, &applied).expect("finalizes");
+        assert_eq!(v.get("name"), Some(&Value::string("b1-i-7")));
+        assert_eq!(v.get("id"), Some(&Value::Unknown));
     }
 }

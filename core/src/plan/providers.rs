@@ -42,6 +42,10 @@ impl ProviderSet {
     pub fn schemas(&self) -> &Schemas {
         &self.schemas
     }
+    /// The instances by configuration key, as the executor takes them.
+    pub fn to_map(&self) -> HashMap<String, Arc<dyn Provider>> {
+        self.instances.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.instances.keys().map(String::as_str)
     }
@@ -82,7 +86,7 @@ impl Instances for NoInstances {
     fn expansion(&self, _: &[ModuleStep], _: &str) -> Option<std::sync::Arc<Expansion>> {
         None
     }
-    fn value(&self, _: &Address) -> Option<(Value, Option<InstId>)> {
+    fn value(&self, _: &Address, _: &[crate::eval::Step]) -> Option<(Value, usize, Option<InstId>)> {
         None
     }
 }

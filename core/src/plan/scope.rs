@@ -45,8 +45,34 @@ pub trait Instances {
     /// The expansion of block `key` (`TYPE.NAME`/`data.TYPE.NAME`) in module instance `module`;
     /// `None` when it has not been (or will not be) planned.
     fn expansion(&self, module: &[ModuleStep], key: &str) -> Option<Arc<Expansion>>;
-    /// The value of one instance and its id.
-    fn value(&self, address: &Address) -> Option<(Value, Option<InstId>)>;
+    /// The value of one instance, descended along as many of `steps` as can be followed
+    /// without copying the whole object (see [`descend`]), the number of steps consumed, and
+    /// the instance's id.
+    fn value(&self, address: &Address, steps: &[Step]) -> Option<(Value, usize, Option<InstId>)>;
+}
+
+/// Follows attribute and index steps into `value` by reference and clones only what is
+/// reached. Stops at marks (sensitive, unknown) and at anything it cannot follow, leaving the
+/// rest (and its error messages) to the evaluator.
+pub fn descend(value: &Value, steps: &[Step]) -> (Value, usize) {
+    let mut cur = value;
+    let mut n = 0;
+    for step in steps {
+        let next = match (cur, step) {
+            (Value::Map(m), Step::Attr(a)) => m.get(a),
+            (Value::Map(m), Step::Index(Value::String(k))) => m.get(k),
+            (Value::List(l), Step::Index(Value::Number(i))) if i.fract() == 0.0 && *i >= 0.0 => l.get(*i as usize),
+            _ => None,
+        };
+        match next {
+            Some(v) => {
+                cur = v;
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    (cur.clone(), n)
 }
 
 /// What `count.index` / `each.*` mean in the current evaluation.
@@ -214,7 +240,7 @@ impl<'a> World<'a> {
                         None => (Value::Null, Vec::new()),
                     },
                 };
-                let value = match lang::convert(&raw, &var.ty) {
+                let value = match lang::convert_variable(&raw, var) {
                     Ok(v) => v,
                     Err(msg) => {
                         let span = call.inputs.get(name).map(|a| a.value.span).unwrap_or(call.span);
@@ -361,37 +387,43 @@ impl ScopeResolver<'_, '_> {
         let Some(exp) = w.instances.expansion(self.module, key) else {
             return Ok(Some(Resolved { value: Value::Unknown, consumed }));
         };
-        let one = |k: Option<InstanceKey>| -> Result<Value, Diagnostic> {
-            match w.instances.value(&addr.clone().with_key(k.clone())) {
-                Some((v, id)) => {
+        let one = |k: Option<InstanceKey>, rest: &[Step]| -> Result<(Value, usize), Diagnostic> {
+            let mut a = addr.clone();
+            a.key = k;
+            match w.instances.value(&a, rest) {
+                Some((v, n, id)) => {
                     if let Some(id) = id {
                         self.deps.borrow_mut().push(id);
                     }
-                    Ok(v)
+                    Ok((v, n))
                 }
                 None => Err(Diagnostic::error(
                     "Invalid index",
-                    format!("{} has no instance {}.", addr, k.map(|k| k.to_string()).unwrap_or_default()),
+                    format!("{} has no instance {}.", addr, a.key.map(|k| k.to_string()).unwrap_or_default()),
                 )
                 .at(span)),
             }
         };
         if *exp == Expansion::Single {
-            return Ok(Some(Resolved { value: one(None)?, consumed }));
+            let (value, n) = one(None, &steps[consumed.min(steps.len())..])?;
+            return Ok(Some(Resolved { value, consumed: consumed + n }));
         }
         match index_key(steps.get(consumed)) {
-            Some(Some(k)) => Ok(Some(Resolved { value: one(Some(k))?, consumed: consumed + 1 })),
+            Some(Some(k)) => {
+                let (value, n) = one(Some(k), &steps[consumed + 1..])?;
+                Ok(Some(Resolved { value, consumed: consumed + 1 + n }))
+            }
             Some(None) | None => {
                 // The whole block: a list (count) or an object (for_each) of every instance.
                 let value = match &*exp {
                     Expansion::ForEach(ks) => {
                         let mut m = IndexMap::new();
                         for k in ks {
-                            m.insert(k.clone(), one(Some(InstanceKey::Str(k.clone())))?);
+                            m.insert(k.clone(), one(Some(InstanceKey::Str(k.clone())), &[])?.0);
                         }
                         Value::Map(m)
                     }
-                    _ => Value::List(exp.keys().into_iter().map(one).collect::<Result<_, _>>()?),
+                    _ => Value::List(exp.keys().into_iter().map(|k| one(k, &[]).map(|x| x.0)).collect::<Result<_, _>>()?),
                 };
                 let unknown_index = matches!(index_key(steps.get(consumed)), Some(None));
                 Ok(Some(Resolved { value: if unknown_index { Value::Unknown } else { value }, consumed: consumed + usize::from(unknown_index) }))

@@ -6,7 +6,8 @@
 
 use super::diff::{self, same};
 use super::model::{Action, ChangeReason, ResourceChange};
-use super::scope::{Binding, Expansion, InstId, Instances, World};
+use super::scope::{descend, Binding, Expansion, InstId, Instances, World};
+use crate::eval::Step;
 use super::{expand, schema_check, DataRead, PlanInput};
 use crate::config::{Reference, Resource};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
@@ -24,13 +25,21 @@ pub(crate) struct Store {
     values: RefCell<Vec<Value>>,
 }
 
+impl Store {
+    /// Takes the planned values out, for assembly (the scope is done with them).
+    pub fn take_values(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.values.borrow_mut())
+    }
+}
+
 impl Instances for Store {
     fn expansion(&self, module: &[ModuleStep], key: &str) -> Option<Arc<Expansion>> {
         self.expansions.borrow().get(&(module.to_vec(), key.to_string())).cloned()
     }
-    fn value(&self, address: &Address) -> Option<(Value, Option<InstId>)> {
+    fn value(&self, address: &Address, steps: &[Step]) -> Option<(Value, usize, Option<InstId>)> {
         let id = *self.ids.borrow().get(address)?;
-        Some((self.values.borrow()[id as usize].clone(), Some(id)))
+        let (v, n) = descend(&self.values.borrow()[id as usize], steps);
+        Some((v, n, Some(id)))
     }
 }
 
@@ -45,6 +54,8 @@ pub(crate) struct Planned {
     pub span: Option<Span>,
     /// Left out by `--target`/`--exclude`.
     pub excluded: bool,
+    /// The planned value lives in the store until assembly (one copy, not two).
+    pub stored_after: bool,
 }
 
 pub(crate) struct Walk<'a> {
@@ -87,6 +98,7 @@ impl Walk<'_> {
         };
         let provider_key = provider.map(|p| p.to_string()).unwrap_or_default();
         for mi in self.world.module_instances(module_path) {
+            let inherited = self.module_call_depends(&mi);
             let what = mi.iter().map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default())).collect::<String>() + key;
             let (exp, each) = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
                 Ok(x) => x,
@@ -106,7 +118,7 @@ impl Walk<'_> {
                     key: k,
                 };
                 match &schema {
-                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding),
+                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding, &inherited),
                     None => self.add_unknown(address, provider_key.clone(), resource),
                 }
             }
@@ -139,12 +151,23 @@ impl Walk<'_> {
         self.input.schemas.get(provider_name).and_then(|ps| if resource.mode == Mode::Data { ps.data_sources.get(&resource.type_name) } else { ps.resources.get(&resource.type_name) })
     }
 
-    fn instance(&mut self, mi: &[ModuleStep], resource: &Resource, address: Address, provider_key: &str, schema: &ResourceSchema, binding: &Binding) {
+    #[allow(clippy::too_many_arguments)]
+    fn instance(
+        &mut self,
+        mi: &[ModuleStep],
+        resource: &Resource,
+        address: Address,
+        provider_key: &str,
+        schema: &ResourceSchema,
+        binding: &Binding,
+        inherited: &[InstId],
+    ) {
         let provider_key = provider_key.to_string();
         let (raw, mut deps, errs) = self.world.eval_body(&resource.body, mi, binding);
         let failed = errs.has_errors();
         self.diags.extend(errs);
         deps.extend(self.depends_on(mi, &resource.depends_on));
+        deps.extend_from_slice(inherited);
         deps.sort_unstable();
         deps.dedup();
         let (config, errs) = schema_check::check(resource, &address, &raw, schema);
@@ -175,16 +198,48 @@ impl Walk<'_> {
             irreversible: false,
             dependencies: Vec::new(),
         };
-        self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false }, Value::Unknown);
+        self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: false }, Value::Unknown);
     }
 
     fn depends_on(&self, mi: &[ModuleStep], refs: &[Reference]) -> Vec<InstId> {
         let mut out = Vec::new();
         for r in refs {
+            if let [m, call] = r.path.as_slice() {
+                if m == "module" {
+                    out.extend(self.module_members(mi, call));
+                    continue;
+                }
+            }
             for addr in self.block_instances(mi, r) {
                 if let Some(&id) = self.store.ids.borrow().get(&addr) {
                     out.push(id);
                 }
+            }
+        }
+        out
+    }
+
+    /// Every instance planned so far inside any instance of module call `call` of `mi`
+    /// (`depends_on = [module.x]`). A scan, done only for such references.
+    fn module_members(&self, mi: &[ModuleStep], call: &str) -> Vec<InstId> {
+        self.store
+            .ids
+            .borrow()
+            .iter()
+            .filter(|(a, _)| a.module.len() > mi.len() && a.module[..mi.len()] == *mi && a.module[mi.len()].name == call)
+            .map(|(_, &id)| id)
+            .collect()
+    }
+
+    /// `depends_on` of the module calls that contain `mi`, resolved in their callers.
+    fn module_call_depends(&self, mi: &[ModuleStep]) -> Vec<InstId> {
+        let mut out = Vec::new();
+        for k in 1..=mi.len() {
+            let parent = &mi[..k - 1];
+            let parent_path: Vec<String> = parent.iter().map(|s| s.name.clone()).collect();
+            let call = crate::graph::module_at(self.input.config, &parent_path).and_then(|t| t.module.module_calls.get(&mi[k - 1].name));
+            if let Some(call) = call {
+                out.extend(self.depends_on(parent, &call.depends_on));
             }
         }
         out
@@ -223,12 +278,12 @@ impl Walk<'_> {
             provider,
             action,
             before: None,
-            after: Some(after.clone()),
+            after: None,
             reasons,
             irreversible: false,
             dependencies: Vec::new(),
         };
-        self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false }, after);
+        self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -291,12 +346,12 @@ impl Walk<'_> {
             provider,
             action,
             before: prior.cloned(),
-            after: Some(after.clone()),
+            after: None,
             reasons,
             irreversible,
             dependencies: Vec::new(),
         };
-        self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false }, after);
+        self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
 
     /// Refresh-only: every recorded object, unchanged.
@@ -312,7 +367,7 @@ impl Walk<'_> {
                 irreversible: false,
                 dependencies: Vec::new(),
             };
-            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false };
+            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false, stored_after: false };
             self.add(p, obj.value.clone().unwrap_or(Value::Null));
         }
     }
@@ -359,7 +414,7 @@ impl Walk<'_> {
                 dependencies: Vec::new(),
             };
             let prevent_destroy = block.is_some_and(|b| b.lifecycle.prevent_destroy);
-            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy, span: block.map(|b| b.span), excluded: false };
+            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy, span: block.map(|b| b.span), excluded: false, stored_after: false };
             self.add(p, Value::Null);
         }
     }

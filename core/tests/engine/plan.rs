@@ -187,4 +187,10 @@ cases!(
     moved_block,
     gone_outside,
     chain_precise_deps,
+    module_depends_on,
+    unknown_for_each,
+    replace_request,
+    refresh_only,
+    import_block,
+    swapped_dependency_replace,
 );
