@@ -31,7 +31,7 @@ enum Compensation {
     Nothing,
     Run { request: Box<OpRequest>, description: &'static str },
     /// Only the state row changes back (a data source read touched nothing outside).
-    Row { previous: Option<ResourceRecord> },
+    Row { previous: Option<Box<ResourceRecord>> },
 }
 
 struct RollbackJobs<'s, 'a> {
@@ -136,7 +136,7 @@ impl RollbackJobs<'_, '_> {
                 Compensation::Nothing
             }
             // A data source read changed nothing outside: put its previous row back.
-            (OpKind::ReadData, _) => Compensation::Row { previous: prior_record.cloned() },
+            (OpKind::ReadData, _) => Compensation::Row { previous: prior_record.cloned().map(Box::new) },
         })
     }
 
@@ -166,7 +166,7 @@ impl Jobs for RollbackJobs<'_, '_> {
                 Ok(Box::pin(async move {
                     let started = std::time::Instant::now();
                     let written = match previous {
-                        Some(record) => backend.put_resource(record).await,
+                        Some(record) => backend.put_resource(*record).await,
                         None => backend.delete_resource(&address).await,
                     };
                     let result = written.map(|()| None).map_err(|e| OpFailure {
