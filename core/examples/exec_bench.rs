@@ -6,9 +6,10 @@
 //!
 //! 1. 1,000 independent fault_objects with 20 ms latency at parallelism 10: the ideal is
 //!    100 waves × 20 ms = 2 s; the ratio to it is the executor's overhead.
-//! 2. N instantaneous null_resource creates at parallelism 10: throughput of dispatcher +
-//!    workers + journal + state writes, against a discarding backend (the executor's own cost),
-//!    an in-memory one, and SqliteBackend on a temporary file.
+//! 2. N instantaneous null_resource creates: throughput of dispatcher + workers + journal +
+//!    state writes, against a discarding backend (the executor's own cost), an in-memory one,
+//!    and SqliteBackend on a temporary file at parallelism 10 and 64 (its group commit
+//!    coalesces more writes per transaction when more operations are in flight).
 
 #[path = "../tests/engine/exec/memory.rs"]
 #[allow(dead_code)]
@@ -128,13 +129,13 @@ fn plan_of(type_name: &str, provider: &str, n: usize, attrs: impl Fn(usize) -> V
     }
 }
 
-async fn run(plan: &Plan, key: &str, provider: Arc<dyn Provider>, backend: Arc<dyn Backend>) -> Duration {
+async fn run(plan: &Plan, key: &str, provider: Arc<dyn Provider>, backend: Arc<dyn Backend>, parallelism: usize) -> Duration {
     let ctx = ApplyContext {
         providers: HashMap::from([(key.to_string(), provider.clone())]),
         backend,
         finalizer: Arc::new(NoFinalizer),
         schemas: HashMap::from([(provider.name().to_string(), provider.schema())]),
-        options: ApplyOptions { parallelism: 10, on_failure: FailurePolicy::Rollback, ..ApplyOptions::default() },
+        options: ApplyOptions { parallelism, on_failure: FailurePolicy::Rollback, ..ApplyOptions::default() },
         events: Arc::new(Quiet),
         cancel: CancelToken::new(),
         run: memory::run_start(),
@@ -171,7 +172,7 @@ async fn main() {
         Value::map([("name", Value::string(format!("o{i}"))), ("latency_ms", Value::Number(20.0))])
     });
     let fault: Arc<dyn Provider> = Arc::new(tarn_provider_fault::FaultProvider::new());
-    let t = run(&slow, "fault", fault, Arc::new(memory::MemoryBackend::new())).await;
+    let t = run(&slow, "fault", fault, Arc::new(memory::MemoryBackend::new()), 10).await;
     println!(
         "1000 creates x 20 ms, parallelism 10: {:.3} s (ideal 2.000 s, ratio {:.3}; vs floor {:.3})",
         t.as_secs_f64(),
@@ -181,14 +182,18 @@ async fn main() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let fast = plan_of("null_resource", "null", instant_ops, |_| Value::map([("triggers", Value::Null)]));
-    for (label, backend) in [
-        ("discarding backend (executor only)", Arc::new(Discard) as Arc<dyn Backend>),
-        ("in-memory backend", Arc::new(memory::MemoryBackend::new()) as Arc<dyn Backend>),
-        ("SqliteBackend (temp file)", Arc::new(tarn_state::SqliteBackend::open(&dir.path().join("state.db")).expect("sqlite"))),
+    let sqlite = |name: &str| -> Arc<dyn Backend> {
+        Arc::new(tarn_state::SqliteBackend::open(&dir.path().join(name)).expect("sqlite"))
+    };
+    for (label, backend, parallelism) in [
+        ("discarding backend (executor only)", Arc::new(Discard) as Arc<dyn Backend>, 10),
+        ("in-memory backend", Arc::new(memory::MemoryBackend::new()) as Arc<dyn Backend>, 10),
+        ("SqliteBackend (temp file)", sqlite("a.db"), 10),
+        ("SqliteBackend (temp file)", sqlite("b.db"), 64),
     ] {
-        let t = run(&fast, "null", tarn_provider_null::provider(), backend).await;
+        let t = run(&fast, "null", tarn_provider_null::provider(), backend, parallelism).await;
         println!(
-            "{instant_ops} instant creates, {label}: {:.3} s ({:.0} ops/s, {:.1} µs/op)",
+            "{instant_ops} instant creates, parallelism {parallelism}, {label}: {:.3} s ({:.0} ops/s, {:.1} µs/op)",
             t.as_secs_f64(),
             instant_ops as f64 / t.as_secs_f64(),
             t.as_micros() as f64 / instant_ops as f64

@@ -45,7 +45,8 @@ pub struct ApplyContext {
 pub struct ApplyReport {
     pub run_id: String,
     pub outcome: ApplyOutcome,
-    /// Operations that completed (forward; compensations not counted).
+    /// Operations that completed, forward (compensations not counted); a partially created
+    /// object counts here too, and its op is also in `failed`.
     pub completed: usize,
     pub failed: Vec<OpProblem>,
     /// Operations not run: dependants of a failure, everything after a stop, or the final

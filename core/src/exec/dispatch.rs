@@ -144,6 +144,7 @@ pub(crate) async fn dispatch<J: Jobs>(
             let Some(job) = ready.pop_front() else { break };
             let slot = graph.slot[job];
             if busy[slot as usize] {
+                tracing::warn!(job, "two operations on one address are not ordered by the plan; serialising them (this is a bug in tarn's planner)");
                 held_back.entry(slot).or_default().push_back(job);
                 continue;
             }
@@ -230,5 +231,82 @@ fn skip_dependants<J: Jobs>(graph: &JobGraph, failed: usize, status: &mut [Statu
         summary.not_run += 1;
         jobs.not_run(j, true);
         stack.extend(graph.succ[j].iter().map(|&s| s as usize));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs that record their order; job `panics` panics instead of finishing.
+    struct Probe {
+        panics: usize,
+        fails: usize,
+        ended: Vec<(usize, Result<(), String>)>,
+        not_run: Vec<(usize, bool)>,
+    }
+
+    impl Jobs for Probe {
+        type Report = ();
+        fn start(&mut self, job: usize) -> Result<JobFuture<()>, String> {
+            let panics = job == self.panics;
+            Ok(Box::pin(async move {
+                tokio::task::yield_now().await;
+                assert!(!panics, "job panicked");
+            }))
+        }
+        fn finish(&mut self, job: usize, report: Result<(), String>) -> bool {
+            let ok = report.is_ok() && job != self.fails;
+            self.ended.push((job, report));
+            ok
+        }
+        fn start_failed(&mut self, job: usize, message: String) {
+            self.ended.push((job, Err(message)));
+        }
+        fn not_run(&mut self, job: usize, dependency_failed: bool) {
+            self.not_run.push((job, dependency_failed));
+        }
+    }
+
+    fn probe(panics: usize, fails: usize) -> Probe {
+        Probe { panics, fails, ended: Vec::new(), not_run: Vec::new() }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_reported_and_its_dependants_skipped() {
+        // 0 → 1 → 2, and 3 independent.
+        let graph = JobGraph::new(&[0, 1, 2, 3], [(0, 1), (1, 2)]).unwrap();
+        let mut jobs = probe(1, usize::MAX);
+        let summary = dispatch(&graph, &mut jobs, 2, OnFailure::SkipDependants, &CancelToken::new()).await;
+        assert_eq!(summary.failed, 1);
+        let (_, panicked) = jobs.ended.iter().find(|(j, _)| *j == 1).unwrap();
+        assert!(panicked.as_ref().unwrap_err().contains("job panicked"));
+        assert_eq!(jobs.not_run, vec![(2, true)]);
+        assert!(jobs.ended.iter().any(|(j, r)| *j == 3 && r.is_ok()));
+    }
+
+    #[tokio::test]
+    async fn stop_runs_nothing_new_after_a_failure() {
+        let graph = JobGraph::new(&[0, 1, 2], [(0, 1), (1, 2)]).unwrap();
+        let mut jobs = probe(usize::MAX, 0);
+        let summary = dispatch(&graph, &mut jobs, 4, OnFailure::Stop, &CancelToken::new()).await;
+        assert_eq!((summary.failed, summary.not_run), (1, 2));
+        assert_eq!(jobs.not_run, vec![(1, false), (2, false)]);
+    }
+
+    #[tokio::test]
+    async fn jobs_on_one_slot_never_overlap_even_without_an_edge() {
+        let graph = JobGraph::new(&["a", "a", "a", "b"], []).unwrap();
+        let mut jobs = probe(usize::MAX, usize::MAX);
+        let summary = dispatch(&graph, &mut jobs, 4, OnFailure::Stop, &CancelToken::new()).await;
+        assert_eq!(summary.failed, 0);
+        assert_eq!(jobs.ended.len(), 4);
+        assert!(summary.max_in_flight <= 2, "only one job per slot at a time");
+    }
+
+    #[test]
+    fn cycles_and_bad_indices_are_refused() {
+        assert!(JobGraph::new(&[0, 1], [(0, 1), (1, 0)]).is_err());
+        assert!(JobGraph::new(&[0], [(0, 3)]).is_err());
     }
 }

@@ -26,7 +26,8 @@ pub struct ApplyOptions {
     pub max_attempts: u32,
     /// First retry delay; doubles per attempt, with jitter.
     pub retry_base: Duration,
-    /// Correlation tags are `tarn-<run id>-<n>`.
+    /// Not read by `apply`: the run id comes from the backend's `begin_run` (returned in
+    /// `ApplyReport::run_id`), and correlation tags are `tarn-<run id>-<op index>`.
     pub run_id: String,
 }
 

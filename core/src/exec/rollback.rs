@@ -14,7 +14,8 @@ use super::dispatch::{self, JobFuture, JobGraph, Jobs, OnFailure};
 use super::model::Event;
 use super::ops::{Completed, OpProblem, Shared};
 use super::values::RowMeta;
-use super::worker::{self, AfterDelete, Call, OpReport, OpRequest};
+use super::worker::{self, AfterDelete, Call, OpFailure, OpReport, OpRequest};
+use tarn_state::ResourceRecord;
 use crate::plan::{Action, OpKind, ResourceChange};
 use std::collections::HashMap;
 use tarn_sdk::Address;
@@ -29,6 +30,8 @@ pub(crate) struct RollbackResult {
 enum Compensation {
     Nothing,
     Run { request: Box<OpRequest>, description: &'static str },
+    /// Only the state row changes back (a data source read touched nothing outside).
+    Row { previous: Option<Box<ResourceRecord>> },
 }
 
 struct RollbackJobs<'s, 'a> {
@@ -132,8 +135,8 @@ impl RollbackJobs<'_, '_> {
                 self.result.not_restorable.push(change.address.clone());
                 Compensation::Nothing
             }
-            // A data source read changed nothing outside; the next plan reads it again.
-            (OpKind::ReadData, _) => Compensation::Nothing,
+            // A data source read changed nothing outside: put its previous row back.
+            (OpKind::ReadData, _) => Compensation::Row { previous: prior_record.cloned().map(Box::new) },
         })
     }
 
@@ -156,6 +159,24 @@ impl Jobs for RollbackJobs<'_, '_> {
     fn start(&mut self, job: usize) -> Result<JobFuture<Option<OpReport>>, String> {
         match self.compensation(job)? {
             Compensation::Nothing => Ok(Box::pin(async { None })),
+            Compensation::Row { previous } => {
+                self.descriptions.insert(job, "restore the data source's previous row");
+                let backend = self.shared.env.backend.clone();
+                let address = self.address(job).to_string();
+                Ok(Box::pin(async move {
+                    let started = std::time::Instant::now();
+                    let written = match previous {
+                        Some(record) => backend.put_resource(*record).await,
+                        None => backend.delete_resource(&address).await,
+                    };
+                    let result = written.map(|()| None).map_err(|e| OpFailure {
+                        message: format!("restoring the data source's previous row failed: {e}"),
+                        partial: None,
+                        uncertain: false,
+                    });
+                    Some(OpReport { result, elapsed: started.elapsed() })
+                }))
+            }
             Compensation::Run { request, description } => {
                 self.descriptions.insert(job, description);
                 let address = self.address(job);

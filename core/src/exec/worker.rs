@@ -3,9 +3,9 @@
 //! scheduling state and decides nothing about the rest of the apply; the dispatcher does.
 //!
 //! A panicking provider call is caught (unwinding is stopped at the call) and reported, never
-//! lost. When the outcome of a call is uncertain (a panic,
-//! or state could not be written after the provider acted), the intent is left open on
-//! purpose: `recover` reconciles it on the next run.
+//! lost. When the outcome of a call is uncertain (a panic, or state could not be written after
+//! the provider acted), the intent is left open on purpose: `recover` reconciles it on the
+//! next run.
 
 use super::journal::{self, IntentDetail, Outcome};
 use super::model::{Event, EventSink};

@@ -278,3 +278,57 @@ async fn cancel_lets_in_flight_ops_finish_then_rolls_back() {
     assert_eq!(h.events.count(|e| matches!(e, Event::OpFailed { .. })), 0, "nothing was cut short");
     assert!(h.existing().is_empty() && h.recorded().is_empty());
 }
+
+/// The fault provider plus a data source of the same type name that echoes its configuration.
+struct WithData(Arc<FaultProvider>);
+
+#[async_trait]
+impl Provider for WithData {
+    fn name(&self) -> &str {
+        "fault"
+    }
+    fn schema(&self) -> ProviderSchema {
+        self.0.schema()
+    }
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
+        self.0.read(req).await
+    }
+    async fn read_data(&self, req: tarn_sdk::ReadDataRequest) -> Result<Value, ProviderError> {
+        Ok(req.config)
+    }
+    async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
+        self.0.create(req).await
+    }
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        self.0.update(req).await
+    }
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        self.0.delete(req).await
+    }
+    async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
+        self.0.adopt(req).await
+    }
+}
+
+#[tokio::test]
+async fn a_data_source_read_is_recorded_and_its_row_rolled_back() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    let d = p.read_data("d", obj("d", &[]));
+    let x = p.create("x", obj("x", &[]));
+    p.edge(d, x);
+    let provider = Arc::new(WithData(h.fault.clone()));
+    let report = apply(&p.build(), h.context_with(provider.clone(), opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::Success);
+    assert_eq!(h.backend.resources()["data.fault_object.d"].mode, "data");
+
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    let d = p.read_data("d", obj("d", &[]));
+    let x = p.create("x", obj("x", &[("fail_create", Value::Bool(true))]));
+    p.edge(d, x);
+    let provider = Arc::new(WithData(h.fault.clone()));
+    let report = apply(&p.build(), h.context_with(provider, opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack);
+    assert!(h.backend.resources().is_empty(), "the data row is gone again");
+}

@@ -87,6 +87,13 @@ impl PlanBuilder {
         (d, k)
     }
 
+    /// A data source read at apply time (address `data.fault_object.NAME`).
+    pub fn read_data(&mut self, name: &str, config: Value) -> u32 {
+        let c = self.change(name, Action::Read, None, Some(config));
+        self.changes[c as usize].address = Address::data(TYPE, name);
+        self.op(OpKind::ReadData, c, Phase::Main)
+    }
+
     /// create_before_destroy replace: returns (create, delete of the old object, final phase).
     pub fn replace_cbd(&mut self, name: &str, before: Value, after: Value) -> (u32, u32) {
         let c = self.change(name, Action::CreateThenDelete, Some(before), Some(after));
