@@ -388,7 +388,7 @@ impl Builder<'_> {
                 };
                 let mut child_path = module.to_vec();
                 child_path.push(name.to_string());
-                let Some(child) = tree.children.get(name.as_ref() as &str) else { return vec![call] };
+                let Some(child) = tree.children.get(name as &str) else { return vec![call] };
                 match p.get(2) {
                     Some(out) => match self.node_id(&child_path, NodeKind::Output, out) {
                         Some(id) => vec![id],

@@ -145,11 +145,10 @@ impl Finalizer for ApplyEvaluator {
             Action::Update => propose(schema, &config, change.before.as_ref(), &resource.lifecycle.ignore_changes),
             _ => replacement(schema, &config),
         };
-        if let Some(planned) = &change.after {
-            if !consistent(planned, &final_) {
+        if let Some(planned) = &change.after
+            && !consistent(planned, &final_) {
                 return Err(bug(change, "the final configuration differs from a value the plan already knew.".into()));
             }
-        }
         Ok(final_)
     }
 }

@@ -3,6 +3,9 @@
 //! `validation {}` blocks, and reporting missing or undeclared ones. Module-call inputs are
 //! evaluated by the scope; this file handles only the root. No IO.
 
+// One problem per variable is a `Diagnostic`, returned as an error.
+#![allow(clippy::result_large_err)]
+
 use super::lang;
 use crate::config::{Config, Expr, Variable};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};

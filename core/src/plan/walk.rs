@@ -17,10 +17,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tarn_sdk::{Address, Mode, ModuleStep, ResourceSchema, Value};
 
+/// A block (`TYPE.NAME`) in one module instance.
+type BlockInModule = (Vec<ModuleStep>, String);
+
 /// Planned values so far, as the scope sees them.
 #[derive(Default)]
 pub(crate) struct Store {
-    expansions: RefCell<HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>>,
+    expansions: RefCell<HashMap<BlockInModule, Arc<Expansion>>>,
     ids: RefCell<HashMap<Address, InstId>>,
     values: RefCell<Vec<Value>>,
 }
@@ -87,10 +90,8 @@ impl Walk<'_> {
     pub fn resource_block(&mut self, module_path: &[String], key: &str) {
         let Some(tree) = crate::graph::module_at(self.input.config, module_path) else { return };
         let Some(resource) = tree.module.resources.get(key) else { return };
-        let provider = match provider_key(self.input.config, module_path, resource) {
-            Ok(p) => Some(p),
-            Err(_) => None, // reported by the graph
-        };
+        // An error here was reported by the graph.
+        let provider = provider_key(self.input.config, module_path, resource).ok();
         let block_addr = Address { module: Vec::new(), mode: resource.mode, type_name: resource.type_name.clone(), name: resource.name.clone(), key: None };
         let schema = match &provider {
             Some(p) => self.schema(&p.name, resource, &block_addr).cloned(),
@@ -204,12 +205,11 @@ impl Walk<'_> {
     fn depends_on(&self, mi: &[ModuleStep], refs: &[Reference]) -> Vec<InstId> {
         let mut out = Vec::new();
         for r in refs {
-            if let [m, call] = r.path.as_slice() {
-                if m == "module" {
+            if let [m, call] = r.path.as_slice()
+                && m == "module" {
                     out.extend(self.module_members(mi, call));
                     continue;
                 }
-            }
             for addr in self.block_instances(mi, r) {
                 if let Some(&id) = self.store.ids.borrow().get(&addr) {
                     out.push(id);
@@ -386,7 +386,7 @@ impl Walk<'_> {
                 Mode::Data => format!("data.{}.{}", obj.address.type_name, obj.address.name),
             };
             let block = crate::graph::module_at(self.input.config, &module_path).and_then(|t| t.module.resources.get(&block_key));
-            let module_exists = !destroy && self.world.module_instances(&module_path).iter().any(|m| *m == obj.address.module);
+            let module_exists = !destroy && self.world.module_instances(&module_path).contains(&obj.address.module);
             let mut reasons = vec![if destroy {
                 ChangeReason::DestroyRequested
             } else if block.is_some() && module_exists {
