@@ -5,9 +5,16 @@
 //! Rows are written one at a time as each action finishes, never as a whole-state rewrite.
 //! This crate knows nothing about configuration, plans or providers: attributes are JSON.
 
+pub mod clock;
+pub mod liveness;
 pub mod model;
+pub mod sqlite;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 
 pub use model::*;
+pub use sqlite::SqliteBackend;
 
 use async_trait::async_trait;
 
@@ -44,6 +51,14 @@ pub trait Backend: Send + Sync {
 
     /// Inserts or replaces one resource row.
     async fn put_resource(&self, record: ResourceRecord) -> Result<(), StateError>;
+    /// Inserts or replaces several rows at once, atomically where the backend can (one commit
+    /// instead of one per row: for imports, migrations and `state push`).
+    async fn put_resources(&self, records: Vec<ResourceRecord>) -> Result<(), StateError> {
+        for record in records {
+            self.put_resource(record).await?;
+        }
+        Ok(())
+    }
     /// Removes one resource row (no error when absent).
     async fn delete_resource(&self, address: &str) -> Result<(), StateError>;
     /// Replaces all outputs.

@@ -1,0 +1,201 @@
+//! Forward operations of one phase, as the dispatcher's [`Jobs`]: turns a plan op into a
+//! worker request (finalizing values the plan left unknown, choosing prior values from the
+//! state snapshot, naming the correlation tag) and records how each op ended — the
+//! completions rollback compensates, the failures the report lists. It makes no provider call
+//! itself and never changes an action.
+
+use super::dispatch::{JobFuture, Jobs};
+use super::model::{Event, EventSink};
+use super::values::{AppliedView, RowMeta, SchemaIndex, needs_finalize, settle_computed};
+use super::worker::{self, AfterDelete, Call, OpReport, OpRequest, WorkerEnv};
+use crate::plan::{Action, Finalizer, OpKind, Plan, ResourceChange};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tarn_sdk::{Address, Provider, Value};
+
+/// An op that finished (or partially created an object), in completion order.
+#[derive(Debug, Clone)]
+pub(crate) struct Completed {
+    /// Index into the plan's `graph.ops`.
+    pub op: usize,
+    pub kind: OpKind,
+    /// The object at the address after the op (`None` after a delete).
+    pub value: Option<Value>,
+}
+
+/// An op that failed, was not run, or whose outcome is unknown.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpProblem {
+    pub address: Address,
+    pub op: OpKind,
+    pub message: String,
+}
+
+/// Everything the forward jobs of an apply share.
+pub(crate) struct Shared<'a> {
+    pub plan: &'a Plan,
+    pub env: WorkerEnv,
+    pub providers: &'a HashMap<String, Arc<dyn Provider>>,
+    pub schemas: &'a SchemaIndex,
+    pub finalizer: &'a dyn Finalizer,
+    pub view: &'a AppliedView,
+    pub sink: Arc<dyn EventSink>,
+}
+
+/// The jobs of one phase: `ops[j]` is the plan op index of job `j`.
+pub(crate) struct PhaseJobs<'s, 'a> {
+    pub shared: &'s Shared<'a>,
+    pub ops: Vec<usize>,
+    pub completed: Vec<Completed>,
+    pub failed: Vec<OpProblem>,
+    /// Failures whose effect is unknown (provider or worker panic, state write failure).
+    pub uncertain: Vec<OpProblem>,
+    /// Jobs whose worker panicked: journaled by the caller after the phase.
+    pub panicked: Vec<OpProblem>,
+    pub skipped: Vec<OpProblem>,
+}
+
+impl<'s, 'a> PhaseJobs<'s, 'a> {
+    pub fn new(shared: &'s Shared<'a>, ops: Vec<usize>) -> Self {
+        PhaseJobs { shared, ops, completed: Vec::new(), failed: Vec::new(), uncertain: Vec::new(), panicked: Vec::new(), skipped: Vec::new() }
+    }
+
+    fn change(&self, job: usize) -> (usize, OpKind, &'a ResourceChange) {
+        let op_index = self.ops[job];
+        let op = &self.shared.plan.graph.ops[op_index];
+        (op_index, op.kind, &self.shared.plan.changes[op.change as usize])
+    }
+
+    fn request(&self, job: usize) -> Result<OpRequest, String> {
+        let (op_index, kind, change) = self.change(job);
+        let sh = self.shared;
+        let provider = sh.providers.get(&change.provider).cloned().ok_or_else(|| {
+            format!("the provider configuration `{}` is not configured", change.provider)
+        })?;
+        let mut meta = RowMeta {
+            address: change.address.clone(),
+            provider: change.provider.clone(),
+            dependencies: change.dependencies.iter().map(ToString::to_string).collect(),
+            correlation: None,
+        };
+        if kind != OpKind::Create {
+            meta.correlation = sh.view.prior_record(&change.address).and_then(|r| r.correlation.clone());
+        }
+        // Prior values come from the state snapshot: a saved plan holds secrets redacted.
+        let prior = || sh.view.prior_value(&change.address).or_else(|| change.before.clone());
+        let mut after_delete = AfterDelete::RemoveRow;
+        let (journal_op, call) = match kind {
+            OpKind::Create => {
+                let correlation = format!("tarn-{}-{op_index}", sh.env.run_id);
+                meta.correlation = Some(correlation.clone());
+                ("create", Call::Create { planned: self.final_value(change)?, correlation })
+            }
+            OpKind::Update => {
+                let prior = prior().ok_or("there is no prior state to update; this is a bug in tarn")?;
+                ("update", Call::Update { prior, planned: self.final_value(change)? })
+            }
+            OpKind::Delete => {
+                if change.action == Action::CreateThenDelete {
+                    // The row already holds the replacement created before this delete.
+                    after_delete = AfterDelete::KeepRow;
+                }
+                let state = prior().ok_or("there is no prior state to delete; this is a bug in tarn")?;
+                ("delete", Call::Delete { state })
+            }
+            OpKind::ReadData => ("read", Call::ReadData { config: self.final_value(change)? }),
+        };
+        Ok(OpRequest {
+            provider,
+            kind,
+            journal_op,
+            meta,
+            call,
+            schema: sh.schemas.get(&change.provider, &change.address).cloned(),
+            after_delete,
+        })
+    }
+
+    /// The value to send: the planned value, finalized when the plan left parts of it unknown
+    /// that only applied dependencies can tell; computed attributes are left to the provider.
+    fn final_value(&self, change: &ResourceChange) -> Result<Value, String> {
+        let planned = change.after.as_ref().ok_or("the plan has no planned value for this operation; this is a bug in tarn")?;
+        let schema = self.shared.schemas.get(&change.provider, &change.address).map(|s| s.as_ref());
+        let value = if needs_finalize(planned, schema) {
+            self.shared.finalizer.finalize(change, self.shared.view).map_err(|diags| {
+                let msgs: Vec<String> = diags.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect();
+                format!("its configuration could not be finalized: {}", msgs.join("; "))
+            })?
+        } else {
+            planned.clone()
+        };
+        settle_computed(value, schema)
+    }
+
+    fn problem(&self, job: usize, message: String) -> OpProblem {
+        let (_, kind, change) = self.change(job);
+        OpProblem { address: change.address.clone(), op: kind, message }
+    }
+}
+
+impl Jobs for PhaseJobs<'_, '_> {
+    type Report = OpReport;
+
+    fn start(&mut self, job: usize) -> Result<JobFuture<OpReport>, String> {
+        let (_, kind, change) = self.change(job);
+        self.shared.sink.emit(Event::OpStarted { address: change.address.clone(), op: kind, action: change.action });
+        let request = self.request(job)?;
+        Ok(Box::pin(worker::run(self.shared.env.clone(), request)))
+    }
+
+    fn finish(&mut self, job: usize, report: Result<OpReport, String>) -> bool {
+        let (op, kind, change) = self.change(job);
+        let sink = &self.shared.sink;
+        match report {
+            Ok(OpReport { result: Ok(value), elapsed }) => {
+                self.shared.view.set(&change.address, value.clone());
+                self.completed.push(Completed { op, kind, value });
+                let elapsed_ms = elapsed.as_millis() as u64;
+                sink.emit(Event::OpFinished { address: change.address.clone(), op: kind, action: change.action, elapsed_ms });
+                true
+            }
+            Ok(OpReport { result: Err(failure), .. }) => {
+                if let Some(partial) = failure.partial {
+                    // Known and recorded: rollback removes it like any object this run created.
+                    self.shared.view.set(&change.address, Some(partial.clone()));
+                    self.completed.push(Completed { op, kind, value: Some(partial) });
+                }
+                sink.emit(Event::OpFailed { address: change.address.clone(), op: kind, error: failure.message.clone() });
+                let problem = self.problem(job, failure.message);
+                if failure.uncertain {
+                    self.uncertain.push(problem.clone());
+                }
+                self.failed.push(problem);
+                false
+            }
+            Err(panic) => {
+                let message = format!("the executor's worker panicked: {panic}; this is a bug in tarn");
+                sink.emit(Event::OpFailed { address: change.address.clone(), op: kind, error: message.clone() });
+                let problem = self.problem(job, message);
+                self.uncertain.push(problem.clone());
+                self.panicked.push(problem.clone());
+                self.failed.push(problem);
+                false
+            }
+        }
+    }
+
+    fn start_failed(&mut self, job: usize, message: String) {
+        let (_, kind, change) = self.change(job);
+        self.shared.sink.emit(Event::OpFailed { address: change.address.clone(), op: kind, error: message.clone() });
+        let problem = self.problem(job, message);
+        self.failed.push(problem);
+    }
+
+    fn not_run(&mut self, job: usize, dependency_failed: bool) {
+        let (_, kind, change) = self.change(job);
+        self.shared.sink.emit(Event::OpSkipped { address: change.address.clone(), op: kind });
+        let why = if dependency_failed { "an operation it depends on failed" } else { "the apply stopped" };
+        let problem = self.problem(job, why.to_string());
+        self.skipped.push(problem);
+    }
+}

@@ -1,0 +1,282 @@
+//! Crash recovery, run before the next plan: resolves every journal intent that has no outcome
+//! (left by a run that was killed, or by a call whose effect was unknown). Creates are looked
+//! up by their correlation tag (`Provider::adopt`) and recorded when found; updates and deletes
+//! are re-read and their state row fixed. Runs left "running" are marked interrupted. It
+//! never creates or updates an object; the one thing it deletes is an object no state row can
+//! hold — half of an interrupted create_before_destroy replacement, the address's row holding
+//! the other half — so that no object is left that tarn does not know about.
+//!
+//! Intent details hold planned attributes redacted of secrets, so a provider that adopts by
+//! content rather than by tag cannot match on sensitive attributes.
+
+use super::error::ExecError;
+use super::model::{Event, EventSink};
+use super::values::{RowMeta, from_record, remark, to_record};
+use std::collections::HashMap;
+use std::sync::Arc;
+use crate::plan::Schemas;
+use super::values::SchemaIndex;
+use super::journal::{self, IntentDetail, Outcome};
+use tarn_sdk::{AdoptRequest, Address, DeleteRequest, Provider, ReadRequest, ResourceSchema, Value};
+use tarn_state::{Backend, JournalEntry, JournalRecord, ResourceRecord, RunOutcome};
+
+pub struct RecoverContext {
+    /// Configured providers by provider configuration key.
+    pub providers: HashMap<String, Arc<dyn Provider>>,
+    pub backend: Arc<dyn Backend>,
+    /// Provider schemas by provider name (the planner's `Schemas`), to mark sensitive
+    /// attributes of adopted objects.
+    pub schemas: Schemas,
+    pub events: Arc<dyn EventSink>,
+}
+
+/// One open intent and how it was resolved.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Recovered {
+    pub run_id: String,
+    pub address: String,
+    pub op: String,
+    pub resolution: Resolution,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Resolution {
+    /// The interrupted create made the object; it is now recorded.
+    Adopted { correlation: String },
+    /// The interrupted create made nothing.
+    NotCreated,
+    /// The object was re-read and its row rewritten.
+    Refreshed,
+    /// The object is gone; its row was removed.
+    Gone,
+    /// An interrupted rollback of a create_before_destroy replacement: the replacement is gone
+    /// and the previous object's row is back.
+    Restored,
+    /// An object no state row can hold (the old or new half of an interrupted
+    /// create_before_destroy replacement) was deleted.
+    RemovedUntracked,
+    /// Nothing to do (a data source read, or a row already removed).
+    NothingToDo,
+    /// Could not be resolved now (provider unreachable, not configured); the intent stays
+    /// open. The CLI must not apply until it is resolved.
+    Unresolved { reason: String },
+}
+
+/// Resolves open intents and marks interrupted runs. Call with the state lock held, before
+/// planning.
+pub async fn recover(ctx: RecoverContext) -> Result<Vec<Recovered>, ExecError> {
+    let backend = ctx.backend.as_ref();
+    for run in backend.history().await.map_err(ExecError::state("reading the run history"))? {
+        if run.outcome == RunOutcome::Running {
+            backend
+                .finish_run(&run.id, RunOutcome::Interrupted, serde_json::json!({"found_by": "recover"}))
+                .await
+                .map_err(ExecError::state("marking an interrupted run"))?;
+        }
+    }
+    let intents = backend.open_intents().await.map_err(ExecError::state("reading open journal intents"))?;
+    if intents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let snapshot = backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
+    let mut rows: HashMap<String, ResourceRecord> = snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect();
+    let schemas = SchemaIndex::new(&ctx.schemas);
+    let mut out = Vec::with_capacity(intents.len());
+    for intent in intents {
+        let resolution = match resolve(&ctx, &schemas, &intent, &mut rows).await {
+            Ok(r) => r,
+            Err(reason) => Resolution::Unresolved { reason },
+        };
+        if !matches!(resolution, Resolution::Unresolved { .. }) {
+            let note = serde_json::to_string(&resolution).unwrap_or_default();
+            backend.close_intent(intent.seq, &note).await.map_err(ExecError::state("closing a recovered intent"))?;
+        }
+        out.push(Recovered {
+            run_id: intent.entry.run_id.clone(),
+            address: intent.entry.address.clone(),
+            op: intent.entry.op.clone(),
+            resolution,
+        });
+    }
+    Ok(out)
+}
+
+/// Resolves one intent; `Err` leaves it open.
+async fn resolve(
+    ctx: &RecoverContext,
+    schemas: &SchemaIndex,
+    intent: &JournalRecord,
+    rows: &mut HashMap<String, ResourceRecord>,
+) -> Result<Resolution, String> {
+    let entry = &intent.entry;
+    let address: Address = entry.address.parse().map_err(|e| format!("{e}"))?;
+    let detail = &entry.detail;
+    let provider_key = detail.get("provider").and_then(|p| p.as_str()).unwrap_or_else(|| address.implied_provider()).to_string();
+    let provider = ctx
+        .providers
+        .get(&provider_key)
+        .ok_or_else(|| format!("the provider configuration `{provider_key}` is not configured"))?;
+    let it = Pending {
+        ctx,
+        provider: provider.as_ref(),
+        schema: schemas.get(&provider_key, &address).map(|s| s.as_ref()),
+        type_name: detail.get("type").and_then(|t| t.as_str()).unwrap_or(&address.type_name).to_string(),
+        journaled: detail.get("planned").cloned().unwrap_or_default(),
+        provider_key,
+        address,
+        entry,
+    };
+    match entry.op.as_str() {
+        "create" => it.create(rows).await,
+        "update" | "rollback-update" => it.refresh_row(rows).await,
+        "delete" | "rollback-delete" => it.delete(rows).await,
+        _ => Ok(Resolution::NothingToDo),
+    }
+}
+
+/// One open intent being resolved.
+struct Pending<'a> {
+    ctx: &'a RecoverContext,
+    provider: &'a dyn Provider,
+    schema: Option<&'a ResourceSchema>,
+    provider_key: String,
+    type_name: String,
+    address: Address,
+    entry: &'a JournalEntry,
+    /// The value sent with the interrupted call, redacted.
+    journaled: serde_json::Value,
+}
+
+impl Pending<'_> {
+    async fn create(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let Some(correlation) = self.entry.correlation.clone() else {
+            return Err("the create intent has no correlation tag".into());
+        };
+        let planned = Value::from_json(&self.journaled);
+        let req = AdoptRequest { type_name: self.type_name.clone(), correlation: correlation.clone(), planned };
+        let Some(value) = self.provider.adopt(req).await.map_err(|e| format!("adopt failed: {e}"))? else {
+            return Ok(Resolution::NotCreated);
+        };
+        let existing = rows.get(&self.entry.address).cloned();
+        if let Some(old) = existing.as_ref().filter(|r| r.correlation.as_deref() != Some(correlation.as_str())) {
+            // A create_before_destroy replacement interrupted before it was recorded: the row
+            // holds the old object. One address holds one object, so when the old one still
+            // exists the unrecorded replacement is removed; the next plan replaces again.
+            if self.read(&from_record(old).unmark_deep()).await?.is_some() {
+                self.delete_untracked(value).await?;
+                return Ok(Resolution::RemovedUntracked);
+            }
+        }
+        let meta = RowMeta {
+            address: self.address.clone(),
+            provider: self.provider_key.clone(),
+            dependencies: existing.map(|r| r.dependencies).unwrap_or_default(),
+            correlation: Some(correlation.clone()),
+        };
+        let record = to_record(&meta, &remark(value, self.schema, None));
+        self.put(record, rows).await?;
+        self.ctx.events.emit(Event::Adopted { address: self.address.clone(), correlation: correlation.clone() });
+        Ok(Resolution::Adopted { correlation })
+    }
+
+    /// Re-reads the recorded object and rewrites (or removes) its row.
+    async fn refresh_row(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let Some(row) = rows.get(&self.entry.address).cloned() else { return Ok(Resolution::NothingToDo) };
+        let recorded = from_record(&row);
+        match self.read(&recorded.unmark_deep()).await? {
+            Some(value) => {
+                let meta = RowMeta {
+                    address: self.address.clone(),
+                    provider: row.provider.clone(),
+                    dependencies: row.dependencies.clone(),
+                    correlation: row.correlation.clone(),
+                };
+                self.put(to_record(&meta, &remark(value, self.schema, Some(&recorded))), rows).await?;
+                Ok(Resolution::Refreshed)
+            }
+            None => {
+                let backend = self.ctx.backend.as_ref();
+                backend.delete_resource(&self.entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
+                rows.remove(&self.entry.address);
+                Ok(Resolution::Gone)
+            }
+        }
+    }
+
+    async fn delete(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let restores = self.entry.detail.get("restores").filter(|r| !r.is_null());
+        let Some(row) = rows.get(&self.entry.address) else { return Ok(Resolution::NothingToDo) };
+        if from_record(row).to_json_redacted() == self.journaled {
+            if let Some(old) = restores {
+                // A rollback was deleting a create_before_destroy replacement to put the
+                // previous object back: finish it.
+                if let Some(new) = self.read(&from_record(row).unmark_deep()).await? {
+                    self.delete_untracked(new).await?;
+                }
+                return self.restore(old, rows).await;
+            }
+            return self.refresh_row(rows).await;
+        }
+        // The row holds another object (the create_before_destroy replacement): the object
+        // being deleted is tracked nowhere else, so finish the delete the plan approved.
+        match self.read(&Value::from_json(&self.journaled)).await? {
+            Some(value) => {
+                self.delete_untracked(value).await?;
+                Ok(Resolution::RemovedUntracked)
+            }
+            None => Ok(Resolution::NothingToDo),
+        }
+    }
+
+    /// Records the previous object again if it still exists (read by its journaled, redacted
+    /// identity: providers read by id).
+    async fn restore(&self, old: &serde_json::Value, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+        let Some(value) = self.read(&Value::from_json(old)).await? else {
+            let backend = self.ctx.backend.as_ref();
+            backend.delete_resource(&self.entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
+            rows.remove(&self.entry.address);
+            return Ok(Resolution::Gone);
+        };
+        let meta = RowMeta { address: self.address.clone(), provider: self.provider_key.clone(), dependencies: Vec::new(), correlation: None };
+        self.put(to_record(&meta, &remark(value, self.schema, None)), rows).await?;
+        Ok(Resolution::Restored)
+    }
+
+    async fn read(&self, state: &Value) -> Result<Option<Value>, String> {
+        let req = ReadRequest { type_name: self.type_name.clone(), state: state.clone() };
+        self.provider.read(req).await.map_err(|e| format!("read failed: {e}"))
+    }
+
+    async fn put(&self, record: ResourceRecord, rows: &mut HashMap<String, ResourceRecord>) -> Result<(), String> {
+        let backend = self.ctx.backend.as_ref();
+        backend.put_resource(record.clone()).await.map_err(|e| format!("writing the row failed: {e}"))?;
+        rows.insert(self.entry.address.clone(), record);
+        Ok(())
+    }
+
+    /// Deletes an object state does not track, journaled like any provider call.
+    async fn delete_untracked(&self, value: Value) -> Result<(), String> {
+        let backend = self.ctx.backend.as_ref();
+        let run = &self.entry.run_id;
+        let detail = IntentDetail {
+            type_name: &self.type_name,
+            provider: &self.provider_key,
+            attempt: 1,
+            value: &value,
+            correlation: None,
+            restores: None,
+        };
+        let seq = journal::intent(backend, run, &self.entry.address, "recover-delete", detail)
+            .await
+            .map_err(|e| format!("journaling the clean-up failed: {e}"))?;
+        let req = DeleteRequest { type_name: self.type_name.clone(), state: value };
+        let result = self.provider.delete(req).await;
+        let outcome = match &result {
+            Ok(()) => Outcome::Ok,
+            Err(error) => Outcome::Error { error, retrying: false },
+        };
+        let _ = journal::outcome(backend, run, &self.entry.address, "recover-delete", Some(seq), outcome).await;
+        result.map_err(|e| format!("deleting the untracked object failed: {e}"))
+    }
+}

@@ -1,0 +1,199 @@
+//! Rollback: compensates the operations an apply completed before it failed, in reverse
+//! dependency order — created → delete, updated → update back to the prior values,
+//! create_before_destroy replacement → delete the new object and restore the old row.
+//! Deletes cannot be undone: they are reported as not restorable (the plan flagged them).
+//!
+//! Compensations run through the same dispatcher and workers as forward operations (journaled
+//! as "rollback-delete" / "rollback-update", state written row by row), so that when a
+//! compensation fails, state still says exactly what exists. A compensation whose dependants'
+//! compensations failed is not attempted (deleting a parent under a live child would fail or
+//! orphan it).
+
+use super::cancel::CancelToken;
+use super::dispatch::{self, JobFuture, JobGraph, Jobs, OnFailure};
+use super::model::Event;
+use super::ops::{Completed, OpProblem, Shared};
+use super::values::RowMeta;
+use super::worker::{self, AfterDelete, Call, OpReport, OpRequest};
+use crate::plan::{Action, OpKind, ResourceChange};
+use std::collections::HashMap;
+use tarn_sdk::Address;
+
+#[derive(Debug, Default)]
+pub(crate) struct RollbackResult {
+    pub failed: Vec<OpProblem>,
+    pub not_restorable: Vec<Address>,
+}
+
+/// What to do to undo one completed op.
+enum Compensation {
+    Nothing,
+    Run { request: Box<OpRequest>, description: &'static str },
+}
+
+struct RollbackJobs<'s, 'a> {
+    shared: &'s Shared<'a>,
+    completed: &'s [Completed],
+    /// Plan op indices of the completed ops, for the CBD check.
+    done_ops: &'s HashMap<usize, usize>,
+    result: RollbackResult,
+    descriptions: HashMap<usize, &'static str>,
+}
+
+pub(crate) async fn rollback(shared: &Shared<'_>, completed: &[Completed], parallelism: usize) -> RollbackResult {
+    let done_ops: HashMap<usize, usize> = completed.iter().enumerate().map(|(i, c)| (c.op, i)).collect();
+    // Reverse every plan edge between completed ops; ops on one address are undone last
+    // completed first.
+    let mut edges: Vec<(u32, u32)> = shared
+        .plan
+        .graph
+        .edges
+        .iter()
+        .filter_map(|&(a, b)| Some((*done_ops.get(&(b as usize))? as u32, *done_ops.get(&(a as usize))? as u32)))
+        .collect();
+    let addresses: Vec<&Address> = completed.iter().map(|c| &change_of(shared, c).address).collect();
+    let mut last_on: HashMap<&Address, usize> = HashMap::new();
+    for (i, address) in addresses.iter().enumerate() {
+        if let Some(prev) = last_on.insert(address, i) {
+            edges.push((i as u32, prev as u32));
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    let mut jobs = RollbackJobs { shared, completed, done_ops: &done_ops, result: RollbackResult::default(), descriptions: HashMap::new() };
+    let graph = match JobGraph::new(&addresses, edges) {
+        Ok(g) => g,
+        Err(e) => {
+            // Cannot happen for a graph that was acyclic forward; refuse rather than guess.
+            for c in completed {
+                let change = change_of(shared, c);
+                jobs.result.failed.push(OpProblem { address: change.address.clone(), op: c.kind, message: format!("not compensated: {e}; this is a bug in tarn") });
+            }
+            return jobs.result;
+        }
+    };
+    shared.sink.emit(Event::RollbackStarted { operations: completed.len() });
+    // Rollback is not interruptible: a second Ctrl-C must not leave half-compensated state.
+    dispatch::dispatch(&graph, &mut jobs, parallelism, OnFailure::SkipDependants, &CancelToken::new()).await;
+    jobs.result.not_restorable.sort();
+    jobs.result.not_restorable.dedup();
+    jobs.result
+}
+
+fn change_of<'a>(shared: &Shared<'a>, c: &Completed) -> &'a ResourceChange {
+    let op = &shared.plan.graph.ops[c.op];
+    &shared.plan.changes[op.change as usize]
+}
+
+impl RollbackJobs<'_, '_> {
+    fn compensation(&mut self, job: usize) -> Result<Compensation, String> {
+        let c = &self.completed[job];
+        let sh = self.shared;
+        let change = change_of(sh, c);
+        let provider = sh.providers.get(&change.provider).cloned().ok_or("its provider is not configured")?;
+        let prior_record = sh.view.prior_record(&change.address);
+        let meta = RowMeta {
+            address: change.address.clone(),
+            provider: change.provider.clone(),
+            dependencies: prior_record.map(|r| r.dependencies.clone()).unwrap_or_default(),
+            correlation: prior_record.and_then(|r| r.correlation.clone()),
+        };
+        let schema = sh.schemas.get(&change.provider, &change.address).cloned();
+        let request = |kind, journal_op, call, after_delete| OpRequest { provider, kind, journal_op, meta, call, schema, after_delete };
+        Ok(match (c.kind, change.action) {
+            (OpKind::Create, action) => {
+                let Some(value) = c.value.clone() else { return Ok(Compensation::Nothing) };
+                let old_deleted = self.old_object_deleted(c.op, change);
+                let (after_delete, description) = match (action, prior_record) {
+                    (Action::CreateThenDelete, Some(old)) if !old_deleted => (
+                        AfterDelete::Restore(Box::new(old.clone())),
+                        "delete the replacement and restore the previous object",
+                    ),
+                    _ => (AfterDelete::RemoveRow, "delete the object this apply created"),
+                };
+                if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && (old_deleted || prior_record.is_none()) {
+                    self.result.not_restorable.push(change.address.clone());
+                }
+                Compensation::Run { request: Box::new(request(OpKind::Delete, "rollback-delete", Call::Delete { state: value }, after_delete)), description }
+            }
+            (OpKind::Update, _) => {
+                let current = c.value.clone().ok_or("the update left no object to update back")?;
+                let prior = sh
+                    .view
+                    .prior_value(&change.address)
+                    .or_else(|| change.before.clone())
+                    .ok_or("the prior values are not known")?;
+                Compensation::Run {
+                    request: Box::new(request(OpKind::Update, "rollback-update", Call::Update { prior: current, planned: prior }, AfterDelete::RemoveRow)),
+                    description: "update back to the prior values",
+                }
+            }
+            (OpKind::Delete, _) => {
+                self.result.not_restorable.push(change.address.clone());
+                Compensation::Nothing
+            }
+            // A data source read changed nothing outside; the next plan reads it again.
+            (OpKind::ReadData, _) => Compensation::Nothing,
+        })
+    }
+
+    /// For a replacement's create: whether the old object's delete also completed.
+    fn old_object_deleted(&self, create_op: usize, change: &ResourceChange) -> bool {
+        let ops = &self.shared.plan.graph.ops;
+        let change_index = ops[create_op].change;
+        self.done_ops.keys().any(|&o| o != create_op && ops[o].change == change_index && ops[o].kind == OpKind::Delete)
+            || (change.action == Action::DeleteThenCreate)
+    }
+
+    fn address(&self, job: usize) -> Address {
+        change_of(self.shared, &self.completed[job]).address.clone()
+    }
+}
+
+impl Jobs for RollbackJobs<'_, '_> {
+    type Report = Option<OpReport>;
+
+    fn start(&mut self, job: usize) -> Result<JobFuture<Option<OpReport>>, String> {
+        match self.compensation(job)? {
+            Compensation::Nothing => Ok(Box::pin(async { None })),
+            Compensation::Run { request, description } => {
+                self.descriptions.insert(job, description);
+                let address = self.address(job);
+                self.shared.sink.emit(Event::RollbackOpStarted { address, description: description.to_string() });
+                let env = self.shared.env.clone();
+                Ok(Box::pin(async move { Some(worker::run(env, *request).await) }))
+            }
+        }
+    }
+
+    fn finish(&mut self, job: usize, report: Result<Option<OpReport>, String>) -> bool {
+        let address = self.address(job);
+        let description = self.descriptions.get(&job).copied().unwrap_or("compensate").to_string();
+        let error = match report {
+            Ok(None) => return true,
+            Ok(Some(OpReport { result: Ok(_), .. })) => {
+                self.shared.sink.emit(Event::RollbackOpFinished { address, description });
+                return true;
+            }
+            Ok(Some(OpReport { result: Err(f), .. })) => f.message,
+            Err(panic) => format!("the executor's worker panicked: {panic}; this is a bug in tarn"),
+        };
+        self.shared.sink.emit(Event::RollbackOpFailed { address: address.clone(), description, error: error.clone() });
+        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message: error });
+        false
+    }
+
+    fn start_failed(&mut self, job: usize, message: String) {
+        let address = self.address(job);
+        let message = format!("cannot compensate: {message}");
+        self.shared.sink.emit(Event::RollbackOpFailed { address: address.clone(), description: "compensate".into(), error: message.clone() });
+        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message });
+    }
+
+    fn not_run(&mut self, job: usize, _dependency_failed: bool) {
+        let address = self.address(job);
+        let message = "not compensated: the compensation of an object depending on it failed".to_string();
+        self.shared.sink.emit(Event::RollbackOpFailed { address: address.clone(), description: "compensate".into(), error: message.clone() });
+        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message });
+    }
+}

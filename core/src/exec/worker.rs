@@ -1,0 +1,275 @@
+//! A worker runs one operation: journal the intent, call the provider (retrying transient
+//! errors with backoff), write the state row, journal the outcome, and report back. It owns no
+//! scheduling state and decides nothing about the rest of the apply; the dispatcher does.
+//!
+//! A panicking provider call is caught (unwinding is stopped at the call) and reported, never
+//! lost. When the outcome of a call is uncertain (a panic,
+//! or state could not be written after the provider acted), the intent is left open on
+//! purpose: `recover` reconciles it on the next run.
+
+use super::journal::{self, IntentDetail, Outcome};
+use super::model::{Event, EventSink};
+use super::retry::RetryPolicy;
+use super::values::{RowMeta, from_record, remark, to_record};
+use crate::plan::OpKind;
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tarn_sdk::{
+    CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ReadDataRequest, ResourceSchema,
+    UpdateRequest, Value,
+};
+use tarn_state::{Backend, ResourceRecord};
+
+/// What every worker shares.
+#[derive(Clone)]
+pub(crate) struct WorkerEnv {
+    pub backend: Arc<dyn Backend>,
+    pub sink: Arc<dyn EventSink>,
+    pub retry: RetryPolicy,
+    pub run_id: Arc<str>,
+}
+
+/// The provider call to make. Values keep their sensitive marks here; the worker unmarks them
+/// for the provider and uses the marks to re-mark the result.
+#[derive(Debug, Clone)]
+pub(crate) enum Call {
+    Create { planned: Value, correlation: String },
+    Update { prior: Value, planned: Value },
+    Delete { state: Value },
+    ReadData { config: Value },
+}
+
+impl Call {
+    fn sent_value(&self) -> &Value {
+        match self {
+            Call::Create { planned, .. } | Call::Update { planned, .. } => planned,
+            Call::Delete { state } => state,
+            Call::ReadData { config } => config,
+        }
+    }
+}
+
+/// What happens to the state row after a successful delete.
+#[derive(Debug, Clone)]
+pub(crate) enum AfterDelete {
+    RemoveRow,
+    /// The row already holds another object at this address (create_before_destroy).
+    KeepRow,
+    /// Put back this row (rollback of create_before_destroy: the old object is current again).
+    Restore(Box<ResourceRecord>),
+}
+
+pub(crate) struct OpRequest {
+    pub provider: Arc<dyn Provider>,
+    pub kind: OpKind,
+    /// Journal op name: "create", "update", "delete", "read", "rollback-delete", "rollback-update".
+    pub journal_op: &'static str,
+    pub meta: RowMeta,
+    pub call: Call,
+    pub schema: Option<Arc<ResourceSchema>>,
+    pub after_delete: AfterDelete,
+}
+
+#[derive(Debug)]
+pub(crate) struct OpReport {
+    /// The object now at the address (`None` after a delete), or the failure.
+    pub result: Result<Option<Value>, OpFailure>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug)]
+pub(crate) struct OpFailure {
+    pub message: String,
+    /// A partially created object, recorded in state.
+    pub partial: Option<Value>,
+    /// Whether the provider may have acted without it being recorded (panic, state write
+    /// failure): the intent stays open for `recover`.
+    pub uncertain: bool,
+}
+
+impl OpFailure {
+    fn new(message: String) -> Self {
+        OpFailure { message, partial: None, uncertain: false }
+    }
+}
+
+/// Why a provider call did not return a value.
+enum CallError {
+    Provider(ProviderError),
+    Panicked(String),
+}
+
+pub(crate) async fn run(env: WorkerEnv, req: OpRequest) -> OpReport {
+    let started = Instant::now();
+    let result = run_attempts(&env, &req).await;
+    OpReport { result, elapsed: started.elapsed() }
+}
+
+async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>, OpFailure> {
+    let address = req.meta.address.to_string();
+    let backend = env.backend.as_ref();
+    let correlation = match &req.call {
+        Call::Create { correlation, .. } => Some(correlation.as_str()),
+        _ => None,
+    };
+    let restores = match &req.after_delete {
+        AfterDelete::Restore(record) => Some(from_record(record)),
+        _ => None,
+    };
+    let mut attempt = 1;
+    loop {
+        let detail = IntentDetail {
+            type_name: &req.meta.address.type_name,
+            provider: &req.meta.provider,
+            attempt,
+            value: req.call.sent_value(),
+            correlation,
+            restores: restores.as_ref(),
+        };
+        let seq = journal::intent(backend, &env.run_id, &address, req.journal_op, detail)
+            .await
+            .map_err(|e| OpFailure::new(format!("not attempted: the journal intent could not be written: {e}")))?;
+
+        let error = match call_provider(req).await {
+            Ok(value) => return record_success(env, req, &address, seq, value).await,
+            Err(CallError::Panicked(message)) => {
+                return Err(OpFailure {
+                    message: format!("the provider panicked: {message}; the outcome is unknown and will be reconciled on the next run"),
+                    partial: None,
+                    uncertain: true,
+                });
+            }
+            Err(CallError::Provider(e)) => e,
+        };
+        if let Some(delay) = env.retry.next_delay(attempt, &error) {
+            let _ = journal::outcome(backend, &env.run_id, &address, req.journal_op, Some(seq), Outcome::Error { error: &error, retrying: true }).await;
+            env.sink.emit(Event::OpRetrying {
+                address: req.meta.address.clone(),
+                op: req.kind,
+                attempt: attempt + 1,
+                error: error.message.clone(),
+            });
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+            continue;
+        }
+        return Err(record_failure(env, req, &address, seq, error).await);
+    }
+}
+
+/// Calls the provider, catching a panic so it becomes a value.
+async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
+    let provider = req.provider.as_ref();
+    let type_name = req.meta.address.type_name.clone();
+    let fut = async move {
+        match &req.call {
+            Call::Create { planned, correlation } => provider
+                .create(CreateRequest { type_name, planned: planned.unmark_deep(), correlation: correlation.clone() })
+                .await
+                .map(Some),
+            Call::Update { prior, planned } => provider
+                .update(UpdateRequest { type_name, prior: prior.unmark_deep(), planned: planned.unmark_deep() })
+                .await
+                .map(Some),
+            Call::Delete { state } => match provider.delete(DeleteRequest { type_name, state: state.unmark_deep() }).await {
+                // Deleting what is already gone is success (the contract says so; some
+                // providers still report it).
+                Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+                r => r.map(|()| None),
+            },
+            Call::ReadData { config } => {
+                provider.read_data(ReadDataRequest { type_name, config: config.unmark_deep() }).await.map(Some)
+            }
+        }
+    };
+    match CatchUnwind(Box::pin(fut)).await {
+        Ok(r) => r.map_err(CallError::Provider),
+        Err(payload) => Err(CallError::Panicked(payload_message(payload.as_ref()))),
+    }
+}
+
+/// Polls a future, turning a panic inside any poll into an `Err` with its payload. Cheaper
+/// than a task of its own per call; the future is dropped after a panic, never polled again.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+fn payload_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without message".into())
+}
+
+pub(crate) fn panic_message(join: tokio::task::JoinError) -> String {
+    if join.is_cancelled() {
+        return "the task was cancelled".into();
+    }
+    payload_message(join.into_panic().as_ref())
+}
+
+async fn record_success(
+    env: &WorkerEnv,
+    req: &OpRequest,
+    address: &str,
+    seq: i64,
+    value: Option<Value>,
+) -> Result<Option<Value>, OpFailure> {
+    let backend = env.backend.as_ref();
+    let value = value.map(|v| remark(v, req.schema.as_deref(), Some(req.call.sent_value())));
+    let written = match (&value, &req.after_delete) {
+        (Some(v), _) => backend.put_resource(to_record(&req.meta, v)).await,
+        (None, AfterDelete::RemoveRow) => backend.delete_resource(address).await,
+        (None, AfterDelete::KeepRow) => Ok(()),
+        (None, AfterDelete::Restore(record)) => backend.put_resource((**record).clone()).await,
+    };
+    if let Err(e) = written {
+        // The provider acted but state does not say so: leave the intent open so that the
+        // next run's recovery reconciles it.
+        return Err(OpFailure {
+            message: format!("the provider call succeeded but state could not be written: {e}; the next run will reconcile it"),
+            partial: None,
+            uncertain: true,
+        });
+    }
+    if let Err(e) = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Ok).await {
+        // State is right; an open intent is reconciled idempotently by the next recovery.
+        tracing::warn!(%address, error = %e, "journal outcome not written");
+    }
+    Ok(value)
+}
+
+async fn record_failure(env: &WorkerEnv, req: &OpRequest, address: &str, seq: i64, error: ProviderError) -> OpFailure {
+    let backend = env.backend.as_ref();
+    if let (ErrorClass::PartiallyCreated, Some(partial)) = (error.class, &error.partial) {
+        let partial = remark(partial.clone(), req.schema.as_deref(), Some(req.call.sent_value()));
+        if let Err(e) = backend.put_resource(to_record(&req.meta, &partial)).await {
+            return OpFailure {
+                message: format!("{error} (partially created; recording it in state failed: {e}; the next run will reconcile it)"),
+                partial: None,
+                uncertain: true,
+            };
+        }
+        let _ = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Partial { error: &error }).await;
+        return OpFailure { message: format!("{error} (the object was partially created and is recorded in state)"), partial: Some(partial), uncertain: false };
+    }
+    let _ = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Error { error: &error, retrying: false }).await;
+    OpFailure::new(error.to_string())
+}

@@ -1,0 +1,280 @@
+//! Failure policies: rollback (compensate in reverse order, restore state exactly), rollback
+//! that cannot finish, halt, continue, partial creates, the final-destroy phase,
+//! create_before_destroy restore, a panicking provider, a failed state write, cancellation.
+
+use super::support::*;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use tarn_core::exec::{ApplyOutcome, Event, FailurePolicy, apply};
+use tarn_provider_fault::FaultProvider;
+use tarn_sdk::{
+    AdoptRequest, CreateRequest, DeleteRequest, Provider, ProviderError, ProviderSchema, ReadRequest, UpdateRequest,
+    Value,
+};
+use tarn_state::{Backend, RunOutcome};
+
+fn opts(policy: FailurePolicy) -> tarn_core::exec::ApplyOptions {
+    Harness::options(policy, 4)
+}
+
+#[tokio::test]
+async fn permanent_failure_rolls_back_in_reverse_order_and_restores_state() {
+    let h = Harness::new();
+    let x_old = h.seed("x", obj("x", &[("value", Value::string("v1"))])).await;
+    let before = h.backend.resources();
+    let mut p = PlanBuilder::default();
+    let a = p.create("a", obj("a", &[]));
+    let b = p.create("b", obj("b", &[]));
+    let x = p.update("x", x_old, obj("x", &[("value", Value::string("v2"))]));
+    let c = p.create("c", obj("c", &[("fail_create", Value::Bool(true))]));
+    p.edge(a, b);
+    p.edge(b, c);
+    p.edge(x, c);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack, "{report:?}");
+    assert_eq!(report.failed.len(), 1);
+    // b depends on a: b is deleted before a's deletion starts.
+    let done_b = h.events.position(|e| matches!(e, Event::RollbackOpFinished { address, .. } if address.name == "b")).unwrap();
+    let start_a = h.events.position(|e| matches!(e, Event::RollbackOpStarted { address, .. } if address.name == "a")).unwrap();
+    assert!(done_b < start_a);
+    assert_eq!(h.existing(), vec!["x"]);
+    assert_eq!(h.fault.objects().unwrap()[0].attributes.get("value"), Some(&Value::string("v1")));
+    assert_eq!(h.backend.resources(), before, "state equals the pre-apply state");
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::RolledBack);
+    let ops: Vec<String> = h.backend.journal_entries().iter().map(|r| r.entry.op.clone()).collect();
+    assert!(ops.contains(&"rollback-delete".to_string()) && ops.contains(&"rollback-update".to_string()));
+}
+
+#[tokio::test]
+async fn exhausted_transient_retries_fail_and_roll_back() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    let a = p.create("a", obj("a", &[]));
+    let t = p.create("t", obj("t", &[("fail_create_times", num(5.0))]));
+    p.edge(a, t);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack);
+    assert_eq!(h.events.count(|e| matches!(e, Event::OpRetrying { .. })), 2, "max_attempts 3 = 2 retries");
+    assert!(h.existing().is_empty());
+    assert!(h.backend.resources().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_compensation_leaves_state_matching_reality() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    let a = p.create("a", obj("a", &[("fail_delete", Value::Bool(true))]));
+    let b = p.create("b", obj("b", &[]));
+    let c = p.create("c", obj("c", &[("fail_create", Value::Bool(true))]));
+    p.edge(a, c);
+    p.edge(b, c);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete);
+    assert_eq!(report.rollback_failed.len(), 1);
+    assert_eq!(h.existing(), vec!["a"]);
+    assert_eq!(h.recorded(), vec!["a"], "state says exactly what exists");
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::RollbackIncomplete);
+}
+
+#[tokio::test]
+async fn halt_stops_scheduling_and_keeps_what_was_done() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    let a = p.create("a", obj("a", &[]));
+    let b = p.create("b", obj("b", &[("fail_create", Value::Bool(true))]));
+    let c = p.create("c", obj("c", &[]));
+    p.edge(a, b);
+    p.edge(b, c);
+    let d = p.create("d", obj("d", &[]));
+    p.edge(b, d);
+    let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Halt, 1))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::Partial);
+    assert_eq!(report.skipped.len(), 2);
+    assert_eq!(h.existing(), vec!["a"]);
+    assert_eq!(h.recorded(), vec!["a"]);
+    assert_eq!(h.events.count(|e| matches!(e, Event::RollbackStarted { .. })), 0);
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::Halted);
+}
+
+#[tokio::test]
+async fn continue_skips_only_dependants() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    let a = p.create("a", obj("a", &[("fail_create", Value::Bool(true))]));
+    let b = p.create("b", obj("b", &[]));
+    let c = p.create("c", obj("c", &[]));
+    p.edge(a, b);
+    p.edge(b, c);
+    p.create("d", obj("d", &[]));
+    p.create("e", obj("e", &[]));
+    let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Continue, 1))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::Partial);
+    let skipped: Vec<String> = report.skipped.iter().map(|s| s.address.name.clone()).collect();
+    assert_eq!(skipped.len(), 2);
+    assert!(skipped.contains(&"b".to_string()) && skipped.contains(&"c".to_string()));
+    assert_eq!(h.existing(), vec!["d", "e"]);
+    assert_eq!(h.recorded(), vec!["d", "e"]);
+}
+
+#[tokio::test]
+async fn a_partial_create_is_recorded_then_treated_as_failure() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    p.create("p", obj("p", &[("partial_create", Value::Bool(true))]));
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Halt))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::Partial);
+    assert_eq!(h.existing(), vec!["p"]);
+    assert_eq!(h.recorded(), vec!["p"], "the partial object is known");
+
+    // Under rollback it is removed like anything else this apply created.
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    p.create("p", obj("p", &[("partial_create", Value::Bool(true))]));
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack);
+    assert!(h.existing().is_empty() && h.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn final_destroys_run_only_after_every_main_op_succeeded() {
+    let h = Harness::new();
+    let z = h.seed("z", obj("z", &[])).await;
+    let mut p = PlanBuilder::default();
+    p.create("a", obj("a", &[("latency_ms", num(10.0))]));
+    p.create("b", obj("b", &[("fail_create", Value::Bool(true))]));
+    p.delete("z", z.clone());
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack);
+    assert_eq!(h.existing(), vec!["z"], "the object to destroy is untouched");
+    assert_eq!(h.recorded(), vec!["z"]);
+    assert_eq!(h.fault.stats().deletes, 1, "only the rollback of a");
+
+    let h = Harness::new();
+    let z = h.seed("z", obj("z", &[])).await;
+    let mut p = PlanBuilder::default();
+    p.create("a", obj("a", &[("latency_ms", num(20.0))]));
+    p.create("b", obj("b", &[]));
+    p.delete("z", z);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::Success);
+    let last_create = h.events.position(|e| matches!(e, Event::OpFinished { address, .. } if address.name == "a")).unwrap();
+    let delete = h.events.position(|e| matches!(e, Event::OpStarted { address, .. } if address.name == "z")).unwrap();
+    assert!(last_create < delete);
+    assert_eq!(h.existing(), vec!["a", "b"]);
+    assert_eq!(h.recorded(), vec!["a", "b"]);
+}
+
+#[tokio::test]
+async fn create_before_destroy_rollback_restores_the_old_object() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let before = h.backend.resources();
+    let mut p = PlanBuilder::default();
+    let (k, _d) = p.replace_cbd("x", old, obj("x", &[("replace_key", Value::string("2"))]));
+    let y = p.create("y", obj("y", &[("fail_create", Value::Bool(true))]));
+    p.edge(k, y);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack, "{report:?}");
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].attributes.get("replace_key"), Some(&Value::string("1")), "the old object survives");
+    assert_eq!(h.backend.resources(), before, "the old row is current again");
+}
+
+#[tokio::test]
+async fn delete_then_create_rollback_reports_what_cannot_be_restored() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let mut p = PlanBuilder::default();
+    let (_d, k) = p.replace("x", old, obj("x", &[("replace_key", Value::string("2"))]));
+    let y = p.create("y", obj("y", &[("fail_create", Value::Bool(true))]));
+    p.edge(k, y);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete);
+    assert_eq!(report.not_restorable, vec![addr("x")]);
+    assert!(h.existing().is_empty());
+    assert!(h.recorded().is_empty(), "state says exactly what exists: nothing");
+}
+
+/// Panics on the create of the object named "boom".
+struct Panicking(Arc<FaultProvider>);
+
+#[async_trait]
+impl Provider for Panicking {
+    fn name(&self) -> &str {
+        "fault"
+    }
+    fn schema(&self) -> ProviderSchema {
+        self.0.schema()
+    }
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
+        self.0.read(req).await
+    }
+    async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
+        if req.planned.get("name").and_then(Value::as_str) == Some("boom") {
+            panic!("provider bug");
+        }
+        self.0.create(req).await
+    }
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        self.0.update(req).await
+    }
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        self.0.delete(req).await
+    }
+    async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
+        self.0.adopt(req).await
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_provider_is_caught_and_left_for_recovery() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    let a = p.create("a", obj("a", &[]));
+    let boom = p.create("boom", obj("boom", &[]));
+    p.edge(a, boom);
+    let provider = Arc::new(Panicking(h.fault.clone()));
+    let report = apply(&p.build(), h.context_with(provider, opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete, "the panicked create's effect is unknown");
+    assert_eq!(report.uncertain.len(), 1);
+    assert!(report.failed[0].message.contains("panicked"));
+    assert!(h.existing().is_empty(), "a was rolled back");
+    let open = h.backend.open_intents().await.unwrap();
+    assert_eq!(open.len(), 1, "the panicked call's intent stays open for recovery");
+    assert_eq!(open[0].entry.address, "fault_object.boom");
+}
+
+#[tokio::test]
+async fn a_failed_state_write_leaves_the_intent_open() {
+    let h = Harness::new();
+    h.backend.fail_puts_for("fault_object.w");
+    let mut p = PlanBuilder::default();
+    p.create("w", obj("w", &[]));
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Halt))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::Partial);
+    assert_eq!(report.uncertain.len(), 1);
+    assert_eq!(h.existing(), vec!["w"]);
+    assert_eq!(h.backend.open_intents().await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_lets_in_flight_ops_finish_then_rolls_back() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    for i in 0..20 {
+        p.create(&format!("o{i:02}"), obj(&format!("o{i:02}"), &[("latency_ms", num(40.0))]));
+    }
+    let cancel = h.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        cancel.cancel();
+    });
+    let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Rollback, 2))).await.unwrap();
+    assert!(report.cancelled);
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack);
+    assert!(report.completed >= 2 && report.completed < 20, "{}", report.completed);
+    assert_eq!(h.events.count(|e| matches!(e, Event::OpFailed { .. })), 0, "nothing was cut short");
+    assert!(h.existing().is_empty() && h.recorded().is_empty());
+}

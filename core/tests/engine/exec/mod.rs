@@ -1,0 +1,12 @@
+//! Executor tests: the real fault-injecting provider (with its overlap detector) against an
+//! in-memory state backend. `scheduling`: concurrency, order, retries, journal discipline;
+//! `failure`: the failure policies and rollback; `recovery`: crash recovery.
+
+pub mod memory;
+mod support;
+
+mod crash;
+mod failure;
+mod pipeline;
+mod recovery;
+mod scheduling;

@@ -1,0 +1,235 @@
+//! Crash recovery: intents left open by a run that died are resolved against what the
+//! provider really holds, and the state made to say so.
+
+use super::memory::run_start;
+use super::support::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tarn_core::exec::{ApplyOutcome, Event, FailurePolicy, RecoverContext, Resolution, apply, recover};
+use tarn_sdk::{CreateRequest, DeleteRequest, Provider, Value};
+use tarn_state::{Backend, JournalEntry, JournalPhase, RunOutcome};
+
+fn recover_ctx(h: &Harness) -> RecoverContext {
+    RecoverContext {
+        providers: HashMap::from([("fault".to_string(), h.fault.clone() as Arc<dyn Provider>)]),
+        backend: h.backend.clone(),
+        schemas: HashMap::from([("fault".to_string(), h.fault.schema())]),
+        events: h.events.clone(),
+    }
+}
+
+/// Journals an intent as the executor does, for a run that then "dies".
+async fn intent(h: &Harness, run: &str, name: &str, op: &str, correlation: Option<&str>, planned: &Value) -> i64 {
+    intent_restoring(h, run, name, op, correlation, planned, None).await
+}
+
+async fn intent_restoring(
+    h: &Harness,
+    run: &str,
+    name: &str,
+    op: &str,
+    correlation: Option<&str>,
+    planned: &Value,
+    restores: Option<&Value>,
+) -> i64 {
+    h.backend
+        .journal(JournalEntry {
+            run_id: run.into(),
+            address: addr(name).to_string(),
+            op: op.into(),
+            phase: JournalPhase::Intent,
+            correlation: correlation.map(str::to_string),
+            detail: serde_json::json!({
+                "type": TYPE,
+                "provider": "fault",
+                "attempt": 1,
+                "planned": planned.to_json_redacted(),
+                "restores": restores.map(Value::to_json_redacted),
+            }),
+            intent_seq: None,
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn recovery_adopts_an_object_a_crashed_run_created() {
+    let h = Harness::new();
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    let planned = obj("orphan", &[]);
+    let correlation = format!("tarn-{run}-0");
+    intent(&h, &run, "orphan", "create", Some(&correlation), &planned).await;
+    // The provider made the object; the process died before recording it.
+    h.fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: planned.clone(), correlation: correlation.clone() })
+        .await
+        .unwrap();
+    // A second create that never reached the provider.
+    intent(&h, &run, "never", "create", Some(&format!("tarn-{run}-1")), &obj("never", &[])).await;
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered.len(), 2);
+    assert_eq!(recovered[0].resolution, Resolution::Adopted { correlation: correlation.clone() });
+    assert_eq!(recovered[1].resolution, Resolution::NotCreated);
+    let rows = h.backend.resources();
+    let row = &rows["fault_object.orphan"];
+    assert_eq!(row.correlation.as_deref(), Some(correlation.as_str()));
+    assert_eq!(row.attributes["name"], "orphan");
+    assert!(!rows.contains_key("fault_object.never"));
+    assert!(h.backend.open_intents().await.unwrap().is_empty());
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::Interrupted);
+    assert_eq!(h.events.count(|e| matches!(e, Event::Adopted { .. })), 1);
+    // Idempotent: a second recovery finds nothing to do.
+    assert!(recover(recover_ctx(&h)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn recovery_fixes_rows_of_interrupted_updates_and_deletes() {
+    let h = Harness::new();
+    let u = h.seed("u", obj("u", &[("value", Value::string("v1"))])).await;
+    let d = h.seed("d", obj("d", &[])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    // The update reached the provider; the delete did too. Neither was recorded.
+    intent(&h, &run, "u", "update", None, &obj("u", &[("value", Value::string("v2"))])).await;
+    h.fault
+        .update(tarn_sdk::UpdateRequest { type_name: TYPE.into(), prior: u.clone(), planned: obj("u", &[("value", Value::string("v2"))]) })
+        .await
+        .unwrap();
+    intent(&h, &run, "d", "delete", None, &d).await;
+    h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: d }).await.unwrap();
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    let resolutions: Vec<_> = recovered.iter().map(|r| r.resolution.clone()).collect();
+    assert_eq!(resolutions, vec![Resolution::Refreshed, Resolution::Gone]);
+    let rows = h.backend.resources();
+    assert_eq!(rows["fault_object.u"].attributes["value"], "v2");
+    assert!(!rows.contains_key("fault_object.d"));
+}
+
+#[tokio::test]
+async fn an_unrecorded_create_from_a_failed_state_write_is_adopted_next_run() {
+    let h = Harness::new();
+    h.backend.fail_puts_for("fault_object.w");
+    let mut p = PlanBuilder::default();
+    p.create("w", obj("w", &[]));
+    let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Rollback, 1))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete);
+    assert!(h.recorded().is_empty() && h.existing() == vec!["w"], "an object exists that state does not know");
+
+    h.backend.fail_puts_for("nothing");
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert!(matches!(recovered[0].resolution, Resolution::Adopted { .. }));
+    assert_eq!(h.recorded(), vec!["w"], "now tarn knows about it");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_leaves_the_intent_open() {
+    let h = Harness::new();
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    intent(&h, &run, "x", "create", Some("tarn-x-0"), &obj("x", &[])).await;
+    let mut ctx = recover_ctx(&h);
+    ctx.providers.clear();
+    let recovered = recover(ctx).await.unwrap();
+    assert!(matches!(recovered[0].resolution, Resolution::Unresolved { .. }));
+    assert_eq!(h.backend.open_intents().await.unwrap().len(), 1);
+}
+
+/// Records `value` as the row of `name` with `correlation`, as the executor does.
+async fn put_row(h: &Harness, name: &str, value: &Value, correlation: &str) {
+    h.backend
+        .put_resource(tarn_state::ResourceRecord {
+            address: addr(name).to_string(),
+            mode: "managed".into(),
+            type_name: TYPE.into(),
+            provider: "fault".into(),
+            attributes: value.to_json_unmarked(),
+            sensitive_paths: vec![],
+            dependencies: vec![],
+            correlation: Some(correlation.into()),
+            schema_version: 0,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_interrupted_create_before_destroy_create_is_removed_while_the_old_object_lives() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    let planned = obj("x", &[("replace_key", Value::string("2"))]);
+    intent(&h, &run, "x", "create", Some("tarn-r-0"), &planned).await;
+    h.fault.create(CreateRequest { type_name: TYPE.into(), planned, correlation: "tarn-r-0".into() }).await.unwrap();
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::RemovedUntracked);
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].attributes, old, "the recorded old object is the one left");
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
+    let ops: Vec<String> = h.backend.journal_entries().iter().map(|r| r.entry.op.clone()).collect();
+    assert!(ops.contains(&"recover-delete".to_string()), "the clean-up is journaled");
+}
+
+#[tokio::test]
+async fn an_interrupted_delete_of_a_replaced_object_is_finished() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    // The replacement was created and recorded; the delete of the old object was interrupted.
+    let new = h
+        .fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .await
+        .unwrap();
+    put_row(&h, "x", &new, "tarn-r-0").await;
+    intent(&h, &run, "x", "delete", None, &old).await;
+
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::RemovedUntracked);
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].attributes, new);
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2", "the row keeps the replacement");
+
+    // Had the delete gone through, there is nothing to do and the row is untouched.
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let run = h.backend.begin_run(run_start()).await.unwrap();
+    let new = h
+        .fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .await
+        .unwrap();
+    put_row(&h, "x", &new, "tarn-r-0").await;
+    intent(&h, &run, "x", "delete", None, &old).await;
+    h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: old }).await.unwrap();
+    let recovered = recover(recover_ctx(&h)).await.unwrap();
+    assert_eq!(recovered[0].resolution, Resolution::NothingToDo);
+    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2");
+}
+
+#[tokio::test]
+async fn an_interrupted_rollback_of_a_replacement_is_finished() {
+    for replacement_deleted in [false, true] {
+        let h = Harness::new();
+        let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+        let run = h.backend.begin_run(run_start()).await.unwrap();
+        let new = h
+            .fault
+            .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+            .await
+            .unwrap();
+        put_row(&h, "x", &new, "tarn-r-0").await;
+        intent_restoring(&h, &run, "x", "rollback-delete", None, &new, Some(&old)).await;
+        if replacement_deleted {
+            h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: new.clone() }).await.unwrap();
+        }
+        let recovered = recover(recover_ctx(&h)).await.unwrap();
+        assert_eq!(recovered[0].resolution, Resolution::Restored, "replacement deleted: {replacement_deleted}");
+        let objects = h.fault.objects().unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].attributes, old);
+        assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
+    }
+}

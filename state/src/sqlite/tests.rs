@@ -1,0 +1,196 @@
+//! SQLite backend tests: the conformance suite, plus what only a file can show — parent
+//! directories, WAL, schema versions, garbage files, and a lock held by another process.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::SqliteBackend;
+use crate::conformance::Fixture;
+use crate::{Backend, LockHolder, LockOptions, StateError};
+
+struct SqliteFixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+fn fixture() -> SqliteFixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(".tarn").join("state.db");
+    SqliteFixture { _dir: dir, path }
+}
+
+#[async_trait]
+impl Fixture for SqliteFixture {
+    async fn open(&self) -> Result<Box<dyn Backend>, StateError> {
+        Ok(Box::new(SqliteBackend::open(&self.path)?))
+    }
+
+    async fn open_workspace(&self, workspace: &str) -> Result<Box<dyn Backend>, StateError> {
+        Ok(Box::new(SqliteBackend::open_workspace(&self.path, workspace)?))
+    }
+
+    async fn corrupt_resource(&self, address: &str) -> Result<(), StateError> {
+        let conn = rusqlite::Connection::open(&self.path).map_err(|e| StateError::Storage(e.to_string()))?;
+        conn.execute("UPDATE resources SET attributes = '{\"id\": ' WHERE address = ?1", [address])
+            .map_err(|e| StateError::Storage(e.to_string()))?;
+        Ok(())
+    }
+}
+
+crate::conformance_tests!(fixture());
+
+#[test]
+fn open_creates_the_parent_directory_and_uses_wal() {
+    let f = fixture();
+    let b = SqliteBackend::open(&f.path).expect("open");
+    assert!(f.path.exists());
+    assert_eq!(b.describe(), format!("sqlite {}", f.path.display()));
+    let mode: String = b
+        .with_ctx(|ctx| ctx.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(ctx.err("read journal_mode")))
+        .expect("journal mode");
+    assert_eq!(mode, "wal");
+    let ws = SqliteBackend::open_workspace(&f.path, "staging").expect("open workspace");
+    assert_eq!(ws.describe(), format!("sqlite {} (workspace staging)", f.path.display()));
+}
+
+#[test]
+fn migrations_are_recorded_once() {
+    let f = fixture();
+    let version = |b: &SqliteBackend| {
+        b.with_ctx(|ctx| {
+            ctx.conn
+                .query_row("SELECT COUNT(*), MAX(version) FROM schema_migrations", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(ctx.err("read versions"))
+        })
+        .expect("versions")
+    };
+    let known = super::schema::known_version();
+    assert_eq!(version(&SqliteBackend::open(&f.path).expect("open")), (known, known));
+    assert_eq!(version(&SqliteBackend::open(&f.path).expect("reopen")), (known, known), "reopening migrates nothing");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let f = fixture();
+    let b = SqliteBackend::open(&f.path).expect("open");
+    b.with_ctx(|ctx| {
+        ctx.conn
+            .execute("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')", [])
+            .map_err(ctx.err("pretend to be newer"))
+    })
+    .expect("insert version");
+    match SqliteBackend::open(&f.path) {
+        Err(StateError::TooNew { found: 99, known }) => assert_eq!(known, super::schema::known_version()),
+        other => panic!("expected TooNew, got {:?}", other.map(|b| b.describe())),
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_storage_error_naming_it() {
+    let f = fixture();
+    std::fs::create_dir_all(f.path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&f.path, vec![b'x'; 4096]).expect("write garbage");
+    match SqliteBackend::open(&f.path) {
+        Err(StateError::Storage(msg)) => assert!(msg.contains(&f.path.display().to_string()), "{msg}"),
+        other => panic!("expected Storage, got {:?}", other.map(|b| b.describe())),
+    }
+}
+
+#[tokio::test]
+async fn corrupt_journal_and_history_rows_name_the_record() {
+    let f = fixture();
+    let b = SqliteBackend::open(&f.path).expect("open");
+    let run = b
+        .begin_run(crate::RunStart { command: "apply".into(), holder: LockHolder::here("apply"), summary: serde_json::json!({}) })
+        .await
+        .expect("begin");
+    b.with_ctx(|ctx| ctx.conn.execute("UPDATE runs SET holder = 'nope'", []).map_err(ctx.err("corrupt run")))
+        .expect("corrupt run");
+    assert!(matches!(b.history().await, Err(StateError::Corrupt { what, .. }) if what.contains(&run)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_handles_write_concurrently_without_busy_errors() {
+    let f = fixture();
+    let mut tasks = tokio::task::JoinSet::new();
+    for h in 0..4 {
+        let b = SqliteBackend::open(&f.path).expect("open");
+        tasks.spawn(async move {
+            for i in 0..200 {
+                b.put_resource(crate::conformance::sample(&format!("null_resource.h{h}[{i}]"), i)).await?;
+            }
+            Ok::<_, StateError>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.expect("join").expect("no write fails under contention");
+    }
+    let b = SqliteBackend::open(&f.path).expect("open");
+    assert_eq!(b.snapshot().await.expect("snapshot").resources.len(), 800);
+}
+
+/// Set in the child process started by `lock_of_a_killed_process_is_taken_over`.
+const CHILD_DB: &str = "TARN_STATE_TEST_CHILD_DB";
+
+/// Not a test on its own: in the child process, takes the lock, says so, and waits to be killed.
+#[test]
+fn child_lock_holder() {
+    let Some(path) = std::env::var_os(CHILD_DB) else { return };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let b = SqliteBackend::open(std::path::Path::new(&path)).expect("child open");
+        let opts = LockOptions { timeout: Duration::ZERO, lease: Duration::from_secs(3600) };
+        let info = b.lock(LockHolder::here("tarn apply (child)"), opts).await.expect("child lock");
+        println!("LOCKED {}", info.id);
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    });
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Reaper(std::process::Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn lock_of_a_killed_process_is_taken_over() {
+    let f = fixture();
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = Reaper(
+        std::process::Command::new(exe)
+            .args(["--exact", "sqlite::tests::child_lock_holder", "--nocapture", "--test-threads=1"])
+            .env(CHILD_DB, &f.path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn the child holder"),
+    );
+    let stdout = child.0.stdout.take().expect("child stdout");
+    // libtest prints "test NAME ... " before the test's own output, on the same line.
+    let child_lock = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.split_once("LOCKED ").map(|(_, id)| id.trim().to_string()))
+        .expect("the child reports its lock");
+
+    let b = SqliteBackend::open(&f.path).expect("open");
+    let opts = LockOptions { timeout: Duration::from_millis(200), lease: Duration::from_secs(60) };
+    match b.lock(LockHolder::here("tarn apply"), opts).await {
+        Err(StateError::Locked { holder }) => {
+            assert_eq!(holder.id, child_lock);
+            assert_eq!(holder.holder.pid, child.0.id());
+        }
+        other => panic!("expected Locked while the child lives, got {other:?}"),
+    }
+    child.0.kill().expect("kill -9 the child");
+    child.0.wait().expect("reap the child");
+    let taken = b.lock(LockHolder::here("tarn apply"), LockOptions { timeout: Duration::ZERO, ..opts }).await;
+    assert!(taken.is_ok(), "the dead child's hour-long lease does not block: {taken:?}");
+}
