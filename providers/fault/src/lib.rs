@@ -18,13 +18,17 @@
 //! Provider block (`configure`): `dir` (objects persist as `<dir>/<id>.json`, written atomically,
 //! holding the attributes and the correlation tag, so they survive a `kill -9` of tarn and tests
 //! can list what really exists; without `dir` objects live in memory), `latency_ms` (default for
-//! every call), `fail_on_call = N` (the Nth create/update/delete call overall fails, once), and
-//! `fail_on_call_class` (`permanent`, the default, or `transient`).
+//! every call, adopt and import included), `fail_on_call = N` (the Nth create/update/delete call
+//! overall fails, once; reads are not counted), and `fail_on_call_class` (`permanent`, the
+//! default, or `transient`).
 //!
 //! Contract details: `read` of a missing object is `Ok(None)` and returns the stored attributes
 //! as they are, so editing or deleting a file is drift. `delete` of a missing object succeeds.
 //! `adopt` scans the store for the request's correlation. Every call is counted and checked for
-//! overlap (two operations on one object at once) through [`FaultProvider::stats`].
+//! overlap (two operations on one object at once) through [`FaultProvider::stats`]: an object is
+//! known by its correlation while it is being created and by its id afterwards; `max_in_flight`
+//! counts operations of every kind on every object. Tests can skip `configure` with
+//! [`FaultProvider::with_settings`] and list what exists with [`FaultProvider::objects`].
 
 mod knobs;
 mod provider;

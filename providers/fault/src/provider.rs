@@ -254,15 +254,19 @@ impl Provider for FaultProvider {
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
         check_type(type_name)?;
+        let rt = self.runtime();
+        pause(&ObjectKnobs::default(), &rt.settings).await;
         let id = id.to_string();
-        let found = Self::with_store(&self.runtime().store, move |s| s.get(&id)).await?;
+        let found = Self::with_store(&rt.store, move |s| s.get(&id)).await?;
         Ok(found.map(|o| o.attributes))
     }
 
     async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
         check_type(&req.type_name)?;
+        let rt = self.runtime();
+        pause(&ObjectKnobs::default(), &rt.settings).await;
         let correlation = req.correlation;
-        let found = Self::with_store(&self.runtime().store, move |s| s.find_by_correlation(&correlation)).await?;
+        let found = Self::with_store(&rt.store, move |s| s.find_by_correlation(&correlation)).await?;
         Ok(found.map(|o| o.attributes))
     }
 }

@@ -307,3 +307,27 @@ fn settings_parse_from_the_provider_block() {
     assert_eq!(s.fail_on_call_class, ErrorClass::Permanent);
     assert_eq!(Settings::from_config(&Value::Null).unwrap(), Settings::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_from_many_threads_are_all_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Arc::new(on_disk(dir.path()).await);
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let p = Arc::clone(&p);
+            tokio::spawn(async move {
+                let planned = object(&[("name", s(&format!("n{i}"))), ("latency_ms", Value::Number(5.0))]);
+                let state = p.create(create(planned, &format!("c{i}"))).await.unwrap();
+                p.delete(delete(&state)).await.unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = p.stats();
+    assert_eq!((stats.calls, stats.creates, stats.deletes), (80, 40, 40));
+    assert!(stats.max_in_flight > 1 && stats.max_in_flight <= 40, "{stats:?}");
+    assert_eq!((stats.overlaps_detected, stats.in_flight), (0, 0));
+    assert!(p.objects().unwrap().is_empty());
+}
