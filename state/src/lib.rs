@@ -4,6 +4,10 @@
 //!
 //! Rows are written one at a time as each action finishes, never as a whole-state rewrite.
 //! This crate knows nothing about configuration, plans or providers: attributes are JSON.
+//!
+//! Modules: [`model`] (records, errors), [`sqlite`] (the default backend), [`clock`]
+//! (timestamps), [`liveness`] (is a lock holder alive), and `conformance` (the suite every
+//! backend passes; public with the `conformance` feature).
 
 pub mod clock;
 pub mod liveness;
@@ -27,13 +31,17 @@ pub trait Backend: Send + Sync {
     fn describe(&self) -> String;
 
     /// Takes the stack's lock lease, waiting up to `opts.timeout`. Fails with
-    /// [`StateError::Locked`] naming the holder when it cannot.
+    /// [`StateError::Locked`] naming the holder when it cannot. A lease is free when absent,
+    /// expired, or held by a process on this host that no longer exists (a crashed tarn).
     async fn lock(&self, holder: LockHolder, opts: LockOptions) -> Result<LockInfo, StateError>;
-    /// Extends the lease (called periodically by the holder).
+    /// Extends the lease by its original length from now (called periodically by the holder).
+    /// [`StateError::NotLocked`] means the lease was taken over or released: stop writing.
     async fn heartbeat(&self, lock_id: &str) -> Result<(), StateError>;
-    /// Releases the lease if `lock_id` still holds it.
+    /// Releases the lease if `lock_id` still holds it; [`StateError::NotLocked`] otherwise.
     async fn unlock(&self, lock_id: &str) -> Result<(), StateError>;
     /// Releases whatever lease is held, regardless of holder (`tarn state unlock ID`).
+    /// The id is not checked (a mismatch is logged); [`StateError::NotLocked`] when nothing
+    /// was held.
     async fn force_unlock(&self, lock_id: &str) -> Result<(), StateError>;
     /// The current lease, if any (expired leases are reported as `None`).
     async fn current_lock(&self) -> Result<Option<LockInfo>, StateError>;
@@ -43,10 +51,13 @@ pub trait Backend: Send + Sync {
     async fn snapshot(&self) -> Result<Snapshot, StateError>;
 
     /// Starts a run that may change state: records it in history and bumps the serial once.
-    /// Returns the run's id.
+    /// Returns the run's id. Earlier runs still `Running` whose holder is dead are recorded as
+    /// `Interrupted`.
     async fn begin_run(&self, run: RunStart) -> Result<String, StateError>;
     /// Records the run's end in history.
     async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value) -> Result<(), StateError>;
+    /// All runs of this stack, newest first. A run still `Running` whose holder process is
+    /// gone (same host, dead pid) is reported as `Interrupted`.
     async fn history(&self) -> Result<Vec<RunRecord>, StateError>;
 
     /// Inserts or replaces one resource row.
@@ -64,11 +75,13 @@ pub trait Backend: Send + Sync {
     /// Replaces all outputs.
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError>;
 
-    /// Appends a journal entry; returns its sequence number.
+    /// Appends a journal entry; returns its sequence number (increasing). An outcome with an
+    /// `intent_seq` closes that intent in the same transaction.
     async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError>;
     /// Intents (of any run) that have no outcome: what an interrupted run may have left.
     async fn open_intents(&self) -> Result<Vec<JournalRecord>, StateError>;
     /// Marks an open intent as dealt with (after adoption or clean-up on a later run).
+    /// Closing an unknown or already closed seq is a no-op, so recovery can be retried.
     async fn close_intent(&self, seq: i64, note: &str) -> Result<(), StateError>;
     /// The journal of one run, in order.
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError>;

@@ -5,7 +5,7 @@
 //! Outcome rows are stored as closed (they never need attention). Rows are append-only except
 //! for the `closed` flag and its note. It must not touch resource rows, runs or the lock.
 
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 
 use super::Ctx;
 use super::resources::{from_json, to_json};
@@ -32,7 +32,7 @@ pub fn append(ctx: &mut Ctx<'_>, e: &JournalEntry) -> Result<i64, StateError> {
     let err = ctx.err(format!("journal the {} {} of {}", e.op, phase_str(e.phase), e.address));
     let detail = to_json("a journal detail", &e.detail)?;
     let closed = e.phase == JournalPhase::Outcome;
-    let tx = ctx.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+    let tx = ctx.conn.savepoint().map_err(&err)?;
     tx.prepare_cached(
         "INSERT INTO journal (workspace, run_id, at, address, op, phase, correlation, detail, intent_seq, closed) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

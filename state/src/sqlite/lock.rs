@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::resources::{from_json, to_json};
 use super::{Ctx, SqliteBackend};
@@ -24,7 +24,7 @@ pub async fn acquire(backend: &SqliteBackend, holder: LockHolder, opts: LockOpti
     let mut poll = FIRST_POLL;
     loop {
         let h = holder.clone();
-        match backend.call(move |ctx| try_take(ctx, h, opts.lease)).await? {
+        match backend.write(move |ctx| try_take(ctx, h, opts.lease)).await? {
             Ok(taken) => return Ok(taken),
             Err(current) => {
                 let remaining = opts.timeout.saturating_sub(started.elapsed());
@@ -42,7 +42,7 @@ pub async fn acquire(backend: &SqliteBackend, holder: LockHolder, opts: LockOpti
 fn try_take(ctx: &mut Ctx<'_>, holder: LockHolder, lease: Duration) -> Result<Result<LockInfo, LockInfo>, StateError> {
     let err = ctx.err("take the state lock");
     let holder_json = to_json("the lock holder", &holder)?;
-    let tx = ctx.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+    let tx = ctx.conn.savepoint().map_err(&err)?;
     let now = clock::now();
     if let Some(current) = read(&tx, ctx.ws).map_err(&err)? {
         let current = current.parse()?;
@@ -125,7 +125,7 @@ pub fn unlock(ctx: &mut Ctx<'_>, lock_id: &str) -> Result<(), StateError> {
 /// Releases whatever lease is held, whoever holds it; `NotLocked` when there was none.
 pub fn force_unlock(ctx: &mut Ctx<'_>, lock_id: &str) -> Result<(), StateError> {
     let err = ctx.err("force-release the state lock");
-    let tx = ctx.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+    let tx = ctx.conn.savepoint().map_err(&err)?;
     let current = read(&tx, ctx.ws).map_err(&err)?;
     let Some(current) = current else { return Err(StateError::NotLocked(lock_id.to_string())) };
     if current.id != lock_id {

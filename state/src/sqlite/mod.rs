@@ -1,23 +1,25 @@
 //! The SQLite backend (the default: `.tarn/state.db`). Owns the connection, its pragmas and the
 //! bridge from async callers to blocking SQLite calls; the SQL lives in the sibling files.
 //!
-//! One connection per backend behind a mutex; each call runs on tokio's blocking pool, so a
-//! busy file (another process holding the write lock) never stalls the async workers. Every
-//! write is its own committed transaction before the call returns. WAL with
+//! Two connections per backend: writes go to a writer thread that commits concurrent writes
+//! together (group commit, see `writer`), and answers each caller only after its COMMIT; reads
+//! use a second connection on tokio's blocking pool, so neither a busy file (another process
+//! holding the write lock) nor a large snapshot stalls the async workers. WAL with
 //! `synchronous=NORMAL`: a killed process loses nothing committed; a power cut may lose the last
-//! commits but never corrupts the file. This module must not hold the mutex across an await.
+//! commits but never corrupts the file. This module must not hold a mutex across an await.
 
 mod journal;
 mod lock;
 mod resources;
 mod runs;
 pub mod schema;
+mod writer;
 
 #[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,7 +39,9 @@ pub struct SqliteBackend {
 }
 
 struct Inner {
+    /// For reads (and tests). Writes go through `writer`.
     conn: Mutex<Connection>,
+    writer: mpsc::Sender<writer::Job>,
     path: PathBuf,
     display: String,
     workspace: String,
@@ -83,13 +87,24 @@ impl SqliteBackend {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StateError::Storage(format!("create the directory {}: {e}", parent.display())))?;
         }
-        let mut conn = Connection::open(path).map_err(|e| StateError::Storage(format!("open {display}: {e}")))?;
-        let mut ctx = Ctx { conn: &mut conn, ws: workspace, display: &display };
-        configure(&mut ctx)?;
-        schema::migrate(&mut ctx)?;
+        let open = || -> Result<Connection, StateError> {
+            let mut conn = Connection::open(path).map_err(|e| StateError::Storage(format!("open {display}: {e}")))?;
+            configure(&mut Ctx { conn: &mut conn, ws: workspace, display: &display })?;
+            Ok(conn)
+        };
+        let mut write_conn = open()?;
+        schema::migrate(&mut Ctx { conn: &mut write_conn, ws: workspace, display: &display })?;
+        let read_conn = open()?;
+        let (writer, jobs) = mpsc::channel();
+        let (ws, name) = (workspace.to_string(), display.clone());
+        std::thread::Builder::new()
+            .name("tarn-state-writer".to_string())
+            .spawn(move || writer::run(write_conn, jobs, ws, name))
+            .map_err(|e| StateError::Storage(format!("start the writer thread for {display}: {e}")))?;
         Ok(SqliteBackend {
             inner: Arc::new(Inner {
-                conn: Mutex::new(conn),
+                conn: Mutex::new(read_conn),
+                writer,
                 path: path.to_path_buf(),
                 display,
                 workspace: workspace.to_string(),
@@ -105,8 +120,21 @@ impl SqliteBackend {
         &self.inner.workspace
     }
 
-    /// Runs `f` with the connection on the blocking pool (or inline outside a tokio runtime).
-    async fn call<T, F>(&self, f: F) -> Result<T, StateError>
+    /// Runs the write operation `f` in the writer's next group; returns once it is committed.
+    async fn write<T, F>(&self, f: F) -> Result<T, StateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx<'_>) -> Result<T, StateError> + Send + 'static,
+    {
+        let stopped = || StateError::Storage(format!("the state writer for {} dropped this call; this is a bug in tarn", self.inner.display));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner.writer.send(writer::job(f, reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs the read `f` on the read connection, on the blocking pool (or inline outside a
+    /// tokio runtime).
+    async fn read<T, F>(&self, f: F) -> Result<T, StateError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Ctx<'_>) -> Result<T, StateError> + Send + 'static,
@@ -121,7 +149,7 @@ impl SqliteBackend {
         }
     }
 
-    /// Synchronous access for tests that tamper with the file.
+    /// Synchronous access to the read connection, for tests that inspect or tamper with the file.
     #[cfg(test)]
     pub(crate) fn with_ctx<T>(&self, f: impl FnOnce(&mut Ctx<'_>) -> Result<T, StateError>) -> Result<T, StateError> {
         self.inner.with(f)
@@ -168,72 +196,80 @@ impl Backend for SqliteBackend {
 
     async fn heartbeat(&self, lock_id: &str) -> Result<(), StateError> {
         let id = lock_id.to_string();
-        self.call(move |ctx| lock::heartbeat(ctx, &id)).await
+        self.write(move |ctx| lock::heartbeat(ctx, &id)).await
     }
 
     async fn unlock(&self, lock_id: &str) -> Result<(), StateError> {
         let id = lock_id.to_string();
-        self.call(move |ctx| lock::unlock(ctx, &id)).await
+        self.write(move |ctx| lock::unlock(ctx, &id)).await
     }
 
     async fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
         let id = lock_id.to_string();
-        self.call(move |ctx| lock::force_unlock(ctx, &id)).await
+        self.write(move |ctx| lock::force_unlock(ctx, &id)).await
     }
 
     async fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        self.call(lock::current).await
+        self.read(lock::current).await
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StateError> {
-        self.call(resources::snapshot).await
+        if let Some(snapshot) = self.read(resources::read_snapshot).await? {
+            return Ok(snapshot);
+        }
+        self.write(|ctx| resources::ensure_meta(ctx).map(drop)).await?;
+        self.read(resources::read_snapshot)
+            .await?
+            .ok_or_else(|| StateError::Storage(format!("the state lineage vanished from {}", self.inner.display)))
     }
 
     async fn begin_run(&self, run: RunStart) -> Result<String, StateError> {
-        self.call(move |ctx| runs::begin(ctx, run)).await
+        self.write(move |ctx| runs::begin(ctx, run)).await
     }
 
     async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value) -> Result<(), StateError> {
         let id = run_id.to_string();
-        self.call(move |ctx| runs::finish(ctx, &id, outcome, &summary)).await
+        self.write(move |ctx| runs::finish(ctx, &id, outcome, &summary)).await
     }
 
     async fn history(&self) -> Result<Vec<RunRecord>, StateError> {
-        self.call(runs::history).await
+        self.read(runs::history).await
     }
 
     async fn put_resource(&self, record: ResourceRecord) -> Result<(), StateError> {
-        self.call(move |ctx| resources::put(ctx, std::slice::from_ref(&record))).await
+        let row = resources::EncodedRow::new(record)?;
+        self.write(move |ctx| resources::put(ctx, std::slice::from_ref(&row))).await
     }
 
     async fn put_resources(&self, records: Vec<ResourceRecord>) -> Result<(), StateError> {
-        self.call(move |ctx| resources::put(ctx, &records)).await
+        let rows = records.into_iter().map(resources::EncodedRow::new).collect::<Result<Vec<_>, _>>()?;
+        self.write(move |ctx| resources::put(ctx, &rows)).await
     }
 
     async fn delete_resource(&self, address: &str) -> Result<(), StateError> {
         let address = address.to_string();
-        self.call(move |ctx| resources::delete(ctx, &address)).await
+        self.write(move |ctx| resources::delete(ctx, &address)).await
     }
 
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
-        self.call(move |ctx| resources::set_outputs(ctx, &outputs)).await
+        self.write(move |ctx| resources::set_outputs(ctx, &outputs)).await
     }
 
     async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError> {
-        self.call(move |ctx| journal::append(ctx, &entry)).await
+        self.write(move |ctx| journal::append(ctx, &entry)).await
     }
 
     async fn open_intents(&self) -> Result<Vec<JournalRecord>, StateError> {
-        self.call(journal::open_intents).await
+        self.read(journal::open_intents).await
     }
 
     async fn close_intent(&self, seq: i64, note: &str) -> Result<(), StateError> {
         let note = note.to_string();
-        self.call(move |ctx| journal::close_intent(ctx, seq, &note)).await
+        self.write(move |ctx| journal::close_intent(ctx, seq, &note)).await
     }
 
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError> {
         let id = run_id.to_string();
-        self.call(move |ctx| journal::run_journal(ctx, &id)).await
+        self.read(move |ctx| journal::run_journal(ctx, &id)).await
     }
 }

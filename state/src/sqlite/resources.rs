@@ -4,7 +4,7 @@
 //! wholesale. JSON columns are parsed on read; a row that does not parse is reported as
 //! [`StateError::Corrupt`] naming its address. It must not touch the journal, runs or lock.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Ctx;
@@ -22,7 +22,7 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(what: impl Fn() -> Strin
         .map_err(|e| StateError::Corrupt { what: what(), detail: format!("{field} is not valid JSON: {e}") })
 }
 
-/// Creates the workspace's lineage on first use; returns (lineage, serial).
+/// Creates the workspace's lineage on first use; returns (lineage, serial). A write.
 pub(super) fn ensure_meta(ctx: &mut Ctx<'_>) -> Result<(String, i64), StateError> {
     let err = ctx.err("read the state lineage");
     let existing = read_meta(ctx).map_err(&err)?;
@@ -45,14 +45,16 @@ fn read_meta(ctx: &Ctx<'_>) -> rusqlite::Result<Option<(String, i64)>> {
         .optional()
 }
 
-pub fn snapshot(ctx: &mut Ctx<'_>) -> Result<Snapshot, StateError> {
-    ensure_meta(ctx)?;
+/// The snapshot, or `None` before the workspace's lineage exists (see [`ensure_meta`]).
+pub fn read_snapshot(ctx: &mut Ctx<'_>) -> Result<Option<Snapshot>, StateError> {
     let err = ctx.err("read the state snapshot");
     // One read transaction, so a concurrent writer cannot give us a torn snapshot.
     let tx = ctx.conn.transaction().map_err(&err)?;
-    let (lineage, serial): (String, i64) = tx
+    let meta: Option<(String, i64)> = tx
         .query_row("SELECT lineage, serial FROM meta WHERE workspace = ?1", [ctx.ws], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
         .map_err(&err)?;
+    let Some((lineage, serial)) = meta else { return Ok(None) };
     let raw: Vec<RawResource> = {
         let mut stmt = tx
             .prepare_cached(
@@ -93,7 +95,7 @@ pub fn snapshot(ctx: &mut Ctx<'_>) -> Result<Snapshot, StateError> {
             Ok(OutputRecord { name, value, sensitive })
         })
         .collect::<Result<Vec<_>, StateError>>()?;
-    Ok(Snapshot { lineage, serial, resources, outputs })
+    Ok(Some(Snapshot { lineage, serial, resources, outputs }))
 }
 
 struct RawResource {
@@ -125,15 +127,36 @@ impl RawResource {
     }
 }
 
-/// Upserts the records in one transaction (one commit, however many rows).
-pub fn put(ctx: &mut Ctx<'_>, records: &[ResourceRecord]) -> Result<(), StateError> {
-    let op = match records {
-        [one] => format!("write resource {}", one.address),
+/// A resource row with its JSON columns already encoded, so that encoding happens on the
+/// caller's thread and not on the single writer thread.
+pub struct EncodedRow {
+    record: ResourceRecord,
+    attributes: String,
+    sensitive_paths: String,
+    dependencies: String,
+}
+
+impl EncodedRow {
+    pub fn new(record: ResourceRecord) -> Result<EncodedRow, StateError> {
+        let what = format!("resource {}", record.address);
+        Ok(EncodedRow {
+            attributes: to_json(&what, &record.attributes)?,
+            sensitive_paths: to_json(&what, &record.sensitive_paths)?,
+            dependencies: to_json(&what, &record.dependencies)?,
+            record,
+        })
+    }
+}
+
+/// Upserts the rows atomically (one savepoint, however many rows).
+pub fn put(ctx: &mut Ctx<'_>, rows: &[EncodedRow]) -> Result<(), StateError> {
+    let op = match rows {
+        [one] => format!("write resource {}", one.record.address),
         many => format!("write {} resources", many.len()),
     };
     let err = ctx.err(op);
     let now = clock::now_string();
-    let tx = ctx.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+    let tx = ctx.conn.savepoint().map_err(&err)?;
     {
         let mut stmt = tx
             .prepare_cached(
@@ -142,17 +165,17 @@ pub fn put(ctx: &mut Ctx<'_>, records: &[ResourceRecord]) -> Result<(), StateErr
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .map_err(&err)?;
-        for r in records {
-            let what = format!("resource {}", r.address);
+        for row in rows {
+            let r = &row.record;
             stmt.execute(params![
                 ctx.ws,
                 r.address,
                 r.mode,
                 r.type_name,
                 r.provider,
-                to_json(&what, &r.attributes)?,
-                to_json(&what, &r.sensitive_paths)?,
-                to_json(&what, &r.dependencies)?,
+                row.attributes,
+                row.sensitive_paths,
+                row.dependencies,
                 r.correlation,
                 r.schema_version,
                 now,
@@ -173,7 +196,7 @@ pub fn delete(ctx: &mut Ctx<'_>, address: &str) -> Result<(), StateError> {
 
 pub fn set_outputs(ctx: &mut Ctx<'_>, outputs: &[OutputRecord]) -> Result<(), StateError> {
     let err = ctx.err("write the outputs");
-    let tx = ctx.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+    let tx = ctx.conn.savepoint().map_err(&err)?;
     tx.execute("DELETE FROM outputs WHERE workspace = ?1", [ctx.ws]).map_err(&err)?;
     {
         let mut stmt = tx

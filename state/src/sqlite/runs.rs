@@ -4,7 +4,7 @@
 //! [`history`] as `interrupted`, and persisted as such by the next [`begin`]. It must not touch
 //! resource rows, the journal or the lock.
 
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 
 use super::Ctx;
 use super::resources::{ensure_meta, from_json, to_json};
@@ -46,7 +46,7 @@ pub fn begin(ctx: &mut Ctx<'_>, run: RunStart) -> Result<String, StateError> {
     let id = uuid::Uuid::new_v4().to_string();
     let holder = to_json("the run's holder", &run.holder)?;
     let summary = to_json("the run's summary", &run.summary)?;
-    let tx = ctx.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&err)?;
+    let tx = ctx.conn.savepoint().map_err(&err)?;
     let serial: i64 = tx
         .query_row("UPDATE meta SET serial = serial + 1 WHERE workspace = ?1 RETURNING serial", [ctx.ws], |r| r.get(0))
         .map_err(&err)?;

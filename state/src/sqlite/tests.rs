@@ -194,3 +194,91 @@ async fn lock_of_a_killed_process_is_taken_over() {
     let taken = b.lock(LockHolder::here("tarn apply"), LockOptions { timeout: Duration::ZERO, ..opts }).await;
     assert!(taken.is_ok(), "the dead child's hour-long lease does not block: {taken:?}");
 }
+
+/// Set in the child process started by `a_kill_9_loses_no_acknowledged_write`.
+const CRASH_DB: &str = "TARN_STATE_TEST_CRASH_DB";
+
+/// Not a test on its own: in the child process, writes rows and journal intents from several
+/// tasks as fast as it can, printing each one once its call has returned, until killed.
+#[test]
+fn child_busy_writer() {
+    let Some(path) = std::env::var_os(CRASH_DB) else { return };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let b = SqliteBackend::open(std::path::Path::new(&path)).expect("child open");
+        let mut tasks = tokio::task::JoinSet::new();
+        for w in 0..8 {
+            let b = b.clone();
+            tasks.spawn(async move {
+                for i in 0.. {
+                    let address = format!("null_resource.w{w}[{i}]");
+                    let entry = crate::JournalEntry {
+                        run_id: "crash".into(),
+                        address: address.clone(),
+                        op: "create".into(),
+                        phase: crate::JournalPhase::Intent,
+                        correlation: None,
+                        detail: serde_json::json!({}),
+                        intent_seq: None,
+                    };
+                    let seq = b.journal(entry).await.expect("child journal");
+                    println!("INTENT {seq}");
+                    b.put_resource(crate::conformance::sample(&address, i)).await.expect("child put");
+                    println!("ROW {address}");
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    });
+}
+
+#[tokio::test]
+async fn a_kill_9_loses_no_acknowledged_write() {
+    let f = fixture();
+    SqliteBackend::open(&f.path).expect("create the file first");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = Reaper(
+        std::process::Command::new(exe)
+            .args(["--exact", "sqlite::tests::child_busy_writer", "--nocapture", "--test-threads=1"])
+            .env(CRASH_DB, &f.path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn the child writer"),
+    );
+    let stdout = child.0.stdout.take().expect("child stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines().map_while(Result::ok);
+    let (mut rows, mut intents) = (Vec::new(), Vec::new());
+    let note = |line: &str, rows: &mut Vec<String>, intents: &mut Vec<i64>| {
+        if let Some((_, a)) = line.split_once("ROW ") {
+            rows.push(a.trim().to_string());
+        } else if let Some((_, s)) = line.split_once("INTENT ") {
+            intents.push(s.trim().parse().expect("seq"));
+        }
+    };
+    for line in lines.by_ref() {
+        note(&line, &mut rows, &mut intents);
+        if rows.len() >= 400 {
+            break;
+        }
+    }
+    child.0.kill().expect("kill -9 the child mid-write");
+    child.0.wait().expect("reap the child");
+    // What the child printed before it died is still in the pipe.
+    for line in lines {
+        note(&line, &mut rows, &mut intents);
+    }
+
+    assert!(rows.len() >= 400, "the child wrote only {} rows before dying on its own", rows.len());
+
+    let b = SqliteBackend::open(&f.path).expect("reopen after the crash");
+    let ok: String = b
+        .with_ctx(|ctx| ctx.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(ctx.err("integrity_check")))
+        .expect("integrity check");
+    assert_eq!(ok, "ok");
+    let stored: std::collections::HashSet<String> =
+        b.snapshot().await.expect("snapshot").resources.into_iter().map(|r| r.address).collect();
+    let lost: Vec<_> = rows.iter().filter(|a| !stored.contains(*a)).collect();
+    assert!(lost.is_empty(), "{} acknowledged rows lost, e.g. {:?}", lost.len(), lost.first());
+    let open: std::collections::HashSet<i64> = b.open_intents().await.expect("open intents").into_iter().map(|r| r.seq).collect();
+    assert!(intents.iter().all(|s| open.contains(s)), "every acknowledged intent is still open");
+}
