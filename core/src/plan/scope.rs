@@ -247,6 +247,7 @@ impl<'a> World<'a> {
                 let value = match lang::convert(&raw, &var.ty) {
                     Ok(v) => v,
                     Err(msg) => {
+                        let msg = if var.sensitive || raw.contains_sensitive() { "the value (sensitive, not shown) does not convert".to_string() } else { msg };
                         let span = call.inputs.get(name).map(|a| a.value.span).unwrap_or(call.span);
                         self.diags.borrow_mut().push(
                             Diagnostic::error(
