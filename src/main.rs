@@ -1,1 +1,50 @@
-fn main() {}
+//! The `tarn` binary: the only composition root. Parses the command line, sets up logging,
+//! wires concrete providers and the state backend into the engine, renders results and maps
+//! every outcome to a documented exit code. The engine itself lives in tarn-core.
+
+mod cli;
+mod commands;
+mod error;
+mod logging;
+mod providers;
+mod render;
+mod stack;
+
+use clap::Parser;
+use std::io::Write;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let code = match run(cli) {
+        Ok(()) => 0,
+        Err(err) => report(&err),
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}
+
+fn run(cli: cli::Cli) -> Result<(), error::CliError> {
+    if let Some(dir) = &cli.chdir {
+        std::env::set_current_dir(dir)
+            .map_err(|e| error::CliError::Failed(format!("cannot change to directory {}: {e}", dir.display())))?;
+    }
+    let _log = logging::init(cli.log_file.as_deref())?;
+    let color = render::Color::detect(cli.no_color);
+    commands::run(cli.command, color)
+}
+
+/// Prints the error (unless it is only a signal, like "changes present") and returns the
+/// exit code.
+fn report(err: &error::CliError) -> i32 {
+    let color = render::Color::detect(false);
+    match err {
+        error::CliError::Diagnostics { diags, sources } => {
+            eprint!("{}", render::diagnostics(diags, sources, color.stderr));
+        }
+        error::CliError::ChangesPresent => {}
+        other => {
+            eprintln!("{}", render::error_line(&other.to_string(), color.stderr));
+        }
+    }
+    err.exit_code()
+}

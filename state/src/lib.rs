@@ -11,6 +11,7 @@
 
 pub mod clock;
 pub mod liveness;
+pub mod crypto;
 pub mod model;
 pub mod sqlite;
 

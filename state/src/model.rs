@@ -13,6 +13,9 @@ pub enum StateError {
     TooNew { found: i64, known: i64 },
     #[error("state storage failed: {0}")]
     Storage(String),
+    /// Encryption at rest: no key, a wrong key, or a damaged sealed value.
+    #[error("{0}")]
+    Crypto(String),
     #[error("state record {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
 }

@@ -31,6 +31,11 @@ pub(crate) fn label_count(kind: &str) -> Option<usize> {
     })
 }
 
+/// Only local module sources are supported: `./dir`, `../dir`.
+pub(crate) fn is_local_source(s: &str) -> bool {
+    s.starts_with("./") || s.starts_with("../") || s == "." || s == ".."
+}
+
 fn unknown_argument(name: &str, span: crate::diag::Span, block: &str, allowed: &[&str]) -> Diagnostic {
     let hint = did_you_mean(name, allowed.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
     Diagnostic::error(
@@ -249,7 +254,23 @@ impl Decoder<'_> {
         let name = b.labels[0].clone();
         let body = &b.body;
         let source = match body.attributes.get("source") {
-            Some(a) => constant_string(&a.value, "\"source\" argument").map_err(|d| self.err(d)).unwrap_or_default(),
+            Some(a) => match constant_string(&a.value, "\"source\" argument") {
+                Ok(s) if is_local_source(&s) => s,
+                Ok(s) => {
+                    self.err(
+                        Diagnostic::error(
+                            "Unsupported module source",
+                            format!("Module sources must be local paths starting with \"./\" or \"../\"; \"{s}\" is not. Copy the module into this repository and refer to it by path."),
+                        )
+                        .at(a.value.span),
+                    );
+                    String::new()
+                }
+                Err(d) => {
+                    self.err(d);
+                    String::new()
+                }
+            },
             None => {
                 self.err(
                     Diagnostic::error("Missing required argument", "The \"source\" argument is required in a module block: the local path of the module, like \"./modules/net\".")

@@ -12,7 +12,8 @@ const VARIABLE_ARGS: &[&str] = &["type", "default", "description", "sensitive", 
 const OUTPUT_ARGS: &[&str] = &["value", "description", "sensitive", "depends_on"];
 
 fn missing(name: &str, block: &str, b: &Block) -> Diagnostic {
-    Diagnostic::error("Missing required argument", format!("The argument \"{name}\" is required in a {block} block, but no definition was found."))
+    let block = statics::article(block);
+    Diagnostic::error("Missing required argument", format!("The argument \"{name}\" is required in {block} block, but no definition was found."))
         .at(b.label_spans.first().copied().unwrap_or(b.kind_span))
 }
 

@@ -76,6 +76,9 @@ impl Scanner<'_> {
                 loop {
                     self.ws();
                     let kstart = self.pos;
+                    if self.bytes.get(self.pos) != Some(&b'"') {
+                        return Err(self.fail("Expected a quoted object key (JSON allows no trailing comma before '}')"));
+                    }
                     let key = match self.value(depth + 1)? {
                         Node { kind: Kind::Str(s), .. } => s,
                         _ => {
@@ -210,7 +213,8 @@ struct Lowering<'t> {
 /// Nested blocks (and their label counts) inside a block of the given kind.
 fn nested_blocks(kind: &str) -> &'static [(&'static str, usize)] {
     match kind {
-        "resource" | "data" => &[("lifecycle", 0)],
+        "resource" | "data" => &[("lifecycle", 0), ("dynamic", 1)],
+        "dynamic" => &[("content", 0)],
         "variable" => &[("validation", 0)],
         "tarn" => &[("required_providers", 0), ("backend", 1)],
         "lifecycle" => &[("precondition", 0), ("postcondition", 0)],

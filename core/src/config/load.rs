@@ -70,8 +70,11 @@ struct Loader {
     root: PathBuf,
 }
 
+/// Configuration files by name; editor backups and lock files (`.#x`, `#x#`, `x~`) and hidden
+/// files are skipped, as Terraform does.
 fn is_config_file(name: &str) -> bool {
-    name.ends_with(".tarn.hcl") || name.ends_with(".tarn.json")
+    let hidden = name.starts_with('.') || name.starts_with('#');
+    !hidden && (name.ends_with(".tarn.hcl") || name.ends_with(".tarn.json"))
 }
 
 impl Loader {
@@ -119,7 +122,9 @@ impl Loader {
             };
             let rel = path.strip_prefix(&self.root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             self.hashed.push((rel, text.clone()));
-            let id = self.sources.add(path.clone(), text.clone());
+            // `./main.tarn.hcl` reads better as `main.tarn.hcl` in messages.
+            let shown = path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
+            let id = self.sources.add(shown, text.clone());
             decode_file(&mut module, name, &text, id, &mut self.diags);
         }
         let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
@@ -128,17 +133,8 @@ impl Loader {
         let calls: Vec<(String, String, crate::diag::Span)> =
             module.module_calls.values().map(|c| (c.name.clone(), c.source.clone(), c.span)).collect();
         for (name, source, span) in calls {
-            if source.is_empty() {
-                continue;
-            }
-            if !(source.starts_with("./") || source.starts_with("../") || source == "." || source == "..") {
-                self.diags.push(
-                    Diagnostic::error(
-                        "Unsupported module source",
-                        format!("Module sources must be local paths starting with \"./\" or \"../\"; \"{source}\" is not. Copy the module into this repository and refer to it by path."),
-                    )
-                    .at(span),
-                );
+            // Empty means decode already reported a missing or non-local source.
+            if !super::decode::is_local_source(&source) {
                 continue;
             }
             let child_dir = dir.join(&source);

@@ -2,8 +2,12 @@
 //! modules it calls) into the [`model`], keeping every span. Structural checks (unknown blocks
 //! and arguments, duplicates, misplaced meta-arguments) happen here; evaluation does not.
 
+// Diagnostics are the error type of the language front end by design (they carry spans).
+#![allow(clippy::result_large_err)]
+
 mod decode;
 mod decode_more;
+mod fmt;
 pub(crate) mod hcl;
 mod json;
 mod load;
@@ -11,9 +15,12 @@ pub mod model;
 pub(crate) mod statics;
 mod types;
 
+pub use fmt::format_hcl;
 pub use load::{load, load_sources};
 pub use model::*;
 pub use types::parse_type;
 
 #[cfg(test)]
-mod tests;
+mod fixtures;
+#[cfg(test)]
+pub(crate) mod tests;

@@ -230,6 +230,8 @@ fn modules_load_recursively_and_cycles_are_caught() {
     std::fs::write(root.join("net/a.tarn.hcl"), "variable \"cidr\" {}\nmodule \"sub\" {\n  source = \"./sub\"\n}\n").unwrap();
     std::fs::write(root.join("net/sub/x.tarn.hcl"), "module \"back\" {\n  source = \"../..\"\n}\n").unwrap();
     std::fs::write(root.join("ignored.tf"), "garbage").unwrap();
+    std::fs::write(root.join(".#main.tarn.hcl"), "garbage").unwrap();
+    std::fs::write(root.join("#main.tarn.hcl#"), "garbage").unwrap();
     let (cfg, diags) = load(root);
     let cfg = cfg.unwrap();
     assert_eq!(diags.0.len(), 1, "{diags:#?}");
@@ -253,7 +255,7 @@ fn missing_directory_gives_no_config() {
     assert!(diags.has_errors());
 }
 
-const JSON: &str = r#"{
+pub(crate) const JSON: &str = r#"{
   "//": "JSON syntax maps 1:1 to native syntax",
   "tarn": { "backend": { "sqlite": { "path": ".tarn/state.db" } } },
   "variable": {
@@ -332,4 +334,26 @@ fn json_errors_point_into_the_file() {
     let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
     let err = crate::eval::evaluate(&cfg.root.module.locals["a"].value, &ctx).unwrap_err();
     assert_eq!(text_at(&cfg, err.0[0].span.unwrap()), "nope");
+}
+
+#[test]
+fn formatting_the_full_example_is_stable_and_lossless() {
+    let once = format_hcl(FULL).unwrap();
+    assert_eq!(format_hcl(&once).unwrap(), once);
+    assert_eq!(::hcl::parse(FULL).unwrap(), ::hcl::parse(&once).unwrap());
+    let messy: String = FULL.lines().map(|l| format!("{}  \n", l.trim_start())).collect();
+    assert_eq!(format_hcl(&messy).unwrap(), once);
+}
+
+#[test]
+fn json_dynamic_blocks_expand_like_native_ones() {
+    let src = r#"{"resource": {"null_resource": {"a": {
+        "dynamic": {"rule": {"for_each": "${var.list}", "content": {"port": "${rule.value}"}}}
+    }}}}"#;
+    let (cfg, d) = load_sources(&[("d.tarn.json", src)]);
+    assert!(d.is_empty(), "{d:?}");
+    let r = crate::eval::tests::scope();
+    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
+    let v = crate::eval::evaluate_body(&cfg.root.module.resources["null_resource.a"].body, &ctx).unwrap();
+    assert_eq!(v.get("rule").and_then(|r| r.as_list()).map(|l| l.len()), Some(3));
 }

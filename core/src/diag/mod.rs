@@ -3,6 +3,9 @@
 //! address). Phases collect them rather than stopping at the first; the CLI renders them with a
 //! source snippet. Nothing here prints.
 
+// Diagnostics are the error type of the language front end by design (they carry spans).
+#![allow(clippy::result_large_err)]
+
 use std::path::PathBuf;
 
 /// Index of a file in a [`SourceMap`].
@@ -149,7 +152,7 @@ pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a st
 
 mod render;
 
-pub use render::{render, render_all};
+pub use render::{location, render, render_all};
 
 impl SourceMap {
     /// Like [`SourceMap::line_col`], but `None` for a file id this map does not hold.

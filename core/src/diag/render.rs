@@ -51,13 +51,12 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}{}", p.wrap(code, &format!("{label}:")), p.wrap(BOLD, &format!(" {}", d.summary)));
     let mut wrote_context = false;
-    if let Some(span) = d.span {
-        if let Some(snippet) = snippet(span, sources, &p, code) {
+    if let Some(span) = d.span
+        && let Some(snippet) = snippet(span, sources, &p, code) {
             out.push('\n');
             out.push_str(&snippet);
             wrote_context = true;
         }
-    }
     if let Some(addr) = &d.address {
         if !wrote_context {
             out.push('\n');

@@ -99,7 +99,7 @@ impl Evaluator<'_> {
         }
         let mut d = Diagnostic::error(
             "Error in function call",
-            "Call to function \"try\" failed: no expression succeeded. The last error was shown below it.",
+            "Call to function \"try\" failed: no expression succeeded. The errors of the last argument are listed below.",
         )
         .at(span);
         for x in last.iter() {

@@ -134,7 +134,7 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Value::Number(x), Value::Number(y)) => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
         (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (x, y) => format!("{}", display(x)).cmp(&display(y)),
+        (x, y) => display(x).to_string().cmp(&display(y)),
     }
 }
 

@@ -34,6 +34,18 @@ pub struct Evaluator<'a> {
     pub depth: usize,
 }
 
+/// `chosen` as a string when it is a number or bool and `other` is a string (HCL's rule for
+/// the result type of a conditional).
+fn unify_primitive(chosen: Value, other: &Value) -> Value {
+    let (inner, sensitive) = chosen.unmark();
+    match (inner, other.unmark().0) {
+        (Value::Number(_) | Value::Bool(_), Value::String(_)) => {
+            ops::to_string(inner).map(|s| mark(Value::String(s), sensitive)).unwrap_or(chosen)
+        }
+        _ => chosen,
+    }
+}
+
 pub fn error(summary: impl Into<String>, detail: impl Into<String>, span: Span) -> Diagnostics {
     Diagnostic::error(summary, detail).at(span).into()
 }
@@ -107,7 +119,14 @@ impl<'a> Evaluator<'a> {
                         self.span_of(&c.cond_expr),
                     ));
                 };
-                let v = if b { self.eval(&c.true_expr)? } else { self.eval(&c.false_expr)? };
+                let (chosen, other) = if b { (&c.true_expr, &c.false_expr) } else { (&c.false_expr, &c.true_expr) };
+                let v = self.eval(chosen)?;
+                // Like HCL, the result has the branches' common type: a number or bool meeting a
+                // string becomes a string. Errors in the branch not taken are not reported.
+                let v = match self.eval(other) {
+                    Ok(o) => unify_primitive(v, &o),
+                    Err(_) => v,
+                };
                 Ok(mark(v, sensitive))
             }
             Expression::FuncCall(call) => self.call(call, e),
@@ -144,8 +163,10 @@ impl<'a> Evaluator<'a> {
         for (key, value) in obj.iter() {
             let k = match key {
                 ObjectKey::Ident(id) => id.value().to_string(),
-                // A bare name is a literal key; `(name)` evaluates it.
-                ObjectKey::Expression(Expression::Variable(v)) => v.value().to_string(),
+                // A bare name (keywords included) is a literal key; `(name)` evaluates it.
+                ObjectKey::Expression(ke @ (Expression::Variable(_) | Expression::Null(_) | Expression::Bool(_))) => {
+                    crate::config::statics::bare_name(ke).unwrap_or_default()
+                }
                 ObjectKey::Expression(ke) => match self.eval(ke) {
                     Ok(kv) if kv.is_unknown() => {
                         unknown_key = true;
@@ -195,7 +216,8 @@ impl<'a> Evaluator<'a> {
             match self.ctx.resolver.resolve(name, steps, whole) {
                 Ok(Some(r)) => return Ok(super::Resolved { consumed: r.consumed.min(steps.len()), value: r.value }),
                 Ok(None) => {}
-                Err(d) => return Err(d.into()),
+                // A resolver's diagnostic without a place is placed at the reference.
+                Err(d) => return Err(if d.span.is_none() { d.at(whole) } else { d }.into()),
             }
         }
         let mut names: Vec<String> = self.scopes.iter().flat_map(|s| s.keys().cloned()).collect();
@@ -296,10 +318,7 @@ impl<'a> Evaluator<'a> {
             return Err(error("Invalid object key", "The key expression of a 'for' expression must produce a string.", self.span_of(key_expr)));
         };
         if f.grouping {
-            match map.entry(key).or_insert_with(|| Value::List(Vec::new())) {
-                Value::List(group) => group.push(value),
-                _ => {}
-            }
+            if let Value::List(group) = map.entry(key).or_insert_with(|| Value::List(Vec::new())) { group.push(value) }
         } else if map.contains_key(&key) {
             return Err(error(
                 "Duplicate object key",

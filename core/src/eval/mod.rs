@@ -6,6 +6,10 @@
 //! [`Resolver`] supplied by the planner, which may consume several traversal steps at once
 //! (`null_resource.a[4]`) so that one instance is found without materialising a whole block.
 
+// Diagnostics are the error type of the language front end by design (they carry spans).
+#![allow(clippy::result_large_err)]
+
+mod body;
 mod call;
 mod convert;
 mod expr;
@@ -13,7 +17,10 @@ mod ops;
 mod refs;
 mod template;
 mod traverse;
+mod variable;
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -23,10 +30,12 @@ use hcl::edit::Span as _;
 use std::path::PathBuf;
 use tarn_sdk::Value;
 
+pub use body::{body_references, evaluate_body};
 pub use convert::{convert, convert_with_defaults};
 pub use ops::{equal, parse_number};
 pub use refs::references;
 pub use traverse::apply_step;
+pub use variable::{variable_value, Given};
 
 /// Evaluates a configuration expression. Every error points at the sub-expression at fault.
 pub fn evaluate(expr: &Expr, ctx: &EvalContext) -> Result<Value, Diagnostics> {

@@ -154,11 +154,10 @@ pub fn binary(op: BinaryOperator, lhs: &Value, rhs: &Value) -> Result<Value, OpE
                 B::GreaterEq => Value::Bool(a >= b),
                 _ => Value::Unknown,
             };
-            if let Value::Number(n) = out {
-                if !n.is_finite() {
+            if let Value::Number(n) = out
+                && !n.is_finite() {
                     return Err(err(Side::Whole, "Arithmetic overflow", "The result of this operation is too large to represent."));
                 }
-            }
             Ok(mark(out, sensitive))
         }
     }

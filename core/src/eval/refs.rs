@@ -44,7 +44,7 @@ impl Collector<'_> {
             Expression::Object(obj) => {
                 for (k, v) in obj.iter() {
                     match k {
-                        ObjectKey::Ident(_) | ObjectKey::Expression(Expression::Variable(_)) => {}
+                        ObjectKey::Ident(_) | ObjectKey::Expression(Expression::Variable(_) | Expression::Null(_) | Expression::Bool(_)) => {}
                         ObjectKey::Expression(ke) => self.expr(ke),
                     }
                     self.expr(v.expr());

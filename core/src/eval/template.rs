@@ -46,11 +46,10 @@ impl Evaluator<'_> {
     /// Evaluates a template expression. `quoted` enables the single-interpolation rule.
     pub fn template_expr(&mut self, t: &Template, quoted: bool) -> EvalResult {
         let elements: Vec<&Element> = t.iter().collect();
-        if quoted {
-            if let [Element::Interpolation(i)] = elements.as_slice() {
+        if quoted
+            && let [Element::Interpolation(i)] = elements.as_slice() {
                 return self.eval(&i.expr);
             }
-        }
         self.render(t)
     }
 

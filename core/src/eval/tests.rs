@@ -115,7 +115,11 @@ fn literals_collections_and_operators() {
         ("[1, 2] == [1, 2]", Value::Bool(true)),
         ("{a = 1} != {a = 1}", Value::Bool(false)),
         ("var.flag ? \"y\" : \"n\"", s("y")),
+        ("var.flag ? 1 : \"n\"", s("1")),
+        ("var.flag ? 1 : null", n(1.0)),
+        ("var.nothing == null ? \"none\" : var.nothing.name", s("none")),
         ("var.nothing == null", Value::Bool(true)),
+        ("{ null = 1, true = 2 }", obj(vec![("null", n(1.0)), ("true", n(2.0))])),
     ];
     for (src, want) in cases {
         assert_eq!(ok(src), want, "{src}");
@@ -171,6 +175,9 @@ fn templates_and_heredocs() {
     assert_eq!(ok("<<EOT\nhello ${var.name}\nEOT"), s("hello web\n"));
     assert_eq!(ok("<<-EOT\n    a\n      b\n    EOT"), s("a\n  b\n"));
     assert_eq!(ok("\"$${literal}\""), s("${literal}"));
+    assert_eq!(ok("\"%{ if true ~} yes %{~ endif }\""), s("yes"));
+    assert_eq!(ok("<<EOT\n%{ for x in var.list ~}\n${x}\n%{ endfor ~}\nEOT"), s("a\nb\nc\n"));
+    assert_eq!(ok("\"%{ for k, v in var.map }${k}=${v};%{ endfor }\""), s("a=2;z=1;"));
     assert_eq!(ok("\"a-${var.unknown}\""), Value::Unknown);
     let v = ok("\"pw=${var.secret}\"");
     assert_eq!(v, s("pw=hunter2").sensitive());
@@ -213,6 +220,8 @@ fn errors_point_at_the_sub_expression() {
     fails("[1, 2, nope]", "Reference to undeclared name", "nope", "no variable");
     fails("local.n ? 1 : 2", "Incorrect condition type", "local.n", "bool");
     fails("uper(\"a\")", "Call to unknown function", "uper", "no function");
+    // The resolver's own errors land on the reference when they carry no span.
+    fails("[null_resource.zz.id]", "Reference to undeclared resource", "null_resource.zz.id", "No null_resource named zz.");
 }
 
 #[test]

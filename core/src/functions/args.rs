@@ -83,11 +83,7 @@ impl<'a> Args<'a> {
 
 /// Converts a number to an integer when it is whole and within i64's exact range.
 pub(crate) fn to_int(n: f64) -> Option<i64> {
-    if n.is_finite() && n.fract() == 0.0 && n.abs() <= 9.007_199_254_740_992e15 {
-        Some(n as i64)
-    } else {
-        None
-    }
+    if n.is_finite() && n.fract() == 0.0 && n.abs() <= 9.007_199_254_740_992e15 { Some(n as i64) } else { None }
 }
 
 /// An element of a list of strings, converted the way Terraform converts primitives.

@@ -1,6 +1,7 @@
 //! Collection functions over lists and maps: size, access, reshaping, merging and aggregates.
 //! Functions declared `Shallow` in the table receive elements with their marks and move them
-//! into the result untouched; nothing here inspects or strips a mark it does not need to.
+//! into the result untouched; those that compute an answer from elements (`contains`, `index`,
+//! `alltrue`, `anytrue`) mark it sensitive when an element is, since it reveals something.
 
 use super::args::elem_string;
 use super::set::{has, same};
@@ -19,7 +20,7 @@ fn list(items: Vec<Value>) -> Result<Value, FuncError> {
 
 pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
     let n = match a.get(0) {
-        Value::String(s) => s.chars().count(),
+        Value::String(s) => super::text::graphemes(s).len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
         _ => return Err(a.err(0, "argument must be a string, a collection type, or a structural type.")),
@@ -35,8 +36,24 @@ pub(crate) fn concat(a: &Args) -> Result<Value, FuncError> {
     list(out)
 }
 
+/// Known as soon as an exact match is found, even beside unknown elements; unknown when an
+/// unknown element might still match. Sensitive elements make the answer sensitive: it says
+/// something about them.
 pub(crate) fn contains(a: &Args) -> Result<Value, FuncError> {
-    Ok(Value::Bool(has(a.list(0)?, a.get(1))))
+    let (items, needle) = (a.list(0)?, a.get(1));
+    let sensitive = needle.contains_sensitive() || items.iter().any(Value::contains_sensitive);
+    let answer = if items.is_empty() {
+        Value::Bool(false)
+    } else if !needle.is_wholly_known() {
+        Value::Unknown
+    } else if has(items, needle) {
+        Value::Bool(true)
+    } else if items.iter().all(Value::is_wholly_known) {
+        Value::Bool(false)
+    } else {
+        Value::Unknown
+    };
+    Ok(if sensitive { answer.sensitive() } else { answer })
 }
 
 pub(crate) fn distinct(a: &Args) -> Result<Value, FuncError> {
@@ -63,24 +80,49 @@ pub(crate) fn element(a: &Args) -> Result<Value, FuncError> {
     Ok(items.get(i).cloned().unwrap_or(Value::Null))
 }
 
+/// Flattens nested lists. An unknown element might be a list, so it makes the result unknown;
+/// the elements of a sensitive nested list each come out sensitive.
 pub(crate) fn flatten(a: &Args) -> Result<Value, FuncError> {
-    fn walk(items: &[Value], out: &mut Vec<Value>) {
+    fn walk(items: &[Value], sensitive: bool, out: &mut Vec<Value>) -> bool {
         for v in items {
-            match v {
-                Value::List(inner) => walk(inner, out),
-                v => out.push(v.clone()),
+            match v.unmark() {
+                (Value::Unknown, _) => return false,
+                (Value::List(inner), marked) => {
+                    if !walk(inner, sensitive || marked, out) {
+                        return false;
+                    }
+                }
+                _ if sensitive => out.push(v.clone().sensitive()),
+                _ => out.push(v.clone()),
             }
         }
+        true
     }
     let mut out = Vec::new();
-    walk(a.list(0)?, &mut out);
+    if !walk(a.list(0)?, false, &mut out) {
+        return Ok(Value::Unknown);
+    }
     list(out)
 }
 
+/// The index of the first equal element; unknown when an unknown element comes first.
 pub(crate) fn index(a: &Args) -> Result<Value, FuncError> {
-    let needle = a.get(1);
-    match a.list(0)?.iter().position(|v| same(v, needle)) {
-        Some(i) => Ok(Value::Number(i as f64)),
+    let (items, needle) = (a.list(0)?, a.get(1));
+    if items.is_empty() {
+        return Err(a.err(0, "cannot search an empty list."));
+    }
+    let sensitive = needle.contains_sensitive() || items.iter().any(Value::contains_sensitive);
+    let found = if needle.is_wholly_known() {
+        items.iter().enumerate().find_map(|(i, v)| match v.is_wholly_known() {
+            false => Some(Value::Unknown),
+            true if same(v, needle) => Some(Value::Number(i as f64)),
+            true => None,
+        })
+    } else {
+        Some(Value::Unknown)
+    };
+    match found {
+        Some(v) => Ok(mark_if(v, sensitive)),
         None => Err(a.err(1, "the given value is not an element of the list.")),
     }
 }
@@ -108,8 +150,11 @@ pub(crate) fn lookup(a: &Args) -> Result<Value, FuncError> {
     }
 }
 
-/// Later maps win; null arguments are skipped, as in Terraform.
+/// Later maps win; null arguments are skipped, and all-null arguments give null, as in Terraform.
 pub(crate) fn merge(a: &Args) -> Result<Value, FuncError> {
+    if !a.all().is_empty() && a.all().iter().all(|v| matches!(v, Value::Null)) {
+        return Ok(Value::Null);
+    }
     let mut out = IndexMap::new();
     for (i, v) in a.all().iter().enumerate() {
         match v {
@@ -139,12 +184,18 @@ pub(crate) fn range(a: &Args) -> Result<Value, FuncError> {
     if step == 0.0 {
         return Err(a.err(2, "step must not be zero."));
     }
+    if step < 0.0 && end > start {
+        return Err(a.err(1, "end must be less than start when step is negative."));
+    }
+    if step > 0.0 && end < start {
+        return Err(a.err(1, "end must be greater than start when step is positive."));
+    }
     let mut out = Vec::new();
     let mut i = start;
     while (step < 0.0 && i > end) || (step > 0.0 && i < end) {
         if out.len() >= MAX_RANGE {
             return Err(FuncError::call(format!(
-                "More than {MAX_RANGE} values were generated; either decrease the difference between start and limit or use a larger step."
+                "More than {MAX_RANGE} values were generated; either decrease the difference between start and end or use a larger step."
             )));
         }
         out.push(Value::Number(i));
@@ -162,6 +213,12 @@ pub(crate) fn slice(a: &Args) -> Result<Value, FuncError> {
     let (start, end) = (a.int(1)?, a.int(2)?);
     if start < 0 {
         return Err(a.err(1, "start index must not be less than zero."));
+    }
+    if start > items.len() as i64 {
+        return Err(a.err(1, "start index must not be greater than the length of the list."));
+    }
+    if end < 0 {
+        return Err(a.err(2, "end index must not be less than zero."));
     }
     if end > items.len() as i64 {
         return Err(a.err(2, "end index must not be greater than the length of the list."));
@@ -182,10 +239,9 @@ pub(crate) fn sort(a: &Args) -> Result<Value, FuncError> {
 pub(crate) fn zipmap(a: &Args) -> Result<Value, FuncError> {
     let (keys, vals) = (a.list(0)?, a.list(1)?);
     if keys.len() != vals.len() {
-        return Err(a.err(
-            1,
-            format!("number of keys ({}) does not match number of values ({}).", keys.len(), vals.len()),
-        ));
+        return Err(
+            a.err(1, format!("number of keys ({}) does not match number of values ({}).", keys.len(), vals.len()))
+        );
     }
     let mut out = IndexMap::new();
     let mut sensitive = false;
@@ -209,6 +265,10 @@ pub(crate) fn coalesce(a: &Args) -> Result<Value, FuncError> {
     let args: Vec<&Value> = a.all().iter().map(|v| v.unmark().0).collect();
     // Mixed primitive types unify to string, as Terraform's type unification does.
     let kinds: Vec<&str> = args.iter().filter(|v| !v.is_null() && !v.is_unknown()).map(|v| v.type_name()).collect();
+    let primitive = |k: &&str| matches!(*k, "string" | "number" | "bool");
+    if kinds.iter().any(primitive) && !kinds.iter().all(primitive) {
+        return Err(FuncError::call("All arguments must have the same type."));
+    }
     let to_string = kinds.contains(&"string") && kinds.iter().any(|k| *k == "number" || *k == "bool");
     for v in args {
         match v {
@@ -254,6 +314,9 @@ pub(crate) fn compact(a: &Args) -> Result<Value, FuncError> {
 pub(crate) fn chunklist(a: &Args) -> Result<Value, FuncError> {
     let items = a.list(0)?;
     let size = a.int(1)?;
+    if items.is_empty() {
+        return list(Vec::new());
+    }
     if size < 0 {
         return Err(a.err(1, "the size argument must be positive."));
     }
@@ -286,25 +349,52 @@ pub(crate) fn one(a: &Args) -> Result<Value, FuncError> {
     }
 }
 
-fn bools(a: &Args) -> Result<Vec<bool>, FuncError> {
-    a.list(0)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::Bool(b) => Ok(*b),
-            Value::String(s) if s == "true" => Ok(true),
-            Value::String(s) if s == "false" => Ok(false),
-            _ => Err(a.err(0, format!("element {i} must be a bool."))),
-        })
-        .collect()
+/// One element of `alltrue`/`anytrue`'s list: `None` when unknown, and null as false.
+fn bool_elem(a: &Args, i: usize, v: &Value) -> Result<Option<bool>, FuncError> {
+    match v.unmark().0 {
+        Value::Unknown => Ok(None),
+        Value::Null => Ok(Some(false)),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::String(s) if s == "true" => Ok(Some(true)),
+        Value::String(s) if s == "false" => Ok(Some(false)),
+        Value::List(_) | Value::Map(_) if !v.is_wholly_known() => Ok(None),
+        _ => Err(a.err(0, format!("element {i} must be a bool."))),
+    }
 }
 
+fn mark_if(v: Value, sensitive: bool) -> Value {
+    if sensitive { v.sensitive() } else { v }
+}
+
+/// True when every element is true; the first false decides, an unknown before it makes the
+/// answer unknown, and null counts as false, as in Terraform.
 pub(crate) fn alltrue(a: &Args) -> Result<Value, FuncError> {
-    Ok(Value::Bool(bools(a)?.into_iter().all(|b| b)))
+    let items = a.list(0)?;
+    let sensitive = items.iter().any(Value::contains_sensitive);
+    for (i, v) in items.iter().enumerate() {
+        match bool_elem(a, i, v)? {
+            None => return Ok(mark_if(Value::Unknown, sensitive)),
+            Some(false) => return Ok(mark_if(Value::Bool(false), sensitive)),
+            Some(true) => {}
+        }
+    }
+    Ok(mark_if(Value::Bool(true), sensitive))
 }
 
+/// True when any element is true, even beside unknown ones; otherwise unknown if any element
+/// is unknown.
 pub(crate) fn anytrue(a: &Args) -> Result<Value, FuncError> {
-    Ok(Value::Bool(bools(a)?.into_iter().any(|b| b)))
+    let items = a.list(0)?;
+    let sensitive = items.iter().any(Value::contains_sensitive);
+    let mut unknown = false;
+    for (i, v) in items.iter().enumerate() {
+        match bool_elem(a, i, v)? {
+            None => unknown = true,
+            Some(true) => return Ok(mark_if(Value::Bool(true), sensitive)),
+            Some(false) => {}
+        }
+    }
+    Ok(mark_if(if unknown { Value::Unknown } else { Value::Bool(false) }, sensitive))
 }
 
 pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
@@ -316,8 +406,9 @@ pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
     for (i, v) in items.iter().enumerate() {
         total += match v {
             Value::Number(n) => *n,
-            Value::String(s) => super::convert::parse_number(s)
-                .ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?,
+            Value::String(s) => {
+                super::convert::parse_number(s).ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?
+            }
             _ => return Err(a.err(0, format!("element {i} must be a number."))),
         };
     }
@@ -348,6 +439,7 @@ mod tests {
     #[test]
     fn length_counts_chars_and_elements() {
         assert_eq!(ok("length", vec![s("héllo")]), n(5.0));
+        assert_eq!(ok("length", vec![s("e\u{301}👍🏽")]), n(2.0));
         assert_eq!(ok("length", vec![sl(&["a", "b"])]), n(2.0));
         assert_eq!(ok("length", vec![m(vec![("a", n(1.0))])]), n(1.0));
         assert_eq!(
@@ -362,6 +454,11 @@ mod tests {
         assert_eq!(ok("concat", vec![]), l(vec![]));
         assert_eq!(ok("contains", vec![sl(&["a", "b"]), s("b")]), b(true));
         assert_eq!(ok("contains", vec![sl(&["a", "b"]), s("c")]), b(false));
+        let u = Value::Unknown;
+        assert_eq!(ok("contains", vec![l(vec![s("a"), u.clone()]), s("a")]), b(true));
+        assert_eq!(ok("contains", vec![l(vec![s("a"), u.clone()]), s("z")]), u.clone());
+        assert_eq!(ok("contains", vec![sl(&["a"]), u]), Value::Unknown);
+        assert_eq!(ok("contains", vec![l(vec![s("a").sensitive()]), s("a")]), b(true).sensitive());
         assert_eq!(ok("distinct", vec![sl(&["b", "a", "b", "c", "a"])]), sl(&["b", "a", "c"]));
     }
 
@@ -380,8 +477,20 @@ mod tests {
             ok("flatten", vec![l(vec![sl(&["a", "b"]), l(vec![]), l(vec![sl(&["c"])]), s("d")])]),
             sl(&["a", "b", "c", "d"])
         );
+        assert_eq!(
+            ok("flatten", vec![l(vec![l(vec![m(vec![("x", Value::Unknown)])])])]),
+            l(vec![m(vec![("x", Value::Unknown)])])
+        );
+        assert_eq!(ok("flatten", vec![l(vec![sl(&["a"]), Value::Unknown])]), Value::Unknown);
+        assert_eq!(
+            ok("flatten", vec![l(vec![sl(&["a", "b"]).sensitive(), sl(&["c"])])]),
+            l(vec![s("a").sensitive(), s("b").sensitive(), s("c")])
+        );
         assert_eq!(ok("index", vec![sl(&["a", "b", "c"]), s("b")]), n(1.0));
         assert!(err("index", vec![sl(&["a"]), s("z")]).contains("not an element"));
+        assert!(err("index", vec![sl(&[]), s("z")]).contains("cannot search an empty list"));
+        assert_eq!(ok("index", vec![l(vec![s("a"), Value::Unknown]), s("a")]), n(0.0));
+        assert_eq!(ok("index", vec![l(vec![Value::Unknown, s("a")]), s("a")]), Value::Unknown);
         let mp = m(vec![("b", n(2.0)), ("a", n(1.0)), ("c", n(3.0))]);
         assert_eq!(ok("keys", vec![mp.clone()]), sl(&["a", "b", "c"]));
         assert_eq!(ok("values", vec![mp]), l(vec![n(1.0), n(2.0), n(3.0)]));
@@ -406,6 +515,7 @@ mod tests {
             m(vec![("a", n(1.0)), ("b", n(3.0))])
         );
         assert_eq!(ok("merge", vec![]), m(vec![]));
+        assert_eq!(ok("merge", vec![Value::Null, Value::Null]), Value::Null);
         let e = call("merge", vec![m(vec![]), sl(&[])]).unwrap_err();
         assert_eq!(e.arg, Some(1));
         assert!(e.message.contains("must be maps or objects, got \"list\""));
@@ -417,7 +527,12 @@ mod tests {
         assert_eq!(ok("range", vec![n(1.0), n(4.0)]), l(vec![n(1.0), n(2.0), n(3.0)]));
         assert_eq!(ok("range", vec![n(4.0), n(1.0)]), l(vec![n(4.0), n(3.0), n(2.0)]));
         assert_eq!(ok("range", vec![n(0.0), n(1.0), n(0.25)]), l(vec![n(0.0), n(0.25), n(0.5), n(0.75)]));
-        assert_eq!(ok("range", vec![n(1.0), n(4.0), n(-1.0)]), l(vec![]));
+        assert_eq!(ok("range", vec![n(1.0), n(1.0)]), l(vec![]));
+        assert_eq!(
+            err("range", vec![n(1.0), n(4.0), n(-1.0)]),
+            "Invalid value for \"params\" parameter: end must be less than start when step is negative."
+        );
+        assert!(err("range", vec![n(4.0), n(1.0), n(1.0)]).contains("end must be greater than start"));
         assert_eq!(ok("range", vec![n(-2.0)]), l(vec![n(0.0), n(-1.0)]));
         assert!(err("range", vec![n(0.0), n(1.0), n(0.0)]).contains("step must not be zero"));
         assert!(err("range", vec![n(1e12)]).contains("More than 1024 values"));
@@ -429,9 +544,17 @@ mod tests {
         assert_eq!(ok("reverse", vec![sl(&["a", "b"])]), sl(&["b", "a"]));
         assert_eq!(ok("slice", vec![sl(&["a", "b", "c", "d"]), n(1.0), n(3.0)]), sl(&["b", "c"]));
         assert_eq!(ok("slice", vec![sl(&["a"]), n(1.0), n(1.0)]), sl(&[]));
-        assert!(err("slice", vec![sl(&["a"]), n(0.0), n(2.0)]).contains("end index must not be greater than the length"));
-        assert!(err("slice", vec![sl(&["a"]), n(1.0), n(0.0)]).contains("start index must not be greater than end index"));
+        assert!(
+            err("slice", vec![sl(&["a"]), n(0.0), n(2.0)]).contains("end index must not be greater than the length")
+        );
+        assert!(
+            err("slice", vec![sl(&["a"]), n(1.0), n(0.0)]).contains("start index must not be greater than end index")
+        );
         assert!(err("slice", vec![sl(&["a"]), n(-1.0), n(0.0)]).contains("less than zero"));
+        assert!(
+            err("slice", vec![sl(&["a"]), n(2.0), n(1.0)]).contains("start index must not be greater than the length")
+        );
+        assert!(err("slice", vec![sl(&["a"]), n(0.0), n(-1.0)]).contains("end index must not be less than zero"));
         assert_eq!(ok("sort", vec![sl(&["e", "d", "a", "x"])]), sl(&["a", "d", "e", "x"]));
         assert_eq!(ok("sort", vec![l(vec![n(3.0), n(10.0), n(1.0)])]), sl(&["1", "10", "3"]));
     }
@@ -443,7 +566,9 @@ mod tests {
             m(vec![("a", n(1.0)), ("b", Value::Unknown)])
         );
         assert_eq!(ok("zipmap", vec![l(vec![Value::Unknown]), sl(&["x"])]), Value::Unknown);
-        assert!(err("zipmap", vec![sl(&["a"]), sl(&[])]).contains("number of keys (1) does not match number of values (0)"));
+        assert!(
+            err("zipmap", vec![sl(&["a"]), sl(&[])]).contains("number of keys (1) does not match number of values (0)")
+        );
     }
 
     #[test]
@@ -455,6 +580,7 @@ mod tests {
         assert_eq!(ok("coalesce", vec![Value::Null, Value::Unknown, s("a")]), Value::Unknown);
         assert_eq!(ok("coalesce", vec![s("a"), s("b").sensitive()]), s("a").sensitive());
         assert_eq!(err("coalesce", vec![s(""), Value::Null]), "No non-null, non-empty-string arguments were given.");
+        assert_eq!(err("coalesce", vec![s("a"), sl(&["b"])]), "All arguments must have the same type.");
         assert_eq!(ok("coalescelist", vec![sl(&[]), sl(&["c", "d"])]), sl(&["c", "d"]));
         assert!(err("coalescelist", vec![sl(&[])]).contains("No non-null"));
     }
@@ -463,11 +589,9 @@ mod tests {
     fn compact_chunklist_transpose_one() {
         assert_eq!(ok("compact", vec![l(vec![s("a"), s(""), Value::Null, s("b")])]), sl(&["a", "b"]));
         assert_eq!(ok("compact", vec![l(vec![s("a"), Value::Unknown])]), Value::Unknown);
-        assert_eq!(
-            ok("chunklist", vec![sl(&["a", "b", "c"]), n(2.0)]),
-            l(vec![sl(&["a", "b"]), sl(&["c"])])
-        );
+        assert_eq!(ok("chunklist", vec![sl(&["a", "b", "c"]), n(2.0)]), l(vec![sl(&["a", "b"]), sl(&["c"])]));
         assert_eq!(ok("chunklist", vec![sl(&["a"]), n(0.0)]), l(vec![sl(&["a"])]));
+        assert_eq!(ok("chunklist", vec![sl(&[]), n(0.0)]), l(vec![]));
         assert!(err("chunklist", vec![sl(&["a"]), n(-1.0)]).contains("must be positive"));
         assert_eq!(
             ok("transpose", vec![m(vec![("a", sl(&["1", "2"])), ("b", sl(&["2", "3"]))])]),
@@ -485,6 +609,13 @@ mod tests {
         assert_eq!(ok("anytrue", vec![l(vec![])]), b(false));
         assert_eq!(ok("anytrue", vec![l(vec![b(false), b(true)])]), b(true));
         assert!(err("alltrue", vec![l(vec![n(1.0)])]).contains("element 0 must be a bool"));
+        let u = Value::Unknown;
+        assert_eq!(ok("alltrue", vec![l(vec![b(false), u.clone()])]), b(false));
+        assert_eq!(ok("alltrue", vec![l(vec![u.clone(), b(false)])]), u.clone());
+        assert_eq!(ok("alltrue", vec![l(vec![b(true), Value::Null])]), b(false));
+        assert_eq!(ok("anytrue", vec![l(vec![u.clone(), b(true)])]), b(true));
+        assert_eq!(ok("anytrue", vec![l(vec![u.clone(), b(false)])]), u);
+        assert_eq!(ok("anytrue", vec![l(vec![b(true).sensitive()])]), b(true).sensitive());
         assert_eq!(ok("sum", vec![l(vec![n(1.0), n(2.5), s("3")])]), n(6.5));
         assert!(err("sum", vec![l(vec![])]).contains("cannot sum an empty list"));
         assert_eq!(

@@ -31,7 +31,10 @@ pub(crate) fn tonumber(a: &Args) -> Result<Value, FuncError> {
         Value::Null => Ok(Value::Null),
         Value::Number(n) => Ok(Value::Number(*n)),
         Value::String(s) => parse_number(s).map(Value::Number).ok_or_else(|| {
-            a.err(0, format!("cannot convert \"{s}\" to number; given string must be a decimal representation of a number."))
+            a.err(
+                0,
+                format!("cannot convert \"{s}\" to number; given string must be a decimal representation of a number."),
+            )
         }),
         other => Err(a.err(0, format!("cannot convert {} to number.", other.type_name()))),
     }
@@ -44,7 +47,8 @@ pub(crate) fn tobool(a: &Args) -> Result<Value, FuncError> {
         Value::String(s) if s == "true" => Ok(Value::Bool(true)),
         Value::String(s) if s == "false" => Ok(Value::Bool(false)),
         Value::String(s) => {
-            Err(a.err(0, format!("cannot convert \"{s}\" to bool; only the strings \"true\" or \"false\" are allowed.")))
+            Err(a
+                .err(0, format!("cannot convert \"{s}\" to bool; only the strings \"true\" or \"false\" are allowed.")))
         }
         other => Err(a.err(0, format!("cannot convert {} to bool.", other.type_name()))),
     }
@@ -53,11 +57,8 @@ pub(crate) fn tobool(a: &Args) -> Result<Value, FuncError> {
 /// Brings elements to one type, as Terraform's conversion to a list, set or map does: mixed
 /// primitives become strings; mixing primitives with collections is an error. Marks stay put.
 fn unify(a: &Args, items: Vec<Value>, what: &str) -> Result<Vec<Value>, FuncError> {
-    let kinds: Vec<&str> = items
-        .iter()
-        .filter(|v| v.is_wholly_known() && !v.is_null())
-        .map(|v| v.unmark().0.type_name())
-        .collect();
+    let kinds: Vec<&str> =
+        items.iter().filter(|v| v.is_wholly_known() && !v.is_null()).map(|v| v.unmark().0.type_name()).collect();
     let primitive = |k: &&str| matches!(*k, "string" | "number" | "bool");
     if kinds.iter().any(primitive) && !kinds.iter().all(primitive) {
         return Err(a.err(0, format!("cannot convert to {what}: all elements must have the same type.")));
@@ -157,10 +158,7 @@ mod tests {
         assert_eq!(ok("toset", vec![l(vec![s("a"), Value::Unknown])]), l(vec![s("a"), Value::Unknown]));
         assert_eq!(ok("tomap", vec![m(vec![("a", n(1.0)), ("b", s("x"))])]), m(vec![("a", s("1")), ("b", s("x"))]));
         assert!(err("tomap", vec![sl(&[])]).contains("cannot convert list to map"));
-        assert_eq!(
-            ok("tolist", vec![l(vec![s("a").sensitive(), n(1.0)])]),
-            l(vec![s("a").sensitive(), s("1")])
-        );
+        assert_eq!(ok("tolist", vec![l(vec![s("a").sensitive(), n(1.0)])]), l(vec![s("a").sensitive(), s("1")]));
     }
 
     #[test]

@@ -8,7 +8,17 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -66,7 +76,11 @@ pub(crate) fn formatdate(a: &Args) -> Result<Value, FuncError> {
                     }
                     Some('\'') => break,
                     Some(c) => out.push(c),
-                    None => return Err(a.err(0, "unterminated literal: a quote (') opened a literal that is never closed.")),
+                    None => {
+                        return Err(
+                            a.err(0, "unterminated literal: a quote (') opened a literal that is never closed.")
+                        );
+                    }
                 }
             }
             continue;
@@ -122,10 +136,21 @@ fn verb(a: &Args, c: char, n: usize, t: OffsetDateTime) -> Result<String, FuncEr
         ('Z', 1) => offset_text(t.offset(), true),
         _ => {
             let raw: String = std::iter::repeat_n(c, n).collect();
-            return Err(a.err(
-                0,
-                format!("invalid date format verb \"{raw}\"; put literal letters in single quotes, like 'T'."),
-            ));
+            let hint = match c {
+                'Y' => "year must either be \"YY\" or \"YYYY\"",
+                'M' => "month must be \"M\", \"MM\", \"MMM\", or \"MMMM\"",
+                'D' => "day of month must either be \"D\" or \"DD\"",
+                'E' => "day of week must either be \"EEE\" or \"EEEE\"",
+                'h' => "24-hour must either be \"h\" or \"hh\"",
+                'H' => "12-hour must either be \"H\" or \"HH\"",
+                'A' => "must be \"AA\"",
+                'a' => "must be \"aa\"",
+                'm' => "minute must either be \"m\" or \"mm\"",
+                's' => "second must either be \"s\" or \"ss\"",
+                'Z' => "timezone must be Z, ZZZ, ZZZZ, or ZZZZZ",
+                _ => "letters are format verbs; put literal letters in single quotes, like 'T'",
+            };
+            return Err(a.err(0, format!("invalid date format verb \"{raw}\": {hint}.")));
         }
     })
 }
@@ -178,7 +203,9 @@ pub(crate) fn timeadd(a: &Args) -> Result<Value, FuncError> {
     let ns = parse_duration(d).ok_or_else(|| {
         a.err(1, format!("\"{d}\" is not a valid duration; write it like \"1h30m\", \"-10m\" or \"300s\"."))
     })?;
-    let sum = t.checked_add(Duration::nanoseconds(ns)).ok_or_else(|| FuncError::call("The resulting time is out of range."))?;
+    let sum = t
+        .checked_add(Duration::nanoseconds(ns))
+        .ok_or_else(|| FuncError::call("The resulting time is out of range."))?;
     Ok(Value::String(rfc3339(sum)))
 }
 
@@ -209,7 +236,10 @@ mod tests {
         let f = |spec: &str, t: &str| ok("formatdate", vec![s(spec), s(t)]);
         assert_eq!(f("DD MMM YYYY hh:mm ZZZ", "2018-01-02T23:12:01Z"), s("02 Jan 2018 23:12 UTC"));
         assert_eq!(f("EEEE, DD-MMM-YY hh:mm:ss ZZZ", "2018-01-02T23:12:01Z"), s("Tuesday, 02-Jan-18 23:12:01 UTC"));
-        assert_eq!(f("EEE, DD MMM YYYY hh:mm:ss ZZZ", "2018-01-02T23:12:01-08:00"), s("Tue, 02 Jan 2018 23:12:01 -0800"));
+        assert_eq!(
+            f("EEE, DD MMM YYYY hh:mm:ss ZZZ", "2018-01-02T23:12:01-08:00"),
+            s("Tue, 02 Jan 2018 23:12:01 -0800")
+        );
         assert_eq!(f("MMM DD, YYYY", "2018-01-02T23:12:01Z"), s("Jan 02, 2018"));
         assert_eq!(f("HH:mmaa", "2018-01-02T23:12:01Z"), s("11:12pm"));
         assert_eq!(f("h'h'mm", "2018-01-02T23:12:01-08:00"), s("23h12"));
@@ -217,7 +247,11 @@ mod tests {
         assert_eq!(f("YYYY-MM-DD'T'hh:mm:ssZ", "2018-01-02T03:04:05+05:30"), s("2018-01-02T03:04:05+05:30"));
         assert_eq!(f("MMMM D, M/D ZZZZZ ZZZZ Z", "2018-03-04T00:00:00Z"), s("March 4, 3/4 +00:00 +0000 Z"));
         assert_eq!(f("HH AA", "2018-03-04T00:30:00Z"), s("12 AM"));
-        assert!(err("formatdate", vec![s("YYY"), s("2018-01-02T23:12:01Z")]).contains("invalid date format verb \"YYY\""));
+        assert_eq!(
+            err("formatdate", vec![s("YYY"), s("2018-01-02T23:12:01Z")]),
+            "Invalid value for \"format\" parameter: invalid date format verb \"YYY\": year must either be \"YY\" or \"YYYY\"."
+        );
+        assert!(err("formatdate", vec![s("Q"), s("2018-01-02T23:12:01Z")]).contains("in single quotes"));
         assert!(err("formatdate", vec![s("'oops"), s("2018-01-02T23:12:01Z")]).contains("unterminated literal"));
         assert_eq!(
             err("formatdate", vec![s("YYYY"), s("2018-01-02")]),

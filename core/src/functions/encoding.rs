@@ -7,31 +7,62 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use indexmap::IndexMap;
 use tarn_sdk::Value;
-use tarn_sdk::value::{format_number, number_to_json};
+use tarn_sdk::value::format_number;
 
-/// JSON with object keys sorted, as Terraform's `jsonencode` writes it.
-fn to_json_sorted(v: &Value) -> serde_json::Value {
+/// Compact JSON as Terraform's `jsonencode` writes it: object keys sorted, numbers in plain
+/// decimal (never exponent form), and Go's HTML-safe escapes for `<`, `>` and `&`. Shared with
+/// `format`'s `%v` and `%#v`. Non-finite numbers, which JSON cannot hold, are written as null.
+pub(crate) fn to_json_string(v: &Value) -> String {
+    let mut out = String::new();
+    write_json(v, &mut out);
+    out
+}
+
+fn write_json(v: &Value, out: &mut String) {
     match v.unmark().0 {
-        Value::List(items) => serde_json::Value::Array(items.iter().map(to_json_sorted).collect()),
+        Value::Null | Value::Unknown => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) if n.is_finite() => out.push_str(&format_number(*n)),
+        Value::Number(_) => out.push_str("null"),
+        Value::String(s) => write_json_string(s, out),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
         Value::Map(m) => {
             let mut entries: Vec<_> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), to_json_sorted(v))).collect())
+            out.push('{');
+            for (i, (k, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(k, out);
+                out.push(':');
+                write_json(item, out);
+            }
+            out.push('}');
         }
-        Value::Number(n) => number_to_json(*n),
-        other => other.to_json_unmarked(),
+        Value::Sensitive(_) => {}
     }
 }
 
-/// Compact JSON text with Go's HTML-safe escapes. Shared with `format`'s `%v` and `%#v`.
-pub(crate) fn to_json_string(v: &Value) -> String {
-    let text = to_json_sorted(v).to_string();
-    // These characters can only occur inside JSON strings, so replacing them everywhere is safe.
-    text.replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
+fn write_json_string(s: &str, out: &mut String) {
+    let quoted = serde_json::Value::String(s.to_string()).to_string();
+    out.push_str(
+        &quoted
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029"),
+    );
 }
 
 pub(crate) fn jsonencode(a: &Args) -> Result<Value, FuncError> {
@@ -47,7 +78,12 @@ pub(crate) fn jsondecode(a: &Args) -> Result<Value, FuncError> {
 
 pub(crate) fn yamlencode(a: &Args) -> Result<Value, FuncError> {
     let mut out = String::new();
-    yaml_node(a.get(0), 0, false, &mut out);
+    let v = a.get(0);
+    yaml_node(v, 0, false, &mut out);
+    // Like go-yaml, a document that is a single plain scalar ends with an explicit end marker.
+    if matches!(v, Value::Null | Value::Bool(_) | Value::Number(_)) {
+        out.push_str("...\n");
+    }
     Ok(Value::String(out))
 }
 
@@ -111,8 +147,10 @@ fn yaml_node(v: &Value, indent: usize, inline: bool, out: &mut String) {
 
 pub(crate) fn yamldecode(a: &Args) -> Result<Value, FuncError> {
     let src = a.str(0)?;
-    let y: serde_yaml::Value =
-        serde_yaml::from_str(src).map_err(|e| a.err(0, format!("the given string is not valid YAML: {e}.")))?;
+    let invalid = |e: serde_yaml::Error| a.err(0, format!("the given string is not valid YAML: {e}."));
+    let mut y: serde_yaml::Value = serde_yaml::from_str(src).map_err(invalid)?;
+    // Merge keys (`<<: *base`) are part of the YAML most users write.
+    y.apply_merge().map_err(invalid)?;
     from_yaml(&y).map_err(|why| a.err(0, why))
 }
 
@@ -297,7 +335,9 @@ fn text_encoding(a: &Args, i: usize) -> Result<TextEncoding, FuncError> {
         "UTF-16BE" => Ok(TextEncoding::Utf16Be),
         _ => Err(a.err(
             i,
-            format!("\"{name}\" is not a supported encoding; the supported encodings are UTF-8, UTF-16LE and UTF-16BE."),
+            format!(
+                "\"{name}\" is not a supported encoding; the supported encodings are UTF-8, UTF-16LE and UTF-16BE."
+            ),
         )),
     }
 }
@@ -350,16 +390,24 @@ mod tests {
     #[test]
     fn json_roundtrip_with_sorted_keys_and_go_escapes() {
         let v = m(vec![("b", l(vec![n(1.0), n(2.5), b(true), Value::Null])), ("a", s("<x&y>"))]);
-        assert_eq!(
-            ok("jsonencode", vec![v]),
-            s(r#"{"a":"\u003cx\u0026y\u003e","b":[1,2.5,true,null]}"#)
-        );
+        assert_eq!(ok("jsonencode", vec![v]), s(r#"{"a":"\u003cx\u0026y\u003e","b":[1,2.5,true,null]}"#));
         assert_eq!(ok("jsonencode", vec![Value::Null]), s("null"));
+        assert_eq!(
+            ok("jsonencode", vec![l(vec![n(1e21), n(1e-7), n(-2.5), n(3.0)])]),
+            s("[1000000000000000000000,0.0000001,-2.5,3]")
+        );
+        assert_eq!(ok("jsonencode", vec![s("a\"\\\n\u{1}")]), s(r#""a\"\\\n\u0001""#));
+        let nested = m(vec![("z", m(vec![("b", n(1.0)), ("a", l(vec![]))])), ("y", m(vec![]))]);
+        assert_eq!(ok("jsonencode", vec![nested.clone()]), s(r#"{"y":{},"z":{"a":[],"b":1}}"#));
+        assert_eq!(ok("jsondecode", vec![ok("jsonencode", vec![nested.clone()])]), nested);
         assert_eq!(
             ok("jsondecode", vec![s(r#"{"z":1,"a":[true,"x"]}"#)]),
             m(vec![("z", n(1.0)), ("a", l(vec![b(true), s("x")]))])
         );
-        assert!(err("jsondecode", vec![s("{")]).starts_with("Invalid value for \"str\" parameter: the given string is not valid JSON"));
+        assert!(
+            err("jsondecode", vec![s("{")])
+                .starts_with("Invalid value for \"str\" parameter: the given string is not valid JSON")
+        );
         let deep = "[".repeat(10_000);
         assert!(call("jsondecode", vec![s(&deep)]).is_err());
     }
@@ -367,16 +415,18 @@ mod tests {
     #[test]
     fn yaml_encode_like_terraform() {
         assert_eq!(ok("yamlencode", vec![m(vec![("c", s("d")), ("a", s("b"))])]), s("\"a\": \"b\"\n\"c\": \"d\"\n"));
-        let v = m(vec![
-            ("foo", l(vec![n(1.0), m(vec![("a", s("b")), ("c", s("d"))]), n(3.0)])),
-            ("bar", s("baz")),
-        ]);
+        let v = m(vec![("foo", l(vec![n(1.0), m(vec![("a", s("b")), ("c", s("d"))]), n(3.0)])), ("bar", s("baz"))]);
         assert_eq!(
             ok("yamlencode", vec![v]),
             s("\"bar\": \"baz\"\n\"foo\":\n- 1\n- \"a\": \"b\"\n  \"c\": \"d\"\n- 3\n")
         );
         assert_eq!(ok("yamlencode", vec![m(vec![("a", m(vec![("b", l(vec![]))]))])]), s("\"a\":\n  \"b\": []\n"));
         assert_eq!(ok("yamlencode", vec![l(vec![sl(&["x", "y"])])]), s("- - \"x\"\n  - \"y\"\n"));
+        assert_eq!(ok("yamlencode", vec![b(true)]), s("true\n...\n"));
+        assert_eq!(ok("yamlencode", vec![Value::Null]), s("null\n...\n"));
+        assert_eq!(ok("yamlencode", vec![s("hello")]), s("\"hello\"\n"));
+        assert_eq!(ok("yamlencode", vec![l(vec![])]), s("[]\n"));
+        assert_eq!(ok("yamldecode", vec![ok("yamlencode", vec![n(1.5)])]), n(1.5));
     }
 
     #[test]
@@ -389,6 +439,11 @@ mod tests {
         let text = ok("yamlencode", vec![v.clone()]);
         assert_eq!(ok("yamldecode", vec![text]), v);
         assert!(err("yamldecode", vec![s("a: [")]).contains("not valid YAML"));
+        assert_eq!(
+            ok("yamldecode", vec![s("base: &b {x: 1}\nder:\n  <<: *b\n  y: 2\n")]),
+            m(vec![("base", m(vec![("x", n(1.0))])), ("der", m(vec![("y", n(2.0)), ("x", n(1.0))]))])
+        );
+        assert_eq!(ok("yamldecode", vec![s("")]), Value::Null);
         assert!(err("yamldecode", vec![s("a: 1\n---\nb: 2\n")]).contains("not valid YAML"));
     }
 
@@ -425,8 +480,14 @@ mod tests {
 
     #[test]
     fn text_encodings() {
-        assert_eq!(ok("textencodebase64", vec![s("Hello World"), s("UTF-16LE")]), s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="));
-        assert_eq!(ok("textdecodebase64", vec![s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="), s("UTF-16LE")]), s("Hello World"));
+        assert_eq!(
+            ok("textencodebase64", vec![s("Hello World"), s("UTF-16LE")]),
+            s("SABlAGwAbABvACAAVwBvAHIAbABkAA==")
+        );
+        assert_eq!(
+            ok("textdecodebase64", vec![s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="), s("UTF-16LE")]),
+            s("Hello World")
+        );
         assert_eq!(ok("textencodebase64", vec![s("hé"), s("utf-8")]), s("aMOp"));
         assert_eq!(ok("textdecodebase64", vec![s("aMOp"), s("UTF-8")]), s("hé"));
         assert!(err("textencodebase64", vec![s("x"), s("latin9")]).contains("not a supported encoding"));

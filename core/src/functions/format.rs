@@ -2,6 +2,7 @@
 //! %e %E %f %F %g %G %%), flags (`-`, `+`, ` `, `0`, `#`), width, precision and explicit
 //! argument indexes (`%[2]s`). It owns verb parsing and rendering only; it must not touch marks.
 
+use super::text::graphemes;
 use super::{Args, FuncError};
 use tarn_sdk::Value;
 use tarn_sdk::value::format_number;
@@ -48,9 +49,16 @@ pub(crate) fn formatlist(a: &Args) -> Result<Value, FuncError> {
                 v => v.clone(),
             })
             .collect();
-        let s = render(spec, &row)
-            .map_err(|e| FuncError::call(format!("Error on format iteration {k}: {e}")))?;
-        out.push(Value::String(s));
+        // Marks are per row: an unknown element makes only its row unknown, and a sensitive
+        // one only its row sensitive.
+        if !row.iter().all(Value::is_wholly_known) {
+            out.push(Value::Unknown);
+            continue;
+        }
+        let sensitive = row.iter().any(Value::contains_sensitive);
+        let row: Vec<Value> = row.iter().map(Value::unmark_deep).collect();
+        let s = render(spec, &row).map_err(|e| FuncError::call(format!("Error on format iteration {k}: {e}")))?;
+        out.push(if sensitive { Value::String(s).sensitive() } else { Value::String(s) });
     }
     Ok(Value::List(out))
 }
@@ -99,7 +107,8 @@ pub(crate) fn render(spec: &str, args: &[Value]) -> Result<String, String> {
                     _ => return Err(format!("Unclosed or invalid argument index in format string at {start}.")),
                 }
             }
-            let idx: usize = digits.parse().map_err(|_| format!("Invalid argument index in format string at {start}."))?;
+            let idx: usize =
+                digits.parse().map_err(|_| format!("Invalid argument index in format string at {start}."))?;
             if idx == 0 {
                 return Err(format!("Invalid argument index 0 in format string at {start}; indexes start at 1."));
             }
@@ -118,6 +127,9 @@ pub(crate) fn render(spec: &str, args: &[Value]) -> Result<String, String> {
             continue;
         }
         let raw = spec.get(start..end + verb.len_utf8()).unwrap_or("%");
+        if !"vsqtdboxXeEfFgG".contains(verb) {
+            return Err(format!("Unsupported format verb '{verb}' in \"{raw}\" at offset {start}."));
+        }
         let Some(arg) = args.get(next_arg) else {
             return Err(format!(
                 "Not enough arguments for \"{raw}\" at {start}: need index {} but have {} total.",
@@ -127,7 +139,8 @@ pub(crate) fn render(spec: &str, args: &[Value]) -> Result<String, String> {
         };
         next_arg += 1;
         used = used.max(next_arg);
-        let text = render_verb(verb, &v, arg).map_err(|why| format!("Unsupported value for \"{raw}\" at {start}: {why}."))?;
+        let text =
+            render_verb(verb, &v, arg).map_err(|why| format!("Unsupported value for \"{raw}\" at {start}: {why}."))?;
         pad(&mut out, &text, &v, matches!(verb, 'd' | 'b' | 'o' | 'x' | 'X' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G'));
     }
     if used < args.len() {
@@ -156,7 +169,7 @@ fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Result<Op
 
 fn pad(out: &mut String, text: &str, v: &Verb, numeric: bool) {
     let width = v.width.unwrap_or(0);
-    let len = text.chars().count();
+    let len = graphemes(text).len();
     if len >= width {
         out.push_str(text);
         return;
@@ -166,7 +179,7 @@ fn pad(out: &mut String, text: &str, v: &Verb, numeric: bool) {
         out.push_str(text);
         out.extend(std::iter::repeat_n(' ', fill));
     } else if v.zero && numeric {
-        // Zeros go between the sign and the digits.
+        // For numbers, zeros go between the sign and the digits.
         let (sign, digits) = match text.chars().next() {
             Some(c @ ('-' | '+' | ' ')) => (Some(c), text.get(1..).unwrap_or("")),
             _ => (None, text),
@@ -175,7 +188,7 @@ fn pad(out: &mut String, text: &str, v: &Verb, numeric: bool) {
         out.extend(std::iter::repeat_n('0', fill));
         out.push_str(digits);
     } else {
-        out.extend(std::iter::repeat_n(' ', fill));
+        out.extend(std::iter::repeat_n(if v.zero { '0' } else { ' ' }, fill));
         out.push_str(text);
     }
 }
@@ -188,31 +201,28 @@ fn render_verb(verb: char, v: &Verb, arg: &Value) -> Result<String, String> {
         'v' if v.sharp => Ok(json(arg)),
         'v' => Ok(match arg {
             Value::String(s) => s.clone(),
-            Value::Number(n) => format_number(*n),
+            // cty prints numbers with big.Float's shortest %g.
+            Value::Number(n) => float('g', &Verb::default(), *n),
             Value::Bool(b) => b.to_string(),
             other => json(other),
         }),
-        's' => {
+        's' | 'q' => {
             let s = as_string(arg)?;
-            Ok(match v.prec {
-                Some(p) => s.chars().take(p).collect(),
-                None => s,
-            })
+            // Precision limits the characters taken from the input, before quoting.
+            let s = match v.prec {
+                Some(p) if p > 0 => graphemes(&s).into_iter().take(p).collect(),
+                _ => s,
+            };
+            Ok(if verb == 'q' { json(&Value::String(s)) } else { s })
         }
-        'q' => Ok(quote(&as_string(arg)?)),
         't' => match arg {
             Value::Bool(b) => Ok(b.to_string()),
             Value::String(s) if s == "true" || s == "false" => Ok(s.clone()),
             _ => Err("bool required".into()),
         },
-        'x' | 'X' if matches!(arg, Value::String(s) if super::convert::parse_number(s).is_none()) => {
-            let s = arg.as_str().unwrap_or_default();
-            let h = hex::encode(s.as_bytes());
-            Ok(if verb == 'X' { h.to_uppercase() } else { h })
-        }
         'd' | 'b' | 'o' | 'x' | 'X' => integer(verb, v, as_number(arg)?),
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' => Ok(float(verb, v, as_number(arg)?)),
-        other => Err(format!("unrecognized format verb '{other}'")),
+        _ => Err(String::new()),
     }
 }
 
@@ -251,7 +261,7 @@ fn sign(v: &Verb, negative: bool) -> &'static str {
 
 fn integer(verb: char, v: &Verb, n: f64) -> Result<String, String> {
     if !n.is_finite() || n.fract() != 0.0 {
-        return Err("number must be a whole number".into());
+        return Err("an integer is required".into());
     }
     if n.abs() >= 1.7e38 {
         return Err("number is too large to format as an integer".into());
@@ -272,7 +282,16 @@ fn float(verb: char, v: &Verb, n: f64) -> String {
         return "NaN".into();
     }
     if n.is_infinite() {
-        return format!("{}Inf", if n < 0.0 { "-" } else if v.plus { "+" } else { "" });
+        return format!(
+            "{}Inf",
+            if n < 0.0 {
+                "-"
+            } else if v.plus {
+                "+"
+            } else {
+                ""
+            }
+        );
     }
     let body = match verb {
         'e' | 'E' => exp_form(n.abs(), v.prec.unwrap_or(6)),
@@ -330,30 +349,6 @@ fn general(n: f64, v: &Verb) -> String {
     format!("{n:.decimals$}")
 }
 
-/// Go's `%q`: a double-quoted string with Go escapes.
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x80 && c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
@@ -376,8 +371,10 @@ mod tests {
         assert_eq!(f("%f", vec![n(1.5)]), "1.500000");
         assert_eq!(f("%t", vec![b(true)]), "true");
         assert_eq!(f("100%%", vec![]), "100%");
-        assert_eq!(f("%q", vec![s("a\"b\n")]), "\"a\\\"b\\n\"");
+        assert_eq!(f("%q", vec![s("a\"b\n<")]), "\"a\\\"b\\n\\u003c\"");
+        assert_eq!(f("%.2q", vec![s("abc")]), "\"ab\"");
         assert_eq!(f("%v %v %v", vec![s("x"), n(2.5), b(false)]), "x 2.5 false");
+        assert_eq!(f("%v %v %v", vec![n(100000.0), n(1000000.0), n(0.0001)]), "100000 1e+06 0.0001");
         assert_eq!(f("%v", vec![l(vec![n(1.0), s("a")])]), "[1,\"a\"]");
         assert_eq!(f("%#v", vec![s("a")]), "\"a\"");
         assert_eq!(f("%v", vec![Value::Null]), "null");
@@ -392,13 +389,16 @@ mod tests {
         assert_eq!(f("[%+d]", vec![n(7.0)]), "[+7]");
         assert_eq!(f("[%8.3f]", vec![n(1.23456)]), "[   1.235]");
         assert_eq!(f("[%3s]", vec![s("héllo")]), "[héllo]");
+        assert_eq!(f("[%3s]", vec![s("e\u{301}")]), "[  e\u{301}]");
+        assert_eq!(f("[%03s]", vec![s("a")]), "[00a]");
         assert_eq!(f("%.3s", vec![s("abcdef")]), "abc");
     }
 
     #[test]
     fn integer_bases_and_floats() {
         assert_eq!(f("%b %o %x %X %#x", vec![n(5.0), n(8.0), n(255.0), n(255.0), n(255.0)]), "101 10 ff FF 0xff");
-        assert_eq!(f("%x", vec![s("hi")]), "6869");
+        assert_eq!(f("%x", vec![s("255")]), "ff");
+        assert_eq!(err("format", vec![s("%x"), s("hi")]), "Unsupported value for \"%x\" at 0: number required.");
         assert_eq!(f("%e", vec![n(1234.5678)]), "1.234568e+03");
         assert_eq!(f("%g", vec![n(1234567.0)]), "1.234567e+06");
         assert_eq!(f("%g", vec![n(123456.5)]), "123456.5");
@@ -420,12 +420,15 @@ mod tests {
         );
         assert_eq!(err("format", vec![s("x"), s("a")]), "Too many arguments; no verbs in format string.");
         assert_eq!(err("format", vec![s("%s"), s("a"), s("b")]), "Too many arguments; only 1 used by format string.");
-        assert_eq!(err("format", vec![s("%d"), n(1.5)]), "Unsupported value for \"%d\" at 0: number must be a whole number.");
+        assert_eq!(err("format", vec![s("%d"), n(1.5)]), "Unsupported value for \"%d\" at 0: an integer is required.");
         assert_eq!(err("format", vec![s("%d"), s("x")]), "Unsupported value for \"%d\" at 0: number required.");
-        assert_eq!(err("format", vec![s("%s"), Value::Null]), "Unsupported value for \"%s\" at 0: null value cannot be formatted.");
+        assert_eq!(
+            err("format", vec![s("%s"), Value::Null]),
+            "Unsupported value for \"%s\" at 0: null value cannot be formatted."
+        );
         assert!(err("format", vec![s("%99999999s"), s("x")]).contains("too large"));
         assert!(err("format", vec![s("abc %")]).contains("Unterminated"));
-        assert!(err("format", vec![s("%z"), s("x")]).contains("unrecognized format verb 'z'"));
+        assert_eq!(err("format", vec![s("ab%z"), s("x")]), "Unsupported format verb 'z' in \"%z\" at offset 2.");
     }
 
     #[test]
@@ -439,6 +442,15 @@ mod tests {
         let e = call("formatlist", vec![s("%s%s"), sl(&["a"]), sl(&["b", "c"])]).unwrap_err();
         assert_eq!(e.arg, Some(2));
         assert_eq!(e.message, "Argument 2 has length 2, which is inconsistent with argument 1 of length 1.");
+    }
+
+    #[test]
+    fn formatlist_marks_are_per_row() {
+        assert_eq!(
+            ok("formatlist", vec![s("<%s>"), l(vec![s("a"), Value::Unknown, s("c").sensitive()])]),
+            l(vec![s("<a>"), Value::Unknown, s("<c>").sensitive()])
+        );
+        assert_eq!(ok("formatlist", vec![s("%s"), Value::Unknown]), Value::Unknown);
     }
 
     #[test]

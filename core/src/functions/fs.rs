@@ -65,7 +65,8 @@ pub(crate) fn fileexists(a: &Args) -> Result<Value, FuncError> {
     let (given, full) = resolve(a, 0)?;
     match std::fs::metadata(&full) {
         Ok(m) if m.is_file() => Ok(Value::Bool(true)),
-        Ok(_) => Err(a.err(0, format!("\"{given}\" exists but is not a regular file."))),
+        Ok(m) if m.is_dir() => Err(a.err(0, format!("\"{given}\" is a directory, not a file."))),
+        Ok(_) => Err(a.err(0, format!("\"{given}\" is not a regular file."))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
         Err(e) => Err(a.err(0, format!("failed to check \"{given}\": {e}."))),
     }
@@ -396,7 +397,10 @@ mod tests {
         let d = tree();
         assert_eq!(at(d.path(), "fileexists", vec![s("hello.txt")]), Ok(b(true)));
         assert_eq!(at(d.path(), "fileexists", vec![s("nope")]), Ok(b(false)));
-        assert!(at(d.path(), "fileexists", vec![s("files")]).unwrap_err().contains("not a regular file"));
+        assert_eq!(
+            at(d.path(), "fileexists", vec![s("files")]),
+            Err("Invalid value for \"path\" parameter: \"files\" is a directory, not a file.".to_string())
+        );
         assert_eq!(at(d.path(), "filebase64", vec![s("bin.dat")]), Ok(s("//4A")));
         assert_eq!(at(d.path(), "filemd5", vec![s("hello.txt")]), Ok(s("b10a8db164e0754105b7a99be72e3fe5")));
         assert_eq!(at(d.path(), "filesha1", vec![s("hello.txt")]), Ok(s("0a4d55a8d778e5022fab701977c5d840bbc486d0")));
@@ -409,7 +413,9 @@ mod tests {
             Ok(s("pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4="))
         );
         assert!(matches!(at(d.path(), "filesha512", vec![s("hello.txt")]), Ok(Value::String(h)) if h.len() == 128));
-        assert!(matches!(at(d.path(), "filebase64sha512", vec![s("hello.txt")]), Ok(Value::String(h)) if h.len() == 88));
+        assert!(
+            matches!(at(d.path(), "filebase64sha512", vec![s("hello.txt")]), Ok(Value::String(h)) if h.len() == 88)
+        );
         assert!(at(d.path(), "filemd5", vec![s("nope")]).unwrap_err().contains("no file exists"));
     }
 
@@ -419,15 +425,15 @@ mod tests {
         let fs = |p: &str| at(d.path(), "fileset", vec![s("."), s(p)]);
         assert_eq!(fs("*.txt"), Ok(sl(&["hello.txt"])));
         assert_eq!(fs("files/*.txt"), Ok(sl(&["files/a.txt"])));
-        assert_eq!(
-            fs("files/**/*.txt"),
-            Ok(sl(&["files/a.txt", "files/sub/c.txt", "files/sub/deep/d.txt"]))
-        );
+        assert_eq!(fs("files/**/*.txt"), Ok(sl(&["files/a.txt", "files/sub/c.txt", "files/sub/deep/d.txt"])));
         assert_eq!(fs("files/*.{txt,md}"), Ok(sl(&["files/a.txt", "files/b.md"])));
         assert_eq!(fs("files/[ab].*"), Ok(sl(&["files/a.txt", "files/b.md"])));
         assert_eq!(fs("files/[!a].??"), Ok(sl(&["files/b.md"])));
         assert_eq!(fs("files"), Ok(sl(&[])));
-        assert_eq!(at(d.path(), "fileset", vec![s("files"), s("**")]).map(|v| v.as_list().map(|l| l.len())), Ok(Some(4)));
+        assert_eq!(
+            at(d.path(), "fileset", vec![s("files"), s("**")]).map(|v| v.as_list().map(|l| l.len())),
+            Ok(Some(4))
+        );
         assert_eq!(at(d.path(), "fileset", vec![s("missing"), s("*")]), Ok(sl(&[])));
         assert!(fs("files/[ab").unwrap_err().contains("failed to glob pattern"));
         assert!(fs("{a,b").unwrap_err().contains("unclosed '{'"));

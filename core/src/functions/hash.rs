@@ -104,7 +104,9 @@ mod tests {
         );
         assert_eq!(
             ok("sha512", vec![s("hello world")]),
-            s("309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f")
+            s(
+                "309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f"
+            )
         );
         assert_eq!(ok("base64sha256", vec![s("hello world")]), s("uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="));
         assert_eq!(
@@ -121,7 +123,10 @@ mod tests {
         assert_eq!(u.chars().nth(14), Some('4'));
         assert_ne!(ok("uuid", vec![]), ok("uuid", vec![]));
         assert_eq!(ok("uuidv5", vec![s("dns"), s("www.terraform.io")]), s("a5008fae-b28c-5ba5-96cd-82b4c53552d6"));
-        assert_eq!(ok("uuidv5", vec![s("url"), s("https://www.terraform.io/")]), s("9db6f67c-dd95-5ea0-aa5b-e70e5c5f7cf5"));
+        assert_eq!(
+            ok("uuidv5", vec![s("url"), s("https://www.terraform.io/")]),
+            s("9db6f67c-dd95-5ea0-aa5b-e70e5c5f7cf5")
+        );
         assert_eq!(
             ok("uuidv5", vec![s("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), s("www.terraform.io")]),
             s("a5008fae-b28c-5ba5-96cd-82b4c53552d6")

@@ -35,11 +35,7 @@ impl Prefix {
     }
 
     fn ip(&self, addr: u128) -> IpAddr {
-        if self.bits == 32 {
-            IpAddr::V4(Ipv4Addr::from(addr as u32))
-        } else {
-            IpAddr::V6(Ipv6Addr::from(addr))
-        }
+        if self.bits == 32 { IpAddr::V4(Ipv4Addr::from(addr as u32)) } else { IpAddr::V6(Ipv6Addr::from(addr)) }
     }
 
     fn show(&self, addr: u128, len: u32) -> String {
@@ -128,7 +124,9 @@ pub(crate) fn cidrsubnets(a: &Args) -> Result<Value, FuncError> {
         let len = p.len as i64 + newbits;
         if len > p.bits as i64 {
             let family = if p.bits == 32 { "IPv4" } else { "IPv6" };
-            return Err(a.err(i, format!("would extend prefix to {len} bits, which is too long for an {family} address.")));
+            return Err(
+                a.err(i, format!("would extend prefix to {len} bits, which is too long for an {family} address."))
+            );
         }
         let len = len as u32;
         let size_mask = Prefix::host_mask(len, p.bits);
@@ -204,7 +202,10 @@ mod tests {
     fn subnet() {
         assert_eq!(ok("cidrsubnet", vec![s("172.16.0.0/12"), n(4.0), n(2.0)]), s("172.18.0.0/16"));
         assert_eq!(ok("cidrsubnet", vec![s("10.1.2.0/24"), n(4.0), n(15.0)]), s("10.1.2.240/28"));
-        assert_eq!(ok("cidrsubnet", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(162.0)]), s("fd00:fd12:3456:7800:a200::/72"));
+        assert_eq!(
+            ok("cidrsubnet", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(162.0)]),
+            s("fd00:fd12:3456:7800:a200::/72")
+        );
         assert_eq!(ok("cidrsubnet", vec![s("10.0.0.0/8"), n(0.0), n(0.0)]), s("10.0.0.0/8"));
         assert_eq!(
             err("cidrsubnet", vec![s("10.0.0.0/24"), n(10.0), n(0.0)]),
@@ -226,17 +227,30 @@ mod tests {
         );
         assert_eq!(
             ok("cidrsubnets", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(16.0), n(16.0), n(32.0)]),
-            sl(&["fd00:fd12:3456:7800::/72", "fd00:fd12:3456:7800:100::/72", "fd00:fd12:3456:7800:200::/72", "fd00:fd12:3456:7800:300::/88"])
+            sl(&[
+                "fd00:fd12:3456:7800::/72",
+                "fd00:fd12:3456:7800:100::/72",
+                "fd00:fd12:3456:7800:200::/72",
+                "fd00:fd12:3456:7800:300::/88"
+            ])
         );
         assert_eq!(ok("cidrsubnets", vec![s("10.0.0.0/8")]), sl(&[]));
         assert_eq!(
             err("cidrsubnets", vec![s("10.0.0.0/30"), n(1.0), n(1.0), n(1.0)]),
             "Invalid value for \"newbits\" parameter: not enough remaining address space for a subnet with a prefix of 31 bits after 10.0.0.2/31."
         );
-        assert!(err("cidrsubnets", vec![s("10.0.0.0/30"), n(3.0)]).contains("would extend prefix to 33 bits, which is too long for an IPv4 address"));
+        assert!(
+            err("cidrsubnets", vec![s("10.0.0.0/30"), n(3.0)])
+                .contains("would extend prefix to 33 bits, which is too long for an IPv4 address")
+        );
         assert!(err("cidrsubnets", vec![s("10.0.0.0/8"), n(0.0)]).contains("at least one bit"));
-        assert_eq!(ok("cidrsubnets", vec![s("255.255.255.0/24"), n(1.0), n(1.0)]), sl(&["255.255.255.0/25", "255.255.255.128/25"]));
-        assert!(err("cidrsubnets", vec![s("255.255.255.0/24"), n(1.0), n(1.0), n(1.0)]).contains("not enough remaining"));
+        assert_eq!(
+            ok("cidrsubnets", vec![s("255.255.255.0/24"), n(1.0), n(1.0)]),
+            sl(&["255.255.255.0/25", "255.255.255.128/25"])
+        );
+        assert!(
+            err("cidrsubnets", vec![s("255.255.255.0/24"), n(1.0), n(1.0), n(1.0)]).contains("not enough remaining")
+        );
     }
 
     #[test]

@@ -5,11 +5,7 @@ use super::{Args, FuncError};
 use tarn_sdk::Value;
 
 fn number(n: f64) -> Result<Value, FuncError> {
-    if n.is_finite() {
-        Ok(Value::Number(n))
-    } else {
-        Err(FuncError::call("The result is not a finite number."))
-    }
+    if n.is_finite() { Ok(Value::Number(n)) } else { Err(FuncError::call("The result is not a finite number.")) }
 }
 
 pub(crate) fn abs(a: &Args) -> Result<Value, FuncError> {
@@ -26,7 +22,13 @@ pub(crate) fn floor(a: &Args) -> Result<Value, FuncError> {
 
 pub(crate) fn signum(a: &Args) -> Result<Value, FuncError> {
     let n = a.num(0)?;
-    number(if n > 0.0 { 1.0 } else if n < 0.0 { -1.0 } else { 0.0 })
+    number(if n > 0.0 {
+        1.0
+    } else if n < 0.0 {
+        -1.0
+    } else {
+        0.0
+    })
 }
 
 fn fold(a: &Args, pick: fn(f64, f64) -> f64) -> Result<Value, FuncError> {

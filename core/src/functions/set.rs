@@ -75,7 +75,6 @@ pub(crate) fn has(items: &[Value], v: &Value) -> bool {
     items.iter().any(|x| same(x, v))
 }
 
-
 pub(crate) fn setunion(a: &Args) -> Result<Value, FuncError> {
     let mut all = Vec::new();
     for i in 0..a.len() {

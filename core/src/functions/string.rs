@@ -1,13 +1,28 @@
 //! String functions: case, trimming, splitting and joining, substrings, replacement and the
-//! regular-expression functions. Strings are measured in Unicode scalar values (chars), never
-//! bytes, so nothing here slices a string off a character boundary. Marks are not handled here.
+//! regular-expression functions. Strings are measured in user-perceived characters (see
+//! `text.rs`), never bytes, so nothing here slices a string inside a character. Marks are not
+//! handled here.
 
+use super::text::graphemes;
 use super::{Args, FuncError};
 use regex::Regex;
 use tarn_sdk::Value;
 
 /// Indentation beyond this many spaces is refused rather than allocated.
 const MAX_INDENT: i64 = 10_000;
+/// Results that would grow past this many bytes are refused rather than allocated.
+const MAX_RESULT: usize = 64 << 20;
+
+fn check_size(size: usize) -> Result<(), FuncError> {
+    if size > MAX_RESULT {
+        return Err(FuncError::call(format!(
+            "The result would be {} MiB long; results are limited to {} MiB.",
+            size >> 20,
+            MAX_RESULT >> 20
+        )));
+    }
+    Ok(())
+}
 
 fn string(s: impl Into<String>) -> Result<Value, FuncError> {
     Ok(Value::String(s.into()))
@@ -91,8 +106,15 @@ pub(crate) fn replace(a: &Args) -> Result<Value, FuncError> {
     let (s, sub, rep) = (a.str(0)?, a.str(1)?, a.str(2)?);
     if let Some(pattern) = sub.strip_prefix('/').and_then(|p| p.strip_suffix('/')) {
         let re = Regex::new(pattern).map_err(|e| a.err(1, format!("invalid regular expression: {e}")))?;
+        // Each `$group` in the template copies at most its match, and matches don't overlap, so
+        // every group reference adds at most the input's length in total.
+        let groups = rep.matches('$').count();
+        let fixed = re.find_iter(s).count().saturating_mul(rep.len());
+        check_size(s.len().saturating_add(fixed).saturating_add(groups.saturating_mul(s.len())))?;
         return string(re.replace_all(s, rep).into_owned());
     }
+    let matches = if sub.is_empty() { s.chars().count() + 1 } else { s.matches(sub).count() };
+    check_size(s.len().saturating_add(matches.saturating_mul(rep.len())))?;
     string(s.replace(sub, rep))
 }
 
@@ -102,13 +124,14 @@ pub(crate) fn substr(a: &Args) -> Result<Value, FuncError> {
     let s = a.str(0)?;
     let mut offset = a.int(1)?;
     let length = a.int(2)?;
-    let total = s.chars().count() as i64;
+    let chars = graphemes(s);
+    let total = chars.len() as i64;
     if offset < 0 {
         offset = (offset + total).max(0);
     } else if length == 0 {
         return string("");
     }
-    let skipped = s.chars().skip(offset as usize);
+    let skipped = chars.into_iter().skip(offset as usize);
     if length < 0 {
         return string(skipped.collect::<String>());
     }
@@ -116,7 +139,7 @@ pub(crate) fn substr(a: &Args) -> Result<Value, FuncError> {
 }
 
 pub(crate) fn strrev(a: &Args) -> Result<Value, FuncError> {
-    string(a.str(0)?.chars().rev().collect::<String>())
+    string(graphemes(a.str(0)?).into_iter().rev().collect::<String>())
 }
 
 pub(crate) fn chomp(a: &Args) -> Result<Value, FuncError> {
@@ -129,8 +152,10 @@ pub(crate) fn indent(a: &Args) -> Result<Value, FuncError> {
     if !(0..=MAX_INDENT).contains(&spaces) {
         return Err(a.err(0, format!("must be between 0 and {MAX_INDENT}.")));
     }
+    let s = a.str(1)?;
+    check_size(s.len().saturating_add(s.matches('\n').count().saturating_mul(spaces as usize)))?;
     let pad = " ".repeat(spaces as usize);
-    string(a.str(1)?.replace('\n', &format!("\n{pad}")))
+    string(s.replace('\n', &format!("\n{pad}")))
 }
 
 pub(crate) fn startswith(a: &Args) -> Result<Value, FuncError> {
@@ -174,12 +199,9 @@ fn match_value(re: &Regex, shape: &Shape, caps: &regex::Captures) -> Value {
     match shape {
         Shape::Whole => group(caps.get(0)),
         Shape::Unnamed => Value::List((1..caps.len()).map(|i| group(caps.get(i))).collect()),
-        Shape::Named => Value::Map(
-            re.capture_names()
-                .flatten()
-                .map(|name| (name.to_string(), group(caps.name(name))))
-                .collect(),
-        ),
+        Shape::Named => {
+            Value::Map(re.capture_names().flatten().map(|name| (name.to_string(), group(caps.name(name)))).collect())
+        }
     }
 }
 
@@ -241,6 +263,14 @@ mod tests {
         assert_eq!(ok("replace", vec![s("hello world"), s("/w.*d/"), s("everybody")]), s("hello everybody"));
         assert_eq!(ok("replace", vec![s("a1b22"), s("/(\\d+)/"), s("<$1>")]), s("a<1>b<22>"));
         assert_eq!(ok("replace", vec![s("a/b"), s("/"), s("_")]), s("a_b"));
+        assert_eq!(ok("replace", vec![s("ab"), s(""), s("-")]), s("-a-b-"));
+        let big = "x".repeat(10_000);
+        assert!(err("replace", vec![s(&big), s(""), s(&big)]).contains("results are limited"));
+        assert!(err("replace", vec![s(&big), s("/x/"), s(&big)]).contains("results are limited"));
+        let text = "ab".repeat(500_000);
+        assert!(
+            matches!(ok("replace", vec![s(&text), s("/(a)/"), s("$1$1")]), Value::String(r) if r.len() == 1_500_000)
+        );
         let e = call("replace", vec![s("x"), s("/(/"), s("y")]).unwrap_err();
         assert_eq!(e.arg, Some(1));
         assert!(e.message.starts_with("Invalid value for \"substr\" parameter: invalid regular expression"));
@@ -250,6 +280,7 @@ mod tests {
     fn substr_is_unicode_aware() {
         assert_eq!(ok("substr", vec![s("hello world"), n(1.0), n(4.0)]), s("ello"));
         assert_eq!(ok("substr", vec![s("🤔🤷"), n(0.0), n(1.0)]), s("🤔"));
+        assert_eq!(ok("substr", vec![s("e\u{301}tude"), n(0.0), n(1.0)]), s("e\u{301}"));
         assert_eq!(ok("substr", vec![s("hello world"), n(-5.0), n(-1.0)]), s("world"));
         assert_eq!(ok("substr", vec![s("hello"), n(-10.0), n(2.0)]), s("he"));
         assert_eq!(ok("substr", vec![s("hello"), n(10.0), n(2.0)]), s(""));
@@ -264,8 +295,11 @@ mod tests {
     #[test]
     fn misc() {
         assert_eq!(ok("strrev", vec![s("héllo")]), s("olléh"));
+        assert_eq!(ok("strrev", vec![s("ae\u{301}🇫🇷")]), s("🇫🇷e\u{301}a"));
         assert_eq!(ok("indent", vec![n(2.0), s("a\nb\n")]), s("a\n  b\n  "));
         assert!(err("indent", vec![n(-1.0), s("a")]).contains("between 0 and"));
+        let many_lines = "\n".repeat(10_000);
+        assert!(err("indent", vec![n(10_000.0), s(&many_lines)]).contains("results are limited to 64 MiB"));
         assert_eq!(ok("startswith", vec![s("hello"), s("he")]), b(true));
         assert_eq!(ok("endswith", vec![s("hello"), s("he")]), b(false));
         assert_eq!(ok("strcontains", vec![s("hello"), s("ll")]), b(true));
@@ -283,10 +317,7 @@ mod tests {
             m(vec![("scheme", s("https")), ("authority", s("x.io"))])
         );
         assert_eq!(ok("regex", vec![s("(a)?b"), s("b")]), l(vec![Value::Null]));
-        assert_eq!(
-            err("regex", vec![s("x"), s("abc")]),
-            "The pattern did not match any part of the given string."
-        );
+        assert_eq!(err("regex", vec![s("x"), s("abc")]), "The pattern did not match any part of the given string.");
         assert!(err("regex", vec![s("(?P<a>x)(y)"), s("xy")]).contains("cannot be mixed"));
         assert_eq!(ok("regexall", vec![s("[a-z]+"), s("1234abcd5678efgh9")]), sl(&["abcd", "efgh"]));
         assert_eq!(ok("regexall", vec![s("x"), s("abc")]), l(vec![]));

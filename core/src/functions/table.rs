@@ -2,8 +2,11 @@
 //! variadic tails, and mark policy. Dispatch reads only this table for arity, type and mark
 //! handling, so these rules are uniform. Implementations live in the family files.
 
-use super::{set, collection as c, convert as cv, datetime as t, encoding as e, format as fm, fs, hash as h, net, numeric as nu, string as s};
 use super::{Args, FuncError};
+use super::{
+    collection as c, convert as cv, datetime as t, encoding as e, format as fm, fs, hash as h, net, numeric as nu, set,
+    string as s,
+};
 use tarn_sdk::Value;
 
 /// A parameter's declared type. Primitives convert into each other as Terraform converts them;
@@ -63,10 +66,7 @@ pub(crate) struct Spec {
 impl Spec {
     /// The declaration of argument `i`, wherever it falls (fixed, optional or variadic).
     pub fn param(&self, i: usize) -> Option<&Param> {
-        self.params
-            .get(i)
-            .or_else(|| self.optional.get(i.checked_sub(self.params.len())?))
-            .or(self.variadic.as_ref())
+        self.params.get(i).or_else(|| self.optional.get(i.checked_sub(self.params.len())?)).or(self.variadic.as_ref())
     }
 
     const fn shallow(mut self) -> Spec {
@@ -113,7 +113,7 @@ const PREFIX: &[Param] = &[p("prefix", S)];
 pub(crate) static TABLE: &[Spec] = &[
     // string
     fv("format", &[p("format", S)], pn("args", Any), fm::format),
-    fv("formatlist", &[p("format", S)], pn("args", Any), fm::formatlist),
+    fv("formatlist", &[p("format", S)], pn("args", Any), fm::formatlist).shallow(),
     fv("join", &[p("separator", S)], p("lists", List), s::join),
     f("split", &[p("separator", S), p("str", S)], s::split),
     f("lower", STR, s::lower),
@@ -136,11 +136,11 @@ pub(crate) static TABLE: &[Spec] = &[
     // collection
     f("length", &[p("value", Any)], c::length).shallow(),
     fv("concat", &[], p("seqs", List), c::concat).shallow(),
-    f("contains", &[p("list", List), pn("value", Any)], c::contains),
+    f("contains", &[p("list", List), pn("value", Any)], c::contains).shallow(),
     f("distinct", LIST, c::distinct),
     f("element", &[p("list", List), p("index", N)], c::element).shallow(),
-    f("flatten", LIST, c::flatten),
-    f("index", &[p("list", List), pn("value", Any)], c::index),
+    f("flatten", LIST, c::flatten).shallow(),
+    f("index", &[p("list", List), pn("value", Any)], c::index).shallow(),
     f("keys", &[p("inputMap", Map)], c::keys).shallow(),
     f("values", &[p("mapping", Map)], c::values).shallow(),
     f("lookup", &[p("inputMap", Map), p("key", S)], c::lookup).shallow().opt(&[pn("default", Any)]),
@@ -150,8 +150,8 @@ pub(crate) static TABLE: &[Spec] = &[
     f("slice", &[p("list", List), p("start_index", N), p("end_index", N)], c::slice).shallow(),
     f("sort", LIST, c::sort),
     f("zipmap", &[p("keys", List), p("values", List)], c::zipmap).shallow(),
-    fv("coalesce", &[], pn("vals", Any), c::coalesce).raw(),
-    fv("coalescelist", &[], pn("vals", Any), c::coalescelist).shallow(),
+    fv("coalesce", &[pn("vals", Any)], pn("vals", Any), c::coalesce).raw(),
+    fv("coalescelist", &[pn("vals", Any)], pn("vals", Any), c::coalescelist).shallow(),
     f("compact", LIST, c::compact),
     f("chunklist", &[p("list", List), p("size", N)], c::chunklist).shallow(),
     fv("setunion", &[p("first_set", List)], p("other_sets", List), set::setunion),
@@ -160,8 +160,8 @@ pub(crate) static TABLE: &[Spec] = &[
     fv("setproduct", &[p("sets", List), p("sets", List)], p("sets", List), set::setproduct),
     f("transpose", &[p("values", Map)], c::transpose),
     f("one", LIST, c::one).shallow(),
-    f("alltrue", LIST, c::alltrue),
-    f("anytrue", LIST, c::anytrue),
+    f("alltrue", LIST, c::alltrue).shallow(),
+    f("anytrue", LIST, c::anytrue).shallow(),
     f("sum", LIST, c::sum),
     f("matchkeys", &[p("values", List), p("keys", List), p("searchset", List)], c::matchkeys),
     // numeric

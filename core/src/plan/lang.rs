@@ -13,3 +13,8 @@ pub(crate) fn evaluate(expr: &Expr, ctx: &EvalContext) -> Result<Value, Diagnost
 pub(crate) fn convert(value: &Value, ty: &Type) -> Result<Value, String> {
     crate::eval::convert(value, ty)
 }
+
+/// Converts a variable's value to its declared type, filling `optional(T, default)` defaults.
+pub(crate) fn convert_variable(value: &Value, var: &crate::config::Variable) -> Result<Value, String> {
+    crate::eval::convert_with_defaults(value, &var.ty, var.type_defaults.as_ref())
+}

@@ -8,6 +8,16 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use tarn_sdk::{Address, Value};
 
+/// The digest of a variable value stored in a plan: hex SHA-256 of the lineage and the value's
+/// JSON. Lets apply check a sensitive value given again without the plan storing it.
+pub fn variable_digest(value: &Value, lineage: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(lineage.as_bytes());
+    h.update(value.to_json_unmarked().to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
 /// Bumped on every incompatible change of the saved plan format.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 

@@ -244,7 +244,7 @@ impl<'a> World<'a> {
                         None => (Value::Null, Vec::new()),
                     },
                 };
-                let value = match lang::convert(&raw, &var.ty) {
+                let value = match lang::convert_variable(&raw, var) {
                     Ok(v) => v,
                     Err(msg) => {
                         let msg = if var.sensitive || raw.contains_sensitive() { "the value (sensitive, not shown) does not convert".to_string() } else { msg };

@@ -79,7 +79,7 @@ fn resolve_one(var: &Variable, given: Option<&VarInput>) -> Result<Value, Diagno
     if raw.is_null() && !var.nullable {
         return Err(invalid(var, "the variable is not nullable, and null was given"));
     }
-    let value = lang::convert(&raw, &var.ty).map_err(|msg| invalid(var, &msg))?;
+    let value = lang::convert_variable(&raw, var).map_err(|msg| invalid(var, &msg))?;
     Ok(if var.sensitive { value.sensitive() } else { value })
 }
 

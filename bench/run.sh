@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: tarn vs Terraform 1.0.3 (+ hashicorp/null 2.1.2) on the same machine,
+# in one run, on the same desired state (../shared/bench/gen-null.sh). Prints wall-clock seconds
+# and the ratio Terraform/tarn for: fresh plan, apply (parallelism 10), no-change re-plan, for
+# N = 1,000 and 5,000, flat and chain. Then tarn alone: N = 100,000 flat (time and peak memory),
+# and the fault provider at 20 ms latency (1,000 resources, parallelism 10; ideal 2 s).
+#
+#   bench/run.sh                 # everything (Terraform at N=5,000 takes several minutes)
+#   SIZES="1000" bench/run.sh    # a quicker pass
+#   SKIP_TF=1 bench/run.sh       # tarn only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+shared=${TARN_SHARED:-$root/../shared}
+sizes=${SIZES:-"1000 5000"}
+big=${BIG:-100000}
+work=$(mktemp -d "${TMPDIR:-/tmp}/tarn-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+for p in time bc; do command -v "$p" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$p" >/dev/null; }; done
+cargo build --locked --release --bin tarn >&2
+tarn="${CARGO_TARGET_DIR:-$root/target}/release/tarn"
+[ -n "${SKIP_TF:-}" ] || tf=$("$shared/bench/terraform-peer.sh")
+
+# t CMD... : runs CMD in the current directory, prints elapsed seconds; output to a log.
+t() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" >>"$work/log" 2>&1 || { echo "command failed: $*" >&2; tail -20 "$work/log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l | xargs printf '%.2f'
+}
+ratio() { echo "$1 / $2" | bc -l | xargs printf '%.1f'; }
+
+printf '%-7s %-6s %-9s %10s %10s %8s\n' N shape phase terraform tarn ratio
+for n in $sizes; do
+  for shape in flat chain; do
+    d="$work/$n-$shape"
+    "$shared/bench/gen-null.sh" "$n" "$d" "$shape"
+    (cd "$d/tarn"
+      tp=$(t "$tarn" plan --refresh=false)
+      ta=$(t "$tarn" apply --auto-approve --parallelism 10)
+      tr=$(t "$tarn" plan)
+      if [ -z "${SKIP_TF:-}" ]; then
+        cd "$d/tf"
+        "$tf" init -input=false >>"$work/log" 2>&1
+        fp=$(t "$tf" plan -input=false -refresh=false)
+        fa=$(t "$tf" apply -input=false -auto-approve -parallelism=10)
+        fr=$(t "$tf" plan -input=false)
+      else fp=0; fa=0; fr=0; fi
+      for row in "plan $fp $tp" "apply $fa $ta" "re-plan $fr $tr"; do
+        set -- $row
+        printf '%-7s %-6s %-9s %10s %10s %7sx\n' "$n" "$shape" "$1" "$2" "$3" "$(ratio "$2" "$3")"
+      done)
+  done
+done
+
+echo
+echo "tarn alone, N=$big flat:"
+d="$work/big"; "$shared/bench/gen-null.sh" "$big" "$d" flat
+(cd "$d/tarn"
+  for phase in "apply --auto-approve --parallelism 10" "plan"; do
+    /usr/bin/time -f "%e %M" -o "$work/time" "$tarn" $phase >>"$work/log" 2>&1
+    read -r secs kib <"$work/time"
+    printf '  %-8s %8.2f s  peak %6.0f MiB\n' "${phase%% *}" "$secs" "$(echo "$kib/1024" | bc -l)"
+  done)
+
+echo
+echo "fault provider, 1,000 independent resources at 20 ms, parallelism 10 (ideal 2.00 s):"
+d="$work/fault"; mkdir -p "$d"
+cat >"$d/main.tarn.hcl" <<HCL
+provider "fault" {
+  latency_ms = 20
+}
+
+resource "fault_object" "o" {
+  count = 1000
+  name  = "o\${count.index}"
+}
+HCL
+(cd "$d"; s=$(t "$tarn" apply --auto-approve --parallelism 10); printf '  apply %s s (%.2fx ideal)\n' "$s" "$(echo "$s / 2" | bc -l)")

@@ -1,0 +1,205 @@
+//! The command line as the user types it: clap definitions only (the raw, faithful form).
+//! Validation into ready-to-use options happens in each command; nothing here does work.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; no changes (plan), no drift
+  1  error: nothing was changed (bad input, held lock, stale plan, provider refused)
+  2  changes present (plan --detailed-exitcode)
+  3  apply failed and every completed change was rolled back
+  4  apply failed and rollback is incomplete: the state records exactly what exists";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tarn",
+    version,
+    about = "tarn: a declarative reconciler. Plan changes to infrastructure, apply them with rollback, find drift.",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Run as if tarn was started in DIR.
+    #[arg(short = 'C', long = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// Also write logs (level from TARN_LOG, default info) to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Never use colour in output.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would change.
+    #[command(after_help = "Examples:\n  tarn plan\n  tarn plan --out plan.tarnplan\n  tarn plan --json | jq .changes\n  tarn plan --target null_resource.a --var env=prod\n\n")]
+    Plan(PlanArgs),
+    /// Make the real objects match the configuration (or a saved plan).
+    #[command(after_help = "Examples:\n  tarn apply\n  tarn apply --auto-approve --parallelism 20\n  tarn apply plan.tarnplan\n  tarn apply --on-failure halt\n\n")]
+    Apply(ApplyArgs),
+    /// Destroy every object recorded in state.
+    #[command(after_help = "Examples:\n  tarn destroy\n  tarn destroy --auto-approve --target local_file.x\n\n")]
+    Destroy(ApplyArgs),
+    /// Show the state, or a saved plan.
+    #[command(after_help = "Examples:\n  tarn show\n  tarn show --json\n  tarn show plan.tarnplan\n\n")]
+    Show(ShowArgs),
+    /// Show output values from the state.
+    #[command(after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output --json\n\n")]
+    Output(OutputArgs),
+    /// Inspect the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print the dependency graph in DOT format.
+    #[command(after_help = "Examples:\n  tarn graph | dot -Tsvg > graph.svg\n\n")]
+    Graph(ConfigArgs),
+    /// Rewrite configuration files in canonical format.
+    #[command(after_help = "Examples:\n  tarn fmt\n  tarn fmt --check   # in CI: exit 1 when a file would change\n\n")]
+    Fmt(FmtArgs),
+    /// Check the configuration without touching state or providers' objects.
+    #[command(after_help = "Examples:\n  tarn validate\n  tarn validate --json\n\n")]
+    Validate(ValidateArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  tarn completions bash > /etc/bash_completion.d/tarn\n  tarn completions zsh > ~/.zfunc/_tarn\n\n")]
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    /// Set a root variable: NAME=VALUE (repeatable). Also TARN_VAR_<name> in the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read root variables from a .tfvars-style HCL file or a JSON file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Save the plan to FILE for `tarn apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Machine-readable output (schema: docs/json-output.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Plan to destroy everything.
+    #[arg(long)]
+    pub destroy: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Only this address and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Leave out this address and what depends on it (repeatable).
+    #[arg(long = "exclude", value_name = "ADDR")]
+    pub excludes: Vec<String>,
+    /// Replace this instance even if nothing changed (repeatable).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Read every object's real state first (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    /// How long to wait for the state lock, e.g. 30s, 2m.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// A plan saved with `tarn plan --out`.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Maximum concurrent operations.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// What to do when an action fails.
+    #[arg(long, value_enum, default_value_t = OnFailure::Rollback)]
+    pub on_failure: OnFailure,
+    /// Stream events as JSON lines (schema: docs/json-output.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Undo completed changes in reverse order (default).
+    Rollback,
+    /// Stop and record; undo nothing.
+    Halt,
+    /// Go on with everything that does not depend on the failure.
+    Continue,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ShowArgs {
+    /// A saved plan to show instead of the state.
+    pub plan_file: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Only this output, printed raw.
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses recorded in state.
+    #[command(after_help = "Examples:\n  tarn state list\n  tarn state list --json\n\n")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the key that encrypts sensitive values in the state (.tarn/state.key, mode 0600).
+    #[command(after_help = "Examples:\n  tarn state keygen\n  TARN_STATE_KEY=$(head -c32 /dev/urandom | base64) tarn apply   # key from the environment instead\n\n")]
+    Keygen,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct FmtArgs {
+    /// Do not write: exit 1 and list the files that are not formatted.
+    #[arg(long)]
+    pub check: bool,
+    /// Files or directories (default: the current directory).
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,234 @@
+//! `tarn apply [FILE]` and `tarn destroy`: plan (or load a saved plan and check it is still
+//! valid), ask for approval, run the plan's execution graph, record outputs, and map the
+//! outcome to exit codes 0, 3 or 4.
+
+use super::plan as saved;
+use super::workflow::{self, Session};
+use crate::cli::{ApplyArgs, OnFailure};
+use crate::error::CliError;
+use crate::render::events::Renderer;
+use crate::render::{self, Color};
+use crate::stack;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use tarn_core::exec::{self, ApplyContext, ApplyOptions, ApplyOutcome, CancelToken, FailurePolicy};
+use tarn_core::plan::{ApplyEvaluator, Plan, PlanMode};
+use tarn_state::{OutputRecord, RunStart};
+
+pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), CliError> {
+    let command = if destroy { "tarn destroy" } else { "tarn apply" };
+    let config = workflow::load_config()?;
+    let (plan, variables) = match &args.plan_file {
+        Some(path) if !destroy => {
+            let plan = saved::load(path)?;
+            let variables = saved_variables(&plan, &config, &args)?;
+            (Some(plan), variables)
+        }
+        Some(_) => return Err(CliError::Failed("tarn destroy does not take a plan file; use `tarn plan --destroy --out FILE` then `tarn apply FILE`".into())),
+        None => (None, workflow::resolve_variables(&config, &args.config)?),
+    };
+    let session = Session::open(config, variables, &args.run, command).await?;
+    let result = run_locked(&session, plan, &args, destroy, color, command).await;
+    session.close().await;
+    result
+}
+
+async fn run_locked(
+    session: &Session,
+    saved_plan: Option<Plan>,
+    args: &ApplyArgs,
+    destroy: bool,
+    color: Color,
+    command: &str,
+) -> Result<(), CliError> {
+    let plan = match saved_plan {
+        Some(plan) => {
+            check_binding(&plan, session)?;
+            plan
+        }
+        None => {
+            let mode = if destroy { PlanMode::Destroy } else { PlanMode::Normal };
+            let plan = session.plan(mode, &args.select, args.run.refresh).await?;
+            if !args.json {
+                print!("{}", render::plan::render(&plan, color.stdout));
+            }
+            if !render::plan::has_changes(&plan) {
+                return Ok(());
+            }
+            if !args.auto_approve {
+                confirm(destroy)?;
+            }
+            plan
+        }
+    };
+    refuse_secrets_without_key(&plan)?;
+    let renderer = Arc::new(Renderer::new(args.json, color.stdout, std::io::stdout().is_terminal() && !args.json));
+    let cancel = CancelToken::new();
+    let interrupted = stack::watch_interrupts();
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            while !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            cancel.cancel();
+        })
+    };
+    let finalizer = Arc::new(ApplyEvaluator::new(
+        session.config.clone(),
+        session.variables.clone(),
+        session.providers.schemas().clone(),
+        &plan,
+        std::env::current_dir().unwrap_or_default(),
+    ));
+    let ctx = ApplyContext {
+        providers: session.providers.to_map(),
+        backend: session.backend.clone(),
+        finalizer,
+        schemas: session.providers.schemas().clone(),
+        options: ApplyOptions {
+            parallelism: args.parallelism.max(1),
+            on_failure: match args.on_failure {
+                OnFailure::Rollback => FailurePolicy::Rollback,
+                OnFailure::Halt => FailurePolicy::Halt,
+                OnFailure::Continue => FailurePolicy::Continue,
+            },
+            ..ApplyOptions::default()
+        },
+        events: renderer,
+        cancel,
+        run: RunStart {
+            command: command.to_string(),
+            holder: stack::holder(command),
+            summary: serde_json::to_value(render::plan::Counts::of(&plan)).unwrap_or_default(),
+        },
+    };
+    let report = exec::apply(&plan, ctx).await;
+    watcher.abort();
+    let report = report.map_err(|e| CliError::Failed(format!("apply could not run: {e}")))?;
+    match report.outcome {
+        ApplyOutcome::Success => {
+            record_outputs(session, plan.mode == PlanMode::Destroy).await?;
+            Ok(())
+        }
+        ApplyOutcome::RolledBack => Err(CliError::RolledBack),
+        ApplyOutcome::RollbackIncomplete | ApplyOutcome::Partial => Err(CliError::Incomplete),
+    }
+}
+
+fn confirm(destroy: bool) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() || std::env::var_os("CI").is_some_and(|v| v == "true") {
+        return Err(CliError::Failed(
+            "apply needs approval, and there is no terminal to ask on. Review the plan above, then run again with \
+             --auto-approve, or save it with `tarn plan --out FILE` and apply that file."
+                .into(),
+        ));
+    }
+    let what = if destroy { "destroy every object listed above" } else { "perform these actions" };
+    print!("\nDo you want to {what}? Only 'yes' will be accepted.\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if line.trim() != "yes" {
+        return Err(CliError::Failed("apply cancelled: nothing was changed".into()));
+    }
+    Ok(())
+}
+
+/// A saved plan applies only to the state and configuration it was made from.
+fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
+    let now = session.binding();
+    let b = &plan.binding;
+    let stale = |why: String| {
+        Err(CliError::Failed(format!(
+            "the saved plan is stale: {why}. Nothing was changed. Make a new plan with `tarn plan --out FILE` and review it."
+        )))
+    };
+    if b.lineage != now.lineage {
+        return stale(format!("it was made for another state (lineage {}, this state is {})", b.lineage, now.lineage));
+    }
+    if b.serial != now.serial {
+        return stale(format!(
+            "the state changed since it was made (serial {} then, {} now)",
+            b.serial, now.serial
+        ));
+    }
+    if b.config_hash != now.config_hash {
+        return stale("the configuration files changed since it was made".into());
+    }
+    if b.workspace != now.workspace {
+        return stale(format!("it was made for workspace {:?}", b.workspace));
+    }
+    Ok(())
+}
+
+/// Variables of a saved plan: stored values, and sensitive ones (never stored) given again
+/// and checked against the plan's digest.
+fn saved_variables(plan: &Plan, config: &tarn_core::config::Config, args: &ApplyArgs) -> Result<tarn_core::plan::RootVariables, CliError> {
+    let given = if plan.variables.values().any(|v| v.value.is_none()) {
+        workflow::resolve_variables(config, &args.config)?
+    } else {
+        tarn_core::plan::RootVariables::new()
+    };
+    let mut out = tarn_core::plan::RootVariables::new();
+    for (name, pv) in &plan.variables {
+        let value = match &pv.value {
+            Some(v) => v.clone(),
+            None => {
+                let v = given.get(name).cloned().unwrap_or_default();
+                if tarn_core::plan::variable_digest(&v, &plan.binding.lineage) != pv.digest {
+                    return Err(CliError::Failed(format!(
+                        "the sensitive variable {name:?} has a different value than when the plan was made; give the same \
+                         value (--var, --var-file or TARN_VAR_{name}) or make a new plan"
+                    )));
+                }
+                v
+            }
+        };
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+/// After a successful apply every value is known: evaluate the outputs once more from the new
+/// state and record them. Sensitive outputs are recorded as such and never in clear text.
+async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliError> {
+    if destroyed {
+        session.backend.set_outputs(Vec::new()).await?;
+        return Ok(());
+    }
+    let snapshot = session.backend.snapshot().await?;
+    let plan = session.plan_from(&snapshot, PlanMode::Normal, &Default::default(), false).await?;
+    let records = plan
+        .outputs
+        .iter()
+        .filter(|o| o.action != tarn_core::plan::Action::Delete)
+        .map(|o| OutputRecord {
+            name: o.name.clone(),
+            // Sensitive outputs are sealed by the encrypting backend (or recorded as null
+            // when there is no key); never stored in clear text.
+            value: o.after.as_ref().map(|v| v.to_json_unmarked()).unwrap_or_default(),
+            sensitive: o.sensitive,
+        })
+        .collect();
+    session.backend.set_outputs(records).await?;
+    Ok(())
+}
+
+/// Sensitive values are stored only encrypted. Without a key, say so before anything changes,
+/// rather than after a provider created an object the state then cannot record.
+fn refuse_secrets_without_key(plan: &Plan) -> Result<(), CliError> {
+    let secret = plan.changes.iter().find(|c| {
+        !matches!(c.action, tarn_core::plan::Action::Delete | tarn_core::plan::Action::NoOp)
+            && c.after.as_ref().is_some_and(|v| v.contains_sensitive())
+    });
+    let Some(change) = secret else { return Ok(()) };
+    if tarn_state::crypto::Sealer::load(&stack::key_path())?.is_some() {
+        return Ok(());
+    }
+    Err(CliError::Failed(format!(
+        "{} has sensitive values, and tarn never stores a sensitive value in clear text. Nothing was changed. {}",
+        change.address,
+        tarn_state::crypto::KEY_HELP
+    )))
+}

@@ -1,0 +1,40 @@
+//! One file per command. Each turns validated arguments into calls on the engine and the
+//! state backend, and hands results to `render`. Commands that touch state run on a tokio
+//! runtime; the rest are synchronous.
+
+mod apply;
+mod completions;
+mod fmt;
+mod graph;
+mod output;
+mod plan;
+mod show;
+mod state;
+mod validate;
+mod workflow;
+
+use crate::cli::Command;
+use crate::error::CliError;
+use crate::render::Color;
+
+pub fn run(command: Command, color: Color) -> Result<(), CliError> {
+    match command {
+        Command::Completions { shell } => completions::run(shell),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Validate(args) => validate::run(&args, color),
+        Command::Graph(args) => graph::run(&args),
+        Command::Plan(args) => runtime()?.block_on(plan::run(args, color)),
+        Command::Apply(args) => runtime()?.block_on(apply::run(args, false, color)),
+        Command::Destroy(args) => runtime()?.block_on(apply::run(args, true, color)),
+        Command::Show(args) => runtime()?.block_on(show::run(&args, color)),
+        Command::Output(args) => runtime()?.block_on(output::run(&args)),
+        Command::State(cmd) => runtime()?.block_on(state::run(cmd)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
+}

@@ -1,0 +1,226 @@
+//! The pipeline shared by plan, apply and destroy: load the configuration, resolve root
+//! variables, open and lock the state, recover what an interrupted run left, set up providers,
+//! refresh and plan. Each step's problems become a [`CliError`] before anything changes.
+
+use crate::cli::{ConfigArgs, RunArgs, SelectArgs};
+use crate::error::CliError;
+use crate::providers::Builtins;
+use crate::render::events::Renderer;
+use crate::stack::{self, Lock};
+use indexmap::IndexMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tarn_core::config::Config;
+use tarn_core::exec::{self, RecoverContext, Resolution};
+use tarn_core::plan::{
+    self, PlanBinding, PlanInput, PlanMode, PlanOptions, ProviderSet, RefreshOptions, RootVariables, VarInput,
+};
+use tarn_core::{Diagnostics, SourceMap};
+use tarn_sdk::{Address, Value};
+use tarn_state::{Backend, Snapshot};
+
+pub const WORKSPACE: &str = "default";
+
+/// Loads the configuration in the current directory; errors become diagnostics; warnings are
+/// printed.
+pub fn load_config() -> Result<Arc<Config>, CliError> {
+    let (config, diags) = tarn_core::config::load(Path::new("."));
+    match config {
+        Some(config) => {
+            check(diags, &config.sources)?;
+            Ok(Arc::new(config))
+        }
+        None => Err(CliError::Diagnostics { diags, sources: Box::new(SourceMap::default()) }),
+    }
+}
+
+/// Errors stop the command; warnings are printed to stderr and the command goes on.
+pub fn check(diags: Diagnostics, sources: &SourceMap) -> Result<(), CliError> {
+    if diags.has_errors() {
+        return Err(CliError::Diagnostics { diags, sources: Box::new(sources.clone()) });
+    }
+    if !diags.is_empty() {
+        eprint!("{}", crate::render::diagnostics(&diags, sources, crate::render::Color::detect(false).stderr));
+    }
+    Ok(())
+}
+
+/// Root variable inputs from `TARN_VAR_*`, `--var-file` and `--var`, in increasing precedence.
+pub fn variable_inputs(args: &ConfigArgs) -> Result<IndexMap<String, VarInput>, CliError> {
+    let mut given = IndexMap::new();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| k.strip_prefix("TARN_VAR_").map(|n| (n.to_string(), v)))
+        .collect();
+    env.sort();
+    for (name, v) in env {
+        given.insert(name, VarInput::Text(v));
+    }
+    for file in &args.var_files {
+        for (name, v) in read_var_file(file)? {
+            given.insert(name, VarInput::Value(v));
+        }
+    }
+    for pair in &args.vars {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(CliError::Failed(format!(
+                "invalid --var {pair:?}: expected NAME=VALUE, for example --var environment=prod"
+            )));
+        };
+        given.insert(name.trim().to_string(), VarInput::Text(value.to_string()));
+    }
+    Ok(given)
+}
+
+fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Failed(format!("cannot read variables file {}: {e}", path.display())))?;
+    let json: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text)
+            .map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?
+    } else {
+        hcl::from_str(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?
+    };
+    let serde_json::Value::Object(map) = json else {
+        return Err(CliError::Failed(format!("{}: expected an object of variable values", path.display())));
+    };
+    Ok(map.into_iter().map(|(k, v)| (k, Value::from_json(&v))).collect())
+}
+
+pub fn resolve_variables(config: &Config, args: &ConfigArgs) -> Result<RootVariables, CliError> {
+    let given = variable_inputs(args)?;
+    let (vars, diags) = plan::resolve_variables(config, &given);
+    check(diags, &config.sources)?;
+    Ok(vars)
+}
+
+pub fn parse_addresses(list: &[String], flag: &str) -> Result<Vec<Address>, CliError> {
+    list.iter()
+        .map(|s| s.parse::<Address>().map_err(|e| CliError::Failed(format!("{flag}: {e}"))))
+        .collect()
+}
+
+/// Everything a run holds between planning and applying.
+pub struct Session {
+    pub config: Arc<Config>,
+    pub variables: RootVariables,
+    pub backend: Arc<dyn Backend>,
+    pub lock: Lock,
+    pub providers: ProviderSet,
+    pub snapshot: Snapshot,
+}
+
+impl Session {
+    /// Opens the state, takes the lock, sets up providers and recovers interrupted runs.
+    pub async fn open(config: Arc<Config>, variables: RootVariables, run: &RunArgs, command: &str) -> Result<Session, CliError> {
+        let backend = stack::open_backend()?;
+        let timeout = stack::parse_duration(&run.lock_timeout)?;
+        let lock = Lock::acquire(backend.clone(), command, timeout).await?;
+        match Session::prepare(config, variables, backend, lock).await {
+            Ok(s) => Ok(s),
+            Err((e, lock)) => {
+                lock.release().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn prepare(
+        config: Arc<Config>,
+        variables: RootVariables,
+        backend: Arc<dyn Backend>,
+        lock: Lock,
+    ) -> Result<Session, (CliError, Lock)> {
+        let snapshot = match backend.snapshot().await {
+            Ok(s) => s,
+            Err(e) => return Err((e.into(), lock)),
+        };
+        let (providers, diags) = plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, WORKSPACE).await;
+        if let Err(e) = check(diags, &config.sources) {
+            return Err((e, lock));
+        }
+        let mut session = Session { config, variables, backend, lock, providers, snapshot };
+        if let Err(e) = session.recover().await {
+            return Err((e, session.lock));
+        }
+        Ok(session)
+    }
+
+    /// Adopts or forgets what an interrupted run left (journal intents without outcome).
+    async fn recover(&mut self) -> Result<(), CliError> {
+        let open = self.backend.open_intents().await?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let ctx = RecoverContext {
+            providers: self.providers.to_map(),
+            backend: self.backend.clone(),
+            schemas: self.providers.schemas().clone(),
+            events: Arc::new(Renderer::new(false, false, false)),
+        };
+        let recovered = exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
+        for r in &recovered {
+            if let Resolution::Unresolved { reason } = &r.resolution {
+                return Err(CliError::Failed(format!(
+                    "an interrupted run left {} ({}) in an unknown state and it cannot be checked now: {reason}. \
+                     Fix the cause and run tarn again; nothing was changed.",
+                    r.address, r.op
+                )));
+            }
+        }
+        self.snapshot = self.backend.snapshot().await?;
+        Ok(())
+    }
+
+    pub fn binding(&self) -> PlanBinding {
+        PlanBinding {
+            lineage: self.snapshot.lineage.clone(),
+            serial: self.snapshot.serial,
+            config_hash: self.config.hash.clone(),
+            workspace: WORKSPACE.to_string(),
+        }
+    }
+
+    /// Refreshes (unless disabled) and plans.
+    pub async fn plan(&self, mode: PlanMode, select: &SelectArgs, refresh: bool) -> Result<plan::Plan, CliError> {
+        self.plan_from(&self.snapshot, mode, select, refresh).await
+    }
+
+    /// Plans against `snapshot` (after an apply: the state it produced).
+    pub async fn plan_from(&self, snapshot: &Snapshot, mode: PlanMode, select: &SelectArgs, refresh: bool) -> Result<plan::Plan, CliError> {
+        let (prior, diags) = plan::prior_from_snapshot(snapshot);
+        check(diags, &self.config.sources)?;
+        let (prior, drift) = if refresh && !prior.objects.is_empty() {
+            let (prior, drift, diags) = plan::refresh(prior, &self.providers, RefreshOptions::default()).await;
+            check(diags, &self.config.sources)?;
+            (prior, drift)
+        } else {
+            (prior, Vec::new())
+        };
+        let options = PlanOptions {
+            mode,
+            targets: parse_addresses(&select.targets, "--target")?,
+            excludes: parse_addresses(&select.excludes, "--exclude")?,
+            replace: parse_addresses(&select.replace, "--replace")?,
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        };
+        let binding = PlanBinding { serial: snapshot.serial, ..self.binding() };
+        let data = Default::default();
+        let input = PlanInput {
+            config: &self.config,
+            prior: &prior,
+            drift: &drift,
+            schemas: self.providers.schemas(),
+            variables: &self.variables,
+            data: &data,
+            options: &options,
+            binding: &binding,
+        };
+        let outcome = plan::plan_with_data(input, &self.providers).await;
+        check(outcome.diagnostics, &self.config.sources)?;
+        outcome.plan.ok_or_else(|| CliError::Failed("planning produced no plan; this is a bug in tarn".into()))
+    }
+
+    pub async fn close(self) {
+        self.lock.release().await;
+    }
+}

@@ -1,0 +1,45 @@
+//! The CLI's one error type, mapped exhaustively to the documented exit codes.
+
+use tarn_core::{Diagnostics, SourceMap};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Problems in the user's input, already collected; rendered with source snippets.
+    #[error("the configuration has errors")]
+    Diagnostics { diags: Diagnostics, sources: Box<SourceMap> },
+    /// Anything that stopped the command before it changed something.
+    #[error("{0}")]
+    Failed(String),
+    /// apply failed and every completed change was rolled back.
+    #[error("apply failed; every completed change was rolled back")]
+    RolledBack,
+    /// apply failed and rollback is incomplete (or the policy was halt/continue).
+    #[error("apply failed and some changes remain; the state records exactly what exists")]
+    Incomplete,
+    /// Not an error: plan --detailed-exitcode found changes, or drift was found.
+    #[error("changes present")]
+    ChangesPresent,
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Diagnostics { .. } | CliError::Failed(_) => 1,
+            CliError::ChangesPresent => 2,
+            CliError::RolledBack => 3,
+            CliError::Incomplete => 4,
+        }
+    }
+}
+
+impl From<tarn_state::StateError> for CliError {
+    fn from(e: tarn_state::StateError) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}

@@ -1,0 +1,29 @@
+//! The built-in providers, by name. The only place that names concrete providers: the engine
+//! receives them through this factory.
+
+use std::sync::Arc;
+use tarn_core::plan::ProviderFactory;
+use tarn_sdk::Provider;
+
+pub const BUILTIN: &[&str] = &["fault", "local", "null"];
+
+pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
+    match name {
+        "null" => Some(tarn_provider_null::provider()),
+        "local" => Some(tarn_provider_local::provider()),
+        "fault" => Some(tarn_provider_fault::provider()),
+        _ => None,
+    }
+}
+
+/// The factory handed to the engine.
+pub struct Builtins;
+
+impl ProviderFactory for Builtins {
+    fn instantiate(&self, name: &str) -> Option<Arc<dyn Provider>> {
+        instantiate(name)
+    }
+    fn names(&self) -> Vec<String> {
+        BUILTIN.iter().map(|s| s.to_string()).collect()
+    }
+}

@@ -1,0 +1,45 @@
+//! Rendering for humans and machines: plans, diffs, events, diagnostics, errors. Pure
+//! functions from values to strings; the commands decide where the strings go.
+
+pub mod diff;
+pub mod events;
+pub mod json;
+pub mod plan;
+
+use std::io::IsTerminal;
+use tarn_core::{Diagnostics, SourceMap};
+
+/// Whether to colour stdout and stderr: only on a terminal, never with --no-color or NO_COLOR.
+#[derive(Debug, Clone, Copy)]
+pub struct Color {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Color {
+    pub fn detect(no_color: bool) -> Color {
+        let allowed = !no_color && std::env::var_os("NO_COLOR").is_none();
+        Color {
+            stdout: allowed && std::io::stdout().is_terminal(),
+            stderr: allowed && std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+/// ANSI styling that is a no-op when colour is off.
+pub fn paint(s: &str, code: &str, on: bool) -> String {
+    if on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+}
+
+pub fn diagnostics(diags: &Diagnostics, sources: &SourceMap, color: bool) -> String {
+    let mut out = String::new();
+    for d in diags.iter() {
+        out.push_str(&tarn_core::diag::render(d, sources, color));
+        out.push('\n');
+    }
+    out
+}
+
+pub fn error_line(message: &str, color: bool) -> String {
+    format!("{} {message}", paint("Error:", "1;31", color))
+}

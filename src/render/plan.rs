@@ -1,0 +1,186 @@
+//! A plan for humans, in the shape Terraform users know: one block per changed instance with
+//! `+ ~ - -/+ +/-` symbols and attribute diffs, drift found by refresh, output changes, a
+//! summary line, and irreversible actions called out before the user approves.
+
+use super::diff::{self, DiffStyle};
+use super::paint;
+use tarn_core::plan::{Action, ChangeReason, Plan, ResourceChange};
+use tarn_sdk::Mode;
+
+/// Counts for the summary line and `--json`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub read: usize,
+}
+
+impl Counts {
+    pub fn of(plan: &Plan) -> Counts {
+        let mut c = Counts::default();
+        for ch in &plan.changes {
+            match ch.action {
+                Action::Create => c.add += 1,
+                Action::Update => c.change += 1,
+                Action::Delete => c.destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    c.add += 1;
+                    c.destroy += 1
+                }
+                Action::Read => c.read += 1,
+                Action::NoOp => {}
+            }
+        }
+        c
+    }
+    pub fn is_empty(&self) -> bool {
+        self.add + self.change + self.destroy == 0
+    }
+}
+
+pub fn has_changes(plan: &Plan) -> bool {
+    !Counts::of(plan).is_empty() || plan.outputs.iter().any(|o| o.action != Action::NoOp)
+}
+
+pub fn render(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    if !plan.drift.is_empty() {
+        out.push_str(&paint("Objects have changed outside of tarn:", "1", color));
+        out.push_str("\n\n");
+        for d in &plan.drift {
+            match &d.actual {
+                None => out.push_str(&format!("  # {} has been deleted\n", paint(&d.address.to_string(), "1", color))),
+                Some(actual) => {
+                    out.push_str(&format!("  # {} has changed\n", paint(&d.address.to_string(), "1", color)));
+                    let style = DiffStyle { color, forces: Vec::new() };
+                    diff::attributes(d.recorded.as_ref(), Some(actual), 6, &style, &mut out);
+                }
+            }
+        }
+        out.push('\n');
+    }
+
+    let changed: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let counts = Counts::of(plan);
+    if changed.is_empty() {
+        if plan.outputs.iter().all(|o| o.action == Action::NoOp) {
+            out.push_str(&paint("No changes.", "1;32", color));
+            out.push_str(" The real objects match the configuration.\n");
+            return out;
+        }
+    } else {
+        out.push_str("tarn will perform the following actions:\n\n");
+        for ch in &changed {
+            change(ch, color, &mut out);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "{} {} to add, {} to change, {} to destroy.\n",
+        paint("Plan:", "1", color),
+        counts.add,
+        counts.change,
+        counts.destroy
+    ));
+    outputs(plan, color, &mut out);
+    let irreversible: Vec<_> = changed.iter().filter(|c| c.irreversible).collect();
+    if !irreversible.is_empty() {
+        out.push_str(&format!(
+            "\n{} these actions cannot be rolled back if the apply fails later:\n",
+            paint("Warning:", "1;33", color)
+        ));
+        for c in irreversible {
+            out.push_str(&format!("  - {} ({})\n", c.address, describe(c.action)));
+        }
+    }
+    out
+}
+
+fn describe(action: Action) -> &'static str {
+    match action {
+        Action::Create => "will be created",
+        Action::Read => "will be read during apply",
+        Action::Update => "will be updated in-place",
+        Action::DeleteThenCreate => "must be replaced",
+        Action::CreateThenDelete => "must be replaced (create before destroy)",
+        Action::Delete => "will be destroyed",
+        Action::NoOp => "is unchanged",
+    }
+}
+
+fn change(ch: &ResourceChange, color: bool, out: &mut String) {
+    let code = match ch.action {
+        Action::Create => "32",
+        Action::Delete => "31",
+        Action::Update => "33",
+        _ => "35",
+    };
+    out.push_str(&format!("  # {} {}", paint(&ch.address.to_string(), "1", color), describe(ch.action)));
+    for reason in &ch.reasons {
+        match reason {
+            ChangeReason::ReplaceByRequest => out.push_str(", as requested"),
+            ChangeReason::ReplaceTriggeredBy { by } => out.push_str(&format!(", because of a change to {by}")),
+            ChangeReason::GoneOutsideTarn => out.push_str(" (it was deleted outside tarn)"),
+            ChangeReason::NotInConfig => out.push_str(" (not in configuration)"),
+            ChangeReason::KeyNotInConfig => out.push_str(" (its key is no longer in count/for_each)"),
+            ChangeReason::Moved { from } => out.push_str(&format!(" (moved from {from})")),
+            ChangeReason::ReadDeferred => out.push_str(" (its configuration depends on values known after apply)"),
+            ChangeReason::ReplaceBecauseOf { .. } | ChangeReason::DestroyRequested => {}
+        }
+    }
+    out.push('\n');
+    if ch.irreversible {
+        out.push_str(&format!("  {}\n", paint("# irreversible: a rollback cannot restore what this deletes", "31", color)));
+    }
+    let kind = if ch.address.mode == Mode::Data { "data" } else { "resource" };
+    out.push_str(&format!(
+        "{:>3} {kind} {:?} {:?} {{\n",
+        paint(ch.action.symbol(), code, color),
+        ch.address.type_name,
+        ch.address.name
+    ));
+    let forces = ch
+        .reasons
+        .iter()
+        .flat_map(|r| match r {
+            ChangeReason::ReplaceBecauseOf { attributes } => attributes.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let style = DiffStyle { color, forces };
+    let (before, after) = match ch.action {
+        Action::Delete => (ch.before.as_ref(), None),
+        Action::Create | Action::Read => (None, ch.after.as_ref()),
+        _ => (ch.before.as_ref(), ch.after.as_ref()),
+    };
+    diff::attributes(before, after, 6, &style, out);
+    out.push_str("    }\n");
+}
+
+fn outputs(plan: &Plan, color: bool, out: &mut String) {
+    let changed: Vec<_> = plan.outputs.iter().filter(|o| o.action != Action::NoOp).collect();
+    if changed.is_empty() {
+        return;
+    }
+    out.push_str("\nChanges to outputs:\n");
+    let width = changed.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    for o in changed {
+        let (sym, code) = match o.action {
+            Action::Create => ("+", "32"),
+            Action::Delete => ("-", "31"),
+            _ => ("~", "33"),
+        };
+        let shown = |v: &Option<tarn_sdk::Value>| match v {
+            _ if o.sensitive => "(sensitive value)".to_string(),
+            Some(v) => diff::inline(v),
+            None => "null".to_string(),
+        };
+        let value = match o.action {
+            Action::Create => shown(&o.after),
+            Action::Delete => shown(&o.before),
+            _ => format!("{} -> {}", shown(&o.before), shown(&o.after)),
+        };
+        out.push_str(&format!("  {} {:width$} = {value}\n", paint(sym, code, color), o.name));
+    }
+}

@@ -1,0 +1,148 @@
+//! A stack is the configuration in the working directory plus its state. This opens the state
+//! backend, takes and keeps the lock lease (heartbeat), releases it on every exit path —
+//! including Ctrl-C, which first lets in-flight operations finish — and describes the holder.
+
+use crate::error::CliError;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tarn_state::crypto::{EncryptedBackend, Sealer};
+use tarn_state::{Backend, LockHolder, LockInfo, LockOptions, StateError};
+
+pub const STATE_DIR: &str = ".tarn";
+
+pub fn state_path() -> PathBuf {
+    PathBuf::from(STATE_DIR).join("state.db")
+}
+
+pub fn key_path() -> PathBuf {
+    PathBuf::from(STATE_DIR).join("state.key")
+}
+
+/// The state backend, wrapped so that sensitive values are sealed at rest.
+pub fn open_backend() -> Result<Arc<dyn Backend>, CliError> {
+    let path = state_path();
+    let backend = tarn_state::sqlite::SqliteBackend::open(&path)
+        .map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?;
+    let sealer = Sealer::load(&key_path())?;
+    Ok(Arc::new(EncryptedBackend::new(Arc::new(backend), sealer)))
+}
+
+/// Whether a state exists here yet (commands that only read must not create one).
+pub fn state_exists() -> bool {
+    state_path().exists()
+}
+
+pub fn holder(command: &str) -> LockHolder {
+    LockHolder {
+        user: std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into()),
+        host: hostname(),
+        pid: std::process::id(),
+        command: command.to_string(),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Parses `30s`, `2m`, `1h`, `500ms`, `0`.
+pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
+    let s = s.trim();
+    let bad = || CliError::Failed(format!("invalid duration {s:?}: use a number with a unit, like 30s, 2m or 500ms"));
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The held lock. Release with [`Lock::release`]; a heartbeat task keeps the lease alive.
+pub struct Lock {
+    backend: Arc<dyn Backend>,
+    info: LockInfo,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+pub const LEASE: Duration = Duration::from_secs(60);
+
+impl Lock {
+    pub async fn acquire(backend: Arc<dyn Backend>, command: &str, timeout: Duration) -> Result<Lock, CliError> {
+        let info = match backend.lock(holder(command), LockOptions { timeout, lease: LEASE }).await {
+            Ok(info) => info,
+            Err(StateError::Locked { holder }) => {
+                return Err(CliError::Failed(format!(
+                    "the state is locked by {holder}.\n\nAnother tarn is working on this stack. Wait for it, retry with \
+                     --lock-timeout 5m to wait up to five minutes, or, if you are sure that run is gone, release \
+                     its lock with `tarn state unlock {}`.",
+                    holder.id
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let hb_backend = backend.clone();
+        let id = info.id.clone();
+        let heartbeat = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE / 3).await;
+                if let Err(e) = hb_backend.heartbeat(&id).await {
+                    tracing::warn!("could not extend the state lock lease: {e}");
+                }
+            }
+        });
+        Ok(Lock { backend, info, heartbeat })
+    }
+
+    pub async fn release(self) {
+        self.heartbeat.abort();
+        if let Err(e) = self.backend.unlock(&self.info.id).await {
+            tracing::warn!("could not release the state lock {}: {e}", self.info.id);
+        }
+    }
+}
+
+/// Set on the first Ctrl-C: the executor stops scheduling and drains; a second Ctrl-C exits
+/// at once (the lease then expires on its own, and the journal lets the next run recover).
+pub fn watch_interrupts() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupt received: letting running operations finish, then stopping. Press Ctrl-C again to exit at once.");
+            f.store(true, Ordering::SeqCst);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Second interrupt: exiting now. The next run will recover from the journal.");
+                std::process::exit(130);
+            }
+        }
+    });
+    flag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+}
