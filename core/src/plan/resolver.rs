@@ -195,8 +195,14 @@ impl Resolver for ScopeResolver<'_, '_> {
                 _ => Err(undefined("Reference to \"count\" in non-counted context", "`count.index` is only available in blocks that set `count`.".into(), span)),
             },
             "each" => match (self.binding, attr(steps, 0)) {
-                (Binding::Each { key, .. }, Some("key")) => Ok(Some(Resolved { value: Value::string(key.clone()), consumed: 1 })),
-                (Binding::Each { value, .. }, Some("value")) => Ok(Some(Resolved { value: value.clone(), consumed: 1 })),
+                (Binding::Each { key, deps, .. }, Some("key")) => {
+                    self.deps.borrow_mut().extend_from_slice(deps);
+                    Ok(Some(Resolved { value: Value::string(key.clone()), consumed: 1 }))
+                }
+                (Binding::Each { value, deps, .. }, Some("value")) => {
+                    self.deps.borrow_mut().extend_from_slice(deps);
+                    Ok(Some(Resolved { value: value.clone(), consumed: 1 }))
+                }
                 _ => Err(undefined("Reference to \"each\" in context without for_each", "`each.key` and `each.value` are only available in blocks that set `for_each`.".into(), span)),
             },
             "path" => {

@@ -81,17 +81,19 @@ pub enum Binding {
     #[default]
     None,
     Count(i64),
-    Each { key: String, value: Value },
+    /// `deps`: the instances the for_each value came from; reading `each.*` depends on them.
+    Each { key: String, value: Value, deps: Arc<[InstId]> },
 }
 
 impl Binding {
-    pub fn for_key(key: &Option<InstanceKey>, each_values: Option<&IndexMap<String, Value>>) -> Binding {
+    pub fn for_key(key: &Option<InstanceKey>, each_values: Option<&IndexMap<String, Value>>, deps: &Arc<[InstId]>) -> Binding {
         match key {
             None => Binding::None,
             Some(InstanceKey::Int(i)) => Binding::Count(*i),
             Some(InstanceKey::Str(k)) => Binding::Each {
                 key: k.clone(),
                 value: each_values.and_then(|m| m.get(k)).cloned().unwrap_or_else(|| Value::string(k.clone())),
+                deps: deps.clone(),
             },
         }
     }
@@ -277,10 +279,7 @@ impl<'a> World<'a> {
             Some(call) => {
                 let what = format!("module.{call_name}");
                 match super::expand::expand(self, parent, call.count.as_ref(), call.for_each.as_ref(), &what) {
-                    Ok((exp, each)) => exp.keys().into_iter().map(|k| {
-                        let b = Binding::for_key(&k, each.as_ref());
-                        (k, b)
-                    }).collect(),
+                    Ok(x) => super::expand::bindings(&x),
                     Err(d) => {
                         self.diags.borrow_mut().extend(d);
                         Vec::new()

@@ -101,15 +101,17 @@ impl Walk<'_> {
         for mi in self.world.module_instances(module_path) {
             let inherited = self.module_call_depends(&mi);
             let what = mi.iter().map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default())).collect::<String>() + key;
-            let (exp, each) = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
+            let x = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
                 Ok(x) => x,
                 Err(d) => {
                     self.diags.extend(d);
                     continue;
                 }
             };
-            let bindings = expand::bindings(&exp, each.as_ref());
-            self.store.expansions.borrow_mut().insert((mi.clone(), key.to_string()), Arc::new(exp));
+            let bindings = expand::bindings(&x);
+            let mut inherited = inherited;
+            inherited.extend_from_slice(&x.deps);
+            self.store.expansions.borrow_mut().insert((mi.clone(), key.to_string()), Arc::new(x.expansion));
             for (k, binding) in bindings {
                 let address = Address {
                     module: mi.clone(),
