@@ -38,6 +38,7 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
         consumed: vec![false; input.prior.objects.len()],
         diags: Diagnostics::default(),
         pending: Vec::new(),
+        members: Default::default(),
     };
     match input.options.mode {
         PlanMode::Normal => {

@@ -73,6 +73,8 @@ pub(crate) struct Walk<'a> {
     pub consumed: Vec<bool>,
     pub diags: Diagnostics,
     pub pending: Vec<DataRead>,
+    /// `depends_on = [module.x]` answers, by module instance and call (one scan each).
+    pub members: RefCell<HashMap<BlockInModule, Vec<InstId>>>,
 }
 
 impl Walk<'_> {
@@ -222,15 +224,23 @@ impl Walk<'_> {
     }
 
     /// Every instance planned so far inside any instance of module call `call` of `mi`
-    /// (`depends_on = [module.x]`). A scan, done only for such references.
+    /// (`depends_on = [module.x]`). One scan per module instance and call, done only for such
+    /// references; the graph guarantees the module was planned first.
     fn module_members(&self, mi: &[ModuleStep], call: &str) -> Vec<InstId> {
-        self.store
+        let key = (mi.to_vec(), call.to_string());
+        if let Some(ids) = self.members.borrow().get(&key) {
+            return ids.clone();
+        }
+        let ids: Vec<InstId> = self
+            .store
             .ids
             .borrow()
             .iter()
             .filter(|(a, _)| a.module.len() > mi.len() && a.module[..mi.len()] == *mi && a.module[mi.len()].name == call)
             .map(|(_, &id)| id)
-            .collect()
+            .collect();
+        self.members.borrow_mut().insert(key, ids.clone());
+        ids
     }
 
     /// `depends_on` of the module calls that contain `mi`, resolved in their callers.
