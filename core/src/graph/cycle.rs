@@ -29,11 +29,10 @@ pub(super) fn report(g: &BlockGraph) -> Diagnostics {
         .maybe_at(g.node(start).span);
         for pair in path.windows(2) {
             let (dependant, dependency) = (pair[0], pair[1]);
-            if let Some(e) = g.graph.find_edge(dependency, dependant) {
-                if let Some(span) = g.graph[e].span {
+            if let Some(e) = g.graph.find_edge(dependency, dependant)
+                && let Some(span) = g.graph[e].span {
                     d = d.related(span, format!("{} refers to {}", g.node(dependant).label(), g.node(dependency).label()));
                 }
-            }
         }
         diags.push(d);
     }

@@ -23,3 +23,36 @@ pub fn to_dot(g: &BlockGraph) -> String {
     out.push_str("}\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_has_clean_labels_and_points_at_dependencies() {
+        let src = r#"
+variable "n" {
+  default = 1
+}
+resource "null_resource" "a" {
+  count = var.n
+}
+resource "null_resource" "b" {
+  triggers = { a = null_resource.a[0].id }
+}
+"#;
+        let (config, d) = crate::config::load_sources(&[("main.tarn.hcl", src)]);
+        assert!(!d.has_errors(), "{d:?}");
+        let (g, d) = crate::graph::build(&config);
+        assert!(d.is_empty(), "{d:?}");
+        let dot = to_dot(&g);
+        assert!(dot.contains("label=\"null_resource.a\" shape=box"), "{dot}");
+        assert!(dot.contains("label=\"provider.null\" shape=diamond"), "{dot}");
+        let id = |label: &str| g.find(label).unwrap().index();
+        assert!(dot.contains(&format!("n{} -> n{};", id("null_resource.b"), id("null_resource.a"))), "{dot}");
+        assert!(dot.contains(&format!("n{} -> n{};", id("null_resource.a"), id("var.n"))), "{dot}");
+        let order: Vec<String> = g.order.iter().map(|&n| g.node(n).label()).collect();
+        let pos = |l: &str| order.iter().position(|x| x == l).unwrap();
+        assert!(pos("var.n") < pos("null_resource.a") && pos("null_resource.a") < pos("null_resource.b"));
+    }
+}

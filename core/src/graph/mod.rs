@@ -11,6 +11,7 @@ mod build;
 mod cycle;
 mod dot;
 mod provider;
+mod refs;
 
 pub use build::{build, BlockGraph, Edge, Node, NodeKind};
 pub use dot::to_dot;

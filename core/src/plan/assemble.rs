@@ -38,6 +38,7 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
         consumed: vec![false; input.prior.objects.len()],
         diags: Diagnostics::default(),
         pending: Vec::new(),
+        members: Default::default(),
     };
     match input.options.mode {
         PlanMode::Normal => {
@@ -325,7 +326,7 @@ fn outputs(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> Vec<Out
             Some(b) if super::diff::same(b, &after) => Action::NoOp,
             Some(_) => Action::Update,
         };
-        out.push(OutputChange { name: o.name.clone(), action, before, after: Some(after), sensitive: o.sensitive || false });
+        out.push(OutputChange { name: o.name.clone(), action, before, after: Some(after), sensitive: o.sensitive });
     }
     for (name, v) in &input.prior.outputs {
         if !declared.contains_key(name) {

@@ -63,21 +63,19 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
             if let (Some(cj), Some(ci)) = (main_op[j], main_op[i]) {
                 g.edges.push((cj, ci));
             }
-            if changes[j].action == Action::CreateThenDelete {
-                if let (Some(ci), Some((dj, _))) = (main_op[i], delete_op[j]) {
+            if changes[j].action == Action::CreateThenDelete
+                && let (Some(ci), Some((dj, _))) = (main_op[i], delete_op[j]) {
                     g.edges.push((ci, dj));
                 }
-            }
         }
     }
     for (i, ds) in delete_deps.iter().enumerate() {
         for &j in ds {
             let j = j as usize;
-            if let (Some((di, pi)), Some((dj, pj))) = (delete_op[i], delete_op[j]) {
-                if i != j && pi == pj {
+            if let (Some((di, pi)), Some((dj, pj))) = (delete_op[i], delete_op[j])
+                && i != j && pi == pj {
                     g.edges.push((di, dj));
                 }
-            }
         }
     }
     g.edges.sort_unstable();

@@ -2,22 +2,32 @@
 //! known at plan time; an unknown value is a clear error that says how to proceed, rather
 //! than a silently partial plan. Must not evaluate resource bodies.
 
-use super::scope::{Binding, Expansion, World};
+use super::scope::{Binding, Expansion, InstId, World};
 use crate::config::Expr;
 use crate::diag::{Diagnostic, Diagnostics};
 use indexmap::IndexMap;
 use tarn_sdk::{ModuleStep, Value};
 
-/// The expansion and, for `for_each`, each key's `each.value`.
+/// How a block expands.
+pub struct Expanded {
+    pub expansion: Expansion,
+    /// For `for_each`: each key's `each.value`.
+    pub each: Option<IndexMap<String, Value>>,
+    /// The instances the count/for_each value was derived from: every instance depends on
+    /// them (they may reach the body through `each.value`).
+    pub deps: Vec<InstId>,
+}
+
+/// Expands `count` or `for_each` (neither: one instance).
 pub fn expand(
     world: &World,
     module: &[ModuleStep],
     count: Option<&Expr>,
     for_each: Option<&Expr>,
     what: &str,
-) -> Result<(Expansion, Option<IndexMap<String, Value>>), Diagnostics> {
+) -> Result<Expanded, Diagnostics> {
     if let Some(e) = count {
-        let (v, _, d) = world.eval(e, module, &Binding::None);
+        let (v, deps, d) = world.eval(e, module, &Binding::None);
         if let Some(d) = d {
             return Err(d);
         }
@@ -32,7 +42,7 @@ pub fn expand(
             .into());
         }
         return match v.as_number() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok((Expansion::Count(n as usize), None)),
+            Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok(Expanded { expansion: Expansion::Count(n as usize), each: None, deps }),
             _ => Err(Diagnostic::error(
                 "Invalid count argument",
                 format!("The count of {what} must be a whole number, zero or more; it is {}.", v.type_name()),
@@ -41,8 +51,8 @@ pub fn expand(
             .into()),
         };
     }
-    let Some(e) = for_each else { return Ok((Expansion::Single, None)) };
-    let (v, _, d) = world.eval(e, module, &Binding::None);
+    let Some(e) = for_each else { return Ok(Expanded { expansion: Expansion::Single, each: None, deps: Vec::new() }) };
+    let (v, deps, d) = world.eval(e, module, &Binding::None);
     if let Some(d) = d {
         return Err(d);
     }
@@ -70,7 +80,7 @@ pub fn expand(
             let mut entries: Vec<(String, Value)> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             let keys = entries.iter().map(|(k, _)| k.clone()).collect();
-            Ok((Expansion::ForEach(keys), Some(entries.into_iter().collect())))
+            Ok(Expanded { expansion: Expansion::ForEach(keys), each: Some(entries.into_iter().collect()), deps })
         }
         Value::List(items) => {
             let mut keys = Vec::with_capacity(items.len());
@@ -91,7 +101,7 @@ pub fn expand(
             keys.sort();
             keys.dedup();
             let values = keys.iter().map(|k| (k.clone(), Value::string(k.clone()))).collect();
-            Ok((Expansion::ForEach(keys), Some(values)))
+            Ok(Expanded { expansion: Expansion::ForEach(keys), each: Some(values), deps })
         }
         other => Err(Diagnostic::error(
             "Invalid for_each argument",
@@ -103,9 +113,14 @@ pub fn expand(
 }
 
 /// The binding each instance key gives `count.index` / `each.*`.
-pub fn bindings(exp: &Expansion, each: Option<&IndexMap<String, Value>>) -> Vec<(Option<tarn_sdk::InstanceKey>, Binding)> {
-    exp.keys().into_iter().map(|k| {
-        let b = Binding::for_key(&k, each);
-        (k, b)
-    }).collect()
+pub fn bindings(x: &Expanded) -> Vec<(Option<tarn_sdk::InstanceKey>, Binding)> {
+    let deps: std::sync::Arc<[InstId]> = x.deps.clone().into();
+    x.expansion
+        .keys()
+        .into_iter()
+        .map(|k| {
+            let b = Binding::for_key(&k, x.each.as_ref(), &deps);
+            (k, b)
+        })
+        .collect()
 }

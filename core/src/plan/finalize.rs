@@ -127,10 +127,10 @@ impl Finalizer for ApplyEvaluator {
         let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
         let binding = match &a.key {
             Some(InstanceKey::Str(_)) => {
-                let (_, each) = expand::expand(&world, &a.module, resource.count.as_ref(), resource.for_each.as_ref(), &a.to_string())?;
-                Binding::for_key(&a.key, each.as_ref())
+                let x = expand::expand(&world, &a.module, resource.count.as_ref(), resource.for_each.as_ref(), &a.to_string())?;
+                Binding::for_key(&a.key, x.each.as_ref(), &x.deps.into())
             }
-            k => Binding::for_key(k, None),
+            k => Binding::for_key(k, None, &Arc::from(Vec::new())),
         };
         let (raw, _, mut diags) = world.eval_body(&resource.body, &a.module, &binding);
         diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
@@ -145,11 +145,10 @@ impl Finalizer for ApplyEvaluator {
             Action::Update => propose(schema, &config, change.before.as_ref(), &resource.lifecycle.ignore_changes),
             _ => replacement(schema, &config),
         };
-        if let Some(planned) = &change.after {
-            if !consistent(planned, &final_) {
+        if let Some(planned) = &change.after
+            && !consistent(planned, &final_) {
                 return Err(bug(change, "the final configuration differs from a value the plan already knew.".into()));
             }
-        }
         Ok(final_)
     }
 }

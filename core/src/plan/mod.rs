@@ -19,6 +19,7 @@ pub mod model;
 mod providers;
 mod refresh;
 pub mod render;
+mod resolver;
 mod schema_check;
 mod scope;
 pub mod statevalue;

@@ -80,6 +80,9 @@ pub fn parse_provider_key(key: &str) -> ProviderAddr {
     ProviderAddr { module, name, alias }
 }
 
+/// Provider configurations in use by key: the address and its first user (for messages).
+type Wanted = BTreeMap<String, (ProviderAddr, Option<(String, Span)>)>;
+
 struct NoInstances;
 
 impl Instances for NoInstances {
@@ -103,8 +106,8 @@ pub async fn setup_providers(
 ) -> (ProviderSet, Diagnostics) {
     let mut diags = Diagnostics::default();
     // Configuration key → (address, the first user, for messages).
-    let mut wanted: BTreeMap<String, (ProviderAddr, Option<(String, Span)>)> = BTreeMap::new();
-    collect(config, &config.root, &mut Vec::new(), &mut wanted, &mut diags);
+    let mut wanted = Wanted::new();
+    collect(config, &config.root, &mut Vec::new(), &mut wanted);
     for rec in snapshot.map(|s| s.resources.as_slice()).unwrap_or_default() {
         let addr = parse_provider_key(&rec.provider);
         wanted.entry(addr.to_string()).or_insert((addr, None));
@@ -177,16 +180,15 @@ fn collect(
     config: &Config,
     tree: &ModuleTree,
     path: &mut Vec<String>,
-    wanted: &mut BTreeMap<String, (ProviderAddr, Option<(String, Span)>)>,
-    diags: &mut Diagnostics,
+    wanted: &mut Wanted,
 ) {
     for p in &tree.module.providers {
         let addr = ProviderAddr { module: path.clone(), name: p.name.clone(), alias: p.alias.clone() };
         wanted.entry(addr.to_string()).or_insert((addr, Some((format!("provider \"{}\"", p.name), p.span))));
     }
     for (key, r) in &tree.module.resources {
-        match provider_key(config, path, r) {
-            Ok(addr) => {
+        if let Ok(addr) = provider_key(config, path, r) {
+            {
                 let who = path.iter().map(|m| format!("module.{m}.")).collect::<String>() + key;
                 let span = r.provider.as_ref().map(|p| p.span).unwrap_or(r.span);
                 let entry = wanted.entry(addr.to_string()).or_insert((addr, None));
@@ -194,12 +196,11 @@ fn collect(
                     entry.1 = Some((who, span));
                 }
             }
-            Err(_) => {} // reported by the graph
         }
     }
     for (name, child) in &tree.children {
         path.push(name.clone());
-        collect(config, child, path, wanted, diags);
+        collect(config, child, path, wanted);
         path.pop();
     }
 }

@@ -13,8 +13,8 @@ pub fn render(plan: &Plan) -> String {
     for c in &plan.changes {
         let sym = if c.action == Action::NoOp { "=" } else { c.action.symbol() };
         let _ = write!(out, "  {sym} {}", c.address);
-        if c.action == Action::Update {
-            if let (Some(b), Some(a)) = (&c.before, &c.after) {
+        if c.action == Action::Update
+            && let (Some(b), Some(a)) = (&c.before, &c.after) {
                 let changed: Vec<&str> = a
                     .as_map()
                     .map(|m| {
@@ -26,7 +26,6 @@ pub fn render(plan: &Plan) -> String {
                     .unwrap_or_default();
                 let _ = write!(out, " ({})", changed.join(", "));
             }
-        }
         if !c.reasons.is_empty() {
             let _ = write!(out, " [{}]", c.reasons.iter().map(reason_text).collect::<Vec<_>>().join("; "));
         }

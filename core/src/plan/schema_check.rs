@@ -53,14 +53,15 @@ pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &Res
             Ok(c) => {
                 out.insert(name.clone(), c);
             }
-            Err(msg) => diags.push(
+            Err(msg) => diags.push({
+                let msg = if attr.sensitive || v.contains_sensitive() { "the value (sensitive, not shown) does not convert".to_string() } else { msg };
                 Diagnostic::error(
                     "Incorrect attribute value type",
                     format!("\"{name}\" of {} must be {}: {msg}.", resource.type_name, attr.ty),
                 )
                 .at(span)
-                .for_address(address),
-            ),
+                .for_address(address)
+            }),
         }
     }
     for (name, attr) in &schema.attributes {

@@ -117,14 +117,12 @@ pub fn mark_sensitive(value: Value, schema: &ResourceSchema) -> Value {
     match value {
         Value::Map(mut m) => {
             for (name, attr) in &schema.attributes {
-                if attr.sensitive {
-                    if let Some(v) = m.get_mut(name) {
-                        if !v.is_null() {
+                if attr.sensitive
+                    && let Some(v) = m.get_mut(name)
+                        && !v.is_null() {
                             let inner = std::mem::take(v);
                             *v = inner.sensitive();
                         }
-                    }
-                }
             }
             Value::Map(m)
         }

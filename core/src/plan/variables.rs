@@ -3,6 +3,9 @@
 //! `validation {}` blocks, and reporting missing or undeclared ones. Module-call inputs are
 //! evaluated by the scope; this file handles only the root. No IO.
 
+// One problem per variable is a `Diagnostic`, returned as an error.
+#![allow(clippy::result_large_err)]
+
 use super::lang;
 use crate::config::{Config, Expr, Variable};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
@@ -81,6 +84,8 @@ fn resolve_one(var: &Variable, given: Option<&VarInput>) -> Result<Value, Diagno
 }
 
 fn invalid(var: &Variable, msg: &str) -> Diagnostic {
+    // Conversion messages quote the value; a sensitive one must never appear.
+    let msg = if var.sensitive { "the value given (sensitive, not shown) does not convert to this type" } else { msg };
     Diagnostic::error(
         "Invalid value for input variable",
         format!("The value given for \"{}\" is not a valid {}: {msg}.", var.name, var.ty),
@@ -157,5 +162,45 @@ impl Resolver for OneVar<'_> {
             .at(span)),
             _ => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(src: &str) -> Config {
+        let (c, d) = crate::config::load_sources(&[("main.tarn.hcl", src)]);
+        assert!(!d.has_errors(), "{d:?}");
+        c
+    }
+
+    #[test]
+    fn text_values_are_parsed_for_their_declared_type() {
+        let c = config("variable \"l\" {\n  type = list(string)\n}\nvariable \"s\" {\n  type = string\n}\nvariable \"n\" {\n  type = number\n}\n");
+        let given: IndexMap<String, VarInput> = [
+            ("l".to_string(), VarInput::Text("[\"a\", \"b\"]".into())),
+            ("s".to_string(), VarInput::Text("[not parsed]".into())),
+            ("n".to_string(), VarInput::Text("3".into())),
+        ]
+        .into_iter()
+        .collect();
+        let (vars, d) = resolve_variables(&c, &given);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(vars["l"], Value::List(vec![Value::string("a"), Value::string("b")]));
+        assert_eq!(vars["s"], Value::string("[not parsed]"));
+        assert_eq!(vars["n"], Value::Number(3.0));
+    }
+
+    #[test]
+    fn undeclared_and_invalid_values_are_reported() {
+        let c = config("variable \"count\" {\n  type = number\n  sensitive = true\n}\n");
+        let given: IndexMap<String, VarInput> =
+            [("count".to_string(), VarInput::Text("many".into())), ("cuont".to_string(), VarInput::Text("1".into()))].into_iter().collect();
+        let (_, d) = resolve_variables(&c, &given);
+        let summaries: Vec<&str> = d.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(summaries, ["Value for undeclared variable", "Invalid value for input variable"]);
+        assert!(d.0[0].detail.contains("Did you mean \"count\"?"));
+        assert!(!d.0[1].detail.contains("many"), "a sensitive value must not be shown: {}", d.0[1].detail);
     }
 }

@@ -17,10 +17,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tarn_sdk::{Address, Mode, ModuleStep, ResourceSchema, Value};
 
+/// A block (`TYPE.NAME`) in one module instance.
+type BlockInModule = (Vec<ModuleStep>, String);
+
 /// Planned values so far, as the scope sees them.
 #[derive(Default)]
 pub(crate) struct Store {
-    expansions: RefCell<HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>>,
+    expansions: RefCell<HashMap<BlockInModule, Arc<Expansion>>>,
     ids: RefCell<HashMap<Address, InstId>>,
     values: RefCell<Vec<Value>>,
 }
@@ -70,6 +73,8 @@ pub(crate) struct Walk<'a> {
     pub consumed: Vec<bool>,
     pub diags: Diagnostics,
     pub pending: Vec<DataRead>,
+    /// `depends_on = [module.x]` answers, by module instance and call (one scan each).
+    pub members: RefCell<HashMap<BlockInModule, Vec<InstId>>>,
 }
 
 impl Walk<'_> {
@@ -87,10 +92,8 @@ impl Walk<'_> {
     pub fn resource_block(&mut self, module_path: &[String], key: &str) {
         let Some(tree) = crate::graph::module_at(self.input.config, module_path) else { return };
         let Some(resource) = tree.module.resources.get(key) else { return };
-        let provider = match provider_key(self.input.config, module_path, resource) {
-            Ok(p) => Some(p),
-            Err(_) => None, // reported by the graph
-        };
+        // An error here was reported by the graph.
+        let provider = provider_key(self.input.config, module_path, resource).ok();
         let block_addr = Address { module: Vec::new(), mode: resource.mode, type_name: resource.type_name.clone(), name: resource.name.clone(), key: None };
         let schema = match &provider {
             Some(p) => self.schema(&p.name, resource, &block_addr).cloned(),
@@ -100,15 +103,17 @@ impl Walk<'_> {
         for mi in self.world.module_instances(module_path) {
             let inherited = self.module_call_depends(&mi);
             let what = mi.iter().map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default())).collect::<String>() + key;
-            let (exp, each) = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
+            let x = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
                 Ok(x) => x,
                 Err(d) => {
                     self.diags.extend(d);
                     continue;
                 }
             };
-            let bindings = expand::bindings(&exp, each.as_ref());
-            self.store.expansions.borrow_mut().insert((mi.clone(), key.to_string()), Arc::new(exp));
+            let bindings = expand::bindings(&x);
+            let mut inherited = inherited;
+            inherited.extend_from_slice(&x.deps);
+            self.store.expansions.borrow_mut().insert((mi.clone(), key.to_string()), Arc::new(x.expansion));
             for (k, binding) in bindings {
                 let address = Address {
                     module: mi.clone(),
@@ -204,12 +209,11 @@ impl Walk<'_> {
     fn depends_on(&self, mi: &[ModuleStep], refs: &[Reference]) -> Vec<InstId> {
         let mut out = Vec::new();
         for r in refs {
-            if let [m, call] = r.path.as_slice() {
-                if m == "module" {
+            if let [m, call] = r.path.as_slice()
+                && m == "module" {
                     out.extend(self.module_members(mi, call));
                     continue;
                 }
-            }
             for addr in self.block_instances(mi, r) {
                 if let Some(&id) = self.store.ids.borrow().get(&addr) {
                     out.push(id);
@@ -220,15 +224,23 @@ impl Walk<'_> {
     }
 
     /// Every instance planned so far inside any instance of module call `call` of `mi`
-    /// (`depends_on = [module.x]`). A scan, done only for such references.
+    /// (`depends_on = [module.x]`). One scan per module instance and call, done only for such
+    /// references; the graph guarantees the module was planned first.
     fn module_members(&self, mi: &[ModuleStep], call: &str) -> Vec<InstId> {
-        self.store
+        let key = (mi.to_vec(), call.to_string());
+        if let Some(ids) = self.members.borrow().get(&key) {
+            return ids.clone();
+        }
+        let ids: Vec<InstId> = self
+            .store
             .ids
             .borrow()
             .iter()
             .filter(|(a, _)| a.module.len() > mi.len() && a.module[..mi.len()] == *mi && a.module[mi.len()].name == call)
             .map(|(_, &id)| id)
-            .collect()
+            .collect();
+        self.members.borrow_mut().insert(key, ids.clone());
+        ids
     }
 
     /// `depends_on` of the module calls that contain `mi`, resolved in their callers.
@@ -386,7 +398,7 @@ impl Walk<'_> {
                 Mode::Data => format!("data.{}.{}", obj.address.type_name, obj.address.name),
             };
             let block = crate::graph::module_at(self.input.config, &module_path).and_then(|t| t.module.resources.get(&block_key));
-            let module_exists = !destroy && self.world.module_instances(&module_path).iter().any(|m| *m == obj.address.module);
+            let module_exists = !destroy && self.world.module_instances(&module_path).contains(&obj.address.module);
             let mut reasons = vec![if destroy {
                 ChangeReason::DestroyRequested
             } else if block.is_some() && module_exists {

@@ -3,4 +3,5 @@
 
 mod exec;
 mod plan;
+mod roundtrip;
 mod testprovider;

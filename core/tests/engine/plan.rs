@@ -193,4 +193,5 @@ cases!(
     refresh_only,
     import_block,
     swapped_dependency_replace,
+    for_each_over_resource,
 );
