@@ -40,7 +40,20 @@ impl Counts {
 }
 
 pub fn has_changes(plan: &Plan) -> bool {
-    !Counts::of(plan).is_empty() || plan.outputs.iter().any(|o| o.action != Action::NoOp)
+    !Counts::of(plan).is_empty() || plan.outputs.iter().any(|o| o.action != Action::NoOp) || !moves(plan).is_empty()
+}
+
+/// `(from, to)` of every object a `moved {}` block renames.
+pub fn moves(plan: &Plan) -> Vec<(&str, String)> {
+    plan.changes
+        .iter()
+        .flat_map(|c| {
+            c.reasons.iter().filter_map(move |r| match r {
+                ChangeReason::Moved { from } => Some((from.as_str(), c.address.to_string())),
+                _ => None,
+            })
+        })
+        .collect()
 }
 
 pub fn render(plan: &Plan, color: bool) -> String {
@@ -63,8 +76,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
 
     let changed: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
     let counts = Counts::of(plan);
+    for (from, to) in moves(plan) {
+        out.push_str(&format!("  # {from} has moved to {}\n", paint(&to, "1", color)));
+    }
     if changed.is_empty() {
-        if plan.outputs.iter().all(|o| o.action == Action::NoOp) {
+        if plan.outputs.iter().all(|o| o.action == Action::NoOp) && moves(plan).is_empty() {
             out.push_str(&paint("No changes.", "1;32", color));
             out.push_str(" The real objects match the configuration.\n");
             return out;

@@ -69,7 +69,8 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     let main_graph = phase_graph(plan, &main_ops)?;
     let final_graph = phase_graph(plan, &final_ops)?;
 
-    let snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
+    let mut snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
+    apply_moves(plan, &mut snapshot, ctx.backend.as_ref()).await?;
     let schemas = SchemaIndex::new(&ctx.schemas);
     let finalizes = plan.changes.iter().any(|c| {
         let schema = schemas.get(&c.provider, &c.address).map(|s| s.as_ref());
@@ -226,4 +227,22 @@ async fn journal_panics(shared: &Shared<'_>, panicked: &[OpProblem]) {
             tracing::warn!(%address, error = %e, "could not journal a worker panic");
         }
     }
+}
+
+/// `moved {}` blocks: the plan treats the object recorded at `from` as the object at its new
+/// address, so its row is renamed before any operation runs — whether the change is a no-op or
+/// an update — and a later removal of the `moved` block does not destroy and recreate it.
+async fn apply_moves(plan: &Plan, snapshot: &mut tarn_state::Snapshot, backend: &dyn tarn_state::Backend) -> Result<(), ExecError> {
+    for change in &plan.changes {
+        for reason in &change.reasons {
+            let crate::plan::ChangeReason::Moved { from } = reason else { continue };
+            let Some(row) = snapshot.resources.iter_mut().find(|r| &r.address == from) else { continue };
+            let mut moved = row.clone();
+            moved.address = change.address.to_string();
+            backend.put_resource(moved.clone()).await.map_err(ExecError::state("recording a moved object"))?;
+            backend.delete_resource(from).await.map_err(ExecError::state("recording a moved object"))?;
+            *row = moved;
+        }
+    }
+    Ok(())
 }
