@@ -55,7 +55,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output --json\n\n")]
     Output(OutputArgs),
     /// Inspect the state.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n\n")]
     State(StateCommand),
     /// Print the dependency graph in DOT format.
     #[command(after_help = "Examples:\n  tarn graph | dot -Tsvg > graph.svg\n\n")]
