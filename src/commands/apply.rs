@@ -190,7 +190,8 @@ fn saved_variables(plan: &Plan, config: &tarn_core::config::Config, args: &Apply
 }
 
 /// After a successful apply every value is known: evaluate the outputs once more from the new
-/// state and record them. Sensitive outputs are recorded as such and never in clear text.
+/// state and record them. Sensitive outputs are recorded as such and never in clear text: only
+/// a salted digest, so the next plan can tell whether they changed.
 async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliError> {
     if destroyed {
         session.backend.set_outputs(Vec::new()).await?;
@@ -204,7 +205,11 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliErr
         .filter(|o| o.action != tarn_core::plan::Action::Delete)
         .map(|o| OutputRecord {
             name: o.name.clone(),
-            value: if o.sensitive { serde_json::Value::Null } else { o.after.as_ref().map(|v| v.to_json_unmarked()).unwrap_or_default() },
+            value: match (&o.after, o.sensitive) {
+                (Some(v), true) => workflow::sensitive_output_digest(v, &snapshot.lineage),
+                (Some(v), false) => v.to_json_unmarked(),
+                (None, _) => serde_json::Value::Null,
+            },
             sensitive: o.sensitive,
         })
         .collect();

@@ -230,10 +230,32 @@ impl Session {
         };
         let outcome = plan::plan_with_data(input, &self.providers).await;
         check(outcome.diagnostics, &self.config.sources)?;
-        outcome.plan.ok_or_else(|| CliError::Failed("planning produced no plan; this is a bug in tarn".into()))
+        let mut plan =
+            outcome.plan.ok_or_else(|| CliError::Failed("planning produced no plan; this is a bug in tarn".into()))?;
+        settle_sensitive_outputs(&mut plan, snapshot);
+        Ok(plan)
     }
 
     pub async fn close(self) {
         self.lock.release().await;
+    }
+}
+
+/// What the state records for a sensitive output instead of its value: a digest salted with the
+/// lineage (like a saved plan's sensitive variables), never the clear text.
+pub fn sensitive_output_digest(value: &Value, lineage: &str) -> serde_json::Value {
+    serde_json::json!({ "sha256": plan::variable_digest(value, lineage) })
+}
+
+/// The planner sees only a sensitive output's digest in the state, never its value, so it
+/// reports every sensitive output as changed. Those whose new value has the recorded digest
+/// are unchanged: mark them so, or no plan would ever be empty.
+fn settle_sensitive_outputs(plan: &mut plan::Plan, snapshot: &Snapshot) {
+    for o in plan.outputs.iter_mut().filter(|o| o.sensitive && o.action == plan::Action::Update) {
+        let Some(after) = o.after.as_ref().filter(|v| v.is_wholly_known()) else { continue };
+        let recorded = snapshot.outputs.iter().find(|r| r.name == o.name && r.sensitive);
+        if recorded.is_some_and(|r| r.value == sensitive_output_digest(after, &snapshot.lineage)) {
+            o.action = plan::Action::NoOp;
+        }
     }
 }
