@@ -1,0 +1,148 @@
+//! Secrets: a sensitive variable flowing into a resource attribute and a sensitive output, and a
+//! schema-sensitive attribute (`local_sensitive_file.content`), must never appear in clear text
+//! (nor base64) in what tarn prints — plan, apply, show, output, state list, human or JSON, logs
+//! at debug level — nor in a saved plan file. (The SQLite state file is not checked here:
+//! encryption at rest is separate work.)
+
+use crate::harness::{Stack, redact};
+
+const PW: &str = "hunter2-Pw-7f3a9";
+const ATTR: &str = "attr-Secret-Q81z";
+
+const CONFIG: &str = r#"
+variable "pw" {
+  type      = string
+  sensitive = true
+}
+
+resource "null_resource" "uses_pw" {
+  triggers = {
+    pw   = var.pw
+    user = "admin"
+  }
+}
+
+resource "local_sensitive_file" "key" {
+  filename = "${path.module}/out/key.txt"
+  content  = "attr-Secret-Q81z"
+}
+
+output "pw" {
+  value     = var.pw
+  sensitive = true
+}
+
+output "trigger_id" {
+  value = null_resource.uses_pw.id
+}
+"#;
+
+fn base64(s: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn assert_clean(what: &str, text: &str) {
+    for secret in [PW.to_string(), ATTR.to_string(), base64(PW), base64(ATTR)] {
+        let stem = secret.trim_end_matches('=');
+        assert!(!text.contains(stem), "{what} contains a secret ({secret}):\n{text}");
+    }
+}
+
+fn env() -> [(&'static str, &'static str); 2] {
+    [("TARN_VAR_pw", PW), ("TARN_LOG", "debug")]
+}
+
+#[test]
+fn secrets_never_reach_output_or_plan_files() {
+    let s = Stack::with(CONFIG);
+    let log = s.path().join("tarn.log");
+    let log = log.to_str().unwrap();
+    let mut seen = Vec::new();
+    let mut run = |args: &[&str], code: i32| {
+        let r = s.tarn_with(&[&["--log-file", log], args].concat(), &env()).code(code);
+        seen.push((format!("tarn {args:?}"), format!("{}{}", r.stdout, r.stderr)));
+        r
+    };
+    let plan = run(&["plan"], 0);
+    assert!(plan.stdout.contains("(sensitive value)"), "{}", plan.dump());
+    run(&["plan", "--json"], 0);
+    run(&["plan", "--out", "p.tarnplan"], 0);
+    run(&["show", "p.tarnplan"], 0);
+    run(&["show", "--json", "p.tarnplan"], 0);
+    run(&["apply", "p.tarnplan"], 0);
+    run(&["show"], 0);
+    let show = run(&["show", "--json"], 0).json();
+    run(&["output"], 0);
+    run(&["output", "--json"], 0);
+    run(&["output", "trigger_id"], 0);
+    run(&["state", "list"], 0);
+    run(&["state", "list", "--json"], 0);
+    run(&["plan", "--var", &format!("pw={PW}-changed"), "--json"], 0);
+    run(&["apply", "--auto-approve", "--json", "--var", &format!("pw={PW}-changed")], 0);
+    run(&["destroy", "--auto-approve"], 0);
+
+    for (what, text) in &seen {
+        assert_clean(what, text);
+    }
+    assert_clean("the saved plan file", &String::from_utf8_lossy(&std::fs::read(s.path().join("p.tarnplan")).unwrap()));
+    let logged = std::fs::read_to_string(log).unwrap_or_default();
+    assert_clean("the debug log", &logged);
+
+    // The redaction is explicit, not an accident of omission.
+    let trig = show["resources"].as_array().unwrap().iter().find(|r| r["address"] == "null_resource.uses_pw").unwrap();
+    assert_eq!(trig["values"]["triggers"]["user"], "admin");
+    assert!(trig["values"]["triggers"]["pw"].is_null(), "{trig}");
+    assert!(trig["sensitive_values"].as_array().unwrap().iter().any(|p| p == "/triggers/pw"), "{trig}");
+    assert_eq!(show["outputs"]["pw"]["sensitive"], true);
+    assert!(show["outputs"]["pw"]["value"].is_null());
+    // The secret did reach the real object: redaction is only in what tarn shows.
+    assert!(!s.path().join("out/key.txt").exists(), "destroy removed the file");
+    insta::assert_snapshot!(redact(&seen[0].1));
+}
+
+#[test]
+fn a_saved_plan_needs_the_same_sensitive_value_again() {
+    let s = Stack::with(CONFIG);
+    s.tarn_with(&["plan", "--out", "p.tarnplan"], &[("TARN_VAR_pw", PW)]).ok();
+    let run = s.tarn_with(&["apply", "p.tarnplan"], &[("TARN_VAR_pw", "something-else")]).code(1);
+    assert!(run.stderr.contains("\"pw\"") && run.stderr.contains("different value"), "{}", run.dump());
+    assert_clean("the refusal", &run.dump());
+    assert!(s.addresses().is_empty());
+    s.tarn_with(&["apply", "p.tarnplan"], &[("TARN_VAR_pw", PW)]).ok();
+    assert_eq!(s.addresses().len(), 2);
+}
+
+#[test]
+fn sensitive_outputs_converge_after_apply() {
+    let s = Stack::with(CONFIG);
+    s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
+    // Nothing changed: a sensitive output must not look changed on every plan.
+    let run = s.tarn_with(&["plan", "--detailed-exitcode"], &[("TARN_VAR_pw", PW)]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    // A changed secret is a change.
+    s.tarn_with(&["plan", "--detailed-exitcode"], &[("TARN_VAR_pw", "new-secret-value")]).code(2);
+}
+
+#[test]
+fn a_sensitive_output_asked_for_by_name_is_refused_not_printed_as_null() {
+    let s = Stack::with(CONFIG);
+    s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
+    let run = s.tarn(&["output", "pw"]).code(1);
+    assert!(run.stderr.contains("sensitive") && run.stdout.is_empty(), "{}", run.dump());
+    assert_clean("output pw", &run.dump());
+    s.tarn(&["output", "pw", "--json"]).code(1);
+}
