@@ -98,3 +98,32 @@ fn fmt_check_exits_1_for_unformatted_files_and_fmt_fixes_them() {
     s.tarn(&["fmt", "--check"]).ok();
     s.tarn(&["validate"]).ok();
 }
+
+/// Regression: validate said "The configuration is valid." for a misspelt argument that
+/// `plan` then rejected, because it never looked at the providers' schemas.
+#[test]
+fn validate_checks_argument_names_against_the_providers_schemas() {
+    let s = Stack::new();
+    s.write(
+        "main.tarn.hcl",
+        "resource \"null_resource\" \"a\" {\n  trigers = {}\n}\n\nresource \"null_resourc\" \"b\" {}\n\nresource \"nosuch_thing\" \"c\" {}\n",
+    );
+    let run = s.tarn(&["validate"]).code(1);
+    for needle in [
+        "main.tarn.hcl line 2, col 3",
+        "Did you mean \"triggers\"?",
+        "main.tarn.hcl line 5, col 1",
+        "Did you mean \"null_resource\"?",
+        "main.tarn.hcl line 7, col 1",
+        "Missing provider",
+    ] {
+        assert!(run.stderr.contains(needle), "validate missed {needle:?}\n{}", run.dump());
+    }
+    // A module's resources are checked too, and dynamic blocks by their label.
+    let s = Stack::new();
+    s.write("main.tarn.hcl", "module \"m\" {\n  source = \"./m\"\n}\n");
+    s.write("m/main.tarn.hcl", "resource \"local_file\" \"f\" {\n  filename = \"x\"\n  contnet  = \"y\"\n}\n");
+    s.tarn(&["validate"]).code(1).stderr_has("module.m.local_file.f").stderr_has("Did you mean \"content\"?");
+    s.write("m/main.tarn.hcl", "resource \"local_file\" \"f\" {\n  filename = \"x\"\n  content  = \"y\"\n}\n");
+    s.tarn(&["validate"]).ok();
+}
