@@ -73,3 +73,21 @@ fn the_lock_of_a_killed_tarn_does_not_block_the_next_run() {
     s.tarn(&["destroy", "--auto-approve"]).ok();
     assert!(s.object_ids().is_empty());
 }
+
+/// Regression: the refusal told users to run `tarn state unlock ID`, which did not exist.
+#[test]
+fn state_unlock_releases_exactly_the_named_lock() {
+    let s = Stack::with(&slow_config(2000));
+    s.tarn(&["state", "unlock", "no-such-lock"]).code(1).stderr_has("not locked");
+    let (mut child, _lines) = start_slow_apply(&s);
+    let refused = s.tarn(&["plan"]).code(1);
+    let id = refused.stderr.split("tarn state unlock ").nth(1).and_then(|r| r.split('`').next()).expect("the refusal names the unlock command").to_string();
+    s.tarn(&["state", "unlock", "0000-wrong-id"]).code(1).stderr_has(&id);
+    s.tarn(&["plan"]).code(1).stderr_has("locked");
+    s.tarn(&["state", "unlock", &id]).ok().stdout_has("Released the state lock");
+    // Released: a second tarn gets in even though the first is still running.
+    s.tarn(&["state", "list"]).ok();
+    s.tarn(&["plan", "--refresh", "false"]).ok();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(s.object_ids(), s.state_ids());
+}
