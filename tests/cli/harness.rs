@@ -58,6 +58,10 @@ impl Stack {
         std::fs::write(path, text).unwrap();
     }
 
+    pub fn remove(&self, name: &str) {
+        std::fs::remove_file(self.path().join(name)).unwrap();
+    }
+
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
     }
@@ -275,4 +279,31 @@ impl Lines {
         }
         self.text()
     }
+}
+
+/// Runs tarn with stdout and stderr on a pseudo-terminal (so it believes it talks to a
+/// person) and returns the exit code and everything it wrote there.
+pub fn run_on_terminal(mut cmd: Command) -> (i32, String) {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors; we own them from here on.
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty failed");
+    let master = unsafe { std::fs::File::from_raw_fd(master) };
+    let slave = unsafe { std::fs::File::from_raw_fd(slave) };
+    cmd.stdout(slave.try_clone().unwrap()).stderr(slave);
+    let mut child = cmd.spawn().expect("start tarn");
+    drop(cmd); // closes our copies of the terminal's slave side, so reads end with the child
+    let mut reader = master;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break, // EIO once the last slave descriptor is closed
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    let code = child.wait().unwrap().code().expect("tarn exited normally");
+    (code, String::from_utf8_lossy(&out).into_owned())
 }

@@ -3,7 +3,7 @@
 //! human rendering (snapshot), `graph`, `completions`, `-C DIR`, and `--help` of every
 //! subcommand (each has "Examples").
 
-use crate::harness::{FAULT_PROVIDER, Stack, TARN, redact};
+use crate::harness::{FAULT_PROVIDER, Stack, TARN, redact, run_on_terminal};
 use std::process::Command;
 
 fn config() -> String {
@@ -177,12 +177,28 @@ fn every_subcommand_has_help_with_examples() {
     assert!(String::from_utf8(version.stdout).unwrap().starts_with("tarn "));
 }
 
+/// Regression: `--no-color` was ignored by error messages, diagnostics and warnings, which
+/// were coloured whenever stderr was a terminal.
 #[test]
-fn no_color_means_no_escape_codes() {
+fn colour_only_on_a_terminal_and_never_with_no_color() {
     let s = Stack::with(&config());
+    s.write("bad.tarn.hcl", "resourse \"x\" \"y\" {}\n");
+    let on_terminal = |extra: &[&str]| {
+        let mut cmd = Command::new(TARN);
+        cmd.arg("-C").arg(s.path()).args(extra).arg("plan").env_remove("NO_COLOR").stdin(std::process::Stdio::null());
+        run_on_terminal(cmd)
+    };
+    let (code, coloured) = on_terminal(&[]);
+    assert_eq!(code, 1, "{coloured}");
+    assert!(coloured.contains("resourse") && coloured.contains('\u{1b}'), "a terminal gets colour:\n{coloured}");
+    let (code, plain) = on_terminal(&["--no-color"]);
+    assert_eq!(code, 1, "{plain}");
+    assert!(plain.contains("resourse") && !plain.contains('\u{1b}'), "--no-color still coloured:\n{plain:?}");
+    s.remove("bad.tarn.hcl");
+    let (code, plain) = on_terminal(&["--no-color"]);
+    assert_eq!(code, 0, "{plain}");
+    assert!(plain.contains("will be created") && !plain.contains('\u{1b}'), "{plain:?}");
+    // Piped output is never coloured.
     let run = s.tarn(&["plan"]).ok();
     assert!(!run.stdout.contains('\u{1b}'));
-    s.write("bad.tarn.hcl", "resourse \"x\" \"y\" {}\n");
-    let run = s.tarn(&["plan"]).code(1);
-    assert!(!run.stderr.contains('\u{1b}'), "{}", run.dump());
 }
