@@ -9,7 +9,8 @@
 //! - `saved_plan` — plan files: exact apply, staleness (serial, configuration)
 //! - `secrets` — sensitive values never printed nor written to plan files
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
-//! - `output` — show / output / state list / graph / completions / -C / --help
+//! - `output` — show / output / state list / graph / completions / -C / --help / colour
+//! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
 
 mod harness;
 
@@ -21,3 +22,4 @@ mod output;
 mod rollback;
 mod saved_plan;
 mod secrets;
+mod workflow;
