@@ -22,10 +22,19 @@ use tarn_state::{Backend, Snapshot};
 pub const WORKSPACE: &str = "default";
 
 /// Loads the configuration in the current directory; errors become diagnostics; warnings are
-/// printed.
+/// printed. A directory without configuration files is an error, not an empty configuration:
+/// planning against nothing would destroy every recorded object, and without its provider
+/// blocks a destroy cannot even reach them (it would forget objects that still exist).
 pub fn load_config() -> Result<Arc<Config>, CliError> {
     let (config, diags) = tarn_core::config::load(Path::new("."));
     match config {
+        Some(config) if config.sources.files.is_empty() && !diags.has_errors() => {
+            let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into());
+            Err(CliError::Failed(format!(
+                "there are no configuration files (*.tarn.hcl or *.tarn.json) in {here}. Run tarn in the directory \
+                 of your configuration, or point at it with -C DIR."
+            )))
+        }
         Some(config) => {
             check(diags, &config.sources)?;
             Ok(Arc::new(config))

@@ -127,3 +127,25 @@ fn validate_checks_argument_names_against_the_providers_schemas() {
     s.write("m/main.tarn.hcl", "resource \"local_file\" \"f\" {\n  filename = \"x\"\n  content  = \"y\"\n}\n");
     s.tarn(&["validate"]).ok();
 }
+
+/// Regression: in a directory without configuration files, `plan` said "No changes" (and
+/// created a state there), and `destroy` of a stack whose files were renamed away dropped every
+/// object from the state while the objects still existed (without its provider block the fault
+/// provider could not see them and reported them deleted).
+#[test]
+fn a_directory_without_configuration_files_is_an_error() {
+    let s = Stack::new();
+    s.tarn(&["plan"]).code(1).stderr_has("no configuration files");
+    assert!(!s.state_db().exists(), "plan must not create a state in a directory without configuration");
+
+    let s = Stack::with(&two_objects());
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    let before = s.state_fingerprint();
+    let objects = s.object_ids();
+    std::fs::rename(s.path().join("main.tarn.hcl"), s.path().join("main.tf")).unwrap();
+    for args in [&["plan"][..], &["apply", "--auto-approve"], &["destroy", "--auto-approve"]] {
+        s.tarn(args).code(1).stderr_has("no configuration files");
+    }
+    assert_eq!(s.state_fingerprint(), before);
+    assert_eq!(s.object_ids(), objects);
+}
