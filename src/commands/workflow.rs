@@ -164,7 +164,7 @@ impl Session {
             providers: self.provider_map(),
             backend: self.backend.clone(),
             schemas: self.resource_schemas(),
-            events: Arc::new(Renderer::new(false, false, false)),
+            events: Arc::new(Renderer::notes(crate::render::Color::detect(false).stderr)),
         };
         let recovered = exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
         for r in &recovered {

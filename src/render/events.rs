@@ -9,6 +9,9 @@ use tarn_core::plan::OpKind;
 
 pub enum Mode {
     Lines { color: bool },
+    /// Lines on stderr: notes that must not mix with stdout, which may be JSON (recovery of
+    /// an interrupted run happens before `plan --json` prints its document).
+    Notes { color: bool },
     Progress { bar: ProgressBar, color: bool },
     Json,
 }
@@ -32,6 +35,11 @@ impl Renderer {
             Mode::Lines { color }
         };
         Renderer { mode: Mutex::new(mode) }
+    }
+
+    /// One line per event on stderr, whatever the command prints on stdout.
+    pub fn notes(color: bool) -> Renderer {
+        Renderer { mode: Mutex::new(Mode::Notes { color }) }
     }
 }
 
@@ -91,6 +99,11 @@ impl EventSink for Renderer {
             Mode::Lines { color } => {
                 if let Some(l) = line(&event, *color) {
                     println!("{l}");
+                }
+            }
+            Mode::Notes { color } => {
+                if let Some(l) = line(&event, *color) {
+                    eprintln!("{l}");
                 }
             }
             Mode::Progress { bar, color } => match &event {

@@ -179,3 +179,24 @@ fn kill_9_during_destroy_rollback_and_recovery() {
     eprintln!("apply and its recovery killed: {} object(s)", s.object_ids().len());
     recover_and_converge(&s, true, "double kill");
 }
+
+/// Regression: the note "found an object an interrupted run created" went to stdout, so the
+/// first `plan --json` (or `apply --json`) after a crash printed something that is not JSON.
+#[test]
+fn recovery_notes_do_not_corrupt_json_output() {
+    let hung = format!("{FAULT_PROVIDER}\nresource \"fault_object\" \"a\" {{\n  name        = \"a\"\n  hang_create = true\n}}\n");
+    for args in [&["plan", "--json"][..], &["apply", "--auto-approve", "--json"]] {
+        let s = Stack::with(&hung);
+        let mut child = s.spawn(&["apply", "--auto-approve"]);
+        wait_for("the hung object to exist", Duration::from_secs(20), || (!s.object_ids().is_empty()).then_some(()));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        s.write("main.tarn.hcl", &hung.replace("hang_create = true", "hang_create = false"));
+        let run = s.tarn(args).ok();
+        assert!(run.stderr.contains("found an object an interrupted run created"), "{}", run.dump());
+        for line in run.stdout.lines().filter(|l| !l.is_empty()) {
+            assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "tarn {args:?}: not JSON: {line}\n{}", run.dump());
+        }
+        assert_eq!(s.object_ids(), s.state_ids());
+    }
+}
