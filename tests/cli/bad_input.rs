@@ -172,6 +172,9 @@ fn several_errors_are_reported_together() {
         &["main.tarn.hcl line 10, col 3", "main.tarn.hcl line 11, col 3", "Did you mean \"triggers\"?"],
     );
     assert_eq!(out.matches("Error: ").count(), 3, "{out}");
+    // In reading order, whatever phase found each one.
+    let at = |needle: &str| out.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+    assert!(at("line 6, col 3") < at("line 10, col 3") && at("line 10, col 3") < at("line 11, col 3"), "{out}");
     insta::assert_snapshot!(out);
 }
 
