@@ -152,3 +152,41 @@ resource "fault_object" "partial" {{
     assert!(s.object_ids().is_empty(), "rollback left {:?}", names(&s));
     assert!(s.addresses().is_empty());
 }
+
+#[test]
+fn destroys_wait_for_the_final_phase_so_a_rollback_never_needs_to_resurrect() {
+    let s = Stack::with(&format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"old\" {{\n  name = \"old\"\n}}\n\nresource \"fault_object\" \"keep\" {{\n  name  = \"keep\"\n  value = \"1\"\n}}\n"
+    ));
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    let before = s.object_ids();
+    // Remove `old`, update `keep`, add `new`, which fails (slowly, so `keep` is done first).
+    s.write(
+        "main.tarn.hcl",
+        &format!(
+            "{FAULT_PROVIDER}\nresource \"fault_object\" \"keep\" {{\n  name  = \"keep\"\n  value = \"2\"\n}}\n\nresource \"fault_object\" \"new\" {{\n  name        = \"new\"\n  latency_ms  = 200\n  fail_create = true\n}}\n"
+        ),
+    );
+    s.tarn(&["plan"]).ok().stdout_has("Plan: 1 to add, 1 to change, 1 to destroy.");
+    s.tarn(&["apply", "--auto-approve"]).code(3);
+    assert_eq!(s.object_ids(), before, "`old` must never have been destroyed; `new` must be gone");
+    assert_eq!(names(&s), set(&["keep", "old"]));
+    for o in s.objects().values() {
+        if o["attributes"]["name"] == "keep" {
+            assert_eq!(o["attributes"]["value"], "1", "the update of keep must be undone");
+        }
+    }
+    assert_eq!(s.object_ids(), s.state_ids());
+}
+
+#[test]
+fn a_provider_call_failing_mid_apply_is_rolled_back_across_independent_objects() {
+    let mut config = FAULT_PROVIDER.replace("dir = \"${path.module}/objs\"", "dir          = \"${path.module}/objs\"\n  fail_on_call = 4");
+    for i in 0..6 {
+        config.push_str(&format!("\nresource \"fault_object\" \"o{i}\" {{\n  name = \"o{i}\"\n}}\n"));
+    }
+    let s = Stack::with(&config);
+    s.tarn(&["apply", "--auto-approve", "--parallelism", "2"]).code(3).stdout_has("Rolling back");
+    assert!(s.object_ids().is_empty(), "left: {:?}", names(&s));
+    assert!(s.addresses().is_empty());
+}
