@@ -53,6 +53,15 @@ pub fn check(resource: &Resource, address: &str, value: &Value, schema: &Resourc
             Ok(c) => {
                 out.insert(name.clone(), c);
             }
+            // Conversion errors quote the value: never a sensitive one.
+            Err(_) if v.contains_sensitive() => diags.push(
+                Diagnostic::error(
+                    "Incorrect attribute value type",
+                    format!("\"{name}\" of {} must be {}; the value given is sensitive, so it is not shown.", resource.type_name, attr.ty),
+                )
+                .at(span)
+                .for_address(address),
+            ),
             Err(msg) => diags.push(
                 Diagnostic::error(
                     "Incorrect attribute value type",
