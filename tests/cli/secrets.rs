@@ -146,3 +146,45 @@ fn a_sensitive_output_asked_for_by_name_is_refused_not_printed_as_null() {
     assert_clean("output pw", &run.dump());
     s.tarn(&["output", "pw", "--json"]).code(1);
 }
+
+/// Regression: error messages quoted the offending value even when it was sensitive —
+/// `tonumber(var.pw)` printed `cannot convert "<secret>" to number`, an invalid sensitive
+/// `--var` or a validation message interpolating it printed it, and so did a map lookup by a
+/// sensitive key or a type error on an attribute.
+#[test]
+fn error_messages_never_quote_a_sensitive_value() {
+    let cases: &[(&str, &str)] = &[
+        ("tonumber(var.pw)", "Call to function \"tonumber\" failed"),
+        ("tobool(var.pw)", "Call to function \"tobool\" failed"),
+        ("file(var.pw)", "Call to function \"file\" failed"),
+        ("cidrhost(var.pw, 1)", "Call to function \"cidrhost\" failed"),
+        ("lookup({}, var.pw)", "Call to function \"lookup\" failed"),
+        ("try(tonumber(var.pw))", "tonumber"),
+        ("templatefile(var.pw, {})", "template file"),
+        ("{ a = 1 }[var.pw]", "Invalid index"),
+    ];
+    for (expr, expected) in cases {
+        let s = Stack::with(&format!(
+            "variable \"pw\" {{\n  type      = string\n  sensitive = true\n}}\n\nresource \"null_resource\" \"a\" {{\n  triggers = {{ x = {expr} }}\n}}\n"
+        ));
+        let run = s.tarn_with(&["plan"], &[("TARN_VAR_pw", PW)]).code(1);
+        assert!(run.stderr.contains(expected), "{expr}: {}", run.dump());
+        assert_clean(expr, &run.dump());
+    }
+
+    let s = Stack::with(&format!(
+        "{}\nvariable \"n\" {{\n  type      = number\n  sensitive = true\n}}\n\nvariable \"long\" {{\n  type      = string\n  sensitive = true\n\n  validation {{\n    condition     = length(var.long) > 40\n    error_message = \"too short: ${{var.long}}\"\n  }}\n}}\n",
+        crate::harness::FAULT_PROVIDER
+    ));
+    let run = s.tarn_with(&["plan"], &[("TARN_VAR_n", PW), ("TARN_VAR_long", PW)]).code(1);
+    assert!(run.stderr.contains("\"n\" is not a valid number") && run.stderr.contains("refers to a sensitive value"), "{}", run.dump());
+    assert_clean("invalid sensitive variables", &run.dump());
+
+    let s = Stack::with(&format!(
+        "{}\nvariable \"pw\" {{\n  type      = string\n  sensitive = true\n}}\n\nresource \"fault_object\" \"a\" {{\n  latency_ms = var.pw\n}}\n",
+        crate::harness::FAULT_PROVIDER
+    ));
+    let run = s.tarn_with(&["plan"], &[("TARN_VAR_pw", PW)]).code(1);
+    assert!(run.stderr.contains("\"latency_ms\" of fault_object must be number"), "{}", run.dump());
+    assert_clean("attribute type error", &run.dump());
+}
