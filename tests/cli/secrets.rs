@@ -92,13 +92,18 @@ fn secrets_never_reach_output_or_plan_files() {
     run(&["state", "list"], 0);
     run(&["state", "list", "--json"], 0);
     run(&["plan", "--var", &format!("pw={PW}-changed"), "--json"], 0);
+    // A plan made over recorded objects holds their prior values too.
+    run(&["plan", "--var", &format!("pw={PW}-changed"), "--out", "p2.tarnplan"], 0);
+    run(&["show", "--json", "p2.tarnplan"], 0);
     run(&["apply", "--auto-approve", "--json", "--var", &format!("pw={PW}-changed")], 0);
     run(&["destroy", "--auto-approve"], 0);
 
     for (what, text) in &seen {
         assert_clean(what, text);
     }
-    assert_clean("the saved plan file", &String::from_utf8_lossy(&std::fs::read(s.path().join("p.tarnplan")).unwrap()));
+    for file in ["p.tarnplan", "p2.tarnplan"] {
+        assert_clean(file, &String::from_utf8_lossy(&std::fs::read(s.path().join(file)).unwrap()));
+    }
     let logged = std::fs::read_to_string(log).unwrap_or_default();
     assert_clean("the debug log", &logged);
 
