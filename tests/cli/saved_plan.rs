@@ -88,3 +88,32 @@ fn garbage_and_missing_plan_files_are_refused() {
     assert!(s.object_ids().is_empty());
     assert!(s.addresses().is_empty());
 }
+
+#[test]
+fn a_saved_plan_made_for_another_stack_is_refused_naming_the_lineage() {
+    let a = Stack::with(&config(&["x"]));
+    let b = Stack::with(&config(&["x"]));
+    b.tarn(&["plan"]).ok(); // gives b a state, with its own lineage
+    a.tarn(&["plan", "--out", "p.tarnplan"]).ok();
+    std::fs::copy(a.path().join("p.tarnplan"), b.path().join("p.tarnplan")).unwrap();
+    let run = b.tarn(&["apply", "p.tarnplan"]).code(1);
+    assert!(run.stderr.contains("stale") && run.stderr.contains("lineage"), "{}", run.dump());
+    assert!(b.object_ids().is_empty());
+}
+
+#[test]
+fn a_saved_plan_that_fails_is_rolled_back_with_exit_3() {
+    let s = Stack::with(&format!(
+        "{}\nresource \"fault_object\" \"bad\" {{\n  name        = \"bad\"\n  value       = fault_object.a.id\n  fail_create = true\n}}\n",
+        config(&["a"])
+    ));
+    s.tarn(&["plan", "--out", "p.tarnplan"]).ok();
+    s.tarn(&["apply", "p.tarnplan", "--on-failure", "halt"]).code(4);
+    assert_eq!(s.object_ids(), s.state_ids());
+    assert_eq!(s.object_ids().len(), 1);
+    s.tarn(&["destroy", "--auto-approve"]).ok();
+    s.tarn(&["plan", "--out", "p.tarnplan"]).ok();
+    s.tarn(&["apply", "p.tarnplan"]).code(3);
+    assert!(s.object_ids().is_empty());
+    assert!(s.addresses().is_empty());
+}
