@@ -30,6 +30,22 @@ fn thirty(extra: &str) -> String {
     c
 }
 
+/// `thirty` after a change: objects 0–9 get a new `name` (update in place), 10–19 a new
+/// `replace_key` (replaced, delete then create), 20–29 stay as they are (some are updated
+/// anyway, because they refer to a replaced object's id).
+fn thirty_changed() -> String {
+    let mut c = thirty("");
+    for i in 0..20 {
+        let from = format!("  name       = \"o{i}\"\n");
+        let to = match i {
+            0..=9 => format!("  name       = \"o{i}-renamed\"\n"),
+            _ => format!("{from}  replace_key = \"2\"\n"),
+        };
+        c = c.replace(&from, &to);
+    }
+    c
+}
+
 /// What the kill left, checked after the next command: the state knows exactly the objects
 /// that exist.
 #[track_caller]
@@ -198,5 +214,25 @@ fn recovery_notes_do_not_corrupt_json_output() {
             assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "tarn {args:?}: not JSON: {line}\n{}", run.dump());
         }
         assert_eq!(s.object_ids(), s.state_ids());
+    }
+}
+
+#[test]
+fn kill_9_during_updates_and_delete_then_create_replacements() {
+    for ms in [0, 20, 50, 90, 140] {
+        let s = Stack::with(&thirty(""));
+        s.tarn(&["apply", "--auto-approve"]).ok();
+        s.write("main.tarn.hcl", &thirty_changed());
+        let plan = s.tarn(&["plan"]).ok();
+        assert!(plan.stdout.contains("Plan: 10 to add, ") && plan.stdout.contains("10 to destroy."), "{}", plan.dump());
+        let mut child = s.spawn(&["apply", "--auto-approve"]);
+        let lines = Lines::follow(child.stdout.take().unwrap());
+        wait_for("apply to start", Duration::from_secs(20), || lines.text().contains("Applying ").then_some(()));
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let label = format!("update/replace apply killed {ms} ms after Applying");
+        eprintln!("{label}: {} object(s) existed", s.object_ids().len());
+        recover_and_converge(&s, ms % 20 == 0, &label);
     }
 }
