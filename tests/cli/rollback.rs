@@ -33,7 +33,7 @@ resource "fault_object" "after_c" {{
 
 resource "fault_object" "i1" {{
   name       = "i1"
-  latency_ms = 400
+  latency_ms = 700
 }}
 
 resource "fault_object" "i2" {{

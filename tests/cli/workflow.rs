@@ -142,7 +142,7 @@ fn a_rollback_that_fails_exits_4_and_the_state_says_what_exists() {
 #[test]
 fn ctrl_c_during_apply_drains_then_rolls_back() {
     let s = Stack::with(&format!(
-        "{FAULT_PROVIDER}\nresource \"fault_object\" \"first\" {{\n  count      = 4\n  name       = \"first-${{count.index}}\"\n  latency_ms = 300\n}}\n\nresource \"fault_object\" \"second\" {{\n  count      = 4\n  name       = \"second-${{count.index}}\"\n  value      = fault_object.first[count.index].id\n  latency_ms = 300\n}}\n"
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"first\" {{\n  count      = 4\n  name       = \"first-${{count.index}}\"\n  latency_ms = 500\n}}\n\nresource \"fault_object\" \"second\" {{\n  count      = 4\n  name       = \"second-${{count.index}}\"\n  value      = fault_object.first[count.index].id\n  latency_ms = 300\n}}\n"
     ));
     let mut child = s.spawn(&["apply", "--auto-approve"]);
     let lines = Lines::follow(child.stdout.take().unwrap());
