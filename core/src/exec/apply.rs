@@ -10,6 +10,7 @@ use super::cancel::CancelToken;
 use super::dispatch::{self, JobGraph, OnFailure};
 use super::error::ExecError;
 use super::journal::{self, Outcome};
+use super::moves;
 use super::model::{ApplyOptions, ApplyOutcome, Event, EventSink, FailurePolicy};
 use super::ops::{OpProblem, PhaseJobs, Shared};
 use super::retry::RetryPolicy;
@@ -69,8 +70,11 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
 
     let snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
     let finalizes = plan.changes.iter().any(|c| c.after.as_ref().is_some_and(|a| !a.is_wholly_known()));
-    let view = AppliedView::new(snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect(), finalizes);
     let run_id = ctx.backend.begin_run(ctx.run.clone()).await.map_err(ExecError::state("starting the run"))?;
+    let mut rows: HashMap<String, _> = snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect();
+    // Rows first under the addresses the plan uses, so every op finds its prior record.
+    moves::persist(plan, ctx.backend.as_ref(), &run_id, &mut rows).await?;
+    let view = AppliedView::new(rows, finalizes);
     let schemas: HashMap<String, Arc<ResourceSchema>> = ctx.schemas.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
     let sink: Arc<dyn EventSink> = ctx.events;
     let options = ctx.options;
