@@ -207,3 +207,35 @@ fn configurations_in_json_syntax_work_like_hcl() {
     assert_eq!(s.objects()[&id_of(&s, "fault_object.b")]["attributes"]["value"], a.as_str());
     s.tarn(&["plan", "--detailed-exitcode"]).ok();
 }
+
+/// Regression: `moved {}` blocks were applied in the planner's memory only. A move alone
+/// planned "No changes" and was never recorded; a move with an update recorded the object
+/// under both addresses. Either way, once the block was removed, the next plan destroyed the
+/// object under its old address.
+#[test]
+fn moved_blocks_are_recorded_in_the_state() {
+    let before = format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"a\" {{\n  name = \"a\"\n}}\n\nresource \"fault_object\" \"c\" {{\n  name = \"c\"\n}}\n"
+    );
+    let after = format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"b\" {{\n  name = \"a\"\n}}\n\nresource \"fault_object\" \"d\" {{\n  name  = \"c\"\n  value = \"new\"\n}}\n"
+    );
+    let moves = "\nmoved {\n  from = fault_object.a\n  to   = fault_object.b\n}\n\nmoved {\n  from = fault_object.c\n  to   = fault_object.d\n}\n";
+    let s = Stack::with(&before);
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    let ids = s.object_ids();
+
+    s.write("main.tarn.hcl", &format!("{after}{moves}"));
+    let plan = s.tarn(&["plan", "--detailed-exitcode"]).code(2);
+    assert!(plan.stdout.contains("fault_object.a has moved to fault_object.b"), "{}", plan.dump());
+    assert!(plan.stdout.contains("fault_object.d will be updated in-place (moved from fault_object.c)"), "{}", plan.dump());
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(s.addresses(), vec!["fault_object.b", "fault_object.d"]);
+    assert_eq!(s.object_ids(), ids, "a move must not replace objects");
+    assert_eq!(s.object_ids(), s.state_ids());
+    s.tarn(&["plan", "--detailed-exitcode"]).ok();
+
+    // The blocks can go once applied: nothing is destroyed.
+    s.write("main.tarn.hcl", &after);
+    s.tarn(&["plan", "--detailed-exitcode"]).ok();
+}
