@@ -239,3 +239,29 @@ fn moved_blocks_are_recorded_in_the_state() {
     s.write("main.tarn.hcl", &after);
     s.tarn(&["plan", "--detailed-exitcode"]).ok();
 }
+
+#[test]
+fn destroys_run_in_reverse_dependency_order() {
+    let chain = |names: &[&str]| {
+        let mut c = FAULT_PROVIDER.to_string();
+        for (i, n) in names.iter().enumerate() {
+            let dep = if i == 0 { String::new() } else { format!("  value      = fault_object.{}.id\n", names[i - 1]) };
+            c.push_str(&format!("\nresource \"fault_object\" \"{n}\" {{\n  name       = \"{n}\"\n  latency_ms = 30\n{dep}}}\n"));
+        }
+        c
+    };
+    let order = |out: &str| -> Vec<String> {
+        out.lines().filter_map(|l| l.strip_suffix(": Destroying...")).map(|a| a.trim_start_matches("fault_object.").to_string()).collect()
+    };
+    let s = Stack::with(&chain(&["a", "b", "c"]));
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    let run = s.tarn(&["destroy", "--auto-approve"]).ok();
+    assert_eq!(order(&run.stdout), vec!["c", "b", "a"], "{}", run.dump());
+
+    // Objects removed from the configuration go in the order their recorded dependencies say.
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    s.write("main.tarn.hcl", &chain(&["a"]));
+    let run = s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(order(&run.stdout), vec!["c", "b"], "{}", run.dump());
+    assert_eq!(s.object_ids(), s.state_ids());
+}
