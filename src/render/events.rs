@@ -92,7 +92,14 @@ impl EventSink for Renderer {
         let Ok(mut mode) = self.mode.lock() else { return };
         match &mut *mode {
             Mode::Json => {
-                if let Ok(s) = serde_json::to_string(&serde_json::json!({"format_version": super::json::FORMAT_VERSION, "event": event})) {
+                let mut json = serde_json::to_value(&event).unwrap_or_default();
+                // Addresses in the user's syntax, as in every other JSON document tarn prints.
+                if let Some(addr) = json.get_mut("address") {
+                    if let Ok(a) = serde_json::from_value::<tarn_sdk::Address>(addr.clone()) {
+                        *addr = serde_json::Value::String(a.to_string());
+                    }
+                }
+                if let Ok(s) = serde_json::to_string(&serde_json::json!({"format_version": super::json::FORMAT_VERSION, "event": json})) {
                     println!("{s}");
                 }
             }

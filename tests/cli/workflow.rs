@@ -121,6 +121,13 @@ fn transient_failures_are_retried_and_the_apply_succeeds() {
     let kinds: Vec<&str> = events.iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"apply_started"));
     assert_eq!(kinds.iter().filter(|k| **k == "op_retrying").count(), 2, "{kinds:?}");
+    let retry = events.iter().find(|e| e["event"]["type"] == "op_retrying").unwrap();
+    // Addresses in the user's syntax, as in plan --json.
+    assert_eq!(retry["event"]["address"], "fault_object.flaky", "{retry}");
+    assert_eq!(retry["event"]["op"], "create");
+    assert_eq!(retry["event"]["attempt"], 2);
+    let finished = events.iter().find(|e| e["event"]["type"] == "op_finished").unwrap();
+    assert!(finished["event"]["elapsed_ms"].is_u64() && finished["event"]["action"] == "create", "{finished}");
     assert_eq!(events.last().unwrap()["event"], serde_json::json!({"type": "apply_finished", "outcome": "success"}));
     assert_eq!(s.object_ids().len(), 2);
     assert_eq!(s.object_ids(), s.state_ids());
