@@ -55,6 +55,20 @@ fn plan_renders_creates_with_unknowns_and_a_summary() {
     for key in ["binding", "outputs", "drift", "graph", "tarn_version", "created_at"] {
         assert!(json.get(key).is_some(), "plan --json lacks {key}");
     }
+    // Every field docs/json-output.md documents for a change.
+    for key in [
+        "address", "mode", "type", "name", "index", "provider", "action", "reasons", "irreversible", "before",
+        "before_sensitive", "after", "after_unknown", "after_sensitive", "dependencies",
+    ] {
+        assert!(child1.get(key).is_some(), "a change lacks {key}: {child1}");
+    }
+    for key in ["lineage", "serial", "config_hash", "workspace"] {
+        assert!(json["binding"].get(key).is_some(), "binding lacks {key}");
+    }
+    let ops = json["graph"]["operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 3);
+    assert!(ops.iter().all(|o| o["kind"] == "create" && o["phase"] == "main"), "{ops:?}");
+    assert_eq!(json["graph"]["edges"].as_array().unwrap().len(), 2, "base before each child");
 }
 
 #[test]
