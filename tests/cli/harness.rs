@@ -93,9 +93,10 @@ impl Stack {
         Run::from_output(args, out)
     }
 
-    /// Starts tarn in the background with stdout and stderr piped.
-    pub fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start tarn")
+    /// Starts tarn in the background with stdout and stderr piped. It is killed when the
+    /// handle is dropped, so a failing assertion never leaves a tarn running.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        Running(self.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start tarn"))
     }
 
     /// The objects the fault provider really holds: id → correlation tag, read from `objs/`.
@@ -159,6 +160,31 @@ impl Stack {
 
     pub fn state_db(&self) -> PathBuf {
         self.path().join(".tarn/state.db")
+    }
+}
+
+/// A tarn started in the background; derefs to its [`Child`], killed on drop if still running.
+pub struct Running(Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 

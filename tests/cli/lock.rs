@@ -2,7 +2,7 @@
 //! naming the holder (its pid and command) and changing nothing; with `--lock-timeout` it waits
 //! and then succeeds; and a lock left by a `kill -9`'d tarn does not block the next run.
 
-use crate::harness::{FAULT_PROVIDER, Lines, Stack, wait_for};
+use crate::harness::{FAULT_PROVIDER, Lines, Running, Stack, wait_for};
 use std::time::{Duration, Instant};
 
 fn slow_config(ms: u64) -> String {
@@ -11,7 +11,7 @@ fn slow_config(ms: u64) -> String {
 
 /// Starts `apply` of one slow object and returns once its create is in flight (the lock is
 /// then held).
-fn start_slow_apply(s: &Stack) -> (std::process::Child, Lines) {
+fn start_slow_apply(s: &Stack) -> (Running, Lines) {
     let mut child = s.spawn(&["apply", "--auto-approve"]);
     let lines = Lines::follow(child.stdout.take().unwrap());
     wait_for("the slow create to start", Duration::from_secs(20), || {
