@@ -55,7 +55,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output --json\n\n")]
     Output(OutputArgs),
     /// Inspect the state.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n  tarn state unlock LOCK_ID\n\n")]
     State(StateCommand),
     /// Print the dependency graph in DOT format.
     #[command(after_help = "Examples:\n  tarn graph | dot -Tsvg > graph.svg\n\n")]
@@ -187,6 +187,12 @@ pub enum StateCommand {
     /// Create the key that encrypts sensitive values in the state (.tarn/state.key, mode 0600).
     #[command(after_help = "Examples:\n  tarn state keygen\n  TARN_STATE_KEY=$(head -c32 /dev/urandom | base64) tarn apply   # key from the environment instead\n\n")]
     Keygen,
+    /// Release a lock left by a run that is gone, by the lock ID its error message gave.
+    #[command(after_help = "Examples:\n  tarn state unlock 2ae680f1-56c2-450a-b08d-cabbb1d86bfa\n\nOnly release a lock whose run you know has stopped: two runs at once can corrupt what the state says.\n\n")]
+    Unlock {
+        /// The lock ID, as printed by the command that found the state locked.
+        lock_id: String,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

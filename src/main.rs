@@ -15,6 +15,12 @@ use std::io::Write;
 
 fn main() {
     let cli = cli::Cli::parse();
+    if cli.no_color {
+        // Every writer (diagnostics, errors, warnings, tracing's stderr layer) already honours
+        // NO_COLOR; setting it here makes --no-color reach them all, not only the commands'
+        // own output. SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("NO_COLOR", "1") };
+    }
     let code = match run(cli) {
         Ok(()) => 0,
         Err(err) => report(&err),

@@ -191,13 +191,15 @@ fn saved_variables(plan: &Plan, config: &tarn_core::config::Config, args: &Apply
 }
 
 /// After a successful apply every value is known: evaluate the outputs once more from the new
-/// state and record them. Sensitive outputs are recorded as such and never in clear text.
+/// state and record them. Sensitive outputs are recorded as such and never in clear text: only
+/// a salted digest, so the next plan can tell whether they changed.
 async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliError> {
     if destroyed {
         session.backend.set_outputs(Vec::new()).await?;
         return Ok(());
     }
     let snapshot = session.backend.snapshot().await?;
+    let has_key = tarn_state::crypto::Sealer::load(&stack::key_path())?.is_some();
     let plan = session.plan_from(&snapshot, PlanMode::Normal, &Default::default(), false).await?;
     let records = plan
         .outputs
@@ -205,9 +207,14 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliErr
         .filter(|o| o.action != tarn_core::plan::Action::Delete)
         .map(|o| OutputRecord {
             name: o.name.clone(),
-            // Sensitive outputs are sealed by the encrypting backend (or recorded as null
-            // when there is no key); never stored in clear text.
-            value: o.after.as_ref().map(|v| v.to_json_unmarked()).unwrap_or_default(),
+            // Sensitive outputs: sealed by the encrypting backend when the state has a key;
+            // without one, only a salted digest is recorded. Never the clear text.
+            value: match (&o.after, o.sensitive) {
+                (Some(v), true) if has_key => v.to_json_unmarked(),
+                (Some(v), true) => workflow::sensitive_output_digest(v, &snapshot.lineage),
+                (Some(v), false) => v.to_json_unmarked(),
+                (None, _) => serde_json::Value::Null,
+            },
             sensitive: o.sensitive,
         })
         .collect();

@@ -1,6 +1,7 @@
 //! `tarn output [NAME] [--json]`: output values recorded by the last apply. Sensitive outputs
-//! show as `(sensitive value)` in the listing; asking for one by name prints it (the user asked
-//! for exactly that value, as with Terraform's `output -raw`).
+//! show as `(sensitive value)` in the listing. The state keeps only a digest of a sensitive
+//! output, never its value, so asking for one by name is an error that says so rather than a
+//! misleading `null`.
 
 use crate::cli::OutputArgs;
 use crate::error::CliError;
@@ -18,10 +19,11 @@ pub async fn run(args: &OutputArgs) -> Result<(), CliError> {
                 "no output named {name:?} in the state.{hint} Outputs are recorded by `tarn apply`."
             )));
         };
-        if o.sensitive && o.value.is_null() {
+        if o.sensitive && crate::commands::workflow::is_output_digest(&o.value) {
             return Err(CliError::Failed(format!(
-                "the output {name:?} is sensitive and was not stored, because this state has no key to encrypt it. {}",
-                tarn_state::crypto::KEY_HELP
+                "the output {name:?} is sensitive: this state has no key, so tarn recorded only a digest of it, never its value in clear text (`tarn state keygen` makes a key; the next apply then records it sealed). \
+                 Read the secret from where it comes from (a variable, a secret store), or make the output \
+                 non-sensitive if it is not a secret."
             )));
         }
         match (&o.value, args.json) {

@@ -1,4 +1,5 @@
-//! `tarn state ...`: inspecting the recorded state.
+//! `tarn state ...`: inspecting the recorded state, and releasing a lock left by a run that
+//! is gone (only the lock named by its ID, so a newer holder is never released by mistake).
 
 use crate::cli::StateCommand;
 use crate::error::CliError;
@@ -37,5 +38,21 @@ pub async fn run(cmd: StateCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
+        StateCommand::Unlock { lock_id } => unlock(&lock_id).await,
     }
+}
+
+async fn unlock(lock_id: &str) -> Result<(), CliError> {
+    let current = if stack::state_exists() { stack::open_backend()?.current_lock().await? } else { None };
+    let Some(current) = current else {
+        return Err(CliError::Failed(format!("the state is not locked (lock {lock_id} was released or has expired)")));
+    };
+    if current.id != lock_id {
+        return Err(CliError::Failed(format!(
+            "the state is locked by {current}, not by lock {lock_id}. Nothing was released; give the ID of the lock to release."
+        )));
+    }
+    stack::open_backend()?.force_unlock(lock_id).await?;
+    println!("Released the state lock held by {current}.");
+    Ok(())
 }

@@ -1,11 +1,19 @@
-//! `tarn validate`: syntax, structure, references, cycles and arguments against provider
-//! schemas, without state, variables' values or provider calls. Every problem is reported at once.
+//! `tarn validate`: syntax, structure, references and cycles, without state, variables'
+//! values or provider calls. Every problem is reported at once. Resource bodies are checked
+//! against the built-in providers' schemas by name only (a misspelt argument, an unknown
+//! resource type, a provider tarn does not have): their values need variables and other
+//! objects, which validate does not have, so types are checked by `plan`.
 
 use super::workflow;
 use crate::cli::ValidateArgs;
 use crate::error::CliError;
 use crate::render::Color;
+use std::collections::HashMap;
 use std::path::Path;
+use tarn_core::config::{Config, ModuleTree, Resource};
+use tarn_core::diag::did_you_mean;
+use tarn_core::{Diagnostic, Diagnostics};
+use tarn_sdk::{Mode, ProviderSchema};
 
 pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     let (config, mut diags) = tarn_core::config::load(Path::new("."));
@@ -13,11 +21,10 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     if let Some(config) = &config {
         let (_, graph_diags) = tarn_core::graph::build(config);
         diags.extend(graph_diags);
-        let schemas = crate::providers::BUILTIN
-            .iter()
-            .filter_map(|n| crate::providers::instantiate(n).map(|p| (n.to_string(), p.schema())))
-            .collect();
-        diags.extend(tarn_core::plan::validate_schemas(config, &schemas));
+        if !diags.has_errors() {
+            check_schemas(config, &mut diags);
+        }
+        workflow::refuse_imports(config, &mut diags);
     }
     if args.json {
         let list: Vec<_> = diags
@@ -40,4 +47,86 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     workflow::check(diags, &sources)?;
     println!("{}", crate::render::paint("The configuration is valid.", "1;32", color.stdout));
     Ok(())
+}
+
+/// Checks every resource of every module against its provider's schema, by name.
+fn check_schemas(config: &Config, diags: &mut Diagnostics) {
+    let mut schemas: HashMap<String, Option<ProviderSchema>> = HashMap::new();
+    let mut stack: Vec<(Vec<String>, &ModuleTree)> = vec![(Vec::new(), &config.root)];
+    while let Some((path, tree)) = stack.pop() {
+        for resource in tree.module.resources.values() {
+            let prefix: String = path.iter().map(|m| format!("module.{m}.")).collect();
+            let address = format!("{prefix}{}", resource.key());
+            // Unresolvable provider configurations are the graph's to report.
+            let Ok(provider) = tarn_core::graph::provider_key(config, &path, resource) else { continue };
+            let schema = schemas
+                .entry(provider.name.clone())
+                .or_insert_with(|| crate::providers::instantiate(&provider.name).map(|p| p.schema()));
+            match schema {
+                Some(schema) => check_resource(resource, &address, &provider.name, schema, diags),
+                None => diags.push(
+                    Diagnostic::error(
+                        "Missing provider",
+                        format!(
+                            "{address} uses provider \"{}\", which this tarn does not have. Known providers: {}.",
+                            provider.name,
+                            crate::providers::BUILTIN.join(", ")
+                        ),
+                    )
+                    .at(resource.span),
+                ),
+            }
+        }
+        for (name, child) in &tree.children {
+            let mut p = path.clone();
+            p.push(name.clone());
+            stack.push((p, child));
+        }
+    }
+}
+
+fn check_resource(resource: &Resource, address: &str, provider: &str, schema: &ProviderSchema, diags: &mut Diagnostics) {
+    let (types, what) = match resource.mode {
+        Mode::Managed => (&schema.resources, "resource type"),
+        Mode::Data => (&schema.data_sources, "data source"),
+    };
+    let Some(rs) = types.get(&resource.type_name) else {
+        let hint = did_you_mean(&resource.type_name, types.keys().map(String::as_str))
+            .map(|s| format!(" Did you mean \"{s}\"?"))
+            .unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                format!("Unsupported {what}"),
+                format!("Provider \"{provider}\" has no {what} \"{}\".{hint}", resource.type_name),
+            )
+            .at(resource.span)
+            .for_address(address),
+        );
+        return;
+    };
+    let names = resource
+        .body
+        .attributes
+        .values()
+        .map(|a| (a.name.as_str(), a.name_span))
+        .chain(resource.body.blocks.iter().map(|b| match (b.kind.as_str(), b.labels.first(), b.label_spans.first()) {
+            ("dynamic", Some(label), Some(span)) => (label.as_str(), *span),
+            _ => (b.kind.as_str(), b.kind_span),
+        }));
+    for (name, span) in names {
+        if rs.attributes.contains_key(name) {
+            continue;
+        }
+        let hint = did_you_mean(name, rs.attributes.keys().map(String::as_str))
+            .map(|s| format!(" Did you mean \"{s}\"?"))
+            .unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                "Unsupported argument",
+                format!("An argument named \"{name}\" is not expected in {}.{hint}", resource.type_name),
+            )
+            .at(span)
+            .for_address(address),
+        );
+    }
 }

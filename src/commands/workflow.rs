@@ -22,15 +22,45 @@ use tarn_state::{Backend, Snapshot};
 pub const WORKSPACE: &str = "default";
 
 /// Loads the configuration in the current directory; errors become diagnostics; warnings are
-/// printed.
+/// printed. A directory without configuration files is an error, not an empty configuration:
+/// planning against nothing would destroy every recorded object, and without its provider
+/// blocks a destroy cannot even reach them (it would forget objects that still exist).
 pub fn load_config() -> Result<Arc<Config>, CliError> {
     let (config, diags) = tarn_core::config::load(Path::new("."));
     match config {
+        Some(config) if config.sources.files.is_empty() && !diags.has_errors() => {
+            let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into());
+            Err(CliError::Failed(format!(
+                "there are no configuration files (*.tarn.hcl or *.tarn.json) in {here}. Run tarn in the directory \
+                 of your configuration, or point at it with -C DIR."
+            )))
+        }
         Some(config) => {
+            let mut diags = diags;
+            refuse_imports(&config, &mut diags);
             check(diags, &config.sources)?;
             Ok(Arc::new(config))
         }
         None => Err(CliError::Diagnostics { diags, sources: Box::new(SourceMap::default()) }),
+    }
+}
+
+/// `import {}` blocks are parsed but the planner does not act on them yet: it would plan a
+/// create, making a second object next to the one the user asked to import. Refuse them
+/// until import is implemented rather than silently duplicate infrastructure.
+pub fn refuse_imports(config: &Config, diags: &mut Diagnostics) {
+    for import in &config.root.module.imports {
+        diags.push(
+            tarn_core::Diagnostic::error(
+                "Import is not supported yet",
+                format!(
+                    "This tarn cannot import existing objects yet: it would create a new object for {} instead of \
+                     adopting the existing one. Remove the import block; nothing was changed.",
+                    import.to
+                ),
+            )
+            .at(import.span),
+        );
     }
 }
 
@@ -155,7 +185,7 @@ impl Session {
             providers: self.providers.to_map(),
             backend: self.backend.clone(),
             schemas: self.providers.schemas().clone(),
-            events: Arc::new(Renderer::new(false, false, false)),
+            events: Arc::new(Renderer::notes(crate::render::Color::detect(false).stderr)),
         };
         let recovered = exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
         for r in &recovered {
@@ -217,10 +247,37 @@ impl Session {
         };
         let outcome = plan::plan_with_data(input, &self.providers).await;
         check(outcome.diagnostics, &self.config.sources)?;
-        outcome.plan.ok_or_else(|| CliError::Failed("planning produced no plan; this is a bug in tarn".into()))
+        let mut plan =
+            outcome.plan.ok_or_else(|| CliError::Failed("planning produced no plan; this is a bug in tarn".into()))?;
+        settle_sensitive_outputs(&mut plan, snapshot);
+        Ok(plan)
     }
 
     pub async fn close(self) {
         self.lock.release().await;
+    }
+}
+
+/// What the state records for a sensitive output instead of its value: a digest salted with the
+/// lineage (like a saved plan's sensitive variables), never the clear text.
+pub fn sensitive_output_digest(value: &Value, lineage: &str) -> serde_json::Value {
+    serde_json::json!({ "sha256": plan::variable_digest(value, lineage) })
+}
+
+/// Whether a recorded sensitive output is only its digest (the state had no key).
+pub fn is_output_digest(value: &serde_json::Value) -> bool {
+    value.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("sha256"))
+}
+
+/// The planner sees only a sensitive output's digest in the state, never its value, so it
+/// reports every sensitive output as changed. Those whose new value has the recorded digest
+/// are unchanged: mark them so, or no plan would ever be empty.
+fn settle_sensitive_outputs(plan: &mut plan::Plan, snapshot: &Snapshot) {
+    for o in plan.outputs.iter_mut().filter(|o| o.sensitive && o.action == plan::Action::Update) {
+        let Some(after) = o.after.as_ref().filter(|v| v.is_wholly_known()) else { continue };
+        let recorded = snapshot.outputs.iter().find(|r| r.name == o.name && r.sensitive);
+        if recorded.is_some_and(|r| r.value == sensitive_output_digest(after, &snapshot.lineage)) {
+            o.action = plan::Action::NoOp;
+        }
     }
 }

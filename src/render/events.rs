@@ -9,6 +9,9 @@ use tarn_core::plan::OpKind;
 
 pub enum Mode {
     Lines { color: bool },
+    /// Lines on stderr: notes that must not mix with stdout, which may be JSON (recovery of
+    /// an interrupted run happens before `plan --json` prints its document).
+    Notes { color: bool },
     Progress { bar: ProgressBar, color: bool },
     Json,
 }
@@ -32,6 +35,11 @@ impl Renderer {
             Mode::Lines { color }
         };
         Renderer { mode: Mutex::new(mode) }
+    }
+
+    /// One line per event on stderr, whatever the command prints on stdout.
+    pub fn notes(color: bool) -> Renderer {
+        Renderer { mode: Mutex::new(Mode::Notes { color }) }
     }
 }
 
@@ -84,13 +92,25 @@ impl EventSink for Renderer {
         let Ok(mut mode) = self.mode.lock() else { return };
         match &mut *mode {
             Mode::Json => {
-                if let Ok(s) = serde_json::to_string(&serde_json::json!({"format_version": super::json::FORMAT_VERSION, "event": event})) {
+                let mut json = serde_json::to_value(&event).unwrap_or_default();
+                // Addresses in the user's syntax, as in every other JSON document tarn prints.
+                if let Some(addr) = json.get_mut("address") {
+                    if let Ok(a) = serde_json::from_value::<tarn_sdk::Address>(addr.clone()) {
+                        *addr = serde_json::Value::String(a.to_string());
+                    }
+                }
+                if let Ok(s) = serde_json::to_string(&serde_json::json!({"format_version": super::json::FORMAT_VERSION, "event": json})) {
                     println!("{s}");
                 }
             }
             Mode::Lines { color } => {
                 if let Some(l) = line(&event, *color) {
                     println!("{l}");
+                }
+            }
+            Mode::Notes { color } => {
+                if let Some(l) = line(&event, *color) {
+                    eprintln!("{l}");
                 }
             }
             Mode::Progress { bar, color } => match &event {

@@ -31,9 +31,17 @@ pub fn paint(s: &str, code: &str, on: bool) -> String {
     if on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
 }
 
+/// Renders diagnostics in reading order — by file, then position; those without a place last —
+/// whatever order the phases that found them produced them in. The sort is stable, so
+/// problems at one place keep their order.
 pub fn diagnostics(diags: &Diagnostics, sources: &SourceMap, color: bool) -> String {
+    let mut sorted: Vec<_> = diags.iter().collect();
+    sorted.sort_by_key(|d| match d.span {
+        Some(s) => (0, s.file, s.start),
+        None => (1, 0, 0),
+    });
     let mut out = String::new();
-    for d in diags.iter() {
+    for d in sorted {
         out.push_str(&tarn_core::diag::render(d, sources, color));
         out.push('\n');
     }

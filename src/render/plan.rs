@@ -39,17 +39,21 @@ impl Counts {
     }
 }
 
+/// Whether applying the plan would change anything: objects, outputs, or addresses that
+/// `moved {}` blocks rename in the state (a move alone is a change: until applied, removing
+/// the block would destroy the object under its old name).
 pub fn has_changes(plan: &Plan) -> bool {
-    !Counts::of(plan).is_empty() || plan.outputs.iter().any(|o| o.action != Action::NoOp) || !moves(plan).is_empty()
+    !Counts::of(plan).is_empty() || plan.outputs.iter().any(|o| o.action != Action::NoOp) || !moves_only(plan).is_empty()
 }
 
-/// `(from, to)` of every object a `moved {}` block renames.
-pub fn moves(plan: &Plan) -> Vec<(&str, String)> {
+/// Unchanged objects whose address a `moved {}` block renames: (to, from).
+fn moves_only(plan: &Plan) -> Vec<(&ResourceChange, &str)> {
     plan.changes
         .iter()
-        .flat_map(|c| {
-            c.reasons.iter().filter_map(move |r| match r {
-                ChangeReason::Moved { from } => Some((from.as_str(), c.address.to_string())),
+        .filter(|c| c.action == Action::NoOp)
+        .filter_map(|c| {
+            c.reasons.iter().find_map(|r| match r {
+                ChangeReason::Moved { from } => Some((c, from.as_str())),
                 _ => None,
             })
         })
@@ -76,11 +80,16 @@ pub fn render(plan: &Plan, color: bool) -> String {
 
     let changed: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
     let counts = Counts::of(plan);
-    for (from, to) in moves(plan) {
-        out.push_str(&format!("  # {from} has moved to {}\n", paint(&to, "1", color)));
+    let moved = moves_only(plan);
+    for (c, from) in &moved {
+        out.push_str(&format!("  # {} has moved to {}
+", paint(from, "1", color), paint(&c.address.to_string(), "1", color)));
+    }
+    if !moved.is_empty() {
+        out.push('\n');
     }
     if changed.is_empty() {
-        if plan.outputs.iter().all(|o| o.action == Action::NoOp) && moves(plan).is_empty() {
+        if plan.outputs.iter().all(|o| o.action == Action::NoOp) && moved.is_empty() {
             out.push_str(&paint("No changes.", "1;32", color));
             out.push_str(" The real objects match the configuration.\n");
             return out;

@@ -106,6 +106,10 @@ impl Sealer {
     }
 }
 
+fn is_digest(v: &Json) -> bool {
+    v.as_object().is_some_and(|o| o.len() == 1 && o.get("sha256").is_some_and(Json::is_string))
+}
+
 fn sealed_text(v: &Json) -> Option<&str> {
     match v {
         Json::Object(o) if o.len() == 1 => o.get(SEALED).and_then(Json::as_str),
@@ -211,10 +215,13 @@ impl Backend for EncryptedBackend {
         let mut sealed = Vec::with_capacity(outputs.len());
         for mut o in outputs {
             if o.sensitive && !o.value.is_null() && sealed_text(&o.value).is_none() {
-                // Without a key a sensitive output is recorded as null (still marked sensitive)
-                // rather than failing an apply that has already succeeded.
+                // Without a key a sensitive output is recorded as a digest or null (still
+                // marked sensitive) rather than failing an apply that has already succeeded.
                 o.value = match &self.sealer {
                     Some(sealer) => sealer.seal(&o.value, &format!("output#{}", o.name))?,
+                    // Without a key the caller may record a digest (`{"sha256": ...}`) so plans
+                    // can tell whether the output changed; anything else is dropped.
+                    None if is_digest(&o.value) => o.value,
                     None => Json::Null,
                 };
             }

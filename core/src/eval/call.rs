@@ -64,6 +64,8 @@ impl Evaluator<'_> {
             return self.templatefile(args, &arg_exprs, call_span);
         }
         let fctx = FuncContext { module_dir: &self.ctx.module_dir };
+        // Function errors quote their arguments; a sensitive one must not reach the message.
+        let secret = args.iter().any(Value::contains_sensitive);
         match functions::call(&name, args, &fctx) {
             None => {
                 let mut names: Vec<&str> = functions::names();
@@ -79,7 +81,12 @@ impl Evaluator<'_> {
                     Some(i) => arg_exprs.get(i).or(arg_exprs.last()).map(|e| self.span_of(e)).unwrap_or(call_span),
                     None => call_span,
                 };
-                Err(error("Error in function call", format!("Call to function \"{name}\" failed: {}", sentence(&fe.message)), span))
+                let why = if secret {
+                    "an argument is sensitive, so the details are not shown. Check the value given to it.".to_string()
+                } else {
+                    sentence(&fe.message)
+                };
+                Err(error("Error in function call", format!("Call to function \"{name}\" failed: {why}"), span))
             }
         }
     }
@@ -144,6 +151,9 @@ impl Evaluator<'_> {
         }
         let full = self.ctx.module_dir.join(path);
         let text = std::fs::read_to_string(&full).map_err(|e| {
+            if args[0].contains_sensitive() {
+                return error("Invalid function argument", format!("Cannot read the template file: {e}. Its path is sensitive, so it is not shown."), arg_span(0));
+            }
             error("Invalid function argument", format!("Cannot read template file {}: {e}.", full.display()), arg_span(0))
         })?;
         let template = hcl::edit::parser::parse_template(&text).map_err(|e| {

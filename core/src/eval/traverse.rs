@@ -159,6 +159,9 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
             };
             match m.get(&key) {
                 Some(v) => mark(v.clone(), k.contains_sensitive()),
+                None if k.contains_sensitive() => {
+                    return Err(error("Invalid index", "The given key does not identify an element in this collection value. The key is sensitive, so it is not shown.", span));
+                }
                 None => {
                     let hint = did_you_mean(&key, m.keys().map(String::as_str))
                         .map(|s| format!(" Did you mean \"{s}\"?"))

@@ -10,6 +10,7 @@ use super::cancel::CancelToken;
 use super::dispatch::{self, JobGraph, OnFailure};
 use super::error::ExecError;
 use super::journal::{self, Outcome};
+use super::moves;
 use super::model::{ApplyOptions, ApplyOutcome, Event, EventSink, FailurePolicy};
 use super::ops::{OpProblem, PhaseJobs, Shared};
 use super::retry::RetryPolicy;
@@ -69,15 +70,17 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     let main_graph = phase_graph(plan, &main_ops)?;
     let final_graph = phase_graph(plan, &final_ops)?;
 
-    let mut snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
-    apply_moves(plan, &mut snapshot, ctx.backend.as_ref()).await?;
+    let snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
     let schemas = SchemaIndex::new(&ctx.schemas);
     let finalizes = plan.changes.iter().any(|c| {
         let schema = schemas.get(&c.provider, &c.address).map(|s| s.as_ref());
         c.after.as_ref().is_some_and(|a| needs_finalize(a, schema))
     });
-    let view = AppliedView::new(snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect(), finalizes);
     let run_id = ctx.backend.begin_run(ctx.run.clone()).await.map_err(ExecError::state("starting the run"))?;
+    let mut rows: HashMap<String, _> = snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect();
+    // Rows first under the addresses the plan uses, so every op finds its prior record.
+    moves::persist(plan, ctx.backend.as_ref(), &run_id, &mut rows).await?;
+    let view = AppliedView::new(rows, finalizes);
     let sink: Arc<dyn EventSink> = ctx.events;
     let options = ctx.options;
     let shared = Shared {
@@ -229,20 +232,3 @@ async fn journal_panics(shared: &Shared<'_>, panicked: &[OpProblem]) {
     }
 }
 
-/// `moved {}` blocks: the plan treats the object recorded at `from` as the object at its new
-/// address, so its row is renamed before any operation runs — whether the change is a no-op or
-/// an update — and a later removal of the `moved` block does not destroy and recreate it.
-async fn apply_moves(plan: &Plan, snapshot: &mut tarn_state::Snapshot, backend: &dyn tarn_state::Backend) -> Result<(), ExecError> {
-    for change in &plan.changes {
-        for reason in &change.reasons {
-            let crate::plan::ChangeReason::Moved { from } = reason else { continue };
-            let Some(row) = snapshot.resources.iter_mut().find(|r| &r.address == from) else { continue };
-            let mut moved = row.clone();
-            moved.address = change.address.to_string();
-            backend.put_resource(moved.clone()).await.map_err(ExecError::state("recording a moved object"))?;
-            backend.delete_resource(from).await.map_err(ExecError::state("recording a moved object"))?;
-            *row = moved;
-        }
-    }
-    Ok(())
-}

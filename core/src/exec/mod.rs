@@ -13,6 +13,7 @@ mod cancel;
 mod dispatch;
 mod error;
 mod journal;
+mod moves;
 pub mod model;
 mod ops;
 mod recover;

@@ -110,6 +110,11 @@ async fn resolve(
     rows: &mut HashMap<String, ResourceRecord>,
 ) -> Result<Resolution, String> {
     let entry = &intent.entry;
+    if entry.op == super::moves::OP {
+        // A renamed row: no provider is involved.
+        let done = super::moves::recover_move(ctx.backend.as_ref(), &entry.address, &entry.detail, rows).await?;
+        return Ok(if done { Resolution::Refreshed } else { Resolution::NothingToDo });
+    }
     let address: Address = entry.address.parse().map_err(|e| format!("{e}"))?;
     let detail = &entry.detail;
     let provider_key = detail.get("provider").and_then(|p| p.as_str()).unwrap_or_else(|| address.implied_provider()).to_string();

@@ -23,7 +23,6 @@ mod resolver;
 mod schema_check;
 mod scope;
 pub mod statevalue;
-mod validate;
 mod variables;
 mod walk;
 
@@ -35,7 +34,6 @@ pub use model::*;
 pub use providers::{parse_provider_key, setup_providers, ProviderFactory, ProviderSet, Schemas};
 pub use refresh::{prior_from_snapshot, refresh, PriorObject, PriorState, RefreshOptions};
 pub use statevalue::{mark_sensitive, record_from_value, value_from_record};
-pub use validate::validate_schemas;
 pub use variables::{resolve_variables, RootVariables, VarInput};
 
 use crate::config::Config;

@@ -53,15 +53,23 @@ pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &Res
             Ok(c) => {
                 out.insert(name.clone(), c);
             }
-            Err(msg) => diags.push({
-                let msg = if attr.sensitive || v.contains_sensitive() { "the value (sensitive, not shown) does not convert".to_string() } else { msg };
+            // Conversion errors quote the value: never a sensitive one.
+            Err(_) if v.contains_sensitive() => diags.push(
+                Diagnostic::error(
+                    "Incorrect attribute value type",
+                    format!("\"{name}\" of {} must be {}; the value given is sensitive, so it is not shown.", resource.type_name, attr.ty),
+                )
+                .at(span)
+                .for_address(address),
+            ),
+            Err(msg) => diags.push(
                 Diagnostic::error(
                     "Incorrect attribute value type",
                     format!("\"{name}\" of {} must be {}: {msg}.", resource.type_name, attr.ty),
                 )
                 .at(span)
-                .for_address(address)
-            }),
+                .for_address(address),
+            ),
         }
     }
     for (name, attr) in &schema.attributes {

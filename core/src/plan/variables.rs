@@ -84,13 +84,13 @@ fn resolve_one(var: &Variable, given: Option<&VarInput>) -> Result<Value, Diagno
 }
 
 fn invalid(var: &Variable, msg: &str) -> Diagnostic {
-    // Conversion messages quote the value; a sensitive one must never appear.
-    let msg = if var.sensitive { "the value given (sensitive, not shown) does not convert to this type" } else { msg };
-    Diagnostic::error(
-        "Invalid value for input variable",
-        format!("The value given for \"{}\" is not a valid {}: {msg}.", var.name, var.ty),
-    )
-    .at(var.span)
+    // The reasons quote the value given; a sensitive variable's must not reach the output.
+    let detail = if var.sensitive {
+        format!("The value given for \"{}\" is not a valid {}. The variable is sensitive, so the value is not shown.", var.name, var.ty)
+    } else {
+        format!("The value given for \"{}\" is not a valid {}: {msg}.", var.name, var.ty)
+    };
+    Diagnostic::error("Invalid value for input variable", detail).at(var.span)
 }
 
 fn parse_text(text: &str, ty: &Type) -> Result<Value, String> {
@@ -123,10 +123,13 @@ fn validate(var: &Variable, value: &Value, dir: &std::path::Path) -> Diagnostics
             }
         };
         if ok.as_bool() == Some(false) {
-            let message = lang::evaluate(&v.error_message, &ctx)
-                .ok()
-                .and_then(|m| m.as_str().map(str::to_string))
-                .unwrap_or_else(|| "The value does not satisfy the validation condition.".into());
+            let message = match lang::evaluate(&v.error_message, &ctx) {
+                Ok(m) if m.contains_sensitive() => {
+                    "The value does not satisfy the validation condition. The error message refers to a sensitive value, so it is not shown.".into()
+                }
+                Ok(m) => m.as_str().map(str::to_string).unwrap_or_else(|| "The value does not satisfy the validation condition.".into()),
+                Err(_) => "The value does not satisfy the validation condition.".into(),
+            };
             diags.push(
                 Diagnostic::error("Invalid value for variable", format!("Validation of var.{} failed: {message}", var.name))
                     .at(v.condition.span)

@@ -1,0 +1,25 @@
+//! End-to-end tests of the `tarn` binary: one test binary, one module per concern. Every test
+//! runs the real binary (`CARGO_BIN_EXE_tarn`) in its own temporary directory, against the
+//! built-in null, local and fault providers; nothing uses the network.
+//!
+//! - `exit_codes` — the documented exit code of every command
+//! - `bad_input` — diagnostics with file:line:col and snippets, nothing changed, no panic
+//! - `rollback` — failure policies rollback / halt / continue and what they leave behind
+//! - `crash` — `kill -9` at many points of an apply: no object tarn does not know about
+//! - `saved_plan` — plan files: exact apply, staleness (serial, configuration)
+//! - `secrets` — sensitive values never printed nor written to plan files
+//! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
+//! - `output` — show / output / state list / graph / completions / -C / --help / colour
+//! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
+
+mod harness;
+
+mod bad_input;
+mod crash;
+mod exit_codes;
+mod lock;
+mod output;
+mod rollback;
+mod saved_plan;
+mod secrets;
+mod workflow;

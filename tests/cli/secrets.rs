@@ -1,0 +1,263 @@
+//! Secrets: a sensitive variable flowing into a resource attribute and a sensitive output, and a
+//! schema-sensitive attribute (`local_sensitive_file.content`), must never appear in clear text
+//! (nor base64) in what tarn prints — plan, apply, show, output, state list, human or JSON, logs
+//! at debug level — nor in a saved plan file, nor in the state file (sealed with the state key;
+//! without a key, apply refuses before changing anything).
+
+use crate::harness::{Stack, redact};
+
+const PW: &str = "hunter2-Pw-7f3a9";
+const ATTR: &str = "attr-Secret-Q81z";
+
+const CONFIG: &str = r#"
+variable "pw" {
+  type      = string
+  sensitive = true
+}
+
+resource "null_resource" "uses_pw" {
+  triggers = {
+    pw   = var.pw
+    user = "admin"
+  }
+}
+
+resource "local_sensitive_file" "key" {
+  filename = "${path.module}/out/key.txt"
+  content  = "attr-Secret-Q81z"
+}
+
+output "pw" {
+  value     = var.pw
+  sensitive = true
+}
+
+output "trigger_id" {
+  value = null_resource.uses_pw.id
+}
+"#;
+
+fn base64(s: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn assert_clean(what: &str, text: &str) {
+    for secret in [PW.to_string(), ATTR.to_string(), base64(PW), base64(ATTR)] {
+        let stem = secret.trim_end_matches('=');
+        assert!(!text.contains(stem), "{what} contains a secret ({secret}):\n{text}");
+    }
+}
+
+/// A stack whose state has a key, so sensitive values can be stored (sealed).
+fn keyed(config: &str) -> Stack {
+    let s = Stack::with(config);
+    s.tarn(&["state", "keygen"]).ok();
+    s
+}
+
+/// Every file under `.tarn/` as lossy text: the SQLite database and its WAL.
+fn state_files(s: &Stack) -> Vec<(String, String)> {
+    let dir = s.path().join(".tarn");
+    std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| (e.path().display().to_string(), String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn env() -> [(&'static str, &'static str); 2] {
+    [("TARN_VAR_pw", PW), ("TARN_LOG", "debug")]
+}
+
+#[test]
+fn secrets_never_reach_output_or_plan_files() {
+    let s = keyed(CONFIG);
+    let log = s.path().join("tarn.log");
+    let log = log.to_str().unwrap();
+    let mut seen = Vec::new();
+    let mut run = |args: &[&str], code: i32| {
+        let r = s.tarn_with(&[&["--log-file", log], args].concat(), &env()).code(code);
+        seen.push((format!("tarn {args:?}"), format!("{}{}", r.stdout, r.stderr)));
+        r
+    };
+    let plan = run(&["plan"], 0);
+    assert!(plan.stdout.contains("(sensitive value)"), "{}", plan.dump());
+    run(&["plan", "--json"], 0);
+    run(&["plan", "--out", "p.tarnplan"], 0);
+    run(&["show", "p.tarnplan"], 0);
+    run(&["show", "--json", "p.tarnplan"], 0);
+    run(&["apply", "p.tarnplan"], 0);
+    for (file, text) in state_files(&s) {
+        assert_clean(&file, &text);
+    }
+    run(&["show"], 0);
+    let show = run(&["show", "--json"], 0).json();
+    run(&["output"], 0);
+    run(&["output", "--json"], 0);
+    run(&["output", "trigger_id"], 0);
+    run(&["state", "list"], 0);
+    run(&["state", "list", "--json"], 0);
+    run(&["plan", "--var", &format!("pw={PW}-changed"), "--json"], 0);
+    // A plan made over recorded objects holds their prior values too.
+    run(&["plan", "--var", &format!("pw={PW}-changed"), "--out", "p2.tarnplan"], 0);
+    run(&["show", "--json", "p2.tarnplan"], 0);
+    run(&["apply", "--auto-approve", "--json", "--var", &format!("pw={PW}-changed")], 0);
+    run(&["destroy", "--auto-approve"], 0);
+
+    for (what, text) in &seen {
+        assert_clean(what, text);
+    }
+    for file in ["p.tarnplan", "p2.tarnplan"] {
+        assert_clean(file, &String::from_utf8_lossy(&std::fs::read(s.path().join(file)).unwrap()));
+    }
+    let logged = std::fs::read_to_string(log).unwrap_or_default();
+    assert_clean("the debug log", &logged);
+
+    // The redaction is explicit, not an accident of omission.
+    let trig = show["resources"].as_array().unwrap().iter().find(|r| r["address"] == "null_resource.uses_pw").unwrap();
+    assert_eq!(trig["values"]["triggers"]["user"], "admin");
+    assert!(trig["values"]["triggers"]["pw"].is_null(), "{trig}");
+    assert!(trig["sensitive_values"].as_array().unwrap().iter().any(|p| p == "/triggers/pw"), "{trig}");
+    assert_eq!(show["outputs"]["pw"]["sensitive"], true);
+    assert!(show["outputs"]["pw"]["value"].is_null());
+    // The secret did reach the real object: redaction is only in what tarn shows.
+    assert!(!s.path().join("out/key.txt").exists(), "destroy removed the file");
+    insta::assert_snapshot!(redact(&seen[0].1));
+}
+
+#[test]
+fn a_saved_plan_needs_the_same_sensitive_value_again() {
+    let s = keyed(CONFIG);
+    s.tarn_with(&["plan", "--out", "p.tarnplan"], &[("TARN_VAR_pw", PW)]).ok();
+    let run = s.tarn_with(&["apply", "p.tarnplan"], &[("TARN_VAR_pw", "something-else")]).code(1);
+    assert!(run.stderr.contains("\"pw\"") && run.stderr.contains("different value"), "{}", run.dump());
+    assert_clean("the refusal", &run.dump());
+    assert!(s.addresses().is_empty());
+    s.tarn_with(&["apply", "p.tarnplan"], &[("TARN_VAR_pw", PW)]).ok();
+    assert_eq!(s.addresses().len(), 2);
+}
+
+#[test]
+fn sensitive_outputs_converge_after_apply() {
+    let s = keyed(CONFIG);
+    s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
+    // Nothing changed: a sensitive output must not look changed on every plan.
+    let run = s.tarn_with(&["plan", "--detailed-exitcode"], &[("TARN_VAR_pw", PW)]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    // A changed secret is a change.
+    s.tarn_with(&["plan", "--detailed-exitcode"], &[("TARN_VAR_pw", "new-secret-value")]).code(2);
+}
+
+/// Only an output is sensitive here, so apply needs no key; the state then records a digest.
+const OUTPUT_ONLY: &str = r#"
+variable "pw" {
+  type      = string
+  sensitive = true
+}
+
+resource "null_resource" "plain" {
+  triggers = { user = "admin" }
+}
+
+output "pw" {
+  value     = var.pw
+  sensitive = true
+}
+"#;
+
+#[test]
+fn without_a_key_a_sensitive_output_is_a_digest_refused_by_name_and_still_converges() {
+    let s = Stack::with(OUTPUT_ONLY);
+    s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
+    let run = s.tarn(&["output", "pw"]).code(1);
+    assert!(run.stderr.contains("sensitive") && run.stderr.contains("keygen") && run.stdout.is_empty(), "{}", run.dump());
+    assert_clean("output pw", &run.dump());
+    s.tarn(&["output", "pw", "--json"]).code(1);
+    s.tarn_with(&["plan", "--detailed-exitcode"], &[("TARN_VAR_pw", PW)]).code(0);
+    s.tarn_with(&["plan", "--detailed-exitcode"], &[("TARN_VAR_pw", "another")]).code(2);
+    for (file, text) in state_files(&s) {
+        assert_clean(&file, &text);
+    }
+}
+
+#[test]
+fn with_a_key_a_sensitive_output_asked_for_by_name_is_printed_and_sealed_at_rest() {
+    let s = keyed(OUTPUT_ONLY);
+    s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
+    let listed = s.tarn(&["output"]).ok();
+    assert_clean("tarn output", &listed.dump());
+    assert!(listed.stdout.contains("(sensitive value)"), "{}", listed.dump());
+    // Asked for by name, the user gets exactly that value, like `terraform output -raw`.
+    assert_eq!(s.tarn(&["output", "pw"]).ok().stdout.trim(), PW);
+    for (file, text) in state_files(&s) {
+        assert_clean(&file, &text);
+    }
+}
+
+#[test]
+fn without_a_key_sensitive_attributes_are_refused_before_any_change() {
+    let s = Stack::with(CONFIG);
+    let run = s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).code(1);
+    assert!(run.stderr.contains("tarn state keygen") && run.stderr.contains("Nothing was changed"), "{}", run.dump());
+    assert_clean("the refusal", &run.dump());
+    assert!(s.addresses().is_empty());
+    assert!(!s.path().join("out/key.txt").exists(), "no object was created");
+}
+
+/// Regression: error messages quoted the offending value even when it was sensitive —
+/// `tonumber(var.pw)` printed `cannot convert "<secret>" to number`, an invalid sensitive
+/// `--var` or a validation message interpolating it printed it, and so did a map lookup by a
+/// sensitive key or a type error on an attribute.
+#[test]
+fn error_messages_never_quote_a_sensitive_value() {
+    let cases: &[(&str, &str)] = &[
+        ("tonumber(var.pw)", "Call to function \"tonumber\" failed"),
+        ("tobool(var.pw)", "Call to function \"tobool\" failed"),
+        ("file(var.pw)", "Call to function \"file\" failed"),
+        ("cidrhost(var.pw, 1)", "Call to function \"cidrhost\" failed"),
+        ("lookup({}, var.pw)", "Call to function \"lookup\" failed"),
+        ("try(tonumber(var.pw))", "tonumber"),
+        ("templatefile(var.pw, {})", "template file"),
+        ("{ a = 1 }[var.pw]", "Invalid index"),
+    ];
+    for (expr, expected) in cases {
+        let s = Stack::with(&format!(
+            "variable \"pw\" {{\n  type      = string\n  sensitive = true\n}}\n\nresource \"null_resource\" \"a\" {{\n  triggers = {{ x = {expr} }}\n}}\n"
+        ));
+        let run = s.tarn_with(&["plan"], &[("TARN_VAR_pw", PW)]).code(1);
+        assert!(run.stderr.contains(expected), "{expr}: {}", run.dump());
+        assert_clean(expr, &run.dump());
+    }
+
+    let s = Stack::with(&format!(
+        "{}\nvariable \"n\" {{\n  type      = number\n  sensitive = true\n}}\n\nvariable \"long\" {{\n  type      = string\n  sensitive = true\n\n  validation {{\n    condition     = length(var.long) > 40\n    error_message = \"too short: ${{var.long}}\"\n  }}\n}}\n",
+        crate::harness::FAULT_PROVIDER
+    ));
+    let run = s.tarn_with(&["plan"], &[("TARN_VAR_n", PW), ("TARN_VAR_long", PW)]).code(1);
+    assert!(run.stderr.contains("\"n\" is not a valid number") && run.stderr.contains("refers to a sensitive value"), "{}", run.dump());
+    assert_clean("invalid sensitive variables", &run.dump());
+
+    let s = Stack::with(&format!(
+        "{}\nvariable \"pw\" {{\n  type      = string\n  sensitive = true\n}}\n\nresource \"fault_object\" \"a\" {{\n  latency_ms = var.pw\n}}\n",
+        crate::harness::FAULT_PROVIDER
+    ));
+    let run = s.tarn_with(&["plan"], &[("TARN_VAR_pw", PW)]).code(1);
+    assert!(run.stderr.contains("\"latency_ms\" of fault_object must be number"), "{}", run.dump());
+    assert_clean("attribute type error", &run.dump());
+}
