@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the test harness drives for real. Empty today: the engine's tests need only
-# Rust; the SSH, container and PostgreSQL providers add theirs here.
-packages=(ca-certificates)
+# Rust; the SSH toolkit drives a real sshd; the container and PostgreSQL providers add theirs here.
+packages=(ca-certificates openssh-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
