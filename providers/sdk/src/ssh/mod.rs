@@ -7,9 +7,9 @@
 mod errors;
 mod exec;
 mod hostkey;
-// mod pool;
+mod pool;
 mod session;
-// mod sftp;
+mod sftp;
 #[cfg(any(test, feature = "ssh-testing"))]
 pub mod testing;
 #[cfg(test)]
@@ -17,5 +17,5 @@ mod tests;
 
 pub use exec::{Command, ExecOutput, OutputLine, Stream};
 pub use hostkey::{HostKeyPolicy, fingerprint};
-// pub use pool::{Pool, PoolKey};
+pub use pool::{Pool, PoolKey};
 pub use session::{KeySource, Session, SshConfig};
