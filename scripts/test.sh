@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the test harness drives for real. Empty today: the engine's tests need only
-# Rust; the SSH toolkit drives a real sshd; the container and PostgreSQL providers add theirs here.
+# System packages the test harness drives for real: openssh-server for the SSH toolkit's tests
+# (a real sshd on 127.0.0.1). The container and PostgreSQL providers add theirs here.
 packages=(ca-certificates openssh-server)
 missing=()
 for p in "${packages[@]}"; do

@@ -111,7 +111,6 @@ impl Command {
         }
         match self.parts.as_slice() {
             // A script needs a shell under sudo, or only its first word would be privileged.
-            [Part::Raw(script)] if redact => format!("sudo -n -- sh -c {}", quote(script)),
             [Part::Raw(script)] => format!("sudo -n -- sh -c {}", quote(script)),
             _ => format!("sudo -n -- {body}"),
         }

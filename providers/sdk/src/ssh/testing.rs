@@ -98,6 +98,20 @@ impl TestSshd {
         Ok(path)
     }
 
+    /// Generate another client key (encrypted when `passphrase` is not empty), authorise it, and
+    /// return its path: for tests of passphrases and of several users' keys.
+    pub fn authorize_new_key(&self, name: &str, passphrase: &str) -> Result<PathBuf, String> {
+        let path = self.dir.join(name);
+        let _ = std::fs::remove_file(&path);
+        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", passphrase, "-C", "tarn-test", "-f"]).arg(&path))?;
+        let public = std::fs::read_to_string(path.with_extension("pub")).map_err(|e| e.to_string())?;
+        let authorized = self.dir.join("authorized_keys");
+        let mut keys = std::fs::read_to_string(&authorized).map_err(|e| e.to_string())?;
+        keys.push_str(&public);
+        std::fs::write(&authorized, keys).map_err(|e| format!("could not write authorized_keys: {e}"))?;
+        Ok(path)
+    }
+
     /// A client configuration for this server under the given host-key policy.
     pub fn config(&self, policy: HostKeyPolicy) -> SshConfig {
         SshConfig::new("127.0.0.1", self.user.clone(), KeySource::File(self.client_key_path()))

@@ -97,6 +97,20 @@ async fn in_memory_key_text_authenticates() {
 }
 
 #[tokio::test]
+async fn an_encrypted_key_needs_its_passphrase() {
+    let sshd = server();
+    let path = sshd.authorize_new_key("encrypted_key", "correct horse").expect("key");
+    let mut config = sshd.config(pinned(&sshd));
+    config.key = KeySource::File(path.clone());
+    let err = Session::connect(&config).await.expect_err("no passphrase");
+    assert_eq!(err.class, ErrorClass::Permanent);
+    assert!(err.message.contains(&path.display().to_string()), "{}", err.message);
+    assert!(!err.message.contains("correct horse"));
+    let session = Session::connect(&config.with_passphrase("correct horse")).await.expect("connect");
+    assert!(session.exec("true").await.expect("exec").success());
+}
+
+#[tokio::test]
 async fn a_closed_port_is_transient() {
     let sshd = server();
     let mut config = sshd.config(pinned(&sshd));
