@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the test harness drives for real. Empty today: the engine's tests need only
-# Rust; the SSH, container and PostgreSQL providers add theirs here.
-packages=(ca-certificates)
+# System packages the test harness drives for real: openssh-server for the SSH toolkit's tests
+# (a real sshd on 127.0.0.1). The container and PostgreSQL providers add theirs here.
+packages=(ca-certificates openssh-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

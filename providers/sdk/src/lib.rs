@@ -18,3 +18,4 @@ pub use provider::{
 };
 pub use schema::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
 pub use value::{Number, Value, WireValue};
+pub mod ssh;
