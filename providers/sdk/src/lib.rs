@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod error;
+pub mod http;
 pub mod provider;
 pub mod schema;
 pub mod value;
