@@ -15,3 +15,6 @@ pub use client::{Client, ClientBuilder, Request, Response};
 pub use errors::{class_for_status, vendor_message};
 pub use redact::{SecretHeader, redact_url};
 pub use retry::RetryPolicy;
+
+#[cfg(test)]
+mod tests;
