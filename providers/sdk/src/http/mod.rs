@@ -7,12 +7,14 @@
 pub mod budget;
 pub mod client;
 pub mod errors;
+pub mod paginate;
 pub mod redact;
 pub mod retry;
 
 pub use budget::RequestBudget;
 pub use client::{Client, ClientBuilder, Request, Response};
 pub use errors::{class_for_status, vendor_message};
+pub use paginate::{Paging, all_pages};
 pub use redact::{SecretHeader, redact_url};
 pub use retry::RetryPolicy;
 
