@@ -20,3 +20,5 @@ pub use retry::RetryPolicy;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod paginate_tests;
