@@ -100,10 +100,8 @@ impl Gate {
     /// Waits out the current hold, if any.
     pub async fn pass(&self) {
         let until = *lock(&self.not_before);
-        if let Some(until) = until {
-            if until > Instant::now() {
-                tokio::time::sleep_until(until).await;
-            }
+        if let Some(until) = until.filter(|u| *u > Instant::now()) {
+            tokio::time::sleep_until(until).await;
         }
     }
 }

@@ -72,10 +72,9 @@ async fn openstack(State(s): State<Store<Json>>, Query(q): Params) -> Result<axu
         return Err((StatusCode::BAD_REQUEST, axum::Json(json!({"badRequest": {"code": 400, "message": "marker not found"}}))));
     };
     let mut body = json!({"servers": items});
-    if items.len() == limit {
-        if let Some(id) = items.last().and_then(|i| i.get("id")).and_then(Json::as_str) {
-            body["servers_links"] = json!([{"rel": "next", "href": format!("http://x/v2.1/servers?limit={limit}&marker={id}")}]);
-        }
+    let last_id = items.last().and_then(|i| i.get("id")).and_then(Json::as_str);
+    if let Some(id) = last_id.filter(|_| items.len() == limit) {
+        body["servers_links"] = json!([{"rel": "next", "href": format!("http://x/v2.1/servers?limit={limit}&marker={id}")}]);
     }
     Ok(axum::Json(body))
 }

@@ -163,3 +163,48 @@ pub fn rate_limit_headers(style: RateLimitStyle, limit: u64, remaining: u64, res
     }
     headers
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimServer;
+    use axum::routing::get;
+
+    async fn status_of(url: &str) -> u16 {
+        let c = crate::http::Client::builder(url).max_attempts(1).build().expect("client");
+        match c.get("x").await {
+            Ok(_) => 200,
+            Err(e) => e.message.split("HTTP ").nth(1).and_then(|s| s.get(..3)).and_then(|s| s.parse().ok()).unwrap_or(0),
+        }
+    }
+
+    #[tokio::test]
+    async fn fail_every_kth_and_latency() {
+        let faults = Faults::default();
+        let server = SimServer::start(faults.wrap(Router::new().route("/x", get(|| async { "{}" }))))
+            .await
+            .expect("bind");
+        faults.fail_every(3, 502);
+        let mut codes = Vec::new();
+        for _ in 0..6 {
+            codes.push(status_of(&server.url()).await);
+        }
+        assert_eq!(codes, vec![200, 200, 502, 200, 200, 502]);
+        faults.clear();
+        faults.set_latency(Duration::from_millis(150));
+        let start = std::time::Instant::now();
+        assert_eq!(status_of(&server.url()).await, 200);
+        assert!(start.elapsed() >= Duration::from_millis(150));
+        assert_eq!(faults.requests(), 7);
+    }
+
+    #[test]
+    fn rate_limit_headers_read_back_by_the_client_parser() {
+        let now = SystemTime::now();
+        for style in [RateLimitStyle::Cloudflare, RateLimitStyle::XRateLimit, RateLimitStyle::DigitalOcean] {
+            let headers = rate_limit_headers(style, 100, 0, Duration::from_secs(5));
+            let wait = crate::http::retry::rate_limit_wait(&headers, now).expect("a wait");
+            assert!(wait <= Duration::from_secs(6) && wait >= Duration::from_secs(4), "{style:?} {wait:?}");
+        }
+    }
+}
