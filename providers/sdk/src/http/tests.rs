@@ -247,3 +247,15 @@ async fn typed_results_and_foreign_next_links() {
     assert_eq!(err.class, ErrorClass::Permanent);
     let _: Json = c.get(&format!("{}v2/things", server.url())).await.expect("same origin absolute URL");
 }
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let faults = Faults::default();
+    let server = serve(&faults, app()).await;
+    let at = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    faults.throttle_next(1, Some(&at), json!({"message": "slow down"}));
+    let start = Instant::now();
+    client(&server).get("things").await.expect("succeeds after the date");
+    // HTTP-dates have whole-second precision, so the wait is between 1 and 2 seconds.
+    assert!(start.elapsed() >= Duration::from_millis(1000), "{:?}", start.elapsed());
+}
