@@ -6,8 +6,10 @@
 
 pub mod address;
 pub mod error;
+pub mod http;
 pub mod provider;
 pub mod schema;
+pub mod sim;
 pub mod value;
 
 pub use address::{Address, InstanceKey, Mode, ModuleStep};

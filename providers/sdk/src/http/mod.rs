@@ -1,0 +1,24 @@
+//! The provider toolkit's HTTP side: a JSON client with retries, pacing and redacted logging,
+//! vendor error extraction, and collection pagination in the four vendor styles.
+//!
+//! Declares and re-exports only; logic lives in the named files. Nothing here knows a vendor's
+//! resource paths: provider crates build on it.
+
+pub mod budget;
+pub mod client;
+pub mod errors;
+pub mod paginate;
+pub mod redact;
+pub mod retry;
+
+pub use budget::RequestBudget;
+pub use client::{Client, ClientBuilder, Request, Response};
+pub use errors::{class_for_status, vendor_message};
+pub use paginate::{Paging, all_pages};
+pub use redact::{SecretHeader, redact_url};
+pub use retry::RetryPolicy;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod paginate_tests;
