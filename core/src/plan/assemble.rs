@@ -11,7 +11,6 @@ use super::{PlanInput, PlanOutcome};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{self, NodeKind};
 use indexmap::IndexMap;
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use tarn_sdk::{Address, Value};
 
@@ -340,10 +339,7 @@ fn planned_variables(vars: &IndexMap<String, Value>, lineage: &str) -> IndexMap<
     vars.iter()
         .map(|(name, v)| {
             let sensitive = v.contains_sensitive();
-            let mut h = Sha256::new();
-            h.update(lineage.as_bytes());
-            h.update(v.to_json_unmarked().to_string().as_bytes());
-            let digest = hex::encode(h.finalize());
+            let digest = super::model::variable_digest(v, lineage);
             (name.clone(), PlannedVariable { value: if sensitive { None } else { Some(v.clone()) }, sensitive, digest })
         })
         .collect()
