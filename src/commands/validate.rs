@@ -114,19 +114,8 @@ fn check_resource(resource: &Resource, address: &str, provider: &str, schema: &P
             _ => (b.kind.as_str(), b.kind_span),
         }));
     for (name, span) in names {
-        if rs.attributes.contains_key(name) {
-            continue;
+        if !rs.attributes.contains_key(name) {
+            diags.push(tarn_core::plan::unsupported_argument(name, &resource.type_name, rs, span, address));
         }
-        let hint = did_you_mean(name, rs.attributes.keys().map(String::as_str))
-            .map(|s| format!(" Did you mean \"{s}\"?"))
-            .unwrap_or_default();
-        diags.push(
-            Diagnostic::error(
-                "Unsupported argument",
-                format!("An argument named \"{name}\" is not expected in {}.{hint}", resource.type_name),
-            )
-            .at(span)
-            .for_address(address),
-        );
     }
 }

@@ -33,6 +33,7 @@ pub use finalize::ApplyEvaluator;
 pub use model::*;
 pub use providers::{parse_provider_key, setup_providers, ProviderFactory, ProviderSet, Schemas};
 pub use refresh::{prior_from_snapshot, refresh, PriorObject, PriorState, RefreshOptions};
+pub use schema_check::unsupported_argument;
 pub use statevalue::{mark_sensitive, record_from_value, value_from_record};
 pub use variables::{resolve_variables, RootVariables, VarInput};
 

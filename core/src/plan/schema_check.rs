@@ -6,9 +6,20 @@
 
 use super::lang;
 use crate::config::{Body, Resource};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 use indexmap::IndexMap;
 use tarn_sdk::{Address, ResourceSchema, Type, Value};
+
+/// "An argument named X is not expected in TYPE", with a suggestion from the schema. One
+/// wording for the planner and for `tarn validate`'s static check.
+pub fn unsupported_argument(name: &str, type_name: &str, schema: &ResourceSchema, span: Span, address: impl ToString) -> Diagnostic {
+    let hint = did_you_mean(name, schema.attributes.keys().map(String::as_str))
+        .map(|s| format!(" Did you mean \"{s}\"?"))
+        .unwrap_or_default();
+    Diagnostic::error("Unsupported argument", format!("An argument named \"{name}\" is not expected in {type_name}.{hint}"))
+        .at(span)
+        .for_address(address)
+}
 
 /// The configuration converted to the schema's types, or the problems found.
 pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &ResourceSchema) -> (Value, Diagnostics) {
@@ -19,17 +30,7 @@ pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &Res
     for (name, v) in given {
         let span = span_of(&resource.body, name).unwrap_or(resource.span);
         let Some(attr) = schema.attributes.get(name) else {
-            let hint = did_you_mean(name, schema.attributes.keys().map(String::as_str))
-                .map(|s| format!(" Did you mean \"{s}\"?"))
-                .unwrap_or_default();
-            diags.push(
-                Diagnostic::error(
-                    "Unsupported argument",
-                    format!("An argument named \"{name}\" is not expected in {}.{hint}", resource.type_name),
-                )
-                .at(span)
-                .for_address(address),
-            );
+            diags.push(unsupported_argument(name, &resource.type_name, schema, span, address));
             continue;
         };
         if attr.computed && !attr.optional && !attr.required {
