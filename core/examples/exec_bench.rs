@@ -84,6 +84,9 @@ impl Backend for Discard {
     async fn delete_resource(&self, _: &str) -> Result<(), StateError> {
         Ok(())
     }
+    async fn delete_deposed(&self, _: &str, _: &str) -> Result<(), StateError> {
+        Ok(())
+    }
     async fn set_outputs(&self, _: Vec<OutputRecord>) -> Result<(), StateError> {
         Ok(())
     }
@@ -112,6 +115,7 @@ fn plan_of(type_name: &str, provider: &str, n: usize, attrs: impl Fn(usize) -> V
             reasons: vec![],
             irreversible: false,
             dependencies: vec![],
+            deposed: None,
         })
         .collect();
     let ops = (0..n as u32).map(|change| Op { kind: OpKind::Create, change, phase: Phase::Main }).collect();

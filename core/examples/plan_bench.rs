@@ -72,6 +72,7 @@ fn main() {
             value: Some(Value::map([("id", Value::string(a_id.clone())), ("triggers", Value::map([("v", Value::string(format!("a{i}")))]))])),
             dependencies: Vec::new(),
             sensitive_paths: Vec::new(),
+            deposed: None,
         });
         prior.objects.push(PriorObject {
             address: b,
@@ -79,6 +80,7 @@ fn main() {
             value: Some(Value::map([("id", Value::string(format!("b-{i}"))), ("triggers", Value::map([("parent", Value::string(a_id))]))])),
             dependencies: vec![a],
             sensitive_paths: Vec::new(),
+            deposed: None,
         });
     }
     run(&prior, "no-op:");

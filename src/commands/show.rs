@@ -32,7 +32,7 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
             .map(|r| {
                 let (values, _, sensitive) = render::json::value(&tarn_core::plan::value_from_record(r));
                 serde_json::json!({
-                    "address": r.address, "mode": r.mode, "type": r.type_name, "provider": r.provider,
+                    "address": r.address, "deposed": r.deposed, "mode": r.mode, "type": r.type_name, "provider": r.provider,
                     "values": values, "sensitive_values": sensitive, "dependencies": r.dependencies,
                 })
             })
@@ -54,7 +54,10 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
     for r in &snapshot.resources {
         let value = tarn_core::plan::value_from_record(r);
         let kind = if r.mode == "data" { "data" } else { "resource" };
-        println!("# {}:", render::paint(&r.address, "1", color.stdout));
+        match &r.deposed {
+            Some(key) => println!("# {} (deposed object {key}):", render::paint(&r.address, "1", color.stdout)),
+            None => println!("# {}:", render::paint(&r.address, "1", color.stdout)),
+        }
         println!("{kind} {:?} {:?} {}\n", r.type_name, r.address.rsplit('.').next().unwrap_or("").split('[').next().unwrap_or(""), render::diff::block(&value, 4));
     }
     if !snapshot.outputs.is_empty() {

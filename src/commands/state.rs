@@ -12,12 +12,15 @@ pub async fn run(cmd: StateCommand) -> Result<(), CliError> {
             if json {
                 let list: Vec<_> = resources
                     .iter()
-                    .map(|r| serde_json::json!({"address": r.address, "mode": r.mode, "type": r.type_name, "provider": r.provider}))
+                    .map(|r| serde_json::json!({"address": r.address, "deposed": r.deposed, "mode": r.mode, "type": r.type_name, "provider": r.provider}))
                     .collect();
                 println!("{}", serde_json::json!({"format_version": crate::render::json::FORMAT_VERSION, "resources": list}));
             } else {
                 for r in resources {
-                    println!("{}", r.address);
+                    match r.deposed {
+                        Some(key) => println!("{} (deposed object {key})", r.address),
+                        None => println!("{}", r.address),
+                    }
                 }
             }
             Ok(())

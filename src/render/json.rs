@@ -8,7 +8,8 @@ use serde_json::{Value as Json, json};
 use tarn_core::plan::{Plan, ResourceChange};
 use tarn_sdk::Value;
 
-pub const FORMAT_VERSION: &str = "1.0";
+/// 1.1: `deposed` on plan changes, plan operations and state resources.
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// A value as JSON with marks removed (unknown and sensitive → null), plus the pointers of
 /// the unknown and the sensitive parts.
@@ -57,6 +58,7 @@ fn change(c: &ResourceChange) -> Json {
             tarn_sdk::InstanceKey::Int(i) => json!(i),
             tarn_sdk::InstanceKey::Str(s) => json!(s),
         }),
+        "deposed": c.deposed,
         "provider": c.provider,
         "action": c.action,
         "reasons": c.reasons,
@@ -92,6 +94,7 @@ pub fn plan(p: &Plan) -> Json {
             "operations": p.graph.ops.iter().map(|op| json!({
                 "kind": op.kind,
                 "address": p.changes.get(op.change as usize).map(|c| c.address.to_string()),
+                "deposed": p.changes.get(op.change as usize).and_then(|c| c.deposed.clone()),
                 "phase": op.phase,
             })).collect::<Vec<_>>(),
             "edges": p.graph.edges,

@@ -116,7 +116,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
             paint("Warning:", "1;33", color)
         ));
         for c in irreversible {
-            out.push_str(&format!("  - {} ({})\n", c.address, describe(c.action)));
+            let deposed = c.deposed.as_ref().map(|k| format!(" (deposed object {k})")).unwrap_or_default();
+            out.push_str(&format!("  - {}{deposed} ({})\n", c.address, describe(c.action)));
         }
     }
     out
@@ -141,7 +142,11 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         Action::Update => "33",
         _ => "35",
     };
-    out.push_str(&format!("  # {} {}", paint(&ch.address.to_string(), "1", color), describe(ch.action)));
+    let what = match &ch.deposed {
+        Some(key) => format!("{} (deposed object {key})", ch.address),
+        None => ch.address.to_string(),
+    };
+    out.push_str(&format!("  # {} {}", paint(&what, "1", color), describe(ch.action)));
     for reason in &ch.reasons {
         match reason {
             ChangeReason::ReplaceByRequest => out.push_str(", as requested"),

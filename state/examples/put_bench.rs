@@ -22,6 +22,7 @@ fn record(i: usize) -> ResourceRecord {
         dependencies: vec![format!("null_resource.r[{}]", i.saturating_sub(1))],
         correlation: Some(format!("tarn-{i}")),
         schema_version: 0,
+        deposed: None,
     }
 }
 

@@ -211,6 +211,9 @@ impl Backend for EncryptedBackend {
     async fn delete_resource(&self, address: &str) -> Result<(), StateError> {
         self.inner.delete_resource(address).await
     }
+    async fn delete_deposed(&self, address: &str, key: &str) -> Result<(), StateError> {
+        self.inner.delete_deposed(address, key).await
+    }
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
         let mut sealed = Vec::with_capacity(outputs.len());
         for mut o in outputs {
@@ -259,6 +262,7 @@ mod tests {
             dependencies: vec![],
             correlation: None,
             schema_version: 0,
+            deposed: None,
         }
     }
 

@@ -47,8 +47,8 @@ pub trait Backend: Send + Sync {
     /// The current lease, if any (expired leases are reported as `None`).
     async fn current_lock(&self) -> Result<Option<LockInfo>, StateError>;
 
-    /// Lineage, serial, every resource row and the outputs. Creates an empty state (new
-    /// lineage, serial 0) on first use.
+    /// Lineage, serial, every resource row (deposed objects included) and the outputs.
+    /// Creates an empty state (new lineage, serial 0) on first use.
     async fn snapshot(&self) -> Result<Snapshot, StateError>;
 
     /// Starts a run that may change state: records it in history and bumps the serial once.
@@ -61,7 +61,8 @@ pub trait Backend: Send + Sync {
     /// gone (same host, dead pid) is reported as `Interrupted`.
     async fn history(&self) -> Result<Vec<RunRecord>, StateError>;
 
-    /// Inserts or replaces one resource row.
+    /// Inserts or replaces one resource row: the current object of `record.address`, or with
+    /// `record.deposed = Some(key)` a deposed object of it, stored beside the current one.
     async fn put_resource(&self, record: ResourceRecord) -> Result<(), StateError>;
     /// Inserts or replaces several rows at once, atomically where the backend can (one commit
     /// instead of one per row: for imports, migrations and `state push`).
@@ -71,8 +72,11 @@ pub trait Backend: Send + Sync {
         }
         Ok(())
     }
-    /// Removes one resource row (no error when absent).
+    /// Removes the current object's row of `address` (no error when absent); its deposed
+    /// objects stay.
     async fn delete_resource(&self, address: &str) -> Result<(), StateError>;
+    /// Removes the row of deposed object `key` of `address` (no error when absent).
+    async fn delete_deposed(&self, address: &str, key: &str) -> Result<(), StateError>;
     /// Replaces all outputs.
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError>;
 

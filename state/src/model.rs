@@ -86,6 +86,11 @@ pub struct ResourceRecord {
     pub correlation: Option<String>,
     /// Schema version of the provider's resource type when written.
     pub schema_version: i64,
+    /// `None` for the address's current object; `Some(key)` for a *deposed* object: an older
+    /// object of the same address that a create_before_destroy replacement set aside and has
+    /// not deleted yet (`key` is a short random id). Rows are keyed by (address, deposed key).
+    #[serde(default)]
+    pub deposed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

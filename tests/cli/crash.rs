@@ -46,6 +46,20 @@ fn thirty_changed() -> String {
     c
 }
 
+/// `thirty` with objects 10–19 replaced create-before-destroy (`replace_key` "1", or "2" once
+/// `changed`): each of their applies creates the new object, deposes the old one in the state,
+/// then deletes it — the window where a kill could leave an orphan.
+fn thirty_cbd(changed: bool) -> String {
+    let mut c = thirty("");
+    for i in 10..20 {
+        let from = format!("  name       = \"o{i}\"\n");
+        let key = if changed { "2" } else { "1" };
+        let to = format!("{from}  replace_key = \"{key}\"\n  lifecycle {{\n    create_before_destroy = true\n  }}\n");
+        c = c.replace(&from, &to);
+    }
+    c
+}
+
 /// What the kill left, checked after the next command: the state knows exactly the objects
 /// that exist.
 #[track_caller]
@@ -233,6 +247,31 @@ fn kill_9_during_updates_and_delete_then_create_replacements() {
         child.wait().unwrap();
         let label = format!("update/replace apply killed {ms} ms after Applying");
         eprintln!("{label}: {} object(s) existed", s.object_ids().len());
+        recover_and_converge(&s, ms % 20 == 0, &label);
+    }
+}
+
+/// The create_before_destroy window: `kill -9` while new objects are created, old ones deposed
+/// and deleted. The next plan (or apply) must know every object — deposed ones included — and
+/// the apply after it must delete every deposed object: no orphan survives.
+#[test]
+fn kill_9_during_create_before_destroy_replacements() {
+    for ms in [0, 10, 30, 60, 100, 150, 220] {
+        let s = Stack::with(&thirty_cbd(false));
+        s.tarn(&["apply", "--auto-approve"]).ok();
+        s.write("main.tarn.hcl", &thirty_cbd(true));
+        let plan = s.tarn(&["plan"]).ok();
+        assert!(plan.stdout.contains("Plan: 10 to add, ") && plan.stdout.contains("10 to destroy."), "{}", plan.dump());
+        assert!(plan.stdout.contains("must be replaced (create before destroy)"), "{}", plan.dump());
+        let mut child = s.spawn(&["apply", "--auto-approve"]);
+        let lines = Lines::follow(child.stdout.take().unwrap());
+        wait_for("apply to start", Duration::from_secs(20), || lines.text().contains("Applying ").then_some(()));
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let label = format!("create_before_destroy apply killed {ms} ms after Applying");
+        let deposed = s.addresses().iter().filter(|a| a.contains("(deposed object ")).count();
+        eprintln!("{label}: {} object(s) existed, {deposed} deposed row(s)", s.object_ids().len());
         recover_and_converge(&s, ms % 20 == 0, &label);
     }
 }

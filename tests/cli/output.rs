@@ -42,7 +42,7 @@ fn plan_renders_creates_with_unknowns_and_a_summary() {
     let plan = s.tarn(&["plan"]).ok();
     insta::assert_snapshot!(redact(&plan.stdout));
     let json = s.tarn(&["plan", "--json"]).ok().json();
-    assert_eq!(json["format_version"], "1.0");
+    assert_eq!(json["format_version"], "1.1");
     assert_eq!(json["mode"], "normal");
     assert_eq!(json["summary"]["add"], 3);
     let changes = json["changes"].as_array().unwrap();
@@ -83,7 +83,7 @@ fn show_output_and_state_list_in_both_forms() {
     let list = s.tarn(&["state", "list"]).ok();
     assert_eq!(list.stdout, "fault_object.base\nfault_object.child[0]\nfault_object.child[1]\n");
     let list = s.tarn(&["state", "list", "--json"]).ok().json();
-    assert_eq!(list["format_version"], "1.0");
+    assert_eq!(list["format_version"], "1.1");
     let r = &list["resources"][1];
     assert_eq!(r["address"], "fault_object.child[0]");
     assert_eq!(r["mode"], "managed");
@@ -91,7 +91,7 @@ fn show_output_and_state_list_in_both_forms() {
     assert_eq!(r["provider"], "fault");
 
     let show = s.show();
-    assert_eq!(show["format_version"], "1.0");
+    assert_eq!(show["format_version"], "1.1");
     assert!(show["lineage"].as_str().is_some_and(|l| l.len() >= 32), "{show}");
     assert_eq!(show["serial"], 1);
     let base = &show["resources"][0];
@@ -215,4 +215,34 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     // Piped output is never coloured.
     let run = s.tarn(&["plan"]).ok();
     assert!(!run.stdout.contains('\u{1b}'));
+}
+
+/// The planner asks `local_file`'s provider to refine the plan: checksums and `id` of content
+/// known at plan time are shown, not "(known after apply)", and a file whose content is
+/// another file's checksum is planned in full. Apply produces exactly what was planned.
+#[test]
+fn local_file_checksums_are_known_at_plan() {
+    let s = Stack::with(
+        r#"
+resource "local_file" "a" {
+  filename = "out/a.txt"
+  content  = "hello"
+}
+
+resource "local_file" "b" {
+  filename = "out/b.txt"
+  content  = local_file.a.content_md5
+}
+"#,
+    );
+    let plan = s.tarn(&["plan"]).ok();
+    assert!(plan.stdout.contains("\"5d41402abc4b2a76b9719d911017c592\""), "{}", plan.dump());
+    assert!(plan.stdout.contains("id                   = \"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\"") || plan.stdout.contains("\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\""), "{}", plan.dump());
+    let json = s.tarn(&["plan", "--json"]).ok().json();
+    let b = json["changes"].as_array().unwrap().iter().find(|c| c["address"] == "local_file.b").unwrap().clone();
+    assert_eq!(b["after"]["content"], "5d41402abc4b2a76b9719d911017c592", "{b}");
+    assert_eq!(b["after_unknown"], serde_json::json!([]), "nothing of b is left unknown: {b}");
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(s.read("out/b.txt"), "5d41402abc4b2a76b9719d911017c592");
+    assert_eq!(s.tarn(&["plan", "--detailed-exitcode"]).code, 0, "apply made what the plan said");
 }

@@ -190,3 +190,54 @@ fn a_provider_call_failing_mid_apply_is_rolled_back_across_independent_objects()
     assert!(s.object_ids().is_empty(), "left: {:?}", names(&s));
     assert!(s.addresses().is_empty());
 }
+
+/// A create_before_destroy replacement under `--on-failure halt`, stopped by a later failure
+/// before the old object's delete: the old object stays recorded as deposed (shown by
+/// `state list`, `show` and the plan) and the next apply deletes it. No orphan at any point.
+#[test]
+fn halt_leaves_a_deposed_object_that_the_next_apply_deletes() {
+    let config = |key: &str, fail: bool| {
+        format!(
+            r#"{FAULT_PROVIDER}
+resource "fault_object" "x" {{
+  name        = "x"
+  replace_key = "{key}"
+  lifecycle {{
+    create_before_destroy = true
+  }}
+}}
+
+resource "fault_object" "y" {{
+  name        = "y"
+  value       = fault_object.x.id
+  fail_update = {fail}
+}}
+"#
+        )
+    };
+    let s = Stack::with(&config("1", false));
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    s.write("main.tarn.hcl", &config("2", true));
+    s.tarn(&["apply", "--auto-approve", "--on-failure", "halt"]).code(4);
+    assert_eq!(s.object_ids().len(), 3, "old x, new x and y exist");
+    assert_eq!(s.object_ids(), s.state_ids(), "every object is recorded, the old x as deposed");
+    let list = s.addresses();
+    let deposed: Vec<&String> = list.iter().filter(|a| a.starts_with("fault_object.x (deposed object ")).collect();
+    assert_eq!(deposed.len(), 1, "{list:?}");
+    let key = deposed[0].trim_start_matches("fault_object.x (deposed object ").trim_end_matches(')').to_string();
+    assert_eq!(key.len(), 8, "{key}");
+    let show = s.show();
+    assert_eq!(show["resources"].as_array().unwrap().iter().filter(|r| r["deposed"] == key.as_str()).count(), 1, "{show}");
+
+    s.write("main.tarn.hcl", &config("2", false));
+    let plan = s.tarn(&["plan"]).ok();
+    assert!(plan.stdout.contains(&format!("# fault_object.x (deposed object {key}) will be destroyed")), "{}", plan.dump());
+    let json = s.tarn(&["plan", "--json"]).ok().json();
+    let changes = json["changes"].as_array().unwrap();
+    assert!(changes.iter().any(|c| c["deposed"] == key.as_str() && c["action"] == "delete"), "{json}");
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(s.object_ids().len(), 2);
+    assert_eq!(s.object_ids(), s.state_ids());
+    assert!(s.addresses().iter().all(|a| !a.contains("deposed")));
+    assert_eq!(s.tarn(&["plan", "--detailed-exitcode"]).code, 0);
+}

@@ -77,10 +77,11 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         c.after.as_ref().is_some_and(|a| needs_finalize(a, schema))
     });
     let run_id = ctx.backend.begin_run(ctx.run.clone()).await.map_err(ExecError::state("starting the run"))?;
-    let mut rows: HashMap<String, _> = snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect();
+    let (deposed, current): (Vec<_>, Vec<_>) = snapshot.resources.into_iter().partition(|r| r.deposed.is_some());
+    let mut rows: HashMap<String, _> = current.into_iter().map(|r| (r.address.clone(), r)).collect();
     // Rows first under the addresses the plan uses, so every op finds its prior record.
     moves::persist(plan, ctx.backend.as_ref(), &run_id, &mut rows).await?;
-    let view = AppliedView::new(rows, finalizes);
+    let view = AppliedView::new(rows, deposed, finalizes);
     let sink: Arc<dyn EventSink> = ctx.events;
     let options = ctx.options;
     let shared = Shared {
@@ -208,9 +209,11 @@ fn phase_graph(plan: &Plan, phase_ops: &[usize]) -> Result<JobGraph, ExecError> 
         .edges
         .iter()
         .filter_map(|&(a, b)| Some((*local.get(&(a as usize))?, *local.get(&(b as usize))?)));
-    let addresses: Vec<&Address> = phase_ops
+    // A deposed object is another object than the current one of its address.
+    let addresses: Vec<(&Address, Option<&str>)> = phase_ops
         .iter()
-        .map(|&op| &plan.changes[plan.graph.ops[op].change as usize].address)
+        .map(|&op| &plan.changes[plan.graph.ops[op].change as usize])
+        .map(|c| (&c.address, c.deposed.as_deref()))
         .collect();
     JobGraph::new(&addresses, edges).map_err(ExecError::InvalidGraph)
 }

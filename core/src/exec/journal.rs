@@ -17,6 +17,9 @@ pub(crate) struct IntentDetail<'a> {
     /// For a delete that puts an older object's row back (rollback of create_before_destroy):
     /// that object, so recovery can restore its row if the run dies in between.
     pub restores: Option<&'a Value>,
+    /// The deposed key the op concerns: the key a create_before_destroy create sets the old
+    /// object aside under, or the deposed object a delete removes or a rollback restores.
+    pub deposed: Option<&'a str>,
 }
 
 pub(crate) async fn intent(
@@ -39,6 +42,7 @@ pub(crate) async fn intent(
                 "attempt": d.attempt,
                 "planned": d.value.to_json_redacted(),
                 "restores": d.restores.map(Value::to_json_redacted),
+                "deposed": d.deposed,
             }),
             intent_seq: None,
         })

@@ -6,7 +6,7 @@
 
 use super::dispatch::{JobFuture, Jobs};
 use super::model::{Event, EventSink};
-use super::values::{AppliedView, RowMeta, SchemaIndex, needs_finalize, settle_computed};
+use super::values::{AppliedView, RowMeta, SchemaIndex, deposed_key, from_record, needs_finalize, settle_computed};
 use super::worker::{self, AfterDelete, Call, OpReport, OpRequest, WorkerEnv};
 use crate::plan::{Action, Finalizer, OpKind, Plan, ResourceChange};
 use std::collections::HashMap;
@@ -60,6 +60,14 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
         PhaseJobs { shared, ops, completed: Vec::new(), failed: Vec::new(), uncertain: Vec::new(), panicked: Vec::new(), skipped: Vec::new() }
     }
 
+    /// Whether the op removes an object other than the address's current one (a deposed
+    /// object, or the old half of a create_before_destroy replacement): the address's value
+    /// as dependants see it does not change.
+    fn removes_other_object(&self, job: usize) -> bool {
+        let (_, kind, change) = self.change(job);
+        kind == OpKind::Delete && (change.deposed.is_some() || change.action == Action::CreateThenDelete)
+    }
+
     fn change(&self, job: usize) -> (usize, OpKind, &'a ResourceChange) {
         let op_index = self.ops[job];
         let op = &self.shared.plan.graph.ops[op_index];
@@ -78,16 +86,32 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
             dependencies: change.dependencies.iter().map(ToString::to_string).collect(),
             correlation: None,
         };
+        let change_index = sh.plan.graph.ops[op_index].change;
+        // The row this op starts from: the deposed object a deposed delete removes, else the
+        // address's current object.
+        let prior_record = match &change.deposed {
+            Some(key) => sh.view.deposed_record(&change.address, key),
+            None => sh.view.prior_record(&change.address),
+        };
         if kind != OpKind::Create {
-            meta.correlation = sh.view.prior_record(&change.address).and_then(|r| r.correlation.clone());
+            meta.correlation = prior_record.and_then(|r| r.correlation.clone());
         }
         // Prior values come from the state snapshot: a saved plan holds secrets redacted.
-        let prior = || sh.view.prior_value(&change.address).or_else(|| change.before.clone());
+        let prior = || prior_record.map(from_record).or_else(|| change.before.clone());
         let mut after_delete = AfterDelete::RemoveRow;
+        let mut depose = None;
         let (journal_op, call) = match kind {
             OpKind::Create => {
                 let correlation = format!("tarn-{}-{op_index}", sh.env.run_id);
                 meta.correlation = Some(correlation.clone());
+                if change.action == Action::CreateThenDelete
+                    && let Some(old) = prior_record
+                {
+                    // The old object stays recorded, as deposed, once the new one is current.
+                    let mut old = old.clone();
+                    old.deposed = Some(deposed_key(&sh.env.run_id, change_index));
+                    depose = Some(Box::new(old));
+                }
                 ("create", Call::Create { planned: self.final_value(change)?, correlation })
             }
             OpKind::Update => {
@@ -95,9 +119,12 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
                 ("update", Call::Update { prior, planned: self.final_value(change)? })
             }
             OpKind::Delete => {
-                if change.action == Action::CreateThenDelete {
-                    // The row already holds the replacement created before this delete.
-                    after_delete = AfterDelete::KeepRow;
+                if let Some(key) = &change.deposed {
+                    after_delete = AfterDelete::RemoveDeposed(key.clone());
+                } else if change.action == Action::CreateThenDelete {
+                    // The old object was deposed by the create; the address's row holds the
+                    // replacement.
+                    after_delete = AfterDelete::RemoveDeposed(deposed_key(&sh.env.run_id, change_index));
                 }
                 let state = prior().ok_or("there is no prior state to delete; this is a bug in tarn")?;
                 ("delete", Call::Delete { state })
@@ -112,6 +139,7 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
             call,
             schema: sh.schemas.get(&change.provider, &change.address).cloned(),
             after_delete,
+            depose,
         })
     }
 
@@ -152,7 +180,9 @@ impl Jobs for PhaseJobs<'_, '_> {
         let sink = &self.shared.sink;
         match report {
             Ok(OpReport { result: Ok(value), elapsed }) => {
-                self.shared.view.set(&change.address, value.clone());
+                if !self.removes_other_object(job) {
+                    self.shared.view.set(&change.address, value.clone());
+                }
                 self.completed.push(Completed { op, kind, value });
                 let elapsed_ms = elapsed.as_millis() as u64;
                 sink.emit(Event::OpFinished { address: change.address.clone(), op: kind, action: change.action, elapsed_ms });

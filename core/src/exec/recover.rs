@@ -1,17 +1,19 @@
 //! Crash recovery, run before the next plan: resolves every journal intent that has no outcome
 //! (left by a run that was killed, or by a call whose effect was unknown). Creates are looked
-//! up by their correlation tag (`Provider::adopt`) and recorded when found; updates and deletes
-//! are re-read and their state row fixed. Runs left "running" are marked interrupted. It
-//! never creates or updates an object; the one thing it deletes is an object no state row can
-//! hold — half of an interrupted create_before_destroy replacement, the address's row holding
-//! the other half — so that no object is left that tarn does not know about.
+//! up by their correlation tag (`Provider::adopt`) and recorded when found — an object the
+//! address's row held until then is kept as a *deposed* object, which the next plan deletes;
+//! updates and deletes are re-read and their state row fixed. Runs left "running" are marked
+//! interrupted. Last, a deposed row that duplicates its address's current row (a run killed
+//! between deposing and creating) is dropped. It never creates or updates an object; it
+//! deletes only what an interrupted rollback was deleting, or an object of an older run's
+//! journal that no row can hold, so that no object is left that tarn does not know about.
 //!
 //! Intent details hold planned attributes redacted of secrets, so a provider that adopts by
 //! content rather than by tag cannot match on sensitive attributes.
 
 use super::error::ExecError;
 use super::model::{Event, EventSink};
-use super::values::{RowMeta, from_record, remark, to_record};
+use super::values::{RowMeta, deposed_key, from_record, remark, same_object, to_record};
 use std::collections::HashMap;
 use std::sync::Arc;
 use crate::plan::Schemas;
@@ -80,7 +82,13 @@ pub async fn recover(ctx: RecoverContext) -> Result<Vec<Recovered>, ExecError> {
         return Ok(Vec::new());
     }
     let snapshot = backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
-    let mut rows: HashMap<String, ResourceRecord> = snapshot.resources.into_iter().map(|r| (r.address.clone(), r)).collect();
+    let mut rows = Rows::default();
+    for r in snapshot.resources {
+        match r.deposed.clone() {
+            Some(key) => rows.deposed.insert((r.address.clone(), key), r),
+            None => rows.current.insert(r.address.clone(), r),
+        };
+    }
     let schemas = SchemaIndex::new(&ctx.schemas);
     let mut out = Vec::with_capacity(intents.len());
     for intent in intents {
@@ -99,7 +107,35 @@ pub async fn recover(ctx: RecoverContext) -> Result<Vec<Recovered>, ExecError> {
             resolution,
         });
     }
+    drop_duplicate_deposed(backend, &mut rows).await?;
     Ok(out)
+}
+
+/// The rows recovery works on, kept up to date as it writes.
+#[derive(Default)]
+struct Rows {
+    /// Current objects by address.
+    current: HashMap<String, ResourceRecord>,
+    /// Deposed objects by (address, deposed key).
+    deposed: HashMap<(String, String), ResourceRecord>,
+}
+
+/// Drops every deposed row that holds the same object as its address's current row: a run
+/// killed after deposing the old object but before recording the new one (or after restoring
+/// the old one but before removing its deposed copy) leaves one. The object keeps its current
+/// row; deleting it through the provider would be wrong.
+async fn drop_duplicate_deposed(backend: &dyn Backend, rows: &mut Rows) -> Result<(), ExecError> {
+    let duplicates: Vec<(String, String)> = rows
+        .deposed
+        .iter()
+        .filter(|((address, _), d)| rows.current.get(address).is_some_and(|c| same_object(c, d)))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for (address, key) in duplicates {
+        backend.delete_deposed(&address, &key).await.map_err(ExecError::state("dropping a duplicate deposed row"))?;
+        rows.deposed.remove(&(address, key));
+    }
+    Ok(())
 }
 
 /// Resolves one intent; `Err` leaves it open.
@@ -107,12 +143,12 @@ async fn resolve(
     ctx: &RecoverContext,
     schemas: &SchemaIndex,
     intent: &JournalRecord,
-    rows: &mut HashMap<String, ResourceRecord>,
+    rows: &mut Rows,
 ) -> Result<Resolution, String> {
     let entry = &intent.entry;
     if entry.op == super::moves::OP {
         // A renamed row: no provider is involved.
-        let done = super::moves::recover_move(ctx.backend.as_ref(), &entry.address, &entry.detail, rows).await?;
+        let done = super::moves::recover_move(ctx.backend.as_ref(), &entry.address, &entry.detail, &mut rows.current).await?;
         return Ok(if done { Resolution::Refreshed } else { Resolution::NothingToDo });
     }
     let address: Address = entry.address.parse().map_err(|e| format!("{e}"))?;
@@ -128,13 +164,15 @@ async fn resolve(
         schema: schemas.get(&provider_key, &address).map(|s| s.as_ref()),
         type_name: detail.get("type").and_then(|t| t.as_str()).unwrap_or(&address.type_name).to_string(),
         journaled: detail.get("planned").cloned().unwrap_or_default(),
+        deposed: detail.get("deposed").and_then(|d| d.as_str()).map(str::to_string),
+        seq: intent.seq,
         provider_key,
         address,
         entry,
     };
     match entry.op.as_str() {
         "create" => it.create(rows).await,
-        "update" | "rollback-update" => it.refresh_row(rows).await,
+        "update" | "rollback-update" => it.refresh_row(rows, None).await,
         "delete" | "rollback-delete" => it.delete(rows).await,
         _ => Ok(Resolution::NothingToDo),
     }
@@ -151,26 +189,32 @@ struct Pending<'a> {
     entry: &'a JournalEntry,
     /// The value sent with the interrupted call, redacted.
     journaled: serde_json::Value,
+    /// The deposed key the call concerned (see `IntentDetail::deposed`).
+    deposed: Option<String>,
+    seq: i64,
 }
 
 impl Pending<'_> {
-    async fn create(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+    async fn create(&self, rows: &mut Rows) -> Result<Resolution, String> {
         let Some(correlation) = self.entry.correlation.clone() else {
             return Err("the create intent has no correlation tag".into());
         };
         let planned = Value::from_json(&self.journaled);
         let req = AdoptRequest { type_name: self.type_name.clone(), correlation: correlation.clone(), planned };
         let Some(value) = self.provider.adopt(req).await.map_err(|e| format!("adopt failed: {e}"))? else {
+            // A deposed copy of the object it was to replace is dropped at the end.
             return Ok(Resolution::NotCreated);
         };
-        let existing = rows.get(&self.entry.address).cloned();
-        if let Some(old) = existing.as_ref().filter(|r| r.correlation.as_deref() != Some(correlation.as_str())) {
-            // A create_before_destroy replacement interrupted before it was recorded: the row
-            // holds the old object. One address holds one object, so when the old one still
-            // exists the unrecorded replacement is removed; the next plan replaces again.
-            if self.read(&from_record(old).unmark_deep()).await?.is_some() {
-                self.delete_untracked(value).await?;
-                return Ok(Resolution::RemovedUntracked);
+        let existing = rows.current.get(&self.entry.address).cloned();
+        if let Some(old) = existing.clone().filter(|r| r.correlation.as_deref() != Some(correlation.as_str())) {
+            // The row holds another object: the one a create_before_destroy replacement was
+            // replacing (or, from an older tarn's journal, any object there). It stays known,
+            // as deposed, and the next plan deletes it.
+            let key = self.deposed.clone().unwrap_or_else(|| deposed_key(&self.entry.run_id, self.seq as u32));
+            if !rows.deposed.contains_key(&(self.entry.address.clone(), key.clone())) {
+                let mut old = old;
+                old.deposed = Some(key.clone());
+                self.put_row(old, rows).await?;
             }
         }
         let meta = RowMeta {
@@ -180,14 +224,20 @@ impl Pending<'_> {
             correlation: Some(correlation.clone()),
         };
         let record = to_record(&meta, &remark(value, self.schema, None));
-        self.put(record, rows).await?;
+        self.put_row(record, rows).await?;
         self.ctx.events.emit(Event::Adopted { address: self.address.clone(), correlation: correlation.clone() });
         Ok(Resolution::Adopted { correlation })
     }
 
-    /// Re-reads the recorded object and rewrites (or removes) its row.
-    async fn refresh_row(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
-        let Some(row) = rows.get(&self.entry.address).cloned() else { return Ok(Resolution::NothingToDo) };
+    /// Re-reads the recorded object (the deposed one when `deposed` is set) and rewrites (or
+    /// removes) its row.
+    async fn refresh_row(&self, rows: &mut Rows, deposed: Option<&str>) -> Result<Resolution, String> {
+        let address = self.entry.address.clone();
+        let row = match deposed {
+            Some(key) => rows.deposed.get(&(address.clone(), key.to_string())),
+            None => rows.current.get(&address),
+        };
+        let Some(row) = row.cloned() else { return Ok(Resolution::NothingToDo) };
         let recorded = from_record(&row);
         match self.read(&recorded.unmark_deep()).await? {
             Some(value) => {
@@ -197,21 +247,26 @@ impl Pending<'_> {
                     dependencies: row.dependencies.clone(),
                     correlation: row.correlation.clone(),
                 };
-                self.put(to_record(&meta, &remark(value, self.schema, Some(&recorded))), rows).await?;
+                let mut record = to_record(&meta, &remark(value, self.schema, Some(&recorded)));
+                record.deposed = row.deposed.clone();
+                self.put_row(record, rows).await?;
                 Ok(Resolution::Refreshed)
             }
             None => {
-                let backend = self.ctx.backend.as_ref();
-                backend.delete_resource(&self.entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
-                rows.remove(&self.entry.address);
+                self.remove_row(rows, deposed).await?;
                 Ok(Resolution::Gone)
             }
         }
     }
 
-    async fn delete(&self, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+    async fn delete(&self, rows: &mut Rows) -> Result<Resolution, String> {
         let restores = self.entry.detail.get("restores").filter(|r| !r.is_null());
-        let Some(row) = rows.get(&self.entry.address) else { return Ok(Resolution::NothingToDo) };
+        if let (Some(key), None) = (&self.deposed, restores) {
+            // The delete of a deposed object: if it is still there, its row stays and the
+            // next plan deletes it again.
+            return self.refresh_row(rows, Some(key)).await;
+        }
+        let Some(row) = rows.current.get(&self.entry.address) else { return Ok(Resolution::NothingToDo) };
         if from_record(row).to_json_redacted() == self.journaled {
             if let Some(old) = restores {
                 // A rollback was deleting a create_before_destroy replacement to put the
@@ -221,10 +276,16 @@ impl Pending<'_> {
                 }
                 return self.restore(old, rows).await;
             }
-            return self.refresh_row(rows).await;
+            return self.refresh_row(rows, None).await;
         }
-        // The row holds another object (the create_before_destroy replacement): the object
-        // being deleted is tracked nowhere else, so finish the delete the plan approved.
+        if self.deposed.is_some() {
+            // A rollback that had already put the previous object back: only its deposed copy
+            // may be left, and the duplicate check at the end drops it.
+            return Ok(Resolution::NothingToDo);
+        }
+        // From an older tarn's journal: the row holds another object (the create_before_destroy
+        // replacement) and the object being deleted is tracked nowhere else, so finish the
+        // delete the plan approved.
         match self.read(&Value::from_json(&self.journaled)).await? {
             Some(value) => {
                 self.delete_untracked(value).await?;
@@ -234,17 +295,24 @@ impl Pending<'_> {
         }
     }
 
-    /// Records the previous object again if it still exists (read by its journaled, redacted
-    /// identity: providers read by id).
-    async fn restore(&self, old: &serde_json::Value, rows: &mut HashMap<String, ResourceRecord>) -> Result<Resolution, String> {
+    /// Records the previous object as current again: from its deposed row when the apply kept
+    /// one (every field intact), else — an older tarn's journal — if it still exists, read by
+    /// its journaled, redacted identity (providers read by id).
+    async fn restore(&self, old: &serde_json::Value, rows: &mut Rows) -> Result<Resolution, String> {
+        if let Some(key) = &self.deposed
+            && let Some(mut record) = rows.deposed.get(&(self.entry.address.clone(), key.clone())).cloned()
+        {
+            record.deposed = None;
+            self.put_row(record, rows).await?;
+            self.remove_row(rows, Some(key)).await?;
+            return Ok(Resolution::Restored);
+        }
         let Some(value) = self.read(&Value::from_json(old)).await? else {
-            let backend = self.ctx.backend.as_ref();
-            backend.delete_resource(&self.entry.address).await.map_err(|e| format!("removing the row failed: {e}"))?;
-            rows.remove(&self.entry.address);
+            self.remove_row(rows, None).await?;
             return Ok(Resolution::Gone);
         };
         let meta = RowMeta { address: self.address.clone(), provider: self.provider_key.clone(), dependencies: Vec::new(), correlation: None };
-        self.put(to_record(&meta, &remark(value, self.schema, None)), rows).await?;
+        self.put_row(to_record(&meta, &remark(value, self.schema, None)), rows).await?;
         Ok(Resolution::Restored)
     }
 
@@ -253,10 +321,31 @@ impl Pending<'_> {
         self.provider.read(req).await.map_err(|e| format!("read failed: {e}"))
     }
 
-    async fn put(&self, record: ResourceRecord, rows: &mut HashMap<String, ResourceRecord>) -> Result<(), String> {
+    /// Writes a row (current or deposed, as the record says) and keeps `rows` in step.
+    async fn put_row(&self, record: ResourceRecord, rows: &mut Rows) -> Result<(), String> {
         let backend = self.ctx.backend.as_ref();
         backend.put_resource(record.clone()).await.map_err(|e| format!("writing the row failed: {e}"))?;
-        rows.insert(self.entry.address.clone(), record);
+        match record.deposed.clone() {
+            Some(key) => rows.deposed.insert((self.entry.address.clone(), key), record),
+            None => rows.current.insert(self.entry.address.clone(), record),
+        };
+        Ok(())
+    }
+
+    /// Removes the current row of the address, or its deposed row `deposed`.
+    async fn remove_row(&self, rows: &mut Rows, deposed: Option<&str>) -> Result<(), String> {
+        let backend = self.ctx.backend.as_ref();
+        let address = &self.entry.address;
+        match deposed {
+            Some(key) => {
+                backend.delete_deposed(address, key).await.map_err(|e| format!("removing the deposed row failed: {e}"))?;
+                rows.deposed.remove(&(address.clone(), key.to_string()));
+            }
+            None => {
+                backend.delete_resource(address).await.map_err(|e| format!("removing the row failed: {e}"))?;
+                rows.current.remove(address);
+            }
+        }
         Ok(())
     }
 
@@ -271,6 +360,7 @@ impl Pending<'_> {
             value: &value,
             correlation: None,
             restores: None,
+            deposed: None,
         };
         let seq = journal::intent(backend, run, &self.entry.address, "recover-delete", detail)
             .await

@@ -1,6 +1,7 @@
 //! Rollback: compensates the operations an apply completed before it failed, in reverse
 //! dependency order — created → delete, updated → update back to the prior values,
-//! create_before_destroy replacement → delete the new object and restore the old row.
+//! create_before_destroy replacement → delete the new object, make the old (deposed) object
+//! current again and remove its deposed row.
 //! Deletes cannot be undone: they are reported as not restorable (the plan flagged them).
 //!
 //! Compensations run through the same dispatcher and workers as forward operations (journaled
@@ -13,7 +14,7 @@ use super::cancel::CancelToken;
 use super::dispatch::{self, JobFuture, JobGraph, Jobs, OnFailure};
 use super::model::Event;
 use super::ops::{Completed, OpProblem, Shared};
-use super::values::RowMeta;
+use super::values::{RowMeta, deposed_key};
 use super::worker::{self, AfterDelete, Call, OpFailure, OpReport, OpRequest};
 use tarn_state::ResourceRecord;
 use crate::plan::{Action, OpKind, ResourceChange};
@@ -102,14 +103,19 @@ impl RollbackJobs<'_, '_> {
             correlation: prior_record.and_then(|r| r.correlation.clone()),
         };
         let schema = sh.schemas.get(&change.provider, &change.address).cloned();
-        let request = |kind, journal_op, call, after_delete| OpRequest { provider, kind, journal_op, meta, call, schema, after_delete };
+        let request =
+            |kind, journal_op, call, after_delete| OpRequest { provider, kind, journal_op, meta, call, schema, after_delete, depose: None };
         Ok(match (c.kind, change.action) {
             (OpKind::Create, action) => {
                 let Some(value) = c.value.clone() else { return Ok(Compensation::Nothing) };
                 let old_deleted = self.old_object_deleted(c.op, change);
                 let (after_delete, description) = match (action, prior_record) {
                     (Action::CreateThenDelete, Some(old)) if !old_deleted => (
-                        AfterDelete::Restore(Box::new(old.clone())),
+                        AfterDelete::Restore {
+                            record: Box::new(old.clone()),
+                            // The create set the old object aside under this key.
+                            deposed: Some(deposed_key(&sh.env.run_id, sh.plan.graph.ops[c.op].change)),
+                        },
                         "delete the replacement and restore the previous object",
                     ),
                     _ => (AfterDelete::RemoveRow, "delete the object this apply created"),

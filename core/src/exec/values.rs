@@ -103,6 +103,22 @@ pub(crate) fn settle_computed(value: Value, schema: Option<&ResourceSchema>) -> 
     }
 }
 
+/// The deposed key under which a create_before_destroy replacement sets the old object aside:
+/// 8 hex digits, random through the run id, and the same for every op of one change in one
+/// run (the create that deposes, the delete that removes, the rollback that restores).
+pub(crate) fn deposed_key(run_id: &str, change: u32) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{run_id}/{change}").as_bytes());
+    hex::encode(&digest[..4])
+}
+
+/// Whether two rows hold the same object (a deposed row that duplicates the current one is
+/// what a run killed between deposing and creating, or between restoring and un-deposing,
+/// leaves; it is dropped, never deleted through the provider).
+pub(crate) fn same_object(a: &ResourceRecord, b: &ResourceRecord) -> bool {
+    a.correlation == b.correlation && a.attributes == b.attributes
+}
+
 /// Identity of a state row apart from its attributes.
 #[derive(Debug, Clone)]
 pub(crate) struct RowMeta {
@@ -126,15 +142,24 @@ pub(crate) fn from_record(record: &ResourceRecord) -> Value {
 /// Prior state (rows at the start of the apply) overlaid with what this run has applied.
 /// Written only by the dispatcher; read by the finalizer.
 pub(crate) struct AppliedView {
+    /// Current objects by address.
     prior: HashMap<String, ResourceRecord>,
+    /// Deposed objects by (address, deposed key).
+    deposed: HashMap<(String, String), ResourceRecord>,
     applied: RwLock<HashMap<Address, Option<Value>>>,
     /// Whether anything will be finalized; when not, applied values are not kept.
     track: bool,
 }
 
 impl AppliedView {
-    pub fn new(prior: HashMap<String, ResourceRecord>, track: bool) -> Self {
-        AppliedView { prior, applied: RwLock::new(HashMap::new()), track }
+    /// `prior`: current rows by address; `deposed`: the deposed rows of the snapshot.
+    pub fn new(prior: HashMap<String, ResourceRecord>, deposed: Vec<ResourceRecord>, track: bool) -> Self {
+        let deposed = deposed.into_iter().filter_map(|r| Some(((r.address.clone(), r.deposed.clone()?), r))).collect();
+        AppliedView { prior, deposed, applied: RwLock::new(HashMap::new()), track }
+    }
+
+    pub fn deposed_record(&self, address: &Address, key: &str) -> Option<&ResourceRecord> {
+        self.deposed.get(&(address.to_string(), key.to_string()))
     }
 
     pub fn prior_record(&self, address: &Address) -> Option<&ResourceRecord> {

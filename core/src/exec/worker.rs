@@ -54,14 +54,15 @@ impl Call {
     }
 }
 
-/// What happens to the state row after a successful delete.
+/// What happens to the state rows after a successful delete.
 #[derive(Debug, Clone)]
 pub(crate) enum AfterDelete {
     RemoveRow,
-    /// The row already holds another object at this address (create_before_destroy).
-    KeepRow,
-    /// Put back this row (rollback of create_before_destroy: the old object is current again).
-    Restore(Box<ResourceRecord>),
+    /// The deleted object was this deposed object of the address: remove its row only.
+    RemoveDeposed(String),
+    /// Put back this row (rollback of create_before_destroy: the old object is current
+    /// again), then remove the deposed row it was kept in meanwhile, if any.
+    Restore { record: Box<ResourceRecord>, deposed: Option<String> },
 }
 
 pub(crate) struct OpRequest {
@@ -73,6 +74,22 @@ pub(crate) struct OpRequest {
     pub call: Call,
     pub schema: Option<Arc<ResourceSchema>>,
     pub after_delete: AfterDelete,
+    /// For a create_before_destroy create: the old object's row, with its deposed key set.
+    /// Written after the create's intent and before the provider call, so that the old object
+    /// stays known (as deposed) once the new one takes the address's row.
+    pub depose: Option<Box<ResourceRecord>>,
+}
+
+impl OpRequest {
+    /// The deposed key this op concerns, for the journal.
+    fn deposed_key(&self) -> Option<&str> {
+        match (&self.depose, &self.after_delete) {
+            (Some(record), _) => record.deposed.as_deref(),
+            (None, AfterDelete::RemoveDeposed(key)) => Some(key),
+            (None, AfterDelete::Restore { deposed, .. }) => deposed.as_deref(),
+            (None, AfterDelete::RemoveRow) => None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -118,7 +135,7 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
         _ => None,
     };
     let restores = match &req.after_delete {
-        AfterDelete::Restore(record) => Some(from_record(record)),
+        AfterDelete::Restore { record, .. } => Some(from_record(record)),
         _ => None,
     };
     let mut attempt = 1;
@@ -130,10 +147,20 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
             value: req.call.sent_value(),
             correlation,
             restores: restores.as_ref(),
+            deposed: req.deposed_key(),
         };
         let seq = journal::intent(backend, &env.run_id, &address, req.journal_op, detail)
             .await
             .map_err(|e| OpFailure::new(format!("not attempted: the journal intent could not be written: {e}")))?;
+        if let (1, Some(old)) = (attempt, &req.depose) {
+            // The intent names the key first, so a run killed from here on is resolved by
+            // recovery: until the new object's row is written, both rows hold the old object.
+            if let Err(e) = backend.put_resource((**old).clone()).await {
+                let message = format!("not attempted: the object being replaced could not be recorded as deposed: {e}");
+                let _ = journal::outcome(backend, &env.run_id, &address, req.journal_op, Some(seq), Outcome::Aborted { message: &message }).await;
+                return Err(OpFailure::new(message));
+            }
+        }
 
         let error = match call_provider(req).await {
             Ok(value) => return record_success(env, req, &address, seq, value).await,
@@ -237,8 +264,16 @@ async fn record_success(
     let written = match (&value, &req.after_delete) {
         (Some(v), _) => backend.put_resource(to_record(&req.meta, v)).await,
         (None, AfterDelete::RemoveRow) => backend.delete_resource(address).await,
-        (None, AfterDelete::KeepRow) => Ok(()),
-        (None, AfterDelete::Restore(record)) => backend.put_resource((**record).clone()).await,
+        (None, AfterDelete::RemoveDeposed(key)) => backend.delete_deposed(address, key).await,
+        (None, AfterDelete::Restore { record, deposed }) => match backend.put_resource((**record).clone()).await {
+            // Current first, then the deposed copy: a kill in between leaves a duplicate row
+            // that recovery drops, never an object without a row.
+            Ok(()) => match deposed {
+                Some(key) => backend.delete_deposed(address, key).await,
+                None => Ok(()),
+            },
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = written {
         // The provider acted but state does not say so: leave the intent open so that the
@@ -269,6 +304,13 @@ async fn record_failure(env: &WorkerEnv, req: &OpRequest, address: &str, seq: i6
         }
         let _ = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Partial { error: &error }).await;
         return OpFailure { message: format!("{error} (the object was partially created and is recorded in state)"), partial: Some(partial), uncertain: false };
+    }
+    if let Some(key) = req.depose.as_ref().and_then(|r| r.deposed.as_deref()) {
+        // The create made nothing: the old object is still the current one, so its deposed
+        // copy goes (recovery drops it if this write is lost).
+        if let Err(e) = backend.delete_deposed(address, key).await {
+            tracing::warn!(%address, error = %e, "could not drop the deposed copy of the object being replaced");
+        }
     }
     let _ = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Error { error: &error, retrying: false }).await;
     OpFailure::new(error.to_string())

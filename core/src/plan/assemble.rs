@@ -106,7 +106,9 @@ fn now() -> String {
 /// moved block are relative to each instance of that module).
 fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (HashMap<Address, usize>, HashMap<usize, Address>) {
     let objects = &input.prior.objects;
-    let mut index: HashMap<Address, usize> = objects.iter().enumerate().map(|(i, o)| (o.address.clone(), i)).collect();
+    // Deposed objects are not claimed by configuration: they keep their address and are deleted.
+    let mut index: HashMap<Address, usize> =
+        objects.iter().enumerate().filter(|(_, o)| o.deposed.is_none()).map(|(i, o)| (o.address.clone(), i)).collect();
     let mut moved_from = HashMap::new();
     let mut moves = Vec::new();
     collect_moves(&input.config.root, &mut Vec::new(), world, &mut moves);
@@ -115,7 +117,7 @@ fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (Ha
     }
     for (from, to, span) in moves {
         for (i, o) in objects.iter().enumerate() {
-            if !o.address.is_within(&from) {
+            if o.deposed.is_some() || !o.address.is_within(&from) {
                 continue;
             }
             let key = if from.key.is_none() { o.address.key.clone() } else { to.key.clone() };
@@ -252,12 +254,24 @@ fn check_prevent_destroy(planned: &[Planned]) -> Diagnostics {
 /// dependency whose direction changed cannot make the graph circular.
 fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>, Vec<Vec<u32>>) {
     let mut idx: Vec<usize> = (0..planned.len()).filter(|&i| !planned[i].excluded).collect();
-    idx.sort_by(|&a, &b| planned[a].change.address.cmp(&planned[b].change.address));
+    // A deposed object sorts right after the current object of its address.
+    let key = |i: usize| (&planned[i].change.address, &planned[i].change.deposed);
+    idx.sort_by(|&a, &b| key(a).cmp(&key(b)));
     let mut new_of = vec![u32::MAX; planned.len()];
     for (new, &old) in idx.iter().enumerate() {
         new_of[old] = new as u32;
     }
-    let by_address: HashMap<&Address, u32> = idx.iter().map(|&old| (&planned[old].change.address, new_of[old])).collect();
+    let by_address: HashMap<&Address, u32> = idx
+        .iter()
+        .filter(|&&old| planned[old].change.deposed.is_none())
+        .map(|&old| (&planned[old].change.address, new_of[old]))
+        .collect();
+    // An object recorded as depending on an address depended on whichever object was there:
+    // its delete also waits for the deletes of that address's deposed objects.
+    let mut deposed_at: HashMap<&Address, Vec<u32>> = HashMap::new();
+    for &old in idx.iter().filter(|&&old| planned[old].change.deposed.is_some()) {
+        deposed_at.entry(&planned[old].change.address).or_default().push(new_of[old]);
+    }
     let clean = |mut d: Vec<u32>| {
         let mut seen = HashSet::new();
         d.retain(|x| seen.insert(*x));
@@ -270,11 +284,19 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>, Vec<Vec<
     for &old in &idx {
         let p = &planned[old];
         let d = clean(p.deps.iter().map(|&x| new_of[x as usize]).filter(|&x| x != u32::MAX).collect());
-        let r = clean(p.recorded.iter().filter_map(|a| by_address.get(a).copied()).collect());
+        let r = clean(
+            p.recorded
+                .iter()
+                .flat_map(|a| by_address.get(a).copied().into_iter().chain(deposed_at.get(a).into_iter().flatten().copied()))
+                .collect(),
+        );
         // The dependencies a state row will record: the new object's, or for a delete the
         // old object's.
         let shown = if p.change.action == Action::Delete { &r } else { &d };
-        addr_deps.push(shown.iter().map(|&x| planned[idx[x as usize]].change.address.clone()).collect::<Vec<_>>());
+        let mut shown: Vec<Address> = shown.iter().map(|&x| planned[idx[x as usize]].change.address.clone()).collect();
+        // A current and a deposed object of one address are one dependency by address.
+        shown.dedup();
+        addr_deps.push(shown);
         deps.push(d);
         delete_deps.push(r);
     }

@@ -1,12 +1,13 @@
-//! Data sources at plan time: planning is pure, so a data source whose configuration is known
-//! is reported as a pending read; this driver reads the pending ones through their providers
-//! (in parallel) and plans again with the results, until nothing new is pending. Reads whose
+//! Provider calls at plan time: planning is pure, so a data source whose configuration is known
+//! is reported as a pending read, and a managed instance whose provider predicts computed
+//! attributes as a pending refinement (`Provider::plan`); this driver makes the pending calls
+//! (in parallel) and plans again with the answers, until nothing new is pending. Reads whose
 //! configuration depends on unknowns stay deferred to apply (`Action::Read`).
 
 use super::providers::ProviderSet;
 use super::{plan, DataResults, PlanInput, PlanOutcome};
 use crate::diag::Diagnostic;
-use tarn_sdk::ReadDataRequest;
+use tarn_sdk::{Mode, PlanRequest, ReadDataRequest};
 use tokio::task::JoinSet;
 
 /// Rounds of reading before giving up (each round resolves at least one level of data
@@ -33,8 +34,20 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                 continue;
             };
             tasks.spawn(async move {
-                let req = ReadDataRequest { type_name: read.type_name.clone(), config: read.config.unmark_deep() };
-                let result = provider.read_data(req).await;
+                let result = match read.address.mode {
+                    Mode::Data => {
+                        let req = ReadDataRequest { type_name: read.type_name.clone(), config: read.config.unmark_deep() };
+                        provider.read_data(req).await
+                    }
+                    Mode::Managed => {
+                        let req = PlanRequest {
+                            type_name: read.type_name.clone(),
+                            prior: read.prior.as_ref().map(|p| p.unmark_deep()),
+                            proposed: read.config.unmark_deep(),
+                        };
+                        provider.plan(req).await.map(|r| r.planned)
+                    }
+                };
                 (read, result)
             });
         }
@@ -46,9 +59,12 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                 }
                 Ok((read, Err(e))) => {
                     failed = true;
+                    let (summary, doing) = match read.address.mode {
+                        Mode::Data => ("Failed to read data source", "Reading"),
+                        Mode::Managed => ("Provider could not plan", "Planning"),
+                    };
                     outcome.diagnostics.push(
-                        Diagnostic::error("Failed to read data source", format!("Reading {} failed: {}", read.address, e.message))
-                            .for_address(&read.address),
+                        Diagnostic::error(summary, format!("{doing} {} failed: {}", read.address, e.message)).for_address(&read.address),
                     );
                 }
                 Err(e) => {

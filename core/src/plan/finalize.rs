@@ -141,10 +141,20 @@ impl Finalizer for ApplyEvaluator {
         if diags.has_errors() {
             return Err(diags);
         }
-        let final_ = match change.action {
+        let mut final_ = match change.action {
             Action::Update => propose(schema, &config, change.before.as_ref(), &resource.lifecycle.ignore_changes),
             _ => replacement(schema, &config),
         };
+        // Computed attributes the provider predicted at plan time (`Provider::plan`) stay as
+        // planned: configuration alone leaves them unknown.
+        if let (Some(Value::Map(planned)), Value::Map(f)) = (change.after.as_ref().map(|v| v.unmark().0), &mut final_) {
+            for (k, v) in planned {
+                let computed = schema.attributes.get(k).is_some_and(|a| a.computed);
+                if computed && v.is_wholly_known() && f.get(k).is_some_and(Value::is_unknown) {
+                    f.insert(k.clone(), v.clone());
+                }
+            }
+        }
         if let Some(planned) = &change.after
             && !consistent(planned, &final_) {
                 return Err(bug(change, "the final configuration differs from a value the plan already knew.".into()));

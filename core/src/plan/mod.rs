@@ -63,16 +63,23 @@ impl Default for PlanOptions {
     }
 }
 
-/// A data source read the plan needs: its configuration is wholly known at plan time.
+/// A provider call the plan needs before it can be final: a data source read (a `data`
+/// address; its configuration is wholly known at plan time), or the refinement of a managed
+/// instance's planned value by `Provider::plan` (a managed address; `config` is the proposed
+/// value, `prior` the recorded object).
 #[derive(Debug, Clone)]
 pub struct DataRead {
     pub address: Address,
     pub provider: String,
     pub type_name: String,
     pub config: Value,
+    /// For a plan refinement: the prior object (`None` for a create, and for data reads).
+    pub prior: Option<Value>,
 }
 
-/// Data sources read so far: address → (configuration read with, result).
+/// Provider answers so far, by address → (what was asked, the answer): for a data source the
+/// configuration read with and the result; for a managed instance the proposed value and the
+/// provider's planned value.
 pub type DataResults = HashMap<Address, (Value, Value)>;
 
 /// Everything a plan is made from.

@@ -139,6 +139,11 @@ pub struct ResourceChange {
     pub irreversible: bool,
     /// Instance addresses this one depends on (for rollback order and state).
     pub dependencies: Vec<Address>,
+    /// Set on the delete of a *deposed* object: an older object of this address that a
+    /// create_before_destroy replacement set aside and an interrupted or failed apply left
+    /// behind. `None` for the address's current object.
+    #[serde(default)]
+    pub deposed: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

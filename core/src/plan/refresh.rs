@@ -23,6 +23,9 @@ pub struct PriorObject {
     pub value: Option<Value>,
     pub dependencies: Vec<Address>,
     pub sensitive_paths: Vec<String>,
+    /// The deposed key of a deposed object (see `ResourceRecord::deposed`); `None` for the
+    /// address's current object.
+    pub deposed: Option<String>,
 }
 
 /// The prior state: recorded objects (refreshed when refresh ran) and outputs.
@@ -35,9 +38,9 @@ pub struct PriorState {
 }
 
 impl PriorState {
-    /// Index of objects by address.
+    /// Index of the current objects by address (deposed objects left out).
     pub fn index(&self) -> HashMap<&Address, usize> {
-        self.objects.iter().enumerate().map(|(i, o)| (&o.address, i)).collect()
+        self.objects.iter().enumerate().filter(|(_, o)| o.deposed.is_none()).map(|(i, o)| (&o.address, i)).collect()
     }
 }
 
@@ -60,6 +63,7 @@ pub fn prior_from_snapshot(snapshot: &Snapshot) -> (PriorState, Diagnostics) {
             value: Some(value_from_record(rec)),
             dependencies,
             sensitive_paths: rec.sensitive_paths.clone(),
+            deposed: rec.deposed.clone(),
         });
     }
     let outputs = snapshot
@@ -145,7 +149,8 @@ pub async fn refresh(mut prior: PriorState, providers: &ProviderSet, opts: Refre
                     (None, None) => true,
                     _ => false,
                 };
-                if !same {
+                // A deposed object is deleted by the plan whatever it looks like now.
+                if !same && obj.deposed.is_none() {
                     drift.push(Drift { address: obj.address.clone(), recorded, actual: actual.clone() });
                 }
                 obj.value = actual;

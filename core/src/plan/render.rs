@@ -13,6 +13,9 @@ pub fn render(plan: &Plan) -> String {
     for c in &plan.changes {
         let sym = if c.action == Action::NoOp { "=" } else { c.action.symbol() };
         let _ = write!(out, "  {sym} {}", c.address);
+        if let Some(key) = &c.deposed {
+            let _ = write!(out, " (deposed {key})");
+        }
         if c.action == Action::Update
             && let (Some(b), Some(a)) = (&c.before, &c.after) {
                 let changed: Vec<&str> = a
@@ -66,7 +69,9 @@ pub fn render(plan: &Plan) -> String {
             OpKind::ReadData => "read",
         };
         let phase = if op.phase == Phase::FinalDestroy { "final " } else { "" };
-        format!("{phase}{kind} {}", plan.changes[op.change as usize].address)
+        let change = &plan.changes[op.change as usize];
+        let deposed = change.deposed.as_ref().map(|k| format!(" (deposed {k})")).unwrap_or_default();
+        format!("{phase}{kind} {}{deposed}", change.address)
     };
     if !plan.graph.ops.is_empty() {
         out.push_str("ops:\n");

@@ -38,6 +38,7 @@ pub fn record_from_value(
         dependencies: dependencies.iter().map(ToString::to_string).collect(),
         correlation,
         schema_version,
+        deposed: None,
     }
 }
 

@@ -202,6 +202,7 @@ impl Walk<'_> {
             reasons: Vec::new(),
             irreversible: false,
             dependencies: Vec::new(),
+            deposed: None,
         };
         self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: false }, Value::Unknown);
     }
@@ -280,7 +281,13 @@ impl Walk<'_> {
             Some(result) if !waits => (Action::NoOp, super::statevalue::mark_sensitive(result, schema), Vec::new()),
             _ => {
                 if known && !waits {
-                    self.pending.push(DataRead { address: address.clone(), provider: provider.clone(), type_name: address.type_name.clone(), config: config.clone() });
+                    self.pending.push(DataRead {
+                        address: address.clone(),
+                        provider: provider.clone(),
+                        type_name: address.type_name.clone(),
+                        config: config.clone(),
+                        prior: None,
+                    });
                 }
                 (Action::Read, diff::replacement(schema, &config), vec![ChangeReason::ReadDeferred])
             }
@@ -294,6 +301,7 @@ impl Walk<'_> {
             reasons,
             irreversible: false,
             dependencies: Vec::new(),
+            deposed: None,
         };
         self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
@@ -352,6 +360,13 @@ impl Walk<'_> {
             }
         };
         let after = if replace { diff::replacement(schema, &config) } else { d.after };
+        let after = match action {
+            Action::Create | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
+                let prior = if replace { None } else { prior };
+                self.refined(&address, &provider, schema, after, prior, resource.span)
+            }
+            _ => after,
+        };
         let irreversible = schema.destroy_is_irreversible && action == Action::DeleteThenCreate;
         let change = ResourceChange {
             address,
@@ -362,13 +377,14 @@ impl Walk<'_> {
             reasons,
             irreversible,
             dependencies: Vec::new(),
+            deposed: None,
         };
         self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
 
     /// Refresh-only: every recorded object, unchanged.
     pub fn unchanged(&mut self) {
-        for obj in &self.input.prior.objects {
+        for obj in self.input.prior.objects.iter().filter(|o| o.deposed.is_none()) {
             let change = ResourceChange {
                 address: obj.address.clone(),
                 provider: obj.provider.clone(),
@@ -378,6 +394,7 @@ impl Walk<'_> {
                 reasons: Vec::new(),
                 irreversible: false,
                 dependencies: Vec::new(),
+                deposed: None,
             };
             let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false, stored_after: false };
             self.add(p, obj.value.clone().unwrap_or(Value::Null));
@@ -390,6 +407,10 @@ impl Walk<'_> {
         let prior = &self.input.prior;
         for (i, obj) in prior.objects.iter().enumerate() {
             if self.consumed[i] || obj.address.mode == Mode::Data {
+                continue;
+            }
+            if obj.deposed.is_some() {
+                self.deposed(obj, destroy);
                 continue;
             }
             let module_path: Vec<String> = obj.address.module.iter().map(|s| s.name.clone()).collect();
@@ -409,25 +430,98 @@ impl Walk<'_> {
             if obj.value.is_none() {
                 reasons.push(ChangeReason::GoneOutsideTarn);
             }
-            let irreversible = self
-                .input
-                .schemas
-                .get(super::providers::parse_provider_key(&obj.provider).name.as_str())
-                .and_then(|s| s.resources.get(&obj.address.type_name))
-                .is_some_and(|s| s.destroy_is_irreversible);
-            let change = ResourceChange {
-                address: obj.address.clone(),
-                provider: obj.provider.clone(),
-                action: Action::Delete,
-                before: obj.value.clone(),
-                after: None,
-                reasons,
-                irreversible,
-                dependencies: Vec::new(),
-            };
+            let change = self.delete_of(obj, reasons);
             let prevent_destroy = block.is_some_and(|b| b.lifecycle.prevent_destroy);
             let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy, span: block.map(|b| b.span), excluded: false, stored_after: false };
             self.add(p, Value::Null);
         }
+    }
+
+    /// The delete of a deposed object: an older object of an address that a
+    /// create_before_destroy replacement set aside and an interrupted or failed apply left
+    /// behind. Always planned (configuration cannot claim it), in the final-destroy phase like
+    /// any destroy, after whatever depends on it; `prevent_destroy` does not apply, since the
+    /// object was already replaced.
+    fn deposed(&mut self, obj: &super::PriorObject, destroy: bool) {
+        let mut reasons = Vec::new();
+        if destroy {
+            reasons.push(ChangeReason::DestroyRequested);
+        }
+        if obj.value.is_none() {
+            reasons.push(ChangeReason::GoneOutsideTarn);
+        }
+        let change = self.delete_of(obj, reasons);
+        let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false, stored_after: false };
+        self.add(p, Value::Null);
+    }
+
+    /// The change deleting a recorded object (current or deposed).
+    fn delete_of(&self, obj: &super::PriorObject, reasons: Vec<ChangeReason>) -> ResourceChange {
+        let irreversible = self
+            .input
+            .schemas
+            .get(super::providers::parse_provider_key(&obj.provider).name.as_str())
+            .and_then(|s| s.resources.get(&obj.address.type_name))
+            .is_some_and(|s| s.destroy_is_irreversible);
+        ResourceChange {
+            address: obj.address.clone(),
+            provider: obj.provider.clone(),
+            action: Action::Delete,
+            before: obj.value.clone(),
+            after: None,
+            reasons,
+            irreversible,
+            dependencies: Vec::new(),
+            deposed: obj.deposed.clone(),
+        }
+    }
+
+    /// The planned value, refined by the provider's `plan` where the schema says it predicts
+    /// computed attributes and some are still unknown. The first round asks (a pending call
+    /// that `plan_with_data` makes); the next uses the answer given for this same proposed
+    /// value. Only unknown computed attributes are taken from the answer; an answer that
+    /// contradicts a value the configuration decides is an error naming the provider. Values
+    /// with sensitive parts are not refined.
+    fn refined(&mut self, address: &Address, provider: &str, schema: &ResourceSchema, proposed: Value, prior: Option<&Value>, span: Span) -> Value {
+        let Value::Map(attrs) = &proposed else { return proposed };
+        let computed_unknown = |k: &String, v: &Value| v.unmark().0.is_unknown() && schema.attributes.get(k).is_some_and(|a| a.computed);
+        // A prediction from a secret (a checksum of sensitive content) could reveal it, and
+        // would not be sensitive once applied: such values stay known only after apply.
+        if !schema.refines_plan || proposed.contains_sensitive() || !attrs.iter().any(|(k, v)| computed_unknown(k, v)) {
+            return proposed;
+        }
+        let Some((_, answer)) = self.input.data.get(address).filter(|(asked, _)| *asked == proposed) else {
+            self.pending.push(DataRead {
+                address: address.clone(),
+                provider: provider.to_string(),
+                type_name: address.type_name.clone(),
+                config: proposed.clone(),
+                prior: prior.cloned(),
+            });
+            return proposed;
+        };
+        let mut out = attrs.clone();
+        for (k, v) in attrs {
+            let given = answer.get(k);
+            if v.is_wholly_known() {
+                if given.is_some_and(|g| g.to_json_unmarked() != v.to_json_unmarked()) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "Provider produced an invalid plan",
+                            format!("The provider of {address} planned a different value for `{k}` than the configuration gives. This is a bug in the provider; the planned values were not used."),
+                        )
+                        .at(span)
+                        .for_address(address),
+                    );
+                    return proposed;
+                }
+            } else if computed_unknown(k, v)
+                && let Some(g) = given.filter(|g| !g.is_unknown())
+            {
+                let g = g.clone();
+                out.insert(k.clone(), if v.is_sensitive() { g.sensitive() } else { g });
+            }
+        }
+        super::statevalue::mark_sensitive(Value::Map(out), schema)
     }
 }

@@ -64,6 +64,7 @@ fn snapshot(dir: &Path) -> Snapshot {
             dependencies: strings("dependencies"),
             correlation: None,
             schema_version: 0,
+            deposed: r["deposed"].as_str().map(String::from),
             address,
         });
     }
@@ -161,6 +162,9 @@ macro_rules! cases {
 }
 
 cases!(
+    deposed_object,
+    provider_refines_plan,
+    provider_plan_contradicts_config,
     create_from_empty,
     noop_replan,
     update_in_place,

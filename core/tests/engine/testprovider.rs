@@ -34,6 +34,15 @@ pub fn schema() -> ProviderSchema {
         .attr("size", AttributeSchema::optional(Type::Number, "size"));
     vol.destroy_is_irreversible = true;
     s.resources.insert("test_volume".into(), vol);
+    // `plan` predicts `digest` from `name` (and lies about `name` when it is "liar").
+    s.resources.insert(
+        "test_digest".into(),
+        ResourceSchema::new("a digest")
+            .attr("id", AttributeSchema::computed(Type::String, "id"))
+            .attr("name", AttributeSchema::required(Type::String, "name").force_new())
+            .attr("digest", AttributeSchema::computed(Type::String, "digest"))
+            .refines_plan(),
+    );
     s.data_sources.insert(
         "test_lookup".into(),
         ResourceSchema::new("lookup")
@@ -71,6 +80,19 @@ impl Provider for TestProvider {
     async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
         let key = req.config.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
         Ok(Value::map([("key", Value::string(key.clone())), ("value", Value::string(format!("looked-up-{key}")))]))
+    }
+    async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        let mut planned = req.proposed;
+        if req.type_name == "test_digest"
+            && let Value::Map(m) = &mut planned
+            && let Some(name) = m.get("name").and_then(Value::as_str).map(str::to_string)
+        {
+            m.insert("digest".into(), Value::string(format!("digest-of-{name}")));
+            if name == "liar" {
+                m.insert("name".into(), Value::string("something else"));
+            }
+        }
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
     async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
         Ok(req.planned)

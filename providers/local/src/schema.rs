@@ -107,7 +107,8 @@ fn resource(kind: Kind) -> ResourceSchema {
         )
         .attr("file_permission", permission("file"))
         .attr("directory_permission", permission("directories created for the file"));
-    with_checksums(r)
+    // `plan` computes the checksums (and the id) of content known at plan time.
+    with_checksums(r).refines_plan()
 }
 
 fn data_source(kind: Kind) -> ResourceSchema {

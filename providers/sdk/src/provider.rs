@@ -91,7 +91,11 @@ pub trait Provider: Send + Sync {
     /// Refresh: the object's current state, or `None` when it no longer exists.
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError>;
 
-    /// Optional refinement of the engine's default diff.
+    /// Optional refinement of the engine's default diff. The planner calls it for creates and
+    /// updates of resource types whose schema sets `refines_plan`, while the proposed value
+    /// still has unknown computed attributes: the provider may fill those it can predict, and
+    /// must not change any value the configuration already decides (the planner refuses a
+    /// response that does). `requires_replace` is not used by the planner yet.
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() })
     }

@@ -116,11 +116,27 @@ pub struct ResourceSchema {
     /// Deleting this object loses data that cannot be recreated (volumes, databases): the plan
     /// flags its deletion as irreversible.
     pub destroy_is_irreversible: bool,
+    /// The provider's `plan` can predict computed attributes (checksums, ids derived from
+    /// configuration): the planner asks it for creates and updates whose planned value still
+    /// has unknown computed attributes. Off by default, so that providers whose computed values
+    /// are only known after apply cost no extra call per instance.
+    #[serde(default)]
+    pub refines_plan: bool,
 }
 
 impl ResourceSchema {
     pub fn new(description: &str) -> Self {
-        ResourceSchema { description: description.to_string(), attributes: IndexMap::new(), destroy_is_irreversible: false }
+        ResourceSchema {
+            description: description.to_string(),
+            attributes: IndexMap::new(),
+            destroy_is_irreversible: false,
+            refines_plan: false,
+        }
+    }
+    /// Declares that [`Provider::plan`](crate::Provider::plan) predicts computed attributes.
+    pub fn refines_plan(mut self) -> Self {
+        self.refines_plan = true;
+        self
     }
     pub fn attr(mut self, name: &str, schema: AttributeSchema) -> Self {
         self.attributes.insert(name.to_string(), schema);

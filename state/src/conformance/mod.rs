@@ -6,11 +6,13 @@
 //! free to choose: lineage format, lock ids, timestamps beyond RFC 3339, journal seq values
 //! beyond "increasing".
 
+mod deposed;
 mod journal;
 mod locks;
 mod runs;
 mod snapshot;
 
+pub use deposed::*;
 pub use journal::*;
 pub use locks::*;
 pub use runs::*;
@@ -41,6 +43,8 @@ macro_rules! conformance_tests {
             snapshot_starts_empty, rows_round_trip, rows_are_replaced_and_deleted, batch_put,
             outputs_are_replaced_whole, writes_are_visible_to_another_handle, workspaces_are_isolated,
             corrupt_row_names_its_address,
+            deposed_objects_live_beside_the_current_one, delete_resource_keeps_deposed_objects,
+            a_deposed_object_can_be_made_current_again,
             begin_run_bumps_serial_once, history_is_newest_first, finish_unknown_run_fails,
             run_of_dead_holder_is_interrupted,
             outcome_closes_its_intent, close_intent_is_idempotent, open_intents_span_runs,
@@ -76,6 +80,7 @@ pub fn sample(address: &str, n: i64) -> ResourceRecord {
         dependencies: vec!["null_resource.base".to_string()],
         correlation: Some(format!("tarn-{n}")),
         schema_version: 2,
+        deposed: None,
     }
 }
 

@@ -248,7 +248,15 @@ impl Backend for SqliteBackend {
 
     async fn delete_resource(&self, address: &str) -> Result<(), StateError> {
         let address = address.to_string();
-        self.write(move |ctx| resources::delete(ctx, &address)).await
+        self.write(move |ctx| resources::delete(ctx, &address, "")).await
+    }
+
+    async fn delete_deposed(&self, address: &str, key: &str) -> Result<(), StateError> {
+        if key.is_empty() {
+            return Err(StateError::Storage(format!("an empty deposed key for {address}; this is a bug in tarn")));
+        }
+        let (address, key) = (address.to_string(), key.to_string());
+        self.write(move |ctx| resources::delete(ctx, &address, &key)).await
     }
 
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {

@@ -1,4 +1,6 @@
-//! The snapshot: lineage and serial (`meta`), one row per resource instance, and outputs.
+//! The snapshot: lineage and serial (`meta`), one row per resource instance (plus one per
+//! deposed object, keyed by its deposed key; `''` in the `deposed` column is the current
+//! object), and outputs.
 //!
 //! Rows are upserted and deleted one at a time (or in a caller-given batch), never rewritten
 //! wholesale. JSON columns are parsed on read; a row that does not parse is reported as
@@ -58,8 +60,8 @@ pub fn read_snapshot(ctx: &mut Ctx<'_>) -> Result<Option<Snapshot>, StateError> 
     let raw: Vec<RawResource> = {
         let mut stmt = tx
             .prepare_cached(
-                "SELECT address, mode, type_name, provider, attributes, sensitive_paths, dependencies, correlation, schema_version \
-                 FROM resources WHERE workspace = ?1 ORDER BY address",
+                "SELECT address, mode, type_name, provider, attributes, sensitive_paths, dependencies, correlation, schema_version, \
+                 deposed FROM resources WHERE workspace = ?1 ORDER BY address, deposed",
             )
             .map_err(&err)?;
         stmt.query_map([ctx.ws], |r| {
@@ -73,6 +75,7 @@ pub fn read_snapshot(ctx: &mut Ctx<'_>) -> Result<Option<Snapshot>, StateError> 
                 dependencies: r.get(6)?,
                 correlation: r.get(7)?,
                 schema_version: r.get(8)?,
+                deposed: r.get(9)?,
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -108,11 +111,15 @@ struct RawResource {
     dependencies: String,
     correlation: Option<String>,
     schema_version: i64,
+    deposed: String,
 }
 
 impl RawResource {
     fn parse(self) -> Result<ResourceRecord, StateError> {
-        let what = || format!("resource {}", self.address);
+        let what = || match self.deposed.as_str() {
+            "" => format!("resource {}", self.address),
+            key => format!("resource {} (deposed object {key})", self.address),
+        };
         Ok(ResourceRecord {
             attributes: from_json(what, "attributes", &self.attributes)?,
             sensitive_paths: from_json(what, "sensitive_paths", &self.sensitive_paths)?,
@@ -123,6 +130,7 @@ impl RawResource {
             provider: self.provider,
             correlation: self.correlation,
             schema_version: self.schema_version,
+            deposed: Some(self.deposed).filter(|k| !k.is_empty()),
         })
     }
 }
@@ -139,6 +147,9 @@ pub struct EncodedRow {
 impl EncodedRow {
     pub fn new(record: ResourceRecord) -> Result<EncodedRow, StateError> {
         let what = format!("resource {}", record.address);
+        if record.deposed.as_deref() == Some("") {
+            return Err(StateError::Storage(format!("{what} has an empty deposed key; this is a bug in tarn")));
+        }
         Ok(EncodedRow {
             attributes: to_json(&what, &record.attributes)?,
             sensitive_paths: to_json(&what, &record.sensitive_paths)?,
@@ -161,8 +172,8 @@ pub fn put(ctx: &mut Ctx<'_>, rows: &[EncodedRow]) -> Result<(), StateError> {
         let mut stmt = tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO resources (workspace, address, mode, type_name, provider, attributes, \
-                 sensitive_paths, dependencies, correlation, schema_version, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 sensitive_paths, dependencies, correlation, schema_version, updated_at, deposed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )
             .map_err(&err)?;
         for row in rows {
@@ -179,6 +190,7 @@ pub fn put(ctx: &mut Ctx<'_>, rows: &[EncodedRow]) -> Result<(), StateError> {
                 r.correlation,
                 r.schema_version,
                 now,
+                r.deposed.as_deref().unwrap_or(""),
             ])
             .map_err(&err)?;
         }
@@ -186,11 +198,16 @@ pub fn put(ctx: &mut Ctx<'_>, rows: &[EncodedRow]) -> Result<(), StateError> {
     tx.commit().map_err(&err)
 }
 
-pub fn delete(ctx: &mut Ctx<'_>, address: &str) -> Result<(), StateError> {
+/// Removes one row: the current object (`deposed = ""`) or a deposed object of `address`.
+pub fn delete(ctx: &mut Ctx<'_>, address: &str, deposed: &str) -> Result<(), StateError> {
+    let what = match deposed {
+        "" => format!("delete resource {address}"),
+        key => format!("delete deposed object {key} of {address}"),
+    };
     ctx.conn
-        .prepare_cached("DELETE FROM resources WHERE workspace = ?1 AND address = ?2")
-        .and_then(|mut s| s.execute(params![ctx.ws, address]))
-        .map_err(ctx.err(format!("delete resource {address}")))?;
+        .prepare_cached("DELETE FROM resources WHERE workspace = ?1 AND address = ?2 AND deposed = ?3")
+        .and_then(|mut s| s.execute(params![ctx.ws, address, deposed]))
+        .map_err(ctx.err(what))?;
     Ok(())
 }
 

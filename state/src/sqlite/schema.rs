@@ -10,7 +10,7 @@ use crate::StateError;
 use crate::clock;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this code knows.
 pub fn known_version() -> i64 {
@@ -82,6 +82,33 @@ CREATE TABLE lock (
     expires_at  TEXT NOT NULL,
     lease_ms    INTEGER NOT NULL
 );
+"#;
+
+/// Deposed objects (create_before_destroy): a resource row is keyed by (address, deposed key),
+/// `''` being the current object. SQLite cannot change a primary key in place, so the table is
+/// rebuilt; existing rows become current objects.
+const V2: &str = r#"
+CREATE TABLE resources_v2 (
+    workspace       TEXT NOT NULL,
+    address         TEXT NOT NULL,
+    deposed         TEXT NOT NULL DEFAULT '',
+    mode            TEXT NOT NULL,
+    type_name       TEXT NOT NULL,
+    provider        TEXT NOT NULL,
+    attributes      TEXT NOT NULL,
+    sensitive_paths TEXT NOT NULL,
+    dependencies    TEXT NOT NULL,
+    correlation     TEXT,
+    schema_version  INTEGER NOT NULL,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (workspace, address, deposed)
+) WITHOUT ROWID;
+INSERT INTO resources_v2 (workspace, address, deposed, mode, type_name, provider, attributes, sensitive_paths,
+                          dependencies, correlation, schema_version, updated_at)
+    SELECT workspace, address, '', mode, type_name, provider, attributes, sensitive_paths,
+           dependencies, correlation, schema_version, updated_at FROM resources;
+DROP TABLE resources;
+ALTER TABLE resources_v2 RENAME TO resources;
 "#;
 
 const VERSION_TABLE: &str =

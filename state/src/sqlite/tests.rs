@@ -72,6 +72,36 @@ fn migrations_are_recorded_once() {
     assert_eq!(version(&SqliteBackend::open(&f.path).expect("reopen")), (known, known), "reopening migrates nothing");
 }
 
+/// A state file written before deposed objects existed (schema version 1) keeps its rows as
+/// current objects and can then hold deposed ones.
+#[tokio::test]
+async fn a_version_1_file_migrates_its_rows_to_current_objects() {
+    let f = fixture();
+    std::fs::create_dir_all(f.path.parent().expect("parent")).expect("mkdir");
+    {
+        let conn = rusqlite::Connection::open(&f.path).expect("create a v1 file");
+        conn.execute_batch(super::schema::MIGRATIONS[0]).expect("v1 schema");
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 'then');
+             INSERT INTO meta VALUES ('default', 'lin-1', 7, 'then');
+             INSERT INTO resources VALUES ('default', 'null_resource.a', 'managed', 'null_resource', 'null',
+                 '{\"id\":\"1\"}', '[]', '[]', 'tarn-x', 0, 'then');",
+        )
+        .expect("v1 rows");
+    }
+    let b = SqliteBackend::open(&f.path).expect("open migrates");
+    let s = b.snapshot().await.expect("snapshot");
+    assert_eq!((s.lineage.as_str(), s.serial), ("lin-1", 7));
+    assert_eq!(s.resources.len(), 1);
+    assert_eq!((s.resources[0].address.as_str(), s.resources[0].deposed.as_ref()), ("null_resource.a", None));
+    assert_eq!(s.resources[0].correlation.as_deref(), Some("tarn-x"));
+    let mut old = s.resources[0].clone();
+    old.deposed = Some("1a2b3c4d".into());
+    b.put_resource(old).await.expect("a deposed row beside the migrated one");
+    assert_eq!(b.snapshot().await.expect("snapshot").resources.len(), 2);
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let f = fixture();

@@ -1,6 +1,7 @@
 //! An in-memory state backend for executor tests and the executor benchmark: the Backend
 //! contract without IO, plus fault switches (fail a row write for one address) and a log of
-//! every call, so tests can check what was written and in which order.
+//! every call, so tests can check what was written and in which order. Rows are keyed by
+//! address, and a deposed object by `ADDRESS (deposed KEY)`.
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -39,8 +40,14 @@ impl MemoryBackend {
         self.lock().journal.clone()
     }
 
+    /// Every row: current objects by address, deposed ones by `ADDRESS (deposed KEY)`.
     pub fn resources(&self) -> BTreeMap<String, ResourceRecord> {
         self.lock().resources.clone()
+    }
+
+    /// The deposed rows only.
+    pub fn deposed(&self) -> Vec<ResourceRecord> {
+        self.lock().resources.values().filter(|r| r.deposed.is_some()).cloned().collect()
     }
 
     pub fn runs(&self) -> Vec<RunRecord> {
@@ -118,11 +125,15 @@ impl Backend for MemoryBackend {
         if g.fail_put_for.as_deref() == Some(record.address.as_str()) {
             return Err(StateError::Storage(format!("injected failure writing {}", record.address)));
         }
-        g.resources.insert(record.address.clone(), record);
+        g.resources.insert(row_key(&record.address, record.deposed.as_deref()), record);
         Ok(())
     }
     async fn delete_resource(&self, address: &str) -> Result<(), StateError> {
         self.lock().resources.remove(address);
+        Ok(())
+    }
+    async fn delete_deposed(&self, address: &str, key: &str) -> Result<(), StateError> {
+        self.lock().resources.remove(&row_key(address, Some(key)));
         Ok(())
     }
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
@@ -152,6 +163,13 @@ impl Backend for MemoryBackend {
     }
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError> {
         Ok(self.lock().journal.iter().filter(|r| r.entry.run_id == run_id).cloned().collect())
+    }
+}
+
+fn row_key(address: &str, deposed: Option<&str>) -> String {
+    match deposed {
+        Some(key) => format!("{address} (deposed {key})"),
+        None => address.to_string(),
     }
 }
 

@@ -6,7 +6,8 @@ pub mod memory;
 mod support;
 
 mod crash;
+mod deposed;
 mod failure;
-mod pipeline;
+pub(crate) mod pipeline;
 mod recovery;
 mod scheduling;

@@ -31,6 +31,18 @@ impl tarn_core::exec::EventSink for Quiet {
 /// Writes the configuration, plans against the state and applies; returns the plan's op count
 /// and the apply outcome (`None` when there was nothing to do).
 async fn plan_and_apply(dir: &Path, body: &str, backend: &Arc<SqliteBackend>, mode: PlanMode) -> (usize, Option<ApplyOutcome>) {
+    let (plan, outcome) = plan_and_apply_with(dir, body, backend, mode, FailurePolicy::Rollback).await;
+    (plan.graph.ops.len(), outcome)
+}
+
+/// [`plan_and_apply`] under a failure policy; returns the plan itself.
+pub(super) async fn plan_and_apply_with(
+    dir: &Path,
+    body: &str,
+    backend: &Arc<SqliteBackend>,
+    mode: PlanMode,
+    on_failure: FailurePolicy,
+) -> (Plan, Option<ApplyOutcome>) {
     let objects = dir.join("objects");
     let text = format!("provider \"fault\" {{\n  dir = \"{}\"\n}}\n{body}", objects.display());
     std::fs::write(dir.join("main.tarn.hcl"), text).unwrap();
@@ -62,7 +74,7 @@ async fn plan_and_apply(dir: &Path, body: &str, backend: &Arc<SqliteBackend>, mo
     assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
     let plan = outcome.plan.unwrap();
     if plan.graph.ops.is_empty() {
-        return (0, None);
+        return (plan, None);
     }
     let finalizer = ApplyEvaluator::new(config.clone(), vars, providers.schemas().clone(), &plan, dir.to_path_buf());
     let ctx = ApplyContext {
@@ -70,7 +82,7 @@ async fn plan_and_apply(dir: &Path, body: &str, backend: &Arc<SqliteBackend>, mo
         backend: backend.clone(),
         finalizer: Arc::new(finalizer),
         schemas: providers.schemas().clone(),
-        options: ApplyOptions { parallelism: 4, on_failure: FailurePolicy::Rollback, ..ApplyOptions::default() },
+        options: ApplyOptions { parallelism: 4, on_failure, ..ApplyOptions::default() },
         events: Arc::new(Quiet),
         cancel: CancelToken::new(),
         run: super::memory::run_start(),
@@ -79,7 +91,7 @@ async fn plan_and_apply(dir: &Path, body: &str, backend: &Arc<SqliteBackend>, mo
     if report.outcome != ApplyOutcome::Success {
         eprintln!("apply: {:?}\nfailed: {:#?}", report.outcome, report.failed);
     }
-    (plan.graph.ops.len(), Some(report.outcome))
+    (plan, Some(report.outcome))
 }
 
 fn rows(snapshot: &tarn_state::Snapshot) -> Vec<ResourceRecord> {
@@ -88,7 +100,7 @@ fn rows(snapshot: &tarn_state::Snapshot) -> Vec<ResourceRecord> {
     rows
 }
 
-fn object_files(dir: &Path) -> Vec<String> {
+pub(super) fn object_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("objects"))
         .map(|rd| rd.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned())).collect())
         .unwrap_or_default();

@@ -32,6 +32,20 @@ async fn intent_restoring(
     planned: &Value,
     restores: Option<&Value>,
 ) -> i64 {
+    intent_full(h, run, name, op, correlation, planned, restores, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn intent_full(
+    h: &Harness,
+    run: &str,
+    name: &str,
+    op: &str,
+    correlation: Option<&str>,
+    planned: &Value,
+    restores: Option<&Value>,
+    deposed: Option<&str>,
+) -> i64 {
     h.backend
         .journal(JournalEntry {
             run_id: run.into(),
@@ -45,6 +59,7 @@ async fn intent_restoring(
                 "attempt": 1,
                 "planned": planned.to_json_redacted(),
                 "restores": restores.map(Value::to_json_redacted),
+                "deposed": deposed,
             }),
             intent_seq: None,
         })
@@ -147,28 +162,92 @@ async fn put_row(h: &Harness, name: &str, value: &Value, correlation: &str) {
             dependencies: vec![],
             correlation: Some(correlation.into()),
             schema_version: 0,
+            deposed: None,
         })
         .await
         .unwrap();
 }
 
+/// A create_before_destroy create killed after it made the new object: the new object is
+/// adopted as current and the old one, which the row held, is kept as deposed (for the next
+/// plan to delete) — also when the journal (an older tarn's) does not name a deposed key.
 #[tokio::test]
-async fn an_interrupted_create_before_destroy_create_is_removed_while_the_old_object_lives() {
+async fn an_interrupted_create_before_destroy_create_is_adopted_and_the_old_object_deposed() {
+    for key in [Some("0a1b2c3d"), None] {
+        let h = Harness::new();
+        let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+        if let Some(key) = key {
+            let mut row = h.backend.resources()["fault_object.x"].clone();
+            row.deposed = Some(key.into());
+            h.backend.put_resource(row).await.unwrap();
+        }
+        let run = h.backend.begin_run(run_start()).await.unwrap();
+        let planned = obj("x", &[("replace_key", Value::string("2"))]);
+        intent_full(&h, &run, "x", "create", Some("tarn-r-0"), &planned, None, key).await;
+        h.fault.create(CreateRequest { type_name: TYPE.into(), planned, correlation: "tarn-r-0".into() }).await.unwrap();
+
+        let recovered = recover(recover_ctx(&h)).await.unwrap();
+        assert_eq!(recovered[0].resolution, Resolution::Adopted { correlation: "tarn-r-0".into() }, "key {key:?}");
+        assert_eq!(h.fault.objects().unwrap().len(), 2, "recovery deletes nothing");
+        assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2", "the new object is current");
+        let deposed = h.backend.deposed();
+        assert_eq!(deposed.len(), 1, "key {key:?}: {deposed:?}");
+        assert_eq!(deposed[0].attributes, old.to_json_unmarked(), "the old object is deposed");
+        if let Some(key) = key {
+            assert_eq!(deposed[0].deposed.as_deref(), Some(key));
+        }
+    }
+}
+
+/// Killed after the old object was deposed but before the provider made the new one: both
+/// rows hold the old object; recovery drops the deposed copy (and deletes nothing).
+#[tokio::test]
+async fn a_deposed_copy_of_the_current_object_is_dropped() {
     let h = Harness::new();
-    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let before = h.backend.resources();
+    let mut row = before["fault_object.x"].clone();
+    row.deposed = Some("0a1b2c3d".into());
+    h.backend.put_resource(row).await.unwrap();
     let run = h.backend.begin_run(run_start()).await.unwrap();
     let planned = obj("x", &[("replace_key", Value::string("2"))]);
-    intent(&h, &run, "x", "create", Some("tarn-r-0"), &planned).await;
-    h.fault.create(CreateRequest { type_name: TYPE.into(), planned, correlation: "tarn-r-0".into() }).await.unwrap();
+    intent_full(&h, &run, "x", "create", Some("tarn-r-0"), &planned, None, Some("0a1b2c3d")).await;
 
     let recovered = recover(recover_ctx(&h)).await.unwrap();
-    assert_eq!(recovered[0].resolution, Resolution::RemovedUntracked);
-    let objects = h.fault.objects().unwrap();
-    assert_eq!(objects.len(), 1);
-    assert_eq!(objects[0].attributes, old, "the recorded old object is the one left");
-    assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
-    let ops: Vec<String> = h.backend.journal_entries().iter().map(|r| r.entry.op.clone()).collect();
-    assert!(ops.contains(&"recover-delete".to_string()), "the clean-up is journaled");
+    assert_eq!(recovered[0].resolution, Resolution::NotCreated);
+    assert_eq!(h.backend.resources(), before, "only the current row is left");
+    assert_eq!(h.existing(), vec!["x"]);
+    assert_eq!(h.fault.stats().deletes, 0);
+}
+
+/// The delete of a deposed object killed mid-call: gone → its row goes; still there → its row
+/// stays (refreshed) for the next plan to delete; the current object is untouched either way.
+#[tokio::test]
+async fn an_interrupted_delete_of_a_deposed_object_is_reconciled() {
+    for deleted in [true, false] {
+        let h = Harness::new();
+        let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+        let mut row = h.backend.resources()["fault_object.x"].clone();
+        row.deposed = Some("0a1b2c3d".into());
+        h.backend.put_resource(row).await.unwrap();
+        let new = h
+            .fault
+            .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+            .await
+            .unwrap();
+        put_row(&h, "x", &new, "tarn-r-0").await;
+        let run = h.backend.begin_run(run_start()).await.unwrap();
+        intent_full(&h, &run, "x", "delete", None, &old, None, Some("0a1b2c3d")).await;
+        if deleted {
+            h.fault.delete(DeleteRequest { type_name: TYPE.into(), state: old.clone() }).await.unwrap();
+        }
+        let recovered = recover(recover_ctx(&h)).await.unwrap();
+        let want = if deleted { Resolution::Gone } else { Resolution::Refreshed };
+        assert_eq!(recovered[0].resolution, want);
+        assert_eq!(h.backend.deposed().len(), usize::from(!deleted));
+        assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "2");
+        assert_eq!(h.fault.objects().unwrap().len(), if deleted { 1 } else { 2 });
+    }
 }
 
 #[tokio::test]

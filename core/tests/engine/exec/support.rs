@@ -53,6 +53,7 @@ impl PlanBuilder {
             reasons: vec![],
             irreversible: matches!(action, Action::DeleteThenCreate),
             dependencies: vec![],
+            deposed: None,
         });
         self.changes.len() as u32 - 1
     }
@@ -233,6 +234,7 @@ impl Harness {
                 dependencies: vec![],
                 correlation: Some(format!("seed-{name}")),
                 schema_version: 0,
+                deposed: None,
             })
             .await
             .unwrap();
