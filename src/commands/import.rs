@@ -151,6 +151,7 @@ fn single_import_plan(planned: &Plan, target: &ResourceChange, id: &str, value: 
         reasons: vec![ChangeReason::Import { id: id.to_string() }],
         irreversible: false,
         dependencies: target.dependencies.clone(),
+        deposed: None,
     };
     Plan {
         changes: vec![change],
