@@ -69,6 +69,9 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  tarn completions bash > /etc/bash_completion.d/tarn\n  tarn completions zsh > ~/.zfunc/_tarn\n\n")]
     Completions { shell: clap_complete::Shell },
+    /// Record an existing object in the state, under an address declared in configuration.
+    #[command(after_help = "Examples:\n  tarn import null_resource.a 4521\n  tarn import local_file.motd ./motd.txt\n  tarn import 'fault_object.m[\"x\"]' f0000000000000001 --var-file prod.tfvars\n\nThe object is not changed. Run `tarn plan` afterwards to see how it differs from its configuration.\nTo import as part of a reviewed plan instead, write an `import { to = ADDR, id = \"ID\" }` block.\n\n")]
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -208,4 +211,17 @@ pub struct FmtArgs {
 pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// The address to import into, as declared in configuration: `TYPE.NAME`, `TYPE.NAME[KEY]`,
+    /// `module.NAME.TYPE.NAME`.
+    pub address: String,
+    /// The object's ID, as its provider knows it (for local_file: the file name).
+    pub id: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
 }

@@ -6,6 +6,7 @@ mod apply;
 mod completions;
 mod fmt;
 mod graph;
+mod import;
 mod output;
 mod plan;
 mod show;
@@ -29,6 +30,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Show(args) => runtime()?.block_on(show::run(&args, color)),
         Command::Output(args) => runtime()?.block_on(output::run(&args)),
         Command::State(cmd) => runtime()?.block_on(state::run(cmd)),
+        Command::Import(args) => runtime()?.block_on(import::run(args)),
     }
 }
 

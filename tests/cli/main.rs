@@ -10,6 +10,7 @@
 //! - `secrets` — sensitive values never printed nor written to plan files
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
+//! - `import` — import blocks and `tarn import`: plan, apply, rollback, refusals
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
 
 mod harness;
@@ -17,6 +18,7 @@ mod harness;
 mod bad_input;
 mod crash;
 mod exit_codes;
+mod import;
 mod lock;
 mod output;
 mod rollback;
