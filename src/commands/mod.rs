@@ -6,6 +6,7 @@ mod apply;
 mod completions;
 mod fmt;
 mod graph;
+mod migrate;
 mod output;
 mod plan;
 mod show;
