@@ -28,7 +28,7 @@ pub async fn open(target: &Target) -> Result<Client, StateError> {
 /// What went wrong while connecting, and the fix.
 fn connect_error(target: &Target, e: &tokio_postgres::Error) -> StateError {
     let (server, user, db) = (target.server(), target.user(), target.database());
-    let said = target.scrub(&e.to_string());
+    let said = target.scrub(&with_causes(e));
     let msg = if let Some(db_err) = e.as_db_error() {
         let code = db_err.code();
         if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
@@ -72,10 +72,24 @@ fn connect_error(target: &Target, e: &tokio_postgres::Error) -> StateError {
     StateError::Storage(msg)
 }
 
+/// The error and its causes: "error connecting to server: Connection refused (os error 111)".
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// An error of a statement on an open connection: the operation, the backend and what the
 /// server said; a lost connection says so.
 pub fn query_error(target: &Target, op: &str, e: &tokio_postgres::Error) -> StateError {
-    let said = target.scrub(&e.to_string());
+    let said = target.scrub(&with_causes(e));
     if e.is_closed() {
         return StateError::Storage(format!(
             "{op} ({}): the connection to the PostgreSQL server was lost ({said}). Nothing after the last completed \

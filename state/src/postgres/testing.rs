@@ -14,6 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// The server of [`TestPostgres::shared`], once started.
+static SHARED: OnceLock<TestPostgres> = OnceLock::new();
+
 /// The superuser the tests connect as.
 pub const USER: &str = "tarn";
 const INSTALL: &str = "install PostgreSQL: `apt-get install -y postgresql` (scripts/test.sh does this)";
@@ -46,7 +49,6 @@ impl TestPostgres {
 
     /// One server for the whole test process, started on first use.
     pub fn shared() -> &'static TestPostgres {
-        static SHARED: OnceLock<TestPostgres> = OnceLock::new();
         SHARED.get_or_init(|| {
             // The kernel stops the server when the thread that started it ends (PR_SET_PDEATHSIG),
             // so it is started from a thread that lives as long as the process.
@@ -249,9 +251,9 @@ fn stop_child(child: &mut Child) {
 }
 
 extern "C" fn stop_shared() {
-    // Only the shared server is reachable here; its temp dir is removed with the process's
-    // other temp files by the OS only if we do it ourselves.
-    if let Some(pg) = shared_if_started() {
+    // Statics are never dropped, so the shared server's stop and its temp dir's removal
+    // happen here.
+    if let Some(pg) = SHARED.get() {
         let pid = pg.child.as_ref().map(Child::id);
         if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
             // SAFETY: signalling the server process we started; waiting on it by pid.
@@ -267,11 +269,6 @@ extern "C" fn stop_shared() {
             let _ = std::fs::remove_dir_all(dir.path());
         }
     }
-}
-
-fn shared_if_started() -> Option<&'static TestPostgres> {
-    // `shared()` registers the exit hook only after the server is stored.
-    Some(TestPostgres::shared())
 }
 
 /// Where the server binaries are: `TARN_TEST_PG_BIN`, else the newest
