@@ -55,7 +55,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output --json\n\n")]
     Output(OutputArgs),
     /// Inspect the state.
-    #[command(subcommand, after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n  tarn state unlock LOCK_ID\n\n")]
+    #[command(subcommand, after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n  tarn state unlock LOCK_ID\n  tarn state migrate --to postgres://tarn@db/infra\n\n")]
     State(StateCommand),
     /// Print the dependency graph in DOT format.
     #[command(after_help = "Examples:\n  tarn graph | dot -Tsvg > graph.svg\n\n")]
@@ -195,6 +195,16 @@ pub enum StateCommand {
     Unlock {
         /// The lock ID, as printed by the command that found the state locked.
         lock_id: String,
+    },
+    /// Copy this stack's state (the current workspace, whole: rows, outputs, history, journal) to another backend.
+    #[command(after_help = "Examples:\n  tarn state migrate --to 'postgres://tarn@db.internal:5432/infra?sslmode=verify-full&schema=web'\n  PGPASSWORD=... tarn state migrate --to postgres://tarn@127.0.0.1/infra\n  TARN_BACKEND_URL=postgres://... tarn state migrate --to sqlite://backup/state.db\n\nThe target workspace must be empty; the source is left as it was. Sensitive values are copied sealed, so keep the same state key. Then point tarn at the target: the backend block or TARN_BACKEND_URL.\n\n")]
+    Migrate {
+        /// Where to copy the state: postgres://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME, or a SQLite file (sqlite://PATH or PATH).
+        #[arg(long, value_name = "URL", env = "TARN_MIGRATE_TO", hide_env_values = true)]
+        to: String,
+        /// How long to wait for the locks of source and target, e.g. 30s, 2m.
+        #[arg(long, default_value = "0s", value_name = "DURATION")]
+        lock_timeout: String,
     },
 }
 

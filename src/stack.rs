@@ -20,18 +20,17 @@ pub fn key_path() -> PathBuf {
     PathBuf::from(STATE_DIR).join("state.key")
 }
 
-/// The state backend, wrapped so that sensitive values are sealed at rest.
+/// The state backend (see `location`: TARN_BACKEND_URL, the backend block, or
+/// .tarn/state.db), wrapped so that sensitive values are sealed at rest.
 pub fn open_backend() -> Result<Arc<dyn Backend>, CliError> {
-    let path = state_path();
-    let backend = tarn_state::sqlite::SqliteBackend::open(&path)
-        .map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?;
+    let backend = crate::location::locate()?.open()?;
     let sealer = Sealer::load(&key_path())?;
-    Ok(Arc::new(EncryptedBackend::new(Arc::new(backend), sealer)))
+    Ok(Arc::new(EncryptedBackend::new(backend, sealer)))
 }
 
-/// Whether a state exists here yet (commands that only read must not create one).
+/// Whether a state may exist here yet (commands that only read must not create a file).
 pub fn state_exists() -> bool {
-    state_path().exists()
+    crate::location::locate().map(|l| l.may_exist()).unwrap_or(true)
 }
 
 pub fn holder(command: &str) -> LockHolder {

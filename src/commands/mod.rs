@@ -7,6 +7,7 @@ mod completions;
 mod fmt;
 mod graph;
 mod import;
+mod migrate;
 mod output;
 mod plan;
 mod show;

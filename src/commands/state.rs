@@ -42,6 +42,7 @@ pub async fn run(cmd: StateCommand) -> Result<(), CliError> {
             Ok(())
         }
         StateCommand::Unlock { lock_id } => unlock(&lock_id).await,
+        StateCommand::Migrate { to, lock_timeout } => super::migrate::run(&to, &lock_timeout).await,
     }
 }
 

@@ -12,6 +12,9 @@
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
 //! - `import` — import blocks and `tarn import`: plan, apply, rollback, refusals
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
+//! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input
+//! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
+//! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 
 mod harness;
 
@@ -25,3 +28,7 @@ mod rollback;
 mod saved_plan;
 mod secrets;
 mod workflow;
+
+mod concurrent;
+mod migrate;
+mod postgres;

@@ -8,11 +8,12 @@
 //! `synchronous=NORMAL`: a killed process loses nothing committed; a power cut may lose the last
 //! commits but never corrupts the file. This module must not hold a mutex across an await.
 
-mod journal;
+pub(crate) mod journal;
 mod lock;
-mod resources;
-mod runs;
+pub(crate) mod resources;
+pub(crate) mod runs;
 pub mod schema;
+mod transfer;
 mod writer;
 
 #[cfg(test)]
