@@ -109,7 +109,10 @@ pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) 
             check_size(node, &o, &dir).await?;
         }
         Kind::Service => check_ports(node, &o).await?,
-        Kind::Host => {}
+        // The host sees the data root; a missing one is created, an existing one left alone.
+        Kind::Host => {
+            remote::ensure_data_dir(node, &node.config.data_root).await?;
+        }
     }
     let secrets = string_map(&o, "secrets");
     let scratch = if secrets.is_empty() { None } else { Some(Scratch::new(node).await?) };

@@ -94,10 +94,3 @@ pub async fn delete_data_dir(node: &Node, dir: &str) -> Result<(), ProviderError
     crate::attrs::check_name(name, "deleting a data directory")?;
     node.script_checked(&format!("rm -rf -- {}", sh_quote(dir))).await.map(|_| ())
 }
-
-/// Checksums of every file under a directory, sorted by path: `sha256  ./relative/path` lines.
-pub async fn checksums(node: &Node, dir: &str) -> Result<String, ProviderError> {
-    let q = sh_quote(dir);
-    let out = node.script_checked(&format!("cd {q} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum")).await?;
-    Ok(out.stdout)
-}

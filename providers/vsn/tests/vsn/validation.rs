@@ -32,6 +32,9 @@ async fn a_user_without_root_or_sudo_is_refused() {
         let out = std::process::Command::new("useradd").args(["--no-create-home", "--shell", "/bin/sh", user]).output().unwrap();
         assert!(out.status.success(), "useradd (the tests run as root): {}", String::from_utf8_lossy(&out.stderr));
     }
+    // A locked account ('!' password) may not log in even by key; '*' is "no password", unlocked.
+    let out = std::process::Command::new("usermod").args(["-p", "*", user]).output().unwrap();
+    assert!(out.status.success(), "usermod: {}", String::from_utf8_lossy(&out.stderr));
     let mut config = vsn.provider_config().unwrap();
     if let Value::Map(m) = &mut config {
         m.insert("user".into(), Value::string(user));
