@@ -149,7 +149,7 @@ impl Deployment {
 #[test]
 fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept() {
     let d = Deployment::new();
-    let run = d.tarn(&["apply", "-auto-approve"]);
+    let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
     assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
@@ -163,13 +163,13 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     d.assert_data_intact("the first apply");
 
     // Nothing to do on a second plan: no drift right after apply.
-    let run = d.tarn(&["plan", "-detailed-exitcode"]);
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{}", run.dump());
 
     // A service image changes: only that service is replaced.
     let worker_id = d.inspect("worker", "{{.Id}}");
     d.write_plan(&d.images.host1, &d.images.web2);
-    let run = d.tarn(&["apply", "-auto-approve"]);
+    let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2);
     assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/version"]).unwrap(), "2");
@@ -179,7 +179,7 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
 
     // A failure mid-deploy: the new image does not exist. Rollback brings the previous app back.
     d.write_plan(&d.images.host1, "localhost/tarn-vsn-no-such-image:9");
-    let run = d.tarn(&["apply", "-auto-approve", "--on-failure", "rollback"]);
+    let run = d.tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
     assert_eq!(run.code, 3, "rolled back: {}", run.dump());
     assert!(run.stderr.contains("tarn-vsn-no-such-image"), "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
@@ -190,12 +190,12 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
 
     // The host image changes: the host and every REST container inside it are replaced.
     d.write_plan(&d.images.host2, &d.images.web2);
-    let run = d.tarn(&["plan", "-no-color"]);
+    let run = d.tarn(&["plan"]);
     for name in ["vsn_host.host", "vsn_volume.v", "vsn_service.s"] {
         assert!(run.stdout.contains(name), "{name} not in the plan: {}", run.dump());
     }
     assert!(!run.stdout.contains("irreversible"), "keeping data is reversible: {}", run.dump());
-    let run = d.tarn(&["apply", "-auto-approve"]);
+    let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     let new_host = d.inspect("host", "{{.Id}}");
     assert_ne!(new_host, host_id);
@@ -208,19 +208,19 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     // Drift: a service stopped and another removed outside tarn show in the plan; apply repairs.
     d.vsn.podman(&["stop", "-t", "1", &d.vsn.name("worker")]).unwrap();
     d.vsn.podman(&["rm", "-f", "-t", "0", &d.vsn.name("app")]).unwrap();
-    let run = d.tarn(&["plan", "-detailed-exitcode"]);
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.dump());
     assert!(run.stdout.contains("running"), "{}", run.dump());
-    let run = d.tarn(&["apply", "-auto-approve"]);
+    let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     assert_eq!(d.inspect("worker", "{{.State.Running}}"), "true");
     assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
-    let run = d.tarn(&["plan", "-detailed-exitcode"]);
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     d.assert_data_intact("drift repair");
 
     // Destroy: every container goes, the data stays.
-    let run = d.tarn(&["destroy", "-auto-approve"]);
+    let run = d.tarn(&["destroy", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     assert!(d.vsn.containers().is_empty(), "{:?}", d.vsn.containers());
     d.assert_data_intact("destroy");
@@ -241,7 +241,7 @@ fn an_invalid_deployment_plan_or_vsn_stops_before_any_change() {
             d.images.host1
         ),
     );
-    let run = d.tarn(&["apply", "-auto-approve"]);
+    let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.dump());
     assert!(run.stderr.contains("/host/pull"), "{}", run.dump());
     assert!(d.vsn.containers().is_empty());
@@ -251,7 +251,7 @@ fn an_invalid_deployment_plan_or_vsn_stops_before_any_change() {
         "plan.json",
         &format!(r#"{{ "version": 1, "host": {{ "image": "{}" }}, "services": [ {{ "name": "x", "image": "i", "volumes": ["nope"], "secrets": ["MISSING"] }} ] }}"#, d.images.host1),
     );
-    let run = d.tarn(&["apply", "-auto-approve"]);
+    let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.dump());
     assert!(run.stderr.contains("/services/0/volumes/0") && run.stderr.contains("/services/0/secrets/0"), "{}", run.dump());
     assert!(d.vsn.containers().is_empty());
@@ -260,7 +260,7 @@ fn an_invalid_deployment_plan_or_vsn_stops_before_any_change() {
     let broken = d.vsn.provider_block(None).unwrap().replace("data_root", "engine = \"podman-missing-here\"\n  data_root");
     d.write_plan(&d.images.host1, &d.images.web1);
     d.stack.write("main.tarn.hcl", &(broken + CONFIG));
-    let run = d.tarn(&["apply", "-auto-approve"]);
+    let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.dump());
     assert!(run.stderr.contains("failed validation") && run.stderr.contains("podman-missing-here"), "{}", run.dump());
     assert!(d.vsn.containers().is_empty());
@@ -296,13 +296,14 @@ resource "vsn_volume" "scratch" {{
         scratch = vsn.name("scratch"),
     );
     let stack = Stack::with(&config);
-    let run = stack.tarn(&["apply", "-auto-approve"]);
+    let run = stack.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
-    let run = stack.tarn(&["plan", "-destroy", "-no-color"]);
-    let irreversible: Vec<&str> = run.stdout.lines().filter(|l| l.contains("irreversible")).collect();
-    assert!(irreversible.iter().any(|l| l.contains("vsn_volume.scratch")), "{}", run.dump());
-    assert!(!irreversible.iter().any(|l| l.contains("vsn_volume.keep")), "{}", run.dump());
-    let run = stack.tarn(&["destroy", "-auto-approve"]);
+    let run = stack.tarn(&["plan", "--destroy"]);
+    // The plan's warning lists exactly the destroys a rollback cannot undo.
+    assert!(run.stdout.contains("cannot be rolled back"), "{}", run.dump());
+    assert!(run.stdout.contains("  - vsn_volume.scratch ("), "{}", run.dump());
+    assert!(!run.stdout.contains("  - vsn_volume.keep ("), "{}", run.dump());
+    let run = stack.tarn(&["destroy", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     assert!(vsn.data_root.join(vsn.name("keep")).is_dir());
     assert!(!vsn.data_root.join(vsn.name("scratch")).exists());

@@ -167,3 +167,19 @@ pub fn provider_schema() -> ProviderSchema {
     s.data_sources.insert(PLAN.into(), deployment_plan());
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use tarn_sdk::Value;
+
+    #[test]
+    fn only_a_volume_asked_to_delete_its_data_has_an_irreversible_destroy() {
+        let s = super::provider_schema();
+        let volume = &s.resources[super::VOLUME];
+        let with = |v: Value| Value::map([("delete_data_on_destroy", v)]);
+        assert!(volume.destroy_irreversible_for(Some(&with(Value::Bool(true)))));
+        assert!(!volume.destroy_irreversible_for(Some(&with(Value::Bool(false)))));
+        assert!(!volume.destroy_irreversible_for(Some(&with(Value::Null))));
+        assert!(!s.resources[super::SERVICE].destroy_irreversible_for(Some(&with(Value::Bool(true)))));
+    }
+}
