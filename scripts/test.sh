@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 
 # System packages the test harness drives for real: openssh-server for the SSH toolkit's tests
 # (a real sshd on 127.0.0.1), postgresql for the PostgreSQL state backend's tests (initdb and
-# postgres started on 127.0.0.1, as the `postgres` user when run as root). The container
-# provider adds its own here.
-packages=(ca-certificates openssh-server postgresql)
+# postgres started on 127.0.0.1, as the `postgres` user when run as root); podman, runc and
+# busybox-static for the vsn provider (a real podman driven over that sshd, images built offline).
+packages=(ca-certificates openssh-server postgresql podman runc busybox-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

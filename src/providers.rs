@@ -5,13 +5,14 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] = &["fault", "local", "null"];
+pub const BUILTIN: &[&str] = &["fault", "local", "null", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
         "null" => Some(tarn_provider_null::provider()),
         "local" => Some(tarn_provider_local::provider()),
         "fault" => Some(tarn_provider_fault::provider()),
+        "vsn" => Some(tarn_provider_vsn::provider()),
         _ => None,
     }
 }

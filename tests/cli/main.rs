@@ -15,6 +15,7 @@
 //! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input
 //! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
+//! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
 
 mod harness;
 
@@ -32,3 +33,4 @@ mod workflow;
 mod concurrent;
 mod migrate;
 mod postgres;
+mod vsn;

@@ -396,7 +396,7 @@ impl Walk<'_> {
             }
             _ => after,
         };
-        let irreversible = schema.destroy_is_irreversible && action == Action::DeleteThenCreate;
+        let irreversible = schema.destroy_irreversible_for(prior) && action == Action::DeleteThenCreate;
         let change = ResourceChange {
             address,
             provider,
@@ -512,7 +512,7 @@ impl Walk<'_> {
             .schemas
             .get(super::providers::parse_provider_key(&obj.provider).name.as_str())
             .and_then(|s| s.resources.get(&obj.address.type_name))
-            .is_some_and(|s| s.destroy_is_irreversible);
+            .is_some_and(|s| s.destroy_irreversible_for(obj.value.as_ref()));
         ResourceChange {
             address: obj.address.clone(),
             provider: obj.provider.clone(),

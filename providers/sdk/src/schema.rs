@@ -122,6 +122,10 @@ pub struct ResourceSchema {
     /// are only known after apply cost no extra call per instance.
     #[serde(default)]
     pub refines_plan: bool,
+    /// Deleting this object is irreversible when this bool attribute of the object is true
+    /// (e.g. a volume's `delete_data_on_destroy`), even if `destroy_is_irreversible` is false.
+    #[serde(default)]
+    pub irreversible_when: Option<String>,
 }
 
 impl ResourceSchema {
@@ -131,12 +135,20 @@ impl ResourceSchema {
             attributes: IndexMap::new(),
             destroy_is_irreversible: false,
             refines_plan: false,
+            irreversible_when: None,
         }
     }
     /// Declares that [`Provider::plan`](crate::Provider::plan) predicts computed attributes.
     pub fn refines_plan(mut self) -> Self {
         self.refines_plan = true;
         self
+    }
+    /// Whether deleting `object` (the recorded state) loses data for good.
+    pub fn destroy_irreversible_for(&self, object: Option<&crate::value::Value>) -> bool {
+        self.destroy_is_irreversible
+            || self.irreversible_when.as_deref().is_some_and(|attr| {
+                object.and_then(|o| o.get(attr)).and_then(crate::value::Value::as_bool) == Some(true)
+            })
     }
     pub fn attr(mut self, name: &str, schema: AttributeSchema) -> Self {
         self.attributes.insert(name.to_string(), schema);

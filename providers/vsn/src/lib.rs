@@ -1,0 +1,145 @@
+//! tarn-provider-vsn: the `vsn` provider. A VSN (virtual server node, see
+//! ../shared/seeds/vsn.txt) runs a host container and REST containers (volume containers with
+//! their data directories, stateless service containers) under podman or docker; tarn drives
+//! it over SSH.
+//!
+//! - `configure` connects and validates the VSN first (bash and the needed commands, the engine,
+//!   root or passwordless sudo): one error lists every failed check, before any change.
+//! - Resources `vsn_host`, `vsn_volume`, `vsn_service` (containers; kinds.rs, lifecycle.rs) and
+//!   `vsn_healthcheck_cron` (cron.rs); data source `vsn_deployment_plan` (deployment.rs).
+//! - Every container carries `tarn.correlation` so `adopt` finds what a crashed apply made.
+//! - Data is never lost: a volume's data directory survives destroy and replacement unless
+//!   `delete_data_on_destroy` is true, which the plan flags as irreversible.
+//!
+//! One provider instance serves one VSN; several VSNs are provider aliases.
+
+mod attrs;
+pub mod config;
+mod cron;
+pub mod deployment;
+pub mod engine;
+mod kinds;
+mod lifecycle;
+pub mod node;
+mod plan;
+mod remote;
+pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use tarn_sdk::{
+    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
+    ReadDataRequest, ReadRequest, UpdateRequest, Value,
+};
+
+use config::NodeConfig;
+use kinds::Kind;
+use node::Node;
+
+/// The `vsn` provider: one VSN per instance.
+#[derive(Default)]
+pub struct VsnProvider {
+    node: OnceLock<Node>,
+}
+
+pub fn provider() -> Arc<dyn Provider> {
+    Arc::new(VsnProvider::default())
+}
+
+enum Type {
+    Container(Kind),
+    Cron,
+}
+
+fn resource_type(name: &str) -> Result<Type, ProviderError> {
+    if let Some(k) = Kind::from_type_name(name) {
+        return Ok(Type::Container(k));
+    }
+    if name == schema::CRON {
+        return Ok(Type::Cron);
+    }
+    Err(ProviderError::permanent(format!(
+        "the vsn provider has no resource type \"{name}\"; it offers vsn_host, vsn_volume, vsn_service and vsn_healthcheck_cron"
+    )))
+}
+
+impl VsnProvider {
+    fn node(&self) -> Result<&Node, ProviderError> {
+        self.node.get().ok_or_else(|| ProviderError::permanent("the vsn provider was used before it was configured; this is a bug in tarn"))
+    }
+}
+
+#[async_trait]
+impl Provider for VsnProvider {
+    fn name(&self) -> &str {
+        "vsn"
+    }
+
+    fn schema(&self) -> ProviderSchema {
+        schema::provider_schema()
+    }
+
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        let parsed = NodeConfig::parse(&config)?;
+        let node = Node::connect(parsed).await?;
+        let _ = self.node.set(node);
+        Ok(())
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
+        match resource_type(&req.type_name)? {
+            Type::Container(k) => lifecycle::read(self.node()?, k, req.state).await,
+            Type::Cron => cron::read(self.node()?, req.state).await,
+        }
+    }
+
+    async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        match resource_type(&req.type_name)? {
+            Type::Container(k) => plan::plan(&self.node()?.config, k, req.prior, req.proposed),
+            Type::Cron => Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() }),
+        }
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
+        match resource_type(&req.type_name)? {
+            Type::Container(k) => lifecycle::create(self.node()?, k, req.planned, &req.correlation).await,
+            Type::Cron => cron::create(self.node()?, req.planned).await,
+        }
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        match resource_type(&req.type_name)? {
+            Type::Container(k) => lifecycle::update(self.node()?, k, req.prior, req.planned).await,
+            Type::Cron => cron::update(self.node()?, req.planned).await,
+        }
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        match resource_type(&req.type_name)? {
+            Type::Container(k) => lifecycle::delete(self.node()?, k, req.state).await,
+            Type::Cron => cron::delete(self.node()?, req.state).await,
+        }
+    }
+
+    async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
+        if req.type_name != schema::PLAN {
+            return Err(ProviderError::permanent(format!("the vsn provider has no data source \"{}\"; it offers vsn_deployment_plan", req.type_name)));
+        }
+        let cap = self.node()?.config.volume_size_limit_bytes as f64 / config::GB as f64;
+        let config = req.config;
+        tokio::task::spawn_blocking(move || deployment::read(&config, cap))
+            .await
+            .map_err(|e| ProviderError::permanent(format!("reading the deployment plan failed: {e}")))?
+    }
+
+    async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
+        match resource_type(&req.type_name)? {
+            Type::Container(k) => lifecycle::adopt(self.node()?, k, req.planned, &req.correlation).await,
+            // The cron files carry no correlation; the create rewrites them, which is idempotent.
+            Type::Cron => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Test harness (feature `testing`): a real OpenSSH server on 127.0.0.1 in front of the real
+//! podman of this machine, as a VSN. Images are built offline from Debian's busybox-static
+//! (`podman import` of a small root tree), since no registry is reachable.
+//!
+//! Owns a podman configuration file passed through `CONTAINERS_CONF` (runc, cgroupfs and the
+//! ulimits that make podman 4.3 work as root here, without touching /etc), a data root and
+//! unique image and container names per harness. It never skips: missing podman, runc or
+//! busybox-static is an error naming the install command. Dropping it removes every container
+//! and image it made (by name prefix), the data root, and stops sshd.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tarn_sdk::ssh::testing::TestSshd;
+
+pub const INSTALL: &str = "apt-get install -y podman runc busybox-static (or run ./scripts/test.sh)";
+
+pub const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
+
+/// A VSN for tests.
+pub struct TestVsn {
+    pub sshd: TestSshd,
+    /// Prefix of every container and image name this harness makes.
+    pub prefix: String,
+    pub data_root: PathBuf,
+    pub conf: PathBuf,
+    images: Vec<String>,
+}
+
+fn check_installed() -> Result<(), String> {
+    for (what, path) in [("podman", "/usr/bin/podman"), ("runc", "/usr/sbin/runc"), ("busybox-static", "/bin/busybox")] {
+        if !Path::new(path).exists() {
+            return Err(format!("{what} not found at {path}: install it with `{INSTALL}`"));
+        }
+    }
+    Ok(())
+}
+
+impl TestVsn {
+    pub fn start() -> Result<TestVsn, String> {
+        check_installed()?;
+        let sshd = TestSshd::start()?;
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("tarnvsn{}x{n}", std::process::id());
+        let conf = sshd.dir().join("containers.conf");
+        std::fs::write(&conf, CONTAINERS_CONF).map_err(|e| e.to_string())?;
+        let data_root = sshd.dir().join("data");
+        Ok(TestVsn { sshd, prefix, data_root, conf, images: Vec::new() })
+    }
+
+    /// Runs podman here, with the harness's configuration; stdout on success.
+    pub fn podman(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("podman")
+            .env("CONTAINERS_CONF", &self.conf)
+            .args(args)
+            .output()
+            .map_err(|e| format!("could not run podman: {e}; install it with `{INSTALL}`"))?;
+        if !out.status.success() {
+            return Err(format!("podman {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// A container or image name unique to this harness.
+    pub fn name(&self, base: &str) -> String {
+        format!("{}-{base}", self.prefix)
+    }
+
+    /// Builds image `localhost/<prefix>-<base>:<tag>` from busybox plus `files` (path, content),
+    /// and returns its reference.
+    pub fn image(&mut self, base: &str, tag: &str, files: &[(&str, &str)]) -> Result<String, String> {
+        let root = self.sshd.dir().join(format!("rootfs-{base}-{tag}"));
+        let _ = std::fs::remove_dir_all(&root);
+        for d in ["bin", "tmp", "etc", "data", "proc", "sys", "dev"] {
+            std::fs::create_dir_all(root.join(d)).map_err(|e| e.to_string())?;
+        }
+        std::fs::copy("/bin/busybox", root.join("bin/busybox")).map_err(|e| format!("copy busybox: {e}; install it with `{INSTALL}`"))?;
+        let list = Command::new("/bin/busybox").arg("--list").output().map_err(|e| e.to_string())?;
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" {
+                let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
+            }
+        }
+        for (path, content) in files {
+            let p = root.join(path.trim_start_matches('/'));
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&p, content).map_err(|e| e.to_string())?;
+        }
+        let tar = self.sshd.dir().join(format!("{base}-{tag}.tar"));
+        let status = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg(".").status().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("tar failed".into());
+        }
+        let reference = format!("localhost/{}-{base}:{tag}", self.prefix);
+        self.podman(&["import", "--change", "ENV PATH=/bin", "--change", "CMD [\"sh\"]", &tar.to_string_lossy(), &reference])?;
+        self.images.push(reference.clone());
+        Ok(reference)
+    }
+
+    /// Saves an image to an archive file on this machine (for `image_archive` tests).
+    pub fn save(&self, reference: &str, file: &Path) -> Result<(), String> {
+        self.podman(&["save", "-o", &file.to_string_lossy(), reference]).map(|_| ())
+    }
+
+    /// Forgets an image (so only an archive can bring it back).
+    pub fn remove_image(&self, reference: &str) -> Result<(), String> {
+        self.podman(&["rmi", "-f", reference]).map(|_| ())
+    }
+
+    /// The provider block (HCL) for this VSN, pinned to the server's host key.
+    pub fn provider_block(&self, alias: Option<&str>) -> Result<String, String> {
+        let alias = alias.map(|a| format!("  alias = \"{a}\"\n")).unwrap_or_default();
+        Ok(format!(
+            "provider \"vsn\" {{\n{alias}  host = \"127.0.0.1\"\n  port = {port}\n  user = \"{user}\"\n  private_key_file = \"{key}\"\n  host_key_fingerprint = \"{fp}\"\n  data_root = \"{root}\"\n  env = {{ CONTAINERS_CONF = \"{conf}\" }}\n}}\n",
+            port = self.sshd.port(),
+            user = self.sshd.user(),
+            key = self.sshd.client_key_path().display(),
+            fp = self.sshd.host_key_fingerprint()?,
+            root = self.data_root.display(),
+            conf = self.conf.display(),
+        ))
+    }
+
+    /// The provider configuration as a value, for driving the provider directly.
+    pub fn provider_config(&self) -> Result<tarn_sdk::Value, String> {
+        use tarn_sdk::Value;
+        Ok(Value::map([
+            ("host", Value::string("127.0.0.1")),
+            ("port", Value::Number(self.sshd.port() as f64)),
+            ("user", Value::string(self.sshd.user())),
+            ("private_key_file", Value::string(self.sshd.client_key_path().display().to_string())),
+            ("host_key_fingerprint", Value::string(self.sshd.host_key_fingerprint()?)),
+            ("data_root", Value::string(self.data_root.display().to_string())),
+            ("env", Value::map([("CONTAINERS_CONF", Value::string(self.conf.display().to_string()))])),
+        ]))
+    }
+
+    /// Names of this harness's containers, sorted.
+    pub fn containers(&self) -> Vec<String> {
+        let out = self.podman(&["ps", "-a", "--format", "{{.Names}}"]).unwrap_or_default();
+        let mut names: Vec<String> = out.lines().filter(|n| n.starts_with(&self.prefix)).map(str::to_string).collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TestVsn {
+    fn drop(&mut self) {
+        // REST containers first: the host cannot go while others share its network.
+        for _ in 0..2 {
+            for name in self.containers() {
+                let _ = self.podman(&["rm", "-f", "-t", "0", &name]);
+            }
+        }
+        for image in &self.images {
+            let _ = self.podman(&["rmi", "-f", image]);
+        }
+    }
+}

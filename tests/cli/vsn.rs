@@ -1,0 +1,310 @@
+//! The vsn provider end to end through the `tarn` binary, against a real sshd on 127.0.0.1 and
+//! this machine's real podman (`tarn_provider_vsn::testing::TestVsn`): a deployment plan with a
+//! host, two volume containers and two services is applied; data is written; a service image
+//! changes; a failure mid-deploy rolls back to the previous deployment; the host image changes
+//! (host and REST containers replaced); drift is shown and repaired; destroy. The data
+//! directories and their contents survive every step, and the secret never reaches output.
+
+use crate::harness::{Run, Stack};
+use tarn_provider_vsn::testing::TestVsn;
+
+const SECRET: &str = "tok-Vsn-Secret-93kq";
+
+struct Deployment {
+    vsn: TestVsn,
+    stack: Stack,
+    images: Images,
+}
+
+struct Images {
+    busybox: String,
+    host1: String,
+    host2: String,
+    web1: String,
+    web2: String,
+}
+
+const IDLE: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]"#;
+
+fn plan_json(vsn: &TestVsn, images: &Images, host: &str, app: &str) -> String {
+    format!(
+        r#"{{
+  "version": 1,
+  "host": {{ "name": "{hn}", "image": "{host}", "pull": "never", "command": {IDLE} }},
+  "volumes": [
+    {{ "name": "{db}", "image": "{bb}", "pull": "never" }},
+    {{ "name": "{files}", "image": "{bb}", "pull": "never", "mount_path": "/srv/files", "size_limit_gb": 1 }}
+  ],
+  "services": [
+    {{ "name": "{app}", "image": "{app_image}", "pull": "never", "command": {IDLE},
+      "volumes": ["{db}"], "secrets": ["TOKEN"], "env": {{ "MODE": "prod" }}, "restart": "no" }},
+    {{ "name": "{worker}", "image": "{web1}", "pull": "never", "command": {IDLE}, "volumes": ["{files}"],
+      "healthcheck": {{ "command": "test -d /srv/files", "interval": "30s", "retries": 2 }} }}
+  ]
+}}"#,
+        hn = vsn.name("host"),
+        db = vsn.name("db"),
+        files = vsn.name("files"),
+        app = vsn.name("app"),
+        worker = vsn.name("worker"),
+        bb = images.busybox,
+        app_image = app,
+        web1 = images.web1,
+    )
+}
+
+const CONFIG: &str = r#"
+data "vsn_deployment_plan" "p" {
+  file         = "plan.json"
+  secrets_file = "secrets.json"
+}
+
+locals {
+  plan = data.vsn_deployment_plan.p
+}
+
+resource "vsn_host" "host" {
+  name         = local.plan.host.name
+  image        = local.plan.host.image
+  command      = local.plan.host.command
+  pull         = local.plan.host.pull
+  stop_timeout = 2
+}
+
+resource "vsn_volume" "v" {
+  for_each      = local.plan.volumes
+  name          = each.value.name
+  host_id       = vsn_host.host.id
+  image         = each.value.image
+  mount_path    = each.value.mount_path
+  size_limit_gb = each.value.size_limit_gb
+  pull          = each.value.pull
+  stop_timeout  = 2
+}
+
+resource "vsn_service" "s" {
+  for_each     = local.plan.services
+  name         = each.value.name
+  host_id      = vsn_host.host.id
+  image        = each.value.image
+  command      = each.value.command
+  env          = each.value.env
+  secrets      = local.plan.service_secrets[each.key]
+  volumes_from = [for v in each.value.volumes : vsn_volume.v[v].name]
+  restart      = each.value.restart
+  healthcheck  = each.value.healthcheck
+  pull         = each.value.pull
+  stop_timeout = 2
+}
+"#;
+
+impl Deployment {
+    fn new() -> Deployment {
+        let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+        let images = Images {
+            busybox: vsn.image("busybox", "1", &[]).unwrap(),
+            host1: vsn.image("hostimg", "1", &[("/etc/vsn-host", "1")]).unwrap(),
+            host2: vsn.image("hostimg", "2", &[("/etc/vsn-host", "2")]).unwrap(),
+            web1: vsn.image("web", "1", &[("/version", "1")]).unwrap(),
+            web2: vsn.image("web", "2", &[("/version", "2")]).unwrap(),
+        };
+        let stack = Stack::with(&(vsn.provider_block(None).unwrap() + CONFIG));
+        stack.write("secrets.json", &format!(r#"{{ "TOKEN": "{SECRET}" }}"#));
+        stack.tarn(&["state", "keygen"]).ok();
+        let d = Deployment { vsn, stack, images };
+        d.write_plan(&d.images.host1, &d.images.web1);
+        d
+    }
+
+    fn write_plan(&self, host: &str, app: &str) {
+        self.stack.write("plan.json", &plan_json(&self.vsn, &self.images, host, app));
+    }
+
+    /// Runs tarn and checks the secret is nowhere in what it printed.
+    fn tarn(&self, args: &[&str]) -> Run {
+        let run = self.stack.tarn(args);
+        assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET), "the secret leaked: {}", run.dump());
+        run
+    }
+
+    fn inspect(&self, name: &str, format: &str) -> String {
+        self.vsn.podman(&["inspect", "--format", format, &self.vsn.name(name)]).unwrap()
+    }
+
+    fn data(&self, volume: &str, file: &str) -> String {
+        std::fs::read_to_string(self.vsn.data_root.join(self.vsn.name(volume)).join(file)).unwrap_or_else(|e| panic!("{volume}/{file}: {e}"))
+    }
+
+    #[track_caller]
+    fn assert_data_intact(&self, step: &str) {
+        assert_eq!(self.data("db", "rows"), "row-1\n", "db data after {step}");
+        assert_eq!(self.data("files", "doc.txt"), "doc\n", "files data after {step}");
+    }
+
+    fn all(&self) -> Vec<String> {
+        ["app", "db", "files", "host", "worker"].iter().map(|n| self.vsn.name(n)).collect()
+    }
+}
+
+#[test]
+fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept() {
+    let d = Deployment::new();
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(d.vsn.containers(), d.all());
+    assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
+    let host_id = d.inspect("host", "{{.Id}}");
+    assert_eq!(d.inspect("app", "{{.HostConfig.NetworkMode}}"), format!("container:{host_id}"));
+
+    // Write data through the services into the volume containers' data directories.
+    d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
+    d.vsn.podman(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "printenv", "TOKEN"]).unwrap(), SECRET);
+    d.assert_data_intact("the first apply");
+
+    // Nothing to do on a second plan: no drift right after apply.
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+
+    // A service image changes: only that service is replaced.
+    let worker_id = d.inspect("worker", "{{.Id}}");
+    d.write_plan(&d.images.host1, &d.images.web2);
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2);
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/version"]).unwrap(), "2");
+    assert_eq!(d.inspect("worker", "{{.Id}}"), worker_id, "an unchanged service was touched");
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
+    d.assert_data_intact("a service image change");
+
+    // A failure mid-deploy: the new image does not exist. Rollback brings the previous app back.
+    d.write_plan(&d.images.host1, "localhost/tarn-vsn-no-such-image:9");
+    let run = d.tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
+    assert_eq!(run.code, 3, "rolled back: {}", run.dump());
+    assert!(run.stderr.contains("tarn-vsn-no-such-image"), "{}", run.dump());
+    assert_eq!(d.vsn.containers(), d.all());
+    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2, "the previous deployment is back");
+    assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "printenv", "TOKEN"]).unwrap(), SECRET);
+    d.assert_data_intact("a rolled-back deployment");
+
+    // The host image changes: the host and every REST container inside it are replaced.
+    d.write_plan(&d.images.host2, &d.images.web2);
+    let run = d.tarn(&["plan"]);
+    for name in ["vsn_host.host", "vsn_volume.v", "vsn_service.s"] {
+        assert!(run.stdout.contains(name), "{name} not in the plan: {}", run.dump());
+    }
+    assert!(!run.stdout.contains("irreversible"), "keeping data is reversible: {}", run.dump());
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let new_host = d.inspect("host", "{{.Id}}");
+    assert_ne!(new_host, host_id);
+    for rest in ["app", "db", "files", "worker"] {
+        assert_eq!(d.inspect(rest, "{{.HostConfig.NetworkMode}}"), format!("container:{new_host}"), "{rest} is not in the new host");
+    }
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
+    d.assert_data_intact("a host image change");
+
+    // Drift: a service stopped and another removed outside tarn show in the plan; apply repairs.
+    d.vsn.podman(&["stop", "-t", "1", &d.vsn.name("worker")]).unwrap();
+    d.vsn.podman(&["rm", "-f", "-t", "0", &d.vsn.name("app")]).unwrap();
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.dump());
+    assert!(run.stdout.contains("running"), "{}", run.dump());
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(d.inspect("worker", "{{.State.Running}}"), "true");
+    assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    d.assert_data_intact("drift repair");
+
+    // Destroy: every container goes, the data stays.
+    let run = d.tarn(&["destroy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert!(d.vsn.containers().is_empty(), "{:?}", d.vsn.containers());
+    d.assert_data_intact("destroy");
+
+    // Neither the state file nor anything in the stack directory holds the secret in clear.
+    let db = std::fs::read(d.stack.state_db()).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains(SECRET));
+}
+
+#[test]
+fn an_invalid_deployment_plan_or_vsn_stops_before_any_change() {
+    let d = Deployment::new();
+    d.stack.write(
+        "plan.json",
+        &format!(
+            r#"{{ "version": 1, "host": {{ "image": "{}", "pull": "sometimes" }},
+                 "services": [ {{ "name": "x", "image": "i", "volumes": ["nope"], "secrets": ["MISSING"] }} ] }}"#,
+            d.images.host1
+        ),
+    );
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.dump());
+    assert!(run.stderr.contains("/host/pull"), "{}", run.dump());
+    assert!(d.vsn.containers().is_empty());
+
+    // Schema-valid but specially invalid: every problem listed.
+    d.stack.write(
+        "plan.json",
+        &format!(r#"{{ "version": 1, "host": {{ "image": "{}" }}, "services": [ {{ "name": "x", "image": "i", "volumes": ["nope"], "secrets": ["MISSING"] }} ] }}"#, d.images.host1),
+    );
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.dump());
+    assert!(run.stderr.contains("/services/0/volumes/0") && run.stderr.contains("/services/0/secrets/0"), "{}", run.dump());
+    assert!(d.vsn.containers().is_empty());
+
+    // A VSN without the engine: validation names it, nothing changes.
+    let broken = d.vsn.provider_block(None).unwrap().replace("data_root", "engine = \"podman-missing-here\"\n  data_root");
+    d.write_plan(&d.images.host1, &d.images.web1);
+    d.stack.write("main.tarn.hcl", &(broken + CONFIG));
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.dump());
+    assert!(run.stderr.contains("failed validation") && run.stderr.contains("podman-missing-here"), "{}", run.dump());
+    assert!(d.vsn.containers().is_empty());
+    assert!(!d.vsn.data_root.exists(), "nothing was created on the VSN");
+}
+
+#[test]
+fn delete_data_on_destroy_is_planned_as_irreversible_and_deletes_only_then() {
+    let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+    let bb = vsn.image("busybox", "1", &[]).unwrap();
+    let config = format!(
+        r#"{provider}
+resource "vsn_host" "h" {{
+  name    = "{host}"
+  image   = "{bb}"
+  command = {IDLE}
+}}
+resource "vsn_volume" "keep" {{
+  name    = "{keep}"
+  host_id = vsn_host.h.id
+  image   = "{bb}"
+}}
+resource "vsn_volume" "scratch" {{
+  name                   = "{scratch}"
+  host_id                = vsn_host.h.id
+  image                  = "{bb}"
+  delete_data_on_destroy = true
+}}
+"#,
+        provider = vsn.provider_block(None).unwrap(),
+        host = vsn.name("host"),
+        keep = vsn.name("keep"),
+        scratch = vsn.name("scratch"),
+    );
+    let stack = Stack::with(&config);
+    let run = stack.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let run = stack.tarn(&["plan", "--destroy"]);
+    // The plan's warning lists exactly the destroys a rollback cannot undo.
+    assert!(run.stdout.contains("cannot be rolled back"), "{}", run.dump());
+    assert!(run.stdout.contains("  - vsn_volume.scratch ("), "{}", run.dump());
+    assert!(!run.stdout.contains("  - vsn_volume.keep ("), "{}", run.dump());
+    let run = stack.tarn(&["destroy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert!(vsn.data_root.join(vsn.name("keep")).is_dir());
+    assert!(!vsn.data_root.join(vsn.name("scratch")).exists());
+}
