@@ -9,6 +9,7 @@ mod graph;
 mod output;
 mod plan;
 mod show;
+mod sim;
 mod state;
 mod validate;
 mod workflow;
@@ -29,6 +30,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Show(args) => runtime()?.block_on(show::run(&args, color)),
         Command::Output(args) => runtime()?.block_on(output::run(&args)),
         Command::State(cmd) => runtime()?.block_on(state::run(cmd)),
+        Command::Sim(cmd) => runtime()?.block_on(sim::run(cmd)),
     }
 }
 

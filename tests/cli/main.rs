@@ -11,6 +11,7 @@
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
+//! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 
 mod harness;
 
@@ -21,5 +22,6 @@ mod lock;
 mod output;
 mod rollback;
 mod saved_plan;
+mod sandbox;
 mod secrets;
 mod workflow;
