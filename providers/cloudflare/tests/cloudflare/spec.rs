@@ -91,7 +91,7 @@ async fn every_emulated_operation_answers_as_the_spec_says() {
     assert!(failures.is_empty(), "answers that do not match the spec:\n{}", failures.join("\n\n"));
     assert_eq!(spec.uncovered(&report), Vec::<(String, String)>::new(), "operations never exercised successfully");
     let errors = report.checked.iter().filter(|(_, _, s)| *s >= 400).count();
-    assert!(errors >= 12, "error answers were checked too ({errors})");
+    assert!(errors >= 10, "error answers were checked too ({errors})");
     // Every answer, faulted or not, is in the envelope with `result_info` on lists.
     for e in &exchanges {
         assert!(e.body.get("success").is_some_and(Json::is_boolean), "{} {}: {}", e.method, e.path, e.body);

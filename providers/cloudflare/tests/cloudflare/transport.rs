@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 use tarn_provider_cloudflare::emulator::{Settings, THROTTLED_MESSAGE};
 use tarn_sdk::ErrorClass;
-use tarn_sdk::http::Client;
+use tarn_sdk::http::{Client, RetryPolicy};
 
 #[tokio::test]
 async fn lists_walk_every_page_of_result_info() {
@@ -79,7 +79,9 @@ async fn server_errors_are_retried_for_reads_but_not_for_creates() {
 #[tokio::test]
 async fn the_emulator_enforces_its_rate_limit_with_headers() {
     let env = Env::with(Settings { rate_limit: 3, rate_window: Duration::from_secs(60), ..Settings::default() }).await;
-    let client = Client::builder(&env.running.base_url).bearer_token(TOKEN).max_attempts(1).build().expect("client");
+    // No waiting on the server's reset (the client would otherwise hold until the window ends).
+    let policy = RetryPolicy { max_attempts: 1, max_server_wait: Duration::ZERO, ..RetryPolicy::default() };
+    let client = Client::builder(&env.running.base_url).bearer_token(TOKEN).retry_policy(policy).build().expect("client");
     let first = client.request(Method::GET, "zones").send().await.expect("first");
     let header = |name: &str| first.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     assert_eq!(header("ratelimit").as_deref(), Some("\"default\";r=2;t=60"));

@@ -90,11 +90,11 @@ async fn clear(State(admin): State<Admin>) -> StatusCode {
 async fn set(State(admin): State<Admin>, body: axum::body::Bytes) -> (StatusCode, axum::Json<Json>) {
     let settings: Settings = match serde_json::from_slice(&body) {
         Ok(s) => s,
-        Err(e) => return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": format!("invalid fault settings: {e}")}))),
+        Err(e) => return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": format!("invalid fault settings: {e}")}))),
     };
     if let Some(f) = settings.fail_next {
         if !(400..=599).contains(&f.status) {
-            return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "fail_next.status must be 400..599"})));
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "fail_next.status must be 400..599"})));
         }
         let body = if f.status >= 500 { admin.bodies.server_error.clone() } else { admin.bodies.throttled.clone() };
         admin.faults.fail_next(f.count, f.status, body);
