@@ -33,6 +33,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Run against the providers' built-in API emulators on 127.0.0.1 instead of the real
+    /// APIs: no credentials, no network. State is kept apart in .tarn/sandbox/ (docs/sandbox.md).
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -66,6 +71,9 @@ pub enum Command {
     /// Check the configuration without touching state or providers' objects.
     #[command(after_help = "Examples:\n  tarn validate\n  tarn validate --json\n\n")]
     Validate(ValidateArgs),
+    /// Run the providers' API emulators standalone, for other tools and pipelines.
+    #[command(subcommand, after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  tarn sim serve --json --snapshot-dir .sim   # keep objects between runs\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"fail_next\": {\"count\": 2, \"status\": 503}}'\n\n")]
+    Sim(SimCommand),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  tarn completions bash > /etc/bash_completion.d/tarn\n  tarn completions zsh > ~/.zfunc/_tarn\n\n")]
     Completions { shell: clap_complete::Shell },
@@ -234,4 +242,27 @@ pub struct ImportArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the emulators until Ctrl-C, printing each one's API base URL (docs/sandbox.md).
+    #[command(after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  CLOUDFLARE_BASE_URL=http://127.0.0.1:8787/client/v4 CLOUDFLARE_API_TOKEN=x tarn apply\n\nFault controls: GET/POST/DELETE <server>/__sim/faults, e.g.\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"throttle_next\": {\"count\": 1, \"retry_after\": \"2\"}}'\n\n")]
+    Serve(SimServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SimServeArgs {
+    /// Only this provider's emulator (repeatable; default: all of them).
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
+    /// Serve on this address (default 127.0.0.1 on a free port). A fixed port needs one --provider.
+    #[arg(long, value_name = "IP:PORT")]
+    pub addr: Option<std::net::SocketAddr>,
+    /// Keep each emulator's objects in DIR/<provider>.json between runs (default: memory only).
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Print one JSON object per emulator instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -9,6 +9,7 @@ mod location;
 mod logging;
 mod providers;
 mod render;
+mod sandbox;
 mod stack;
 
 use clap::Parser;
@@ -36,6 +37,9 @@ fn run(cli: cli::Cli) -> Result<(), error::CliError> {
             .map_err(|e| error::CliError::Failed(format!("cannot change to directory {}: {e}", dir.display())))?;
     }
     let _log = logging::init(cli.log_file.as_deref())?;
+    if cli.sandbox {
+        sandbox::enable();
+    }
     let color = render::Color::detect(cli.no_color);
     commands::run(cli.command, color)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] = &["fault", "local", "null", "vsn"];
+pub const BUILTIN: &[&str] = &["cloudflare", "fault", "local", "null", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
@@ -13,6 +13,7 @@ pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
         "local" => Some(tarn_provider_local::provider()),
         "fault" => Some(tarn_provider_fault::provider()),
         "vsn" => Some(tarn_provider_vsn::provider()),
+        "cloudflare" => Some(tarn_provider_cloudflare::provider()),
         _ => None,
     }
 }
@@ -27,4 +28,10 @@ impl ProviderFactory for Builtins {
     fn names(&self) -> Vec<String> {
         BUILTIN.iter().map(|s| s.to_string()).collect()
     }
+}
+
+/// The providers that ship an API emulator, for `--sandbox` and `tarn sim serve`. A provider
+/// crate with an emulator exposes it as `tarn_sdk::sim::Emulated`; add it here.
+pub fn emulators() -> Vec<Arc<dyn tarn_sdk::sim::Emulated>> {
+    vec![tarn_provider_cloudflare::emulated()]
 }

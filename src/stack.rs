@@ -12,7 +12,11 @@ use tarn_state::{Backend, LockHolder, LockInfo, LockOptions, StateError};
 
 pub const STATE_DIR: &str = ".tarn";
 
+/// The state database; under `--sandbox`, the sandbox's own (see `sandbox`).
 pub fn state_path() -> PathBuf {
+    if crate::sandbox::active() {
+        return crate::sandbox::state_path();
+    }
     PathBuf::from(STATE_DIR).join("state.db")
 }
 

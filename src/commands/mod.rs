@@ -11,6 +11,7 @@ mod migrate;
 mod output;
 mod plan;
 mod show;
+mod sim;
 mod state;
 mod validate;
 mod workflow;
@@ -32,6 +33,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Output(args) => runtime()?.block_on(output::run(&args)),
         Command::State(cmd) => runtime()?.block_on(state::run(cmd)),
         Command::Import(args) => runtime()?.block_on(import::run(args)),
+        Command::Sim(cmd) => runtime()?.block_on(sim::run(cmd)),
     }
 }
 

@@ -116,6 +116,8 @@ pub struct Session {
     pub lock: Lock,
     pub providers: ProviderSet,
     pub snapshot: Snapshot,
+    /// Under `--sandbox`: the emulators the providers talk to, stopped by `close`.
+    pub emulators: Option<crate::sandbox::Emulators>,
 }
 
 impl Session {
@@ -143,11 +145,22 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err((e.into(), lock)),
         };
-        let (providers, diags) = plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, WORKSPACE).await;
+        let emulators = if crate::sandbox::active() {
+            match crate::sandbox::Emulators::start().await {
+                Ok(e) => Some(e),
+                Err(e) => return Err((e, lock)),
+            }
+        } else {
+            None
+        };
+        let (providers, diags) = match &emulators {
+            Some(e) => plan::setup_providers(&config, Some(&snapshot), &variables, &e.factory(), WORKSPACE).await,
+            None => plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, WORKSPACE).await,
+        };
         if let Err(e) = check(diags, &config.sources) {
             return Err((e, lock));
         }
-        let mut session = Session { config, variables, backend, lock, providers, snapshot };
+        let mut session = Session { config, variables, backend, lock, providers, snapshot, emulators };
         if let Err(e) = session.recover().await {
             return Err((e, session.lock));
         }
@@ -235,6 +248,9 @@ impl Session {
 
     pub async fn close(self) {
         self.lock.release().await;
+        if let Some(emulators) = self.emulators {
+            emulators.stop().await;
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 //! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
+//! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 
 mod harness;
 
@@ -27,6 +28,7 @@ mod lock;
 mod output;
 mod rollback;
 mod saved_plan;
+mod sandbox;
 mod secrets;
 mod workflow;
 

@@ -1,7 +1,8 @@
 //! Running an emulator: serve an axum `Router` on 127.0.0.1 port 0 and stop it when the handle
 //! is dropped or shut down, so every test owns its server and leaves nothing listening.
 //!
-//! Must not bind any other interface or a fixed port, and knows nothing about any vendor.
+//! Binds 127.0.0.1 on a free port unless the user named an address (`tarn sim serve --addr`),
+//! and knows nothing about any vendor.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,7 +23,12 @@ pub struct SimServer {
 impl SimServer {
     /// Binds 127.0.0.1 on a free port and serves `router` until stopped.
     pub async fn start(router: Router) -> std::io::Result<SimServer> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), router).await
+    }
+
+    /// Serves `router` on `addr` (port 0: a free one) until stopped.
+    pub async fn start_on(addr: SocketAddr, router: Router) -> std::io::Result<SimServer> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -1,0 +1,94 @@
+//! The cloudflare provider's schema: its configuration, `cloudflare_dns_record`,
+//! `cloudflare_zone_lockdown` and the `cloudflare_zone` data source. Attribute names follow the
+//! API's fields. The SDK's schema has no defaults, so `ttl`, `proxied`, `comment`,
+//! `description` and `paused` are plain optional attributes whose null means the API's default
+//! (1, false, none, "", false): `read` writes the real value only when it differs from that,
+//! so a drifted value shows instead of hiding behind the prior one.
+
+use indexmap::IndexMap;
+use tarn_sdk::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
+
+pub const DNS_RECORD: &str = "cloudflare_dns_record";
+pub const ZONE_LOCKDOWN: &str = "cloudflare_zone_lockdown";
+pub const ZONE: &str = "cloudflare_zone";
+
+pub fn provider_schema() -> ProviderSchema {
+    let mut config = IndexMap::new();
+    config.insert(
+        "api_token".to_string(),
+        AttributeSchema::optional(
+            Type::String,
+            "An API token with the permissions the configuration needs (Zone:Read, DNS:Edit, Zone WAF:Edit). Default: the CLOUDFLARE_API_TOKEN environment variable.",
+        )
+        .sensitive(),
+    );
+    config.insert(
+        "base_url".to_string(),
+        AttributeSchema::optional(
+            Type::String,
+            "The API's base URL. Default: CLOUDFLARE_BASE_URL, else https://api.cloudflare.com/client/v4. `--sandbox` points it at tarn's emulator.",
+        ),
+    );
+    config.insert(
+        "correlation_tags".to_string(),
+        AttributeSchema::optional(
+            Type::Bool,
+            "Tag each DNS record tarn creates with `tarn-correlation:<tag>`, so a run interrupted mid-create can find and adopt it (default true). Set false on plans without a DNS tag quota: an interrupted create then has to be cleaned up by hand.",
+        ),
+    );
+    let mut resources = IndexMap::new();
+    resources.insert(DNS_RECORD.to_string(), dns_record());
+    resources.insert(ZONE_LOCKDOWN.to_string(), zone_lockdown());
+    let mut data_sources = IndexMap::new();
+    data_sources.insert(ZONE.to_string(), zone());
+    ProviderSchema { config, resources, data_sources }
+}
+
+fn dns_record() -> ResourceSchema {
+    ResourceSchema::new("A DNS record in a Cloudflare zone (content-based types: A, AAAA, CNAME, MX, NS, PTR, TXT).")
+        .attr("zone_id", AttributeSchema::required(Type::String, "The zone's identifier (32 hex digits).").force_new())
+        .attr("name", AttributeSchema::required(Type::String, "The record name: relative (`www`), `@` for the apex, or fully qualified."))
+        .attr("type", AttributeSchema::required(Type::String, "The record type: A, AAAA, CNAME, MX, NS, PTR or TXT.").force_new())
+        .attr("content", AttributeSchema::required(Type::String, "The record's value: an address, a host name or text."))
+        .attr("ttl", AttributeSchema::optional(Type::Number, "Time to live in seconds, 60..86400, or 1 for automatic (the default; proxied records are always 1)."))
+        .attr("proxied", AttributeSchema::optional(Type::Bool, "Whether Cloudflare proxies the traffic (A, AAAA and CNAME only; default false)."))
+        .attr("priority", AttributeSchema::optional(Type::Number, "Priority, 0..65535; required for MX."))
+        .attr("comment", AttributeSchema::optional(Type::String, "A note kept with the record; no effect on DNS."))
+        .attr("id", AttributeSchema::computed(Type::String, "The record's identifier."))
+        .attr("hostname", AttributeSchema::computed(Type::String, "The fully qualified record name, as the API stores it."))
+        .attr("proxiable", AttributeSchema::computed(Type::Bool, "Whether the record can be proxied."))
+        .attr("created_on", AttributeSchema::computed(Type::String, "When the record was created (RFC 3339)."))
+}
+
+fn configuration_type() -> Type {
+    let mut attributes = IndexMap::new();
+    attributes.insert("target".to_string(), Type::String);
+    attributes.insert("value".to_string(), Type::String);
+    Type::Object { attributes, optional: Vec::new() }
+}
+
+fn zone_lockdown() -> ResourceSchema {
+    ResourceSchema::new("A zone lockdown rule: only the listed addresses may reach the listed URLs.")
+        .attr("zone_id", AttributeSchema::required(Type::String, "The zone's identifier (32 hex digits).").force_new())
+        .attr("urls", AttributeSchema::required(Type::List { element: Box::new(Type::String) }, "The URLs to lock down; simple wildcards allowed (`shop.example.com/*`)."))
+        .attr(
+            "configurations",
+            AttributeSchema::required(
+                Type::List { element: Box::new(configuration_type()) },
+                "Who may reach them: objects with `target` \"ip\" (an address) or \"ip_range\" (a /16 or /24 IPv4 range; /32, /48 or /64 IPv6) and `value`.",
+            ),
+        )
+        .attr("description", AttributeSchema::optional(Type::String, "A summary of the rule, up to 1024 characters."))
+        .attr("paused", AttributeSchema::optional(Type::Bool, "Whether the rule is paused (default false)."))
+        .attr("id", AttributeSchema::computed(Type::String, "The rule's identifier."))
+        .attr("created_on", AttributeSchema::computed(Type::String, "When the rule was created (RFC 3339)."))
+}
+
+fn zone() -> ResourceSchema {
+    ResourceSchema::new("A zone the token can see, looked up by name.")
+        .attr("name", AttributeSchema::required(Type::String, "The zone's domain name, e.g. example.com."))
+        .attr("id", AttributeSchema::computed(Type::String, "The zone's identifier: use it as `zone_id`."))
+        .attr("status", AttributeSchema::computed(Type::String, "initializing, pending, active or moved."))
+        .attr("name_servers", AttributeSchema::computed(Type::List { element: Box::new(Type::String) }, "The name servers Cloudflare assigned to the zone."))
+        .attr("account_id", AttributeSchema::computed(Type::String, "The account the zone belongs to."))
+}

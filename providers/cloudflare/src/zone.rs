@@ -1,0 +1,31 @@
+//! The `cloudflare_zone` data source: a zone looked up by its exact name.
+
+use serde_json::Value as Json;
+use tarn_sdk::{ProviderError, Value};
+
+use crate::api::Api;
+use crate::values::required_str;
+
+pub async fn read(api: &Api, config: &Value) -> Result<Value, ProviderError> {
+    let name = required_str(config, "name")?.trim_end_matches('.').to_lowercase();
+    let zones = api.zones_named(&name).await?;
+    let zone = zones.iter().find(|z| z.get("name").and_then(Json::as_str).is_some_and(|n| n.eq_ignore_ascii_case(&name)));
+    let Some(zone) = zone else {
+        return Err(ProviderError::permanent(format!(
+            "no zone named {name:?} is visible to this API token; check the name and that the token may read the zone"
+        )));
+    };
+    let text = |p: &str| zone.pointer(p).and_then(Json::as_str).unwrap_or_default().to_string();
+    let name_servers = zone
+        .get("name_servers")
+        .and_then(Json::as_array)
+        .map(|l| l.iter().map(Value::from_json).collect())
+        .unwrap_or_default();
+    Ok(Value::map([
+        ("name", Value::string(text("/name"))),
+        ("id", Value::string(text("/id"))),
+        ("status", Value::string(text("/status"))),
+        ("name_servers", Value::List(name_servers)),
+        ("account_id", Value::string(text("/account/id"))),
+    ]))
+}

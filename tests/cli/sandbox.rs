@@ -1,0 +1,129 @@
+//! `--sandbox` and `tarn sim serve` end to end: the Cloudflare example applied against the
+//! in-process emulator with no token and no network, re-planned with no changes, drift made in
+//! the emulator's objects, destroyed; sandbox state kept apart from real state; and the
+//! standalone emulator started as a process and driven over plain HTTP.
+
+use crate::harness::{Lines, Stack, wait_for};
+use serde_json::Value as Json;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn example() -> Stack {
+    let s = Stack::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cloudflare");
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        std::fs::copy(e.path(), s.path().join(e.file_name())).unwrap();
+    }
+    s
+}
+
+fn emulator_objects(s: &Stack) -> Json {
+    serde_json::from_str(&s.read(".tarn/sandbox/cloudflare.json")).expect("the emulator snapshot is JSON")
+}
+
+fn count(objects: &Json, kind: &str) -> usize {
+    objects[kind].as_array().map(Vec::len).unwrap_or(0)
+}
+
+const NO_TOKEN: &[(&str, &str)] = &[("CLOUDFLARE_API_TOKEN", ""), ("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9/unreachable")];
+
+#[test]
+fn the_cloudflare_example_applies_replans_clean_and_destroys_in_the_sandbox() {
+    let s = example();
+    // Without --sandbox there is no token: a clear refusal that points at the sandbox.
+    s.tarn_with(&["plan"], NO_TOKEN).code(1).stderr_has("no API token").stderr_has("--sandbox");
+
+    let applied = s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_TOKEN).ok();
+    applied.stdout_has("Apply complete.");
+    applied.stderr_has("Sandbox: provider \"cloudflare\" talks to its emulator at http://127.0.0.1:");
+    assert!(s.path().join(".tarn/sandbox/state.db").exists());
+    assert!(!s.path().join(".tarn/state.db").exists(), "real state untouched");
+    let objects = emulator_objects(&s);
+    assert_eq!(count(&objects, "records"), 3, "{objects}");
+    assert_eq!(count(&objects, "lockdowns"), 1, "{objects}");
+    let www = objects["records"].as_array().unwrap().iter().find(|r| r["type"] == "A").expect("the A record");
+    assert_eq!(www["name"], "www.example.com");
+    assert_eq!(www["proxied"], true);
+    assert!(www["tags"][0].as_str().is_some_and(|t| t.starts_with("tarn-correlation:")), "{www}");
+
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], NO_TOKEN).ok();
+    let out = s.tarn_with(&["output", "--sandbox", "www"], NO_TOKEN).ok();
+    assert!(out.stdout.contains("www.example.com"), "{}", out.stdout);
+    let shown = s.tarn_with(&["show", "--sandbox", "--json"], NO_TOKEN).ok().json();
+    let managed = shown["resources"].as_array().unwrap().iter().filter(|r| r["mode"] == "managed").count();
+    assert_eq!(managed, 4, "{shown}");
+    let real = s.tarn_with(&["show", "--json"], NO_TOKEN).ok().json();
+    assert_eq!(real["resources"].as_array().map(Vec::len), Some(0), "sandbox objects never reach real state");
+
+    // Drift: someone edits the record in the (emulated) dashboard.
+    let edited = s.read(".tarn/sandbox/cloudflare.json").replace("192.0.2.10", "192.0.2.99");
+    s.write(".tarn/sandbox/cloudflare.json", &edited);
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], NO_TOKEN).code(2).stdout_has("192.0.2.99");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_TOKEN).ok();
+    assert!(s.read(".tarn/sandbox/cloudflare.json").contains("192.0.2.10"), "apply put the address back");
+
+    s.tarn_with(&["destroy", "--sandbox", "--auto-approve"], NO_TOKEN).ok();
+    let objects = emulator_objects(&s);
+    assert_eq!(count(&objects, "records"), 0, "{objects}");
+    assert_eq!(count(&objects, "lockdowns"), 0, "{objects}");
+    assert_eq!(count(&objects, "zones"), 3, "zones stay");
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], NO_TOKEN).code(2);
+}
+
+/// One HTTP/1.1 exchange over a plain TCP connection: status, headers (lower-cased) and body.
+fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String, Json) {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer any-token\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read the answer");
+    let (head, payload) = raw.split_once("\r\n\r\n").expect("a complete HTTP answer");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+    (status, head.to_lowercase(), serde_json::from_str(payload).unwrap_or(Json::Null))
+}
+
+#[test]
+fn sim_serve_runs_the_emulator_standalone_until_ctrl_c() {
+    let s = Stack::new();
+    s.tarn(&["sim", "serve", "--provider", "nope"]).code(1).stderr_has("no emulator for provider \"nope\"");
+    let mut child = s.spawn(&["sim", "serve", "--provider", "cloudflare", "--json"]);
+    let lines = Lines::follow(child.stdout.take().unwrap());
+    let first = wait_for("the emulator's address", Duration::from_secs(20), || lines.text().lines().next().map(str::to_string));
+    let info: Json = serde_json::from_str(&first).expect("one JSON object per emulator");
+    assert_eq!(info["provider"], "cloudflare");
+    let base = info["base_url"].as_str().unwrap().to_string();
+    let faults = info["faults_url"].as_str().unwrap().to_string();
+    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/client/v4"), "{base}");
+
+    let (status, head, zones) = http("GET", &format!("{base}/zones?name=example.com"), None);
+    assert_eq!(status, 200);
+    assert!(head.contains("ratelimit: \"default\";r="), "{head}");
+    let zone_id = zones["result"][0]["id"].as_str().expect("the seed zone").to_string();
+    let (status, _, created) =
+        http("POST", &format!("{base}/zones/{zone_id}/dns_records"), Some(r#"{"type":"A","name":"ci","content":"192.0.2.5"}"#));
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["result"]["name"], "ci.example.com");
+
+    let (status, _, _) = http("POST", &faults, Some(r#"{"fail_next": {"count": 1, "status": 503}}"#));
+    assert_eq!(status, 200);
+    let (status, _, failed) = http("GET", &format!("{base}/zones/{zone_id}/dns_records"), None);
+    assert_eq!(status, 503);
+    assert_eq!(failed["success"], false);
+    let (status, _, listed) = http("GET", &format!("{base}/zones/{zone_id}/dns_records"), None);
+    assert_eq!(status, 200);
+    assert_eq!(listed["result_info"]["total_count"], 1);
+
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(std::net::TcpStream::connect(base.trim_start_matches("http://").split('/').next().unwrap()).is_err(), "stopped listening");
+}
