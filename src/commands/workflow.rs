@@ -108,6 +108,14 @@ pub fn parse_addresses(list: &[String], flag: &str) -> Result<Vec<Address>, CliE
         .collect()
 }
 
+/// The providers of the configuration, set up for `snapshot`: the one place plan, apply and
+/// drift get them from.
+pub async fn setup_providers(config: &Config, snapshot: &Snapshot, variables: &RootVariables) -> Result<ProviderSet, CliError> {
+    let (providers, diags) = plan::setup_providers(config, Some(snapshot), variables, &Builtins, WORKSPACE).await;
+    check(diags, &config.sources)?;
+    Ok(providers)
+}
+
 /// Everything a run holds between planning and applying.
 pub struct Session {
     pub config: Arc<Config>,
@@ -143,10 +151,10 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err((e.into(), lock)),
         };
-        let (providers, diags) = plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, WORKSPACE).await;
-        if let Err(e) = check(diags, &config.sources) {
-            return Err((e, lock));
-        }
+        let providers = match setup_providers(&config, &snapshot, &variables).await {
+            Ok(p) => p,
+            Err(e) => return Err((e, lock)),
+        };
         let mut session = Session { config, variables, backend, lock, providers, snapshot };
         if let Err(e) = session.recover().await {
             return Err((e, session.lock));
