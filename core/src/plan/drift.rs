@@ -308,7 +308,9 @@ fn walk(b: Option<&Value>, a: Option<&Value>, path: &mut Vec<PathStep>, out: &mu
     if same {
         return;
     }
-    let plain = |v: Option<&Value>| v.filter(|v| !v.is_sensitive());
+    fn plain(v: Option<&Value>) -> Option<&Value> {
+        v.filter(|v| !v.is_sensitive())
+    }
     match (plain(b), plain(a)) {
         (Some(Value::Map(bm)), Some(Value::Map(am))) => {
             let mut keys: Vec<&String> = bm.keys().chain(am.keys()).collect();

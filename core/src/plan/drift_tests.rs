@@ -117,7 +117,7 @@ fn per_run_ignores_drop_attributes_or_whole_objects() {
             Some(Value::map([("content", Value::string("y")), ("id", Value::string("2"))])),
         )
     };
-    let d = [changed("local_file.a"), drift("local_file.b", Value::map([]), None), changed("null_resource.n[0]"), changed("null_resource.n[1]")];
+    let d = [changed("local_file.a"), drift("local_file.b", Value::Map(Default::default()), None), changed("null_resource.n[0]"), changed("null_resource.n[1]")];
     let rules = [
         IgnoreRule::parse("local_file.a.content").unwrap(),
         IgnoreRule::parse("local_file.b").unwrap(),
