@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(lines[1], "   # a will be created");
         assert_eq!(lines[2], "+   resource \"x\" \"a\" {");
         assert_eq!(lines[3], "+       id = 1");
-        assert_eq!(lines[5], "!   resource");
+        assert_eq!(lines[5], "!    resource", "the column of the text is kept");
     }
 
     #[test]
