@@ -251,7 +251,9 @@ fn collect_rules(tree: &ModuleTree, modules: &mut Vec<String>, rules: &mut Vec<I
 /// of objects checked and their providers); `drift` is what refresh found different.
 pub fn analyze(prior: &PriorState, drift: &[Drift], rules: &[IgnoreRule]) -> DriftReport {
     let mut report = DriftReport {
-        checked: prior.objects.iter().filter(|o| o.address.mode == Mode::Managed).count(),
+        // Deposed objects (old halves of a create_before_destroy) are deleted by the next plan
+        // whatever they look like, so refresh reports no drift for them and they are not counted.
+        checked: prior.objects.iter().filter(|o| o.address.mode == Mode::Managed && o.deposed.is_none()).count(),
         ..DriftReport::default()
     };
     let index = prior.index();

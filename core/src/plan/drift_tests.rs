@@ -18,6 +18,7 @@ fn prior(addresses: &[&str]) -> PriorState {
                 value: Some(Value::Null),
                 dependencies: Vec::new(),
                 sensitive_paths: Vec::new(),
+                deposed: None,
             })
             .collect(),
         ..PriorState::default()
