@@ -101,7 +101,11 @@ pub fn plan(p: &Plan) -> String {
         "### tarn plan: {} to add, {} to change, {} to destroy\n\n",
         counts.add, counts.change, counts.destroy
     ));
-    let changed: Vec<&ResourceChange> = p.changes.iter().filter(|c| c.action != Action::NoOp || moved_from(c).is_some()).collect();
+    let changed: Vec<&ResourceChange> = p
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || moved_from(c).is_some() || c.reasons.iter().any(|r| matches!(r, ChangeReason::Import { .. })))
+        .collect();
     warnings(&changed, &mut out);
     if !changed.is_empty() {
         out.push_str("| Action | Object | Details |\n|---|---|---|\n");
@@ -125,6 +129,7 @@ fn action(c: &ResourceChange) -> String {
         Action::DeleteThenCreate => "**replace**".into(),
         Action::CreateThenDelete => "**replace** (create first)".into(),
         Action::Delete => "**destroy**".into(),
+        Action::NoOp if c.reasons.iter().any(|r| matches!(r, ChangeReason::Import { .. })) => "import".into(),
         Action::NoOp => "move".into(),
     }
 }
@@ -154,6 +159,7 @@ fn details(c: &ResourceChange) -> String {
             ChangeReason::DestroyRequested => "destroy requested".into(),
             ChangeReason::Moved { from } => format!("moved from {}", code(from)),
             ChangeReason::ReadDeferred => "read during apply".into(),
+            ChangeReason::Import { id } => format!("imported (ID {})", code(id)),
         });
     }
     if c.action == Action::Update {
