@@ -8,7 +8,7 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success; no changes (plan), no drift
   1  error: nothing was changed (bad input, held lock, stale plan, provider refused)
-  2  changes present (plan --detailed-exitcode)
+  2  changes present (plan --detailed-exitcode); drift found (tarn drift)
   3  apply failed and every completed change was rolled back
   4  apply failed and rollback is incomplete: the state records exactly what exists";
 
@@ -80,6 +80,9 @@ pub enum Command {
     /// Record an existing object in the state, under an address declared in configuration.
     #[command(after_help = "Examples:\n  tarn import null_resource.a 4521\n  tarn import local_file.motd ./motd.txt\n  tarn import 'fault_object.m[\"x\"]' f0000000000000001 --var-file prod.tfvars\n\nThe object is not changed. Run `tarn plan` afterwards to see how it differs from its configuration.\nTo import as part of a reviewed plan instead, write an `import { to = ADDR, id = \"ID\" }` block.\n\n")]
     Import(ImportArgs),
+    /// Find objects changed or deleted outside tarn, once or on a schedule. Read-only.
+    #[command(after_help = DRIFT_HELP)]
+    Drift(DriftArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -177,6 +180,9 @@ pub struct ShowArgs {
     pub plan_file: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// A saved plan as Markdown, for a pull-request comment (sensitive values hidden).
+    #[arg(long, conflicts_with = "json", requires = "plan_file")]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -265,4 +271,49 @@ pub struct SimServeArgs {
     /// Print one JSON object per emulator instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+pub const DRIFT_HELP: &str = "\
+Examples:
+  tarn drift                                  # exit 0 no drift, 2 drift, 1 error
+  tarn drift --json | jq '.resources[].address'
+  tarn drift --markdown > drift.md
+  tarn drift --ignore local_file.motd.file_permission --ignore null_resource.cache
+  tarn drift --report drift.jsonl --notify https://hooks.example.com/tarn   # from cron
+  tarn drift --every 15m --report /var/log/tarn/drift.jsonl --metrics-addr 127.0.0.1:9464
+
+tarn drift reads every recorded object through its provider and compares it with the state.
+It never changes an object or the state, and does not take the state lock (a running apply is
+waited for or reported instead, see --lock-timeout). Formats: docs/drift.md, docs/json-output.md.
+
+";
+
+#[derive(Debug, Args, Clone)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The report as one JSON document (schema: docs/json-output.md); with --every, one line per check.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// The report as Markdown, for an issue or a chat message.
+    #[arg(long, conflicts_with = "every")]
+    pub markdown: bool,
+    /// Leave out a difference: ADDR (the whole object) or ADDR.ATTRIBUTE (repeatable).
+    #[arg(long = "ignore", value_name = "ADDR[.ATTR]")]
+    pub ignore: Vec<String>,
+    /// How long to wait for a running apply to finish before checking, e.g. 30s, 5m.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: String,
+    /// Check again every DURATION (15m, 1h) until stopped with Ctrl-C or SIGTERM.
+    #[arg(long, value_name = "DURATION")]
+    pub every: Option<String>,
+    /// Append each report to FILE as one JSON line.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// POST the JSON report to URL when drift appears, changes or clears.
+    #[arg(long, value_name = "URL")]
+    pub notify: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (with --every).
+    #[arg(long, value_name = "ADDR", requires = "every")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }

@@ -16,7 +16,15 @@ use clap::Parser;
 use std::io::Write;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // A usage error exits 1 like every other error: clap's own 2 would read as
+            // "changes present" or "drift found" to a pipeline. --help and --version exit 0.
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     if cli.no_color {
         // Every writer (diagnostics, errors, warnings, tracing's stderr layer) already honours
         // NO_COLOR; setting it here makes --no-color reach them all, not only the commands'

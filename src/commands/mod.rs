@@ -4,6 +4,7 @@
 
 mod apply;
 mod completions;
+mod drift;
 mod fmt;
 mod graph;
 mod import;
@@ -34,6 +35,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::State(cmd) => runtime()?.block_on(state::run(cmd)),
         Command::Import(args) => runtime()?.block_on(import::run(args)),
         Command::Sim(cmd) => runtime()?.block_on(sim::run(cmd)),
+        Command::Drift(args) => runtime()?.block_on(drift::run(args, color)),
     }
 }
 

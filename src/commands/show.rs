@@ -1,4 +1,5 @@
-//! `tarn show [FILE] [--json]`: the recorded state, or a saved plan. Sensitive values are shown
+//! `tarn show [FILE] [--json | --markdown]`: the recorded state, or a saved plan (also as
+//! Markdown for a pull-request comment). Sensitive values are shown
 //! as `(sensitive value)` and are `null` in JSON, with their locations listed.
 
 use crate::cli::ShowArgs;
@@ -11,6 +12,8 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
         let plan = super::plan::load(path)?;
         if args.json {
             println!("{}", render::json::plan(&plan));
+        } else if args.markdown {
+            print!("{}", render::markdown::plan(&plan));
         } else {
             print!("{}", render::plan::render(&plan, color.stdout));
         }

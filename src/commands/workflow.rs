@@ -108,6 +108,24 @@ pub fn parse_addresses(list: &[String], flag: &str) -> Result<Vec<Address>, CliE
         .collect()
 }
 
+/// The providers of the configuration, set up for `snapshot`: the one place plan, apply and
+/// drift get them from.
+pub async fn setup_providers(
+    config: &Config,
+    snapshot: &Snapshot,
+    variables: &RootVariables,
+) -> Result<(ProviderSet, Option<crate::sandbox::Emulators>), CliError> {
+    // Under --sandbox the providers talk to emulators started here; the caller keeps them
+    // running as long as it uses the providers (dropping them stops them).
+    let emulators = if crate::sandbox::active() { Some(crate::sandbox::Emulators::start().await?) } else { None };
+    let (providers, diags) = match &emulators {
+        Some(e) => plan::setup_providers(config, Some(snapshot), variables, &e.factory(), WORKSPACE).await,
+        None => plan::setup_providers(config, Some(snapshot), variables, &Builtins, WORKSPACE).await,
+    };
+    check(diags, &config.sources)?;
+    Ok((providers, emulators))
+}
+
 /// Everything a run holds between planning and applying.
 pub struct Session {
     pub config: Arc<Config>,
@@ -145,21 +163,10 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err((e.into(), lock)),
         };
-        let emulators = if crate::sandbox::active() {
-            match crate::sandbox::Emulators::start().await {
-                Ok(e) => Some(e),
-                Err(e) => return Err((e, lock)),
-            }
-        } else {
-            None
+        let (providers, emulators) = match setup_providers(&config, &snapshot, &variables).await {
+            Ok(p) => p,
+            Err(e) => return Err((e, lock)),
         };
-        let (providers, diags) = match &emulators {
-            Some(e) => plan::setup_providers(&config, Some(&snapshot), &variables, &e.factory(), WORKSPACE).await,
-            None => plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, WORKSPACE).await,
-        };
-        if let Err(e) = check(diags, &config.sources) {
-            return Err((e, lock));
-        }
         let mut session = Session { config, variables, backend, lock, providers, snapshot, emulators };
         if let Err(e) = session.recover().await {
             return Err((e, session.lock));

@@ -2,8 +2,10 @@
 //! functions from values to strings; the commands decide where the strings go.
 
 pub mod diff;
+pub mod drift;
 pub mod events;
 pub mod json;
+pub mod markdown;
 pub mod plan;
 
 use std::io::IsTerminal;

@@ -11,6 +11,9 @@
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
 //! - `import` — import blocks and `tarn import`: plan, apply, rollback, refusals
+//! - `drift` — `tarn drift`: exit codes, report formats, secrets, ignore rules, read-only
+//! - `drift_schedule` — `tarn drift --every` with report file, webhook and Prometheus metrics
+//! - `markdown` — `tarn show PLANFILE --markdown`, the pull-request comment
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
 //! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input
 //! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
@@ -22,9 +25,12 @@ mod harness;
 
 mod bad_input;
 mod crash;
+mod drift;
+mod drift_schedule;
 mod exit_codes;
 mod import;
 mod lock;
+mod markdown;
 mod output;
 mod rollback;
 mod saved_plan;

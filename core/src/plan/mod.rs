@@ -11,6 +11,7 @@
 mod assemble;
 mod data;
 mod diff;
+pub mod drift;
 mod execgraph;
 mod expand;
 mod finalize;
