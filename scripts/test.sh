@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # (a real sshd on 127.0.0.1), postgresql for the PostgreSQL state backend's tests (initdb and
 # postgres started on 127.0.0.1, as the `postgres` user when run as root). The container
 # provider adds its own here.
-packages=(ca-certificates openssh-server postgresql)
+packages=(ca-certificates openssh-server postgresql python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -10,6 +10,7 @@ mod import;
 mod migrate;
 mod output;
 mod plan;
+mod providers;
 mod show;
 mod state;
 mod validate;
@@ -32,6 +33,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Output(args) => runtime()?.block_on(output::run(&args)),
         Command::State(cmd) => runtime()?.block_on(state::run(cmd)),
         Command::Import(args) => runtime()?.block_on(import::run(args)),
+        Command::Providers(args) => runtime()?.block_on(providers::run(args)),
     }
 }
 

@@ -143,7 +143,12 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err((e.into(), lock)),
         };
-        let (providers, diags) = plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, WORKSPACE).await;
+        let (factory, diags) = crate::plugins::Factory::load(&config, Some(&snapshot), Builtins).await;
+        if let Err(e) = check(diags, &config.sources) {
+            return Err((e, lock));
+        }
+        let (providers, diags) = plan::setup_providers(&config, Some(&snapshot), &variables, &factory, WORKSPACE).await;
+        factory.close().await;
         if let Err(e) = check(diags, &config.sources) {
             return Err((e, lock));
         }

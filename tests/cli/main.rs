@@ -15,6 +15,7 @@
 //! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input
 //! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
+//! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 
 mod harness;
 
@@ -24,6 +25,7 @@ mod exit_codes;
 mod import;
 mod lock;
 mod output;
+mod plugins;
 mod rollback;
 mod saved_plan;
 mod secrets;
