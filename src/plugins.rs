@@ -73,10 +73,6 @@ impl<B: ProviderFactory> Factory<B> {
         (Factory { base, plugins }, diags)
     }
 
-    pub fn plugins(&self) -> impl Iterator<Item = &Arc<Plugin>> {
-        self.plugins.values()
-    }
-
     /// Stops the processes started to read schemas that no provider configuration took.
     pub async fn close(&self) {
         for p in self.plugins.values() {

@@ -221,6 +221,9 @@ impl Connection {
             Err(_) => {
                 self.shared.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                 self.kill(Failure::Stopped(format!("it did not answer {method} within {}", human(timeout))));
+                // Return once the process is gone, so a retry never overlaps the hung one.
+                let mut done = self.done.clone();
+                let _ = done.wait_for(|d| *d).await;
                 Err(Failure::TimedOut { method: method.to_string(), after: timeout })
             }
         };

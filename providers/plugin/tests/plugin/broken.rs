@@ -28,7 +28,7 @@ fn thing(name: &str) -> CreateRequest {
     CreateRequest { type_name: "thing".into(), planned: Value::map([("name", Value::string(name))]), correlation: format!("corr-{name}") }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_at_start_quotes_its_stderr() {
     let e = probe_err("crash-on-start.sh").await;
     assert!(e.contains("plugin \"broken\""), "{e}");
@@ -36,7 +36,7 @@ async fn crash_at_start_quotes_its_stderr() {
     assert!(e.contains("libacme.so.1"), "the last stderr line says why: {e}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_unexecutable_programs_are_named() {
     let e = match Plugin::probe("x", "/nonexistent/tarn-provider-x".into(), quick()).await {
         Err(e) => e,
@@ -50,7 +50,7 @@ async fn missing_or_unexecutable_programs_are_named() {
     assert!(e.contains("does not exist"), "{e}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_plugin_is_stopped_after_the_timeout_and_reaped() {
     let launch = Launch { name: "broken".into(), program: fixture("hang.sh"), args: vec![], dir: None, timeouts: quick() };
     let conn = Connection::start(&launch, Arc::new(Redactor::default())).unwrap();
@@ -67,7 +67,7 @@ async fn a_silent_plugin_is_stopped_after_the_timeout_and_reaped() {
     assert!(again.describe().contains("did not answer handshake"), "{}", again.describe());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdout_that_is_not_protocol_is_a_malformed_answer() {
     let e = probe_err("malformed.sh").await;
     assert!(e.contains("malformed answer"), "{e}");
@@ -76,7 +76,7 @@ async fn stdout_that_is_not_protocol_is_a_malformed_answer() {
     assert!(!e.contains("starting acme"), "the line itself is not repeated (it could hold a secret): {e}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_protocol_version_and_bad_schema_are_refused() {
     let e = probe_err("wrong-version.sh").await;
     assert!(e.contains("protocol version 99") && e.contains("speaks 1"), "{e}");
@@ -84,7 +84,7 @@ async fn wrong_protocol_version_and_bad_schema_are_refused() {
     assert!(e.contains("invalid schema") && e.contains("\"sensitve\""), "{e}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_zero_exit_during_create_is_a_permanent_error_and_a_fresh_process_follows() {
     let (_plugin, p) = ready("exit-on-create.sh").await;
     let pid = p.pid().await.unwrap();
@@ -101,7 +101,7 @@ async fn non_zero_exit_during_create_is_a_permanent_error_and_a_fresh_process_fo
     p.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_keeps_dying_is_not_restarted_forever() {
     let (_plugin, p) = ready("exit-on-create.sh").await;
     let mut last = String::new();
@@ -112,7 +112,7 @@ async fn a_plugin_that_keeps_dying_is_not_restarted_forever() {
     assert_eq!(p.pid().await, None, "nothing runs any more");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exception_in_the_plugin_is_quoted_from_its_traceback() {
     let (_plugin, p) = ready("crash-on-create.sh").await;
     let e = p.create(thing("a")).await.unwrap_err();
@@ -121,7 +121,7 @@ async fn an_exception_in_the_plugin_is_quoted_from_its_traceback() {
     p.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_in_answer_to_create_is_permanent() {
     let (_plugin, p) = ready("garbage-on-create.sh").await;
     let pid = p.pid().await.unwrap();
@@ -132,7 +132,7 @@ async fn garbage_in_answer_to_create_is_permanent() {
     p.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_read_is_a_transient_timeout_and_the_next_call_gets_a_fresh_process() {
     let (_plugin, p) = ready("hang-on-read.sh").await;
     let created = p.create(thing("a")).await.unwrap();
@@ -147,14 +147,14 @@ async fn a_hung_read_is_a_transient_timeout_and_the_next_call_gets_a_fresh_proce
     p.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stderr_noise_is_harmless() {
     let dir = tempfile::tempdir().unwrap();
     let report = check::run("broken", fixture("noisy.sh"), Some(dir.path().into()), quick(), None).await;
     assert!(report.passed(), "{:#?}", report.results);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conformance_suite_reports_each_fault_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, &str, &str); 5] = [

@@ -20,7 +20,7 @@ async fn configured(dir: &std::path::Path) -> (Plugin, std::sync::Arc<tarn_plugi
     (plugin, p)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_suite_passes_for_the_example_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let report = check::run("kv", kv_plugin(), Some(dir.path().to_path_buf()), quick(), None).await;
@@ -33,7 +33,7 @@ async fn conformance_suite_passes_for_the_example_plugin() {
     assert!(dir.path().join("kv-conformance.json").exists());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_plan_and_life_cycle_through_the_provider_trait() {
     let dir = tempfile::tempdir().unwrap();
     let (plugin, p) = configured(dir.path()).await;
@@ -84,7 +84,7 @@ async fn schema_plan_and_life_cycle_through_the_provider_trait() {
     assert_reaped(pid);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugin_errors_keep_their_class() {
     let dir = tempfile::tempdir().unwrap();
     let (_plugin, p) = configured(dir.path()).await;
@@ -112,7 +112,7 @@ async fn plugin_errors_keep_their_class() {
     p.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_process_per_instance_and_concurrent_calls_are_matched_by_id() {
     let dir = tempfile::tempdir().unwrap();
     let (plugin, a) = configured(dir.path()).await;
