@@ -29,7 +29,7 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
     for (name, t) in object(j, path)? {
         let path = format!("{path}.{name}");
         let obj = object(t, &path)?;
-        only_keys(obj, &path, &["description", "attributes", "destroy_is_irreversible"])?;
+        only_keys(obj, &path, &["description", "attributes", "destroy_is_irreversible", "refines_plan"])?;
         let attrs = obj.get("attributes").ok_or_else(|| format!("{path} has no \"attributes\""))?;
         out.insert(
             name.clone(),
@@ -37,6 +37,7 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
                 description: string(obj.get("description"), &path)?,
                 attributes: attributes(attrs, &format!("{path}.attributes"))?,
                 destroy_is_irreversible: flag(obj, "destroy_is_irreversible", &path)?,
+                refines_plan: flag(obj, "refines_plan", &path)?,
             },
         );
     }
