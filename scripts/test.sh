@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # (a real sshd on 127.0.0.1), postgresql for the PostgreSQL state backend's tests (initdb and
 # postgres started on 127.0.0.1, as the `postgres` user when run as root); podman, runc and
 # busybox-static for the vsn provider (a real podman driven over that sshd, images built offline).
-packages=(ca-certificates openssh-server postgresql podman runc busybox-static)
+# python3 for the example plugin (examples/plugins/kv) that the plugin protocol tests drive.
+packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -83,6 +83,62 @@ pub enum Command {
     /// Find objects changed or deleted outside tarn, once or on a schedule. Read-only.
     #[command(after_help = DRIFT_HELP)]
     Drift(DriftArgs),
+    /// List providers (built-in and plugins) and their types; print schemas, write docs, check plugins.
+    #[command(after_help = "Examples:\n  tarn providers\n  tarn providers --json\n  tarn providers schema --json | jq '.providers.local.resources | keys'\n  tarn providers docs --out docs/providers\n  tarn providers check ./plugins/tarn-provider-kv\n\nPlugins are found through `exec:` sources in required_providers and in TARN_PLUGIN_PATH (docs/plugin-protocol.md).\n\n")]
+    Providers(ProvidersArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProvidersArgs {
+    #[command(subcommand)]
+    pub command: Option<ProvidersCommand>,
+    /// Machine-readable list (schema: docs/provider-schemas.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum ProvidersCommand {
+    /// Print provider schemas: every attribute's type, and whether it is required, optional, computed, sensitive or forces replacement.
+    #[command(after_help = "Examples:\n  tarn providers schema local\n  tarn providers schema --json\n\nThe JSON format is versioned and documented in docs/provider-schemas.md.\n\n")]
+    Schema {
+        /// Only these providers (default: all).
+        names: Vec<String>,
+        /// JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write Markdown reference docs, one file per provider, generated from the schemas.
+    #[command(after_help = "Examples:\n  tarn providers docs --out docs/providers\n  tarn providers docs --out docs/providers --check   # in CI: exit 1 when the docs are out of date\n  tarn providers docs --out docs/plugins --plugin ./plugins/tarn-provider-kv\n\n")]
+    Docs {
+        /// The directory to write (one NAME.md per provider and a README.md index).
+        #[arg(long, value_name = "DIR", default_value = "docs/providers")]
+        out: PathBuf,
+        /// Write nothing: exit 1 and list the files that differ from what would be generated.
+        #[arg(long)]
+        check: bool,
+        /// Also document this plugin executable (repeatable). Built-in providers are always documented.
+        #[arg(long = "plugin", value_name = "PATH")]
+        plugins: Vec<PathBuf>,
+    },
+    /// Run the plugin conformance suite against a plugin executable, in a temporary directory.
+    #[command(after_help = "Examples:\n  tarn providers check ./plugins/tarn-provider-kv\n  tarn providers check ./tarn-provider-acme --fixture acme-subject.json --timeout 2m\n\nThe test subject (a resource type, a provider configuration, and attributes to create and update to) comes from --fixture or from the plugin's handshake (docs/plugin-protocol.md).\n\n")]
+    Check {
+        /// The plugin executable.
+        path: PathBuf,
+        /// A JSON file naming the test subject: {"type", "provider_config", "create", "update"}.
+        #[arg(long, value_name = "FILE")]
+        fixture: Option<PathBuf>,
+        /// The provider name to use in messages (default: from the file name, tarn-provider-NAME).
+        #[arg(long)]
+        name: Option<String>,
+        /// How long each call may take.
+        #[arg(long, default_value = "30s", value_name = "DURATION")]
+        timeout: String,
+        /// One JSON report instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

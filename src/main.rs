@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod location;
 mod logging;
+mod plugins;
 mod providers;
 mod render;
 mod sandbox;

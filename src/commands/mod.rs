@@ -11,6 +11,7 @@ mod import;
 mod migrate;
 mod output;
 mod plan;
+mod providers;
 mod show;
 mod sim;
 mod state;
@@ -36,6 +37,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Import(args) => runtime()?.block_on(import::run(args)),
         Command::Sim(cmd) => runtime()?.block_on(sim::run(cmd)),
         Command::Drift(args) => runtime()?.block_on(drift::run(args, color)),
+        Command::Providers(args) => runtime()?.block_on(providers::run(args)),
     }
 }
 

@@ -1,17 +1,20 @@
 //! `tarn validate`: syntax, structure, references and cycles, without state, variables'
 //! values or provider calls. Every problem is reported at once. Resource bodies are checked
-//! against the built-in providers' schemas by name only (a misspelt argument, an unknown
-//! resource type, a provider tarn does not have): their values need variables and other
-//! objects, which validate does not have, so types are checked by `plan`.
+//! against the providers' schemas by name only (a misspelt argument, an unknown resource type,
+//! a provider tarn does not have); plugins are started once to read theirs. Values need
+//! variables and other objects, which validate does not have, so types are checked by `plan`.
 
 use super::workflow;
 use crate::cli::ValidateArgs;
 use crate::error::CliError;
+use crate::plugins::Factory;
+use crate::providers::Builtins;
 use crate::render::Color;
 use std::collections::HashMap;
 use std::path::Path;
 use tarn_core::config::{Config, ModuleTree, Resource};
 use tarn_core::diag::did_you_mean;
+use tarn_core::plan::ProviderFactory;
 use tarn_core::{Diagnostic, Diagnostics};
 use tarn_sdk::{Mode, ProviderSchema};
 
@@ -22,7 +25,8 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
         let (_, graph_diags) = tarn_core::graph::build(config);
         diags.extend(graph_diags);
         if !diags.has_errors() {
-            check_schemas(config, &mut diags);
+            let factory = load_plugins(config, &mut diags)?;
+            check_schemas(config, &factory, &mut diags);
         }
         diags.extend(tarn_core::plan::check_imports(config));
     }
@@ -49,8 +53,23 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Built-ins and the plugins the configuration names, started once to read their schemas.
+fn load_plugins(config: &Config, diags: &mut Diagnostics) -> Result<Factory<Builtins>, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let (factory, found) = runtime.block_on(async {
+        let (factory, found) = Factory::load(config, None, Builtins).await;
+        factory.close().await;
+        (factory, found)
+    });
+    diags.extend(found);
+    Ok(factory)
+}
+
 /// Checks every resource of every module against its provider's schema, by name.
-fn check_schemas(config: &Config, diags: &mut Diagnostics) {
+fn check_schemas(config: &Config, factory: &dyn ProviderFactory, diags: &mut Diagnostics) {
     let mut schemas: HashMap<String, Option<ProviderSchema>> = HashMap::new();
     let mut stack: Vec<(Vec<String>, &ModuleTree)> = vec![(Vec::new(), &config.root)];
     while let Some((path, tree)) = stack.pop() {
@@ -61,7 +80,7 @@ fn check_schemas(config: &Config, diags: &mut Diagnostics) {
             let Ok(provider) = tarn_core::graph::provider_key(config, &path, resource) else { continue };
             let schema = schemas
                 .entry(provider.name.clone())
-                .or_insert_with(|| crate::providers::instantiate(&provider.name).map(|p| p.schema()));
+                .or_insert_with(|| factory.instantiate(&provider.name).map(|p| p.schema()));
             match schema {
                 Some(schema) => check_resource(resource, &address, &provider.name, schema, diags),
                 None => diags.push(
@@ -70,7 +89,7 @@ fn check_schemas(config: &Config, diags: &mut Diagnostics) {
                         format!(
                             "{address} uses provider \"{}\", which this tarn does not have. Known providers: {}.",
                             provider.name,
-                            crate::providers::BUILTIN.join(", ")
+                            factory.names().join(", ")
                         ),
                     )
                     .at(resource.span),

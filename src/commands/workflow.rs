@@ -13,7 +13,8 @@ use std::sync::Arc;
 use tarn_core::config::Config;
 use tarn_core::exec::{self, RecoverContext, Resolution};
 use tarn_core::plan::{
-    self, PlanBinding, PlanInput, PlanMode, PlanOptions, ProviderSet, RefreshOptions, RootVariables, VarInput,
+    self, PlanBinding, PlanInput, PlanMode, PlanOptions, ProviderFactory, ProviderSet, RefreshOptions, RootVariables,
+    VarInput,
 };
 use tarn_core::{Diagnostics, SourceMap};
 use tarn_sdk::{Address, Value};
@@ -118,12 +119,31 @@ pub async fn setup_providers(
     // Under --sandbox the providers talk to emulators started here; the caller keeps them
     // running as long as it uses the providers (dropping them stops them).
     let emulators = if crate::sandbox::active() { Some(crate::sandbox::Emulators::start().await?) } else { None };
-    let (providers, diags) = match &emulators {
-        Some(e) => plan::setup_providers(config, Some(snapshot), variables, &e.factory(), WORKSPACE).await,
-        None => plan::setup_providers(config, Some(snapshot), variables, &Builtins, WORKSPACE).await,
+    let result = match &emulators {
+        Some(e) => setup_with(config, snapshot, variables, e.factory()).await,
+        None => setup_with(config, snapshot, variables, Builtins).await,
     };
-    check(diags, &config.sources)?;
+    let providers = result?;
     Ok((providers, emulators))
+}
+
+/// Sets the providers up through `base` plus the plugins the configuration names; the plugin
+/// processes started only to read schemas are stopped before returning.
+async fn setup_with<B: ProviderFactory>(
+    config: &Config,
+    snapshot: &Snapshot,
+    variables: &RootVariables,
+    base: B,
+) -> Result<ProviderSet, CliError> {
+    let (factory, diags) = crate::plugins::Factory::load(config, Some(snapshot), base).await;
+    if let Err(e) = check(diags, &config.sources) {
+        factory.close().await;
+        return Err(e);
+    }
+    let (providers, diags) = plan::setup_providers(config, Some(snapshot), variables, &factory, WORKSPACE).await;
+    factory.close().await;
+    check(diags, &config.sources)?;
+    Ok(providers)
 }
 
 /// Everything a run holds between planning and applying.

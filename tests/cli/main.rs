@@ -20,6 +20,7 @@
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
+//! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 
 mod harness;
 
@@ -32,6 +33,7 @@ mod import;
 mod lock;
 mod markdown;
 mod output;
+mod plugins;
 mod rollback;
 mod saved_plan;
 mod sandbox;
