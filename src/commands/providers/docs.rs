@@ -79,6 +79,9 @@ fn section(s: &mut String, title: &str, block: &str, types: &IndexMap<String, Re
         if rs.destroy_is_irreversible {
             s.push_str("**Destroying it loses data that cannot be recreated**: plans flag its deletion as irreversible.\n\n");
         }
+        if let Some(attr) = &rs.irreversible_when {
+            let _ = writeln!(s, "**Destroying it loses data when `{attr}` is true**: plans then flag its deletion as irreversible.\n");
+        }
         let _ = writeln!(s, "```hcl\n{block} \"{name}\" \"example\" {{\n{}}}\n```\n", example_body(rs));
         table(s, &rs.attributes);
     }
