@@ -19,8 +19,6 @@ use tarn_core::{Diagnostics, SourceMap};
 use tarn_sdk::{Address, Value};
 use tarn_state::{Backend, Snapshot};
 
-pub const WORKSPACE: &str = "default";
-
 /// Loads the configuration in the current directory; errors become diagnostics; warnings are
 /// printed. A directory without configuration files is an error, not an empty configuration:
 /// planning against nothing would destroy every recorded object, and without its provider
@@ -137,6 +135,8 @@ pub struct Session {
     pub lock: Lock,
     pub providers: ProviderSet,
     pub snapshot: Snapshot,
+    /// The workspace this session's state belongs to (`tarn.workspace` in the language).
+    pub workspace: String,
 }
 
 impl Session {
@@ -164,11 +164,15 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err((e.into(), lock)),
         };
-        let (providers, diags) = plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, WORKSPACE).await;
+        let workspace = match stack::workspace() {
+            Ok(w) => w,
+            Err(e) => return Err((e, lock)),
+        };
+        let (providers, diags) = plan::setup_providers(&config, Some(&snapshot), &variables, &Builtins, &workspace).await;
         if let Err(e) = check(diags, &config.sources) {
             return Err((e, lock));
         }
-        let mut session = Session { config, variables, backend, lock, providers, snapshot };
+        let mut session = Session { config, variables, backend, lock, providers, snapshot, workspace };
         if let Err(e) = session.recover().await {
             return Err((e, session.lock));
         }
@@ -206,7 +210,7 @@ impl Session {
             lineage: self.snapshot.lineage.clone(),
             serial: self.snapshot.serial,
             config_hash: self.config.hash.clone(),
-            workspace: WORKSPACE.to_string(),
+            workspace: self.workspace.clone(),
         }
     }
 

@@ -11,6 +11,9 @@
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
+//! - `surgery` — state show / mv / rm / pull / push / rekey
+//! - `history` — run history and one run's journal
+//! - `workspace` — workspaces, --input=false and CI=true, dead locks taken over
 
 mod harness;
 
@@ -23,3 +26,6 @@ mod rollback;
 mod saved_plan;
 mod secrets;
 mod workflow;
+mod surgery;
+mod history;
+mod workspace;
