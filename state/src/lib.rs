@@ -97,8 +97,8 @@ pub trait Backend: Send + Sync {
     /// The journal of one run, in order.
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError>;
 
-    /// The names of every workspace in this store that has a state (a lineage), sorted. The
-    /// handle's own workspace is listed once it has been used.
+    /// The names of every workspace in this store that holds anything (a lineage, a row, an
+    /// output or a run), sorted. The handle's own workspace is listed once it has been used.
     async fn workspaces(&self) -> Result<Vec<String>, StateError>;
     /// Deletes everything this handle's workspace holds: lineage, rows, outputs, journal,
     /// history and lock. Other workspaces are untouched. The caller decides whether that is

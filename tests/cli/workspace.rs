@@ -17,7 +17,7 @@ fn stack() -> Stack {
 }
 
 fn names(s: &Stack) -> Vec<String> {
-    let mut n: Vec<String> = s.objects().values().map(|o| o["name"].as_str().unwrap_or("?").to_string()).collect();
+    let mut n: Vec<String> = s.objects().values().map(|o| o["attributes"]["name"].as_str().unwrap_or("?").to_string()).collect();
     n.sort();
     n
 }

@@ -21,16 +21,17 @@ pub struct EncodedBatch {
 impl EncodedBatch {
     pub fn new(batch: crate::StateBatch) -> Result<EncodedBatch, StateError> {
         let put = batch.put.into_iter().map(EncodedRow::new).collect::<Result<Vec<_>, _>>()?;
-        let outputs = batch
-            .outputs
-            .map(|outputs| {
-                outputs
-                    .into_iter()
-                    .map(|o| Ok((to_json(&format!("output {}", o.name), &o.value)?, o)))
-                    .map(|r: Result<_, StateError>| r.map(|(v, o)| (o.name, v, o.sensitive)))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?;
+        let outputs = match batch.outputs {
+            None => None,
+            Some(outputs) => {
+                let mut encoded = Vec::with_capacity(outputs.len());
+                for o in outputs {
+                    let value = to_json(&format!("output {}", o.name), &o.value)?;
+                    encoded.push((o.name, value, o.sensitive));
+                }
+                Some(encoded)
+            }
+        };
         Ok(EncodedBatch { delete: batch.delete, put, outputs, lineage: batch.lineage, serial_at_least: batch.serial_at_least })
     }
 }

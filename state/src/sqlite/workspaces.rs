@@ -5,10 +5,13 @@
 use super::Ctx;
 use crate::StateError;
 
-/// Workspaces that have a lineage, sorted by name.
+/// Workspaces that hold anything (a lineage, a row, an output, a run), sorted by name.
 pub fn list(ctx: &mut Ctx<'_>) -> Result<Vec<String>, StateError> {
     ctx.conn
-        .prepare_cached("SELECT workspace FROM meta ORDER BY workspace")
+        .prepare_cached(
+            "SELECT workspace FROM meta UNION SELECT workspace FROM resources UNION SELECT workspace FROM outputs \
+             UNION SELECT workspace FROM runs ORDER BY 1",
+        )
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(ctx.err("list the workspaces"))
 }
