@@ -74,17 +74,18 @@ fn input_false_and_ci_never_prompt_and_change_nothing() {
     for (args, env, why) in [
         (vec!["--input=false", "apply"], vec![], "input is disabled"),
         (vec!["apply"], vec![("CI", "true")], "CI run"),
-        (vec!["destroy"], vec![("TARN_INPUT", "false")], "input is disabled"),
+        (vec!["apply"], vec![("TARN_INPUT", "false")], "input is disabled"),
     ] {
         let run = s.tarn_with(&args, &env).code(1);
-        if args.contains(&"apply") {
-            assert!(run.stderr.contains(why) && run.stderr.contains("--auto-approve"), "{}", run.dump());
-        }
+        assert!(run.stderr.contains(why) && run.stderr.contains("--auto-approve"), "{}", run.dump());
+        assert!(run.stdout.contains("will be created"), "the plan is shown first\n{}", run.dump());
         assert!(s.object_ids().is_empty(), "nothing created: {}", run.dump());
     }
     // Approval given by flag: --input=false is no obstacle.
     s.tarn(&["--input=false", "apply", "--auto-approve"]).ok();
     assert_eq!(s.object_ids().len(), 1);
+    s.tarn(&["--input=false", "destroy"]).code(1).stderr_has("input is disabled");
+    assert_eq!(s.object_ids().len(), 1, "nothing destroyed");
 }
 
 #[test]
