@@ -74,16 +74,9 @@ fn find<'a>(runs: &'a [RunRecord], id: &str) -> Result<&'a RunRecord, CliError> 
     }
 }
 
-pub fn outcome_str(o: RunOutcome) -> &'static str {
-    match o {
-        RunOutcome::Running => "running",
-        RunOutcome::Success => "success",
-        RunOutcome::RolledBack => "rolled_back",
-        RunOutcome::RollbackIncomplete => "rollback_incomplete",
-        RunOutcome::Halted => "halted",
-        RunOutcome::Failed => "failed",
-        RunOutcome::Interrupted => "interrupted",
-    }
+/// The outcome as its persisted, documented name (`rolled_back`): RunOutcome's serde form.
+fn outcome_str(o: RunOutcome) -> String {
+    serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{o:?}"))
 }
 
 fn paint_outcome(o: RunOutcome, color: bool) -> String {
