@@ -70,6 +70,13 @@ pub fn select<'a>(rows: &'a [ResourceRecord], selector: &Selector) -> Result<Vec
             "the state records nothing at {selector}.{hint} Nothing was changed; `tarn state list` shows what it records."
         )));
     }
+    if let Some(r) = found.iter().find(|r| r.deposed.is_some()) {
+        return Err(CliError::Failed(format!(
+            "{} has a deposed object (an old object a create_before_destroy replacement has not deleted yet). Nothing \
+             was changed. Run `tarn apply` to finish the replacement first.",
+            r.address
+        )));
+    }
     Ok(found)
 }
 
@@ -133,6 +140,7 @@ mod tests {
             dependencies: vec![],
             correlation: None,
             schema_version: 0,
+            deposed: None,
         }
     }
 

@@ -46,6 +46,9 @@ pub struct DocResource {
     pub dependencies: Vec<String>,
     pub correlation: Option<String>,
     pub schema_version: i64,
+    /// The deposed-object key, for an old object a create_before_destroy set aside.
+    #[serde(default)]
+    pub deposed: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -77,6 +80,7 @@ impl StateDocument {
                     dependencies: r.dependencies,
                     correlation: r.correlation,
                     schema_version: r.schema_version,
+                    deposed: r.deposed,
                 })
                 .collect(),
             outputs: s.outputs.into_iter().map(|o| DocOutput { name: o.name, value: o.value, sensitive: o.sensitive }).collect(),
@@ -100,6 +104,7 @@ impl StateDocument {
                     dependencies: r.dependencies,
                     correlation: r.correlation,
                     schema_version: r.schema_version,
+                    deposed: r.deposed,
                 })
                 .collect(),
             outputs: self.outputs.into_iter().map(|o| OutputRecord { name: o.name, value: o.value, sensitive: o.sensitive }).collect(),

@@ -64,6 +64,7 @@ mod tests {
             dependencies: vec![],
             correlation: None,
             schema_version: 0,
+            deposed: None,
         }
     }
 

@@ -55,7 +55,8 @@ pub fn apply(ctx: &mut Ctx<'_>, batch: &EncodedBatch) -> Result<(), StateError> 
 
 fn apply_inside(ctx: &mut Ctx<'_>, batch: &EncodedBatch) -> Result<(), StateError> {
     for address in &batch.delete {
-        resources::delete(ctx, address)?;
+        // The current object's row; deposed objects of the address are left alone.
+        resources::delete(ctx, address, "")?;
     }
     if !batch.put.is_empty() {
         resources::put(ctx, &batch.put)?;

@@ -147,7 +147,7 @@ impl Backend for MemoryBackend {
             g.resources.remove(a);
         }
         for r in batch.put {
-            g.resources.insert(r.address.clone(), r);
+            g.resources.insert(row_key(&r.address, r.deposed.as_deref()), r);
         }
         if let Some(outputs) = batch.outputs {
             g.outputs = outputs;
