@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the test harness drives for real: openssh-server for the SSH toolkit's tests
-# (a real sshd on 127.0.0.1). The container and PostgreSQL providers add theirs here.
-packages=(ca-certificates openssh-server)
+# (a real sshd on 127.0.0.1), postgresql for the PostgreSQL state backend's tests (initdb and
+# postgres started on 127.0.0.1, as the `postgres` user when run as root). The container
+# provider adds its own here.
+packages=(ca-certificates openssh-server postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -65,7 +65,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output --json\n\n")]
     Output(OutputArgs),
     /// Inspect the state.
-    #[command(subcommand, after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n  tarn state unlock LOCK_ID\n\n")]
+    #[command(subcommand, after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n  tarn state unlock LOCK_ID\n  tarn state migrate --to postgres://tarn@db/infra\n\n")]
     State(StateCommand),
     /// Print the dependency graph in DOT format.
     #[command(after_help = "Examples:\n  tarn graph | dot -Tsvg > graph.svg\n\n")]
@@ -85,6 +85,9 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  tarn completions bash > /etc/bash_completion.d/tarn\n  tarn completions zsh > ~/.zfunc/_tarn\n\n")]
     Completions { shell: clap_complete::Shell },
+    /// Record an existing object in the state, under an address declared in configuration.
+    #[command(after_help = "Examples:\n  tarn import null_resource.a 4521\n  tarn import local_file.motd ./motd.txt\n  tarn import 'fault_object.m[\"x\"]' f0000000000000001 --var-file prod.tfvars\n\nThe object is not changed. Run `tarn plan` afterwards to see how it differs from its configuration.\nTo import as part of a reviewed plan instead, write an `import { to = ADDR, id = \"ID\" }` block.\n\n")]
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -273,6 +276,16 @@ pub enum StateCommand {
         /// The lock ID, as printed by the command that found the state locked.
         lock_id: String,
     },
+    /// Copy this stack's state (the current workspace, whole: rows, outputs, history, journal) to another backend.
+    #[command(after_help = "Examples:\n  tarn state migrate --to 'postgres://tarn@db.internal:5432/infra?sslmode=verify-full&schema=web'\n  PGPASSWORD=... tarn state migrate --to postgres://tarn@127.0.0.1/infra\n  TARN_BACKEND_URL=postgres://... tarn state migrate --to sqlite://backup/state.db\n\nThe target workspace must be empty; the source is left as it was. Sensitive values are copied sealed, so keep the same state key. Then point tarn at the target: the backend block or TARN_BACKEND_URL.\n\n")]
+    Migrate {
+        /// Where to copy the state: postgres://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME, or a SQLite file (sqlite://PATH or PATH).
+        #[arg(long, value_name = "URL", env = "TARN_MIGRATE_TO", hide_env_values = true)]
+        to: String,
+        /// How long to wait for the locks of source and target, e.g. 30s, 2m.
+        #[arg(long, default_value = "0s", value_name = "DURATION")]
+        lock_timeout: String,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -335,4 +348,17 @@ pub enum WorkspaceCommand {
         #[command(flatten)]
         lock: LockArgs,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// The address to import into, as declared in configuration: `TYPE.NAME`, `TYPE.NAME[KEY]`,
+    /// `module.NAME.TYPE.NAME`.
+    pub address: String,
+    /// The object's ID, as its provider knows it (for local_file: the file name).
+    pub id: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
 }

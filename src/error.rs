@@ -34,7 +34,14 @@ impl CliError {
 
 impl From<tarn_state::StateError> for CliError {
     fn from(e: tarn_state::StateError) -> Self {
-        CliError::Failed(e.to_string())
+        let fix = match &e {
+            tarn_state::StateError::Corrupt { .. } => {
+                " Nothing was changed. Repair that record in the state database, or restore the state from a backup \
+                 (tarn refuses to plan over a record it cannot read, since it would lose track of a real object)."
+            }
+            _ => "",
+        };
+        CliError::Failed(format!("{e}{fix}"))
     }
 }
 

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod error;
+mod location;
 mod logging;
 mod pipeline;
 mod providers;

@@ -20,7 +20,8 @@ pub fn key_path() -> PathBuf {
     PathBuf::from(STATE_DIR).join("state.key")
 }
 
-/// The state backend of the current workspace, wrapped so that sensitive values are sealed at rest.
+/// The state backend of the current workspace (see `location`: TARN_BACKEND_URL, the backend
+/// block, or .tarn/state.db), wrapped so that sensitive values are sealed at rest.
 pub fn open_backend() -> Result<Arc<dyn Backend>, CliError> {
     Ok(open_layers(&workspace()?)?.sealed)
 }
@@ -32,11 +33,9 @@ pub struct Layers {
     pub sealed: Arc<dyn Backend>,
 }
 
+/// Opens `workspace` of this stack's state, wherever it lives (SQLite or PostgreSQL).
 pub fn open_layers(workspace: &str) -> Result<Layers, CliError> {
-    let path = state_path();
-    let backend = tarn_state::sqlite::SqliteBackend::open_workspace(&path, workspace)
-        .map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?;
-    let raw: Arc<dyn Backend> = Arc::new(backend);
+    let raw: Arc<dyn Backend> = crate::location::locate()?.open(workspace)?;
     let sealer = Sealer::load(&key_path())?;
     Ok(Layers { sealed: Arc::new(EncryptedBackend::new(raw.clone(), sealer)), raw })
 }
@@ -86,9 +85,9 @@ pub fn check_workspace_name(name: &str) -> Result<(), CliError> {
     }
 }
 
-/// Whether a state exists here yet (commands that only read must not create one).
+/// Whether a state may exist here yet (commands that only read must not create a file).
 pub fn state_exists() -> bool {
-    state_path().exists()
+    crate::location::locate().map(|l| l.may_exist()).unwrap_or(true)
 }
 
 pub fn holder(command: &str) -> LockHolder {

@@ -45,6 +45,7 @@ fn main() {
             schemas: &schemas,
             variables: &vars,
             data: &data,
+            imported: &Default::default(),
             options: &options,
             binding: &binding,
         });

@@ -230,10 +230,12 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliErr
 
 /// Sensitive values are stored only encrypted. Without a key, say so before anything changes,
 /// rather than after a provider created an object the state then cannot record.
-fn refuse_secrets_without_key(plan: &Plan) -> Result<(), CliError> {
+pub(super) fn refuse_secrets_without_key(plan: &Plan) -> Result<(), CliError> {
     let secret = plan.changes.iter().find(|c| {
-        !matches!(c.action, tarn_core::plan::Action::Delete | tarn_core::plan::Action::NoOp)
-            && c.after.as_ref().is_some_and(|v| v.contains_sensitive())
+        // An import stores the object it finds, even when nothing else changes.
+        let stores = !matches!(c.action, tarn_core::plan::Action::Delete | tarn_core::plan::Action::NoOp) || c.import_id().is_some();
+        let found = if c.import_id().is_some() { c.before.as_ref() } else { None };
+        stores && [c.after.as_ref(), found].into_iter().flatten().any(|v| v.contains_sensitive())
     });
     let Some(change) = secret else { return Ok(()) };
     if tarn_state::crypto::Sealer::load(&stack::key_path())?.is_some() {

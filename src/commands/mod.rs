@@ -7,6 +7,8 @@ mod completions;
 mod fmt;
 mod graph;
 mod history;
+mod import;
+mod migrate;
 mod output;
 mod plan;
 mod rekey;
@@ -38,6 +40,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::State(cmd) => runtime()?.block_on(state::run(cmd, color)),
         Command::History(args) => runtime()?.block_on(history::run(&args, color)),
         Command::Workspace(cmd) => runtime()?.block_on(workspace::run(cmd)),
+        Command::Import(args) => runtime()?.block_on(import::run(args)),
     }
 }
 

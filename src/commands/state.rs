@@ -52,6 +52,7 @@ pub async fn run(cmd: StateCommand, color: Color) -> Result<(), CliError> {
         StateCommand::Pull => super::state_transfer::pull().await,
         StateCommand::Push { file, force, json, lock } => super::state_transfer::push(&file, force, json, &lock).await,
         StateCommand::Rekey { new_key_file, json, lock } => super::rekey::run(new_key_file.as_deref(), json, &lock).await,
+        StateCommand::Migrate { to, lock_timeout } => super::migrate::run(&to, &lock_timeout).await,
     }
 }
 

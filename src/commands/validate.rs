@@ -24,7 +24,7 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
         if !diags.has_errors() {
             check_schemas(config, &mut diags);
         }
-        workflow::refuse_imports(config, &mut diags);
+        diags.extend(tarn_core::plan::check_imports(config));
     }
     if args.json {
         let list: Vec<_> = diags

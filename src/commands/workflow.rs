@@ -34,31 +34,10 @@ pub fn load_config() -> Result<Arc<Config>, CliError> {
             )))
         }
         Some(config) => {
-            let mut diags = diags;
-            refuse_imports(&config, &mut diags);
             check(diags, &config.sources)?;
             Ok(Arc::new(config))
         }
         None => Err(CliError::Diagnostics { diags, sources: Box::new(SourceMap::default()) }),
-    }
-}
-
-/// `import {}` blocks are parsed but the planner does not act on them yet: it would plan a
-/// create, making a second object next to the one the user asked to import. Refuse them
-/// until import is implemented rather than silently duplicate infrastructure.
-pub fn refuse_imports(config: &Config, diags: &mut Diagnostics) {
-    for import in &config.root.module.imports {
-        diags.push(
-            tarn_core::Diagnostic::error(
-                "Import is not supported yet",
-                format!(
-                    "This tarn cannot import existing objects yet: it would create a new object for {} instead of \
-                     adopting the existing one. Remove the import block; nothing was changed.",
-                    import.to
-                ),
-            )
-            .at(import.span),
-        );
     }
 }
 
@@ -246,6 +225,7 @@ impl Session {
             schemas: self.providers.schemas(),
             variables: &self.variables,
             data: &data,
+            imported: &Default::default(),
             options: &options,
             binding: &binding,
         };

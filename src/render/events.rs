@@ -49,6 +49,7 @@ fn verb(op: OpKind) -> (&'static str, &'static str) {
         OpKind::Update => ("Modifying...", "Modifications complete"),
         OpKind::Delete => ("Destroying...", "Destruction complete"),
         OpKind::ReadData => ("Reading...", "Read complete"),
+        OpKind::Import => ("Importing...", "Import complete"),
     }
 }
 

@@ -8,7 +8,8 @@ use serde_json::{Value as Json, json};
 use tarn_core::plan::{Plan, ResourceChange};
 use tarn_sdk::Value;
 
-/// 1.1: `deposed` on plan changes, plan operations and state resources.
+/// 1.1: `deposed` on plan changes, plan operations and state resources; imports
+/// (`importing` on plan changes, `summary.import`, the `import` op kind).
 pub const FORMAT_VERSION: &str = "1.1";
 
 /// A value as JSON with marks removed (unknown and sensitive → null), plus the pointers of
@@ -69,6 +70,7 @@ fn change(c: &ResourceChange) -> Json {
         "after_unknown": after_unknown,
         "after_sensitive": after_sensitive,
         "dependencies": c.dependencies.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "importing": c.import_id().map(|id| json!({"id": id})),
     })
 }
 

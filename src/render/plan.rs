@@ -1,6 +1,7 @@
 //! A plan for humans, in the shape Terraform users know: one block per changed instance with
-//! `+ ~ - -/+ +/-` symbols and attribute diffs, drift found by refresh, output changes, a
-//! summary line, and irreversible actions called out before the user approves.
+//! `+ ~ - -/+ +/-` symbols and attribute diffs, imports ("will be imported"), drift found by
+//! refresh, output changes, a summary line, and irreversible actions called out before the user
+//! approves.
 
 use super::diff::{self, DiffStyle};
 use super::paint;
@@ -14,6 +15,8 @@ pub struct Counts {
     pub change: usize,
     pub destroy: usize,
     pub read: usize,
+    /// Existing objects an import records (whatever else their change does).
+    pub import: usize,
 }
 
 impl Counts {
@@ -31,11 +34,14 @@ impl Counts {
                 Action::Read => c.read += 1,
                 Action::NoOp => {}
             }
+            if ch.import_id().is_some() {
+                c.import += 1;
+            }
         }
         c
     }
     pub fn is_empty(&self) -> bool {
-        self.add + self.change + self.destroy == 0
+        self.add + self.change + self.destroy + self.import == 0
     }
 }
 
@@ -78,7 +84,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
 
-    let changed: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let changed: Vec<&ResourceChange> =
+        plan.changes.iter().filter(|c| c.action != Action::NoOp || c.import_id().is_some()).collect();
     let counts = Counts::of(plan);
     let moved = moves_only(plan);
     for (c, from) in &moved {
@@ -101,8 +108,10 @@ pub fn render(plan: &Plan, color: bool) -> String {
             out.push('\n');
         }
     }
+    // Like Terraform, the import count shows only when there is something to import.
+    let imports = if counts.import > 0 { format!("{} to import, ", counts.import) } else { String::new() };
     out.push_str(&format!(
-        "{} {} to add, {} to change, {} to destroy.\n",
+        "{} {imports}{} to add, {} to change, {} to destroy.\n",
         paint("Plan:", "1", color),
         counts.add,
         counts.change,
@@ -146,7 +155,8 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         Some(key) => format!("{} (deposed object {key})", ch.address),
         None => ch.address.to_string(),
     };
-    out.push_str(&format!("  # {} {}", paint(&what, "1", color), describe(ch.action)));
+    let does = if ch.action == Action::NoOp && ch.import_id().is_some() { "will be imported" } else { describe(ch.action) };
+    out.push_str(&format!("  # {} {does}", paint(&what, "1", color)));
     for reason in &ch.reasons {
         match reason {
             ChangeReason::ReplaceByRequest => out.push_str(", as requested"),
@@ -156,10 +166,13 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
             ChangeReason::KeyNotInConfig => out.push_str(" (its key is no longer in count/for_each)"),
             ChangeReason::Moved { from } => out.push_str(&format!(" (moved from {from})")),
             ChangeReason::ReadDeferred => out.push_str(" (its configuration depends on values known after apply)"),
-            ChangeReason::ReplaceBecauseOf { .. } | ChangeReason::DestroyRequested => {}
+            ChangeReason::ReplaceBecauseOf { .. } | ChangeReason::DestroyRequested | ChangeReason::Import { .. } => {}
         }
     }
     out.push('\n');
+    if let Some(id) = ch.import_id().filter(|_| ch.action != Action::NoOp) {
+        out.push_str(&format!("  # (imported from {id:?})\n"));
+    }
     if ch.irreversible {
         out.push_str(&format!("  {}\n", paint("# irreversible: a rollback cannot restore what this deletes", "31", color)));
     }

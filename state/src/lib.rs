@@ -1,11 +1,12 @@
-//! tarn-state: where tarn records what exists. The [`Backend`] trait and its SQLite
-//! implementation: a snapshot (lineage, serial, one row per resource instance, outputs), a
+//! tarn-state: where tarn records what exists. The [`Backend`] trait and its SQLite and
+//! PostgreSQL implementations: a snapshot (lineage, serial, one row per resource instance, outputs), a
 //! journal of provider calls (intent before, outcome after), a history of runs, and a lock lease.
 //!
 //! Rows are written one at a time as each action finishes, never as a whole-state rewrite.
 //! This crate knows nothing about configuration, plans or providers: attributes are JSON.
 //!
-//! Modules: [`model`] (records, errors), [`sqlite`] (the default backend), [`clock`]
+//! Modules: [`model`] (records, errors), [`sqlite`] (the default backend), [`postgres`] (shared
+//! state for teams), [`transfer`] (copying a workspace between backends), [`clock`]
 //! (timestamps), [`liveness`] (is a lock holder alive), [`crypto`] (sealing at rest), [`rekey`]
 //! (re-encrypting under a new key), and `conformance` (the suite every
 //! backend passes; public with the `conformance` feature).
@@ -15,12 +16,15 @@ pub mod liveness;
 pub mod crypto;
 pub mod model;
 pub mod rekey;
+pub mod postgres;
 pub mod sqlite;
+pub mod transfer;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
 pub use model::*;
+pub use postgres::PgBackend;
 pub use sqlite::SqliteBackend;
 
 use async_trait::async_trait;

@@ -210,18 +210,3 @@ fn a_malformed_var_flag_is_refused_before_anything_happens() {
     s.tarn(&["plan", "--target", "not an address!"]).code(1).stderr_has("--target");
     assert_eq!(s.state_fingerprint(), before);
 }
-
-/// Regression: `import {}` blocks were parsed and then ignored, so apply created a second
-/// object next to the one the user asked to import. Until import is implemented, refuse.
-#[test]
-fn import_blocks_are_refused_rather_than_creating_a_duplicate() {
-    let out = rejected(
-        "resource \"fault_object\" \"m\" {\n  name = \"m\"\n}\n\nimport {\n  to = fault_object.m\n  id = \"f0000000000000001\"\n}\n",
-        &[],
-        "line 9, col 1",
-        &["Import is not supported yet", "fault_object.m"],
-    );
-    assert!(out.contains("nothing was changed"), "{out}");
-    let s = Stack::with(&format!("{FAULT_PROVIDER}\nimport {{\n  to = fault_object.m\n  id = \"x\"\n}}\n\nresource \"fault_object\" \"m\" {{}}\n"));
-    s.tarn(&["validate"]).code(1).stderr_has("Import is not supported yet");
-}

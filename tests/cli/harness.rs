@@ -71,7 +71,7 @@ impl Stack {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(TARN);
         cmd.arg("-C").arg(self.path()).arg("--no-color").args(args);
-        cmd.env("NO_COLOR", "1").env_remove("TARN_LOG").env_remove("CI").stdin(Stdio::null());
+        cmd.env("NO_COLOR", "1").env_remove("TARN_LOG").env_remove("CI").env_remove("TARN_BACKEND_URL").stdin(Stdio::null());
         for (k, _) in std::env::vars() {
             if k.starts_with("TARN_VAR_") {
                 cmd.env_remove(k);

@@ -10,16 +10,22 @@
 //! - `secrets` — sensitive values never printed nor written to plan files
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
+//! - `import` — import blocks and `tarn import`: plan, apply, rollback, refusals
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
 //! - `surgery` — state show / mv / rm / pull / push / rekey
 //! - `history` — run history and one run's journal
 //! - `workspace` — workspaces, --input=false and CI=true, dead locks taken over
+//! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input, workspaces
+//!   and surgery on it
+//! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
+//! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 
 mod harness;
 
 mod bad_input;
 mod crash;
 mod exit_codes;
+mod import;
 mod lock;
 mod output;
 mod rollback;
@@ -29,3 +35,7 @@ mod workflow;
 mod surgery;
 mod history;
 mod workspace;
+
+mod concurrent;
+mod migrate;
+mod postgres;

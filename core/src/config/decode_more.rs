@@ -197,7 +197,7 @@ pub fn moved(d: &mut Decoder, b: &Block) {
 }
 
 pub fn import(d: &mut Decoder, b: &Block) {
-    d.check_only(&b.body, "import", &["to", "id", "provider"], &[]);
+    d.check_only(&b.body, "import", &["to", "id", "provider", "for_each"], &[]);
     let (Some(to), Some(id)) = (b.body.attributes.get("to"), b.body.attributes.get("id")) else {
         let which = if b.body.attributes.contains_key("to") { "id" } else { "to" };
         d.push(missing(which, "import", b));
@@ -213,7 +213,13 @@ pub fn import(d: &mut Decoder, b: &Block) {
         },
         None => None,
     };
-    if let Ok(to) = statics::address(&to.value, d.is_json).map_err(|x| d.push(x)) {
-        d.module.imports.push(Import { to, id: id.value.clone(), provider, span: b.span });
+    let for_each = b.body.attributes.get("for_each").map(|a| a.value.clone());
+    let target = match for_each {
+        // Only with for_each may the key be an expression (`[each.key]`).
+        Some(_) => statics::import_target(&to.value, d.is_json),
+        None => statics::address(&to.value, d.is_json).map(|a| (a, None)),
+    };
+    if let Ok((to, to_key)) = target.map_err(|x| d.push(x)) {
+        d.module.imports.push(Import { to, to_key, id: id.value.clone(), for_each, provider, span: b.span });
     }
 }

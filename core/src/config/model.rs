@@ -258,10 +258,16 @@ pub struct Moved {
     pub span: Span,
 }
 
+/// An `import {}` block (root module only; the planner checks that).
 #[derive(Debug, Clone)]
 pub struct Import {
+    /// The target; with `for_each` and a key expression, the address without its key.
     pub to: tarn_sdk::Address,
+    /// With `for_each`: the instance key of `to` as an expression (`[each.key]`), evaluated
+    /// per element.
+    pub to_key: Option<Expr>,
     pub id: Expr,
+    pub for_each: Option<Expr>,
     pub provider: Option<ProviderRef>,
     pub span: Span,
 }

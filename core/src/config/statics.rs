@@ -215,3 +215,51 @@ pub fn address(expr: &Expr, is_json: bool) -> Result<Address, Diagnostic> {
         .at(expr.span)
     })
 }
+
+/// The `to` of an `import` block with `for_each`: an address whose instance key may be an
+/// expression (`fault_object.m[each.key]`), evaluated per element by the planner. A literal key
+/// gives `None` as the expression, like [`address`].
+pub fn import_target(expr: &Expr, is_json: bool) -> Result<(Address, Option<Expr>), Diagnostic> {
+    if let Ok(a) = address(expr, is_json) {
+        return Ok((a, None));
+    }
+    let text = match &expr.expr {
+        Expression::String(s) if is_json => s.value().to_string(),
+        e => {
+            let mut e = e.clone();
+            hcl::edit::Decorate::decor_mut(&mut e).clear();
+            e.to_string()
+        }
+    };
+    let text = text.trim();
+    let invalid = |why: &str| {
+        Diagnostic::error(
+            "Invalid import target",
+            format!("Expected a resource address like `null_resource.a`, or with for_each `null_resource.a[each.key]`: {why}."),
+        )
+        .at(expr.span)
+    };
+    // The final `[...]`, found by matching brackets from the end (the key may index too).
+    let Some(body) = text.strip_suffix(']') else { return Err(invalid("the address does not parse")) };
+    let mut depth = 0usize;
+    let mut open = None;
+    for (i, c) in body.char_indices().rev() {
+        match c {
+            ']' => depth += 1,
+            '[' if depth == 0 => {
+                open = Some(i);
+                break;
+            }
+            '[' => depth -= 1,
+            _ => {}
+        }
+    }
+    let Some(open) = open else { return Err(invalid("unbalanced brackets")) };
+    let base: String = body[..open].split_whitespace().collect();
+    let base: Address = base.parse().map_err(|e: tarn_sdk::address::AddressParseError| invalid(e.reason))?;
+    if base.key.is_some() {
+        return Err(invalid("the address has more than one instance key"));
+    }
+    let key: Expression = body[open + 1..].trim().parse().map_err(|_| invalid("the instance key is not an expression"))?;
+    Ok((base, Some(Expr { expr: key, span: expr.span })))
+}

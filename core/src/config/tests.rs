@@ -357,3 +357,28 @@ fn json_dynamic_blocks_expand_like_native_ones() {
     let v = crate::eval::evaluate_body(&cfg.root.module.resources["null_resource.a"].body, &ctx).unwrap();
     assert_eq!(v.get("rule").and_then(|r| r.as_list()).map(|l| l.len()), Some(3));
 }
+
+#[test]
+fn import_blocks_with_for_each_keep_the_key_as_an_expression() {
+    let (cfg, diags) = load_hcl(
+        "import {\n  for_each = var.ids\n  to       = null_resource.a[each.key]\n  id       = each.value\n}\n\nimport {\n  for_each = var.ids\n  to       = null_resource.b[\"fixed\"]\n  id       = each.value\n}\n",
+    );
+    assert!(diags.is_empty(), "{diags:#?}");
+    let imports = &cfg.root.module.imports;
+    assert_eq!(imports[0].to.to_string(), "null_resource.a");
+    let key = imports[0].to_key.as_ref().expect("a key expression");
+    assert_eq!(crate::eval::references(key)[0].path, ["each", "key"]);
+    assert!(imports[0].for_each.is_some());
+    assert_eq!(imports[1].to.to_string(), "null_resource.b[\"fixed\"]");
+    assert!(imports[1].to_key.is_none());
+    let (jc, jd) = load_sources(&[(
+        "main.tarn.json",
+        r#"{ "import": [ { "for_each": "${var.ids}", "to": "null_resource.a[each.key]", "id": "${each.value}" } ] }"#,
+    )]);
+    assert!(jd.is_empty(), "{jd:#?}");
+    assert_eq!(jc.root.module.imports[0].to.to_string(), "null_resource.a");
+    assert!(jc.root.module.imports[0].to_key.is_some());
+    // Without for_each the key must be a literal.
+    let (_, diags) = load_hcl("import {\n  to = null_resource.a[each.key]\n  id = \"x\"\n}\n");
+    assert_eq!(diags.iter().map(|d| d.summary.as_str()).collect::<Vec<_>>(), ["Invalid address"]);
+}

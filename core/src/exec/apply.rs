@@ -81,7 +81,9 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     let mut rows: HashMap<String, _> = current.into_iter().map(|r| (r.address.clone(), r)).collect();
     // Rows first under the addresses the plan uses, so every op finds its prior record.
     moves::persist(plan, ctx.backend.as_ref(), &run_id, &mut rows).await?;
-    let view = AppliedView::new(rows, deposed, finalizes);
+    // Ops after an import take the imported object from the view, so it must be kept.
+    let imports = plan.graph.ops.iter().any(|op| op.kind == crate::plan::OpKind::Import);
+    let view = AppliedView::new(rows, deposed, finalizes || imports);
     let sink: Arc<dyn EventSink> = ctx.events;
     let options = ctx.options;
     let shared = Shared {
@@ -228,6 +230,7 @@ async fn journal_panics(shared: &Shared<'_>, panicked: &[OpProblem]) {
             crate::plan::OpKind::Update => "update",
             crate::plan::OpKind::Delete => "delete",
             crate::plan::OpKind::ReadData => "read",
+            crate::plan::OpKind::Import => "import",
         };
         let address = p.address.to_string();
         let outcome = Outcome::Aborted { message: &p.message };

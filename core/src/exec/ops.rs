@@ -8,7 +8,7 @@ use super::dispatch::{JobFuture, Jobs};
 use super::model::{Event, EventSink};
 use super::values::{AppliedView, RowMeta, SchemaIndex, deposed_key, from_record, needs_finalize, settle_computed};
 use super::worker::{self, AfterDelete, Call, OpReport, OpRequest, WorkerEnv};
-use crate::plan::{Action, Finalizer, OpKind, Plan, ResourceChange};
+use crate::plan::{Action, AppliedValues, Finalizer, OpKind, Plan, ResourceChange};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tarn_sdk::{Address, Provider, Value};
@@ -96,8 +96,15 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
         if kind != OpKind::Create {
             meta.correlation = prior_record.and_then(|r| r.correlation.clone());
         }
-        // Prior values come from the state snapshot: a saved plan holds secrets redacted.
-        let prior = || prior_record.map(from_record).or_else(|| change.before.clone());
+        // Prior values come from the state snapshot: a saved plan holds secrets redacted. After
+        // an import, the prior object is the one the Import op just recorded.
+        let prior = || {
+            let recorded = match change.import_id() {
+                Some(_) => sh.view.get(&change.address),
+                None => prior_record.map(from_record),
+            };
+            recorded.or_else(|| change.before.clone())
+        };
         let mut after_delete = AfterDelete::RemoveRow;
         let mut depose = None;
         let (journal_op, call) = match kind {
@@ -130,6 +137,10 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
                 ("delete", Call::Delete { state })
             }
             OpKind::ReadData => ("read", Call::ReadData { config: self.final_value(change)? }),
+            OpKind::Import => {
+                let id = change.import_id().ok_or("an import op without an import ID; this is a bug in tarn")?;
+                ("import", Call::Import { id: Value::string(id) })
+            }
         };
         Ok(OpRequest {
             provider,

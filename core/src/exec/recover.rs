@@ -151,6 +151,11 @@ async fn resolve(
         let done = super::moves::recover_move(ctx.backend.as_ref(), &entry.address, &entry.detail, &mut rows.current).await?;
         return Ok(if done { Resolution::Refreshed } else { Resolution::NothingToDo });
     }
+    if entry.op == "import" {
+        // An import only reads: whether or not its row was written, nothing exists that tarn
+        // does not know about (an unrecorded import is imported again by the next plan).
+        return Ok(Resolution::NothingToDo);
+    }
     let address: Address = entry.address.parse().map_err(|e| format!("{e}"))?;
     let detail = &entry.detail;
     let provider_key = detail.get("provider").and_then(|p| p.as_str()).unwrap_or_else(|| address.implied_provider()).to_string();

@@ -1,7 +1,8 @@
 //! Rollback: compensates the operations an apply completed before it failed, in reverse
 //! dependency order — created → delete, updated → update back to the prior values,
 //! create_before_destroy replacement → delete the new object, make the old (deposed) object
-//! current again and remove its deposed row.
+//! current again and remove its deposed row, imported → forget it (its row goes; the object
+//! existed before tarn and is never deleted).
 //! Deletes cannot be undone: they are reported as not restorable (the plan flagged them).
 //!
 //! Compensations run through the same dispatcher and workers as forward operations (journaled
@@ -33,6 +34,8 @@ enum Compensation {
     Run { request: Box<OpRequest>, description: &'static str },
     /// Only the state row changes back (a data source read touched nothing outside).
     Row { previous: Option<Box<ResourceRecord>> },
+    /// An imported object existed before this apply: it stays, only its row goes.
+    Forget,
 }
 
 struct RollbackJobs<'s, 'a> {
@@ -120,16 +123,17 @@ impl RollbackJobs<'_, '_> {
                     ),
                     _ => (AfterDelete::RemoveRow, "delete the object this apply created"),
                 };
-                if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && (old_deleted || prior_record.is_none()) {
+                let old_known = prior_record.is_some() || change.import_id().is_some();
+                if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && (old_deleted || !old_known) {
                     self.result.not_restorable.push(change.address.clone());
                 }
                 Compensation::Run { request: Box::new(request(OpKind::Delete, "rollback-delete", Call::Delete { state: value }, after_delete)), description }
             }
             (OpKind::Update, _) => {
                 let current = c.value.clone().ok_or("the update left no object to update back")?;
-                let prior = sh
-                    .view
-                    .prior_value(&change.address)
+                let prior = self
+                    .imported_value(c.op)
+                    .or_else(|| sh.view.prior_value(&change.address))
                     .or_else(|| change.before.clone())
                     .ok_or("the prior values are not known")?;
                 Compensation::Run {
@@ -143,7 +147,17 @@ impl RollbackJobs<'_, '_> {
             }
             // A data source read changed nothing outside: put its previous row back.
             (OpKind::ReadData, _) => Compensation::Row { previous: prior_record.cloned().map(Box::new) },
+            // Never deleted: tarn did not create it. The state forgets it, as before the apply.
+            (OpKind::Import, _) => Compensation::Forget,
         })
+    }
+
+    /// The object the Import op of `op`'s change recorded, when this apply imported it: the
+    /// values an update after the import is undone to.
+    fn imported_value(&self, op: usize) -> Option<tarn_sdk::Value> {
+        let ops = &self.shared.plan.graph.ops;
+        let change = ops[op].change;
+        self.completed.iter().find(|c| c.kind == OpKind::Import && ops[c.op].change == change).and_then(|c| c.value.clone())
     }
 
     /// For a replacement's create: whether the old object's delete also completed.
@@ -177,6 +191,32 @@ impl Jobs for RollbackJobs<'_, '_> {
                     };
                     let result = written.map(|()| None).map_err(|e| OpFailure {
                         message: format!("restoring the data source's previous row failed: {e}"),
+                        partial: None,
+                        uncertain: false,
+                    });
+                    Some(OpReport { result, elapsed: started.elapsed() })
+                }))
+            }
+            Compensation::Forget => {
+                let description = "forget the imported object (it existed before this apply and is left in place)";
+                self.descriptions.insert(job, description);
+                let address = self.address(job);
+                self.shared.sink.emit(Event::RollbackOpStarted { address: address.clone(), description: description.to_string() });
+                let backend = self.shared.env.backend.clone();
+                // A create_before_destroy replacement after the import set the imported object
+                // aside as deposed; its row goes too (the object itself is left in place).
+                let op = &self.shared.plan.graph.ops[self.completed[job].op];
+                let replaced = self.shared.plan.changes[op.change as usize].action == Action::CreateThenDelete;
+                let deposed = replaced.then(|| deposed_key(&self.shared.env.run_id, op.change));
+                Ok(Box::pin(async move {
+                    let started = std::time::Instant::now();
+                    let address = address.to_string();
+                    let mut written = backend.delete_resource(&address).await;
+                    if let (Ok(()), Some(key)) = (&written, &deposed) {
+                        written = backend.delete_deposed(&address, key).await;
+                    }
+                    let result = written.map(|()| None).map_err(|e| OpFailure {
+                        message: format!("removing the imported object's row failed: {e}"),
                         partial: None,
                         uncertain: false,
                     });

@@ -42,6 +42,8 @@ pub(crate) enum Call {
     Update { prior: Value, planned: Value },
     Delete { state: Value },
     ReadData { config: Value },
+    /// Find the existing object with this import ID (a string value, journaled as sent).
+    Import { id: Value },
 }
 
 impl Call {
@@ -50,6 +52,7 @@ impl Call {
             Call::Create { planned, .. } | Call::Update { planned, .. } => planned,
             Call::Delete { state } => state,
             Call::ReadData { config } => config,
+            Call::Import { id } => id,
         }
     }
 }
@@ -68,7 +71,8 @@ pub(crate) enum AfterDelete {
 pub(crate) struct OpRequest {
     pub provider: Arc<dyn Provider>,
     pub kind: OpKind,
-    /// Journal op name: "create", "update", "delete", "read", "rollback-delete", "rollback-update".
+    /// Journal op name: "create", "update", "delete", "read", "import", "rollback-delete",
+    /// "rollback-update".
     pub journal_op: &'static str,
     pub meta: RowMeta,
     pub call: Call,
@@ -211,6 +215,10 @@ async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
             },
             Call::ReadData { config } => {
                 provider.read_data(ReadDataRequest { type_name, config: config.unmark_deep() }).await.map(Some)
+            }
+            Call::Import { id } => {
+                let id = id.as_str().unwrap_or_default();
+                crate::plan::import_object(provider, &type_name, id).await.map(Some)
             }
         }
     };

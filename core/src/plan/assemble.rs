@@ -1,5 +1,6 @@
 //! The planner's entry point: runs the walk for the plan mode, then assembles the [`Plan`]:
-//! orphaned objects become deletes, `moved {}` blocks re-key prior objects first, targets and
+//! orphaned objects become deletes, `moved {}` blocks re-key prior objects first, `import {}`
+//! blocks are evaluated (the walk diffs found objects like prior ones), targets and
 //! excludes trim the change set, `prevent_destroy` is enforced, changes are sorted by address
 //! and the execution graph and outputs are computed. Pure and synchronous.
 
@@ -21,12 +22,16 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     let (g, gd) = graph::build(input.config);
     diags.extend(gd);
     if diags.has_errors() {
-        return PlanOutcome { plan: None, diagnostics: diags, pending_reads: Vec::new() };
+        return PlanOutcome { plan: None, diagnostics: diags, pending_reads: Vec::new(), pending_imports: Vec::new() };
     }
     let store = Store::default();
     let world = World::new(input.config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
     let (prior_index, moved_from) = apply_moves(&input, &world, &mut diags);
-    warn_imports(&input.config.root, &mut diags);
+    // Imports matter only when planning configuration (not destroy, not refresh-only).
+    let imports = match input.options.mode {
+        PlanMode::Normal => super::import::evaluate(&input, &mut diags),
+        PlanMode::Destroy | PlanMode::RefreshOnly => HashMap::new(),
+    };
     let mut walk = Walk {
         input: &input,
         world: &world,
@@ -38,6 +43,8 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
         diags: Diagnostics::default(),
         pending: Vec::new(),
         members: Default::default(),
+        imports,
+        pending_imports: Vec::new(),
     };
     match input.options.mode {
         PlanMode::Normal => {
@@ -48,12 +55,14 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
                 }
             }
             walk.orphans(false);
+            walk.unclaimed_imports();
         }
         PlanMode::Destroy => walk.orphans(true),
         PlanMode::RefreshOnly => walk.unchanged(),
     }
     diags.extend(std::mem::take(&mut walk.diags));
     let pending = std::mem::take(&mut walk.pending);
+    let pending_imports = std::mem::take(&mut walk.pending_imports);
     let mut planned = std::mem::take(&mut walk.planned);
     let outputs = outputs(&input, &world, &mut diags);
     diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
@@ -80,8 +89,8 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
             "The planned operations depend on each other in a cycle. This is a bug in tarn; please report it with the configuration.",
         ));
     }
-    if diags.has_errors() {
-        return PlanOutcome { plan: None, diagnostics: diags, pending_reads: pending };
+    if diags.has_errors() || !pending_imports.is_empty() {
+        return PlanOutcome { plan: None, diagnostics: diags, pending_reads: pending, pending_imports };
     }
     let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -95,7 +104,7 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
         drift: input.drift.to_vec(),
         graph,
     };
-    PlanOutcome { plan: Some(plan), diagnostics: diags, pending_reads: pending }
+    PlanOutcome { plan: Some(plan), diagnostics: diags, pending_reads: pending, pending_imports: Vec::new() }
 }
 
 fn now() -> String {
@@ -159,22 +168,6 @@ fn collect_moves(tree: &crate::config::ModuleTree, path: &mut Vec<String>, world
         path.push(name.clone());
         collect_moves(child, path, world, out);
         path.pop();
-    }
-}
-
-/// `import {}` blocks are parsed but not planned yet; say so rather than ignore them.
-fn warn_imports(tree: &crate::config::ModuleTree, diags: &mut Diagnostics) {
-    for i in &tree.module.imports {
-        diags.push(
-            Diagnostic::warning(
-                "Import blocks are not supported yet",
-                format!("This version of tarn does not plan `import` blocks; {} is not imported. Use `tarn import` instead.", i.to),
-            )
-            .at(i.span),
-        );
-    }
-    for child in tree.children.values() {
-        warn_imports(child, diags);
     }
 }
 

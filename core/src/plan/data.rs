@@ -1,8 +1,9 @@
 //! Provider calls at plan time: planning is pure, so a data source whose configuration is known
-//! is reported as a pending read, and a managed instance whose provider predicts computed
-//! attributes as a pending refinement (`Provider::plan`); this driver makes the pending calls
-//! (in parallel) and plans again with the answers, until nothing new is pending. Reads whose
-//! configuration depends on unknowns stay deferred to apply (`Action::Read`).
+//! is reported as a pending read, a managed instance whose provider predicts computed
+//! attributes as a pending refinement (`Provider::plan`), and an `import {}` target as a pending
+//! import; this driver makes the pending calls (in parallel) and plans again with the answers,
+//! until nothing new is pending. Reads whose configuration depends on unknowns stay deferred to
+//! apply (`Action::Read`); imports are never deferred.
 
 use super::providers::ProviderSet;
 use super::{plan, DataResults, PlanInput, PlanOutcome};
@@ -17,12 +18,22 @@ const MAX_ROUNDS: usize = 32;
 /// Plans, reading data sources as their configurations become known.
 pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> PlanOutcome {
     let mut data: DataResults = input.data.clone();
+    let mut imported = input.imported.clone();
     let mut round = 0;
     loop {
-        let mut outcome = plan(PlanInput { data: &data, ..input });
+        let mut outcome = plan(PlanInput { data: &data, imported: &imported, ..input });
         round += 1;
-        if outcome.pending_reads.is_empty() || round > MAX_ROUNDS {
+        if (outcome.pending_reads.is_empty() && outcome.pending_imports.is_empty()) || round > MAX_ROUNDS {
             return outcome;
+        }
+        let pending_imports = std::mem::take(&mut outcome.pending_imports);
+        if !pending_imports.is_empty() {
+            let diags = super::import::read_imports(pending_imports, providers, &mut imported).await;
+            if diags.has_errors() {
+                outcome.diagnostics.extend(diags);
+                outcome.plan = None;
+                return outcome;
+            }
         }
         let mut tasks = JoinSet::new();
         for read in std::mem::take(&mut outcome.pending_reads) {

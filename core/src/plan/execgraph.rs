@@ -1,8 +1,9 @@
 //! The execution graph: typed operations for every change that does something, and the order
 //! between them. Creates, updates and data reads run after those of what they depend on;
 //! deletes run in reverse dependency order; a replacement is Delete → Create, or with
-//! create_before_destroy Create → (dependants' creates and updates) → Delete. Deletes of
-//! objects that are not replaced go in the final phase. O(changes + dependencies).
+//! create_before_destroy Create → (dependants' creates and updates) → Delete. An import is
+//! an Import op before any of these. Deletes of objects that are not replaced go in the final
+//! phase. O(changes + dependencies).
 
 use super::model::{Action, ChangeReason, ExecGraph, Op, OpKind, Phase, ResourceChange};
 
@@ -32,8 +33,16 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
         (g.ops.len() - 1) as u32
     };
     for (i, c) in changes.iter().enumerate() {
+        // An import records the existing object first; whatever the diff asks follows it.
+        let import = match (c.import_id(), c.action) {
+            (Some(_), Action::NoOp | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete) => {
+                Some(push(&mut g, OpKind::Import, i, Phase::Main))
+            }
+            _ => None,
+        };
+        let first = g.ops.len() as u32;
         match c.action {
-            Action::NoOp => {}
+            Action::NoOp => main_op[i] = import,
             Action::Create => main_op[i] = Some(push(&mut g, OpKind::Create, i, Phase::Main)),
             Action::Update => main_op[i] = Some(push(&mut g, OpKind::Update, i, Phase::Main)),
             Action::Read => main_op[i] = Some(push(&mut g, OpKind::ReadData, i, Phase::Main)),
@@ -53,6 +62,10 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
                 main_op[i] = Some(c);
             }
         }
+        if let Some(imp) = import
+            && (first as usize) < g.ops.len() {
+                g.edges.push((imp, first));
+            }
     }
     for (i, ds) in deps.iter().enumerate() {
         for &j in ds {
@@ -118,5 +131,6 @@ pub fn reason_text(r: &ChangeReason) -> String {
         ChangeReason::DestroyRequested => "destroy requested".into(),
         ChangeReason::Moved { from } => format!("moved from {from}"),
         ChangeReason::ReadDeferred => "read deferred to apply".into(),
+        ChangeReason::Import { id } => format!("import id {id:?}"),
     }
 }

@@ -213,6 +213,7 @@ resource "test_thing" "b" {
             schemas: &schemas,
             variables: &vars,
             data: &data,
+            imported: &Default::default(),
             options: &options,
             binding: &binding,
         });

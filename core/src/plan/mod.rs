@@ -5,7 +5,7 @@
 //!
 //! The CLI calls, in order: [`resolve_variables`], [`setup_providers`],
 //! [`prior_from_snapshot`] then [`refresh`] (unless `--refresh=false`), [`plan_with_data`]
-//! (or [`plan`] when no data source needs reading), and hands the executor an
+//! (or [`plan`] when no data source or import needs reading), and hands the executor an
 //! [`ApplyEvaluator`] as its [`Finalizer`].
 
 mod assemble;
@@ -14,6 +14,7 @@ mod diff;
 mod execgraph;
 mod expand;
 mod finalize;
+mod import;
 mod lang;
 pub mod model;
 mod providers;
@@ -30,6 +31,7 @@ pub use assemble::plan;
 pub use data::plan_with_data;
 pub use diff::{diff, same, Diff};
 pub use finalize::ApplyEvaluator;
+pub use import::{check_imports, import_failed, import_object, read_imports, ImportRead, ImportResults, ImportedObject};
 pub use model::*;
 pub use providers::{parse_provider_key, setup_providers, ProviderFactory, ProviderSet, Schemas};
 pub use refresh::{prior_from_snapshot, refresh, PriorObject, PriorState, RefreshOptions};
@@ -91,15 +93,19 @@ pub struct PlanInput<'a> {
     pub schemas: &'a Schemas,
     pub variables: &'a RootVariables,
     pub data: &'a DataResults,
+    /// Objects found by `import {}` blocks so far (see [`plan_with_data`], which reads them).
+    pub imported: &'a ImportResults,
     pub options: &'a PlanOptions,
     pub binding: &'a PlanBinding,
 }
 
-/// A plan (absent when there are errors), the problems found, and data sources that still
-/// need reading.
+/// A plan (absent when there are errors or imports are pending), the problems found, and data
+/// sources and imports that still need reading.
 #[derive(Debug)]
 pub struct PlanOutcome {
     pub plan: Option<Plan>,
     pub diagnostics: Diagnostics,
     pub pending_reads: Vec<DataRead>,
+    /// Imports to read before the targets can be planned; while any is pending there is no plan.
+    pub pending_imports: Vec<ImportRead>,
 }

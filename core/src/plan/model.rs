@@ -18,8 +18,9 @@ pub fn variable_digest(value: &Value, lineage: &str) -> String {
     hex::encode(h.finalize())
 }
 
-/// Bumped on every incompatible change of the saved plan format.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Bumped on every incompatible change of the saved plan format. 2: imports (the `import`
+/// reason and op), which an older tarn would apply without importing.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
@@ -119,6 +120,9 @@ pub enum ChangeReason {
     Moved { from: String },
     /// Data source read at apply time because its configuration depends on unknowns.
     ReadDeferred,
+    /// `import {}` block: the object exists already; apply records it in state (an `Import`
+    /// op) before any update. `before` is the object as the provider found it at plan time.
+    Import { id: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,6 +148,16 @@ pub struct ResourceChange {
     /// behind. `None` for the address's current object.
     #[serde(default)]
     pub deposed: Option<String>,
+}
+
+impl ResourceChange {
+    /// The import ID when this change imports an existing object (see [`ChangeReason::Import`]).
+    pub fn import_id(&self) -> Option<&str> {
+        self.reasons.iter().find_map(|r| match r {
+            ChangeReason::Import { id } => Some(id.as_str()),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,6 +205,8 @@ pub enum OpKind {
     Update,
     Delete,
     ReadData,
+    /// Records an existing object in state (provider import + read); never changes it.
+    Import,
 }
 
 /// Destroys of objects that are not being replaced run in the final phase, after every create

@@ -67,6 +67,7 @@ pub fn render(plan: &Plan) -> String {
             OpKind::Update => "update",
             OpKind::Delete => "delete",
             OpKind::ReadData => "read",
+            OpKind::Import => "import",
         };
         let phase = if op.phase == Phase::FinalDestroy { "final " } else { "" };
         let change = &plan.changes[op.change as usize];

@@ -8,6 +8,7 @@ use super::diff::{self, same};
 use super::model::{Action, ChangeReason, ResourceChange};
 use super::scope::{descend, Binding, Expansion, InstId, Instances, World};
 use crate::eval::Step;
+use super::import::{ImportRead, Wanted};
 use super::{expand, schema_check, DataRead, PlanInput};
 use crate::config::{Reference, Resource};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
@@ -75,6 +76,10 @@ pub(crate) struct Walk<'a> {
     pub pending: Vec<DataRead>,
     /// `depends_on = [module.x]` answers, by module instance and call (one scan each).
     pub members: RefCell<HashMap<BlockInModule, Vec<InstId>>>,
+    /// `import {}` targets not yet met by the walk; what remains afterwards names no instance.
+    pub imports: HashMap<Address, Wanted>,
+    /// Imports to read before their targets can be planned.
+    pub pending_imports: Vec<ImportRead>,
 }
 
 impl Walk<'_> {
@@ -190,6 +195,8 @@ impl Walk<'_> {
 
     /// An instance that could not be planned: its value is unknown so dependants still plan.
     fn add_unknown(&mut self, address: Address, provider: String, resource: &Resource) {
+        // Its errors are reported; an import into it is not "not in configuration" too.
+        self.imports.remove(&address);
         if let Some(&i) = self.prior_index.get(&address) {
             self.consumed[i] = true;
         }
@@ -313,9 +320,31 @@ impl Walk<'_> {
             self.consumed[i] = true;
         }
         let prior_obj = prior_i.map(|i| &self.input.prior.objects[i]);
-        let prior = prior_obj.and_then(|o| o.value.as_ref());
+        let mut prior = prior_obj.and_then(|o| o.value.as_ref());
         let recorded = prior_obj.map(|o| o.dependencies.clone()).unwrap_or_default();
         let mut reasons = Vec::new();
+        if let Some(wanted) = self.imports.remove(&address) {
+            match (prior_obj, self.input.imported.get(&address)) {
+                (Some(_), _) => self.diags.push(
+                    Diagnostic::warning(
+                        "Already managed",
+                        format!("{address} is already in the state, so the import block is ignored for it (it may stay, or be removed)."),
+                    )
+                    .at(wanted.span)
+                    .for_address(&address),
+                ),
+                (None, Some(found)) if found.id == wanted.id => {
+                    prior = Some(&found.value);
+                    reasons.push(ChangeReason::Import { id: wanted.id });
+                }
+                (None, _) => self.pending_imports.push(ImportRead {
+                    address: address.clone(),
+                    provider: provider.clone(),
+                    id: wanted.id,
+                    span: Some(wanted.span),
+                }),
+            }
+        }
         if let Some(from) = prior_i.and_then(|i| self.moved_from.get(&i)) {
             reasons.push(ChangeReason::Moved { from: from.to_string() });
         }
@@ -380,6 +409,27 @@ impl Walk<'_> {
             deposed: None,
         };
         self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false, stored_after: true }, after);
+    }
+
+    /// Import blocks whose target the walk never met: the address names no instance that
+    /// configuration produces (a key count/for_each does not give, a missing key).
+    pub fn unclaimed_imports(&mut self) {
+        let mut left: Vec<(Address, Wanted)> = std::mem::take(&mut self.imports).into_iter().collect();
+        left.sort_by(|a, b| a.0.cmp(&b.0));
+        for (address, wanted) in left {
+            let block = Address { key: None, ..address.clone() };
+            let key = format!("{}.{}", address.type_name, address.name);
+            let known = self.store.expansion(&address.module, &key).map(|x| x.keys());
+            let detail = match known {
+                Some(keys) if !keys.is_empty() => {
+                    let names: Vec<String> = keys.into_iter().map(|k| block.clone().with_key(k).to_string()).collect();
+                    format!("Configuration has no instance {address}; {block} has: {}. Import into one of them.", names.join(", "))
+                }
+                Some(_) => format!("Configuration has no instance {address}: {block} has no instances (count or for_each is empty)."),
+                None => format!("Configuration has no instance {address}: its module instance is not in configuration."),
+            };
+            self.diags.push(Diagnostic::error("Import target not in configuration", detail).at(wanted.span).for_address(&address));
+        }
     }
 
     /// Refresh-only: every recorded object, unchanged.

@@ -129,6 +129,7 @@ fn run(dir: &Path) -> String {
             schemas: providers.schemas(),
             variables: &vars,
             data: &data,
+            imported: &Default::default(),
             options: &options,
             binding: &binding,
         };

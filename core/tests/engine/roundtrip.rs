@@ -66,6 +66,7 @@ async fn plan_once(config: &Arc<tarn_core::config::Config>, backend: &MemoryBack
         schemas: providers.schemas(),
         variables: &vars,
         data: &data,
+        imported: &Default::default(),
         options: &options,
         binding: &binding,
     };

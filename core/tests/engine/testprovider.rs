@@ -77,6 +77,13 @@ impl Provider for TestProvider {
         }
         Ok(Some(req.state))
     }
+    /// Any ID imports, except `missing-*`: the object is named after its ID.
+    async fn import(&self, _type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        if id.starts_with("missing") {
+            return Ok(None);
+        }
+        Ok(Some(Value::map([("id", Value::string(id)), ("name", Value::string(format!("found-{id}")))])))
+    }
     async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
         let key = req.config.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
         Ok(Value::map([("key", Value::string(key.clone())), ("value", Value::string(format!("looked-up-{key}")))]))

@@ -16,6 +16,9 @@
 //! - `plan` computes `id` and the checksums when the content is known at plan time (upstream
 //!   shows them as known after apply), and fills the default permissions ("0777", or "0700" for
 //!   sensitive files). Content from `source` is read at apply, so its checksums stay unknown.
+//! - `local_file` imports (upstream has no import): the ID is the file name, and the state is
+//!   the file as found. `local_sensitive_file` does not, so that an import never reads a secret
+//!   file into a plan: declare it and let tarn write it.
 //! - Crash safety: a file cannot carry the correlation tag, so `adopt` claims the file at
 //!   `filename` only when it holds exactly the planned content; otherwise the create runs again
 //!   and overwrites it, which is what the interrupted create was doing anyway.
@@ -94,6 +97,10 @@ impl Provider for LocalProvider {
 
     async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
         data::read(kind(&req.type_name, "data source")?, req.config).await
+    }
+
+    async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        resource::import(kind(type_name, "resource type")?, id).await
     }
 
     async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {

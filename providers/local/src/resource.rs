@@ -1,5 +1,5 @@
-//! The `local_file` and `local_sensitive_file` resources: plan, create, read, update, delete and
-//! adopt. The file is the object; its content and mode are what `read` compares with the state.
+//! The `local_file` and `local_sensitive_file` resources: plan, create, read, update, delete,
+//! adopt and import (`local_file` only). The file is the object; its content and mode are what `read` compares with the state.
 
 use crate::content::{self, Checksums, Map, desired, filename, format_permission, permission};
 use crate::file;
@@ -178,4 +178,37 @@ pub async fn adopt(kind: Kind, planned: Value) -> Result<Option<Value>, Provider
     let mut state = attributes(view, kind)?;
     Checksums::of(&disk.bytes).set(&mut state);
     Ok(Some(Value::Map(reconcile(state, &disk, Some(wanted_mode)))))
+}
+
+/// `tarn import`: the ID is the file name. The state is the file as found: its content in
+/// `content` when it is UTF-8 (else `content_base64`), its checksums, and `file_permission`
+/// only when the mode is not the default (null means the default, as in configuration).
+/// `None` when no file exists there. Only `local_file` imports: see the crate header.
+pub async fn import(kind: Kind, id: &str) -> Result<Option<Value>, ProviderError> {
+    if kind == Kind::SensitiveFile {
+        return Err(ProviderError::permanent(
+            "local_sensitive_file does not support import (neither does hashicorp/local): declare the file as a \
+             local_file to import it, or let tarn write it",
+        ));
+    }
+    let path = PathBuf::from(id);
+    let Some(disk) = file::blocking(move || file::read(&path)).await? else { return Ok(None) };
+    let mut state = Map::new();
+    state.insert("filename".into(), Value::string(id));
+    let (content, base64) = match String::from_utf8(disk.bytes.clone()) {
+        Ok(text) => (Value::string(text), Value::Null),
+        Err(_) => {
+            use base64::Engine;
+            (Value::Null, Value::string(base64::engine::general_purpose::STANDARD.encode(&disk.bytes)))
+        }
+    };
+    state.insert("content".into(), content);
+    state.insert("content_base64".into(), base64);
+    state.insert("source".into(), Value::Null);
+    let default = permission(None, FILE_PERMISSION, kind)?;
+    let mode = if disk.mode == default { Value::Null } else { Value::string(format_permission(disk.mode)) };
+    state.insert(FILE_PERMISSION.into(), mode);
+    state.insert(DIRECTORY_PERMISSION.into(), Value::Null);
+    Checksums::of(&disk.bytes).set(&mut state);
+    Ok(Some(Value::Map(state)))
 }

@@ -46,7 +46,7 @@ macro_rules! conformance_tests {
             outputs_are_replaced_whole, writes_are_visible_to_another_handle, workspaces_are_isolated,
             corrupt_row_names_its_address,
             deposed_objects_live_beside_the_current_one, delete_resource_keeps_deposed_objects,
-            a_deposed_object_can_be_made_current_again,
+            a_deposed_object_can_be_made_current_again, batch_deletes_keep_deposed_objects,
             begin_run_bumps_serial_once, history_is_newest_first, finish_unknown_run_fails,
             run_of_dead_holder_is_interrupted,
             outcome_closes_its_intent, close_intent_is_idempotent, open_intents_span_runs,

@@ -13,14 +13,14 @@ use crate::StateError;
 use crate::clock;
 use crate::model::*;
 
-fn phase_str(p: JournalPhase) -> &'static str {
+pub(crate) fn phase_str(p: JournalPhase) -> &'static str {
     match p {
         JournalPhase::Intent => "intent",
         JournalPhase::Outcome => "outcome",
     }
 }
 
-fn parse_phase(s: &str) -> Option<JournalPhase> {
+pub(crate) fn parse_phase(s: &str) -> Option<JournalPhase> {
     match s {
         "intent" => Some(JournalPhase::Intent),
         "outcome" => Some(JournalPhase::Outcome),

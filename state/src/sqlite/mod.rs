@@ -9,12 +9,13 @@
 //! commits but never corrupts the file. This module must not hold a mutex across an await.
 
 mod batch;
-mod journal;
+pub(crate) mod journal;
 mod lock;
-mod resources;
-mod runs;
+pub(crate) mod resources;
+pub(crate) mod runs;
 pub mod schema;
 mod workspaces;
+mod transfer;
 mod writer;
 
 #[cfg(test)]

@@ -15,11 +15,11 @@ use crate::clock;
 use crate::model::*;
 
 /// Serialises a value we built ourselves; this fails only on a bug (e.g. a non-string map key).
-pub(super) fn to_json<T: Serialize + ?Sized>(what: &str, value: &T) -> Result<String, StateError> {
+pub(crate) fn to_json<T: Serialize + ?Sized>(what: &str, value: &T) -> Result<String, StateError> {
     serde_json::to_string(value).map_err(|e| StateError::Storage(format!("encode {what} as JSON: {e}")))
 }
 
-pub(super) fn from_json<T: serde::de::DeserializeOwned>(what: impl Fn() -> String, field: &str, text: &str) -> Result<T, StateError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: impl Fn() -> String, field: &str, text: &str) -> Result<T, StateError> {
     serde_json::from_str(text)
         .map_err(|e| StateError::Corrupt { what: what(), detail: format!("{field} is not valid JSON: {e}") })
 }

@@ -1,6 +1,7 @@
 //! Executor tests: the real fault-injecting provider (with its overlap detector) against an
 //! in-memory state backend. `scheduling`: concurrency, order, retries, journal discipline;
-//! `failure`: the failure policies and rollback; `recovery`: crash recovery.
+//! `failure`: the failure policies and rollback; `recovery`: crash recovery; `import`: import blocks
+//! planned, applied and rolled back through the real planner.
 
 pub mod memory;
 mod support;
@@ -8,6 +9,7 @@ mod support;
 mod crash;
 mod deposed;
 mod failure;
+mod import;
 pub(crate) mod pipeline;
 mod recovery;
 mod scheduling;

@@ -1,6 +1,7 @@
 //! The executor behind the real planner: configuration → plan (exec graph, finalizer) → apply
 //! against SqliteBackend and the fault provider persisting objects in a directory; then
-//! re-plan, a failing change rolled back, and a destroy.
+//! re-plan, a failing change rolled back, and a destroy. `import` drives imports through the
+//! same pipeline.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,6 +44,19 @@ pub(super) async fn plan_and_apply_with(
     mode: PlanMode,
     on_failure: FailurePolicy,
 ) -> (Plan, Option<ApplyOutcome>) {
+    let (plan, report, _) = plan_apply_inspect(dir, body, backend, mode, on_failure).await;
+    (plan.unwrap_or_else(|d| panic!("{d:?}")), report.map(|r| r.outcome))
+}
+
+/// Like [`plan_and_apply_with`], for tests that look closer: the plan (or the diagnostics that
+/// prevented it), the apply report, and the plan's warnings.
+pub(super) async fn plan_apply_inspect(
+    dir: &Path,
+    body: &str,
+    backend: &Arc<SqliteBackend>,
+    mode: PlanMode,
+    on_failure: FailurePolicy,
+) -> (Result<Plan, tarn_core::Diagnostics>, Option<tarn_core::exec::ApplyReport>, tarn_core::Diagnostics) {
     let objects = dir.join("objects");
     let text = format!("provider \"fault\" {{\n  dir = \"{}\"\n}}\n{body}", objects.display());
     std::fs::write(dir.join("main.tarn.hcl"), text).unwrap();
@@ -67,14 +81,18 @@ pub(super) async fn plan_and_apply_with(
         schemas: providers.schemas(),
         variables: &vars,
         data: &data,
+        imported: &Default::default(),
         options: &options,
         binding: &binding,
     };
     let outcome = plan_with_data(input, &providers).await;
-    assert!(!outcome.diagnostics.has_errors(), "{:?}", outcome.diagnostics);
-    let plan = outcome.plan.unwrap();
+    if outcome.diagnostics.has_errors() {
+        return (Err(outcome.diagnostics), None, Default::default());
+    }
+    let warnings = outcome.diagnostics;
+    let plan = outcome.plan.expect("a plan when there are no errors");
     if plan.graph.ops.is_empty() {
-        return (plan, None);
+        return (Ok(plan), None, warnings);
     }
     let finalizer = ApplyEvaluator::new(config.clone(), vars, providers.schemas().clone(), &plan, dir.to_path_buf());
     let ctx = ApplyContext {
@@ -91,10 +109,10 @@ pub(super) async fn plan_and_apply_with(
     if report.outcome != ApplyOutcome::Success {
         eprintln!("apply: {:?}\nfailed: {:#?}", report.outcome, report.failed);
     }
-    (plan, Some(report.outcome))
+    (Ok(plan), Some(report), warnings)
 }
 
-fn rows(snapshot: &tarn_state::Snapshot) -> Vec<ResourceRecord> {
+pub(super) fn rows(snapshot: &tarn_state::Snapshot) -> Vec<ResourceRecord> {
     let mut rows = snapshot.resources.clone();
     rows.sort_by(|a, b| a.address.cmp(&b.address));
     rows
