@@ -37,6 +37,15 @@ pub struct Cli {
     /// APIs: no credentials, no network. State is kept apart in .tarn/sandbox/ (docs/sandbox.md).
     #[arg(long, global = true)]
     pub sandbox: bool,
+    /// The workspace: a separate state of this configuration (default: the one selected with
+    /// `tarn workspace select`, else `default`).
+    #[arg(long, global = true, env = "TARN_WORKSPACE", value_name = "NAME")]
+    pub workspace: Option<String>,
+
+    /// Whether tarn may ask questions on the terminal. With --input=false (and with CI=true in
+    /// the environment) it never prompts, and fails with exit 1 where an answer is needed.
+    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub input: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -74,6 +83,12 @@ pub enum Command {
     /// Run the providers' API emulators standalone, for other tools and pipelines.
     #[command(subcommand, after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  tarn sim serve --json --snapshot-dir .sim   # keep objects between runs\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"fail_next\": {\"count\": 2, \"status\": 503}}'\n\n")]
     Sim(SimCommand),
+    /// List the runs that changed this state (apply, destroy, import, state commands), or show one run's operations.
+    #[command(after_help = "Examples:\n  tarn history\n  tarn history --json | jq '.runs[] | select(.outcome != \"success\")'\n  tarn history 1a2b3c4d   # one run's operations (a unique prefix of its ID)\n\n")]
+    History(HistoryArgs),
+    /// Manage workspaces: separate states of one configuration.
+    #[command(subcommand, after_help = "Examples:\n  tarn workspace new staging\n  tarn workspace list\n  tarn workspace select default\n  TARN_WORKSPACE=staging tarn plan\n  tarn --workspace staging apply\n\n")]
+    Workspace(WorkspaceCommand),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  tarn completions bash > /etc/bash_completion.d/tarn\n  tarn completions zsh > ~/.zfunc/_tarn\n\n")]
     Completions { shell: clap_complete::Shell },
@@ -260,6 +275,70 @@ pub enum StateCommand {
     /// Create the key that encrypts sensitive values in the state (.tarn/state.key, mode 0600).
     #[command(after_help = "Examples:\n  tarn state keygen\n  TARN_STATE_KEY=$(head -c32 /dev/urandom | base64) tarn apply   # key from the environment instead\n\n")]
     Keygen,
+    /// Show the recorded attributes of one instance (sensitive values hidden).
+    #[command(after_help = "Examples:\n  tarn state show local_file.motd\n  tarn state show 'null_resource.n[\"web\"]' --json\n\n")]
+    Show {
+        /// The instance address, as `tarn state list` prints it.
+        address: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename an instance, a resource (all its instances) or a module in the state, without touching the real objects.
+    #[command(after_help = "Examples:\n  tarn state mv null_resource.old null_resource.new\n  tarn state mv 'null_resource.n[0]' 'null_resource.n[\"web\"]'\n  tarn state mv module.app module.web\n  tarn state mv --dry-run local_file.a module.files.local_file.a\n\nRefuses when the destination exists or the types differ; all rows move in one transaction.\n\n")]
+    Mv {
+        /// What to move: an instance, a resource or a module address.
+        source: String,
+        /// Its new address (same kind, same resource type).
+        destination: String,
+        /// Only print what would move.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Forget objects: remove them from the state without destroying them.
+    #[command(after_help = "Examples:\n  tarn state rm local_file.scratch\n  tarn state rm module.legacy 'null_resource.n[2]'\n  tarn state rm --dry-run null_resource.n\n\nThe real objects stay; tarn no longer manages them (a later plan would create new ones).\n\n")]
+    Rm {
+        /// Instance, resource or module addresses.
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        /// Only print what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Print the whole state as a versioned JSON document (sealed secrets stay sealed).
+    #[command(after_help = "Examples:\n  tarn state pull > backup.tarnstate.json\n  tarn state pull | jq '.resources[].address'\n\nSchema: docs/json-output.md. Sensitive values stay sealed ciphertext: pull never prints them in clear text.\n\n")]
+    Pull,
+    /// Replace the state with a document written by `tarn state pull`.
+    #[command(after_help = "Examples:\n  tarn state pull > s.json && $EDITOR s.json && tarn state push s.json\n  tarn state push --force backup.tarnstate.json   # restore an older or foreign state\n\nRefuses a document of another lineage (another stack) or with a lower serial (older than the state) unless --force.\n\n")]
+    Push {
+        /// The document (`-` for standard input).
+        file: PathBuf,
+        /// Push even when the lineage differs or the serial is lower.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Re-encrypt every sealed value in the state with a new key, atomically.
+    #[command(after_help = "Examples:\n  tarn state rekey                          # new random key replaces .tarn/state.key\n  tarn state rekey --new-key-file new.key   # use (or create) new.key\n\nWith the key in TARN_STATE_KEY, give --new-key-file, then set TARN_STATE_KEY to its content.\n\n")]
+    Rekey {
+        /// The new key: read from FILE when it exists, otherwise generated and written there (mode 0600).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
     /// Release a lock left by a run that is gone, by the lock ID its error message gave.
     #[command(after_help = "Examples:\n  tarn state unlock 2ae680f1-56c2-450a-b08d-cabbb1d86bfa\n\nOnly release a lock whose run you know has stopped: two runs at once can corrupt what the state says.\n\n")]
     Unlock {
@@ -291,6 +370,53 @@ pub struct FmtArgs {
 pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    /// How long to wait for the state lock, e.g. 30s, 2m.
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// Show this run's operations (its ID, or a unique prefix of it).
+    pub run_id: Option<String>,
+    /// Only the newest N runs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// List the workspaces; the current one is marked with `*`.
+    #[command(after_help = "Examples:\n  tarn workspace list\n  tarn workspace list --json\n\n")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the current workspace's name.
+    #[command(after_help = "Examples:\n  tarn workspace show\n\n")]
+    Show,
+    /// Create a workspace and select it.
+    #[command(after_help = "Examples:\n  tarn workspace new staging\n\n")]
+    New { name: String },
+    /// Select the workspace later commands use here (written to .tarn/workspace).
+    #[command(after_help = "Examples:\n  tarn workspace select staging\n\nTARN_WORKSPACE and --workspace override the selection.\n\n")]
+    Select { name: String },
+    /// Delete a workspace's state. Refuses one that still records objects unless --force.
+    #[command(after_help = "Examples:\n  tarn workspace delete staging\n  tarn workspace delete --force scratch   # forgets its objects, does not destroy them\n\n")]
+    Delete {
+        name: String,
+        /// Delete even though the state still records objects (they are not destroyed).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

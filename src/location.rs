@@ -65,13 +65,15 @@ impl Location {
         }
     }
 
-    /// Opens the backend as stored (sensitive values stay sealed): for copying and wrapping.
-    pub fn open(&self) -> Result<Arc<dyn Transfer>, CliError> {
+    /// Opens one workspace of the backend as stored (sensitive values stay sealed): for copying
+    /// and wrapping.
+    pub fn open(&self, workspace: &str) -> Result<Arc<dyn Transfer>, CliError> {
         match self {
             Location::Sqlite(path) => Ok(Arc::new(
-                SqliteBackend::open(path).map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?,
+                SqliteBackend::open_workspace(path, workspace)
+                    .map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?,
             )),
-            Location::Postgres { url, schema } => Ok(Arc::new(PgBackend::open(url, schema.as_deref())?)),
+            Location::Postgres { url, schema } => Ok(Arc::new(PgBackend::open_workspace(url, schema.as_deref(), workspace)?)),
         }
     }
 }

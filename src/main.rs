@@ -8,6 +8,7 @@ mod error;
 mod location;
 mod logging;
 mod plugins;
+mod pipeline;
 mod providers;
 mod render;
 mod sandbox;
@@ -31,6 +32,15 @@ fn main() {
         // NO_COLOR; setting it here makes --no-color reach them all, not only the commands'
         // own output. SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("NO_COLOR", "1") };
+    }
+    if !cli.input {
+        // Read by `pipeline`, like NO_COLOR above. SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var(pipeline::INPUT_ENV, "false") };
+    }
+    if let Some(workspace) = &cli.workspace {
+        // `--workspace` and TARN_WORKSPACE are one setting; `stack::workspace` reads it.
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var(stack::WORKSPACE_ENV, workspace) };
     }
     let code = match run(cli) {
         Ok(()) => 0,

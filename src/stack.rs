@@ -24,12 +24,69 @@ pub fn key_path() -> PathBuf {
     PathBuf::from(STATE_DIR).join("state.key")
 }
 
-/// The state backend (see `location`: TARN_BACKEND_URL, the backend block, or
-/// .tarn/state.db), wrapped so that sensitive values are sealed at rest.
+/// The state backend of the current workspace (see `location`: TARN_BACKEND_URL, the backend
+/// block, or .tarn/state.db), wrapped so that sensitive values are sealed at rest.
 pub fn open_backend() -> Result<Arc<dyn Backend>, CliError> {
-    let backend = crate::location::locate()?.open()?;
+    Ok(open_layers(&workspace()?)?.sealed)
+}
+
+/// The two views of one workspace's state: `raw` stores values as they are at rest (sealed
+/// values stay ciphertext: `state pull`, `rekey`), `sealed` seals and opens them.
+pub struct Layers {
+    pub raw: Arc<dyn Backend>,
+    pub sealed: Arc<dyn Backend>,
+}
+
+/// Opens `workspace` of this stack's state, wherever it lives (SQLite or PostgreSQL).
+pub fn open_layers(workspace: &str) -> Result<Layers, CliError> {
+    let raw: Arc<dyn Backend> = crate::location::locate()?.open(workspace)?;
     let sealer = Sealer::load(&key_path())?;
-    Ok(Arc::new(EncryptedBackend::new(backend, sealer)))
+    Ok(Layers { sealed: Arc::new(EncryptedBackend::new(raw.clone(), sealer)), raw })
+}
+
+/// `--workspace NAME` and `TARN_WORKSPACE` are one setting (main puts the flag here).
+pub const WORKSPACE_ENV: &str = "TARN_WORKSPACE";
+
+/// Where `tarn workspace select` records the selection.
+pub fn selection_path() -> PathBuf {
+    PathBuf::from(STATE_DIR).join("workspace")
+}
+
+/// The current workspace: `--workspace` / `TARN_WORKSPACE`, else the one selected with
+/// `tarn workspace select`, else `default`.
+pub fn workspace() -> Result<String, CliError> {
+    if let Ok(name) = std::env::var(WORKSPACE_ENV) {
+        if !name.is_empty() {
+            check_workspace_name(&name)?;
+            return Ok(name);
+        }
+    }
+    match std::fs::read_to_string(selection_path()) {
+        Ok(text) if !text.trim().is_empty() => {
+            let name = text.trim().to_string();
+            check_workspace_name(&name).map_err(|e| {
+                CliError::Failed(format!("{} names an invalid workspace: {e}", selection_path().display()))
+            })?;
+            Ok(name)
+        }
+        _ => Ok(tarn_state::SqliteBackend::DEFAULT_WORKSPACE.to_string()),
+    }
+}
+
+/// Workspace names are what a file name, a URL path segment and a shell word all take.
+pub fn check_workspace_name(name: &str) -> Result<(), CliError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "invalid workspace name {name:?}: use up to 64 letters, digits, `-`, `_` and `.`, not starting with `.` \
+             (for example `staging` or `eu-west-1`)"
+        )))
+    }
 }
 
 /// Whether a state may exist here yet (commands that only read must not create a file).
@@ -107,6 +164,12 @@ impl Lock {
             }
         });
         Ok(Lock { backend, info, heartbeat })
+    }
+
+    /// Stops the heartbeat without releasing: for when the lease itself was deleted (the
+    /// workspace that held it is gone).
+    pub fn forget(self) {
+        self.heartbeat.abort();
     }
 
     pub async fn release(self) {

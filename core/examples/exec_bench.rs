@@ -90,6 +90,15 @@ impl Backend for Discard {
     async fn set_outputs(&self, _: Vec<OutputRecord>) -> Result<(), StateError> {
         Ok(())
     }
+    async fn apply_batch(&self, _: tarn_state::StateBatch) -> Result<(), StateError> {
+        Ok(())
+    }
+    async fn workspaces(&self) -> Result<Vec<String>, StateError> {
+        Ok(vec![])
+    }
+    async fn delete_workspace(&self) -> Result<(), StateError> {
+        Ok(())
+    }
     async fn journal(&self, _: JournalEntry) -> Result<i64, StateError> {
         Ok(0)
     }

@@ -62,7 +62,8 @@ async fn run_locked(
         }
     };
     refuse_secrets_without_key(&plan)?;
-    let renderer = Arc::new(Renderer::new(args.json, color.stdout, std::io::stdout().is_terminal() && !args.json));
+    let progress = std::io::stdout().is_terminal() && !args.json && !crate::pipeline::ci();
+    let renderer = Arc::new(Renderer::new(args.json, color.stdout, progress));
     let cancel = CancelToken::new();
     let interrupted = stack::watch_interrupts();
     let watcher = {
@@ -117,12 +118,11 @@ async fn run_locked(
 }
 
 fn confirm(destroy: bool) -> Result<(), CliError> {
-    if !std::io::stdin().is_terminal() || std::env::var_os("CI").is_some_and(|v| v == "true") {
-        return Err(CliError::Failed(
-            "apply needs approval, and there is no terminal to ask on. Review the plan above, then run again with \
+    if let Some(why) = crate::pipeline::no_input_reason() {
+        return Err(CliError::Failed(format!(
+            "apply needs approval, and {why}. Nothing was changed. Review the plan above, then run again with \
              --auto-approve, or save it with `tarn plan --out FILE` and apply that file."
-                .into(),
-        ));
+        )));
     }
     let what = if destroy { "destroy every object listed above" } else { "perform these actions" };
     print!("\nDo you want to {what}? Only 'yes' will be accepted.\n  Enter a value: ");
@@ -144,8 +144,17 @@ fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
             "the saved plan is stale: {why}. Nothing was changed. Make a new plan with `tarn plan --out FILE` and review it."
         )))
     };
+    if b.workspace != now.workspace {
+        return stale(format!("it was made for workspace {:?}, and this is workspace {:?} (select it with --workspace {} or TARN_WORKSPACE)", b.workspace, now.workspace, b.workspace));
+    }
     if b.lineage != now.lineage {
-        return stale(format!("it was made for another state (lineage {}, this state is {})", b.lineage, now.lineage));
+        return Err(CliError::Failed(format!(
+            "the saved plan was made for another stack: its state has lineage {}, and the state here has lineage {}. \
+             Nothing was changed. A plan applies only to the state it was made from; it was probably made in another \
+             directory, or before this state was recreated. Run `tarn plan --out FILE` here and apply that file, or \
+             apply this one in the directory (and workspace) where it was made.",
+            b.lineage, now.lineage
+        )));
     }
     if b.serial != now.serial {
         return stale(format!(
@@ -155,9 +164,6 @@ fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
     }
     if b.config_hash != now.config_hash {
         return stale("the configuration files changed since it was made".into());
-    }
-    if b.workspace != now.workspace {
-        return stale(format!("it was made for workspace {:?}", b.workspace));
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `tarn state migrate --to URL`: copies the current workspace of this stack's state — lineage,
+//! `tarn state migrate --to URL`: copies the current workspace (`--workspace`, `TARN_WORKSPACE`
+//! or the selected one) of this stack's state into the same workspace elsewhere — lineage,
 //! serial, every row (deposed objects too), outputs, run history and journal — to another
 //! backend, then reads the copy back and compares it with the source before saying so.
 //!
@@ -28,8 +29,9 @@ pub async fn run(to: &str, lock_timeout: &str) -> Result<(), CliError> {
     if !from_loc.may_exist() {
         return Err(CliError::Failed(format!("there is no state at {} to migrate; nothing was written", from_loc.describe())));
     }
-    let source = from_loc.open()?;
-    let target = to_loc.open()?;
+    let workspace = stack::workspace()?;
+    let source = from_loc.open(&workspace)?;
+    let target = to_loc.open(&workspace)?;
     let source_lock = Lock::acquire(as_backend(&source), "tarn state migrate", timeout).await?;
     let target_lock = match Lock::acquire(as_backend(&target), "tarn state migrate", timeout).await {
         Ok(l) => l,
@@ -44,7 +46,7 @@ pub async fn run(to: &str, lock_timeout: &str) -> Result<(), CliError> {
     let dump = result?;
     println!(
         "Copied the state of workspace {} from {} to {}: {}; lineage {} and serial {} unchanged.",
-        super::workflow::WORKSPACE,
+        workspace,
         from_loc.describe(),
         to_loc.describe(),
         dump.summary(),

@@ -7,16 +7,23 @@ mod completions;
 mod drift;
 mod fmt;
 mod graph;
+mod history;
 mod import;
 mod migrate;
 mod output;
 mod plan;
 mod providers;
+mod rekey;
 mod show;
 mod sim;
 mod state;
+mod state_edit;
+mod state_run;
+mod state_select;
+mod state_transfer;
 mod validate;
 mod workflow;
+mod workspace;
 
 use crate::cli::Command;
 use crate::error::CliError;
@@ -33,7 +40,9 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Destroy(args) => runtime()?.block_on(apply::run(args, true, color)),
         Command::Show(args) => runtime()?.block_on(show::run(&args, color)),
         Command::Output(args) => runtime()?.block_on(output::run(&args)),
-        Command::State(cmd) => runtime()?.block_on(state::run(cmd)),
+        Command::State(cmd) => runtime()?.block_on(state::run(cmd, color)),
+        Command::History(args) => runtime()?.block_on(history::run(&args, color)),
+        Command::Workspace(cmd) => runtime()?.block_on(workspace::run(cmd)),
         Command::Import(args) => runtime()?.block_on(import::run(args)),
         Command::Sim(cmd) => runtime()?.block_on(sim::run(cmd)),
         Command::Drift(args) => runtime()?.block_on(drift::run(args, color)),

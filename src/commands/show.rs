@@ -29,17 +29,7 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
         return Ok(());
     };
     if args.json {
-        let resources: Vec<_> = snapshot
-            .resources
-            .iter()
-            .map(|r| {
-                let (values, _, sensitive) = render::json::value(&tarn_core::plan::value_from_record(r));
-                serde_json::json!({
-                    "address": r.address, "deposed": r.deposed, "mode": r.mode, "type": r.type_name, "provider": r.provider,
-                    "values": values, "sensitive_values": sensitive, "dependencies": r.dependencies,
-                })
-            })
-            .collect();
+        let resources: Vec<_> = snapshot.resources.iter().map(render::json::state_resource).collect();
         let outputs: serde_json::Map<_, _> = snapshot
             .outputs
             .iter()
@@ -55,13 +45,7 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
         return Ok(());
     }
     for r in &snapshot.resources {
-        let value = tarn_core::plan::value_from_record(r);
-        let kind = if r.mode == "data" { "data" } else { "resource" };
-        match &r.deposed {
-            Some(key) => println!("# {} (deposed object {key}):", render::paint(&r.address, "1", color.stdout)),
-            None => println!("# {}:", render::paint(&r.address, "1", color.stdout)),
-        }
-        println!("{kind} {:?} {:?} {}\n", r.type_name, r.address.rsplit('.').next().unwrap_or("").split('[').next().unwrap_or(""), render::diff::block(&value, 4));
+        print!("{}", render::state_resource(r, color.stdout));
     }
     if !snapshot.outputs.is_empty() {
         println!("Outputs:\n");

@@ -1,11 +1,13 @@
 //! `tarn state ...`: inspecting the recorded state, and releasing a lock left by a run that
 //! is gone (only the lock named by its ID, so a newer holder is never released by mistake).
+//! Surgery (show/mv/rm), pull/push and rekey live in their own files; this dispatches.
 
 use crate::cli::StateCommand;
 use crate::error::CliError;
+use crate::render::Color;
 use crate::stack;
 
-pub async fn run(cmd: StateCommand) -> Result<(), CliError> {
+pub async fn run(cmd: StateCommand, color: Color) -> Result<(), CliError> {
     match cmd {
         StateCommand::List { json } => {
             let resources = if stack::state_exists() { stack::open_backend()?.snapshot().await?.resources } else { Vec::new() };
@@ -42,6 +44,14 @@ pub async fn run(cmd: StateCommand) -> Result<(), CliError> {
             Ok(())
         }
         StateCommand::Unlock { lock_id } => unlock(&lock_id).await,
+        StateCommand::Show { address, json } => super::state_edit::show(&address, json, color).await,
+        StateCommand::Mv { source, destination, dry_run, json, lock } => {
+            super::state_edit::mv(super::state_edit::MoveArgs { source: &source, destination: &destination, dry_run, json, lock: &lock }).await
+        }
+        StateCommand::Rm { addresses, dry_run, json, lock } => super::state_edit::rm(&addresses, dry_run, json, &lock).await,
+        StateCommand::Pull => super::state_transfer::pull().await,
+        StateCommand::Push { file, force, json, lock } => super::state_transfer::push(&file, force, json, &lock).await,
+        StateCommand::Rekey { new_key_file, json, lock } => super::rekey::run(new_key_file.as_deref(), json, &lock).await,
         StateCommand::Migrate { to, lock_timeout } => super::migrate::run(&to, &lock_timeout).await,
     }
 }

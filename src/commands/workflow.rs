@@ -20,8 +20,6 @@ use tarn_core::{Diagnostics, SourceMap};
 use tarn_sdk::{Address, Value};
 use tarn_state::{Backend, Snapshot};
 
-pub const WORKSPACE: &str = "default";
-
 /// Loads the configuration in the current directory; errors become diagnostics; warnings are
 /// printed. A directory without configuration files is an error, not an empty configuration:
 /// planning against nothing would destroy every recorded object, and without its provider
@@ -115,13 +113,14 @@ pub async fn setup_providers(
     config: &Config,
     snapshot: &Snapshot,
     variables: &RootVariables,
+    workspace: &str,
 ) -> Result<(ProviderSet, Option<crate::sandbox::Emulators>), CliError> {
     // Under --sandbox the providers talk to emulators started here; the caller keeps them
     // running as long as it uses the providers (dropping them stops them).
     let emulators = if crate::sandbox::active() { Some(crate::sandbox::Emulators::start().await?) } else { None };
     let result = match &emulators {
-        Some(e) => setup_with(config, snapshot, variables, e.factory()).await,
-        None => setup_with(config, snapshot, variables, Builtins).await,
+        Some(e) => setup_with(config, snapshot, variables, workspace, e.factory()).await,
+        None => setup_with(config, snapshot, variables, workspace, Builtins).await,
     };
     let providers = result?;
     Ok((providers, emulators))
@@ -133,6 +132,7 @@ async fn setup_with<B: ProviderFactory>(
     config: &Config,
     snapshot: &Snapshot,
     variables: &RootVariables,
+    workspace: &str,
     base: B,
 ) -> Result<ProviderSet, CliError> {
     let (factory, diags) = crate::plugins::Factory::load(config, Some(snapshot), base).await;
@@ -140,7 +140,7 @@ async fn setup_with<B: ProviderFactory>(
         factory.close().await;
         return Err(e);
     }
-    let (providers, diags) = plan::setup_providers(config, Some(snapshot), variables, &factory, WORKSPACE).await;
+    let (providers, diags) = plan::setup_providers(config, Some(snapshot), variables, &factory, workspace).await;
     factory.close().await;
     check(diags, &config.sources)?;
     Ok(providers)
@@ -156,6 +156,8 @@ pub struct Session {
     pub snapshot: Snapshot,
     /// Under `--sandbox`: the emulators the providers talk to, stopped by `close`.
     pub emulators: Option<crate::sandbox::Emulators>,
+    /// The workspace this session's state belongs to (`tarn.workspace` in the language).
+    pub workspace: String,
 }
 
 impl Session {
@@ -183,11 +185,15 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err((e.into(), lock)),
         };
-        let (providers, emulators) = match setup_providers(&config, &snapshot, &variables).await {
+        let workspace = match stack::workspace() {
+            Ok(w) => w,
+            Err(e) => return Err((e, lock)),
+        };
+        let (providers, emulators) = match setup_providers(&config, &snapshot, &variables, &workspace).await {
             Ok(p) => p,
             Err(e) => return Err((e, lock)),
         };
-        let mut session = Session { config, variables, backend, lock, providers, snapshot, emulators };
+        let mut session = Session { config, variables, backend, lock, providers, snapshot, emulators, workspace };
         if let Err(e) = session.recover().await {
             return Err((e, session.lock));
         }
@@ -225,7 +231,7 @@ impl Session {
             lineage: self.snapshot.lineage.clone(),
             serial: self.snapshot.serial,
             config_hash: self.config.hash.clone(),
-            workspace: WORKSPACE.to_string(),
+            workspace: self.workspace.clone(),
         }
     }
 

@@ -104,6 +104,16 @@ pub fn plan(p: &Plan) -> Json {
     })
 }
 
+/// One recorded instance as `tarn show --json` and `tarn state show --json` print it:
+/// sensitive values `null`, their pointers in `sensitive_values`.
+pub fn state_resource(r: &tarn_state::ResourceRecord) -> Json {
+    let (values, _, sensitive) = value(&tarn_core::plan::value_from_record(r));
+    json!({
+        "address": r.address, "deposed": r.deposed, "mode": r.mode, "type": r.type_name, "provider": r.provider,
+        "values": values, "sensitive_values": sensitive, "dependencies": r.dependencies,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ pub mod plan;
 use std::io::IsTerminal;
 use tarn_core::{Diagnostics, SourceMap};
 
-/// Whether to colour stdout and stderr: only on a terminal, never with --no-color or NO_COLOR.
+/// Whether to colour stdout and stderr: only on a terminal, never with --no-color, NO_COLOR or CI=true.
 #[derive(Debug, Clone, Copy)]
 pub struct Color {
     pub stdout: bool,
@@ -20,7 +20,7 @@ pub struct Color {
 
 impl Color {
     pub fn detect(no_color: bool) -> Color {
-        let allowed = !no_color && std::env::var_os("NO_COLOR").is_none();
+        let allowed = !no_color && std::env::var_os("NO_COLOR").is_none() && !crate::pipeline::ci();
         Color {
             stdout: allowed && std::io::stdout().is_terminal(),
             stderr: allowed && std::io::stderr().is_terminal(),
@@ -52,4 +52,14 @@ pub fn diagnostics(diags: &Diagnostics, sources: &SourceMap, color: bool) -> Str
 
 pub fn error_line(message: &str, color: bool) -> String {
     format!("{} {message}", paint("Error:", "1;31", color))
+}
+
+/// One recorded instance for people (`tarn show`, `tarn state show`): a comment with its
+/// address, then the resource block; sensitive values show as `(sensitive value)`.
+pub fn state_resource(r: &tarn_state::ResourceRecord, color: bool) -> String {
+    let value = tarn_core::plan::value_from_record(r);
+    let kind = if r.mode == "data" { "data" } else { "resource" };
+    let name = r.address.rsplit('.').next().unwrap_or("").split('[').next().unwrap_or("");
+    let deposed = r.deposed.as_ref().map(|k| format!(" (deposed object {k})")).unwrap_or_default();
+    format!("# {}{deposed}:\n{kind} {:?} {:?} {}\n\n", paint(&r.address, "1", color), r.type_name, name, diff::block(&value, 4))
 }

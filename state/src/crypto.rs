@@ -11,7 +11,7 @@
 
 use crate::{
     Backend, JournalEntry, JournalRecord, LockHolder, LockInfo, LockOptions, OutputRecord, ResourceRecord, RunOutcome,
-    RunRecord, RunStart, Snapshot, StateError,
+    RunRecord, RunStart, Snapshot, StateBatch, StateError,
 };
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -32,6 +32,7 @@ pub const KEY_HELP: &str = "Create a key with `tarn state keygen` (writes .tarn/
                             set TARN_STATE_KEY to 32 random bytes in base64 (`head -c32 /dev/urandom | base64`). \
                             Keep the key: without it the sensitive values in this state cannot be read.";
 
+#[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
 }
@@ -45,6 +46,25 @@ impl Sealer {
             StateError::Crypto(format!("the state key in {origin} must be 32 bytes, it is {}. {KEY_HELP}", bytes.len()))
         })?;
         Ok(Sealer { cipher })
+    }
+
+    /// Where the key in force comes from, without loading it: `TARN_STATE_KEY` wins over the
+    /// key file; `None` when there is neither.
+    pub fn source(key_file: &Path) -> Option<KeySource> {
+        if std::env::var_os(KEY_ENV).is_some() {
+            Some(KeySource::Env)
+        } else if key_file.exists() {
+            Some(KeySource::File(key_file.to_path_buf()))
+        } else {
+            None
+        }
+    }
+
+    /// Reads a key file (base64 of 32 bytes).
+    pub fn from_key_file(path: &Path) -> Result<Sealer, StateError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StateError::Crypto(format!("cannot read the state key {}: {e}", path.display())))?;
+        Sealer::from_key_text(&text, &path.display().to_string())
     }
 
     /// The key from `TARN_STATE_KEY`, else from `key_file` if it exists; `None` when neither.
@@ -106,6 +126,27 @@ impl Sealer {
     }
 }
 
+/// Where the state key came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Env,
+    File(std::path::PathBuf),
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Env => f.write_str(KEY_ENV),
+            KeySource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Whether a stored value is sealed (`{"$tarn_sealed": "v1:…"}`).
+pub fn is_sealed(v: &Json) -> bool {
+    sealed_text(v).is_some()
+}
+
 fn is_digest(v: &Json) -> bool {
     v.as_object().is_some_and(|o| o.len() == 1 && o.get("sha256").is_some_and(Json::is_string))
 }
@@ -151,6 +192,38 @@ impl EncryptedBackend {
         Ok(r)
     }
 
+    /// Seals sensitive outputs (see `set_outputs` for what happens without a key).
+    fn seal_outputs(&self, outputs: Vec<OutputRecord>) -> Result<Vec<OutputRecord>, StateError> {
+        let mut sealed = Vec::with_capacity(outputs.len());
+        for mut o in outputs {
+            if o.sensitive && !o.value.is_null() && sealed_text(&o.value).is_none() {
+                // Without a key a sensitive output is recorded as a digest or null (still
+                // marked sensitive) rather than failing an apply that has already succeeded.
+                o.value = match &self.sealer {
+                    Some(sealer) => sealer.seal(&o.value, &format!("output#{}", o.name))?,
+                    // Without a key the caller may record a digest (`{"sha256": ...}`) so plans
+                    // can tell whether the output changed; anything else is dropped.
+                    None if is_digest(&o.value) => o.value,
+                    None => Json::Null,
+                };
+            }
+            sealed.push(o);
+        }
+        Ok(sealed)
+    }
+
+    /// Opens every sealed value of a snapshot as stored (e.g. a `tarn state push` document):
+    /// fails, naming the value, when one was sealed with another key or tampered with.
+    pub fn open_snapshot(&self, mut s: Snapshot) -> Result<Snapshot, StateError> {
+        s.resources = s.resources.into_iter().map(|r| self.open_record(r)).collect::<Result<_, _>>()?;
+        for o in &mut s.outputs {
+            if let (true, Some(text)) = (o.sensitive, sealed_text(&o.value).map(str::to_string)) {
+                o.value = self.sealer(&format!("output {}", o.name))?.open(&text, &format!("output#{}", o.name))?;
+            }
+        }
+        Ok(s)
+    }
+
     fn open_record(&self, mut r: ResourceRecord) -> Result<ResourceRecord, StateError> {
         for path in r.sensitive_paths.clone() {
             let Some(slot) = r.attributes.pointer_mut(&path) else { continue };
@@ -183,14 +256,8 @@ impl Backend for EncryptedBackend {
         self.inner.current_lock().await
     }
     async fn snapshot(&self) -> Result<Snapshot, StateError> {
-        let mut s = self.inner.snapshot().await?;
-        s.resources = s.resources.into_iter().map(|r| self.open_record(r)).collect::<Result<_, _>>()?;
-        for o in &mut s.outputs {
-            if let (true, Some(text)) = (o.sensitive, sealed_text(&o.value).map(str::to_string)) {
-                o.value = self.sealer(&format!("output {}", o.name))?.open(&text, &format!("output#{}", o.name))?;
-            }
-        }
-        Ok(s)
+        let s = self.inner.snapshot().await?;
+        self.open_snapshot(s)
     }
     async fn begin_run(&self, run: RunStart) -> Result<String, StateError> {
         self.inner.begin_run(run).await
@@ -215,22 +282,19 @@ impl Backend for EncryptedBackend {
         self.inner.delete_deposed(address, key).await
     }
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
-        let mut sealed = Vec::with_capacity(outputs.len());
-        for mut o in outputs {
-            if o.sensitive && !o.value.is_null() && sealed_text(&o.value).is_none() {
-                // Without a key a sensitive output is recorded as a digest or null (still
-                // marked sensitive) rather than failing an apply that has already succeeded.
-                o.value = match &self.sealer {
-                    Some(sealer) => sealer.seal(&o.value, &format!("output#{}", o.name))?,
-                    // Without a key the caller may record a digest (`{"sha256": ...}`) so plans
-                    // can tell whether the output changed; anything else is dropped.
-                    None if is_digest(&o.value) => o.value,
-                    None => Json::Null,
-                };
-            }
-            sealed.push(o);
-        }
+        let sealed = self.seal_outputs(outputs)?;
         self.inner.set_outputs(sealed).await
+    }
+    async fn apply_batch(&self, mut batch: StateBatch) -> Result<(), StateError> {
+        batch.put = batch.put.into_iter().map(|r| self.seal_record(r)).collect::<Result<_, _>>()?;
+        batch.outputs = batch.outputs.map(|o| self.seal_outputs(o)).transpose()?;
+        self.inner.apply_batch(batch).await
+    }
+    async fn workspaces(&self) -> Result<Vec<String>, StateError> {
+        self.inner.workspaces().await
+    }
+    async fn delete_workspace(&self) -> Result<(), StateError> {
+        self.inner.delete_workspace().await
     }
     async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError> {
         self.inner.journal(entry).await

@@ -7,13 +7,15 @@
 //!
 //! Modules: [`model`] (records, errors), [`sqlite`] (the default backend), [`postgres`] (shared
 //! state for teams), [`transfer`] (copying a workspace between backends), [`clock`]
-//! (timestamps), [`liveness`] (is a lock holder alive), and `conformance` (the suite every
+//! (timestamps), [`liveness`] (is a lock holder alive), [`crypto`] (sealing at rest), [`rekey`]
+//! (re-encrypting under a new key), and `conformance` (the suite every
 //! backend passes; public with the `conformance` feature).
 
 pub mod clock;
 pub mod liveness;
 pub mod crypto;
 pub mod model;
+pub mod rekey;
 pub mod postgres;
 pub mod sqlite;
 pub mod transfer;
@@ -81,6 +83,10 @@ pub trait Backend: Send + Sync {
     async fn delete_resource(&self, address: &str) -> Result<(), StateError>;
     /// Removes the row of deposed object `key` of `address` (no error when absent).
     async fn delete_deposed(&self, address: &str, key: &str) -> Result<(), StateError>;
+    /// Applies a [`StateBatch`] atomically: every change or none is committed (one
+    /// transaction). Unlike `put_resources` there is no per-row fallback: a backend that
+    /// cannot do this atomically must not implement it by looping.
+    async fn apply_batch(&self, batch: StateBatch) -> Result<(), StateError>;
     /// Replaces all outputs.
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError>;
 
@@ -94,4 +100,12 @@ pub trait Backend: Send + Sync {
     async fn close_intent(&self, seq: i64, note: &str) -> Result<(), StateError>;
     /// The journal of one run, in order.
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError>;
+
+    /// The names of every workspace in this store that holds anything (a lineage, a row, an
+    /// output or a run), sorted. The handle's own workspace is listed once it has been used.
+    async fn workspaces(&self) -> Result<Vec<String>, StateError>;
+    /// Deletes everything this handle's workspace holds: lineage, rows, outputs, journal,
+    /// history and lock. Other workspaces are untouched. The caller decides whether that is
+    /// allowed (`tarn workspace delete` refuses a workspace that still records objects).
+    async fn delete_workspace(&self) -> Result<(), StateError>;
 }

@@ -168,3 +168,21 @@ pub struct JournalRecord {
     /// For intents: closed by an outcome or by `close_intent`.
     pub closed: bool,
 }
+
+/// Several changes to the snapshot committed as one transaction: all of them or none. What
+/// state surgery (`tarn state mv`, `push`, `rekey`) needs so that a failure halfway never leaves
+/// a row both at its old and new address, or half the values sealed with another key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateBatch {
+    /// Rows to remove (absent ones are ignored). Applied before `put`, so a batch may delete
+    /// an address and write it again.
+    pub delete: Vec<String>,
+    /// Rows to insert or replace.
+    pub put: Vec<ResourceRecord>,
+    /// When set, replaces every output.
+    pub outputs: Option<Vec<OutputRecord>>,
+    /// When set, the state takes this lineage (`state push --force` of another stack's state).
+    pub lineage: Option<String>,
+    /// When set, the serial is raised to at least this value (never lowered).
+    pub serial_at_least: Option<i64>,
+}

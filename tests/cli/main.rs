@@ -15,7 +15,11 @@
 //! - `drift_schedule` — `tarn drift --every` with report file, webhook and Prometheus metrics
 //! - `markdown` — `tarn show PLANFILE --markdown`, the pull-request comment
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
-//! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input
+//! - `surgery` — state show / mv / rm / pull / push / rekey
+//! - `history` — run history and one run's journal
+//! - `workspace` — workspaces, --input=false and CI=true, dead locks taken over
+//! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input, workspaces
+//!   and surgery on it
 //! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
@@ -39,6 +43,9 @@ mod saved_plan;
 mod sandbox;
 mod secrets;
 mod workflow;
+mod surgery;
+mod history;
+mod workspace;
 
 mod concurrent;
 mod migrate;

@@ -207,3 +207,47 @@ fn an_unknown_backend_or_argument_points_at_the_block() {
     s.tarn(&["plan"]).code(1).stderr_has("Missing backend URL").stderr_has("TARN_BACKEND_URL");
     assert!(!s.path().join(".tarn").exists());
 }
+
+/// `SELECT COUNT(*) FROM schema.table WHERE workspace = 'workspace'` on the shared server.
+fn count_in(schema: &str, table: &str, workspace: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM \"{schema}\".{table} WHERE workspace = '{workspace}'");
+    TestPostgres::shared().psql("postgres", &sql).trim().parse().expect("a count")
+}
+
+#[test]
+fn workspaces_surgery_history_and_migrate_run_on_postgres() {
+    let (s, schema) =
+        pg_stack(&format!("{FAULT_PROVIDER}\nresource \"fault_object\" \"o\" {{\n  name = \"obj-${{tarn.workspace}}\"\n}}\n"));
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    s.tarn(&["workspace", "new", "staging"]).ok().stdout_has("Created and selected");
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(s.tarn(&["workspace", "list", "--json"]).ok().json()["workspaces"], serde_json::json!(["default", "staging"]));
+    assert_eq!((count_in(&schema, "resources", "default"), count_in(&schema, "resources", "staging")), (1, 1));
+    assert!(!s.state_db().exists(), "nothing went to a local SQLite file");
+
+    // --workspace chooses the workspace on PostgreSQL: surgery there leaves staging alone.
+    s.tarn(&["--workspace", "default", "state", "mv", "fault_object.o", "fault_object.p"]).ok();
+    assert_eq!(s.tarn(&["--workspace", "default", "state", "list"]).ok().stdout.trim(), "fault_object.p");
+    assert_eq!(s.tarn(&["state", "list"]).ok().stdout.trim(), "fault_object.o");
+    let runs = s.tarn_with(&["history", "--json"], &[("TARN_WORKSPACE", "default")]).ok().json();
+    assert_eq!(runs["runs"][0]["command"], "tarn state mv fault_object.o fault_object.p", "{runs}");
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(2), "apply and mv: {runs}");
+
+    // migrate copies the workspace --workspace names, into the same workspace.
+    let copy = s.path().join("copy.db");
+    let copy_url = format!("sqlite:{}", copy.display());
+    s.tarn(&["--workspace", "staging", "state", "migrate", "--to", &copy_url]).ok().stdout_has("workspace staging");
+    let on_copy = |ws: &str| s.tarn_with(&["--workspace", ws, "state", "list"], &[("TARN_BACKEND_URL", &copy_url)]).ok().stdout;
+    assert_eq!(on_copy("staging").trim(), "fault_object.o");
+    assert!(on_copy("default").trim().is_empty(), "only the named workspace was copied");
+
+    // Deleting a workspace drops its rows, runs and journal on the server, and nothing else.
+    s.tarn(&["workspace", "select", "default"]).ok();
+    s.tarn(&["workspace", "delete", "staging"]).code(1).stderr_has("still records 1 object");
+    s.tarn(&["workspace", "delete", "--force", "staging"]).ok().stdout_has("Deleted workspace");
+    for table in ["meta", "resources", "runs", "journal", "lock"] {
+        assert_eq!(count_in(&schema, table, "staging"), 0, "{table} still holds staging rows");
+    }
+    assert_eq!(count_in(&schema, "resources", "default"), 1);
+    assert_eq!(s.tarn(&["workspace", "list", "--json"]).ok().json()["workspaces"], serde_json::json!(["default"]));
+}

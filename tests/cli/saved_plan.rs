@@ -96,9 +96,14 @@ fn a_saved_plan_made_for_another_stack_is_refused_naming_the_lineage() {
     b.tarn(&["plan"]).ok(); // gives b a state, with its own lineage
     a.tarn(&["plan", "--out", "p.tarnplan"]).ok();
     std::fs::copy(a.path().join("p.tarnplan"), b.path().join("p.tarnplan")).unwrap();
+    let before = b.state_fingerprint();
     let run = b.tarn(&["apply", "p.tarnplan"]).code(1);
-    assert!(run.stderr.contains("stale") && run.stderr.contains("lineage"), "{}", run.dump());
+    assert!(run.stderr.contains("another stack") && run.stderr.contains("lineage"), "{}", run.dump());
+    assert!(run.stderr.contains("tarn plan --out FILE"), "the fix is named\n{}", run.dump());
+    assert!(run.stderr.contains("Nothing was changed"), "{}", run.dump());
     assert!(b.object_ids().is_empty());
+    assert_eq!(b.state_fingerprint(), before, "nothing written");
+    assert!(b.tarn(&["history", "--json"]).ok().json()["runs"].as_array().is_some_and(|r| r.is_empty()), "no run recorded");
 }
 
 #[test]

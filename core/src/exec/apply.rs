@@ -159,6 +159,8 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         ApplyOutcome::Partial => RunOutcome::Failed,
     };
     let summary = json!({
+        // The plan's counts, given at begin_run, kept next to what happened (tarn history).
+        "plan": ctx.run.summary,
         "completed": report.completed,
         "failed": report.failed.len(),
         "skipped": report.skipped.len(),

@@ -51,6 +51,7 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
     }
     let config = workflow::load_config()?;
     let variables = workflow::resolve_variables(&config, &opts.config)?;
+    let workspace = stack::workspace()?;
     let backend = stack::open_backend()?;
     let mut rules = drift::config_ignore_rules(&config);
     rules.extend(opts.ignore.iter().cloned());
@@ -58,7 +59,7 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
         wait_unlocked(&backend, opts.lock_timeout).await?;
         let snapshot = backend.snapshot().await?;
         // Emulators (under --sandbox) live until the end of this attempt.
-        let (providers, _emulators) = workflow::setup_providers(&config, &snapshot, &variables).await?;
+        let (providers, _emulators) = workflow::setup_providers(&config, &snapshot, &variables, &workspace).await?;
         let (prior, diags) = plan::prior_from_snapshot(&snapshot);
         workflow::check(diags, &config.sources)?;
         let (_, found, diags) = plan::refresh(prior.clone(), &providers, RefreshOptions::default()).await;

@@ -84,7 +84,7 @@ pub async fn timed_check(opts: &CheckOptions) -> (Result<Checked, CliError>, Con
     let ctx = Context {
         checked_at,
         duration_ms: started.elapsed().as_millis() as u64,
-        workspace: crate::commands::workflow::WORKSPACE.to_string(),
+        workspace: crate::stack::workspace().unwrap_or_else(|_| "default".to_string()),
     };
     (result, ctx)
 }

@@ -67,3 +67,31 @@ pub async fn a_deposed_object_can_be_made_current_again(f: &dyn Fixture) {
     b.delete_deposed("null_resource.a", "cafe0001").await.expect("drop its deposed row");
     assert_eq!(b.snapshot().await.expect("snapshot").resources, vec![sample("null_resource.a", 1)]);
 }
+
+pub async fn batch_deletes_keep_deposed_objects(f: &dyn Fixture) {
+    let b = f.open().await.expect("open");
+    b.put_resources(vec![sample("null_resource.a", 1), deposed("null_resource.a", 2, "1a2b3c4d"), sample("null_resource.b", 3)])
+        .await
+        .expect("put");
+    // Delete a's current object and write b again, as current and with a deposed object.
+    b.apply_batch(crate::StateBatch {
+        delete: vec!["null_resource.a".into(), "null_resource.b".into()],
+        put: vec![sample("null_resource.b", 4), deposed("null_resource.b", 5, "0f0f0f0f")],
+        ..crate::StateBatch::default()
+    })
+    .await
+    .expect("apply_batch");
+    let got = sorted(b.snapshot().await.expect("snapshot").resources);
+    let want = sorted(vec![deposed("null_resource.a", 2, "1a2b3c4d"), sample("null_resource.b", 4), deposed("null_resource.b", 5, "0f0f0f0f")]);
+    assert_eq!(got, want, "a batch's deletes remove current objects only; its puts may write deposed ones");
+
+    let err = b
+        .apply_batch(crate::StateBatch {
+            delete: vec!["null_resource.b".into()],
+            put: vec![deposed("null_resource.c", 6, "")],
+            ..crate::StateBatch::default()
+        })
+        .await;
+    assert!(err.is_err(), "an empty deposed key is refused");
+    assert_eq!(sorted(b.snapshot().await.expect("snapshot").resources), want, "a refused batch writes nothing");
+}

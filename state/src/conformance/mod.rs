@@ -11,12 +11,14 @@ mod journal;
 mod locks;
 mod runs;
 mod snapshot;
+mod surgery;
 
 pub use deposed::*;
 pub use journal::*;
 pub use locks::*;
 pub use runs::*;
 pub use snapshot::*;
+pub use surgery::*;
 
 use async_trait::async_trait;
 
@@ -44,13 +46,15 @@ macro_rules! conformance_tests {
             outputs_are_replaced_whole, writes_are_visible_to_another_handle, workspaces_are_isolated,
             corrupt_row_names_its_address,
             deposed_objects_live_beside_the_current_one, delete_resource_keeps_deposed_objects,
-            a_deposed_object_can_be_made_current_again,
+            a_deposed_object_can_be_made_current_again, batch_deletes_keep_deposed_objects,
             begin_run_bumps_serial_once, history_is_newest_first, finish_unknown_run_fails,
             run_of_dead_holder_is_interrupted,
             outcome_closes_its_intent, close_intent_is_idempotent, open_intents_span_runs,
             lock_and_unlock, contention_times_out_naming_holder, waiter_gets_released_lock,
             expired_lease_is_taken_over, heartbeat_keeps_the_lease, force_unlock_releases_any_lease,
-            dead_local_holder_is_taken_over, remote_holder_is_not_presumed_dead, lock_is_mutually_exclusive
+            dead_local_holder_is_taken_over, remote_holder_is_not_presumed_dead, lock_is_mutually_exclusive,
+            batch_deletes_then_puts_outputs_lineage_serial, batch_on_a_new_workspace_creates_its_lineage,
+            workspaces_are_listed_and_deleted_alone
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {

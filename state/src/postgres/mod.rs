@@ -5,9 +5,11 @@
 //! Owns the connection of one backend handle (opened on first use, reopened after a loss) and
 //! the bridge to the SQL in the sibling files. Every operation is one statement — data-modifying
 //! CTEs where several rows change together — so it is atomic on its own and concurrent callers
-//! share the connection's pipeline without transactions. Lease times come from the server's
+//! share the connection's pipeline without transactions (`batch.rs`: a surgery batch;
+//! `workspaces.rs`: listing and deleting workspaces). Lease times come from the server's
 //! clock, so machines whose clocks disagree still agree on who holds a lock.
 
+mod batch;
 mod connect;
 mod journal;
 mod lock;
@@ -17,6 +19,7 @@ pub mod schema;
 pub mod target;
 mod tls;
 pub mod transfer;
+mod workspaces;
 
 #[cfg(any(test, feature = "pg-testing"))]
 pub mod testing;
@@ -208,6 +211,12 @@ impl Backend for PgBackend {
         rows::delete(&self.ctx(&c), address, key).await
     }
 
+    async fn apply_batch(&self, batch: StateBatch) -> Result<(), StateError> {
+        let batch = batch::EncodedBatch::new(batch)?;
+        let c = self.client().await?;
+        batch::apply(&self.ctx(&c), &batch).await
+    }
+
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
         let c = self.client().await?;
         rows::set_outputs(&self.ctx(&c), outputs).await
@@ -231,5 +240,15 @@ impl Backend for PgBackend {
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError> {
         let c = self.client().await?;
         journal::run_journal(&self.ctx(&c), run_id).await
+    }
+
+    async fn workspaces(&self) -> Result<Vec<String>, StateError> {
+        let c = self.client().await?;
+        workspaces::list(&self.ctx(&c)).await
+    }
+
+    async fn delete_workspace(&self) -> Result<(), StateError> {
+        let c = self.client().await?;
+        workspaces::delete(&self.ctx(&c)).await
     }
 }

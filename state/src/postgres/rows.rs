@@ -88,16 +88,16 @@ fn parse_resource(raw: RawResource) -> Result<ResourceRecord, StateError> {
 
 /// Rows encoded column by column for one `UNNEST` upsert; the last of duplicate keys wins.
 pub struct Batch {
-    address: Vec<String>,
-    deposed: Vec<String>,
-    mode: Vec<String>,
-    type_name: Vec<String>,
-    provider: Vec<String>,
-    attributes: Vec<String>,
-    sensitive_paths: Vec<String>,
-    dependencies: Vec<String>,
-    correlation: Vec<Option<String>>,
-    schema_version: Vec<i64>,
+    pub(super) address: Vec<String>,
+    pub(super) deposed: Vec<String>,
+    pub(super) mode: Vec<String>,
+    pub(super) type_name: Vec<String>,
+    pub(super) provider: Vec<String>,
+    pub(super) attributes: Vec<String>,
+    pub(super) sensitive_paths: Vec<String>,
+    pub(super) dependencies: Vec<String>,
+    pub(super) correlation: Vec<Option<String>>,
+    pub(super) schema_version: Vec<i64>,
 }
 
 impl Batch {

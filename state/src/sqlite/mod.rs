@@ -8,11 +8,13 @@
 //! `synchronous=NORMAL`: a killed process loses nothing committed; a power cut may lose the last
 //! commits but never corrupts the file. This module must not hold a mutex across an await.
 
+mod batch;
 pub(crate) mod journal;
 mod lock;
 pub(crate) mod resources;
 pub(crate) mod runs;
 pub mod schema;
+mod workspaces;
 mod transfer;
 mod writer;
 
@@ -260,6 +262,11 @@ impl Backend for SqliteBackend {
         self.write(move |ctx| resources::delete(ctx, &address, &key)).await
     }
 
+    async fn apply_batch(&self, batch: StateBatch) -> Result<(), StateError> {
+        let batch = batch::EncodedBatch::new(batch)?;
+        self.write(move |ctx| batch::apply(ctx, &batch)).await
+    }
+
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
         self.write(move |ctx| resources::set_outputs(ctx, &outputs)).await
     }
@@ -280,5 +287,13 @@ impl Backend for SqliteBackend {
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError> {
         let id = run_id.to_string();
         self.read(move |ctx| journal::run_journal(ctx, &id)).await
+    }
+
+    async fn workspaces(&self) -> Result<Vec<String>, StateError> {
+        self.read(workspaces::list).await
+    }
+
+    async fn delete_workspace(&self) -> Result<(), StateError> {
+        self.write(workspaces::delete).await
     }
 }

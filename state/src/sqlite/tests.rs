@@ -312,3 +312,35 @@ async fn a_kill_9_loses_no_acknowledged_write() {
     let open: std::collections::HashSet<i64> = b.open_intents().await.expect("open intents").into_iter().map(|r| r.seq).collect();
     assert!(intents.iter().all(|s| open.contains(s)), "every acknowledged intent is still open");
 }
+
+/// A batch that fails on its last row leaves nothing of its earlier deletes and puts.
+#[tokio::test]
+async fn a_failing_batch_writes_nothing() {
+    let f = fixture();
+    let b = SqliteBackend::open(&f.path).expect("open");
+    b.put_resource(crate::conformance::sample("null_resource.a", 1)).await.expect("put");
+    b.with_ctx(|ctx| {
+        ctx.conn
+            .execute_batch(
+                "CREATE TRIGGER poison BEFORE INSERT ON resources WHEN NEW.address = 'null_resource.poison' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+            )
+            .map_err(ctx.err("create trigger"))
+    })
+    .expect("trigger");
+    let before = b.snapshot().await.expect("snapshot");
+    let err = b
+        .apply_batch(crate::StateBatch {
+            delete: vec!["null_resource.a".into()],
+            put: vec![crate::conformance::sample("null_resource.b", 2), crate::conformance::sample("null_resource.poison", 3)],
+            outputs: Some(vec![]),
+            lineage: Some("x".into()),
+            serial_at_least: Some(9),
+        })
+        .await
+        .expect_err("the poisoned row fails the batch");
+    assert!(err.to_string().contains("poisoned row"), "{err}");
+    assert_eq!(b.snapshot().await.expect("snapshot"), before);
+    // The writer is still usable afterwards.
+    b.put_resource(crate::conformance::sample("null_resource.c", 4)).await.expect("put after");
+}

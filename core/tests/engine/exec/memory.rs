@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tarn_state::{
     Backend, JournalEntry, JournalPhase, JournalRecord, LockHolder, LockInfo, LockOptions, OutputRecord, ResourceRecord,
-    RunOutcome, RunRecord, RunStart, Snapshot, StateError,
+    RunOutcome, RunRecord, RunStart, Snapshot, StateBatch, StateError,
 };
 
 #[derive(Default)]
@@ -138,6 +138,30 @@ impl Backend for MemoryBackend {
     }
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
         self.lock().outputs = outputs;
+        Ok(())
+    }
+    async fn apply_batch(&self, batch: StateBatch) -> Result<(), StateError> {
+        // One mutex guard: atomic like a transaction.
+        let mut g = self.lock();
+        for a in &batch.delete {
+            g.resources.remove(a);
+        }
+        for r in batch.put {
+            g.resources.insert(row_key(&r.address, r.deposed.as_deref()), r);
+        }
+        if let Some(outputs) = batch.outputs {
+            g.outputs = outputs;
+        }
+        if let Some(s) = batch.serial_at_least {
+            g.serial = g.serial.max(s);
+        }
+        Ok(())
+    }
+    async fn workspaces(&self) -> Result<Vec<String>, StateError> {
+        Ok(vec!["default".into()])
+    }
+    async fn delete_workspace(&self) -> Result<(), StateError> {
+        *self.lock() = Inner::default();
         Ok(())
     }
     async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError> {
