@@ -84,6 +84,12 @@ resource "vsn_service" "s" {
   restart      = each.value.restart
   healthcheck  = each.value.healthcheck
   pull         = each.value.pull
+
+  # Keep the running container until its replacement runs, so that
+  # `tarn apply --on-failure rollback` brings it back when a new image fails.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # Health checks by cron, with an alert mail on failure.

@@ -2,7 +2,8 @@
 //! brings the previous container back (`lifecycle { create_before_destroy = true }`).
 //!
 //! A create that finds a tarn-managed container already holding its name renames that one to
-//! `<name>-tarn-old` (and stops it, unless it is a host whose network other containers share)
+//! `<name>-tarn-old` (and stops it, unless it is a host without published ports: its network is
+//! still shared by the REST containers inside it)
 //! before running the new one. If the run fails, the old container gets its name back and is
 //! started again: create stays atomic. The engine then deletes the old object by its container
 //! ID; when a rollback deletes the new one instead, the old one is renamed back and started.
@@ -38,12 +39,12 @@ pub async fn set_aside(node: &Node, kind: Kind, name: &str, timeout: u32) -> Res
         node.engine_checked(&engine::remove_args(&aside)).await?;
     }
     node.engine_checked(&engine::args(&["rename", name, &aside])).await?;
-    let stopped = seen.running && kind != Kind::Host;
-    if stopped {
-        if let Err(e) = node.engine_checked(&engine::stop_args(&aside, timeout)).await {
-            let _ = node.engine(&engine::args(&["rename", &aside, name])).await;
-            return Err(e);
-        }
+    // A host keeps running for the REST containers still sharing its network, unless it
+    // publishes ports, which its replacement needs.
+    let stopped = seen.running && (kind != Kind::Host || !seen.published.is_empty());
+    if stopped && let Err(e) = node.engine_checked(&engine::stop_args(&aside, timeout)).await {
+        let _ = node.engine(&engine::args(&["rename", &aside, name])).await;
+        return Err(e);
     }
     Ok(Some(SetAside { name: name.to_string(), stopped }))
 }
