@@ -33,9 +33,10 @@ fn the_cloudflare_example_applies_replans_clean_and_destroys_in_the_sandbox() {
     // Without --sandbox there is no token: a clear refusal that points at the sandbox.
     s.tarn_with(&["plan"], NO_TOKEN).code(1).stderr_has("no API token").stderr_has("--sandbox");
 
-    let applied = s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_TOKEN).ok();
-    applied.stdout_has("Apply complete.");
-    applied.stderr_has("Sandbox: provider \"cloudflare\" talks to its emulator at http://127.0.0.1:");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_TOKEN)
+        .ok()
+        .stdout_has("Apply complete.")
+        .stderr_has("Sandbox: provider \"cloudflare\" talks to its emulator at http://127.0.0.1:");
     assert!(s.path().join(".tarn/sandbox/state.db").exists());
     assert!(!s.path().join(".tarn/state.db").exists(), "real state untouched");
     let objects = emulator_objects(&s);
