@@ -1,4 +1,4 @@
-# A complete VSN deployment (docs/providers/vsn.md): the seed's deployment plan (plan.json) and
+# A complete VSN deployment (docs/vsn.md): the seed's deployment plan (plan.json) and
 # secret file (secrets.json, copied from secrets.example.json and kept out of version control)
 # applied to one virtual server node over SSH.
 #

@@ -1,7 +1,7 @@
 //! The three container kinds and how each maps to the engine: the [`Spec`] a resource object
 //! creates, and the resource object a live container reads back as (the drift rules).
 //!
-//! Mapping (docs/providers/vsn.md): the host container owns the network namespace; REST
+//! Mapping (docs/vsn.md): the host container owns the network namespace; REST
 //! containers join it with `--network container:<host id>` (the same flag on podman and
 //! docker), so a new host means new REST containers. The host sees the data root at the same
 //! path; each volume container mounts `<data_root>/<name>` at its `mount_path`; services mount
