@@ -1,4 +1,4 @@
-# A complete VSN deployment (docs/providers/vsn.md): the seed's deployment plan (plan.json) and
+# A complete VSN deployment (docs/vsn.md): the seed's deployment plan (plan.json) and
 # secret file (secrets.json, copied from secrets.example.json and kept out of version control)
 # applied to one virtual server node over SSH.
 #
@@ -84,6 +84,12 @@ resource "vsn_service" "s" {
   restart      = each.value.restart
   healthcheck  = each.value.healthcheck
   pull         = each.value.pull
+
+  # Keep the running container until its replacement runs, so that
+  # `tarn apply --on-failure rollback` brings it back when a new image fails.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # Health checks by cron, with an alert mail on failure.

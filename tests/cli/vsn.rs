@@ -95,6 +95,12 @@ resource "vsn_service" "s" {
   healthcheck  = each.value.healthcheck
   pull         = each.value.pull
   stop_timeout = 2
+
+  # A failed image change brings the previous container back (rollback needs the old one kept
+  # until its replacement runs).
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 "#;
 
@@ -159,7 +165,7 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     // Write data through the services into the volume containers' data directories.
     d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
     d.vsn.podman(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "printenv", "TOKEN"]).unwrap(), SECRET);
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
     d.assert_data_intact("the first apply");
 
     // Nothing to do on a second plan: no drift right after apply.
@@ -181,11 +187,12 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     d.write_plan(&d.images.host1, "localhost/tarn-vsn-no-such-image:9");
     let run = d.tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
     assert_eq!(run.code, 3, "rolled back: {}", run.dump());
-    assert!(run.stderr.contains("tarn-vsn-no-such-image"), "{}", run.dump());
+    assert!(run.stdout.contains("tarn-vsn-no-such-image:9: image not known"), "the failing op's error is shown: {}", run.dump());
+    assert!(run.stdout.contains("Apply failed; every completed change was rolled back."), "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
     assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2, "the previous deployment is back");
     assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "printenv", "TOKEN"]).unwrap(), SECRET);
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
     d.assert_data_intact("a rolled-back deployment");
 
     // The host image changes: the host and every REST container inside it are replaced.

@@ -29,7 +29,7 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
     for (name, t) in object(j, path)? {
         let path = format!("{path}.{name}");
         let obj = object(t, &path)?;
-        only_keys(obj, &path, &["description", "attributes", "destroy_is_irreversible", "irreversible_when", "refines_plan"])?;
+        only_keys(obj, &path, &["description", "attributes", "destroy_is_irreversible", "refines_plan", "irreversible_when"])?;
         let attrs = obj.get("attributes").ok_or_else(|| format!("{path} has no \"attributes\""))?;
         out.insert(
             name.clone(),
@@ -40,8 +40,7 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
                 refines_plan: flag(obj, "refines_plan", &path)?,
                 irreversible_when: match obj.get("irreversible_when") {
                     None | Some(Json::Null) => None,
-                    Some(Json::String(attr)) => Some(attr.clone()),
-                    Some(_) => return Err(format!("{path}.irreversible_when must be an attribute name (a string)")),
+                    Some(v) => Some(v.as_str().ok_or_else(|| format!("{path}.irreversible_when must be a string"))?.to_string()),
                 },
             },
         );

@@ -13,6 +13,7 @@
 //!
 //! One provider instance serves one VSN; several VSNs are provider aliases.
 
+mod aside;
 mod attrs;
 pub mod config;
 mod cron;

@@ -7,6 +7,7 @@
 
 use tarn_sdk::{ProviderError, Value};
 
+use crate::aside;
 use crate::attrs::{self, Map, opt_bool, opt_num, opt_str, string_map};
 use crate::engine::{self, LABEL_CORRELATION, Observed};
 use crate::kinds::{self, Kind, name_of};
@@ -114,22 +115,32 @@ pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) 
             remote::ensure_data_dir(node, &node.config.data_root).await?;
         }
     }
+    let timeout = opt_num(&o, "stop_timeout").map(|n| n as u32).unwrap_or(10);
+    let set_aside = aside::set_aside(node, kind, &name, timeout).await?;
     let secrets = string_map(&o, "secrets");
-    let scratch = if secrets.is_empty() { None } else { Some(Scratch::new(node).await?) };
     let run = async {
+        let scratch = if secrets.is_empty() { None } else { Some(Scratch::new(node).await?) };
         let env_file = match &scratch {
             Some(s) => Some(s.env_file(node, &secrets).await?),
             None => None,
         };
-        let spec = kinds::spec(kind, node, &o, correlation, env_file)?;
-        node.engine_checked(&spec.run_args()).await
+        let ran = match kinds::spec(kind, node, &o, correlation, env_file) {
+            Ok(spec) => node.engine_checked(&spec.run_args()).await,
+            Err(e) => Err(e),
+        };
+        if let Some(s) = scratch {
+            let _ = s.remove(node).await;
+        }
+        ran
     }
     .await;
-    if let Some(s) = scratch {
-        let _ = s.remove(node).await;
-    }
-    if let Err(e) = run {
+    if let Err(mut e) = run {
         remove_by_correlation(node, correlation).await;
+        if let Some(old) = set_aside {
+            if let Err(r) = aside::restore(node, old).await {
+                e.message = format!("{}; putting the previous container {name} back failed too: {}", e.message, r.message);
+            }
+        }
         return Err(e);
     }
     if opt_bool(&o, "running") == Some(false) {
@@ -207,14 +218,21 @@ pub async fn update(node: &Node, kind: Kind, prior: Value, planned: Value) -> Re
 pub async fn delete(node: &Node, kind: Kind, state: Value) -> Result<(), ProviderError> {
     let o = attrs::object(state, kind.type_name())?;
     let name = name_of(kind, &o)?;
+    // By container ID where the state has one: the old half of a replacement carries its
+    // set-aside name by now (see aside.rs).
+    let target = opt_str(&o, "id").filter(|id| !id.is_empty()).unwrap_or_else(|| name.clone());
+    let current = inspect(node, &target).await?.map(|seen| seen.name.trim_start_matches('/') == name).unwrap_or(false);
     let timeout = opt_num(&o, "stop_timeout").map(|n| n as u32).unwrap_or(10);
-    let stop = node.engine(&engine::stop_args(&name, timeout)).await?;
+    let stop = node.engine(&engine::stop_args(&target, timeout)).await?;
     if !stop.success() && !engine::is_missing(&stop.stderr) {
         return Err(ProviderError::permanent(format!("stopping container {name} on {} failed: {}", node.describe(), stop.stderr.trim())));
     }
-    let rm = node.engine(&engine::remove_args(&name)).await?;
+    let rm = node.engine(&engine::remove_args(&target)).await?;
     if !rm.success() && !engine::is_missing(&rm.stderr) {
         return Err(ProviderError::permanent(format!("removing container {name} on {} failed: {}", node.describe(), rm.stderr.trim())));
+    }
+    if current {
+        aside::bring_back(node, &name).await?;
     }
     if kind == Kind::Volume && opt_bool(&o, "delete_data_on_destroy") == Some(true) {
         remote::delete_data_dir(node, &node.config.data_dir(&name)).await?;
