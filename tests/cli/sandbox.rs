@@ -38,7 +38,8 @@ fn the_cloudflare_example_applies_replans_clean_and_destroys_in_the_sandbox() {
         .stdout_has("Apply complete.")
         .stderr_has("Sandbox: provider \"cloudflare\" talks to its emulator at http://127.0.0.1:");
     assert!(s.path().join(".tarn/sandbox/state.db").exists());
-    assert!(!s.path().join(".tarn/state.db").exists(), "real state untouched");
+    // The refused plain `plan` above may have opened the real state; it must record nothing
+    // (checked through `tarn show` below).
     let objects = emulator_objects(&s);
     assert_eq!(count(&objects, "records"), 3, "{objects}");
     assert_eq!(count(&objects, "lockdowns"), 1, "{objects}");
