@@ -200,7 +200,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     s.write("bad.tarn.hcl", "resourse \"x\" \"y\" {}\n");
     let on_terminal = |extra: &[&str]| {
         let mut cmd = Command::new(TARN);
-        cmd.arg("-C").arg(s.path()).args(extra).arg("plan").env_remove("NO_COLOR").stdin(std::process::Stdio::null());
+        cmd.arg("-C").arg(s.path()).args(extra).arg("plan").env_remove("NO_COLOR").env_remove("CI").stdin(std::process::Stdio::null());
         run_on_terminal(cmd)
     };
     let (code, coloured) = on_terminal(&[]);
