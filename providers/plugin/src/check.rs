@@ -294,7 +294,7 @@ async fn lifecycle(
         Ok(Some(_)) => return run.fail("adopt", "adopt found an object different from the one created"),
         Ok(None) => return run.fail("adopt", "adopt did not find the object by the correlation tag create was given"),
         Err(e) if e.message.contains("has no adopt method") => {
-            run.skip("adopt", "not implemented: tarn cannot recover objects an interrupted create made")
+            run.skip("adopt", "the plugin does not offer adopt: tarn cannot recover objects an interrupted create made")
         }
         Err(e) => return run.fail("adopt", e.message),
     }
@@ -305,7 +305,7 @@ async fn lifecycle(
             Ok(Some(v)) if same(&v, &created) => run.pass("import", format!("imports by id \"{id}\"")),
             Ok(Some(_)) => return run.fail("import", "import found an object different from the one created"),
             Ok(None) => return run.fail("import", format!("import did not find id \"{id}\"")),
-            Err(e) if e.message.contains("has no import method") => run.skip("import", "not implemented"),
+            Err(e) if e.message.contains("has no import method") => run.skip("import", "the plugin does not offer import"),
             Err(e) => return run.fail("import", e.message),
         },
     }
