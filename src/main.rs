@@ -15,6 +15,11 @@ mod sandbox;
 mod stack;
 
 use clap::Parser;
+
+/// mimalloc: planning thousands of instances is allocation-bound, and glibc's malloc spent
+/// about 40% of a 50,000-instance plan in malloc/free (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::Write;
 
 fn main() {

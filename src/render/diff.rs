@@ -2,7 +2,7 @@
 //! nested objects and lists indented, multi-line strings as unified diffs, unknowns as
 //! `(known after apply)`, sensitive values as `(sensitive value)` — never their content.
 
-use super::paint;
+use std::fmt::{self, Write};
 use tarn_sdk::Value;
 use tarn_sdk::value::format_number;
 
@@ -13,6 +13,10 @@ pub struct DiffStyle {
 }
 
 /// Renders the attributes of `before` → `after` (either may be absent) at `indent`.
+///
+/// Everything here writes into `out` (a plan of thousands of instances is one buffer, not
+/// thousands of nested strings); writing to a `String` cannot fail, so `fmt::Result`s are
+/// dropped.
 pub fn attributes(before: Option<&Value>, after: Option<&Value>, indent: usize, style: &DiffStyle, out: &mut String) {
     let empty = indexmap::IndexMap::new();
     let b = before.and_then(Value::as_map).unwrap_or(&empty);
@@ -37,14 +41,12 @@ pub fn attributes(before: Option<&Value>, after: Option<&Value>, indent: usize, 
             continue;
         }
         let forces = style.forces.iter().any(|f| f == k);
-        entry(&format!("{k:width$}"), bv, av, indent, style, forces, before.is_none(), after.is_none(), out);
+        let key = Key { name: k, width };
+        entry(key, bv, av, indent, style, forces, before.is_none(), after.is_none(), out);
     }
     if unchanged > 0 {
-        out.push_str(&format!(
-            "{}{}\n",
-            " ".repeat(indent + 2),
-            paint(&format!("# ({unchanged} unchanged attribute{} hidden)", if unchanged == 1 { "" } else { "s" }), "2", style.color)
-        ));
+        let hidden = format!("# ({unchanged} unchanged attribute{} hidden)", if unchanged == 1 { "" } else { "s" });
+        let _ = writeln!(out, "{:pad$}{}", "", Paint(&hidden, "2", style.color), pad = indent + 2);
     }
 }
 
@@ -52,9 +54,31 @@ fn is_unchanged_null(b: Option<&Value>, a: Option<&Value>) -> bool {
     b.is_none_or(Value::is_null) && a.is_none_or(Value::is_null)
 }
 
+/// An attribute name padded to the width of its siblings.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    name: &'a str,
+    width: usize,
+}
+
+impl fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:width$}", self.name, width = self.width)
+    }
+}
+
+/// `s` in ANSI colour `code` when `on`; the [`super::paint`] of this module, without a string.
+struct Paint<'a>(&'a str, &'a str, bool);
+
+impl fmt::Display for Paint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.2 { write!(f, "\x1b[{}m{}\x1b[0m", self.1, self.0) } else { f.write_str(self.0) }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn entry(
-    key: &str,
+    key: Key<'_>,
     b: Option<&Value>,
     a: Option<&Value>,
     indent: usize,
@@ -64,8 +88,8 @@ fn entry(
     deleting: bool,
     out: &mut String,
 ) {
-    let pad = " ".repeat(indent);
-    let note = if forces { paint(" # forces replacement", "31", style.color) } else { String::new() };
+    let pad = Pad(indent);
+    let note = Paint(if forces { " # forces replacement" } else { "" }, "31", style.color && forces);
     let (sym, code) = match (b, a) {
         _ if creating => ("+", "32"),
         _ if deleting => ("-", "31"),
@@ -73,12 +97,12 @@ fn entry(
         (Some(_), None) | (Some(_), Some(Value::Null)) => ("-", "31"),
         _ => ("~", "33"),
     };
-    let s = paint(sym, code, style.color);
+    let s = Paint(sym, code, style.color);
     match (b, a) {
         (Some(bv), Some(av)) if sym == "~" => {
             if let (Some(bs), Some(as_)) = (plain_str(bv), plain_str(av)) {
                 if bs.contains('\n') || as_.contains('\n') {
-                    out.push_str(&format!("{pad}{s} {key} = <<-EOT{note}\n"));
+                    let _ = writeln!(out, "{pad}{s} {key} = <<-EOT{note}");
                     let diff = similar::TextDiff::from_lines(bs, as_);
                     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
                         for change in hunk.iter_changes() {
@@ -88,27 +112,47 @@ fn entry(
                                 similar::ChangeTag::Equal => (" ", "0"),
                             };
                             let line = change.value().trim_end_matches('\n');
-                            out.push_str(&format!("{pad}    {} {line}\n", paint(mark, c, style.color)));
+                            let _ = writeln!(out, "{pad}    {} {line}", Paint(mark, c, style.color));
                         }
                     }
-                    out.push_str(&format!("{pad}  EOT\n"));
+                    let _ = writeln!(out, "{pad}  EOT");
                     return;
                 }
             }
             if let (Some(_), Some(_)) = (bv.as_map().filter(|_| !bv.is_sensitive()), av.as_map().filter(|_| !av.is_sensitive())) {
-                out.push_str(&format!("{pad}{s} {key} = {{{note}\n"));
+                let _ = writeln!(out, "{pad}{s} {key} = {{{note}");
                 let inner = DiffStyle { color: style.color, forces: Vec::new() };
                 attributes(Some(bv), Some(av), indent + 4, &inner, out);
-                out.push_str(&format!("{pad}    }}\n"));
+                let _ = writeln!(out, "{pad}    }}");
                 return;
             }
-            out.push_str(&format!("{pad}{s} {key} = {} -> {}{note}\n", inline(bv), inline(av)));
+            let _ = write!(out, "{pad}{s} {key} = ");
+            write_inline(bv, out);
+            out.push_str(" -> ");
+            write_inline(av, out);
+            let _ = writeln!(out, "{note}");
         }
         (_, Some(v)) if sym == "+" => {
-            out.push_str(&format!("{pad}{s} {key} = {}{note}\n", block_marked(v, indent + 4, Some("+"), style.color)))
+            let _ = write!(out, "{pad}{s} {key} = ");
+            write_block(v, indent + 4, Some("+"), style.color, out);
+            let _ = writeln!(out, "{note}");
         }
-        (Some(v), _) => out.push_str(&format!("{pad}{s} {key} = {}{note}\n", block_marked(v, indent + 4, Some("-"), style.color))),
+        (Some(v), _) => {
+            let _ = write!(out, "{pad}{s} {key} = ");
+            write_block(v, indent + 4, Some("-"), style.color, out);
+            let _ = writeln!(out, "{note}");
+        }
         _ => {}
+    }
+}
+
+/// `n` spaces.
+#[derive(Clone, Copy)]
+struct Pad(usize);
+
+impl fmt::Display for Pad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:1$}", "", self.0)
     }
 }
 
@@ -121,15 +165,42 @@ fn plain_str(v: &Value) -> Option<&str> {
 
 /// One-line rendering.
 pub fn inline(v: &Value) -> String {
+    let mut out = String::new();
+    write_inline(v, &mut out);
+    out
+}
+
+fn write_inline(v: &Value, out: &mut String) {
     match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format_number(*n),
-        Value::String(s) => format!("{s:?}"),
-        Value::Unknown => "(known after apply)".into(),
-        Value::Sensitive(_) => "(sensitive value)".into(),
-        Value::List(l) => format!("[{}]", l.iter().map(inline).collect::<Vec<_>>().join(", ")),
-        Value::Map(m) => format!("{{ {} }}", m.iter().map(|(k, v)| format!("{k} = {}", inline(v))).collect::<Vec<_>>().join(", ")),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&format_number(*n)),
+        Value::String(s) => {
+            let _ = write!(out, "{s:?}");
+        }
+        Value::Unknown => out.push_str("(known after apply)"),
+        Value::Sensitive(_) => out.push_str("(sensitive value)"),
+        Value::List(l) => {
+            out.push('[');
+            for (i, e) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_inline(e, out);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push_str("{ ");
+            for (i, (k, e)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{k} = ");
+                write_inline(e, out);
+            }
+            out.push_str(" }");
+        }
     }
 }
 
@@ -141,44 +212,63 @@ pub fn block(v: &Value, indent: usize) -> String {
 /// Like [`block`], with every nested entry prefixed by `mark` (`+` for a created attribute,
 /// `-` for a deleted one), as in a Terraform plan. Map keys are shown sorted.
 pub fn block_marked(v: &Value, indent: usize, mark: Option<&str>, color: bool) -> String {
-    let pad = " ".repeat(indent);
-    let prefix = match mark {
-        Some(m) => format!("{} ", paint(m, if m == "-" { "31" } else { "32" }, color)),
-        None => String::new(),
-    };
-    let close = " ".repeat(indent.saturating_sub(if mark.is_some() { 2 } else { 4 }));
+    let mut out = String::new();
+    write_block(v, indent, mark, color, &mut out);
+    out
+}
+
+fn write_block(v: &Value, indent: usize, mark: Option<&str>, color: bool, out: &mut String) {
+    let pad = Pad(indent);
+    let prefix = Marker(mark, color);
+    let close = Pad(indent.saturating_sub(if mark.is_some() { 2 } else { 4 }));
     match v {
         Value::Map(m) if !m.is_empty() => {
             let mut entries: Vec<_> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
+            // Keys are shown quoted: the width counts the two quotes (escapes are rare).
             let width = entries.iter().map(|(k, _)| k.len() + 2).max().unwrap_or(0);
-            let mut s = String::from("{\n");
+            out.push_str("{\n");
             for (k, v) in entries {
-                s.push_str(&format!("{pad}{prefix}{:width$} = {}\n", format!("{k:?}"), block_marked(v, indent + 4, mark, color)));
+                let _ = write!(out, "{pad}{prefix}");
+                let start = out.len();
+                let _ = write!(out, "{k:?}");
+                let written = out[start..].chars().count();
+                let _ = write!(out, "{:fill$} = ", "", fill = width.saturating_sub(written));
+                write_block(v, indent + 4, mark, color, out);
+                out.push('\n');
             }
-            s.push_str(&close);
-            s.push('}');
-            s
+            let _ = write!(out, "{close}}}");
         }
         Value::List(l) if !l.is_empty() && l.iter().any(|e| matches!(e, Value::Map(_) | Value::List(_))) => {
-            let mut s = String::from("[\n");
+            out.push_str("[\n");
             for e in l {
-                s.push_str(&format!("{pad}{prefix}{},\n", block_marked(e, indent + 4, mark, color)));
+                let _ = write!(out, "{pad}{prefix}");
+                write_block(e, indent + 4, mark, color, out);
+                out.push_str(",\n");
             }
-            s.push_str(&close);
-            s.push(']');
-            s
+            let _ = write!(out, "{close}]");
         }
         Value::String(st) if st.contains('\n') => {
-            let mut s = String::from("<<-EOT\n");
+            out.push_str("<<-EOT\n");
             for line in st.lines() {
-                s.push_str(&format!("{pad}{line}\n"));
+                let _ = writeln!(out, "{pad}{line}");
             }
-            s.push_str(&close);
-            s.push_str("EOT");
-            s
+            let _ = write!(out, "{close}EOT");
         }
-        other => inline(other),
+        other => write_inline(other, out),
+    }
+}
+
+/// The `+ `/`- ` that starts each nested entry of a created or deleted value (nothing when unmarked).
+#[derive(Clone, Copy)]
+struct Marker<'a>(Option<&'a str>, bool);
+
+impl fmt::Display for Marker<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(m) => write!(f, "{} ", Paint(m, if m == "-" { "31" } else { "32" }, self.1)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use super::{PlanInput, PlanOutcome};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{self, NodeKind};
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 use tarn_sdk::{Address, Value};
 
 /// Plans `input`. Returns no plan when there are errors; data sources not yet read are listed
@@ -113,12 +114,12 @@ fn now() -> String {
 
 /// Re-keys prior objects by the `moved {}` blocks of every module (addresses in a module's
 /// moved block are relative to each instance of that module).
-fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (HashMap<Address, usize>, HashMap<usize, Address>) {
+fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (FxHashMap<Address, usize>, FxHashMap<usize, Address>) {
     let objects = &input.prior.objects;
     // Deposed objects are not claimed by configuration: they keep their address and are deleted.
-    let mut index: HashMap<Address, usize> =
+    let mut index: FxHashMap<Address, usize> =
         objects.iter().enumerate().filter(|(_, o)| o.deposed.is_none()).map(|(i, o)| (o.address.clone(), i)).collect();
-    let mut moved_from = HashMap::new();
+    let mut moved_from = FxHashMap::default();
     let mut moves = Vec::new();
     collect_moves(&input.config.root, &mut Vec::new(), world, &mut moves);
     if moves.is_empty() {
@@ -254,19 +255,19 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>, Vec<Vec<
     for (new, &old) in idx.iter().enumerate() {
         new_of[old] = new as u32;
     }
-    let by_address: HashMap<&Address, u32> = idx
+    let by_address: FxHashMap<&Address, u32> = idx
         .iter()
         .filter(|&&old| planned[old].change.deposed.is_none())
         .map(|&old| (&planned[old].change.address, new_of[old]))
         .collect();
     // An object recorded as depending on an address depended on whichever object was there:
     // its delete also waits for the deletes of that address's deposed objects.
-    let mut deposed_at: HashMap<&Address, Vec<u32>> = HashMap::new();
+    let mut deposed_at: FxHashMap<&Address, Vec<u32>> = FxHashMap::default();
     for &old in idx.iter().filter(|&&old| planned[old].change.deposed.is_some()) {
         deposed_at.entry(&planned[old].change.address).or_default().push(new_of[old]);
     }
     let clean = |mut d: Vec<u32>| {
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         d.retain(|x| seen.insert(*x));
         d.sort_unstable();
         d

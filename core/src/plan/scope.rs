@@ -14,7 +14,8 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::eval::{EvalContext, Step};
 use indexmap::IndexMap;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use tarn_sdk::{Address, InstanceKey, ModuleStep, Value};
@@ -127,9 +128,9 @@ pub struct World<'a> {
     pub instances: &'a dyn Instances,
     pub workspace: &'a str,
     pub cwd: &'a Path,
-    memo: RefCell<HashMap<SlotKey, Slot>>,
+    memo: RefCell<FxHashMap<SlotKey, Slot>>,
     calls: RefCell<HashMap<(Vec<ModuleStep>, String), ModuleKeys>>,
-    busy: RefCell<HashSet<SlotKey>>,
+    busy: RefCell<FxHashSet<SlotKey>>,
     pub diags: RefCell<Diagnostics>,
 }
 

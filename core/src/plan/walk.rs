@@ -14,6 +14,7 @@ use crate::config::{Reference, Resource};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
 use crate::graph::provider_key;
 use std::cell::RefCell;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tarn_sdk::{Address, Mode, ModuleStep, ResourceSchema, Value};
@@ -24,8 +25,8 @@ type BlockInModule = (Vec<ModuleStep>, String);
 /// Planned values so far, as the scope sees them.
 #[derive(Default)]
 pub(crate) struct Store {
-    expansions: RefCell<HashMap<BlockInModule, Arc<Expansion>>>,
-    ids: RefCell<HashMap<Address, InstId>>,
+    expansions: RefCell<FxHashMap<BlockInModule, Arc<Expansion>>>,
+    ids: RefCell<FxHashMap<Address, InstId>>,
     values: RefCell<Vec<Value>>,
 }
 
@@ -68,9 +69,9 @@ pub(crate) struct Walk<'a> {
     pub store: &'a Store,
     pub planned: Vec<Planned>,
     /// Prior objects by (moved) address.
-    pub prior_index: HashMap<Address, usize>,
+    pub prior_index: FxHashMap<Address, usize>,
     /// Original address of prior objects moved by `moved {}` blocks.
-    pub moved_from: HashMap<usize, Address>,
+    pub moved_from: FxHashMap<usize, Address>,
     pub consumed: Vec<bool>,
     pub diags: Diagnostics,
     pub pending: Vec<DataRead>,

@@ -108,7 +108,25 @@ impl FaultProvider {
 async fn pause(knobs: &ObjectKnobs, settings: &Settings) {
     let latency = knobs.latency.unwrap_or(settings.latency);
     if latency > Duration::ZERO {
-        tokio::time::sleep(latency).await;
+        sleep_precisely(latency).await;
+    }
+}
+
+/// Sleeps `d`, to within a fraction of a millisecond. tokio's timer wheel has millisecond
+/// granularity and fires on the tick after the deadline, so `tokio::time::sleep(20ms)` alone
+/// lasts 20–22 ms: a simulated 20 ms call would be 5–10% slower than it says, and every
+/// latency-bound benchmark would charge that to the executor. The bulk is a (cancellable)
+/// tokio sleep; the last ~2 ms a blocking-pool `std::thread::sleep`, which is precise.
+async fn sleep_precisely(d: Duration) {
+    const SLACK: Duration = Duration::from_millis(2);
+    let deadline = std::time::Instant::now() + d;
+    if d > SLACK {
+        tokio::time::sleep(d - SLACK).await;
+    }
+    let rest = deadline.saturating_duration_since(std::time::Instant::now());
+    if !rest.is_zero() {
+        // A join error means the runtime is shutting down: the pause is over either way.
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
     }
 }
 
