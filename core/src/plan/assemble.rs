@@ -75,6 +75,7 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     drop(values);
     let planned = trim(planned, &input.options.targets, &input.options.excludes);
     diags.extend(check_prevent_destroy(&planned));
+    diags.extend(check_provider_moves(input.config, &planned));
     let (mut changes, deps, delete_deps) = order(planned);
     execgraph::promote_create_before_destroy(&mut changes, &deps);
     for c in changes.iter_mut() {
@@ -237,6 +238,32 @@ fn check_prevent_destroy(planned: &[Planned]) -> Diagnostics {
                 .for_address(&p.change.address),
             );
         }
+    }
+    diags
+}
+
+/// A replacement that moves an object to another provider configuration deletes the old
+/// object through the configuration it lives behind, so that configuration must still be
+/// there: without its block, tarn would reach the old object through an empty configuration
+/// (or not at all) and leave it behind.
+fn check_provider_moves(config: &crate::config::Config, planned: &[Planned]) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for p in planned.iter().filter(|p| !p.excluded) {
+        let Some(old) = &p.change.prior_provider else { continue };
+        if graph::declares(config, &super::providers::parse_provider_key(old)) {
+            continue;
+        }
+        let (address, new) = (&p.change.address, &p.change.provider);
+        diags.push(
+            Diagnostic::error(
+                "Old provider configuration not in configuration",
+                format!(
+                    "{address} is now assigned provider configuration \"{new}\", so tarn replaces it: the new object is created through \"{new}\" and the old one destroyed through \"{old}\", which it lives behind. But configuration no longer declares \"{old}\". Keep its provider block until this change is applied, then remove it (or, to leave the object where it is, assign it \"{old}\" again)."
+                ),
+            )
+            .maybe_at(p.span)
+            .for_address(address),
+        );
     }
     diags
 }
