@@ -258,7 +258,7 @@ fn check_provider_moves(config: &crate::config::Config, planned: &[Planned]) -> 
             Diagnostic::error(
                 "Old provider configuration not in configuration",
                 format!(
-                    "{address} is now assigned provider configuration \"{new}\", so tarn replaces it: the new object is created through \"{new}\" and the old one destroyed through \"{old}\", which it lives behind. But configuration no longer declares \"{old}\". Keep its provider block until this change is applied, then remove it (or, to leave the object where it is, assign it \"{old}\" again)."
+                    "{address} is now assigned provider configuration \"{new}\", but its object was created through \"{old}\", which configuration no longer declares. tarn replaces such an object: it creates the new one through \"{new}\" and destroys the old one through \"{old}\" (without that configuration it cannot reach the old object, nor even tell whether it still exists). Keep the provider block for \"{old}\" until this change is applied, then remove it; or, to leave the object where it is, assign \"{old}\" again."
                 ),
             )
             .maybe_at(p.span)

@@ -155,7 +155,8 @@ pub struct ResourceChange {
     pub deposed: Option<String>,
     /// For a replacement that moves the object to another provider configuration (see
     /// [`ChangeReason::ProviderChanged`]): the configuration the old object lives behind, which
-    /// its delete goes through; `provider` is the one the new object is created through.
+    /// its delete goes through; `provider` is the one the new object is created through. Also
+    /// set on the create of such an object that refresh found gone (nothing to delete then).
     /// Written only when set, so plans without a move read the same in both directions; a plan
     /// that has one also carries the `provider_changed` reason, which an older tarn refuses.
     #[serde(default, skip_serializing_if = "Option::is_none")]

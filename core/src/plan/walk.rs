@@ -353,11 +353,19 @@ impl Walk<'_> {
         let lc = &resource.lifecycle;
         let d = diff::diff(schema, &config, prior, &lc.ignore_changes);
         let mut replace = false;
-        let mut prior_provider = None;
+        // The object lives behind the configuration it was created through: moving it to
+        // another one means a new object there and the old one destroyed through the old one,
+        // never an update sent to the wrong place or an object silently left behind. Kept for
+        // an object refresh found gone too: whether it is gone was asked of the old
+        // configuration, which assembly checks is still declared.
+        let prior_provider = prior_obj.map(|o| &o.provider).filter(|old| **old != provider).cloned();
         let action = match prior {
             None => {
                 if prior_obj.is_some() {
                     reasons.push(ChangeReason::GoneOutsideTarn);
+                }
+                if let Some(from) = &prior_provider {
+                    reasons.push(ChangeReason::ProviderChanged { from: from.clone(), to: provider.clone() });
                 }
                 Action::Create
             }
@@ -382,12 +390,8 @@ impl Walk<'_> {
                         replace = true;
                     }
                 }
-                // The object lives behind the configuration it was created through: moving it
-                // to another one means a new object there and the old one destroyed, never an
-                // update sent to the wrong place or an object silently left behind.
-                if let Some(old) = prior_obj.map(|o| &o.provider).filter(|old| **old != provider) {
-                    reasons.push(ChangeReason::ProviderChanged { from: old.clone(), to: provider.clone() });
-                    prior_provider = Some(old.clone());
+                if let Some(from) = &prior_provider {
+                    reasons.push(ChangeReason::ProviderChanged { from: from.clone(), to: provider.clone() });
                     replace = true;
                 }
                 if replace {
