@@ -353,3 +353,56 @@ async fn a_kill_during_the_create_is_recovered_through_the_new_configuration() {
     assert_eq!(rows[0].attributes["id"].as_str(), Some(two.objects().unwrap()[0].id.as_str()));
     assert!(backend.open_intents().await.unwrap().is_empty());
 }
+
+/// A run killed during the delete of the old object (before the provider answered) leaves an
+/// open intent naming `fault.one` — what the executor journals for that delete (see the
+/// journal check above) — so recovery reads the object there, finds it still exists and
+/// keeps its row under `fault.one` — asking `fault.two`, which never held it, would have
+/// dropped the row and left the object unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_the_delete_is_recovered_through_the_old_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Arc::new(SqliteBackend::open(&dir.path().join("state.db")).unwrap());
+    let (one, two) = (fault_at(&dir.path().join("one")), fault_at(&dir.path().join("two")));
+    let old = one.create(CreateRequest { type_name: TYPE.into(), planned: obj("a", &[]), correlation: "seed-a".into() }).await.unwrap();
+    let row = ResourceRecord {
+        address: addr("a").to_string(),
+        mode: "managed".into(),
+        type_name: TYPE.into(),
+        provider: "fault.one".into(),
+        attributes: old.to_json_unmarked(),
+        sensitive_paths: vec![],
+        dependencies: vec![],
+        correlation: Some("seed-a".into()),
+        schema_version: 0,
+        deposed: None,
+    };
+    backend.put_resource(row.clone()).await.unwrap();
+    // Journal the intent exactly as a killed run leaves it (no outcome).
+    backend
+        .journal(tarn_state::JournalEntry {
+            run_id: "killed".into(),
+            address: addr("a").to_string(),
+            op: "delete".into(),
+            phase: JournalPhase::Intent,
+            correlation: None,
+            detail: serde_json::json!({"type": TYPE, "provider": "fault.one", "attempt": 1, "planned": old.to_json_redacted(), "restores": null, "deposed": null}),
+            intent_seq: None,
+        })
+        .await
+        .unwrap();
+    let ctx = RecoverContext {
+        providers: HashMap::from([
+            ("fault.one".to_string(), one.clone() as Arc<dyn Provider>),
+            ("fault.two".to_string(), two.clone() as Arc<dyn Provider>),
+        ]),
+        backend: backend.clone(),
+        schemas: HashMap::from([("fault".to_string(), one.schema())]),
+        events: Arc::new(Recorder::default()),
+    };
+    let recovered = recover(ctx).await.unwrap();
+    assert!(matches!(recovered[0].resolution, Resolution::Refreshed), "{recovered:?}");
+    assert_eq!(backend.snapshot().await.unwrap().resources, vec![row], "the old object is still recorded, under fault.one");
+    assert_eq!(one.objects().unwrap().len(), 1);
+    assert!(two.objects().unwrap().is_empty());
+}
