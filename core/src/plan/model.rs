@@ -19,7 +19,10 @@ pub fn variable_digest(value: &Value, lineage: &str) -> String {
 }
 
 /// Bumped on every incompatible change of the saved plan format. 2: imports (the `import`
-/// reason and op), which an older tarn would apply without importing.
+/// reason and op), which an older tarn would apply without importing. Moves to another provider
+/// configuration (`prior_provider`) needed no bump: a plan without one is written exactly as
+/// before, and a plan with one also holds the `provider_changed` reason, which an older tarn
+/// cannot read, so it refuses the plan rather than delete through the wrong configuration.
 pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
