@@ -66,6 +66,8 @@ fn an_instance_moved_to_another_provider_configuration_is_replaced_through_both(
     assert_eq!(ops, vec![("delete", "fault.one"), ("create", "fault.two")]);
 
     s.tarn(&["plan", "--out", "move.tarnplan"]).ok();
+    let saved = s.tarn(&["show", "move.tarnplan", "--json"]).ok().json();
+    assert_eq!(saved["changes"][0]["prior_provider"], "fault.one", "the saved plan keeps the old configuration");
     s.tarn(&["show", "move.tarnplan", "--markdown"]).ok().stdout_has("provider configuration changes from `fault.one` to `fault.two`");
     s.tarn(&["apply", "move.tarnplan"]).ok();
     assert!(ids(&s.path().join("one")).is_empty(), "the old object was destroyed through fault.one");
