@@ -94,7 +94,7 @@ fn removing_the_old_configuration_in_the_same_change_is_refused_with_the_fix() {
         s.tarn(args)
             .code(1)
             .stderr_has("Old provider configuration not in configuration")
-            .stderr_has("on main.tarn.hcl line 7")
+            .stderr_has("on main.tarn.hcl line 8")
             .stderr_has("Keep the provider block for \"fault.one\" until this change is applied");
     }
     assert_eq!(s.state_fingerprint(), before, "nothing written");

@@ -254,6 +254,11 @@ fn check_provider_moves(config: &crate::config::Config, planned: &[Planned]) -> 
             continue;
         }
         let (address, new) = (&p.change.address, &p.change.provider);
+        // Point at the `provider` argument that moved it, when there is one.
+        let module: Vec<String> = address.module.iter().map(|s| s.name.clone()).collect();
+        let argument = graph::module_at(config, &module)
+            .and_then(|t| t.module.resources.get(&format!("{}.{}", address.type_name, address.name)))
+            .and_then(|r| r.provider.as_ref().map(|p| p.span));
         diags.push(
             Diagnostic::error(
                 "Old provider configuration not in configuration",
@@ -261,7 +266,7 @@ fn check_provider_moves(config: &crate::config::Config, planned: &[Planned]) -> 
                     "{address} is now assigned provider configuration \"{new}\", but its object was created through \"{old}\", which configuration no longer declares. tarn replaces such an object: it creates the new one through \"{new}\" and destroys the old one through \"{old}\" (without that configuration it cannot reach the old object, nor even tell whether it still exists). Keep the provider block for \"{old}\" until this change is applied, then remove it; or, to leave the object where it is, assign \"{old}\" again."
                 ),
             )
-            .maybe_at(p.span)
+            .maybe_at(argument.or(p.span))
             .for_address(address),
         );
     }
