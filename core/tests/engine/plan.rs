@@ -203,4 +203,5 @@ cases!(
     provider_changed_prevent_destroy,
     provider_changed_missing,
     provider_changed_excluded,
+    provider_changed_module,
 );
