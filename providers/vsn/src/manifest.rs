@@ -62,11 +62,6 @@ pub fn parse(out: &str) -> Result<Manifest, String> {
 }
 
 impl Manifest {
-    /// Number of regular files.
-    pub fn files(&self) -> usize {
-        self.entries.values().filter(|e| e.starts_with("f ")).count()
-    }
-
     /// The first entry (in path order) where `self` and `other` differ, described for a message.
     pub fn first_difference(&self, other: &Manifest, self_name: &str, other_name: &str) -> Option<String> {
         let mut a = self.entries.iter().peekable();
@@ -123,7 +118,6 @@ mod tests {
         assert_eq!(keys, [".", "./a", "./a/l", "./b file"]);
         assert_eq!(m.entries[b"./b file".as_slice()], format!("f 600 0:0 sha256={H}"));
         assert_eq!(m.entries[b"./a/l".as_slice()], "l 777 0:0 -> ../b file");
-        assert_eq!(m.files(), 1);
     }
 
     #[test]
