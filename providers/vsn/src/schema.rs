@@ -218,4 +218,15 @@ mod tests {
         assert!(!volume.destroy_irreversible_for(Some(&with(Value::Null))));
         assert!(!s.resources[super::SERVICE].destroy_irreversible_for(Some(&with(Value::Bool(true)))));
     }
+
+    #[test]
+    fn migrate_from_changes_in_place_and_its_key_material_is_sensitive() {
+        let s = super::provider_schema();
+        let v = &s.resources[super::VOLUME].attributes;
+        assert!(!v["migrate_from"].force_new, "migrate_from matters only at creation");
+        assert!(!v["migrate_from"].sensitive, "the source's address shows in plans");
+        for key in [super::PRIVATE_KEY, super::PASSPHRASE] {
+            assert!(v[key].sensitive && !v[key].force_new, "{key}");
+        }
+    }
 }
