@@ -6,7 +6,7 @@
 //! directories and their contents survive every step, and the secret never reaches output.
 
 use crate::harness::{Run, Stack};
-use tarn_provider_vsn::testing::TestVsn;
+use tarn_provider_vsn::testing::{TestVsn, checksums};
 
 const SECRET: &str = "tok-Vsn-Secret-93kq";
 
@@ -314,30 +314,6 @@ resource "vsn_volume" "scratch" {{
     assert_eq!(run.code, 0, "{}", run.dump());
     assert!(vsn.data_root.join(vsn.name("keep")).is_dir());
     assert!(!vsn.data_root.join(vsn.name("scratch")).exists());
-}
-
-/// Every entry under `dir`: kind, mode, and SHA-256 (computed here) or link target.
-fn checksums(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
-    use sha2::{Digest, Sha256};
-    use std::os::unix::fs::PermissionsExt;
-    let mut out = std::collections::BTreeMap::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(p) = todo.pop() {
-        let meta = std::fs::symlink_metadata(&p).unwrap();
-        let rel = p.strip_prefix(dir).unwrap().display().to_string();
-        let mode = meta.permissions().mode() & 0o7777;
-        let entry = if meta.file_type().is_symlink() {
-            format!("link -> {}", std::fs::read_link(&p).unwrap().display())
-        } else if meta.is_dir() {
-            todo.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
-            format!("dir {mode:o}")
-        } else {
-            let hash = Sha256::digest(std::fs::read(&p).unwrap());
-            format!("file {mode:o} {}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
-        };
-        out.insert(rel, entry);
-    }
-    out
 }
 
 /// The seed's migration: a deployment applied on VSN a moves to VSN b by switching its

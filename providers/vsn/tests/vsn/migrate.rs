@@ -1,43 +1,16 @@
 //! Moving a volume's data from another VSN (`migrate_from`): two harness VSNs (two real sshds,
 //! two data roots) in front of this machine's podman. The copy is checked here independently
-//! (a directory walk with SHA-256 computed in the test), not only by the provider's manifests.
+//! (`testing::checksums`, a directory walk with SHA-256 computed by the harness), not only by the provider's manifests.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-use tarn_provider_vsn::testing::TestVsn;
+use tarn_provider_vsn::testing::{TestVsn, checksums as walk};
 use tarn_sdk::{CreateRequest, PlanRequest, Provider, Value};
 
 use super::support::*;
 
 const IDLE: [&str; 3] = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
-
-/// Every entry under `dir` (itself included as "."): kind, mode, and SHA-256 or link target.
-fn walk(dir: &Path) -> BTreeMap<String, String> {
-    fn visit(root: &Path, p: &Path, out: &mut BTreeMap<String, String>) {
-        let meta = std::fs::symlink_metadata(p).unwrap();
-        let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-        let rel = if rel.is_empty() { ".".to_string() } else { rel };
-        let mode = meta.permissions().mode() & 0o7777;
-        let entry = if meta.file_type().is_symlink() {
-            format!("link -> {}", std::fs::read_link(p).unwrap().display())
-        } else if meta.is_dir() {
-            for child in std::fs::read_dir(p).unwrap() {
-                visit(root, &child.unwrap().path(), out);
-            }
-            format!("dir {mode:o}")
-        } else {
-            let hash = Sha256::digest(std::fs::read(p).unwrap());
-            format!("file {mode:o} {}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
-        };
-        out.insert(rel, entry);
-    }
-    let mut out = BTreeMap::new();
-    visit(dir, dir, &mut out);
-    out
-}
 
 /// Source data with every kind of entry the copy must carry.
 fn fill(dir: &Path) {
@@ -110,7 +83,7 @@ async fn a_new_volume_gets_the_old_vsns_data_copied_verified_and_left_in_place()
     assert_eq!(copy, before, "the copy differs from the source (checked in the test)");
     assert_eq!(copy["empty"], "dir 755");
     assert_eq!(copy["secret.key"].split(' ').nth(1), Some("600"), "file modes are kept");
-    assert_eq!(copy["."], "dir 711");
+    assert_eq!(copy[""], "dir 711");
     assert_eq!(copy["link-to-leaf"], "link -> nested/deeper/deepest/leaf.txt");
     assert_eq!(walk(&pair.src), before, "the source was changed");
     assert!(!pair.staging().exists(), "the staging directory was left behind");
