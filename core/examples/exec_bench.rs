@@ -125,6 +125,7 @@ fn plan_of(type_name: &str, provider: &str, n: usize, attrs: impl Fn(usize) -> V
             irreversible: false,
             dependencies: vec![],
             deposed: None,
+            prior_provider: None,
         })
         .collect();
     let ops = (0..n as u32).map(|change| Op { kind: OpKind::Create, change, phase: Phase::Main }).collect();

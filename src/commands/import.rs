@@ -152,6 +152,7 @@ fn single_import_plan(planned: &Plan, target: &ResourceChange, id: &str, value: 
         irreversible: false,
         dependencies: target.dependencies.clone(),
         deposed: None,
+        prior_provider: None,
     };
     Plan {
         changes: vec![change],

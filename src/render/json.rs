@@ -9,8 +9,9 @@ use tarn_core::plan::{Plan, ResourceChange};
 use tarn_sdk::Value;
 
 /// 1.1: `deposed` on plan changes, plan operations and state resources; imports
-/// (`importing` on plan changes, `summary.import`, the `import` op kind).
-pub const FORMAT_VERSION: &str = "1.1";
+/// (`importing` on plan changes, `summary.import`, the `import` op kind). 1.2: `prior_provider`
+/// on plan changes and the `provider_changed` reason (a move to another provider configuration).
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// A value as JSON with marks removed (unknown and sensitive → null), plus the pointers of
 /// the unknown and the sensitive parts.
@@ -61,6 +62,7 @@ fn change(c: &ResourceChange) -> Json {
         }),
         "deposed": c.deposed,
         "provider": c.provider,
+        "prior_provider": c.prior_provider,
         "action": c.action,
         "reasons": c.reasons,
         "irreversible": c.irreversible,
@@ -97,6 +99,7 @@ pub fn plan(p: &Plan) -> Json {
                 "kind": op.kind,
                 "address": p.changes.get(op.change as usize).map(|c| c.address.to_string()),
                 "deposed": p.changes.get(op.change as usize).and_then(|c| c.deposed.clone()),
+                "provider": p.changes.get(op.change as usize).map(|c| c.provider_for(op.kind)),
                 "phase": op.phase,
             })).collect::<Vec<_>>(),
             "edges": p.graph.edges,

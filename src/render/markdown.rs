@@ -160,6 +160,7 @@ fn details(c: &ResourceChange) -> String {
             ChangeReason::Moved { from } => format!("moved from {}", code(from)),
             ChangeReason::ReadDeferred => "read during apply".into(),
             ChangeReason::Import { id } => format!("imported (ID {})", code(id)),
+            ChangeReason::ProviderChanged { from, to } => format!("provider configuration changes from {} to {}", code(from), code(to)),
         });
     }
     if c.action == Action::Update {

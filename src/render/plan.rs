@@ -166,6 +166,9 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
             ChangeReason::KeyNotInConfig => out.push_str(" (its key is no longer in count/for_each)"),
             ChangeReason::Moved { from } => out.push_str(&format!(" (moved from {from})")),
             ChangeReason::ReadDeferred => out.push_str(" (its configuration depends on values known after apply)"),
+            ChangeReason::ProviderChanged { from, to } => {
+                out.push_str(&format!(" (provider configuration changes from {from} to {to})"))
+            }
             ChangeReason::ReplaceBecauseOf { .. } | ChangeReason::DestroyRequested | ChangeReason::Import { .. } => {}
         }
     }

@@ -132,7 +132,7 @@ fn every_second_with_report_webhook_and_metrics_then_sigterm() {
     assert!(out.contains(" no drift (3 objects checked)") && out.contains(" drift: 1 of 3 objects (local_file.a changed)"), "{out}");
     assert!(!out.contains("secret-token-123") && !err.contains("secret-token-123"), "the webhook URL's secret path was printed:\n{out}\n{err}");
     for line in report_lines(&s, "drift.jsonl") {
-        assert_eq!(line["format_version"], "1.1");
+        assert_eq!(line["format_version"], "1.2");
         assert!(line["checked_at"].is_string() && line["duration_ms"].is_u64(), "{line}");
     }
     assert_eq!(s.state_fingerprint(), state_before, "scheduled drift checks changed the state");

@@ -25,6 +25,7 @@
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
+//! - `provider_move` — an instance moved to another provider configuration: replaced through both
 
 mod harness;
 
@@ -46,6 +47,7 @@ mod workflow;
 mod surgery;
 mod history;
 mod workspace;
+mod provider_move;
 
 mod concurrent;
 mod migrate;

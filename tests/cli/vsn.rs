@@ -6,7 +6,7 @@
 //! directories and their contents survive every step, and the secret never reaches output.
 
 use crate::harness::{Run, Stack};
-use tarn_provider_vsn::testing::TestVsn;
+use tarn_provider_vsn::testing::{TestVsn, checksums};
 
 const SECRET: &str = "tok-Vsn-Secret-93kq";
 
@@ -314,4 +314,91 @@ resource "vsn_volume" "scratch" {{
     assert_eq!(run.code, 0, "{}", run.dump());
     assert!(vsn.data_root.join(vsn.name("keep")).is_dir());
     assert!(!vsn.data_root.join(vsn.name("scratch")).exists());
+}
+
+/// The seed's migration: a deployment applied on VSN a moves to VSN b by switching its
+/// resources' provider; the volume's data is copied to b (checksums equal) before its
+/// containers start there, and a's data stays where it was.
+#[test]
+fn a_deployment_moves_to_another_vsn_with_its_data_copied_and_verified() {
+    let mut a = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+    let b = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+    let bb = a.image("busybox", "1", &[]).unwrap();
+    // The same container names on both VSNs (one podman serves both here; the old containers
+    // are destroyed before the new ones are created, tarn's default replacement order).
+    let (host, db, app) = (a.name("host"), a.name("db"), a.name("app"));
+    let resources = |provider: &str, migrate_from: &str| {
+        format!(
+            r#"
+resource "vsn_host" "host" {{
+  provider     = {provider}
+  name         = "{host}"
+  image        = "{bb}"
+  command      = {IDLE}
+  stop_timeout = 1
+}}
+resource "vsn_volume" "db" {{
+  provider     = {provider}
+  name         = "{db}"
+  host_id      = vsn_host.host.id
+  image        = "{bb}"
+  stop_timeout = 1
+{migrate_from}}}
+resource "vsn_service" "app" {{
+  provider     = {provider}
+  name         = "{app}"
+  host_id      = vsn_host.host.id
+  image        = "{bb}"
+  command      = {IDLE}
+  volumes_from = [vsn_volume.db.name]
+  stop_timeout = 1
+}}
+"#
+        )
+    };
+    let providers = a.provider_block(Some("a")).unwrap() + &b.provider_block(Some("b")).unwrap();
+    let stack = Stack::with(&(providers.clone() + &resources("vsn.a", "")));
+    let run = stack.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    // Data written by the service on VSN a, including a nested file and a restrictive mode.
+    a.podman(&["exec", &app, "sh", "-c", "echo row-1 > /data/rows && mkdir -p /data/t/1 && echo x > /data/t/1/part && chmod 600 /data/rows"]).unwrap();
+    let old_dir = a.data_root.join(&db);
+    let old = checksums(&old_dir);
+    assert!(old.contains_key("t/1/part"), "{old:?}");
+
+    // The move: the same resources through vsn.b, the volume told where its data is.
+    let block = a.provider_block(None).unwrap();
+    let field = |name: &str| {
+        block.lines().find_map(|l| l.trim().strip_prefix(name).and_then(|r| r.trim().strip_prefix('='))).map(|v| v.trim().to_string()).unwrap()
+    };
+    let migrate_from = format!(
+        "  migrate_from = {{\n    host = {}\n    port = {}\n    user = {}\n    private_key_file = {}\n    host_key_fingerprint = {}\n    data_root = {}\n    env = {}\n  }}\n",
+        field("host "),
+        field("port "),
+        field("user "),
+        field("private_key_file "),
+        field("host_key_fingerprint "),
+        field("data_root "),
+        field("env ")
+    );
+    stack.write("main.tarn.hcl", &(providers + &resources("vsn.b", &migrate_from)));
+    let run = stack.tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.dump());
+    for address in ["vsn_host.host", "vsn_volume.db", "vsn_service.app"] {
+        assert!(run.stdout.contains(address), "{address} is not replaced: {}", run.dump());
+    }
+    let run = stack.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+
+    let new_dir = b.data_root.join(&db);
+    assert_eq!(checksums(&new_dir), old, "the data on VSN b differs from VSN a's (checked in the test)");
+    assert_eq!(checksums(&old_dir), old, "VSN a's data was changed or removed");
+    let inspect = |name: &str, format: &str| a.podman(&["inspect", "--format", format, name]).unwrap();
+    assert_eq!(inspect(&app, "{{.State.Running}}"), "true");
+    let mounts = inspect(&db, "{{range .Mounts}}{{.Source}}{{end}}");
+    assert_eq!(mounts, new_dir.display().to_string(), "the volume container does not mount VSN b's copy");
+    assert_eq!(a.podman(&["exec", &app, "cat", "/data/rows"]).unwrap(), "row-1");
+    assert_eq!(inspect(&app, "{{.HostConfig.NetworkMode}}"), format!("container:{}", inspect(&host, "{{.Id}}")));
+    let run = stack.tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "a second plan after the move is not empty: {}", run.dump());
 }

@@ -184,8 +184,9 @@ fn split_phases(plan: &Plan, providers: &HashMap<String, Arc<dyn Provider>>) -> 
         let change = plan.changes.get(op.change as usize).ok_or_else(|| {
             ExecError::InvalidGraph(format!("operation {i} refers to change {} of {}", op.change, plan.changes.len()))
         })?;
-        if !providers.contains_key(&change.provider) {
-            return Err(ExecError::MissingProvider { address: change.address.to_string(), provider: change.provider.clone() });
+        let provider = change.provider_for(op.kind);
+        if !providers.contains_key(provider) {
+            return Err(ExecError::MissingProvider { address: change.address.to_string(), provider: provider.to_string() });
         }
         match op.phase {
             Phase::Main => main.push(i),

@@ -77,12 +77,16 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
     fn request(&self, job: usize) -> Result<OpRequest, String> {
         let (op_index, kind, change) = self.change(job);
         let sh = self.shared;
-        let provider = sh.providers.get(&change.provider).cloned().ok_or_else(|| {
-            format!("the provider configuration `{}` is not configured", change.provider)
+        // A replacement moving the object to another provider configuration deletes the old
+        // object through the configuration it lives behind; the journal names that one, so
+        // recovery after a crash asks the right place.
+        let provider_key = change.provider_for(kind);
+        let provider = sh.providers.get(provider_key).cloned().ok_or_else(|| {
+            format!("the provider configuration `{provider_key}` is not configured")
         })?;
         let mut meta = RowMeta {
             address: change.address.clone(),
-            provider: change.provider.clone(),
+            provider: provider_key.to_string(),
             dependencies: change.dependencies.iter().map(ToString::to_string).collect(),
             correlation: None,
         };
@@ -148,7 +152,7 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
             journal_op,
             meta,
             call,
-            schema: sh.schemas.get(&change.provider, &change.address).cloned(),
+            schema: sh.schemas.get(provider_key, &change.address).cloned(),
             after_delete,
             depose,
         })

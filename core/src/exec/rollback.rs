@@ -97,6 +97,10 @@ impl RollbackJobs<'_, '_> {
         let c = &self.completed[job];
         let sh = self.shared;
         let change = change_of(sh, c);
+        // Every compensation acts on what this apply made or changed, which lives behind the
+        // change's (new) provider configuration: a replacement's new object is deleted there.
+        // The old object of a replacement moving to another configuration keeps its own row
+        // (and provider key) in the `Restore` record.
         let provider = sh.providers.get(&change.provider).cloned().ok_or("its provider is not configured")?;
         let prior_record = sh.view.prior_record(&change.address);
         let meta = RowMeta {

@@ -15,4 +15,4 @@ mod refs;
 
 pub use build::{build, BlockGraph, Edge, Node, NodeKind};
 pub use dot::to_dot;
-pub use provider::{implied_provider, module_at, provider_key, requested_provider, resolve_provider, ProviderAddr};
+pub use provider::{declares, implied_provider, module_at, provider_key, requested_provider, resolve_provider, ProviderAddr};

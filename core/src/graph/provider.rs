@@ -96,6 +96,15 @@ pub fn resolve_provider(config: &Config, module: &[String], name: &str, alias: O
     }
 }
 
+/// Whether configuration declares provider configuration `addr`: a `provider` block with its
+/// name and alias in its module, or — for a root default configuration — implicitly (an empty
+/// configuration serves a provider nobody configured).
+pub fn declares(config: &Config, addr: &ProviderAddr) -> bool {
+    let declared = module_at(config, &addr.module)
+        .is_some_and(|t| t.module.providers.iter().any(|p| p.name == addr.name && p.alias == addr.alias));
+    declared || (addr.module.is_empty() && addr.alias.is_none())
+}
+
 /// The provider configuration key of a resource in module `module`, or an error sentence.
 pub fn provider_key(config: &Config, module: &[String], resource: &Resource) -> Result<ProviderAddr, String> {
     let (name, alias) = requested_provider(resource);

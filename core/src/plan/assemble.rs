@@ -76,6 +76,7 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     drop(values);
     let planned = trim(planned, &input.options.targets, &input.options.excludes);
     diags.extend(check_prevent_destroy(&planned));
+    diags.extend(check_provider_moves(input.config, &planned));
     let (mut changes, deps, delete_deps) = order(planned);
     execgraph::promote_create_before_destroy(&mut changes, &deps);
     for c in changes.iter_mut() {
@@ -238,6 +239,37 @@ fn check_prevent_destroy(planned: &[Planned]) -> Diagnostics {
                 .for_address(&p.change.address),
             );
         }
+    }
+    diags
+}
+
+/// A replacement that moves an object to another provider configuration deletes the old
+/// object through the configuration it lives behind, so that configuration must still be
+/// there: without its block, tarn would reach the old object through an empty configuration
+/// (or not at all) and leave it behind.
+fn check_provider_moves(config: &crate::config::Config, planned: &[Planned]) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for p in planned.iter().filter(|p| !p.excluded) {
+        let Some(old) = &p.change.prior_provider else { continue };
+        if graph::declares(config, &super::providers::parse_provider_key(old)) {
+            continue;
+        }
+        let (address, new) = (&p.change.address, &p.change.provider);
+        // Point at the `provider` argument that moved it, when there is one.
+        let module: Vec<String> = address.module.iter().map(|s| s.name.clone()).collect();
+        let argument = graph::module_at(config, &module)
+            .and_then(|t| t.module.resources.get(&format!("{}.{}", address.type_name, address.name)))
+            .and_then(|r| r.provider.as_ref().map(|p| p.span));
+        diags.push(
+            Diagnostic::error(
+                "Old provider configuration not in configuration",
+                format!(
+                    "{address} is now assigned provider configuration \"{new}\", but its object was created through \"{old}\", which configuration no longer declares. tarn replaces such an object: it creates the new one through \"{new}\" and destroys the old one through \"{old}\" (without that configuration it cannot reach the old object, nor even tell whether it still exists). Keep the provider block for \"{old}\" until this change is applied, then remove it; or, to leave the object where it is, assign \"{old}\" again."
+                ),
+            )
+            .maybe_at(argument.or(p.span))
+            .for_address(address),
+        );
     }
     diags
 }

@@ -132,5 +132,6 @@ pub fn reason_text(r: &ChangeReason) -> String {
         ChangeReason::Moved { from } => format!("moved from {from}"),
         ChangeReason::ReadDeferred => "read deferred to apply".into(),
         ChangeReason::Import { id } => format!("import id {id:?}"),
+        ChangeReason::ProviderChanged { from, to } => format!("provider configuration changes from {from} to {to}"),
     }
 }

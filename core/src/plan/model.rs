@@ -19,7 +19,10 @@ pub fn variable_digest(value: &Value, lineage: &str) -> String {
 }
 
 /// Bumped on every incompatible change of the saved plan format. 2: imports (the `import`
-/// reason and op), which an older tarn would apply without importing.
+/// reason and op), which an older tarn would apply without importing. Moves to another provider
+/// configuration (`prior_provider`) needed no bump: a plan without one is written exactly as
+/// before, and a plan with one also holds the `provider_changed` reason, which an older tarn
+/// cannot read, so it refuses the plan rather than delete through the wrong configuration.
 pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +126,11 @@ pub enum ChangeReason {
     /// `import {}` block: the object exists already; apply records it in state (an `Import`
     /// op) before any update. `before` is the object as the provider found it at plan time.
     Import { id: String },
+    /// The instance is now assigned another provider configuration (its `provider`
+    /// meta-argument, or the configuration a module gets, changed): the object behind `from` is
+    /// destroyed through `from` and a new one created through `to`. Keys as in
+    /// [`ResourceChange::provider`].
+    ProviderChanged { from: String, to: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,9 +156,26 @@ pub struct ResourceChange {
     /// behind. `None` for the address's current object.
     #[serde(default)]
     pub deposed: Option<String>,
+    /// For a replacement that moves the object to another provider configuration (see
+    /// [`ChangeReason::ProviderChanged`]): the configuration the old object lives behind, which
+    /// its delete goes through; `provider` is the one the new object is created through. Also
+    /// set on the create of such an object that refresh found gone (nothing to delete then).
+    /// Written only when set, so plans without a move read the same in both directions; a plan
+    /// that has one also carries the `provider_changed` reason, which an older tarn refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_provider: Option<String>,
 }
 
 impl ResourceChange {
+    /// The provider configuration an op of this change goes through: the delete of the old
+    /// object through the configuration it lives behind, everything else through `provider`.
+    pub fn provider_for(&self, kind: OpKind) -> &str {
+        match (kind, &self.prior_provider) {
+            (OpKind::Delete, Some(old)) => old,
+            _ => &self.provider,
+        }
+    }
+
     /// The import ID when this change imports an existing object (see [`ChangeReason::Import`]).
     pub fn import_id(&self) -> Option<&str> {
         self.reasons.iter().find_map(|r| match r {

@@ -72,7 +72,10 @@ pub fn render(plan: &Plan) -> String {
         let phase = if op.phase == Phase::FinalDestroy { "final " } else { "" };
         let change = &plan.changes[op.change as usize];
         let deposed = change.deposed.as_ref().map(|k| format!(" (deposed {k})")).unwrap_or_default();
-        format!("{phase}{kind} {}{deposed}", change.address)
+        // Shown only for a move to another provider configuration, where ops of one change
+        // go to different configurations.
+        let via = change.prior_provider.as_ref().map(|_| format!(" via {}", change.provider_for(op.kind))).unwrap_or_default();
+        format!("{phase}{kind} {}{deposed}{via}", change.address)
     };
     if !plan.graph.ops.is_empty() {
         out.push_str("ops:\n");

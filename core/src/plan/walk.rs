@@ -211,6 +211,7 @@ impl Walk<'_> {
             irreversible: false,
             dependencies: Vec::new(),
             deposed: None,
+            prior_provider: None,
         };
         self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: false }, Value::Unknown);
     }
@@ -310,6 +311,7 @@ impl Walk<'_> {
             irreversible: false,
             dependencies: Vec::new(),
             deposed: None,
+            prior_provider: None,
         };
         self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
@@ -352,10 +354,19 @@ impl Walk<'_> {
         let lc = &resource.lifecycle;
         let d = diff::diff(schema, &config, prior, &lc.ignore_changes);
         let mut replace = false;
+        // The object lives behind the configuration it was created through: moving it to
+        // another one means a new object there and the old one destroyed through the old one,
+        // never an update sent to the wrong place or an object silently left behind. Kept for
+        // an object refresh found gone too: whether it is gone was asked of the old
+        // configuration, which assembly checks is still declared.
+        let prior_provider = prior_obj.map(|o| &o.provider).filter(|old| **old != provider).cloned();
         let action = match prior {
             None => {
                 if prior_obj.is_some() {
                     reasons.push(ChangeReason::GoneOutsideTarn);
+                }
+                if let Some(from) = &prior_provider {
+                    reasons.push(ChangeReason::ProviderChanged { from: from.clone(), to: provider.clone() });
                 }
                 Action::Create
             }
@@ -379,6 +390,10 @@ impl Walk<'_> {
                         reasons.push(ChangeReason::ReplaceTriggeredBy { by });
                         replace = true;
                     }
+                }
+                if let Some(from) = &prior_provider {
+                    reasons.push(ChangeReason::ProviderChanged { from: from.clone(), to: provider.clone() });
+                    replace = true;
                 }
                 if replace {
                     if lc.create_before_destroy { Action::CreateThenDelete } else { Action::DeleteThenCreate }
@@ -408,6 +423,7 @@ impl Walk<'_> {
             irreversible,
             dependencies: Vec::new(),
             deposed: None,
+            prior_provider,
         };
         self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false, stored_after: true }, after);
     }
@@ -446,6 +462,7 @@ impl Walk<'_> {
                 irreversible: false,
                 dependencies: Vec::new(),
                 deposed: None,
+                prior_provider: None,
             };
             let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false, stored_after: false };
             self.add(p, obj.value.clone().unwrap_or(Value::Null));
@@ -524,6 +541,7 @@ impl Walk<'_> {
             irreversible,
             dependencies: Vec::new(),
             deposed: obj.deposed.clone(),
+            prior_provider: None,
         }
     }
 

@@ -199,4 +199,9 @@ cases!(
     import_block,
     swapped_dependency_replace,
     for_each_over_resource,
+    provider_changed,
+    provider_changed_prevent_destroy,
+    provider_changed_missing,
+    provider_changed_excluded,
+    provider_changed_module,
 );

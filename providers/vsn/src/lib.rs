@@ -10,6 +10,8 @@
 //! - Every container carries `tarn.correlation` so `adopt` finds what a crashed apply made.
 //! - Data is never lost: a volume's data directory survives destroy and replacement unless
 //!   `delete_data_on_destroy` is true, which the plan flags as irreversible.
+//! - A volume with `migrate_from` gets its data copied from another VSN before its container
+//!   starts, verified by checksum manifests (migrate.rs, manifest.rs).
 //!
 //! One provider instance serves one VSN; several VSNs are provider aliases.
 
@@ -21,6 +23,8 @@ pub mod deployment;
 pub mod engine;
 mod kinds;
 mod lifecycle;
+mod manifest;
+mod migrate;
 pub mod node;
 mod plan;
 mod remote;

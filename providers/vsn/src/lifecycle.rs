@@ -2,7 +2,8 @@
 //!
 //! Create is atomic: a container the engine made before failing (e.g. created but not
 //! started) is removed again, found by its correlation label. Volumes' data directories are
-//! created before the container and are never removed unless `delete_data_on_destroy` is true.
+//! created (or moved from another VSN, see migrate.rs) before the container and are never
+//! removed unless `delete_data_on_destroy` is true.
 //! Secrets reach the engine only through a 0600 env-file (see remote.rs).
 
 use tarn_sdk::{ProviderError, Value};
@@ -11,6 +12,7 @@ use crate::aside;
 use crate::attrs::{self, Map, opt_bool, opt_num, opt_str, string_map};
 use crate::engine::{self, LABEL_CORRELATION, Observed};
 use crate::kinds::{self, Kind, name_of};
+use crate::migrate;
 use crate::node::Node;
 use crate::remote::{self, Scratch};
 
@@ -56,9 +58,14 @@ async fn observed_state(node: &Node, kind: Kind, state: Map, seen: &Observed) ->
     o
 }
 
+/// A volume's size limit in bytes.
+fn size_limit(node: &Node, o: &Map) -> u64 {
+    opt_num(o, "size_limit_gb").map(|gb| (gb * crate::config::GB as f64) as u64).unwrap_or(node.config.volume_size_limit_bytes)
+}
+
 /// Checks a volume's data directory against its size limit.
 async fn check_size(node: &Node, o: &Map, dir: &str) -> Result<(), ProviderError> {
-    let limit = opt_num(o, "size_limit_gb").map(|gb| (gb * crate::config::GB as f64) as u64).unwrap_or(node.config.volume_size_limit_bytes);
+    let limit = size_limit(node, o);
     if let Some(size) = remote::dir_size(node, dir).await? {
         if size > limit {
             return Err(ProviderError::permanent(format!(
@@ -106,7 +113,13 @@ pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) 
     match kind {
         Kind::Volume => {
             let dir = node.config.data_dir(&name);
-            remote::ensure_data_dir(node, &dir).await?;
+            // Moved from another VSN (migrate.rs) before the container starts, or made empty.
+            match migrate::source(&o, &name)? {
+                Some(source) => migrate::bring(node, source, &name, size_limit(node, &o)).await?,
+                None => {
+                    remote::ensure_data_dir(node, &dir).await?;
+                }
+            }
             check_size(node, &o, &dir).await?;
         }
         Kind::Service => check_ports(node, &o).await?,

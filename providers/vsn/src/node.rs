@@ -68,18 +68,20 @@ impl Node {
         self.session().await?.exec_checked(self.engine_command(args)).await
     }
 
+    /// A shell script run as root (through `sudo -n` when needed).
+    pub fn root_script(&self, script: &str) -> Command {
+        let cmd = Command::shell(script.to_string());
+        if self.sudo { cmd.sudo() } else { cmd }
+    }
+
     /// Runs a shell script as root; a non-zero exit is an error.
     pub async fn script_checked(&self, script: &str) -> Result<ExecOutput, ProviderError> {
-        let cmd = Command::shell(script.to_string());
-        let cmd = if self.sudo { cmd.sudo() } else { cmd };
-        self.session().await?.exec_checked(cmd).await
+        self.session().await?.exec_checked(self.root_script(script)).await
     }
 
     /// Runs a shell script as root and returns its output whatever the exit status.
     pub async fn script(&self, script: &str) -> Result<ExecOutput, ProviderError> {
-        let cmd = Command::shell(script.to_string());
-        let cmd = if self.sudo { cmd.sudo() } else { cmd };
-        self.session().await?.exec(cmd).await
+        self.session().await?.exec(self.root_script(script)).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! The provider's refinement of the engine's diff: defaults filled in so plans show the real
 //! values (the host's name, a volume's mount path and data directory), values checked before
-//! anything runs (names, pull and restart policies, size limits against the provider's cap),
+//! anything runs (names, pull and restart policies, size limits against the provider's cap, a
+//! volume's `migrate_from` source),
 //! and the one engine-dependent replacement: a restart-policy change on podman 4.
 
 use tarn_sdk::{PlanResponse, ProviderError, Value};
@@ -8,6 +9,7 @@ use tarn_sdk::{PlanResponse, ProviderError, Value};
 use crate::attrs::{self, opt_num, opt_str};
 use crate::config::{EngineKind, GB, NodeConfig};
 use crate::kinds::{DEFAULT_HOST_NAME, DEFAULT_MOUNT_PATH, Kind};
+use crate::migrate::{self, PASSPHRASE, PRIVATE_KEY};
 
 const PULL: &[&str] = &["never", "missing", "always"];
 const RESTART: &[&str] = &["no", "always", "on-failure", "unless-stopped"];
@@ -54,6 +56,11 @@ pub fn plan(node: &NodeConfig, kind: Kind, prior: Option<Value>, proposed: Value
                 Some(name) => o.insert("data_dir".into(), Value::string(node.data_dir(&name))),
                 None => o.insert("data_dir".into(), Value::Unknown),
             };
+            // A source given in full is checked now, before anything runs anywhere.
+            let known = |k: &str| o.get(k).is_none_or(Value::is_wholly_known);
+            if let Some(name) = known_str(&o, "name").filter(|_| known("migrate_from") && known(PRIVATE_KEY) && known(PASSPHRASE)) {
+                migrate::source(&o, &name)?;
+            }
             if let Some(gb) = opt_num(&o, "size_limit_gb") {
                 let cap = node.volume_size_limit_bytes as f64 / GB as f64;
                 if !(gb > 0.0) || gb > cap {

@@ -3,7 +3,8 @@
 //!
 //! Replacement rules live here (`force_new`): every attribute a container is created with
 //! forces replacement, since an engine cannot change them on a live container; `running`,
-//! `size_limit_gb`, `delete_data_on_destroy` and `pull` change in place. `restart` forces
+//! `size_limit_gb`, `delete_data_on_destroy`, `pull` and `migrate_from` (used only at creation)
+//! change in place. `restart` forces
 //! replacement: podman 4 cannot change it in place (docker could, `engine.rs` has the command).
 //! The REST containers' `host_id` forces replacement too: a new host container (new image)
 //! therefore replaces every REST container inside it, because their network namespace was the
@@ -11,6 +12,8 @@
 
 use indexmap::IndexMap;
 use tarn_sdk::{AttributeSchema as A, ProviderSchema, ResourceSchema, Type};
+
+use crate::migrate::{PASSPHRASE, PRIVATE_KEY};
 
 pub const HOST: &str = "vsn_host";
 pub const VOLUME: &str = "vsn_volume";
@@ -81,10 +84,43 @@ fn volume() -> ResourceSchema {
         "delete_data_on_destroy",
         A::optional(Type::Bool, "Delete the data directory when this volume is destroyed. Irreversible; null means false, and the data is kept."),
     )
-    .attr("data_dir", A::computed(Type::String, "The data directory on the VSN."));
+    .attr("data_dir", A::computed(Type::String, "The data directory on the VSN."))
+    .attr(
+        "migrate_from",
+        A::optional(
+            migrate_from(),
+            "Another VSN whose data directory this volume's is copied from when the volume is created (\"Moving a deployment to another VSN\" in docs/vsn.md): the provider block's connection fields (host, port, user, private_key_file, host_key_fingerprint / known_hosts_file / trust_on_first_use, connect_timeout_seconds, engine, engine_kind, data_root, env) plus \"volume\", the source volume's name (null: the same name). Copied before the container starts, verified by SHA-256 manifests; the source is only read. It matters only at creation: changing or removing it later does nothing on either VSN.",
+        ),
+    )
+    .attr(PRIVATE_KEY, A::optional(Type::String, "The SSH private key for the migrate_from VSN itself (instead of migrate_from.private_key_file).").sensitive())
+    .attr(PASSPHRASE, A::optional(Type::String, "Passphrase of an encrypted migrate_from key.").sensitive());
     let mut r = common(r).refines_plan();
     r.irreversible_when = Some("delete_data_on_destroy".to_string());
     r
+}
+
+/// `vsn_volume.migrate_from`: a provider block's connection fields and the source volume's name.
+fn migrate_from() -> Type {
+    let mut attributes = IndexMap::new();
+    for (name, t) in [
+        ("host", Type::String),
+        ("port", Type::Number),
+        ("user", Type::String),
+        ("private_key_file", Type::String),
+        ("host_key_fingerprint", Type::String),
+        ("known_hosts_file", Type::String),
+        ("trust_on_first_use", Type::Bool),
+        ("connect_timeout_seconds", Type::Number),
+        ("engine", Type::String),
+        ("engine_kind", Type::String),
+        ("data_root", Type::String),
+        ("env", map_of_strings()),
+        ("volume", Type::String),
+    ] {
+        attributes.insert(name.to_string(), t);
+    }
+    let optional = attributes.keys().filter(|k| *k != "host").cloned().collect();
+    Type::Object { attributes, optional }
 }
 
 fn health() -> Type {
@@ -181,5 +217,16 @@ mod tests {
         assert!(!volume.destroy_irreversible_for(Some(&with(Value::Bool(false)))));
         assert!(!volume.destroy_irreversible_for(Some(&with(Value::Null))));
         assert!(!s.resources[super::SERVICE].destroy_irreversible_for(Some(&with(Value::Bool(true)))));
+    }
+
+    #[test]
+    fn migrate_from_changes_in_place_and_its_key_material_is_sensitive() {
+        let s = super::provider_schema();
+        let v = &s.resources[super::VOLUME].attributes;
+        assert!(!v["migrate_from"].force_new, "migrate_from matters only at creation");
+        assert!(!v["migrate_from"].sensitive, "the source's address shows in plans");
+        for key in [super::PRIVATE_KEY, super::PASSPHRASE] {
+            assert!(v[key].sensitive && !v[key].force_new, "{key}");
+        }
     }
 }

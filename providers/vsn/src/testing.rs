@@ -6,7 +6,8 @@
 //! ulimits that make podman 4.3 work as root here, without touching /etc), a data root and
 //! unique image and container names per harness. It never skips: missing podman, runc or
 //! busybox-static is an error naming the install command. Dropping it removes every container
-//! and image it made (by name prefix), the data root, and stops sshd.
+//! and image it made (by name prefix), the data root, and stops sshd. [`checksums`] lists a data
+//! directory with SHA-256 computed here, to check a migration independently of the provider.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -159,4 +160,31 @@ impl Drop for TestVsn {
             let _ = self.podman(&["rmi", "-f", image]);
         }
     }
+}
+
+/// Every entry under `dir` (itself as ""): kind and mode, and the SHA-256 of a file (computed
+/// here, not by the provider) or a symlink's target.
+pub fn checksums(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
+        let mode = meta.permissions().mode() & 0o7777;
+        let entry = if meta.file_type().is_symlink() {
+            format!("link -> {}", std::fs::read_link(&p).map(|t| t.display().to_string()).unwrap_or_default())
+        } else if meta.is_dir() {
+            let children = std::fs::read_dir(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            todo.extend(children.filter_map(Result::ok).map(|e| e.path()));
+            format!("dir {mode:o}")
+        } else {
+            let data = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let hash = Sha256::digest(data);
+            format!("file {mode:o} {}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        };
+        out.insert(rel, entry);
+    }
+    out
 }

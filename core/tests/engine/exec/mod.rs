@@ -11,5 +11,6 @@ mod deposed;
 mod failure;
 mod import;
 pub(crate) mod pipeline;
+mod provider_move;
 mod recovery;
 mod scheduling;

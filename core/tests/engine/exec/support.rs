@@ -54,6 +54,7 @@ impl PlanBuilder {
             irreversible: matches!(action, Action::DeleteThenCreate),
             dependencies: vec![],
             deposed: None,
+            prior_provider: None,
         });
         self.changes.len() as u32 - 1
     }

@@ -134,7 +134,7 @@ impl Command {
     }
 
     /// Replace every secret value in `text` (e.g. a tool echoing its arguments to stderr).
-    fn scrub(&self, text: &str) -> String {
+    pub(super) fn scrub(&self, text: &str) -> String {
         self.secrets().fold(text.to_string(), |acc, secret| acc.replace(secret, "***"))
     }
 }
@@ -158,7 +158,7 @@ fn quote(arg: &str) -> String {
     if plain { arg.to_string() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
 }
 
-fn signal_name(sig: &russh::Sig) -> String {
+pub(super) fn signal_name(sig: &russh::Sig) -> String {
     use russh::Sig;
     let name = match sig {
         Sig::ABRT => "ABRT",
@@ -299,7 +299,7 @@ impl Session {
     }
 }
 
-fn last_lines(text: &str, n: usize) -> String {
+pub(super) fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }

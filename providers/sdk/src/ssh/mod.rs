@@ -7,6 +7,7 @@
 mod errors;
 mod exec;
 mod hostkey;
+mod pipe;
 mod pool;
 mod session;
 mod sftp;
@@ -17,5 +18,6 @@ mod tests;
 
 pub use exec::{Command, ExecOutput, OutputLine, Stream};
 pub use hostkey::{HostKeyPolicy, fingerprint};
+pub use pipe::PipeOutput;
 pub use pool::{Pool, PoolKey};
 pub use session::{KeySource, Session, SshConfig};

@@ -246,3 +246,40 @@ async fn pool_shares_one_session_for_concurrent_commands_and_reconnects() {
     }
     panic!("the pool never handed out a working session after the old one closed");
 }
+
+#[tokio::test]
+async fn pipe_streams_one_commands_output_into_another_over_two_connections() {
+    let sshd = server();
+    let config = sshd.config(pinned(&sshd));
+    let (a, b) = (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
+    // 24 MiB: far more than the SSH window and the channel queue, so flow control is exercised.
+    let src = sshd.dir().join("pipe-src");
+    let data: Vec<u8> = (0..24u32 * 1024 * 1024).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(&src, &data).expect("write source");
+    let dst = sshd.dir().join("pipe-dst");
+    let out = a
+        .pipe(Command::new("cat").arg(src.display().to_string()), &b, Command::shell(format!("cat > '{}'", dst.display())))
+        .await
+        .expect("pipe");
+    assert_eq!(out.bytes, data.len() as u64);
+    assert!(out.source.success() && out.sink.success(), "{out:?}");
+    assert!(std::fs::read(&dst).expect("read copy") == data, "the copy differs from the source");
+}
+
+#[tokio::test]
+async fn pipe_reports_a_failed_sink_without_draining_the_source() {
+    let sshd = server();
+    let config = sshd.config(pinned(&sshd));
+    let (a, b) = (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
+    let started = std::time::Instant::now();
+    // An endless source: only closing it ends the pipe.
+    let err = a.pipe("cat /dev/zero", &b, "echo sink broke >&2; exit 7").await.expect_err("must fail");
+    assert!(started.elapsed() < Duration::from_secs(20), "the pipe kept draining the source");
+    assert!(err.message.contains("exited with code 7") && err.message.contains("sink broke"), "{}", err.message);
+    // A failed sink may leave its connection unusable (see pipe.rs): fresh ones, as callers do.
+    let (a, b) = (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
+    let err = a.pipe("echo source broke >&2; exit 5", &b, "cat > /dev/null").await.expect_err("must fail");
+    assert!(err.message.contains("exited with code 5") && err.message.contains("source broke"), "{}", err.message);
+    let same = a.pipe("true", &a, "true").await.expect_err("same connection refused");
+    assert!(same.message.contains("two SSH connections"), "{}", same.message);
+}

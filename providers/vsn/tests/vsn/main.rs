@@ -5,9 +5,11 @@
 //! - `containers` — create, drift (stopped, removed, other image/env), update, delete, adopt,
 //!   data directories kept, secrets never on a command line
 //! - `cron` — the health-check cron entry installed, run, and removed
+//! - `migrate` — a volume's data moved from another VSN (`migrate_from`), verified by checksum
 
 mod support;
 
 mod containers;
 mod cron;
+mod migrate;
 mod validation;
