@@ -8,11 +8,13 @@
 #   bench/run.sh                 # everything (Terraform at N=5,000 takes several minutes)
 #   SIZES="1000" bench/run.sh    # a quicker pass
 #   SKIP_TF=1 bench/run.sh       # tarn only
+#   SHAPES=flat bench/run.sh     # one shape (Terraform's chain at N=5,000 takes ~40 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 shared=${TARN_SHARED:-$root/../shared}
 sizes=${SIZES:-"1000 5000"}
+shapes=${SHAPES:-"flat chain"}
 big=${BIG:-100000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tarn-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -34,7 +36,7 @@ ratio() { echo "$1 / $2" | bc -l | xargs printf '%.1f'; }
 
 printf '%-7s %-6s %-9s %10s %10s %8s\n' N shape phase terraform tarn ratio
 for n in $sizes; do
-  for shape in flat chain; do
+  for shape in $shapes; do
     d="$work/$n-$shape"
     "$shared/bench/gen-null.sh" "$n" "$d" "$shape"
     (cd "$d/tarn"

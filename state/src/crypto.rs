@@ -299,6 +299,9 @@ impl Backend for EncryptedBackend {
     async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError> {
         self.inner.journal(entry).await
     }
+    async fn put_resource_closing(&self, record: ResourceRecord, outcome: JournalEntry) -> Result<(), StateError> {
+        self.inner.put_resource_closing(self.seal_record(record)?, outcome).await
+    }
     async fn open_intents(&self) -> Result<Vec<JournalRecord>, StateError> {
         self.inner.open_intents().await
     }

@@ -93,6 +93,20 @@ pub trait Backend: Send + Sync {
     /// Appends a journal entry; returns its sequence number (increasing). An outcome with an
     /// `intent_seq` closes that intent in the same transaction.
     async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError>;
+    /// Writes `record` and appends `outcome` (the outcome that closes its intent): what the
+    /// executor does after every successful create or update, on the operation's critical
+    /// path. A backend that can should do both in one transaction (SQLite does: one commit
+    /// instead of two). `Err` means the row is not known to be written. The default writes
+    /// the row, then the outcome; a failed outcome is only logged, because the row stands and
+    /// an intent left open is reconciled idempotently by the next run's recovery.
+    async fn put_resource_closing(&self, record: ResourceRecord, outcome: JournalEntry) -> Result<(), StateError> {
+        let address = record.address.clone();
+        self.put_resource(record).await?;
+        if let Err(e) = self.journal(outcome).await {
+            tracing::warn!(%address, error = %e, "journal outcome not written");
+        }
+        Ok(())
+    }
     /// Intents (of any run) that have no outcome: what an interrupted run may have left.
     async fn open_intents(&self) -> Result<Vec<JournalRecord>, StateError>;
     /// Marks an open intent as dealt with (after adoption or clean-up on a later run).

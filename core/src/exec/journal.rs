@@ -68,6 +68,11 @@ pub(crate) async fn outcome(
     intent_seq: Option<i64>,
     result: Outcome<'_>,
 ) -> Result<i64, StateError> {
+    backend.journal(outcome_entry(run_id, address, op, intent_seq, result)).await
+}
+
+/// The journal entry of an outcome, for a backend call that writes it with something else.
+pub(crate) fn outcome_entry(run_id: &str, address: &str, op: &str, intent_seq: Option<i64>, result: Outcome<'_>) -> JournalEntry {
     let detail = match result {
         Outcome::Ok => json!({"result": "ok"}),
         Outcome::Error { error, retrying } => json!({
@@ -83,15 +88,13 @@ pub(crate) async fn outcome(
         }),
         Outcome::Aborted { message } => json!({"result": "aborted", "message": message}),
     };
-    backend
-        .journal(JournalEntry {
-            run_id: run_id.to_string(),
-            address: address.to_string(),
-            op: op.to_string(),
-            phase: JournalPhase::Outcome,
-            correlation: None,
-            detail,
-            intent_seq,
-        })
-        .await
+    JournalEntry {
+        run_id: run_id.to_string(),
+        address: address.to_string(),
+        op: op.to_string(),
+        phase: JournalPhase::Outcome,
+        correlation: None,
+        detail,
+        intent_seq,
+    }
 }

@@ -260,6 +260,16 @@ pub(crate) fn panic_message(join: tokio::task::JoinError) -> String {
     payload_message(join.into_panic().as_ref())
 }
 
+/// The provider acted but state does not say so: the intent stays open so that the next
+/// run's recovery reconciles it.
+fn unrecorded(e: tarn_state::StateError) -> OpFailure {
+    OpFailure {
+        message: format!("the provider call succeeded but state could not be written: {e}; the next run will reconcile it"),
+        partial: None,
+        uncertain: true,
+    }
+}
+
 async fn record_success(
     env: &WorkerEnv,
     req: &OpRequest,
@@ -270,7 +280,15 @@ async fn record_success(
     let backend = env.backend.as_ref();
     let value = value.map(|v| remark(v, req.schema.as_deref(), Some(req.call.sent_value())));
     let written = match (&value, &req.after_delete) {
-        (Some(v), _) => backend.put_resource(to_record(&req.meta, v)).await,
+        // The row and the outcome that closes the intent in one commit (SQLite): one state
+        // round trip fewer on every create and update.
+        (Some(v), _) => {
+            let closing = journal::outcome_entry(&env.run_id, address, req.journal_op, Some(seq), Outcome::Ok);
+            return match backend.put_resource_closing(to_record(&req.meta, v), closing).await {
+                Ok(()) => Ok(value),
+                Err(e) => Err(unrecorded(e)),
+            };
+        }
         (None, AfterDelete::RemoveRow) => backend.delete_resource(address).await,
         (None, AfterDelete::RemoveDeposed(key)) => backend.delete_deposed(address, key).await,
         (None, AfterDelete::Restore { record, deposed }) => match backend.put_resource((**record).clone()).await {
@@ -284,13 +302,7 @@ async fn record_success(
         },
     };
     if let Err(e) = written {
-        // The provider acted but state does not say so: leave the intent open so that the
-        // next run's recovery reconciles it.
-        return Err(OpFailure {
-            message: format!("the provider call succeeded but state could not be written: {e}; the next run will reconcile it"),
-            partial: None,
-            uncertain: true,
-        });
+        return Err(unrecorded(e));
     }
     if let Err(e) = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Ok).await {
         // State is right; an open intent is reconciled idempotently by the next recovery.

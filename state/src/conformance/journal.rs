@@ -59,3 +59,17 @@ pub async fn open_intents_span_runs(f: &dyn Fixture) {
     assert_eq!(a.run_journal("r2").await.expect("run journal").len(), 1);
     assert!(a.run_journal("nope").await.expect("run journal").is_empty());
 }
+
+pub async fn put_resource_closing_writes_the_row_and_closes_the_intent(f: &dyn Fixture) {
+    let b = f.open().await.expect("open");
+    let i = intent("r1", "null_resource.a");
+    let seq = b.journal(i.clone()).await.expect("intent");
+    let row = super::sample("null_resource.a", 7);
+    b.put_resource_closing(row.clone(), outcome(&i, seq)).await.expect("row and outcome");
+    assert!(b.open_intents().await.expect("open intents").is_empty(), "the intent is closed");
+    let log = b.run_journal("r1").await.expect("run journal");
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].entry, outcome(&i, seq));
+    let snap = f.open().await.expect("reopen").snapshot().await.expect("snapshot");
+    assert_eq!(snap.resources, vec![row], "the row is written");
+}

@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             begin_run_bumps_serial_once, history_is_newest_first, finish_unknown_run_fails,
             run_of_dead_holder_is_interrupted,
             outcome_closes_its_intent, close_intent_is_idempotent, open_intents_span_runs,
+            put_resource_closing_writes_the_row_and_closes_the_intent,
             lock_and_unlock, contention_times_out_naming_holder, waiter_gets_released_lock,
             expired_lease_is_taken_over, heartbeat_keeps_the_lease, force_unlock_releases_any_lease,
             dead_local_holder_is_taken_over, remote_holder_is_not_presumed_dead, lock_is_mutually_exclusive,

@@ -275,6 +275,21 @@ impl Backend for SqliteBackend {
         self.write(move |ctx| journal::append(ctx, &entry)).await
     }
 
+    async fn put_resource_closing(&self, record: ResourceRecord, outcome: JournalEntry) -> Result<(), StateError> {
+        let what = format!("write resource {} and close its intent", record.address);
+        let row = resources::EncodedRow::new(record)?;
+        // One savepoint around both (each takes its own inside it): both or neither.
+        self.write(move |ctx| {
+            let err = ctx.err(what);
+            ctx.conn.execute_batch("SAVEPOINT put_closing").map_err(&err)?;
+            let result = resources::put(ctx, std::slice::from_ref(&row)).and_then(|()| journal::append(ctx, &outcome));
+            let end = if result.is_ok() { "RELEASE put_closing" } else { "ROLLBACK TO put_closing; RELEASE put_closing" };
+            ctx.conn.execute_batch(end).map_err(&err)?;
+            result.map(|_| ())
+        })
+        .await
+    }
+
     async fn open_intents(&self) -> Result<Vec<JournalRecord>, StateError> {
         self.read(journal::open_intents).await
     }
