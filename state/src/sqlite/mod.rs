@@ -1,14 +1,16 @@
 //! The SQLite backend (the default: `.tarn/state.db`). Owns the connection, its pragmas and the
 //! bridge from async callers to blocking SQLite calls; the SQL lives in the sibling files.
 //!
-//! Two connections per backend: writes go to a writer thread that commits concurrent writes
+//! Three connections per backend: writes go to a writer thread that commits concurrent writes
 //! together (group commit, see `writer`), and answers each caller only after its COMMIT; reads
 //! use a second connection on tokio's blocking pool, so neither a busy file (another process
-//! holding the write lock) nor a large snapshot stalls the async workers. WAL with
+//! holding the write lock) nor a large snapshot stalls the async workers; a third, on its own
+//! thread, checkpoints the WAL so that no commit has to (see `checkpoint`). WAL with
 //! `synchronous=NORMAL`: a killed process loses nothing committed; a power cut may lose the last
 //! commits but never corrupts the file. This module must not hold a mutex across an await.
 
 mod batch;
+mod checkpoint;
 pub(crate) mod journal;
 mod lock;
 pub(crate) mod resources;
@@ -97,6 +99,7 @@ impl SqliteBackend {
         };
         let mut write_conn = open()?;
         schema::migrate(&mut Ctx { conn: &mut write_conn, ws: workspace, display: &display })?;
+        checkpoint::start(&mut write_conn, open()?, &display)?;
         let read_conn = open()?;
         let (writer, jobs) = mpsc::channel();
         let (ws, name) = (workspace.to_string(), display.clone());
