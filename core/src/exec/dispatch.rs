@@ -1,21 +1,75 @@
 //! The dispatcher: owns the authoritative scheduling state of one phase — remaining
 //! in-degrees, the ready queue, which addresses are busy, each job's status — and runs jobs as
-//! tokio tasks, at most `parallelism` at a time. Workers report back through their task's
-//! result; nothing else is shared. It knows nothing about providers or state: a [`Jobs`]
-//! implementation says how to start a job and records how it ended.
+//! tokio tasks. Workers report back through their task's result; nothing else is shared. It
+//! knows nothing about providers or state: a [`Jobs`] implementation says how to start a job
+//! and records how it ended.
+//!
+//! Concurrency is bounded by [`CallSlots`]: `parallelism` places for a provider call. A job
+//! starts before it has one, so that what must precede its call (the journal intent) is done
+//! while the slots are still busy, and its call begins the moment one is free; it gives the
+//! slot back as soon as its call has returned, before its state writes. A latency-bound apply
+//! so keeps `parallelism` calls in flight all the time, with the writes in the shadow of the
+//! calls. A job counts as running (its address busy, its dependants waiting) until its task
+//! ends; at most `2 × parallelism` tasks exist at once. When the phase stops (a failure under
+//! `Stop`, or cancellation), the slots close: a job still waiting for one never calls and
+//! reports [`Ended::NotRun`].
 //!
 //! Invariants: a job starts only after every job it depends on succeeded; never two jobs on
 //! one address at once (the plan's graph serialises them; the dispatcher still holds a job
-//! back while its address is busy); a job that panics is reported as failed, never lost.
+//! back while its address is busy); never more than `parallelism` slots held; a job that
+//! panics is reported as failed, never lost (and its slot returns as its task unwinds).
 
 use super::cancel::CancelToken;
 use super::worker::panic_message;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 pub(crate) type JobFuture<R> = Pin<Box<dyn Future<Output = R> + Send + 'static>>;
+
+/// Held by a job from the start of its provider call until the call has returned; dropping
+/// it lets the next waiting job call.
+pub(crate) type CallSlot = OwnedSemaphorePermit;
+
+/// The phase's call slots, shared by its jobs.
+#[derive(Clone)]
+pub(crate) struct CallSlots {
+    slots: Arc<Semaphore>,
+    size: usize,
+    max_held: Arc<AtomicUsize>,
+    /// The phase's policy is `Stop`: a failed job closes the slots itself, before giving its
+    /// own back, rather than leaving a window until the dispatcher hears of it.
+    stop_on_failure: bool,
+}
+
+impl CallSlots {
+    fn new(size: usize, on_failure: OnFailure) -> Self {
+        let stop_on_failure = on_failure == OnFailure::Stop;
+        CallSlots { slots: Arc::new(Semaphore::new(size)), size, max_held: Arc::default(), stop_on_failure }
+    }
+
+    /// The calling job failed. Under `Stop`, no job still waiting for a slot will call.
+    pub fn failed(&self) {
+        if self.stop_on_failure {
+            self.close();
+        }
+    }
+
+    /// Waits for a free slot, first come first served; `None` once the phase has stopped.
+    pub async fn acquire(&self) -> Option<CallSlot> {
+        let slot = Arc::clone(&self.slots).acquire_owned().await.ok()?;
+        self.max_held.fetch_max(self.size - self.slots.available_permits(), Ordering::Relaxed);
+        Some(slot)
+    }
+
+    fn close(&self) {
+        self.slots.close();
+    }
+}
 
 /// Dependencies between jobs and the address slot each job occupies.
 #[derive(Debug)]
@@ -89,15 +143,25 @@ pub(crate) enum OnFailure {
 /// How a phase's jobs are started and how their ends are recorded.
 pub(crate) trait Jobs {
     type Report: Send + 'static;
-    /// Called by the dispatcher when `job` is ready. `Err` fails the job without running it.
-    fn start(&mut self, job: usize) -> Result<JobFuture<Self::Report>, String>;
-    /// The job ended: with its report, or with the message of a panic. Returns whether it
-    /// succeeded.
-    fn finish(&mut self, job: usize, report: Result<Self::Report, String>) -> bool;
+    /// Called by the dispatcher when `job` is ready, with the slots its provider call must
+    /// take one of. `Err` fails the job without running it.
+    fn start(&mut self, job: usize, slots: &CallSlots) -> Result<JobFuture<Self::Report>, String>;
+    /// The job ended: with its report, or with the message of a panic. Says how.
+    fn finish(&mut self, job: usize, report: Result<Self::Report, String>) -> Ended;
     /// A job failed to start (`start` returned `Err`).
     fn start_failed(&mut self, job: usize, message: String);
     /// The job was not run: a dependency failed (`dependency_failed`) or the phase stopped.
     fn not_run(&mut self, job: usize, dependency_failed: bool);
+}
+
+/// How a job that was started ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Succeeded,
+    Failed,
+    /// It never called: the phase stopped while it waited for a slot. `finish` has recorded
+    /// it as not run.
+    NotRun,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +178,7 @@ pub(crate) struct Summary {
     pub failed: usize,
     pub not_run: usize,
     pub cancelled: bool,
+    /// The most call slots held at once.
     pub max_in_flight: usize,
 }
 
@@ -125,6 +190,8 @@ pub(crate) async fn dispatch<J: Jobs>(
     cancel: &CancelToken,
 ) -> Summary {
     let parallelism = parallelism.max(1);
+    let slots = CallSlots::new(parallelism, on_failure);
+    let max_tasks = parallelism * 2;
     let mut summary = Summary::default();
     let mut status = vec![Status::Pending; graph.len()];
     let mut indeg = graph.indeg.clone();
@@ -140,7 +207,7 @@ pub(crate) async fn dispatch<J: Jobs>(
             stopping = true;
             summary.cancelled = true;
         }
-        while !stopping && tasks.len() < parallelism {
+        while !stopping && tasks.len() < max_tasks {
             let Some(job) = ready.pop_front() else { break };
             let slot = graph.slot[job];
             if busy[slot as usize] {
@@ -148,13 +215,12 @@ pub(crate) async fn dispatch<J: Jobs>(
                 held_back.entry(slot).or_default().push_back(job);
                 continue;
             }
-            match jobs.start(job) {
+            match jobs.start(job, &slots) {
                 Ok(fut) => {
                     busy[slot as usize] = true;
                     status[job] = Status::Running;
                     let handle = tasks.spawn(async move { (job, fut.await) });
                     task_job.insert(handle.id(), job);
-                    summary.max_in_flight = summary.max_in_flight.max(tasks.len());
                 }
                 Err(message) => {
                     jobs.start_failed(job, message);
@@ -167,16 +233,16 @@ pub(crate) async fn dispatch<J: Jobs>(
                 }
             }
         }
+        if stopping {
+            // Jobs waiting for a slot give up; those holding one finish.
+            slots.close();
+        }
         if tasks.is_empty() {
             break;
         }
-        let joined = if stopping {
-            tasks.join_next_with_id().await
-        } else {
-            tokio::select! {
-                r = tasks.join_next_with_id() => r,
-                () = cancel.cancelled() => continue,
-            }
+        let joined = tokio::select! {
+            r = tasks.join_next_with_id() => r,
+            () = cancel.cancelled(), if !stopping => continue,
         };
         let Some(joined) = joined else { break };
         let (job, result) = match joined {
@@ -194,24 +260,32 @@ pub(crate) async fn dispatch<J: Jobs>(
         if let Some(waiting) = held_back.get_mut(&slot).and_then(VecDeque::pop_front) {
             ready.push_front(waiting);
         }
-        if jobs.finish(job, result) {
-            status[job] = Status::Done;
-            for &s in &graph.succ[job] {
-                let s = s as usize;
-                indeg[s] -= 1;
-                if indeg[s] == 0 && status[s] == Status::Pending {
-                    ready.push_back(s);
+        match jobs.finish(job, result) {
+            Ended::Succeeded => {
+                status[job] = Status::Done;
+                for &s in &graph.succ[job] {
+                    let s = s as usize;
+                    indeg[s] -= 1;
+                    if indeg[s] == 0 && status[s] == Status::Pending {
+                        ready.push_back(s);
+                    }
                 }
             }
-        } else {
-            status[job] = Status::Failed;
-            summary.failed += 1;
-            match on_failure {
-                OnFailure::Stop => stopping = true,
-                OnFailure::SkipDependants => skip_dependants(graph, job, &mut status, jobs, &mut summary),
+            Ended::Failed => {
+                status[job] = Status::Failed;
+                summary.failed += 1;
+                match on_failure {
+                    OnFailure::Stop => stopping = true,
+                    OnFailure::SkipDependants => skip_dependants(graph, job, &mut status, jobs, &mut summary),
+                }
+            }
+            Ended::NotRun => {
+                status[job] = Status::Skipped;
+                summary.not_run += 1;
             }
         }
     }
+    summary.max_in_flight = slots.max_held.load(Ordering::Relaxed);
     for (job, st) in status.iter().enumerate() {
         if *st == Status::Pending {
             jobs.not_run(job, false);
@@ -238,27 +312,50 @@ fn skip_dependants<J: Jobs>(graph: &JobGraph, failed: usize, status: &mut [Statu
 mod tests {
     use super::*;
 
-    /// Jobs that record their order; job `panics` panics instead of finishing.
+    /// How a probe job's future ended.
+    #[derive(Debug, PartialEq)]
+    enum Called {
+        Ok,
+        Failed,
+        NotCalled,
+    }
+
+    /// Jobs that record their order; job `panics` panics and job `fails` fails, both while
+    /// holding their slot (as a worker's provider call would).
     struct Probe {
         panics: usize,
         fails: usize,
-        ended: Vec<(usize, Result<(), String>)>,
+        ended: Vec<(usize, Result<Called, String>)>,
         not_run: Vec<(usize, bool)>,
     }
 
     impl Jobs for Probe {
-        type Report = ();
-        fn start(&mut self, job: usize) -> Result<JobFuture<()>, String> {
-            let panics = job == self.panics;
+        type Report = Called;
+        fn start(&mut self, job: usize, slots: &CallSlots) -> Result<JobFuture<Called>, String> {
+            let (panics, fails) = (job == self.panics, job == self.fails);
+            let slots = slots.clone();
             Ok(Box::pin(async move {
+                let Some(_slot) = slots.acquire().await else { return Called::NotCalled };
                 tokio::task::yield_now().await;
                 assert!(!panics, "job panicked");
+                if fails {
+                    slots.failed();
+                    return Called::Failed;
+                }
+                Called::Ok
             }))
         }
-        fn finish(&mut self, job: usize, report: Result<(), String>) -> bool {
-            let ok = report.is_ok() && job != self.fails;
+        fn finish(&mut self, job: usize, report: Result<Called, String>) -> Ended {
+            let ended = match &report {
+                Ok(Called::Ok) => Ended::Succeeded,
+                Ok(Called::NotCalled) => {
+                    self.not_run.push((job, false));
+                    Ended::NotRun
+                }
+                Ok(Called::Failed) | Err(_) => Ended::Failed,
+            };
             self.ended.push((job, report));
-            ok
+            ended
         }
         fn start_failed(&mut self, job: usize, message: String) {
             self.ended.push((job, Err(message)));
@@ -282,7 +379,7 @@ mod tests {
         let (_, panicked) = jobs.ended.iter().find(|(j, _)| *j == 1).unwrap();
         assert!(panicked.as_ref().unwrap_err().contains("job panicked"));
         assert_eq!(jobs.not_run, vec![(2, true)]);
-        assert!(jobs.ended.iter().any(|(j, r)| *j == 3 && r.is_ok()));
+        assert!(jobs.ended.iter().any(|(j, r)| *j == 3 && *r == Ok(Called::Ok)));
     }
 
     #[tokio::test]
@@ -302,6 +399,56 @@ mod tests {
         assert_eq!(summary.failed, 0);
         assert_eq!(jobs.ended.len(), 4);
         assert!(summary.max_in_flight <= 2, "only one job per slot at a time");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_waiting_for_a_slot_never_call_after_a_failure_under_stop() {
+        // Independent jobs, one slot: job 0 calls and fails while job 1 already waits.
+        let graph = JobGraph::new(&[0, 1, 2, 3], []).unwrap();
+        let mut jobs = probe(usize::MAX, 0);
+        let summary = dispatch(&graph, &mut jobs, 1, OnFailure::Stop, &CancelToken::new()).await;
+        assert_eq!((summary.failed, summary.not_run), (1, 3));
+        assert_eq!(jobs.ended.len(), 2, "only jobs 0 and 1 were started: {:?}", jobs.ended);
+        assert_eq!(jobs.ended[0], (0, Ok(Called::Failed)));
+        assert_eq!(jobs.ended[1], (1, Ok(Called::NotCalled)), "job 1 gave up without calling");
+        let mut not_run = jobs.not_run.clone();
+        not_run.sort_unstable();
+        assert_eq!(not_run, vec![(1, false), (2, false), (3, false)]);
+    }
+
+    /// Job 0 gives its slot back and then waits for job 1 to have called: possible only if a
+    /// slot returns before the job holding it ends.
+    struct HandOver(Arc<tokio::sync::Notify>);
+
+    impl Jobs for HandOver {
+        type Report = ();
+        fn start(&mut self, job: usize, slots: &CallSlots) -> Result<JobFuture<()>, String> {
+            let (slots, called) = (slots.clone(), Arc::clone(&self.0));
+            Ok(Box::pin(async move {
+                let slot = slots.acquire().await.expect("a slot");
+                drop(slot);
+                if job == 0 {
+                    // Its "state writes": they wait for the next job's call.
+                    tokio::time::timeout(std::time::Duration::from_secs(10), called.notified())
+                        .await
+                        .expect("job 1 called while job 0 was still writing");
+                } else {
+                    called.notify_one();
+                }
+            }))
+        }
+        fn finish(&mut self, _: usize, report: Result<(), String>) -> Ended {
+            if report.is_ok() { Ended::Succeeded } else { Ended::Failed }
+        }
+        fn start_failed(&mut self, _: usize, _: String) {}
+        fn not_run(&mut self, _: usize, _: bool) {}
+    }
+
+    #[tokio::test]
+    async fn a_slot_returns_as_soon_as_its_call_is_done() {
+        let graph = JobGraph::new(&[0, 1], []).unwrap();
+        let summary = dispatch(&graph, &mut HandOver(Arc::default()), 1, OnFailure::Stop, &CancelToken::new()).await;
+        assert_eq!((summary.failed, summary.not_run, summary.max_in_flight), (0, 0, 1));
     }
 
     #[test]

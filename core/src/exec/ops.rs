@@ -4,7 +4,7 @@
 //! completions rollback compensates, the failures the report lists. It makes no provider call
 //! itself and never changes an action.
 
-use super::dispatch::{JobFuture, Jobs};
+use super::dispatch::{CallSlots, Ended, JobFuture, Jobs};
 use super::model::{Event, EventSink};
 use super::values::{AppliedView, RowMeta, SchemaIndex, deposed_key, from_record, needs_finalize, settle_computed};
 use super::worker::{self, AfterDelete, Call, OpReport, OpRequest, WorkerEnv};
@@ -155,6 +155,7 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
             schema: sh.schemas.get(provider_key, &change.address).cloned(),
             after_delete,
             depose,
+            announce: None,
         })
     }
 
@@ -183,14 +184,14 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
 impl Jobs for PhaseJobs<'_, '_> {
     type Report = OpReport;
 
-    fn start(&mut self, job: usize) -> Result<JobFuture<OpReport>, String> {
+    fn start(&mut self, job: usize, slots: &CallSlots) -> Result<JobFuture<OpReport>, String> {
         let (_, kind, change) = self.change(job);
-        self.shared.sink.emit(Event::OpStarted { address: change.address.clone(), op: kind, action: change.action });
-        let request = self.request(job)?;
-        Ok(Box::pin(worker::run(self.shared.env.clone(), request)))
+        let mut request = self.request(job)?;
+        request.announce = Some(Event::OpStarted { address: change.address.clone(), op: kind, action: change.action });
+        Ok(Box::pin(worker::run(self.shared.env.clone(), request, slots.clone())))
     }
 
-    fn finish(&mut self, job: usize, report: Result<OpReport, String>) -> bool {
+    fn finish(&mut self, job: usize, report: Result<OpReport, String>) -> Ended {
         let (op, kind, change) = self.change(job);
         let sink = &self.shared.sink;
         match report {
@@ -201,7 +202,11 @@ impl Jobs for PhaseJobs<'_, '_> {
                 self.completed.push(Completed { op, kind, value });
                 let elapsed_ms = elapsed.as_millis() as u64;
                 sink.emit(Event::OpFinished { address: change.address.clone(), op: kind, action: change.action, elapsed_ms });
-                true
+                Ended::Succeeded
+            }
+            Ok(OpReport { result: Err(failure), .. }) if failure.stopped => {
+                self.not_run(job, false);
+                Ended::NotRun
             }
             Ok(OpReport { result: Err(failure), .. }) => {
                 if let Some(partial) = failure.partial {
@@ -215,7 +220,7 @@ impl Jobs for PhaseJobs<'_, '_> {
                     self.uncertain.push(problem.clone());
                 }
                 self.failed.push(problem);
-                false
+                Ended::Failed
             }
             Err(panic) => {
                 let message = format!("the executor's worker panicked: {panic}; this is a bug in tarn");
@@ -224,7 +229,7 @@ impl Jobs for PhaseJobs<'_, '_> {
                 self.uncertain.push(problem.clone());
                 self.panicked.push(problem.clone());
                 self.failed.push(problem);
-                false
+                Ended::Failed
             }
         }
     }

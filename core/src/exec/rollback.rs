@@ -12,7 +12,7 @@
 //! orphan it).
 
 use super::cancel::CancelToken;
-use super::dispatch::{self, JobFuture, JobGraph, Jobs, OnFailure};
+use super::dispatch::{self, CallSlots, Ended, JobFuture, JobGraph, Jobs, OnFailure};
 use super::model::Event;
 use super::ops::{Completed, OpProblem, Shared};
 use super::values::{RowMeta, deposed_key};
@@ -111,7 +111,7 @@ impl RollbackJobs<'_, '_> {
         };
         let schema = sh.schemas.get(&change.provider, &change.address).cloned();
         let request =
-            |kind, journal_op, call, after_delete| OpRequest { provider, kind, journal_op, meta, call, schema, after_delete, depose: None };
+            |kind, journal_op, call, after_delete| OpRequest { provider, kind, journal_op, meta, call, schema, after_delete, depose: None, announce: None };
         Ok(match (c.kind, change.action) {
             (OpKind::Create, action) => {
                 let Some(value) = c.value.clone() else { return Ok(Compensation::Nothing) };
@@ -180,7 +180,7 @@ impl RollbackJobs<'_, '_> {
 impl Jobs for RollbackJobs<'_, '_> {
     type Report = Option<OpReport>;
 
-    fn start(&mut self, job: usize) -> Result<JobFuture<Option<OpReport>>, String> {
+    fn start(&mut self, job: usize, slots: &CallSlots) -> Result<JobFuture<Option<OpReport>>, String> {
         match self.compensation(job)? {
             Compensation::Nothing => Ok(Box::pin(async { None })),
             Compensation::Row { previous } => {
@@ -193,11 +193,9 @@ impl Jobs for RollbackJobs<'_, '_> {
                         Some(record) => backend.put_resource(*record).await,
                         None => backend.delete_resource(&address).await,
                     };
-                    let result = written.map(|()| None).map_err(|e| OpFailure {
-                        message: format!("restoring the data source's previous row failed: {e}"),
-                        partial: None,
-                        uncertain: false,
-                    });
+                    let result = written
+                        .map(|()| None)
+                        .map_err(|e| OpFailure::new(format!("restoring the data source's previous row failed: {e}")));
                     Some(OpReport { result, elapsed: started.elapsed() })
                 }))
             }
@@ -219,39 +217,42 @@ impl Jobs for RollbackJobs<'_, '_> {
                     if let (Ok(()), Some(key)) = (&written, &deposed) {
                         written = backend.delete_deposed(&address, key).await;
                     }
-                    let result = written.map(|()| None).map_err(|e| OpFailure {
-                        message: format!("removing the imported object's row failed: {e}"),
-                        partial: None,
-                        uncertain: false,
-                    });
+                    let result = written
+                        .map(|()| None)
+                        .map_err(|e| OpFailure::new(format!("removing the imported object's row failed: {e}")));
                     Some(OpReport { result, elapsed: started.elapsed() })
                 }))
             }
-            Compensation::Run { request, description } => {
+            Compensation::Run { mut request, description } => {
                 self.descriptions.insert(job, description);
                 let address = self.address(job);
-                self.shared.sink.emit(Event::RollbackOpStarted { address, description: description.to_string() });
-                let env = self.shared.env.clone();
-                Ok(Box::pin(async move { Some(worker::run(env, *request).await) }))
+                request.announce = Some(Event::RollbackOpStarted { address, description: description.to_string() });
+                let (env, slots) = (self.shared.env.clone(), slots.clone());
+                Ok(Box::pin(async move { Some(worker::run(env, *request, slots).await) }))
             }
         }
     }
 
-    fn finish(&mut self, job: usize, report: Result<Option<OpReport>, String>) -> bool {
+    fn finish(&mut self, job: usize, report: Result<Option<OpReport>, String>) -> Ended {
         let address = self.address(job);
         let description = self.descriptions.get(&job).copied().unwrap_or("compensate").to_string();
         let error = match report {
-            Ok(None) => return true,
+            Ok(None) => return Ended::Succeeded,
             Ok(Some(OpReport { result: Ok(_), .. })) => {
                 self.shared.sink.emit(Event::RollbackOpFinished { address, description });
-                return true;
+                return Ended::Succeeded;
+            }
+            Ok(Some(OpReport { result: Err(f), .. })) if f.stopped => {
+                // Rollback never stops early; should it ever, what was not compensated says so.
+                self.not_run(job, false);
+                return Ended::NotRun;
             }
             Ok(Some(OpReport { result: Err(f), .. })) => f.message,
             Err(panic) => format!("the executor's worker panicked: {panic}; this is a bug in tarn"),
         };
         self.shared.sink.emit(Event::RollbackOpFailed { address: address.clone(), description, error: error.clone() });
         self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message: error });
-        false
+        Ended::Failed
     }
 
     fn start_failed(&mut self, job: usize, message: String) {

@@ -1,12 +1,14 @@
-//! A worker runs one operation: journal the intent, call the provider (retrying transient
-//! errors with backoff), write the state row, journal the outcome, and report back. It owns no
-//! scheduling state and decides nothing about the rest of the apply; the dispatcher does.
+//! A worker runs one operation: journal the intent, wait for a call slot, call the provider
+//! (retrying transient errors with backoff), give the slot back, write the state row, journal
+//! the outcome, and report back. It owns no scheduling state and decides nothing about the
+//! rest of the apply; the dispatcher does.
 //!
 //! A panicking provider call is caught (unwinding is stopped at the call) and reported, never
 //! lost. When the outcome of a call is uncertain (a panic, or state could not be written after
 //! the provider acted), the intent is left open on purpose: `recover` reconciles it on the
 //! next run.
 
+use super::dispatch::{CallSlot, CallSlots};
 use super::journal::{self, IntentDetail, Outcome};
 use super::model::{Event, EventSink};
 use super::retry::RetryPolicy;
@@ -82,6 +84,8 @@ pub(crate) struct OpRequest {
     /// Written after the create's intent and before the provider call, so that the old object
     /// stays known (as deposed) once the new one takes the address's row.
     pub depose: Option<Box<ResourceRecord>>,
+    /// Emitted when the op gets its call slot, i.e. when it really starts.
+    pub announce: Option<Event>,
 }
 
 impl OpRequest {
@@ -111,11 +115,14 @@ pub(crate) struct OpFailure {
     /// Whether the provider may have acted without it being recorded (panic, state write
     /// failure): the intent stays open for `recover`.
     pub uncertain: bool,
+    /// Never called: the phase stopped while the op waited for a call slot. Not a failure of
+    /// its own; the op was not run.
+    pub stopped: bool,
 }
 
 impl OpFailure {
-    fn new(message: String) -> Self {
-        OpFailure { message, partial: None, uncertain: false }
+    pub(crate) fn new(message: String) -> Self {
+        OpFailure { message, partial: None, uncertain: false, stopped: false }
     }
 }
 
@@ -125,13 +132,30 @@ enum CallError {
     Panicked(String),
 }
 
-pub(crate) async fn run(env: WorkerEnv, req: OpRequest) -> OpReport {
-    let started = Instant::now();
-    let result = run_attempts(&env, &req).await;
+/// Runs `req`, holding one of `slots` from its first provider call until its last has
+/// returned. `elapsed` counts from the moment it got the slot.
+pub(crate) async fn run(env: WorkerEnv, req: OpRequest, slots: CallSlots) -> OpReport {
+    let mut started = Instant::now();
+    let mut slot = None;
+    let result = run_attempts(&env, &req, &slots, &mut slot, &mut started).await;
+    if matches!(&result, Err(f) if !f.stopped) {
+        // Before the slot goes back, so that under `Stop` no waiting op calls after this one
+        // failed.
+        slots.failed();
+    }
+    drop(slot);
     OpReport { result, elapsed: started.elapsed() }
 }
 
-async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>, OpFailure> {
+/// `slot` is filled when the op gets one and emptied once its call succeeded; a failed op
+/// leaves it to `run`.
+async fn run_attempts(
+    env: &WorkerEnv,
+    req: &OpRequest,
+    slots: &CallSlots,
+    slot: &mut Option<CallSlot>,
+    started: &mut Instant,
+) -> Result<Option<Value>, OpFailure> {
     let address = req.meta.address.to_string();
     let backend = env.backend.as_ref();
     let correlation = match &req.call {
@@ -156,6 +180,20 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
         let seq = journal::intent(backend, &env.run_id, &address, req.journal_op, detail)
             .await
             .map_err(|e| OpFailure::new(format!("not attempted: the journal intent could not be written: {e}")))?;
+        if attempt == 1 {
+            // The intent went to state while the slots were busy; the call starts as soon as
+            // one is free.
+            let Some(held) = slots.acquire().await else {
+                let message = "not attempted: the apply stopped before this operation's turn";
+                let _ = journal::outcome(backend, &env.run_id, &address, req.journal_op, Some(seq), Outcome::Aborted { message }).await;
+                return Err(OpFailure { stopped: true, ..OpFailure::new(message.to_string()) });
+            };
+            *slot = Some(held);
+            *started = Instant::now();
+            if let Some(event) = &req.announce {
+                env.sink.emit(event.clone());
+            }
+        }
         if let (1, Some(old)) = (attempt, &req.depose) {
             // The intent names the key first, so a run killed from here on is resolved by
             // recovery: until the new object's row is written, both rows hold the old object.
@@ -167,12 +205,15 @@ async fn run_attempts(env: &WorkerEnv, req: &OpRequest) -> Result<Option<Value>,
         }
 
         let error = match call_provider(req).await {
-            Ok(value) => return record_success(env, req, &address, seq, value).await,
+            Ok(value) => {
+                // Done calling: the next op calls while this one's row goes to state.
+                drop(slot.take());
+                return record_success(env, req, &address, seq, value).await;
+            }
             Err(CallError::Panicked(message)) => {
                 return Err(OpFailure {
-                    message: format!("the provider panicked: {message}; the outcome is unknown and will be reconciled on the next run"),
-                    partial: None,
                     uncertain: true,
+                    ..OpFailure::new(format!("the provider panicked: {message}; the outcome is unknown and will be reconciled on the next run"))
                 });
             }
             Err(CallError::Provider(e)) => e,
@@ -264,9 +305,8 @@ pub(crate) fn panic_message(join: tokio::task::JoinError) -> String {
 /// run's recovery reconciles it.
 fn unrecorded(e: tarn_state::StateError) -> OpFailure {
     OpFailure {
-        message: format!("the provider call succeeded but state could not be written: {e}; the next run will reconcile it"),
-        partial: None,
         uncertain: true,
+        ..OpFailure::new(format!("the provider call succeeded but state could not be written: {e}; the next run will reconcile it"))
     }
 }
 
@@ -317,13 +357,12 @@ async fn record_failure(env: &WorkerEnv, req: &OpRequest, address: &str, seq: i6
         let partial = remark(partial.clone(), req.schema.as_deref(), Some(req.call.sent_value()));
         if let Err(e) = backend.put_resource(to_record(&req.meta, &partial)).await {
             return OpFailure {
-                message: format!("{error} (partially created; recording it in state failed: {e}; the next run will reconcile it)"),
-                partial: None,
                 uncertain: true,
+                ..OpFailure::new(format!("{error} (partially created; recording it in state failed: {e}; the next run will reconcile it)"))
             };
         }
         let _ = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Partial { error: &error }).await;
-        return OpFailure { message: format!("{error} (the object was partially created and is recorded in state)"), partial: Some(partial), uncertain: false };
+        return OpFailure { partial: Some(partial), ..OpFailure::new(format!("{error} (the object was partially created and is recorded in state)")) };
     }
     if let Some(key) = req.depose.as_ref().and_then(|r| r.deposed.as_deref()) {
         // The create made nothing: the old object is still the current one, so its deposed
