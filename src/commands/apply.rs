@@ -200,7 +200,9 @@ fn saved_variables(plan: &Plan, config: &tarn_core::config::Config, args: &Apply
 /// state and record them. Sensitive outputs are recorded as such and never in clear text: only
 /// a salted digest, so the next plan can tell whether they changed.
 async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliError> {
-    if destroyed {
+    if destroyed || session.config.root.module.outputs.is_empty() {
+        // Nothing to evaluate (and no need for another snapshot and plan): any outputs
+        // recorded before go.
         session.backend.set_outputs(Vec::new()).await?;
         return Ok(());
     }
