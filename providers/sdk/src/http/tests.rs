@@ -215,6 +215,10 @@ async fn logs_never_contain_the_auth_token_or_sensitive_bodies() {
         .with_writer(move || sink.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test thread registering one of the client's callsites while this subscriber was
+    // being installed may have cached "never" for it (tracing's interest cache is global);
+    // recompute it now that the subscriber is in place.
+    tracing::callsite::rebuild_interest_cache();
 
     let faults = Faults::default();
     let server = serve(&faults, app()).await;
