@@ -18,14 +18,18 @@ use crate::StateError;
 /// WAL size, in pages, past which a checkpoint is asked for (SQLite's own default).
 const WAL_PAGES: i32 = 1000;
 
-/// Hands `write_conn`'s checkpoints to a new thread owning `ckpt_conn`. The thread ends when
-/// `write_conn` is dropped.
-pub(super) fn start(write_conn: &mut Connection, ckpt_conn: Connection, display: &str) -> Result<(), StateError> {
+/// Opens the checkpoint thread's connection, on its first checkpoint: most commands never
+/// write 1,000 pages and should not pay for a third connection.
+pub(super) type Open = Box<dyn Fn() -> Result<Connection, StateError> + Send>;
+
+/// Hands `write_conn`'s checkpoints to a new thread with a connection of its own. The thread
+/// ends when `write_conn` is dropped.
+pub(super) fn start(write_conn: &mut Connection, open: Open, display: &str) -> Result<(), StateError> {
     let (ask, asked) = mpsc::sync_channel::<()>(1);
     let name = display.to_string();
     std::thread::Builder::new()
         .name("tarn-state-checkpoint".to_string())
-        .spawn(move || run(ckpt_conn, asked, name))
+        .spawn(move || run(open, asked, name))
         .map_err(|e| StateError::Storage(format!("start the checkpoint thread for {display}: {e}")))?;
     // Replaces SQLite's automatic checkpoint (also a wal hook) on this connection.
     write_conn
@@ -39,8 +43,19 @@ pub(super) fn start(write_conn: &mut Connection, ckpt_conn: Connection, display:
         .map_err(|e| StateError::Storage(format!("install the WAL hook on {display}: {e}")))
 }
 
-fn run(conn: Connection, asked: mpsc::Receiver<()>, file: String) {
+fn run(open: Open, asked: mpsc::Receiver<()>, file: String) {
+    let mut conn = None;
     while asked.recv().is_ok() {
+        if conn.is_none() {
+            match open() {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    tracing::warn!(file = %file, error = %e, "cannot open a connection to checkpoint the WAL; the WAL grows until one opens");
+                    continue;
+                }
+            }
+        }
+        let Some(conn) = &conn else { continue };
         // (busy, pages in the WAL, pages checkpointed); busy only means it could not finish
         // this time, and the next commit asks again.
         let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
@@ -80,7 +95,9 @@ mod tests {
         assert!(size(&path) < 1_000_000, "nothing was checkpointed into the database");
 
         // With the thread: the next commit asks for a checkpoint, which copies the WAL back.
-        start(&mut writer, open(), "s.db").expect("start");
+        let path2 = path.clone();
+        let opener: Open = Box::new(move || Ok(Connection::open(&path2).expect("open")));
+        start(&mut writer, opener, "s.db").expect("start");
         writer.execute("INSERT INTO t VALUES (1)", []).expect("insert");
         let deadline = Instant::now() + Duration::from_secs(20);
         while size(&path) < 9_000_000 {

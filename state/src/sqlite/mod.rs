@@ -4,8 +4,9 @@
 //! Three connections per backend: writes go to a writer thread that commits concurrent writes
 //! together (group commit, see `writer`), and answers each caller only after its COMMIT; reads
 //! use a second connection on tokio's blocking pool, so neither a busy file (another process
-//! holding the write lock) nor a large snapshot stalls the async workers; a third, on its own
-//! thread, checkpoints the WAL so that no commit has to (see `checkpoint`). WAL with
+//! holding the write lock) nor a large snapshot stalls the async workers; a third, opened by
+//! its own thread when first needed, checkpoints the WAL so that no commit has to (see
+//! `checkpoint`). WAL with
 //! `synchronous=NORMAL`: a killed process loses nothing committed; a power cut may lose the last
 //! commits but never corrupts the file. This module must not hold a mutex across an await.
 
@@ -92,14 +93,17 @@ impl SqliteBackend {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StateError::Storage(format!("create the directory {}: {e}", parent.display())))?;
         }
-        let open = || -> Result<Connection, StateError> {
-            let mut conn = Connection::open(path).map_err(|e| StateError::Storage(format!("open {display}: {e}")))?;
-            configure(&mut Ctx { conn: &mut conn, ws: workspace, display: &display })?;
-            Ok(conn)
+        let open = {
+            let (path, ws, display) = (path.to_path_buf(), workspace.to_string(), display.clone());
+            move || -> Result<Connection, StateError> {
+                let mut conn = Connection::open(&path).map_err(|e| StateError::Storage(format!("open {display}: {e}")))?;
+                configure(&mut Ctx { conn: &mut conn, ws: &ws, display: &display })?;
+                Ok(conn)
+            }
         };
         let mut write_conn = open()?;
         schema::migrate(&mut Ctx { conn: &mut write_conn, ws: workspace, display: &display })?;
-        checkpoint::start(&mut write_conn, open()?, &display)?;
+        checkpoint::start(&mut write_conn, Box::new(open.clone()), &display)?;
         let read_conn = open()?;
         let (writer, jobs) = mpsc::channel();
         let (ws, name) = (workspace.to_string(), display.clone());
