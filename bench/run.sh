@@ -24,13 +24,15 @@ cargo build --locked --release --bin tarn >&2
 tarn="${CARGO_TARGET_DIR:-$root/target}/release/tarn"
 [ -n "${SKIP_TF:-}" ] || tf=$("$shared/bench/terraform-peer.sh")
 
-# t CMD... : runs CMD in the current directory, prints elapsed seconds; output to a log.
+# t CMD... : runs CMD in the current directory, prints elapsed seconds to the millisecond (tarn's
+# plans take tens of milliseconds: two decimals would put a 20% step into the ratios); output
+# to a log.
 t() {
   local start end
   start=$(date +%s.%N)
   "$@" >>"$work/log" 2>&1 || { echo "command failed: $*" >&2; tail -20 "$work/log" >&2; exit 1; }
   end=$(date +%s.%N)
-  echo "$end - $start" | bc -l | xargs printf '%.2f'
+  echo "$end - $start" | bc -l | xargs printf '%.3f'
 }
 ratio() { echo "$1 / $2" | bc -l | xargs printf '%.1f'; }
 
