@@ -205,20 +205,49 @@ impl Write for Captured {
     }
 }
 
+thread_local! {
+    /// Where this thread's log lines go while a test captures them.
+    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the current thread's capture, or nowhere.
+struct ThreadCapture;
+
+impl Write for ThreadCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| match c.borrow_mut().as_mut() {
+            Some(captured) => captured.write(buf),
+            None => Ok(buf.len()),
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures the log lines emitted on this thread from now on. The subscriber is the process's
+/// global one, installed once: a scoped (`set_default`) subscriber loses events when another
+/// test thread registers a callsite while it is being installed (tracing's interest cache is
+/// process-wide), which made this test fail now and then under load.
+fn capture_this_thread() -> Captured {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ThreadCapture)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in this test binary");
+    });
+    let captured = Captured::default();
+    CAPTURE.with(|c| *c.borrow_mut() = Some(captured.clone()));
+    captured
+}
+
 #[tokio::test]
 async fn logs_never_contain_the_auth_token_or_sensitive_bodies() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Another test thread registering one of the client's callsites while this subscriber was
-    // being installed may have cached "never" for it (tracing's interest cache is global);
-    // recompute it now that the subscriber is in place.
-    tracing::callsite::rebuild_interest_cache();
+    // A current-thread runtime: the client's and the server's events are all on this thread.
+    let captured = capture_this_thread();
 
     let faults = Faults::default();
     let server = serve(&faults, app()).await;
