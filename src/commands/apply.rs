@@ -48,7 +48,7 @@ async fn run_locked(
         }
         None => {
             let mode = if destroy { PlanMode::Destroy } else { PlanMode::Normal };
-            let plan = session.plan(mode, &args.select, args.run.refresh).await?;
+            let plan = session.planning.plan(mode, &args.select, args.run.refresh).await?;
             if !args.json {
                 print!("{}", render::plan::render(&plan, color.stdout));
             }
@@ -76,17 +76,17 @@ async fn run_locked(
         })
     };
     let finalizer = Arc::new(ApplyEvaluator::new(
-        session.config.clone(),
-        session.variables.clone(),
-        session.providers.schemas().clone(),
+        session.planning.config.clone(),
+        session.planning.variables.clone(),
+        session.planning.providers.schemas().clone(),
         &plan,
         std::env::current_dir().unwrap_or_default(),
     ));
     let ctx = ApplyContext {
-        providers: session.providers.to_map(),
+        providers: session.planning.providers.to_map(),
         backend: session.backend.clone(),
         finalizer,
-        schemas: session.providers.schemas().clone(),
+        schemas: session.planning.providers.schemas().clone(),
         options: ApplyOptions {
             parallelism: args.parallelism.max(1),
             on_failure: match args.on_failure {
@@ -137,7 +137,7 @@ fn confirm(destroy: bool) -> Result<(), CliError> {
 
 /// A saved plan applies only to the state and configuration it was made from.
 fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
-    let now = session.binding();
+    let now = session.planning.binding();
     let b = &plan.binding;
     let stale = |why: String| {
         Err(CliError::Failed(format!(
@@ -147,7 +147,13 @@ fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
     if b.workspace != now.workspace {
         return stale(format!("it was made for workspace {:?}, and this is workspace {:?} (select it with --workspace {} or TARN_WORKSPACE)", b.workspace, now.workspace, b.workspace));
     }
-    if b.lineage != now.lineage {
+    // A plan made against an empty state (where none existed yet, its lineage is one no state
+    // has) holds only creates: they mean the same in any state that is still empty.
+    let empty_now = now.serial == 0 && session.planning.snapshot.resources.is_empty();
+    if b.lineage != now.lineage && b.serial == 0 && !empty_now {
+        return stale(format!("the state changed since it was made (serial 0 then, {} now)", now.serial));
+    }
+    if b.lineage != now.lineage && b.serial != 0 {
         return Err(CliError::Failed(format!(
             "the saved plan was made for another stack: its state has lineage {}, and the state here has lineage {}. \
              Nothing was changed. A plan applies only to the state it was made from; it was probably made in another \
@@ -200,7 +206,7 @@ fn saved_variables(plan: &Plan, config: &tarn_core::config::Config, args: &Apply
 /// state and record them. Sensitive outputs are recorded as such and never in clear text: only
 /// a salted digest, so the next plan can tell whether they changed.
 async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliError> {
-    if destroyed || session.config.root.module.outputs.is_empty() {
+    if destroyed || session.planning.config.root.module.outputs.is_empty() {
         // Nothing to evaluate (and no need for another snapshot and plan): any outputs
         // recorded before go.
         session.backend.set_outputs(Vec::new()).await?;
@@ -208,7 +214,7 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliErr
     }
     let snapshot = session.backend.snapshot().await?;
     let has_key = tarn_state::crypto::Sealer::load(&stack::key_path())?.is_some();
-    let plan = session.plan_from(&snapshot, PlanMode::Normal, &Default::default(), false).await?;
+    let plan = session.planning.plan_from(&snapshot, PlanMode::Normal, &Default::default(), false).await?;
     let records = plan
         .outputs
         .iter()

@@ -62,7 +62,7 @@ fn declared(config: &tarn_core::config::Config, address: &Address) -> Result<(),
 
 async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<(), CliError> {
     let wanted = address.to_string();
-    if session.snapshot.resources.iter().any(|r| r.address == wanted) {
+    if session.planning.snapshot.resources.iter().any(|r| r.address == wanted) {
         return Err(CliError::Failed(format!(
             "{address} is already managed by tarn (it is in the state). To import another object there, remove it from \
              the state first (`tarn state rm {address}`). Nothing was changed."
@@ -72,7 +72,7 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
     // instance, which provider configuration serves it, and what it depends on.
     let block = Address { key: None, ..address.clone() };
     let select = SelectArgs { targets: vec![block.to_string()], ..SelectArgs::default() };
-    let planned = session.plan(PlanMode::Normal, &select, false).await?;
+    let planned = session.planning.plan(PlanMode::Normal, &select, false).await?;
     let Some(target) = planned.changes.iter().find(|c| c.address == *address) else {
         let instances: Vec<String> =
             planned.changes.iter().filter(|c| c.address.is_within(&block)).map(|c| c.address.to_string()).collect();
@@ -81,13 +81,14 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
             "{address} is not an instance the configuration produces ({block} has {has}). Nothing was changed."
         )));
     };
-    let provider = session.providers.get(&target.provider).ok_or_else(|| {
+    let provider = session.planning.providers.get(&target.provider).ok_or_else(|| {
         CliError::Failed(format!("{address} needs provider configuration {:?}, which is not available", target.provider))
     })?;
     let found = plan::import_object(provider.as_ref(), &address.type_name, id).await.map_err(|e| {
         CliError::Failed(format!("{} Check the ID; nothing was changed.", plan::import_failed(address, &target.provider, id, &e)))
     })?;
     let value = match session
+        .planning
         .providers
         .schemas()
         .get(plan::parse_provider_key(&target.provider).name.as_str())
@@ -100,16 +101,16 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
     refuse_secrets_without_key(&one)?;
     let events = Arc::new(Quiet::default());
     let ctx = ApplyContext {
-        providers: session.providers.to_map(),
+        providers: session.planning.providers.to_map(),
         backend: session.backend.clone(),
         finalizer: Arc::new(ApplyEvaluator::new(
-            session.config.clone(),
-            session.variables.clone(),
-            session.providers.schemas().clone(),
+            session.planning.config.clone(),
+            session.planning.variables.clone(),
+            session.planning.providers.schemas().clone(),
             &one,
             std::env::current_dir().unwrap_or_default(),
         )),
-        schemas: session.providers.schemas().clone(),
+        schemas: session.planning.providers.schemas().clone(),
         options: ApplyOptions { parallelism: 1, ..ApplyOptions::default() },
         events: events.clone(),
         cancel: CancelToken::new(),

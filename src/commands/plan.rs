@@ -1,6 +1,8 @@
-//! `tarn plan`: refresh, plan, render (human or `--json`), optionally save to `--out`.
+//! `tarn plan`: refresh, plan, render (human or `--json`), optionally save to `--out`. Where
+//! no state exists yet, the plan is made against an empty one and creates none.
 
-use super::workflow::{self, Session};
+use super::workflow::{self, Planning, Session};
+use crate::stack;
 use crate::cli::PlanArgs;
 use crate::error::CliError;
 use crate::render::{self, Color};
@@ -9,11 +11,18 @@ use tarn_core::plan::{Plan, PlanMode};
 pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
     let config = workflow::load_config()?;
     let variables = workflow::resolve_variables(&config, &args.config)?;
-    let session = Session::open(config, variables, &args.run, "tarn plan").await?;
     let mode = if args.destroy { PlanMode::Destroy } else { PlanMode::Normal };
-    let result = session.plan(mode, &args.select, args.run.refresh).await;
-    session.close().await;
-    let plan = result?;
+    let plan = if stack::state_exists() {
+        let session = Session::open(config, variables, &args.run, "tarn plan").await?;
+        let result = session.planning.plan(mode, &args.select, args.run.refresh).await;
+        session.close().await;
+        result?
+    } else {
+        let planning = Planning::without_state(config, variables).await?;
+        let result = planning.plan(mode, &args.select, args.run.refresh).await;
+        planning.close().await;
+        result?
+    };
     if let Some(path) = &args.out {
         save(&plan, path)?;
     }
@@ -25,7 +34,11 @@ pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
             println!("\nSaved the plan to {}. Apply exactly this plan with:\n  tarn apply {}", path.display(), path.display());
         }
     }
-    if args.detailed_exitcode && render::plan::has_changes(&plan) {
+    let changes = render::plan::has_changes(&plan);
+    // The process ends right after this command: freeing a plan of thousands of instances
+    // piece by piece would only delay the exit.
+    std::mem::forget(plan);
+    if args.detailed_exitcode && changes {
         return Err(CliError::ChangesPresent);
     }
     Ok(())

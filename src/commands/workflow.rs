@@ -146,18 +146,25 @@ async fn setup_with<B: ProviderFactory>(
     Ok(providers)
 }
 
-/// Everything a run holds between planning and applying.
-pub struct Session {
+/// What planning needs: the configuration, its variables, set-up providers and the state
+/// they plan against.
+pub struct Planning {
     pub config: Arc<Config>,
     pub variables: RootVariables,
-    pub backend: Arc<dyn Backend>,
-    pub lock: Lock,
     pub providers: ProviderSet,
     pub snapshot: Snapshot,
     /// Under `--sandbox`: the emulators the providers talk to, stopped by `close`.
     pub emulators: Option<crate::sandbox::Emulators>,
-    /// The workspace this session's state belongs to (`tarn.workspace` in the language).
+    /// The workspace this state belongs to (`tarn.workspace` in the language).
     pub workspace: String,
+}
+
+/// Everything a run holds between planning and applying: planning, plus the state it is
+/// recorded in and the lock held on it.
+pub struct Session {
+    pub planning: Planning,
+    pub backend: Arc<dyn Backend>,
+    pub lock: Lock,
 }
 
 impl Session {
@@ -185,15 +192,11 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err((e.into(), lock)),
         };
-        let workspace = match stack::workspace() {
-            Ok(w) => w,
-            Err(e) => return Err((e, lock)),
-        };
-        let (providers, emulators) = match setup_providers(&config, &snapshot, &variables, &workspace).await {
+        let planning = match Planning::new(config, variables, snapshot).await {
             Ok(p) => p,
             Err(e) => return Err((e, lock)),
         };
-        let mut session = Session { config, variables, backend, lock, providers, snapshot, emulators, workspace };
+        let mut session = Session { planning, backend, lock };
         if let Err(e) = session.recover().await {
             return Err((e, session.lock));
         }
@@ -207,9 +210,9 @@ impl Session {
             return Ok(());
         }
         let ctx = RecoverContext {
-            providers: self.providers.to_map(),
+            providers: self.planning.providers.to_map(),
             backend: self.backend.clone(),
-            schemas: self.providers.schemas().clone(),
+            schemas: self.planning.providers.schemas().clone(),
             events: Arc::new(Renderer::notes(crate::render::Color::detect(false).stderr)),
         };
         let recovered = exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
@@ -222,8 +225,31 @@ impl Session {
                 )));
             }
         }
-        self.snapshot = self.backend.snapshot().await?;
+        self.planning.snapshot = self.backend.snapshot().await?;
         Ok(())
+    }
+
+    pub async fn close(self) {
+        self.lock.release().await;
+        self.planning.close().await;
+    }
+}
+
+impl Planning {
+    /// Sets up the providers for `snapshot`.
+    async fn new(config: Arc<Config>, variables: RootVariables, snapshot: Snapshot) -> Result<Planning, CliError> {
+        let workspace = stack::workspace()?;
+        let (providers, emulators) = setup_providers(&config, &snapshot, &variables, &workspace).await?;
+        Ok(Planning { config, variables, providers, snapshot, emulators, workspace })
+    }
+
+    /// Planning where no state exists yet: against an empty state, with nothing to lock or
+    /// recover, and without creating one (a plan changes nothing, not even the disk). Its
+    /// lineage is new: a plan saved from it applies to a state that is still empty
+    /// (`apply::check_binding`).
+    pub async fn without_state(config: Arc<Config>, variables: RootVariables) -> Result<Planning, CliError> {
+        let snapshot = Snapshot { lineage: uuid::Uuid::new_v4().to_string(), serial: 0, resources: Vec::new(), outputs: Vec::new() };
+        Planning::new(config, variables, snapshot).await
     }
 
     pub fn binding(&self) -> PlanBinding {
@@ -279,8 +305,8 @@ impl Session {
         Ok(plan)
     }
 
+    /// Stops what planning started (the sandbox's emulators).
     pub async fn close(self) {
-        self.lock.release().await;
         if let Some(emulators) = self.emulators {
             emulators.stop().await;
         }

@@ -103,10 +103,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
         }
     } else {
         out.push_str("tarn will perform the following actions:\n\n");
-        for ch in &changed {
-            change(ch, color, &mut out);
-            out.push('\n');
-        }
+        changes(&changed, color, &mut out);
     }
     // Like Terraform, the import count shows only when there is something to import.
     let imports = if counts.import > 0 { format!("{} to import, ", counts.import) } else { String::new() };
@@ -130,6 +127,49 @@ pub fn render(plan: &Plan, color: bool) -> String {
         }
     }
     out
+}
+
+/// Below this many changes one thread renders them all: starting another costs more than it saves.
+const PARALLEL_FROM: usize = 1024;
+
+/// The blocks of `changed`, in order. Large plans are rendered in as many slices as there are
+/// cores, side by side, and joined: each block depends only on its own change.
+fn changes(changed: &[&ResourceChange], color: bool, out: &mut String) {
+    let render = |slice: &[&ResourceChange], out: &mut String| {
+        for ch in slice {
+            change(ch, color, out);
+            out.push('\n');
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(changed.len() / PARALLEL_FROM);
+    if threads < 2 {
+        render(changed, out);
+        return;
+    }
+    let per = changed.len().div_ceil(threads);
+    let mut slices = changed.chunks(per);
+    let first = slices.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        // A slice whose thread could not be started is rendered here, in its turn.
+        let rest: Vec<_> = slices
+            .map(|slice| {
+                let part = std::thread::Builder::new().spawn_scoped(scope, move || {
+                    let mut part = String::new();
+                    render(slice, &mut part);
+                    part
+                });
+                (slice, part.ok())
+            })
+            .collect();
+        render(first, out);
+        for (slice, handle) in rest {
+            match handle.map(|h| h.join()) {
+                Some(Ok(part)) => out.push_str(&part),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => render(slice, out),
+            }
+        }
+    });
 }
 
 fn describe(action: Action) -> &'static str {

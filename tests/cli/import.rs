@@ -141,7 +141,7 @@ fn tarn_import_refusals_change_nothing() {
     ));
     made_outside(&s, "v1");
     s.write("s.txt", "secret");
-    s.tarn(&["plan"]).ok(); // creates the (empty) state, so "unchanged" is a real claim
+    s.tarn(&["workspace", "new", "default"]).ok(); // creates the (empty) state, so "unchanged" is a real claim
     let before = s.state_fingerprint();
     let cases: &[(&[&str], &str)] = &[
         (&["import", "fault_object.nope", OUTSIDE], "is not in the configuration"),
@@ -164,7 +164,7 @@ fn tarn_import_refusals_change_nothing() {
 #[test]
 fn bad_import_blocks_are_refused_with_their_location() {
     let s = Stack::with(&fault_config("v1", ""));
-    s.tarn(&["plan"]).code(1); // opens (creates) the empty state
+    s.tarn(&["workspace", "new", "default"]).ok(); // creates the empty state
     let before = s.state_fingerprint();
     // The object does not exist: the provider's answer and the API call are named.
     for args in [&["plan"][..], &["apply", "--auto-approve"][..]] {

@@ -120,6 +120,11 @@ impl Walk<'_> {
             let mut inherited = inherited;
             inherited.extend_from_slice(&x.deps);
             self.store.expansions.borrow_mut().insert((mi.clone(), key.to_string()), Arc::new(x.expansion));
+            // One growth for the whole expansion, not a doubling (and a copy of everything
+            // planned so far) every few instances.
+            self.planned.reserve(bindings.len());
+            self.store.values.borrow_mut().reserve(bindings.len());
+            self.store.ids.borrow_mut().reserve(bindings.len());
             for (k, binding) in bindings {
                 let address = Address {
                     module: mi.clone(),
