@@ -270,3 +270,40 @@ fn outputs(plan: &Plan, color: bool, out: &mut String) {
         out.push_str(&format!("  {} {:width$} = {value}\n", paint(sym, code, color), o.name));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tarn_sdk::{Address, Value};
+
+    fn create(i: usize) -> ResourceChange {
+        ResourceChange {
+            address: format!("null_resource.a[{i}]").parse::<Address>().expect("address"),
+            provider: "null".into(),
+            action: Action::Create,
+            before: None,
+            after: Some(Value::map([("name", Value::string(format!("n{i}"))), ("id", Value::Unknown)])),
+            reasons: Vec::new(),
+            irreversible: false,
+            dependencies: Vec::new(),
+            deposed: None,
+            prior_provider: None,
+        }
+    }
+
+    #[test]
+    fn a_large_plan_rendered_in_slices_reads_as_one_rendered_in_order() {
+        let all: Vec<ResourceChange> = (0..PARALLEL_FROM * 3 + 7).map(create).collect();
+        let changed: Vec<&ResourceChange> = all.iter().collect();
+        let mut sliced = String::new();
+        changes(&changed, false, &mut sliced);
+        let mut one = String::new();
+        for ch in &changed {
+            change(ch, false, &mut one);
+            one.push('\n');
+        }
+        assert_eq!(sliced, one);
+        let last = format!("null_resource.a[{}] will be created", all.len() - 1);
+        assert!(sliced.trim_end().rsplit("\n\n").next().is_some_and(|b| b.contains(&last)), "the last block comes last");
+    }
+}
