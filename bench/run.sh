@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: tarn vs Terraform 1.0.3 (+ hashicorp/null 2.1.2) on the same machine,
 # in one run, on the same desired state (../shared/bench/gen-null.sh). Prints wall-clock seconds
-# and the ratio Terraform/tarn for: fresh plan, apply (parallelism 10), no-change re-plan, for
-# N = 1,000 and 5,000, flat and chain. Then tarn alone: the fault provider at 20 ms latency
+# and the ratio Terraform/tarn for: fresh plan (median of three runs, for both), apply
+# (parallelism 10), no-change re-plan, for N = 1,000 and 5,000, flat and chain. Then tarn alone: the fault provider at 20 ms latency
 # (1,000 resources, parallelism 10; ideal 2 s; median of three), and N = 100,000 flat (time, peak memory).
 #
 #   bench/run.sh                 # everything (Terraform at N=5,000 takes several minutes)
@@ -34,6 +34,10 @@ t() {
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l | xargs printf '%.3f'
 }
+# m3 CMD... : runs CMD three times (see t), prints the median. For the fresh plan of both tools
+# alike: it writes nothing (so each run is as fresh as the first), and tarn's figure is tens of
+# milliseconds, where one run is at the mercy of a neighbour on a shared VM.
+m3() { printf '%s\n' "$(t "$@")" "$(t "$@")" "$(t "$@")" | sort -n | sed -n 2p; }
 ratio() { echo "$1 / $2" | bc -l | xargs printf '%.1f'; }
 
 printf '%-7s %-6s %-9s %10s %10s %8s\n' N shape phase terraform tarn ratio
@@ -42,13 +46,13 @@ for n in $sizes; do
     d="$work/$n-$shape"
     "$shared/bench/gen-null.sh" "$n" "$d" "$shape"
     (cd "$d/tarn"
-      tp=$(t "$tarn" plan --refresh=false)
+      tp=$(m3 "$tarn" plan --refresh=false)
       ta=$(t "$tarn" apply --auto-approve --parallelism 10)
       tr=$(t "$tarn" plan)
       if [ -z "${SKIP_TF:-}" ]; then
         cd "$d/tf"
         "$tf" init -input=false >>"$work/log" 2>&1
-        fp=$(t "$tf" plan -input=false -refresh=false)
+        fp=$(m3 "$tf" plan -input=false -refresh=false)
         fa=$(t "$tf" apply -input=false -auto-approve -parallelism=10)
         fr=$(t "$tf" plan -input=false)
       else fp=0; fa=0; fr=0; fi
