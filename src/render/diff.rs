@@ -152,7 +152,27 @@ struct Pad(usize);
 
 impl fmt::Display for Pad {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:1$}", "", self.0)
+        const SPACES: &str = "                                                                ";
+        let mut left = self.0;
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            f.write_str(&SPACES[..n])?;
+            left -= n;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `s` quoted as Rust's `{:?}` does (what HCL reads back for the common escapes), taking
+/// the short way for the usual string that needs no escape: a plan quotes every key and value.
+pub fn quote(s: &str, out: &mut String) {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        let _ = write!(out, "{s:?}");
     }
 }
 
@@ -175,9 +195,7 @@ fn write_inline(v: &Value, out: &mut String) {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&format_number(*n)),
-        Value::String(s) => {
-            let _ = write!(out, "{s:?}");
-        }
+        Value::String(s) => quote(s, out),
         Value::Unknown => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),
         Value::List(l) => {
@@ -231,7 +249,7 @@ fn write_block(v: &Value, indent: usize, mark: Option<&str>, color: bool, out: &
             for (k, v) in entries {
                 let _ = write!(out, "{pad}{prefix}");
                 let start = out.len();
-                let _ = write!(out, "{k:?}");
+                quote(k, out);
                 let written = out[start..].chars().count();
                 let _ = write!(out, "{:fill$} = ", "", fill = width.saturating_sub(written));
                 write_block(v, indent + 4, mark, color, out);
@@ -280,6 +298,15 @@ mod tests {
         let mut out = String::new();
         attributes(b.as_ref(), a.as_ref(), 4, &DiffStyle { color: false, forces: vec!["filename".into()] }, &mut out);
         out
+    }
+
+    #[test]
+    fn strings_are_quoted_as_debug_quotes_them() {
+        for s in ["plain", "", "with \"quotes\"", "back\\slash", "tab\there", "line\nbreak", "é ünïcode", "\u{7f}del", "bell\u{7}"] {
+            let mut out = String::new();
+            quote(s, &mut out);
+            assert_eq!(out, format!("{s:?}"), "{s:?}");
+        }
     }
 
     #[test]

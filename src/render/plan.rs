@@ -5,6 +5,7 @@
 
 use super::diff::{self, DiffStyle};
 use super::paint;
+use std::fmt::Write as _;
 use tarn_core::plan::{Action, ChangeReason, Plan, ResourceChange};
 use tarn_sdk::Mode;
 
@@ -141,6 +142,9 @@ fn changes(changed: &[&ResourceChange], color: bool, out: &mut String) {
             out.push('\n');
         }
     };
+    // About two hundred bytes a block: grown once, not by doubling (and copying) through a
+    // megabyte.
+    out.reserve(changed.len() * 224);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(changed.len() / PARALLEL_FROM);
     if threads < 2 {
         render(changed, out);
@@ -154,7 +158,7 @@ fn changes(changed: &[&ResourceChange], color: bool, out: &mut String) {
         let rest: Vec<_> = slices
             .map(|slice| {
                 let part = std::thread::Builder::new().spawn_scoped(scope, move || {
-                    let mut part = String::new();
+                    let mut part = String::with_capacity(slice.len() * 224);
                     render(slice, &mut part);
                     part
                 });
@@ -191,12 +195,20 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         Action::Update => "33",
         _ => "35",
     };
-    let what = match &ch.deposed {
-        Some(key) => format!("{} (deposed object {key})", ch.address),
-        None => ch.address.to_string(),
-    };
     let does = if ch.action == Action::NoOp && ch.import_id().is_some() { "will be imported" } else { describe(ch.action) };
-    out.push_str(&format!("  # {} {does}", paint(&what, "1", color)));
+    out.push_str("  # ");
+    if color {
+        out.push_str("\x1b[1m");
+    }
+    let _ = write!(out, "{}", ch.address);
+    if let Some(key) = &ch.deposed {
+        let _ = write!(out, " (deposed object {key})");
+    }
+    if color {
+        out.push_str("\x1b[0m");
+    }
+    out.push(' ');
+    out.push_str(does);
     for reason in &ch.reasons {
         match reason {
             ChangeReason::ReplaceByRequest => out.push_str(", as requested"),
@@ -220,12 +232,21 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         out.push_str(&format!("  {}\n", paint("# irreversible: a rollback cannot restore what this deletes", "31", color)));
     }
     let kind = if ch.address.mode == Mode::Data { "data" } else { "resource" };
-    out.push_str(&format!(
-        "{:>3} {kind} {:?} {:?} {{\n",
-        paint(ch.action.symbol(), code, color),
-        ch.address.type_name,
-        ch.address.name
-    ));
+    let symbol = ch.action.symbol();
+    // Right-aligned in three columns; with colour, the escapes take no column.
+    out.push_str(&"   "[symbol.len().min(3)..]);
+    if color {
+        let _ = write!(out, "\x1b[{code}m{symbol}\x1b[0m");
+    } else {
+        out.push_str(symbol);
+    }
+    out.push(' ');
+    out.push_str(kind);
+    out.push(' ');
+    diff::quote(&ch.address.type_name, out);
+    out.push(' ');
+    diff::quote(&ch.address.name, out);
+    out.push_str(" {\n");
     let forces = ch
         .reasons
         .iter()
