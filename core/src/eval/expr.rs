@@ -207,6 +207,20 @@ impl<'a> Evaluator<'a> {
         Ok(mark(Value::Map(out), sensitive_key))
     }
 
+    /// Runs `body` with the iteration variables of a `for` (expression or template directive)
+    /// bound: the key variable, if named, to `k`, the value variable to `v`.
+    pub(crate) fn in_for_scope<R>(&mut self, key_var: Option<&str>, value_var: &str, k: Value, v: Value, body: impl FnOnce(&mut Self) -> R) -> R {
+        let mut scope = IndexMap::new();
+        if let Some(kv) = key_var {
+            scope.insert(kv.to_string(), k);
+        }
+        scope.insert(value_var.to_string(), v);
+        self.scopes.push(scope);
+        let r = body(self);
+        self.scopes.pop();
+        r
+    }
+
     /// Resolves a root name: local scopes first, then (unless isolated) the resolver.
     pub fn resolve_root(&mut self, name: &str, steps: &[super::Step], root_span: Span, whole: Span) -> Result<super::Resolved, Diagnostics> {
         if let Some(v) = self.lookup_local(name) {
@@ -263,15 +277,10 @@ impl<'a> Evaluator<'a> {
         let mut any_unknown = false;
         let mut any_sensitive = sensitive;
         for (k, v) in pairs {
-            let mut scope = IndexMap::new();
-            if let Some(kv) = &key_var {
-                scope.insert(kv.clone(), k);
-            }
-            scope.insert(value_var.clone(), mark(v, sensitive));
-            self.scopes.push(scope);
-            let step = self.for_step(f, &mut list, &mut map, &mut any_unknown, &mut any_sensitive);
-            self.scopes.pop();
-            step?;
+            let v = mark(v, sensitive);
+            self.in_for_scope(key_var.as_deref(), &value_var, k, v, |ev| {
+                ev.for_step(f, &mut list, &mut map, &mut any_unknown, &mut any_sensitive)
+            })?;
         }
         if any_unknown {
             return Ok(mark(Value::Unknown, any_sensitive));

@@ -9,7 +9,6 @@ use super::ops::{self, mark};
 use crate::diag::Diagnostics;
 use hcl::edit::expr::Expression;
 use hcl::edit::template::{Directive, Element, Template};
-use indexmap::IndexMap;
 use tarn_sdk::Value;
 
 /// The rendered text so far, or a note that some part was unknown.
@@ -179,15 +178,10 @@ impl Evaluator<'_> {
         let key_var = f.key_var.as_ref().map(|k| k.value().to_string());
         let value_var = f.value_var.value().to_string();
         for (k, v) in pairs {
-            let mut scope = IndexMap::new();
-            if let Some(kv) = &key_var {
-                scope.insert(kv.clone(), k);
-            }
-            scope.insert(value_var.clone(), mark(v, sensitive));
-            self.scopes.push(scope);
-            let r = self.template(&f.template, f.strip.strip_end(), dir.endfor_expr.strip.strip_start(), out);
-            self.scopes.pop();
-            r?;
+            let v = mark(v, sensitive);
+            self.in_for_scope(key_var.as_deref(), &value_var, k, v, |ev| {
+                ev.template(&f.template, f.strip.strip_end(), dir.endfor_expr.strip.strip_start(), out)
+            })?;
         }
         Ok(())
     }

@@ -8,9 +8,8 @@
 //! which replaces that row anyway: the result is the SQLite backend's delete-then-put.
 
 use super::Ctx;
-use super::rows::Batch;
+use super::rows::{Batch, OutputColumns};
 use crate::model::*;
-use crate::sqlite::resources::to_json;
 use crate::{StateError, clock};
 
 /// A batch with its JSON encoded, ready to bind.
@@ -19,7 +18,7 @@ pub struct EncodedBatch {
     delete: Vec<String>,
     rows: Batch,
     /// Outputs, deduplicated by name (the last wins), when the batch replaces them.
-    outputs: Option<(Vec<String>, Vec<String>, Vec<bool>)>,
+    outputs: Option<OutputColumns>,
     lineage: Option<String>,
     serial_at_least: Option<i64>,
 }
@@ -32,25 +31,7 @@ impl EncodedBatch {
         delete.sort();
         delete.dedup();
         let rows = Batch::new(batch.put)?;
-        let outputs = match batch.outputs {
-            None => None,
-            Some(outputs) => {
-                let mut last = std::collections::HashMap::new();
-                for (i, o) in outputs.iter().enumerate() {
-                    last.insert(o.name.clone(), i);
-                }
-                let (mut names, mut values, mut sensitive) = (Vec::new(), Vec::new(), Vec::new());
-                for (i, o) in outputs.into_iter().enumerate() {
-                    if last.get(&o.name) != Some(&i) {
-                        continue;
-                    }
-                    values.push(to_json(&format!("output {}", o.name), &o.value)?);
-                    names.push(o.name);
-                    sensitive.push(o.sensitive);
-                }
-                Some((names, values, sensitive))
-            }
-        };
+        let outputs = batch.outputs.map(OutputColumns::new).transpose()?;
         Ok(EncodedBatch { delete, rows, outputs, lineage: batch.lineage, serial_at_least: batch.serial_at_least })
     }
 }
@@ -92,8 +73,8 @@ pub async fn apply(ctx: &Ctx<'_>, b: &EncodedBatch) -> Result<(), StateError> {
     );
     let fresh_lineage = uuid::Uuid::new_v4().to_string();
     let replace_outputs = b.outputs.is_some();
-    let empty = (Vec::<String>::new(), Vec::<String>::new(), Vec::<bool>::new());
-    let (names, values, sensitive) = b.outputs.as_ref().unwrap_or(&empty);
+    let empty = OutputColumns { names: Vec::new(), values: Vec::new(), sensitive: Vec::new() };
+    let OutputColumns { names, values, sensitive } = b.outputs.as_ref().unwrap_or(&empty);
     let r = &b.rows;
     ctx.client
         .query_one(

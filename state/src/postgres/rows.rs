@@ -195,21 +195,35 @@ pub async fn delete(ctx: &Ctx<'_>, address: &str, deposed: &str) -> Result<(), S
     Ok(())
 }
 
+/// Outputs as the columns of one `UNNEST`; where a name is given twice, the last one counts.
+pub struct OutputColumns {
+    pub names: Vec<String>,
+    pub values: Vec<String>,
+    pub sensitive: Vec<bool>,
+}
+
+impl OutputColumns {
+    pub fn new(outputs: Vec<OutputRecord>) -> Result<OutputColumns, StateError> {
+        let mut last = std::collections::HashMap::new();
+        for (i, o) in outputs.iter().enumerate() {
+            last.insert(o.name.clone(), i);
+        }
+        let mut columns = OutputColumns { names: Vec::new(), values: Vec::new(), sensitive: Vec::new() };
+        for (i, o) in outputs.into_iter().enumerate() {
+            if last.get(&o.name) != Some(&i) {
+                continue;
+            }
+            columns.values.push(to_json(&format!("output {}", o.name), &o.value)?);
+            columns.names.push(o.name);
+            columns.sensitive.push(o.sensitive);
+        }
+        Ok(columns)
+    }
+}
+
 /// Replaces all outputs in one statement: names no longer given are deleted, the rest upserted.
 pub async fn set_outputs(ctx: &Ctx<'_>, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
-    let mut last = std::collections::HashMap::new();
-    for (i, o) in outputs.iter().enumerate() {
-        last.insert(o.name.clone(), i);
-    }
-    let (mut names, mut values, mut sensitive) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, o) in outputs.into_iter().enumerate() {
-        if last.get(&o.name) != Some(&i) {
-            continue;
-        }
-        values.push(to_json(&format!("output {}", o.name), &o.value)?);
-        names.push(o.name);
-        sensitive.push(o.sensitive);
-    }
+    let OutputColumns { names, values, sensitive } = OutputColumns::new(outputs)?;
     let s = &ctx.s;
     let sql = format!(
         "WITH gone AS (DELETE FROM {s}.outputs WHERE workspace = $1 AND NOT (name = ANY($2::text[]))) \
