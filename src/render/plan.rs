@@ -1,7 +1,7 @@
 //! A plan for humans, in the shape Terraform users know: one block per changed instance with
 //! `+ ~ - -/+ +/-` symbols and attribute diffs, imports ("will be imported"), drift found by
 //! refresh, output changes, a summary line, and irreversible actions called out before the user
-//! approves.
+//! approves. Plans of thousands of changes are rendered in one slice per core, joined in order.
 
 use super::diff::{self, DiffStyle};
 use super::paint;
