@@ -14,7 +14,7 @@ fn check(case: &str) {
     let (cfg, mut diags) = load(&dir);
     let cfg = cfg.expect("fixture directory loads");
     let r = crate::eval::tests::scope();
-    let ctx = EvalContext { resolver: &r, module_dir: dir.clone() };
+    let ctx = EvalContext { resolver: &r, module_dir: &dir };
     let m = &cfg.root.module;
     let mut eval_diags = Diagnostics::default();
     let exprs = m

@@ -28,7 +28,7 @@ impl Resolver for NoReferences {
 
 /// Evaluates an expression that may not refer to anything.
 pub fn constant(expr: &Expr) -> Result<Value, Diagnostic> {
-    let ctx = EvalContext { resolver: &NoReferences, module_dir: std::path::PathBuf::new() };
+    let ctx = EvalContext { resolver: &NoReferences, module_dir: std::path::Path::new("") };
     eval::evaluate(expr, &ctx).map_err(|mut ds| {
         if ds.0.is_empty() {
             Diagnostic::error("Invalid value", "This value could not be evaluated.").at(expr.span)

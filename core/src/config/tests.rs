@@ -311,7 +311,7 @@ fn json_syntax_matches_native_syntax() {
     assert_eq!(refs[0].path, ["local", "full"]);
     assert_eq!(text_at(&jc, refs[0].span), "local.full");
     let r = crate::eval::tests::scope();
-    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
+    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
     let v = crate::eval::evaluate(&j.locals["full"].value, &ctx).unwrap();
     assert_eq!(v, Value::string("web-x"));
     let n = crate::eval::evaluate(&j.locals["n"].value, &ctx).unwrap();
@@ -331,7 +331,7 @@ fn json_errors_point_into_the_file() {
     assert_eq!(diags.0[0].summary, "Unsupported block type");
     assert_eq!(text_at(&cfg, diags.0[0].span.unwrap()), "\"resorce\"");
     let r = crate::eval::tests::scope();
-    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
+    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
     let err = crate::eval::evaluate(&cfg.root.module.locals["a"].value, &ctx).unwrap_err();
     assert_eq!(text_at(&cfg, err.0[0].span.unwrap()), "nope");
 }
@@ -353,7 +353,7 @@ fn json_dynamic_blocks_expand_like_native_ones() {
     let (cfg, d) = load_sources(&[("d.tarn.json", src)]);
     assert!(d.is_empty(), "{d:?}");
     let r = crate::eval::tests::scope();
-    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: ".".into() };
+    let ctx = crate::eval::EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
     let v = crate::eval::evaluate_body(&cfg.root.module.resources["null_resource.a"].body, &ctx).unwrap();
     assert_eq!(v.get("rule").and_then(|r| r.as_list()).map(|l| l.len()), Some(3));
 }

@@ -192,7 +192,7 @@ resource "null_resource" "a" {
         let (cfg, d) = load_sources(&[("m.tarn.hcl", SRC)]);
         assert!(d.is_empty(), "{d:?}");
         let r = super::super::tests::scope();
-        let ctx = EvalContext { resolver: &r, module_dir: ".".into() };
+        let ctx = EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
         let body = &cfg.root.module.resources["null_resource.a"].body;
         let v = evaluate_body(body, &ctx).unwrap();
         let rules: Vec<String> = v.get("rule").unwrap().as_list().unwrap().iter().map(|x| x.get("port").unwrap().to_string()).collect();

@@ -63,7 +63,7 @@ impl Evaluator<'_> {
         if name == "templatefile" {
             return self.templatefile(args, &arg_exprs, call_span);
         }
-        let fctx = FuncContext { module_dir: &self.ctx.module_dir };
+        let fctx = FuncContext { module_dir: self.ctx.module_dir };
         // Function errors quote their arguments; a sensitive one must not reach the message.
         let secret = args.iter().any(Value::contains_sensitive);
         match functions::call(&name, args, &fctx) {

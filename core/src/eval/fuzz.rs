@@ -38,7 +38,7 @@ fn check_all(files: &[(&str, &str)]) {
 
 fn exercise(cfg: &Config) {
     let r = scope();
-    let ctx = EvalContext { resolver: &r, module_dir: std::env::temp_dir() };
+    let ctx = EvalContext { resolver: &r, module_dir: &std::env::temp_dir() };
     let m = &cfg.root.module;
     let mut exprs = Vec::new();
     let mut bodies: Vec<&Body> = Vec::new();

@@ -27,7 +27,7 @@ pub(crate) mod tests;
 use crate::config::Expr;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use hcl::edit::Span as _;
-use std::path::PathBuf;
+use std::path::Path;
 use tarn_sdk::Value;
 
 pub use body::{body_references, evaluate_body};
@@ -96,5 +96,5 @@ pub trait Resolver {
 pub struct EvalContext<'a> {
     pub resolver: &'a dyn Resolver,
     /// The module's directory: base of `file()`, `templatefile()`, `path.module`.
-    pub module_dir: PathBuf,
+    pub module_dir: &'a Path,
 }

@@ -75,7 +75,7 @@ pub(crate) fn eval_src(src: &str) -> Result<Value, Diagnostics> {
     let expr = hcl::edit::parser::parse_expr(src).expect("test expression parses");
     let e = Expr { span: Expr { expr: expr.clone(), span: Span { file: 0, start: 0, end: src.len() } }.sub_span(hcl::edit::Span::span(&expr)), expr };
     let r = scope();
-    let ctx = EvalContext { resolver: &r, module_dir: std::path::PathBuf::from(".") };
+    let ctx = EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
     evaluate(&e, &ctx)
 }
 
@@ -241,7 +241,7 @@ fn templatefile_sees_only_its_variables() {
     std::fs::write(dir.path().join("t.tpl"), "Hi ${name}!%{ for p in ports } ${p}%{ endfor }").unwrap();
     std::fs::write(dir.path().join("bad.tpl"), "line1\n${var.name}").unwrap();
     let r = scope();
-    let ctx = EvalContext { resolver: &r, module_dir: dir.path().to_path_buf() };
+    let ctx = EvalContext { resolver: &r, module_dir: dir.path() };
     let run = |src: &str| {
         let expr = hcl::edit::parser::parse_expr(src).unwrap();
         evaluate(&Expr { expr, span: Span { file: 0, start: 0, end: src.len() } }, &ctx)

@@ -107,7 +107,7 @@ mod tests {
         let (cfg, diags) = load_sources(&[("v.tarn.hcl", src)]);
         assert!(diags.is_empty(), "{diags:?}");
         let r = super::super::tests::scope();
-        let ctx = EvalContext { resolver: &r, module_dir: ".".into() };
+        let ctx = EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
         let var = &cfg.root.module.variables[name];
         variable_value(var, given.as_ref().map(|v| Given { value: v, span: None }), &ctx)
     }

@@ -287,9 +287,11 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>, Vec<Vec<
     for (new, &old) in idx.iter().enumerate() {
         new_of[old] = new as u32;
     }
+    // Only recorded dependencies are looked up by address (none in a plan from empty state).
+    let any_recorded = idx.iter().any(|&old| !planned[old].recorded.is_empty());
     let by_address: FxHashMap<&Address, u32> = idx
         .iter()
-        .filter(|&&old| planned[old].change.deposed.is_none())
+        .filter(|&&old| any_recorded && planned[old].change.deposed.is_none())
         .map(|&old| (&planned[old].change.address, new_of[old]))
         .collect();
     // An object recorded as depending on an address depended on whichever object was there:

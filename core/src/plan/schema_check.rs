@@ -46,11 +46,11 @@ pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &Res
         }
         let is_block = !resource.body.attributes.contains_key(name);
         let v = if is_block && matches!(attr.ty, Type::Object { .. }) {
-            v.as_list().and_then(|l| l.first()).cloned().unwrap_or(Value::Null)
+            v.as_list().and_then(|l| l.first()).unwrap_or(&Value::Null)
         } else {
-            v.clone()
+            v
         };
-        match lang::convert(&v, &attr.ty) {
+        match lang::convert(v, &attr.ty) {
             Ok(c) => {
                 out.insert(name.clone(), c);
             }

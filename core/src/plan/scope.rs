@@ -167,7 +167,7 @@ impl<'a> World<'a> {
     /// and give `Unknown`, so one problem does not hide others.
     pub fn eval(&self, expr: &Expr, module: &[ModuleStep], binding: &Binding) -> (Value, Vec<InstId>, Option<Diagnostics>) {
         let resolver = ScopeResolver { world: self, module, binding, deps: RefCell::default() };
-        let dir = self.tree(module).map(|t| t.module.dir.clone()).unwrap_or_default();
+        let dir = self.tree(module).map_or(std::path::Path::new(""), |t| t.module.dir.as_path());
         let ctx = EvalContext { resolver: &resolver, module_dir: dir };
         let result = lang::evaluate(expr, &ctx);
         let deps = resolver.deps.into_inner();

@@ -103,7 +103,7 @@ fn parse_text(text: &str, ty: &Type) -> Result<Value, String> {
 }
 
 fn evaluate_constant(e: &Expr, resolver: &dyn Resolver) -> Result<Value, Diagnostic> {
-    let ctx = EvalContext { resolver, module_dir: Default::default() };
+    let ctx = EvalContext { resolver, module_dir: std::path::Path::new("") };
     lang::evaluate(e, &ctx).map_err(|d| {
         d.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("Invalid expression", "The expression could not be evaluated."))
     })
@@ -114,7 +114,7 @@ fn validate(var: &Variable, value: &Value, dir: &std::path::Path) -> Diagnostics
     let mut diags = Diagnostics::default();
     let resolver = OneVar { name: &var.name, value };
     for v in &var.validations {
-        let ctx = EvalContext { resolver: &resolver, module_dir: dir.to_path_buf() };
+        let ctx = EvalContext { resolver: &resolver, module_dir: dir };
         let ok = match lang::evaluate(&v.condition, &ctx) {
             Ok(c) => c,
             Err(d) => {
