@@ -2,6 +2,24 @@
 //! wires concrete providers and the state backend into the engine, renders results and maps
 //! every outcome to a documented exit code. The engine itself lives in tarn-core.
 
+/// `print!` and `println!` that never panic. A reader that went away (`tarn plan | head`,
+/// a pager quit early) is its own choice, not tarn's failure, and std's macros panic on it.
+/// Output that cannot be written is dropped and the command goes on: an apply must not stop
+/// half-way because its reader did.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod commands;
 mod error;

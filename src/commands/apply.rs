@@ -50,7 +50,7 @@ async fn run_locked(
             let mode = if destroy { PlanMode::Destroy } else { PlanMode::Normal };
             let plan = session.planning.plan(mode, &args.select, args.run.refresh).await?;
             if !args.json {
-                print!("{}", render::plan::render(&plan, color.stdout));
+                out!("{}", render::plan::render(&plan, color.stdout));
             }
             if !render::plan::has_changes(&plan) {
                 return Ok(());
@@ -125,7 +125,7 @@ fn confirm(destroy: bool) -> Result<(), CliError> {
         )));
     }
     let what = if destroy { "destroy every object listed above" } else { "perform these actions" };
-    print!("\nDo you want to {what}? Only 'yes' will be accepted.\n  Enter a value: ");
+    out!("\nDo you want to {what}? Only 'yes' will be accepted.\n  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;

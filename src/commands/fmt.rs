@@ -40,7 +40,7 @@ pub fn run(args: &FmtArgs) -> Result<(), CliError> {
         return Err(CliError::Diagnostics { diags, sources: Box::new(sources) });
     }
     for f in &unformatted {
-        println!("{}", f.display());
+        outln!("{}", f.display());
     }
     if args.check && !unformatted.is_empty() {
         return Err(CliError::Failed(format!(

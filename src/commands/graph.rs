@@ -8,6 +8,6 @@ pub fn run(_args: &ConfigArgs) -> Result<(), CliError> {
     let config = workflow::load_config()?;
     let (graph, diags) = tarn_core::graph::build(&config);
     workflow::check(diags, &config.sources)?;
-    print!("{}", tarn_core::graph::to_dot(&graph));
+    out!("{}", tarn_core::graph::to_dot(&graph));
     Ok(())
 }

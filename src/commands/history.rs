@@ -24,9 +24,9 @@ pub async fn run(args: &HistoryArgs, color: Color) -> Result<(), CliError> {
         };
         let ops = operations(&journal);
         if args.json {
-            println!("{}", json!({"format_version": render::json::FORMAT_VERSION, "run": run_json(run), "operations": ops}));
+            outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "run": run_json(run), "operations": ops}));
         } else {
-            print!("{}", render_run(run, &ops, color.stdout));
+            out!("{}", render_run(run, &ops, color.stdout));
         }
         return Ok(());
     }
@@ -34,16 +34,16 @@ pub async fn run(args: &HistoryArgs, color: Color) -> Result<(), CliError> {
         runs.truncate(n);
     }
     if args.json {
-        println!("{}", json!({"format_version": render::json::FORMAT_VERSION, "runs": runs.iter().map(run_json).collect::<Vec<_>>()}));
+        outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "runs": runs.iter().map(run_json).collect::<Vec<_>>()}));
         return Ok(());
     }
     if runs.is_empty() {
-        println!("No runs yet: nothing has changed this state.");
+        outln!("No runs yet: nothing has changed this state.");
         return Ok(());
     }
-    println!("{:<8}  {:<20}  {:<20}  {:<19}  {:<14}  SERIAL", "RUN", "STARTED", "OUTCOME", "BY", "PLAN");
+    outln!("{:<8}  {:<20}  {:<20}  {:<19}  {:<14}  SERIAL", "RUN", "STARTED", "OUTCOME", "BY", "PLAN");
     for r in &runs {
-        println!(
+        outln!(
             "{:<8}  {:<20}  {:<20}  {:<19}  {:<14}  {}",
             short(&r.id),
             r.started_at.split('.').next().unwrap_or(&r.started_at).trim_end_matches('Z'),
@@ -52,7 +52,7 @@ pub async fn run(args: &HistoryArgs, color: Color) -> Result<(), CliError> {
             counts_text(&plan_counts(r)),
             r.serial
         );
-        println!("          {}", r.holder.command);
+        outln!("          {}", r.holder.command);
     }
     Ok(())
 }

@@ -123,8 +123,8 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
     let report = exec::apply(&one, ctx).await.map_err(|e| CliError::Failed(format!("import could not run: {e}")))?;
     match report.outcome {
         ApplyOutcome::Success => {
-            println!("{address}: imported from ID {id:?}.");
-            println!(
+            outln!("{address}: imported from ID {id:?}.");
+            outln!(
                 "\nImport successful: {address} is now in the state and tarn manages it. The object was not changed; \
                  run `tarn plan` to see how it differs from its configuration."
             );

@@ -44,7 +44,7 @@ pub async fn run(to: &str, lock_timeout: &str) -> Result<(), CliError> {
     target_lock.release().await;
     source_lock.release().await;
     let dump = result?;
-    println!(
+    outln!(
         "Copied the state of workspace {} from {} to {}: {}; lineage {} and serial {} unchanged.",
         workspace,
         from_loc.describe(),
@@ -53,7 +53,7 @@ pub async fn run(to: &str, lock_timeout: &str) -> Result<(), CliError> {
         dump.lineage,
         dump.serial
     );
-    println!(
+    outln!(
         "The source was left as it was. Sensitive values were copied sealed: keep using the same state key. To use \
          the new state, set TARN_BACKEND_URL to the URL you gave, or name it in the configuration's \
          `tarn {{ backend \"...\" {{ ... }} }}` block."

@@ -27,9 +27,9 @@ pub async fn run(args: &OutputArgs) -> Result<(), CliError> {
             )));
         }
         match (&o.value, args.json) {
-            (v, true) => println!("{v}"),
-            (serde_json::Value::String(s), false) => println!("{s}"),
-            (v, false) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
+            (v, true) => outln!("{v}"),
+            (serde_json::Value::String(s), false) => outln!("{s}"),
+            (v, false) => outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
         }
         return Ok(());
     }
@@ -41,7 +41,7 @@ pub async fn run(args: &OutputArgs) -> Result<(), CliError> {
                 (o.name.clone(), serde_json::json!({"sensitive": o.sensitive, "value": value}))
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
         return Ok(());
     }
     let width = outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
@@ -51,7 +51,7 @@ pub async fn run(args: &OutputArgs) -> Result<(), CliError> {
         } else {
             tarn_core_display(&o.value)
         };
-        println!("{:width$} = {shown}", o.name);
+        outln!("{:width$} = {shown}", o.name);
     }
     Ok(())
 }

@@ -27,11 +27,11 @@ pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
         save(&plan, path)?;
     }
     if args.json {
-        println!("{}", render::json::plan(&plan));
+        outln!("{}", render::json::plan(&plan));
     } else {
-        print!("{}", render::plan::render(&plan, color.stdout));
+        out!("{}", render::plan::render(&plan, color.stdout));
         if let Some(path) = &args.out {
-            println!("\nSaved the plan to {}. Apply exactly this plan with:\n  tarn apply {}", path.display(), path.display());
+            outln!("\nSaved the plan to {}. Apply exactly this plan with:\n  tarn apply {}", path.display(), path.display());
         }
     }
     let changes = render::plan::has_changes(&plan);

@@ -70,12 +70,12 @@ pub async fn run(new_key_file: Option<&Path>, json_out: bool, lock: &LockArgs) -
             .iter()
             .map(|(ws, r)| serde_json::json!({"workspace": ws, "resources": r.resources, "values": r.values}))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"format_version": render::json::FORMAT_VERSION, "key_file": installed, "values": total.values, "resources": total.resources, "workspaces": per})
         );
     } else {
-        println!(
+        outln!(
             "Re-encrypted {} sealed value(s) in {} resource(s) and the outputs, in {} workspace(s), with the new key in {}. \
              The old key no longer opens this state.",
             total.values,
@@ -84,7 +84,7 @@ pub async fn run(new_key_file: Option<&Path>, json_out: bool, lock: &LockArgs) -
             installed.display()
         );
         if source == KeySource::Env || new_key_file.is_some_and(|f| f != stack::key_path()) {
-            println!(
+            outln!(
                 "Use the new key from now on: set TARN_STATE_KEY to the content of {} (or move it to {}).",
                 installed.display(),
                 stack::key_path().display()

@@ -11,20 +11,20 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
     if let Some(path) = &args.plan_file {
         let plan = super::plan::load(path)?;
         if args.json {
-            println!("{}", render::json::plan(&plan));
+            outln!("{}", render::json::plan(&plan));
         } else if args.markdown {
-            print!("{}", render::markdown::plan(&plan));
+            out!("{}", render::markdown::plan(&plan));
         } else {
-            print!("{}", render::plan::render(&plan, color.stdout));
+            out!("{}", render::plan::render(&plan, color.stdout));
         }
         return Ok(());
     }
     let snapshot = if stack::state_exists() { Some(stack::open_backend()?.snapshot().await?) } else { None };
     let Some(snapshot) = snapshot else {
         if args.json {
-            println!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "resources": [], "outputs": {}}));
+            outln!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "resources": [], "outputs": {}}));
         } else {
-            println!("The state is empty: nothing has been applied here yet.");
+            outln!("The state is empty: nothing has been applied here yet.");
         }
         return Ok(());
     };
@@ -35,7 +35,7 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
             .iter()
             .map(|o| (o.name.clone(), serde_json::json!({"sensitive": o.sensitive, "value": if o.sensitive { serde_json::Value::Null } else { o.value.clone() }})))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "format_version": render::json::FORMAT_VERSION, "lineage": snapshot.lineage, "serial": snapshot.serial,
@@ -45,13 +45,13 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
         return Ok(());
     }
     for r in &snapshot.resources {
-        print!("{}", render::state_resource(r, color.stdout));
+        out!("{}", render::state_resource(r, color.stdout));
     }
     if !snapshot.outputs.is_empty() {
-        println!("Outputs:\n");
+        outln!("Outputs:\n");
         for o in &snapshot.outputs {
             let v = if o.sensitive { "(sensitive value)".to_string() } else { render::diff::block(&tarn_sdk::Value::from_json(&o.value), 4) };
-            println!("{} = {v}", o.name);
+            outln!("{} = {v}", o.name);
         }
     }
     Ok(())

@@ -46,11 +46,11 @@ async fn serve(args: SimServeArgs) -> Result<(), CliError> {
         } else {
             format!("{name}\t{}\tfaults: {faults}", emulator.base_url)
         };
-        println!("{line}");
+        outln!("{line}");
         running.push(emulator);
     }
     if !args.json {
-        println!("Serving {} emulator(s); press Ctrl-C to stop.", running.len());
+        outln!("Serving {} emulator(s); press Ctrl-C to stop.", running.len());
     }
     let _ = std::io::stdout().flush();
     tokio::signal::ctrl_c()

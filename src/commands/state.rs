@@ -16,12 +16,12 @@ pub async fn run(cmd: StateCommand, color: Color) -> Result<(), CliError> {
                     .iter()
                     .map(|r| serde_json::json!({"address": r.address, "deposed": r.deposed, "mode": r.mode, "type": r.type_name, "provider": r.provider}))
                     .collect();
-                println!("{}", serde_json::json!({"format_version": crate::render::json::FORMAT_VERSION, "resources": list}));
+                outln!("{}", serde_json::json!({"format_version": crate::render::json::FORMAT_VERSION, "resources": list}));
             } else {
                 for r in resources {
                     match r.deposed {
-                        Some(key) => println!("{} (deposed object {key})", r.address),
-                        None => println!("{}", r.address),
+                        Some(key) => outln!("{} (deposed object {key})", r.address),
+                        None => outln!("{}", r.address),
                     }
                 }
             }
@@ -36,7 +36,7 @@ pub async fn run(cmd: StateCommand, color: Color) -> Result<(), CliError> {
                 )));
             }
             tarn_state::crypto::Sealer::generate_key_file(&path)?;
-            println!(
+            outln!(
                 "Wrote a new state key to {}. Sensitive values in this state are now stored encrypted with it; keep it \
                  safe and out of version control — without it they cannot be read.",
                 path.display()
@@ -67,6 +67,6 @@ async fn unlock(lock_id: &str) -> Result<(), CliError> {
         )));
     }
     stack::open_backend()?.force_unlock(lock_id).await?;
-    println!("Released the state lock held by {current}.");
+    outln!("Released the state lock held by {current}.");
     Ok(())
 }

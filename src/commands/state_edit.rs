@@ -25,9 +25,9 @@ pub async fn show(address: &str, json_out: bool, color: Color) -> Result<(), Cli
         )));
     };
     if json_out {
-        println!("{}", json!({"format_version": render::json::FORMAT_VERSION, "resource": render::json::state_resource(row)}));
+        outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "resource": render::json::state_resource(row)}));
     } else {
-        print!("{}", render::state_resource(row, color.stdout));
+        out!("{}", render::state_resource(row, color.stdout));
     }
     Ok(())
 }
@@ -67,14 +67,14 @@ async fn mv_locked(locked: &Locked, src: &Selector, dst: &Selector, args: &MoveA
     }
     if args.json {
         let moved: Vec<_> = moves.iter().map(|(from, to)| json!({"from": from, "to": to})).collect();
-        println!("{}", json!({"format_version": render::json::FORMAT_VERSION, "dry_run": args.dry_run, "moved": moved}));
+        outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "dry_run": args.dry_run, "moved": moved}));
     } else {
         let verb = if args.dry_run { "Would move" } else { "Moved" };
         for (from, to) in &moves {
-            println!("{verb} {from} to {to}");
+            outln!("{verb} {from} to {to}");
         }
         if !args.dry_run {
-            println!("Moved {} instance(s). The real objects were not touched.", moves.len());
+            outln!("Moved {} instance(s). The real objects were not touched.", moves.len());
         }
     }
     Ok(())
@@ -129,14 +129,14 @@ async fn rm_locked(locked: &Locked, selectors: &[Selector], dry_run: bool, json_
         locked.record(json!({ "remove": removed.len() }), locked.layers.raw.apply_batch(batch)).await?;
     }
     if json_out {
-        println!("{}", json!({"format_version": render::json::FORMAT_VERSION, "dry_run": dry_run, "removed": removed}));
+        outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "dry_run": dry_run, "removed": removed}));
     } else {
         let verb = if dry_run { "Would remove" } else { "Removed" };
         for a in &removed {
-            println!("{verb} {a}");
+            outln!("{verb} {a}");
         }
         if !dry_run {
-            println!(
+            outln!(
                 "Removed {} instance(s) from the state. The real objects still exist: tarn no longer manages them.",
                 removed.len()
             );

@@ -121,7 +121,7 @@ pub async fn pull() -> Result<(), CliError> {
     let snapshot = stack::open_layers(&workspace)?.raw.snapshot().await?;
     let doc = StateDocument::from_snapshot(snapshot, &workspace);
     let text = serde_json::to_string_pretty(&doc).map_err(|e| CliError::Failed(format!("cannot encode the state: {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -210,7 +210,7 @@ async fn push_locked(locked: &Locked, doc: StateDocument, file: &Path, force: bo
     locked.record(counts, locked.layers.raw.apply_batch(batch)).await?;
     let after = locked.layers.raw.snapshot().await?;
     if json_out {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "format_version": render::json::FORMAT_VERSION, "lineage": after.lineage, "serial": after.serial,
@@ -221,7 +221,7 @@ async fn push_locked(locked: &Locked, doc: StateDocument, file: &Path, force: bo
         for n in &notes {
             eprintln!("Warning: {n}; pushed anyway (--force).");
         }
-        println!(
+        outln!(
             "Pushed {name}: the state now records {} instance(s) (lineage {}, serial {}).",
             after.resources.len(),
             after.lineage,

@@ -42,14 +42,14 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
                 serde_json::json!({"severity": d.severity, "summary": d.summary, "detail": d.detail, "range": range, "address": d.address})
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"format_version": crate::render::json::FORMAT_VERSION, "valid": !diags.has_errors(), "diagnostics": list})
         );
         return if diags.has_errors() { Err(CliError::Failed("the configuration is invalid".into())) } else { Ok(()) };
     }
     workflow::check(diags, &sources)?;
-    println!("{}", crate::render::paint("The configuration is valid.", "1;32", color.stdout));
+    outln!("{}", crate::render::paint("The configuration is valid.", "1;32", color.stdout));
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use tarn_state::SqliteBackend;
 pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
     match cmd {
         WorkspaceCommand::Show => {
-            println!("{}", stack::workspace()?);
+            outln!("{}", stack::workspace()?);
             Ok(())
         }
         WorkspaceCommand::List { json } => {
@@ -23,10 +23,10 @@ pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
                 names.sort();
             }
             if json {
-                println!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "current": current, "workspaces": names}));
+                outln!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "current": current, "workspaces": names}));
             } else {
                 for n in names {
-                    println!("{} {n}", if n == current { "*" } else { " " });
+                    outln!("{} {n}", if n == current { "*" } else { " " });
                 }
             }
             Ok(())
@@ -38,7 +38,7 @@ pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
             }
             stack::open_layers(&name)?.raw.snapshot().await?; // creates its lineage
             select(&name)?;
-            println!("Created and selected workspace {name:?}. Its state is empty: `tarn apply` builds this configuration anew in it.");
+            outln!("Created and selected workspace {name:?}. Its state is empty: `tarn apply` builds this configuration anew in it.");
             Ok(())
         }
         WorkspaceCommand::Select { name } => {
@@ -49,7 +49,7 @@ pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
                 )));
             }
             select(&name)?;
-            println!("Selected workspace {name:?}.");
+            outln!("Selected workspace {name:?}.");
             if let Ok(over) = std::env::var(stack::WORKSPACE_ENV) {
                 eprintln!("Warning: TARN_WORKSPACE (or --workspace) is set to {over:?} and overrides the selection while it is set.");
             }
@@ -112,6 +112,6 @@ async fn delete(name: &str, force: bool, lock: &crate::cli::LockArgs) -> Result<
         return Err(e.into());
     }
     locked.close_deleted();
-    println!("Deleted workspace {name:?}{}.", if snapshot.resources.is_empty() { String::new() } else { format!(" ({} object(s) forgotten, not destroyed)", snapshot.resources.len()) });
+    outln!("Deleted workspace {name:?}{}.", if snapshot.resources.is_empty() { String::new() } else { format!(" ({} object(s) forgotten, not destroyed)", snapshot.resources.len()) });
     Ok(())
 }

@@ -101,12 +101,12 @@ impl EventSink for Renderer {
                     }
                 }
                 if let Ok(s) = serde_json::to_string(&serde_json::json!({"format_version": super::json::FORMAT_VERSION, "event": json})) {
-                    println!("{s}");
+                    outln!("{s}");
                 }
             }
             Mode::Lines { color } => {
                 if let Some(l) = line(&event, *color) {
-                    println!("{l}");
+                    outln!("{l}");
                 }
             }
             Mode::Notes { color } => {
@@ -121,7 +121,7 @@ impl EventSink for Renderer {
                 Event::ApplyFinished { .. } => {
                     bar.finish_and_clear();
                     if let Some(l) = line(&event, *color) {
-                        println!("{l}");
+                        outln!("{l}");
                     }
                 }
                 other => {

@@ -1,6 +1,7 @@
 //! The documented exit codes of every command: plan (0, and 2 with `--detailed-exitcode` when
 //! there are changes), apply (0), destroy (0), validate (0/1), fmt --check (0/1). The failure
-//! codes of apply (3 and 4) are covered with what they leave behind in `rollback.rs`.
+//! codes of apply (3 and 4) are covered with what they leave behind in `rollback.rs`. A reader
+//! that goes away early changes no exit code.
 
 use crate::harness::{FAULT_PROVIDER, Stack};
 
@@ -148,4 +149,30 @@ fn a_directory_without_configuration_files_is_an_error() {
     }
     assert_eq!(s.state_fingerprint(), before);
     assert_eq!(s.object_ids(), objects);
+}
+
+/// A reader that goes away early (`tarn plan | head`, a pager quit at once) ends nothing badly:
+/// a plan finishes without a panic and exits 0, and an apply whose output nobody reads still
+/// applies everything and records it.
+#[test]
+fn a_reader_that_goes_away_early_neither_panics_nor_stops_an_apply() {
+    use std::io::Read;
+    let s = Stack::with("resource \"null_resource\" \"n\" {\n  count    = 3000\n  triggers = { i = count.index }\n}\n");
+    let mut plan = s.spawn(&["plan"]);
+    let mut first = [0u8; 64];
+    plan.stdout.take().expect("stdout").read_exact(&mut first).expect("the plan starts");
+    let status = plan.wait().expect("plan ends");
+    let mut stderr = String::new();
+    plan.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let mut apply = s.spawn(&["apply", "--auto-approve"]);
+    drop(apply.stdout.take());
+    let status = apply.wait().expect("apply ends");
+    let mut stderr = String::new();
+    apply.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(s.addresses().len(), 3000);
 }

@@ -62,10 +62,10 @@ async fn once(opts: &CheckOptions, format: Format, color: Color, mut sinks: sink
     let recorded = sinks.record(&outcome, &doc);
     sinks.close().await;
     match (&result, format) {
-        (Ok(c), Format::Human) => print!("{}", report::human(&c.report, &c.warnings, color.stdout)),
-        (Ok(c), Format::Markdown) => print!("{}", report::markdown(&c.report, &c.warnings)),
+        (Ok(c), Format::Human) => out!("{}", report::human(&c.report, &c.warnings, color.stdout)),
+        (Ok(c), Format::Markdown) => out!("{}", report::markdown(&c.report, &c.warnings)),
         // A pipeline reading --json gets a document for a failed check too (status "error").
-        (_, Format::Json) => println!("{doc}"),
+        (_, Format::Json) => outln!("{doc}"),
         (Err(_), _) => {}
     }
     recorded?;

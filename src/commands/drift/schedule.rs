@@ -60,11 +60,11 @@ pub async fn run(s: Schedule, mut sinks: Sinks) -> Result<(), CliError> {
         let drift = result.as_ref().ok().map(|c| (c.report.resources.len(), c.report.checked));
         metrics.observe(drift, ctx.duration_ms as f64 / 1000.0, unix_now);
         match s.format {
-            Format::Json => println!("{doc}"),
+            Format::Json => outln!("{doc}"),
             _ => {
-                println!("{}", summary(&ctx.checked_at, &result, s.color.stdout));
+                outln!("{}", summary(&ctx.checked_at, &result, s.color.stdout));
                 if let (Some(_), Ok(c)) = (transition, &result) {
-                    print!("{}", report::human(&c.report, &c.warnings, s.color.stdout));
+                    out!("{}", report::human(&c.report, &c.warnings, s.color.stdout));
                 }
             }
         }

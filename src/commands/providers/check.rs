@@ -35,12 +35,12 @@ pub async fn run(path: &Path, fixture: Option<&Path>, name: Option<String>, time
                 serde_json::json!({"name": r.name, "status": status, "detail": detail})
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"format_version": super::FORMAT_VERSION, "plugin": report.plugin, "passed": report.passed(), "checks": checks})
         );
     } else {
-        println!("Checking {} against the plugin protocol:", report.plugin);
+        outln!("Checking {} against the plugin protocol:", report.plugin);
         let width = check::CHECKS.iter().map(|c| c.len()).max().unwrap_or(0);
         for r in &report.results {
             let (status, detail) = match &r.outcome {
@@ -48,9 +48,9 @@ pub async fn run(path: &Path, fixture: Option<&Path>, name: Option<String>, time
                 Outcome::Fail(d) => ("FAIL", d),
                 Outcome::Skip(d) => ("skip", d),
             };
-            println!("  {status}  {:width$}  {detail}", r.name);
+            outln!("  {status}  {:width$}  {detail}", r.name);
         }
-        println!("{} checks: {passed} passed, {failed} failed, {skipped} skipped.", report.results.len());
+        outln!("{} checks: {passed} passed, {failed} failed, {skipped} skipped.", report.results.len());
     }
     if report.passed() {
         Ok(())

@@ -141,13 +141,13 @@ pub fn write(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), CliErro
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             std::fs::write(&path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
     }
     for stale in generated_files(dir).into_iter().filter(|f| !files.contains_key(f)) {
         let path = dir.join(&stale);
         std::fs::remove_file(&path).map_err(|e| CliError::Failed(format!("cannot remove {}: {e}", path.display())))?;
-        println!("removed {}", path.display());
+        outln!("removed {}", path.display());
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ pub async fn run(args: ProvidersArgs) -> Result<(), CliError> {
             if check {
                 let stale = docs::stale(&out, &files);
                 if stale.is_empty() {
-                    println!("{} is up to date ({} files).", out.display(), files.len());
+                    outln!("{} is up to date ({} files).", out.display(), files.len());
                     return Ok(());
                 }
                 let fix = if plugins.is_empty() && out == std::path::Path::new("docs/providers") {
@@ -63,15 +63,15 @@ async fn list(json: bool) -> Result<(), CliError> {
                 )
             })
             .collect();
-        println!("{}", serde_json::json!({"format_version": FORMAT_VERSION, "providers": providers}));
+        outln!("{}", serde_json::json!({"format_version": FORMAT_VERSION, "providers": providers}));
     } else {
         for e in &catalog.entries {
-            println!("{} ({})", e.name, e.source);
+            outln!("{} ({})", e.name, e.source);
             for t in e.schema.resources.keys() {
-                println!("  resource {t}");
+                outln!("  resource {t}");
             }
             for t in e.schema.data_sources.keys() {
-                println!("  data     {t}");
+                outln!("  data     {t}");
             }
         }
     }
@@ -99,10 +99,10 @@ async fn schema(names: &[String], json: bool) -> Result<(), CliError> {
             }
             providers.insert(e.name.clone(), schema);
         }
-        println!("{}", serde_json::json!({"format_version": FORMAT_VERSION, "providers": providers}));
+        outln!("{}", serde_json::json!({"format_version": FORMAT_VERSION, "providers": providers}));
     } else {
         for e in chosen {
-            print!("{}", docs::render(e));
+            out!("{}", docs::render(e));
         }
     }
     catalog.result()
