@@ -27,7 +27,7 @@ pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
         save(&plan, path)?;
     }
     if args.json {
-        outln!("{}", render::json::plan(&plan));
+        outln!("{}", render::json::plan_text(&plan).map_err(|e| CliError::Failed(format!("cannot encode the plan as JSON: {e}")))?);
     } else {
         out!("{}", render::plan::render(&plan, color.stdout));
         if let Some(path) = &args.out {

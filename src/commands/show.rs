@@ -11,7 +11,7 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
     if let Some(path) = &args.plan_file {
         let plan = super::plan::load(path)?;
         if args.json {
-            outln!("{}", render::json::plan(&plan));
+            outln!("{}", render::json::plan_text(&plan).map_err(|e| CliError::Failed(format!("cannot encode the plan as JSON: {e}")))?);
         } else if args.markdown {
             out!("{}", render::markdown::plan(&plan));
         } else {

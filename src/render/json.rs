@@ -5,8 +5,9 @@
 
 use super::plan::Counts;
 use serde_json::{Value as Json, json};
-use tarn_core::plan::{Plan, ResourceChange};
-use tarn_sdk::Value;
+use serde::Serialize;
+use tarn_core::plan::{Action, ChangeReason, OpKind, Phase, Plan, PlanBinding, PlanMode, ResourceChange};
+use tarn_sdk::{Mode, Value};
 
 /// 1.1: `deposed` on plan changes, plan operations and state resources; imports
 /// (`importing` on plan changes, `summary.import`, the `import` op kind). 1.2: `prior_provider`
@@ -48,63 +49,126 @@ fn opt_value(v: &Option<Value>) -> (Json, Vec<String>, Vec<String>) {
     v.as_ref().map(value).unwrap_or((Json::Null, Vec::new(), Vec::new()))
 }
 
-fn change(c: &ResourceChange) -> Json {
+/// One change as `--json` shows it (field order is the document's).
+#[derive(Serialize)]
+struct ChangeDoc<'a> {
+    address: String,
+    mode: Mode,
+    #[serde(rename = "type")]
+    type_name: &'a str,
+    name: &'a str,
+    index: Option<Json>,
+    deposed: &'a Option<String>,
+    provider: &'a str,
+    prior_provider: &'a Option<String>,
+    action: Action,
+    reasons: &'a [ChangeReason],
+    irreversible: bool,
+    before: Json,
+    before_sensitive: Vec<String>,
+    after: Json,
+    after_unknown: Vec<String>,
+    after_sensitive: Vec<String>,
+    dependencies: Vec<String>,
+    importing: Option<Json>,
+}
+
+fn change(c: &ResourceChange) -> ChangeDoc<'_> {
     let (before, _, before_sensitive) = opt_value(&c.before);
     let (after, after_unknown, after_sensitive) = opt_value(&c.after);
-    json!({
-        "address": c.address.to_string(),
-        "mode": c.address.mode,
-        "type": c.address.type_name,
-        "name": c.address.name,
-        "index": c.address.key.as_ref().map(|k| match k {
+    ChangeDoc {
+        address: c.address.to_string(),
+        mode: c.address.mode,
+        type_name: &c.address.type_name,
+        name: &c.address.name,
+        index: c.address.key.as_ref().map(|k| match k {
             tarn_sdk::InstanceKey::Int(i) => json!(i),
             tarn_sdk::InstanceKey::Str(s) => json!(s),
         }),
-        "deposed": c.deposed,
-        "provider": c.provider,
-        "prior_provider": c.prior_provider,
-        "action": c.action,
-        "reasons": c.reasons,
-        "irreversible": c.irreversible,
-        "before": before,
-        "before_sensitive": before_sensitive,
-        "after": after,
-        "after_unknown": after_unknown,
-        "after_sensitive": after_sensitive,
-        "dependencies": c.dependencies.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-        "importing": c.import_id().map(|id| json!({"id": id})),
-    })
+        deposed: &c.deposed,
+        provider: &c.provider,
+        prior_provider: &c.prior_provider,
+        action: c.action,
+        reasons: &c.reasons,
+        irreversible: c.irreversible,
+        before,
+        before_sensitive,
+        after,
+        after_unknown,
+        after_sensitive,
+        dependencies: c.dependencies.iter().map(|a| a.to_string()).collect(),
+        importing: c.import_id().map(|id| json!({"id": id})),
+    }
 }
 
-pub fn plan(p: &Plan) -> Json {
-    json!({
-        "format_version": FORMAT_VERSION,
-        "tarn_version": p.tarn_version,
-        "created_at": p.created_at,
-        "mode": p.mode,
-        "binding": p.binding,
-        "summary": Counts::of(p),
-        "changes": p.changes.iter().map(change).collect::<Vec<_>>(),
-        "outputs": p.outputs.iter().map(|o| {
+/// A plan as `--json` shows it: serialized straight from the plan (a plan of thousands of
+/// changes is not built as a JSON tree first).
+#[derive(Serialize)]
+pub struct PlanDoc<'a> {
+    format_version: &'static str,
+    tarn_version: &'a str,
+    created_at: &'a str,
+    mode: PlanMode,
+    binding: &'a PlanBinding,
+    summary: Counts,
+    changes: Vec<ChangeDoc<'a>>,
+    outputs: Vec<Json>,
+    drift: Vec<Json>,
+    graph: GraphDoc<'a>,
+}
+
+#[derive(Serialize)]
+struct GraphDoc<'a> {
+    operations: Vec<OpDoc<'a>>,
+    edges: &'a [(u32, u32)],
+}
+
+#[derive(Serialize)]
+struct OpDoc<'a> {
+    kind: OpKind,
+    address: Option<String>,
+    deposed: Option<&'a String>,
+    provider: Option<&'a str>,
+    phase: Phase,
+}
+
+pub fn plan(p: &Plan) -> PlanDoc<'_> {
+    PlanDoc {
+        format_version: FORMAT_VERSION,
+        tarn_version: &p.tarn_version,
+        created_at: &p.created_at,
+        mode: p.mode,
+        binding: &p.binding,
+        summary: Counts::of(p),
+        changes: p.changes.iter().map(change).collect(),
+        outputs: p.outputs.iter().map(|o| {
             let (after, after_unknown, _) = if o.sensitive { (Json::Null, Vec::new(), Vec::new()) } else { opt_value(&o.after) };
             json!({"name": o.name, "action": o.action, "sensitive": o.sensitive, "after": after, "after_unknown": after_unknown})
-        }).collect::<Vec<_>>(),
-        "drift": p.drift.iter().map(|d| {
+        }).collect(),
+        drift: p.drift.iter().map(|d| {
             let (recorded, _, _) = opt_value(&d.recorded);
             let (actual, _, _) = opt_value(&d.actual);
             json!({"address": d.address.to_string(), "recorded": recorded, "actual": actual, "gone": d.actual.is_none()})
-        }).collect::<Vec<_>>(),
-        "graph": {
-            "operations": p.graph.ops.iter().map(|op| json!({
-                "kind": op.kind,
-                "address": p.changes.get(op.change as usize).map(|c| c.address.to_string()),
-                "deposed": p.changes.get(op.change as usize).and_then(|c| c.deposed.clone()),
-                "provider": p.changes.get(op.change as usize).map(|c| c.provider_for(op.kind)),
-                "phase": op.phase,
-            })).collect::<Vec<_>>(),
-            "edges": p.graph.edges,
+        }).collect(),
+        graph: GraphDoc {
+            operations: p.graph.ops.iter().map(|op| {
+                let c = p.changes.get(op.change as usize);
+                OpDoc {
+                    kind: op.kind,
+                    address: c.map(|c| c.address.to_string()),
+                    deposed: c.and_then(|c| c.deposed.as_ref()),
+                    provider: c.map(|c| c.provider_for(op.kind)),
+                    phase: op.phase,
+                }
+            }).collect(),
+            edges: &p.graph.edges,
         },
-    })
+    }
+}
+
+/// A plan's `--json` text, in one piece (written with one call, not line by line).
+pub fn plan_text(p: &Plan) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&plan(p))
 }
 
 /// One recorded instance as `tarn show --json` and `tarn state show --json` print it:
