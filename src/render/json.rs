@@ -186,6 +186,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_plan_document_keeps_its_documented_field_order() {
+        let change = ResourceChange {
+            address: "null_resource.a[0]".parse().expect("address"),
+            provider: "null".into(),
+            action: Action::Create,
+            before: None,
+            after: Some(Value::map([("id", Value::Unknown), ("s", Value::string("x").sensitive())])),
+            reasons: Vec::new(),
+            irreversible: false,
+            dependencies: Vec::new(),
+            deposed: None,
+            prior_provider: None,
+        };
+        let p = Plan {
+            format_version: tarn_core::plan::PLAN_FORMAT_VERSION,
+            tarn_version: "0".into(),
+            created_at: "t".into(),
+            binding: PlanBinding { lineage: "l".into(), serial: 0, config_hash: "h".into(), workspace: "default".into() },
+            mode: PlanMode::Normal,
+            variables: Default::default(),
+            changes: vec![change],
+            outputs: Vec::new(),
+            drift: Vec::new(),
+            graph: Default::default(),
+        };
+        let text = plan_text(&p).expect("encodes");
+        let doc: Json = serde_json::from_str(&text).expect("JSON");
+        let keys = |j: &Json| j.as_object().expect("object").keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&doc), ["format_version", "tarn_version", "created_at", "mode", "binding", "summary", "changes", "outputs", "drift", "graph"]);
+        assert_eq!(
+            keys(&doc["changes"][0]),
+            [
+                "address", "mode", "type", "name", "index", "deposed", "provider", "prior_provider", "action", "reasons",
+                "irreversible", "before", "before_sensitive", "after", "after_unknown", "after_sensitive", "dependencies",
+                "importing"
+            ]
+        );
+        assert_eq!(doc["changes"][0]["index"], json!(0));
+        assert_eq!(doc["changes"][0]["after_unknown"], json!(["/id"]));
+        assert_eq!(doc["changes"][0]["after_sensitive"], json!(["/s"]));
+        assert_eq!(doc["summary"]["add"], json!(1));
+        assert!(!text.contains("\"x\""), "a sensitive value was printed: {text}");
+    }
+
+    #[test]
     fn marks_become_pointers_and_secrets_vanish() {
         let v = Value::map([
             ("id", Value::Unknown),
