@@ -20,6 +20,22 @@ macro_rules! outln {
     }};
 }
 
+/// `eprint!` and `eprintln!` that never panic: the same rule for stderr (`tarn apply 2>&1 |
+/// head` must not end an apply with a panic because a warning came late).
+macro_rules! eout {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! eoutln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod commands;
 mod error;
@@ -92,11 +108,11 @@ fn report(err: &error::CliError) -> i32 {
     let color = render::Color::detect(false);
     match err {
         error::CliError::Diagnostics { diags, sources } => {
-            eprint!("{}", render::diagnostics(diags, sources, color.stderr));
+            eout!("{}", render::diagnostics(diags, sources, color.stderr));
         }
         error::CliError::ChangesPresent => {}
         other => {
-            eprintln!("{}", render::error_line(&other.to_string(), color.stderr));
+            eoutln!("{}", render::error_line(&other.to_string(), color.stderr));
         }
     }
     err.exit_code()

@@ -72,14 +72,14 @@ impl Emulators {
                 .await
                 .map_err(|e| CliError::Failed(format!("cannot start the {name} emulator for --sandbox: {e}")))?;
             overrides.insert(name.clone(), emulated.sandbox_config(&emulator.base_url));
-            eprintln!(
+            eoutln!(
                 "Sandbox: provider \"{name}\" talks to its emulator at {} (objects kept in {}).",
                 emulator.base_url,
                 snapshot_path(&name).display()
             );
             running.push((name, emulator));
         }
-        eprintln!("Sandbox: state kept in {}; other providers run as usual.", state_path().display());
+        eoutln!("Sandbox: state kept in {}; other providers run as usual.", state_path().display());
         Ok(Emulators { running, overrides })
     }
 

@@ -187,10 +187,10 @@ pub fn watch_interrupts() -> Arc<AtomicBool> {
     let f = flag.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nInterrupt received: letting running operations finish, then stopping. Press Ctrl-C again to exit at once.");
+            eoutln!("\nInterrupt received: letting running operations finish, then stopping. Press Ctrl-C again to exit at once.");
             f.store(true, Ordering::SeqCst);
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("Second interrupt: exiting now. The next run will recover from the journal.");
+                eoutln!("Second interrupt: exiting now. The next run will recover from the journal.");
                 std::process::exit(130);
             }
         }

@@ -59,6 +59,6 @@ async fn serve(args: SimServeArgs) -> Result<(), CliError> {
     for emulator in running {
         emulator.server.shutdown().await;
     }
-    eprintln!("Emulators stopped.");
+    eoutln!("Emulators stopped.");
     Ok(())
 }

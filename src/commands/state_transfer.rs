@@ -219,7 +219,7 @@ async fn push_locked(locked: &Locked, doc: StateDocument, file: &Path, force: bo
         );
     } else {
         for n in &notes {
-            eprintln!("Warning: {n}; pushed anyway (--force).");
+            eoutln!("Warning: {n}; pushed anyway (--force).");
         }
         outln!(
             "Pushed {name}: the state now records {} instance(s) (lineage {}, serial {}).",

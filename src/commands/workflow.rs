@@ -48,7 +48,7 @@ pub fn check(diags: Diagnostics, sources: &SourceMap) -> Result<(), CliError> {
         return Err(CliError::Diagnostics { diags, sources: Box::new(sources.clone()) });
     }
     if !diags.is_empty() {
-        eprint!("{}", crate::render::diagnostics(&diags, sources, crate::render::Color::detect(false).stderr));
+        eout!("{}", crate::render::diagnostics(&diags, sources, crate::render::Color::detect(false).stderr));
     }
     Ok(())
 }

@@ -51,7 +51,7 @@ pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
             select(&name)?;
             outln!("Selected workspace {name:?}.");
             if let Ok(over) = std::env::var(stack::WORKSPACE_ENV) {
-                eprintln!("Warning: TARN_WORKSPACE (or --workspace) is set to {over:?} and overrides the selection while it is set.");
+                eoutln!("Warning: TARN_WORKSPACE (or --workspace) is set to {over:?} and overrides the selection while it is set.");
             }
             Ok(())
         }

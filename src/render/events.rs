@@ -111,7 +111,7 @@ impl EventSink for Renderer {
             }
             Mode::Notes { color } => {
                 if let Some(l) = line(&event, *color) {
-                    eprintln!("{l}");
+                    eoutln!("{l}");
                 }
             }
             Mode::Progress { bar, color } => match &event {

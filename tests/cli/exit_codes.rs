@@ -175,4 +175,11 @@ fn a_reader_that_goes_away_early_neither_panics_nor_stops_an_apply() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(s.addresses().len(), 3000);
+
+    // The same for stderr: a refused plan whose diagnostics nobody reads still exits 1, not
+    // with a panic's 101.
+    s.write("main.tarn.hcl", "resource \"null_resource\" \"n\" {\n  count = nope\n}\n");
+    let mut refused = s.spawn(&["plan"]);
+    drop(refused.stderr.take());
+    assert_eq!(refused.wait().expect("plan ends").code(), Some(1));
 }

@@ -32,13 +32,13 @@ pub async fn run(s: Schedule, mut sinks: Sinks) -> Result<(), CliError> {
     let server = match s.metrics_addr {
         Some(addr) => {
             let (task, bound) = metrics::serve(addr, metrics.clone()).await?;
-            eprintln!("Serving drift metrics at http://{bound}/metrics");
+            eoutln!("Serving drift metrics at http://{bound}/metrics");
             Some(task)
         }
         None => None,
     };
     let mut stop = watch_signals()?;
-    eprintln!("Checking for drift every {}; stop with Ctrl-C or SIGTERM.", human_duration(s.every));
+    eoutln!("Checking for drift every {}; stop with Ctrl-C or SIGTERM.", human_duration(s.every));
     let mut ticker = tokio::time::interval(s.every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -52,7 +52,7 @@ pub async fn run(s: Schedule, mut sinks: Sinks) -> Result<(), CliError> {
         let transition = match sinks.record(&outcome, &doc) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("Warning: {e}");
+                eoutln!("Warning: {e}");
                 None
             }
         };
@@ -75,7 +75,7 @@ pub async fn run(s: Schedule, mut sinks: Sinks) -> Result<(), CliError> {
             break;
         }
     }
-    eprintln!("Stopped checking for drift.");
+    eoutln!("Stopped checking for drift.");
     sinks.close().await;
     if let Some(task) = server {
         task.abort();
@@ -139,10 +139,10 @@ fn watch_signals() -> Result<watch::Receiver<bool>, CliError> {
             }
             seen += 1;
             if seen > 1 {
-                eprintln!("Second signal: exiting now.");
+                eoutln!("Second signal: exiting now.");
                 std::process::exit(130);
             }
-            eprintln!("Stopping after the current check (a second Ctrl-C exits at once).");
+            eoutln!("Stopping after the current check (a second Ctrl-C exits at once).");
             let _ = tx.send(true);
         }
     });

@@ -135,7 +135,7 @@ impl Notifier {
                     Err(e) => {
                         let message = e.message.replace(client.base_url().path().trim_end_matches('/'), "/…");
                         tracing::warn!("could not notify {shown} of {event}: {message}");
-                        eprintln!("Warning: could not notify {shown} of {event}: {message}");
+                        eoutln!("Warning: could not notify {shown} of {event}: {message}");
                     }
                 }
             }
@@ -159,7 +159,7 @@ impl Notifier {
         drop(self.queue);
         let mut task = self.task;
         if tokio::time::timeout(grace, &mut task).await.is_err() {
-            eprintln!("Warning: gave up sending drift notifications after {}s", grace.as_secs());
+            eoutln!("Warning: gave up sending drift notifications after {}s", grace.as_secs());
             task.abort();
         }
     }

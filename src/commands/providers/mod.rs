@@ -76,7 +76,7 @@ async fn list(json: bool) -> Result<(), CliError> {
         }
     }
     for p in &catalog.problems {
-        eprintln!("{}", crate::render::error_line(p, crate::render::Color::detect(false).stderr));
+        eoutln!("{}", crate::render::error_line(p, crate::render::Color::detect(false).stderr));
     }
     catalog.result()
 }
