@@ -2,39 +2,22 @@
 //! wires concrete providers and the state backend into the engine, renders results and maps
 //! every outcome to a documented exit code. The engine itself lives in tarn-core.
 
-/// `print!` and `println!` that never panic. A reader that went away (`tarn plan | head`,
-/// a pager quit early) is its own choice, not tarn's failure, and std's macros panic on it.
-/// Output that cannot be written is dropped and the command goes on: an apply must not stop
-/// half-way because its reader did.
-macro_rules! out {
-    ($($arg:tt)*) => {{
+/// Writes to `$stream` with `$how` (`write` or `writeln`), dropping what cannot be written.
+/// A reader that went away (`tarn plan | head`, a pager quit early, `2>&1 | head`) is its own
+/// choice, not tarn's failure, and std's print macros panic on it. The command goes on: an
+/// apply must not stop half-way because its reader did.
+macro_rules! write_or_drop {
+    ($stream:expr, $how:ident, $($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
+        let _ = $how!($stream, $($arg)*);
     }};
 }
 
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-/// `eprint!` and `eprintln!` that never panic: the same rule for stderr (`tarn apply 2>&1 |
-/// head` must not end an apply with a panic because a warning came late).
-macro_rules! eout {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
-
-macro_rules! eoutln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
+/// `print!`, `println!`, `eprint!` and `eprintln!` that never panic (see `write_or_drop`).
+macro_rules! out { ($($arg:tt)*) => { write_or_drop!(std::io::stdout(), write, $($arg)*) }; }
+macro_rules! outln { ($($arg:tt)*) => { write_or_drop!(std::io::stdout(), writeln, $($arg)*) }; }
+macro_rules! eout { ($($arg:tt)*) => { write_or_drop!(std::io::stderr(), write, $($arg)*) }; }
+macro_rules! eoutln { ($($arg:tt)*) => { write_or_drop!(std::io::stderr(), writeln, $($arg)*) }; }
 
 mod cli;
 mod commands;
