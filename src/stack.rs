@@ -27,7 +27,12 @@ pub fn key_path() -> PathBuf {
 /// The state backend of the current workspace (see `location`: TARN_BACKEND_URL, the backend
 /// block, or .tarn/state.db), wrapped so that sensitive values are sealed at rest.
 pub fn open_backend() -> Result<Arc<dyn Backend>, CliError> {
-    Ok(open_layers(&workspace()?)?.sealed)
+    open_backend_at(&crate::location::locate()?)
+}
+
+/// [`open_backend`] at a location already found (finding it reads the configuration).
+pub fn open_backend_at(location: &crate::location::Location) -> Result<Arc<dyn Backend>, CliError> {
+    Ok(open_layers_at(location, &workspace()?)?.sealed)
 }
 
 /// The two views of one workspace's state: `raw` stores values as they are at rest (sealed
@@ -39,7 +44,11 @@ pub struct Layers {
 
 /// Opens `workspace` of this stack's state, wherever it lives (SQLite or PostgreSQL).
 pub fn open_layers(workspace: &str) -> Result<Layers, CliError> {
-    let raw: Arc<dyn Backend> = crate::location::locate()?.open(workspace)?;
+    open_layers_at(&crate::location::locate()?, workspace)
+}
+
+fn open_layers_at(location: &crate::location::Location, workspace: &str) -> Result<Layers, CliError> {
+    let raw: Arc<dyn Backend> = location.open(workspace)?;
     let sealer = Sealer::load(&key_path())?;
     Ok(Layers { sealed: Arc::new(EncryptedBackend::new(raw.clone(), sealer)), raw })
 }

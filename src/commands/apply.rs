@@ -27,7 +27,7 @@ pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), Cli
         Some(_) => return Err(CliError::Failed("tarn destroy does not take a plan file; use `tarn plan --destroy --out FILE` then `tarn apply FILE`".into())),
         None => (None, workflow::resolve_variables(&config, &args.config)?),
     };
-    let session = Session::open(config, variables, &args.run, command).await?;
+    let session = Session::open(&crate::location::locate()?, config, variables, &args.run, command).await?;
     let result = run_locked(&session, plan, &args, destroy, color, command).await;
     session.close().await;
     result

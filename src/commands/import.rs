@@ -37,7 +37,7 @@ pub async fn run(args: ImportArgs) -> Result<(), CliError> {
     let config = workflow::load_config()?;
     declared(&config, &address)?;
     let variables = workflow::resolve_variables(&config, &args.config)?;
-    let session = Session::open(config, variables, &args.run, COMMAND).await?;
+    let session = Session::open(&crate::location::locate()?, config, variables, &args.run, COMMAND).await?;
     let result = run_locked(&session, &address, &args.id).await;
     session.close().await;
     result

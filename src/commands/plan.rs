@@ -2,7 +2,6 @@
 //! no state exists yet, the plan is made against an empty one and creates none.
 
 use super::workflow::{self, Planning, Session};
-use crate::stack;
 use crate::cli::PlanArgs;
 use crate::error::CliError;
 use crate::render::{self, Color};
@@ -12,8 +11,9 @@ pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
     let config = workflow::load_config()?;
     let variables = workflow::resolve_variables(&config, &args.config)?;
     let mode = if args.destroy { PlanMode::Destroy } else { PlanMode::Normal };
-    let plan = if stack::state_exists() {
-        let session = Session::open(config, variables, &args.run, "tarn plan").await?;
+    let location = crate::location::locate()?;
+    let plan = if location.may_exist() {
+        let session = Session::open(&location, config, variables, &args.run, "tarn plan").await?;
         let result = session.planning.plan(mode, &args.select, args.run.refresh).await;
         session.close().await;
         result?

@@ -3,6 +3,7 @@
 //! refresh and plan. Each step's problems become a [`CliError`] before anything changes.
 
 use crate::cli::{ConfigArgs, RunArgs, SelectArgs};
+use crate::location::Location;
 use crate::error::CliError;
 use crate::providers::Builtins;
 use crate::render::events::Renderer;
@@ -168,9 +169,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the state, takes the lock, sets up providers and recovers interrupted runs.
-    pub async fn open(config: Arc<Config>, variables: RootVariables, run: &RunArgs, command: &str) -> Result<Session, CliError> {
-        let backend = stack::open_backend()?;
+    /// Opens the state at `location`, takes the lock, sets up providers and recovers
+    /// interrupted runs.
+    pub async fn open(
+        location: &Location,
+        config: Arc<Config>,
+        variables: RootVariables,
+        run: &RunArgs,
+        command: &str,
+    ) -> Result<Session, CliError> {
+        let backend = stack::open_backend_at(location)?;
         let timeout = stack::parse_duration(&run.lock_timeout)?;
         let lock = Lock::acquire(backend.clone(), command, timeout).await?;
         match Session::prepare(config, variables, backend, lock).await {
