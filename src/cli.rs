@@ -54,10 +54,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what apply would change.
-    #[command(after_help = "Examples:\n  tarn plan\n  tarn plan --out plan.tarnplan\n  tarn plan --json | jq .changes\n  tarn plan --target null_resource.a --var env=prod\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn plan\n  tarn plan --out plan.tarnplan\n  tarn plan --json | jq .changes\n  tarn plan --target null_resource.a --var env=prod\n\n"
+    )]
     Plan(PlanArgs),
     /// Make the real objects match the configuration (or a saved plan).
-    #[command(after_help = "Examples:\n  tarn apply\n  tarn apply --auto-approve --parallelism 20\n  tarn apply plan.tarnplan\n  tarn apply --on-failure halt\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn apply\n  tarn apply --auto-approve --parallelism 20\n  tarn apply plan.tarnplan\n  tarn apply --on-failure halt\n\n"
+    )]
     Apply(ApplyArgs),
     /// Destroy every object recorded in state.
     #[command(after_help = "Examples:\n  tarn destroy\n  tarn destroy --auto-approve --target local_file.x\n\n")]
@@ -69,7 +73,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output --json\n\n")]
     Output(OutputArgs),
     /// Inspect the state.
-    #[command(subcommand, after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n  tarn state unlock LOCK_ID\n  tarn state migrate --to postgres://tarn@db/infra\n\n")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tarn state list\n  tarn state list --json | jq -r '.resources[].address'\n  tarn state unlock LOCK_ID\n  tarn state migrate --to postgres://tarn@db/infra\n\n"
+    )]
     State(StateCommand),
     /// Print the dependency graph in DOT format.
     #[command(after_help = "Examples:\n  tarn graph | dot -Tsvg > graph.svg\n\n")]
@@ -81,25 +88,39 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tarn validate\n  tarn validate --json\n\n")]
     Validate(ValidateArgs),
     /// Run the providers' API emulators standalone, for other tools and pipelines.
-    #[command(subcommand, after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  tarn sim serve --json --snapshot-dir .sim   # keep objects between runs\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"fail_next\": {\"count\": 2, \"status\": 503}}'\n\n")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  tarn sim serve --json --snapshot-dir .sim   # keep objects between runs\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"fail_next\": {\"count\": 2, \"status\": 503}}'\n\n"
+    )]
     Sim(SimCommand),
     /// List the runs that changed this state (apply, destroy, import, state commands), or show one run's operations.
-    #[command(after_help = "Examples:\n  tarn history\n  tarn history --json | jq '.runs[] | select(.outcome != \"success\")'\n  tarn history 1a2b3c4d   # one run's operations (a unique prefix of its ID)\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn history\n  tarn history --json | jq '.runs[] | select(.outcome != \"success\")'\n  tarn history 1a2b3c4d   # one run's operations (a unique prefix of its ID)\n\n"
+    )]
     History(HistoryArgs),
     /// Manage workspaces: separate states of one configuration.
-    #[command(subcommand, after_help = "Examples:\n  tarn workspace new staging\n  tarn workspace list\n  tarn workspace select default\n  TARN_WORKSPACE=staging tarn plan\n  tarn --workspace staging apply\n\n")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tarn workspace new staging\n  tarn workspace list\n  tarn workspace select default\n  TARN_WORKSPACE=staging tarn plan\n  tarn --workspace staging apply\n\n"
+    )]
     Workspace(WorkspaceCommand),
     /// Print a shell completion script.
-    #[command(after_help = "Examples:\n  tarn completions bash > /etc/bash_completion.d/tarn\n  tarn completions zsh > ~/.zfunc/_tarn\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn completions bash > /etc/bash_completion.d/tarn\n  tarn completions zsh > ~/.zfunc/_tarn\n\n"
+    )]
     Completions { shell: clap_complete::Shell },
     /// Record an existing object in the state, under an address declared in configuration.
-    #[command(after_help = "Examples:\n  tarn import null_resource.a 4521\n  tarn import local_file.motd ./motd.txt\n  tarn import 'fault_object.m[\"x\"]' f0000000000000001 --var-file prod.tfvars\n\nThe object is not changed. Run `tarn plan` afterwards to see how it differs from its configuration.\nTo import as part of a reviewed plan instead, write an `import { to = ADDR, id = \"ID\" }` block.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn import null_resource.a 4521\n  tarn import local_file.motd ./motd.txt\n  tarn import 'fault_object.m[\"x\"]' f0000000000000001 --var-file prod.tfvars\n\nThe object is not changed. Run `tarn plan` afterwards to see how it differs from its configuration.\nTo import as part of a reviewed plan instead, write an `import { to = ADDR, id = \"ID\" }` block.\n\n"
+    )]
     Import(ImportArgs),
     /// Find objects changed or deleted outside tarn, once or on a schedule. Read-only.
     #[command(after_help = DRIFT_HELP)]
     Drift(DriftArgs),
     /// List providers (built-in and plugins) and their types; print schemas, write docs, check plugins.
-    #[command(after_help = "Examples:\n  tarn providers\n  tarn providers --json\n  tarn providers schema --json | jq '.providers.local.resources | keys'\n  tarn providers docs --out docs/providers\n  tarn providers check ./plugins/tarn-provider-kv\n\nPlugins are found through `exec:` sources in required_providers and in TARN_PLUGIN_PATH (docs/plugin-protocol.md).\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn providers\n  tarn providers --json\n  tarn providers schema --json | jq '.providers.local.resources | keys'\n  tarn providers docs --out docs/providers\n  tarn providers check ./plugins/tarn-provider-kv\n\nPlugins are found through `exec:` sources in required_providers and in TARN_PLUGIN_PATH (docs/plugin-protocol.md).\n\n"
+    )]
     Providers(ProvidersArgs),
 }
 
@@ -115,7 +136,9 @@ pub struct ProvidersArgs {
 #[derive(Debug, Subcommand, Clone)]
 pub enum ProvidersCommand {
     /// Print provider schemas: every attribute's type, and whether it is required, optional, computed, sensitive or forces replacement.
-    #[command(after_help = "Examples:\n  tarn providers schema local\n  tarn providers schema --json\n\nThe JSON format is versioned and documented in docs/provider-schemas.md.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn providers schema local\n  tarn providers schema --json\n\nThe JSON format is versioned and documented in docs/provider-schemas.md.\n\n"
+    )]
     Schema {
         /// Only these providers (default: all).
         names: Vec<String>,
@@ -124,7 +147,9 @@ pub enum ProvidersCommand {
         json: bool,
     },
     /// Write Markdown reference docs, one file per provider, generated from the schemas.
-    #[command(after_help = "Examples:\n  tarn providers docs --out docs/providers\n  tarn providers docs --out docs/providers --check   # in CI: exit 1 when the docs are out of date\n  tarn providers docs --out docs/plugins --plugin ./plugins/tarn-provider-kv\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn providers docs --out docs/providers\n  tarn providers docs --out docs/providers --check   # in CI: exit 1 when the docs are out of date\n  tarn providers docs --out docs/plugins --plugin ./plugins/tarn-provider-kv\n\n"
+    )]
     Docs {
         /// The directory to write (one NAME.md per provider and a README.md index).
         #[arg(long, value_name = "DIR", default_value = "docs/providers")]
@@ -137,7 +162,9 @@ pub enum ProvidersCommand {
         plugins: Vec<PathBuf>,
     },
     /// Run the plugin conformance suite against a plugin executable, in a temporary directory.
-    #[command(after_help = "Examples:\n  tarn providers check ./plugins/tarn-provider-kv\n  tarn providers check ./tarn-provider-acme --fixture acme-subject.json --timeout 2m\n\nThe test subject (a resource type, a provider configuration, and attributes to create and update to) comes from --fixture or from the plugin's handshake (docs/plugin-protocol.md).\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn providers check ./plugins/tarn-provider-kv\n  tarn providers check ./tarn-provider-acme --fixture acme-subject.json --timeout 2m\n\nThe test subject (a resource type, a provider configuration, and attributes to create and update to) comes from --fixture or from the plugin's handshake (docs/plugin-protocol.md).\n\n"
+    )]
     Check {
         /// The plugin executable.
         path: PathBuf,
@@ -273,10 +300,14 @@ pub enum StateCommand {
         json: bool,
     },
     /// Create the key that encrypts sensitive values in the state (.tarn/state.key, mode 0600).
-    #[command(after_help = "Examples:\n  tarn state keygen\n  TARN_STATE_KEY=$(head -c32 /dev/urandom | base64) tarn apply   # key from the environment instead\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state keygen\n  TARN_STATE_KEY=$(head -c32 /dev/urandom | base64) tarn apply   # key from the environment instead\n\n"
+    )]
     Keygen,
     /// Show the recorded attributes of one instance (sensitive values hidden).
-    #[command(after_help = "Examples:\n  tarn state show local_file.motd\n  tarn state show 'null_resource.n[\"web\"]' --json\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state show local_file.motd\n  tarn state show 'null_resource.n[\"web\"]' --json\n\n"
+    )]
     Show {
         /// The instance address, as `tarn state list` prints it.
         address: String,
@@ -284,7 +315,9 @@ pub enum StateCommand {
         json: bool,
     },
     /// Rename an instance, a resource (all its instances) or a module in the state, without touching the real objects.
-    #[command(after_help = "Examples:\n  tarn state mv null_resource.old null_resource.new\n  tarn state mv 'null_resource.n[0]' 'null_resource.n[\"web\"]'\n  tarn state mv module.app module.web\n  tarn state mv --dry-run local_file.a module.files.local_file.a\n\nRefuses when the destination exists or the types differ; all rows move in one transaction.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state mv null_resource.old null_resource.new\n  tarn state mv 'null_resource.n[0]' 'null_resource.n[\"web\"]'\n  tarn state mv module.app module.web\n  tarn state mv --dry-run local_file.a module.files.local_file.a\n\nRefuses when the destination exists or the types differ; all rows move in one transaction.\n\n"
+    )]
     Mv {
         /// What to move: an instance, a resource or a module address.
         source: String,
@@ -299,7 +332,9 @@ pub enum StateCommand {
         lock: LockArgs,
     },
     /// Forget objects: remove them from the state without destroying them.
-    #[command(after_help = "Examples:\n  tarn state rm local_file.scratch\n  tarn state rm module.legacy 'null_resource.n[2]'\n  tarn state rm --dry-run null_resource.n\n\nThe real objects stay; tarn no longer manages them (a later plan would create new ones).\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state rm local_file.scratch\n  tarn state rm module.legacy 'null_resource.n[2]'\n  tarn state rm --dry-run null_resource.n\n\nThe real objects stay; tarn no longer manages them (a later plan would create new ones).\n\n"
+    )]
     Rm {
         /// Instance, resource or module addresses.
         #[arg(required = true)]
@@ -313,10 +348,14 @@ pub enum StateCommand {
         lock: LockArgs,
     },
     /// Print the whole state as a versioned JSON document (sealed secrets stay sealed).
-    #[command(after_help = "Examples:\n  tarn state pull > backup.tarnstate.json\n  tarn state pull | jq '.resources[].address'\n\nSchema: docs/json-output.md. Sensitive values stay sealed ciphertext: pull never prints them in clear text.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state pull > backup.tarnstate.json\n  tarn state pull | jq '.resources[].address'\n\nSchema: docs/json-output.md. Sensitive values stay sealed ciphertext: pull never prints them in clear text.\n\n"
+    )]
     Pull,
     /// Replace the state with a document written by `tarn state pull`.
-    #[command(after_help = "Examples:\n  tarn state pull > s.json && $EDITOR s.json && tarn state push s.json\n  tarn state push --force backup.tarnstate.json   # restore an older or foreign state\n\nRefuses a document of another lineage (another stack) or with a lower serial (older than the state) unless --force.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state pull > s.json && $EDITOR s.json && tarn state push s.json\n  tarn state push --force backup.tarnstate.json   # restore an older or foreign state\n\nRefuses a document of another lineage (another stack) or with a lower serial (older than the state) unless --force.\n\n"
+    )]
     Push {
         /// The document (`-` for standard input).
         file: PathBuf,
@@ -329,7 +368,9 @@ pub enum StateCommand {
         lock: LockArgs,
     },
     /// Re-encrypt every sealed value in the state with a new key, atomically.
-    #[command(after_help = "Examples:\n  tarn state rekey                          # new random key replaces .tarn/state.key\n  tarn state rekey --new-key-file new.key   # use (or create) new.key\n\nWith the key in TARN_STATE_KEY, give --new-key-file, then set TARN_STATE_KEY to its content.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state rekey                          # new random key replaces .tarn/state.key\n  tarn state rekey --new-key-file new.key   # use (or create) new.key\n\nWith the key in TARN_STATE_KEY, give --new-key-file, then set TARN_STATE_KEY to its content.\n\n"
+    )]
     Rekey {
         /// The new key: read from FILE when it exists, otherwise generated and written there (mode 0600).
         #[arg(long, value_name = "FILE")]
@@ -340,13 +381,17 @@ pub enum StateCommand {
         lock: LockArgs,
     },
     /// Release a lock left by a run that is gone, by the lock ID its error message gave.
-    #[command(after_help = "Examples:\n  tarn state unlock 2ae680f1-56c2-450a-b08d-cabbb1d86bfa\n\nOnly release a lock whose run you know has stopped: two runs at once can corrupt what the state says.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state unlock 2ae680f1-56c2-450a-b08d-cabbb1d86bfa\n\nOnly release a lock whose run you know has stopped: two runs at once can corrupt what the state says.\n\n"
+    )]
     Unlock {
         /// The lock ID, as printed by the command that found the state locked.
         lock_id: String,
     },
     /// Copy this stack's state (the current workspace, whole: rows, outputs, history, journal) to another backend.
-    #[command(after_help = "Examples:\n  tarn state migrate --to 'postgres://tarn@db.internal:5432/infra?sslmode=verify-full&schema=web'\n  PGPASSWORD=... tarn state migrate --to postgres://tarn@127.0.0.1/infra\n  TARN_BACKEND_URL=postgres://... tarn state migrate --to sqlite://backup/state.db\n\nThe target workspace must be empty; the source is left as it was. Sensitive values are copied sealed, so keep the same state key. Then point tarn at the target: the backend block or TARN_BACKEND_URL.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn state migrate --to 'postgres://tarn@db.internal:5432/infra?sslmode=verify-full&schema=web'\n  PGPASSWORD=... tarn state migrate --to postgres://tarn@127.0.0.1/infra\n  TARN_BACKEND_URL=postgres://... tarn state migrate --to sqlite://backup/state.db\n\nThe target workspace must be empty; the source is left as it was. Sensitive values are copied sealed, so keep the same state key. Then point tarn at the target: the backend block or TARN_BACKEND_URL.\n\n"
+    )]
     Migrate {
         /// Where to copy the state: postgres://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME, or a SQLite file (sqlite://PATH or PATH).
         #[arg(long, value_name = "URL", env = "TARN_MIGRATE_TO", hide_env_values = true)]
@@ -405,10 +450,14 @@ pub enum WorkspaceCommand {
     #[command(after_help = "Examples:\n  tarn workspace new staging\n\n")]
     New { name: String },
     /// Select the workspace later commands use here (written to .tarn/workspace).
-    #[command(after_help = "Examples:\n  tarn workspace select staging\n\nTARN_WORKSPACE and --workspace override the selection.\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn workspace select staging\n\nTARN_WORKSPACE and --workspace override the selection.\n\n"
+    )]
     Select { name: String },
     /// Delete a workspace's state. Refuses one that still records objects unless --force.
-    #[command(after_help = "Examples:\n  tarn workspace delete staging\n  tarn workspace delete --force scratch   # forgets its objects, does not destroy them\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn workspace delete staging\n  tarn workspace delete --force scratch   # forgets its objects, does not destroy them\n\n"
+    )]
     Delete {
         name: String,
         /// Delete even though the state still records objects (they are not destroyed).
@@ -435,7 +484,9 @@ pub struct ImportArgs {
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve the emulators until Ctrl-C, printing each one's API base URL (docs/sandbox.md).
-    #[command(after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  CLOUDFLARE_BASE_URL=http://127.0.0.1:8787/client/v4 CLOUDFLARE_API_TOKEN=x tarn apply\n\nFault controls: GET/POST/DELETE <server>/__sim/faults, e.g.\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"throttle_next\": {\"count\": 1, \"retry_after\": \"2\"}}'\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  CLOUDFLARE_BASE_URL=http://127.0.0.1:8787/client/v4 CLOUDFLARE_API_TOKEN=x tarn apply\n\nFault controls: GET/POST/DELETE <server>/__sim/faults, e.g.\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"throttle_next\": {\"count\": 1, \"retry_after\": \"2\"}}'\n\n"
+    )]
     Serve(SimServeArgs),
 }
 

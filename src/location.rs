@@ -73,7 +73,9 @@ impl Location {
                 SqliteBackend::open_workspace(path, workspace)
                     .map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?,
             )),
-            Location::Postgres { url, schema } => Ok(Arc::new(PgBackend::open_workspace(url, schema.as_deref(), workspace)?)),
+            Location::Postgres { url, schema } => {
+                Ok(Arc::new(PgBackend::open_workspace(url, schema.as_deref(), workspace)?))
+            }
         }
     }
 }
@@ -85,7 +87,8 @@ pub fn locate() -> Result<Location, CliError> {
         && !url.trim().is_empty()
     {
         let mut location = Location::parse(&url).map_err(|e| CliError::Failed(format!("{URL_ENV}: {e}")))?;
-        if let (Location::Postgres { schema, url }, Some(Location::Postgres { schema: configured, .. })) = (&mut location, &block)
+        if let (Location::Postgres { schema, url }, Some(Location::Postgres { schema: configured, .. })) =
+            (&mut location, &block)
             && !url.contains("schema=")
         {
             *schema = configured.clone();
@@ -129,14 +132,21 @@ fn configured() -> Result<Option<Location>, CliError> {
         }
     }
     let location = match block.kind.as_str() {
-        "sqlite" => text(block, "path", &mut problems).map(PathBuf::from).map(Location::Sqlite).or(Some(Location::Sqlite(crate::stack::state_path()))),
+        "sqlite" => text(block, "path", &mut problems)
+            .map(PathBuf::from)
+            .map(Location::Sqlite)
+            .or(Some(Location::Sqlite(crate::stack::state_path()))),
         "postgres" => {
             let schema = text(block, "schema", &mut problems);
             match text(block, "url", &mut problems) {
                 Some(url) if !is_postgres_url(&url) => {
                     let span = block.body.attributes.get("url").map(|a| a.value.span).unwrap_or(block.span);
                     problems.push(
-                        Diagnostic::error("Invalid backend URL", "The url must start with postgres:// or postgresql://.").at(span),
+                        Diagnostic::error(
+                            "Invalid backend URL",
+                            "The url must start with postgres:// or postgresql://.",
+                        )
+                        .at(span),
                     );
                     None
                 }
@@ -171,8 +181,11 @@ fn text(block: &tarn_core::config::Backend, name: &str, problems: &mut Diagnosti
         hcl::edit::expr::Expression::String(s) => Some(s.value().to_string()),
         _ => {
             problems.push(
-                Diagnostic::error("Invalid backend argument", format!("The backend's `{name}` must be a quoted string."))
-                    .at(attr.value.span),
+                Diagnostic::error(
+                    "Invalid backend argument",
+                    format!("The backend's `{name}` must be a quoted string."),
+                )
+                .at(attr.value.span),
             );
             None
         }

@@ -65,8 +65,11 @@ impl<B: ProviderFactory> Factory<B> {
                     plugins.insert(name, Arc::new(p));
                 }
                 Err(e) => diags.push(
-                    Diagnostic::error("Provider plugin failed to start", format!("Provider \"{name}\" is a plugin, and {e}."))
-                        .maybe_at(w.span),
+                    Diagnostic::error(
+                        "Provider plugin failed to start",
+                        format!("Provider \"{name}\" is a plugin, and {e}."),
+                    )
+                    .maybe_at(w.span),
                 ),
             }
         }
@@ -99,7 +102,12 @@ impl<B: ProviderFactory> ProviderFactory for Factory<B> {
 
 /// Plugins by local name: `exec:` sources first (the first module that names one wins), then
 /// names in use that neither the base factory nor an `exec:` source serves, from the plugin path.
-fn wanted(config: &Config, snapshot: Option<&Snapshot>, base: &dyn ProviderFactory, diags: &mut Diagnostics) -> BTreeMap<String, Wanted> {
+fn wanted(
+    config: &Config,
+    snapshot: Option<&Snapshot>,
+    base: &dyn ProviderFactory,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, Wanted> {
     let mut out = BTreeMap::new();
     let mut used = Vec::new();
     let mut stack = vec![&config.root];
@@ -107,7 +115,12 @@ fn wanted(config: &Config, snapshot: Option<&Snapshot>, base: &dyn ProviderFacto
         collect(tree, &mut out, &mut used, diags);
         stack.extend(tree.children.values());
     }
-    used.extend(snapshot.into_iter().flat_map(|s| s.resources.iter()).map(|r| tarn_core::plan::parse_provider_key(&r.provider).name));
+    used.extend(
+        snapshot
+            .into_iter()
+            .flat_map(|s| s.resources.iter())
+            .map(|r| tarn_core::plan::parse_provider_key(&r.provider).name),
+    );
     let builtin = base.names();
     let path_var = std::env::var_os(tarn_plugin::PATH_VAR);
     for name in used {

@@ -196,7 +196,9 @@ pub fn watch_interrupts() -> Arc<AtomicBool> {
     let f = flag.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eoutln!("\nInterrupt received: letting running operations finish, then stopping. Press Ctrl-C again to exit at once.");
+            eoutln!(
+                "\nInterrupt received: letting running operations finish, then stopping. Press Ctrl-C again to exit at once."
+            );
             f.store(true, Ordering::SeqCst);
             if tokio::signal::ctrl_c().await.is_ok() {
                 eoutln!("Second interrupt: exiting now. The next run will recover from the journal.");

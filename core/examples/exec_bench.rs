@@ -133,7 +133,12 @@ fn plan_of(type_name: &str, provider: &str, n: usize, attrs: impl Fn(usize) -> V
         format_version: 1,
         tarn_version: "bench".into(),
         created_at: String::new(),
-        binding: PlanBinding { lineage: String::new(), serial: 0, config_hash: String::new(), workspace: "default".into() },
+        binding: PlanBinding {
+            lineage: String::new(),
+            serial: 0,
+            config_hash: String::new(),
+            workspace: "default".into(),
+        },
         mode: PlanMode::Normal,
         variables: IndexMap::new(),
         changes,
@@ -143,7 +148,13 @@ fn plan_of(type_name: &str, provider: &str, n: usize, attrs: impl Fn(usize) -> V
     }
 }
 
-async fn run(plan: &Plan, key: &str, provider: Arc<dyn Provider>, backend: Arc<dyn Backend>, parallelism: usize) -> Duration {
+async fn run(
+    plan: &Plan,
+    key: &str,
+    provider: Arc<dyn Provider>,
+    backend: Arc<dyn Backend>,
+    parallelism: usize,
+) -> Duration {
     let ctx = ApplyContext {
         providers: HashMap::from([(key.to_string(), provider.clone())]),
         backend,

@@ -33,7 +33,12 @@ fn main() {
     let schemas: Schemas = [("null".to_string(), schema)].into_iter().collect();
     let vars = RootVariables::new();
     let options = PlanOptions::default();
-    let binding = PlanBinding { lineage: "bench".into(), serial: 1, config_hash: config.hash.clone(), workspace: "default".into() };
+    let binding = PlanBinding {
+        lineage: "bench".into(),
+        serial: 1,
+        config_hash: config.hash.clone(),
+        workspace: "default".into(),
+    };
     let data = DataResults::new();
 
     let run = |prior: &PriorState, label: &str| {
@@ -70,7 +75,10 @@ fn main() {
         prior.objects.push(PriorObject {
             address: a.clone(),
             provider: "null".into(),
-            value: Some(Value::map([("id", Value::string(a_id.clone())), ("triggers", Value::map([("v", Value::string(format!("a{i}")))]))])),
+            value: Some(Value::map([
+                ("id", Value::string(a_id.clone())),
+                ("triggers", Value::map([("v", Value::string(format!("a{i}")))])),
+            ])),
             dependencies: Vec::new(),
             sensitive_paths: Vec::new(),
             deposed: None,
@@ -78,7 +86,10 @@ fn main() {
         prior.objects.push(PriorObject {
             address: b,
             provider: "null".into(),
-            value: Some(Value::map([("id", Value::string(format!("b-{i}"))), ("triggers", Value::map([("parent", Value::string(a_id))]))])),
+            value: Some(Value::map([
+                ("id", Value::string(format!("b-{i}"))),
+                ("triggers", Value::map([("parent", Value::string(a_id))])),
+            ])),
             dependencies: vec![a],
             sensitive_paths: Vec::new(),
             deposed: None,

@@ -18,15 +18,19 @@ use tarn_state::{OutputRecord, RunStart};
 pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), CliError> {
     let command = if destroy { "tarn destroy" } else { "tarn apply" };
     let config = workflow::load_config()?;
-    let (plan, variables) = match &args.plan_file {
-        Some(path) if !destroy => {
-            let plan = saved::load(path)?;
-            let variables = saved_variables(&plan, &config, &args)?;
-            (Some(plan), variables)
-        }
-        Some(_) => return Err(CliError::Failed("tarn destroy does not take a plan file; use `tarn plan --destroy --out FILE` then `tarn apply FILE`".into())),
-        None => (None, workflow::resolve_variables(&config, &args.config)?),
-    };
+    let (plan, variables) =
+        match &args.plan_file {
+            Some(path) if !destroy => {
+                let plan = saved::load(path)?;
+                let variables = saved_variables(&plan, &config, &args)?;
+                (Some(plan), variables)
+            }
+            Some(_) => return Err(CliError::Failed(
+                "tarn destroy does not take a plan file; use `tarn plan --destroy --out FILE` then `tarn apply FILE`"
+                    .into(),
+            )),
+            None => (None, workflow::resolve_variables(&config, &args.config)?),
+        };
     let session = Session::open(&crate::location::locate()?, config, variables, &args.run, command).await?;
     let result = run_locked(&session, plan, &args, destroy, color, command).await;
     session.close().await;
@@ -145,7 +149,10 @@ fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
         )))
     };
     if b.workspace != now.workspace {
-        return stale(format!("it was made for workspace {:?}, and this is workspace {:?} (select it with --workspace {} or TARN_WORKSPACE)", b.workspace, now.workspace, b.workspace));
+        return stale(format!(
+            "it was made for workspace {:?}, and this is workspace {:?} (select it with --workspace {} or TARN_WORKSPACE)",
+            b.workspace, now.workspace, b.workspace
+        ));
     }
     // A plan made against an empty state (where none existed yet, its lineage is one no state
     // has) holds only creates: they mean the same in any state that is still empty.
@@ -163,10 +170,7 @@ fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
         )));
     }
     if b.serial != now.serial {
-        return stale(format!(
-            "the state changed since it was made (serial {} then, {} now)",
-            b.serial, now.serial
-        ));
+        return stale(format!("the state changed since it was made (serial {} then, {} now)", b.serial, now.serial));
     }
     if b.config_hash != now.config_hash {
         return stale("the configuration files changed since it was made".into());
@@ -176,7 +180,11 @@ fn check_binding(plan: &Plan, session: &Session) -> Result<(), CliError> {
 
 /// Variables of a saved plan: stored values, and sensitive ones (never stored) given again
 /// and checked against the plan's digest.
-fn saved_variables(plan: &Plan, config: &tarn_core::config::Config, args: &ApplyArgs) -> Result<tarn_core::plan::RootVariables, CliError> {
+fn saved_variables(
+    plan: &Plan,
+    config: &tarn_core::config::Config,
+    args: &ApplyArgs,
+) -> Result<tarn_core::plan::RootVariables, CliError> {
     let given = if plan.variables.values().any(|v| v.value.is_none()) {
         workflow::resolve_variables(config, &args.config)?
     } else {
@@ -241,7 +249,8 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliErr
 pub(super) fn refuse_secrets_without_key(plan: &Plan) -> Result<(), CliError> {
     let secret = plan.changes.iter().find(|c| {
         // An import stores the object it finds, even when nothing else changes.
-        let stores = !matches!(c.action, tarn_core::plan::Action::Delete | tarn_core::plan::Action::NoOp) || c.import_id().is_some();
+        let stores = !matches!(c.action, tarn_core::plan::Action::Delete | tarn_core::plan::Action::NoOp)
+            || c.import_id().is_some();
         let found = if c.import_id().is_some() { c.before.as_ref() } else { None };
         stores && [c.after.as_ref(), found].into_iter().flatten().any(|v| v.contains_sensitive())
     });

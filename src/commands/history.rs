@@ -24,7 +24,10 @@ pub async fn run(args: &HistoryArgs, color: Color) -> Result<(), CliError> {
         };
         let ops = operations(&journal);
         if args.json {
-            outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "run": run_json(run), "operations": ops}));
+            outln!(
+                "{}",
+                json!({"format_version": render::json::FORMAT_VERSION, "run": run_json(run), "operations": ops})
+            );
         } else {
             out!("{}", render_run(run, &ops, color.stdout));
         }
@@ -34,7 +37,10 @@ pub async fn run(args: &HistoryArgs, color: Color) -> Result<(), CliError> {
         runs.truncate(n);
     }
     if args.json {
-        outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "runs": runs.iter().map(run_json).collect::<Vec<_>>()}));
+        outln!(
+            "{}",
+            json!({"format_version": render::json::FORMAT_VERSION, "runs": runs.iter().map(run_json).collect::<Vec<_>>()})
+        );
         return Ok(());
     }
     if runs.is_empty() {
@@ -123,7 +129,8 @@ fn run_json(r: &RunRecord) -> Json {
 fn operations(journal: &[JournalRecord]) -> Vec<Json> {
     let mut out = Vec::new();
     for rec in journal.iter().filter(|r| r.entry.phase == JournalPhase::Intent) {
-        let outcome = journal.iter().find(|o| o.entry.phase == JournalPhase::Outcome && o.entry.intent_seq == Some(rec.seq));
+        let outcome =
+            journal.iter().find(|o| o.entry.phase == JournalPhase::Outcome && o.entry.intent_seq == Some(rec.seq));
         let result = match outcome {
             Some(o) => o.entry.detail.get("result").and_then(Json::as_str).unwrap_or("ok").to_string(),
             None if rec.closed => "closed".to_string(),
@@ -177,7 +184,11 @@ fn render_run(r: &RunRecord, ops: &[Json], color: bool) -> String {
             other => render::paint(other, "31", color),
         };
         let error = o["error"].as_str().map(|e| format!(": {e}")).unwrap_or_default();
-        s.push_str(&format!("  {:<width$}  {:<16}  {shown}{error}\n", o["address"].as_str().unwrap_or(""), o["op"].as_str().unwrap_or("")));
+        s.push_str(&format!(
+            "  {:<width$}  {:<16}  {shown}{error}\n",
+            o["address"].as_str().unwrap_or(""),
+            o["op"].as_str().unwrap_or("")
+        ));
     }
     s
 }

@@ -29,10 +29,14 @@ pub async fn run(args: ImportArgs) -> Result<(), CliError> {
         ))
     })?;
     if address.mode == Mode::Data {
-        return Err(CliError::Failed(format!("{address} is a data source; data sources are read, not imported. Nothing was changed.")));
+        return Err(CliError::Failed(format!(
+            "{address} is a data source; data sources are read, not imported. Nothing was changed."
+        )));
     }
     if args.id.is_empty() {
-        return Err(CliError::Failed("the import ID is empty; give the ID the provider knows the object by. Nothing was changed.".into()));
+        return Err(CliError::Failed(
+            "the import ID is empty; give the ID the provider knows the object by. Nothing was changed.".into(),
+        ));
     }
     let config = workflow::load_config()?;
     declared(&config, &address)?;
@@ -82,10 +86,16 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
         )));
     };
     let provider = session.planning.providers.get(&target.provider).ok_or_else(|| {
-        CliError::Failed(format!("{address} needs provider configuration {:?}, which is not available", target.provider))
+        CliError::Failed(format!(
+            "{address} needs provider configuration {:?}, which is not available",
+            target.provider
+        ))
     })?;
     let found = plan::import_object(provider.as_ref(), &address.type_name, id).await.map_err(|e| {
-        CliError::Failed(format!("{} Check the ID; nothing was changed.", plan::import_failed(address, &target.provider, id, &e)))
+        CliError::Failed(format!(
+            "{} Check the ID; nothing was changed.",
+            plan::import_failed(address, &target.provider, id, &e)
+        ))
     })?;
     let value = match session
         .planning

@@ -27,7 +27,10 @@ pub async fn run(to: &str, lock_timeout: &str) -> Result<(), CliError> {
         )));
     }
     if !from_loc.may_exist() {
-        return Err(CliError::Failed(format!("there is no state at {} to migrate; nothing was written", from_loc.describe())));
+        return Err(CliError::Failed(format!(
+            "there is no state at {} to migrate; nothing was written",
+            from_loc.describe()
+        )));
     }
     let workspace = stack::workspace()?;
     let source = from_loc.open(&workspace)?;
@@ -61,10 +64,18 @@ pub async fn run(to: &str, lock_timeout: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn copy(source: &dyn Transfer, target: &dyn Transfer, from: &Location, to: &Location) -> Result<StackDump, CliError> {
+async fn copy(
+    source: &dyn Transfer,
+    target: &dyn Transfer,
+    from: &Location,
+    to: &Location,
+) -> Result<StackDump, CliError> {
     let dump = source.export().await?;
     if dump.lineage.is_empty() {
-        return Err(CliError::Failed(format!("there is no state at {} to migrate; nothing was written", from.describe())));
+        return Err(CliError::Failed(format!(
+            "there is no state at {} to migrate; nothing was written",
+            from.describe()
+        )));
     }
     target.import(&dump).await?;
     let copied = target.export().await?;
@@ -96,7 +107,16 @@ fn difference(a: &StackDump, b: &StackDump) -> Option<&'static str> {
     let strip = |d: &StackDump| {
         d.journal
             .iter()
-            .map(|j| (j.record.at.clone(), j.record.entry.run_id.clone(), j.record.entry.address.clone(), j.record.entry.detail.clone(), j.record.closed, j.close_note.clone()))
+            .map(|j| {
+                (
+                    j.record.at.clone(),
+                    j.record.entry.run_id.clone(),
+                    j.record.entry.address.clone(),
+                    j.record.entry.detail.clone(),
+                    j.record.closed,
+                    j.close_note.clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     (strip(a) != strip(b)).then_some("journal")

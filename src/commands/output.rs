@@ -46,11 +46,7 @@ pub async fn run(args: &OutputArgs) -> Result<(), CliError> {
     }
     let width = outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
     for o in &outputs {
-        let shown = if o.sensitive {
-            "(sensitive value)".to_string()
-        } else {
-            tarn_core_display(&o.value)
-        };
+        let shown = if o.sensitive { "(sensitive value)".to_string() } else { tarn_core_display(&o.value) };
         outln!("{:width$} = {shown}", o.name);
     }
     Ok(())

@@ -27,11 +27,19 @@ pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
         save(&plan, path)?;
     }
     if args.json {
-        outln!("{}", render::json::plan_text(&plan).map_err(|e| CliError::Failed(format!("cannot encode the plan as JSON: {e}")))?);
+        outln!(
+            "{}",
+            render::json::plan_text(&plan)
+                .map_err(|e| CliError::Failed(format!("cannot encode the plan as JSON: {e}")))?
+        );
     } else {
         out!("{}", render::plan::render(&plan, color.stdout));
         if let Some(path) = &args.out {
-            outln!("\nSaved the plan to {}. Apply exactly this plan with:\n  tarn apply {}", path.display(), path.display());
+            outln!(
+                "\nSaved the plan to {}. Apply exactly this plan with:\n  tarn apply {}",
+                path.display(),
+                path.display()
+            );
         }
     }
     let changes = render::plan::has_changes(&plan);
@@ -56,7 +64,8 @@ pub fn save(plan: &Plan, path: &std::path::Path) -> Result<(), CliError> {
 
 /// Reads a saved plan, refusing files that are not tarn plans or are of another format version.
 pub fn load(path: &std::path::Path) -> Result<Plan, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::Failed(format!("cannot read the plan {}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::Failed(format!("cannot read the plan {}: {e}", path.display())))?;
     let raw: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| CliError::Failed(format!("{} is not a saved tarn plan (not JSON)", path.display())))?;
     let version = raw.get("format_version").and_then(|v| v.as_u64());

@@ -33,7 +33,8 @@ pub async fn run(new_key_file: Option<&Path>, json_out: bool, lock: &LockArgs) -
             key_path.display()
         ))
     })?;
-    let old = Sealer::load(&key_path)?.ok_or_else(|| CliError::Failed("the state key vanished while reading it".into()))?;
+    let old =
+        Sealer::load(&key_path)?.ok_or_else(|| CliError::Failed("the state key vanished while reading it".into()))?;
     if !stack::state_exists() {
         return Err(CliError::Failed("there is no state here yet (.tarn/state.db): nothing to re-encrypt".into()));
     }
@@ -64,7 +65,10 @@ pub async fn run(new_key_file: Option<&Path>, json_out: bool, lock: &LockArgs) -
         }
         _ => new_key.path.clone(),
     };
-    let total = reports.iter().fold(RekeyReport::default(), |a, (_, r)| RekeyReport { resources: a.resources + r.resources, values: a.values + r.values });
+    let total = reports.iter().fold(RekeyReport::default(), |a, (_, r)| RekeyReport {
+        resources: a.resources + r.resources,
+        values: a.values + r.values,
+    });
     if json_out {
         let per: Vec<_> = reports
             .iter()
@@ -149,7 +153,11 @@ async fn rekey_all(old: Sealer, new_key: &NewKey, lock: &LockArgs) -> Result<Vec
     result
 }
 
-async fn rekey_locked(old: &Sealer, new_key: &NewKey, locks: &[(String, Locked)]) -> Result<Vec<(String, RekeyReport)>, CliError> {
+async fn rekey_locked(
+    old: &Sealer,
+    new_key: &NewKey,
+    locks: &[(String, Locked)],
+) -> Result<Vec<(String, RekeyReport)>, CliError> {
     let new = Sealer::from_key_file(&new_key.path)?;
     let mut counts = Vec::new();
     for (ws, locked) in locks {

@@ -11,7 +11,11 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
     if let Some(path) = &args.plan_file {
         let plan = super::plan::load(path)?;
         if args.json {
-            outln!("{}", render::json::plan_text(&plan).map_err(|e| CliError::Failed(format!("cannot encode the plan as JSON: {e}")))?);
+            outln!(
+                "{}",
+                render::json::plan_text(&plan)
+                    .map_err(|e| CliError::Failed(format!("cannot encode the plan as JSON: {e}")))?
+            );
         } else if args.markdown {
             out!("{}", render::markdown::plan(&plan));
         } else {
@@ -22,7 +26,10 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
     let snapshot = if stack::state_exists() { Some(stack::open_backend()?.snapshot().await?) } else { None };
     let Some(snapshot) = snapshot else {
         if args.json {
-            outln!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "resources": [], "outputs": {}}));
+            outln!(
+                "{}",
+                serde_json::json!({"format_version": render::json::FORMAT_VERSION, "resources": [], "outputs": {}})
+            );
         } else {
             outln!("The state is empty: nothing has been applied here yet.");
         }
@@ -50,7 +57,11 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
     if !snapshot.outputs.is_empty() {
         outln!("Outputs:\n");
         for o in &snapshot.outputs {
-            let v = if o.sensitive { "(sensitive value)".to_string() } else { render::diff::block(&tarn_sdk::Value::from_json(&o.value), 4) };
+            let v = if o.sensitive {
+                "(sensitive value)".to_string()
+            } else {
+                render::diff::block(&tarn_sdk::Value::from_json(&o.value), 4)
+            };
             outln!("{} = {v}", o.name);
         }
     }

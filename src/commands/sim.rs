@@ -25,8 +25,10 @@ async fn serve(args: SimServeArgs) -> Result<(), CliError> {
             )));
         }
     }
-    let chosen: Vec<_> =
-        all.into_iter().filter(|e| args.providers.is_empty() || args.providers.iter().any(|p| p == e.provider_name())).collect();
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|e| args.providers.is_empty() || args.providers.iter().any(|p| p == e.provider_name()))
+        .collect();
     if chosen.len() > 1 && args.addr.is_some_and(|a| a.port() != 0) {
         return Err(CliError::Failed(
             "--addr with a fixed port serves one emulator: add --provider NAME, or use port 0".into(),
@@ -53,9 +55,7 @@ async fn serve(args: SimServeArgs) -> Result<(), CliError> {
         outln!("Serving {} emulator(s); press Ctrl-C to stop.", running.len());
     }
     let _ = std::io::stdout().flush();
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot wait for Ctrl-C: {e}")))?;
+    tokio::signal::ctrl_c().await.map_err(|e| CliError::Failed(format!("cannot wait for Ctrl-C: {e}")))?;
     for emulator in running {
         emulator.server.shutdown().await;
     }

@@ -10,13 +10,17 @@ use crate::stack;
 pub async fn run(cmd: StateCommand, color: Color) -> Result<(), CliError> {
     match cmd {
         StateCommand::List { json } => {
-            let resources = if stack::state_exists() { stack::open_backend()?.snapshot().await?.resources } else { Vec::new() };
+            let resources =
+                if stack::state_exists() { stack::open_backend()?.snapshot().await?.resources } else { Vec::new() };
             if json {
                 let list: Vec<_> = resources
                     .iter()
                     .map(|r| serde_json::json!({"address": r.address, "deposed": r.deposed, "mode": r.mode, "type": r.type_name, "provider": r.provider}))
                     .collect();
-                outln!("{}", serde_json::json!({"format_version": crate::render::json::FORMAT_VERSION, "resources": list}));
+                outln!(
+                    "{}",
+                    serde_json::json!({"format_version": crate::render::json::FORMAT_VERSION, "resources": list})
+                );
             } else {
                 for r in resources {
                     match r.deposed {
@@ -46,12 +50,23 @@ pub async fn run(cmd: StateCommand, color: Color) -> Result<(), CliError> {
         StateCommand::Unlock { lock_id } => unlock(&lock_id).await,
         StateCommand::Show { address, json } => super::state_edit::show(&address, json, color).await,
         StateCommand::Mv { source, destination, dry_run, json, lock } => {
-            super::state_edit::mv(super::state_edit::MoveArgs { source: &source, destination: &destination, dry_run, json, lock: &lock }).await
+            super::state_edit::mv(super::state_edit::MoveArgs {
+                source: &source,
+                destination: &destination,
+                dry_run,
+                json,
+                lock: &lock,
+            })
+            .await
         }
-        StateCommand::Rm { addresses, dry_run, json, lock } => super::state_edit::rm(&addresses, dry_run, json, &lock).await,
+        StateCommand::Rm { addresses, dry_run, json, lock } => {
+            super::state_edit::rm(&addresses, dry_run, json, &lock).await
+        }
         StateCommand::Pull => super::state_transfer::pull().await,
         StateCommand::Push { file, force, json, lock } => super::state_transfer::push(&file, force, json, &lock).await,
-        StateCommand::Rekey { new_key_file, json, lock } => super::rekey::run(new_key_file.as_deref(), json, &lock).await,
+        StateCommand::Rekey { new_key_file, json, lock } => {
+            super::rekey::run(new_key_file.as_deref(), json, &lock).await
+        }
         StateCommand::Migrate { to, lock_timeout } => super::migrate::run(&to, &lock_timeout).await,
     }
 }

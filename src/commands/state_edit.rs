@@ -25,7 +25,10 @@ pub async fn show(address: &str, json_out: bool, color: Color) -> Result<(), Cli
         )));
     };
     if json_out {
-        outln!("{}", json!({"format_version": render::json::FORMAT_VERSION, "resource": render::json::state_resource(row)}));
+        outln!(
+            "{}",
+            json!({"format_version": render::json::FORMAT_VERSION, "resource": render::json::state_resource(row)})
+        );
     } else {
         out!("{}", render::state_resource(row, color.stdout));
     }
@@ -88,8 +91,12 @@ fn move_batch(rows: &[ResourceRecord], renames: &BTreeMap<&str, &str>, src: &Sel
             return Some(to.to_string());
         }
         match (src, dst) {
-            (Selector::Resource(a), Selector::Resource(b)) if a.key.is_none() && dep == a.to_string() => Some(b.block().to_string()),
-            (Selector::Module(a), Selector::Module(b)) => dep.strip_prefix(a.as_str()).filter(|r| r.starts_with('.')).map(|r| format!("{b}{r}")),
+            (Selector::Resource(a), Selector::Resource(b)) if a.key.is_none() && dep == a.to_string() => {
+                Some(b.block().to_string())
+            }
+            (Selector::Module(a), Selector::Module(b)) => {
+                dep.strip_prefix(a.as_str()).filter(|r| r.starts_with('.')).map(|r| format!("{b}{r}"))
+            }
             _ => None,
         }
     };
@@ -103,7 +110,11 @@ fn move_batch(rows: &[ResourceRecord], renames: &BTreeMap<&str, &str>, src: &Sel
         if new_address.is_some() {
             batch.delete.push(r.address.clone());
         }
-        batch.put.push(ResourceRecord { address: new_address.unwrap_or_else(|| r.address.clone()), dependencies: deps, ..r.clone() });
+        batch.put.push(ResourceRecord {
+            address: new_address.unwrap_or_else(|| r.address.clone()),
+            dependencies: deps,
+            ..r.clone()
+        });
     }
     batch
 }

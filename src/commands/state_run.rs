@@ -35,7 +35,8 @@ impl Locked {
         F: Future<Output = Result<(), StateError>>,
     {
         let summary = serde_json::json!({ "plan": counts });
-        let run = RunStart { command: self.command.clone(), holder: stack::holder(&self.command), summary: summary.clone() };
+        let run =
+            RunStart { command: self.command.clone(), holder: stack::holder(&self.command), summary: summary.clone() };
         let run_id = self.layers.sealed.begin_run(run).await?;
         let result = write.await;
         let (outcome, summary) = match &result {

@@ -43,9 +43,10 @@ impl Selector {
         match self {
             Selector::Resource(a) if a.key.is_some() => row.address == a.to_string(),
             Selector::Resource(a) => row.address.parse::<Address>().is_ok_and(|r| r.block() == *a),
-            Selector::Module(m) => {
-                row.address.strip_prefix(m.as_str()).is_some_and(|rest| rest.starts_with('.') || (!m.ends_with(']') && rest.starts_with('[')))
-            }
+            Selector::Module(m) => row
+                .address
+                .strip_prefix(m.as_str())
+                .is_some_and(|rest| rest.starts_with('.') || (!m.ends_with(']') && rest.starts_with('['))),
         }
     }
 }
@@ -83,7 +84,11 @@ pub fn select<'a>(rows: &'a [ResourceRecord], selector: &Selector) -> Result<Vec
 /// Where `tarn state mv SRC DST` sends each matched row: `(old address, new address)`.
 /// Refuses a move across kinds (module ↔ resource), across resource types or modes, and a
 /// destination key when several instances would land on it.
-pub fn destinations(rows: &[&ResourceRecord], src: &Selector, dst: &Selector) -> Result<Vec<(String, String)>, CliError> {
+pub fn destinations(
+    rows: &[&ResourceRecord],
+    src: &Selector,
+    dst: &Selector,
+) -> Result<Vec<(String, String)>, CliError> {
     match (src, dst) {
         (Selector::Module(from), Selector::Module(to)) => {
             Ok(rows.iter().map(|r| (r.address.clone(), format!("{to}{}", &r.address[from.len()..]))).collect())
@@ -169,7 +174,11 @@ mod tests {
         assert_eq!(hits("null_resource.a"), vec!["null_resource.a"]);
         assert_eq!(
             hits("module.app"),
-            vec!["module.app.null_resource.x", "module.app[\"eu\"].null_resource.x", "module.app.module.db.null_resource.y"]
+            vec![
+                "module.app.null_resource.x",
+                "module.app[\"eu\"].null_resource.x",
+                "module.app.module.db.null_resource.y"
+            ]
         );
         assert_eq!(hits("module.app[\"eu\"]"), vec!["module.app[\"eu\"].null_resource.x"]);
         assert!(Selector::parse("not an address").is_err());

@@ -83,7 +83,11 @@ impl StateDocument {
                     deposed: r.deposed,
                 })
                 .collect(),
-            outputs: s.outputs.into_iter().map(|o| DocOutput { name: o.name, value: o.value, sensitive: o.sensitive }).collect(),
+            outputs: s
+                .outputs
+                .into_iter()
+                .map(|o| DocOutput { name: o.name, value: o.value, sensitive: o.sensitive })
+                .collect(),
         }
     }
 
@@ -107,7 +111,11 @@ impl StateDocument {
                     deposed: r.deposed,
                 })
                 .collect(),
-            outputs: self.outputs.into_iter().map(|o| OutputRecord { name: o.name, value: o.value, sensitive: o.sensitive }).collect(),
+            outputs: self
+                .outputs
+                .into_iter()
+                .map(|o| OutputRecord { name: o.name, value: o.value, sensitive: o.sensitive })
+                .collect(),
         }
     }
 }
@@ -120,7 +128,8 @@ pub async fn pull() -> Result<(), CliError> {
     }
     let snapshot = stack::open_layers(&workspace)?.raw.snapshot().await?;
     let doc = StateDocument::from_snapshot(snapshot, &workspace);
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| CliError::Failed(format!("cannot encode the state: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(&doc).map_err(|e| CliError::Failed(format!("cannot encode the state: {e}")))?;
     outln!("{text}");
     Ok(())
 }
@@ -143,7 +152,9 @@ fn read_document(file: &Path) -> Result<StateDocument, CliError> {
     };
     read.map_err(|e| CliError::Failed(format!("cannot read {name}: {e}")))?;
     let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::Failed(format!("{name} is not JSON ({e}); `tarn state push` takes a document written by `tarn state pull`"))
+        CliError::Failed(format!(
+            "{name} is not JSON ({e}); `tarn state push` takes a document written by `tarn state pull`"
+        ))
     })?;
     if raw.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
         return Err(CliError::Failed(format!(
@@ -159,7 +170,13 @@ fn read_document(file: &Path) -> Result<StateDocument, CliError> {
     serde_json::from_value(raw).map_err(|e| CliError::Failed(format!("{name} is a damaged state document: {e}")))
 }
 
-async fn push_locked(locked: &Locked, doc: StateDocument, file: &Path, force: bool, json_out: bool) -> Result<(), CliError> {
+async fn push_locked(
+    locked: &Locked,
+    doc: StateDocument,
+    file: &Path,
+    force: bool,
+    json_out: bool,
+) -> Result<(), CliError> {
     let current = locked.layers.raw.snapshot().await?;
     let pushed = doc.into_snapshot();
     let name = file.display();
@@ -178,7 +195,8 @@ async fn push_locked(locked: &Locked, doc: StateDocument, file: &Path, force: bo
         notes.push(msg);
     }
     if pushed.serial < current.serial {
-        let msg = format!("{name} is older than this state (serial {}, the state is at {})", pushed.serial, current.serial);
+        let msg =
+            format!("{name} is older than this state (serial {}, the state is at {})", pushed.serial, current.serial);
         if !force {
             return Err(CliError::Failed(format!(
                 "{msg}: the state changed since it was pulled. Nothing was changed. Pull again and redo the edit, or, to \
@@ -198,7 +216,12 @@ async fn push_locked(locked: &Locked, doc: StateDocument, file: &Path, force: bo
     })?;
     let pushed_addresses: BTreeSet<&str> = pushed.resources.iter().map(|r| r.address.as_str()).collect();
     let batch = StateBatch {
-        delete: current.resources.iter().map(|r| r.address.clone()).filter(|a| !pushed_addresses.contains(a.as_str())).collect(),
+        delete: current
+            .resources
+            .iter()
+            .map(|r| r.address.clone())
+            .filter(|a| !pushed_addresses.contains(a.as_str()))
+            .collect(),
         put: pushed.resources.clone(),
         outputs: Some(pushed.outputs.clone()),
         lineage: (pushed.lineage != current.lineage).then(|| pushed.lineage.clone()),

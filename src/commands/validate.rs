@@ -104,7 +104,13 @@ fn check_schemas(config: &Config, factory: &dyn ProviderFactory, diags: &mut Dia
     }
 }
 
-fn check_resource(resource: &Resource, address: &str, provider: &str, schema: &ProviderSchema, diags: &mut Diagnostics) {
+fn check_resource(
+    resource: &Resource,
+    address: &str,
+    provider: &str,
+    schema: &ProviderSchema,
+    diags: &mut Diagnostics,
+) {
     let (types, what) = match resource.mode {
         Mode::Managed => (&schema.resources, "resource type"),
         Mode::Data => (&schema.data_sources, "data source"),
@@ -123,15 +129,12 @@ fn check_resource(resource: &Resource, address: &str, provider: &str, schema: &P
         );
         return;
     };
-    let names = resource
-        .body
-        .attributes
-        .values()
-        .map(|a| (a.name.as_str(), a.name_span))
-        .chain(resource.body.blocks.iter().map(|b| match (b.kind.as_str(), b.labels.first(), b.label_spans.first()) {
+    let names = resource.body.attributes.values().map(|a| (a.name.as_str(), a.name_span)).chain(
+        resource.body.blocks.iter().map(|b| match (b.kind.as_str(), b.labels.first(), b.label_spans.first()) {
             ("dynamic", Some(label), Some(span)) => (label.as_str(), *span),
             _ => (b.kind.as_str(), b.kind_span),
-        }));
+        }),
+    );
     for (name, span) in names {
         if !rs.attributes.contains_key(name) {
             diags.push(tarn_core::plan::unsupported_argument(name, &resource.type_name, rs, span, address));

@@ -3,8 +3,8 @@
 //! refresh and plan. Each step's problems become a [`CliError`] before anything changes.
 
 use crate::cli::{ConfigArgs, RunArgs, SelectArgs};
-use crate::location::Location;
 use crate::error::CliError;
+use crate::location::Location;
 use crate::providers::Builtins;
 use crate::render::events::Renderer;
 use crate::stack::{self, Lock};
@@ -57,9 +57,8 @@ pub fn check(diags: Diagnostics, sources: &SourceMap) -> Result<(), CliError> {
 /// Root variable inputs from `TARN_VAR_*`, `--var-file` and `--var`, in increasing precedence.
 pub fn variable_inputs(args: &ConfigArgs) -> Result<IndexMap<String, VarInput>, CliError> {
     let mut given = IndexMap::new();
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter_map(|(k, v)| k.strip_prefix("TARN_VAR_").map(|n| (n.to_string(), v)))
-        .collect();
+    let mut env: Vec<(String, String)> =
+        std::env::vars().filter_map(|(k, v)| k.strip_prefix("TARN_VAR_").map(|n| (n.to_string(), v))).collect();
     env.sort();
     for (name, v) in env {
         given.insert(name, VarInput::Text(v));
@@ -84,8 +83,7 @@ fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::Failed(format!("cannot read variables file {}: {e}", path.display())))?;
     let json: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text)
-            .map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?
+        serde_json::from_str(&text).map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?
     } else {
         hcl::from_str(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?
     };
@@ -103,9 +101,7 @@ pub fn resolve_variables(config: &Config, args: &ConfigArgs) -> Result<RootVaria
 }
 
 pub fn parse_addresses(list: &[String], flag: &str) -> Result<Vec<Address>, CliError> {
-    list.iter()
-        .map(|s| s.parse::<Address>().map_err(|e| CliError::Failed(format!("{flag}: {e}"))))
-        .collect()
+    list.iter().map(|s| s.parse::<Address>().map_err(|e| CliError::Failed(format!("{flag}: {e}")))).collect()
 }
 
 /// The providers of the configuration, set up for `snapshot`: the one place plan, apply and
@@ -223,7 +219,8 @@ impl Session {
             schemas: self.planning.providers.schemas().clone(),
             events: Arc::new(Renderer::notes(crate::render::Color::detect(false).stderr)),
         };
-        let recovered = exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
+        let recovered =
+            exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
         for r in &recovered {
             if let Resolution::Unresolved { reason } = &r.resolution {
                 return Err(CliError::Failed(format!(
@@ -256,7 +253,12 @@ impl Planning {
     /// lineage is new: a plan saved from it applies to a state that is still empty
     /// (`apply::check_binding`).
     pub async fn without_state(config: Arc<Config>, variables: RootVariables) -> Result<Planning, CliError> {
-        let snapshot = Snapshot { lineage: uuid::Uuid::new_v4().to_string(), serial: 0, resources: Vec::new(), outputs: Vec::new() };
+        let snapshot = Snapshot {
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            resources: Vec::new(),
+            outputs: Vec::new(),
+        };
         Planning::new(config, variables, snapshot).await
     }
 
@@ -275,7 +277,13 @@ impl Planning {
     }
 
     /// Plans against `snapshot` (after an apply: the state it produced).
-    pub async fn plan_from(&self, snapshot: &Snapshot, mode: PlanMode, select: &SelectArgs, refresh: bool) -> Result<plan::Plan, CliError> {
+    pub async fn plan_from(
+        &self,
+        snapshot: &Snapshot,
+        mode: PlanMode,
+        select: &SelectArgs,
+        refresh: bool,
+    ) -> Result<plan::Plan, CliError> {
         let (prior, diags) = plan::prior_from_snapshot(snapshot);
         check(diags, &self.config.sources)?;
         let (prior, drift) = if refresh && !prior.objects.is_empty() {

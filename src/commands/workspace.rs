@@ -23,7 +23,10 @@ pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
                 names.sort();
             }
             if json {
-                outln!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "current": current, "workspaces": names}));
+                outln!(
+                    "{}",
+                    serde_json::json!({"format_version": render::json::FORMAT_VERSION, "current": current, "workspaces": names})
+                );
             } else {
                 for n in names {
                     outln!("{} {n}", if n == current { "*" } else { " " });
@@ -34,11 +37,15 @@ pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
         WorkspaceCommand::New { name } => {
             stack::check_workspace_name(&name)?;
             if existing().await?.contains(&name) {
-                return Err(CliError::Failed(format!("workspace {name:?} already exists; select it with `tarn workspace select {name}`")));
+                return Err(CliError::Failed(format!(
+                    "workspace {name:?} already exists; select it with `tarn workspace select {name}`"
+                )));
             }
             stack::open_layers(&name)?.raw.snapshot().await?; // creates its lineage
             select(&name)?;
-            outln!("Created and selected workspace {name:?}. Its state is empty: `tarn apply` builds this configuration anew in it.");
+            outln!(
+                "Created and selected workspace {name:?}. Its state is empty: `tarn apply` builds this configuration anew in it."
+            );
             Ok(())
         }
         WorkspaceCommand::Select { name } => {
@@ -51,7 +58,9 @@ pub async fn run(cmd: WorkspaceCommand) -> Result<(), CliError> {
             select(&name)?;
             outln!("Selected workspace {name:?}.");
             if let Ok(over) = std::env::var(stack::WORKSPACE_ENV) {
-                eoutln!("Warning: TARN_WORKSPACE (or --workspace) is set to {over:?} and overrides the selection while it is set.");
+                eoutln!(
+                    "Warning: TARN_WORKSPACE (or --workspace) is set to {over:?} and overrides the selection while it is set."
+                );
             }
             Ok(())
         }
@@ -81,7 +90,9 @@ fn select(name: &str) -> Result<(), CliError> {
 async fn delete(name: &str, force: bool, lock: &crate::cli::LockArgs) -> Result<(), CliError> {
     stack::check_workspace_name(name)?;
     if name == SqliteBackend::DEFAULT_WORKSPACE {
-        return Err(CliError::Failed("the default workspace cannot be deleted (it is where tarn works when none is selected)".into()));
+        return Err(CliError::Failed(
+            "the default workspace cannot be deleted (it is where tarn works when none is selected)".into(),
+        ));
     }
     if stack::workspace()? == name {
         return Err(CliError::Failed(format!(
@@ -89,7 +100,9 @@ async fn delete(name: &str, force: bool, lock: &crate::cli::LockArgs) -> Result<
         )));
     }
     if !existing().await?.iter().any(|n| n == name) {
-        return Err(CliError::Failed(format!("there is no workspace {name:?}; `tarn workspace list` shows those there are")));
+        return Err(CliError::Failed(format!(
+            "there is no workspace {name:?}; `tarn workspace list` shows those there are"
+        )));
     }
     let locked = Locked::open_workspace(&format!("tarn workspace delete {name}"), lock, name).await?;
     let snapshot = match locked.layers.raw.snapshot().await {
@@ -112,6 +125,13 @@ async fn delete(name: &str, force: bool, lock: &crate::cli::LockArgs) -> Result<
         return Err(e.into());
     }
     locked.close_deleted();
-    outln!("Deleted workspace {name:?}{}.", if snapshot.resources.is_empty() { String::new() } else { format!(" ({} object(s) forgotten, not destroyed)", snapshot.resources.len()) });
+    outln!(
+        "Deleted workspace {name:?}{}.",
+        if snapshot.resources.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} object(s) forgotten, not destroyed)", snapshot.resources.len())
+        }
+    );
     Ok(())
 }

@@ -119,7 +119,9 @@ fn entry(
                     return;
                 }
             }
-            if let (Some(_), Some(_)) = (bv.as_map().filter(|_| !bv.is_sensitive()), av.as_map().filter(|_| !av.is_sensitive())) {
+            if let (Some(_), Some(_)) =
+                (bv.as_map().filter(|_| !bv.is_sensitive()), av.as_map().filter(|_| !av.is_sensitive()))
+            {
                 let _ = writeln!(out, "{pad}{s} {key} = {{{note}");
                 let inner = DiffStyle { color: style.color, forces: Vec::new() };
                 attributes(Some(bv), Some(av), indent + 4, &inner, out);
@@ -302,7 +304,17 @@ mod tests {
 
     #[test]
     fn strings_are_quoted_as_debug_quotes_them() {
-        for s in ["plain", "", "with \"quotes\"", "back\\slash", "tab\there", "line\nbreak", "é ünïcode", "\u{7f}del", "bell\u{7}"] {
+        for s in [
+            "plain",
+            "",
+            "with \"quotes\"",
+            "back\\slash",
+            "tab\there",
+            "line\nbreak",
+            "é ünïcode",
+            "\u{7f}del",
+            "bell\u{7}",
+        ] {
             let mut out = String::new();
             quote(s, &mut out);
             assert_eq!(out, format!("{s:?}"), "{s:?}");
@@ -311,7 +323,10 @@ mod tests {
 
     #[test]
     fn created_values_and_unknowns() {
-        let out = render(None, Some(Value::map([("id", Value::Unknown), ("triggers", Value::map([("v", Value::string("x"))]))])));
+        let out = render(
+            None,
+            Some(Value::map([("id", Value::Unknown), ("triggers", Value::map([("v", Value::string("x"))]))])),
+        );
         assert!(out.contains("+ id       = (known after apply)"), "{out}");
         assert!(out.contains("+ \"v\" = \"x\""), "{out}");
     }

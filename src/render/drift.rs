@@ -133,7 +133,9 @@ fn ignored_note(report: &DriftReport, out: &mut String) {
 fn details(report: &DriftReport, color: bool, out: &mut String) {
     for r in &report.resources {
         match r.kind {
-            DriftKind::Deleted => out.push_str(&format!("  # {} has been deleted\n", paint(&r.address.to_string(), "1", color))),
+            DriftKind::Deleted => {
+                out.push_str(&format!("  # {} has been deleted\n", paint(&r.address.to_string(), "1", color)))
+            }
             DriftKind::Changed => {
                 out.push_str(&format!("  # {} has changed\n", paint(&r.address.to_string(), "1", color)));
                 let recorded = r.recorded.clone().unwrap_or(Value::Map(Default::default()));
@@ -174,7 +176,10 @@ fn set_path(v: &mut Value, path: &[PathStep], to: Option<Value>) {
 pub fn markdown(report: &DriftReport, warnings: &[String]) -> String {
     let mut out = String::new();
     if !report.has_drift() {
-        out.push_str(&format!("### tarn drift: no drift\n\nAll {} recorded objects match the state.\n", report.checked));
+        out.push_str(&format!(
+            "### tarn drift: no drift\n\nAll {} recorded objects match the state.\n",
+            report.checked
+        ));
     } else {
         out.push_str(&format!(
             "### tarn drift: {} of {} objects changed outside tarn\n\n| Object | Drift | Attributes |\n|---|---|---|\n",
@@ -189,7 +194,11 @@ pub fn markdown(report: &DriftReport, warnings: &[String]) -> String {
                     r.changes.iter().map(|c| markdown::code(&c.display_path())).collect::<Vec<_>>().join(", "),
                 ),
             };
-            out.push_str(&format!("| {} | {kind} | {} |\n", markdown::code(&r.address.to_string()), markdown::cell(&attrs)));
+            out.push_str(&format!(
+                "| {} | {kind} | {} |\n",
+                markdown::code(&r.address.to_string()),
+                markdown::cell(&attrs)
+            ));
         }
         let mut text = String::new();
         details(report, false, &mut text);
@@ -233,12 +242,16 @@ mod tests {
             Value::map([("content", Value::string("correct horse").sensitive()), ("id", Value::string("b"))]),
         );
         let ctx = Context { checked_at: "t".into(), duration_ms: 1, workspace: "default".into() };
-        let doc = document(&Outcome::Checked { report: &report, lineage: "l", serial: 1, warnings: &[] }, &ctx).to_string();
+        let doc =
+            document(&Outcome::Checked { report: &report, lineage: "l", serial: 1, warnings: &[] }, &ctx).to_string();
         for text in [human(&report, &[], false), markdown(&report, &[]), doc.clone()] {
             assert!(!text.contains("hunter2") && !text.contains("correct horse"), "{text}");
         }
         assert!(human(&report, &[], false).contains("~ content = (sensitive value) -> (sensitive value)"));
-        assert!(doc.contains(r#""path":"content","pointer":"/content","recorded":null,"actual":null,"sensitive":true"#), "{doc}");
+        assert!(
+            doc.contains(r#""path":"content","pointer":"/content","recorded":null,"actual":null,"sensitive":true"#),
+            "{doc}"
+        );
     }
 
     #[test]

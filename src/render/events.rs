@@ -8,11 +8,18 @@ use tarn_core::exec::{ApplyOutcome, Event, EventSink};
 use tarn_core::plan::OpKind;
 
 pub enum Mode {
-    Lines { color: bool },
+    Lines {
+        color: bool,
+    },
     /// Lines on stderr: notes that must not mix with stdout, which may be JSON (recovery of
     /// an interrupted run happens before `plan --json` prints its document).
-    Notes { color: bool },
-    Progress { bar: ProgressBar, color: bool },
+    Notes {
+        color: bool,
+    },
+    Progress {
+        bar: ProgressBar,
+        color: bool,
+    },
     Json,
 }
 
@@ -83,7 +90,9 @@ pub fn line(event: &Event, color: bool) -> Option<String> {
             ApplyOutcome::RollbackIncomplete => {
                 paint("Apply failed and the rollback is incomplete; see the state for what exists.", "1;31", color)
             }
-            ApplyOutcome::Partial => paint("Apply failed; the changes that succeeded are kept and recorded.", "1;31", color),
+            ApplyOutcome::Partial => {
+                paint("Apply failed; the changes that succeeded are kept and recorded.", "1;31", color)
+            }
         },
     })
 }
@@ -100,7 +109,9 @@ impl EventSink for Renderer {
                         *addr = serde_json::Value::String(a.to_string());
                     }
                 }
-                if let Ok(s) = serde_json::to_string(&serde_json::json!({"format_version": super::json::FORMAT_VERSION, "event": json})) {
+                if let Ok(s) = serde_json::to_string(
+                    &serde_json::json!({"format_version": super::json::FORMAT_VERSION, "event": json}),
+                ) {
                     outln!("{s}");
                 }
             }

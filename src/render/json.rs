@@ -4,8 +4,8 @@
 //! `*_unknown` / `*_sensitive`, so nothing secret is ever printed.
 
 use super::plan::Counts;
-use serde_json::{Value as Json, json};
 use serde::Serialize;
+use serde_json::{Value as Json, json};
 use tarn_core::plan::{Action, ChangeReason, OpKind, Phase, Plan, PlanBinding, PlanMode, ResourceChange};
 use tarn_sdk::{Mode, Value};
 
@@ -33,12 +33,17 @@ fn walk(v: &Value, path: String, unknown: &mut Vec<String>, sensitive: &mut Vec<
             sensitive.push(path);
             Json::Null
         }
-        Value::List(l) => Json::Array(
-            l.iter().enumerate().map(|(i, e)| walk(e, format!("{path}/{i}"), unknown, sensitive)).collect(),
-        ),
+        Value::List(l) => {
+            Json::Array(l.iter().enumerate().map(|(i, e)| walk(e, format!("{path}/{i}"), unknown, sensitive)).collect())
+        }
         Value::Map(m) => Json::Object(
             m.iter()
-                .map(|(k, e)| (k.clone(), walk(e, format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")), unknown, sensitive)))
+                .map(|(k, e)| {
+                    (
+                        k.clone(),
+                        walk(e, format!("{path}/{}", k.replace('~', "~0").replace('/', "~1")), unknown, sensitive),
+                    )
+                })
                 .collect(),
         ),
         other => other.to_json_unmarked(),
@@ -203,7 +208,12 @@ mod tests {
             format_version: tarn_core::plan::PLAN_FORMAT_VERSION,
             tarn_version: "0".into(),
             created_at: "t".into(),
-            binding: PlanBinding { lineage: "l".into(), serial: 0, config_hash: "h".into(), workspace: "default".into() },
+            binding: PlanBinding {
+                lineage: "l".into(),
+                serial: 0,
+                config_hash: "h".into(),
+                workspace: "default".into(),
+            },
             mode: PlanMode::Normal,
             variables: Default::default(),
             changes: vec![change],
@@ -214,12 +224,41 @@ mod tests {
         let text = plan_text(&p).expect("encodes");
         let doc: Json = serde_json::from_str(&text).expect("JSON");
         let keys = |j: &Json| j.as_object().expect("object").keys().cloned().collect::<Vec<_>>();
-        assert_eq!(keys(&doc), ["format_version", "tarn_version", "created_at", "mode", "binding", "summary", "changes", "outputs", "drift", "graph"]);
+        assert_eq!(
+            keys(&doc),
+            [
+                "format_version",
+                "tarn_version",
+                "created_at",
+                "mode",
+                "binding",
+                "summary",
+                "changes",
+                "outputs",
+                "drift",
+                "graph"
+            ]
+        );
         assert_eq!(
             keys(&doc["changes"][0]),
             [
-                "address", "mode", "type", "name", "index", "deposed", "provider", "prior_provider", "action", "reasons",
-                "irreversible", "before", "before_sensitive", "after", "after_unknown", "after_sensitive", "dependencies",
+                "address",
+                "mode",
+                "type",
+                "name",
+                "index",
+                "deposed",
+                "provider",
+                "prior_provider",
+                "action",
+                "reasons",
+                "irreversible",
+                "before",
+                "before_sensitive",
+                "after",
+                "after_unknown",
+                "after_sensitive",
+                "dependencies",
                 "importing"
             ]
         );

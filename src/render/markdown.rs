@@ -104,7 +104,11 @@ pub fn plan(p: &Plan) -> String {
     let changed: Vec<&ResourceChange> = p
         .changes
         .iter()
-        .filter(|c| c.action != Action::NoOp || moved_from(c).is_some() || c.reasons.iter().any(|r| matches!(r, ChangeReason::Import { .. })))
+        .filter(|c| {
+            c.action != Action::NoOp
+                || moved_from(c).is_some()
+                || c.reasons.iter().any(|r| matches!(r, ChangeReason::Import { .. }))
+        })
         .collect();
     warnings(&changed, &mut out);
     if !changed.is_empty() {
@@ -160,7 +164,9 @@ fn details(c: &ResourceChange) -> String {
             ChangeReason::Moved { from } => format!("moved from {}", code(from)),
             ChangeReason::ReadDeferred => "read during apply".into(),
             ChangeReason::Import { id } => format!("imported (ID {})", code(id)),
-            ChangeReason::ProviderChanged { from, to } => format!("provider configuration changes from {} to {}", code(from), code(to)),
+            ChangeReason::ProviderChanged { from, to } => {
+                format!("provider configuration changes from {} to {}", code(from), code(to))
+            }
         });
     }
     if c.action == Action::Update {
@@ -174,7 +180,8 @@ fn details(c: &ResourceChange) -> String {
 
 /// Top-level attributes an update changes.
 fn changed_attributes(c: &ResourceChange) -> Vec<String> {
-    let (Some(b), Some(a)) = (c.before.as_ref().and_then(|v| v.as_map()), c.after.as_ref().and_then(|v| v.as_map())) else {
+    let (Some(b), Some(a)) = (c.before.as_ref().and_then(|v| v.as_map()), c.after.as_ref().and_then(|v| v.as_map()))
+    else {
         return Vec::new();
     };
     let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
@@ -185,8 +192,10 @@ fn changed_attributes(c: &ResourceChange) -> Vec<String> {
 
 /// Replacements and irreversible actions, first and loud.
 fn warnings(changed: &[&ResourceChange], out: &mut String) {
-    let list = |cs: Vec<&&ResourceChange>| cs.iter().map(|c| code(&c.address.to_string())).collect::<Vec<_>>().join(", ");
-    let replaced: Vec<_> = changed.iter().filter(|c| matches!(c.action, Action::DeleteThenCreate | Action::CreateThenDelete)).collect();
+    let list =
+        |cs: Vec<&&ResourceChange>| cs.iter().map(|c| code(&c.address.to_string())).collect::<Vec<_>>().join(", ");
+    let replaced: Vec<_> =
+        changed.iter().filter(|c| matches!(c.action, Action::DeleteThenCreate | Action::CreateThenDelete)).collect();
     let irreversible: Vec<_> = changed.iter().filter(|c| c.irreversible).collect();
     if replaced.is_empty() && irreversible.is_empty() {
         return;
@@ -194,7 +203,11 @@ fn warnings(changed: &[&ResourceChange], out: &mut String) {
     out.push_str("> [!WARNING]\n");
     let any_replaced = !replaced.is_empty();
     if any_replaced {
-        out.push_str(&format!("> **{} object(s) will be replaced** (destroyed and created again): {}\n", replaced.len(), list(replaced)));
+        out.push_str(&format!(
+            "> **{} object(s) will be replaced** (destroyed and created again): {}\n",
+            replaced.len(),
+            list(replaced)
+        ));
     }
     if !irreversible.is_empty() {
         if any_replaced {
@@ -238,7 +251,9 @@ fn drift_note(p: &Plan, out: &mut String) {
     let list: Vec<String> = p
         .drift
         .iter()
-        .map(|d| format!("{} ({})", code(&d.address.to_string()), if d.actual.is_some() { "changed" } else { "deleted" }))
+        .map(|d| {
+            format!("{} ({})", code(&d.address.to_string()), if d.actual.is_some() { "changed" } else { "deleted" })
+        })
         .collect();
     out.push_str(&format!("\nChanged outside tarn since the last apply: {}.\n", list.join(", ")));
 }
@@ -267,7 +282,8 @@ mod tests {
 
     #[test]
     fn diff_symbols_move_to_the_first_column() {
-        let block = diff_block("  # a will be created\n  + resource \"x\" \"a\" {\n      + id = 1\n    }\n -/+ resource\n");
+        let block =
+            diff_block("  # a will be created\n  + resource \"x\" \"a\" {\n      + id = 1\n    }\n -/+ resource\n");
         let lines: Vec<&str> = block.lines().collect();
         assert_eq!(lines[1], "   # a will be created");
         assert_eq!(lines[2], "+   resource \"x\" \"a\" {");
@@ -279,6 +295,10 @@ mod tests {
     fn long_text_loses_its_details_first() {
         let long = format!("head\n{}", collapsed("x", &"y".repeat(LIMIT)));
         let fitted = fit(long);
-        assert!(fitted.len() < LIMIT && fitted.starts_with("head\n") && fitted.contains("too long"), "{}", &fitted[..200]);
+        assert!(
+            fitted.len() < LIMIT && fitted.starts_with("head\n") && fitted.contains("too long"),
+            "{}",
+            &fitted[..200]
+        );
     }
 }

@@ -21,10 +21,7 @@ pub struct Color {
 impl Color {
     pub fn detect(no_color: bool) -> Color {
         let allowed = !no_color && std::env::var_os("NO_COLOR").is_none() && !crate::pipeline::ci();
-        Color {
-            stdout: allowed && std::io::stdout().is_terminal(),
-            stderr: allowed && std::io::stderr().is_terminal(),
-        }
+        Color { stdout: allowed && std::io::stdout().is_terminal(), stderr: allowed && std::io::stderr().is_terminal() }
     }
 }
 
@@ -61,5 +58,11 @@ pub fn state_resource(r: &tarn_state::ResourceRecord, color: bool) -> String {
     let kind = if r.mode == "data" { "data" } else { "resource" };
     let name = r.address.rsplit('.').next().unwrap_or("").split('[').next().unwrap_or("");
     let deposed = r.deposed.as_ref().map(|k| format!(" (deposed object {k})")).unwrap_or_default();
-    format!("# {}{deposed}:\n{kind} {:?} {:?} {}\n\n", paint(&r.address, "1", color), r.type_name, name, diff::block(&value, 4))
+    format!(
+        "# {}{deposed}:\n{kind} {:?} {:?} {}\n\n",
+        paint(&r.address, "1", color),
+        r.type_name,
+        name,
+        diff::block(&value, 4)
+    )
 }

@@ -50,7 +50,9 @@ impl Counts {
 /// `moved {}` blocks rename in the state (a move alone is a change: until applied, removing
 /// the block would destroy the object under its old name).
 pub fn has_changes(plan: &Plan) -> bool {
-    !Counts::of(plan).is_empty() || plan.outputs.iter().any(|o| o.action != Action::NoOp) || !moves_only(plan).is_empty()
+    !Counts::of(plan).is_empty()
+        || plan.outputs.iter().any(|o| o.action != Action::NoOp)
+        || !moves_only(plan).is_empty()
 }
 
 /// Unchanged objects whose address a `moved {}` block renames: (to, from).
@@ -90,8 +92,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let counts = Counts::of(plan);
     let moved = moves_only(plan);
     for (c, from) in &moved {
-        out.push_str(&format!("  # {} has moved to {}
-", paint(from, "1", color), paint(&c.address.to_string(), "1", color)));
+        out.push_str(&format!(
+            "  # {} has moved to {}
+",
+            paint(from, "1", color),
+            paint(&c.address.to_string(), "1", color)
+        ));
     }
     if !moved.is_empty() {
         out.push('\n');
@@ -195,7 +201,8 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         Action::Update => "33",
         _ => "35",
     };
-    let does = if ch.action == Action::NoOp && ch.import_id().is_some() { "will be imported" } else { describe(ch.action) };
+    let does =
+        if ch.action == Action::NoOp && ch.import_id().is_some() { "will be imported" } else { describe(ch.action) };
     out.push_str("  # ");
     if color {
         out.push_str("\x1b[1m");
@@ -229,7 +236,10 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         out.push_str(&format!("  # (imported from {id:?})\n"));
     }
     if ch.irreversible {
-        out.push_str(&format!("  {}\n", paint("# irreversible: a rollback cannot restore what this deletes", "31", color)));
+        out.push_str(&format!(
+            "  {}\n",
+            paint("# irreversible: a rollback cannot restore what this deletes", "31", color)
+        ));
     }
     let kind = if ch.address.mode == Mode::Data { "data" } else { "resource" };
     let symbol = ch.action.symbol();
@@ -325,6 +335,9 @@ mod tests {
         }
         assert_eq!(sliced, one);
         let last = format!("null_resource.a[{}] will be created", all.len() - 1);
-        assert!(sliced.trim_end().rsplit("\n\n").next().is_some_and(|b| b.contains(&last)), "the last block comes last");
+        assert!(
+            sliced.trim_end().rsplit("\n\n").next().is_some_and(|b| b.contains(&last)),
+            "the last block comes last"
+        );
     }
 }

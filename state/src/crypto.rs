@@ -176,7 +176,9 @@ impl EncryptedBackend {
 
     fn sealer(&self, what: &str) -> Result<&Sealer, StateError> {
         self.sealer.as_ref().ok_or_else(|| {
-            StateError::Crypto(format!("{what} is sensitive, and tarn never stores a sensitive value in clear text. {KEY_HELP}"))
+            StateError::Crypto(format!(
+                "{what} is sensitive, and tarn never stores a sensitive value in clear text. {KEY_HELP}"
+            ))
         })
     }
 
@@ -344,9 +346,13 @@ mod tests {
         let inner: Arc<dyn Backend> = Arc::new(SqliteBackend::open(&path).unwrap());
         let b = EncryptedBackend::new(inner, Some(key()));
         b.put_resource(record("hunter2-secret")).await.unwrap();
-        b.set_outputs(vec![OutputRecord { name: "pw".into(), value: serde_json::json!("out-secret"), sensitive: true }])
-            .await
-            .unwrap();
+        b.set_outputs(vec![OutputRecord {
+            name: "pw".into(),
+            value: serde_json::json!("out-secret"),
+            sensitive: true,
+        }])
+        .await
+        .unwrap();
         let snap = b.snapshot().await.unwrap();
         assert_eq!(snap.resources[0].attributes["content"], "hunter2-secret");
         assert_eq!(snap.outputs[0].value, "out-secret");
@@ -355,7 +361,11 @@ mod tests {
         for file in [path.clone(), path.with_extension("db-wal")] {
             let bytes = std::fs::read(&file).unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes);
-            assert!(!text.contains("hunter2-secret") && !text.contains("out-secret"), "clear text in {}", file.display());
+            assert!(
+                !text.contains("hunter2-secret") && !text.contains("out-secret"),
+                "clear text in {}",
+                file.display()
+            );
         }
         assert!(!raw.is_empty());
     }

@@ -12,11 +12,11 @@
 //! backend passes; public with the `conformance` feature).
 
 pub mod clock;
-pub mod liveness;
 pub mod crypto;
+pub mod liveness;
 pub mod model;
-pub mod rekey;
 pub mod postgres;
+pub mod rekey;
 pub mod sqlite;
 pub mod transfer;
 
@@ -62,7 +62,8 @@ pub trait Backend: Send + Sync {
     /// `Interrupted`.
     async fn begin_run(&self, run: RunStart) -> Result<String, StateError>;
     /// Records the run's end in history.
-    async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value) -> Result<(), StateError>;
+    async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value)
+    -> Result<(), StateError>;
     /// All runs of this stack, newest first. A run still `Running` whose holder process is
     /// gone (same host, dead pid) is reported as `Interrupted`.
     async fn history(&self) -> Result<Vec<RunRecord>, StateError>;

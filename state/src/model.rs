@@ -9,7 +9,9 @@ pub enum StateError {
     Locked { holder: Box<LockInfo> },
     #[error("the lock {0} is not held")]
     NotLocked(String),
-    #[error("the state was written by a newer tarn (schema version {found}, this tarn knows up to {known}); upgrade tarn")]
+    #[error(
+        "the state was written by a newer tarn (schema version {found}, this tarn knows up to {known}); upgrade tarn"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("state storage failed: {0}")]
     Storage(String),

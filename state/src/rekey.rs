@@ -45,8 +45,8 @@ fn sealed_in(r: &ResourceRecord) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sqlite::SqliteBackend;
     use crate::OutputRecord;
+    use crate::sqlite::SqliteBackend;
     use base64::Engine as _;
 
     fn sealer(byte: u8) -> Sealer {
@@ -79,9 +79,13 @@ mod tests {
         let mut plain = secret_row("local_file.c", "not secret");
         plain.sensitive_paths.clear();
         old.put_resource(plain.clone()).await.expect("put c");
-        old.set_outputs(vec![OutputRecord { name: "pw".into(), value: serde_json::json!("out-secret"), sensitive: true }])
-            .await
-            .expect("outputs");
+        old.set_outputs(vec![OutputRecord {
+            name: "pw".into(),
+            value: serde_json::json!("out-secret"),
+            sensitive: true,
+        }])
+        .await
+        .expect("outputs");
 
         let report = rekey(raw.clone(), sealer(1), sealer(2)).await.expect("rekey");
         assert_eq!(report, RekeyReport { resources: 2, values: 3 });
@@ -89,8 +93,15 @@ mod tests {
         let err = EncryptedBackend::new(raw.clone(), Some(sealer(1))).snapshot().await.expect_err("old key refused");
         assert!(err.to_string().contains("wrong key"), "{err}");
         let s = EncryptedBackend::new(raw.clone(), Some(sealer(2))).snapshot().await.expect("new key opens");
-        assert_eq!(s.resources.iter().find(|r| r.address == "local_sensitive_file.b").expect("b").attributes["content"], "beta-secret");
-        assert_eq!(s.resources.iter().find(|r| r.address == "local_file.c"), Some(&plain), "rows without secrets untouched");
+        assert_eq!(
+            s.resources.iter().find(|r| r.address == "local_sensitive_file.b").expect("b").attributes["content"],
+            "beta-secret"
+        );
+        assert_eq!(
+            s.resources.iter().find(|r| r.address == "local_file.c"),
+            Some(&plain),
+            "rows without secrets untouched"
+        );
         assert_eq!(s.outputs[0].value, "out-secret");
     }
 

@@ -46,7 +46,11 @@ impl StackDump {
 
     /// Whether the workspace holds nothing yet (a lineage may exist: a snapshot was taken).
     pub fn is_empty(&self) -> bool {
-        self.serial == 0 && self.resources.is_empty() && self.outputs.is_empty() && self.runs.is_empty() && self.journal.is_empty()
+        self.serial == 0
+            && self.resources.is_empty()
+            && self.outputs.is_empty()
+            && self.runs.is_empty()
+            && self.journal.is_empty()
     }
 }
 

@@ -7,7 +7,9 @@ use crate::harness::{FAULT_PROVIDER, Lines, Stack};
 use crate::postgres::pg_stack;
 
 fn slow_config() -> String {
-    format!("{FAULT_PROVIDER}\nresource \"fault_object\" \"slow\" {{\n  name       = \"slow\"\n  latency_ms = 1500\n}}\n")
+    format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"slow\" {{\n  name       = \"slow\"\n  latency_ms = 1500\n}}\n"
+    )
 }
 
 /// Starts two applies at once with `extra` arguments; returns (exit code, stdout, stderr, pid)
@@ -34,7 +36,10 @@ fn exactly_one_runs_the_other_fails_naming_it(s: &Stack) {
     let (winner, loser) = (winners[0], losers[0]);
     assert!(winner.1.contains("Apply complete"), "{winner:#?}");
     assert_eq!(loser.0, 1, "{loser:#?}");
-    assert!(loser.2.contains("the state is locked by") && loser.2.contains(&format!("pid {}", winner.3)), "names the holder: {loser:#?}");
+    assert!(
+        loser.2.contains("the state is locked by") && loser.2.contains(&format!("pid {}", winner.3)),
+        "names the holder: {loser:#?}"
+    );
     assert!(loser.2.contains("tarn apply"), "{loser:#?}");
     assert!(!loser.1.contains("Creating"), "the loser changed nothing: {loser:#?}");
     assert_eq!(s.object_ids().len(), 1);
@@ -44,7 +49,10 @@ fn exactly_one_runs_the_other_fails_naming_it(s: &Stack) {
     s.tarn(&["destroy", "--auto-approve"]).ok();
     let results = race(s, &["--lock-timeout", "60s"]);
     assert!(results.iter().all(|r| r.0 == 0), "both succeed: {results:#?}");
-    let created = results.iter().filter(|r| r.1.contains("Creation complete") || r.1.contains("fault_object.slow: Creat")).count();
+    let created = results
+        .iter()
+        .filter(|r| r.1.contains("Creation complete") || r.1.contains("fault_object.slow: Creat"))
+        .count();
     assert_eq!(created, 1, "exactly one created the object: {results:#?}");
     assert_eq!(s.object_ids().len(), 1);
     assert_eq!(s.object_ids(), s.state_ids());

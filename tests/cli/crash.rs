@@ -164,7 +164,8 @@ fn kill_9_while_a_create_hangs() {
     assert!(child.try_wait().unwrap().is_none(), "apply returned although a create hangs\n{}", lines.text());
     child.kill().unwrap();
     child.wait().unwrap();
-    let hung: Vec<String> = s.objects().into_iter().filter(|(_, o)| o["attributes"]["hang_create"] == true).map(|(id, _)| id).collect();
+    let hung: Vec<String> =
+        s.objects().into_iter().filter(|(_, o)| o["attributes"]["hang_create"] == true).map(|(id, _)| id).collect();
     assert_eq!(hung.len(), 1);
 
     // The next run adopts the hung object; switching the knob off updates it in place.
@@ -214,7 +215,9 @@ fn kill_9_during_destroy_rollback_and_recovery() {
 /// first `plan --json` (or `apply --json`) after a crash printed something that is not JSON.
 #[test]
 fn recovery_notes_do_not_corrupt_json_output() {
-    let hung = format!("{FAULT_PROVIDER}\nresource \"fault_object\" \"a\" {{\n  name        = \"a\"\n  hang_create = true\n}}\n");
+    let hung = format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"a\" {{\n  name        = \"a\"\n  hang_create = true\n}}\n"
+    );
     for args in [&["plan", "--json"][..], &["apply", "--auto-approve", "--json"]] {
         let s = Stack::with(&hung);
         let mut child = s.spawn(&["apply", "--auto-approve"]);
@@ -225,7 +228,11 @@ fn recovery_notes_do_not_corrupt_json_output() {
         let run = s.tarn(args).ok();
         assert!(run.stderr.contains("found an object an interrupted run created"), "{}", run.dump());
         for line in run.stdout.lines().filter(|l| !l.is_empty()) {
-            assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "tarn {args:?}: not JSON: {line}\n{}", run.dump());
+            assert!(
+                serde_json::from_str::<serde_json::Value>(line).is_ok(),
+                "tarn {args:?}: not JSON: {line}\n{}",
+                run.dump()
+            );
         }
         assert_eq!(s.object_ids(), s.state_ids());
     }

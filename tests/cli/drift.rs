@@ -98,12 +98,17 @@ fn a_drifted_secret_is_located_but_never_shown() {
     for args in [&["drift"][..], &["drift", "--json"], &["drift", "--markdown"]] {
         let run = s.tarn(args).code(2);
         for secret in ["TOP-SECRET-KEY-MATERIAL", "ANOTHER-SECRET-WRITTEN-BY-HAND"] {
-            assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{secret} shown by {args:?}\n{}", run.dump());
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "{secret} shown by {args:?}\n{}",
+                run.dump()
+            );
         }
     }
     s.tarn(&["drift"]).code(2).stdout_has("~ content              = (sensitive value) -> (sensitive value)");
     let json = s.tarn(&["drift", "--json"]).code(2).json();
-    let change = json["resources"][0]["changes"].as_array().unwrap().iter().find(|c| c["path"] == "content").cloned().unwrap();
+    let change =
+        json["resources"][0]["changes"].as_array().unwrap().iter().find(|c| c["path"] == "content").cloned().unwrap();
     assert_eq!(change["sensitive"], true);
     assert_eq!(change["recorded"], serde_json::Value::Null);
     assert_eq!(change["actual"], serde_json::Value::Null);
@@ -153,25 +158,44 @@ fn ignore_rules_from_the_command_line_and_the_configuration() {
     s.remove("out/b.txt");
     // Per run: the attributes of a, and b altogether.
     let json = s
-        .tarn(&["drift", "--json", "--ignore", "local_file.a.content", "--ignore", "local_file.a.id", "--ignore", "local_file.b"])
+        .tarn(&[
+            "drift",
+            "--json",
+            "--ignore",
+            "local_file.a.content",
+            "--ignore",
+            "local_file.a.id",
+            "--ignore",
+            "local_file.b",
+        ])
         .code(2)
         .json();
-    let paths: Vec<&str> = json["resources"][0]["changes"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> =
+        json["resources"][0]["changes"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
     assert!(!paths.contains(&"content") && !paths.contains(&"id") && paths.contains(&"content_md5"), "{paths:?}");
     assert_eq!(json["summary"]["drifted"], 1);
     assert!(json["summary"]["ignored"].as_u64().unwrap() >= 3, "{json}");
     s.tarn(&["drift", "--ignore", "local_file.a", "--ignore", "local_file.b"]).ok().stdout_has("ignored");
 
     // In the configuration: ignore_changes = all hides changes, never a deletion.
-    s.write("main.tarn.hcl", &FILES.replace("content  = \"alpha\\n\"", "content  = \"alpha\\n\"\n  lifecycle {\n    ignore_changes = all\n  }"));
+    s.write(
+        "main.tarn.hcl",
+        &FILES.replace(
+            "content  = \"alpha\\n\"",
+            "content  = \"alpha\\n\"\n  lifecycle {\n    ignore_changes = all\n  }",
+        ),
+    );
     let json = s.tarn(&["drift", "--json"]).code(2).json();
-    let drifted: Vec<&str> = json["resources"].as_array().unwrap().iter().map(|r| r["address"].as_str().unwrap()).collect();
+    let drifted: Vec<&str> =
+        json["resources"].as_array().unwrap().iter().map(|r| r["address"].as_str().unwrap()).collect();
     assert_eq!(drifted, ["local_file.b"], "{json}");
 }
 
 #[test]
 fn drift_waits_for_a_running_apply_instead_of_reporting_it() {
-    let s = Stack::with(&format!("{FAULT_PROVIDER}\nresource \"fault_object\" \"o\" {{\n  name = \"o\"\n  value = \"1\"\n}}\n"));
+    let s = Stack::with(&format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"o\" {{\n  name = \"o\"\n  value = \"1\"\n}}\n"
+    ));
     s.tarn(&["apply", "--auto-approve"]).ok();
     s.write(
         "main.tarn.hcl",
@@ -179,7 +203,9 @@ fn drift_waits_for_a_running_apply_instead_of_reporting_it() {
     );
     let mut child = s.spawn(&["apply", "--auto-approve"]);
     let lines = Lines::follow(child.stdout.take().unwrap());
-    wait_for("the slow update to start", Duration::from_secs(20), || lines.text().contains("fault_object.o: ").then_some(()));
+    wait_for("the slow update to start", Duration::from_secs(20), || {
+        lines.text().contains("fault_object.o: ").then_some(())
+    });
     let run = s.tarn(&["drift"]).code(1);
     assert!(run.stderr.contains("the state is locked by") && run.stderr.contains("tarn apply"), "{}", run.dump());
     let start = Instant::now();

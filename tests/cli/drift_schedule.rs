@@ -67,7 +67,9 @@ fn scrape(port: u16) -> HashMap<String, f64> {
 
 fn report_lines(s: &Stack, name: &str) -> Vec<Json> {
     let text = std::fs::read_to_string(s.path().join(name)).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("report line is not JSON ({e}): {l}"))).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("report line is not JSON ({e}): {l}")))
+        .collect()
 }
 
 fn statuses(s: &Stack) -> Vec<String> {
@@ -81,7 +83,17 @@ fn every_second_with_report_webhook_and_metrics_then_sigterm() {
     let hook = Hook::start();
     let metrics_port = free_port();
     let metrics_addr = format!("127.0.0.1:{metrics_port}");
-    let mut child = s.spawn(&["drift", "--every", "1s", "--report", "drift.jsonl", "--notify", &hook.url, "--metrics-addr", &metrics_addr]);
+    let mut child = s.spawn(&[
+        "drift",
+        "--every",
+        "1s",
+        "--report",
+        "drift.jsonl",
+        "--notify",
+        &hook.url,
+        "--metrics-addr",
+        &metrics_addr,
+    ]);
     let stdout = Lines::follow(child.stdout.take().unwrap());
     let stderr = Lines::follow(child.stderr.take().unwrap());
     let long = Duration::from_secs(30);
@@ -129,8 +141,14 @@ fn every_second_with_report_webhook_and_metrics_then_sigterm() {
     assert_eq!(status.code(), Some(0), "stderr:\n{}", stderr.text());
     let (out, err) = (stdout.finish(), stderr.finish());
     assert!(err.contains("Stopped checking for drift."), "{err}");
-    assert!(out.contains(" no drift (3 objects checked)") && out.contains(" drift: 1 of 3 objects (local_file.a changed)"), "{out}");
-    assert!(!out.contains("secret-token-123") && !err.contains("secret-token-123"), "the webhook URL's secret path was printed:\n{out}\n{err}");
+    assert!(
+        out.contains(" no drift (3 objects checked)") && out.contains(" drift: 1 of 3 objects (local_file.a changed)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("secret-token-123") && !err.contains("secret-token-123"),
+        "the webhook URL's secret path was printed:\n{out}\n{err}"
+    );
     for line in report_lines(&s, "drift.jsonl") {
         assert_eq!(line["format_version"], "1.2");
         assert!(line["checked_at"].is_string() && line["duration_ms"].is_u64(), "{line}");

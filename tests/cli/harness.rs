@@ -71,7 +71,11 @@ impl Stack {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(TARN);
         cmd.arg("-C").arg(self.path()).arg("--no-color").args(args);
-        cmd.env("NO_COLOR", "1").env_remove("TARN_LOG").env_remove("CI").env_remove("TARN_BACKEND_URL").stdin(Stdio::null());
+        cmd.env("NO_COLOR", "1")
+            .env_remove("TARN_LOG")
+            .env_remove("CI")
+            .env_remove("TARN_BACKEND_URL")
+            .stdin(Stdio::null());
         for (k, _) in std::env::vars() {
             if k.starts_with("TARN_VAR_") {
                 cmd.env_remove(k);
@@ -190,7 +194,8 @@ impl Drop for Running {
 
 impl Run {
     fn from_output(args: &[&str], out: Output) -> Run {
-        let code = out.status.code().unwrap_or_else(|| panic!("tarn {args:?} was killed by a signal: {:?}", out.status));
+        let code =
+            out.status.code().unwrap_or_else(|| panic!("tarn {args:?} was killed by a signal: {:?}", out.status));
         Run {
             args: args.iter().map(|s| s.to_string()).collect(),
             code,
@@ -202,7 +207,14 @@ impl Run {
     /// Asserts the exit code, showing everything tarn printed when it differs.
     #[track_caller]
     pub fn code(self, expected: i32) -> Run {
-        assert_eq!(self.code, expected, "tarn {:?} exited {} (expected {expected})\n{}", self.args, self.code, self.dump());
+        assert_eq!(
+            self.code,
+            expected,
+            "tarn {:?} exited {} (expected {expected})\n{}",
+            self.args,
+            self.code,
+            self.dump()
+        );
         self.no_panic()
     }
 
@@ -214,7 +226,12 @@ impl Run {
     #[track_caller]
     pub fn no_panic(self) -> Run {
         for needle in ["panicked", "RUST_BACKTRACE", "this is a bug in tarn"] {
-            assert!(!self.stderr.contains(needle) && !self.stdout.contains(needle), "tarn {:?}: {needle}\n{}", self.args, self.dump());
+            assert!(
+                !self.stderr.contains(needle) && !self.stdout.contains(needle),
+                "tarn {:?}: {needle}\n{}",
+                self.args,
+                self.dump()
+            );
         }
         self
     }
@@ -314,7 +331,8 @@ pub fn run_on_terminal(mut cmd: Command) -> (i32, String) {
     use std::os::fd::FromRawFd;
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two new descriptors; we own them from here on.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
     assert_eq!(rc, 0, "openpty failed");
     let master = unsafe { std::fs::File::from_raw_fd(master) };
     let slave = unsafe { std::fs::File::from_raw_fd(slave) };

@@ -45,7 +45,11 @@ fn history_lists_runs_with_who_what_and_outcome() {
     let one = s.tarn(&["history", &failed[..8], "--json"]).ok().json();
     assert_eq!(one["run"]["id"], failed);
     let ops = one["operations"].as_array().unwrap();
-    let find = |addr: &str, op: &str| ops.iter().find(|o| o["address"] == addr && o["op"] == op).unwrap_or_else(|| panic!("no {op} of {addr} in {one}"));
+    let find = |addr: &str, op: &str| {
+        ops.iter()
+            .find(|o| o["address"] == addr && o["op"] == op)
+            .unwrap_or_else(|| panic!("no {op} of {addr} in {one}"))
+    };
     assert_eq!(find("fault_object.a", "create")["result"], "ok");
     assert_eq!(find("fault_object.b", "create")["result"], "error");
     assert!(find("fault_object.b", "create")["error"].as_str().unwrap().contains("on purpose"));

@@ -31,7 +31,8 @@ fn fault_config(value: &str, extra: &str) -> String {
 
 #[test]
 fn an_import_block_is_planned_applied_and_then_planned_clean() {
-    let s = Stack::with("resource \"null_resource\" \"a\" {}\n\nimport {\n  to = null_resource.a\n  id = \"4521\"\n}\n");
+    let s =
+        Stack::with("resource \"null_resource\" \"a\" {}\n\nimport {\n  to = null_resource.a\n  id = \"4521\"\n}\n");
     let plan = s.tarn(&["plan"]).ok();
     insta::assert_snapshot!(redact(&plan.stdout));
     assert!(plan.stdout.contains("# null_resource.a will be imported"), "{}", plan.dump());
@@ -74,7 +75,8 @@ fn an_import_whose_configuration_differs_is_imported_then_updated_from_a_saved_p
 /// object, which it never deletes (it existed before tarn).
 #[test]
 fn a_rolled_back_apply_never_deletes_an_imported_object() {
-    let broken = "\nresource \"fault_object\" \"broken\" {\n  name        = fault_object.m.value\n  fail_create = true\n}\n";
+    let broken =
+        "\nresource \"fault_object\" \"broken\" {\n  name        = fault_object.m.value\n  fail_create = true\n}\n";
     let s = Stack::with(&fault_config("v2", broken));
     made_outside(&s, "v1");
     let run = s.tarn(&["apply", "--auto-approve"]).code(3);
@@ -174,7 +176,10 @@ fn bad_import_blocks_are_refused_with_their_location() {
         assert!(run.stderr.contains("main.tarn.hcl line 11, col 1"), "{}", run.dump());
     }
     // A target that is not declared: found by validate too.
-    s.write("main.tarn.hcl", &format!("{FAULT_PROVIDER}\nimport {{\n  to = fault_object.gone\n  id = \"{OUTSIDE}\"\n}}\n"));
+    s.write(
+        "main.tarn.hcl",
+        &format!("{FAULT_PROVIDER}\nimport {{\n  to = fault_object.gone\n  id = \"{OUTSIDE}\"\n}}\n"),
+    );
     let run = s.tarn(&["validate"]).code(1);
     insta::assert_snapshot!(redact(&run.stderr));
     s.tarn(&["plan"]).code(1).stderr_has("Import target not in configuration");

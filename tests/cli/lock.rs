@@ -6,7 +6,9 @@ use crate::harness::{FAULT_PROVIDER, Lines, Running, Stack, wait_for};
 use std::time::{Duration, Instant};
 
 fn slow_config(ms: u64) -> String {
-    format!("{FAULT_PROVIDER}\nresource \"fault_object\" \"slow\" {{\n  name       = \"slow\"\n  latency_ms = {ms}\n}}\n")
+    format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"slow\" {{\n  name       = \"slow\"\n  latency_ms = {ms}\n}}\n"
+    )
 }
 
 /// Starts `apply` of one slow object and returns once its create is in flight (the lock is
@@ -81,7 +83,13 @@ fn state_unlock_releases_exactly_the_named_lock() {
     s.tarn(&["state", "unlock", "no-such-lock"]).code(1).stderr_has("not locked");
     let (mut child, _lines) = start_slow_apply(&s);
     let refused = s.tarn(&["plan"]).code(1);
-    let id = refused.stderr.split("tarn state unlock ").nth(1).and_then(|r| r.split('`').next()).expect("the refusal names the unlock command").to_string();
+    let id = refused
+        .stderr
+        .split("tarn state unlock ")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .expect("the refusal names the unlock command")
+        .to_string();
     s.tarn(&["state", "unlock", "0000-wrong-id"]).code(1).stderr_has(&id);
     s.tarn(&["plan"]).code(1).stderr_has("locked");
     s.tarn(&["state", "unlock", &id]).ok().stdout_has("Released the state lock");

@@ -7,7 +7,12 @@ use crate::harness::{FAULT_PROVIDER, Stack, redact};
 fn config(version: u32) -> String {
     let (swap_key, value, extra, kept) = match version {
         1 => ("one", "v1", "", "resource \"fault_object\" \"gone\" {\n  name = \"gone\"\n}\n"),
-        _ => ("two", "v2", "resource \"fault_object\" \"new\" {\n  name = \"new\"\n}\n\noutput \"new_id\" {\n  value = fault_object.new.id\n}\n", ""),
+        _ => (
+            "two",
+            "v2",
+            "resource \"fault_object\" \"new\" {\n  name = \"new\"\n}\n\noutput \"new_id\" {\n  value = fault_object.new.id\n}\n",
+            "",
+        ),
     };
     format!(
         r#"{FAULT_PROVIDER}
@@ -46,7 +51,12 @@ fn a_saved_plan_as_a_pull_request_comment() {
     for secret in ["first-hidden-value", "second-hidden-value"] {
         assert!(!md.contains(secret), "{secret} in\n{md}");
     }
-    for needle in ["### tarn plan: 2 to add, 2 to change, 2 to destroy", "> [!WARNING]", "| **replace** | `fault_object.swap` |", "```diff"] {
+    for needle in [
+        "### tarn plan: 2 to add, 2 to change, 2 to destroy",
+        "> [!WARNING]",
+        "| **replace** | `fault_object.swap` |",
+        "```diff",
+    ] {
         assert!(md.contains(needle), "{needle:?} missing from\n{md}");
     }
     insta::assert_snapshot!("plan_markdown", redact(&md));

@@ -41,7 +41,11 @@ fn export(location: &str) -> tarn_state::transfer::StackDump {
         if location.starts_with("postgres://") {
             tarn_state::PgBackend::open(location, None).expect("open").export().await.expect("export")
         } else {
-            tarn_state::SqliteBackend::open(std::path::Path::new(location)).expect("open").export().await.expect("export")
+            tarn_state::SqliteBackend::open(std::path::Path::new(location))
+                .expect("open")
+                .export()
+                .await
+                .expect("export")
         }
     })
 }
@@ -72,7 +76,10 @@ fn a_stack_moves_from_sqlite_to_postgres_and_back_with_nothing_lost() {
     assert!(!dump.contains(PW), "a sealed secret was opened on the way");
     let url = format!("{}?schema={schema}", pg.url("postgres"));
     let copied = export(&url);
-    assert_eq!((&copied.lineage, copied.serial, &copied.resources, &copied.outputs, &copied.runs), (&original.lineage, original.serial, &original.resources, &original.outputs, &original.runs));
+    assert_eq!(
+        (&copied.lineage, copied.serial, &copied.resources, &copied.outputs, &copied.runs),
+        (&original.lineage, original.serial, &original.resources, &original.outputs, &original.runs)
+    );
     assert_eq!(copied.journal.len(), original.journal.len());
 
     // Used from PostgreSQL: same state, no changes, the secret opens with the same key.
@@ -89,7 +96,8 @@ fn a_stack_moves_from_sqlite_to_postgres_and_back_with_nothing_lost() {
     assert_eq!(serial.trim(), "3");
 
     // A target that already holds a state is refused.
-    let again = s.tarn_with(&["state", "migrate", "--to", &url], &[("TARN_BACKEND_URL", "sqlite://.tarn/state.db")]).code(1);
+    let again =
+        s.tarn_with(&["state", "migrate", "--to", &url], &[("TARN_BACKEND_URL", "sqlite://.tarn/state.db")]).code(1);
     assert!(again.stderr.contains("copies only into an empty workspace"), "{}", again.dump());
     assert_eq!(count(&schema, "runs"), 3, "nothing was written");
 
@@ -103,7 +111,10 @@ fn a_stack_moves_from_sqlite_to_postgres_and_back_with_nothing_lost() {
     s.tarn_with(&["plan", "--detailed-exitcode"], &on_back).ok();
     assert_eq!(s.tarn_with(&["output", "pw"], &on_back).ok().stdout.trim(), PW);
     let (there, here) = (export(&url), export(back.to_str().expect("utf-8 path")));
-    assert_eq!((&here.lineage, here.serial, &here.resources, &here.outputs, &here.runs), (&there.lineage, there.serial, &there.resources, &there.outputs, &there.runs));
+    assert_eq!(
+        (&here.lineage, here.serial, &here.resources, &here.outputs, &here.runs),
+        (&there.lineage, there.serial, &there.resources, &there.outputs, &there.runs)
+    );
     assert_eq!(here.journal.len(), there.journal.len());
     assert_eq!(here.runs.len(), 3, "the history came back");
     let raw = String::from_utf8_lossy(&std::fs::read(&back).expect("read back.db")).into_owned();

@@ -57,8 +57,21 @@ fn plan_renders_creates_with_unknowns_and_a_summary() {
     }
     // Every field docs/json-output.md documents for a change.
     for key in [
-        "address", "mode", "type", "name", "index", "provider", "action", "reasons", "irreversible", "before",
-        "before_sensitive", "after", "after_unknown", "after_sensitive", "dependencies",
+        "address",
+        "mode",
+        "type",
+        "name",
+        "index",
+        "provider",
+        "action",
+        "reasons",
+        "irreversible",
+        "before",
+        "before_sensitive",
+        "after",
+        "after_unknown",
+        "after_sensitive",
+        "dependencies",
     ] {
         assert!(child1.get(key).is_some(), "a change lacks {key}: {child1}");
     }
@@ -102,7 +115,11 @@ fn show_output_and_state_list_in_both_forms() {
     assert_eq!(show["outputs"]["base_value"], serde_json::json!({"sensitive": false, "value": "hello"}));
     assert_eq!(show["outputs"]["children"]["value"], serde_json::json!(["child-0", "child-1"]));
     let human = s.tarn(&["show"]).ok();
-    assert!(human.stdout.contains("# fault_object.child[1]:") && human.stdout.contains("\"child-1\""), "{}", human.dump());
+    assert!(
+        human.stdout.contains("# fault_object.child[1]:") && human.stdout.contains("\"child-1\""),
+        "{}",
+        human.dump()
+    );
     assert!(human.stdout.contains("Outputs:"), "{}", human.dump());
 
     let out = s.tarn(&["output"]).ok();
@@ -200,7 +217,13 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     s.write("bad.tarn.hcl", "resourse \"x\" \"y\" {}\n");
     let on_terminal = |extra: &[&str]| {
         let mut cmd = Command::new(TARN);
-        cmd.arg("-C").arg(s.path()).args(extra).arg("plan").env_remove("NO_COLOR").env_remove("CI").stdin(std::process::Stdio::null());
+        cmd.arg("-C")
+            .arg(s.path())
+            .args(extra)
+            .arg("plan")
+            .env_remove("NO_COLOR")
+            .env_remove("CI")
+            .stdin(std::process::Stdio::null());
         run_on_terminal(cmd)
     };
     let (code, coloured) = on_terminal(&[]);
@@ -238,7 +261,12 @@ resource "local_file" "b" {
     );
     let plan = s.tarn(&["plan"]).ok();
     assert!(plan.stdout.contains("\"5d41402abc4b2a76b9719d911017c592\""), "{}", plan.dump());
-    assert!(plan.stdout.contains("id                   = \"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\"") || plan.stdout.contains("\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\""), "{}", plan.dump());
+    assert!(
+        plan.stdout.contains("id                   = \"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\"")
+            || plan.stdout.contains("\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\""),
+        "{}",
+        plan.dump()
+    );
     let json = s.tarn(&["plan", "--json"]).ok().json();
     let b = json["changes"].as_array().unwrap().iter().find(|c| c["address"] == "local_file.b").unwrap().clone();
     assert_eq!(b["after"]["content"], "5d41402abc4b2a76b9719d911017c592", "{b}");

@@ -16,7 +16,10 @@ fn repo() -> PathBuf {
 
 fn kv_plugin() -> PathBuf {
     let ok = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "python3 is needed by the plugin tests: install it with `apt-get install python3` (scripts/test.sh does)");
+    assert!(
+        ok,
+        "python3 is needed by the plugin tests: install it with `apt-get install python3` (scripts/test.sh does)"
+    );
     repo().join("examples/plugins/kv/tarn-provider-kv")
 }
 
@@ -82,7 +85,8 @@ fn the_example_plugin_applies_replans_clean_and_destroys() {
     assert!(!show.stdout.contains(SECRET));
     let db = std::fs::read(s.state_db()).unwrap();
     assert!(!String::from_utf8_lossy(&db).contains(SECRET), "the state seals the plugin's sensitive attribute");
-    let boom = show.json()["resources"].as_array().unwrap().iter().find(|r| r["address"] == "kv_entry.boom").cloned().unwrap();
+    let boom =
+        show.json()["resources"].as_array().unwrap().iter().find(|r| r["address"] == "kv_entry.boom").cloned().unwrap();
     assert_eq!(boom["values"]["value"], "v1", "computed values flow between plugin resources");
 
     s.tarn(&["plan", "--detailed-exitcode"]).code(0).stdout_has("No changes");
@@ -104,7 +108,8 @@ fn a_plugin_crash_mid_apply_is_rolled_back() {
     let s = stack();
     let run = s.tarn_with(&["apply", "--auto-approve"], &[("KV_CRASH", "create:boom")]).code(3);
     // The executor reports the failed action on stdout, then rolls back.
-    let run = run.stdout_has("plugin \"kv\"").stdout_has("exited with status 70").stdout_has("during create of kv_entry");
+    let run =
+        run.stdout_has("plugin \"kv\"").stdout_has("exited with status 70").stdout_has("during create of kv_entry");
     run.stdout_has("it made no object").stdout_has("Rolling back");
     assert!(keys(&s).is_empty(), "rollback deleted what the apply created, through a fresh plugin process");
     assert!(s.addresses().is_empty());
@@ -167,7 +172,13 @@ resource "kv_entry" "a" {
     assert_eq!(keys(&s), ["a"]);
 
     let list = s.tarn_with(&["providers"], &[("TARN_PLUGIN_PATH", &path)]).ok();
-    for line in ["null (built-in)", "  resource null_resource", "  resource kv_entry", "  data     kv_entry", "  resource local_file"] {
+    for line in [
+        "null (built-in)",
+        "  resource null_resource",
+        "  resource kv_entry",
+        "  data     kv_entry",
+        "  resource local_file",
+    ] {
         assert!(list.stdout.contains(line), "{line:?}\n{}", list.dump());
     }
     let json = s.tarn_with(&["providers", "--json"], &[("TARN_PLUGIN_PATH", &path)]).ok().json();

@@ -19,14 +19,21 @@ pub fn pg_stack(config: &str) -> (Stack, String) {
     let s = Stack::with(config);
     s.write(
         "backend.tarn.hcl",
-        &format!("tarn {{\n  backend \"postgres\" {{\n    url    = \"{}\"\n    schema = \"{schema}\"\n  }}\n}}\n", pg.url("postgres")),
+        &format!(
+            "tarn {{\n  backend \"postgres\" {{\n    url    = \"{}\"\n    schema = \"{schema}\"\n  }}\n}}\n",
+            pg.url("postgres")
+        ),
     );
     (s, schema)
 }
 
 /// `SELECT COUNT(*) FROM schema.table` on the shared server.
 pub fn count(schema: &str, table: &str) -> i64 {
-    TestPostgres::shared().psql("postgres", &format!("SELECT COUNT(*) FROM \"{schema}\".{table}")).trim().parse().expect("a count")
+    TestPostgres::shared()
+        .psql("postgres", &format!("SELECT COUNT(*) FROM \"{schema}\".{table}"))
+        .trim()
+        .parse()
+        .expect("a count")
 }
 
 const NULLS: &str = r#"
@@ -159,7 +166,10 @@ fn a_missing_schema_the_user_may_not_create_gives_the_sql() {
     let run = s.tarn_with(&["apply", "--auto-approve"], &[("TARN_BACKEND_URL", &url)]).code(1);
     assert!(run.stderr.contains(&format!("CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{role}\";")), "{}", run.dump());
     assert!(!run.dump().contains("role-pw-1"));
-    assert_eq!(pg.psql("postgres", &format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{schema}'")).trim(), "0");
+    assert_eq!(
+        pg.psql("postgres", &format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{schema}'")).trim(),
+        "0"
+    );
     pg.psql("postgres", &format!("CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{role}\""));
     s.tarn_with(&["apply", "--auto-approve"], &[("TARN_BACKEND_URL", &url)]).ok();
     assert_eq!(count(&schema, "resources"), 2);
@@ -169,7 +179,8 @@ fn a_missing_schema_the_user_may_not_create_gives_the_sql() {
 fn a_state_from_a_newer_tarn_is_refused_and_left_alone() {
     let (s, schema) = pg_stack(NULLS);
     s.tarn(&["apply", "--auto-approve"]).ok();
-    TestPostgres::shared().psql("postgres", &format!("INSERT INTO \"{schema}\".schema_migrations VALUES (99, 'later')"));
+    TestPostgres::shared()
+        .psql("postgres", &format!("INSERT INTO \"{schema}\".schema_migrations VALUES (99, 'later')"));
     s.write("main.tarn.hcl", &format!("{NULLS}\nresource \"null_resource\" \"c\" {{}}\n"));
     for args in [&["plan"][..], &["apply", "--auto-approve"]] {
         s.tarn(args).code(1).stderr_has("written by a newer tarn (schema version 99").stderr_has("upgrade tarn");
@@ -201,7 +212,10 @@ fn an_unknown_backend_or_argument_points_at_the_block() {
     let s = Stack::with(NULLS);
     s.write("backend.tarn.hcl", "tarn {\n  backend \"s3\" {\n    bucket = \"x\"\n  }\n}\n");
     s.tarn(&["plan"]).code(1).stderr_has("Unknown backend").stderr_has("on backend.tarn.hcl line 2");
-    s.write("backend.tarn.hcl", "tarn {\n  backend \"postgres\" {\n    url = \"postgres://u@h/d\"\n    bucket = \"x\"\n  }\n}\n");
+    s.write(
+        "backend.tarn.hcl",
+        "tarn {\n  backend \"postgres\" {\n    url = \"postgres://u@h/d\"\n    bucket = \"x\"\n  }\n}\n",
+    );
     s.tarn(&["plan"]).code(1).stderr_has("Unsupported argument").stderr_has("on backend.tarn.hcl line 4");
     s.write("backend.tarn.hcl", "tarn {\n  backend \"postgres\" {\n    schema = \"x\"\n  }\n}\n");
     s.tarn(&["plan"]).code(1).stderr_has("Missing backend URL").stderr_has("TARN_BACKEND_URL");
@@ -216,12 +230,16 @@ fn count_in(schema: &str, table: &str, workspace: &str) -> i64 {
 
 #[test]
 fn workspaces_surgery_history_and_migrate_run_on_postgres() {
-    let (s, schema) =
-        pg_stack(&format!("{FAULT_PROVIDER}\nresource \"fault_object\" \"o\" {{\n  name = \"obj-${{tarn.workspace}}\"\n}}\n"));
+    let (s, schema) = pg_stack(&format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"o\" {{\n  name = \"obj-${{tarn.workspace}}\"\n}}\n"
+    ));
     s.tarn(&["apply", "--auto-approve"]).ok();
     s.tarn(&["workspace", "new", "staging"]).ok().stdout_has("Created and selected");
     s.tarn(&["apply", "--auto-approve"]).ok();
-    assert_eq!(s.tarn(&["workspace", "list", "--json"]).ok().json()["workspaces"], serde_json::json!(["default", "staging"]));
+    assert_eq!(
+        s.tarn(&["workspace", "list", "--json"]).ok().json()["workspaces"],
+        serde_json::json!(["default", "staging"])
+    );
     assert_eq!((count_in(&schema, "resources", "default"), count_in(&schema, "resources", "staging")), (1, 1));
     assert!(!s.state_db().exists(), "nothing went to a local SQLite file");
 
@@ -237,7 +255,8 @@ fn workspaces_surgery_history_and_migrate_run_on_postgres() {
     let copy = s.path().join("copy.db");
     let copy_url = format!("sqlite:{}", copy.display());
     s.tarn(&["--workspace", "staging", "state", "migrate", "--to", &copy_url]).ok().stdout_has("workspace staging");
-    let on_copy = |ws: &str| s.tarn_with(&["--workspace", ws, "state", "list"], &[("TARN_BACKEND_URL", &copy_url)]).ok().stdout;
+    let on_copy =
+        |ws: &str| s.tarn_with(&["--workspace", ws, "state", "list"], &[("TARN_BACKEND_URL", &copy_url)]).ok().stdout;
     assert_eq!(on_copy("staging").trim(), "fault_object.o");
     assert!(on_copy("default").trim().is_empty(), "only the named workspace was copied");
 

@@ -9,7 +9,8 @@ use crate::harness::Stack;
 use std::path::Path;
 
 fn config(which: &str, with_one: bool) -> String {
-    let one = if with_one { "provider \"fault\" {\n  alias = \"one\"\n  dir   = \"${path.module}/one\"\n}\n" } else { "" };
+    let one =
+        if with_one { "provider \"fault\" {\n  alias = \"one\"\n  dir   = \"${path.module}/one\"\n}\n" } else { "" };
     format!(
         r#"{one}
 provider "fault" {{
@@ -28,7 +29,9 @@ resource "fault_object" "a" {{
 /// Object ids behind one configuration (the fault provider's files in its directory).
 fn ids(dir: &Path) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().to_string_lossy().strip_suffix(".json").map(str::to_string)).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().to_string_lossy().strip_suffix(".json").map(str::to_string)).collect()
+        })
         .unwrap_or_default();
     ids.sort();
     ids
@@ -51,10 +54,16 @@ fn an_instance_moved_to_another_provider_configuration_is_replaced_through_both(
     let json = s.tarn(&["plan", "--json"]).ok().json();
     assert_eq!(json["format_version"], "1.2");
     let change = &json["changes"][0];
-    assert_eq!((change["provider"].as_str(), change["prior_provider"].as_str()), (Some("fault.two"), Some("fault.one")));
+    assert_eq!(
+        (change["provider"].as_str(), change["prior_provider"].as_str()),
+        (Some("fault.two"), Some("fault.one"))
+    );
     assert_eq!(change["action"], "delete_then_create");
     assert!(
-        change["reasons"].as_array().unwrap().contains(&serde_json::json!({"kind": "provider_changed", "from": "fault.one", "to": "fault.two"})),
+        change["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"kind": "provider_changed", "from": "fault.one", "to": "fault.two"})),
         "{change}"
     );
     let ops: Vec<(&str, &str)> = json["graph"]["operations"]
@@ -68,7 +77,9 @@ fn an_instance_moved_to_another_provider_configuration_is_replaced_through_both(
     s.tarn(&["plan", "--out", "move.tarnplan"]).ok();
     let saved = s.tarn(&["show", "move.tarnplan", "--json"]).ok().json();
     assert_eq!(saved["changes"][0]["prior_provider"], "fault.one", "the saved plan keeps the old configuration");
-    s.tarn(&["show", "move.tarnplan", "--markdown"]).ok().stdout_has("provider configuration changes from `fault.one` to `fault.two`");
+    s.tarn(&["show", "move.tarnplan", "--markdown"])
+        .ok()
+        .stdout_has("provider configuration changes from `fault.one` to `fault.two`");
     s.tarn(&["apply", "move.tarnplan"]).ok();
     assert!(ids(&s.path().join("one")).is_empty(), "the old object was destroyed through fault.one");
     let new = ids(&s.path().join("two"));

@@ -181,7 +181,8 @@ fn destroys_wait_for_the_final_phase_so_a_rollback_never_needs_to_resurrect() {
 
 #[test]
 fn a_provider_call_failing_mid_apply_is_rolled_back_across_independent_objects() {
-    let mut config = FAULT_PROVIDER.replace("dir = \"${path.module}/objs\"", "dir          = \"${path.module}/objs\"\n  fail_on_call = 4");
+    let mut config = FAULT_PROVIDER
+        .replace("dir = \"${path.module}/objs\"", "dir          = \"${path.module}/objs\"\n  fail_on_call = 4");
     for i in 0..6 {
         config.push_str(&format!("\nresource \"fault_object\" \"o{i}\" {{\n  name = \"o{i}\"\n}}\n"));
     }
@@ -227,11 +228,19 @@ resource "fault_object" "y" {{
     let key = deposed[0].trim_start_matches("fault_object.x (deposed object ").trim_end_matches(')').to_string();
     assert_eq!(key.len(), 8, "{key}");
     let show = s.show();
-    assert_eq!(show["resources"].as_array().unwrap().iter().filter(|r| r["deposed"] == key.as_str()).count(), 1, "{show}");
+    assert_eq!(
+        show["resources"].as_array().unwrap().iter().filter(|r| r["deposed"] == key.as_str()).count(),
+        1,
+        "{show}"
+    );
 
     s.write("main.tarn.hcl", &config("2", false));
     let plan = s.tarn(&["plan"]).ok();
-    assert!(plan.stdout.contains(&format!("# fault_object.x (deposed object {key}) will be destroyed")), "{}", plan.dump());
+    assert!(
+        plan.stdout.contains(&format!("# fault_object.x (deposed object {key}) will be destroyed")),
+        "{}",
+        plan.dump()
+    );
     let json = s.tarn(&["plan", "--json"]).ok().json();
     let changes = json["changes"].as_array().unwrap();
     assert!(changes.iter().any(|c| c["deposed"] == key.as_str() && c["action"] == "delete"), "{json}");

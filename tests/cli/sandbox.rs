@@ -25,7 +25,8 @@ fn count(objects: &Json, kind: &str) -> usize {
     objects[kind].as_array().map(Vec::len).unwrap_or(0)
 }
 
-const NO_TOKEN: &[(&str, &str)] = &[("CLOUDFLARE_API_TOKEN", ""), ("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9/unreachable")];
+const NO_TOKEN: &[(&str, &str)] =
+    &[("CLOUDFLARE_API_TOKEN", ""), ("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9/unreachable")];
 
 #[test]
 fn the_cloudflare_example_applies_replans_clean_and_destroys_in_the_sandbox() {
@@ -98,7 +99,8 @@ fn sim_serve_runs_the_emulator_standalone_until_ctrl_c() {
     s.tarn(&["sim", "serve", "--provider", "nope"]).code(1).stderr_has("no emulator for provider \"nope\"");
     let mut child = s.spawn(&["sim", "serve", "--provider", "cloudflare", "--json"]);
     let lines = Lines::follow(child.stdout.take().unwrap());
-    let first = wait_for("the emulator's address", Duration::from_secs(20), || lines.text().lines().next().map(str::to_string));
+    let first =
+        wait_for("the emulator's address", Duration::from_secs(20), || lines.text().lines().next().map(str::to_string));
     let info: Json = serde_json::from_str(&first).expect("one JSON object per emulator");
     assert_eq!(info["provider"], "cloudflare");
     let base = info["base_url"].as_str().unwrap().to_string();
@@ -109,8 +111,11 @@ fn sim_serve_runs_the_emulator_standalone_until_ctrl_c() {
     assert_eq!(status, 200);
     assert!(head.contains("ratelimit: \"default\";r="), "{head}");
     let zone_id = zones["result"][0]["id"].as_str().expect("the seed zone").to_string();
-    let (status, _, created) =
-        http("POST", &format!("{base}/zones/{zone_id}/dns_records"), Some(r#"{"type":"A","name":"ci","content":"192.0.2.5"}"#));
+    let (status, _, created) = http(
+        "POST",
+        &format!("{base}/zones/{zone_id}/dns_records"),
+        Some(r#"{"type":"A","name":"ci","content":"192.0.2.5"}"#),
+    );
     assert_eq!(status, 200, "{created}");
     assert_eq!(created["result"]["name"], "ci.example.com");
 
@@ -127,5 +132,8 @@ fn sim_serve_runs_the_emulator_standalone_until_ctrl_c() {
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    assert!(std::net::TcpStream::connect(base.trim_start_matches("http://").split('/').next().unwrap()).is_err(), "stopped listening");
+    assert!(
+        std::net::TcpStream::connect(base.trim_start_matches("http://").split('/').next().unwrap()).is_err(),
+        "stopped listening"
+    );
 }

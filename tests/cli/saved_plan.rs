@@ -20,7 +20,11 @@ fn apply_of_a_saved_plan_applies_exactly_that_plan() {
     assert!(s.object_ids().is_empty());
 
     let shown = s.tarn(&["show", "p.tarnplan"]).ok();
-    assert!(shown.stdout.contains("fault_object.a will be created") && shown.stdout.contains("fault_object.b"), "{}", shown.dump());
+    assert!(
+        shown.stdout.contains("fault_object.a will be created") && shown.stdout.contains("fault_object.b"),
+        "{}",
+        shown.dump()
+    );
     let json = s.tarn(&["show", "--json", "p.tarnplan"]).ok().json();
     assert_eq!(json["format_version"], "1.2");
     assert_eq!(json["summary"]["add"], 2);

@@ -75,7 +75,12 @@ fn state_files(s: &Stack) -> Vec<(String, String)> {
     std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
-                .map(|e| (e.path().display().to_string(), String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned()))
+                .map(|e| {
+                    (
+                        e.path().display().to_string(),
+                        String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).into_owned(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -186,7 +191,11 @@ fn without_a_key_a_sensitive_output_is_a_digest_refused_by_name_and_still_conver
     let s = Stack::with(OUTPUT_ONLY);
     s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
     let run = s.tarn(&["output", "pw"]).code(1);
-    assert!(run.stderr.contains("sensitive") && run.stderr.contains("keygen") && run.stdout.is_empty(), "{}", run.dump());
+    assert!(
+        run.stderr.contains("sensitive") && run.stderr.contains("keygen") && run.stdout.is_empty(),
+        "{}",
+        run.dump()
+    );
     assert_clean("output pw", &run.dump());
     s.tarn(&["output", "pw", "--json"]).code(1);
     s.tarn_with(&["plan", "--detailed-exitcode"], &[("TARN_VAR_pw", PW)]).code(0);
@@ -250,7 +259,11 @@ fn error_messages_never_quote_a_sensitive_value() {
         crate::harness::FAULT_PROVIDER
     ));
     let run = s.tarn_with(&["plan"], &[("TARN_VAR_n", PW), ("TARN_VAR_long", PW)]).code(1);
-    assert!(run.stderr.contains("\"n\" is not a valid number") && run.stderr.contains("refers to a sensitive value"), "{}", run.dump());
+    assert!(
+        run.stderr.contains("\"n\" is not a valid number") && run.stderr.contains("refers to a sensitive value"),
+        "{}",
+        run.dump()
+    );
     assert_clean("invalid sensitive variables", &run.dump());
 
     let s = Stack::with(&format!(

@@ -28,7 +28,11 @@ fn state_show_prints_one_instance_and_hides_nothing_else() {
     let s = Stack::with(&objects(&["a", "b"]));
     s.tarn(&["apply", "--auto-approve"]).ok();
     let shown = s.tarn(&["state", "show", "fault_object.a"]).ok();
-    assert!(shown.stdout.contains("# fault_object.a:") && shown.stdout.contains("resource \"fault_object\" \"a\""), "{}", shown.dump());
+    assert!(
+        shown.stdout.contains("# fault_object.a:") && shown.stdout.contains("resource \"fault_object\" \"a\""),
+        "{}",
+        shown.dump()
+    );
     assert!(!shown.stdout.contains("fault_object.b"), "{}", shown.dump());
     let json = s.tarn(&["state", "show", "fault_object.b", "--json"]).ok().json();
     assert_eq!(json["format_version"], "1.2");
@@ -68,10 +72,7 @@ fn state_mv_renames_atomically_and_the_next_plan_is_empty() {
 
 #[test]
 fn state_mv_refusals_write_nothing() {
-    let s = Stack::with(&format!(
-        "{}\nresource \"null_resource\" \"n\" {{\n  count = 2\n}}\n",
-        objects(&["a", "b"])
-    ));
+    let s = Stack::with(&format!("{}\nresource \"null_resource\" \"n\" {{\n  count = 2\n}}\n", objects(&["a", "b"])));
     s.tarn(&["apply", "--auto-approve"]).ok();
     let before = s.state_fingerprint();
     let runs = history(&s).len();
@@ -89,7 +90,15 @@ fn state_mv_refusals_write_nothing() {
     s.tarn(&["state", "mv", "module.x", "module.y[\"k\"]"]).ok().stdout_has("Moved 2 instance(s)");
     let mut addrs = s.addresses();
     addrs.sort();
-    assert_eq!(addrs, vec!["fault_object.a", "fault_object.b", "module.y[\"k\"].null_resource.m[0]", "module.y[\"k\"].null_resource.m[1]"]);
+    assert_eq!(
+        addrs,
+        vec![
+            "fault_object.a",
+            "fault_object.b",
+            "module.y[\"k\"].null_resource.m[0]",
+            "module.y[\"k\"].null_resource.m[1]"
+        ]
+    );
 }
 
 #[test]
@@ -229,7 +238,9 @@ fn rekey_reseals_everything_and_the_old_key_no_longer_opens() {
     s.tarn(&["output", "pw"]).ok().stdout_has(&format!("out-{SECRET}"));
     s.tarn(&["--workspace", "staging", "output", "pw"]).ok().stdout_has(&format!("out-{SECRET}"));
     s.tarn_with(&["show"], &[("TARN_STATE_KEY", old_key.trim())]).code(1).stderr_has("wrong key");
-    s.tarn_with(&["--workspace", "staging", "show"], &[("TARN_STATE_KEY", old_key.trim())]).code(1).stderr_has("wrong key");
+    s.tarn_with(&["--workspace", "staging", "show"], &[("TARN_STATE_KEY", old_key.trim())])
+        .code(1)
+        .stderr_has("wrong key");
     assert_eq!(serial(&s), serial_before + 1);
     assert_eq!(history(&s)[0]["command"], "tarn state rekey");
     s.tarn(&["plan", "--detailed-exitcode"]).ok();

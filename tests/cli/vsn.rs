@@ -138,7 +138,8 @@ impl Deployment {
     }
 
     fn data(&self, volume: &str, file: &str) -> String {
-        std::fs::read_to_string(self.vsn.data_root.join(self.vsn.name(volume)).join(file)).unwrap_or_else(|e| panic!("{volume}/{file}: {e}"))
+        std::fs::read_to_string(self.vsn.data_root.join(self.vsn.name(volume)).join(file))
+            .unwrap_or_else(|e| panic!("{volume}/{file}: {e}"))
     }
 
     #[track_caller]
@@ -187,7 +188,11 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     d.write_plan(&d.images.host1, "localhost/tarn-vsn-no-such-image:9");
     let run = d.tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
     assert_eq!(run.code, 3, "rolled back: {}", run.dump());
-    assert!(run.stdout.contains("tarn-vsn-no-such-image:9: image not known"), "the failing op's error is shown: {}", run.dump());
+    assert!(
+        run.stdout.contains("tarn-vsn-no-such-image:9: image not known"),
+        "the failing op's error is shown: {}",
+        run.dump()
+    );
     assert!(run.stdout.contains("Apply failed; every completed change was rolled back."), "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
     assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2, "the previous deployment is back");
@@ -207,7 +212,11 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     let new_host = d.inspect("host", "{{.Id}}");
     assert_ne!(new_host, host_id);
     for rest in ["app", "db", "files", "worker"] {
-        assert_eq!(d.inspect(rest, "{{.HostConfig.NetworkMode}}"), format!("container:{new_host}"), "{rest} is not in the new host");
+        assert_eq!(
+            d.inspect(rest, "{{.HostConfig.NetworkMode}}"),
+            format!("container:{new_host}"),
+            "{rest} is not in the new host"
+        );
     }
     assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
     d.assert_data_intact("a host image change");
@@ -260,11 +269,16 @@ fn an_invalid_deployment_plan_or_vsn_stops_before_any_change() {
     );
     let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.dump());
-    assert!(run.stderr.contains("/services/0/volumes/0") && run.stderr.contains("/services/0/secrets/0"), "{}", run.dump());
+    assert!(
+        run.stderr.contains("/services/0/volumes/0") && run.stderr.contains("/services/0/secrets/0"),
+        "{}",
+        run.dump()
+    );
     assert!(d.vsn.containers().is_empty());
 
     // A VSN without the engine: validation names it, nothing changes.
-    let broken = d.vsn.provider_block(None).unwrap().replace("data_root", "engine = \"podman-missing-here\"\n  data_root");
+    let broken =
+        d.vsn.provider_block(None).unwrap().replace("data_root", "engine = \"podman-missing-here\"\n  data_root");
     d.write_plan(&d.images.host1, &d.images.web1);
     d.stack.write("main.tarn.hcl", &(broken + CONFIG));
     let run = d.tarn(&["apply", "--auto-approve"]);
@@ -361,7 +375,14 @@ resource "vsn_service" "app" {{
     let run = stack.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     // Data written by the service on VSN a, including a nested file and a restrictive mode.
-    a.podman(&["exec", &app, "sh", "-c", "echo row-1 > /data/rows && mkdir -p /data/t/1 && echo x > /data/t/1/part && chmod 600 /data/rows"]).unwrap();
+    a.podman(&[
+        "exec",
+        &app,
+        "sh",
+        "-c",
+        "echo row-1 > /data/rows && mkdir -p /data/t/1 && echo x > /data/t/1/part && chmod 600 /data/rows",
+    ])
+    .unwrap();
     let old_dir = a.data_root.join(&db);
     let old = checksums(&old_dir);
     assert!(old.contains_key("t/1/part"), "{old:?}");
@@ -369,7 +390,11 @@ resource "vsn_service" "app" {{
     // The move: the same resources through vsn.b, the volume told where its data is.
     let block = a.provider_block(None).unwrap();
     let field = |name: &str| {
-        block.lines().find_map(|l| l.trim().strip_prefix(name).and_then(|r| r.trim().strip_prefix('='))).map(|v| v.trim().to_string()).unwrap()
+        block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).and_then(|r| r.trim().strip_prefix('=')))
+            .map(|v| v.trim().to_string())
+            .unwrap()
     };
     let migrate_from = format!(
         "  migrate_from = {{\n    host = {}\n    port = {}\n    user = {}\n    private_key_file = {}\n    host_key_fingerprint = {}\n    data_root = {}\n    env = {}\n  }}\n",

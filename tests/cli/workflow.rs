@@ -65,7 +65,12 @@ fn drift_of_a_fault_object_is_found_and_repaired() {
     s.write(&file, &s.read(&file).replace("\"value\": \"v\"", "\"value\": \"edited\""));
     s.remove(&format!("objs/{b}.json"));
     let plan = s.tarn(&["plan", "--detailed-exitcode"]).code(2);
-    for needle in ["fault_object.a has changed", "fault_object.b has been deleted", "fault_object.a will be updated in-place", "fault_object.b will be created"] {
+    for needle in [
+        "fault_object.a has changed",
+        "fault_object.b has been deleted",
+        "fault_object.a will be updated in-place",
+        "fault_object.b will be created",
+    ] {
         assert!(plan.stdout.contains(needle), "{needle:?}\n{}", plan.dump());
     }
     let json = s.tarn(&["plan", "--json"]).ok().json();
@@ -88,9 +93,17 @@ fn target_exclude_and_replace_select_what_is_planned() {
     ));
     // --target brings what the target depends on; --exclude drops what depends on it.
     let t = s.tarn(&["plan", "--target", "fault_object.top"]).ok();
-    assert!(t.stdout.contains("fault_object.base will be created") && !t.stdout.contains("fault_object.other"), "{}", t.dump());
+    assert!(
+        t.stdout.contains("fault_object.base will be created") && !t.stdout.contains("fault_object.other"),
+        "{}",
+        t.dump()
+    );
     let x = s.tarn(&["plan", "--exclude", "fault_object.base"]).ok();
-    assert!(x.stdout.contains("fault_object.other will be created") && !x.stdout.contains("fault_object.top"), "{}", x.dump());
+    assert!(
+        x.stdout.contains("fault_object.other will be created") && !x.stdout.contains("fault_object.top"),
+        "{}",
+        x.dump()
+    );
 
     s.tarn(&["apply", "--auto-approve", "--target", "fault_object.other"]).ok();
     assert_eq!(s.addresses(), vec!["fault_object.other"]);
@@ -140,7 +153,8 @@ fn a_rollback_that_fails_exits_4_and_the_state_says_what_exists() {
     ));
     let run = s.tarn(&["apply", "--auto-approve"]).code(4);
     assert!(run.stdout.contains("Rolling back"), "{}", run.dump());
-    let names: Vec<String> = s.objects().values().map(|o| o["attributes"]["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> =
+        s.objects().values().map(|o| o["attributes"]["name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, vec!["sticky"], "only the object whose delete failed is left");
     assert_eq!(s.object_ids(), s.state_ids());
     assert_eq!(s.addresses(), vec!["fault_object.sticky"]);
@@ -153,7 +167,9 @@ fn ctrl_c_during_apply_drains_then_rolls_back() {
     ));
     let mut child = s.spawn(&["apply", "--auto-approve"]);
     let lines = Lines::follow(child.stdout.take().unwrap());
-    wait_for("the first creates to start", Duration::from_secs(20), || lines.text().contains("Creating...").then_some(()));
+    wait_for("the first creates to start", Duration::from_secs(20), || {
+        lines.text().contains("Creating...").then_some(())
+    });
     // SAFETY: signalling our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let status = child.wait().unwrap();
@@ -177,7 +193,9 @@ fn a_second_ctrl_c_exits_at_once_and_the_next_run_recovers() {
     let errors = Lines::follow(child.stderr.take().unwrap());
     wait_for("the creates to start", Duration::from_secs(20), || lines.text().contains("Creating...").then_some(()));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    wait_for("the first interrupt to be seen", Duration::from_secs(5), || errors.text().contains("Interrupt received").then_some(()));
+    wait_for("the first interrupt to be seen", Duration::from_secs(5), || {
+        errors.text().contains("Interrupt received").then_some(())
+    });
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{}", errors.finish());
@@ -235,7 +253,11 @@ fn moved_blocks_are_recorded_in_the_state() {
     s.write("main.tarn.hcl", &format!("{after}{moves}"));
     let plan = s.tarn(&["plan", "--detailed-exitcode"]).code(2);
     assert!(plan.stdout.contains("fault_object.a has moved to fault_object.b"), "{}", plan.dump());
-    assert!(plan.stdout.contains("fault_object.d will be updated in-place (moved from fault_object.c)"), "{}", plan.dump());
+    assert!(
+        plan.stdout.contains("fault_object.d will be updated in-place (moved from fault_object.c)"),
+        "{}",
+        plan.dump()
+    );
     s.tarn(&["apply", "--auto-approve"]).ok();
     assert_eq!(s.addresses(), vec!["fault_object.b", "fault_object.d"]);
     assert_eq!(s.object_ids(), ids, "a move must not replace objects");
@@ -253,12 +275,17 @@ fn destroys_run_in_reverse_dependency_order() {
         let mut c = FAULT_PROVIDER.to_string();
         for (i, n) in names.iter().enumerate() {
             let dep = if i == 0 { String::new() } else { format!("  value      = fault_object.{}.id\n", names[i - 1]) };
-            c.push_str(&format!("\nresource \"fault_object\" \"{n}\" {{\n  name       = \"{n}\"\n  latency_ms = 30\n{dep}}}\n"));
+            c.push_str(&format!(
+                "\nresource \"fault_object\" \"{n}\" {{\n  name       = \"{n}\"\n  latency_ms = 30\n{dep}}}\n"
+            ));
         }
         c
     };
     let order = |out: &str| -> Vec<String> {
-        out.lines().filter_map(|l| l.strip_suffix(": Destroying...")).map(|a| a.trim_start_matches("fault_object.").to_string()).collect()
+        out.lines()
+            .filter_map(|l| l.strip_suffix(": Destroying..."))
+            .map(|a| a.trim_start_matches("fault_object.").to_string())
+            .collect()
     };
     let s = Stack::with(&chain(&["a", "b", "c"]));
     s.tarn(&["apply", "--auto-approve"]).ok();

@@ -17,7 +17,8 @@ fn stack() -> Stack {
 }
 
 fn names(s: &Stack) -> Vec<String> {
-    let mut n: Vec<String> = s.objects().values().map(|o| o["attributes"]["name"].as_str().unwrap_or("?").to_string()).collect();
+    let mut n: Vec<String> =
+        s.objects().values().map(|o| o["attributes"]["name"].as_str().unwrap_or("?").to_string()).collect();
     n.sort();
     n
 }
@@ -92,7 +93,12 @@ fn input_false_and_ci_never_prompt_and_change_nothing() {
 fn ci_true_means_no_colour_even_on_a_terminal() {
     let s = stack();
     let mut cmd = std::process::Command::new(crate::harness::TARN);
-    cmd.arg("-C").arg(s.path()).args(["plan"]).env_remove("NO_COLOR").env("CI", "true").stdin(std::process::Stdio::null());
+    cmd.arg("-C")
+        .arg(s.path())
+        .args(["plan"])
+        .env_remove("NO_COLOR")
+        .env("CI", "true")
+        .stdin(std::process::Stdio::null());
     let (code, out) = crate::harness::run_on_terminal(cmd);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("\x1b["), "colour under CI=true:\n{out}");

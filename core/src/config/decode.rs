@@ -37,7 +37,8 @@ pub(crate) fn is_local_source(s: &str) -> bool {
 }
 
 fn unknown_argument(name: &str, span: crate::diag::Span, block: &str, allowed: &[&str]) -> Diagnostic {
-    let hint = did_you_mean(name, allowed.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
+    let hint =
+        did_you_mean(name, allowed.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
     Diagnostic::error(
         "Unsupported argument",
         format!("An argument named \"{name}\" is not expected in a {block} block.{hint}"),
@@ -46,7 +47,8 @@ fn unknown_argument(name: &str, span: crate::diag::Span, block: &str, allowed: &
 }
 
 fn unknown_block(b: &Block, parent: &str, allowed: &[&str]) -> Diagnostic {
-    let hint = did_you_mean(&b.kind, allowed.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
+    let hint =
+        did_you_mean(&b.kind, allowed.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
     let what = if parent.is_empty() { "here".to_string() } else { format!("in a {parent} block") };
     Diagnostic::error("Unsupported block type", format!("Blocks of type \"{}\" are not expected {what}.{hint}", b.kind))
         .at(b.kind_span)
@@ -102,7 +104,12 @@ impl Decoder<'_> {
                 self.push(
                     Diagnostic::error(
                         "Wrong number of block labels",
-                        format!("A {} block takes {want} label{}, but this one has {}.", b.kind, if want == 1 { "" } else { "s" }, b.labels.len()),
+                        format!(
+                            "A {} block takes {want} label{}, but this one has {}.",
+                            b.kind,
+                            if want == 1 { "" } else { "s" },
+                            b.labels.len()
+                        ),
                     )
                     .at(span),
                 );
@@ -163,7 +170,13 @@ impl Decoder<'_> {
         for nested in &body.blocks {
             if nested.kind == "lifecycle" {
                 if seen_lifecycle {
-                    self.push(Diagnostic::error("Duplicate lifecycle block", "Only one lifecycle block is allowed in a resource.").at(nested.kind_span));
+                    self.push(
+                        Diagnostic::error(
+                            "Duplicate lifecycle block",
+                            "Only one lifecycle block is allowed in a resource.",
+                        )
+                        .at(nested.kind_span),
+                    );
                 }
                 seen_lifecycle = true;
                 res.lifecycle = self.lifecycle(nested);
@@ -208,8 +221,11 @@ impl Decoder<'_> {
         }
         let Some(items) = statics::tuple_items(expr) else {
             self.push(
-                Diagnostic::error("Invalid ignore_changes", "ignore_changes must be `all` or a list of attribute names, like `[tags, labels]`.")
-                    .at(expr.span),
+                Diagnostic::error(
+                    "Invalid ignore_changes",
+                    "ignore_changes must be `all` or a list of attribute names, like `[tags, labels]`.",
+                )
+                .at(expr.span),
             );
             return IgnoreChanges::None;
         };
@@ -220,8 +236,11 @@ impl Decoder<'_> {
             match statics::reference(&item) {
                 Some(r) => names.push(r.path.join(".")),
                 None => self.push(
-                    Diagnostic::error("Invalid ignore_changes", "Each element of ignore_changes must be an attribute name of this resource, like `tags`.")
-                        .at(item.span),
+                    Diagnostic::error(
+                        "Invalid ignore_changes",
+                        "Each element of ignore_changes must be an attribute name of this resource, like `tags`.",
+                    )
+                    .at(item.span),
                 ),
             }
         }
@@ -345,7 +364,13 @@ impl Decoder<'_> {
                         None => match e {
                             Expression::String(s) => s.value().to_string(),
                             _ => {
-                                self.push(Diagnostic::error("Invalid providers argument", "Each key must be a provider name.").at(k.span));
+                                self.push(
+                                    Diagnostic::error(
+                                        "Invalid providers argument",
+                                        "Each key must be a provider name.",
+                                    )
+                                    .at(k.span),
+                                );
                                 continue;
                             }
                         },

@@ -13,8 +13,11 @@ const OUTPUT_ARGS: &[&str] = &["value", "description", "sensitive", "depends_on"
 
 fn missing(name: &str, block: &str, b: &Block) -> Diagnostic {
     let block = statics::article(block);
-    Diagnostic::error("Missing required argument", format!("The argument \"{name}\" is required in {block} block, but no definition was found."))
-        .at(b.label_spans.first().copied().unwrap_or(b.kind_span))
+    Diagnostic::error(
+        "Missing required argument",
+        format!("The argument \"{name}\" is required in {block} block, but no definition was found."),
+    )
+    .at(b.label_spans.first().copied().unwrap_or(b.kind_span))
 }
 
 pub fn variable(d: &mut Decoder, b: &Block) {
@@ -30,9 +33,11 @@ pub fn variable(d: &mut Decoder, b: &Block) {
         let cond = v.body.attributes.get("condition");
         let msg = v.body.attributes.get("error_message");
         match (cond, msg) {
-            (Some(c), Some(m)) => {
-                validations.push(Validation { condition: c.value.clone(), error_message: m.value.clone(), span: v.span })
-            }
+            (Some(c), Some(m)) => validations.push(Validation {
+                condition: c.value.clone(),
+                error_message: m.value.clone(),
+                span: v.span,
+            }),
             (None, _) => d.push(missing("condition", "validation", v)),
             (_, None) => d.push(missing("error_message", "validation", v)),
         }
@@ -64,8 +69,14 @@ pub fn variable(d: &mut Decoder, b: &Block) {
 pub fn locals(d: &mut Decoder, b: &Block) {
     for nested in &b.body.blocks {
         d.push(
-            Diagnostic::error("Unsupported block type", format!("Blocks of type \"{}\" are not expected in a locals block; locals are attributes: `name = value`.", nested.kind))
-                .at(nested.kind_span),
+            Diagnostic::error(
+                "Unsupported block type",
+                format!(
+                    "Blocks of type \"{}\" are not expected in a locals block; locals are attributes: `name = value`.",
+                    nested.kind
+                ),
+            )
+            .at(nested.kind_span),
         );
     }
     for a in b.body.attributes.values() {
@@ -79,7 +90,11 @@ pub fn locals(d: &mut Decoder, b: &Block) {
             d.push(diag);
             continue;
         }
-        let span = crate::diag::Span { file: a.name_span.file, start: a.name_span.start, end: a.value.span.end.max(a.name_span.end) };
+        let span = crate::diag::Span {
+            file: a.name_span.file,
+            start: a.name_span.start,
+            end: a.value.span.end.max(a.name_span.end),
+        };
         d.module.locals.insert(a.name.clone(), Local { name: a.name.clone(), value: a.value.clone(), span });
     }
 }
@@ -120,15 +135,24 @@ pub fn settings(d: &mut Decoder, b: &Block) {
     d.check_only(&b.body, "tarn", &["required_version"], &["required_providers", "backend"]);
     if let Some(prev) = d.module.settings.span {
         d.push(
-            Diagnostic::error("Duplicate tarn block", "Only one tarn block is allowed per module; merge the settings into one block.")
-                .at(b.kind_span)
-                .related(prev, "first tarn block"),
+            Diagnostic::error(
+                "Duplicate tarn block",
+                "Only one tarn block is allowed per module; merge the settings into one block.",
+            )
+            .at(b.kind_span)
+            .related(prev, "first tarn block"),
         );
     }
     d.module.settings.span = Some(b.span);
     for rp in b.body.blocks.iter().filter(|x| x.kind == "required_providers") {
         for nested in &rp.body.blocks {
-            d.push(Diagnostic::error("Unsupported block type", "required_providers holds attributes: `local = { source = \"...\" }`.").at(nested.kind_span));
+            d.push(
+                Diagnostic::error(
+                    "Unsupported block type",
+                    "required_providers holds attributes: `local = { source = \"...\" }`.",
+                )
+                .at(nested.kind_span),
+            );
         }
         for a in rp.body.attributes.values() {
             let entry = match statics::constant(&a.value) {
@@ -139,7 +163,9 @@ pub fn settings(d: &mut Decoder, b: &Block) {
                 }
             };
             let req = match entry.unmark().0 {
-                tarn_sdk::Value::String(s) => RequiredProvider { source: None, version: Some(s.clone()), span: a.name_span },
+                tarn_sdk::Value::String(s) => {
+                    RequiredProvider { source: None, version: Some(s.clone()), span: a.name_span }
+                }
                 tarn_sdk::Value::Map(m) => {
                     for k in m.keys().filter(|k| !matches!(k.as_str(), "source" | "version")) {
                         d.push(
@@ -154,7 +180,13 @@ pub fn settings(d: &mut Decoder, b: &Block) {
                     }
                 }
                 _ => {
-                    d.push(Diagnostic::error("Invalid required_providers entry", "An entry is an object: `{ source = \"...\", version = \"...\" }`.").at(a.value.span));
+                    d.push(
+                        Diagnostic::error(
+                            "Invalid required_providers entry",
+                            "An entry is an object: `{ source = \"...\", version = \"...\" }`.",
+                        )
+                        .at(a.value.span),
+                    );
                     continue;
                 }
             };
@@ -163,12 +195,22 @@ pub fn settings(d: &mut Decoder, b: &Block) {
     }
     for be in b.body.blocks.iter().filter(|x| x.kind == "backend") {
         let Some(kind) = be.labels.first() else {
-            d.push(Diagnostic::error("Missing backend kind", "A backend block takes one label, the backend kind: `backend \"sqlite\" { ... }`.").at(be.kind_span));
+            d.push(
+                Diagnostic::error(
+                    "Missing backend kind",
+                    "A backend block takes one label, the backend kind: `backend \"sqlite\" { ... }`.",
+                )
+                .at(be.kind_span),
+            );
             continue;
         };
         if let Some(prev) = &d.module.settings.backend {
             let prev = prev.span;
-            d.push(Diagnostic::error("Duplicate backend configuration", "Only one backend may be configured.").at(be.kind_span).related(prev, "first backend"));
+            d.push(
+                Diagnostic::error("Duplicate backend configuration", "Only one backend may be configured.")
+                    .at(be.kind_span)
+                    .related(prev, "first backend"),
+            );
             continue;
         }
         for a in be.body.attributes.values() {

@@ -4,8 +4,8 @@
 //! directory. Run with `TARN_BLESS=1` to rewrite the expectations after an intended change.
 
 use super::load;
-use crate::diag::{render_all, Diagnostics};
-use crate::eval::{evaluate, EvalContext};
+use crate::diag::{Diagnostics, render_all};
+use crate::eval::{EvalContext, evaluate};
 use std::path::Path;
 
 fn check(case: &str) {

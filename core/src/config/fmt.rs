@@ -86,7 +86,8 @@ fn is_key(k: &str) -> bool {
         return inner.ends_with('"') && !inner[..inner.len().saturating_sub(1)].contains('"');
     }
     let mut chars = k.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 fn scan(text: &str) -> Vec<Line> {
@@ -157,14 +158,19 @@ fn scan(text: &str) -> Vec<Line> {
                     let rest = &body[pos + 2..];
                     let rest = rest.strip_prefix('-').unwrap_or(rest);
                     let id: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                    if !id.is_empty() && rest.len() == id.len() + rest[id.len()..].len() && rest[id.len()..].trim().is_empty() {
+                    if !id.is_empty()
+                        && rest.len() == id.len() + rest[id.len()..].len()
+                        && rest[id.len()..].trim().is_empty()
+                    {
                         pending_heredoc = Some(id);
                         line.heredoc = true;
                         break;
                     }
                 }
                 ('{' | '[' | '(', _) => {
-                    let block = c == '{' && matches!(stack.last(), None | Some(Ctx::Bracket('{', true, _))) && is_label_prefix(&body[..pos]);
+                    let block = c == '{'
+                        && matches!(stack.last(), None | Some(Ctx::Bracket('{', true, _)))
+                        && is_label_prefix(&body[..pos]);
                     stack.push(Ctx::Bracket(c, block, line_no));
                 }
                 ('}', _) if matches!(stack.last(), Some(Ctx::Interp)) => {
@@ -183,7 +189,11 @@ fn scan(text: &str) -> Vec<Line> {
                 }
                 ('=', n) if line.eq.is_none() && stack.len() == start_len => {
                     let prev = if i > 0 { Some(chars[i - 1].1) } else { None };
-                    if n != Some('=') && n != Some('>') && !matches!(prev, Some('=' | '!' | '<' | '>')) && is_key(&body[..pos]) {
+                    if n != Some('=')
+                        && n != Some('>')
+                        && !matches!(prev, Some('=' | '!' | '<' | '>'))
+                        && is_key(&body[..pos])
+                    {
                         line.eq = Some(pos);
                     }
                 }
@@ -212,7 +222,8 @@ fn scan(text: &str) -> Vec<Line> {
 
 /// Distinct opening lines among the open brackets, after dropping the `closed` innermost.
 fn level_of(stack: &[Ctx], closed: usize) -> usize {
-    let brackets: Vec<usize> = stack.iter().filter_map(|c| if let Ctx::Bracket(_, _, l) = c { Some(*l) } else { None }).collect();
+    let brackets: Vec<usize> =
+        stack.iter().filter_map(|c| if let Ctx::Bracket(_, _, l) = c { Some(*l) } else { None }).collect();
     let keep = brackets.len().saturating_sub(closed);
     let mut lines: Vec<usize> = brackets[..keep].to_vec();
     lines.dedup();
@@ -245,13 +256,20 @@ fn render(lines: &[Line]) -> String {
         // count as single-line and their bodies do not break the run.
         if l.eq.is_some() && !l.multiline {
             let mut j = i;
-            while j < lines.len() && (lines[j].verbatim || (lines[j].eq.is_some() && !lines[j].multiline && lines[j].level == l.level)) {
+            while j < lines.len()
+                && (lines[j].verbatim || (lines[j].eq.is_some() && !lines[j].multiline && lines[j].level == l.level))
+            {
                 j += 1;
             }
             while j > i && lines[j - 1].verbatim && !lines[i..j - 1].iter().any(|x| x.heredoc) {
                 j -= 1;
             }
-            let width = lines[i..j].iter().filter(|x| !x.verbatim).filter_map(|x| x.eq.map(|e| x.text[..e].trim_end().chars().count())).max().unwrap_or(0);
+            let width = lines[i..j]
+                .iter()
+                .filter(|x| !x.verbatim)
+                .filter_map(|x| x.eq.map(|e| x.text[..e].trim_end().chars().count()))
+                .max()
+                .unwrap_or(0);
             for x in &lines[i..j] {
                 if x.verbatim {
                     out.push(x.text.clone());
@@ -261,7 +279,12 @@ fn render(lines: &[Line]) -> String {
                 let key = x.text[..e].trim_end();
                 let value = x.text[e + 1..].trim_start();
                 let pad = width.saturating_sub(key.chars().count());
-                let line = format!("{}{key}{} ={}{value}", "  ".repeat(level), " ".repeat(pad), if value.is_empty() { "" } else { " " });
+                let line = format!(
+                    "{}{key}{} ={}{value}",
+                    "  ".repeat(level),
+                    " ".repeat(pad),
+                    if value.is_empty() { "" } else { " " }
+                );
                 out.push(line);
             }
             i = j;

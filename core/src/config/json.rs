@@ -77,7 +77,9 @@ impl Scanner<'_> {
                     self.ws();
                     let kstart = self.pos;
                     if self.bytes.get(self.pos) != Some(&b'"') {
-                        return Err(self.fail("Expected a quoted object key (JSON allows no trailing comma before '}')"));
+                        return Err(
+                            self.fail("Expected a quoted object key (JSON allows no trailing comma before '}')")
+                        );
                     }
                     let key = match self.value(depth + 1)? {
                         Node { kind: Kind::Str(s), .. } => s,
@@ -179,8 +181,11 @@ pub fn parse_file(text: &str, file: FileId) -> Result<Body, Diagnostic> {
         return Err(sc.fail("Unexpected text after the JSON value"));
     }
     let Kind::Object(entries) = &root.kind else {
-        return Err(Diagnostic::error("Invalid JSON configuration", "The root of a configuration file must be a JSON object whose keys are block types.")
-            .at(Span { file, start: root.start, end: root.end }));
+        return Err(Diagnostic::error(
+            "Invalid JSON configuration",
+            "The root of a configuration file must be a JSON object whose keys are block types.",
+        )
+        .at(Span { file, start: root.start, end: root.end }));
     };
     let lw = Lowering { text, file };
     let mut body = Body { span: Some(Span { file, start: root.start, end: root.end }), ..Body::default() };
@@ -231,7 +236,16 @@ impl Lowering<'_> {
     /// Descends `remaining` label levels, then lowers each body object found (arrays of
     /// objects stand for repeated blocks at any level).
     #[allow(clippy::too_many_arguments)]
-    fn blocks(&self, kind: &str, kind_span: Span, remaining: usize, labels: Vec<String>, label_spans: Vec<Span>, v: &Node, out: &mut Vec<Block>) {
+    fn blocks(
+        &self,
+        kind: &str,
+        kind_span: Span,
+        remaining: usize,
+        labels: Vec<String>,
+        label_spans: Vec<Span>,
+        v: &Node,
+        out: &mut Vec<Block>,
+    ) {
         match &v.kind {
             Kind::Array(items) => {
                 for item in items {
@@ -311,7 +325,10 @@ fn literal(n: &Node, text: &str) -> Expression {
         Kind::Object(entries) => {
             let mut o = hcl::edit::expr::Object::new();
             for (k, _, _, v) in entries {
-                o.insert(hcl::edit::expr::ObjectKey::Expression(Expression::from(k.as_str())), hcl::edit::expr::ObjectValue::new(literal(v, text)));
+                o.insert(
+                    hcl::edit::expr::ObjectKey::Expression(Expression::from(k.as_str())),
+                    hcl::edit::expr::ObjectValue::new(literal(v, text)),
+                );
             }
             Expression::Object(o)
         }

@@ -17,7 +17,12 @@ use std::path::{Path, PathBuf};
 /// usable could be read (the directory is missing or unreadable); otherwise it is returned
 /// together with every diagnostic found, and the caller checks `has_errors()`.
 pub fn load(dir: &Path) -> (Option<Config>, Diagnostics) {
-    let mut loader = Loader { sources: SourceMap::default(), diags: Diagnostics::default(), hashed: Vec::new(), root: dir.to_path_buf() };
+    let mut loader = Loader {
+        sources: SourceMap::default(),
+        diags: Diagnostics::default(),
+        hashed: Vec::new(),
+        root: dir.to_path_buf(),
+    };
     let Some(module) = loader.module(dir, &mut Vec::new(), None) else {
         return (None, loader.diags);
     };
@@ -80,13 +85,21 @@ fn is_config_file(name: &str) -> bool {
 impl Loader {
     /// Loads one module directory. `stack` holds the canonical directories of the calling
     /// modules, to detect cycles; `call_span` is where this module was called from.
-    fn module(&mut self, dir: &Path, stack: &mut Vec<PathBuf>, call_span: Option<crate::diag::Span>) -> Option<ModuleTree> {
+    fn module(
+        &mut self,
+        dir: &Path,
+        stack: &mut Vec<PathBuf>,
+        call_span: Option<crate::diag::Span>,
+    ) -> Option<ModuleTree> {
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error("Cannot read module directory", format!("The directory {} could not be read: {e}.", dir.display()))
-                        .maybe_at(call_span),
+                    Diagnostic::error(
+                        "Cannot read module directory",
+                        format!("The directory {} could not be read: {e}.", dir.display()),
+                    )
+                    .maybe_at(call_span),
                 );
                 return None;
             }
@@ -100,8 +113,11 @@ impl Loader {
         names.sort();
         if names.is_empty() && call_span.is_some() {
             self.diags.push(
-                Diagnostic::error("Empty module", format!("The module directory {} contains no *.tarn.hcl or *.tarn.json files.", dir.display()))
-                    .maybe_at(call_span),
+                Diagnostic::error(
+                    "Empty module",
+                    format!("The module directory {} contains no *.tarn.hcl or *.tarn.json files.", dir.display()),
+                )
+                .maybe_at(call_span),
             );
         }
         let mut module = Module { dir: dir.to_path_buf(), ..Module::default() };
@@ -111,12 +127,18 @@ impl Loader {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(t) => t,
                     Err(_) => {
-                        self.diags.push(Diagnostic::error("Invalid file encoding", format!("{} is not valid UTF-8.", path.display())));
+                        self.diags.push(Diagnostic::error(
+                            "Invalid file encoding",
+                            format!("{} is not valid UTF-8.", path.display()),
+                        ));
                         continue;
                     }
                 },
                 Err(e) => {
-                    self.diags.push(Diagnostic::error("Cannot read file", format!("{} could not be read: {e}.", path.display())));
+                    self.diags.push(Diagnostic::error(
+                        "Cannot read file",
+                        format!("{} could not be read: {e}.", path.display()),
+                    ));
                     continue;
                 }
             };

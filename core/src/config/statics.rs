@@ -183,11 +183,9 @@ pub fn reference_list(expr: &Expr, is_json: bool, what: &str, diags: &mut Vec<Di
 pub fn provider_ref(expr: &Expr, is_json: bool) -> Result<ProviderRef, Diagnostic> {
     let expr = unquote_json(expr, is_json);
     match attr_path(&expr) {
-        Some(path) if path.len() == 1 || path.len() == 2 => Ok(ProviderRef {
-            name: path[0].clone(),
-            alias: path.get(1).cloned(),
-            span: expr.span,
-        }),
+        Some(path) if path.len() == 1 || path.len() == 2 => {
+            Ok(ProviderRef { name: path[0].clone(), alias: path.get(1).cloned(), span: expr.span })
+        }
         _ => Err(Diagnostic::error(
             "Invalid provider reference",
             "A provider reference is the provider's name, optionally followed by its alias: `local` or `local.other`.",
@@ -210,7 +208,10 @@ pub fn address(expr: &Expr, is_json: bool) -> Result<Address, Diagnostic> {
     compact.parse::<Address>().map_err(|e| {
         Diagnostic::error(
             "Invalid address",
-            format!("Expected a resource address like `null_resource.a` or `module.m.null_resource.a[0]`: {}.", e.reason),
+            format!(
+                "Expected a resource address like `null_resource.a` or `module.m.null_resource.a[0]`: {}.",
+                e.reason
+            ),
         )
         .at(expr.span)
     })
@@ -260,6 +261,7 @@ pub fn import_target(expr: &Expr, is_json: bool) -> Result<(Address, Option<Expr
     if base.key.is_some() {
         return Err(invalid("the address has more than one instance key"));
     }
-    let key: Expression = body[open + 1..].trim().parse().map_err(|_| invalid("the instance key is not an expression"))?;
+    let key: Expression =
+        body[open + 1..].trim().parse().map_err(|_| invalid("the instance key is not an expression"))?;
     Ok((base, Some(Expr { expr: key, span: expr.span })))
 }

@@ -227,7 +227,8 @@ fn modules_load_recursively_and_cycles_are_caught() {
     let root = dir.path();
     std::fs::create_dir_all(root.join("net/sub")).unwrap();
     std::fs::write(root.join("main.tarn.hcl"), "module \"net\" {\n  source = \"./net\"\n}\n").unwrap();
-    std::fs::write(root.join("net/a.tarn.hcl"), "variable \"cidr\" {}\nmodule \"sub\" {\n  source = \"./sub\"\n}\n").unwrap();
+    std::fs::write(root.join("net/a.tarn.hcl"), "variable \"cidr\" {}\nmodule \"sub\" {\n  source = \"./sub\"\n}\n")
+        .unwrap();
     std::fs::write(root.join("net/sub/x.tarn.hcl"), "module \"back\" {\n  source = \"../..\"\n}\n").unwrap();
     std::fs::write(root.join("ignored.tf"), "garbage").unwrap();
     std::fs::write(root.join(".#main.tarn.hcl"), "garbage").unwrap();

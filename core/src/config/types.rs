@@ -138,7 +138,10 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults) -> Result<Typ
 }
 
 /// `optional(T)` or `optional(T, default)`: the inner type expression and the default.
-fn optional_call<'e>(root: &Expr, e: &'e Expression) -> Result<Option<(&'e Expression, Option<&'e Expression>)>, Diagnostic> {
+fn optional_call<'e>(
+    root: &Expr,
+    e: &'e Expression,
+) -> Result<Option<(&'e Expression, Option<&'e Expression>)>, Diagnostic> {
     let Expression::FuncCall(call) = e else { return Ok(None) };
     if call.name.name.value().as_str() != "optional" {
         return Ok(None);
@@ -186,7 +189,10 @@ mod tests {
 
     #[test]
     fn keeps_optional_defaults_at_depth() {
-        let (_, d) = ty("list(object({ port = optional(number, 80), tls = optional(object({ on = optional(bool, true) }), {}) }))").unwrap();
+        let (_, d) = ty(
+            "list(object({ port = optional(number, 80), tls = optional(object({ on = optional(bool, true) }), {}) }))",
+        )
+        .unwrap();
         let d = d.unwrap();
         let el = &d.children["*"];
         assert_eq!(el.values["port"], tarn_sdk::Value::Number(80.0));

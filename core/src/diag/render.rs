@@ -52,11 +52,12 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     let _ = writeln!(out, "{}{}", p.wrap(code, &format!("{label}:")), p.wrap(BOLD, &format!(" {}", d.summary)));
     let mut wrote_context = false;
     if let Some(span) = d.span
-        && let Some(snippet) = snippet(span, sources, &p, code) {
-            out.push('\n');
-            out.push_str(&snippet);
-            wrote_context = true;
-        }
+        && let Some(snippet) = snippet(span, sources, &p, code)
+    {
+        out.push('\n');
+        out.push_str(&snippet);
+        wrote_context = true;
+    }
     if let Some(addr) = &d.address {
         if !wrote_context {
             out.push('\n');
@@ -171,7 +172,11 @@ mod tests {
     #[test]
     fn bad_spans_and_color_never_panic() {
         let src = sources();
-        for span in [Span { file: 9, start: 0, end: 1 }, Span { file: 0, start: 999, end: 5 }, Span { file: 0, start: 31, end: 32 }] {
+        for span in [
+            Span { file: 9, start: 0, end: 1 },
+            Span { file: 0, start: 999, end: 5 },
+            Span { file: 0, start: 31, end: 32 },
+        ] {
             let d = Diagnostic::error("E", "detail").at(span).for_address("null_resource.a");
             let r = render(&d, &src, true);
             assert!(r.contains("\x1b[1;31mError:\x1b[0m"));

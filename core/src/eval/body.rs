@@ -8,7 +8,7 @@
 
 use super::expr::Evaluator;
 use super::ops::mark;
-use super::{refs, EvalContext};
+use super::{EvalContext, refs};
 use crate::config::{Block, Body, Expr, Reference};
 use crate::diag::{Diagnostic, Diagnostics};
 use hcl::edit::Span as _;
@@ -75,20 +75,46 @@ fn eval_body(body: &Body, ctx: &EvalContext, scope: &IndexMap<String, Value>) ->
 
 /// Expands one `dynamic` block into `(block type, list of objects)`; `None` when malformed
 /// (already diagnosed).
-fn dynamic(block: &Block, ctx: &EvalContext, scope: &IndexMap<String, Value>) -> Result<Option<(String, Value)>, Diagnostics> {
+fn dynamic(
+    block: &Block,
+    ctx: &EvalContext,
+    scope: &IndexMap<String, Value>,
+) -> Result<Option<(String, Value)>, Diagnostics> {
     let Some(kind) = block.labels.first().cloned() else {
-        return Err(Diagnostic::error("Missing block label", "A dynamic block takes one label: the type of block to generate, like `dynamic \"rule\" { ... }`.").at(block.kind_span).into());
+        return Err(Diagnostic::error(
+            "Missing block label",
+            "A dynamic block takes one label: the type of block to generate, like `dynamic \"rule\" { ... }`.",
+        )
+        .at(block.kind_span)
+        .into());
     };
     let Some(for_each) = block.body.attributes.get("for_each") else {
-        return Err(Diagnostic::error("Missing required argument", "A dynamic block requires a \"for_each\" argument.").at(block.span).into());
+        return Err(Diagnostic::error(
+            "Missing required argument",
+            "A dynamic block requires a \"for_each\" argument.",
+        )
+        .at(block.span)
+        .into());
     };
     let Some(content) = block.body.blocks.iter().find(|b| b.kind == "content") else {
-        return Err(Diagnostic::error("Missing content block", "A dynamic block requires a nested \"content\" block describing each generated block.").at(block.span).into());
+        return Err(Diagnostic::error(
+            "Missing content block",
+            "A dynamic block requires a nested \"content\" block describing each generated block.",
+        )
+        .at(block.span)
+        .into());
     };
     let iterator = match block.body.attributes.get("iterator") {
         Some(a) => match crate::config::statics::attr_path(&a.value) {
             Some(p) if p.len() == 1 => p[0].clone(),
-            _ => return Err(Diagnostic::error("Invalid iterator", "The iterator argument is a plain name, like `iterator = rule`.").at(a.value.span).into()),
+            _ => {
+                return Err(Diagnostic::error(
+                    "Invalid iterator",
+                    "The iterator argument is a plain name, like `iterator = rule`.",
+                )
+                .at(a.value.span)
+                .into());
+            }
         },
         None => kind.clone(),
     };
@@ -105,7 +131,7 @@ fn dynamic(block: &Block, ctx: &EvalContext, scope: &IndexMap<String, Value>) ->
                 format!("Cannot use a {} value in for_each: a list, set or map is required.", other.type_name()),
             )
             .at(for_each.value.span)
-            .into())
+            .into());
         }
     };
     let mut items = Vec::with_capacity(pairs.len());
@@ -127,7 +153,11 @@ pub fn body_references(body: &Body) -> Vec<Reference> {
 
 fn collect(body: &Body, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
     for attr in body.attributes.values() {
-        out.extend(refs::references(&attr.value).into_iter().filter(|r| !r.path.first().is_some_and(|root| bound.contains(root))));
+        out.extend(
+            refs::references(&attr.value)
+                .into_iter()
+                .filter(|r| !r.path.first().is_some_and(|root| bound.contains(root))),
+        );
     }
     for block in &body.blocks {
         if block.kind == "dynamic" {
@@ -140,7 +170,11 @@ fn collect(body: &Body, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
                 .or_else(|| block.labels.first().cloned())
                 .unwrap_or_default();
             if let Some(fe) = block.body.attributes.get("for_each") {
-                out.extend(refs::references(&fe.value).into_iter().filter(|r| !r.path.first().is_some_and(|root| bound.contains(root))));
+                out.extend(
+                    refs::references(&fe.value)
+                        .into_iter()
+                        .filter(|r| !r.path.first().is_some_and(|root| bound.contains(root))),
+                );
             }
             bound.push(iterator);
             for content in block.body.blocks.iter().filter(|b| b.kind == "content") {
@@ -195,7 +229,8 @@ resource "null_resource" "a" {
         let ctx = EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
         let body = &cfg.root.module.resources["null_resource.a"].body;
         let v = evaluate_body(body, &ctx).unwrap();
-        let rules: Vec<String> = v.get("rule").unwrap().as_list().unwrap().iter().map(|x| x.get("port").unwrap().to_string()).collect();
+        let rules: Vec<String> =
+            v.get("rule").unwrap().as_list().unwrap().iter().map(|x| x.get("port").unwrap().to_string()).collect();
         assert_eq!(rules, ["80", "8080", "\"0:a\"", "\"1:b\"", "\"2:c\""]);
         let tags = v.get("tag").unwrap().as_list().unwrap();
         assert_eq!(tags[0].get("k"), Some(&Value::string("z")));

@@ -3,12 +3,12 @@
 //! because they need it: `try` and `can` evaluate their arguments lazily, and `templatefile`
 //! renders a file as a template with only the given variables in scope.
 
-use super::expr::{error, EvalResult, Evaluator};
+use super::expr::{EvalResult, Evaluator, error};
 use super::ops::mark;
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::functions::{self, FuncContext};
-use hcl::edit::expr::{Expression, FuncCall};
 use hcl::edit::Span as _;
+use hcl::edit::expr::{Expression, FuncCall};
 use indexmap::IndexMap;
 use tarn_sdk::Value;
 
@@ -44,7 +44,11 @@ impl Evaluator<'_> {
         }
         if call.args.expand_final() {
             let Some(last) = args.pop() else {
-                return Err(error("Invalid expanding argument", "The `...` expansion needs an argument to expand.", call_span));
+                return Err(error(
+                    "Invalid expanding argument",
+                    "The `...` expansion needs an argument to expand.",
+                    call_span,
+                ));
             };
             let (inner, sensitive) = last.unmark();
             match inner {
@@ -54,7 +58,10 @@ impl Evaluator<'_> {
                     let span = arg_exprs.last().map(|e| self.span_of(e)).unwrap_or(call_span);
                     return Err(error(
                         "Invalid expanding argument value",
-                        format!("The expanding argument (indicated by ...) must be a list or tuple, but this is {}.", crate::config::statics::article(other.type_name())),
+                        format!(
+                            "The expanding argument (indicated by ...) must be a list or tuple, but this is {}.",
+                            crate::config::statics::article(other.type_name())
+                        ),
                         span,
                     ));
                 }
@@ -70,9 +77,15 @@ impl Evaluator<'_> {
             None => {
                 let mut names: Vec<&str> = functions::names();
                 names.extend(["try", "can", "templatefile"]);
-                let hint = did_you_mean(&name, names.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
+                let hint = did_you_mean(&name, names.iter().copied())
+                    .map(|s| format!(" Did you mean \"{s}\"?"))
+                    .unwrap_or_default();
                 let name_span = self.span(call.name.name.span());
-                Err(error("Call to unknown function", format!("There is no function named \"{name}\".{hint}"), name_span))
+                Err(error(
+                    "Call to unknown function",
+                    format!("There is no function named \"{name}\".{hint}"),
+                    name_span,
+                ))
             }
             Some(Ok(v)) => Ok(v),
             Some(Err(fe)) => {
@@ -95,7 +108,11 @@ impl Evaluator<'_> {
     /// returned as is (it may yet succeed), not skipped.
     fn try_call(&mut self, args: &[&Expression], span: Span) -> EvalResult {
         if args.is_empty() {
-            return Err(error("Not enough function arguments", "Function \"try\" expects at least one argument.", span));
+            return Err(error(
+                "Not enough function arguments",
+                "Function \"try\" expects at least one argument.",
+                span,
+            ));
         }
         let mut last = Diagnostics::default();
         for a in args {
@@ -120,7 +137,11 @@ impl Evaluator<'_> {
     /// `can(expr)`: whether `expr` evaluates without error; unknown when its value is unknown.
     fn can_call(&mut self, args: &[&Expression], span: Span) -> EvalResult {
         let [a] = args else {
-            return Err(error("Wrong number of function arguments", "Function \"can\" expects exactly one argument.", span));
+            return Err(error(
+                "Wrong number of function arguments",
+                "Function \"can\" expects exactly one argument.",
+                span,
+            ));
         };
         match self.eval(a) {
             Ok(v) if !v.is_wholly_known() => Ok(mark(Value::Unknown, v.contains_sensitive())),
@@ -132,19 +153,33 @@ impl Evaluator<'_> {
     fn templatefile(&mut self, args: Vec<Value>, exprs: &[&Expression], span: Span) -> EvalResult {
         let arg_span = |i: usize| exprs.get(i).map(|e| self.span_of(e)).unwrap_or(span);
         if args.len() != 2 {
-            return Err(error("Wrong number of function arguments", "Function \"templatefile\" expects two arguments: a path and an object of variables.", span));
+            return Err(error(
+                "Wrong number of function arguments",
+                "Function \"templatefile\" expects two arguments: a path and an object of variables.",
+                span,
+            ));
         }
         if args.iter().any(|a| !a.is_wholly_known()) {
             let s = args.iter().any(Value::contains_sensitive);
             return Ok(mark(Value::Unknown, s));
         }
         let Some(path) = args[0].as_str() else {
-            return Err(error("Invalid function argument", "The first argument of templatefile must be a file path string.", arg_span(0)));
+            return Err(error(
+                "Invalid function argument",
+                "The first argument of templatefile must be a file path string.",
+                arg_span(0),
+            ));
         };
         let vars: IndexMap<String, Value> = match args[1].unmark() {
             (Value::Map(m), s) => m.iter().map(|(k, v)| (k.clone(), mark(v.clone(), s))).collect(),
             (Value::Null, _) => IndexMap::new(),
-            _ => return Err(error("Invalid function argument", "The second argument of templatefile must be an object of variables.", arg_span(1))),
+            _ => {
+                return Err(error(
+                    "Invalid function argument",
+                    "The second argument of templatefile must be an object of variables.",
+                    arg_span(1),
+                ));
+            }
         };
         if self.depth > MAX_TEMPLATE_NESTING * 32 {
             return Err(error("Template nesting too deep", "templatefile calls are nested too deeply.", span));
@@ -152,14 +187,28 @@ impl Evaluator<'_> {
         let full = self.ctx.module_dir.join(path);
         let text = std::fs::read_to_string(&full).map_err(|e| {
             if args[0].contains_sensitive() {
-                return error("Invalid function argument", format!("Cannot read the template file: {e}. Its path is sensitive, so it is not shown."), arg_span(0));
+                return error(
+                    "Invalid function argument",
+                    format!("Cannot read the template file: {e}. Its path is sensitive, so it is not shown."),
+                    arg_span(0),
+                );
             }
-            error("Invalid function argument", format!("Cannot read template file {}: {e}.", full.display()), arg_span(0))
+            error(
+                "Invalid function argument",
+                format!("Cannot read template file {}: {e}.", full.display()),
+                arg_span(0),
+            )
         })?;
         let template = hcl::edit::parser::parse_template(&text).map_err(|e| {
             error(
                 "Invalid template",
-                format!("{} line {}, col {}: {}", full.display(), e.location().line(), e.location().column(), e.message()),
+                format!(
+                    "{} line {}, col {}: {}",
+                    full.display(),
+                    e.location().line(),
+                    e.location().column(),
+                    e.message()
+                ),
                 arg_span(0),
             )
         })?;

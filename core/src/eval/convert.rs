@@ -17,7 +17,8 @@ pub fn convert(value: &Value, ty: &Type) -> Result<Value, String> {
 
 /// Converts, filling optional attributes from `defaults` (see [`TypeDefaults`]).
 pub fn convert_with_defaults(value: &Value, ty: &Type, defaults: Option<&TypeDefaults>) -> Result<Value, String> {
-    conv(value, ty, defaults).map_err(|(path, msg)| if path.is_empty() { msg } else { format!("{}: {msg}", path.join("")) })
+    conv(value, ty, defaults)
+        .map_err(|(path, msg)| if path.is_empty() { msg } else { format!("{}: {msg}", path.join("")) })
 }
 
 type Failure = (Vec<String>, String);
@@ -61,7 +62,9 @@ fn conv(value: &Value, ty: &Type, defaults: Option<&TypeDefaults>) -> Result<Val
             Value::String(s) => Err(fail(format!("a bool is required, but \"{s}\" is not true or false"))),
             _ => Err(required(ty, value)),
         },
-        (Value::List(items), Type::List { element }) => Ok(Value::List(elements(items, element, child(defaults, "*"))?)),
+        (Value::List(items), Type::List { element }) => {
+            Ok(Value::List(elements(items, element, child(defaults, "*"))?))
+        }
         (Value::List(items), Type::Set { element }) => {
             let mut out = elements(items, element, child(defaults, "*"))?;
             let mut unique: Vec<Value> = Vec::with_capacity(out.len());
@@ -121,11 +124,7 @@ fn child<'d>(defaults: Option<&'d TypeDefaults>, key: &str) -> Option<&'d TypeDe
 }
 
 fn elements(items: &[Value], element: &Type, defaults: Option<&TypeDefaults>) -> Result<Vec<Value>, Failure> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| conv(v, element, defaults).map_err(|f| at(f, format!("[{i}]"))))
-        .collect()
+    items.iter().enumerate().map(|(i, v)| conv(v, element, defaults).map_err(|f| at(f, format!("[{i}]")))).collect()
 }
 
 /// Set element order: numbers numerically, strings lexically, others by their display form.
@@ -168,22 +167,36 @@ mod tests {
         let v = convert(&Value::string("1").sensitive(), &Type::Number).unwrap();
         assert_eq!(v, Value::Number(1.0).sensitive());
         assert_eq!(convert(&Value::Unknown, &Type::Number).unwrap(), Value::Unknown);
-        let l = convert(&Value::List(vec![Value::Unknown, Value::string("2")]), &Type::List { element: Box::new(Type::Number) }).unwrap();
+        let l = convert(
+            &Value::List(vec![Value::Unknown, Value::string("2")]),
+            &Type::List { element: Box::new(Type::Number) },
+        )
+        .unwrap();
         assert_eq!(l, Value::List(vec![Value::Unknown, Value::Number(2.0)]));
     }
 
     #[test]
     fn objects_fill_optionals_and_report_paths() {
         let ty = Type::Object {
-            attributes: [("name".to_string(), Type::String), ("port".to_string(), Type::Number), ("tag".to_string(), Type::String)].into_iter().collect(),
+            attributes: [
+                ("name".to_string(), Type::String),
+                ("port".to_string(), Type::Number),
+                ("tag".to_string(), Type::String),
+            ]
+            .into_iter()
+            .collect(),
             optional: vec!["port".into(), "tag".into()],
         };
         let mut d = TypeDefaults::default();
         d.values.insert("port".into(), Value::Number(80.0));
-        let out = convert_with_defaults(&obj(&[("name", Value::string("a")), ("extra", Value::Bool(true))]), &ty, Some(&d)).unwrap();
+        let out =
+            convert_with_defaults(&obj(&[("name", Value::string("a")), ("extra", Value::Bool(true))]), &ty, Some(&d))
+                .unwrap();
         assert_eq!(out, obj(&[("name", Value::string("a")), ("port", Value::Number(80.0)), ("tag", Value::Null)]));
         let list = Type::List { element: Box::new(ty) };
-        let err = convert(&Value::List(vec![obj(&[("name", Value::string("a")), ("port", Value::string("x"))])]), &list).unwrap_err();
+        let err =
+            convert(&Value::List(vec![obj(&[("name", Value::string("a")), ("port", Value::string("x"))])]), &list)
+                .unwrap_err();
         assert_eq!(err, "[0].port: a number is required, but \"x\" is not a number");
         let err = convert(&Value::List(vec![obj(&[])]), &list).unwrap_err();
         assert_eq!(err, "[0]: attribute \"name\" is required");

@@ -6,11 +6,11 @@
 //! Every error is a diagnostic at the exact sub-expression, with spans mapped into the file
 //! through the expression's base offset. Must not panic on any input.
 
-use super::ops::{self, mark};
 use super::EvalContext;
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Span};
-use hcl::edit::expr::{Expression, ForExpr, ObjectKey};
+use super::ops::{self, mark};
+use crate::diag::{Diagnostic, Diagnostics, FileId, Span, did_you_mean};
 use hcl::edit::Span as _;
+use hcl::edit::expr::{Expression, ForExpr, ObjectKey};
 use indexmap::IndexMap;
 use tarn_sdk::Value;
 
@@ -68,7 +68,11 @@ impl<'a> Evaluator<'a> {
 
     pub fn eval(&mut self, e: &Expression) -> EvalResult {
         if self.depth >= MAX_DEPTH {
-            return Err(error("Expression too complex", "This expression is nested too deeply to evaluate.", self.span_of(e)));
+            return Err(error(
+                "Expression too complex",
+                "This expression is nested too deeply to evaluate.",
+                self.span_of(e),
+            ));
         }
         self.depth += 1;
         let out = self.eval_inner(e);
@@ -115,7 +119,10 @@ impl<'a> Evaluator<'a> {
                 let Some(b) = ops::to_bool(&cond) else {
                     return Err(error(
                         "Incorrect condition type",
-                        format!("The condition expression must be a bool, but this is {}.", crate::config::statics::article(cond.type_name())),
+                        format!(
+                            "The condition expression must be a bool, but this is {}.",
+                            crate::config::statics::article(cond.type_name())
+                        ),
                         self.span_of(&c.cond_expr),
                     ));
                 };
@@ -132,8 +139,7 @@ impl<'a> Evaluator<'a> {
             Expression::FuncCall(call) => self.call(call, e),
             Expression::UnaryOp(u) => {
                 let v = self.eval(&u.expr)?;
-                ops::unary(*u.operator.value(), &v)
-                    .map_err(|er| error(er.summary, er.detail, self.span_of(e)))
+                ops::unary(*u.operator.value(), &v).map_err(|er| error(er.summary, er.detail, self.span_of(e)))
             }
             Expression::BinaryOp(b) => {
                 let op = *b.operator.value();
@@ -178,8 +184,14 @@ impl<'a> Evaluator<'a> {
                             Some(s) => s,
                             None => {
                                 diags.push(
-                                    Diagnostic::error("Incorrect key type", format!("An object key must be a string, but this is {}.", crate::config::statics::article(kv.type_name())))
-                                        .at(self.span_of(ke)),
+                                    Diagnostic::error(
+                                        "Incorrect key type",
+                                        format!(
+                                            "An object key must be a string, but this is {}.",
+                                            crate::config::statics::article(kv.type_name())
+                                        ),
+                                    )
+                                    .at(self.span_of(ke)),
                                 );
                                 continue;
                             }
@@ -209,7 +221,14 @@ impl<'a> Evaluator<'a> {
 
     /// Runs `body` with the iteration variables of a `for` (expression or template directive)
     /// bound: the key variable, if named, to `k`, the value variable to `v`.
-    pub(crate) fn in_for_scope<R>(&mut self, key_var: Option<&str>, value_var: &str, k: Value, v: Value, body: impl FnOnce(&mut Self) -> R) -> R {
+    pub(crate) fn in_for_scope<R>(
+        &mut self,
+        key_var: Option<&str>,
+        value_var: &str,
+        k: Value,
+        v: Value,
+        body: impl FnOnce(&mut Self) -> R,
+    ) -> R {
         let mut scope = IndexMap::new();
         if let Some(kv) = key_var {
             scope.insert(kv.to_string(), k);
@@ -222,7 +241,13 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Resolves a root name: local scopes first, then (unless isolated) the resolver.
-    pub fn resolve_root(&mut self, name: &str, steps: &[super::Step], root_span: Span, whole: Span) -> Result<super::Resolved, Diagnostics> {
+    pub fn resolve_root(
+        &mut self,
+        name: &str,
+        steps: &[super::Step],
+        root_span: Span,
+        whole: Span,
+    ) -> Result<super::Resolved, Diagnostics> {
         if let Some(v) = self.lookup_local(name) {
             return Ok(super::Resolved { value: v.clone(), consumed: 0 });
         }
@@ -238,9 +263,13 @@ impl<'a> Evaluator<'a> {
         if !self.isolated {
             names.extend(self.ctx.resolver.root_names());
         }
-        let hint = did_you_mean(name, names.iter().map(String::as_str)).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
+        let hint = did_you_mean(name, names.iter().map(String::as_str))
+            .map(|s| format!(" Did you mean \"{s}\"?"))
+            .unwrap_or_default();
         let detail = if self.isolated {
-            format!("There is no variable named \"{name}\" in this template: only the variables passed to templatefile are in scope.{hint}")
+            format!(
+                "There is no variable named \"{name}\" in this template: only the variables passed to templatefile are in scope.{hint}"
+            )
         } else {
             format!("There is no variable or object named \"{name}\" in this scope.{hint}")
         };
@@ -260,14 +289,21 @@ impl<'a> Evaluator<'a> {
                 keys.into_iter().filter_map(|k| m.get(k).map(|v| (Value::String(k.clone()), v.clone()))).collect()
             }
             Value::Null => {
-                return Err(error("Iteration over null value", "A null value cannot be used as the collection in a 'for' expression.", self.span_of(&f.intro.collection_expr)))
+                return Err(error(
+                    "Iteration over null value",
+                    "A null value cannot be used as the collection in a 'for' expression.",
+                    self.span_of(&f.intro.collection_expr),
+                ));
             }
             other => {
                 return Err(error(
                     "Iteration over non-iterable value",
-                    format!("A value of type {} cannot be used as the collection in a 'for' expression.", other.type_name()),
+                    format!(
+                        "A value of type {} cannot be used as the collection in a 'for' expression.",
+                        other.type_name()
+                    ),
                     self.span_of(&f.intro.collection_expr),
-                ))
+                ));
             }
         };
         let key_var = f.intro.key_var.as_ref().map(|k| k.value().to_string());
@@ -308,7 +344,11 @@ impl<'a> Evaluator<'a> {
                 Some(true) => {}
                 Some(false) => return Ok(()),
                 None => {
-                    return Err(error("Invalid 'for' condition", "The 'if' clause of a 'for' expression must produce a bool.", self.span_of(&cond.expr)))
+                    return Err(error(
+                        "Invalid 'for' condition",
+                        "The 'if' clause of a 'for' expression must produce a bool.",
+                        self.span_of(&cond.expr),
+                    ));
                 }
             }
         }
@@ -324,14 +364,22 @@ impl<'a> Evaluator<'a> {
         }
         *any_sensitive |= k.contains_sensitive();
         let Some(key) = ops::to_string(&k) else {
-            return Err(error("Invalid object key", "The key expression of a 'for' expression must produce a string.", self.span_of(key_expr)));
+            return Err(error(
+                "Invalid object key",
+                "The key expression of a 'for' expression must produce a string.",
+                self.span_of(key_expr),
+            ));
         };
         if f.grouping {
-            if let Value::List(group) = map.entry(key).or_insert_with(|| Value::List(Vec::new())) { group.push(value) }
+            if let Value::List(group) = map.entry(key).or_insert_with(|| Value::List(Vec::new())) {
+                group.push(value)
+            }
         } else if map.contains_key(&key) {
             return Err(error(
                 "Duplicate object key",
-                format!("Two elements produce the key \"{key}\". Use the grouping mode (`...` after the value) to collect values with the same key into lists."),
+                format!(
+                    "Two elements produce the key \"{key}\". Use the grouping mode (`...` after the value) to collect values with the same key into lists."
+                ),
                 self.span_of(key_expr),
             ));
         } else {

@@ -4,24 +4,135 @@
 //! idempotent whenever it succeeds. Each property runs `TARN_FUZZ_CASES` cases (default 1500).
 
 use super::tests::scope;
-use super::{evaluate, references, EvalContext};
-use crate::config::{format_hcl, load_sources, Body, Config};
+use super::{EvalContext, evaluate, references};
+use crate::config::{Body, Config, format_hcl, load_sources};
 use crate::diag::render_all;
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[
-    "resource", "data", "variable", "locals", "output", "module", "provider", "tarn", "lifecycle", "moved", "import",
-    "\"null_resource\"", "\"a\"", "{", "}", "[", "]", "(", ")", "=", "==", "!=", "&&", "||", "!", "-", "+", "*", "/", "%",
-    "<", ">=", "?", ":", ",", ".", "...", "=>", "\n", " ", "  ", "var", "local", "count", "each", "self", "path", "null",
-    "true", "false", "0", "1", "2.5", "1e3", "x", "id", "for", "in", "if", "\"", "${", "%{", "~}", "}", "endif", "endfor",
-    "else", "<<EOT\n", "\nEOT\n", "<<-EOT\n", "#", "//", "/*", "*/", "[*]", ".*", ".0", "try(", "can(", "upper(",
-    "templatefile(", "\"s\"", "\"${var.x}\"", "é", "\t", "\\", "count = ", "for_each = ", "depends_on = [", "type = ",
-    "optional(", "object({", "list(", "map(", "string", "number", "any",
+    "resource",
+    "data",
+    "variable",
+    "locals",
+    "output",
+    "module",
+    "provider",
+    "tarn",
+    "lifecycle",
+    "moved",
+    "import",
+    "\"null_resource\"",
+    "\"a\"",
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "=",
+    "==",
+    "!=",
+    "&&",
+    "||",
+    "!",
+    "-",
+    "+",
+    "*",
+    "/",
+    "%",
+    "<",
+    ">=",
+    "?",
+    ":",
+    ",",
+    ".",
+    "...",
+    "=>",
+    "\n",
+    " ",
+    "  ",
+    "var",
+    "local",
+    "count",
+    "each",
+    "self",
+    "path",
+    "null",
+    "true",
+    "false",
+    "0",
+    "1",
+    "2.5",
+    "1e3",
+    "x",
+    "id",
+    "for",
+    "in",
+    "if",
+    "\"",
+    "${",
+    "%{",
+    "~}",
+    "}",
+    "endif",
+    "endfor",
+    "else",
+    "<<EOT\n",
+    "\nEOT\n",
+    "<<-EOT\n",
+    "#",
+    "//",
+    "/*",
+    "*/",
+    "[*]",
+    ".*",
+    ".0",
+    "try(",
+    "can(",
+    "upper(",
+    "templatefile(",
+    "\"s\"",
+    "\"${var.x}\"",
+    "é",
+    "\t",
+    "\\",
+    "count = ",
+    "for_each = ",
+    "depends_on = [",
+    "type = ",
+    "optional(",
+    "object({",
+    "list(",
+    "map(",
+    "string",
+    "number",
+    "any",
 ];
 
 const JSON_TOKENS: &[&str] = &[
-    "{", "}", "[", "]", ":", ",", "\"resource\"", "\"variable\"", "\"locals\"", "\"x\"", "\"${var.x}\"", "\"${\"",
-    "1", "true", "null", "\"//\"", "\"lifecycle\"", "\"type\"", "\"list(string)\"", "\"\\u00e9\"", "\"\\/\"", " ", "\n",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "\"resource\"",
+    "\"variable\"",
+    "\"locals\"",
+    "\"x\"",
+    "\"${var.x}\"",
+    "\"${\"",
+    "1",
+    "true",
+    "null",
+    "\"//\"",
+    "\"lifecycle\"",
+    "\"type\"",
+    "\"list(string)\"",
+    "\"\\u00e9\"",
+    "\"\\/\"",
+    " ",
+    "\n",
 ];
 
 fn check_all(files: &[(&str, &str)]) {
@@ -30,9 +141,10 @@ fn check_all(files: &[(&str, &str)]) {
     exercise(&cfg);
     for (name, text) in files {
         if name.ends_with(".hcl")
-            && let Ok(once) = format_hcl(text) {
-                assert_eq!(format_hcl(&once).ok().as_deref(), Some(once.as_str()), "format not idempotent for {text:?}");
-            }
+            && let Ok(once) = format_hcl(text)
+        {
+            assert_eq!(format_hcl(&once).ok().as_deref(), Some(once.as_str()), "format not idempotent for {text:?}");
+        }
     }
 }
 
@@ -112,21 +224,44 @@ fn stdlib_names() -> Vec<&'static str> {
 /// Random well-formed-ish expressions, to reach deep into the evaluator.
 fn expr_strategy() -> impl Strategy<Value = String> {
     let leaf = prop::sample::select(vec![
-        "1", "0", "-2.5", "\"s\"", "true", "null", "var.name", "var.list", "var.map", "var.secret", "var.unknown",
-        "var.nothing", "local.n", "count.index", "each.key", "null_resource.a", "null_resource.u.id", "var.objs", "nope",
+        "1",
+        "0",
+        "-2.5",
+        "\"s\"",
+        "true",
+        "null",
+        "var.name",
+        "var.list",
+        "var.map",
+        "var.secret",
+        "var.unknown",
+        "var.nothing",
+        "local.n",
+        "count.index",
+        "each.key",
+        "null_resource.a",
+        "null_resource.u.id",
+        "var.objs",
+        "nope",
     ])
     .prop_map(str::to_string);
     leaf.prop_recursive(5, 64, 4, |inner| {
         prop_oneof![
-            (inner.clone(), prop::sample::select(vec!["+", "-", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||"]), inner.clone())
+            (
+                inner.clone(),
+                prop::sample::select(vec!["+", "-", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||"]),
+                inner.clone()
+            )
                 .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
             (inner.clone(), inner.clone(), inner.clone()).prop_map(|(c, a, b)| format!("({c} ? {a} : {b})")),
             prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
             (inner.clone(), inner.clone()).prop_map(|(k, v)| format!("{{ ({k}) = {v}, b = {v} }}")),
             (inner.clone(), inner.clone()).prop_map(|(c, v)| format!("[for i, x in {c} : {v} if x != null]")),
             (inner.clone(), inner.clone()).prop_map(|(c, v)| format!("{{for k, x in {c} : k => {v}...}}")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("\"${{{a}}}-%{{ if {b} }}y%{{ else }}n%{{ endif }}\"")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("\"%{{ for x in {a} ~}} ${{x}}${{{b}}} %{{~ endfor }}\"")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("\"${{{a}}}-%{{ if {b} }}y%{{ else }}n%{{ endif }}\"")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("\"%{{ for x in {a} ~}} ${{x}}${{{b}}} %{{~ endfor }}\"")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("try({a}, {b})")),
             inner.clone().prop_map(|a| format!("can({a})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}[{b}]")),

@@ -35,7 +35,7 @@ pub use convert::{convert, convert_with_defaults};
 pub use ops::{equal, parse_number};
 pub use refs::references;
 pub use traverse::apply_step;
-pub use variable::{variable_value, Given};
+pub use variable::{Given, variable_value};
 
 /// Evaluates a configuration expression. Every error points at the sub-expression at fault.
 pub fn evaluate(expr: &Expr, ctx: &EvalContext) -> Result<Value, Diagnostics> {
@@ -58,9 +58,21 @@ pub fn evaluate_raw(
 
 /// Evaluates with extra variables in scope (shadowing the resolver), e.g. for tests and
 /// for `dynamic` blocks' iterators.
-pub fn evaluate_with(expr: &Expr, ctx: &EvalContext, vars: indexmap::IndexMap<String, Value>) -> Result<Value, Diagnostics> {
+pub fn evaluate_with(
+    expr: &Expr,
+    ctx: &EvalContext,
+    vars: indexmap::IndexMap<String, Value>,
+) -> Result<Value, Diagnostics> {
     let base = expr.expr.span().map(|r| expr.span.start.saturating_sub(r.start)).unwrap_or(expr.span.start);
-    let mut ev = expr::Evaluator { ctx, file: expr.span.file, base, fallback: expr.span, scopes: vec![vars], isolated: false, depth: 0 };
+    let mut ev = expr::Evaluator {
+        ctx,
+        file: expr.span.file,
+        base,
+        fallback: expr.span,
+        scopes: vec![vars],
+        isolated: false,
+        depth: 0,
+    };
     ev.eval(&expr.expr)
 }
 

@@ -92,12 +92,20 @@ pub fn unary(op: UnaryOperator, v: &Value) -> Result<Value, OpError> {
         return Ok(mark(Value::Unknown, sensitive));
     }
     match op {
-        UnaryOperator::Neg => to_number(v)
-            .map(|n| mark(Value::Number(-n), sensitive))
-            .ok_or_else(|| err(Side::Whole, "Invalid operand", format!("Unsuitable value for unary operand: a number is required, but this is {}.", describe(v)))),
-        UnaryOperator::Not => to_bool(v)
-            .map(|b| mark(Value::Bool(!b), sensitive))
-            .ok_or_else(|| err(Side::Whole, "Invalid operand", format!("Unsuitable value for unary operand: a bool is required, but this is {}.", describe(v)))),
+        UnaryOperator::Neg => to_number(v).map(|n| mark(Value::Number(-n), sensitive)).ok_or_else(|| {
+            err(
+                Side::Whole,
+                "Invalid operand",
+                format!("Unsuitable value for unary operand: a number is required, but this is {}.", describe(v)),
+            )
+        }),
+        UnaryOperator::Not => to_bool(v).map(|b| mark(Value::Bool(!b), sensitive)).ok_or_else(|| {
+            err(
+                Side::Whole,
+                "Invalid operand",
+                format!("Unsuitable value for unary operand: a bool is required, but this is {}.", describe(v)),
+            )
+        }),
     }
 }
 
@@ -144,7 +152,11 @@ pub fn binary(op: BinaryOperator, lhs: &Value, rhs: &Value) -> Result<Value, OpE
                 B::Minus => Value::Number(a - b),
                 B::Mul => Value::Number(a * b),
                 B::Div | B::Mod if b == 0.0 => {
-                    return Err(err(Side::Right, "Division by zero", "The right operand of this operation is zero; division by zero is not defined."));
+                    return Err(err(
+                        Side::Right,
+                        "Division by zero",
+                        "The right operand of this operation is zero; division by zero is not defined.",
+                    ));
                 }
                 B::Div => Value::Number(a / b),
                 B::Mod => Value::Number(a % b),
@@ -155,9 +167,14 @@ pub fn binary(op: BinaryOperator, lhs: &Value, rhs: &Value) -> Result<Value, OpE
                 _ => Value::Unknown,
             };
             if let Value::Number(n) = out
-                && !n.is_finite() {
-                    return Err(err(Side::Whole, "Arithmetic overflow", "The result of this operation is too large to represent."));
-                }
+                && !n.is_finite()
+            {
+                return Err(err(
+                    Side::Whole,
+                    "Arithmetic overflow",
+                    "The result of this operation is too large to represent.",
+                ));
+            }
             Ok(mark(out, sensitive))
         }
     }
@@ -169,7 +186,15 @@ fn operand_number(v: &Value, side: Side) -> Result<Option<f64>, OpError> {
         return Ok(None);
     }
     to_number(v).map(Some).ok_or_else(|| {
-        err(side, "Invalid operand", format!("Unsuitable value for {} operand: a number is required, but this is {}.", side_name(side), describe(v)))
+        err(
+            side,
+            "Invalid operand",
+            format!(
+                "Unsuitable value for {} operand: a number is required, but this is {}.",
+                side_name(side),
+                describe(v)
+            ),
+        )
     })
 }
 
@@ -178,7 +203,15 @@ fn operand_bool(v: &Value, side: Side) -> Result<Option<bool>, OpError> {
         return Ok(None);
     }
     to_bool(v).map(Some).ok_or_else(|| {
-        err(side, "Invalid operand", format!("Unsuitable value for {} operand: a bool is required, but this is {}.", side_name(side), describe(v)))
+        err(
+            side,
+            "Invalid operand",
+            format!(
+                "Unsuitable value for {} operand: a bool is required, but this is {}.",
+                side_name(side),
+                describe(v)
+            ),
+        )
     })
 }
 
@@ -208,7 +241,8 @@ mod tests {
 
     #[test]
     fn every_binary_operator_propagates_unknown_and_sensitive() {
-        let ops = [B::Eq, B::NotEq, B::LessEq, B::GreaterEq, B::Less, B::Greater, B::Plus, B::Minus, B::Mul, B::Div, B::Mod];
+        let ops =
+            [B::Eq, B::NotEq, B::LessEq, B::GreaterEq, B::Less, B::Greater, B::Plus, B::Minus, B::Mul, B::Div, B::Mod];
         for op in ops {
             assert_eq!(binary(op, &Value::Unknown, &Value::Number(1.0)).unwrap(), Value::Unknown, "{op:?}");
             assert_eq!(binary(op, &Value::Number(1.0), &Value::Unknown).unwrap(), Value::Unknown, "{op:?}");

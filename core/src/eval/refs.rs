@@ -5,9 +5,9 @@
 //! visited too. Nothing is evaluated.
 
 use crate::config::{Expr, Reference};
+use hcl::edit::Span as _;
 use hcl::edit::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::edit::template::{Directive, Element, Template};
-use hcl::edit::Span as _;
 
 /// Every static reference in `expr`, in source order, with the span of the referencing text.
 pub fn references(expr: &Expr) -> Vec<Reference> {
@@ -44,7 +44,9 @@ impl Collector<'_> {
             Expression::Object(obj) => {
                 for (k, v) in obj.iter() {
                     match k {
-                        ObjectKey::Ident(_) | ObjectKey::Expression(Expression::Variable(_) | Expression::Null(_) | Expression::Bool(_)) => {}
+                        ObjectKey::Ident(_)
+                        | ObjectKey::Expression(Expression::Variable(_) | Expression::Null(_) | Expression::Bool(_)) => {
+                        }
                         ObjectKey::Expression(ke) => self.expr(ke),
                     }
                     self.expr(v.expr());

@@ -4,7 +4,7 @@
 //!
 //! Marks: an unknown part makes the whole string unknown; a sensitive part makes it sensitive.
 
-use super::expr::{error, EvalResult, Evaluator};
+use super::expr::{EvalResult, Evaluator, error};
 use super::ops::{self, mark};
 use crate::diag::Diagnostics;
 use hcl::edit::expr::Expression;
@@ -45,10 +45,9 @@ impl Evaluator<'_> {
     /// Evaluates a template expression. `quoted` enables the single-interpolation rule.
     pub fn template_expr(&mut self, t: &Template, quoted: bool) -> EvalResult {
         let elements: Vec<&Element> = t.iter().collect();
-        if quoted
-            && let [Element::Interpolation(i)] = elements.as_slice() {
-                return self.eval(&i.expr);
-            }
+        if quoted && let [Element::Interpolation(i)] = elements.as_slice() {
+            return self.eval(&i.expr);
+        }
         self.render(t)
     }
 
@@ -70,7 +69,11 @@ impl Evaluator<'_> {
                 Element::Literal(lit) => {
                     let mut s: &str = lit.value();
                     let strip_before = if i == 0 { lead } else { elements.get(i - 1).is_some_and(|p| strip_end_of(p)) };
-                    let strip_after = if i + 1 == elements.len() { trail } else { elements.get(i + 1).is_some_and(|n| strip_start_of(n)) };
+                    let strip_after = if i + 1 == elements.len() {
+                        trail
+                    } else {
+                        elements.get(i + 1).is_some_and(|n| strip_start_of(n))
+                    };
                     if strip_before {
                         s = s.trim_start();
                     }
@@ -104,7 +107,12 @@ impl Evaluator<'_> {
                                         let trail = else_strip_start.unwrap_or(dir.endif_expr.strip.strip_start());
                                         self.template(&dir.if_expr.template, dir.if_expr.strip.strip_end(), trail, out)
                                     } else if let Some(e) = &dir.else_expr {
-                                        self.template(&e.template, e.strip.strip_end(), dir.endif_expr.strip.strip_start(), out)
+                                        self.template(
+                                            &e.template,
+                                            e.strip.strip_end(),
+                                            dir.endif_expr.strip.strip_start(),
+                                            out,
+                                        )
                                     } else {
                                         Ok(())
                                     }
@@ -137,7 +145,10 @@ impl Evaluator<'_> {
             )),
             Value::List(_) | Value::Map(_) => Err(error(
                 "Invalid template interpolation value",
-                format!("Cannot include {} in a string template: a string, number or bool is required. Use jsonencode() or join() to turn it into a string.", crate::config::statics::article(v.type_name())),
+                format!(
+                    "Cannot include {} in a string template: a string, number or bool is required. Use jsonencode() or join() to turn it into a string.",
+                    crate::config::statics::article(v.type_name())
+                ),
                 self.span_of(e),
             )),
             _ => {
@@ -170,9 +181,12 @@ impl Evaluator<'_> {
             other => {
                 return Err(error(
                     "Iteration over non-iterable value",
-                    format!("A value of type {} cannot be used as the collection in a %{{for}} directive.", other.type_name()),
+                    format!(
+                        "A value of type {} cannot be used as the collection in a %{{for}} directive.",
+                        other.type_name()
+                    ),
                     self.span_of(&f.collection_expr),
-                ))
+                ));
             }
         };
         let key_var = f.key_var.as_ref().map(|k| k.value().to_string());

@@ -20,7 +20,10 @@ impl Resolver for TestResolver {
                 return Err(Diagnostic::error("Invalid reference", "A resource type must be followed by a name."));
             };
             let Some(all) = self.roots.get("null_resource").and_then(|v| v.get(name)).cloned() else {
-                return Err(Diagnostic::error("Reference to undeclared resource", format!("No null_resource named {name}.")));
+                return Err(Diagnostic::error(
+                    "Reference to undeclared resource",
+                    format!("No null_resource named {name}."),
+                ));
             };
             return Ok(Some(Resolved { value: all, consumed: 1 }));
         }
@@ -57,7 +60,13 @@ pub(crate) fn scope() -> TestResolver {
             ("unknown", Value::Unknown),
             ("flag", Value::Bool(true)),
             ("nothing", Value::Null),
-            ("objs", Value::List(vec![obj(vec![("id", s("i1")), ("tags", Value::List(vec![s("x")]))]), obj(vec![("id", s("i2")), ("tags", Value::List(vec![]))])])),
+            (
+                "objs",
+                Value::List(vec![
+                    obj(vec![("id", s("i1")), ("tags", Value::List(vec![s("x")]))]),
+                    obj(vec![("id", s("i2")), ("tags", Value::List(vec![]))]),
+                ]),
+            ),
         ]),
     );
     roots.insert("local".to_string(), obj(vec![("env", s("prod")), ("n", n(2.0))]));
@@ -66,14 +75,21 @@ pub(crate) fn scope() -> TestResolver {
     roots.insert("path".to_string(), obj(vec![("module", s("."))]));
     roots.insert(
         "null_resource".to_string(),
-        obj(vec![("a", Value::List(vec![obj(vec![("id", s("r0"))]), obj(vec![("id", s("r1"))])])), ("u", obj(vec![("id", Value::Unknown)]))]),
+        obj(vec![
+            ("a", Value::List(vec![obj(vec![("id", s("r0"))]), obj(vec![("id", s("r1"))])])),
+            ("u", obj(vec![("id", Value::Unknown)])),
+        ]),
     );
     TestResolver { roots }
 }
 
 pub(crate) fn eval_src(src: &str) -> Result<Value, Diagnostics> {
     let expr = hcl::edit::parser::parse_expr(src).expect("test expression parses");
-    let e = Expr { span: Expr { expr: expr.clone(), span: Span { file: 0, start: 0, end: src.len() } }.sub_span(hcl::edit::Span::span(&expr)), expr };
+    let e = Expr {
+        span: Expr { expr: expr.clone(), span: Span { file: 0, start: 0, end: src.len() } }
+            .sub_span(hcl::edit::Span::span(&expr)),
+        expr,
+    };
     let r = scope();
     let ctx = EvalContext { resolver: &r, module_dir: std::path::Path::new(".") };
     evaluate(&e, &ctx)
@@ -158,7 +174,10 @@ fn for_expressions() {
     // Maps iterate in sorted key order.
     assert_eq!(ok("[for k, v in var.map : k]"), Value::List(vec![s("a"), s("z")]));
     assert_eq!(ok("{for x in var.list : x => x}"), obj(vec![("a", s("a")), ("b", s("b")), ("c", s("c"))]));
-    assert_eq!(ok("{for x in [\"a\", \"b\", \"a\"] : x => x...}"), obj(vec![("a", Value::List(vec![s("a"), s("a")])), ("b", Value::List(vec![s("b")]))]));
+    assert_eq!(
+        ok("{for x in [\"a\", \"b\", \"a\"] : x => x...}"),
+        obj(vec![("a", Value::List(vec![s("a"), s("a")])), ("b", Value::List(vec![s("b")]))])
+    );
     assert_eq!(ok("[for x in var.unknown : x]"), Value::Unknown);
     fails("{for x in [\"a\", \"a\"] : x => 1}", "Duplicate object key", "x", "grouping");
     fails("[for x in 5 : x]", "Iteration over non-iterable value", "5", "number");
@@ -199,7 +218,16 @@ fn marks_propagate_through_every_construct() {
         let v = ok(src);
         assert!(v.contains_sensitive(), "{src}: {v:?}");
     }
-    for src in ["var.unknown + 1", "-var.unknown", "!var.unknown", "var.unknown == 1", "var.unknown ? 1 : 2", "\"${var.unknown}\"", "{ (var.unknown) = 1 }", "var.list[var.unknown]"] {
+    for src in [
+        "var.unknown + 1",
+        "-var.unknown",
+        "!var.unknown",
+        "var.unknown == 1",
+        "var.unknown ? 1 : 2",
+        "\"${var.unknown}\"",
+        "{ (var.unknown) = 1 }",
+        "var.list[var.unknown]",
+    ] {
         assert!(ok(src).is_unknown(), "{src}");
     }
     assert_eq!(ok("false && var.unknown"), Value::Bool(false));
@@ -221,7 +249,12 @@ fn errors_point_at_the_sub_expression() {
     fails("local.n ? 1 : 2", "Incorrect condition type", "local.n", "bool");
     fails("uper(\"a\")", "Call to unknown function", "uper", "no function");
     // The resolver's own errors land on the reference when they carry no span.
-    fails("[null_resource.zz.id]", "Reference to undeclared resource", "null_resource.zz.id", "No null_resource named zz.");
+    fails(
+        "[null_resource.zz.id]",
+        "Reference to undeclared resource",
+        "null_resource.zz.id",
+        "No null_resource named zz.",
+    );
 }
 
 #[test]
@@ -263,7 +296,10 @@ fn references_are_static_and_skip_bound_names() {
     let e = Expr { expr, span: Span { file: 0, start: 0, end: src.len() } };
     let refs = references(&e);
     let paths: Vec<String> = refs.iter().map(|r| r.path.join(".")).collect();
-    assert_eq!(paths, vec!["null_resource.a", "local.skip", "var.i", "each.value", "var.zs", "data.x.y.z", "module.m.out"]);
+    assert_eq!(
+        paths,
+        vec!["null_resource.a", "local.skip", "var.i", "each.value", "var.zs", "data.x.y.z", "module.m.out"]
+    );
     for r in &refs {
         assert_eq!(&src[r.span.start..r.span.end], r.path.join("."));
     }

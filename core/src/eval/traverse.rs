@@ -3,12 +3,12 @@
 //! including splats, with precise errors ("This object has no attribute named \"idd\". Did you
 //! mean \"id\"?") at the step that failed.
 
-use super::expr::{error, EvalResult, Evaluator};
-use super::ops::mark;
 use super::Step;
-use crate::diag::{did_you_mean, Diagnostics, Span};
-use hcl::edit::expr::{Expression, Traversal, TraversalOperator};
+use super::expr::{EvalResult, Evaluator, error};
+use super::ops::mark;
+use crate::diag::{Diagnostics, Span, did_you_mean};
 use hcl::edit::Span as _;
+use hcl::edit::expr::{Expression, Traversal, TraversalOperator};
 use tarn_sdk::Value;
 
 impl Evaluator<'_> {
@@ -58,7 +58,11 @@ impl Evaluator<'_> {
                         }
                         end += 1;
                     }
-                    value = self.splat(value, &ops[i + 1..end], &op_spans[(i + 1).min(op_spans.len())..end.min(op_spans.len())])?;
+                    value = self.splat(
+                        value,
+                        &ops[i + 1..end],
+                        &op_spans[(i + 1).min(op_spans.len())..end.min(op_spans.len())],
+                    )?;
                     i = end;
                     continue;
                 }
@@ -115,10 +119,18 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
         (Value::Unknown, _) => Value::Unknown,
         (_, Step::Index(k)) if k.is_unknown() => mark(Value::Unknown, k.contains_sensitive()),
         (Value::Null, Step::Attr(name)) => {
-            return Err(error("Attempt to get attribute from null value", format!("This value is null, so it does not have any attributes; \"{name}\" cannot be read."), span))
+            return Err(error(
+                "Attempt to get attribute from null value",
+                format!("This value is null, so it does not have any attributes; \"{name}\" cannot be read."),
+                span,
+            ));
         }
         (Value::Null, Step::Index(_)) => {
-            return Err(error("Attempt to index null value", "This value is null, so it does not have any indices.", span))
+            return Err(error(
+                "Attempt to index null value",
+                "This value is null, so it does not have any indices.",
+                span,
+            ));
         }
         (Value::Map(m), Step::Attr(name)) => match m.get(name) {
             Some(v) => v.clone(),
@@ -126,29 +138,46 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
                 let hint = did_you_mean(name, m.keys().map(String::as_str))
                     .map(|s| format!(" Did you mean \"{s}\"?"))
                     .unwrap_or_default();
-                return Err(error("Unsupported attribute", format!("This object has no attribute named \"{name}\".{hint}"), span));
+                return Err(error(
+                    "Unsupported attribute",
+                    format!("This object has no attribute named \"{name}\".{hint}"),
+                    span,
+                ));
             }
         },
         (Value::List(_), Step::Attr(name)) => {
             return Err(error(
                 "Unsupported attribute",
-                format!("This value is a list, which has no attributes. To read \"{name}\" from every element, use a splat: `[*].{name}`; to read one element, index it first: `[0].{name}`."),
+                format!(
+                    "This value is a list, which has no attributes. To read \"{name}\" from every element, use a splat: `[*].{name}`; to read one element, index it first: `[0].{name}`."
+                ),
                 span,
-            ))
+            ));
         }
         (other, Step::Attr(name)) => {
-            return Err(error("Unsupported attribute", format!("Can't access attribute \"{name}\" on a primitive-typed value ({}).", other.type_name()), span))
+            return Err(error(
+                "Unsupported attribute",
+                format!("Can't access attribute \"{name}\" on a primitive-typed value ({}).", other.type_name()),
+                span,
+            ));
         }
         (Value::List(items), Step::Index(k)) => {
             let idx = super::ops::to_number(k);
             match idx {
-                Some(n) if n.fract() == 0.0 && n >= 0.0 && (n as usize) < items.len() => mark(items[n as usize].clone(), k.contains_sensitive()),
+                Some(n) if n.fract() == 0.0 && n >= 0.0 && (n as usize) < items.len() => {
+                    mark(items[n as usize].clone(), k.contains_sensitive())
+                }
                 Some(n) if n.fract() == 0.0 => {
                     return Err(error(
                         "Invalid index",
-                        format!("The given key does not identify an element in this collection value: index {} is out of range for a list of {} element{}.", tarn_sdk::value::format_number(n), items.len(), if items.len() == 1 { "" } else { "s" }),
+                        format!(
+                            "The given key does not identify an element in this collection value: index {} is out of range for a list of {} element{}.",
+                            tarn_sdk::value::format_number(n),
+                            items.len(),
+                            if items.len() == 1 { "" } else { "s" }
+                        ),
                         span,
-                    ))
+                    ));
                 }
                 _ => return Err(error("Invalid index", "A list index must be a whole number.", span)),
             }
@@ -160,18 +189,35 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
             match m.get(&key) {
                 Some(v) => mark(v.clone(), k.contains_sensitive()),
                 None if k.contains_sensitive() => {
-                    return Err(error("Invalid index", "The given key does not identify an element in this collection value. The key is sensitive, so it is not shown.", span));
+                    return Err(error(
+                        "Invalid index",
+                        "The given key does not identify an element in this collection value. The key is sensitive, so it is not shown.",
+                        span,
+                    ));
                 }
                 None => {
                     let hint = did_you_mean(&key, m.keys().map(String::as_str))
                         .map(|s| format!(" Did you mean \"{s}\"?"))
                         .unwrap_or_default();
-                    return Err(error("Invalid index", format!("The given key does not identify an element in this collection value: there is no element with key \"{key}\".{hint}"), span));
+                    return Err(error(
+                        "Invalid index",
+                        format!(
+                            "The given key does not identify an element in this collection value: there is no element with key \"{key}\".{hint}"
+                        ),
+                        span,
+                    ));
                 }
             }
         }
         (other, Step::Index(_)) => {
-            return Err(error("Invalid index", format!("This value does not have any indices: it is {}.", crate::config::statics::article(other.type_name())), span))
+            return Err(error(
+                "Invalid index",
+                format!(
+                    "This value does not have any indices: it is {}.",
+                    crate::config::statics::article(other.type_name())
+                ),
+                span,
+            ));
         }
     };
     Ok(mark(out, sensitive))

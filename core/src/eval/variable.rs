@@ -39,7 +39,10 @@ pub fn variable_value(var: &Variable, given: Option<Given>, ctx: &EvalContext) -
         Diagnostics::from(
             Diagnostic::error(
                 "Invalid value for input variable",
-                format!("The given value is not suitable for var.{}, which is declared as {}: {msg}.", var.name, var.ty),
+                format!(
+                    "The given value is not suitable for var.{}, which is declared as {}: {msg}.",
+                    var.name, var.ty
+                ),
             )
             .at(at),
         )
@@ -77,7 +80,9 @@ fn validate(var: &Variable, value: &Value, at: Span, ctx: &EvalContext) -> Resul
             Some(true) => {}
             Some(false) => {
                 let message = match evaluate_with(&rule.error_message, ctx, scope.clone()) {
-                    Ok(m) if m.contains_sensitive() => "(The error message refers to a sensitive value and is not shown.)".to_string(),
+                    Ok(m) if m.contains_sensitive() => {
+                        "(The error message refers to a sensitive value and is not shown.)".to_string()
+                    }
                     Ok(m) => m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()),
                     Err(d) => {
                         diags.extend(d);
@@ -85,13 +90,17 @@ fn validate(var: &Variable, value: &Value, at: Span, ctx: &EvalContext) -> Resul
                     }
                 };
                 diags.push(
-                    Diagnostic::error("Invalid value for variable", format!("{message}\n\nThis was checked by the validation rule of var.{}.", var.name))
-                        .at(at)
-                        .related(rule.span, "validation rule"),
+                    Diagnostic::error(
+                        "Invalid value for variable",
+                        format!("{message}\n\nThis was checked by the validation rule of var.{}.", var.name),
+                    )
+                    .at(at)
+                    .related(rule.span, "validation rule"),
                 );
             }
             None => diags.push(
-                Diagnostic::error("Invalid validation condition", "The condition of a validation rule must be a bool.").at(rule.condition.span),
+                Diagnostic::error("Invalid validation condition", "The condition of a validation rule must be a bool.")
+                    .at(rule.condition.span),
             ),
         }
     }

@@ -10,8 +10,8 @@ use super::cancel::CancelToken;
 use super::dispatch::{self, JobGraph, OnFailure};
 use super::error::ExecError;
 use super::journal::{self, Outcome};
-use super::moves;
 use super::model::{ApplyOptions, ApplyOutcome, Event, EventSink, FailurePolicy};
+use super::moves;
 use super::ops::{OpProblem, PhaseJobs, Shared};
 use super::retry::RetryPolicy;
 use super::rollback;
@@ -143,7 +143,8 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         let result = rollback::rollback(&shared, &main.completed, options.parallelism).await;
         report.rollback_failed = result.failed;
         report.not_restorable = result.not_restorable;
-        let complete = report.rollback_failed.is_empty() && report.not_restorable.is_empty() && report.uncertain.is_empty();
+        let complete =
+            report.rollback_failed.is_empty() && report.not_restorable.is_empty() && report.uncertain.is_empty();
         if complete { ApplyOutcome::RolledBack } else { ApplyOutcome::RollbackIncomplete }
     } else {
         // Halt, continue, or a failure in the final-destroy phase: every create and update
@@ -178,7 +179,10 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
 }
 
 /// Plan op indices of each phase, after checking indices, providers and phase order.
-fn split_phases(plan: &Plan, providers: &HashMap<String, Arc<dyn Provider>>) -> Result<(Vec<usize>, Vec<usize>), ExecError> {
+fn split_phases(
+    plan: &Plan,
+    providers: &HashMap<String, Arc<dyn Provider>>,
+) -> Result<(Vec<usize>, Vec<usize>), ExecError> {
     let (mut main, mut fin) = (Vec::new(), Vec::new());
     for (i, op) in plan.graph.ops.iter().enumerate() {
         let change = plan.changes.get(op.change as usize).ok_or_else(|| {
@@ -186,7 +190,10 @@ fn split_phases(plan: &Plan, providers: &HashMap<String, Arc<dyn Provider>>) -> 
         })?;
         let provider = change.provider_for(op.kind);
         if !providers.contains_key(provider) {
-            return Err(ExecError::MissingProvider { address: change.address.to_string(), provider: provider.to_string() });
+            return Err(ExecError::MissingProvider {
+                address: change.address.to_string(),
+                provider: provider.to_string(),
+            });
         }
         match op.phase {
             Phase::Main => main.push(i),
@@ -199,7 +206,9 @@ fn split_phases(plan: &Plan, providers: &HashMap<String, Arc<dyn Provider>>) -> 
             return Err(ExecError::InvalidGraph(format!("edge ({a}, {b}) names an operation that does not exist")));
         };
         if oa.phase == Phase::FinalDestroy && ob.phase == Phase::Main {
-            return Err(ExecError::InvalidGraph(format!("main-phase operation {b} waits for final-destroy operation {a}")));
+            return Err(ExecError::InvalidGraph(format!(
+                "main-phase operation {b} waits for final-destroy operation {a}"
+            )));
         }
     }
     Ok((main, fin))
@@ -209,11 +218,8 @@ fn split_phases(plan: &Plan, providers: &HashMap<String, Arc<dyn Provider>>) -> 
 /// implied by running the phases in order).
 fn phase_graph(plan: &Plan, phase_ops: &[usize]) -> Result<JobGraph, ExecError> {
     let local: HashMap<usize, u32> = phase_ops.iter().enumerate().map(|(j, &op)| (op, j as u32)).collect();
-    let edges = plan
-        .graph
-        .edges
-        .iter()
-        .filter_map(|&(a, b)| Some((*local.get(&(a as usize))?, *local.get(&(b as usize))?)));
+    let edges =
+        plan.graph.edges.iter().filter_map(|&(a, b)| Some((*local.get(&(a as usize))?, *local.get(&(b as usize))?)));
     // A deposed object is another object than the current one of its address.
     let addresses: Vec<(&Address, Option<&str>)> = phase_ops
         .iter()
@@ -235,9 +241,10 @@ async fn journal_panics(shared: &Shared<'_>, panicked: &[OpProblem]) {
         };
         let address = p.address.to_string();
         let outcome = Outcome::Aborted { message: &p.message };
-        if let Err(e) = journal::outcome(shared.env.backend.as_ref(), &shared.env.run_id, &address, op, None, outcome).await {
+        if let Err(e) =
+            journal::outcome(shared.env.backend.as_ref(), &shared.env.run_id, &address, op, None, outcome).await
+        {
             tracing::warn!(%address, error = %e, "could not journal a worker panic");
         }
     }
 }
-

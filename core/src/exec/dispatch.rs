@@ -83,7 +83,10 @@ pub(crate) struct JobGraph {
 impl JobGraph {
     /// `slots[j]`: any key identifying job `j`'s address; `edges`: `(before, after)`.
     /// Fails on an out-of-range index or a cycle.
-    pub fn new<K: std::hash::Hash + Eq>(slots: &[K], edges: impl IntoIterator<Item = (u32, u32)>) -> Result<Self, String> {
+    pub fn new<K: std::hash::Hash + Eq>(
+        slots: &[K],
+        edges: impl IntoIterator<Item = (u32, u32)>,
+    ) -> Result<Self, String> {
         let n = slots.len();
         let mut succ = vec![Vec::new(); n];
         let mut indeg = vec![0u32; n];
@@ -211,7 +214,10 @@ pub(crate) async fn dispatch<J: Jobs>(
             let Some(job) = ready.pop_front() else { break };
             let slot = graph.slot[job];
             if busy[slot as usize] {
-                tracing::warn!(job, "two operations on one address are not ordered by the plan; serialising them (this is a bug in tarn's planner)");
+                tracing::warn!(
+                    job,
+                    "two operations on one address are not ordered by the plan; serialising them (this is a bug in tarn's planner)"
+                );
                 held_back.entry(slot).or_default().push_back(job);
                 continue;
             }
@@ -295,7 +301,13 @@ pub(crate) async fn dispatch<J: Jobs>(
     summary
 }
 
-fn skip_dependants<J: Jobs>(graph: &JobGraph, failed: usize, status: &mut [Status], jobs: &mut J, summary: &mut Summary) {
+fn skip_dependants<J: Jobs>(
+    graph: &JobGraph,
+    failed: usize,
+    status: &mut [Status],
+    jobs: &mut J,
+    summary: &mut Summary,
+) {
     let mut stack: Vec<usize> = graph.succ[failed].iter().map(|&s| s as usize).collect();
     while let Some(j) = stack.pop() {
         if status[j] != Status::Pending {

@@ -53,11 +53,18 @@ pub(crate) async fn intent(
 pub(crate) enum Outcome<'a> {
     Ok,
     /// Failed; `retrying` when another attempt follows.
-    Error { error: &'a ProviderError, retrying: bool },
+    Error {
+        error: &'a ProviderError,
+        retrying: bool,
+    },
     /// The object exists but could not be finished; it was recorded in state.
-    Partial { error: &'a ProviderError },
+    Partial {
+        error: &'a ProviderError,
+    },
     /// Not from a provider call: a panic or an executor failure, with its message.
-    Aborted { message: &'a str },
+    Aborted {
+        message: &'a str,
+    },
 }
 
 pub(crate) async fn outcome(
@@ -72,7 +79,13 @@ pub(crate) async fn outcome(
 }
 
 /// The journal entry of an outcome, for a backend call that writes it with something else.
-pub(crate) fn outcome_entry(run_id: &str, address: &str, op: &str, intent_seq: Option<i64>, result: Outcome<'_>) -> JournalEntry {
+pub(crate) fn outcome_entry(
+    run_id: &str,
+    address: &str,
+    op: &str,
+    intent_seq: Option<i64>,
+    result: Outcome<'_>,
+) -> JournalEntry {
     let detail = match result {
         Outcome::Ok => json!({"result": "ok"}),
         Outcome::Error { error, retrying } => json!({

@@ -47,20 +47,60 @@ impl Default for ApplyOptions {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    ApplyStarted { operations: usize },
-    OpStarted { address: Address, op: OpKind, action: Action },
-    OpRetrying { address: Address, op: OpKind, attempt: u32, error: String },
-    OpFinished { address: Address, op: OpKind, action: Action, elapsed_ms: u64 },
-    OpFailed { address: Address, op: OpKind, error: String },
+    ApplyStarted {
+        operations: usize,
+    },
+    OpStarted {
+        address: Address,
+        op: OpKind,
+        action: Action,
+    },
+    OpRetrying {
+        address: Address,
+        op: OpKind,
+        attempt: u32,
+        error: String,
+    },
+    OpFinished {
+        address: Address,
+        op: OpKind,
+        action: Action,
+        elapsed_ms: u64,
+    },
+    OpFailed {
+        address: Address,
+        op: OpKind,
+        error: String,
+    },
     /// Not run because something it depends on failed (policy `continue`) or apply stopped.
-    OpSkipped { address: Address, op: OpKind },
-    RollbackStarted { operations: usize },
-    RollbackOpStarted { address: Address, description: String },
-    RollbackOpFinished { address: Address, description: String },
-    RollbackOpFailed { address: Address, description: String, error: String },
+    OpSkipped {
+        address: Address,
+        op: OpKind,
+    },
+    RollbackStarted {
+        operations: usize,
+    },
+    RollbackOpStarted {
+        address: Address,
+        description: String,
+    },
+    RollbackOpFinished {
+        address: Address,
+        description: String,
+    },
+    RollbackOpFailed {
+        address: Address,
+        description: String,
+        error: String,
+    },
     /// An object an interrupted run created was found and recorded (crash recovery).
-    Adopted { address: Address, correlation: String },
-    ApplyFinished { outcome: ApplyOutcome },
+    Adopted {
+        address: Address,
+        correlation: String,
+    },
+    ApplyFinished {
+        outcome: ApplyOutcome,
+    },
 }
 
 /// How an apply ended; maps to exit codes 0, 3, 4 (and 1 for `Failed` before any change).

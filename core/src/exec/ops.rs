@@ -57,7 +57,15 @@ pub(crate) struct PhaseJobs<'s, 'a> {
 
 impl<'s, 'a> PhaseJobs<'s, 'a> {
     pub fn new(shared: &'s Shared<'a>, ops: Vec<usize>) -> Self {
-        PhaseJobs { shared, ops, completed: Vec::new(), failed: Vec::new(), uncertain: Vec::new(), panicked: Vec::new(), skipped: Vec::new() }
+        PhaseJobs {
+            shared,
+            ops,
+            completed: Vec::new(),
+            failed: Vec::new(),
+            uncertain: Vec::new(),
+            panicked: Vec::new(),
+            skipped: Vec::new(),
+        }
     }
 
     /// Whether the op removes an object other than the address's current one (a deposed
@@ -81,9 +89,11 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
         // object through the configuration it lives behind; the journal names that one, so
         // recovery after a crash asks the right place.
         let provider_key = change.provider_for(kind);
-        let provider = sh.providers.get(provider_key).cloned().ok_or_else(|| {
-            format!("the provider configuration `{provider_key}` is not configured")
-        })?;
+        let provider = sh
+            .providers
+            .get(provider_key)
+            .cloned()
+            .ok_or_else(|| format!("the provider configuration `{provider_key}` is not configured"))?;
         let mut meta = RowMeta {
             address: change.address.clone(),
             provider: provider_key.to_string(),
@@ -162,7 +172,8 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
     /// The value to send: the planned value, finalized when the plan left parts of it unknown
     /// that only applied dependencies can tell; computed attributes are left to the provider.
     fn final_value(&self, change: &ResourceChange) -> Result<Value, String> {
-        let planned = change.after.as_ref().ok_or("the plan has no planned value for this operation; this is a bug in tarn")?;
+        let planned =
+            change.after.as_ref().ok_or("the plan has no planned value for this operation; this is a bug in tarn")?;
         let schema = self.shared.schemas.get(&change.provider, &change.address).map(|s| s.as_ref());
         let value = if needs_finalize(planned, schema) {
             self.shared.finalizer.finalize(change, self.shared.view).map_err(|diags| {
@@ -201,7 +212,12 @@ impl Jobs for PhaseJobs<'_, '_> {
                 }
                 self.completed.push(Completed { op, kind, value });
                 let elapsed_ms = elapsed.as_millis() as u64;
-                sink.emit(Event::OpFinished { address: change.address.clone(), op: kind, action: change.action, elapsed_ms });
+                sink.emit(Event::OpFinished {
+                    address: change.address.clone(),
+                    op: kind,
+                    action: change.action,
+                    elapsed_ms,
+                });
                 Ended::Succeeded
             }
             Ok(OpReport { result: Err(failure), .. }) if failure.stopped => {
@@ -214,7 +230,11 @@ impl Jobs for PhaseJobs<'_, '_> {
                     self.shared.view.set(&change.address, Some(partial.clone()));
                     self.completed.push(Completed { op, kind, value: Some(partial) });
                 }
-                sink.emit(Event::OpFailed { address: change.address.clone(), op: kind, error: failure.message.clone() });
+                sink.emit(Event::OpFailed {
+                    address: change.address.clone(),
+                    op: kind,
+                    error: failure.message.clone(),
+                });
                 let problem = self.problem(job, failure.message);
                 if failure.uncertain {
                     self.uncertain.push(problem.clone());

@@ -12,14 +12,14 @@
 //! content rather than by tag cannot match on sensitive attributes.
 
 use super::error::ExecError;
+use super::journal::{self, IntentDetail, Outcome};
 use super::model::{Event, EventSink};
+use super::values::SchemaIndex;
 use super::values::{RowMeta, deposed_key, from_record, remark, same_object, to_record};
+use crate::plan::Schemas;
 use std::collections::HashMap;
 use std::sync::Arc;
-use crate::plan::Schemas;
-use super::values::SchemaIndex;
-use super::journal::{self, IntentDetail, Outcome};
-use tarn_sdk::{AdoptRequest, Address, DeleteRequest, Provider, ReadRequest, ResourceSchema, Value};
+use tarn_sdk::{Address, AdoptRequest, DeleteRequest, Provider, ReadRequest, ResourceSchema, Value};
 use tarn_state::{Backend, JournalEntry, JournalRecord, ResourceRecord, RunOutcome};
 
 pub struct RecoverContext {
@@ -148,7 +148,8 @@ async fn resolve(
     let entry = &intent.entry;
     if entry.op == super::moves::OP {
         // A renamed row: no provider is involved.
-        let done = super::moves::recover_move(ctx.backend.as_ref(), &entry.address, &entry.detail, &mut rows.current).await?;
+        let done =
+            super::moves::recover_move(ctx.backend.as_ref(), &entry.address, &entry.detail, &mut rows.current).await?;
         return Ok(if done { Resolution::Refreshed } else { Resolution::NothingToDo });
     }
     if entry.op == "import" {
@@ -158,7 +159,8 @@ async fn resolve(
     }
     let address: Address = entry.address.parse().map_err(|e| format!("{e}"))?;
     let detail = &entry.detail;
-    let provider_key = detail.get("provider").and_then(|p| p.as_str()).unwrap_or_else(|| address.implied_provider()).to_string();
+    let provider_key =
+        detail.get("provider").and_then(|p| p.as_str()).unwrap_or_else(|| address.implied_provider()).to_string();
     let provider = ctx
         .providers
         .get(&provider_key)
@@ -316,7 +318,12 @@ impl Pending<'_> {
             self.remove_row(rows, None).await?;
             return Ok(Resolution::Gone);
         };
-        let meta = RowMeta { address: self.address.clone(), provider: self.provider_key.clone(), dependencies: Vec::new(), correlation: None };
+        let meta = RowMeta {
+            address: self.address.clone(),
+            provider: self.provider_key.clone(),
+            dependencies: Vec::new(),
+            correlation: None,
+        };
         self.put_row(to_record(&meta, &remark(value, self.schema, None)), rows).await?;
         Ok(Resolution::Restored)
     }
@@ -343,7 +350,10 @@ impl Pending<'_> {
         let address = &self.entry.address;
         match deposed {
             Some(key) => {
-                backend.delete_deposed(address, key).await.map_err(|e| format!("removing the deposed row failed: {e}"))?;
+                backend
+                    .delete_deposed(address, key)
+                    .await
+                    .map_err(|e| format!("removing the deposed row failed: {e}"))?;
                 rows.deposed.remove(&(address.clone(), key.to_string()));
             }
             None => {

@@ -17,10 +17,10 @@ use super::model::Event;
 use super::ops::{Completed, OpProblem, Shared};
 use super::values::{RowMeta, deposed_key};
 use super::worker::{self, AfterDelete, Call, OpFailure, OpReport, OpRequest};
-use tarn_state::ResourceRecord;
 use crate::plan::{Action, OpKind, ResourceChange};
 use std::collections::HashMap;
 use tarn_sdk::Address;
+use tarn_state::ResourceRecord;
 
 #[derive(Debug, Default)]
 pub(crate) struct RollbackResult {
@@ -31,9 +31,14 @@ pub(crate) struct RollbackResult {
 /// What to do to undo one completed op.
 enum Compensation {
     Nothing,
-    Run { request: Box<OpRequest>, description: &'static str },
+    Run {
+        request: Box<OpRequest>,
+        description: &'static str,
+    },
     /// Only the state row changes back (a data source read touched nothing outside).
-    Row { previous: Option<Box<ResourceRecord>> },
+    Row {
+        previous: Option<Box<ResourceRecord>>,
+    },
     /// An imported object existed before this apply: it stays, only its row goes.
     Forget,
 }
@@ -67,14 +72,24 @@ pub(crate) async fn rollback(shared: &Shared<'_>, completed: &[Completed], paral
     }
     edges.sort_unstable();
     edges.dedup();
-    let mut jobs = RollbackJobs { shared, completed, done_ops: &done_ops, result: RollbackResult::default(), descriptions: HashMap::new() };
+    let mut jobs = RollbackJobs {
+        shared,
+        completed,
+        done_ops: &done_ops,
+        result: RollbackResult::default(),
+        descriptions: HashMap::new(),
+    };
     let graph = match JobGraph::new(&addresses, edges) {
         Ok(g) => g,
         Err(e) => {
             // Cannot happen for a graph that was acyclic forward; refuse rather than guess.
             for c in completed {
                 let change = change_of(shared, c);
-                jobs.result.failed.push(OpProblem { address: change.address.clone(), op: c.kind, message: format!("not compensated: {e}; this is a bug in tarn") });
+                jobs.result.failed.push(OpProblem {
+                    address: change.address.clone(),
+                    op: c.kind,
+                    message: format!("not compensated: {e}; this is a bug in tarn"),
+                });
             }
             return jobs.result;
         }
@@ -110,8 +125,17 @@ impl RollbackJobs<'_, '_> {
             correlation: prior_record.and_then(|r| r.correlation.clone()),
         };
         let schema = sh.schemas.get(&change.provider, &change.address).cloned();
-        let request =
-            |kind, journal_op, call, after_delete| OpRequest { provider, kind, journal_op, meta, call, schema, after_delete, depose: None, announce: None };
+        let request = |kind, journal_op, call, after_delete| OpRequest {
+            provider,
+            kind,
+            journal_op,
+            meta,
+            call,
+            schema,
+            after_delete,
+            depose: None,
+            announce: None,
+        };
         Ok(match (c.kind, change.action) {
             (OpKind::Create, action) => {
                 let Some(value) = c.value.clone() else { return Ok(Compensation::Nothing) };
@@ -128,10 +152,19 @@ impl RollbackJobs<'_, '_> {
                     _ => (AfterDelete::RemoveRow, "delete the object this apply created"),
                 };
                 let old_known = prior_record.is_some() || change.import_id().is_some();
-                if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && (old_deleted || !old_known) {
+                if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && (old_deleted || !old_known)
+                {
                     self.result.not_restorable.push(change.address.clone());
                 }
-                Compensation::Run { request: Box::new(request(OpKind::Delete, "rollback-delete", Call::Delete { state: value }, after_delete)), description }
+                Compensation::Run {
+                    request: Box::new(request(
+                        OpKind::Delete,
+                        "rollback-delete",
+                        Call::Delete { state: value },
+                        after_delete,
+                    )),
+                    description,
+                }
             }
             (OpKind::Update, _) => {
                 let current = c.value.clone().ok_or("the update left no object to update back")?;
@@ -141,7 +174,12 @@ impl RollbackJobs<'_, '_> {
                     .or_else(|| change.before.clone())
                     .ok_or("the prior values are not known")?;
                 Compensation::Run {
-                    request: Box::new(request(OpKind::Update, "rollback-update", Call::Update { prior: current, planned: prior }, AfterDelete::RemoveRow)),
+                    request: Box::new(request(
+                        OpKind::Update,
+                        "rollback-update",
+                        Call::Update { prior: current, planned: prior },
+                        AfterDelete::RemoveRow,
+                    )),
                     description: "update back to the prior values",
                 }
             }
@@ -161,7 +199,10 @@ impl RollbackJobs<'_, '_> {
     fn imported_value(&self, op: usize) -> Option<tarn_sdk::Value> {
         let ops = &self.shared.plan.graph.ops;
         let change = ops[op].change;
-        self.completed.iter().find(|c| c.kind == OpKind::Import && ops[c.op].change == change).and_then(|c| c.value.clone())
+        self.completed
+            .iter()
+            .find(|c| c.kind == OpKind::Import && ops[c.op].change == change)
+            .and_then(|c| c.value.clone())
     }
 
     /// For a replacement's create: whether the old object's delete also completed.
@@ -203,7 +244,9 @@ impl Jobs for RollbackJobs<'_, '_> {
                 let description = "forget the imported object (it existed before this apply and is left in place)";
                 self.descriptions.insert(job, description);
                 let address = self.address(job);
-                self.shared.sink.emit(Event::RollbackOpStarted { address: address.clone(), description: description.to_string() });
+                self.shared
+                    .sink
+                    .emit(Event::RollbackOpStarted { address: address.clone(), description: description.to_string() });
                 let backend = self.shared.env.backend.clone();
                 // A create_before_destroy replacement after the import set the imported object
                 // aside as deposed; its row goes too (the object itself is left in place).
@@ -258,14 +301,22 @@ impl Jobs for RollbackJobs<'_, '_> {
     fn start_failed(&mut self, job: usize, message: String) {
         let address = self.address(job);
         let message = format!("cannot compensate: {message}");
-        self.shared.sink.emit(Event::RollbackOpFailed { address: address.clone(), description: "compensate".into(), error: message.clone() });
+        self.shared.sink.emit(Event::RollbackOpFailed {
+            address: address.clone(),
+            description: "compensate".into(),
+            error: message.clone(),
+        });
         self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message });
     }
 
     fn not_run(&mut self, job: usize, _dependency_failed: bool) {
         let address = self.address(job);
         let message = "not compensated: the compensation of an object depending on it failed".to_string();
-        self.shared.sink.emit(Event::RollbackOpFailed { address: address.clone(), description: "compensate".into(), error: message.clone() });
+        self.shared.sink.emit(Event::RollbackOpFailed {
+            address: address.clone(),
+            description: "compensate".into(),
+            error: message.clone(),
+        });
         self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message });
     }
 }

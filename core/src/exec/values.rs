@@ -9,8 +9,8 @@
 //! rest is the state crate's job.
 
 use crate::plan::{AppliedValues, Schemas, statevalue};
-use std::sync::Arc;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::RwLock;
 use tarn_sdk::{Address, Mode, ResourceSchema, Value};
 use tarn_state::ResourceRecord;
@@ -41,9 +41,14 @@ type TypeSchemas = (HashMap<String, Arc<ResourceSchema>>, HashMap<String, Arc<Re
 
 impl SchemaIndex {
     pub fn new(schemas: &Schemas) -> Self {
-        let arcs = |m: &indexmap::IndexMap<String, ResourceSchema>| m.iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect();
+        let arcs = |m: &indexmap::IndexMap<String, ResourceSchema>| {
+            m.iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect()
+        };
         SchemaIndex {
-            by_provider: schemas.iter().map(|(name, p)| (name.clone(), (arcs(&p.resources), arcs(&p.data_sources)))).collect(),
+            by_provider: schemas
+                .iter()
+                .map(|(name, p)| (name.clone(), (arcs(&p.resources), arcs(&p.data_sources))))
+                .collect(),
         }
     }
 
@@ -82,7 +87,9 @@ pub(crate) fn needs_finalize(planned: &Value, schema: Option<&ResourceSchema>) -
 /// The value sent to the provider: unknowns at computed attributes become null (the provider
 /// computes them); an unknown anywhere else is an error naming the attribute.
 pub(crate) fn settle_computed(value: Value, schema: Option<&ResourceSchema>) -> Result<Value, String> {
-    let unknown_at = |path: &str| format!("`{path}` is still unknown after everything it depends on was applied; this is a bug in tarn");
+    let unknown_at = |path: &str| {
+        format!("`{path}` is still unknown after everything it depends on was applied; this is a bug in tarn")
+    };
     match value {
         Value::Map(m) => m
             .into_iter()
@@ -129,7 +136,8 @@ pub(crate) struct RowMeta {
 }
 
 pub(crate) fn to_record(meta: &RowMeta, value: &Value) -> ResourceRecord {
-    let mut record = statevalue::record_from_value(&meta.address, &meta.provider, value, &[], meta.correlation.clone(), 0);
+    let mut record =
+        statevalue::record_from_value(&meta.address, &meta.provider, value, &[], meta.correlation.clone(), 0);
     record.dependencies = meta.dependencies.clone();
     record
 }
@@ -222,7 +230,12 @@ mod tests {
             ("n", Value::Number(1.0)),
         ]);
         let marked = remark(got, Some(&schema), Some(&planned));
-        let meta = RowMeta { address: Address::managed("t", "a"), provider: "t".into(), dependencies: vec![], correlation: None };
+        let meta = RowMeta {
+            address: Address::managed("t", "a"),
+            provider: "t".into(),
+            dependencies: vec![],
+            correlation: None,
+        };
         let rec = to_record(&meta, &marked);
         assert_eq!(rec.sensitive_paths, vec!["/pw".to_string(), "/tags/a~1b".to_string()]);
         assert_eq!(rec.attributes["pw"], "hunter2");

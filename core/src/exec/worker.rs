@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tarn_sdk::{
-    CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ReadDataRequest, ResourceSchema,
-    UpdateRequest, Value,
+    CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ReadDataRequest, ResourceSchema, UpdateRequest,
+    Value,
 };
 use tarn_state::{Backend, ResourceRecord};
 
@@ -40,12 +40,24 @@ pub(crate) struct WorkerEnv {
 /// for the provider and uses the marks to re-mark the result.
 #[derive(Debug, Clone)]
 pub(crate) enum Call {
-    Create { planned: Value, correlation: String },
-    Update { prior: Value, planned: Value },
-    Delete { state: Value },
-    ReadData { config: Value },
+    Create {
+        planned: Value,
+        correlation: String,
+    },
+    Update {
+        prior: Value,
+        planned: Value,
+    },
+    Delete {
+        state: Value,
+    },
+    ReadData {
+        config: Value,
+    },
     /// Find the existing object with this import ID (a string value, journaled as sent).
-    Import { id: Value },
+    Import {
+        id: Value,
+    },
 }
 
 impl Call {
@@ -67,7 +79,10 @@ pub(crate) enum AfterDelete {
     RemoveDeposed(String),
     /// Put back this row (rollback of create_before_destroy: the old object is current
     /// again), then remove the deposed row it was kept in meanwhile, if any.
-    Restore { record: Box<ResourceRecord>, deposed: Option<String> },
+    Restore {
+        record: Box<ResourceRecord>,
+        deposed: Option<String>,
+    },
 }
 
 pub(crate) struct OpRequest {
@@ -185,7 +200,15 @@ async fn run_attempts(
             // one is free.
             let Some(held) = slots.acquire().await else {
                 let message = "not attempted: the apply stopped before this operation's turn";
-                let _ = journal::outcome(backend, &env.run_id, &address, req.journal_op, Some(seq), Outcome::Aborted { message }).await;
+                let _ = journal::outcome(
+                    backend,
+                    &env.run_id,
+                    &address,
+                    req.journal_op,
+                    Some(seq),
+                    Outcome::Aborted { message },
+                )
+                .await;
                 return Err(OpFailure { stopped: true, ..OpFailure::new(message.to_string()) });
             };
             *slot = Some(held);
@@ -199,7 +222,15 @@ async fn run_attempts(
             // recovery: until the new object's row is written, both rows hold the old object.
             if let Err(e) = backend.put_resource((**old).clone()).await {
                 let message = format!("not attempted: the object being replaced could not be recorded as deposed: {e}");
-                let _ = journal::outcome(backend, &env.run_id, &address, req.journal_op, Some(seq), Outcome::Aborted { message: &message }).await;
+                let _ = journal::outcome(
+                    backend,
+                    &env.run_id,
+                    &address,
+                    req.journal_op,
+                    Some(seq),
+                    Outcome::Aborted { message: &message },
+                )
+                .await;
                 return Err(OpFailure::new(message));
             }
         }
@@ -213,13 +244,23 @@ async fn run_attempts(
             Err(CallError::Panicked(message)) => {
                 return Err(OpFailure {
                     uncertain: true,
-                    ..OpFailure::new(format!("the provider panicked: {message}; the outcome is unknown and will be reconciled on the next run"))
+                    ..OpFailure::new(format!(
+                        "the provider panicked: {message}; the outcome is unknown and will be reconciled on the next run"
+                    ))
                 });
             }
             Err(CallError::Provider(e)) => e,
         };
         if let Some(delay) = env.retry.next_delay(attempt, &error) {
-            let _ = journal::outcome(backend, &env.run_id, &address, req.journal_op, Some(seq), Outcome::Error { error: &error, retrying: true }).await;
+            let _ = journal::outcome(
+                backend,
+                &env.run_id,
+                &address,
+                req.journal_op,
+                Some(seq),
+                Outcome::Error { error: &error, retrying: true },
+            )
+            .await;
             env.sink.emit(Event::OpRetrying {
                 address: req.meta.address.clone(),
                 op: req.kind,
@@ -248,12 +289,14 @@ async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
                 .update(UpdateRequest { type_name, prior: prior.unmark_deep(), planned: planned.unmark_deep() })
                 .await
                 .map(Some),
-            Call::Delete { state } => match provider.delete(DeleteRequest { type_name, state: state.unmark_deep() }).await {
-                // Deleting what is already gone is success (the contract says so; some
-                // providers still report it).
-                Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-                r => r.map(|()| None),
-            },
+            Call::Delete { state } => {
+                match provider.delete(DeleteRequest { type_name, state: state.unmark_deep() }).await {
+                    // Deleting what is already gone is success (the contract says so; some
+                    // providers still report it).
+                    Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+                    r => r.map(|()| None),
+                }
+            }
             Call::ReadData { config } => {
                 provider.read_data(ReadDataRequest { type_name, config: config.unmark_deep() }).await.map(Some)
             }
@@ -306,7 +349,9 @@ pub(crate) fn panic_message(join: tokio::task::JoinError) -> String {
 fn unrecorded(e: tarn_state::StateError) -> OpFailure {
     OpFailure {
         uncertain: true,
-        ..OpFailure::new(format!("the provider call succeeded but state could not be written: {e}; the next run will reconcile it"))
+        ..OpFailure::new(format!(
+            "the provider call succeeded but state could not be written: {e}; the next run will reconcile it"
+        ))
     }
 }
 
@@ -358,11 +403,24 @@ async fn record_failure(env: &WorkerEnv, req: &OpRequest, address: &str, seq: i6
         if let Err(e) = backend.put_resource(to_record(&req.meta, &partial)).await {
             return OpFailure {
                 uncertain: true,
-                ..OpFailure::new(format!("{error} (partially created; recording it in state failed: {e}; the next run will reconcile it)"))
+                ..OpFailure::new(format!(
+                    "{error} (partially created; recording it in state failed: {e}; the next run will reconcile it)"
+                ))
             };
         }
-        let _ = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Partial { error: &error }).await;
-        return OpFailure { partial: Some(partial), ..OpFailure::new(format!("{error} (the object was partially created and is recorded in state)")) };
+        let _ = journal::outcome(
+            backend,
+            &env.run_id,
+            address,
+            req.journal_op,
+            Some(seq),
+            Outcome::Partial { error: &error },
+        )
+        .await;
+        return OpFailure {
+            partial: Some(partial),
+            ..OpFailure::new(format!("{error} (the object was partially created and is recorded in state)"))
+        };
     }
     if let Some(key) = req.depose.as_ref().and_then(|r| r.deposed.as_deref()) {
         // The create made nothing: the old object is still the current one, so its deposed
@@ -371,6 +429,14 @@ async fn record_failure(env: &WorkerEnv, req: &OpRequest, address: &str, seq: i6
             tracing::warn!(%address, error = %e, "could not drop the deposed copy of the object being replaced");
         }
     }
-    let _ = journal::outcome(backend, &env.run_id, address, req.journal_op, Some(seq), Outcome::Error { error: &error, retrying: false }).await;
+    let _ = journal::outcome(
+        backend,
+        &env.run_id,
+        address,
+        req.journal_op,
+        Some(seq),
+        Outcome::Error { error: &error, retrying: false },
+    )
+    .await;
     OpFailure::new(error.to_string())
 }

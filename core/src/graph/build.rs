@@ -4,9 +4,9 @@
 //! references are broken, so `tarn graph` and `tarn validate` can show everything at once.
 
 use super::cycle;
-use super::provider::{provider_key, ProviderAddr};
+use super::provider::{ProviderAddr, provider_key};
 use crate::config::{Body, Config, Expr, ModuleTree, Reference};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::eval::references;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, HashSet};
@@ -331,7 +331,9 @@ impl Builder<'_> {
                     .g
                     .graph
                     .node_indices()
-                    .filter(|&n| self.g.graph[n].kind == NodeKind::Resource && self.g.graph[n].label().starts_with(&prefix))
+                    .filter(|&n| {
+                        self.g.graph[n].kind == NodeKind::Resource && self.g.graph[n].label().starts_with(&prefix)
+                    })
                     .collect();
                 for from in inside {
                     self.edge(from, to, Some(r.span));

@@ -4,8 +4,8 @@
 
 use super::build::BlockGraph;
 use crate::diag::{Diagnostic, Diagnostics};
-use petgraph::graph::NodeIndex;
 use petgraph::Direction;
+use petgraph::graph::NodeIndex;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 pub(super) fn report(g: &BlockGraph) -> Diagnostics {
@@ -30,9 +30,10 @@ pub(super) fn report(g: &BlockGraph) -> Diagnostics {
         for pair in path.windows(2) {
             let (dependant, dependency) = (pair[0], pair[1]);
             if let Some(e) = g.graph.find_edge(dependency, dependant)
-                && let Some(span) = g.graph[e].span {
-                    d = d.related(span, format!("{} refers to {}", g.node(dependant).label(), g.node(dependency).label()));
-                }
+                && let Some(span) = g.graph[e].span
+            {
+                d = d.related(span, format!("{} refers to {}", g.node(dependant).label(), g.node(dependency).label()));
+            }
         }
         diags.push(d);
     }

@@ -13,6 +13,8 @@ mod dot;
 mod provider;
 mod refs;
 
-pub use build::{build, BlockGraph, Edge, Node, NodeKind};
+pub use build::{BlockGraph, Edge, Node, NodeKind, build};
 pub use dot::to_dot;
-pub use provider::{declares, implied_provider, module_at, provider_key, requested_provider, resolve_provider, ProviderAddr};
+pub use provider::{
+    ProviderAddr, declares, implied_provider, module_at, provider_key, requested_provider, resolve_provider,
+};

@@ -52,7 +52,12 @@ pub fn implied_provider(type_name: &str) -> &str {
 
 /// Resolves `name[.alias]` as seen from module `module` to the configuration that serves it.
 /// Errors are full sentences for a diagnostic.
-pub fn resolve_provider(config: &Config, module: &[String], name: &str, alias: Option<&str>) -> Result<ProviderAddr, String> {
+pub fn resolve_provider(
+    config: &Config,
+    module: &[String],
+    name: &str,
+    alias: Option<&str>,
+) -> Result<ProviderAddr, String> {
     let mut path: Vec<String> = module.to_vec();
     let mut name = name.to_string();
     let mut alias = alias.map(str::to_string);

@@ -4,7 +4,7 @@
 
 use super::build::{Builder, NodeKind};
 use crate::config::Reference;
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{Diagnostic, did_you_mean};
 use petgraph::graph::NodeIndex;
 
 impl Builder<'_> {
@@ -15,7 +15,11 @@ impl Builder<'_> {
         let m = &tree.module;
         let p = &r.path;
         let Some(root) = p.first() else { return Vec::new() };
-        let where_ = if module.is_empty() { "the root module".to_string() } else { format!("module.{}", module.join(".module.")) };
+        let where_ = if module.is_empty() {
+            "the root module".to_string()
+        } else {
+            format!("module.{}", module.join(".module."))
+        };
         let second = p.get(1).map(String::as_str);
         match root.as_str() {
             "count" | "each" | "path" | "self" | "tarn" | "terraform" => Vec::new(),
@@ -30,9 +34,14 @@ impl Builder<'_> {
                     return vec![id];
                 }
                 let hint = did_you_mean(name, names).map(|s| format!(" Did you mean {root}.{s}?")).unwrap_or_default();
-                let summary = if root == "var" { "Reference to undeclared input variable" } else { "Reference to undeclared local value" };
+                let summary = if root == "var" {
+                    "Reference to undeclared input variable"
+                } else {
+                    "Reference to undeclared local value"
+                };
                 self.diags.push(
-                    Diagnostic::error(summary, format!("No {what} named \"{name}\" is declared in {where_}.{hint}")).at(r.span),
+                    Diagnostic::error(summary, format!("No {what} named \"{name}\" is declared in {where_}.{hint}"))
+                        .at(r.span),
                 );
                 Vec::new()
             }
@@ -73,7 +82,9 @@ impl Builder<'_> {
                     },
                     None => {
                         let mut v = vec![call];
-                        v.extend(child.module.outputs.keys().filter_map(|o| self.node_id(&child_path, NodeKind::Output, o)));
+                        v.extend(
+                            child.module.outputs.keys().filter_map(|o| self.node_id(&child_path, NodeKind::Output, o)),
+                        );
                         v
                     }
                 }

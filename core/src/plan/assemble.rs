@@ -115,7 +115,11 @@ fn now() -> String {
 
 /// Re-keys prior objects by the `moved {}` blocks of every module (addresses in a module's
 /// moved block are relative to each instance of that module).
-fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (FxHashMap<Address, usize>, FxHashMap<usize, Address>) {
+fn apply_moves(
+    input: &PlanInput,
+    world: &World,
+    diags: &mut Diagnostics,
+) -> (FxHashMap<Address, usize>, FxHashMap<usize, Address>) {
     let objects = &input.prior.objects;
     // Deposed objects are not claimed by configuration: they keep their address and are deleted.
     let mut index: FxHashMap<Address, usize> =
@@ -151,7 +155,12 @@ fn apply_moves(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> (Fx
     (index, moved_from)
 }
 
-fn collect_moves(tree: &crate::config::ModuleTree, path: &mut Vec<String>, world: &World, out: &mut Vec<(Address, Address, crate::diag::Span)>) {
+fn collect_moves(
+    tree: &crate::config::ModuleTree,
+    path: &mut Vec<String>,
+    world: &World,
+    out: &mut Vec<(Address, Address, crate::diag::Span)>,
+) {
     if !tree.module.moved.is_empty() {
         for mi in world.module_instances(path) {
             for m in &tree.module.moved {
@@ -315,7 +324,9 @@ fn order(planned: Vec<Planned>) -> (Vec<ResourceChange>, Vec<Vec<u32>>, Vec<Vec<
         let r = clean(
             p.recorded
                 .iter()
-                .flat_map(|a| by_address.get(a).copied().into_iter().chain(deposed_at.get(a).into_iter().flatten().copied()))
+                .flat_map(|a| {
+                    by_address.get(a).copied().into_iter().chain(deposed_at.get(a).into_iter().flatten().copied())
+                })
                 .collect(),
         );
         // The dependencies a state row will record: the new object's, or for a delete the
@@ -349,7 +360,13 @@ fn outputs(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> Vec<Out
         let before = input.prior.outputs.get(&o.name).cloned();
         if destroy {
             if before.is_some() {
-                out.push(OutputChange { name: o.name.clone(), action: Action::Delete, before, after: None, sensitive: o.sensitive });
+                out.push(OutputChange {
+                    name: o.name.clone(),
+                    action: Action::Delete,
+                    before,
+                    after: None,
+                    sensitive: o.sensitive,
+                });
             }
             continue;
         }
@@ -379,7 +396,13 @@ fn outputs(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> Vec<Out
     }
     for (name, v) in &input.prior.outputs {
         if !declared.contains_key(name) {
-            out.push(OutputChange { name: name.clone(), action: Action::Delete, before: Some(v.clone()), after: None, sensitive: v.is_sensitive() });
+            out.push(OutputChange {
+                name: name.clone(),
+                action: Action::Delete,
+                before: Some(v.clone()),
+                after: None,
+                sensitive: v.is_sensitive(),
+            });
         }
     }
     out

@@ -6,7 +6,7 @@
 //! apply (`Action::Read`); imports are never deferred.
 
 use super::providers::ProviderSet;
-use super::{plan, DataResults, PlanInput, PlanOutcome};
+use super::{DataResults, PlanInput, PlanOutcome, plan};
 use crate::diag::Diagnostic;
 use tarn_sdk::{Mode, PlanRequest, ReadDataRequest};
 use tokio::task::JoinSet;
@@ -39,15 +39,22 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
         for read in std::mem::take(&mut outcome.pending_reads) {
             let Some(provider) = providers.get(&read.provider) else {
                 outcome.diagnostics.push(
-                    Diagnostic::error("Missing provider", format!("{} needs provider configuration \"{}\", which is not available.", read.address, read.provider))
-                        .for_address(&read.address),
+                    Diagnostic::error(
+                        "Missing provider",
+                        format!(
+                            "{} needs provider configuration \"{}\", which is not available.",
+                            read.address, read.provider
+                        ),
+                    )
+                    .for_address(&read.address),
                 );
                 continue;
             };
             tasks.spawn(async move {
                 let result = match read.address.mode {
                     Mode::Data => {
-                        let req = ReadDataRequest { type_name: read.type_name.clone(), config: read.config.unmark_deep() };
+                        let req =
+                            ReadDataRequest { type_name: read.type_name.clone(), config: read.config.unmark_deep() };
                         provider.read_data(req).await
                     }
                     Mode::Managed => {
@@ -75,12 +82,16 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                         Mode::Managed => ("Provider could not plan", "Planning"),
                     };
                     outcome.diagnostics.push(
-                        Diagnostic::error(summary, format!("{doing} {} failed: {}", read.address, e.message)).for_address(&read.address),
+                        Diagnostic::error(summary, format!("{doing} {} failed: {}", read.address, e.message))
+                            .for_address(&read.address),
                     );
                 }
                 Err(e) => {
                     failed = true;
-                    outcome.diagnostics.push(Diagnostic::error("Failed to read data source", format!("A data source read panicked: {e}. This is a bug in the provider.")));
+                    outcome.diagnostics.push(Diagnostic::error(
+                        "Failed to read data source",
+                        format!("A data source read panicked: {e}. This is a bug in the provider."),
+                    ));
                 }
             }
         }

@@ -231,12 +231,19 @@ pub fn config_ignore_rules(config: &Config) -> Vec<IgnoreRule> {
 
 fn collect_rules(tree: &ModuleTree, modules: &mut Vec<String>, rules: &mut Vec<IgnoreRule>) {
     for r in tree.module.resources.values() {
-        let target = || Target::Block { modules: modules.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() };
+        let target = || Target::Block {
+            modules: modules.clone(),
+            mode: r.mode,
+            type_name: r.type_name.clone(),
+            name: r.name.clone(),
+        };
         match &r.lifecycle.ignore_changes {
             IgnoreChanges::All => rules.push(IgnoreRule { target: target(), path: Vec::new(), attributes_only: true }),
-            IgnoreChanges::Attributes(names) => {
-                rules.extend(names.iter().map(|n| IgnoreRule { target: target(), path: vec![n.clone()], attributes_only: false }))
-            }
+            IgnoreChanges::Attributes(names) => rules.extend(names.iter().map(|n| IgnoreRule {
+                target: target(),
+                path: vec![n.clone()],
+                attributes_only: false,
+            })),
             IgnoreChanges::None => {}
         }
     }
@@ -268,7 +275,8 @@ pub fn analyze(prior: &PriorState, drift: &[Drift], rules: &[IgnoreRule]) -> Dri
             (recorded, Some(actual)) => {
                 let all = attribute_changes(recorded.as_ref().unwrap_or(&Value::Null), actual);
                 let before = all.len();
-                let kept: Vec<_> = all.into_iter().filter(|c| !rules.iter().any(|r| r.covers(&d.address, &c.path))).collect();
+                let kept: Vec<_> =
+                    all.into_iter().filter(|c| !rules.iter().any(|r| r.covers(&d.address, &c.path))).collect();
                 report.ignored += before - kept.len();
                 if kept.is_empty() {
                     continue;

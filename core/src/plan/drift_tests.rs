@@ -80,13 +80,20 @@ fn analyze_reports_changed_and_deleted_in_address_order_and_counts_checked() {
     let p = prior(&["local_file.b", "local_file.a", "data.local_file.d"]);
     let d = [
         drift("local_file.b", Value::map([("content", Value::string("x"))]), None),
-        drift("local_file.a", Value::map([("content", Value::string("x"))]), Some(Value::map([("content", Value::string("y"))]))),
+        drift(
+            "local_file.a",
+            Value::map([("content", Value::string("x"))]),
+            Some(Value::map([("content", Value::string("y"))])),
+        ),
     ];
     let report = analyze(&p, &d, &[]);
     assert_eq!(report.checked, 2, "data sources are not checked");
     assert!(report.has_drift());
     let got: Vec<_> = report.resources.iter().map(|r| (r.address.to_string(), r.kind, r.changes.len())).collect();
-    assert_eq!(got, [("local_file.a".to_string(), DriftKind::Changed, 1), ("local_file.b".to_string(), DriftKind::Deleted, 0)]);
+    assert_eq!(
+        got,
+        [("local_file.a".to_string(), DriftKind::Changed, 1), ("local_file.b".to_string(), DriftKind::Deleted, 0)]
+    );
     assert_eq!(report.resources[0].provider, "local");
     assert_eq!(report.count(DriftKind::Deleted), 1);
 }
@@ -118,7 +125,12 @@ fn per_run_ignores_drop_attributes_or_whole_objects() {
             Some(Value::map([("content", Value::string("y")), ("id", Value::string("2"))])),
         )
     };
-    let d = [changed("local_file.a"), drift("local_file.b", Value::Map(Default::default()), None), changed("null_resource.n[0]"), changed("null_resource.n[1]")];
+    let d = [
+        changed("local_file.a"),
+        drift("local_file.b", Value::Map(Default::default()), None),
+        changed("null_resource.n[0]"),
+        changed("null_resource.n[1]"),
+    ];
     let rules = [
         IgnoreRule::parse("local_file.a.content").unwrap(),
         IgnoreRule::parse("local_file.b").unwrap(),
@@ -157,6 +169,9 @@ resource "null_resource" "all" {
     ];
     let report = analyze(&p, &d, &rules);
     let got: Vec<_> = report.resources.iter().map(|r| (r.address.to_string(), paths(&r.changes))).collect();
-    assert_eq!(got, [("null_resource.all[1]".to_string(), vec![]), ("null_resource.some".to_string(), vec!["id".to_string()])]);
+    assert_eq!(
+        got,
+        [("null_resource.all[1]".to_string(), vec![]), ("null_resource.some".to_string(), vec!["id".to_string()])]
+    );
     assert_eq!(report.ignored, 1 + 2);
 }

@@ -46,7 +46,9 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
             Action::Create => main_op[i] = Some(push(&mut g, OpKind::Create, i, Phase::Main)),
             Action::Update => main_op[i] = Some(push(&mut g, OpKind::Update, i, Phase::Main)),
             Action::Read => main_op[i] = Some(push(&mut g, OpKind::ReadData, i, Phase::Main)),
-            Action::Delete => delete_op[i] = Some((push(&mut g, OpKind::Delete, i, Phase::FinalDestroy), Phase::FinalDestroy)),
+            Action::Delete => {
+                delete_op[i] = Some((push(&mut g, OpKind::Delete, i, Phase::FinalDestroy), Phase::FinalDestroy))
+            }
             Action::DeleteThenCreate => {
                 let d = push(&mut g, OpKind::Delete, i, Phase::Main);
                 let c = push(&mut g, OpKind::Create, i, Phase::Main);
@@ -63,9 +65,10 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
             }
         }
         if let Some(imp) = import
-            && (first as usize) < g.ops.len() {
-                g.edges.push((imp, first));
-            }
+            && (first as usize) < g.ops.len()
+        {
+            g.edges.push((imp, first));
+        }
     }
     for (i, ds) in deps.iter().enumerate() {
         for &j in ds {
@@ -77,18 +80,21 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
                 g.edges.push((cj, ci));
             }
             if changes[j].action == Action::CreateThenDelete
-                && let (Some(ci), Some((dj, _))) = (main_op[i], delete_op[j]) {
-                    g.edges.push((ci, dj));
-                }
+                && let (Some(ci), Some((dj, _))) = (main_op[i], delete_op[j])
+            {
+                g.edges.push((ci, dj));
+            }
         }
     }
     for (i, ds) in delete_deps.iter().enumerate() {
         for &j in ds {
             let j = j as usize;
             if let (Some((di, pi)), Some((dj, pj))) = (delete_op[i], delete_op[j])
-                && i != j && pi == pj {
-                    g.edges.push((di, dj));
-                }
+                && i != j
+                && pi == pj
+            {
+                g.edges.push((di, dj));
+            }
         }
     }
     g.edges.sort_unstable();

@@ -42,7 +42,9 @@ pub fn expand(
             .into());
         }
         return match v.as_number() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 => Ok(Expanded { expansion: Expansion::Count(n as usize), each: None, deps }),
+            Some(n) if n >= 0.0 && n.fract() == 0.0 => {
+                Ok(Expanded { expansion: Expansion::Count(n as usize), each: None, deps })
+            }
             _ => Err(Diagnostic::error(
                 "Invalid count argument",
                 format!("The count of {what} must be a whole number, zero or more; it is {}.", v.type_name()),

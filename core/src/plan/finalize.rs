@@ -6,12 +6,12 @@
 
 use super::diff::{propose, replacement};
 use super::model::{Action, AppliedValues, Finalizer, Plan, ResourceChange};
-use super::providers::{parse_provider_key, Schemas};
-use super::scope::{descend, Binding, Expansion, InstId, Instances, World};
-use crate::eval::Step;
-use super::{expand, schema_check, RootVariables};
+use super::providers::{Schemas, parse_provider_key};
+use super::scope::{Binding, Expansion, InstId, Instances, World, descend};
+use super::{RootVariables, expand, schema_check};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::eval::Step;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,14 +53,27 @@ impl ApplyEvaluator {
                 let exp = match ks.first() {
                     Some(Some(InstanceKey::Int(_))) => Expansion::Count(ks.len()),
                     Some(Some(InstanceKey::Str(_))) => Expansion::ForEach(
-                        ks.into_iter().filter_map(|k| match k { Some(InstanceKey::Str(s)) => Some(s), _ => None }).collect(),
+                        ks.into_iter()
+                            .filter_map(|k| match k {
+                                Some(InstanceKey::Str(s)) => Some(s),
+                                _ => None,
+                            })
+                            .collect(),
                     ),
                     _ => Expansion::Single,
                 };
                 (k, Arc::new(exp))
             })
             .collect();
-        ApplyEvaluator { config, variables, schemas, workspace: plan.binding.workspace.clone(), cwd, planned, expansions }
+        ApplyEvaluator {
+            config,
+            variables,
+            schemas,
+            workspace: plan.binding.workspace.clone(),
+            cwd,
+            planned,
+            expansions,
+        }
     }
 }
 
@@ -112,7 +125,9 @@ impl Finalizer for ApplyEvaluator {
             tarn_sdk::Mode::Managed => format!("{}.{}", a.type_name, a.name),
             tarn_sdk::Mode::Data => format!("data.{}.{}", a.type_name, a.name),
         };
-        let Some(resource) = crate::graph::module_at(&self.config, &module_path).and_then(|t| t.module.resources.get(&key)) else {
+        let Some(resource) =
+            crate::graph::module_at(&self.config, &module_path).and_then(|t| t.module.resources.get(&key))
+        else {
             return Err(bug(change, "its block is no longer in the configuration.".into()));
         };
         let provider = parse_provider_key(&change.provider);
@@ -127,7 +142,13 @@ impl Finalizer for ApplyEvaluator {
         let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
         let binding = match &a.key {
             Some(InstanceKey::Str(_)) => {
-                let x = expand::expand(&world, &a.module, resource.count.as_ref(), resource.for_each.as_ref(), &a.to_string())?;
+                let x = expand::expand(
+                    &world,
+                    &a.module,
+                    resource.count.as_ref(),
+                    resource.for_each.as_ref(),
+                    &a.to_string(),
+                )?;
                 Binding::for_key(&a.key, x.each.as_ref(), &x.deps.into())
             }
             k => Binding::for_key(k, None, &Arc::from(Vec::new())),
@@ -156,9 +177,10 @@ impl Finalizer for ApplyEvaluator {
             }
         }
         if let Some(planned) = &change.after
-            && !consistent(planned, &final_) {
-                return Err(bug(change, "the final configuration differs from a value the plan already knew.".into()));
-            }
+            && !consistent(planned, &final_)
+        {
+            return Err(bug(change, "the final configuration differs from a value the plan already knew.".into()));
+        }
         Ok(final_)
     }
 }
@@ -166,7 +188,7 @@ impl Finalizer for ApplyEvaluator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{plan, DataResults, PlanBinding, PlanInput, PlanOptions, PriorState};
+    use crate::plan::{DataResults, PlanBinding, PlanInput, PlanOptions, PriorState, plan};
     use tarn_sdk::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
 
     struct Applied(HashMap<Address, Value>);
@@ -202,7 +224,8 @@ resource "test_thing" "b" {
         );
         let schemas: Schemas = [("test".to_string(), ps)].into_iter().collect();
         let vars = RootVariables::new();
-        let binding = PlanBinding { lineage: "l".into(), serial: 0, config_hash: String::new(), workspace: "default".into() };
+        let binding =
+            PlanBinding { lineage: "l".into(), serial: 0, config_hash: String::new(), workspace: "default".into() };
         let options = PlanOptions::default();
         let data = DataResults::new();
         let prior = PriorState::default();
@@ -222,9 +245,12 @@ resource "test_thing" "b" {
         assert_eq!(b1.after.as_ref().unwrap().get("name"), Some(&Value::Unknown));
         let fin = ApplyEvaluator::new(Arc::new(config), vars, schemas, &p, ".".into());
         let applied = Applied(
-            [(Address::managed("test_thing", "a"), Value::map([("id", Value::string("i-7")), ("name", Value::string("a"))]))]
-                .into_iter()
-                .collect(),
+            [(
+                Address::managed("test_thing", "a"),
+                Value::map([("id", Value::string("i-7")), ("name", Value::string("a"))]),
+            )]
+            .into_iter()
+            .collect(),
         );
         let v = fin.finalize(b1, &applied).expect("finalizes");
         assert_eq!(v.get("name"), Some(&Value::string("b1-i-7")));

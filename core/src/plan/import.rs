@@ -10,13 +10,13 @@
 //! Reads only: nothing here writes state or changes an object. Importing into an address the
 //! state already holds is a no-op with a warning (the block can stay after the import).
 
-use super::providers::{parse_provider_key, ProviderSet};
+use super::PlanInput;
+use super::providers::{ProviderSet, parse_provider_key};
 use super::scope::{Binding, World};
 use super::statevalue::mark_sensitive;
 use super::walk::Store;
-use super::PlanInput;
 use crate::config::{Config, Import, ModuleTree};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
 use std::collections::HashMap;
 use tarn_sdk::{Address, ErrorClass, InstanceKey, Mode, Provider, ProviderError, ReadRequest, Value};
 use tokio::task::JoinSet;
@@ -135,8 +135,11 @@ fn target_declared(config: &Config, imp: &Import, diags: &mut Diagnostics) -> bo
     let to = &imp.to;
     if to.mode == Mode::Data {
         diags.push(
-            Diagnostic::error("Invalid import target", format!("{to} is a data source; data sources are read, not imported. Import into a managed resource."))
-                .at(imp.span),
+            Diagnostic::error(
+                "Invalid import target",
+                format!("{to} is a data source; data sources are read, not imported. Import into a managed resource."),
+            )
+            .at(imp.span),
         );
         return false;
     }
@@ -155,7 +158,9 @@ fn target_declared(config: &Config, imp: &Import, diags: &mut Diagnostics) -> bo
     let Some(resource) = tree.module.resources.get(&key) else {
         let managed = tree.module.resources.values().filter(|r| r.mode == Mode::Managed).map(|r| r.key());
         let names: Vec<String> = managed.collect();
-        let hint = did_you_mean(&key, names.iter().map(String::as_str)).map(|s| format!(" Did you mean {s}?")).unwrap_or_default();
+        let hint = did_you_mean(&key, names.iter().map(String::as_str))
+            .map(|s| format!(" Did you mean {s}?"))
+            .unwrap_or_default();
         diags.push(
             Diagnostic::error(
                 "Import target not in configuration",
@@ -213,7 +218,10 @@ fn targets(world: &World, imp: &Import, diags: &mut Diagnostics) -> Vec<(Address
                 diags.push(
                     Diagnostic::error(
                         "Invalid import target",
-                        format!("The instance key in `to` must be a string or a whole number known at plan time; it is {}.", if other.is_unknown() { "unknown".into() } else { format!("a {}", other.type_name()) }),
+                        format!(
+                            "The instance key in `to` must be a string or a whole number known at plan time; it is {}.",
+                            if other.is_unknown() { "unknown".into() } else { format!("a {}", other.type_name()) }
+                        ),
                     )
                     .at(key_expr.span),
                 );
@@ -232,7 +240,8 @@ fn import_id(world: &World, imp: &Import, to: &Address, binding: &Binding, diags
         diags.extend(errs);
         return None;
     }
-    let refuse = |why: &str| Diagnostic::error("Invalid import ID", format!("The import ID for {to} {why}")).at(imp.id.span);
+    let refuse =
+        |why: &str| Diagnostic::error("Invalid import ID", format!("The import ID for {to} {why}")).at(imp.id.span);
     if v.contains_sensitive() {
         diags.push(refuse("is sensitive. Import IDs are shown in plans and kept in the journal, so they cannot be secret; wrap the value in `nonsensitive()` if it is not."));
         return None;
@@ -247,7 +256,10 @@ fn import_id(world: &World, imp: &Import, to: &Address, binding: &Binding, diags
         Value::String(s) if !s.is_empty() => Some(s),
         Value::Number(n) => Some(n.to_string()),
         other => {
-            diags.push(refuse(&format!("must be a non-empty string, but it is {}.", if other.as_str().is_some() { "empty".to_string() } else { format!("a {}", other.type_name()) })));
+            diags.push(refuse(&format!(
+                "must be a non-empty string, but it is {}.",
+                if other.as_str().is_some() { "empty".to_string() } else { format!("a {}", other.type_name()) }
+            )));
             None
         }
     }
@@ -276,9 +288,12 @@ pub fn check_imports(config: &Config) -> Diagnostics {
 }
 
 fn duplicate(imp: &Import, to: &Address, prev: Span) -> Diagnostic {
-    Diagnostic::error("Duplicate import target", format!("Two imports import into {to}. An address holds one object: remove one of them."))
-        .at(imp.span)
-        .related(prev, "first imported here")
+    Diagnostic::error(
+        "Duplicate import target",
+        format!("Two imports import into {to}. An address holds one object: remove one of them."),
+    )
+    .at(imp.span)
+    .related(prev, "first imported here")
 }
 
 /// Reads pending imports through their providers, in parallel; results are marked sensitive
@@ -289,8 +304,14 @@ pub async fn read_imports(reads: Vec<ImportRead>, providers: &ProviderSet, into:
     for read in reads {
         let Some(provider) = providers.get(&read.provider) else {
             diags.push(
-                Diagnostic::error("Missing provider", format!("{} needs provider configuration \"{}\", which is not available.", read.address, read.provider))
-                    .for_address(&read.address),
+                Diagnostic::error(
+                    "Missing provider",
+                    format!(
+                        "{} needs provider configuration \"{}\", which is not available.",
+                        read.address, read.provider
+                    ),
+                )
+                .for_address(&read.address),
             );
             continue;
         };
@@ -315,9 +336,16 @@ pub async fn read_imports(reads: Vec<ImportRead>, providers: &ProviderSet, into:
             Ok((read, Err(e))) => {
                 let what = import_failed(&read.address, &read.provider, &read.id, &e);
                 let fix = "Nothing was imported. Correct the ID, or remove the import block to have tarn create the object instead.";
-                diags.push(Diagnostic::error("Cannot import object", format!("{what} {fix}")).maybe_at(read.span).for_address(&read.address));
+                diags.push(
+                    Diagnostic::error("Cannot import object", format!("{what} {fix}"))
+                        .maybe_at(read.span)
+                        .for_address(&read.address),
+                );
             }
-            Err(e) => diags.push(Diagnostic::error("Cannot import object", format!("A provider import panicked: {e}. This is a bug in the provider."))),
+            Err(e) => diags.push(Diagnostic::error(
+                "Cannot import object",
+                format!("A provider import panicked: {e}. This is a bug in the provider."),
+            )),
         }
     }
     diags

@@ -30,15 +30,17 @@ mod walk;
 
 pub use assemble::plan;
 pub use data::plan_with_data;
-pub use diff::{diff, same, Diff};
+pub use diff::{Diff, diff, same};
 pub use finalize::ApplyEvaluator;
-pub use import::{check_imports, import_failed, import_object, read_imports, ImportRead, ImportResults, ImportedObject};
+pub use import::{
+    ImportRead, ImportResults, ImportedObject, check_imports, import_failed, import_object, read_imports,
+};
 pub use model::*;
-pub use providers::{parse_provider_key, setup_providers, ProviderFactory, ProviderSet, Schemas};
-pub use refresh::{prior_from_snapshot, refresh, PriorObject, PriorState, RefreshOptions};
+pub use providers::{ProviderFactory, ProviderSet, Schemas, parse_provider_key, setup_providers};
+pub use refresh::{PriorObject, PriorState, RefreshOptions, prior_from_snapshot, refresh};
 pub use schema_check::unsupported_argument;
 pub use statevalue::{mark_sensitive, record_from_value, value_from_record};
-pub use variables::{resolve_variables, RootVariables, VarInput};
+pub use variables::{RootVariables, VarInput, resolve_variables};
 
 use crate::config::Config;
 use crate::diag::Diagnostics;
@@ -62,7 +64,13 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { mode: PlanMode::Normal, targets: Vec::new(), excludes: Vec::new(), replace: Vec::new(), cwd: PathBuf::from(".") }
+        PlanOptions {
+            mode: PlanMode::Normal,
+            targets: Vec::new(),
+            excludes: Vec::new(),
+            replace: Vec::new(),
+            cwd: PathBuf::from("."),
+        }
     }
 }
 

@@ -4,10 +4,10 @@
 //! provider block. Instances come from a [`ProviderFactory`] the CLI supplies; core never
 //! names a concrete provider. Also gathers the schemas planning needs.
 
-use super::scope::{Binding, Expansion, Instances, InstId, World};
+use super::scope::{Binding, Expansion, InstId, Instances, World};
 use crate::config::{Config, ModuleTree};
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::graph::{provider_key, ProviderAddr};
+use crate::graph::{ProviderAddr, provider_key};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -156,8 +156,11 @@ pub async fn setup_providers(
         }
         if let Err(e) = provider.configure(value.unmark_deep()).await {
             diags.push(
-                Diagnostic::error("Provider configuration failed", format!("Provider \"{key}\" rejected its configuration: {}", e.message))
-                    .maybe_at(span),
+                Diagnostic::error(
+                    "Provider configuration failed",
+                    format!("Provider \"{key}\" rejected its configuration: {}", e.message),
+                )
+                .maybe_at(span),
             );
             continue;
         }
@@ -176,12 +179,7 @@ fn remove_alias(v: Value) -> Value {
     }
 }
 
-fn collect(
-    config: &Config,
-    tree: &ModuleTree,
-    path: &mut Vec<String>,
-    wanted: &mut Wanted,
-) {
+fn collect(config: &Config, tree: &ModuleTree, path: &mut Vec<String>, wanted: &mut Wanted) {
     for p in &tree.module.providers {
         let addr = ProviderAddr { module: path.clone(), name: p.name.clone(), alias: p.alias.clone() };
         wanted.entry(addr.to_string()).or_insert((addr, Some((format!("provider \"{}\"", p.name), p.span))));

@@ -91,7 +91,11 @@ impl Default for RefreshOptions {
 
 /// Reads every managed object; returns the refreshed prior state and the drift found.
 /// A failed read is an error diagnostic and keeps the recorded value.
-pub async fn refresh(mut prior: PriorState, providers: &ProviderSet, opts: RefreshOptions) -> (PriorState, Vec<Drift>, Diagnostics) {
+pub async fn refresh(
+    mut prior: PriorState,
+    providers: &ProviderSet,
+    opts: RefreshOptions,
+) -> (PriorState, Vec<Drift>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut tasks = JoinSet::new();
     let mut results: Vec<Option<Result<Option<Value>, String>>> = vec![None; prior.objects.len()];
@@ -107,8 +111,14 @@ pub async fn refresh(mut prior: PriorState, providers: &ProviderSet, opts: Refre
             }
             let Some(provider) = providers.get(&obj.provider) else {
                 diags.push(
-                    Diagnostic::error("Missing provider", format!("{} is managed by provider configuration \"{}\", which is not available.", obj.address, obj.provider))
-                        .for_address(&obj.address),
+                    Diagnostic::error(
+                        "Missing provider",
+                        format!(
+                            "{} is managed by provider configuration \"{}\", which is not available.",
+                            obj.address, obj.provider
+                        ),
+                    )
+                    .for_address(&obj.address),
                 );
                 continue;
             };
@@ -120,7 +130,10 @@ pub async fn refresh(mut prior: PriorState, providers: &ProviderSet, opts: Refre
         }
         match tasks.join_next().await {
             Some(Ok((i, r))) => results[i] = Some(r),
-            Some(Err(e)) => diags.push(Diagnostic::error("Refresh failed", format!("A provider read panicked or was cancelled: {e}. This is a bug in the provider."))),
+            Some(Err(e)) => diags.push(Diagnostic::error(
+                "Refresh failed",
+                format!("A provider read panicked or was cancelled: {e}. This is a bug in the provider."),
+            )),
             None => break,
         }
     }
@@ -129,7 +142,8 @@ pub async fn refresh(mut prior: PriorState, providers: &ProviderSet, opts: Refre
         let Some(result) = result else { continue };
         match result {
             Err(message) => diags.push(
-                Diagnostic::error("Refresh failed", format!("Reading {} failed: {message}", obj.address)).for_address(&obj.address),
+                Diagnostic::error("Refresh failed", format!("Reading {} failed: {message}", obj.address))
+                    .for_address(&obj.address),
             ),
             Ok(actual) => {
                 let schema = providers

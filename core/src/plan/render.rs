@@ -17,18 +17,19 @@ pub fn render(plan: &Plan) -> String {
             let _ = write!(out, " (deposed {key})");
         }
         if c.action == Action::Update
-            && let (Some(b), Some(a)) = (&c.before, &c.after) {
-                let changed: Vec<&str> = a
-                    .as_map()
-                    .map(|m| {
-                        m.iter()
-                            .filter(|(k, v)| !b.get(k).is_some_and(|w| super::diff::same(v, w)))
-                            .map(|(k, _)| k.as_str())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let _ = write!(out, " ({})", changed.join(", "));
-            }
+            && let (Some(b), Some(a)) = (&c.before, &c.after)
+        {
+            let changed: Vec<&str> = a
+                .as_map()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, v)| !b.get(k).is_some_and(|w| super::diff::same(v, w)))
+                        .map(|(k, _)| k.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = write!(out, " ({})", changed.join(", "));
+        }
         if !c.reasons.is_empty() {
             let _ = write!(out, " [{}]", c.reasons.iter().map(reason_text).collect::<Vec<_>>().join("; "));
         }
@@ -46,7 +47,9 @@ pub fn render(plan: &Plan) -> String {
         for o in &plan.outputs {
             let sym = if o.action == Action::NoOp { "=" } else { o.action.symbol() };
             let shown = match &o.after {
-                Some(v) if o.sensitive => format!("(sensitive value){}", if v.is_wholly_known() { "" } else { " (known after apply)" }),
+                Some(v) if o.sensitive => {
+                    format!("(sensitive value){}", if v.is_wholly_known() { "" } else { " (known after apply)" })
+                }
                 Some(v) => v.to_string(),
                 None => "null".into(),
             };
@@ -74,7 +77,11 @@ pub fn render(plan: &Plan) -> String {
         let deposed = change.deposed.as_ref().map(|k| format!(" (deposed {k})")).unwrap_or_default();
         // Shown only for a move to another provider configuration, where ops of one change
         // go to different configurations.
-        let via = change.prior_provider.as_ref().map(|_| format!(" via {}", change.provider_for(op.kind))).unwrap_or_default();
+        let via = change
+            .prior_provider
+            .as_ref()
+            .map(|_| format!(" via {}", change.provider_for(op.kind)))
+            .unwrap_or_default();
         format!("{phase}{kind} {}{deposed}{via}", change.address)
     };
     if !plan.graph.ops.is_empty() {
@@ -85,7 +92,8 @@ pub fn render(plan: &Plan) -> String {
     }
     if !plan.graph.edges.is_empty() {
         out.push_str("edges:\n");
-        let mut lines: Vec<String> = plan.graph.edges.iter().map(|&(a, b)| format!("  {} -> {}", op_name(a), op_name(b))).collect();
+        let mut lines: Vec<String> =
+            plan.graph.edges.iter().map(|&(a, b)| format!("  {} -> {}", op_name(a), op_name(b))).collect();
         lines.sort();
         for l in lines {
             let _ = writeln!(out, "{l}");

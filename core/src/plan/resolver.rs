@@ -8,7 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::scope::{Binding, Expansion, InstId, Slot, SlotKind, World};
-use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::eval::{Resolved, Resolver, Step};
 use indexmap::IndexMap;
 use std::cell::RefCell;
@@ -54,15 +54,37 @@ impl ScopeResolver<'_, '_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn resource(&self, key: &str, mode: Mode, type_name: &str, name: &str, steps: &[Step], consumed: usize, span: Span) -> Result<Option<Resolved>, Diagnostic> {
+    fn resource(
+        &self,
+        key: &str,
+        mode: Mode,
+        type_name: &str,
+        name: &str,
+        steps: &[Step],
+        consumed: usize,
+        span: Span,
+    ) -> Result<Option<Resolved>, Diagnostic> {
         let w = self.world;
         let exists = w.tree(self.module).is_some_and(|t| t.module.resources.contains_key(key));
         if !exists {
-            let names: Vec<&str> = w.tree(self.module).map(|t| t.module.resources.keys().map(String::as_str).collect()).unwrap_or_default();
+            let names: Vec<&str> = w
+                .tree(self.module)
+                .map(|t| t.module.resources.keys().map(String::as_str).collect())
+                .unwrap_or_default();
             let hint = did_you_mean(key, names).map(|s| format!(" Did you mean {s}?")).unwrap_or_default();
-            return Err(undefined("Reference to undeclared resource", format!("No resource \"{key}\" is declared in this module.{hint}"), span));
+            return Err(undefined(
+                "Reference to undeclared resource",
+                format!("No resource \"{key}\" is declared in this module.{hint}"),
+                span,
+            ));
         }
-        let addr = Address { module: self.module.to_vec(), mode, type_name: type_name.to_string(), name: name.to_string(), key: None };
+        let addr = Address {
+            module: self.module.to_vec(),
+            mode,
+            type_name: type_name.to_string(),
+            name: name.to_string(),
+            key: None,
+        };
         let Some(exp) = w.instances.expansion(self.module, key) else {
             return Ok(Some(Resolved { value: Value::Unknown, consumed }));
         };
@@ -102,10 +124,15 @@ impl ScopeResolver<'_, '_> {
                         }
                         Value::Map(m)
                     }
-                    _ => Value::List(exp.keys().into_iter().map(|k| one(k, &[]).map(|x| x.0)).collect::<Result<_, _>>()?),
+                    _ => {
+                        Value::List(exp.keys().into_iter().map(|k| one(k, &[]).map(|x| x.0)).collect::<Result<_, _>>()?)
+                    }
                 };
                 let unknown_index = matches!(index_key(steps.get(consumed)), Some(None));
-                Ok(Some(Resolved { value: if unknown_index { Value::Unknown } else { value }, consumed: consumed + usize::from(unknown_index) }))
+                Ok(Some(Resolved {
+                    value: if unknown_index { Value::Unknown } else { value },
+                    consumed: consumed + usize::from(unknown_index),
+                }))
             }
         }
     }
@@ -118,7 +145,11 @@ impl ScopeResolver<'_, '_> {
             let hint = did_you_mean(call, tree.module.module_calls.keys().map(String::as_str))
                 .map(|s| format!(" Did you mean module.{s}?"))
                 .unwrap_or_default();
-            return Err(undefined("Reference to undeclared module", format!("No module call named \"{call}\" is declared.{hint}"), span));
+            return Err(undefined(
+                "Reference to undeclared module",
+                format!("No module call named \"{call}\" is declared.{hint}"),
+                span,
+            ));
         };
         let keys = w.module_keys(self.module, call);
         let child_path = |key: Option<InstanceKey>| {
@@ -128,27 +159,40 @@ impl ScopeResolver<'_, '_> {
         };
         let object = |path: &[ModuleStep]| -> Value {
             let outs = w.tree(path).map(|t| t.module.outputs.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
-            Value::Map(outs.into_iter().map(|o| {
-                let v = w.output(path, &o).map(|s| self.take(s)).unwrap_or(Value::Null);
-                (o, v)
-            }).collect())
+            Value::Map(
+                outs.into_iter()
+                    .map(|o| {
+                        let v = w.output(path, &o).map(|s| self.take(s)).unwrap_or(Value::Null);
+                        (o, v)
+                    })
+                    .collect(),
+            )
         };
         let keyed = mc.count.is_some() || mc.for_each.is_some();
         let (path, consumed) = if keyed {
             match index_key(steps.get(1)) {
                 Some(Some(k)) => {
                     if !keys.iter().any(|(kk, _)| kk.as_ref() == Some(&k)) {
-                        return Err(Diagnostic::error("Invalid index", format!("module.{call} has no instance {k}.")).at(span));
+                        return Err(
+                            Diagnostic::error("Invalid index", format!("module.{call} has no instance {k}.")).at(span)
+                        );
                     }
                     (child_path(Some(k)), 2)
                 }
                 Some(None) => return Ok(Some(Resolved { value: Value::Unknown, consumed: 2 })),
                 None => {
                     let value = if mc.for_each.is_some() {
-                        Value::Map(keys.iter().map(|(k, _)| {
-                            let name = match k { Some(InstanceKey::Str(s)) => s.clone(), _ => String::new() };
-                            (name, object(&child_path(k.clone())))
-                        }).collect())
+                        Value::Map(
+                            keys.iter()
+                                .map(|(k, _)| {
+                                    let name = match k {
+                                        Some(InstanceKey::Str(s)) => s.clone(),
+                                        _ => String::new(),
+                                    };
+                                    (name, object(&child_path(k.clone())))
+                                })
+                                .collect(),
+                        )
                     } else {
                         Value::List(keys.iter().map(|(k, _)| object(&child_path(k.clone()))).collect())
                     };
@@ -161,7 +205,11 @@ impl ScopeResolver<'_, '_> {
         match attr(steps, consumed) {
             Some(out) => match w.output(&path, out) {
                 Some(slot) => Ok(Some(Resolved { value: self.take(slot), consumed: consumed + 1 })),
-                None => Err(Diagnostic::error("Unsupported attribute", format!("Module \"{call}\" has no output named \"{out}\".")).at(span)),
+                None => Err(Diagnostic::error(
+                    "Unsupported attribute",
+                    format!("Module \"{call}\" has no output named \"{out}\"."),
+                )
+                .at(span)),
             },
             None => Ok(Some(Resolved { value: object(&path), consumed })),
         }
@@ -175,24 +223,46 @@ impl Resolver for ScopeResolver<'_, '_> {
         match root {
             "var" | "local" => {
                 let Some(name) = attr(steps, 0) else {
-                    return Err(undefined("Invalid reference", format!("`{root}` must be followed by a name, like `{root}.example`."), span));
+                    return Err(undefined(
+                        "Invalid reference",
+                        format!("`{root}` must be followed by a name, like `{root}.example`."),
+                        span,
+                    ));
                 };
                 let kind = if root == "var" { SlotKind::Var } else { SlotKind::Local };
                 match w.slot(self.module, kind, name) {
                     Some(s) => Ok(Some(Resolved { value: self.take(s), consumed: 1 })),
                     None => {
                         let names: Vec<String> = tree
-                            .map(|t| if root == "var" { t.module.variables.keys().cloned().collect() } else { t.module.locals.keys().cloned().collect() })
+                            .map(|t| {
+                                if root == "var" {
+                                    t.module.variables.keys().cloned().collect()
+                                } else {
+                                    t.module.locals.keys().cloned().collect()
+                                }
+                            })
                             .unwrap_or_default();
-                        let hint = did_you_mean(name, names.iter().map(String::as_str)).map(|s| format!(" Did you mean {root}.{s}?")).unwrap_or_default();
-                        let summary = if root == "var" { "Reference to undeclared input variable" } else { "Reference to undeclared local value" };
+                        let hint = did_you_mean(name, names.iter().map(String::as_str))
+                            .map(|s| format!(" Did you mean {root}.{s}?"))
+                            .unwrap_or_default();
+                        let summary = if root == "var" {
+                            "Reference to undeclared input variable"
+                        } else {
+                            "Reference to undeclared local value"
+                        };
                         Err(undefined(summary, format!("\"{name}\" is not declared in this module.{hint}"), span))
                     }
                 }
             }
             "count" => match (self.binding, attr(steps, 0)) {
-                (Binding::Count(i), Some("index")) => Ok(Some(Resolved { value: Value::Number(*i as f64), consumed: 1 })),
-                _ => Err(undefined("Reference to \"count\" in non-counted context", "`count.index` is only available in blocks that set `count`.".into(), span)),
+                (Binding::Count(i), Some("index")) => {
+                    Ok(Some(Resolved { value: Value::Number(*i as f64), consumed: 1 }))
+                }
+                _ => Err(undefined(
+                    "Reference to \"count\" in non-counted context",
+                    "`count.index` is only available in blocks that set `count`.".into(),
+                    span,
+                )),
             },
             "each" => match (self.binding, attr(steps, 0)) {
                 (Binding::Each { key, deps, .. }, Some("key")) => {
@@ -203,15 +273,26 @@ impl Resolver for ScopeResolver<'_, '_> {
                     self.deps.borrow_mut().extend_from_slice(deps);
                     Ok(Some(Resolved { value: value.clone(), consumed: 1 }))
                 }
-                _ => Err(undefined("Reference to \"each\" in context without for_each", "`each.key` and `each.value` are only available in blocks that set `for_each`.".into(), span)),
+                _ => Err(undefined(
+                    "Reference to \"each\" in context without for_each",
+                    "`each.key` and `each.value` are only available in blocks that set `for_each`.".into(),
+                    span,
+                )),
             },
             "path" => {
                 let dir = |p: &Path| Value::string(p.display().to_string());
                 match attr(steps, 0) {
-                    Some("module") => Ok(Some(Resolved { value: dir(&tree.map(|t| t.module.dir.clone()).unwrap_or_default()), consumed: 1 })),
+                    Some("module") => Ok(Some(Resolved {
+                        value: dir(&tree.map(|t| t.module.dir.clone()).unwrap_or_default()),
+                        consumed: 1,
+                    })),
                     Some("root") => Ok(Some(Resolved { value: dir(&w.config.root.module.dir), consumed: 1 })),
                     Some("cwd") => Ok(Some(Resolved { value: dir(w.cwd), consumed: 1 })),
-                    _ => Err(undefined("Invalid reference", "`path` offers `path.module`, `path.root` and `path.cwd`.".into(), span)),
+                    _ => Err(undefined(
+                        "Invalid reference",
+                        "`path` offers `path.module`, `path.root` and `path.cwd`.".into(),
+                        span,
+                    )),
                 }
             }
             "tarn" | "terraform" => match attr(steps, 0) {
@@ -221,7 +302,11 @@ impl Resolver for ScopeResolver<'_, '_> {
             "module" => self.module_ref(steps, span),
             "data" => match (attr(steps, 0), attr(steps, 1)) {
                 (Some(t), Some(n)) => self.resource(&format!("data.{t}.{n}"), Mode::Data, t, n, steps, 2, span),
-                _ => Err(undefined("Invalid reference", "A data source is referred to as `data.TYPE.NAME`.".into(), span)),
+                _ => Err(undefined(
+                    "Invalid reference",
+                    "A data source is referred to as `data.TYPE.NAME`.".into(),
+                    span,
+                )),
             },
             "self" => Err(undefined("Invalid \"self\" reference", "`self` is not available here.".into(), span)),
             _ => {
@@ -237,7 +322,8 @@ impl Resolver for ScopeResolver<'_, '_> {
     }
 
     fn root_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["var", "local", "module", "data", "path", "count", "each", "tarn"].map(String::from).to_vec();
+        let mut names: Vec<String> =
+            ["var", "local", "module", "data", "path", "count", "each", "tarn"].map(String::from).to_vec();
         if let Some(t) = self.world.tree(self.module) {
             for r in t.module.resources.values() {
                 if r.mode == Mode::Managed && !names.contains(&r.type_name) {
@@ -248,4 +334,3 @@ impl Resolver for ScopeResolver<'_, '_> {
         names
     }
 }
-

@@ -6,19 +6,28 @@
 
 use super::lang;
 use crate::config::{Body, Resource};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
 use indexmap::IndexMap;
 use tarn_sdk::{Address, ResourceSchema, Type, Value};
 
 /// "An argument named X is not expected in TYPE", with a suggestion from the schema. One
 /// wording for the planner and for `tarn validate`'s static check.
-pub fn unsupported_argument(name: &str, type_name: &str, schema: &ResourceSchema, span: Span, address: impl ToString) -> Diagnostic {
+pub fn unsupported_argument(
+    name: &str,
+    type_name: &str,
+    schema: &ResourceSchema,
+    span: Span,
+    address: impl ToString,
+) -> Diagnostic {
     let hint = did_you_mean(name, schema.attributes.keys().map(String::as_str))
         .map(|s| format!(" Did you mean \"{s}\"?"))
         .unwrap_or_default();
-    Diagnostic::error("Unsupported argument", format!("An argument named \"{name}\" is not expected in {type_name}.{hint}"))
-        .at(span)
-        .for_address(address)
+    Diagnostic::error(
+        "Unsupported argument",
+        format!("An argument named \"{name}\" is not expected in {type_name}.{hint}"),
+    )
+    .at(span)
+    .for_address(address)
 }
 
 /// The configuration converted to the schema's types, or the problems found.
@@ -37,7 +46,10 @@ pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &Res
             diags.push(
                 Diagnostic::error(
                     "Invalid argument",
-                    format!("\"{name}\" of {} is set by the provider and cannot be configured. Remove it.", resource.type_name),
+                    format!(
+                        "\"{name}\" of {} is set by the provider and cannot be configured. Remove it.",
+                        resource.type_name
+                    ),
                 )
                 .at(span)
                 .for_address(address),
@@ -58,7 +70,10 @@ pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &Res
             Err(_) if v.contains_sensitive() => diags.push(
                 Diagnostic::error(
                     "Incorrect attribute value type",
-                    format!("\"{name}\" of {} must be {}; the value given is sensitive, so it is not shown.", resource.type_name, attr.ty),
+                    format!(
+                        "\"{name}\" of {} must be {}; the value given is sensitive, so it is not shown.",
+                        resource.type_name, attr.ty
+                    ),
                 )
                 .at(span)
                 .for_address(address),

@@ -13,8 +13,8 @@ use crate::config::{Config, Expr, ModuleTree};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::eval::{EvalContext, Step};
 use indexmap::IndexMap;
-use std::cell::RefCell;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -83,11 +83,19 @@ pub enum Binding {
     None,
     Count(i64),
     /// `deps`: the instances the for_each value came from; reading `each.*` depends on them.
-    Each { key: String, value: Value, deps: Arc<[InstId]> },
+    Each {
+        key: String,
+        value: Value,
+        deps: Arc<[InstId]>,
+    },
 }
 
 impl Binding {
-    pub fn for_key(key: &Option<InstanceKey>, each_values: Option<&IndexMap<String, Value>>, deps: &Arc<[InstId]>) -> Binding {
+    pub fn for_key(
+        key: &Option<InstanceKey>,
+        each_values: Option<&IndexMap<String, Value>>,
+        deps: &Arc<[InstId]>,
+    ) -> Binding {
         match key {
             None => Binding::None,
             Some(InstanceKey::Int(i)) => Binding::Count(*i),
@@ -165,7 +173,12 @@ impl<'a> World<'a> {
 
     /// Evaluates `expr` in module instance `module` with `binding`; errors go to `diags`
     /// and give `Unknown`, so one problem does not hide others.
-    pub fn eval(&self, expr: &Expr, module: &[ModuleStep], binding: &Binding) -> (Value, Vec<InstId>, Option<Diagnostics>) {
+    pub fn eval(
+        &self,
+        expr: &Expr,
+        module: &[ModuleStep],
+        binding: &Binding,
+    ) -> (Value, Vec<InstId>, Option<Diagnostics>) {
         let resolver = ScopeResolver { world: self, module, binding, deps: RefCell::default() };
         let dir = self.tree(module).map_or(std::path::Path::new(""), |t| t.module.dir.as_path());
         let ctx = EvalContext { resolver: &resolver, module_dir: dir };
@@ -250,12 +263,19 @@ impl<'a> World<'a> {
                 let value = match lang::convert_variable(&raw, var) {
                     Ok(v) => v,
                     Err(msg) => {
-                        let msg = if var.sensitive || raw.contains_sensitive() { "the value (sensitive, not shown) does not convert".to_string() } else { msg };
+                        let msg = if var.sensitive || raw.contains_sensitive() {
+                            "the value (sensitive, not shown) does not convert".to_string()
+                        } else {
+                            msg
+                        };
                         let span = call.inputs.get(name).map(|a| a.value.span).unwrap_or(call.span);
                         self.diags.borrow_mut().push(
                             Diagnostic::error(
                                 "Invalid value for input variable",
-                                format!("The value given for \"{name}\" of module \"{call_name}\" is not a {}: {msg}.", var.ty),
+                                format!(
+                                    "The value given for \"{name}\" of module \"{call_name}\" is not a {}: {msg}.",
+                                    var.ty
+                                ),
                             )
                             .at(span),
                         );
@@ -311,7 +331,12 @@ impl<'a> World<'a> {
 
     /// Evaluates a block body into an object: attributes by name, nested blocks as lists of
     /// objects under their block type. Errors are returned, not recorded.
-    pub fn eval_body(&self, body: &crate::config::Body, module: &[ModuleStep], binding: &Binding) -> (Value, Vec<InstId>, Diagnostics) {
+    pub fn eval_body(
+        &self,
+        body: &crate::config::Body,
+        module: &[ModuleStep],
+        binding: &Binding,
+    ) -> (Value, Vec<InstId>, Diagnostics) {
         let mut out = IndexMap::new();
         let mut deps = Vec::new();
         let mut diags = Diagnostics::default();
@@ -330,7 +355,11 @@ impl<'a> World<'a> {
             match out.entry(block.kind.clone()).or_insert_with(|| Value::List(Vec::new())) {
                 Value::List(items) => items.push(v),
                 _ => diags.push(
-                    Diagnostic::error("Duplicate argument", format!("\"{}\" is set both as an argument and as a block.", block.kind)).at(block.span),
+                    Diagnostic::error(
+                        "Duplicate argument",
+                        format!("\"{}\" is set both as an argument and as a block.", block.kind),
+                    )
+                    .at(block.span),
                 ),
             }
         }

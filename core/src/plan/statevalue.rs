@@ -120,10 +120,11 @@ pub fn mark_sensitive(value: Value, schema: &ResourceSchema) -> Value {
             for (name, attr) in &schema.attributes {
                 if attr.sensitive
                     && let Some(v) = m.get_mut(name)
-                        && !v.is_null() {
-                            let inner = std::mem::take(v);
-                            *v = inner.sensitive();
-                        }
+                    && !v.is_null()
+                {
+                    let inner = std::mem::take(v);
+                    *v = inner.sensitive();
+                }
             }
             Value::Map(m)
         }

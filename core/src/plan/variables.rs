@@ -8,7 +8,7 @@
 
 use super::lang;
 use crate::config::{Config, Expr, Variable};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::eval::{EvalContext, Resolved, Resolver, Step};
 use indexmap::IndexMap;
 use tarn_sdk::{Type, Value};
@@ -37,7 +37,9 @@ pub fn resolve_variables(config: &Config, given: &IndexMap<String, VarInput>) ->
                 .unwrap_or_default();
             diags.push(Diagnostic::error(
                 "Value for undeclared variable",
-                format!("A value was given for \"{name}\", but the root module declares no variable with that name.{hint}"),
+                format!(
+                    "A value was given for \"{name}\", but the root module declares no variable with that name.{hint}"
+                ),
             ));
         }
     }
@@ -86,7 +88,10 @@ fn resolve_one(var: &Variable, given: Option<&VarInput>) -> Result<Value, Diagno
 fn invalid(var: &Variable, msg: &str) -> Diagnostic {
     // The reasons quote the value given; a sensitive variable's must not reach the output.
     let detail = if var.sensitive {
-        format!("The value given for \"{}\" is not a valid {}. The variable is sensitive, so the value is not shown.", var.name, var.ty)
+        format!(
+            "The value given for \"{}\" is not a valid {}. The variable is sensitive, so the value is not shown.",
+            var.name, var.ty
+        )
     } else {
         format!("The value given for \"{}\" is not a valid {}: {msg}.", var.name, var.ty)
     };
@@ -105,7 +110,9 @@ fn parse_text(text: &str, ty: &Type) -> Result<Value, String> {
 fn evaluate_constant(e: &Expr, resolver: &dyn Resolver) -> Result<Value, Diagnostic> {
     let ctx = EvalContext { resolver, module_dir: std::path::Path::new("") };
     lang::evaluate(e, &ctx).map_err(|d| {
-        d.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("Invalid expression", "The expression could not be evaluated."))
+        d.0.into_iter()
+            .next()
+            .unwrap_or_else(|| Diagnostic::error("Invalid expression", "The expression could not be evaluated."))
     })
 }
 
@@ -131,9 +138,12 @@ fn validate(var: &Variable, value: &Value, dir: &std::path::Path) -> Diagnostics
                 Err(_) => "The value does not satisfy the validation condition.".into(),
             };
             diags.push(
-                Diagnostic::error("Invalid value for variable", format!("Validation of var.{} failed: {message}", var.name))
-                    .at(v.condition.span)
-                    .related(var.span, format!("variable \"{}\" declared here", var.name)),
+                Diagnostic::error(
+                    "Invalid value for variable",
+                    format!("Validation of var.{} failed: {message}", var.name),
+                )
+                .at(v.condition.span)
+                .related(var.span, format!("variable \"{}\" declared here", var.name)),
             );
         }
     }
@@ -157,7 +167,9 @@ struct OneVar<'a> {
 impl Resolver for OneVar<'_> {
     fn resolve(&self, root: &str, steps: &[Step], span: Span) -> Result<Option<Resolved>, Diagnostic> {
         match (root, steps.first()) {
-            ("var", Some(Step::Attr(n))) if n == self.name => Ok(Some(Resolved { value: self.value.clone(), consumed: 1 })),
+            ("var", Some(Step::Attr(n))) if n == self.name => {
+                Ok(Some(Resolved { value: self.value.clone(), consumed: 1 }))
+            }
             ("var", _) => Err(Diagnostic::error(
                 "Invalid reference in variable validation",
                 format!("A validation rule of \"{}\" may refer only to var.{}.", self.name, self.name),
@@ -180,7 +192,9 @@ mod tests {
 
     #[test]
     fn text_values_are_parsed_for_their_declared_type() {
-        let c = config("variable \"l\" {\n  type = list(string)\n}\nvariable \"s\" {\n  type = string\n}\nvariable \"n\" {\n  type = number\n}\n");
+        let c = config(
+            "variable \"l\" {\n  type = list(string)\n}\nvariable \"s\" {\n  type = string\n}\nvariable \"n\" {\n  type = number\n}\n",
+        );
         let given: IndexMap<String, VarInput> = [
             ("l".to_string(), VarInput::Text("[\"a\", \"b\"]".into())),
             ("s".to_string(), VarInput::Text("[not parsed]".into())),
@@ -199,7 +213,9 @@ mod tests {
     fn undeclared_and_invalid_values_are_reported() {
         let c = config("variable \"count\" {\n  type = number\n  sensitive = true\n}\n");
         let given: IndexMap<String, VarInput> =
-            [("count".to_string(), VarInput::Text("many".into())), ("cuont".to_string(), VarInput::Text("1".into()))].into_iter().collect();
+            [("count".to_string(), VarInput::Text("many".into())), ("cuont".to_string(), VarInput::Text("1".into()))]
+                .into_iter()
+                .collect();
         let (_, d) = resolve_variables(&c, &given);
         let summaries: Vec<&str> = d.iter().map(|d| d.summary.as_str()).collect();
         assert_eq!(summaries, ["Value for undeclared variable", "Invalid value for input variable"]);

@@ -5,16 +5,16 @@
 //! lazily by the scope. Assembly (orphans, targets, ordering, outputs) is in `assemble`.
 
 use super::diff::{self, same};
-use super::model::{Action, ChangeReason, ResourceChange};
-use super::scope::{descend, Binding, Expansion, InstId, Instances, World};
-use crate::eval::Step;
 use super::import::{ImportRead, Wanted};
-use super::{expand, schema_check, DataRead, PlanInput};
+use super::model::{Action, ChangeReason, ResourceChange};
+use super::scope::{Binding, Expansion, InstId, Instances, World, descend};
+use super::{DataRead, PlanInput, expand, schema_check};
 use crate::config::{Reference, Resource};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::eval::Step;
 use crate::graph::provider_key;
-use std::cell::RefCell;
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tarn_sdk::{Address, Mode, ModuleStep, ResourceSchema, Value};
@@ -100,7 +100,13 @@ impl Walk<'_> {
         let Some(resource) = tree.module.resources.get(key) else { return };
         // An error here was reported by the graph.
         let provider = provider_key(self.input.config, module_path, resource).ok();
-        let block_addr = Address { module: Vec::new(), mode: resource.mode, type_name: resource.type_name.clone(), name: resource.name.clone(), key: None };
+        let block_addr = Address {
+            module: Vec::new(),
+            mode: resource.mode,
+            type_name: resource.type_name.clone(),
+            name: resource.name.clone(),
+            key: None,
+        };
         let schema = match &provider {
             Some(p) => self.schema(&p.name, resource, &block_addr).cloned(),
             None => None,
@@ -108,7 +114,11 @@ impl Walk<'_> {
         let provider_key = provider.map(|p| p.to_string()).unwrap_or_default();
         for mi in self.world.module_instances(module_path) {
             let inherited = self.module_call_depends(&mi);
-            let what = mi.iter().map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default())).collect::<String>() + key;
+            let what = mi
+                .iter()
+                .map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default()))
+                .collect::<String>()
+                + key;
             let x = match expand::expand(self.world, &mi, resource.count.as_ref(), resource.for_each.as_ref(), &what) {
                 Ok(x) => x,
                 Err(d) => {
@@ -145,9 +155,12 @@ impl Walk<'_> {
     fn schema(&mut self, provider_name: &str, resource: &Resource, address: &Address) -> Option<&'_ ResourceSchema> {
         let Some(ps) = self.input.schemas.get(provider_name) else {
             self.diags.push(
-                Diagnostic::error("Missing provider", format!("{address} needs provider \"{provider_name}\", which is not available."))
-                    .at(resource.span)
-                    .for_address(address),
+                Diagnostic::error(
+                    "Missing provider",
+                    format!("{address} needs provider \"{provider_name}\", which is not available."),
+                )
+                .at(resource.span)
+                .for_address(address),
             );
             return None;
         };
@@ -158,13 +171,22 @@ impl Walk<'_> {
                 .unwrap_or_default();
             let kind = if resource.mode == Mode::Data { "data source" } else { "resource type" };
             self.diags.push(
-                Diagnostic::error("Unsupported resource type", format!("Provider \"{provider_name}\" has no {kind} \"{}\".{hint}", resource.type_name))
-                    .at(resource.span)
-                    .for_address(address),
+                Diagnostic::error(
+                    "Unsupported resource type",
+                    format!("Provider \"{provider_name}\" has no {kind} \"{}\".{hint}", resource.type_name),
+                )
+                .at(resource.span)
+                .for_address(address),
             );
             return None;
         }
-        self.input.schemas.get(provider_name).and_then(|ps| if resource.mode == Mode::Data { ps.data_sources.get(&resource.type_name) } else { ps.resources.get(&resource.type_name) })
+        self.input.schemas.get(provider_name).and_then(|ps| {
+            if resource.mode == Mode::Data {
+                ps.data_sources.get(&resource.type_name)
+            } else {
+                ps.resources.get(&resource.type_name)
+            }
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -218,17 +240,29 @@ impl Walk<'_> {
             deposed: None,
             prior_provider: None,
         };
-        self.add(Planned { change, deps: Vec::new(), recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: false }, Value::Unknown);
+        self.add(
+            Planned {
+                change,
+                deps: Vec::new(),
+                recorded: Vec::new(),
+                prevent_destroy: false,
+                span: Some(resource.span),
+                excluded: false,
+                stored_after: false,
+            },
+            Value::Unknown,
+        );
     }
 
     fn depends_on(&self, mi: &[ModuleStep], refs: &[Reference]) -> Vec<InstId> {
         let mut out = Vec::new();
         for r in refs {
             if let [m, call] = r.path.as_slice()
-                && m == "module" {
-                    out.extend(self.module_members(mi, call));
-                    continue;
-                }
+                && m == "module"
+            {
+                out.extend(self.module_members(mi, call));
+                continue;
+            }
             for addr in self.block_instances(mi, r) {
                 if let Some(&id) = self.store.ids.borrow().get(&addr) {
                     out.push(id);
@@ -251,7 +285,9 @@ impl Walk<'_> {
             .ids
             .borrow()
             .iter()
-            .filter(|(a, _)| a.module.len() > mi.len() && a.module[..mi.len()] == *mi && a.module[mi.len()].name == call)
+            .filter(|(a, _)| {
+                a.module.len() > mi.len() && a.module[..mi.len()] == *mi && a.module[mi.len()].name == call
+            })
             .map(|(_, &id)| id)
             .collect();
         self.members.borrow_mut().insert(key, ids.clone());
@@ -264,7 +300,8 @@ impl Walk<'_> {
         for k in 1..=mi.len() {
             let parent = &mi[..k - 1];
             let parent_path: Vec<String> = parent.iter().map(|s| s.name.clone()).collect();
-            let call = crate::graph::module_at(self.input.config, &parent_path).and_then(|t| t.module.module_calls.get(&mi[k - 1].name));
+            let call = crate::graph::module_at(self.input.config, &parent_path)
+                .and_then(|t| t.module.module_calls.get(&mi[k - 1].name));
             if let Some(call) = call {
                 out.extend(self.depends_on(parent, &call.depends_on));
             }
@@ -276,7 +313,9 @@ impl Walk<'_> {
     fn block_instances(&self, mi: &[ModuleStep], r: &Reference) -> Vec<Address> {
         let (mode, t, n) = match r.path.as_slice() {
             [d, t, n, ..] if d == "data" => (Mode::Data, t, n),
-            [t, n, ..] if !matches!(t.as_str(), "var" | "local" | "module" | "count" | "each" | "path" | "tarn") => (Mode::Managed, t, n),
+            [t, n, ..] if !matches!(t.as_str(), "var" | "local" | "module" | "count" | "each" | "path" | "tarn") => {
+                (Mode::Managed, t, n)
+            }
             _ => return Vec::new(),
         };
         let key = if mode == Mode::Data { format!("data.{t}.{n}") } else { format!("{t}.{n}") };
@@ -287,7 +326,15 @@ impl Walk<'_> {
             .collect()
     }
 
-    fn data_instance(&mut self, address: Address, provider: String, schema: &ResourceSchema, config: Value, deps: Vec<InstId>, resource: &Resource) {
+    fn data_instance(
+        &mut self,
+        address: Address,
+        provider: String,
+        schema: &ResourceSchema,
+        config: Value,
+        deps: Vec<InstId>,
+        resource: &Resource,
+    ) {
         let waits = deps.iter().any(|&d| !matches!(self.planned[d as usize].change.action, Action::NoOp));
         let known = config.is_wholly_known();
         let cached = self.input.data.get(&address).filter(|(c, _)| known && same(c, &config)).map(|(_, r)| r.clone());
@@ -318,11 +365,31 @@ impl Walk<'_> {
             deposed: None,
             prior_provider: None,
         };
-        self.add(Planned { change, deps, recorded: Vec::new(), prevent_destroy: false, span: Some(resource.span), excluded: false, stored_after: true }, after);
+        self.add(
+            Planned {
+                change,
+                deps,
+                recorded: Vec::new(),
+                prevent_destroy: false,
+                span: Some(resource.span),
+                excluded: false,
+                stored_after: true,
+            },
+            after,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn managed_instance(&mut self, mi: &[ModuleStep], address: Address, provider: String, schema: &ResourceSchema, config: Value, deps: Vec<InstId>, resource: &Resource) {
+    fn managed_instance(
+        &mut self,
+        mi: &[ModuleStep],
+        address: Address,
+        provider: String,
+        schema: &ResourceSchema,
+        config: Value,
+        deps: Vec<InstId>,
+        resource: &Resource,
+    ) {
         let prior_i = self.prior_index.get(&address).copied();
         if let Some(i) = prior_i {
             self.consumed[i] = true;
@@ -430,7 +497,18 @@ impl Walk<'_> {
             deposed: None,
             prior_provider,
         };
-        self.add(Planned { change, deps, recorded, prevent_destroy: lc.prevent_destroy, span: Some(resource.span), excluded: false, stored_after: true }, after);
+        self.add(
+            Planned {
+                change,
+                deps,
+                recorded,
+                prevent_destroy: lc.prevent_destroy,
+                span: Some(resource.span),
+                excluded: false,
+                stored_after: true,
+            },
+            after,
+        );
     }
 
     /// Import blocks whose target the walk never met: the address names no instance that
@@ -445,12 +523,21 @@ impl Walk<'_> {
             let detail = match known {
                 Some(keys) if !keys.is_empty() => {
                     let names: Vec<String> = keys.into_iter().map(|k| block.clone().with_key(k).to_string()).collect();
-                    format!("Configuration has no instance {address}; {block} has: {}. Import into one of them.", names.join(", "))
+                    format!(
+                        "Configuration has no instance {address}; {block} has: {}. Import into one of them.",
+                        names.join(", ")
+                    )
                 }
-                Some(_) => format!("Configuration has no instance {address}: {block} has no instances (count or for_each is empty)."),
-                None => format!("Configuration has no instance {address}: its module instance is not in configuration."),
+                Some(_) => format!(
+                    "Configuration has no instance {address}: {block} has no instances (count or for_each is empty)."
+                ),
+                None => {
+                    format!("Configuration has no instance {address}: its module instance is not in configuration.")
+                }
             };
-            self.diags.push(Diagnostic::error("Import target not in configuration", detail).at(wanted.span).for_address(&address));
+            self.diags.push(
+                Diagnostic::error("Import target not in configuration", detail).at(wanted.span).for_address(&address),
+            );
         }
     }
 
@@ -469,7 +556,15 @@ impl Walk<'_> {
                 deposed: None,
                 prior_provider: None,
             };
-            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false, stored_after: false };
+            let p = Planned {
+                change,
+                deps: Vec::new(),
+                recorded: obj.dependencies.clone(),
+                prevent_destroy: false,
+                span: None,
+                excluded: false,
+                stored_after: false,
+            };
             self.add(p, obj.value.clone().unwrap_or(Value::Null));
         }
     }
@@ -491,7 +586,8 @@ impl Walk<'_> {
                 Mode::Managed => format!("{}.{}", obj.address.type_name, obj.address.name),
                 Mode::Data => format!("data.{}.{}", obj.address.type_name, obj.address.name),
             };
-            let block = crate::graph::module_at(self.input.config, &module_path).and_then(|t| t.module.resources.get(&block_key));
+            let block = crate::graph::module_at(self.input.config, &module_path)
+                .and_then(|t| t.module.resources.get(&block_key));
             let module_exists = !destroy && self.world.module_instances(&module_path).contains(&obj.address.module);
             let mut reasons = vec![if destroy {
                 ChangeReason::DestroyRequested
@@ -505,7 +601,15 @@ impl Walk<'_> {
             }
             let change = self.delete_of(obj, reasons);
             let prevent_destroy = block.is_some_and(|b| b.lifecycle.prevent_destroy);
-            let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy, span: block.map(|b| b.span), excluded: false, stored_after: false };
+            let p = Planned {
+                change,
+                deps: Vec::new(),
+                recorded: obj.dependencies.clone(),
+                prevent_destroy,
+                span: block.map(|b| b.span),
+                excluded: false,
+                stored_after: false,
+            };
             self.add(p, Value::Null);
         }
     }
@@ -524,7 +628,15 @@ impl Walk<'_> {
             reasons.push(ChangeReason::GoneOutsideTarn);
         }
         let change = self.delete_of(obj, reasons);
-        let p = Planned { change, deps: Vec::new(), recorded: obj.dependencies.clone(), prevent_destroy: false, span: None, excluded: false, stored_after: false };
+        let p = Planned {
+            change,
+            deps: Vec::new(),
+            recorded: obj.dependencies.clone(),
+            prevent_destroy: false,
+            span: None,
+            excluded: false,
+            stored_after: false,
+        };
         self.add(p, Value::Null);
     }
 
@@ -556,9 +668,18 @@ impl Walk<'_> {
     /// value. Only unknown computed attributes are taken from the answer; an answer that
     /// contradicts a value the configuration decides is an error naming the provider. Values
     /// with sensitive parts are not refined.
-    fn refined(&mut self, address: &Address, provider: &str, schema: &ResourceSchema, proposed: Value, prior: Option<&Value>, span: Span) -> Value {
+    fn refined(
+        &mut self,
+        address: &Address,
+        provider: &str,
+        schema: &ResourceSchema,
+        proposed: Value,
+        prior: Option<&Value>,
+        span: Span,
+    ) -> Value {
         let Value::Map(attrs) = &proposed else { return proposed };
-        let computed_unknown = |k: &String, v: &Value| v.unmark().0.is_unknown() && schema.attributes.get(k).is_some_and(|a| a.computed);
+        let computed_unknown =
+            |k: &String, v: &Value| v.unmark().0.is_unknown() && schema.attributes.get(k).is_some_and(|a| a.computed);
         // A prediction from a secret (a checksum of sensitive content) could reveal it, and
         // would not be sensitive once applied: such values stay known only after apply.
         if !schema.refines_plan || proposed.contains_sensitive() || !attrs.iter().any(|(k, v)| computed_unknown(k, v)) {

@@ -96,7 +96,13 @@ fn run(dir: &Path) -> String {
         Some("refresh-only") => PlanMode::RefreshOnly,
         _ => PlanMode::Normal,
     };
-    let options = PlanOptions { mode, targets: addrs("targets"), excludes: addrs("excludes"), replace: addrs("replace"), cwd: ".".into() };
+    let options = PlanOptions {
+        mode,
+        targets: addrs("targets"),
+        excludes: addrs("excludes"),
+        replace: addrs("replace"),
+        cwd: ".".into(),
+    };
     let given: IndexMap<String, VarInput> = opts["vars"]
         .as_object()
         .into_iter()
@@ -120,7 +126,12 @@ fn run(dir: &Path) -> String {
         out += &render_diags(&d, &config.sources);
         let (prior, drift, d) = refresh(prior, &providers, RefreshOptions::default()).await;
         out += &render_diags(&d, &config.sources);
-        let binding = PlanBinding { lineage: snap.lineage.clone(), serial: snap.serial, config_hash: config.hash.clone(), workspace: "default".into() };
+        let binding = PlanBinding {
+            lineage: snap.lineage.clone(),
+            serial: snap.serial,
+            config_hash: config.hash.clone(),
+            workspace: "default".into(),
+        };
         let data = DataResults::new();
         let input = PlanInput {
             config: &config,
@@ -152,7 +163,9 @@ fn check(case: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     if expected != actual {
-        panic!("plan of {case} differs from expected.txt (UPDATE_EXPECT=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}");
+        panic!(
+            "plan of {case} differs from expected.txt (UPDATE_EXPECT=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}"
+        );
     }
 }
 

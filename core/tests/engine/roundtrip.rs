@@ -46,7 +46,10 @@ output "first_b" {
 }
 "#;
 
-async fn plan_once(config: &Arc<tarn_core::config::Config>, backend: &MemoryBackend) -> (Plan, ProviderSet, RootVariables) {
+async fn plan_once(
+    config: &Arc<tarn_core::config::Config>,
+    backend: &MemoryBackend,
+) -> (Plan, ProviderSet, RootVariables) {
     let snap = backend.snapshot().await.unwrap();
     let (vars, d) = resolve_variables(config, &Default::default());
     assert!(!d.has_errors(), "{d:?}");
@@ -56,7 +59,12 @@ async fn plan_once(config: &Arc<tarn_core::config::Config>, backend: &MemoryBack
     assert!(!d.has_errors(), "{d:?}");
     let (prior, drift, d) = refresh(prior, &providers, RefreshOptions::default()).await;
     assert!(!d.has_errors(), "{d:?}");
-    let binding = PlanBinding { lineage: snap.lineage.clone(), serial: snap.serial, config_hash: config.hash.clone(), workspace: "default".into() };
+    let binding = PlanBinding {
+        lineage: snap.lineage.clone(),
+        serial: snap.serial,
+        config_hash: config.hash.clone(),
+        workspace: "default".into(),
+    };
     let options = PlanOptions::default();
     let data = DataResults::new();
     let input = PlanInput {
@@ -109,7 +117,8 @@ async fn apply_then_replan_is_a_no_op() {
     assert_eq!(b1.dependencies, vec!["null_resource.a[1]".to_string()]);
 
     let (again, _, _) = plan_once(&config, &backend).await;
-    let changed: Vec<String> = again.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| c.address.to_string()).collect();
+    let changed: Vec<String> =
+        again.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| c.address.to_string()).collect();
     assert!(changed.is_empty(), "second plan should be empty, has {changed:?}");
     assert!(again.graph.ops.is_empty());
 }

@@ -26,7 +26,10 @@ pub fn schema() -> ProviderSchema {
             .attr("tags", AttributeSchema::optional(Type::Map { element: Box::new(Type::String) }, "tags"))
             .attr("secret", AttributeSchema::optional(Type::String, "secret").sensitive())
             .attr("zone", AttributeSchema::optional_computed(Type::String, "zone"))
-            .attr("rule", AttributeSchema::optional(Type::List { element: Box::new(obj(&[("port", Type::Number)])) }, "rules")),
+            .attr(
+                "rule",
+                AttributeSchema::optional(Type::List { element: Box::new(obj(&[("port", Type::Number)])) }, "rules"),
+            ),
     );
     let mut vol = ResourceSchema::new("a volume")
         .attr("id", AttributeSchema::computed(Type::String, "id"))
@@ -56,9 +59,10 @@ pub fn null_schema() -> ProviderSchema {
     let mut s = ProviderSchema::default();
     s.resources.insert(
         "null_resource".into(),
-        ResourceSchema::new("nothing")
-            .attr("id", AttributeSchema::computed(Type::String, "id"))
-            .attr("triggers", AttributeSchema::optional(Type::Map { element: Box::new(Type::String) }, "triggers").force_new()),
+        ResourceSchema::new("nothing").attr("id", AttributeSchema::computed(Type::String, "id")).attr(
+            "triggers",
+            AttributeSchema::optional(Type::Map { element: Box::new(Type::String) }, "triggers").force_new(),
+        ),
     );
     s
 }

@@ -206,7 +206,9 @@ impl Provider for CloudflareProvider {
         let (zone_id, object_id) = import_id(id)?;
         match type_name {
             DNS_RECORD => Ok(api.record(zone_id, object_id).await?.map(|r| record::state(&r, &Value::Null))),
-            ZONE_LOCKDOWN => Ok(api.lockdown(zone_id, object_id).await?.map(|r| lockdown::state(&r, zone_id, &Value::Null))),
+            ZONE_LOCKDOWN => {
+                Ok(api.lockdown(zone_id, object_id).await?.map(|r| lockdown::state(&r, zone_id, &Value::Null)))
+            }
             other => Err(unknown_type(other)),
         }
     }

@@ -38,7 +38,8 @@ pub fn body(planned: &Value) -> Result<Json, ProviderError> {
 
 pub fn state(api: &Json, zone_id: &str, wanted: &Value) -> Value {
     let text = |k: &str| api.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
-    let urls = api.get("urls").and_then(Json::as_array).map(|l| l.iter().map(Value::from_json).collect()).unwrap_or_default();
+    let urls =
+        api.get("urls").and_then(Json::as_array).map(|l| l.iter().map(Value::from_json).collect()).unwrap_or_default();
     let configurations = api
         .get("configurations")
         .and_then(Json::as_array)
@@ -55,8 +56,11 @@ pub fn state(api: &Json, zone_id: &str, wanted: &Value) -> Value {
         .unwrap_or_default();
     let description = text("description");
     let paused = api.get("paused").and_then(Json::as_bool).unwrap_or(false);
-    let description_v =
-        if description.is_empty() && attr_str(wanted, "description").is_none() { Value::Null } else { Value::string(description) };
+    let description_v = if description.is_empty() && attr_str(wanted, "description").is_none() {
+        Value::Null
+    } else {
+        Value::string(description)
+    };
     let paused_v = if !paused && attr_bool(wanted, "paused").is_none() { Value::Null } else { Value::Bool(paused) };
     Value::map([
         ("zone_id", Value::string(zone_id)),

@@ -96,7 +96,9 @@ fn qualify(name: &str, zone: &str) -> String {
 fn same_content(wanted: &str, api: &str, kind: &str) -> bool {
     match kind {
         "A" | "AAAA" => wanted.trim().parse::<std::net::IpAddr>().ok() == api.parse::<std::net::IpAddr>().ok(),
-        "CNAME" | "MX" | "NS" | "PTR" => wanted.trim().trim_end_matches('.').eq_ignore_ascii_case(api.trim_end_matches('.')),
+        "CNAME" | "MX" | "NS" | "PTR" => {
+            wanted.trim().trim_end_matches('.').eq_ignore_ascii_case(api.trim_end_matches('.'))
+        }
         _ => wanted == api,
     }
 }

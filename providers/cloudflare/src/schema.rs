@@ -47,15 +47,42 @@ pub fn provider_schema() -> ProviderSchema {
 fn dns_record() -> ResourceSchema {
     ResourceSchema::new("A DNS record in a Cloudflare zone (content-based types: A, AAAA, CNAME, MX, NS, PTR, TXT).")
         .attr("zone_id", AttributeSchema::required(Type::String, "The zone's identifier (32 hex digits).").force_new())
-        .attr("name", AttributeSchema::required(Type::String, "The record name: relative (`www`), `@` for the apex, or fully qualified."))
-        .attr("type", AttributeSchema::required(Type::String, "The record type: A, AAAA, CNAME, MX, NS, PTR or TXT.").force_new())
-        .attr("content", AttributeSchema::required(Type::String, "The record's value: an address, a host name or text."))
-        .attr("ttl", AttributeSchema::optional(Type::Number, "Time to live in seconds, 60..86400, or 1 for automatic (the default; proxied records are always 1)."))
-        .attr("proxied", AttributeSchema::optional(Type::Bool, "Whether Cloudflare proxies the traffic (A, AAAA and CNAME only; default false)."))
+        .attr(
+            "name",
+            AttributeSchema::required(
+                Type::String,
+                "The record name: relative (`www`), `@` for the apex, or fully qualified.",
+            ),
+        )
+        .attr(
+            "type",
+            AttributeSchema::required(Type::String, "The record type: A, AAAA, CNAME, MX, NS, PTR or TXT.").force_new(),
+        )
+        .attr(
+            "content",
+            AttributeSchema::required(Type::String, "The record's value: an address, a host name or text."),
+        )
+        .attr(
+            "ttl",
+            AttributeSchema::optional(
+                Type::Number,
+                "Time to live in seconds, 60..86400, or 1 for automatic (the default; proxied records are always 1).",
+            ),
+        )
+        .attr(
+            "proxied",
+            AttributeSchema::optional(
+                Type::Bool,
+                "Whether Cloudflare proxies the traffic (A, AAAA and CNAME only; default false).",
+            ),
+        )
         .attr("priority", AttributeSchema::optional(Type::Number, "Priority, 0..65535; required for MX."))
         .attr("comment", AttributeSchema::optional(Type::String, "A note kept with the record; no effect on DNS."))
         .attr("id", AttributeSchema::computed(Type::String, "The record's identifier."))
-        .attr("hostname", AttributeSchema::computed(Type::String, "The fully qualified record name, as the API stores it."))
+        .attr(
+            "hostname",
+            AttributeSchema::computed(Type::String, "The fully qualified record name, as the API stores it."),
+        )
         .attr("proxiable", AttributeSchema::computed(Type::Bool, "Whether the record can be proxied."))
         .attr("created_on", AttributeSchema::computed(Type::String, "When the record was created (RFC 3339)."))
 }
@@ -89,6 +116,12 @@ fn zone() -> ResourceSchema {
         .attr("name", AttributeSchema::required(Type::String, "The zone's domain name, e.g. example.com."))
         .attr("id", AttributeSchema::computed(Type::String, "The zone's identifier: use it as `zone_id`."))
         .attr("status", AttributeSchema::computed(Type::String, "initializing, pending, active or moved."))
-        .attr("name_servers", AttributeSchema::computed(Type::List { element: Box::new(Type::String) }, "The name servers Cloudflare assigned to the zone."))
+        .attr(
+            "name_servers",
+            AttributeSchema::computed(
+                Type::List { element: Box::new(Type::String) },
+                "The name servers Cloudflare assigned to the zone.",
+            ),
+        )
         .attr("account_id", AttributeSchema::computed(Type::String, "The account the zone belongs to."))
 }

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use tarn_sdk::{
-    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, Provider, ReadRequest, ResourceSchema,
-    UpdateRequest, Value,
+    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, Provider, ReadRequest, ResourceSchema, UpdateRequest,
+    Value,
 };
 
 /// Every check, in the order they run.
@@ -66,7 +66,11 @@ impl Subject {
             }
         };
         Ok(Subject {
-            type_name: obj.get("type").and_then(Json::as_str).ok_or("the test subject needs \"type\", a resource type")?.to_string(),
+            type_name: obj
+                .get("type")
+                .and_then(Json::as_str)
+                .ok_or("the test subject needs \"type\", a resource type")?
+                .to_string(),
             provider_config: field("provider_config")?,
             create: field("create")?,
             update: field("update")?,
@@ -135,7 +139,13 @@ impl Run {
 /// Runs the suite against the program at `program`, naming it `name` in messages. The plugin
 /// runs in `dir` (give it an empty temporary directory, so that relative paths in the test
 /// subject's configuration stay there).
-pub async fn run(name: &str, program: PathBuf, dir: Option<PathBuf>, timeouts: Timeouts, fixture: Option<Subject>) -> Report {
+pub async fn run(
+    name: &str,
+    program: PathBuf,
+    dir: Option<PathBuf>,
+    timeouts: Timeouts,
+    fixture: Option<Subject>,
+) -> Report {
     let launch = Arc::new(Launch { name: name.to_string(), program, args: Vec::new(), dir, timeouts });
     let results = suite(launch.clone(), fixture).await;
     Report { plugin: launch.label(), results }
@@ -149,7 +159,13 @@ async fn suite(launch: Arc<Launch>, fixture: Option<Subject>) -> Vec<CheckResult
         Err(f) => return run.fail("handshake", f.describe()),
     };
     let version = handshake.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
-    run.pass("handshake", format!("protocol version {}; the plugin calls itself \"{}\"{version}", handshake.protocol_version, handshake.name));
+    run.pass(
+        "handshake",
+        format!(
+            "protocol version {}; the plugin calls itself \"{}\"{version}",
+            handshake.protocol_version, handshake.name
+        ),
+    );
 
     let schema = match conn.call(method::SCHEMA, Json::Object(Default::default()), launch.timeouts.start).await {
         Ok(answer) => match crate::schema::parse(&answer) {
@@ -158,12 +174,20 @@ async fn suite(launch: Arc<Launch>, fixture: Option<Subject>) -> Vec<CheckResult
         },
         Err(f) => return run.fail("schema", f.describe()),
     };
-    run.pass("schema", format!("{} resource type(s), {} data source(s)", schema.resources.len(), schema.data_sources.len()));
+    run.pass(
+        "schema",
+        format!("{} resource type(s), {} data source(s)", schema.resources.len(), schema.data_sources.len()),
+    );
 
     match conn.call("tarn.conformance.no_such_method", Json::Object(Default::default()), launch.timeouts.call).await {
-        Err(Failure::Rpc(e)) if e.code == code::METHOD_NOT_FOUND => run.pass("unknown method", "answered with error -32601"),
+        Err(Failure::Rpc(e)) if e.code == code::METHOD_NOT_FOUND => {
+            run.pass("unknown method", "answered with error -32601")
+        }
         Err(Failure::Rpc(e)) => {
-            return run.fail("unknown method", format!("expected JSON-RPC error -32601 (method not found), got error {}: {}", e.code, e.message));
+            return run.fail(
+                "unknown method",
+                format!("expected JSON-RPC error -32601 (method not found), got error {}: {}", e.code, e.message),
+            );
         }
         Ok(_) => return run.fail("unknown method", "expected JSON-RPC error -32601 (method not found), got a result"),
         Err(f) => return run.fail("unknown method", f.describe()),
@@ -248,34 +272,48 @@ async fn lifecycle(
     }
     run.pass("configure", "accepted the test configuration");
 
-    let planned = match p.plan(PlanRequest { type_name: t(), prior: None, proposed: proposed(rs, &s.create, None) }).await {
-        Ok(r) if r.planned.as_map().is_some() => {
-            let diff = differences(&s.create, &r.planned);
-            if !diff.is_empty() {
-                return run.fail("plan create", format!("the planned object changes configured attributes: {}", diff.join(", ")));
+    let planned =
+        match p.plan(PlanRequest { type_name: t(), prior: None, proposed: proposed(rs, &s.create, None) }).await {
+            Ok(r) if r.planned.as_map().is_some() => {
+                let diff = differences(&s.create, &r.planned);
+                if !diff.is_empty() {
+                    return run.fail(
+                        "plan create",
+                        format!("the planned object changes configured attributes: {}", diff.join(", ")),
+                    );
+                }
+                run.pass("plan create", "planned object keeps the configuration");
+                r.planned
             }
-            run.pass("plan create", "planned object keeps the configuration");
-            r.planned
-        }
-        Ok(_) => return run.fail("plan create", "the planned value is not an object"),
-        Err(e) => return run.fail("plan create", format!("{:?} error: {}", e.class, e.message)),
-    };
+            Ok(_) => return run.fail("plan create", "the planned value is not an object"),
+            Err(e) => return run.fail("plan create", format!("{:?} error: {}", e.class, e.message)),
+        };
 
     // Apply gives create every value known: unknowns left by plan are dropped (null).
     let to_create = match planned.as_map() {
-        Some(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), if v.is_unknown() { Value::Null } else { v.clone() })).collect()),
+        Some(m) => Value::Map(
+            m.iter().map(|(k, v)| (k.clone(), if v.is_unknown() { Value::Null } else { v.clone() })).collect(),
+        ),
         None => planned.clone(),
     };
     let correlation = format!("tarn-conformance-{}", std::process::id());
-    let created = match p.create(CreateRequest { type_name: t(), planned: to_create.clone(), correlation: correlation.clone() }).await {
+    let created = match p
+        .create(CreateRequest { type_name: t(), planned: to_create.clone(), correlation: correlation.clone() })
+        .await
+    {
         Ok(v) => v,
         Err(e) => return run.fail("create", format!("{:?} error: {}", e.class, e.message)),
     };
     let diff = differences(&s.create, &created);
-    let unknown_computed: Vec<&String> =
-        rs.attributes.iter().filter(|(k, a)| a.computed && created.get(k).is_some_and(|v| !v.is_wholly_known())).map(|(k, _)| k).collect();
+    let unknown_computed: Vec<&String> = rs
+        .attributes
+        .iter()
+        .filter(|(k, a)| a.computed && created.get(k).is_some_and(|v| !v.is_wholly_known()))
+        .map(|(k, _)| k)
+        .collect();
     if !diff.is_empty() {
-        return run.fail("create", format!("the created object does not have the configured value of: {}", diff.join(", ")));
+        return run
+            .fail("create", format!("the created object does not have the configured value of: {}", diff.join(", ")));
     }
     if !unknown_computed.is_empty() {
         return run.fail("create", format!("computed attributes still unknown after create: {unknown_computed:?}"));
@@ -284,7 +322,9 @@ async fn lifecycle(
 
     match p.read(ReadRequest { type_name: t(), state: created.clone() }).await {
         Ok(Some(v)) if same(&v, &created) => run.pass("read after create", "reads back what create returned"),
-        Ok(Some(_)) => return run.fail("read after create", "read answers an object different from what create returned"),
+        Ok(Some(_)) => {
+            return run.fail("read after create", "read answers an object different from what create returned");
+        }
         Ok(None) => return run.fail("read after create", "read says the object does not exist"),
         Err(e) => return run.fail("read after create", e.message),
     }
@@ -305,7 +345,9 @@ async fn lifecycle(
             Ok(Some(v)) if same(&v, &created) => run.pass("import", format!("imports by id \"{id}\"")),
             Ok(Some(_)) => return run.fail("import", "import found an object different from the one created"),
             Ok(None) => return run.fail("import", format!("import did not find id \"{id}\"")),
-            Err(e) if e.message.contains("has no import method") => run.skip("import", "the plugin does not offer import"),
+            Err(e) if e.message.contains("has no import method") => {
+                run.skip("import", "the plugin does not offer import")
+            }
             Err(e) => return run.fail("import", e.message),
         },
     }
@@ -314,7 +356,10 @@ async fn lifecycle(
     let started = Instant::now();
     let answers = futures::future::join_all(reads).await;
     match answers.iter().find(|a| !matches!(a, Ok(Some(v)) if same(v, &created))) {
-        None => run.pass("concurrent reads", format!("8 reads in flight at once, all answered in {} ms", started.elapsed().as_millis())),
+        None => run.pass(
+            "concurrent reads",
+            format!("8 reads in flight at once, all answered in {} ms", started.elapsed().as_millis()),
+        ),
         Some(Err(e)) => return run.fail("concurrent reads", e.message.clone()),
         Some(_) => return run.fail("concurrent reads", "an answer went to the wrong request, or the object changed"),
     }
@@ -322,7 +367,13 @@ async fn lifecycle(
     let proposal = proposed(rs, &s.update, Some(&created));
     let planned = match p.plan(PlanRequest { type_name: t(), prior: Some(created.clone()), proposed: proposal }).await {
         Ok(r) if r.planned.as_map().is_some() => {
-            run.pass("plan update", format!("requires replacement of: {}", if r.requires_replace.is_empty() { "nothing".into() } else { r.requires_replace.join(", ") }));
+            run.pass(
+                "plan update",
+                format!(
+                    "requires replacement of: {}",
+                    if r.requires_replace.is_empty() { "nothing".into() } else { r.requires_replace.join(", ") }
+                ),
+            );
             r.planned
         }
         Ok(_) => return run.fail("plan update", "the planned value is not an object"),
@@ -330,7 +381,11 @@ async fn lifecycle(
     };
     let to_update = match planned.as_map() {
         Some(m) => Value::Map(
-            m.iter().map(|(k, v)| (k.clone(), if v.is_unknown() { created.get(k).cloned().unwrap_or_default() } else { v.clone() })).collect(),
+            m.iter()
+                .map(|(k, v)| {
+                    (k.clone(), if v.is_unknown() { created.get(k).cloned().unwrap_or_default() } else { v.clone() })
+                })
+                .collect(),
         ),
         None => planned,
     };
@@ -346,18 +401,27 @@ async fn lifecycle(
 
     match p.read(ReadRequest { type_name: t(), state: updated.clone() }).await {
         Ok(Some(v)) if same(&v, &updated) => run.pass("read after update", "reads back what update returned"),
-        Ok(Some(_)) => return run.fail("read after update", "read answers an object different from what update returned"),
+        Ok(Some(_)) => {
+            return run.fail("read after update", "read answers an object different from what update returned");
+        }
         Ok(None) => return run.fail("read after update", "read says the object does not exist"),
         Err(e) => return run.fail("read after update", e.message),
     }
 
     let pid = p.pid().await;
-    let answer = p.read(ReadRequest { type_name: "tarn_conformance_no_such_type".into(), state: updated.clone() }).await;
+    let answer =
+        p.read(ReadRequest { type_name: "tarn_conformance_no_such_type".into(), state: updated.clone() }).await;
     let restarted = p.pid().await != pid;
     match answer {
-        Ok(_) => return run.fail("errors are classified", "reading a type the plugin does not have succeeded; it must be an error"),
+        Ok(_) => {
+            return run.fail(
+                "errors are classified",
+                "reading a type the plugin does not have succeeded; it must be an error",
+            );
+        }
         Err(e) if restarted || e.message.contains(&launch.label()) => {
-            return run.fail("errors are classified", format!("expected a JSON-RPC error with a class, but: {}", e.message));
+            return run
+                .fail("errors are classified", format!("expected a JSON-RPC error with a class, but: {}", e.message));
         }
         Err(e) => run.pass("errors are classified", format!("a type it does not have is a {:?} error", e.class)),
     }
@@ -368,13 +432,24 @@ async fn lifecycle(
     run.pass("delete", "deleted");
     match p.read(ReadRequest { type_name: t(), state: updated.clone() }).await {
         Ok(None) => run.pass("read after delete", "read answers null"),
-        Ok(Some(_)) => return run.fail("read after delete", "the object still exists after delete; read must answer null"),
-        Err(e) => return run.fail("read after delete", format!("read must answer null for a deleted object, not an error: {}", e.message)),
+        Ok(Some(_)) => {
+            return run.fail("read after delete", "the object still exists after delete; read must answer null");
+        }
+        Err(e) => {
+            return run.fail(
+                "read after delete",
+                format!("read must answer null for a deleted object, not an error: {}", e.message),
+            );
+        }
     }
     match p.delete(DeleteRequest { type_name: t(), state: updated }).await {
         Ok(()) => run.pass("delete again", "deleting what is gone succeeds"),
-        Err(e) if e.class == tarn_sdk::ErrorClass::NotFound => run.pass("delete again", "deleting what is gone is a not_found error (accepted)"),
-        Err(e) => return run.fail("delete again", format!("deleting what is already gone must succeed: {}", e.message)),
+        Err(e) if e.class == tarn_sdk::ErrorClass::NotFound => {
+            run.pass("delete again", "deleting what is gone is a not_found error (accepted)")
+        }
+        Err(e) => {
+            return run.fail("delete again", format!("deleting what is already gone must succeed: {}", e.message));
+        }
     }
 
     let started = Instant::now();
@@ -382,10 +457,17 @@ async fn lifecycle(
     let took = started.elapsed();
     match status {
         _ if took >= launch.timeouts.exit => {
-            return run.fail("exit on stdin close", format!("it did not exit within {:?} of stdin closing and was killed", launch.timeouts.exit));
+            return run.fail(
+                "exit on stdin close",
+                format!("it did not exit within {:?} of stdin closing and was killed", launch.timeouts.exit),
+            );
         }
-        Some(st) if st.success() => run.pass("exit on stdin close", format!("exited with status 0 in {} ms", took.as_millis())),
-        Some(st) => return run.fail("exit on stdin close", format!("it must exit with status 0 when stdin closes; it {st}")),
+        Some(st) if st.success() => {
+            run.pass("exit on stdin close", format!("exited with status 0 in {} ms", took.as_millis()))
+        }
+        Some(st) => {
+            return run.fail("exit on stdin close", format!("it must exit with status 0 when stdin closes; it {st}"));
+        }
         None => return run.fail("exit on stdin close", "its exit status could not be read"),
     }
     run.results

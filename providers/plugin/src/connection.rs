@@ -350,7 +350,11 @@ async fn supervise<R: AsyncBufRead + Unpin>(
 fn describe_exit(status: Option<ExitStatus>) -> String {
     let Some(status) = status else { return "ended, and its exit status could not be read".into() };
     if let Some(code) = status.code() {
-        return if code == 0 { "exited (status 0) while tarn still needed it".into() } else { format!("exited with status {code}") };
+        return if code == 0 {
+            "exited (status 0) while tarn still needed it".into()
+        } else {
+            format!("exited with status {code}")
+        };
     }
     #[cfg(unix)]
     {
@@ -418,7 +422,10 @@ async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R, buf: &mut Vec<u8>, max: u
         buf.extend_from_slice(available);
         r.consume(n);
         if buf.len() > max {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("a line longer than {max} bytes")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line longer than {max} bytes"),
+            ));
         }
     }
 }

@@ -32,7 +32,9 @@ pub fn exec_source(source: &str, module_dir: &Path) -> Option<Result<PathBuf, St
     let rest = source.strip_prefix(EXEC_SOURCE)?;
     let rest = rest.trim();
     if rest.is_empty() {
-        return Some(Err("an exec: source names the plugin's executable, e.g. \"exec:./plugins/tarn-provider-kv\"".into()));
+        return Some(Err(
+            "an exec: source names the plugin's executable, e.g. \"exec:./plugins/tarn-provider-kv\"".into()
+        ));
     }
     let path = Path::new(rest);
     Some(Ok(if path.is_absolute() { path.to_path_buf() } else { module_dir.join(path) }))
@@ -97,7 +99,9 @@ impl Plugin {
         let fail = |f: Failure| format!("{} {}", launch.label(), f.describe());
         let (conn, handshake) = start(&launch, redactor.clone()).await.map_err(fail)?;
         let schema = match conn.call(method::SCHEMA, serde_json::json!({}), timeouts.start).await {
-            Ok(answer) => crate::schema::parse(&answer).map_err(|why| format!("{} sent an invalid schema: {why}", launch.label())),
+            Ok(answer) => {
+                crate::schema::parse(&answer).map_err(|why| format!("{} sent an invalid schema: {why}", launch.label()))
+            }
             Err(f) => Err(fail(f)),
         };
         let schema = match schema {

@@ -118,10 +118,7 @@ pub fn parse_handshake(result: &Json) -> Result<Handshake, String> {
         .and_then(Json::as_u64)
         .ok_or("the handshake answer has no integer \"protocol_version\"")?;
     if !SUPPORTED_VERSIONS.contains(&version) {
-        return Err(format!(
-            "the plugin chose protocol version {version}, but this tarn speaks {}",
-            versions_list()
-        ));
+        return Err(format!("the plugin chose protocol version {version}, but this tarn speaks {}", versions_list()));
     }
     Ok(Handshake {
         protocol_version: version,
@@ -155,8 +152,10 @@ mod tests {
     fn responses_decode_and_bad_lines_are_described() {
         let ok = parse_response(r#"{"jsonrpc":"2.0","id":3,"result":null}"#).unwrap();
         assert_eq!(ok, Response { id: 3, outcome: Ok(Json::Null) });
-        let err = parse_response(r#"{"jsonrpc":"2.0","id":4,"error":{"code":-32000,"message":"gone","data":{"class":"not_found"}}}"#)
-            .unwrap();
+        let err = parse_response(
+            r#"{"jsonrpc":"2.0","id":4,"error":{"code":-32000,"message":"gone","data":{"class":"not_found"}}}"#,
+        )
+        .unwrap();
         assert_eq!(err.outcome.unwrap_err().data.unwrap()["class"], "not_found");
         for (line, want) in [
             ("hello", "not JSON"),

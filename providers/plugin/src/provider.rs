@@ -40,22 +40,23 @@ pub struct PluginProvider {
 /// Starts a process and completes the handshake.
 pub(crate) async fn start(launch: &Launch, redactor: Arc<Redactor>) -> Result<(Arc<Connection>, Handshake), Failure> {
     let conn = Arc::new(Connection::start(launch, redactor)?);
-    let answer = match conn.call(method::HANDSHAKE, protocol::handshake_params(&launch.name), launch.timeouts.start).await {
-        Ok(a) => a,
-        Err(Failure::Rpc(e)) if e.code == code::UNSUPPORTED_VERSION => {
-            conn.close().await;
-            return Err(Failure::Start(format!(
-                "it speaks none of the protocol versions this tarn speaks ({}): {}",
-                protocol::versions_list(),
-                e.message
-            )));
-        }
-        Err(f) => {
-            conn.kill(f.clone());
-            conn.close().await;
-            return Err(f);
-        }
-    };
+    let answer =
+        match conn.call(method::HANDSHAKE, protocol::handshake_params(&launch.name), launch.timeouts.start).await {
+            Ok(a) => a,
+            Err(Failure::Rpc(e)) if e.code == code::UNSUPPORTED_VERSION => {
+                conn.close().await;
+                return Err(Failure::Start(format!(
+                    "it speaks none of the protocol versions this tarn speaks ({}): {}",
+                    protocol::versions_list(),
+                    e.message
+                )));
+            }
+            Err(f) => {
+                conn.kill(f.clone());
+                conn.close().await;
+                return Err(f);
+            }
+        };
     match protocol::parse_handshake(&answer) {
         Ok(h) => Ok((conn, h)),
         Err(why) => {
@@ -111,7 +112,9 @@ impl PluginProvider {
         }
         let n = self.starts.fetch_add(1, Ordering::SeqCst) + 1;
         if n > MAX_STARTS {
-            return Err(Failure::GaveUp(format!("has stopped {MAX_STARTS} times in this run; tarn does not start it again")));
+            return Err(Failure::GaveUp(format!(
+                "has stopped {MAX_STARTS} times in this run; tarn does not start it again"
+            )));
         }
         if n > 1 {
             tracing::warn!(plugin = %self.label(), "restarting the plugin (start {n} of at most {MAX_STARTS})");
@@ -124,7 +127,10 @@ impl PluginProvider {
                 Err(f) if not_found(&f) => {}
                 Err(f) => {
                     conn.close().await;
-                    return Err(Failure::GaveUp(format!("refused its configuration after a restart: {}", f.describe())));
+                    return Err(Failure::GaveUp(format!(
+                        "refused its configuration after a restart: {}",
+                        f.describe()
+                    )));
                 }
             }
         }
@@ -138,11 +144,7 @@ impl PluginProvider {
     }
 
     fn attributes(&self, type_name: &str) -> Option<&IndexMap<String, AttributeSchema>> {
-        self.schema
-            .resources
-            .get(type_name)
-            .or_else(|| self.schema.data_sources.get(type_name))
-            .map(|t| &t.attributes)
+        self.schema.resources.get(type_name).or_else(|| self.schema.data_sources.get(type_name)).map(|t| &t.attributes)
     }
 
     fn learn(&self, type_name: &str, v: &Value) {
@@ -192,7 +194,9 @@ impl PluginProvider {
 
     /// A result that must be an object (`null` allowed when `nullable`).
     fn object(&self, method: &str, j: &Json, nullable: bool) -> Result<Option<Value>, ProviderError> {
-        let bad = |why: String| ProviderError::permanent(format!("{} answered {method} with a bad result: {why}", self.label()));
+        let bad = |why: String| {
+            ProviderError::permanent(format!("{} answered {method} with a bad result: {why}", self.label()))
+        };
         match j {
             Json::Null if nullable => Ok(None),
             Json::Object(_) => decode(j).map(Some).map_err(bad),
@@ -206,16 +210,23 @@ impl PluginProvider {
 
     /// Create failed without an answer: ask a fresh process whether the object exists.
     async fn after_failed_create(&self, req: &CreateRequest, f: Failure) -> ProviderError {
-        let what = format!("{} {} during create of {}", self.label(), self.redactor.redact(&f.describe()), req.type_name);
-        let probe =
-            AdoptRequest { type_name: req.type_name.clone(), correlation: req.correlation.clone(), planned: req.planned.clone() };
+        let what =
+            format!("{} {} during create of {}", self.label(), self.redactor.redact(&f.describe()), req.type_name);
+        let probe = AdoptRequest {
+            type_name: req.type_name.clone(),
+            correlation: req.correlation.clone(),
+            planned: req.planned.clone(),
+        };
         match self.adopt(probe).await {
             Ok(Some(v)) => ProviderError::partially_created(
                 format!("{what}; the object it made was found by its correlation tag and is recorded"),
                 v,
             ),
             Ok(None) => ProviderError::permanent(format!("{what}; it made no object")),
-            Err(e) => ProviderError::permanent(format!("{what}; whether it made an object could not be checked: {}", e.message)),
+            Err(e) => ProviderError::permanent(format!(
+                "{what}; whether it made an object could not be checked: {}",
+                e.message
+            )),
         }
     }
 }
@@ -274,14 +285,17 @@ impl Provider for PluginProvider {
             Err(f) if not_found(&f) => return Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() }),
             Err(f) => return Err(self.error(method::PLAN, f)),
         };
-        let bad = |why: &str| ProviderError::permanent(format!("{} answered plan with a bad result: {why}", self.label()));
+        let bad =
+            |why: &str| ProviderError::permanent(format!("{} answered plan with a bad result: {why}", self.label()));
         let planned = answer.get("planned").ok_or_else(|| bad("it has no \"planned\" object"))?;
         let planned = self.object(method::PLAN, planned, false)?.unwrap_or_default();
         let requires_replace = match answer.get("requires_replace") {
             None | Some(Json::Null) => Vec::new(),
             Some(Json::Array(a)) => a
                 .iter()
-                .map(|x| x.as_str().map(str::to_string).ok_or_else(|| bad("\"requires_replace\" must list attribute names")))
+                .map(|x| {
+                    x.as_str().map(str::to_string).ok_or_else(|| bad("\"requires_replace\" must list attribute names"))
+                })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(bad("\"requires_replace\" must be an array of attribute names")),
         };
@@ -293,7 +307,9 @@ impl Provider for PluginProvider {
         let params = json!({"type": req.type_name, "planned": encode(&req.planned), "correlation": req.correlation});
         match self.rpc(method::CREATE, params).await {
             Ok(j) => Ok(self.object(method::CREATE, &j, false)?.unwrap_or_default()),
-            Err(f) if f.is_transport() && !matches!(f, Failure::Start(_) | Failure::GaveUp(_)) => Err(self.after_failed_create(&req, f).await),
+            Err(f) if f.is_transport() && !matches!(f, Failure::Start(_) | Failure::GaveUp(_)) => {
+                Err(self.after_failed_create(&req, f).await)
+            }
             Err(f) => Err(self.error(method::CREATE, f)),
         }
     }
@@ -332,9 +348,10 @@ impl Provider for PluginProvider {
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
         match self.rpc(method::IMPORT, json!({"type": type_name, "id": id})).await {
             Ok(j) => self.object(method::IMPORT, &j, true),
-            Err(f) if not_found(&f) => {
-                Err(ProviderError::permanent(format!("{type_name} does not support import ({} has no import method)", self.label())))
-            }
+            Err(f) if not_found(&f) => Err(ProviderError::permanent(format!(
+                "{type_name} does not support import ({} has no import method)",
+                self.label()
+            ))),
             Err(f) => Err(self.error(method::IMPORT, f)),
         }
     }

@@ -84,8 +84,14 @@ mod tests {
         .into_iter()
         .collect();
         let r = Redactor::default();
-        r.learn(&Value::map([("token", Value::string("s3cr3t-token")), ("name", Value::string("public"))]), Some(&attrs));
-        r.learn(&Value::map([("x", Value::string("hunter22").sensitive()), ("y", Value::string("abc").sensitive())]), None);
+        r.learn(
+            &Value::map([("token", Value::string("s3cr3t-token")), ("name", Value::string("public"))]),
+            Some(&attrs),
+        );
+        r.learn(
+            &Value::map([("x", Value::string("hunter22").sensitive()), ("y", Value::string("abc").sensitive())]),
+            None,
+        );
         let out = r.redact("auth s3cr3t-token failed for public (hunter22) abc");
         assert_eq!(out, "auth (sensitive) failed for public ((sensitive)) abc");
     }

@@ -29,7 +29,11 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
     for (name, t) in object(j, path)? {
         let path = format!("{path}.{name}");
         let obj = object(t, &path)?;
-        only_keys(obj, &path, &["description", "attributes", "destroy_is_irreversible", "refines_plan", "irreversible_when"])?;
+        only_keys(
+            obj,
+            &path,
+            &["description", "attributes", "destroy_is_irreversible", "refines_plan", "irreversible_when"],
+        )?;
         let attrs = obj.get("attributes").ok_or_else(|| format!("{path} has no \"attributes\""))?;
         out.insert(
             name.clone(),
@@ -40,7 +44,9 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
                 refines_plan: flag(obj, "refines_plan", &path)?,
                 irreversible_when: match obj.get("irreversible_when") {
                     None | Some(Json::Null) => None,
-                    Some(v) => Some(v.as_str().ok_or_else(|| format!("{path}.irreversible_when must be a string"))?.to_string()),
+                    Some(v) => Some(
+                        v.as_str().ok_or_else(|| format!("{path}.irreversible_when must be a string"))?.to_string(),
+                    ),
                 },
             },
         );
@@ -157,10 +163,22 @@ mod tests {
     #[test]
     fn mistakes_are_named_by_path() {
         for (schema, want) in [
-            (json!({"resources": {"t": {"attributes": {"a": {"type": "string", "sensitve": true, "optional": true}}}}}), "resources.t.attributes.a has an unknown key \"sensitve\""),
-            (json!({"resources": {"t": {"attributes": {"a": {"type": "strng", "optional": true}}}}}), "unknown type \"strng\""),
-            (json!({"resources": {"t": {"attributes": {"a": {"type": "string"}}}}}), "must be required, optional or computed"),
-            (json!({"resources": {"t": {"attributes": {"a": {"type": "string", "required": true, "computed": true}}}}}), "cannot also be"),
+            (
+                json!({"resources": {"t": {"attributes": {"a": {"type": "string", "sensitve": true, "optional": true}}}}}),
+                "resources.t.attributes.a has an unknown key \"sensitve\"",
+            ),
+            (
+                json!({"resources": {"t": {"attributes": {"a": {"type": "strng", "optional": true}}}}}),
+                "unknown type \"strng\"",
+            ),
+            (
+                json!({"resources": {"t": {"attributes": {"a": {"type": "string"}}}}}),
+                "must be required, optional or computed",
+            ),
+            (
+                json!({"resources": {"t": {"attributes": {"a": {"type": "string", "required": true, "computed": true}}}}}),
+                "cannot also be",
+            ),
             (json!({"resources": {"t": {}}}), "resources.t has no \"attributes\""),
             (json!({"resource": {}}), "unknown key \"resource\""),
         ] {

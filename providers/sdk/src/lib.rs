@@ -15,8 +15,8 @@ pub mod value;
 pub use address::{Address, InstanceKey, Mode, ModuleStep};
 pub use error::{ErrorClass, ProviderError};
 pub use provider::{
-    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ReadDataRequest,
-    ReadRequest, UpdateRequest,
+    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ReadDataRequest, ReadRequest,
+    UpdateRequest,
 };
 pub use schema::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
 pub use value::{Number, Value, WireValue};

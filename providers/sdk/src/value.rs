@@ -178,9 +178,9 @@ impl Value {
             Value::Number(n) => number_to_json(*n),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json_unmarked).collect()),
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json_unmarked())).collect(),
-            ),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json_unmarked())).collect())
+            }
             Value::Sensitive(inner) => inner.to_json_unmarked(),
         }
     }
@@ -192,9 +192,9 @@ impl Value {
             Value::Sensitive(_) => serde_json::Value::String("(sensitive)".into()),
             Value::Unknown => serde_json::Value::String("(known after apply)".into()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json_redacted).collect()),
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect(),
-            ),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect())
+            }
             v => v.to_json_unmarked(),
         }
     }
@@ -211,11 +211,7 @@ pub fn number_to_json(n: Number) -> serde_json::Value {
 
 /// Formats a number the way HCL users write it: `3`, `2.5`, `-0.125`.
 pub fn format_number(n: Number) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e17 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 && n.abs() < 1e17 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 impl fmt::Display for Value {
@@ -280,12 +276,10 @@ impl WireValue {
     pub fn to_value(&self) -> Value {
         fn dec(j: &serde_json::Value) -> Value {
             match j {
-                serde_json::Value::Object(o) if o.len() == 1 && o.get("$tarn").is_some() => {
-                    match o["$tarn"].as_str() {
-                        Some("sensitive") => Value::Unknown.sensitive(),
-                        _ => Value::Unknown,
-                    }
-                }
+                serde_json::Value::Object(o) if o.len() == 1 && o.get("$tarn").is_some() => match o["$tarn"].as_str() {
+                    Some("sensitive") => Value::Unknown.sensitive(),
+                    _ => Value::Unknown,
+                },
                 serde_json::Value::Array(a) => Value::List(a.iter().map(dec).collect()),
                 serde_json::Value::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), dec(v))).collect()),
                 j => Value::from_json(j),

@@ -11,7 +11,10 @@ pub type Map = IndexMap<String, Value>;
 pub fn object(v: Value, what: &str) -> Result<Map, ProviderError> {
     match v {
         Value::Map(m) => Ok(m),
-        other => Err(ProviderError::permanent(format!("{what} must be an object of attributes, not a {}; this is a bug in tarn", other.type_name()))),
+        other => Err(ProviderError::permanent(format!(
+            "{what} must be an object of attributes, not a {}; this is a bug in tarn",
+            other.type_name()
+        ))),
     }
 }
 
@@ -20,7 +23,9 @@ pub fn opt_str(o: &Map, key: &str) -> Option<String> {
 }
 
 pub fn req_str(o: &Map, key: &str, what: &str) -> Result<String, ProviderError> {
-    opt_str(o, key).filter(|s| !s.is_empty()).ok_or_else(|| ProviderError::permanent(format!("{what}: \"{key}\" must be a non-empty string")))
+    opt_str(o, key)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ProviderError::permanent(format!("{what}: \"{key}\" must be a non-empty string")))
 }
 
 pub fn opt_bool(o: &Map, key: &str) -> Option<bool> {
@@ -32,7 +37,10 @@ pub fn opt_num(o: &Map, key: &str) -> Option<f64> {
 }
 
 pub fn strings(o: &Map, key: &str) -> Vec<String> {
-    o.get(key).and_then(Value::as_list).map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default()
+    o.get(key)
+        .and_then(Value::as_list)
+        .map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 pub fn string_map(o: &Map, key: &str) -> BTreeMap<String, String> {

@@ -92,7 +92,10 @@ impl NodeConfig {
                 None
             }
             _ => {
-                problems.push("set only one of \"host_key_fingerprint\", \"known_hosts_file\" and \"trust_on_first_use\"".to_string());
+                problems.push(
+                    "set only one of \"host_key_fingerprint\", \"known_hosts_file\" and \"trust_on_first_use\""
+                        .to_string(),
+                );
                 None
             }
         };
@@ -110,7 +113,9 @@ impl NodeConfig {
         };
         let data_root = string(config, "data_root").unwrap_or_else(|| "/srv/vsn/data".to_string());
         if !data_root.starts_with('/') || data_root == "/" || data_root.contains("..") {
-            problems.push(format!("\"data_root\" must be an absolute directory other than \"/\", without \"..\", not \"{data_root}\""));
+            problems.push(format!(
+                "\"data_root\" must be an absolute directory other than \"/\", without \"..\", not \"{data_root}\""
+            ));
         }
         let limit_gb = config.get("volume_size_limit_gb").and_then(Value::as_number).unwrap_or(DEFAULT_SIZE_LIMIT_GB);
         if !(limit_gb > 0.0) {
@@ -119,12 +124,16 @@ impl NodeConfig {
         let mut env = BTreeMap::new();
         if let Some(map) = config.get("env").and_then(Value::as_map) {
             for (k, v) in map {
-                let valid = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !k.starts_with(|c: char| c.is_ascii_digit());
+                let valid = !k.is_empty()
+                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !k.starts_with(|c: char| c.is_ascii_digit());
                 match v.as_str() {
                     Some(v) if valid => {
                         env.insert(k.clone(), v.to_string());
                     }
-                    _ => problems.push(format!("\"env\" entry \"{k}\" must be a NAME = \"string\" pair with a shell variable name")),
+                    _ => problems.push(format!(
+                        "\"env\" entry \"{k}\" must be a NAME = \"string\" pair with a shell variable name"
+                    )),
                 }
             }
         }
@@ -135,7 +144,10 @@ impl NodeConfig {
             .unwrap_or_default();
         let timeout = config.get("connect_timeout_seconds").and_then(Value::as_number).unwrap_or(10.0).max(1.0);
         if !problems.is_empty() {
-            return Err(ProviderError::permanent(format!("the vsn provider block is invalid: {}.", problems.join("; "))));
+            return Err(ProviderError::permanent(format!(
+                "the vsn provider block is invalid: {}.",
+                problems.join("; ")
+            )));
         }
         let (Some(key), Some(host_key)) = (key, host_key) else {
             return Err(ProviderError::permanent("the vsn provider block is invalid"));
@@ -173,7 +185,8 @@ mod tests {
 
     #[test]
     fn every_problem_is_listed_at_once() {
-        let err = NodeConfig::parse(&cfg(&[("port", Value::Number(70000.0)), ("data_root", Value::string("rel"))])).unwrap_err();
+        let err = NodeConfig::parse(&cfg(&[("port", Value::Number(70000.0)), ("data_root", Value::string("rel"))]))
+            .unwrap_err();
         for needle in ["\"host\" is required", "\"port\"", "private_key", "host key", "\"data_root\""] {
             assert!(err.message.contains(needle), "{needle} missing in: {}", err.message);
         }

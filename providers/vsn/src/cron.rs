@@ -38,7 +38,9 @@ fn wanted(node: &Node, o: &Map) -> Result<Wanted, ProviderError> {
     attrs::check_name(&name, what)?;
     let schedule = opt_str(o, "schedule").unwrap_or_else(|| DEFAULT_SCHEDULE.to_string());
     if schedule.split_whitespace().count() != 5 || schedule.contains('\n') {
-        return Err(ProviderError::permanent(format!("{what}: \"schedule\" must be five cron fields, not \"{schedule}\"")));
+        return Err(ProviderError::permanent(format!(
+            "{what}: \"schedule\" must be five cron fields, not \"{schedule}\""
+        )));
     }
     let mail_to = req_str(o, "mail_to", what)?;
     if mail_to.contains(['\n', '\r']) {
@@ -52,7 +54,11 @@ fn wanted(node: &Node, o: &Map) -> Result<Wanted, ProviderError> {
             sh_quote(&mailer_path)
         ),
         "mutt" => format!("printf '%s\\n' \"$REPORT\" | {} -s \"$SUBJECT\" -- \"$MAIL_TO\"", sh_quote(&mailer_path)),
-        other => return Err(ProviderError::permanent(format!("{what}: \"mailer\" must be \"sendmail\" or \"mutt\", not \"{other}\""))),
+        other => {
+            return Err(ProviderError::permanent(format!(
+                "{what}: \"mailer\" must be \"sendmail\" or \"mutt\", not \"{other}\""
+            )));
+        }
     };
     let containers = strings(o, "containers");
     for c in &containers {
@@ -62,7 +68,9 @@ fn wanted(node: &Node, o: &Map) -> Result<Wanted, ProviderError> {
     let env: String = node.config.env.iter().map(|(k, v)| format!("export {k}={}\n", sh_quote(v))).collect();
     let health = match node.config.engine.kind {
         EngineKind::Podman => format!("{} healthcheck run \"$c\"", sh_quote(engine)),
-        EngineKind::Docker => format!("[ \"$({} inspect --format '{{{{.State.Health.Status}}}}' \"$c\")\" = healthy ]", sh_quote(engine)),
+        EngineKind::Docker => {
+            format!("[ \"$({} inspect --format '{{{{.State.Health.Status}}}}' \"$c\")\" = healthy ]", sh_quote(engine))
+        }
     };
     let script = format!(
         "#!/bin/bash\n# Installed by tarn (vsn_healthcheck_cron.{name}); changes are overwritten.\n{env}\
@@ -125,7 +133,13 @@ pub async fn update(node: &Node, planned: Value) -> Result<Value, ProviderError>
 pub async fn read(node: &Node, state: Value) -> Result<Option<Value>, ProviderError> {
     let mut o = attrs::object(state, crate::schema::CRON)?;
     let w = wanted(node, &o)?;
-    let out = node.script(&format!("cat -- {} && echo '#--tarn--' && cat -- {}", sh_quote(&cron_path(&w.name)), sh_quote(&script_path(&w.name)))).await?;
+    let out = node
+        .script(&format!(
+            "cat -- {} && echo '#--tarn--' && cat -- {}",
+            sh_quote(&cron_path(&w.name)),
+            sh_quote(&script_path(&w.name))
+        ))
+        .await?;
     if !out.success() {
         return Ok(None);
     }
@@ -141,7 +155,9 @@ pub async fn delete(node: &Node, state: Value) -> Result<(), ProviderError> {
     let o = attrs::object(state, crate::schema::CRON)?;
     let name = req_str(&o, "name", crate::schema::CRON)?;
     attrs::check_name(&name, crate::schema::CRON)?;
-    node.script_checked(&format!("rm -f -- {} {}", sh_quote(&cron_path(&name)), sh_quote(&script_path(&name)))).await.map(|_| ())
+    node.script_checked(&format!("rm -f -- {} {}", sh_quote(&cron_path(&name)), sh_quote(&script_path(&name))))
+        .await
+        .map(|_| ())
 }
 
 /// The files render without a VSN; used by the unit test below.

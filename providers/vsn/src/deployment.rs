@@ -26,16 +26,23 @@ const SECRETS_SCHEMA: &str = r#"{
 }"#;
 
 fn read_json(path: &str, what: &str) -> Result<Json, ProviderError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ProviderError::permanent(format!("cannot read the {what} {path}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ProviderError::permanent(format!("cannot read the {what} {path}: {e}")))?;
     serde_json::from_str(&text).map_err(|e| {
         // serde_json's message names line and column, never the content.
-        ProviderError::permanent(format!("the {what} {path} is not valid JSON: {path}:{}:{}: {e}", e.line(), e.column()))
+        ProviderError::permanent(format!(
+            "the {what} {path} is not valid JSON: {path}:{}:{}: {e}",
+            e.line(),
+            e.column()
+        ))
     })
 }
 
 fn schema_errors(schema: &str, instance: &Json, masked: bool) -> Result<Vec<String>, ProviderError> {
-    let schema: Json = serde_json::from_str(schema).map_err(|e| ProviderError::permanent(format!("the deployment plan schema is broken: {e}")))?;
-    let validator = jsonschema::validator_for(&schema).map_err(|e| ProviderError::permanent(format!("the deployment plan schema is broken: {e}")))?;
+    let schema: Json = serde_json::from_str(schema)
+        .map_err(|e| ProviderError::permanent(format!("the deployment plan schema is broken: {e}")))?;
+    let validator = jsonschema::validator_for(&schema)
+        .map_err(|e| ProviderError::permanent(format!("the deployment plan schema is broken: {e}")))?;
     Ok(validator
         .iter_errors(instance)
         .map(|e| {
@@ -47,7 +54,9 @@ fn schema_errors(schema: &str, instance: &Json, masked: bool) -> Result<Vec<Stri
 }
 
 fn strs(v: Option<&Json>) -> Vec<String> {
-    v.and_then(Json::as_array).map(|l| l.iter().filter_map(Json::as_str).map(str::to_string).collect()).unwrap_or_default()
+    v.and_then(Json::as_array)
+        .map(|l| l.iter().filter_map(Json::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// Validates the plan and the secret file; every problem in one error.
@@ -62,7 +71,10 @@ pub fn validate(plan: &Json, secrets: Option<&Json>, size_cap_gb: f64, plan_path
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ProviderError::permanent(format!("the deployment plan {plan_path} is invalid:\n  - {}", problems.join("\n  - "))))
+        Err(ProviderError::permanent(format!(
+            "the deployment plan {plan_path} is invalid:\n  - {}",
+            problems.join("\n  - ")
+        )))
     }
 }
 
@@ -86,7 +98,9 @@ fn special_checks(plan: &Json, secrets: Option<&Json>, size_cap_gb: f64) -> Vec<
         volumes.insert(name);
         if let Some(gb) = v["size_limit_gb"].as_f64() {
             if gb > size_cap_gb {
-                problems.push(format!("/volumes/{i}/size_limit_gb: {gb} GB is over the VSN's volume size limit of {size_cap_gb} GB"));
+                problems.push(format!(
+                    "/volumes/{i}/size_limit_gb: {gb} GB is over the VSN's volume size limit of {size_cap_gb} GB"
+                ));
             }
         }
         if let Some(a) = v["image_archive"].as_str() {
@@ -100,7 +114,8 @@ fn special_checks(plan: &Json, secrets: Option<&Json>, size_cap_gb: f64) -> Vec<
             format!("{}/{proto}", spec.rsplit(':').next().unwrap_or_default())
         })
         .collect();
-    let secret_keys: BTreeSet<String> = secrets.and_then(Json::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let secret_keys: BTreeSet<String> =
+        secrets.and_then(Json::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
     for (i, s) in plan["services"].as_array().unwrap_or(&empty).iter().enumerate() {
         let name = s["name"].as_str().unwrap_or_default().to_string();
         if let Some(first) = names.insert(name.clone(), format!("/services/{i}/name")) {
@@ -113,7 +128,9 @@ fn special_checks(plan: &Json, secrets: Option<&Json>, size_cap_gb: f64) -> Vec<
         }
         for (j, k) in strs(s.get("secrets")).iter().enumerate() {
             if secrets.is_none() {
-                problems.push(format!("/services/{i}/secrets/{j}: the secret \"{k}\" is named but no secret file was given"));
+                problems.push(format!(
+                    "/services/{i}/secrets/{j}: the secret \"{k}\" is named but no secret file was given"
+                ));
             } else if !secret_keys.contains(k) {
                 problems.push(format!("/services/{i}/secrets/{j}: the secret file has no key \"{k}\""));
             }
@@ -182,7 +199,9 @@ pub fn outputs(plan: &Json, secrets: Option<&Json>) -> Value {
         let keys = strs(s.get("secrets"));
         let values: Vec<(String, Value)> = keys
             .iter()
-            .filter_map(|k| secrets.and_then(|m| m.get(k)).and_then(Json::as_str).map(|v| (k.clone(), Value::string(v))))
+            .filter_map(|k| {
+                secrets.and_then(|m| m.get(k)).and_then(Json::as_str).map(|v| (k.clone(), Value::string(v)))
+            })
             .collect();
         service_secrets.push((name.clone(), if values.is_empty() { Value::Null } else { Value::map(values) }));
         let obj = Value::map([
@@ -212,7 +231,10 @@ pub fn outputs(plan: &Json, secrets: Option<&Json>) -> Value {
 
 /// Reads the data source: the configuration's `file` and `secrets_file`.
 pub fn read(config: &Value, size_cap_gb: f64) -> Result<Value, ProviderError> {
-    let file = config.get("file").and_then(Value::as_str).ok_or_else(|| ProviderError::permanent("vsn_deployment_plan: \"file\" is required"))?;
+    let file = config
+        .get("file")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::permanent("vsn_deployment_plan: \"file\" is required"))?;
     let plan = read_json(file, "deployment plan")?;
     let secrets_path = config.get("secrets_file").and_then(Value::as_str);
     let secrets = match secrets_path {
@@ -251,7 +273,10 @@ mod tests {
         assert_eq!(out.get("host").unwrap().get("name").unwrap(), &Value::string("vsn-host"));
         let web = out.get("services").unwrap().get("web").unwrap();
         assert_eq!(web.get("restart"), Some(&Value::Null));
-        assert_eq!(out.get("volumes").unwrap().get("db-data").unwrap().get("mount_path").unwrap(), &Value::string("/data"));
+        assert_eq!(
+            out.get("volumes").unwrap().get("db-data").unwrap().get("mount_path").unwrap(),
+            &Value::string("/data")
+        );
         assert!(out.get("service_secrets").unwrap().is_sensitive());
     }
 
@@ -273,7 +298,13 @@ mod tests {
         p["volumes"][0]["size_limit_gb"] = json!(500);
         p["services"].as_array_mut().unwrap().push(json!({"name": "db-data", "image": "x"}));
         let err = validate(&p, Some(&json!({})), 200.0, "p.json").unwrap_err().message;
-        for needle in ["/services/0/volumes/0", "/services/0/secrets/0", "/services/0/ports/0", "/volumes/0/size_limit_gb", "/services/1/name"] {
+        for needle in [
+            "/services/0/volumes/0",
+            "/services/0/secrets/0",
+            "/services/0/ports/0",
+            "/volumes/0/size_limit_gb",
+            "/services/1/name",
+        ] {
             assert!(err.contains(needle), "{needle} missing in {err}");
         }
     }

@@ -57,7 +57,8 @@ impl Spec {
     pub fn run_args(&self) -> Vec<String> {
         let mut a: Vec<String> = ["run", "-d", "--name"].iter().map(|s| s.to_string()).collect();
         a.push(self.name.clone());
-        for (k, v) in [(LABEL_CORRELATION, self.correlation.as_str()), (LABEL_ROLE, self.role), (LABEL_MANAGED, "tarn")] {
+        for (k, v) in [(LABEL_CORRELATION, self.correlation.as_str()), (LABEL_ROLE, self.role), (LABEL_MANAGED, "tarn")]
+        {
             a.push("--label".into());
             a.push(format!("{k}={v}"));
         }
@@ -133,7 +134,14 @@ pub fn remove_args(name: &str) -> Vec<String> {
 
 /// Names of containers carrying a label, all states.
 pub fn find_by_label_args(key: &str, value: &str) -> Vec<String> {
-    vec!["ps".into(), "-a".into(), "--filter".into(), format!("label={key}={value}"), "--format".into(), "{{.Names}}".into()]
+    vec![
+        "ps".into(),
+        "-a".into(),
+        "--filter".into(),
+        format!("label={key}={value}"),
+        "--format".into(),
+        "{{.Names}}".into(),
+    ]
 }
 
 /// The in-place restart-policy change, where the engine has one. Podman 4 has none
@@ -148,7 +156,10 @@ pub fn update_restart_args(kind: EngineKind, name: &str, policy: &str) -> Option
 /// True when the engine's stderr says the object does not exist.
 pub fn is_missing(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
-    s.contains("no such container") || s.contains("no such object") || s.contains("no such image") || s.contains("image not known")
+    s.contains("no such container")
+        || s.contains("no such object")
+        || s.contains("no such image")
+        || s.contains("image not known")
 }
 
 /// A container as `inspect` reports it.
@@ -263,7 +274,12 @@ mod tests {
             mounts: vec![],
             volumes_from: vec!["db-data".into()],
             restart: Some("always".into()),
-            health: Some(Health { command: "wget -q -O- localhost:80".into(), interval: Some("30s".into()), timeout: None, retries: Some(3) }),
+            health: Some(Health {
+                command: "wget -q -O- localhost:80".into(),
+                interval: Some("30s".into()),
+                timeout: None,
+                retries: Some(3),
+            }),
             pull: Some("never".into()),
             stop_timeout: Some(5),
         };
@@ -278,7 +294,10 @@ mod tests {
 
     #[test]
     fn docker_updates_restart_in_place_podman_does_not() {
-        assert_eq!(update_restart_args(EngineKind::Docker, "web", "always").unwrap().join(" "), "update --restart=always web");
+        assert_eq!(
+            update_restart_args(EngineKind::Docker, "web", "always").unwrap().join(" "),
+            "update --restart=always web"
+        );
         assert!(update_restart_args(EngineKind::Podman, "web", "always").is_none());
     }
 

@@ -74,7 +74,13 @@ fn health(o: &Map) -> Option<Health> {
 }
 
 /// The engine specification of an object. `env_file` is the uploaded secret file, if any.
-pub fn spec(kind: Kind, node: &Node, o: &Map, correlation: &str, env_file: Option<String>) -> Result<Spec, ProviderError> {
+pub fn spec(
+    kind: Kind,
+    node: &Node,
+    o: &Map,
+    correlation: &str,
+    env_file: Option<String>,
+) -> Result<Spec, ProviderError> {
     let what = kind.type_name();
     let name = name_of(kind, o)?;
     attrs::check_name(&name, what)?;
@@ -157,7 +163,8 @@ pub fn observe(kind: Kind, mut state: Map, seen: &Observed, image_env: &[(String
         if !seen.restart.is_empty() {
             let configured = opt_str(&state, "restart");
             // The engines report "" or "no" for no policy; null in configuration means "no".
-            let same = configured.as_deref().unwrap_or("no") == seen.restart || (seen.restart == "no" && configured.is_none());
+            let same =
+                configured.as_deref().unwrap_or("no") == seen.restart || (seen.restart == "no" && configured.is_none());
             if !same {
                 attrs::set_str(&mut state, "restart", seen.restart.clone());
             }

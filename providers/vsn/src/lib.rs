@@ -73,7 +73,9 @@ fn resource_type(name: &str) -> Result<Type, ProviderError> {
 
 impl VsnProvider {
     fn node(&self) -> Result<&Node, ProviderError> {
-        self.node.get().ok_or_else(|| ProviderError::permanent("the vsn provider was used before it was configured; this is a bug in tarn"))
+        self.node.get().ok_or_else(|| {
+            ProviderError::permanent("the vsn provider was used before it was configured; this is a bug in tarn")
+        })
     }
 }
 
@@ -131,7 +133,10 @@ impl Provider for VsnProvider {
 
     async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
         if req.type_name != schema::PLAN {
-            return Err(ProviderError::permanent(format!("the vsn provider has no data source \"{}\"; it offers vsn_deployment_plan", req.type_name)));
+            return Err(ProviderError::permanent(format!(
+                "the vsn provider has no data source \"{}\"; it offers vsn_deployment_plan",
+                req.type_name
+            )));
         }
         let cap = self.node()?.config.volume_size_limit_bytes as f64 / config::GB as f64;
         let config = req.config;

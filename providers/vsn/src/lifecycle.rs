@@ -29,7 +29,9 @@ pub async fn inspect(node: &Node, name: &str) -> Result<Option<Observed>, Provid
             out.stderr.trim()
         )));
     }
-    engine::parse_inspect(&out.stdout).map(Some).map_err(|e| ProviderError::permanent(format!("container {name} on {}: {e}", node.describe())))
+    engine::parse_inspect(&out.stdout)
+        .map(Some)
+        .map_err(|e| ProviderError::permanent(format!("container {name} on {}: {e}", node.describe())))
 }
 
 async fn image_env(node: &Node, image_id: &str) -> Vec<(String, String)> {
@@ -60,7 +62,9 @@ async fn observed_state(node: &Node, kind: Kind, state: Map, seen: &Observed) ->
 
 /// A volume's size limit in bytes.
 fn size_limit(node: &Node, o: &Map) -> u64 {
-    opt_num(o, "size_limit_gb").map(|gb| (gb * crate::config::GB as f64) as u64).unwrap_or(node.config.volume_size_limit_bytes)
+    opt_num(o, "size_limit_gb")
+        .map(|gb| (gb * crate::config::GB as f64) as u64)
+        .unwrap_or(node.config.volume_size_limit_bytes)
 }
 
 /// Checks a volume's data directory against its size limit.
@@ -151,7 +155,8 @@ pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) 
         remove_by_correlation(node, correlation).await;
         if let Some(old) = set_aside {
             if let Err(r) = aside::restore(node, old).await {
-                e.message = format!("{}; putting the previous container {name} back failed too: {}", e.message, r.message);
+                e.message =
+                    format!("{}; putting the previous container {name} back failed too: {}", e.message, r.message);
             }
         }
         return Err(e);
@@ -178,7 +183,10 @@ pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) 
             }
             Ok(Value::Map(state))
         }
-        None => Err(ProviderError::permanent(format!("container {name} vanished on {} right after it was created", node.describe()))),
+        None => Err(ProviderError::permanent(format!(
+            "container {name} vanished on {} right after it was created",
+            node.describe()
+        ))),
     }
 }
 
@@ -218,7 +226,9 @@ pub async fn update(node: &Node, kind: Kind, prior: Value, planned: Value) -> Re
         let args = if want_running { engine::args(&["start", &name]) } else { engine::stop_args(&name, timeout) };
         node.engine_checked(&args).await?;
     }
-    let seen = inspect(node, &name).await?.ok_or_else(|| ProviderError::not_found(format!("container {name} is gone from {}", node.describe())))?;
+    let seen = inspect(node, &name)
+        .await?
+        .ok_or_else(|| ProviderError::not_found(format!("container {name} is gone from {}", node.describe())))?;
     let mut state = observed_state(node, kind, o.clone(), &seen).await;
     for k in ["image", "env", "secrets", "restart", "running"] {
         if let Some(v) = o.get(k) {
@@ -238,11 +248,19 @@ pub async fn delete(node: &Node, kind: Kind, state: Value) -> Result<(), Provide
     let timeout = opt_num(&o, "stop_timeout").map(|n| n as u32).unwrap_or(10);
     let stop = node.engine(&engine::stop_args(&target, timeout)).await?;
     if !stop.success() && !engine::is_missing(&stop.stderr) {
-        return Err(ProviderError::permanent(format!("stopping container {name} on {} failed: {}", node.describe(), stop.stderr.trim())));
+        return Err(ProviderError::permanent(format!(
+            "stopping container {name} on {} failed: {}",
+            node.describe(),
+            stop.stderr.trim()
+        )));
     }
     let rm = node.engine(&engine::remove_args(&target)).await?;
     if !rm.success() && !engine::is_missing(&rm.stderr) {
-        return Err(ProviderError::permanent(format!("removing container {name} on {} failed: {}", node.describe(), rm.stderr.trim())));
+        return Err(ProviderError::permanent(format!(
+            "removing container {name} on {} failed: {}",
+            node.describe(),
+            rm.stderr.trim()
+        )));
     }
     if current {
         aside::bring_back(node, &name).await?;

@@ -43,7 +43,8 @@ pub fn parse(out: &str) -> Result<Manifest, String> {
         }
         let (path, what) = if hashes {
             // sha256sum -z: "<64 hex>  <path>" (two spaces; names are not escaped under -z).
-            let (hash, path) = record.split_once("  ").ok_or_else(|| format!("unexpected sha256sum output {record:?}"))?;
+            let (hash, path) =
+                record.split_once("  ").ok_or_else(|| format!("unexpected sha256sum output {record:?}"))?;
             (path, format!("sha256={hash}"))
         } else {
             let (path, what) = record.split_once('\t').ok_or_else(|| format!("unexpected find output {record:?}"))?;
@@ -71,7 +72,10 @@ impl Manifest {
                 (None, None) => return None,
                 (Some((pa, ea)), Some((pb, eb))) if pa == pb => {
                     if ea != eb {
-                        return Some(format!("{}: {self_name} has \"{ea}\", {other_name} has \"{eb}\"", String::from_utf8_lossy(pa)));
+                        return Some(format!(
+                            "{}: {self_name} has \"{ea}\", {other_name} has \"{eb}\"",
+                            String::from_utf8_lossy(pa)
+                        ));
                     }
                     a.next();
                     b.next();
@@ -79,8 +83,12 @@ impl Manifest {
                 (Some((pa, _)), Some((pb, _))) if pa < pb => {
                     return Some(format!("{}: only {self_name} has it", String::from_utf8_lossy(pa)));
                 }
-                (Some((pa, _)), None) => return Some(format!("{}: only {self_name} has it", String::from_utf8_lossy(pa))),
-                (_, Some((pb, _))) => return Some(format!("{}: only {other_name} has it", String::from_utf8_lossy(pb))),
+                (Some((pa, _)), None) => {
+                    return Some(format!("{}: only {self_name} has it", String::from_utf8_lossy(pa)));
+                }
+                (_, Some((pb, _))) => {
+                    return Some(format!("{}: only {other_name} has it", String::from_utf8_lossy(pb)));
+                }
             }
         }
     }
@@ -90,9 +98,9 @@ impl Manifest {
 pub async fn read(node: &Node, dir: &str) -> Result<Option<Manifest>, ProviderError> {
     let out = node.session().await?.exec(node.root_script(&script(dir))).await?;
     match out.status {
-        Some(0) => parse(&out.stdout)
-            .map(Some)
-            .map_err(|e| ProviderError::permanent(format!("listing {dir} on {} for its checksums failed: {e}", node.describe()))),
+        Some(0) => parse(&out.stdout).map(Some).map_err(|e| {
+            ProviderError::permanent(format!("listing {dir} on {} for its checksums failed: {e}", node.describe()))
+        }),
         Some(3) => Ok(None),
         _ => Err(ProviderError::permanent(format!(
             "listing {dir} on {} for its checksums failed (GNU find, xargs and sha256sum are needed): {}",
@@ -127,11 +135,16 @@ mod tests {
 
     #[test]
     fn the_first_difference_names_the_path_and_both_sides() {
-        let m = |pairs: &[(&str, &str)]| Manifest { entries: pairs.iter().map(|(p, e)| (p.as_bytes().to_vec(), e.to_string())).collect() };
+        let m = |pairs: &[(&str, &str)]| Manifest {
+            entries: pairs.iter().map(|(p, e)| (p.as_bytes().to_vec(), e.to_string())).collect(),
+        };
         let a = m(&[(".", "d"), ("./x", "f 644 0:0 sha256=1"), ("./y", "f")]);
         let b = m(&[(".", "d"), ("./x", "f 644 0:0 sha256=2"), ("./y", "f")]);
         assert_eq!(a.first_difference(&a.clone(), "old", "new"), None);
-        assert_eq!(a.first_difference(&b, "old", "new").unwrap(), "./x: old has \"f 644 0:0 sha256=1\", new has \"f 644 0:0 sha256=2\"");
+        assert_eq!(
+            a.first_difference(&b, "old", "new").unwrap(),
+            "./x: old has \"f 644 0:0 sha256=1\", new has \"f 644 0:0 sha256=2\""
+        );
         let c = m(&[(".", "d"), ("./x", "f 644 0:0 sha256=1")]);
         assert_eq!(a.first_difference(&c, "old", "new").unwrap(), "./y: only old has it");
         assert_eq!(c.first_difference(&a, "old", "new").unwrap(), "./y: only new has it");

@@ -63,11 +63,16 @@ fn staging_dir(node: &Node, name: &str) -> String {
 
 async fn is_dir(node: &Node, dir: &str) -> Result<bool, ProviderError> {
     let q = sh_quote(dir);
-    let out = node.script_checked(&format!("if [ -d {q} ]; then echo yes; elif [ -e {q} ]; then echo other; else echo no; fi")).await?;
+    let out = node
+        .script_checked(&format!("if [ -d {q} ]; then echo yes; elif [ -e {q} ]; then echo other; else echo no; fi"))
+        .await?;
     match out.stdout.trim() {
         "yes" => Ok(true),
         "no" => Ok(false),
-        _ => Err(ProviderError::permanent(format!("{dir} on {} exists but is not a directory; move it away and apply again", node.describe()))),
+        _ => Err(ProviderError::permanent(format!(
+            "{dir} on {} exists but is not a directory; move it away and apply again",
+            node.describe()
+        ))),
     }
 }
 
@@ -78,9 +83,10 @@ async fn remove_staging(node: &Node, staging: &str) -> Result<(), ProviderError>
 /// Brings the data of `src` into `<data_root>/<name>` on `node` (see the module header).
 /// `limit` is the volume's size limit in bytes, checked on the source before copying.
 pub async fn bring(node: &Node, src: Source, name: &str, limit: u64) -> Result<(), ProviderError> {
-    let from = Node::connect(src.config)
-        .await
-        .map_err(|e| ProviderError { message: format!("vsn_volume {name}: the source VSN of \"migrate_from\": {}", e.message), ..e })?;
+    let from = Node::connect(src.config).await.map_err(|e| ProviderError {
+        message: format!("vsn_volume {name}: the source VSN of \"migrate_from\": {}", e.message),
+        ..e
+    })?;
     let src_dir = from.config.data_dir(&src.volume);
     let dir = node.config.data_dir(name);
     let (old, new) = (format!("{src_dir} on {}", from.describe()), format!("{dir} on {}", node.describe()));
@@ -93,7 +99,9 @@ pub async fn bring(node: &Node, src: Source, name: &str, limit: u64) -> Result<(
         } else {
             String::new()
         };
-        return Err(ProviderError::permanent(format!("vsn_volume {name}: the data to move, {old}, does not exist{also}")));
+        return Err(ProviderError::permanent(format!(
+            "vsn_volume {name}: the data to move, {old}, does not exist{also}"
+        )));
     };
     if target_exists {
         let here = manifest::read(node, &dir).await?.unwrap_or_default();
@@ -117,25 +125,44 @@ pub async fn bring(node: &Node, src: Source, name: &str, limit: u64) -> Result<(
     let placed = match result {
         Ok(()) => {
             let (s, d) = (sh_quote(&staging), sh_quote(&dir));
-            node.script_checked(&format!("if [ -e {d} ]; then echo \"{dir} appeared during the copy\" >&2; exit 1; fi; mv -T -- {s} {d}")).await.map(|_| ())
+            node.script_checked(&format!(
+                "if [ -e {d} ]; then echo \"{dir} appeared during the copy\" >&2; exit 1; fi; mv -T -- {s} {d}"
+            ))
+            .await
+            .map(|_| ())
         }
         Err(e) => Err(e),
     };
     if let Err(e) = placed {
         let _ = remove_staging(node, &staging).await;
-        return Err(ProviderError { message: format!("vsn_volume {name}: moving {old} to {new} failed: {}", e.message), ..e });
+        return Err(ProviderError {
+            message: format!("vsn_volume {name}: moving {old} to {new} failed: {}", e.message),
+            ..e
+        });
     }
     Ok(())
 }
 
 /// Streams the source directory into a fresh staging directory and compares the manifests.
-async fn copy_and_verify(node: &Node, from: &Node, src_dir: &str, staging: &str, want: &Manifest, old: &str) -> Result<(), ProviderError> {
+async fn copy_and_verify(
+    node: &Node,
+    from: &Node,
+    src_dir: &str,
+    staging: &str,
+    want: &Manifest,
+    old: &str,
+) -> Result<(), ProviderError> {
     let s = sh_quote(staging);
-    node.script_checked(&format!("rm -rf -- {s} && mkdir -p -- {root} && mkdir -m 0700 -- {s}", root = sh_quote(&node.config.data_root))).await?;
+    node.script_checked(&format!(
+        "rm -rf -- {s} && mkdir -p -- {root} && mkdir -m 0700 -- {s}",
+        root = sh_quote(&node.config.data_root)
+    ))
+    .await?;
     let read = from.root_script(&format!("tar -C {} --numeric-owner -cpf - .", sh_quote(src_dir)));
     let write = node.root_script(&format!("tar -C {s} --numeric-owner -xpf -"));
     // Connections of the pipe's own (see tarn_sdk's ssh/pipe.rs), closed when it is done.
-    let (src_session, dst_session) = (Session::connect(&from.config.ssh).await?, Session::connect(&node.config.ssh).await?);
+    let (src_session, dst_session) =
+        (Session::connect(&from.config.ssh).await?, Session::connect(&node.config.ssh).await?);
     let piped = src_session.pipe(read, &dst_session, write).await;
     // A connection whose sink failed may not answer a goodbye (see pipe.rs): do not wait on it.
     for session in [&src_session, &dst_session] {

@@ -28,7 +28,12 @@ fn known_str(o: &attrs::Map, key: &str) -> Option<String> {
     o.get(key).filter(|v| !v.is_unknown()).and_then(Value::as_str).map(str::to_string)
 }
 
-pub fn plan(node: &NodeConfig, kind: Kind, prior: Option<Value>, proposed: Value) -> Result<PlanResponse, ProviderError> {
+pub fn plan(
+    node: &NodeConfig,
+    kind: Kind,
+    prior: Option<Value>,
+    proposed: Value,
+) -> Result<PlanResponse, ProviderError> {
     let what = kind.type_name();
     let mut o = attrs::object(proposed, what)?;
     one_of(&o, "pull", PULL, what)?;
@@ -49,7 +54,9 @@ pub fn plan(node: &NodeConfig, kind: Kind, prior: Option<Value>, proposed: Value
             }
             if let Some(m) = known_str(&o, "mount_path") {
                 if !m.starts_with('/') {
-                    return Err(ProviderError::permanent(format!("{what}: \"mount_path\" must be absolute, not \"{m}\"")));
+                    return Err(ProviderError::permanent(format!(
+                        "{what}: \"mount_path\" must be absolute, not \"{m}\""
+                    )));
                 }
             }
             match known_str(&o, "name") {
@@ -58,7 +65,9 @@ pub fn plan(node: &NodeConfig, kind: Kind, prior: Option<Value>, proposed: Value
             };
             // A source given in full is checked now, before anything runs anywhere.
             let known = |k: &str| o.get(k).is_none_or(Value::is_wholly_known);
-            if let Some(name) = known_str(&o, "name").filter(|_| known("migrate_from") && known(PRIVATE_KEY) && known(PASSPHRASE)) {
+            if let Some(name) =
+                known_str(&o, "name").filter(|_| known("migrate_from") && known(PRIVATE_KEY) && known(PASSPHRASE))
+            {
                 migrate::source(&o, &name)?;
             }
             if let Some(gb) = opt_num(&o, "size_limit_gb") {
@@ -83,7 +92,9 @@ pub fn plan(node: &NodeConfig, kind: Kind, prior: Option<Value>, proposed: Value
             if let Some(secrets) = o.get("secrets").and_then(Value::as_map) {
                 for (k, v) in secrets {
                     if v.as_str().is_some_and(|s| s.contains('\n')) {
-                        return Err(ProviderError::permanent(format!("{what}: the secret \"{k}\" contains a line break, which an env-file cannot carry")));
+                        return Err(ProviderError::permanent(format!(
+                            "{what}: the secret \"{k}\" contains a line break, which an env-file cannot carry"
+                        )));
                     }
                 }
             }

@@ -25,7 +25,10 @@ impl Scratch {
         let out = session.exec_checked("mktemp -d /tmp/tarn-vsn-XXXXXXXX").await?;
         let dir = out.stdout.trim().to_string();
         if !dir.starts_with("/tmp/tarn-vsn-") {
-            return Err(ProviderError::permanent(format!("mktemp on {} printed an unexpected path: {dir}", node.describe())));
+            return Err(ProviderError::permanent(format!(
+                "mktemp on {} printed an unexpected path: {dir}",
+                node.describe()
+            )));
         }
         Ok(Scratch { dir })
     }
@@ -35,7 +38,9 @@ impl Scratch {
         let mut text = String::new();
         for (k, v) in secrets {
             if v.contains('\n') || v.contains('\r') {
-                return Err(ProviderError::permanent(format!("the secret \"{k}\" contains a line break, which an env-file cannot carry")));
+                return Err(ProviderError::permanent(format!(
+                    "the secret \"{k}\" contains a line break, which an env-file cannot carry"
+                )));
             }
             text.push_str(&format!("{k}={v}\n"));
         }
@@ -72,7 +77,9 @@ pub async fn load_image(node: &Node, archive: &str) -> Result<(), ProviderError>
 /// Returns whether it existed.
 pub async fn ensure_data_dir(node: &Node, dir: &str) -> Result<bool, ProviderError> {
     let q = sh_quote(dir);
-    let out = node.script_checked(&format!("if [ -d {q} ]; then echo existed; else mkdir -p -- {q} && echo created; fi")).await?;
+    let out = node
+        .script_checked(&format!("if [ -d {q} ]; then echo existed; else mkdir -p -- {q} && echo created; fi"))
+        .await?;
     Ok(out.stdout.trim() == "existed")
 }
 
@@ -84,7 +91,9 @@ pub async fn dir_size(node: &Node, dir: &str) -> Result<Option<u64>, ProviderErr
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse().map(Some).map_err(|_| ProviderError::permanent(format!("du printed an unexpected size for {dir}: {text}")))
+    text.parse()
+        .map(Some)
+        .map_err(|_| ProviderError::permanent(format!("du printed an unexpected size for {dir}: {text}")))
 }
 
 /// Deletes a data directory, refusing anything that is not a direct child of the data root.

@@ -168,13 +168,15 @@ fn cron() -> ResourceSchema {
 }
 
 fn deployment_plan() -> ResourceSchema {
-    ResourceSchema::new("Reads and validates a deployment plan (JSON, see docs/vsn-deployment-plan.md) and its optional secret file.")
-        .attr("file", A::required(Type::String, "The deployment plan JSON file."))
-        .attr("secrets_file", A::optional(Type::String, "The secret file: a JSON object of NAME: \"value\" pairs."))
-        .attr("host", A::computed(Type::Any, "The host container: name, image, command, env, ports."))
-        .attr("volumes", A::computed(Type::Any, "Volume containers by name, every field filled in: for for_each."))
-        .attr("services", A::computed(Type::Any, "Service containers by name, every field filled in: for for_each."))
-        .attr("service_secrets", A::computed(Type::Any, "For each service, its secrets as NAME = value.").sensitive())
+    ResourceSchema::new(
+        "Reads and validates a deployment plan (JSON, see docs/vsn-deployment-plan.md) and its optional secret file.",
+    )
+    .attr("file", A::required(Type::String, "The deployment plan JSON file."))
+    .attr("secrets_file", A::optional(Type::String, "The secret file: a JSON object of NAME: \"value\" pairs."))
+    .attr("host", A::computed(Type::Any, "The host container: name, image, command, env, ports."))
+    .attr("volumes", A::computed(Type::Any, "Volume containers by name, every field filled in: for for_each."))
+    .attr("services", A::computed(Type::Any, "Service containers by name, every field filled in: for for_each."))
+    .attr("service_secrets", A::computed(Type::Any, "For each service, its secrets as NAME = value.").sensitive())
 }
 
 pub fn provider_schema() -> ProviderSchema {
@@ -182,20 +184,47 @@ pub fn provider_schema() -> ProviderSchema {
     let c = &mut s.config;
     c.insert("host".into(), A::required(Type::String, "The VSN's SSH address."));
     c.insert("port".into(), A::optional(Type::Number, "SSH port; null means 22."));
-    c.insert("user".into(), A::optional(Type::String, "SSH user; null means root. A non-root user needs passwordless sudo."));
+    c.insert(
+        "user".into(),
+        A::optional(Type::String, "SSH user; null means root. A non-root user needs passwordless sudo."),
+    );
     c.insert("private_key_file".into(), A::optional(Type::String, "Path of the SSH private key."));
     c.insert("private_key".into(), A::optional(Type::String, "The SSH private key itself.").sensitive());
     c.insert("private_key_passphrase".into(), A::optional(Type::String, "Passphrase of an encrypted key.").sensitive());
     c.insert("host_key_fingerprint".into(), A::optional(Type::String, "Accept only this host key (SHA256:...)."));
-    c.insert("known_hosts_file".into(), A::optional(Type::String, "Accept only host keys listed in this known_hosts file."));
+    c.insert(
+        "known_hosts_file".into(),
+        A::optional(Type::String, "Accept only host keys listed in this known_hosts file."),
+    );
     c.insert("trust_on_first_use".into(), A::optional(Type::Bool, "Accept the host key seen first in this run."));
     c.insert("connect_timeout_seconds".into(), A::optional(Type::Number, "Connect timeout; null means 10."));
-    c.insert("engine".into(), A::optional(Type::String, "Container engine program: \"podman\" (null) or \"docker\", or a path."));
-    c.insert("engine_kind".into(), A::optional(Type::String, "\"podman\" or \"docker\" when the program's name does not say."));
-    c.insert("data_root".into(), A::optional(Type::String, "Directory holding the volume containers' data directories; null means /srv/vsn/data."));
-    c.insert("volume_size_limit_gb".into(), A::optional(Type::Number, "Largest data directory allowed per volume container, GB; null means 200."));
-    c.insert("env".into(), A::optional(map_of_strings(), "Environment for every engine command (e.g. CONTAINERS_CONF)."));
-    c.insert("required_commands".into(), A::optional(list_of_strings(), "Further commands validation requires on the VSN."));
+    c.insert(
+        "engine".into(),
+        A::optional(Type::String, "Container engine program: \"podman\" (null) or \"docker\", or a path."),
+    );
+    c.insert(
+        "engine_kind".into(),
+        A::optional(Type::String, "\"podman\" or \"docker\" when the program's name does not say."),
+    );
+    c.insert(
+        "data_root".into(),
+        A::optional(
+            Type::String,
+            "Directory holding the volume containers' data directories; null means /srv/vsn/data.",
+        ),
+    );
+    c.insert(
+        "volume_size_limit_gb".into(),
+        A::optional(Type::Number, "Largest data directory allowed per volume container, GB; null means 200."),
+    );
+    c.insert(
+        "env".into(),
+        A::optional(map_of_strings(), "Environment for every engine command (e.g. CONTAINERS_CONF)."),
+    );
+    c.insert(
+        "required_commands".into(),
+        A::optional(list_of_strings(), "Further commands validation requires on the VSN."),
+    );
     s.resources.insert(HOST.into(), host());
     s.resources.insert(VOLUME.into(), volume());
     s.resources.insert(SERVICE.into(), service());

@@ -29,7 +29,8 @@ pub struct TestVsn {
 }
 
 fn check_installed() -> Result<(), String> {
-    for (what, path) in [("podman", "/usr/bin/podman"), ("runc", "/usr/sbin/runc"), ("busybox-static", "/bin/busybox")] {
+    for (what, path) in [("podman", "/usr/bin/podman"), ("runc", "/usr/sbin/runc"), ("busybox-static", "/bin/busybox")]
+    {
         if !Path::new(path).exists() {
             return Err(format!("{what} not found at {path}: install it with `{INSTALL}`"));
         }
@@ -76,7 +77,8 @@ impl TestVsn {
         for d in ["bin", "tmp", "etc", "data", "proc", "sys", "dev"] {
             std::fs::create_dir_all(root.join(d)).map_err(|e| e.to_string())?;
         }
-        std::fs::copy("/bin/busybox", root.join("bin/busybox")).map_err(|e| format!("copy busybox: {e}; install it with `{INSTALL}`"))?;
+        std::fs::copy("/bin/busybox", root.join("bin/busybox"))
+            .map_err(|e| format!("copy busybox: {e}; install it with `{INSTALL}`"))?;
         let list = Command::new("/bin/busybox").arg("--list").output().map_err(|e| e.to_string())?;
         for applet in String::from_utf8_lossy(&list.stdout).lines() {
             if applet != "busybox" {
@@ -91,12 +93,27 @@ impl TestVsn {
             std::fs::write(&p, content).map_err(|e| e.to_string())?;
         }
         let tar = self.sshd.dir().join(format!("{base}-{tag}.tar"));
-        let status = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg(".").status().map_err(|e| e.to_string())?;
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .map_err(|e| e.to_string())?;
         if !status.success() {
             return Err("tar failed".into());
         }
         let reference = format!("localhost/{}-{base}:{tag}", self.prefix);
-        self.podman(&["import", "--change", "ENV PATH=/bin", "--change", "CMD [\"sh\"]", &tar.to_string_lossy(), &reference])?;
+        self.podman(&[
+            "import",
+            "--change",
+            "ENV PATH=/bin",
+            "--change",
+            "CMD [\"sh\"]",
+            &tar.to_string_lossy(),
+            &reference,
+        ])?;
         self.images.push(reference.clone());
         Ok(reference)
     }

@@ -96,7 +96,10 @@ async fn wait_unlocked(backend: &Arc<dyn Backend>, timeout: Duration) -> Result<
                  --lock-timeout 10m. tarn drift never takes the lock itself."
             )));
         }
-        tokio::time::sleep(Duration::from_millis(250).min(timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(10))).await;
+        tokio::time::sleep(
+            Duration::from_millis(250).min(timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(10)),
+        )
+        .await;
     }
 }
 

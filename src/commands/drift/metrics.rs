@@ -41,13 +41,32 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("checks", "Drift checks run (successful or not)", m.checks.clone());
-        registry.register("checks_failed", "Drift checks that failed (unreadable object, locked or changing state, bad configuration)", m.failed.clone());
+        registry.register(
+            "checks_failed",
+            "Drift checks that failed (unreadable object, locked or changing state, bad configuration)",
+            m.failed.clone(),
+        );
         registry.register("drifted_resources", "Objects drifted at the last successful check", m.drifted.clone());
         registry.register("resources_checked", "Objects read at the last successful check", m.checked.clone());
         registry.register("detected", "1 when the last successful check found drift, else 0", m.detected.clone());
-        registry.register_with_unit("last_check_timestamp", "When the last check ended (Unix time)", Unit::Seconds, m.last_check.clone());
-        registry.register_with_unit("last_success_timestamp", "When the last successful check ended (Unix time)", Unit::Seconds, m.last_success.clone());
-        registry.register_with_unit("last_check_duration", "How long the last check took", Unit::Seconds, m.duration.clone());
+        registry.register_with_unit(
+            "last_check_timestamp",
+            "When the last check ended (Unix time)",
+            Unit::Seconds,
+            m.last_check.clone(),
+        );
+        registry.register_with_unit(
+            "last_success_timestamp",
+            "When the last successful check ended (Unix time)",
+            Unit::Seconds,
+            m.last_success.clone(),
+        );
+        registry.register_with_unit(
+            "last_check_duration",
+            "How long the last check took",
+            Unit::Seconds,
+            m.duration.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -79,7 +98,10 @@ impl Metrics {
 
 /// Binds `addr` (failing now, before any check, when it cannot) and serves `/metrics` until
 /// the returned task is aborted.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<(tokio::task::JoinHandle<()>, SocketAddr), CliError> {
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+) -> Result<(tokio::task::JoinHandle<()>, SocketAddr), CliError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::Failed(format!("--metrics-addr: cannot listen on {addr}: {e}")))?;
@@ -90,7 +112,10 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<(tokio::ta
             axum::routing::get(move || {
                 let metrics = metrics.clone();
                 async move {
-                    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.encode())
+                    (
+                        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                        metrics.encode(),
+                    )
                         .into_response()
                 }
             }),

@@ -35,7 +35,8 @@ pub async fn run(args: DriftArgs, color: Color) -> Result<(), CliError> {
         .iter()
         .map(|s| IgnoreRule::parse(s).map_err(|e| CliError::Failed(format!("--ignore {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let opts = CheckOptions { config: args.config.clone(), ignore, lock_timeout: stack::parse_duration(&args.lock_timeout)? };
+    let opts =
+        CheckOptions { config: args.config.clone(), ignore, lock_timeout: stack::parse_duration(&args.lock_timeout)? };
     let format = if args.json {
         Format::Json
     } else if args.markdown {
@@ -49,7 +50,10 @@ pub async fn run(args: DriftArgs, color: Color) -> Result<(), CliError> {
     }
     let sinks = sinks::Sinks::open(args.report.as_deref(), args.notify.as_deref())?;
     match every {
-        Some(every) => schedule::run(schedule::Schedule { opts, every, format, color, metrics_addr: args.metrics_addr }, sinks).await,
+        Some(every) => {
+            schedule::run(schedule::Schedule { opts, every, format, color, metrics_addr: args.metrics_addr }, sinks)
+                .await
+        }
         None => once(&opts, format, color, sinks).await,
     }
 }

@@ -86,7 +86,9 @@ pub async fn run(s: Schedule, mut sinks: Sinks) -> Result<(), CliError> {
 /// One line per check: `2026-11-22T01:00:00.000Z drift: 2 of 3 objects (local_file.a changed, …)`.
 fn summary(at: &str, result: &Result<Checked, CliError>, color: bool) -> String {
     match result {
-        Ok(c) if !c.report.has_drift() => format!("{at} {} ({} objects checked)", paint("no drift", "32", color), c.report.checked),
+        Ok(c) if !c.report.has_drift() => {
+            format!("{at} {} ({} objects checked)", paint("no drift", "32", color), c.report.checked)
+        }
         Ok(c) => {
             let list: Vec<String> = c
                 .report
@@ -127,8 +129,10 @@ fn human_duration(d: Duration) -> String {
 /// `true` once Ctrl-C or SIGTERM arrived; a second one exits at once.
 fn watch_signals() -> Result<watch::Receiver<bool>, CliError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).map_err(|e| CliError::Failed(format!("cannot watch for SIGTERM: {e}")))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| CliError::Failed(format!("cannot watch for SIGINT: {e}")))?;
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| CliError::Failed(format!("cannot watch for SIGTERM: {e}")))?;
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| CliError::Failed(format!("cannot watch for SIGINT: {e}")))?;
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         let mut seen = 0;

@@ -82,14 +82,14 @@ pub struct ReportFile {
 impl ReportFile {
     pub fn open(path: &Path) -> Result<ReportFile, CliError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| CliError::Failed(format!("--report: cannot create the directory {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                CliError::Failed(format!("--report: cannot create the directory {}: {e}", parent.display()))
+            })?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| CliError::Failed(format!("--report: cannot open {} for appending: {e}", path.display())))?;
+        let file =
+            std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                CliError::Failed(format!("--report: cannot open {} for appending: {e}", path.display()))
+            })?;
         Ok(ReportFile { path: path.to_path_buf(), file })
     }
 
@@ -113,7 +113,11 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(url: &str) -> Result<Notifier, CliError> {
-        let bad = || CliError::Failed("--notify: expected an http:// or https:// URL, like https://hooks.example.com/tarn".into());
+        let bad = || {
+            CliError::Failed(
+                "--notify: expected an http:// or https:// URL, like https://hooks.example.com/tarn".into(),
+            )
+        };
         let client = tarn_sdk::http::Client::builder(url)
             .connect_timeout(Duration::from_secs(5))
             .request_timeout(Duration::from_secs(10))
@@ -124,7 +128,12 @@ impl Notifier {
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(bad());
         }
-        let shown = format!("{}://{}{}/…", base.scheme(), base.host_str().unwrap_or(""), base.port().map(|p| format!(":{p}")).unwrap_or_default());
+        let shown = format!(
+            "{}://{}{}/…",
+            base.scheme(),
+            base.host_str().unwrap_or(""),
+            base.port().map(|p| format!(":{p}")).unwrap_or_default()
+        );
         let (queue, mut rx) = mpsc::unbounded_channel::<Json>();
         let url = url.to_string();
         let task = tokio::spawn(async move {
@@ -243,15 +252,21 @@ mod tests {
         std::fs::write(
             &path,
             concat!(
-                r#"{"status":"no_drift","resources":[]}"#, "\n",
-                r#"{"status":"drift","resources":[{"address":"local_file.a"}]}"#, "\n",
-                r#"{"status":"error","resources":[]}"#, "\n",
+                r#"{"status":"no_drift","resources":[]}"#,
+                "\n",
+                r#"{"status":"drift","resources":[{"address":"local_file.a"}]}"#,
+                "\n",
+                r#"{"status":"error","resources":[]}"#,
+                "\n",
                 "not json\n",
             ),
         )
         .unwrap();
         let mut m = Memory::from_report_file(&path);
         assert_eq!(m.update(&report(&["local_file.a"])), None, "still the same drift: no notification");
-        assert_eq!(Memory::from_report_file(&dir.path().join("missing")).update(&report(&["x_y.z"])), Some(Transition::Detected));
+        assert_eq!(
+            Memory::from_report_file(&dir.path().join("missing")).update(&report(&["x_y.z"])),
+            Some(Transition::Detected)
+        );
     }
 }

@@ -55,7 +55,9 @@ pub async fn everything() -> Result<Catalog, CliError> {
     found.extend(configured());
     let mut seen = std::collections::BTreeSet::new();
     found.retain(|(name, _)| seen.insert(name.clone()));
-    let probes = found.into_iter().map(|(name, program)| async move { (name.clone(), Plugin::probe(&name, program, timeouts).await) });
+    let probes = found
+        .into_iter()
+        .map(|(name, program)| async move { (name.clone(), Plugin::probe(&name, program, timeouts).await) });
     for (name, result) in futures::future::join_all(probes).await {
         match result {
             Ok(p) => {
@@ -109,7 +111,8 @@ fn configured() -> Vec<(String, PathBuf)> {
     let mut stack = vec![&config.root];
     while let Some(tree) = stack.pop() {
         for (name, req) in &tree.module.settings.required_providers {
-            if let Some(Ok(program)) = req.source.as_deref().and_then(|s| tarn_plugin::exec_source(s, &tree.module.dir)) {
+            if let Some(Ok(program)) = req.source.as_deref().and_then(|s| tarn_plugin::exec_source(s, &tree.module.dir))
+            {
                 out.push((name.clone(), program));
             }
         }

@@ -7,7 +7,13 @@ use crate::error::CliError;
 use std::path::{Path, PathBuf};
 use tarn_plugin::check::{self, Outcome, Subject};
 
-pub async fn run(path: &Path, fixture: Option<&Path>, name: Option<String>, timeout: &str, json: bool) -> Result<(), CliError> {
+pub async fn run(
+    path: &Path,
+    fixture: Option<&Path>,
+    name: Option<String>,
+    timeout: &str,
+    json: bool,
+) -> Result<(), CliError> {
     let program = std::fs::canonicalize(path)
         .map_err(|e| CliError::Failed(format!("cannot use {} as a plugin: {e}", path.display())))?;
     let name = name.unwrap_or_else(|| name_from_path(&program));
@@ -60,9 +66,10 @@ pub async fn run(path: &Path, fixture: Option<&Path>, name: Option<String>, time
 }
 
 fn read_fixture(path: &Path) -> Result<Subject, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?;
     Subject::from_json(&json).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
 }
 

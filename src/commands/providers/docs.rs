@@ -14,7 +14,8 @@ use tarn_sdk::{AttributeSchema, ResourceSchema};
 /// The command that regenerates the committed docs, quoted in messages.
 pub const REGENERATE: &str = "cargo run -q -- providers docs --out docs/providers";
 
-const HEADER: &str = "<!-- Generated from the provider schemas by `tarn providers docs`. Do not edit: regenerate. -->\n";
+const HEADER: &str =
+    "<!-- Generated from the provider schemas by `tarn providers docs`. Do not edit: regenerate. -->\n";
 
 /// File name → content, for these providers.
 pub fn render_all(entries: &[Entry]) -> BTreeMap<String, String> {
@@ -34,7 +35,11 @@ fn index(entries: &[Entry]) -> String {
     s.push_str("| provider | source | resource types | data sources |\n|---|---|---|---|\n");
     for e in entries {
         let list = |m: &IndexMap<String, ResourceSchema>| {
-            if m.is_empty() { "—".to_string() } else { m.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ") }
+            if m.is_empty() {
+                "—".to_string()
+            } else {
+                m.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            }
         };
         let _ = writeln!(
             s,
@@ -77,10 +82,15 @@ fn section(s: &mut String, title: &str, block: &str, types: &IndexMap<String, Re
             let _ = writeln!(s, "{}\n", rs.description.trim());
         }
         if rs.destroy_is_irreversible {
-            s.push_str("**Destroying it loses data that cannot be recreated**: plans flag its deletion as irreversible.\n\n");
+            s.push_str(
+                "**Destroying it loses data that cannot be recreated**: plans flag its deletion as irreversible.\n\n",
+            );
         }
         if let Some(attr) = &rs.irreversible_when {
-            let _ = writeln!(s, "**Destroying it loses data when `{attr}` is true**: plans then flag its deletion as irreversible.\n");
+            let _ = writeln!(
+                s,
+                "**Destroying it loses data when `{attr}` is true**: plans then flag its deletion as irreversible.\n"
+            );
         }
         let _ = writeln!(s, "```hcl\n{block} \"{name}\" \"example\" {{\n{}}}\n```\n", example_body(rs));
         table(s, &rs.attributes);
@@ -89,11 +99,7 @@ fn section(s: &mut String, title: &str, block: &str, types: &IndexMap<String, Re
 
 /// The required arguments, as a skeleton to fill in.
 fn example_body(rs: &ResourceSchema) -> String {
-    rs.attributes
-        .iter()
-        .filter(|(_, a)| a.required)
-        .map(|(k, a)| format!("  {k} = {}\n", placeholder(&a.ty)))
-        .collect()
+    rs.attributes.iter().filter(|(_, a)| a.required).map(|(k, a)| format!("  {k} = {}\n", placeholder(&a.ty))).collect()
 }
 
 fn placeholder(ty: &tarn_sdk::Type) -> &'static str {
@@ -108,7 +114,9 @@ fn placeholder(ty: &tarn_sdk::Type) -> &'static str {
 }
 
 fn table(s: &mut String, attrs: &IndexMap<String, AttributeSchema>) {
-    s.push_str("| attribute | type | use | sensitive | forces replacement | description |\n|---|---|---|---|---|---|\n");
+    s.push_str(
+        "| attribute | type | use | sensitive | forces replacement | description |\n|---|---|---|---|---|---|\n",
+    );
     for (name, a) in attrs {
         let usage = match (a.required, a.optional, a.computed) {
             (true, _, _) => "required",
@@ -140,7 +148,8 @@ pub fn write(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), CliErro
     for (name, text) in files {
         let path = dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(&path, text)
+                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
             outln!("wrote {}", path.display());
         }
     }

@@ -83,17 +83,22 @@ async fn list(json: bool) -> Result<(), CliError> {
 
 async fn schema(names: &[String], json: bool) -> Result<(), CliError> {
     let catalog = catalog::everything().await?;
-    let mut chosen: Vec<&Entry> = catalog.entries.iter().filter(|e| names.is_empty() || names.contains(&e.name)).collect();
+    let mut chosen: Vec<&Entry> =
+        catalog.entries.iter().filter(|e| names.is_empty() || names.contains(&e.name)).collect();
     chosen.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(missing) = names.iter().find(|n| !catalog.entries.iter().any(|e| e.name == **n)) {
         let known: Vec<&str> = catalog.entries.iter().map(|e| e.name.as_str()).collect();
-        return Err(CliError::Failed(format!("there is no provider \"{missing}\"; known providers: {}", known.join(", "))));
+        return Err(CliError::Failed(format!(
+            "there is no provider \"{missing}\"; known providers: {}",
+            known.join(", ")
+        )));
     }
     if json {
         let mut providers = serde_json::Map::new();
         for e in &chosen {
-            let mut schema = serde_json::to_value(&e.schema)
-                .map_err(|err| CliError::Failed(format!("cannot encode the schema of {}: {err}; this is a bug in tarn", e.name)))?;
+            let mut schema = serde_json::to_value(&e.schema).map_err(|err| {
+                CliError::Failed(format!("cannot encode the schema of {}: {err}; this is a bug in tarn", e.name))
+            })?;
             if let Some(obj) = schema.as_object_mut() {
                 obj.insert("source".into(), serde_json::Value::String(e.source.clone()));
             }

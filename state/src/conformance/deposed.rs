@@ -20,7 +20,9 @@ pub async fn deposed_objects_live_beside_the_current_one(f: &dyn Fixture) {
     b.put_resource(sample("null_resource.a", 1)).await.expect("put current");
     b.put_resource(deposed("null_resource.a", 2, "1a2b3c4d")).await.expect("put deposed");
     b.put_resource(deposed("null_resource.a", 3, "99aa88bb")).await.expect("put a second deposed object");
-    b.put_resources(vec![sample("null_resource.b", 4), deposed("null_resource.b", 5, "0f0f0f0f")]).await.expect("batch");
+    b.put_resources(vec![sample("null_resource.b", 4), deposed("null_resource.b", 5, "0f0f0f0f")])
+        .await
+        .expect("batch");
     let got = sorted(b.snapshot().await.expect("snapshot").resources);
     let want = sorted(vec![
         sample("null_resource.a", 1),
@@ -70,9 +72,13 @@ pub async fn a_deposed_object_can_be_made_current_again(f: &dyn Fixture) {
 
 pub async fn batch_deletes_keep_deposed_objects(f: &dyn Fixture) {
     let b = f.open().await.expect("open");
-    b.put_resources(vec![sample("null_resource.a", 1), deposed("null_resource.a", 2, "1a2b3c4d"), sample("null_resource.b", 3)])
-        .await
-        .expect("put");
+    b.put_resources(vec![
+        sample("null_resource.a", 1),
+        deposed("null_resource.a", 2, "1a2b3c4d"),
+        sample("null_resource.b", 3),
+    ])
+    .await
+    .expect("put");
     // Delete a's current object and write b again, as current and with a deposed object.
     b.apply_batch(crate::StateBatch {
         delete: vec!["null_resource.a".into(), "null_resource.b".into()],
@@ -82,7 +88,11 @@ pub async fn batch_deletes_keep_deposed_objects(f: &dyn Fixture) {
     .await
     .expect("apply_batch");
     let got = sorted(b.snapshot().await.expect("snapshot").resources);
-    let want = sorted(vec![deposed("null_resource.a", 2, "1a2b3c4d"), sample("null_resource.b", 4), deposed("null_resource.b", 5, "0f0f0f0f")]);
+    let want = sorted(vec![
+        deposed("null_resource.a", 2, "1a2b3c4d"),
+        sample("null_resource.b", 4),
+        deposed("null_resource.b", 5, "0f0f0f0f"),
+    ]);
     assert_eq!(got, want, "a batch's deletes remove current objects only; its puts may write deposed ones");
 
     let err = b

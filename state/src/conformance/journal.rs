@@ -16,7 +16,12 @@ fn intent(run: &str, address: &str) -> JournalEntry {
 }
 
 fn outcome(of: &JournalEntry, seq: i64) -> JournalEntry {
-    JournalEntry { phase: JournalPhase::Outcome, intent_seq: Some(seq), detail: serde_json::json!({ "ok": true }), ..of.clone() }
+    JournalEntry {
+        phase: JournalPhase::Outcome,
+        intent_seq: Some(seq),
+        detail: serde_json::json!({ "ok": true }),
+        ..of.clone()
+    }
 }
 
 pub async fn outcome_closes_its_intent(f: &dyn Fixture) {

@@ -59,7 +59,10 @@ pub async fn expired_lease_is_taken_over(f: &dyn Fixture) {
     let taken = b.lock(me("tarn apply"), opts(20_000, 60_000)).await.expect("b takes the expired lease");
     assert!(t.elapsed() >= Duration::from_millis(150), "not before the lease ran out");
     assert_ne!(taken.id, held.id);
-    assert!(matches!(a.heartbeat(&held.id).await, Err(StateError::NotLocked(_))), "the old holder learns it lost the lock");
+    assert!(
+        matches!(a.heartbeat(&held.id).await, Err(StateError::NotLocked(_))),
+        "the old holder learns it lost the lock"
+    );
     assert!(matches!(a.unlock(&held.id).await, Err(StateError::NotLocked(_))), "and cannot release the new lease");
     assert_eq!(b.current_lock().await.expect("current").map(|l| l.id), Some(taken.id));
 }

@@ -24,7 +24,9 @@ pub async fn begin_run_bumps_serial_once(f: &dyn Fixture) {
 pub async fn history_is_newest_first(f: &dyn Fixture) {
     let b = f.open().await.expect("open");
     let first = b.begin_run(start("apply")).await.expect("begin 1");
-    b.finish_run(&first, RunOutcome::RolledBack, serde_json::json!({ "failed": "null_resource.a" })).await.expect("finish 1");
+    b.finish_run(&first, RunOutcome::RolledBack, serde_json::json!({ "failed": "null_resource.a" }))
+        .await
+        .expect("finish 1");
     let second = b.begin_run(start("destroy")).await.expect("begin 2");
     let h = b.history().await.expect("history");
     assert_eq!(h.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![second.as_str(), first.as_str()]);

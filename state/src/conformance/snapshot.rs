@@ -26,7 +26,10 @@ pub async fn rows_round_trip(f: &dyn Fixture) {
     assert_eq!(s.resources.len(), 2);
     let got = s.resources.iter().find(|x| x.address == r.address).expect("row a");
     assert_eq!(got, &r, "every field round-trips");
-    assert_eq!(s.resources.iter().find(|x| x.address == "null_resource.b[\"k\"]"), Some(&sample("null_resource.b[\"k\"]", 2)));
+    assert_eq!(
+        s.resources.iter().find(|x| x.address == "null_resource.b[\"k\"]"),
+        Some(&sample("null_resource.b[\"k\"]", 2))
+    );
 }
 
 pub async fn rows_are_replaced_and_deleted(f: &dyn Fixture) {
@@ -53,7 +56,9 @@ pub async fn batch_put(f: &dyn Fixture) {
 pub async fn outputs_are_replaced_whole(f: &dyn Fixture) {
     let b = f.open().await.expect("open");
     let out = |name: &str, v: serde_json::Value, sensitive| OutputRecord { name: name.into(), value: v, sensitive };
-    b.set_outputs(vec![out("a", serde_json::json!(1), false), out("b", serde_json::json!({"x": [1]}), true)]).await.expect("set");
+    b.set_outputs(vec![out("a", serde_json::json!(1), false), out("b", serde_json::json!({"x": [1]}), true)])
+        .await
+        .expect("set");
     b.set_outputs(vec![out("c", serde_json::json!("three"), false)]).await.expect("set again");
     let s = b.snapshot().await.expect("snapshot");
     assert_eq!(s.outputs, vec![out("c", serde_json::json!("three"), false)]);

@@ -23,9 +23,13 @@ pub async fn batch_deletes_then_puts_outputs_lineage_serial(f: &dyn Fixture) {
     assert_eq!(s.outputs, vec![out]);
     assert_eq!((s.lineage.as_str(), s.serial), (before.lineage.as_str(), 5));
 
-    b.apply_batch(StateBatch { serial_at_least: Some(2), lineage: Some("other-lineage".into()), ..StateBatch::default() })
-        .await
-        .expect("lower serial, new lineage");
+    b.apply_batch(StateBatch {
+        serial_at_least: Some(2),
+        lineage: Some("other-lineage".into()),
+        ..StateBatch::default()
+    })
+    .await
+    .expect("lower serial, new lineage");
     let s = b.snapshot().await.expect("snapshot");
     assert_eq!((s.lineage.as_str(), s.serial), ("other-lineage", 5), "the serial is never lowered");
     assert_eq!(s.outputs.len(), 1, "outputs untouched when the batch has none");
@@ -35,7 +39,9 @@ pub async fn batch_deletes_then_puts_outputs_lineage_serial(f: &dyn Fixture) {
 
 pub async fn batch_on_a_new_workspace_creates_its_lineage(f: &dyn Fixture) {
     let b = f.open_workspace("fresh").await.expect("open");
-    b.apply_batch(StateBatch { put: vec![sample("null_resource.a", 1)], ..StateBatch::default() }).await.expect("batch");
+    b.apply_batch(StateBatch { put: vec![sample("null_resource.a", 1)], ..StateBatch::default() })
+        .await
+        .expect("batch");
     let s = b.snapshot().await.expect("snapshot");
     assert!(!s.lineage.is_empty());
     assert_eq!(s.resources.len(), 1);
@@ -46,7 +52,12 @@ pub async fn workspaces_are_listed_and_deleted_alone(f: &dyn Fixture) {
     let staging = f.open_workspace("staging").await.expect("open staging");
     main.put_resource(sample("null_resource.x", 1)).await.expect("put default");
     staging.put_resource(sample("null_resource.y", 2)).await.expect("put staging");
-    let run = staging.begin_run(crate::RunStart { command: "apply".into(), holder: super::me("apply"), summary: serde_json::json!({}) })
+    let run = staging
+        .begin_run(crate::RunStart {
+            command: "apply".into(),
+            holder: super::me("apply"),
+            summary: serde_json::json!({}),
+        })
         .await
         .expect("begin");
     staging

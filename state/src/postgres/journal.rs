@@ -57,7 +57,10 @@ const COLUMNS: &str = "seq, at, run_id, address, op, phase, correlation, detail,
 
 /// Intents of any run with no outcome and not closed by hand, oldest first.
 pub async fn open_intents(ctx: &Ctx<'_>) -> Result<Vec<JournalRecord>, StateError> {
-    let sql = format!("SELECT {COLUMNS} FROM {}.journal WHERE workspace = $1 AND phase = 'intent' AND NOT closed ORDER BY seq", ctx.s);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {}.journal WHERE workspace = $1 AND phase = 'intent' AND NOT closed ORDER BY seq",
+        ctx.s
+    );
     let rows = ctx.client.query(&sql, &[&ctx.ws]).await.map_err(ctx.err("read the open journal intents"))?;
     rows.iter().map(parse).collect()
 }
@@ -80,7 +83,11 @@ pub async fn close_intent(ctx: &Ctx<'_>, seq: i64, note: &str) -> Result<(), Sta
 /// One run's entries in the order they were written.
 pub async fn run_journal(ctx: &Ctx<'_>, run_id: &str) -> Result<Vec<JournalRecord>, StateError> {
     let sql = format!("SELECT {COLUMNS} FROM {}.journal WHERE workspace = $1 AND run_id = $2 ORDER BY seq", ctx.s);
-    let rows = ctx.client.query(&sql, &[&ctx.ws, &run_id]).await.map_err(ctx.err(format!("read the journal of run {run_id}")))?;
+    let rows = ctx
+        .client
+        .query(&sql, &[&ctx.ws, &run_id])
+        .await
+        .map_err(ctx.err(format!("read the journal of run {run_id}")))?;
     rows.iter().map(parse).collect()
 }
 
@@ -94,8 +101,8 @@ pub async fn all(ctx: &Ctx<'_>) -> Result<Vec<(JournalRecord, Option<String>)>, 
 pub(super) fn parse(r: &Row) -> Result<JournalRecord, StateError> {
     let (seq, address, phase, detail): (i64, String, String, String) = (r.get(0), r.get(3), r.get(5), r.get(7));
     let what = || format!("journal entry {seq} ({address})");
-    let phase =
-        parse_phase(&phase).ok_or_else(|| StateError::Corrupt { what: what(), detail: format!("unknown phase `{phase}`") })?;
+    let phase = parse_phase(&phase)
+        .ok_or_else(|| StateError::Corrupt { what: what(), detail: format!("unknown phase `{phase}`") })?;
     let detail = from_json(what, "detail", &detail)?;
     Ok(JournalRecord {
         seq,

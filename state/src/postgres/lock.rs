@@ -77,7 +77,11 @@ fn is_live(lock: &LockInfo, now: OffsetDateTime) -> bool {
 
 /// `Some(Ok(ours))` when taken, `Some(Err(theirs))` when someone holds a live lease, `None`
 /// when the row changed under us (retry).
-async fn try_take(ctx: &Ctx<'_>, holder: &LockHolder, lease: Duration) -> Result<Option<Result<LockInfo, LockInfo>>, StateError> {
+async fn try_take(
+    ctx: &Ctx<'_>,
+    holder: &LockHolder,
+    lease: Duration,
+) -> Result<Option<Result<LockInfo, LockInfo>>, StateError> {
     let err = ctx.err("take the state lock");
     let (now, current) = read(ctx).await?;
     if let Some((current, _)) = &current {
@@ -133,7 +137,10 @@ pub async fn heartbeat(ctx: &Ctx<'_>, lock_id: &str) -> Result<(), StateError> {
     let expires_at = clock::format(clock::add(now, lease));
     let n = ctx
         .client
-        .execute(&format!("UPDATE {}.lock SET expires_at = $1 WHERE workspace = $2 AND id = $3", ctx.s), &[&expires_at, &ctx.ws, &current.id])
+        .execute(
+            &format!("UPDATE {}.lock SET expires_at = $1 WHERE workspace = $2 AND id = $3", ctx.s),
+            &[&expires_at, &ctx.ws, &current.id],
+        )
         .await
         .map_err(ctx.err("renew the state lock"))?;
     if n == 0 { Err(StateError::NotLocked(lock_id.to_string())) } else { Ok(()) }

@@ -175,7 +175,12 @@ impl Backend for PgBackend {
         runs::begin(&self.ctx(&c), run).await
     }
 
-    async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value) -> Result<(), StateError> {
+    async fn finish_run(
+        &self,
+        run_id: &str,
+        outcome: RunOutcome,
+        summary: serde_json::Value,
+    ) -> Result<(), StateError> {
         let c = self.client().await?;
         runs::finish(&self.ctx(&c), run_id, outcome, &summary).await
     }

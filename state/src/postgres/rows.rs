@@ -66,8 +66,18 @@ pub async fn read_snapshot(ctx: &Ctx<'_>) -> Result<Option<Snapshot>, StateError
 }
 
 fn parse_resource(raw: RawResource) -> Result<ResourceRecord, StateError> {
-    let RawResource(address, deposed, mode, type_name, provider, attributes, sensitive_paths, dependencies, correlation, schema_version) =
-        raw;
+    let RawResource(
+        address,
+        deposed,
+        mode,
+        type_name,
+        provider,
+        attributes,
+        sensitive_paths,
+        dependencies,
+        correlation,
+        schema_version,
+    ) = raw;
     let what = || match deposed.as_str() {
         "" => format!("resource {address}"),
         key => format!("resource {address} (deposed {key})"),

@@ -29,7 +29,10 @@ pub async fn begin(ctx: &Ctx<'_>, run: RunStart) -> Result<String, StateError> {
         let dead = serde_json::from_str::<LockHolder>(&old_holder).map(|h| holder_is_dead(&h)).unwrap_or(false);
         if dead {
             ctx.client
-                .execute(&format!("UPDATE {s}.runs SET outcome = 'interrupted' WHERE id = $1 AND outcome = 'running'"), &[&old_id])
+                .execute(
+                    &format!("UPDATE {s}.runs SET outcome = 'interrupted' WHERE id = $1 AND outcome = 'running'"),
+                    &[&old_id],
+                )
                 .await
                 .map_err(&err)?;
         }
@@ -48,23 +51,37 @@ pub async fn begin(ctx: &Ctx<'_>, run: RunStart) -> Result<String, StateError> {
         .await
         .map_err(&err)?;
     if inserted.is_none() {
-        return Err(StateError::Storage(format!("start the {} run ({}): the state lineage vanished", run.command, ctx.target.display)));
+        return Err(StateError::Storage(format!(
+            "start the {} run ({}): the state lineage vanished",
+            run.command, ctx.target.display
+        )));
     }
     Ok(id)
 }
 
-pub async fn finish(ctx: &Ctx<'_>, run_id: &str, outcome: RunOutcome, summary: &serde_json::Value) -> Result<(), StateError> {
+pub async fn finish(
+    ctx: &Ctx<'_>,
+    run_id: &str,
+    outcome: RunOutcome,
+    summary: &serde_json::Value,
+) -> Result<(), StateError> {
     let summary = to_json("the run's summary", summary)?;
     let changed = ctx
         .client
         .execute(
-            &format!("UPDATE {}.runs SET outcome = $1, summary = $2, finished_at = $3 WHERE workspace = $4 AND id = $5", ctx.s),
+            &format!(
+                "UPDATE {}.runs SET outcome = $1, summary = $2, finished_at = $3 WHERE workspace = $4 AND id = $5",
+                ctx.s
+            ),
             &[&outcome_str(outcome), &summary, &clock::now_string(), &ctx.ws, &run_id],
         )
         .await
         .map_err(ctx.err(format!("finish run {run_id}")))?;
     if changed == 0 {
-        return Err(StateError::Storage(format!("finish run {run_id} ({}): no such run in this workspace", ctx.target.display)));
+        return Err(StateError::Storage(format!(
+            "finish run {run_id} ({}): no such run in this workspace",
+            ctx.target.display
+        )));
     }
     Ok(())
 }
@@ -85,7 +102,8 @@ pub async fn read(ctx: &Ctx<'_>, raw: bool) -> Result<Vec<RunRecord>, StateError
         .map_err(ctx.err("read the run history"))?;
     rows.iter()
         .map(|r| {
-            let (id, holder, outcome, summary): (String, String, String, String) = (r.get(0), r.get(2), r.get(5), r.get(6));
+            let (id, holder, outcome, summary): (String, String, String, String) =
+                (r.get(0), r.get(2), r.get(5), r.get(6));
             let what = || format!("run {id}");
             let holder: LockHolder = from_json(what, "holder", &holder)?;
             let summary = from_json(what, "summary", &summary)?;

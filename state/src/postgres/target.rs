@@ -87,7 +87,8 @@ impl Target {
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(v).ok_or_else(|| bad(format!("the value of {k} is not valid percent-encoding")))?;
+            let value =
+                percent_decode(v).ok_or_else(|| bad(format!("the value of {k} is not valid percent-encoding")))?;
             match k {
                 "schema" => url_schema = Some(value),
                 "sslmode" => {
@@ -265,7 +266,9 @@ mod tests {
 
     #[test]
     fn bad_urls_are_refused_without_their_password() {
-        for url in ["postgres://u:hunter2@h/d?sslmode=maybe", "postgres://u:hunter2@h/d?nonsense=1", "mysql://u:hunter2@h/d"] {
+        for url in
+            ["postgres://u:hunter2@h/d?sslmode=maybe", "postgres://u:hunter2@h/d?nonsense=1", "mysql://u:hunter2@h/d"]
+        {
             let err = Target::parse(url, None).expect_err(url).to_string();
             assert!(!err.contains("hunter2"), "{err}");
             assert!(err.contains("postgres://USER:PASSWORD@HOST"), "{err}");

@@ -106,7 +106,8 @@ impl TestPostgres {
             .arg(format!("--pwfile={}", pwfile.display()))
             .current_dir(dir.path());
         as_owner(&mut initdb, owner);
-        let out = initdb.output().unwrap_or_else(|e| panic!("cannot run {}: {e}; {INSTALL}", bin.join("initdb").display()));
+        let out =
+            initdb.output().unwrap_or_else(|e| panic!("cannot run {}: {e}; {INSTALL}", bin.join("initdb").display()));
         assert!(
             out.status.success(),
             "initdb failed:\n{}{}",
@@ -127,7 +128,16 @@ impl TestPostgres {
                 .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
                 .arg("-c")
                 .arg(format!("unix_socket_directories={}", sock.display()))
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"])
+                .args([
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=300",
+                ])
                 .args(&conf)
                 .current_dir(dir.path())
                 .stdin(Stdio::null())
@@ -142,7 +152,8 @@ impl TestPostgres {
                 });
             }
             let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start postgres: {e}; {INSTALL}"));
-            let mut pg = TestPostgres { child: Some(child), dir: None, bin: bin.clone(), port, password: password.clone() };
+            let mut pg =
+                TestPostgres { child: Some(child), dir: None, bin: bin.clone(), port, password: password.clone() };
             if pg.wait_ready(&log) {
                 pg.dir = Some(dir);
                 return pg;
@@ -174,7 +185,10 @@ impl TestPostgres {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("the test PostgreSQL server did not become ready in 60 s:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        panic!(
+            "the test PostgreSQL server did not become ready in 60 s:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
     }
 
     pub fn port(&self) -> u16 {
@@ -260,7 +274,9 @@ extern "C" fn stop_shared() {
             unsafe {
                 libc::kill(pid, libc::SIGINT);
                 let start = Instant::now();
-                while start.elapsed() < Duration::from_secs(10) && libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) == 0 {
+                while start.elapsed() < Duration::from_secs(10)
+                    && libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) == 0
+                {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
@@ -296,7 +312,9 @@ pub fn bin_dir() -> PathBuf {
             return dir;
         }
     }
-    panic!("PostgreSQL server binaries (initdb, postgres) were not found in /usr/lib/postgresql/*/bin or on PATH; {INSTALL}");
+    panic!(
+        "PostgreSQL server binaries (initdb, postgres) were not found in /usr/lib/postgresql/*/bin or on PATH; {INSTALL}"
+    );
 }
 
 /// As root, the uid and gid of the `postgres` user (PostgreSQL refuses to run as root).

@@ -60,7 +60,10 @@ async fn describe_never_shows_the_password() {
     let b = PgBackend::open_workspace(&f.url, None, "staging").expect("open");
     let text = b.describe();
     assert!(!text.contains(pg.password()), "{text}");
-    assert_eq!(text, format!("postgres://tarn@127.0.0.1:{}/postgres (schema {}) (workspace staging)", pg.port(), f.schema));
+    assert_eq!(
+        text,
+        format!("postgres://tarn@127.0.0.1:{}/postgres (schema {}) (workspace staging)", pg.port(), f.schema)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +86,8 @@ async fn migrations_are_recorded_once_and_a_newer_schema_is_refused() {
     PgBackend::open(&f.url, None).expect("open").connect().await.expect("connect");
     PgBackend::open(&f.url, None).expect("open").connect().await.expect("reconnect");
     let known = super::schema::known_version();
-    let versions = pg.psql("postgres", &format!("SELECT COUNT(*), MAX(version) FROM \"{}\".schema_migrations", f.schema));
+    let versions =
+        pg.psql("postgres", &format!("SELECT COUNT(*), MAX(version) FROM \"{}\".schema_migrations", f.schema));
     assert_eq!(versions.trim(), format!("{known}|{known}"));
     pg.psql("postgres", &format!("INSERT INTO \"{}\".schema_migrations VALUES (99, 'later')", f.schema));
     match PgBackend::open(&f.url, None).expect("open").connect().await {
@@ -116,7 +120,12 @@ async fn an_unreachable_server_says_where_it_looked() {
 #[tokio::test]
 async fn a_missing_database_names_the_createdb_fix() {
     let pg = TestPostgres::shared();
-    let err = PgBackend::open(&pg.url("no_such_db"), None).expect("parse").connect().await.expect_err("no database").to_string();
+    let err = PgBackend::open(&pg.url("no_such_db"), None)
+        .expect("parse")
+        .connect()
+        .await
+        .expect_err("no database")
+        .to_string();
     assert!(err.contains("\"no_such_db\" does not exist") && err.contains("createdb"), "{err}");
 }
 
@@ -126,7 +135,10 @@ async fn a_missing_schema_is_created_or_refused_with_the_sql_to_run() {
     // The superuser may create it: it is created.
     let f = fixture();
     PgBackend::open(&f.url, None).expect("open").connect().await.expect("creates the schema");
-    assert_eq!(pg.psql("postgres", &format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{}'", f.schema)).trim(), "1");
+    assert_eq!(
+        pg.psql("postgres", &format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{}'", f.schema)).trim(),
+        "1"
+    );
     // A user without CREATE on the database is told what to ask for, and nothing is written.
     let role = format!("plain_{}", uuid::Uuid::new_v4().simple());
     pg.psql("postgres", &format!("CREATE ROLE {role} LOGIN PASSWORD 'plain-pw'"));
@@ -135,7 +147,10 @@ async fn a_missing_schema_is_created_or_refused_with_the_sql_to_run() {
     let err = PgBackend::open(&url, None).expect("parse").connect().await.expect_err("no privilege").to_string();
     assert!(err.contains(&format!("CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{role}\";")), "{err}");
     assert!(err.contains("Nothing was written"), "{err}");
-    assert_eq!(pg.psql("postgres", &format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{schema}'")).trim(), "0");
+    assert_eq!(
+        pg.psql("postgres", &format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{schema}'")).trim(),
+        "0"
+    );
     // Once the owner has run it, the same user succeeds.
     pg.psql("postgres", &format!("CREATE SCHEMA \"{schema}\" AUTHORIZATION \"{role}\""));
     let b = PgBackend::open(&url, None).expect("parse");
@@ -152,9 +167,13 @@ async fn sealed_values_never_reach_the_database_in_clear_text() {
     let mut r = sample("local_sensitive_file.k", 1);
     r.attributes["triggers"]["motd"] = serde_json::json!("pg-Secret-9Xq");
     b.put_resource(r).await.expect("put");
-    b.set_outputs(vec![OutputRecord { name: "pw".into(), value: serde_json::json!("pg-Out-Secret-3"), sensitive: true }])
-        .await
-        .expect("outputs");
+    b.set_outputs(vec![OutputRecord {
+        name: "pw".into(),
+        value: serde_json::json!("pg-Out-Secret-3"),
+        sensitive: true,
+    }])
+    .await
+    .expect("outputs");
     let snap = b.snapshot().await.expect("snapshot");
     assert_eq!(snap.resources[0].attributes["triggers"]["motd"], "pg-Secret-9Xq", "opened on read");
     assert_eq!(snap.outputs[0].value, "pg-Out-Secret-3");
@@ -183,7 +202,11 @@ async fn deposed_objects_are_rows_beside_the_current_one() {
 
 async fn populate(b: &dyn Backend) {
     let run = b
-        .begin_run(crate::RunStart { command: "apply".into(), holder: LockHolder::here("apply"), summary: serde_json::json!({"add": 2}) })
+        .begin_run(crate::RunStart {
+            command: "apply".into(),
+            holder: LockHolder::here("apply"),
+            summary: serde_json::json!({"add": 2}),
+        })
         .await
         .expect("begin");
     let intent = crate::JournalEntry {
@@ -198,16 +221,21 @@ async fn populate(b: &dyn Backend) {
     let seq = b.journal(intent.clone()).await.expect("intent");
     let outcome = crate::JournalEntry { phase: crate::JournalPhase::Outcome, intent_seq: Some(seq), ..intent.clone() };
     b.journal(outcome).await.expect("outcome");
-    let left = b.journal(crate::JournalEntry { address: "null_resource.b".into(), ..intent }).await.expect("open intent");
+    let left =
+        b.journal(crate::JournalEntry { address: "null_resource.b".into(), ..intent }).await.expect("open intent");
     b.close_intent(left, "adopted by a later run").await.expect("close");
     b.put_resources(vec![sample("null_resource.a", 1), sample("null_resource.b", 2)]).await.expect("rows");
     b.set_outputs(vec![OutputRecord { name: "o".into(), value: serde_json::json!({"sealed": "x"}), sensitive: true }])
         .await
         .expect("outputs");
     b.finish_run(&run, crate::RunOutcome::Success, serde_json::json!({"added": 2})).await.expect("finish");
-    b.begin_run(crate::RunStart { command: "destroy".into(), holder: LockHolder::here("destroy"), summary: serde_json::json!({}) })
-        .await
-        .expect("second run");
+    b.begin_run(crate::RunStart {
+        command: "destroy".into(),
+        holder: LockHolder::here("destroy"),
+        summary: serde_json::json!({}),
+    })
+    .await
+    .expect("second run");
 }
 
 /// The dump without what a target assigns itself (journal seqs), for comparing across backends.
@@ -215,7 +243,18 @@ fn comparable(d: &crate::transfer::StackDump) -> serde_json::Value {
     let journal: Vec<_> = d
         .journal
         .iter()
-        .map(|j| serde_json::json!([j.record.at, j.record.entry.run_id, j.record.entry.address, j.record.entry.phase, j.record.entry.detail, j.record.entry.intent_seq.is_some(), j.record.closed, j.close_note]))
+        .map(|j| {
+            serde_json::json!([
+                j.record.at,
+                j.record.entry.run_id,
+                j.record.entry.address,
+                j.record.entry.phase,
+                j.record.entry.detail,
+                j.record.entry.intent_seq.is_some(),
+                j.record.closed,
+                j.close_note
+            ])
+        })
         .collect();
     serde_json::json!({
         "lineage": d.lineage, "serial": d.serial, "resources": d.resources, "outputs": d.outputs, "runs": d.runs, "journal": journal,
@@ -276,27 +315,37 @@ async fn tls_follows_sslmode() {
         let b = PgBackend::open(url, None)?;
         b.connect().await?;
         let c = b.client().await?;
-        let row = c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.expect("pg_stat_ssl");
+        let row =
+            c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.expect("pg_stat_ssl");
         Ok(row.get(0))
     };
     assert!(ssl_in_use(&format!("{base}?sslmode=require")).await.expect("require"), "require encrypts");
-    assert!(ssl_in_use(&format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display())).await.expect("verify-full"));
+    assert!(
+        ssl_in_use(&format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display())).await.expect("verify-full")
+    );
     assert!(!ssl_in_use(&format!("{base}?sslmode=disable")).await.expect("disable"), "disable does not");
     // Another CA: the server is not who it says.
     let (_, other_ca) = tls_files();
     let other = dir.path().join("other.pem");
     std::fs::write(&other, other_ca).expect("write the other CA");
-    let err = ssl_in_use(&format!("{base}?sslmode=verify-full&sslrootcert={}", other.display())).await.expect_err("untrusted");
+    let err = ssl_in_use(&format!("{base}?sslmode=verify-full&sslrootcert={}", other.display()))
+        .await
+        .expect_err("untrusted");
     assert!(err.to_string().contains("TLS connection") && err.to_string().contains("sslrootcert"), "{err}");
     // verify-ca checks the chain, not the name: 127.0.0.1 is not in the certificate.
     let by_ip = format!("postgres://tarn:{}@127.0.0.1:{}/postgres", pg.password(), pg.port());
     assert!(ssl_in_use(&format!("{by_ip}?sslmode=verify-ca&sslrootcert={}", ca.display())).await.expect("verify-ca"));
-    let err = ssl_in_use(&format!("{by_ip}?sslmode=verify-full&sslrootcert={}", ca.display())).await.expect_err("wrong name");
+    let err =
+        ssl_in_use(&format!("{by_ip}?sslmode=verify-full&sslrootcert={}", ca.display())).await.expect_err("wrong name");
     assert!(err.to_string().contains("TLS"), "{err}");
     // A server without TLS cannot satisfy `require`.
     let plain = TestPostgres::shared();
-    let err = ssl_in_use(&format!("postgres://tarn:{}@127.0.0.1:{}/postgres?sslmode=require", plain.password(), plain.port()))
-        .await
-        .expect_err("no TLS on the server");
+    let err = ssl_in_use(&format!(
+        "postgres://tarn:{}@127.0.0.1:{}/postgres?sslmode=require",
+        plain.password(),
+        plain.port()
+    ))
+    .await
+    .expect_err("no TLS on the server");
     assert!(!err.to_string().contains(plain.password()), "{err}");
 }

@@ -30,7 +30,9 @@ pub fn connector(target: &Target) -> Result<MakeRustlsConnect, StateError> {
         (_, roots) => Some((roots.clone(), false)),
     };
     let config = match verify {
-        None => builder.dangerous().with_custom_certificate_verifier(Arc::new(Unverified(provider))).with_no_client_auth(),
+        None => {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(Unverified(provider))).with_no_client_auth()
+        }
         Some((roots, check_name)) => {
             let store = Arc::new(load_roots(target, roots)?);
             let webpki = WebPkiServerVerifier::builder_with_provider(store, provider)

@@ -19,8 +19,11 @@ impl Transfer for PgBackend {
         let snapshot = rows::read_snapshot(ctx).await?;
         let mut history = runs::read(ctx, true).await?;
         history.reverse();
-        let journal =
-            journal::all(ctx).await?.into_iter().map(|(record, close_note)| JournalDump { record, close_note }).collect();
+        let journal = journal::all(ctx)
+            .await?
+            .into_iter()
+            .map(|(record, close_note)| JournalDump { record, close_note })
+            .collect();
         let (lineage, serial, resources, outputs) = match snapshot {
             Some(s) => (s.lineage, s.serial, s.resources, s.outputs),
             None => (String::new(), 0, Vec::new(), Vec::new()),
@@ -37,7 +40,9 @@ impl Transfer for PgBackend {
         let err = |e: tokio_postgres::Error| super::connect::query_error(self.target(), "import the state", &e);
         let tx = client.transaction().await.map_err(err)?;
         // Serialises concurrent imports into this workspace.
-        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&format!("tarn-import:{s}:{ws}")]).await.map_err(err)?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&format!("tarn-import:{s}:{ws}")])
+            .await
+            .map_err(err)?;
         let row = tx
             .query_one(
                 &format!(

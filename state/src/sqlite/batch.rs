@@ -32,7 +32,13 @@ impl EncodedBatch {
                 Some(encoded)
             }
         };
-        Ok(EncodedBatch { delete: batch.delete, put, outputs, lineage: batch.lineage, serial_at_least: batch.serial_at_least })
+        Ok(EncodedBatch {
+            delete: batch.delete,
+            put,
+            outputs,
+            lineage: batch.lineage,
+            serial_at_least: batch.serial_at_least,
+        })
     }
 }
 

@@ -63,7 +63,9 @@ fn run(open: Open, asked: mpsc::Receiver<()>, file: String) {
         });
         match result {
             Ok((busy, log, done)) => tracing::trace!(file = %file, busy, log, done, "WAL checkpoint"),
-            Err(e) => tracing::warn!(file = %file, error = %e, "WAL checkpoint failed; the WAL grows until one succeeds"),
+            Err(e) => {
+                tracing::warn!(file = %file, error = %e, "WAL checkpoint failed; the WAL grows until one succeeds")
+            }
         }
     }
 }

@@ -71,14 +71,17 @@ const COLUMNS: &str = "seq, at, run_id, address, op, phase, correlation, detail,
 
 /// Intents of any run with no outcome and not closed by hand, oldest first.
 pub fn open_intents(ctx: &mut Ctx<'_>) -> Result<Vec<JournalRecord>, StateError> {
-    let sql = format!("SELECT {COLUMNS} FROM journal WHERE workspace = ?1 AND phase = 'intent' AND closed = 0 ORDER BY seq");
+    let sql =
+        format!("SELECT {COLUMNS} FROM journal WHERE workspace = ?1 AND phase = 'intent' AND closed = 0 ORDER BY seq");
     select(ctx, "read the open journal intents", &sql, [ctx.ws])
 }
 
 /// Closing an unknown or already closed intent is a no-op, so recovery can be retried.
 pub fn close_intent(ctx: &mut Ctx<'_>, seq: i64, note: &str) -> Result<(), StateError> {
     ctx.conn
-        .prepare_cached("UPDATE journal SET closed = 1, close_note = ?1 WHERE workspace = ?2 AND seq = ?3 AND phase = 'intent'")
+        .prepare_cached(
+            "UPDATE journal SET closed = 1, close_note = ?1 WHERE workspace = ?2 AND seq = ?3 AND phase = 'intent'",
+        )
         .and_then(|mut s| s.execute(params![note, ctx.ws, seq]))
         .map_err(ctx.err(format!("close journal intent {seq}")))?;
     Ok(())
@@ -93,11 +96,8 @@ pub fn run_journal(ctx: &mut Ctx<'_>, run_id: &str) -> Result<Vec<JournalRecord>
 type Raw = (i64, String, String, String, String, String, Option<String>, String, Option<i64>, bool);
 
 fn select(ctx: &Ctx<'_>, op: &str, sql: &str, params: impl rusqlite::Params) -> Result<Vec<JournalRecord>, StateError> {
-    let raw: Vec<Raw> = ctx
-        .conn
-        .prepare_cached(sql)
-        .and_then(|mut s| s.query_map(params, read_row)?.collect())
-        .map_err(ctx.err(op))?;
+    let raw: Vec<Raw> =
+        ctx.conn.prepare_cached(sql).and_then(|mut s| s.query_map(params, read_row)?.collect()).map_err(ctx.err(op))?;
     raw.into_iter().map(parse).collect()
 }
 
@@ -108,8 +108,13 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
 fn parse(raw: Raw) -> Result<JournalRecord, StateError> {
     let (seq, at, run_id, address, op, phase, correlation, detail, intent_seq, closed) = raw;
     let what = || format!("journal entry {seq} ({address})");
-    let phase =
-        parse_phase(&phase).ok_or_else(|| StateError::Corrupt { what: what(), detail: format!("unknown phase `{phase}`") })?;
+    let phase = parse_phase(&phase)
+        .ok_or_else(|| StateError::Corrupt { what: what(), detail: format!("unknown phase `{phase}`") })?;
     let detail = from_json(what, "detail", &detail)?;
-    Ok(JournalRecord { seq, at, entry: JournalEntry { run_id, address, op, phase, correlation, detail, intent_seq }, closed })
+    Ok(JournalRecord {
+        seq,
+        at,
+        entry: JournalEntry { run_id, address, op, phase, correlation, detail, intent_seq },
+        closed,
+    })
 }

@@ -89,7 +89,9 @@ impl RawLock {
 
 fn read(conn: &rusqlite::Connection, ws: &str) -> rusqlite::Result<Option<RawLock>> {
     conn.prepare_cached("SELECT id, holder, acquired_at, expires_at FROM lock WHERE workspace = ?1")?
-        .query_row([ws], |r| Ok(RawLock { id: r.get(0)?, holder: r.get(1)?, acquired_at: r.get(2)?, expires_at: r.get(3)? }))
+        .query_row([ws], |r| {
+            Ok(RawLock { id: r.get(0)?, holder: r.get(1)?, acquired_at: r.get(2)?, expires_at: r.get(3)? })
+        })
         .optional()
 }
 

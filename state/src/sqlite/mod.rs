@@ -17,8 +17,8 @@ mod lock;
 pub(crate) mod resources;
 pub(crate) mod runs;
 pub mod schema;
-mod workspaces;
 mod transfer;
+mod workspaces;
 mod writer;
 
 #[cfg(test)]
@@ -31,8 +31,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::Connection;
 
-use crate::model::*;
 use crate::Backend;
+use crate::model::*;
 
 /// How long a statement waits for another process's write lock before failing. Writes are
 /// short, so reaching this means something is wrong with the other process.
@@ -96,7 +96,8 @@ impl SqliteBackend {
         let open = {
             let (path, ws, display) = (path.to_path_buf(), workspace.to_string(), display.clone());
             move || -> Result<Connection, StateError> {
-                let mut conn = Connection::open(&path).map_err(|e| StateError::Storage(format!("open {display}: {e}")))?;
+                let mut conn =
+                    Connection::open(&path).map_err(|e| StateError::Storage(format!("open {display}: {e}")))?;
                 configure(&mut Ctx { conn: &mut conn, ws: &ws, display: &display })?;
                 Ok(conn)
             }
@@ -136,7 +137,12 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&mut Ctx<'_>) -> Result<T, StateError> + Send + 'static,
     {
-        let stopped = || StateError::Storage(format!("the state writer for {} dropped this call; this is a bug in tarn", self.inner.display));
+        let stopped = || {
+            StateError::Storage(format!(
+                "the state writer for {} dropped this call; this is a bug in tarn",
+                self.inner.display
+            ))
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.inner.writer.send(writer::job(f, reply)).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -155,7 +161,9 @@ impl SqliteBackend {
         }
         match tokio::task::spawn_blocking(move || inner.with(f)).await {
             Ok(result) => result,
-            Err(e) => Err(StateError::Storage(format!("the state call on {} did not complete: {e}", self.inner.display))),
+            Err(e) => {
+                Err(StateError::Storage(format!("the state call on {} did not complete: {e}", self.inner.display)))
+            }
         }
     }
 
@@ -237,7 +245,12 @@ impl Backend for SqliteBackend {
         self.write(move |ctx| runs::begin(ctx, run)).await
     }
 
-    async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value) -> Result<(), StateError> {
+    async fn finish_run(
+        &self,
+        run_id: &str,
+        outcome: RunOutcome,
+        summary: serde_json::Value,
+    ) -> Result<(), StateError> {
         let id = run_id.to_string();
         self.write(move |ctx| runs::finish(ctx, &id, outcome, &summary)).await
     }
@@ -290,7 +303,8 @@ impl Backend for SqliteBackend {
             let err = ctx.err(what);
             ctx.conn.execute_batch("SAVEPOINT put_closing").map_err(&err)?;
             let result = resources::put(ctx, std::slice::from_ref(&row)).and_then(|()| journal::append(ctx, &outcome));
-            let end = if result.is_ok() { "RELEASE put_closing" } else { "ROLLBACK TO put_closing; RELEASE put_closing" };
+            let end =
+                if result.is_ok() { "RELEASE put_closing" } else { "ROLLBACK TO put_closing; RELEASE put_closing" };
             ctx.conn.execute_batch(end).map_err(&err)?;
             result.map(|_| ())
         })

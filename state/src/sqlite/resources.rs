@@ -19,7 +19,11 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(what: &str, value: &T) -> Result<St
     serde_json::to_string(value).map_err(|e| StateError::Storage(format!("encode {what} as JSON: {e}")))
 }
 
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: impl Fn() -> String, field: &str, text: &str) -> Result<T, StateError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: impl Fn() -> String,
+    field: &str,
+    text: &str,
+) -> Result<T, StateError> {
     serde_json::from_str(text)
         .map_err(|e| StateError::Corrupt { what: what(), detail: format!("{field} is not valid JSON: {e}") })
 }
@@ -37,7 +41,9 @@ pub(super) fn ensure_meta(ctx: &mut Ctx<'_>) -> Result<(String, i64), StateError
         .and_then(|mut s| s.execute(params![ctx.ws, lineage, clock::now_string()]))
         .map_err(ctx.err("create the state lineage"))?;
     // Another process may have won the race: whatever is stored now is the lineage.
-    read_meta(ctx).map_err(&err)?.ok_or_else(|| StateError::Storage(format!("the state lineage vanished from {}", ctx.display())))
+    read_meta(ctx)
+        .map_err(&err)?
+        .ok_or_else(|| StateError::Storage(format!("the state lineage vanished from {}", ctx.display())))
 }
 
 fn read_meta(ctx: &Ctx<'_>) -> rusqlite::Result<Option<(String, i64)>> {
@@ -82,8 +88,9 @@ pub fn read_snapshot(ctx: &mut Ctx<'_>) -> Result<Option<Snapshot>, StateError> 
         .map_err(&err)?
     };
     let raw_outputs: Vec<(String, String, bool)> = {
-        let mut stmt =
-            tx.prepare_cached("SELECT name, value, sensitive FROM outputs WHERE workspace = ?1 ORDER BY name").map_err(&err)?;
+        let mut stmt = tx
+            .prepare_cached("SELECT name, value, sensitive FROM outputs WHERE workspace = ?1 ORDER BY name")
+            .map_err(&err)?;
         stmt.query_map([ctx.ws], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(&err)?
@@ -217,7 +224,9 @@ pub fn set_outputs(ctx: &mut Ctx<'_>, outputs: &[OutputRecord]) -> Result<(), St
     tx.execute("DELETE FROM outputs WHERE workspace = ?1", [ctx.ws]).map_err(&err)?;
     {
         let mut stmt = tx
-            .prepare_cached("INSERT OR REPLACE INTO outputs (workspace, name, value, sensitive) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT OR REPLACE INTO outputs (workspace, name, value, sensitive) VALUES (?1, ?2, ?3, ?4)",
+            )
             .map_err(&err)?;
         for o in outputs {
             let value = to_json(&format!("output {}", o.name), &o.value)?;

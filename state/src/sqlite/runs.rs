@@ -51,8 +51,9 @@ pub fn begin(ctx: &mut Ctx<'_>, run: RunStart) -> Result<String, StateError> {
         .query_row("UPDATE meta SET serial = serial + 1 WHERE workspace = ?1 RETURNING serial", [ctx.ws], |r| r.get(0))
         .map_err(&err)?;
     let running: Vec<(String, String)> = {
-        let mut stmt =
-            tx.prepare_cached("SELECT id, holder FROM runs WHERE workspace = ?1 AND outcome = 'running'").map_err(&err)?;
+        let mut stmt = tx
+            .prepare_cached("SELECT id, holder FROM runs WHERE workspace = ?1 AND outcome = 'running'")
+            .map_err(&err)?;
         stmt.query_map([ctx.ws], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(&err)?
@@ -74,7 +75,12 @@ pub fn begin(ctx: &mut Ctx<'_>, run: RunStart) -> Result<String, StateError> {
     Ok(id)
 }
 
-pub fn finish(ctx: &mut Ctx<'_>, run_id: &str, outcome: RunOutcome, summary: &serde_json::Value) -> Result<(), StateError> {
+pub fn finish(
+    ctx: &mut Ctx<'_>,
+    run_id: &str,
+    outcome: RunOutcome,
+    summary: &serde_json::Value,
+) -> Result<(), StateError> {
     let summary = to_json("the run's summary", summary)?;
     let changed = ctx
         .conn
@@ -84,7 +90,10 @@ pub fn finish(ctx: &mut Ctx<'_>, run_id: &str, outcome: RunOutcome, summary: &se
         )
         .map_err(ctx.err(format!("finish run {run_id}")))?;
     if changed == 0 {
-        return Err(StateError::Storage(format!("finish run {run_id} ({}): no such run in this workspace", ctx.display())));
+        return Err(StateError::Storage(format!(
+            "finish run {run_id} ({}): no such run in this workspace",
+            ctx.display()
+        )));
     }
     Ok(())
 }

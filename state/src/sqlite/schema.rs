@@ -117,9 +117,7 @@ const VERSION_TABLE: &str =
 /// The schema version recorded in the file (0 for a new file).
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
     let has_table: Option<i64> = conn
-        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", [], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", [], |r| r.get(0))
         .optional()?;
     if has_table.is_none() {
         return Ok(0);
@@ -146,8 +144,11 @@ pub(crate) fn migrate(ctx: &mut Ctx<'_>) -> Result<(), StateError> {
     let start = usize::try_from(found).unwrap_or(0);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
         tx.execute_batch(sql).map_err(&err)?;
-        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", (i as i64 + 1, clock::now_string()))
-            .map_err(&err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            (i as i64 + 1, clock::now_string()),
+        )
+        .map_err(&err)?;
     }
     tx.commit().map_err(&err)
 }

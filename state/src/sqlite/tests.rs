@@ -49,7 +49,9 @@ fn open_creates_the_parent_directory_and_uses_wal() {
     assert!(f.path.exists());
     assert_eq!(b.describe(), format!("sqlite {}", f.path.display()));
     let mode: String = b
-        .with_ctx(|ctx| ctx.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(ctx.err("read journal_mode")))
+        .with_ctx(|ctx| {
+            ctx.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(ctx.err("read journal_mode"))
+        })
         .expect("journal mode");
     assert_eq!(mode, "wal");
     let ws = SqliteBackend::open_workspace(&f.path, "staging").expect("open workspace");
@@ -62,7 +64,9 @@ fn migrations_are_recorded_once() {
     let version = |b: &SqliteBackend| {
         b.with_ctx(|ctx| {
             ctx.conn
-                .query_row("SELECT COUNT(*), MAX(version) FROM schema_migrations", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .query_row("SELECT COUNT(*), MAX(version) FROM schema_migrations", [], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })
                 .map_err(ctx.err("read versions"))
         })
         .expect("versions")
@@ -134,7 +138,11 @@ async fn corrupt_journal_and_history_rows_name_the_record() {
     let f = fixture();
     let b = SqliteBackend::open(&f.path).expect("open");
     let run = b
-        .begin_run(crate::RunStart { command: "apply".into(), holder: LockHolder::here("apply"), summary: serde_json::json!({}) })
+        .begin_run(crate::RunStart {
+            command: "apply".into(),
+            holder: LockHolder::here("apply"),
+            summary: serde_json::json!({}),
+        })
         .await
         .expect("begin");
     b.with_ctx(|ctx| ctx.conn.execute("UPDATE runs SET holder = 'nope'", []).map_err(ctx.err("corrupt run")))
@@ -302,14 +310,17 @@ async fn a_kill_9_loses_no_acknowledged_write() {
 
     let b = SqliteBackend::open(&f.path).expect("reopen after the crash");
     let ok: String = b
-        .with_ctx(|ctx| ctx.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(ctx.err("integrity_check")))
+        .with_ctx(|ctx| {
+            ctx.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(ctx.err("integrity_check"))
+        })
         .expect("integrity check");
     assert_eq!(ok, "ok");
     let stored: std::collections::HashSet<String> =
         b.snapshot().await.expect("snapshot").resources.into_iter().map(|r| r.address).collect();
     let lost: Vec<_> = rows.iter().filter(|a| !stored.contains(*a)).collect();
     assert!(lost.is_empty(), "{} acknowledged rows lost, e.g. {:?}", lost.len(), lost.first());
-    let open: std::collections::HashSet<i64> = b.open_intents().await.expect("open intents").into_iter().map(|r| r.seq).collect();
+    let open: std::collections::HashSet<i64> =
+        b.open_intents().await.expect("open intents").into_iter().map(|r| r.seq).collect();
     assert!(intents.iter().all(|s| open.contains(s)), "every acknowledged intent is still open");
 }
 
@@ -332,7 +343,10 @@ async fn a_failing_batch_writes_nothing() {
     let err = b
         .apply_batch(crate::StateBatch {
             delete: vec!["null_resource.a".into()],
-            put: vec![crate::conformance::sample("null_resource.b", 2), crate::conformance::sample("null_resource.poison", 3)],
+            put: vec![
+                crate::conformance::sample("null_resource.b", 2),
+                crate::conformance::sample("null_resource.poison", 3),
+            ],
             outputs: Some(vec![]),
             lineage: Some("x".into()),
             serial_at_least: Some(9),

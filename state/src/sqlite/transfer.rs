@@ -45,7 +45,8 @@ fn export(ctx: &mut Ctx<'_>) -> Result<StackDump, StateError> {
                 .collect()
         })
         .map_err(&err)?;
-    type RawJournal = (i64, String, String, String, String, String, Option<String>, String, Option<i64>, bool, Option<String>);
+    type RawJournal =
+        (i64, String, String, String, String, String, Option<String>, String, Option<i64>, bool, Option<String>);
     let journal: Vec<RawJournal> = tx
         .prepare(
             "SELECT seq, at, run_id, address, op, phase, correlation, detail, intent_seq, closed, close_note \
@@ -53,7 +54,19 @@ fn export(ctx: &mut Ctx<'_>) -> Result<StackDump, StateError> {
         )
         .and_then(|mut s| {
             s.query_map([&ws], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
             })?
             .collect()
         })
@@ -166,7 +179,8 @@ fn import_rows(ctx: &mut Ctx<'_>, dump: &StackDump, rows: &[EncodedRow], display
         .map_err(&err)?;
         seqs.insert(j.record.seq, sp.last_insert_rowid());
     }
-    let exists: Option<i64> = sp.query_row("SELECT 1 FROM meta WHERE workspace = ?1", [&ws], |r| r.get(0)).optional().map_err(&err)?;
+    let exists: Option<i64> =
+        sp.query_row("SELECT 1 FROM meta WHERE workspace = ?1", [&ws], |r| r.get(0)).optional().map_err(&err)?;
     if exists.is_none() {
         return Err(StateError::Storage(format!("import the state ({display}): the lineage was not written")));
     }

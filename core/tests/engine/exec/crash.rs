@@ -59,7 +59,8 @@ async fn a_create_killed_mid_call_is_adopted_by_the_next_run() {
     assert_eq!(recovered.len(), 1);
     assert!(matches!(recovered[0].resolution, Resolution::Adopted { .. }), "{recovered:?}");
     let snap = backend.snapshot().await.unwrap();
-    let mut names: Vec<String> = snap.resources.iter().map(|r| r.attributes["name"].as_str().unwrap().to_string()).collect();
+    let mut names: Vec<String> =
+        snap.resources.iter().map(|r| r.attributes["name"].as_str().unwrap().to_string()).collect();
     names.sort();
     assert_eq!(names, vec!["a", "b"], "no object exists that tarn does not know about");
     assert!(backend.open_intents().await.unwrap().is_empty());

@@ -38,7 +38,8 @@ resource "fault_object" "z" {{
 
 /// Object ids in the fault provider's directory, and ids recorded in state (deposed included).
 async fn real_and_recorded(dir: &Path, backend: &SqliteBackend) -> (Vec<String>, Vec<String>) {
-    let real: Vec<String> = object_files(dir).into_iter().filter_map(|f| f.strip_suffix(".json").map(str::to_string)).collect();
+    let real: Vec<String> =
+        object_files(dir).into_iter().filter_map(|f| f.strip_suffix(".json").map(str::to_string)).collect();
     let mut recorded: Vec<String> = backend
         .snapshot()
         .await
@@ -56,11 +57,13 @@ async fn a_later_failure_leaves_a_deposed_object_the_next_plan_deletes(policy: F
     let backend = Arc::new(SqliteBackend::open(&dir.path().join("state.db")).unwrap());
     let (_, outcome) = plan_and_apply_with(dir.path(), &config("1", ""), &backend, PlanMode::Normal, policy).await;
     assert_eq!(outcome, Some(ApplyOutcome::Success));
-    let old_x = backend.snapshot().await.unwrap().resources.into_iter().find(|r| r.address == "fault_object.x").unwrap();
+    let old_x =
+        backend.snapshot().await.unwrap().resources.into_iter().find(|r| r.address == "fault_object.x").unwrap();
 
     // Replace x; y's update (which waits for the new x) fails, so the old x is not deleted.
     let (plan, outcome) =
-        plan_and_apply_with(dir.path(), &config("2", "  fail_update = true\n"), &backend, PlanMode::Normal, policy).await;
+        plan_and_apply_with(dir.path(), &config("2", "  fail_update = true\n"), &backend, PlanMode::Normal, policy)
+            .await;
     assert_eq!(outcome, Some(ApplyOutcome::Partial), "{policy:?}");
     assert!(plan.changes.iter().any(|c| c.address.name == "x" && c.action == Action::CreateThenDelete));
     let snap = backend.snapshot().await.unwrap();
@@ -119,7 +122,8 @@ async fn rollback_makes_the_deposed_object_current_again() {
     plan_and_apply_with(dir.path(), &config("1", ""), &backend, PlanMode::Normal, policy).await;
     let before = backend.snapshot().await.unwrap().resources;
     let (_, outcome) =
-        plan_and_apply_with(dir.path(), &config("2", "  fail_update = true\n"), &backend, PlanMode::Normal, policy).await;
+        plan_and_apply_with(dir.path(), &config("2", "  fail_update = true\n"), &backend, PlanMode::Normal, policy)
+            .await;
     assert_eq!(outcome, Some(ApplyOutcome::RolledBack));
     let after = backend.snapshot().await.unwrap().resources;
     let x = |rows: &[tarn_state::ResourceRecord]| rows.iter().find(|r| r.address == "fault_object.x").cloned().unwrap();

@@ -35,8 +35,10 @@ async fn permanent_failure_rolls_back_in_reverse_order_and_restores_state() {
     assert_eq!(report.outcome, ApplyOutcome::RolledBack, "{report:?}");
     assert_eq!(report.failed.len(), 1);
     // b depends on a: b is deleted before a's deletion starts.
-    let done_b = h.events.position(|e| matches!(e, Event::RollbackOpFinished { address, .. } if address.name == "b")).unwrap();
-    let start_a = h.events.position(|e| matches!(e, Event::RollbackOpStarted { address, .. } if address.name == "a")).unwrap();
+    let done_b =
+        h.events.position(|e| matches!(e, Event::RollbackOpFinished { address, .. } if address.name == "b")).unwrap();
+    let start_a =
+        h.events.position(|e| matches!(e, Event::RollbackOpStarted { address, .. } if address.name == "a")).unwrap();
     assert!(done_b < start_a);
     assert_eq!(h.existing(), vec!["x"]);
     assert_eq!(h.fault.objects().unwrap()[0].attributes.get("value"), Some(&Value::string("v1")));
@@ -158,7 +160,8 @@ async fn final_destroys_run_only_after_every_main_op_succeeded() {
     p.delete("z", z);
     let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
     assert_eq!(report.outcome, ApplyOutcome::Success);
-    let last_create = h.events.position(|e| matches!(e, Event::OpFinished { address, .. } if address.name == "a")).unwrap();
+    let last_create =
+        h.events.position(|e| matches!(e, Event::OpFinished { address, .. } if address.name == "a")).unwrap();
     let delete = h.events.position(|e| matches!(e, Event::OpStarted { address, .. } if address.name == "z")).unwrap();
     assert!(last_create < delete);
     assert_eq!(h.existing(), vec!["a", "b"]);

@@ -41,7 +41,8 @@ async fn an_import_block_plans_an_import_applies_it_and_replans_clean() {
         "variable \"object_id\" {{\n  default = \"{id}\"\n}}\n\nlocals {{\n  wanted = var.object_id\n}}\n\n\
          resource \"fault_object\" \"m\" {{\n  name  = \"m\"\n  value = \"v1\"\n}}\n\nimport {{\n  to = fault_object.m\n  id = local.wanted\n}}\n"
     );
-    let (plan, report, _) = plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (plan, report, _) =
+        plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     let plan = plan.unwrap();
     let change = &plan.changes[0];
     assert_eq!(change.action, Action::NoOp);
@@ -58,12 +59,14 @@ async fn an_import_block_plans_an_import_applies_it_and_replans_clean() {
     // Imported, not created: still the one object made by hand.
     assert_eq!(object_files(dir.path()), vec![format!("{id}.json")]);
     let journal = backend.run_journal(&report.run_id).await.unwrap();
-    let ops: Vec<(&str, tarn_state::JournalPhase)> = journal.iter().map(|j| (j.entry.op.as_str(), j.entry.phase)).collect();
+    let ops: Vec<(&str, tarn_state::JournalPhase)> =
+        journal.iter().map(|j| (j.entry.op.as_str(), j.entry.phase)).collect();
     assert_eq!(ops, vec![("import", tarn_state::JournalPhase::Intent), ("import", tarn_state::JournalPhase::Outcome)]);
     assert!(backend.open_intents().await.unwrap().is_empty());
 
     // The block may stay: the address is managed now, so the next plan has nothing to do.
-    let (plan, report, _) = plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (plan, report, _) =
+        plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     let plan = plan.unwrap();
     assert!(plan.graph.ops.is_empty() && report.is_none(), "{}", render::render(&plan));
     assert!(plan.changes.iter().all(|c| c.import_id().is_none()));
@@ -73,8 +76,11 @@ async fn an_import_block_plans_an_import_applies_it_and_replans_clean() {
 async fn an_import_whose_configuration_differs_is_imported_then_updated() {
     let (dir, backend) = setup();
     let id = made_outside(dir.path(), "m", "v1").await;
-    let body = format!("resource \"fault_object\" \"m\" {{\n  name  = \"m\"\n  value = \"v2\"\n}}\n\nimport {{\n  to = fault_object.m\n  id = \"{id}\"\n}}\n");
-    let (plan, report, _) = plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let body = format!(
+        "resource \"fault_object\" \"m\" {{\n  name  = \"m\"\n  value = \"v2\"\n}}\n\nimport {{\n  to = fault_object.m\n  id = \"{id}\"\n}}\n"
+    );
+    let (plan, report, _) =
+        plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     let plan = plan.unwrap();
     assert_eq!(plan.changes[0].action, Action::Update);
     assert_eq!(plan.changes[0].import_id(), Some(id.as_str()));
@@ -98,7 +104,8 @@ async fn a_rolled_back_apply_forgets_the_imported_object_and_leaves_it_in_place(
         "resource \"fault_object\" \"m\" {{\n  name  = \"m\"\n  value = \"v2\"\n}}\n\nimport {{\n  to = fault_object.m\n  id = \"{id}\"\n}}\n\n\
          resource \"fault_object\" \"broken\" {{\n  name        = fault_object.m.value\n  fail_create = true\n}}\n"
     );
-    let (plan, report, _) = plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (plan, report, _) =
+        plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     plan.unwrap();
     let report = report.unwrap();
     assert_eq!(report.outcome, ApplyOutcome::RolledBack, "{report:#?}");
@@ -110,7 +117,8 @@ async fn a_rolled_back_apply_forgets_the_imported_object_and_leaves_it_in_place(
 
     // Without the failing resource, the import is planned again and succeeds.
     let fixed = body.split("resource \"fault_object\" \"broken\"").next().unwrap().to_string();
-    let (plan, report, _) = plan_apply_inspect(dir.path(), &fixed, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (plan, report, _) =
+        plan_apply_inspect(dir.path(), &fixed, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     assert_eq!(plan.unwrap().changes[0].import_id(), Some(id.as_str()));
     assert_eq!(report.unwrap().outcome, ApplyOutcome::Success);
 }
@@ -122,24 +130,45 @@ async fn bad_import_blocks_are_refused_before_anything_is_written() {
     let id = made_outside(dir.path(), "m", "v1").await;
     let m = "resource \"fault_object\" \"m\" {\n  name = \"m\"\n  value = \"v1\"\n}\n";
     let cases: Vec<(String, &str)> = vec![
-        (format!("{m}import {{\n  to = fault_object.nope\n  id = \"{id}\"\n}}\n"), "Import target not in configuration"),
-        (format!("{m}import {{\n  to = fault_object.m[\"k\"]\n  id = \"{id}\"\n}}\n"), "Import target not in configuration"),
+        (
+            format!("{m}import {{\n  to = fault_object.nope\n  id = \"{id}\"\n}}\n"),
+            "Import target not in configuration",
+        ),
+        (
+            format!("{m}import {{\n  to = fault_object.m[\"k\"]\n  id = \"{id}\"\n}}\n"),
+            "Import target not in configuration",
+        ),
         (format!("{m}import {{\n  to = data.fault_object.m\n  id = \"{id}\"\n}}\n"), "Invalid import target"),
-        (format!("{m}import {{\n  to = fault_object.m\n  id = \"{id}\"\n}}\nimport {{\n  to = fault_object.m\n  id = \"{id}\"\n}}\n"), "Duplicate import target"),
+        (
+            format!(
+                "{m}import {{\n  to = fault_object.m\n  id = \"{id}\"\n}}\nimport {{\n  to = fault_object.m\n  id = \"{id}\"\n}}\n"
+            ),
+            "Duplicate import target",
+        ),
         (format!("{m}import {{\n  to = fault_object.m\n  id = \"f0000000000000099\"\n}}\n"), "Cannot import object"),
-        (format!("{m}resource \"fault_object\" \"o\" {{}}\nimport {{\n  to = fault_object.m\n  id = fault_object.o.id\n}}\n"), "Invalid import ID"),
+        (
+            format!(
+                "{m}resource \"fault_object\" \"o\" {{}}\nimport {{\n  to = fault_object.m\n  id = fault_object.o.id\n}}\n"
+            ),
+            "Invalid import ID",
+        ),
         (format!("{m}import {{\n  to = fault_object.m\n  id = \"\"\n}}\n"), "Invalid import ID"),
     ];
     for (body, summary) in cases {
-        let (plan, report, _) = plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+        let (plan, report, _) =
+            plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
         let diags = plan.err().unwrap_or_else(|| panic!("expected {summary:?} for:\n{body}"));
-        assert!(diags.iter().any(|d| d.summary == summary && d.severity == tarn_core::Severity::Error), "{summary}: {diags:?}");
+        assert!(
+            diags.iter().any(|d| d.summary == summary && d.severity == tarn_core::Severity::Error),
+            "{summary}: {diags:?}"
+        );
         assert!(report.is_none());
         assert!(backend.snapshot().await.unwrap().resources.is_empty());
         assert_eq!(object_files(dir.path()), vec![format!("{id}.json")]);
     }
     let missing = format!("{m}import {{\n  to = fault_object.m\n  id = \"f0000000000000099\"\n}}\n");
-    let (plan, _, _) = plan_apply_inspect(dir.path(), &missing, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (plan, _, _) =
+        plan_apply_inspect(dir.path(), &missing, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     let detail = plan.err().unwrap().iter().map(|d| d.detail.clone()).collect::<String>();
     assert!(detail.contains("import(fault_object, \"f0000000000000099\")"), "the API call is named: {detail}");
 }
@@ -149,11 +178,13 @@ async fn bad_import_blocks_are_refused_before_anything_is_written() {
 async fn importing_into_a_managed_address_is_a_noop_with_a_warning() {
     let (dir, backend) = setup();
     let body = "resource \"fault_object\" \"m\" {\n  name = \"m\"\n}\n";
-    let (_, report, _) = plan_apply_inspect(dir.path(), body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (_, report, _) =
+        plan_apply_inspect(dir.path(), body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     assert_eq!(report.unwrap().outcome, ApplyOutcome::Success);
     let other = made_outside(dir.path(), "x", "v").await;
     let with_import = format!("{body}import {{\n  to = fault_object.m\n  id = \"{other}\"\n}}\n");
-    let (plan, report, warnings) = plan_apply_inspect(dir.path(), &with_import, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (plan, report, warnings) =
+        plan_apply_inspect(dir.path(), &with_import, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     let plan = plan.unwrap();
     assert!(plan.graph.ops.is_empty() && report.is_none());
     let warning = warnings.iter().find(|d| d.summary == "Already managed").expect("a warning");
@@ -173,7 +204,8 @@ async fn an_import_block_with_for_each_imports_one_object_per_element() {
          resource \"fault_object\" \"s\" {{\n  for_each = local.ids\n  name     = each.key\n  value    = substr(each.key, 0, 1)\n}}\n\n\
          import {{\n  for_each = local.ids\n  to       = fault_object.s[each.key]\n  id       = each.value\n}}\n"
     );
-    let (plan, report, _) = plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
+    let (plan, report, _) =
+        plan_apply_inspect(dir.path(), &body, &backend, PlanMode::Normal, FailurePolicy::Rollback).await;
     let plan = plan.unwrap();
     let imported: Vec<(String, Option<&str>, Action)> =
         plan.changes.iter().map(|c| (c.address.to_string(), c.import_id(), c.action)).collect();

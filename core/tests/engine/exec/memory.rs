@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tarn_state::{
-    Backend, JournalEntry, JournalPhase, JournalRecord, LockHolder, LockInfo, LockOptions, OutputRecord, ResourceRecord,
-    RunOutcome, RunRecord, RunStart, Snapshot, StateBatch, StateError,
+    Backend, JournalEntry, JournalPhase, JournalRecord, LockHolder, LockInfo, LockOptions, OutputRecord,
+    ResourceRecord, RunOutcome, RunRecord, RunStart, Snapshot, StateBatch, StateError,
 };
 
 #[derive(Default)]
@@ -109,9 +109,18 @@ impl Backend for MemoryBackend {
         });
         Ok(id)
     }
-    async fn finish_run(&self, run_id: &str, outcome: RunOutcome, summary: serde_json::Value) -> Result<(), StateError> {
+    async fn finish_run(
+        &self,
+        run_id: &str,
+        outcome: RunOutcome,
+        summary: serde_json::Value,
+    ) -> Result<(), StateError> {
         let mut g = self.lock();
-        let run = g.runs.iter_mut().find(|r| r.id == run_id).ok_or_else(|| StateError::Storage(format!("no run {run_id}")))?;
+        let run = g
+            .runs
+            .iter_mut()
+            .find(|r| r.id == run_id)
+            .ok_or_else(|| StateError::Storage(format!("no run {run_id}")))?;
         run.outcome = outcome;
         run.summary = summary;
         run.finished_at = Some("now".into());

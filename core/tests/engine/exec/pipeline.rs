@@ -31,7 +31,12 @@ impl tarn_core::exec::EventSink for Quiet {
 
 /// Writes the configuration, plans against the state and applies; returns the plan's op count
 /// and the apply outcome (`None` when there was nothing to do).
-async fn plan_and_apply(dir: &Path, body: &str, backend: &Arc<SqliteBackend>, mode: PlanMode) -> (usize, Option<ApplyOutcome>) {
+async fn plan_and_apply(
+    dir: &Path,
+    body: &str,
+    backend: &Arc<SqliteBackend>,
+    mode: PlanMode,
+) -> (usize, Option<ApplyOutcome>) {
     let (plan, outcome) = plan_and_apply_with(dir, body, backend, mode, FailurePolicy::Rollback).await;
     (plan.graph.ops.len(), outcome)
 }
@@ -71,7 +76,12 @@ pub(super) async fn plan_apply_inspect(
     let (prior, d) = prior_from_snapshot(&snap);
     assert!(!d.has_errors(), "{d:?}");
     let (prior, drift, _) = refresh(prior, &providers, RefreshOptions::default()).await;
-    let binding = PlanBinding { lineage: snap.lineage.clone(), serial: snap.serial, config_hash: config.hash.clone(), workspace: "default".into() };
+    let binding = PlanBinding {
+        lineage: snap.lineage.clone(),
+        serial: snap.serial,
+        config_hash: config.hash.clone(),
+        workspace: "default".into(),
+    };
     let options = PlanOptions { mode, ..PlanOptions::default() };
     let data = DataResults::new();
     let input = PlanInput {

@@ -63,7 +63,9 @@ fn follower(b_extra: &str) -> String {
 /// Ids of the objects that really exist behind one configuration.
 fn ids_in(dir: &Path, config: &str) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(dir.join(config))
-        .map(|rd| rd.filter_map(|e| e.ok()?.file_name().to_string_lossy().strip_suffix(".json").map(str::to_string)).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.file_name().to_string_lossy().strip_suffix(".json").map(str::to_string)).collect()
+        })
         .unwrap_or_default();
     ids.sort();
     ids
@@ -99,10 +101,15 @@ async fn a_provider_change_deletes_through_the_old_configuration_and_creates_thr
     let a = change_a(&plan);
     assert_eq!(a.action, Action::DeleteThenCreate, "no attribute changed, yet the object is replaced");
     assert_eq!((a.provider.as_str(), a.prior_provider.as_deref()), ("fault.two", Some("fault.one")));
-    assert!(a.reasons.contains(&ChangeReason::ProviderChanged { from: "fault.one".into(), to: "fault.two".into() }), "{:?}", a.reasons);
+    assert!(
+        a.reasons.contains(&ChangeReason::ProviderChanged { from: "fault.one".into(), to: "fault.two".into() }),
+        "{:?}",
+        a.reasons
+    );
     let rendered = tarn_core::plan::render::render(&plan);
     assert!(rendered.contains("[provider configuration changes from fault.one to fault.two]"), "{rendered}");
-    let kinds: Vec<(OpKind, &str)> = plan.graph.ops.iter().map(|op| (op.kind, plan.changes[op.change as usize].provider_for(op.kind))).collect();
+    let kinds: Vec<(OpKind, &str)> =
+        plan.graph.ops.iter().map(|op| (op.kind, plan.changes[op.change as usize].provider_for(op.kind))).collect();
     assert_eq!(kinds, vec![(OpKind::Delete, "fault.one"), (OpKind::Create, "fault.two")]);
     assert_eq!(plan.graph.edges, vec![(0, 1)], "destroy before create");
 
@@ -114,10 +121,16 @@ async fn a_provider_change_deletes_through_the_old_configuration_and_creates_thr
     assert_ne!(new_ids, old_ids);
     let rows = rows_of(&backend, "fault_object.a").await;
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].provider.as_str(), rows[0].attributes["id"].as_str()), ("fault.two", Some(new_ids[0].as_str())));
+    assert_eq!(
+        (rows[0].provider.as_str(), rows[0].attributes["id"].as_str()),
+        ("fault.two", Some(new_ids[0].as_str()))
+    );
 
     // The journal names the configuration each call went to (what crash recovery asks).
-    assert_eq!(intents(&backend, &report.run_id).await, vec![("delete".to_string(), "fault.one".to_string()), ("create".to_string(), "fault.two".to_string())]);
+    assert_eq!(
+        intents(&backend, &report.run_id).await,
+        vec![("delete".to_string(), "fault.one".to_string()), ("create".to_string(), "fault.two".to_string())]
+    );
 
     // Converged: the next plan has nothing to do.
     let (plan, outcome) = plan_and_apply_with(d, &config(d, "two", "", ""), &backend, PlanMode::Normal, policy).await;
@@ -162,7 +175,8 @@ async fn create_before_destroy_keeps_the_old_object_deposed_under_the_old_config
     let (dir, backend) = open();
     let d = dir.path();
     let policy = FailurePolicy::Halt;
-    let (_, outcome) = plan_and_apply_with(d, &config(d, "one", CBD, &follower("")), &backend, PlanMode::Normal, policy).await;
+    let (_, outcome) =
+        plan_and_apply_with(d, &config(d, "one", CBD, &follower("")), &backend, PlanMode::Normal, policy).await;
     assert_eq!(outcome, Some(ApplyOutcome::Success));
     let old_id = ids_in(d, "one");
 
@@ -183,7 +197,8 @@ async fn create_before_destroy_keeps_the_old_object_deposed_under_the_old_config
     assert_eq!((ids_in(d, "one"), ids_in(d, "two").len()), (old_id.clone(), 1));
 
     // The next plan deletes the deposed object through fault.one.
-    let (plan, outcome) = plan_and_apply_with(d, &config(d, "two", CBD, &follower("")), &backend, PlanMode::Normal, policy).await;
+    let (plan, outcome) =
+        plan_and_apply_with(d, &config(d, "two", CBD, &follower("")), &backend, PlanMode::Normal, policy).await;
     let gone = plan.changes.iter().find(|c| c.deposed.is_some()).expect("the deposed object's delete");
     assert_eq!((gone.action, gone.provider.as_str()), (Action::Delete, "fault.one"));
     assert_eq!(outcome, Some(ApplyOutcome::Success));
@@ -228,10 +243,20 @@ async fn a_failed_create_under_the_new_configuration_leaves_the_old_object_curre
     plan_and_apply_with(d, &config(d, "one", CBD, ""), &backend, PlanMode::Normal, policy).await;
     let before = rows_of(&backend, "fault_object.a").await;
 
-    let (_, outcome) =
-        plan_and_apply_with(d, &config(d, "two", &format!("{CBD}  fail_create = true\n"), ""), &backend, PlanMode::Normal, policy).await;
+    let (_, outcome) = plan_and_apply_with(
+        d,
+        &config(d, "two", &format!("{CBD}  fail_create = true\n"), ""),
+        &backend,
+        PlanMode::Normal,
+        policy,
+    )
+    .await;
     assert_eq!(outcome, Some(ApplyOutcome::RolledBack));
-    assert_eq!(rows_of(&backend, "fault_object.a").await, before, "no deposed row, the old object current under fault.one");
+    assert_eq!(
+        rows_of(&backend, "fault_object.a").await,
+        before,
+        "no deposed row, the old object current under fault.one"
+    );
     assert_eq!((ids_in(d, "one").len(), ids_in(d, "two").len()), (1, 0));
 }
 
@@ -245,7 +270,8 @@ async fn moving_away_from_a_removed_configuration_is_refused_with_the_fix() {
 
     let (plan, report, _) = plan_apply_inspect(d, &config_without_one(d), &backend, PlanMode::Normal, policy).await;
     let diags = plan.expect_err("no plan while the old configuration is missing");
-    let error = diags.iter().find(|x| x.summary == "Old provider configuration not in configuration").expect("the diagnostic");
+    let error =
+        diags.iter().find(|x| x.summary == "Old provider configuration not in configuration").expect("the diagnostic");
     for needle in ["fault_object.a", "\"fault.one\"", "\"fault.two\"", "Keep the provider block for \"fault.one\""] {
         assert!(error.detail.contains(needle), "{needle} in: {}", error.detail);
     }
@@ -262,7 +288,8 @@ async fn a_moved_block_and_a_provider_change_together_replace_under_the_new_addr
     let d = dir.path();
     let policy = FailurePolicy::Rollback;
     plan_and_apply_with(d, &config(d, "one", "", ""), &backend, PlanMode::Normal, policy).await;
-    let renamed = config(d, "two", "", "\nmoved {\n  from = fault_object.a\n  to   = fault_object.c\n}\n").replace("\"fault_object\" \"a\"", "\"fault_object\" \"c\"");
+    let renamed = config(d, "two", "", "\nmoved {\n  from = fault_object.a\n  to   = fault_object.c\n}\n")
+        .replace("\"fault_object\" \"a\"", "\"fault_object\" \"c\"");
     let (plan, outcome) = plan_and_apply_with(d, &renamed, &backend, PlanMode::Normal, policy).await;
     let c = plan.changes.iter().find(|c| c.address == addr("c")).unwrap();
     assert_eq!(c.action, Action::DeleteThenCreate);
@@ -291,7 +318,10 @@ async fn a_kill_during_the_create_is_recovered_through_the_new_configuration() {
         let h = Harness::new();
         let backend = Arc::new(SqliteBackend::open(&db).unwrap());
         let (one, two) = (fault_at(&one_dir), fault_at(&two_dir));
-        let old = one.create(CreateRequest { type_name: TYPE.into(), planned: obj("a", &[]), correlation: "seed-a".into() }).await.unwrap();
+        let old = one
+            .create(CreateRequest { type_name: TYPE.into(), planned: obj("a", &[]), correlation: "seed-a".into() })
+            .await
+            .unwrap();
         backend
             .put_resource(ResourceRecord {
                 address: addr("a").to_string(),
@@ -364,7 +394,10 @@ async fn a_kill_during_the_delete_is_recovered_through_the_old_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Arc::new(SqliteBackend::open(&dir.path().join("state.db")).unwrap());
     let (one, two) = (fault_at(&dir.path().join("one")), fault_at(&dir.path().join("two")));
-    let old = one.create(CreateRequest { type_name: TYPE.into(), planned: obj("a", &[]), correlation: "seed-a".into() }).await.unwrap();
+    let old = one
+        .create(CreateRequest { type_name: TYPE.into(), planned: obj("a", &[]), correlation: "seed-a".into() })
+        .await
+        .unwrap();
     let row = ResourceRecord {
         address: addr("a").to_string(),
         mode: "managed".into(),
@@ -402,7 +435,11 @@ async fn a_kill_during_the_delete_is_recovered_through_the_old_configuration() {
     };
     let recovered = recover(ctx).await.unwrap();
     assert!(matches!(recovered[0].resolution, Resolution::Refreshed), "{recovered:?}");
-    assert_eq!(backend.snapshot().await.unwrap().resources, vec![row], "the old object is still recorded, under fault.one");
+    assert_eq!(
+        backend.snapshot().await.unwrap().resources,
+        vec![row],
+        "the old object is still recorded, under fault.one"
+    );
     assert_eq!(one.objects().unwrap().len(), 1);
     assert!(two.objects().unwrap().is_empty());
 }

@@ -107,7 +107,11 @@ async fn recovery_fixes_rows_of_interrupted_updates_and_deletes() {
     // The update reached the provider; the delete did too. Neither was recorded.
     intent(&h, &run, "u", "update", None, &obj("u", &[("value", Value::string("v2"))])).await;
     h.fault
-        .update(tarn_sdk::UpdateRequest { type_name: TYPE.into(), prior: u.clone(), planned: obj("u", &[("value", Value::string("v2"))]) })
+        .update(tarn_sdk::UpdateRequest {
+            type_name: TYPE.into(),
+            prior: u.clone(),
+            planned: obj("u", &[("value", Value::string("v2"))]),
+        })
         .await
         .unwrap();
     intent(&h, &run, "d", "delete", None, &d).await;
@@ -184,7 +188,10 @@ async fn an_interrupted_create_before_destroy_create_is_adopted_and_the_old_obje
         let run = h.backend.begin_run(run_start()).await.unwrap();
         let planned = obj("x", &[("replace_key", Value::string("2"))]);
         intent_full(&h, &run, "x", "create", Some("tarn-r-0"), &planned, None, key).await;
-        h.fault.create(CreateRequest { type_name: TYPE.into(), planned, correlation: "tarn-r-0".into() }).await.unwrap();
+        h.fault
+            .create(CreateRequest { type_name: TYPE.into(), planned, correlation: "tarn-r-0".into() })
+            .await
+            .unwrap();
 
         let recovered = recover(recover_ctx(&h)).await.unwrap();
         assert_eq!(recovered[0].resolution, Resolution::Adopted { correlation: "tarn-r-0".into() }, "key {key:?}");
@@ -232,7 +239,11 @@ async fn an_interrupted_delete_of_a_deposed_object_is_reconciled() {
         h.backend.put_resource(row).await.unwrap();
         let new = h
             .fault
-            .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+            .create(CreateRequest {
+                type_name: TYPE.into(),
+                planned: obj("x", &[("replace_key", Value::string("2"))]),
+                correlation: "tarn-r-0".into(),
+            })
             .await
             .unwrap();
         put_row(&h, "x", &new, "tarn-r-0").await;
@@ -258,7 +269,11 @@ async fn an_interrupted_delete_of_a_replaced_object_is_finished() {
     // The replacement was created and recorded; the delete of the old object was interrupted.
     let new = h
         .fault
-        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .create(CreateRequest {
+            type_name: TYPE.into(),
+            planned: obj("x", &[("replace_key", Value::string("2"))]),
+            correlation: "tarn-r-0".into(),
+        })
         .await
         .unwrap();
     put_row(&h, "x", &new, "tarn-r-0").await;
@@ -277,7 +292,11 @@ async fn an_interrupted_delete_of_a_replaced_object_is_finished() {
     let run = h.backend.begin_run(run_start()).await.unwrap();
     let new = h
         .fault
-        .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+        .create(CreateRequest {
+            type_name: TYPE.into(),
+            planned: obj("x", &[("replace_key", Value::string("2"))]),
+            correlation: "tarn-r-0".into(),
+        })
         .await
         .unwrap();
     put_row(&h, "x", &new, "tarn-r-0").await;
@@ -296,7 +315,11 @@ async fn an_interrupted_rollback_of_a_replacement_is_finished() {
         let run = h.backend.begin_run(run_start()).await.unwrap();
         let new = h
             .fault
-            .create(CreateRequest { type_name: TYPE.into(), planned: obj("x", &[("replace_key", Value::string("2"))]), correlation: "tarn-r-0".into() })
+            .create(CreateRequest {
+                type_name: TYPE.into(),
+                planned: obj("x", &[("replace_key", Value::string("2"))]),
+                correlation: "tarn-r-0".into(),
+            })
             .await
             .unwrap();
         put_row(&h, "x", &new, "tarn-r-0").await;

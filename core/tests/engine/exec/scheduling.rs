@@ -41,8 +41,10 @@ async fn dependencies_finish_before_dependants_start() {
     p.edge(a, d);
     let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Rollback, 8))).await.unwrap();
     assert_eq!(report.outcome, ApplyOutcome::Success);
-    let finished = |n: &str| h.events.position(|e| matches!(e, Event::OpFinished { address, .. } if address.name == n)).unwrap();
-    let started = |n: &str| h.events.position(|e| matches!(e, Event::OpStarted { address, .. } if address.name == n)).unwrap();
+    let finished =
+        |n: &str| h.events.position(|e| matches!(e, Event::OpFinished { address, .. } if address.name == n)).unwrap();
+    let started =
+        |n: &str| h.events.position(|e| matches!(e, Event::OpStarted { address, .. } if address.name == n)).unwrap();
     assert!(finished("a") < started("b"));
     assert!(finished("b") < started("c"));
     assert!(finished("a") < started("d"));
@@ -160,7 +162,8 @@ async fn every_provider_call_has_an_intent_before_and_an_outcome_after() {
     p.delete("g", gone);
     let seeded_calls = h.fault.stats().calls;
     let provider = Arc::new(JournalChecking { inner: h.fault.clone(), backend: h.backend.clone() });
-    let report = apply(&p.build(), h.context_with(provider, Harness::options(FailurePolicy::Rollback, 3))).await.unwrap();
+    let report =
+        apply(&p.build(), h.context_with(provider, Harness::options(FailurePolicy::Rollback, 3))).await.unwrap();
     assert_eq!(report.outcome, ApplyOutcome::Success);
     let journal = h.backend.journal_entries();
     let intents: Vec<_> = journal.iter().filter(|r| r.entry.phase == JournalPhase::Intent).collect();

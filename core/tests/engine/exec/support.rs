@@ -120,7 +120,12 @@ impl PlanBuilder {
             format_version: 1,
             tarn_version: "test".into(),
             created_at: String::new(),
-            binding: PlanBinding { lineage: "test".into(), serial: 0, config_hash: String::new(), workspace: "default".into() },
+            binding: PlanBinding {
+                lineage: "test".into(),
+                serial: 0,
+                config_hash: String::new(),
+                workspace: "default".into(),
+            },
             mode: PlanMode::Normal,
             variables: IndexMap::new(),
             changes: self.changes,

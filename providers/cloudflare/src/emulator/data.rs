@@ -100,8 +100,10 @@ impl Data {
             Some(json) => {
                 let data = Data { snapshot: Some(snapshot.clone()), ..Data::default() };
                 let path = snapshot;
-                let saved: Snapshot = serde_json::from_value(json)
-                    .map_err(|e| EmulatorError::Snapshot { path, detail: format!("not a cloudflare emulator snapshot: {e}") })?;
+                let saved: Snapshot = serde_json::from_value(json).map_err(|e| EmulatorError::Snapshot {
+                    path,
+                    detail: format!("not a cloudflare emulator snapshot: {e}"),
+                })?;
                 for z in saved.zones {
                     data.zones.put(&z.id.clone(), z);
                 }
@@ -140,8 +142,12 @@ impl Data {
 
     /// Every object, as the snapshot holds them.
     pub fn dump(&self) -> Json {
-        serde_json::to_value(Snapshot { zones: self.zones.list(), records: self.records.list(), lockdowns: self.lockdowns.list() })
-            .unwrap_or(Json::Null)
+        serde_json::to_value(Snapshot {
+            zones: self.zones.list(),
+            records: self.records.list(),
+            lockdowns: self.lockdowns.list(),
+        })
+        .unwrap_or(Json::Null)
     }
 }
 

@@ -50,7 +50,8 @@ pub fn failure_body(errors: &[ApiError]) -> Json {
 
 /// A success answer with `result`.
 pub fn ok(result: Json) -> Response {
-    (StatusCode::OK, axum::Json(json!({"success": true, "errors": [], "messages": [], "result": result}))).into_response()
+    (StatusCode::OK, axum::Json(json!({"success": true, "errors": [], "messages": [], "result": result})))
+        .into_response()
 }
 
 /// Page and size of a list request, validated against the endpoint's bounds.
@@ -75,9 +76,13 @@ impl Paging {
         let number = |name: &str, raw: Option<&str>, default: usize| -> Result<usize, Failure> {
             match raw {
                 None => Ok(default),
-                Some(text) => text.trim().parse::<f64>().ok().filter(|n| n.fract() == 0.0 && *n >= 0.0).map(|n| n as usize).ok_or_else(|| {
-                    Failure::bad_request(1004, format!("{name} must be a whole number, got {text:?}"))
-                }),
+                Some(text) => text
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.fract() == 0.0 && *n >= 0.0)
+                    .map(|n| n as usize)
+                    .ok_or_else(|| Failure::bad_request(1004, format!("{name} must be a whole number, got {text:?}"))),
             }
         };
         let page = number("page", page, 1)?;

@@ -85,7 +85,8 @@ pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> 
 
 fn authenticate(headers: &HeaderMap, credentials: &Credentials) -> Result<(), Failure> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
-    let token = header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
+    let token =
+        header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
     let legacy = header("x-auth-email").is_some() && header("x-auth-key").is_some();
     let denied = || Failure::new(StatusCode::FORBIDDEN, 10000, "Authentication error");
     match (token, &credentials.token) {

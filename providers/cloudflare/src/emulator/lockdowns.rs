@@ -40,7 +40,8 @@ pub async fn list(
     uri: Uri,
 ) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
-    let paging = Paging::parse(q.get("page").map(String::as_str), q.get("per_page").map(String::as_str), LOCKDOWN_PAGES)?;
+    let paging =
+        Paging::parse(q.get("page").map(String::as_str), q.get("per_page").map(String::as_str), LOCKDOWN_PAGES)?;
     let lower = |s: &str| s.to_lowercase();
     let rules: Vec<Json> = data
         .lockdowns
@@ -61,7 +62,12 @@ pub async fn list(
     Ok(envelope::list(rules, paging))
 }
 
-pub async fn create(State(data): State<Data>, Path(zone_id): Path<String>, uri: Uri, body: Bytes) -> Result<Response, Failure> {
+pub async fn create(
+    State(data): State<Data>,
+    Path(zone_id): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     let fields = validate(envelope::parse_body(&body)?)?;
     let stamp = now();
@@ -80,12 +86,21 @@ pub async fn create(State(data): State<Data>, Path(zone_id): Path<String>, uri: 
     Ok(envelope::ok(rule.to_json()))
 }
 
-pub async fn get(State(data): State<Data>, Path((zone_id, id)): Path<(String, String)>, uri: Uri) -> Result<Response, Failure> {
+pub async fn get(
+    State(data): State<Data>,
+    Path((zone_id, id)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     Ok(envelope::ok(rule_in(&data, &zone, &id)?.to_json()))
 }
 
-pub async fn put(State(data): State<Data>, Path((zone_id, id)): Path<(String, String)>, uri: Uri, body: Bytes) -> Result<Response, Failure> {
+pub async fn put(
+    State(data): State<Data>,
+    Path((zone_id, id)): Path<(String, String)>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     let existing = rule_in(&data, &zone, &id)?;
     let fields = validate(envelope::parse_body(&body)?)?;
@@ -102,7 +117,11 @@ pub async fn put(State(data): State<Data>, Path((zone_id, id)): Path<(String, St
     Ok(envelope::ok(rule.to_json()))
 }
 
-pub async fn delete(State(data): State<Data>, Path((zone_id, id)): Path<(String, String)>, uri: Uri) -> Result<Response, Failure> {
+pub async fn delete(
+    State(data): State<Data>,
+    Path((zone_id, id)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     rule_in(&data, &zone, &id)?;
     data.lockdowns.remove(&id);
@@ -124,7 +143,9 @@ fn invalid(detail: impl Into<String>) -> ApiError {
 fn validate(body: Map<String, Json>) -> Result<Fields, Failure> {
     let mut errors = Vec::new();
     let urls: Vec<String> = match body.get("urls") {
-        Some(Json::Array(list)) if !list.is_empty() && list.iter().all(|u| u.as_str().is_some_and(|s| !s.trim().is_empty())) => {
+        Some(Json::Array(list))
+            if !list.is_empty() && list.iter().all(|u| u.as_str().is_some_and(|s| !s.trim().is_empty())) =>
+        {
             list.iter().filter_map(|u| u.as_str().map(str::to_string)).collect()
         }
         Some(Json::Array(list)) if list.is_empty() => {

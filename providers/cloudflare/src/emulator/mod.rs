@@ -144,7 +144,8 @@ pub fn fault_bodies() -> FaultBodies {
 }
 
 async fn no_route(uri: Uri) -> Response {
-    Failure { status: StatusCode::NOT_FOUND, errors: vec![(7003, format!("No route for the URI {}", uri.path()))] }.into_response()
+    Failure { status: StatusCode::NOT_FOUND, errors: vec![(7003, format!("No route for the URI {}", uri.path()))] }
+        .into_response()
 }
 
 async fn method_not_allowed() -> Response {
@@ -166,10 +167,6 @@ impl Emulated for CloudflareEmulator {
     }
 
     fn sandbox_config(&self, base_url: &str) -> Vec<(String, Value)> {
-        vec![
-            ("base_url".to_string(), Value::string(base_url)),
-            ("api_token".to_string(), Value::string(SANDBOX_TOKEN)),
-        ]
+        vec![("base_url".to_string(), Value::string(base_url)), ("api_token".to_string(), Value::string(SANDBOX_TOKEN))]
     }
 }
-

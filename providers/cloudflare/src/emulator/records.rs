@@ -63,7 +63,8 @@ pub async fn list(
         .filter(|r| {
             let checks = field_checks(r, &q, &zone);
             let tags = tag_checks(r, &q);
-            let fields_ok = if any { checks.is_empty() || checks.iter().any(|c| *c) } else { checks.iter().all(|c| *c) };
+            let fields_ok =
+                if any { checks.is_empty() || checks.iter().any(|c| *c) } else { checks.iter().all(|c| *c) };
             let tags_ok = if tag_any { tags.is_empty() || tags.iter().any(|c| *c) } else { tags.iter().all(|c| *c) };
             fields_ok && tags_ok
         })
@@ -123,7 +124,8 @@ fn tag_checks(r: &Record, q: &HashMap<String, String>) -> Vec<bool> {
     let mut checks = Vec::new();
     for (key, wanted) in q {
         let w = wanted.to_lowercase();
-        let (name, value) = w.split_once(':').map(|(n, v)| (n.to_string(), Some(v.to_string()))).unwrap_or((w.clone(), None));
+        let (name, value) =
+            w.split_once(':').map(|(n, v)| (n.to_string(), Some(v.to_string()))).unwrap_or((w.clone(), None));
         let has = |pred: &dyn Fn(&str) -> bool| tags.iter().any(|(n, v)| *n == name && pred(v.as_str()));
         let check = match (key.as_str(), &value) {
             ("tag", None) | ("tag.present", _) => has(&|_| true),
@@ -139,7 +141,12 @@ fn tag_checks(r: &Record, q: &HashMap<String, String>) -> Vec<bool> {
     checks
 }
 
-pub async fn create(State(data): State<Data>, Path(zone_id): Path<String>, uri: Uri, body: Bytes) -> Result<Response, Failure> {
+pub async fn create(
+    State(data): State<Data>,
+    Path(zone_id): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     let fields = validate(&zone, envelope::parse_body(&body)?)?;
     conflicts(&data, &zone, &fields, None)?;
@@ -150,13 +157,22 @@ pub async fn create(State(data): State<Data>, Path(zone_id): Path<String>, uri: 
     Ok(envelope::ok(record.to_json(&zone.name)))
 }
 
-pub async fn get(State(data): State<Data>, Path((zone_id, id)): Path<(String, String)>, uri: Uri) -> Result<Response, Failure> {
+pub async fn get(
+    State(data): State<Data>,
+    Path((zone_id, id)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     Ok(envelope::ok(record_in(&data, &zone, &id)?.to_json(&zone.name)))
 }
 
 /// PUT: the body is the whole record.
-pub async fn put(State(data): State<Data>, Path((zone_id, id)): Path<(String, String)>, uri: Uri, body: Bytes) -> Result<Response, Failure> {
+pub async fn put(
+    State(data): State<Data>,
+    Path((zone_id, id)): Path<(String, String)>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     let existing = record_in(&data, &zone, &id)?;
     let fields = validate(&zone, envelope::parse_body(&body)?)?;
@@ -164,7 +180,12 @@ pub async fn put(State(data): State<Data>, Path((zone_id, id)): Path<(String, St
 }
 
 /// PATCH: the body's fields over the record's.
-pub async fn patch(State(data): State<Data>, Path((zone_id, id)): Path<(String, String)>, uri: Uri, body: Bytes) -> Result<Response, Failure> {
+pub async fn patch(
+    State(data): State<Data>,
+    Path((zone_id, id)): Path<(String, String)>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     let existing = record_in(&data, &zone, &id)?;
     let mut merged = match existing.to_json(&zone.name) {
@@ -186,7 +207,11 @@ fn replace(data: &Data, zone: &Zone, existing: Record, fields: Fields) -> Result
     Ok(envelope::ok(record.to_json(&zone.name)))
 }
 
-pub async fn delete(State(data): State<Data>, Path((zone_id, id)): Path<(String, String)>, uri: Uri) -> Result<Response, Failure> {
+pub async fn delete(
+    State(data): State<Data>,
+    Path((zone_id, id)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     record_in(&data, &zone, &id)?;
     data.records.remove(&id);
@@ -241,7 +266,9 @@ fn is_hostname(s: &str) -> bool {
     let s = s.trim_end_matches('.');
     !s.is_empty()
         && s.len() <= 253
-        && s.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        && s.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 fn validate(zone: &Zone, body: Map<String, Json>) -> Result<Fields, Failure> {
@@ -263,7 +290,9 @@ fn validate(zone: &Zone, body: Map<String, Json>) -> Result<Fields, Failure> {
     let name = match body.get("name") {
         Some(Json::String(n)) if !n.trim().is_empty() => {
             let full = fqdn(n, &zone.name);
-            let valid_chars = full.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || "-_*".contains(c)));
+            let valid_chars = full.split('.').all(|l| {
+                !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || "-_*".contains(c))
+            });
             if full.len() > 255 || !valid_chars {
                 errors.push((9000, "DNS name is invalid.".into()));
             }
@@ -362,8 +391,14 @@ fn validate(zone: &Zone, body: Map<String, Json>) -> Result<Fields, Failure> {
 fn content_for(kind: &str, content: &str, name: &str) -> Result<String, ApiError> {
     let c = content.trim();
     match kind {
-        "A" => c.parse::<Ipv4Addr>().map(|ip| ip.to_string()).map_err(|_| (9005, "Content for A record must be a valid IPv4 address.".into())),
-        "AAAA" => c.parse::<Ipv6Addr>().map(|ip| ip.to_string()).map_err(|_| (9006, "Content for AAAA record must be a valid IPv6 address.".into())),
+        "A" => c
+            .parse::<Ipv4Addr>()
+            .map(|ip| ip.to_string())
+            .map_err(|_| (9005, "Content for A record must be a valid IPv4 address.".into())),
+        "AAAA" => c
+            .parse::<Ipv6Addr>()
+            .map(|ip| ip.to_string())
+            .map_err(|_| (9006, "Content for AAAA record must be a valid IPv6 address.".into())),
         "CNAME" => {
             let target = c.trim_end_matches('.').to_lowercase();
             if !is_hostname(&target) || target == name {
@@ -378,7 +413,9 @@ fn content_for(kind: &str, content: &str, name: &str) -> Result<String, ApiError
             }
             Ok(target)
         }
-        "TXT" if c.is_empty() || content.len() > 2048 => Err((9009, "Content for TXT record is invalid: 1 to 2048 characters.".into())),
+        "TXT" if c.is_empty() || content.len() > 2048 => {
+            Err((9009, "Content for TXT record is invalid: 1 to 2048 characters.".into()))
+        }
         _ => Ok(content.to_string()),
     }
 }
@@ -392,9 +429,9 @@ fn conflicts(data: &Data, zone: &Zone, f: &Fields, except: Option<&str>) -> Resu
         return Err(Failure::bad_request(81057, "Record already exists."));
     }
     let address = |k: &str| matches!(k, "A" | "AAAA" | "CNAME");
-    let clash = others.iter().any(|r| {
-        r.name == f.name && address(&r.kind) && address(&f.kind) && (r.kind == "CNAME" || f.kind == "CNAME")
-    });
+    let clash = others
+        .iter()
+        .any(|r| r.name == f.name && address(&r.kind) && address(&f.kind) && (r.kind == "CNAME" || f.kind == "CNAME"));
     if clash {
         return Err(Failure::bad_request(81053, "An A, AAAA, or CNAME record with that host already exists."));
     }

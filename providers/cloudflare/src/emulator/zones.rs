@@ -20,7 +20,10 @@ pub async fn list(State(data): State<Data>, Query(q): Query<HashMap<String, Stri
     if let Some(status) = q.get("status")
         && !matches!(status.as_str(), "initializing" | "pending" | "active" | "moved")
     {
-        return Err(Failure::bad_request(1004, format!("status must be one of initializing, pending, active, moved; got {status:?}")));
+        return Err(Failure::bad_request(
+            1004,
+            format!("status must be one of initializing, pending, active, moved; got {status:?}"),
+        ));
     }
     let mut zones: Vec<Zone> = data
         .zones
@@ -71,7 +74,9 @@ pub async fn add(State(data): State<Data>, axum::Json(new): axum::Json<NewZone>)
     let name = new.name.trim().trim_end_matches('.');
     let valid = name.contains('.')
         && name.len() <= 253
-        && name.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !valid {
         return Failure::bad_request(1097, format!("{name:?} is not a valid zone name")).into_response();
     }

@@ -10,11 +10,20 @@ use tarn_sdk::ErrorClass;
 use tarn_sdk::http::Client;
 
 fn admin(env: &Env) -> Client {
-    Client::builder(env.running.server.url()).max_attempts(1).request_timeout(Duration::from_secs(5)).build().expect("admin client")
+    Client::builder(env.running.server.url())
+        .max_attempts(1)
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .expect("admin client")
 }
 
 fn once(env: &Env) -> Client {
-    Client::builder(&env.running.base_url).bearer_token(TOKEN).max_attempts(1).request_timeout(Duration::from_millis(400)).build().expect("client")
+    Client::builder(&env.running.base_url)
+        .bearer_token(TOKEN)
+        .max_attempts(1)
+        .request_timeout(Duration::from_millis(400))
+        .build()
+        .expect("client")
 }
 
 #[tokio::test]
@@ -27,13 +36,23 @@ async fn invalid_records_get_every_problem_with_cloudflare_codes() {
         .expect_err("invalid");
     assert_eq!(err.class, ErrorClass::Permanent);
     assert!(err.message.contains("HTTP 400"), "{}", err.message);
-    assert!(err.message.contains("(code 9005)") && err.message.contains("(code 9021)"), "both problems: {}", err.message);
-    let err = once(&env).post(&path, &json!({"type": "TXT", "name": "t", "content": "v", "proxied": true})).await.expect_err("txt");
+    assert!(
+        err.message.contains("(code 9005)") && err.message.contains("(code 9021)"),
+        "both problems: {}",
+        err.message
+    );
+    let err = once(&env)
+        .post(&path, &json!({"type": "TXT", "name": "t", "content": "v", "proxied": true}))
+        .await
+        .expect_err("txt");
     assert!(err.message.contains("This record type cannot be proxied. (code 9004)"), "{}", err.message);
     let err = once(&env).post(&path, &json!({"type": "BOGUS", "name": "t", "content": "v"})).await.expect_err("type");
     assert!(err.message.contains("(code 9020)"), "{}", err.message);
     once(&env).post(&path, &json!({"type": "A", "name": "www", "content": "192.0.2.1"})).await.expect("A");
-    let err = once(&env).post(&path, &json!({"type": "CNAME", "name": "www", "content": "elsewhere.example.net"})).await.expect_err("clash");
+    let err = once(&env)
+        .post(&path, &json!({"type": "CNAME", "name": "www", "content": "elsewhere.example.net"}))
+        .await
+        .expect_err("clash");
     assert!(err.message.contains("(code 81053)"), "{}", err.message);
     let err = once(&env).post(&path, &b"not json".to_vec()).await.expect_err("body");
     assert!(err.message.contains("(code 9207)"), "{}", err.message);
@@ -42,7 +61,10 @@ async fn invalid_records_get_every_problem_with_cloudflare_codes() {
 #[tokio::test]
 async fn missing_objects_and_zones_answer_404_in_the_envelope() {
     let env = Env::start().await;
-    let err = once(&env).get(&format!("zones/{}/dns_records/{}", example_com(), "0".repeat(32))).await.expect_err("no record");
+    let err = once(&env)
+        .get(&format!("zones/{}/dns_records/{}", example_com(), "0".repeat(32)))
+        .await
+        .expect_err("no record");
     assert_eq!(err.class, ErrorClass::NotFound);
     assert!(err.message.contains("Record does not exist. (code 81044)"), "{}", err.message);
     let err = once(&env).get(&format!("zones/{}/dns_records", "f".repeat(32))).await.expect_err("no zone");
@@ -60,7 +82,10 @@ async fn objects_survive_a_restart_through_the_snapshot() {
     let running = first.serve(None).await.expect("serve");
     let client = Client::builder(&running.base_url).bearer_token(TOKEN).build().expect("client");
     let created = client
-        .post(&format!("zones/{}/dns_records", example_com()), &json!({"type": "TXT", "name": "kept", "content": "v=1"}))
+        .post(
+            &format!("zones/{}/dns_records", example_com()),
+            &json!({"type": "TXT", "name": "kept", "content": "v=1"}),
+        )
         .await
         .expect("create");
     running.server.shutdown().await;

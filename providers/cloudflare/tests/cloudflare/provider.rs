@@ -3,7 +3,8 @@
 use crate::common::{Env, example_com};
 use serde_json::json;
 use tarn_sdk::{
-    AdoptRequest, CreateRequest, DeleteRequest, ErrorClass, Provider, ReadDataRequest, ReadRequest, UpdateRequest, Value,
+    AdoptRequest, CreateRequest, DeleteRequest, ErrorClass, Provider, ReadDataRequest, ReadRequest, UpdateRequest,
+    Value,
 };
 
 fn record(zone: &str, name: &str, content: &str) -> Value {
@@ -39,7 +40,11 @@ async fn dns_record_lifecycle_with_drift_and_gone() {
     let p = env.provider();
     let planned = record(&example_com(), "www", "192.0.2.10");
     let created = p
-        .create(CreateRequest { type_name: "cloudflare_dns_record".into(), planned: planned.clone(), correlation: "tarn-r1-0".into() })
+        .create(CreateRequest {
+            type_name: "cloudflare_dns_record".into(),
+            planned: planned.clone(),
+            correlation: "tarn-r1-0".into(),
+        })
         .await
         .expect("create");
     assert_eq!(s(&created, "name"), "www", "the configured spelling is kept");
@@ -49,7 +54,8 @@ async fn dns_record_lifecycle_with_drift_and_gone() {
     let id = s(&created, "id");
     assert_eq!(id.len(), 32);
 
-    let read = p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: created.clone() }).await.expect("read");
+    let read =
+        p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: created.clone() }).await.expect("read");
     assert_eq!(read.as_ref(), Some(&created), "no drift right after create");
 
     let wanted = with(&with(&created, "content", Value::string("192.0.2.11")), "comment", Value::string("web"));
@@ -64,20 +70,30 @@ async fn dns_record_lifecycle_with_drift_and_gone() {
     // Someone changes the TTL in the dashboard: read reports it.
     let path = format!("zones/{}/dns_records/{id}", example_com());
     env.client().patch(&path, &json!({"ttl": 300})).await.expect("change behind tarn's back");
-    let drifted = p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() }).await.expect("read");
+    let drifted =
+        p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() }).await.expect("read");
     assert_eq!(drifted.as_ref().and_then(|d| d.get("ttl")), Some(&Value::Number(300.0)));
 
-    p.delete(DeleteRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() }).await.expect("delete");
-    let gone = p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() }).await.expect("read");
+    p.delete(DeleteRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() })
+        .await
+        .expect("delete");
+    let gone =
+        p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() }).await.expect("read");
     assert_eq!(gone, None, "a deleted record reads as gone");
-    p.delete(DeleteRequest { type_name: "cloudflare_dns_record".into(), state: updated }).await.expect("deleting again succeeds");
+    p.delete(DeleteRequest { type_name: "cloudflare_dns_record".into(), state: updated })
+        .await
+        .expect("deleting again succeeds");
 }
 
 #[tokio::test]
 async fn a_record_in_a_zone_that_does_not_exist_reads_as_gone() {
     let env = Env::start().await;
     let p = env.provider();
-    let state = with(&record("0123456789abcdef0123456789abcdef", "x", "192.0.2.1"), "id", Value::string("ffffffffffffffffffffffffffffffff"));
+    let state = with(
+        &record("0123456789abcdef0123456789abcdef", "x", "192.0.2.1"),
+        "id",
+        Value::string("ffffffffffffffffffffffffffffffff"),
+    );
     let read = p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state }).await.expect("read");
     assert_eq!(read, None);
 }
@@ -88,11 +104,19 @@ async fn adopt_finds_the_record_by_its_correlation_tag_only() {
     let p = env.provider();
     let planned = record(&example_com(), "api", "192.0.2.20");
     let created = p
-        .create(CreateRequest { type_name: "cloudflare_dns_record".into(), planned: planned.clone(), correlation: "tarn-run7-3".into() })
+        .create(CreateRequest {
+            type_name: "cloudflare_dns_record".into(),
+            planned: planned.clone(),
+            correlation: "tarn-run7-3".into(),
+        })
         .await
         .expect("create");
     let adopted = p
-        .adopt(AdoptRequest { type_name: "cloudflare_dns_record".into(), correlation: "tarn-run7-3".into(), planned: planned.clone() })
+        .adopt(AdoptRequest {
+            type_name: "cloudflare_dns_record".into(),
+            correlation: "tarn-run7-3".into(),
+            planned: planned.clone(),
+        })
         .await
         .expect("adopt");
     assert_eq!(adopted.map(|a| s(&a, "id")), Some(s(&created, "id")));
@@ -108,7 +132,11 @@ async fn duplicate_records_are_refused_in_the_vendors_words() {
     let env = Env::start().await;
     let p = env.provider();
     let planned = record(&example_com(), "dup", "192.0.2.30");
-    let req = |c: &str| CreateRequest { type_name: "cloudflare_dns_record".into(), planned: planned.clone(), correlation: c.into() };
+    let req = |c: &str| CreateRequest {
+        type_name: "cloudflare_dns_record".into(),
+        planned: planned.clone(),
+        correlation: c.into(),
+    };
     p.create(req("a")).await.expect("first");
     let err = p.create(req("b")).await.expect_err("identical record");
     assert_eq!(err.class, ErrorClass::Permanent);
@@ -140,16 +168,27 @@ async fn zone_lockdown_lifecycle_adoption_and_import() {
     let p = env.provider();
     let planned = lockdown(&example_com());
     let created = p
-        .create(CreateRequest { type_name: "cloudflare_zone_lockdown".into(), planned: planned.clone(), correlation: "c".into() })
+        .create(CreateRequest {
+            type_name: "cloudflare_zone_lockdown".into(),
+            planned: planned.clone(),
+            correlation: "c".into(),
+        })
         .await
         .expect("create");
     assert_eq!(created.get("description"), Some(&Value::Null));
     assert_eq!(created.get("urls"), planned.get("urls"));
-    let read = p.read(ReadRequest { type_name: "cloudflare_zone_lockdown".into(), state: created.clone() }).await.expect("read");
+    let read = p
+        .read(ReadRequest { type_name: "cloudflare_zone_lockdown".into(), state: created.clone() })
+        .await
+        .expect("read");
     assert_eq!(read.as_ref(), Some(&created));
 
     let adopted = p
-        .adopt(AdoptRequest { type_name: "cloudflare_zone_lockdown".into(), correlation: "c".into(), planned: planned.clone() })
+        .adopt(AdoptRequest {
+            type_name: "cloudflare_zone_lockdown".into(),
+            correlation: "c".into(),
+            planned: planned.clone(),
+        })
         .await
         .expect("adopt");
     assert_eq!(adopted.as_ref(), Some(&created), "an identical rule is adopted");
@@ -166,8 +205,11 @@ async fn zone_lockdown_lifecycle_adoption_and_import() {
     assert_eq!(updated.get("paused"), Some(&Value::Bool(true)));
     assert_eq!(s(&updated, "description"), "office only");
 
-    p.delete(DeleteRequest { type_name: "cloudflare_zone_lockdown".into(), state: updated.clone() }).await.expect("delete");
-    let gone = p.read(ReadRequest { type_name: "cloudflare_zone_lockdown".into(), state: updated }).await.expect("read");
+    p.delete(DeleteRequest { type_name: "cloudflare_zone_lockdown".into(), state: updated.clone() })
+        .await
+        .expect("delete");
+    let gone =
+        p.read(ReadRequest { type_name: "cloudflare_zone_lockdown".into(), state: updated }).await.expect("read");
     assert_eq!(gone, None);
 }
 
@@ -181,7 +223,11 @@ async fn bad_lockdown_ranges_are_refused_with_the_reason() {
         Value::List(vec![Value::map([("target", Value::string("ip_range")), ("value", Value::string("10.0.0.0/8"))])]),
     );
     let err = p
-        .create(CreateRequest { type_name: "cloudflare_zone_lockdown".into(), planned: Value::Map(bad), correlation: "c".into() })
+        .create(CreateRequest {
+            type_name: "cloudflare_zone_lockdown".into(),
+            planned: Value::Map(bad),
+            correlation: "c".into(),
+        })
         .await
         .expect_err("a /8 is refused");
     assert!(err.message.contains("only prefix lengths /16, /24 are allowed"), "{}", err.message);
@@ -196,7 +242,8 @@ async fn the_zone_data_source_looks_up_by_name() {
     assert_eq!(s(&zone, "id"), tarn_provider_cloudflare::emulator::zone_id("example.org"));
     assert_eq!(s(&zone, "status"), "active");
     let config = Value::map([("name", Value::string("nowhere.test"))]);
-    let err = p.read_data(ReadDataRequest { type_name: "cloudflare_zone".into(), config }).await.expect_err("no such zone");
+    let err =
+        p.read_data(ReadDataRequest { type_name: "cloudflare_zone".into(), config }).await.expect_err("no such zone");
     assert!(err.message.contains("no zone named \"nowhere.test\""), "{}", err.message);
 }
 

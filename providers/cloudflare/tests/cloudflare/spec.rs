@@ -55,7 +55,8 @@ async fn every_emulated_operation_answers_as_the_spec_says() {
         let created = c.post(&records, &body).await.expect("create record");
         ids.push(created["result"]["id"].as_str().expect("id").to_string());
     }
-    let _ = c.post(&records, &json!({"type": "A", "name": "www", "content": "192.0.2.1"})).await.expect_err("duplicate");
+    let _ =
+        c.post(&records, &json!({"type": "A", "name": "www", "content": "192.0.2.1"})).await.expect_err("duplicate");
     let _ = c.post(&records, &json!({"type": "A", "name": "bad", "content": "nope"})).await.expect_err("invalid");
     let one = format!("{records}/{}", ids[0]);
     c.get(&one).await.expect("record details");
@@ -67,7 +68,10 @@ async fn every_emulated_operation_answers_as_the_spec_says() {
     let _ = c.get(&one).await.expect_err("deleted record");
     let _ = c.delete(&one).await.expect_err("deleted twice");
     let _ = c.patch(&one, &json!({"ttl": 60})).await.expect_err("patch of a deleted record");
-    let _ = c.put(&one, &json!({"type": "A", "name": "x", "content": "192.0.2.3"})).await.expect_err("put of a deleted record");
+    let _ = c
+        .put(&one, &json!({"type": "A", "name": "x", "content": "192.0.2.3"}))
+        .await
+        .expect_err("put of a deleted record");
 
     // Zone lockdown rules.
     let rule = c
@@ -109,7 +113,8 @@ fn the_checker_catches_an_answer_that_breaks_the_spec() {
     let spec = OpenApi::load(&spec_path()).expect("load the spec");
     let bad = tarn_sdk::sim::spec::Exchange {
         method: "GET".into(),
-        path: "/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/firewall/lockdowns/372e67954025e0ba6aaa6d586b9e0b59".into(),
+        path: "/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/firewall/lockdowns/372e67954025e0ba6aaa6d586b9e0b59"
+            .into(),
         status: 200,
         // `priority` is not a field of firewall_zonelockdown, which forbids others.
         body: json!({"success": true, "errors": [], "messages": [], "result": {"id": "372e67954025e0ba6aaa6d586b9e0b59",

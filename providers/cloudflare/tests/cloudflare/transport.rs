@@ -17,7 +17,10 @@ async fn lists_walk_every_page_of_result_info() {
     let zone = example_com();
     for i in 0..7 {
         client
-            .post(&format!("zones/{zone}/dns_records"), &json!({"type": "A", "name": format!("h{i}"), "content": format!("192.0.2.{i}")}))
+            .post(
+                &format!("zones/{zone}/dns_records"),
+                &json!({"type": "A", "name": format!("h{i}"), "content": format!("192.0.2.{i}")}),
+            )
             .await
             .expect("create");
     }
@@ -60,7 +63,11 @@ async fn a_429_with_retry_after_is_waited_out() {
 async fn server_errors_are_retried_for_reads_but_not_for_creates() {
     let env = Env::start().await;
     let zone = example_com();
-    env.running.faults.fail_next(2, 503, json!({"success": false, "errors": [{"code": 10001, "message": "busy"}], "messages": [], "result": null}));
+    env.running.faults.fail_next(
+        2,
+        503,
+        json!({"success": false, "errors": [{"code": 10001, "message": "busy"}], "messages": [], "result": null}),
+    );
     let before = env.running.faults.requests();
     env.api().records(&zone, &[]).await.expect("third attempt succeeds");
     assert_eq!(env.running.faults.requests() - before, 3);
@@ -81,7 +88,8 @@ async fn the_emulator_enforces_its_rate_limit_with_headers() {
     let env = Env::with(Settings { rate_limit: 3, rate_window: Duration::from_secs(60), ..Settings::default() }).await;
     // No waiting on the server's reset (the client would otherwise hold until the window ends).
     let policy = RetryPolicy { max_attempts: 1, max_server_wait: Duration::ZERO, ..RetryPolicy::default() };
-    let client = Client::builder(&env.running.base_url).bearer_token(TOKEN).retry_policy(policy).build().expect("client");
+    let client =
+        Client::builder(&env.running.base_url).bearer_token(TOKEN).retry_policy(policy).build().expect("client");
     let first = client.request(Method::GET, "zones").send().await.expect("first");
     let header = |name: &str| first.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     assert_eq!(header("ratelimit").as_deref(), Some("\"default\";r=2;t=60"));
@@ -100,7 +108,11 @@ async fn a_wrong_or_missing_token_is_an_authentication_error() {
     let wrong = Client::builder(&env.running.base_url).bearer_token("wrong").max_attempts(1).build().expect("client");
     let err = wrong.get("zones").await.expect_err("refused");
     assert_eq!(err.class, ErrorClass::Permanent);
-    assert!(err.message.contains("HTTP 403") && err.message.contains("Authentication error (code 10000)"), "{}", err.message);
+    assert!(
+        err.message.contains("HTTP 403") && err.message.contains("Authentication error (code 10000)"),
+        "{}",
+        err.message
+    );
     assert!(!err.message.contains("wrong"), "the token never appears in messages: {}", err.message);
     let none = Client::builder(&env.running.base_url).max_attempts(1).build().expect("client");
     let err = none.get("zones").await.expect_err("refused");

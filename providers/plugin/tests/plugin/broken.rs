@@ -25,7 +25,11 @@ async fn ready(name: &str) -> (Plugin, Arc<PluginProvider>) {
 }
 
 fn thing(name: &str) -> CreateRequest {
-    CreateRequest { type_name: "thing".into(), planned: Value::map([("name", Value::string(name))]), correlation: format!("corr-{name}") }
+    CreateRequest {
+        type_name: "thing".into(),
+        planned: Value::map([("name", Value::string(name))]),
+        correlation: format!("corr-{name}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +56,8 @@ async fn missing_or_unexecutable_programs_are_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_plugin_is_stopped_after_the_timeout_and_reaped() {
-    let launch = Launch { name: "broken".into(), program: fixture("hang.sh"), args: vec![], dir: None, timeouts: quick() };
+    let launch =
+        Launch { name: "broken".into(), program: fixture("hang.sh"), args: vec![], dir: None, timeouts: quick() };
     let conn = Connection::start(&launch, Arc::new(Redactor::default())).unwrap();
     let pid = conn.pid().unwrap();
     let started = std::time::Instant::now();
@@ -90,7 +95,13 @@ async fn non_zero_exit_during_create_is_a_permanent_error_and_a_fresh_process_fo
     let pid = p.pid().await.unwrap();
     let e = p.create(thing("a")).await.unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent, "{e}");
-    for part in ["plugin \"broken\"", "exited with status 3", "fatal: cannot reach the backend", "during create of thing", "it made no object"] {
+    for part in [
+        "plugin \"broken\"",
+        "exited with status 3",
+        "fatal: cannot reach the backend",
+        "during create of thing",
+        "it made no object",
+    ] {
         assert!(e.message.contains(part), "missing {part:?}: {e}");
     }
     assert_reaped(pid);

@@ -64,8 +64,14 @@ async fn schema_plan_and_life_cycle_through_the_provider_trait() {
     // An update plan leaves the version unknown: only apply can tell.
     let mut proposed = created.as_map().unwrap().clone();
     proposed.insert("value".into(), Value::string("2"));
-    let planned =
-        p.plan(PlanRequest { type_name: "kv_entry".into(), prior: Some(created.clone()), proposed: Value::Map(proposed) }).await.unwrap();
+    let planned = p
+        .plan(PlanRequest {
+            type_name: "kv_entry".into(),
+            prior: Some(created.clone()),
+            proposed: Value::Map(proposed),
+        })
+        .await
+        .unwrap();
     assert_eq!(planned.planned.get("version"), Some(&Value::Unknown));
 
     let data = p
@@ -88,7 +94,8 @@ async fn schema_plan_and_life_cycle_through_the_provider_trait() {
 async fn plugin_errors_keep_their_class() {
     let dir = tempfile::tempdir().unwrap();
     let (_plugin, p) = configured(dir.path()).await;
-    let create = |c: &str| CreateRequest { type_name: "kv_entry".into(), planned: entry("dup", "x"), correlation: c.into() };
+    let create =
+        |c: &str| CreateRequest { type_name: "kv_entry".into(), planned: entry("dup", "x"), correlation: c.into() };
     p.create(create("c-1")).await.unwrap();
     // The same create again (a retry) is idempotent; another create of the key conflicts.
     p.create(create("c-1")).await.unwrap();
@@ -102,7 +109,10 @@ async fn plugin_errors_keep_their_class() {
         .unwrap_err();
     assert_eq!(e.class, ErrorClass::NotFound, "{e}");
     let e = p
-        .read_data(ReadDataRequest { type_name: "kv_entry".into(), config: Value::map([("key", Value::string("gone"))]) })
+        .read_data(ReadDataRequest {
+            type_name: "kv_entry".into(),
+            config: Value::map([("key", Value::string("gone"))]),
+        })
         .await
         .unwrap_err();
     assert_eq!(e.class, ErrorClass::NotFound, "{e}");
@@ -117,12 +127,18 @@ async fn one_process_per_instance_and_concurrent_calls_are_matched_by_id() {
     let dir = tempfile::tempdir().unwrap();
     let (plugin, a) = configured(dir.path()).await;
     let b = plugin.instantiate();
-    b.configure(Value::map([("path", Value::string(dir.path().join("other.json").display().to_string()))])).await.unwrap();
+    b.configure(Value::map([("path", Value::string(dir.path().join("other.json").display().to_string()))]))
+        .await
+        .unwrap();
     let (pa, pb) = (a.pid().await.unwrap(), b.pid().await.unwrap());
     assert_ne!(pa, pb, "each provider configuration has its own process");
 
     let creates = (0..20).map(|i| {
-        a.create(CreateRequest { type_name: "kv_entry".into(), planned: entry(&format!("k{i}"), &format!("v{i}")), correlation: format!("c{i}") })
+        a.create(CreateRequest {
+            type_name: "kv_entry".into(),
+            planned: entry(&format!("k{i}"), &format!("v{i}")),
+            correlation: format!("c{i}"),
+        })
     });
     let results = futures::future::join_all(creates).await;
     for (i, r) in results.into_iter().enumerate() {

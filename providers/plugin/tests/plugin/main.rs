@@ -25,7 +25,10 @@ pub fn fixture(name: &str) -> PathBuf {
 /// The plugins are Python: fail loudly, with the install command, when it is missing.
 pub fn require_python() {
     let ok = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "python3 is needed by the plugin tests: install it with `apt-get install python3` (scripts/test.sh does)");
+    assert!(
+        ok,
+        "python3 is needed by the plugin tests: install it with `apt-get install python3` (scripts/test.sh does)"
+    );
 }
 
 /// Short timeouts, so the hang tests take seconds.

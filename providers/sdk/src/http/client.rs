@@ -79,7 +79,15 @@ impl Client {
     /// A request to `path`, relative to the base URL (a leading `/` is relative too), or an
     /// absolute URL on the base URL's origin, as vendors give in `next` links.
     pub fn request(&self, method: Method, path: &str) -> Request<'_> {
-        Request { client: self, method, path: path.to_string(), query: Vec::new(), body: Ok(None), sensitive: false, retry_unsafe: false }
+        Request {
+            client: self,
+            method,
+            path: path.to_string(),
+            query: Vec::new(),
+            body: Ok(None),
+            sensitive: false,
+            retry_unsafe: false,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Result<Json, ProviderError> {
@@ -238,9 +246,8 @@ impl Request<'_> {
     pub async fn send_as<T: DeserializeOwned>(self) -> Result<T, ProviderError> {
         let (method, path) = (self.method.clone(), self.path.clone());
         let response = self.send().await?;
-        serde_json::from_value(response.body).map_err(|e| {
-            ProviderError::permanent(format!("{method} {path}: unexpected response body: {e}"))
-        })
+        serde_json::from_value(response.body)
+            .map_err(|e| ProviderError::permanent(format!("{method} {path}: unexpected response body: {e}")))
     }
 
     pub async fn send(self) -> Result<Response, ProviderError> {

@@ -24,10 +24,7 @@ pub fn class_for_status(status: StatusCode) -> ErrorClass {
 pub fn status_error(method: &Method, path: &str, status: StatusCode, body: &Json, attempts: u32) -> ProviderError {
     let vendor = vendor_message(body).unwrap_or_else(|| fallback_message(body, status));
     let tries = if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
-    ProviderError::new(
-        class_for_status(status),
-        format!("{method} {path}: HTTP {}{tries}: {vendor}", status.as_u16()),
-    )
+    ProviderError::new(class_for_status(status), format!("{method} {path}: HTTP {}{tries}: {vendor}", status.as_u16()))
 }
 
 /// The error when no answer came at all (connect failure, timeout, broken body).

@@ -19,6 +19,6 @@ pub use redact::{SecretHeader, redact_url};
 pub use retry::RetryPolicy;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod paginate_tests;
+#[cfg(test)]
+mod tests;

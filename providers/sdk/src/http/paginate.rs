@@ -29,7 +29,12 @@ pub enum Paging {
 }
 
 /// All items of the collection at `path` (with extra `query` filters), page after page.
-pub async fn all_pages(client: &Client, path: &str, query: &[(&str, &str)], paging: &Paging) -> Result<Vec<Json>, ProviderError> {
+pub async fn all_pages(
+    client: &Client,
+    path: &str,
+    query: &[(&str, &str)],
+    paging: &Paging,
+) -> Result<Vec<Json>, ProviderError> {
     match paging {
         Paging::PageNumber { key, per_page } => page_number(client, path, query, key, *per_page).await,
         Paging::NextLink { key, per_page } => next_link(client, path, query, key, *per_page).await,
@@ -38,7 +43,12 @@ pub async fn all_pages(client: &Client, path: &str, query: &[(&str, &str)], pagi
     }
 }
 
-async fn fetch(client: &Client, path: &str, query: &[(&str, &str)], extra: &[(&str, String)]) -> Result<Response, ProviderError> {
+async fn fetch(
+    client: &Client,
+    path: &str,
+    query: &[(&str, &str)],
+    extra: &[(&str, String)],
+) -> Result<Response, ProviderError> {
     let mut request = client.request(Method::GET, path);
     for (k, v) in query {
         request = request.query(k, v);
@@ -50,20 +60,29 @@ async fn fetch(client: &Client, path: &str, query: &[(&str, &str)], extra: &[(&s
 }
 
 fn items<'b>(body: &'b Json, key: &str, path: &str) -> Result<&'b Vec<Json>, ProviderError> {
-    body.get(key).and_then(Json::as_array).ok_or_else(|| {
-        ProviderError::permanent(format!("GET {path}: unexpected list body: no array under \"{key}\""))
-    })
+    body.get(key)
+        .and_then(Json::as_array)
+        .ok_or_else(|| ProviderError::permanent(format!("GET {path}: unexpected list body: no array under \"{key}\"")))
 }
 
 fn too_many_pages(path: &str) -> ProviderError {
-    ProviderError::permanent(format!("GET {path}: more than {MAX_PAGES} pages; the server keeps announcing a next page"))
+    ProviderError::permanent(format!(
+        "GET {path}: more than {MAX_PAGES} pages; the server keeps announcing a next page"
+    ))
 }
 
 /// Scaleway. The `Link` header decides when present; else `X-Total-Count`; else a short page.
-pub async fn page_number(client: &Client, path: &str, query: &[(&str, &str)], key: &str, per_page: u32) -> Result<Vec<Json>, ProviderError> {
+pub async fn page_number(
+    client: &Client,
+    path: &str,
+    query: &[(&str, &str)],
+    key: &str,
+    per_page: u32,
+) -> Result<Vec<Json>, ProviderError> {
     let mut all = Vec::new();
     for page in 1..=MAX_PAGES {
-        let response = fetch(client, path, query, &[("page", page.to_string()), ("per_page", per_page.to_string())]).await?;
+        let response =
+            fetch(client, path, query, &[("page", page.to_string()), ("per_page", per_page.to_string())]).await?;
         let batch = items(&response.body, key, path)?;
         all.extend(batch.iter().cloned());
         let total = response
@@ -89,7 +108,8 @@ fn link_has_next(headers: &reqwest::header::HeaderMap) -> Option<bool> {
     for value in headers.get_all("link") {
         seen = true;
         let text = value.to_str().unwrap_or("");
-        if text.split(',').any(|part| part.split(';').skip(1).any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"))) {
+        if text.split(',').any(|part| part.split(';').skip(1).any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next")))
+        {
             return Some(true);
         }
     }
@@ -97,9 +117,16 @@ fn link_has_next(headers: &reqwest::header::HeaderMap) -> Option<bool> {
 }
 
 /// DigitalOcean. `links.pages.next` is an absolute URL on the API's origin; it is followed as is.
-pub async fn next_link(client: &Client, path: &str, query: &[(&str, &str)], key: &str, per_page: u32) -> Result<Vec<Json>, ProviderError> {
+pub async fn next_link(
+    client: &Client,
+    path: &str,
+    query: &[(&str, &str)],
+    key: &str,
+    per_page: u32,
+) -> Result<Vec<Json>, ProviderError> {
     let mut all = Vec::new();
-    let mut response = fetch(client, path, query, &[("page", "1".to_string()), ("per_page", per_page.to_string())]).await?;
+    let mut response =
+        fetch(client, path, query, &[("page", "1".to_string()), ("per_page", per_page.to_string())]).await?;
     for _ in 0..MAX_PAGES {
         let batch = items(&response.body, key, path)?;
         all.extend(batch.iter().cloned());
@@ -115,10 +142,16 @@ pub async fn next_link(client: &Client, path: &str, query: &[(&str, &str)], key:
 }
 
 /// Cloudflare. Without `total_pages` (older answers), a short page ends the walk.
-pub async fn result_info(client: &Client, path: &str, query: &[(&str, &str)], per_page: u32) -> Result<Vec<Json>, ProviderError> {
+pub async fn result_info(
+    client: &Client,
+    path: &str,
+    query: &[(&str, &str)],
+    per_page: u32,
+) -> Result<Vec<Json>, ProviderError> {
     let mut all = Vec::new();
     for page in 1..=MAX_PAGES {
-        let response = fetch(client, path, query, &[("page", page.to_string()), ("per_page", per_page.to_string())]).await?;
+        let response =
+            fetch(client, path, query, &[("page", page.to_string()), ("per_page", per_page.to_string())]).await?;
         let batch = items(&response.body, "result", path)?;
         all.extend(batch.iter().cloned());
         let info = response.body.get("result_info");
@@ -136,7 +169,13 @@ pub async fn result_info(client: &Client, path: &str, query: &[(&str, &str)], pe
 }
 
 /// OpenStack. Goes on while `<key>_links` has a next link or a page came back full.
-pub async fn marker(client: &Client, path: &str, query: &[(&str, &str)], key: &str, limit: u32) -> Result<Vec<Json>, ProviderError> {
+pub async fn marker(
+    client: &Client,
+    path: &str,
+    query: &[(&str, &str)],
+    key: &str,
+    limit: u32,
+) -> Result<Vec<Json>, ProviderError> {
     let mut all = Vec::new();
     let mut marker: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -148,9 +187,11 @@ pub async fn marker(client: &Client, path: &str, query: &[(&str, &str)], key: &s
         let batch = items(&response.body, key, path)?;
         all.extend(batch.iter().cloned());
         let links_key = format!("{key}_links");
-        let has_next = response.body.get(&links_key).and_then(Json::as_array).is_some_and(|links| {
-            links.iter().any(|l| l.get("rel").and_then(Json::as_str) == Some("next"))
-        });
+        let has_next = response
+            .body
+            .get(&links_key)
+            .and_then(Json::as_array)
+            .is_some_and(|links| links.iter().any(|l| l.get("rel").and_then(Json::as_str) == Some("next")));
         let Some(last) = batch.last() else { return Ok(all) };
         if !has_next && batch.len() < limit as usize {
             return Ok(all);
@@ -158,7 +199,7 @@ pub async fn marker(client: &Client, path: &str, query: &[(&str, &str)], key: &s
         let id = match last.get("id") {
             Some(Json::String(s)) => s.clone(),
             Some(Json::Number(n)) => n.to_string(),
-            _ => return Err(ProviderError::permanent(format!("GET {path}: list item without an id; cannot page on")))
+            _ => return Err(ProviderError::permanent(format!("GET {path}: list item without an id; cannot page on"))),
         };
         if marker.as_deref() == Some(id.as_str()) {
             return Err(ProviderError::permanent(format!("GET {path}: the server returned the same page twice")));

@@ -47,7 +47,10 @@ async fn scaleway(State(s): State<Store<Json>>, Query(q): Params) -> (HeaderMap,
     (headers, axum::Json(json!({"servers": s.page(page, per)})))
 }
 
-async fn digitalocean(State((s, base)): State<(Store<Json>, Arc<OnceLock<String>>)>, Query(q): Params) -> axum::Json<Json> {
+async fn digitalocean(
+    State((s, base)): State<(Store<Json>, Arc<OnceLock<String>>)>,
+    Query(q): Params,
+) -> axum::Json<Json> {
     let base = base.get().cloned().unwrap_or_default();
     let (page, per) = (number(&q, "page", 1), number(&q, "per_page", 20));
     let mut pages = json!({});
@@ -66,15 +69,22 @@ async fn cloudflare(State(s): State<Store<Json>>, Query(q): Params) -> axum::Jso
     }))
 }
 
-async fn openstack(State(s): State<Store<Json>>, Query(q): Params) -> Result<axum::Json<Json>, (StatusCode, axum::Json<Json>)> {
+async fn openstack(
+    State(s): State<Store<Json>>,
+    Query(q): Params,
+) -> Result<axum::Json<Json>, (StatusCode, axum::Json<Json>)> {
     let limit = number(&q, "limit", 1000);
     let Some(items) = s.after(q.get("marker").map(String::as_str), limit) else {
-        return Err((StatusCode::BAD_REQUEST, axum::Json(json!({"badRequest": {"code": 400, "message": "marker not found"}}))));
+        return Err((
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"badRequest": {"code": 400, "message": "marker not found"}})),
+        ));
     };
     let mut body = json!({"servers": items});
     let last_id = items.last().and_then(|i| i.get("id")).and_then(Json::as_str);
     if let Some(id) = last_id.filter(|_| items.len() == limit) {
-        body["servers_links"] = json!([{"rel": "next", "href": format!("http://x/v2.1/servers?limit={limit}&marker={id}")}]);
+        body["servers_links"] =
+            json!([{"rel": "next", "href": format!("http://x/v2.1/servers?limit={limit}&marker={id}")}]);
     }
     Ok(axum::Json(body))
 }

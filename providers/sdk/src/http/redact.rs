@@ -18,15 +18,8 @@ const SENSITIVE_QUERY: &[&str] =
     &["token", "key", "secret", "password", "passwd", "signature", "auth", "credential", "session"];
 
 /// Header names whose values are credentials even when the caller did not mark them.
-const SENSITIVE_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "x-auth-token",
-    "x-auth-key",
-    "x-subject-token",
-    "cookie",
-    "set-cookie",
-];
+const SENSITIVE_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "x-auth-token", "x-auth-key", "x-subject-token", "cookie", "set-cookie"];
 
 /// A header whose value is a credential. `Debug` shows the name only, and the value is marked
 /// sensitive for hyper too (HTTP/2 then never indexes it in HPACK tables).
@@ -99,10 +92,7 @@ mod tests {
 
     #[test]
     fn secret_header_debug_hides_value() {
-        let h = SecretHeader::new(
-            HeaderName::from_static("authorization"),
-            HeaderValue::from_static("Bearer hunter2"),
-        );
+        let h = SecretHeader::new(HeaderName::from_static("authorization"), HeaderValue::from_static("Bearer hunter2"));
         let shown = format!("{h:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("authorization"));
@@ -110,8 +100,8 @@ mod tests {
 
     #[test]
     fn redact_url_masks_sensitive_query_and_userinfo() {
-        let url = Url::parse("https://bob:pw@api.example.com/v2/x?page=2&access_token=abc&api_key=def")
-            .expect("static url");
+        let url =
+            Url::parse("https://bob:pw@api.example.com/v2/x?page=2&access_token=abc&api_key=def").expect("static url");
         let shown = redact_url(&url);
         assert!(!shown.contains("abc") && !shown.contains("def") && !shown.contains("pw"), "{shown}");
         assert!(shown.contains("page=2"), "{shown}");

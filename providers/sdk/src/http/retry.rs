@@ -165,7 +165,11 @@ mod tests {
 
     #[test]
     fn backoff_stays_under_its_ceiling() {
-        let p = RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(300), ..Default::default() };
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+            ..Default::default()
+        };
         for attempt in 1..10 {
             assert!(p.backoff(attempt) <= Duration::from_millis(300));
         }

@@ -79,13 +79,43 @@ async fn exhausted_429_is_transient_with_the_vendor_message() {
 #[tokio::test]
 async fn statuses_map_to_classes_with_each_vendor_message() {
     let cases = [
-        (404, json!({"id": "not_found", "message": "The resource you were accessing could not be found."}), ErrorClass::NotFound, "could not be found. (not_found)"),
-        (409, json!({"type": "conflict", "message": "name already used"}), ErrorClass::Conflict, "name already used (conflict)"),
+        (
+            404,
+            json!({"id": "not_found", "message": "The resource you were accessing could not be found."}),
+            ErrorClass::NotFound,
+            "could not be found. (not_found)",
+        ),
+        (
+            409,
+            json!({"type": "conflict", "message": "name already used"}),
+            ErrorClass::Conflict,
+            "name already used (conflict)",
+        ),
         (412, json!({"message": "precondition failed"}), ErrorClass::Conflict, "precondition failed"),
-        (422, json!({"id": "unprocessable_entity", "message": "Name is invalid"}), ErrorClass::Permanent, "Name is invalid (unprocessable_entity)"),
-        (422, json!({"success": false, "errors": [{"code": 81057, "message": "Record already exists."}]}), ErrorClass::Permanent, "Record already exists. (code 81057)"),
-        (400, json!({"type": "invalid_arguments", "message": "invalid argument(s)", "fields": {"name": ["bad"]}}), ErrorClass::Permanent, "invalid argument(s) (invalid_arguments), fields: name"),
-        (400, json!({"badRequest": {"message": "Invalid flavorRef provided.", "code": 400}}), ErrorClass::Permanent, "badRequest: Invalid flavorRef provided."),
+        (
+            422,
+            json!({"id": "unprocessable_entity", "message": "Name is invalid"}),
+            ErrorClass::Permanent,
+            "Name is invalid (unprocessable_entity)",
+        ),
+        (
+            422,
+            json!({"success": false, "errors": [{"code": 81057, "message": "Record already exists."}]}),
+            ErrorClass::Permanent,
+            "Record already exists. (code 81057)",
+        ),
+        (
+            400,
+            json!({"type": "invalid_arguments", "message": "invalid argument(s)", "fields": {"name": ["bad"]}}),
+            ErrorClass::Permanent,
+            "invalid argument(s) (invalid_arguments), fields: name",
+        ),
+        (
+            400,
+            json!({"badRequest": {"message": "Invalid flavorRef provided.", "code": 400}}),
+            ErrorClass::Permanent,
+            "badRequest: Invalid flavorRef provided.",
+        ),
     ];
     for (status, body, class, message) in cases {
         let faults = Faults::default();
@@ -171,9 +201,7 @@ async fn budget_limits_the_request_rate_across_clones() {
 fn limited_app(style: RateLimitStyle) -> Router {
     Router::new().route(
         "/v2/limited",
-        get(move || async move {
-            (rate_limit_headers(style, 100, 0, Duration::from_secs(1)), axum::Json(json!({})))
-        }),
+        get(move || async move { (rate_limit_headers(style, 100, 0, Duration::from_secs(1)), axum::Json(json!({}))) }),
     )
 }
 
@@ -254,7 +282,12 @@ async fn logs_never_contain_the_auth_token_or_sensitive_bodies() {
     let c = client(&server);
     faults.fail_next(1, 503, json!({"message": "busy"}));
     c.request(reqwest::Method::GET, "things").query("access_token", TOKEN).query("page", 2).send().await.expect("ok");
-    c.request(reqwest::Method::POST, "things").json(&json!({"password": "pw-VERY-PRIVATE"})).sensitive().send().await.expect("created");
+    c.request(reqwest::Method::POST, "things")
+        .json(&json!({"password": "pw-VERY-PRIVATE"}))
+        .sensitive()
+        .send()
+        .await
+        .expect("created");
     let debug = format!("{c:?}");
 
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();

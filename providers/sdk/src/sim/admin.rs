@@ -73,9 +73,7 @@ fn default_status() -> u16 {
 
 /// The admin router for `faults`; merge it beside the emulator's faulted router.
 pub fn routes(faults: Faults, bodies: FaultBodies) -> Router {
-    Router::new()
-        .route(FAULTS_PATH, get(show).post(set).delete(clear))
-        .with_state(Admin { faults, bodies })
+    Router::new().route(FAULTS_PATH, get(show).post(set).delete(clear)).with_state(Admin { faults, bodies })
 }
 
 async fn show(State(admin): State<Admin>) -> axum::Json<Json> {
@@ -90,7 +88,9 @@ async fn clear(State(admin): State<Admin>) -> StatusCode {
 async fn set(State(admin): State<Admin>, body: axum::body::Bytes) -> (StatusCode, axum::Json<Json>) {
     let settings: Settings = match serde_json::from_slice(&body) {
         Ok(s) => s,
-        Err(e) => return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": format!("invalid fault settings: {e}")}))),
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": format!("invalid fault settings: {e}")})));
+        }
     };
     if let Some(f) = settings.fail_next {
         if !(400..=599).contains(&f.status) {

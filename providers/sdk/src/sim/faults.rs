@@ -174,16 +174,17 @@ mod tests {
         let c = crate::http::Client::builder(url).max_attempts(1).build().expect("client");
         match c.get("x").await {
             Ok(_) => 200,
-            Err(e) => e.message.split("HTTP ").nth(1).and_then(|s| s.get(..3)).and_then(|s| s.parse().ok()).unwrap_or(0),
+            Err(e) => {
+                e.message.split("HTTP ").nth(1).and_then(|s| s.get(..3)).and_then(|s| s.parse().ok()).unwrap_or(0)
+            }
         }
     }
 
     #[tokio::test]
     async fn fail_every_kth_and_latency() {
         let faults = Faults::default();
-        let server = SimServer::start(faults.wrap(Router::new().route("/x", get(|| async { "{}" }))))
-            .await
-            .expect("bind");
+        let server =
+            SimServer::start(faults.wrap(Router::new().route("/x", get(|| async { "{}" })))).await.expect("bind");
         faults.fail_every(3, 502);
         let mut codes = Vec::new();
         for _ in 0..6 {

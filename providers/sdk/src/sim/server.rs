@@ -84,9 +84,8 @@ mod tests {
 
     #[tokio::test]
     async fn serves_on_loopback_and_stops() {
-        let server = SimServer::start(Router::new().route("/ping", get(|| async { "pong" })))
-            .await
-            .expect("bind loopback");
+        let server =
+            SimServer::start(Router::new().route("/ping", get(|| async { "pong" }))).await.expect("bind loopback");
         assert!(server.addr().ip().is_loopback());
         assert_ne!(server.addr().port(), 0);
         let addr = server.addr();

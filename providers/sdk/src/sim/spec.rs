@@ -23,7 +23,8 @@ use axum::response::Response;
 use serde_json::{Map, Value as Json};
 
 /// Keys that only annotate a schema; dropped so they cannot confuse the validator.
-const ANNOTATIONS: &[&str] = &["example", "examples", "readOnly", "writeOnly", "xml", "externalDocs", "discriminator", "deprecated"];
+const ANNOTATIONS: &[&str] =
+    &["example", "examples", "readOnly", "writeOnly", "xml", "externalDocs", "discriminator", "deprecated"];
 
 /// Deeper than this, a `$ref` chain is taken to be a cycle.
 const MAX_DEPTH: usize = 64;
@@ -140,7 +141,8 @@ impl OpenApi {
 
     /// The JSON Schema (draft 4, self-contained) a `status` answer of the operation must match.
     pub fn response_schema(&self, method: &str, template: &str, status: u16) -> Result<Json, SpecError> {
-        let no_response = || SpecError::NoResponse { method: method.to_uppercase(), template: template.to_string(), status };
+        let no_response =
+            || SpecError::NoResponse { method: method.to_uppercase(), template: template.to_string(), status };
         let responses = self
             .doc
             .get("paths")
@@ -169,10 +171,9 @@ impl OpenApi {
 
     /// Validates one answer.
     pub fn check(&self, exchange: &Exchange) -> Result<String, SpecError> {
-        let template = self.operation_for(&exchange.method, &exchange.path).ok_or_else(|| SpecError::NoOperation {
-            method: exchange.method.clone(),
-            path: exchange.path.clone(),
-        })?;
+        let template = self
+            .operation_for(&exchange.method, &exchange.path)
+            .ok_or_else(|| SpecError::NoOperation { method: exchange.method.clone(), path: exchange.path.clone() })?;
         let schema = self.response_schema(&exchange.method, &template, exchange.status)?;
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
@@ -227,7 +228,8 @@ impl OpenApi {
             None => Ok(node),
             Some(_) if depth > MAX_DEPTH => Err("a $ref chain loops".into()),
             Some(reference) => {
-                let pointer = reference.strip_prefix('#').ok_or_else(|| format!("external $ref {reference} is not supported"))?;
+                let pointer =
+                    reference.strip_prefix('#').ok_or_else(|| format!("external $ref {reference} is not supported"))?;
                 let target = self.doc.pointer(pointer).ok_or_else(|| format!("$ref {reference} does not resolve"))?;
                 self.follow_ref(target, depth + 1)
             }
@@ -249,10 +251,11 @@ impl OpenApi {
             let converted = match key.as_str() {
                 "properties" | "patternProperties" => match value {
                     Json::Object(props) => Json::Object(
-                        props
-                            .iter()
-                            .map(|(k, v)| Ok((k.clone(), self.convert(v, depth + 1)?)))
-                            .collect::<Result<Map<_, _>, String>>()?,
+                        props.iter().map(|(k, v)| Ok((k.clone(), self.convert(v, depth + 1)?))).collect::<Result<
+                            Map<_, _>,
+                            String,
+                        >>(
+                        )?,
                     ),
                     other => other.clone(),
                 },
@@ -305,7 +308,11 @@ impl Recorder {
     }
 }
 
-async fn record(axum::extract::State(recorder): axum::extract::State<Recorder>, request: Request, next: Next) -> Response {
+async fn record(
+    axum::extract::State(recorder): axum::extract::State<Recorder>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
@@ -388,7 +395,8 @@ components:
         api.check(&exchange("/v1/things/1", 200, json!({"success": true, "result": null}))).expect("nullable result");
         api.check(&exchange("/v1/things/1", 200, json!({"success": true, "result": {"when": "2024-01-01T00:00:00Z"}})))
             .expect("valid date-time");
-        let bad_format = api.check(&exchange("/v1/things/1", 200, json!({"success": true, "result": {"when": "yesterday"}})));
+        let bad_format =
+            api.check(&exchange("/v1/things/1", 200, json!({"success": true, "result": {"when": "yesterday"}})));
         assert!(matches!(bad_format, Err(SpecError::Invalid { .. })), "{bad_format:?}");
         let missing = api.check(&exchange("/v1/things/1", 200, json!({"result": null})));
         assert!(matches!(missing, Err(SpecError::Invalid { .. })), "{missing:?}");

@@ -23,9 +23,9 @@ pub(crate) fn connect_failed(host: &str, port: u16, err: &russh::Error) -> Provi
         russh::Error::ConnectionTimeout | russh::Error::InactivityTimeout => {
             ProviderError::transient(format!("the SSH connection to {at} timed out"))
         }
-        russh::Error::Disconnect | russh::Error::HUP => ProviderError::transient(format!(
-            "the SSH server at {at} closed the connection during the handshake"
-        )),
+        russh::Error::Disconnect | russh::Error::HUP => {
+            ProviderError::transient(format!("the SSH server at {at} closed the connection during the handshake"))
+        }
         russh::Error::NoCommonAlgo { kind, ours, theirs } => ProviderError::permanent(format!(
             "the SSH server at {at} shares no {kind:?} algorithm with tarn (ours: {}; theirs: {})",
             ours.join(", "),

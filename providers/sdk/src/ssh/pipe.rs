@@ -58,7 +58,12 @@ impl Session {
     /// command and its host; when the sink fails first the source is closed instead of drained.
     /// `target` must be another connection than `self`, and both should be used for this pipe
     /// only (see the module header).
-    pub async fn pipe(&self, source: impl Into<Command>, target: &Session, sink: impl Into<Command>) -> Result<PipeOutput, ProviderError> {
+    pub async fn pipe(
+        &self,
+        source: impl Into<Command>,
+        target: &Session,
+        sink: impl Into<Command>,
+    ) -> Result<PipeOutput, ProviderError> {
         let (source, sink) = (source.into(), sink.into());
         if std::ptr::eq(self, target) {
             return Err(ProviderError::permanent(format!(
@@ -76,7 +81,9 @@ impl Session {
             .await
             .map_err(|err| errors::channel_failed(&target.endpoint(), &sink_what, &err))?;
         let mut src = self.open_channel(&src_what).await?;
-        src.exec(true, source.command_line()).await.map_err(|err| errors::channel_failed(&self.endpoint(), &src_what, &err))?;
+        src.exec(true, source.command_line())
+            .await
+            .map_err(|err| errors::channel_failed(&self.endpoint(), &src_what, &err))?;
         let (mut sink_read, sink_write) = sink_channel.split();
         let (done_tx, done_rx) = watch::channel(false);
 

@@ -230,9 +230,6 @@ impl Session {
     }
 
     pub(crate) async fn open_channel(&self, what: &str) -> Result<russh::Channel<client::Msg>, ProviderError> {
-        self.handle
-            .channel_open_session()
-            .await
-            .map_err(|err| errors::channel_failed(&self.endpoint(), what, &err))
+        self.handle.channel_open_session().await.map_err(|err| errors::channel_failed(&self.endpoint(), what, &err))
     }
 }

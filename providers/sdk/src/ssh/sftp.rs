@@ -24,9 +24,7 @@ impl Session {
             .request_subsystem(true, "sftp")
             .await
             .map_err(|err| errors::channel_failed(&self.endpoint(), what, &err))?;
-        SftpSession::new(channel.into_stream())
-            .await
-            .map_err(|err| errors::sftp_failed(&self.endpoint(), what, &err))
+        SftpSession::new(channel.into_stream()).await.map_err(|err| errors::sftp_failed(&self.endpoint(), what, &err))
     }
 
     /// Write `contents` to `remote` (created or truncated) and set its mode, e.g. `0o600`.

@@ -41,7 +41,9 @@ impl TestSshd {
     /// Start a server; fails (never skips) when sshd is not installed.
     pub fn start() -> Result<TestSshd, String> {
         if !Path::new(SSHD).exists() {
-            return Err("sshd not found: install it with `apt-get install openssh-server` (or run ./scripts/test.sh)".into());
+            return Err(
+                "sshd not found: install it with `apt-get install openssh-server` (or run ./scripts/test.sh)".into()
+            );
         }
         std::fs::create_dir_all("/run/sshd").map_err(|e| format!("could not create /run/sshd: {e}"))?;
         static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -103,7 +105,9 @@ impl TestSshd {
     pub fn authorize_new_key(&self, name: &str, passphrase: &str) -> Result<PathBuf, String> {
         let path = self.dir.join(name);
         let _ = std::fs::remove_file(&path);
-        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", passphrase, "-C", "tarn-test", "-f"]).arg(&path))?;
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", passphrase, "-C", "tarn-test", "-f"])
+            .arg(&path))?;
         let public = std::fs::read_to_string(path.with_extension("pub")).map_err(|e| e.to_string())?;
         let authorized = self.dir.join("authorized_keys");
         let mut keys = std::fs::read_to_string(&authorized).map_err(|e| e.to_string())?;

@@ -58,10 +58,8 @@ async fn a_command_past_its_timeout_is_abandoned_as_transient() {
     let sshd = server();
     let session = Session::connect(&sshd.config(pinned(&sshd))).await.expect("connect");
     let started = std::time::Instant::now();
-    let err = session
-        .exec(Command::shell("sleep 30").timeout(Duration::from_secs(1)))
-        .await
-        .expect_err("must time out");
+    let err =
+        session.exec(Command::shell("sleep 30").timeout(Duration::from_secs(1))).await.expect_err("must time out");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(err.class, ErrorClass::Transient);
     assert!(err.message.contains("sleep 30"), "{}", err.message);
@@ -83,7 +81,12 @@ async fn a_key_the_server_does_not_know_is_a_permanent_auth_error() {
     config.key = KeySource::File(other.clone());
     let err = Session::connect(&config).await.expect_err("must be rejected");
     assert_eq!(err.class, ErrorClass::Permanent);
-    let expected = format!("the server at 127.0.0.1:{} rejected the key {} for user {}", sshd.port(), other.display(), sshd.user());
+    let expected = format!(
+        "the server at 127.0.0.1:{} rejected the key {} for user {}",
+        sshd.port(),
+        other.display(),
+        sshd.user()
+    );
     assert!(err.message.starts_with(&expected), "{}", err.message);
 }
 
@@ -152,9 +155,8 @@ async fn pinned_fingerprint_must_match() {
 #[tokio::test]
 async fn trust_on_first_use_records_then_enforces() {
     let mut sshd = server();
-    let first = Session::connect(&sshd.config(HostKeyPolicy::TrustOnFirstUse { recorded: None }))
-        .await
-        .expect("first use");
+    let first =
+        Session::connect(&sshd.config(HostKeyPolicy::TrustOnFirstUse { recorded: None })).await.expect("first use");
     let recorded = first.first_use_fingerprint().map(str::to_string);
     assert_eq!(recorded, Some(sshd.host_key_fingerprint().expect("fp")));
     let policy = HostKeyPolicy::TrustOnFirstUse { recorded: recorded.clone() };
@@ -202,13 +204,16 @@ async fn upload_tree_keeps_content_and_modes_and_download_reads_back() {
     std::fs::write(local.join("bin/run.sh"), "#!/bin/sh\necho run\n").expect("write");
     std::fs::set_permissions(local.join("bin/run.sh"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     std::fs::write(local.join("bin/nested/secret.env"), "TOKEN=x\n").expect("write");
-    std::fs::set_permissions(local.join("bin/nested/secret.env"), std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::set_permissions(local.join("bin/nested/secret.env"), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod");
     let remote = sshd.dir().join("remote/app").display().to_string();
     session.exec_checked(format!("mkdir -p {}", sshd.dir().join("remote").display())).await.expect("mkdir");
 
     session.upload_dir(&local, &remote).await.expect("upload");
     let out = session
-        .exec_checked(format!("cd {remote} && stat -c %a bin/run.sh bin/nested/secret.env && cat bin/run.sh && ./bin/run.sh"))
+        .exec_checked(format!(
+            "cd {remote} && stat -c %a bin/run.sh bin/nested/secret.env && cat bin/run.sh && ./bin/run.sh"
+        ))
         .await
         .expect("check");
     assert_eq!(out.stdout, "755\n600\n#!/bin/sh\necho run\nrun\n");
@@ -251,14 +256,19 @@ async fn pool_shares_one_session_for_concurrent_commands_and_reconnects() {
 async fn pipe_streams_one_commands_output_into_another_over_two_connections() {
     let sshd = server();
     let config = sshd.config(pinned(&sshd));
-    let (a, b) = (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
+    let (a, b) =
+        (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
     // 24 MiB: far more than the SSH window and the channel queue, so flow control is exercised.
     let src = sshd.dir().join("pipe-src");
     let data: Vec<u8> = (0..24u32 * 1024 * 1024).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     std::fs::write(&src, &data).expect("write source");
     let dst = sshd.dir().join("pipe-dst");
     let out = a
-        .pipe(Command::new("cat").arg(src.display().to_string()), &b, Command::shell(format!("cat > '{}'", dst.display())))
+        .pipe(
+            Command::new("cat").arg(src.display().to_string()),
+            &b,
+            Command::shell(format!("cat > '{}'", dst.display())),
+        )
         .await
         .expect("pipe");
     assert_eq!(out.bytes, data.len() as u64);
@@ -270,14 +280,16 @@ async fn pipe_streams_one_commands_output_into_another_over_two_connections() {
 async fn pipe_reports_a_failed_sink_without_draining_the_source() {
     let sshd = server();
     let config = sshd.config(pinned(&sshd));
-    let (a, b) = (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
+    let (a, b) =
+        (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
     let started = std::time::Instant::now();
     // An endless source: only closing it ends the pipe.
     let err = a.pipe("cat /dev/zero", &b, "echo sink broke >&2; exit 7").await.expect_err("must fail");
     assert!(started.elapsed() < Duration::from_secs(20), "the pipe kept draining the source");
     assert!(err.message.contains("exited with code 7") && err.message.contains("sink broke"), "{}", err.message);
     // A failed sink may leave its connection unusable (see pipe.rs): fresh ones, as callers do.
-    let (a, b) = (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
+    let (a, b) =
+        (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"));
     let err = a.pipe("echo source broke >&2; exit 5", &b, "cat > /dev/null").await.expect_err("must fail");
     assert!(err.message.contains("exited with code 5") && err.message.contains("source broke"), "{}", err.message);
     let same = a.pipe("true", &a, "true").await.expect_err("same connection refused");

@@ -20,7 +20,12 @@ async fn deploy(vsn: &mut tarn_provider_vsn::testing::TestVsn, p: &std::sync::Ar
     let host = create(
         p,
         "vsn_host",
-        obj(&[("name", Value::string(vsn.name("host"))), ("image", Value::string(bb.clone())), ("command", strings(&IDLE)), ("stop_timeout", Value::Number(1.0))]),
+        obj(&[
+            ("name", Value::string(vsn.name("host"))),
+            ("image", Value::string(bb.clone())),
+            ("command", strings(&IDLE)),
+            ("stop_timeout", Value::Number(1.0)),
+        ]),
         "corr-host",
     )
     .await;
@@ -28,7 +33,12 @@ async fn deploy(vsn: &mut tarn_provider_vsn::testing::TestVsn, p: &std::sync::Ar
     let volume = create(
         p,
         "vsn_volume",
-        obj(&[("name", Value::string(vsn.name("db"))), ("host_id", host_id.clone()), ("image", Value::string(bb)), ("pull", Value::string("never"))]),
+        obj(&[
+            ("name", Value::string(vsn.name("db"))),
+            ("host_id", host_id.clone()),
+            ("image", Value::string(bb)),
+            ("pull", Value::string("never")),
+        ]),
         "corr-volume",
     )
     .await;
@@ -59,7 +69,9 @@ async fn create_labels_every_container_and_reads_back_without_drift() {
     let d = deploy(&mut vsn, &p).await;
     assert_eq!(vsn.containers(), vec![vsn.name("db"), vsn.name("host"), vsn.name("web")]);
     for (name, corr) in [("host", "corr-host"), ("db", "corr-volume"), ("web", "corr-web")] {
-        let label = vsn.podman(&["inspect", "--format", "{{index .Config.Labels \"tarn.correlation\"}}", &vsn.name(name)]).unwrap();
+        let label = vsn
+            .podman(&["inspect", "--format", "{{index .Config.Labels \"tarn.correlation\"}}", &vsn.name(name)])
+            .unwrap();
         assert_eq!(label, corr);
     }
     // REST containers share the host's network namespace.
@@ -117,7 +129,8 @@ async fn drift_stopped_changed_and_removed_containers_show_and_update_restarts()
     let other = vsn.image("web", "2", &[("/version", "2")]).unwrap();
     vsn.podman(&["rm", "-f", "-t", "0", &web]).unwrap();
     let host_net = format!("container:{}", vsn.name("host"));
-    vsn.podman(&["run", "-d", "--name", &web, "--network", &host_net, "-e", "MODE=debug", &other, "sleep", "1000"]).unwrap();
+    vsn.podman(&["run", "-d", "--name", &web, "--network", &host_net, "-e", "MODE=debug", &other, "sleep", "1000"])
+        .unwrap();
     let changed = read(&p, "vsn_service", &d.service).await.unwrap();
     assert_eq!(changed.get("image").unwrap().as_str(), Some(other.as_str()));
     assert_eq!(changed.get("env").unwrap().get("MODE").unwrap().as_str(), Some("debug"));
@@ -132,7 +145,17 @@ async fn deleting_a_volume_keeps_its_data_unless_asked_and_existing_dirs_are_unt
     let mut vsn = vsn();
     let p = configured(&vsn).await;
     let bb = vsn.image("busybox", "1", &[]).unwrap();
-    let host = create(&p, "vsn_host", obj(&[("name", Value::string(vsn.name("host"))), ("image", Value::string(bb.clone())), ("command", strings(&IDLE))]), "h").await;
+    let host = create(
+        &p,
+        "vsn_host",
+        obj(&[
+            ("name", Value::string(vsn.name("host"))),
+            ("image", Value::string(bb.clone())),
+            ("command", strings(&IDLE)),
+        ]),
+        "h",
+    )
+    .await;
     // An existing data directory with a restrictive mode and content.
     let dir = vsn.data_root.join(vsn.name("keep"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -147,7 +170,11 @@ async fn deleting_a_volume_keeps_its_data_unless_asked_and_existing_dirs_are_unt
         ])
     };
     let keep = create(&p, "vsn_volume", config("keep", false), "k").await;
-    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "an existing directory was altered");
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "an existing directory was altered"
+    );
     delete(&p, "vsn_volume", &keep).await;
     assert_eq!(std::fs::read_to_string(dir.join("db.dat")).unwrap(), "precious");
     // Created again over the same data: still there.
@@ -169,7 +196,17 @@ async fn a_volume_over_its_size_limit_is_refused_and_leaves_no_container() {
     let mut vsn = vsn();
     let p = configured(&vsn).await;
     let bb = vsn.image("busybox", "1", &[]).unwrap();
-    let host = create(&p, "vsn_host", obj(&[("name", Value::string(vsn.name("host"))), ("image", Value::string(bb.clone())), ("command", strings(&IDLE))]), "h").await;
+    let host = create(
+        &p,
+        "vsn_host",
+        obj(&[
+            ("name", Value::string(vsn.name("host"))),
+            ("image", Value::string(bb.clone())),
+            ("command", strings(&IDLE)),
+        ]),
+        "h",
+    )
+    .await;
     let dir = vsn.data_root.join(vsn.name("big"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("blob"), vec![7u8; 50_000]).unwrap();
@@ -179,7 +216,11 @@ async fn a_volume_over_its_size_limit_is_refused_and_leaves_no_container() {
         ("image", Value::string(bb)),
         ("size_limit_gb", Value::Number(0.00001)),
     ]);
-    let planned = p.plan(tarn_sdk::PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: config }).await.unwrap().planned;
+    let planned = p
+        .plan(tarn_sdk::PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: config })
+        .await
+        .unwrap()
+        .planned;
     let err = p
         .create(tarn_sdk::CreateRequest { type_name: "vsn_volume".into(), planned, correlation: "big".into() })
         .await
@@ -188,8 +229,16 @@ async fn a_volume_over_its_size_limit_is_refused_and_leaves_no_container() {
     assert!(!vsn.containers().contains(&vsn.name("big")));
     assert_eq!(std::fs::read(dir.join("blob")).unwrap().len(), 50_000);
     // A limit above the provider's cap is refused at plan time.
-    let over = obj(&[("name", Value::string("x")), ("host_id", Value::string("h")), ("image", Value::string("i")), ("size_limit_gb", Value::Number(201.0))]);
-    let err = p.plan(tarn_sdk::PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: over }).await.unwrap_err();
+    let over = obj(&[
+        ("name", Value::string("x")),
+        ("host_id", Value::string("h")),
+        ("image", Value::string("i")),
+        ("size_limit_gb", Value::Number(201.0)),
+    ]);
+    let err = p
+        .plan(tarn_sdk::PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: over })
+        .await
+        .unwrap_err();
     assert!(err.message.contains("volume_size_limit_gb (200)"), "{}", err.message);
 }
 
@@ -198,15 +247,23 @@ async fn adopt_finds_a_container_by_correlation_and_a_failed_run_leaves_nothing(
     let mut vsn = vsn();
     let p = configured(&vsn).await;
     let d = deploy(&mut vsn, &p).await;
-    let planned = obj(&[("name", Value::string("whatever")), ("host_id", Value::string("x")), ("image", Value::string("y"))]);
+    let planned =
+        obj(&[("name", Value::string("whatever")), ("host_id", Value::string("x")), ("image", Value::string("y"))]);
     let found = p
-        .adopt(AdoptRequest { type_name: "vsn_service".into(), correlation: "corr-web".into(), planned: planned.clone() })
+        .adopt(AdoptRequest {
+            type_name: "vsn_service".into(),
+            correlation: "corr-web".into(),
+            planned: planned.clone(),
+        })
         .await
         .unwrap()
         .unwrap();
     assert_eq!(found.get("id"), d.service.get("id"));
     assert_eq!(found.get("name").unwrap().as_str(), Some(vsn.name("web").as_str()));
-    let none = p.adopt(AdoptRequest { type_name: "vsn_service".into(), correlation: "never-made".into(), planned }).await.unwrap();
+    let none = p
+        .adopt(AdoptRequest { type_name: "vsn_service".into(), correlation: "never-made".into(), planned })
+        .await
+        .unwrap();
     assert_eq!(none, None);
 
     // An image that does not exist, never pulled: the run fails and nothing is left behind.
@@ -216,7 +273,10 @@ async fn adopt_finds_a_container_by_correlation_and_a_failed_run_leaves_nothing(
         ("image", Value::string("localhost/tarn-no-such-image:1")),
         ("pull", Value::string("never")),
     ]);
-    let err = p.create(tarn_sdk::CreateRequest { type_name: "vsn_service".into(), planned: bad, correlation: "bad".into() }).await.unwrap_err();
+    let err = p
+        .create(tarn_sdk::CreateRequest { type_name: "vsn_service".into(), planned: bad, correlation: "bad".into() })
+        .await
+        .unwrap_err();
     assert!(err.message.contains("tarn-no-such-image"), "{}", err.message);
     assert!(!vsn.containers().contains(&vsn.name("bad")));
 }

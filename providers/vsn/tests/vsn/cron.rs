@@ -12,7 +12,17 @@ async fn the_cron_entry_is_installed_runs_the_checks_mails_on_failure_and_is_rem
     let p = configured(&vsn).await;
     let bb = vsn.image("busybox", "1", &[]).unwrap();
     let idle = strings(&["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]);
-    let host = create(&p, "vsn_host", obj(&[("name", Value::string(vsn.name("host"))), ("image", Value::string(bb.clone())), ("command", idle.clone())]), "h").await;
+    let host = create(
+        &p,
+        "vsn_host",
+        obj(&[
+            ("name", Value::string(vsn.name("host"))),
+            ("image", Value::string(bb.clone())),
+            ("command", idle.clone()),
+        ]),
+        "h",
+    )
+    .await;
     create(
         &p,
         "vsn_service",
@@ -29,7 +39,8 @@ async fn the_cron_entry_is_installed_runs_the_checks_mails_on_failure_and_is_rem
     // A mailer that records what it is given.
     let mailbox = vsn.sshd.dir().join("mailbox");
     let mailer = vsn.sshd.dir().join("fake-sendmail");
-    std::fs::write(&mailer, format!("#!/bin/sh\necho \"args: $*\" >> {m}\ncat >> {m}\n", m = mailbox.display())).unwrap();
+    std::fs::write(&mailer, format!("#!/bin/sh\necho \"args: $*\" >> {m}\ncat >> {m}\n", m = mailbox.display()))
+        .unwrap();
     std::process::Command::new("chmod").arg("755").arg(&mailer).status().unwrap();
     let name = vsn.name("health");
     let cron = create(
@@ -45,7 +56,11 @@ async fn the_cron_entry_is_installed_runs_the_checks_mails_on_failure_and_is_rem
         "c",
     )
     .await;
-    let session = Session::connect(&vsn.sshd.config(tarn_sdk::ssh::HostKeyPolicy::Pinned(vsn.sshd.host_key_fingerprint().unwrap()))).await.unwrap();
+    let session = Session::connect(
+        &vsn.sshd.config(tarn_sdk::ssh::HostKeyPolicy::Pinned(vsn.sshd.host_key_fingerprint().unwrap())),
+    )
+    .await
+    .unwrap();
     let entry = session.exec_checked(format!("cat /etc/cron.d/tarn-vsn-{name}")).await.unwrap().stdout;
     assert!(entry.contains(&format!("*/10 * * * * root /etc/tarn-vsn/healthcheck-{name}.sh")), "{entry}");
     assert_eq!(read(&p, "vsn_healthcheck_cron", &cron).await.as_ref(), Some(&cron));

@@ -40,7 +40,17 @@ async fn pair() -> Pair {
     let mut new = vsn();
     let p = configured(&new).await;
     let image = new.image("busybox", "1", &[]).unwrap();
-    let host = create(&p, "vsn_host", obj(&[("name", Value::string(new.name("host"))), ("image", Value::string(image.clone())), ("command", strings(&IDLE))]), "h").await;
+    let host = create(
+        &p,
+        "vsn_host",
+        obj(&[
+            ("name", Value::string(new.name("host"))),
+            ("image", Value::string(image.clone())),
+            ("command", strings(&IDLE)),
+        ]),
+        "h",
+    )
+    .await;
     let src = old.data_root.join("olddb");
     Pair { old, new, p, host_id: host.get("id").unwrap().clone(), image, src }
 }
@@ -69,7 +79,10 @@ impl Pair {
             .await
             .map_err(|e| e.message)?
             .planned;
-        self.p.create(CreateRequest { type_name: "vsn_volume".into(), planned, correlation: "m".into() }).await.map_err(|e| e.message)
+        self.p
+            .create(CreateRequest { type_name: "vsn_volume".into(), planned, correlation: "m".into() })
+            .await
+            .map_err(|e| e.message)
     }
 }
 
@@ -91,7 +104,11 @@ async fn a_new_volume_gets_the_old_vsns_data_copied_verified_and_left_in_place()
     let db = pair.new.name("db");
     assert_eq!(pair.new.podman(&["exec", &db, "cat", "/data/name with spaces.txt"]).unwrap(), "spaced");
     assert_eq!(state.get("data_dir").and_then(Value::as_str), pair.target().to_str());
-    assert_eq!(read(&pair.p, "vsn_volume", &state).await.as_ref(), Some(&state), "drift right after a migrating create");
+    assert_eq!(
+        read(&pair.p, "vsn_volume", &state).await.as_ref(),
+        Some(&state),
+        "drift right after a migrating create"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +125,13 @@ async fn an_existing_equal_target_is_used_and_a_different_one_is_refused_untouch
     std::fs::write(pair.target().join("binary.bin"), "changed on the new VSN").unwrap();
     let before = walk(&pair.target());
     let err = pair.try_create().await.expect_err("a different target must be refused");
-    for needle in [pair.target().to_str().unwrap(), pair.src.to_str().unwrap(), "binary.bin", "already exists and differs", "move"] {
+    for needle in [
+        pair.target().to_str().unwrap(),
+        pair.src.to_str().unwrap(),
+        "binary.bin",
+        "already exists and differs",
+        "move",
+    ] {
         assert!(err.contains(needle), "{needle:?} missing in: {err}");
     }
     assert_eq!(walk(&pair.target()), before, "a refused target was altered");
@@ -145,9 +168,11 @@ async fn a_missing_source_is_refused_with_or_without_a_target() {
 async fn a_bad_source_is_refused_at_plan_time_with_every_problem_and_no_key_material() {
     let pair = pair().await;
     let Value::Map(mut config) = pair.volume() else { unreachable!() };
-    let from = obj(&[("host", Value::string("")), ("port", Value::Number(70000.0)), ("data_root", Value::string("relative"))]);
+    let from =
+        obj(&[("host", Value::string("")), ("port", Value::Number(70000.0)), ("data_root", Value::string("relative"))]);
     config.insert("migrate_from".into(), from);
-    config.insert("migrate_from_private_key".into(), Value::string("-----BEGIN OPENSSH PRIVATE KEY----- not-a-real-key"));
+    config
+        .insert("migrate_from_private_key".into(), Value::string("-----BEGIN OPENSSH PRIVATE KEY----- not-a-real-key"));
     config.insert("private_key_file".into(), Value::Null);
     let err = pair
         .p
@@ -162,8 +187,17 @@ async fn a_bad_source_is_refused_at_plan_time_with_every_problem_and_no_key_mate
     let Value::Map(mut config) = pair.volume() else { unreachable!() };
     let Some(Value::Map(from)) = config.get_mut("migrate_from") else { unreachable!() };
     from.insert("engine".into(), Value::string("no-such-engine"));
-    let planned = pair.p.plan(PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: Value::Map(config) }).await.unwrap().planned;
-    let err = pair.p.create(CreateRequest { type_name: "vsn_volume".into(), planned, correlation: "x".into() }).await.expect_err("invalid source VSN");
+    let planned = pair
+        .p
+        .plan(PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: Value::Map(config) })
+        .await
+        .unwrap()
+        .planned;
+    let err = pair
+        .p
+        .create(CreateRequest { type_name: "vsn_volume".into(), planned, correlation: "x".into() })
+        .await
+        .expect_err("invalid source VSN");
     assert!(err.message.contains("source VSN") && err.message.contains("no-such-engine"), "{}", err.message);
     assert!(!pair.target().exists() && !pair.staging().exists());
 }

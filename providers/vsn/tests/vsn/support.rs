@@ -36,9 +36,13 @@ pub async fn create(p: &Arc<dyn Provider>, type_name: &str, config: Value, corre
 }
 
 pub async fn read(p: &Arc<dyn Provider>, type_name: &str, state: &Value) -> Option<Value> {
-    p.read(ReadRequest { type_name: type_name.into(), state: state.clone() }).await.unwrap_or_else(|e| panic!("read: {}", e.message))
+    p.read(ReadRequest { type_name: type_name.into(), state: state.clone() })
+        .await
+        .unwrap_or_else(|e| panic!("read: {}", e.message))
 }
 
 pub async fn delete(p: &Arc<dyn Provider>, type_name: &str, state: &Value) {
-    p.delete(DeleteRequest { type_name: type_name.into(), state: state.clone() }).await.unwrap_or_else(|e| panic!("delete: {}", e.message))
+    p.delete(DeleteRequest { type_name: type_name.into(), state: state.clone() })
+        .await
+        .unwrap_or_else(|e| panic!("delete: {}", e.message))
 }

@@ -29,7 +29,10 @@ async fn a_user_without_root_or_sudo_is_refused() {
     let user = "tarn-test-nosudo";
     let exists = std::process::Command::new("id").arg(user).output().unwrap().status.success();
     if !exists {
-        let out = std::process::Command::new("useradd").args(["--no-create-home", "--shell", "/bin/sh", user]).output().unwrap();
+        let out = std::process::Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/bin/sh", user])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "useradd (the tests run as root): {}", String::from_utf8_lossy(&out.stderr));
     }
     // A locked account ('!' password) may not log in even by key; '*' is "no password", unlocked.
