@@ -81,6 +81,12 @@ pub fn line(event: &Event, color: bool) -> Option<String> {
         Event::RollbackOpFailed { address, description, error } => {
             format!("{} {address}: rollback: {description} failed: {error}", paint("Error:", "1;31", color))
         }
+        Event::RollbackKept { address, reason } => {
+            format!("{address}: rollback: {} the new object: {reason}", paint("kept", "1;33", color))
+        }
+        Event::RollbackNotRestorable { address, reason } => {
+            format!("{} {address}: rollback: cannot be restored: {reason}", paint("Warning:", "1;33", color))
+        }
         Event::Adopted { address, correlation } => {
             format!("{address}: found an object an interrupted run created (tag {correlation}); recorded in state")
         }

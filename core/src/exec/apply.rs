@@ -1,18 +1,21 @@
 //! The entry point of an apply: validates the plan's execution graph, opens a run in the state
-//! history, runs the main phase, then — only if every main op succeeded — the final-destroy
-//! phase, applies the failure policy, closes the run and reports. It owns the order of phases
-//! and the outcome; scheduling is the dispatcher's, provider calls are the workers'.
+//! history, runs the phases the plan assigned (main, replace, final-destroy; each only if every
+//! earlier one succeeded), applies the failure policy, closes the run and reports. It owns the
+//! order of phases and the outcome; scheduling is the dispatcher's, provider calls are the
+//! workers'. Under `rollback`, a stop in any phase undoes every completed op that can be undone
+//! (after finishing the replacements whose old object is already gone).
 //!
 //! The caller (the CLI) holds the state lock, calls [`recover`](super::recover) first, and
 //! writes outputs after; `apply` calls `begin_run` and `finish_run` itself.
 
 use super::cancel::CancelToken;
-use super::dispatch::{self, JobGraph, OnFailure};
+use super::dispatch::{self, OnFailure};
 use super::error::ExecError;
 use super::journal::{self, Outcome};
 use super::model::{ApplyOptions, ApplyOutcome, Event, EventSink, FailurePolicy};
 use super::moves;
-use super::ops::{OpProblem, PhaseJobs, Shared};
+use super::ops::{Completed, OpProblem, PhaseJobs, Shared};
+use super::phases;
 use super::retry::RetryPolicy;
 use super::rollback;
 use super::values::{AppliedView, SchemaIndex, needs_finalize};
@@ -57,8 +60,13 @@ pub struct ApplyReport {
     pub uncertain: Vec<OpProblem>,
     /// Compensations that failed or could not be attempted (policy `rollback`).
     pub rollback_failed: Vec<OpProblem>,
-    /// Addresses whose previous object is gone for good (irreversible deletes).
+    /// Addresses whose previous object is gone for good (irreversible deletes) and that
+    /// have no new object either.
     pub not_restorable: Vec<Address>,
+    /// Addresses whose new object a rollback kept, because the old one is gone for good (a
+    /// finished replacement whose old object this run deleted), or because it refers to such
+    /// an object.
+    pub kept: Vec<Address>,
     pub cancelled: bool,
 }
 
@@ -66,9 +74,11 @@ pub struct ApplyReport {
 /// graph, missing provider, state backend unreachable); failures of operations are reported
 /// in the [`ApplyReport`] and by events, and handled by `ctx.options.on_failure`.
 pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecError> {
-    let (main_ops, final_ops) = split_phases(plan, &ctx.providers)?;
-    let main_graph = phase_graph(plan, &main_ops)?;
-    let final_graph = phase_graph(plan, &final_ops)?;
+    let phase_ops = phases::split(plan, &ctx.providers)?;
+    let mut graphs = Vec::with_capacity(phase_ops.len());
+    for ops in &phase_ops {
+        graphs.push(phases::graph(plan, ops)?);
+    }
 
     let snapshot = ctx.backend.snapshot().await.map_err(ExecError::state("reading the state snapshot"))?;
     let schemas = SchemaIndex::new(&ctx.schemas);
@@ -106,49 +116,72 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         FailurePolicy::Continue => OnFailure::SkipDependants,
         FailurePolicy::Rollback | FailurePolicy::Halt => OnFailure::Stop,
     };
-    let mut main = PhaseJobs::new(&shared, main_ops);
-    let main_summary = dispatch::dispatch(&main_graph, &mut main, options.parallelism, on_failure, &ctx.cancel).await;
-    journal_panics(&shared, &main.panicked).await;
-    let main_clean = main_summary.failed == 0 && main_summary.not_run == 0 && !main_summary.cancelled;
-
-    let mut fin = PhaseJobs::new(&shared, final_ops);
-    let mut cancelled = main_summary.cancelled;
-    if main_clean {
-        let s = dispatch::dispatch(&final_graph, &mut fin, options.parallelism, on_failure, &ctx.cancel).await;
-        journal_panics(&shared, &fin.panicked).await;
-        cancelled |= s.cancelled;
-    } else {
-        // A rollback must never need to resurrect a deleted object: no final destroy runs
-        // unless the whole main phase succeeded.
-        for job in 0..fin.ops.len() {
-            dispatch::Jobs::not_run(&mut fin, job, false);
+    let mut done: Vec<PhaseJobs> = Vec::with_capacity(phase_ops.len());
+    let mut cancelled = false;
+    let mut clean = true;
+    for ((phase, ops), graph) in phases::ORDER.into_iter().zip(phase_ops).zip(graphs) {
+        let mut jobs = PhaseJobs::new(&shared, ops);
+        if clean {
+            let s = dispatch::dispatch(&graph, &mut jobs, options.parallelism, on_failure, &ctx.cancel).await;
+            journal_panics(&shared, &jobs.panicked).await;
+            cancelled |= s.cancelled;
+            clean = s.failed == 0 && s.not_run == 0 && !s.cancelled;
+        } else if options.on_failure == FailurePolicy::Continue && phase != Phase::FinalDestroy && !cancelled {
+            // Continue: only what waits for a failure is skipped, across phases too.
+            let blocked = phases::blocked(plan, &done, &jobs.ops);
+            let (runnable, held): (Vec<usize>, Vec<usize>) = jobs.ops.iter().partition(|&&op| !blocked.contains(&op));
+            jobs.ops = [runnable.as_slice(), held.as_slice()].concat();
+            match phases::graph(plan, &runnable) {
+                Ok(graph) => {
+                    let s = dispatch::dispatch(&graph, &mut jobs, options.parallelism, on_failure, &ctx.cancel).await;
+                    journal_panics(&shared, &jobs.panicked).await;
+                    cancelled |= s.cancelled;
+                    for job in runnable.len()..jobs.ops.len() {
+                        dispatch::Jobs::not_run(&mut jobs, job, true);
+                    }
+                }
+                // A part of an acyclic graph is acyclic; should it ever not be, nothing runs.
+                Err(_) => (0..jobs.ops.len()).for_each(|job| dispatch::Jobs::not_run(&mut jobs, job, false)),
+            }
+        } else {
+            // A later phase runs only when every earlier one succeeded: under `rollback` a
+            // failure before the irreversible deletes is undone whole.
+            for job in 0..jobs.ops.len() {
+                dispatch::Jobs::not_run(&mut jobs, job, false);
+            }
         }
+        done.push(jobs);
     }
 
     let mut report = ApplyReport {
         run_id: run_id.clone(),
         outcome: ApplyOutcome::Success,
-        completed: main.completed.len() + fin.completed.len(),
-        failed: [main.failed.as_slice(), fin.failed.as_slice()].concat(),
-        skipped: [main.skipped.as_slice(), fin.skipped.as_slice()].concat(),
-        uncertain: [main.uncertain.as_slice(), fin.uncertain.as_slice()].concat(),
+        completed: done.iter().map(|p| p.completed.len()).sum(),
+        failed: done.iter().flat_map(|p| p.failed.iter().cloned()).collect(),
+        skipped: done.iter().flat_map(|p| p.skipped.iter().cloned()).collect(),
+        uncertain: done.iter().flat_map(|p| p.uncertain.iter().cloned()).collect(),
         rollback_failed: Vec::new(),
         not_restorable: Vec::new(),
+        kept: Vec::new(),
         cancelled,
     };
     let stopped = !report.failed.is_empty() || !report.skipped.is_empty() || cancelled;
     report.outcome = if !stopped {
         ApplyOutcome::Success
-    } else if options.on_failure == FailurePolicy::Rollback && !main_clean {
-        let result = rollback::rollback(&shared, &main.completed, options.parallelism).await;
+    } else if options.on_failure == FailurePolicy::Rollback {
+        let mut completed: Vec<Completed> = done.iter().flat_map(|p| p.completed.iter().cloned()).collect();
+        completed.extend(finish_replacements(&shared, &done, options.parallelism, &mut report).await);
+        let result = rollback::rollback(&shared, &completed, options.parallelism).await;
         report.rollback_failed = result.failed;
         report.not_restorable = result.not_restorable;
-        let complete =
-            report.rollback_failed.is_empty() && report.not_restorable.is_empty() && report.uncertain.is_empty();
+        report.kept = result.kept;
+        let complete = report.rollback_failed.is_empty()
+            && report.not_restorable.is_empty()
+            && report.kept.is_empty()
+            && report.uncertain.is_empty();
         if complete { ApplyOutcome::RolledBack } else { ApplyOutcome::RollbackIncomplete }
     } else {
-        // Halt, continue, or a failure in the final-destroy phase: every create and update
-        // is in place and only some old objects remain; the next apply deletes them.
+        // Halt or continue: what succeeded stays; deposed objects left are deleted next time.
         ApplyOutcome::Partial
     };
 
@@ -167,6 +200,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         "skipped": report.skipped.len(),
         "rollback_failed": report.rollback_failed.len(),
         "not_restorable": report.not_restorable.len(),
+        "kept": report.kept.len(),
         "cancelled": cancelled,
     });
     if let Err(e) = ctx.backend.finish_run(&run_id, run_outcome, summary).await {
@@ -178,55 +212,32 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     Ok(report)
 }
 
-/// Plan op indices of each phase, after checking indices, providers and phase order.
-fn split_phases(
-    plan: &Plan,
-    providers: &HashMap<String, Arc<dyn Provider>>,
-) -> Result<(Vec<usize>, Vec<usize>), ExecError> {
-    let (mut main, mut fin) = (Vec::new(), Vec::new());
-    for (i, op) in plan.graph.ops.iter().enumerate() {
-        let change = plan.changes.get(op.change as usize).ok_or_else(|| {
-            ExecError::InvalidGraph(format!("operation {i} refers to change {} of {}", op.change, plan.changes.len()))
-        })?;
-        let provider = change.provider_for(op.kind);
-        if !providers.contains_key(provider) {
-            return Err(ExecError::MissingProvider {
-                address: change.address.to_string(),
-                provider: provider.to_string(),
-            });
-        }
-        match op.phase {
-            Phase::Main => main.push(i),
-            Phase::FinalDestroy => fin.push(i),
-        }
+/// Before a rollback: runs the creates of delete-then-create replacements whose old object this
+/// run already deleted but which were not run (the apply stopped in between), so that no
+/// address is left with neither object. Not interruptible, like the rollback. Returns what
+/// completed (the rollback keeps those objects); their ops leave `skipped`.
+async fn finish_replacements(
+    shared: &Shared<'_>,
+    done: &[PhaseJobs<'_, '_>],
+    parallelism: usize,
+    report: &mut ApplyReport,
+) -> Vec<Completed> {
+    let ops = phases::unfinished_replacements(shared.plan, done);
+    if ops.is_empty() {
+        return Vec::new();
     }
-    let ops = &plan.graph.ops;
-    for &(a, b) in &plan.graph.edges {
-        let (Some(oa), Some(ob)) = (ops.get(a as usize), ops.get(b as usize)) else {
-            return Err(ExecError::InvalidGraph(format!("edge ({a}, {b}) names an operation that does not exist")));
-        };
-        if oa.phase == Phase::FinalDestroy && ob.phase == Phase::Main {
-            return Err(ExecError::InvalidGraph(format!(
-                "main-phase operation {b} waits for final-destroy operation {a}"
-            )));
-        }
-    }
-    Ok((main, fin))
-}
-
-/// The dependency graph among one phase's ops (edges into the phase from the main phase are
-/// implied by running the phases in order).
-fn phase_graph(plan: &Plan, phase_ops: &[usize]) -> Result<JobGraph, ExecError> {
-    let local: HashMap<usize, u32> = phase_ops.iter().enumerate().map(|(j, &op)| (op, j as u32)).collect();
-    let edges =
-        plan.graph.edges.iter().filter_map(|&(a, b)| Some((*local.get(&(a as usize))?, *local.get(&(b as usize))?)));
-    // A deposed object is another object than the current one of its address.
-    let addresses: Vec<(&Address, Option<&str>)> = phase_ops
-        .iter()
-        .map(|&op| &plan.changes[plan.graph.ops[op].change as usize])
-        .map(|c| (&c.address, c.deposed.as_deref()))
-        .collect();
-    JobGraph::new(&addresses, edges).map_err(ExecError::InvalidGraph)
+    let Ok(graph) = phases::graph(shared.plan, &ops) else { return Vec::new() };
+    let finishing: Vec<&Address> =
+        ops.iter().map(|&op| &shared.plan.changes[shared.plan.graph.ops[op].change as usize].address).collect();
+    report.skipped.retain(|p| !(p.op == crate::plan::OpKind::Create && finishing.contains(&&p.address)));
+    let mut jobs = PhaseJobs::new(shared, ops);
+    dispatch::dispatch(&graph, &mut jobs, parallelism, OnFailure::SkipDependants, &CancelToken::new()).await;
+    journal_panics(shared, &jobs.panicked).await;
+    report.completed += jobs.completed.len();
+    report.failed.extend(jobs.failed);
+    report.uncertain.extend(jobs.uncertain);
+    report.skipped.extend(jobs.skipped);
+    jobs.completed
 }
 
 /// A worker that panicked could not journal its own end: record it, so it is never lost.

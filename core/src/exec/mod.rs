@@ -3,7 +3,8 @@
 //! and a state row written as each action finishes. On failure it applies the failure policy
 //! (rollback by default). It re-decides nothing: the plan's graph is the work.
 //!
-//! Code map: `apply` (entry, phases, outcome) → `dispatch` (scheduling state, bounded tasks)
+//! Code map: `apply` (entry, phases, outcome) → `phases` (which ops each phase runs)
+//! → `dispatch` (scheduling state, bounded tasks)
 //! → `ops` / `rollback` (what each job is) → `worker` (journal, provider call, retry, state
 //! row). `recover` resolves what an interrupted run left open. `values` converts between
 //! marked values and state rows; `journal` writes intents and outcomes.
@@ -16,6 +17,7 @@ mod journal;
 pub mod model;
 mod moves;
 mod ops;
+mod phases;
 mod recover;
 mod retry;
 mod rollback;

@@ -9,7 +9,8 @@ use tarn_sdk::Address;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailurePolicy {
-    /// Stop scheduling, drain in-flight work, compensate completed actions in reverse order.
+    /// Stop scheduling, drain in-flight work, compensate completed actions in reverse order
+    /// (what cannot be undone is kept or reported; docs/failure-semantics.md).
     Rollback,
     /// Stop scheduling, drain, record; no compensation.
     Halt,
@@ -93,6 +94,18 @@ pub enum Event {
         description: String,
         error: String,
     },
+    /// The rollback leaves this address's new object in place: its old object is gone for
+    /// good (this run deleted it), or the new values refer to such an object. Recorded in state.
+    RollbackKept {
+        address: Address,
+        reason: String,
+    },
+    /// This run deleted the address's object, no rollback can bring it back, and no new
+    /// object took its place.
+    RollbackNotRestorable {
+        address: Address,
+        reason: String,
+    },
     /// An object an interrupted run created was found and recorded (crash recovery).
     Adopted {
         address: Address,
@@ -110,7 +123,9 @@ pub enum ApplyOutcome {
     Success,
     /// An action failed and every completed action was compensated.
     RolledBack,
-    /// An action failed and compensation did not finish; state says exactly what exists.
+    /// An action failed and not everything could be undone: a compensation failed, or an
+    /// irreversible delete had run (its object is reported kept or not restorable). State says
+    /// exactly what exists.
     RollbackIncomplete,
     /// Policy `halt` or `continue` and something failed: changes are partial, recorded.
     Partial,

@@ -53,6 +53,10 @@ pub(crate) struct PhaseJobs<'s, 'a> {
     /// Jobs whose worker panicked: journaled by the caller after the phase.
     pub panicked: Vec<OpProblem>,
     pub skipped: Vec<OpProblem>,
+    /// Plan op indices of the jobs that were not run (the ops behind `skipped`).
+    pub not_run_ops: Vec<usize>,
+    /// Plan op indices of the jobs that failed (the ops behind `failed`).
+    pub failed_ops: Vec<usize>,
 }
 
 impl<'s, 'a> PhaseJobs<'s, 'a> {
@@ -65,6 +69,8 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
             uncertain: Vec::new(),
             panicked: Vec::new(),
             skipped: Vec::new(),
+            not_run_ops: Vec::new(),
+            failed_ops: Vec::new(),
         }
     }
 
@@ -236,6 +242,7 @@ impl Jobs for PhaseJobs<'_, '_> {
                     error: failure.message.clone(),
                 });
                 let problem = self.problem(job, failure.message);
+                self.failed_ops.push(op);
                 if failure.uncertain {
                     self.uncertain.push(problem.clone());
                 }
@@ -246,6 +253,7 @@ impl Jobs for PhaseJobs<'_, '_> {
                 let message = format!("the executor's worker panicked: {panic}; this is a bug in tarn");
                 sink.emit(Event::OpFailed { address: change.address.clone(), op: kind, error: message.clone() });
                 let problem = self.problem(job, message);
+                self.failed_ops.push(op);
                 self.uncertain.push(problem.clone());
                 self.panicked.push(problem.clone());
                 self.failed.push(problem);
@@ -258,6 +266,7 @@ impl Jobs for PhaseJobs<'_, '_> {
         let (_, kind, change) = self.change(job);
         self.shared.sink.emit(Event::OpFailed { address: change.address.clone(), op: kind, error: message.clone() });
         let problem = self.problem(job, message);
+        self.failed_ops.push(self.ops[job]);
         self.failed.push(problem);
     }
 
@@ -267,5 +276,6 @@ impl Jobs for PhaseJobs<'_, '_> {
         let why = if dependency_failed { "an operation it depends on failed" } else { "the apply stopped" };
         let problem = self.problem(job, why.to_string());
         self.skipped.push(problem);
+        self.not_run_ops.push(self.ops[job]);
     }
 }

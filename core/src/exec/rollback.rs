@@ -3,7 +3,13 @@
 //! create_before_destroy replacement → delete the new object, make the old (deposed) object
 //! current again and remove its deposed row, imported → forget it (its row goes; the object
 //! existed before tarn and is never deleted).
-//! Deletes cannot be undone: they are reported as not restorable (the plan flagged them).
+//!
+//! A rollback never leaves fewer objects than the run found. Deletes cannot be undone (the plan
+//! flags them and orders them last): a replacement whose old object this run deleted keeps its
+//! new object (reported *kept*), and so does an update of an object that refers to such a new
+//! one (updating it back would point it at an object that is gone); an address whose object was
+//! deleted with nothing in its place is reported *not restorable*. Both are decided before any
+//! compensation starts, from what completed, and announced per address.
 //!
 //! Compensations run through the same dispatcher and workers as forward operations (journaled
 //! as "rollback-delete" / "rollback-update", state written row by row), so that when a
@@ -26,6 +32,20 @@ use tarn_state::ResourceRecord;
 pub(crate) struct RollbackResult {
     pub failed: Vec<OpProblem>,
     pub not_restorable: Vec<Address>,
+    pub kept: Vec<Address>,
+}
+
+/// What becomes of one completed op when the apply is rolled back.
+#[derive(Debug, Clone, PartialEq)]
+enum Fate {
+    /// Compensated.
+    Undo,
+    /// Nothing to do: another op's fate covers it.
+    Nothing,
+    /// Left as the run made it; the reason is reported.
+    Keep(String),
+    /// An irreversible delete with nothing in its place; the reason is reported.
+    Lost(String),
 }
 
 /// What to do to undo one completed op.
@@ -46,14 +66,66 @@ enum Compensation {
 struct RollbackJobs<'s, 'a> {
     shared: &'s Shared<'a>,
     completed: &'s [Completed],
-    /// Plan op indices of the completed ops, for the CBD check.
-    done_ops: &'s HashMap<usize, usize>,
+    /// Per completed op: compensate it, keep it, or report it lost.
+    fates: Vec<Fate>,
     result: RollbackResult,
     descriptions: HashMap<usize, &'static str>,
 }
 
+/// Decides, in completion order, which completed ops a rollback cannot undo. A replacement's
+/// create is kept when its old object's delete completed; an update is kept when its object
+/// depends on an address kept so (transitively); a completed delete is lost unless its
+/// replacement's create completed (that create is kept instead).
+fn fates(shared: &Shared<'_>, completed: &[Completed]) -> Vec<Fate> {
+    let ops = &shared.plan.graph.ops;
+    // Ops that succeeded (a partially created object also counts: it exists).
+    let done: HashMap<(u32, OpKind), usize> =
+        completed.iter().enumerate().map(|(i, c)| ((ops[c.op].change, c.kind), i)).collect();
+    let mut kept: HashMap<&Address, &Address> = HashMap::new();
+    completed
+        .iter()
+        .map(|c| {
+            let change_index = ops[c.op].change;
+            let change = change_of(shared, c);
+            let replaced = matches!(change.action, Action::DeleteThenCreate | Action::CreateThenDelete);
+            match c.kind {
+                OpKind::Create if replaced && done.contains_key(&(change_index, OpKind::Delete)) => {
+                    kept.insert(&change.address, &change.address);
+                    Fate::Keep("its previous object was deleted by this run and cannot come back".into())
+                }
+                OpKind::Update => match change.dependencies.iter().find_map(|d| kept.get(d).map(|&k| (d, k))) {
+                    Some((dep, root)) => {
+                        kept.insert(&change.address, root);
+                        let why = if dep == root { String::new() } else { format!(" (through {dep})") };
+                        Fate::Keep(format!(
+                            "it refers to the new object of {root}{why}, which stays; updating it back would point \
+                             it at an object that is gone"
+                        ))
+                    }
+                    None => Fate::Undo,
+                },
+                // The replacement's create is kept; its delete and, for an imported object, the
+                // import (whose row now holds the new object) have nothing left to undo.
+                OpKind::Delete | OpKind::Import
+                    if replaced
+                        && done.contains_key(&(change_index, OpKind::Create))
+                        && done.contains_key(&(change_index, OpKind::Delete)) =>
+                {
+                    Fate::Nothing
+                }
+                OpKind::Delete if replaced => {
+                    Fate::Lost("its previous object was deleted by this run and the replacement was not created".into())
+                }
+                OpKind::Delete => Fate::Lost("this run deleted it; a deleted object cannot be brought back".into()),
+                _ => Fate::Undo,
+            }
+        })
+        .collect()
+}
+
 pub(crate) async fn rollback(shared: &Shared<'_>, completed: &[Completed], parallelism: usize) -> RollbackResult {
     let done_ops: HashMap<usize, usize> = completed.iter().enumerate().map(|(i, c)| (c.op, i)).collect();
+    let fates = fates(shared, completed);
     // Reverse every plan edge between completed ops; ops on one address are undone last
     // completed first.
     let mut edges: Vec<(u32, u32)> = shared
@@ -72,13 +144,8 @@ pub(crate) async fn rollback(shared: &Shared<'_>, completed: &[Completed], paral
     }
     edges.sort_unstable();
     edges.dedup();
-    let mut jobs = RollbackJobs {
-        shared,
-        completed,
-        done_ops: &done_ops,
-        result: RollbackResult::default(),
-        descriptions: HashMap::new(),
-    };
+    let mut jobs =
+        RollbackJobs { shared, completed, fates, result: RollbackResult::default(), descriptions: HashMap::new() };
     let graph = match JobGraph::new(&addresses, edges) {
         Ok(g) => g,
         Err(e) => {
@@ -95,10 +162,26 @@ pub(crate) async fn rollback(shared: &Shared<'_>, completed: &[Completed], paral
         }
     };
     shared.sink.emit(Event::RollbackStarted { operations: completed.len() });
+    for (c, fate) in completed.iter().zip(&jobs.fates) {
+        let address = change_of(shared, c).address.clone();
+        match fate {
+            Fate::Undo | Fate::Nothing => {}
+            Fate::Keep(reason) => {
+                shared.sink.emit(Event::RollbackKept { address: address.clone(), reason: reason.clone() });
+                jobs.result.kept.push(address);
+            }
+            Fate::Lost(reason) => {
+                shared.sink.emit(Event::RollbackNotRestorable { address: address.clone(), reason: reason.clone() });
+                jobs.result.not_restorable.push(address);
+            }
+        }
+    }
     // Rollback is not interruptible: a second Ctrl-C must not leave half-compensated state.
     dispatch::dispatch(&graph, &mut jobs, parallelism, OnFailure::SkipDependants, &CancelToken::new()).await;
     jobs.result.not_restorable.sort();
     jobs.result.not_restorable.dedup();
+    jobs.result.kept.sort();
+    jobs.result.kept.dedup();
     jobs.result
 }
 
@@ -136,12 +219,14 @@ impl RollbackJobs<'_, '_> {
             depose: None,
             announce: None,
         };
+        if self.fates[job] != Fate::Undo {
+            return Ok(Compensation::Nothing);
+        }
         Ok(match (c.kind, change.action) {
             (OpKind::Create, action) => {
                 let Some(value) = c.value.clone() else { return Ok(Compensation::Nothing) };
-                let old_deleted = self.old_object_deleted(c.op, change);
                 let (after_delete, description) = match (action, prior_record) {
-                    (Action::CreateThenDelete, Some(old)) if !old_deleted => (
+                    (Action::CreateThenDelete, Some(old)) => (
                         AfterDelete::Restore {
                             record: Box::new(old.clone()),
                             // The create set the old object aside under this key.
@@ -152,8 +237,7 @@ impl RollbackJobs<'_, '_> {
                     _ => (AfterDelete::RemoveRow, "delete the object this apply created"),
                 };
                 let old_known = prior_record.is_some() || change.import_id().is_some();
-                if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && (old_deleted || !old_known)
-                {
+                if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) && !old_known {
                     self.result.not_restorable.push(change.address.clone());
                 }
                 Compensation::Run {
@@ -183,10 +267,8 @@ impl RollbackJobs<'_, '_> {
                     description: "update back to the prior values",
                 }
             }
-            (OpKind::Delete, _) => {
-                self.result.not_restorable.push(change.address.clone());
-                Compensation::Nothing
-            }
+            // A delete's fate is `Lost` or `Nothing`; it never gets here.
+            (OpKind::Delete, _) => Compensation::Nothing,
             // A data source read changed nothing outside: put its previous row back.
             (OpKind::ReadData, _) => Compensation::Row { previous: prior_record.cloned().map(Box::new) },
             // Never deleted: tarn did not create it. The state forgets it, as before the apply.
@@ -203,14 +285,6 @@ impl RollbackJobs<'_, '_> {
             .iter()
             .find(|c| c.kind == OpKind::Import && ops[c.op].change == change)
             .and_then(|c| c.value.clone())
-    }
-
-    /// For a replacement's create: whether the old object's delete also completed.
-    fn old_object_deleted(&self, create_op: usize, change: &ResourceChange) -> bool {
-        let ops = &self.shared.plan.graph.ops;
-        let change_index = ops[create_op].change;
-        self.done_ops.keys().any(|&o| o != create_op && ops[o].change == change_index && ops[o].kind == OpKind::Delete)
-            || (change.action == Action::DeleteThenCreate)
     }
 
     fn address(&self, job: usize) -> Address {

@@ -2,8 +2,14 @@
 //! between them. Creates, updates and data reads run after those of what they depend on;
 //! deletes run in reverse dependency order; a replacement is Delete → Create, or with
 //! create_before_destroy Create → (dependants' creates and updates) → Delete. An import is
-//! an Import op before any of these. Deletes of objects that are not replaced go in the final
-//! phase. O(changes + dependencies).
+//! an Import op before any of these. O(changes + dependencies).
+//!
+//! The phases put what a rollback can undo before what it cannot
+//! ([`ResourceChange::irreversible_delete`]): `Main` holds every op that is undoable and does
+//! not wait for an irreversible one; `Replace` the delete-then-create replacements (whose
+//! delete must precede their create) and everything that waits for them; `FinalDestroy` the
+//! deletes of removed and deposed objects and the old halves of create_before_destroy
+//! replacements, which run only once every create and update succeeded.
 
 use super::model::{Action, ChangeReason, ExecGraph, Op, OpKind, Phase, ResourceChange};
 
@@ -50,17 +56,18 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
                 delete_op[i] = Some((push(&mut g, OpKind::Delete, i, Phase::FinalDestroy), Phase::FinalDestroy))
             }
             Action::DeleteThenCreate => {
-                let d = push(&mut g, OpKind::Delete, i, Phase::Main);
-                let c = push(&mut g, OpKind::Create, i, Phase::Main);
+                let d = push(&mut g, OpKind::Delete, i, Phase::Replace);
+                let c = push(&mut g, OpKind::Create, i, Phase::Replace);
                 g.edges.push((d, c));
-                delete_op[i] = Some((d, Phase::Main));
+                delete_op[i] = Some((d, Phase::Replace));
                 main_op[i] = Some(c);
             }
             Action::CreateThenDelete => {
                 let c = push(&mut g, OpKind::Create, i, Phase::Main);
-                let d = push(&mut g, OpKind::Delete, i, Phase::Main);
+                // The old object goes last: until then a rollback can make it current again.
+                let d = push(&mut g, OpKind::Delete, i, Phase::FinalDestroy);
                 g.edges.push((c, d));
-                delete_op[i] = Some((d, Phase::Main));
+                delete_op[i] = Some((d, Phase::FinalDestroy));
                 main_op[i] = Some(c);
             }
         }
@@ -99,7 +106,27 @@ pub fn build(changes: &[ResourceChange], deps: &[Vec<u32>], delete_deps: &[Vec<u
     }
     g.edges.sort_unstable();
     g.edges.dedup();
+    defer_dependants_of_replacements(&mut g);
     g
+}
+
+/// Moves every main-phase op that waits (transitively) for a delete-then-create replacement
+/// into the `Replace` phase, so that no phase waits for a later one.
+fn defer_dependants_of_replacements(g: &mut ExecGraph) {
+    let mut succ: Vec<Vec<u32>> = vec![Vec::new(); g.ops.len()];
+    for &(a, b) in &g.edges {
+        succ[a as usize].push(b);
+    }
+    let mut stack: Vec<usize> = (0..g.ops.len()).filter(|&i| g.ops[i].phase == Phase::Replace).collect();
+    while let Some(i) = stack.pop() {
+        for &b in &succ[i] {
+            let op = &mut g.ops[b as usize];
+            if op.phase == Phase::Main {
+                op.phase = Phase::Replace;
+                stack.push(b as usize);
+            }
+        }
+    }
 }
 
 /// True when the graph has a cycle (a bug in the planner, reported as such).

@@ -19,11 +19,13 @@ pub fn variable_digest(value: &Value, lineage: &str) -> String {
 }
 
 /// Bumped on every incompatible change of the saved plan format. 2: imports (the `import`
-/// reason and op), which an older tarn would apply without importing. Moves to another provider
+/// reason and op), which an older tarn would apply without importing. 3: the `replace` phase
+/// and create_before_destroy deletes in the final phase: a plan of an older tarn would run
+/// irreversible deletes before undoable work. Moves to another provider
 /// configuration (`prior_provider`) needed no bump: a plan without one is written exactly as
 /// before, and a plan with one also holds the `provider_changed` reason, which an older tarn
 /// cannot read, so it refuses the plan rather than delete through the wrong configuration.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
@@ -176,6 +178,16 @@ impl ResourceChange {
         }
     }
 
+    /// Whether this change deletes an object that no rollback can bring back: a removal from
+    /// configuration, the delete of a deposed object, or the old half of a delete-then-create
+    /// replacement. (The old half of a create_before_destroy replacement is not: until it runs,
+    /// a rollback can make the old object current again, and once it has, the new one stays.)
+    /// The execution graph orders these after everything a rollback can undo; `irreversible`
+    /// says, besides, that the object's data is lost.
+    pub fn irreversible_delete(&self) -> bool {
+        matches!(self.action, Action::Delete | Action::DeleteThenCreate)
+    }
+
     /// The import ID when this change imports an existing object (see [`ChangeReason::Import`]).
     pub fn import_id(&self) -> Option<&str> {
         self.reasons.iter().find_map(|r| match r {
@@ -234,12 +246,19 @@ pub enum OpKind {
     Import,
 }
 
-/// Destroys of objects that are not being replaced run in the final phase, after every create
-/// and update succeeded, so a rollback never has to resurrect a deleted object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The phases of an apply, run in this order, each only when the ones before it succeeded
+/// (docs/failure-semantics.md). Everything a rollback can undo runs before any delete that no
+/// rollback can undo, so a failure in `Main` is always rolled back whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// Creates, updates, reads, imports and create_before_destroy creates: all undoable.
     Main,
+    /// Delete-then-create replacements (their delete cannot be undone, but must precede their
+    /// create) and every operation that depends on one.
+    Replace,
+    /// Deletes of objects removed from configuration, of deposed objects, and of the old
+    /// objects of create_before_destroy replacements.
     FinalDestroy,
 }
 

@@ -36,6 +36,9 @@ pub fn render(plan: &Plan) -> String {
         if c.irreversible {
             out.push_str(" !irreversible");
         }
+        if c.irreversible_delete() {
+            out.push_str(" !cannot-undo");
+        }
         out.push('\n');
         if !c.dependencies.is_empty() {
             let deps: Vec<String> = c.dependencies.iter().map(ToString::to_string).collect();
@@ -72,7 +75,11 @@ pub fn render(plan: &Plan) -> String {
             OpKind::ReadData => "read",
             OpKind::Import => "import",
         };
-        let phase = if op.phase == Phase::FinalDestroy { "final " } else { "" };
+        let phase = match op.phase {
+            Phase::Main => "",
+            Phase::Replace => "replace-phase ",
+            Phase::FinalDestroy => "final ",
+        };
         let change = &plan.changes[op.change as usize];
         let deposed = change.deposed.as_ref().map(|k| format!(" (deposed {k})")).unwrap_or_default();
         // Shown only for a move to another provider configuration, where ops of one change

@@ -185,8 +185,10 @@ async fn create_before_destroy_rollback_restores_the_old_object() {
     assert_eq!(h.backend.resources(), before, "the old row is current again");
 }
 
+/// A finished delete-then-create replacement keeps its new object when a later op fails: its
+/// old object is gone, and deleting the new one would leave nothing (issue 12).
 #[tokio::test]
-async fn delete_then_create_rollback_reports_what_cannot_be_restored() {
+async fn delete_then_create_rollback_keeps_the_new_object_of_a_finished_replacement() {
     let h = Harness::new();
     let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
     let mut p = PlanBuilder::default();
@@ -195,9 +197,71 @@ async fn delete_then_create_rollback_reports_what_cannot_be_restored() {
     p.edge(k, y);
     let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
     assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete);
+    assert_eq!(report.kept, vec![addr("x")]);
+    assert!(report.not_restorable.is_empty(), "{report:?}");
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1, "the new x stays");
+    assert_eq!(objects[0].attributes.get("replace_key"), Some(&Value::string("2")));
+    assert_eq!(h.recorded(), vec!["x"], "and is recorded");
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::RollbackIncomplete);
+    let kept = h.events.count(|e| matches!(e, Event::RollbackKept { address, .. } if *address == addr("x")));
+    assert_eq!(kept, 1, "the run says so for x");
+}
+
+/// A replacement whose create fails after its delete: nothing can be restored, and the run
+/// says so.
+#[tokio::test]
+async fn delete_then_create_whose_create_fails_is_reported_not_restorable() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let mut p = PlanBuilder::default();
+    p.replace("x", old, obj("x", &[("replace_key", Value::string("2")), ("fail_create", Value::Bool(true))]));
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete);
     assert_eq!(report.not_restorable, vec![addr("x")]);
+    assert!(report.kept.is_empty());
     assert!(h.existing().is_empty());
     assert!(h.recorded().is_empty(), "state says exactly what exists: nothing");
+    assert_eq!(h.events.count(|e| matches!(e, Event::RollbackNotRestorable { .. })), 1);
+}
+
+/// Under rollback the final-destroy phase is rolled back too: the updates of the run are undone,
+/// the deletes that ran are reported, and history records `rollback_incomplete`.
+#[tokio::test]
+async fn a_failed_final_delete_undoes_the_updates_and_records_rollback_incomplete() {
+    let h = Harness::new();
+    let u = h.seed("u", obj("u", &[("value", Value::string("v1"))])).await;
+    let gone = h.seed("gone", obj("gone", &[])).await;
+    let stuck = h.seed("stuck", obj("stuck", &[("fail_delete", Value::Bool(true))])).await;
+    let mut p = PlanBuilder::default();
+    p.update("u", u, obj("u", &[("value", Value::string("v2"))]));
+    let d1 = p.delete("gone", gone);
+    let d2 = p.delete("stuck", stuck);
+    p.edge(d1, d2);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete, "{report:?}");
+    assert_eq!(report.not_restorable, vec![addr("gone")]);
+    assert_eq!(h.existing(), vec!["stuck", "u"]);
+    assert_eq!(h.recorded(), vec!["stuck", "u"]);
+    let u = h.fault.objects().unwrap().into_iter().find(|o| o.attributes.get("name") == Some(&Value::string("u")));
+    assert_eq!(u.unwrap().attributes.get("value"), Some(&Value::string("v1")), "the update is undone");
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::RollbackIncomplete);
+}
+
+/// A failure in the final phase before any delete ran leaves nothing irreversible done: the
+/// rollback is complete.
+#[tokio::test]
+async fn a_final_delete_failing_first_is_rolled_back_completely() {
+    let h = Harness::new();
+    let u = h.seed("u", obj("u", &[("value", Value::string("v1"))])).await;
+    let stuck = h.seed("stuck", obj("stuck", &[("fail_delete", Value::Bool(true))])).await;
+    let mut p = PlanBuilder::default();
+    p.update("u", u, obj("u", &[("value", Value::string("v2"))]));
+    p.delete("stuck", stuck);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RolledBack, "{report:?}");
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::RolledBack);
+    assert_eq!(h.existing(), vec!["stuck", "u"]);
 }
 
 /// Panics on the create of the object named "boom".

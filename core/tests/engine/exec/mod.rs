@@ -10,6 +10,7 @@ mod crash;
 mod deposed;
 mod failure;
 mod import;
+mod irreversible;
 pub(crate) mod pipeline;
 mod provider_move;
 mod recovery;

@@ -80,11 +80,12 @@ impl PlanBuilder {
         self.op(OpKind::Delete, c, Phase::FinalDestroy)
     }
 
-    /// Delete-then-create replace: returns (delete, create), ordered by an edge.
+    /// Delete-then-create replace, in the replace phase: returns (delete, create), ordered by an
+    /// edge. Ops that wait for the create must be in that phase too (`edge` moves them).
     pub fn replace(&mut self, name: &str, before: Value, after: Value) -> (u32, u32) {
         let c = self.change(name, Action::DeleteThenCreate, Some(before), Some(after));
-        let d = self.op(OpKind::Delete, c, Phase::Main);
-        let k = self.op(OpKind::Create, c, Phase::Main);
+        let d = self.op(OpKind::Delete, c, Phase::Replace);
+        let k = self.op(OpKind::Create, c, Phase::Replace);
         self.edge(d, k);
         (d, k)
     }
@@ -105,9 +106,12 @@ impl PlanBuilder {
         (k, d)
     }
 
-    /// `after` runs only once `before` finished.
+    /// `after` runs only once `before` finished (in `before`'s phase at the earliest, as the
+    /// planner places it).
     pub fn edge(&mut self, before: u32, after: u32) {
         self.edges.push((before, after));
+        let phase = self.ops[before as usize].phase.max(self.ops[after as usize].phase);
+        self.ops[after as usize].phase = phase;
         let dep = self.changes[self.ops[before as usize].change as usize].address.clone();
         let change = self.ops[after as usize].change as usize;
         if self.changes[change].address != dep {
