@@ -12,7 +12,9 @@ use tarn_sdk::{Mode, Value};
 /// 1.1: `deposed` on plan changes, plan operations and state resources; imports
 /// (`importing` on plan changes, `summary.import`, the `import` op kind). 1.2: `prior_provider`
 /// on plan changes and the `provider_changed` reason (a move to another provider configuration).
-pub const FORMAT_VERSION: &str = "1.2";
+/// 1.3: `irreversible_delete` on plan changes, the `replace` phase, and the `rollback_kept` and
+/// `rollback_not_restorable` events.
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// A value as JSON with marks removed (unknown and sensitive → null), plus the pointers of
 /// the unknown and the sensitive parts.
@@ -69,6 +71,7 @@ struct ChangeDoc<'a> {
     action: Action,
     reasons: &'a [ChangeReason],
     irreversible: bool,
+    irreversible_delete: bool,
     before: Json,
     before_sensitive: Vec<String>,
     after: Json,
@@ -96,6 +99,7 @@ fn change(c: &ResourceChange) -> ChangeDoc<'_> {
         action: c.action,
         reasons: &c.reasons,
         irreversible: c.irreversible,
+        irreversible_delete: c.irreversible_delete(),
         before,
         before_sensitive,
         after,
@@ -253,6 +257,7 @@ mod tests {
                 "action",
                 "reasons",
                 "irreversible",
+                "irreversible_delete",
                 "before",
                 "before_sensitive",
                 "after",

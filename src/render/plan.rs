@@ -121,6 +121,13 @@ pub fn render(plan: &Plan, color: bool) -> String {
         counts.change,
         counts.destroy
     ));
+    let final_deletes = changed.iter().filter(|c| c.irreversible_delete()).count();
+    if final_deletes > 0 {
+        out.push_str(&format!(
+            "{final_deletes} of these changes cannot be undone by a rollback (marked above); they run after every \
+             change that can be.\n"
+        ));
+    }
     outputs(plan, color, &mut out);
     let irreversible: Vec<_> = changed.iter().filter(|c| c.irreversible).collect();
     if !irreversible.is_empty() {
@@ -240,6 +247,14 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
             "  {}\n",
             paint("# irreversible: a rollback cannot restore what this deletes", "31", color)
         ));
+    }
+    if ch.irreversible_delete() {
+        let note = if ch.action == Action::DeleteThenCreate {
+            "# cannot be undone: the old object is deleted first, after every change a rollback can undo"
+        } else {
+            "# cannot be undone: deleted after every change a rollback can undo"
+        };
+        out.push_str(&format!("  {}\n", paint(note, "33", color)));
     }
     let kind = if ch.address.mode == Mode::Data { "data" } else { "resource" };
     let symbol = ch.action.symbol();

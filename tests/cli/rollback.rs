@@ -250,3 +250,178 @@ resource "fault_object" "y" {{
     assert!(s.addresses().iter().all(|a| !a.contains("deposed")));
     assert_eq!(s.tarn(&["plan", "--detailed-exitcode"]).code, 0);
 }
+
+/// Issue 12's repros: `count` fault_objects `o[i]` named `o-i`, whose replacement key, failing
+/// create, value, failing delete and create_before_destroy come from variables.
+fn forty(cbd: bool) -> String {
+    let lifecycle = if cbd { "\n  lifecycle {\n    create_before_destroy = true\n  }\n" } else { "" };
+    format!(
+        r#"{FAULT_PROVIDER}
+variable "n" {{
+  type    = number
+  default = 40
+}}
+
+variable "rk" {{
+  default = "r1"
+}}
+
+variable "fc" {{
+  type    = number
+  default = -1
+}}
+
+variable "v" {{
+  default = "v1"
+}}
+
+variable "fd" {{
+  type    = number
+  default = -1
+}}
+
+resource "fault_object" "o" {{
+  count       = var.n
+  name        = "o-${{count.index}}"
+  value       = var.v
+  replace_key = var.rk
+  fail_create = count.index == var.fc
+  fail_delete = count.index == var.fd
+{lifecycle}}}
+"#
+    )
+}
+
+/// The objects that exist, by name (`o-i`): their attributes.
+fn by_name(s: &Stack) -> std::collections::BTreeMap<String, Vec<serde_json::Value>> {
+    let mut out: std::collections::BTreeMap<String, Vec<serde_json::Value>> = Default::default();
+    for o in s.objects().values() {
+        out.entry(o["attributes"]["name"].as_str().unwrap().to_string()).or_default().push(o["attributes"].clone());
+    }
+    out
+}
+
+/// The latest run's outcome in `tarn history --json` (newest first).
+fn last_outcome(s: &Stack) -> String {
+    let doc = s.tarn(&["history", "--json"]).ok().json();
+    doc["runs"][0]["outcome"].as_str().unwrap().to_string()
+}
+
+/// Forty delete-then-create replacements, the 39th create failing: every finished replacement
+/// keeps its new object (its old one is gone), the run says so per address, and only o[38]
+/// — whose create failed after its delete — is lost, and reported. Before issue 12 was fixed
+/// the rollback deleted every new object: 0 of 40 remained.
+fn delete_then_create_replacements_are_kept(s: &Stack, json: bool) {
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(by_name(s).len(), 40);
+    let plan = s.tarn(&["plan", "--var", "rk=r2", "--var", "fc=38"]).ok();
+    assert!(plan.stdout.contains("# cannot be undone: the old object is deleted first"), "{}", plan.dump());
+    assert!(plan.stdout.contains("40 of these changes cannot be undone by a rollback"), "{}", plan.dump());
+    let mut args = vec!["apply", "--auto-approve", "--var", "rk=r2", "--var", "fc=38"];
+    if json {
+        args.push("--json");
+    }
+    let run = s.tarn(&args).code(4);
+    let objects = by_name(s);
+    for i in (0..40).filter(|&i| i != 38) {
+        assert_eq!(objects.get(&format!("o-{i}")).map(Vec::len), Some(1), "o-{i}: {}", run.dump());
+    }
+    assert!(!objects.contains_key("o-38"));
+    assert_eq!(s.object_ids(), s.state_ids(), "state and real objects differ");
+    if json {
+        let events: Vec<serde_json::Value> = run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].clone())
+            .collect();
+        let kept: BTreeSet<&str> =
+            events.iter().filter(|e| e["type"] == "rollback_kept").map(|e| e["address"].as_str().unwrap()).collect();
+        assert_eq!(kept.len(), 39, "{}", run.dump());
+        assert!(kept.contains("fault_object.o[0]") && !kept.contains("fault_object.o[38]"));
+        let lost: Vec<&serde_json::Value> = events.iter().filter(|e| e["type"] == "rollback_not_restorable").collect();
+        assert_eq!(lost.len(), 1, "{}", run.dump());
+        assert_eq!(lost[0]["address"], "fault_object.o[38]");
+    } else {
+        for i in (0..40).filter(|&i| i != 38) {
+            let line = format!("fault_object.o[{i}]: rollback: kept the new object: its previous object was deleted");
+            assert!(run.stdout.contains(&line), "{line}\n{}", run.dump());
+        }
+        assert!(run.stdout.contains("fault_object.o[38]: rollback: cannot be restored"), "{}", run.dump());
+    }
+    assert_eq!(last_outcome(s), "rollback_incomplete");
+}
+
+#[test]
+fn a_rollback_keeps_finished_delete_then_create_replacements() {
+    delete_then_create_replacements_are_kept(&Stack::with(&forty(false)), false);
+}
+
+#[test]
+fn a_rollback_reports_kept_replacements_in_the_json_events() {
+    delete_then_create_replacements_are_kept(&Stack::with(&forty(false)), true);
+}
+
+#[test]
+fn a_rollback_keeps_finished_delete_then_create_replacements_on_postgres() {
+    delete_then_create_replacements_are_kept(&crate::postgres::pg_stack(&forty(false)).0, false);
+}
+
+/// Forty create_before_destroy replacements, the 39th create failing: the old objects are
+/// deleted only in the final phase, which never starts, so the rollback restores all forty.
+/// Before issue 12 was fixed, 2–13 of them were lost.
+fn create_before_destroy_replacements_are_restored(s: &Stack) {
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    let before = s.object_ids();
+    assert_eq!(before.len(), 40);
+    let run = s.tarn(&["apply", "--auto-approve", "--var", "rk=r2", "--var", "fc=38"]).code(3);
+    assert_eq!(s.object_ids(), before, "every old object survives, every new one is gone: {}", run.dump());
+    assert_eq!(s.object_ids(), s.state_ids());
+    assert!(s.addresses().iter().all(|a| !a.contains("deposed")), "{:?}", s.addresses());
+    assert_eq!(last_outcome(s), "rolled_back");
+    s.tarn(&["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn a_rollback_restores_every_create_before_destroy_replacement() {
+    create_before_destroy_replacements_are_restored(&Stack::with(&forty(true)));
+}
+
+#[test]
+fn a_rollback_restores_every_create_before_destroy_replacement_on_postgres() {
+    create_before_destroy_replacements_are_restored(&crate::postgres::pg_stack(&forty(true)).0);
+}
+
+/// n=40 with a failing delete on o[35] (fd=35), then n=30 and v=v2: the ten deletes run only after the
+/// thirty updates; when one fails, the updates are undone, the deletes that ran are reported
+/// and history says `rollback_incomplete`. Before issue 12 was fixed the thirty updates were
+/// kept and history said `failed`.
+fn a_failed_final_delete_is_rolled_back(s: &Stack) {
+    s.tarn(&["apply", "--auto-approve", "--var", "fd=35"]).ok();
+    let json = s.tarn(&["plan", "--json", "--var", "fd=35", "--var", "n=30", "--var", "v=v2"]).ok().json();
+    let flagged = json["changes"].as_array().unwrap().iter().filter(|c| c["irreversible_delete"] == true).count();
+    assert_eq!(flagged, 10, "the ten deletes cannot be undone");
+    let run = s.tarn(&["apply", "--auto-approve", "--var", "fd=35", "--var", "n=30", "--var", "v=v2"]).code(4);
+    let objects = by_name(s);
+    for (name, found) in &objects {
+        assert_eq!(found.len(), 1, "{name}");
+        assert_eq!(found[0]["value"], "v1", "{name}: the update must be undone: {}", run.dump());
+    }
+    assert!((0..30).all(|i| objects.contains_key(&format!("o-{i}"))));
+    assert!(objects.contains_key("o-35"), "its delete failed");
+    for i in (30..40).filter(|i| !objects.contains_key(&format!("o-{i}"))) {
+        let line = format!("fault_object.o[{i}]: rollback: cannot be restored");
+        assert!(run.stdout.contains(&line), "{line}\n{}", run.dump());
+    }
+    assert_eq!(s.object_ids(), s.state_ids());
+    assert_eq!(last_outcome(s), "rollback_incomplete");
+}
+
+#[test]
+fn a_failed_final_delete_undoes_the_updates_and_records_rollback_incomplete() {
+    a_failed_final_delete_is_rolled_back(&Stack::with(&forty(false)));
+}
+
+#[test]
+fn a_failed_final_delete_undoes_the_updates_and_records_rollback_incomplete_on_postgres() {
+    a_failed_final_delete_is_rolled_back(&crate::postgres::pg_stack(&forty(false)).0);
+}
