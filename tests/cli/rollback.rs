@@ -315,8 +315,6 @@ fn delete_then_create_replacements_are_kept(s: &Stack, json: bool) {
     s.tarn(&["apply", "--auto-approve"]).ok();
     assert_eq!(by_name(s).len(), 40);
     let plan = s.tarn(&["plan", "--var", "rk=r2", "--var", "fc=38"]).ok();
-    assert!(plan.stdout.contains("# cannot be undone: the old object is deleted first"), "{}", plan.dump());
-    assert!(plan.stdout.contains("40 of these changes cannot be undone by a rollback"), "{}", plan.dump());
     let mut args = vec!["apply", "--auto-approve", "--var", "rk=r2", "--var", "fc=38"];
     if json {
         args.push("--json");
@@ -349,6 +347,9 @@ fn delete_then_create_replacements_are_kept(s: &Stack, json: bool) {
         assert!(run.stdout.contains("fault_object.o[38]: rollback: cannot be restored"), "{}", run.dump());
     }
     assert_eq!(last_outcome(s), "rollback_incomplete");
+    // The plan said so before: every replacement's delete cannot be undone.
+    assert!(plan.stdout.contains("# cannot be undone: the old object is deleted first"), "{}", plan.dump());
+    assert!(plan.stdout.contains("40 of these changes cannot be undone by a rollback"), "{}", plan.dump());
 }
 
 #[test]
@@ -398,8 +399,6 @@ fn a_rollback_restores_every_create_before_destroy_replacement_on_postgres() {
 fn a_failed_final_delete_is_rolled_back(s: &Stack) {
     s.tarn(&["apply", "--auto-approve", "--var", "fd=35"]).ok();
     let json = s.tarn(&["plan", "--json", "--var", "fd=35", "--var", "n=30", "--var", "v=v2"]).ok().json();
-    let flagged = json["changes"].as_array().unwrap().iter().filter(|c| c["irreversible_delete"] == true).count();
-    assert_eq!(flagged, 10, "the ten deletes cannot be undone");
     let run = s.tarn(&["apply", "--auto-approve", "--var", "fd=35", "--var", "n=30", "--var", "v=v2"]).code(4);
     let objects = by_name(s);
     for (name, found) in &objects {
@@ -414,6 +413,8 @@ fn a_failed_final_delete_is_rolled_back(s: &Stack) {
     }
     assert_eq!(s.object_ids(), s.state_ids());
     assert_eq!(last_outcome(s), "rollback_incomplete");
+    let flagged = json["changes"].as_array().unwrap().iter().filter(|c| c["irreversible_delete"] == true).count();
+    assert_eq!(flagged, 10, "the plan said the ten deletes cannot be undone");
 }
 
 #[test]
