@@ -119,6 +119,32 @@ async fn continue_skips_only_dependants() {
     assert_eq!(h.recorded(), vec!["d", "e"]);
 }
 
+/// Under `continue` a failure in the main phase skips only what waits for it in the replace
+/// phase too; the final-destroy phase never runs after a failure.
+#[tokio::test]
+async fn continue_runs_independent_replacements_and_skips_their_failed_dependencies_dependants() {
+    let h = Harness::new();
+    let old = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let z = h.seed("z", obj("z", &[])).await;
+    let mut p = PlanBuilder::default();
+    let bad = p.create("bad", obj("bad", &[("fail_create", Value::Bool(true))]));
+    let (_d, k) = p.replace("x", old, obj("x", &[("replace_key", Value::string("2"))]));
+    let y = p.create("y", obj("y", &[]));
+    p.edge(k, y);
+    p.edge(bad, y);
+    p.delete("z", z);
+    let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Continue, 2))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::Partial);
+    let mut skipped: Vec<String> = report.skipped.iter().map(|s| s.address.name.clone()).collect();
+    skipped.sort();
+    assert_eq!(skipped, vec!["y", "z"], "y waits for the failure; the final phase does not run");
+    let objects = h.fault.objects().unwrap();
+    let x = objects.iter().find(|o| o.attributes.get("name") == Some(&Value::string("x"))).unwrap();
+    assert_eq!(x.attributes.get("replace_key"), Some(&Value::string("2")), "the independent replacement ran");
+    assert_eq!(h.existing(), vec!["x", "z"]);
+    assert_eq!(h.recorded(), vec!["x", "z"]);
+}
+
 #[tokio::test]
 async fn a_partial_create_is_recorded_then_treated_as_failure() {
     let h = Harness::new();
@@ -206,6 +232,64 @@ async fn delete_then_create_rollback_keeps_the_new_object_of_a_finished_replacem
     assert_eq!(h.backend.runs()[0].outcome, RunOutcome::RollbackIncomplete);
     let kept = h.events.count(|e| matches!(e, Event::RollbackKept { address, .. } if *address == addr("x")));
     assert_eq!(kept, 1, "the run says so for x");
+}
+
+/// The apply stops between a replacement's delete and its create (another replacement's
+/// create fails meanwhile): the rollback first finishes the replacement, so the address is not
+/// left empty, and keeps it.
+#[tokio::test]
+async fn a_replacement_stopped_after_its_delete_is_finished_then_kept() {
+    let h = Harness::new();
+    let old_x = h.seed("x", obj("x", &[("replace_key", Value::string("1")), ("latency_ms", num(100.0))])).await;
+    let old_w = h.seed("w", obj("w", &[("replace_key", Value::string("1"))])).await;
+    let mut p = PlanBuilder::default();
+    p.replace("x", old_x, obj("x", &[("replace_key", Value::string("2"))]));
+    p.replace("w", old_w, obj("w", &[("replace_key", Value::string("2")), ("fail_create", Value::Bool(true))]));
+    let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Rollback, 2))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete, "{report:?}");
+    assert_eq!(report.kept, vec![addr("x")]);
+    assert_eq!(report.not_restorable, vec![addr("w")]);
+    assert!(report.skipped.is_empty(), "x's create ran after all: {report:?}");
+    let objects = h.fault.objects().unwrap();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert_eq!(objects[0].attributes.get("replace_key"), Some(&Value::string("2")), "the new x");
+    assert_eq!(h.recorded(), vec!["x"]);
+}
+
+/// An update that refers to a kept replacement is kept too: updating it back would point it
+/// at the deleted object.
+#[tokio::test]
+async fn an_update_referring_to_a_kept_replacement_is_kept() {
+    let h = Harness::new();
+    let old_x = h.seed("x", obj("x", &[("replace_key", Value::string("1"))])).await;
+    let u = h.seed("u", obj("u", &[("value", Value::string("old"))])).await;
+    let v = h.seed("v", obj("v", &[("value", Value::string("old"))])).await;
+    let mut p = PlanBuilder::default();
+    let (_d, k) = p.replace("x", old_x, obj("x", &[("replace_key", Value::string("2"))]));
+    let up = p.update("u", u, obj("u", &[("value", Value::Unknown), ("value_from", Value::string("x"))]));
+    p.edge(k, up);
+    let vp = p.update("v", v, obj("v", &[("value", Value::string("new"))]));
+    let bad = p.create("bad", obj("bad", &[("fail_create", Value::Bool(true))]));
+    p.edge(up, bad);
+    p.edge(vp, bad);
+    let report = apply(&p.build(), h.context(opts(FailurePolicy::Rollback))).await.unwrap();
+    assert_eq!(report.outcome, ApplyOutcome::RollbackIncomplete, "{report:?}");
+    assert_eq!(report.kept, vec![addr("u"), addr("x")]);
+    let value = |name: &str| {
+        let objects = h.fault.objects().unwrap();
+        let o = objects.into_iter().find(|o| o.attributes.get("name") == Some(&Value::string(name))).unwrap();
+        o.attributes.get("value").cloned()
+    };
+    let new_x_id = h.fault.objects().unwrap().into_iter().find_map(|o| {
+        (o.attributes.get("name") == Some(&Value::string("x"))).then(|| o.attributes.get("id").cloned()).flatten()
+    });
+    assert_eq!(value("u"), new_x_id, "u still refers to the new x");
+    assert_eq!(value("v"), Some(Value::string("old")), "an unrelated update is undone");
+    let reason = h.events.events().into_iter().find_map(|e| match e {
+        Event::RollbackKept { address, reason } if address == addr("u") => Some(reason),
+        _ => None,
+    });
+    assert!(reason.unwrap().contains("fault_object.x"), "the run says why");
 }
 
 /// A replacement whose create fails after its delete: nothing can be restored, and the run
