@@ -33,8 +33,11 @@ fn file(s: &Stack, name: &str) -> PathBuf {
     s.path().join(".tarn").join(name)
 }
 
-/// The size and a hash of the bytes of the database and of its WAL (absent: `None`).
-fn bytes(s: &Stack) -> (Option<(usize, u64)>, Option<(usize, u64)>) {
+/// A file's size and a hash of its bytes; `None` when it does not exist.
+type Fingerprint = Option<(usize, u64)>;
+
+/// The fingerprints of the database and of its WAL.
+fn bytes(s: &Stack) -> (Fingerprint, Fingerprint) {
     let digest = |name: &str| {
         std::fs::read(file(s, name)).ok().map(|b| {
             use std::hash::{Hash, Hasher};
