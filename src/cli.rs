@@ -367,6 +367,14 @@ pub enum StateCommand {
         #[command(flatten)]
         lock: LockArgs,
     },
+    /// Put back the last verified copy of a damaged SQLite state (.tarn/state.db.backup).
+    #[command(
+        after_help = "Examples:\n  tarn state restore\n\nOnly when tarn refused the state as missing, empty, unreadable or older than its last verified copy. The copy's SHA-256 is checked first; the damaged files are renamed aside (.tarn/state.db.damaged-TIME), never deleted; one run is recorded in the history.\n\n"
+    )]
+    Restore {
+        #[command(flatten)]
+        lock: LockArgs,
+    },
     /// Re-encrypt every sealed value in the state with a new key, atomically.
     #[command(
         after_help = "Examples:\n  tarn state rekey                          # new random key replaces .tarn/state.key\n  tarn state rekey --new-key-file new.key   # use (or create) new.key\n\nWith the key in TARN_STATE_KEY, give --new-key-file, then set TARN_STATE_KEY to its content.\n\n"

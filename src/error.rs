@@ -16,6 +16,10 @@ pub enum CliError {
     /// apply failed and rollback is incomplete (or the policy was halt/continue).
     #[error("apply failed and some changes remain; the state records exactly what exists")]
     Incomplete,
+    /// The run lost its state lock while it worked (suspended past its lease): it stopped,
+    /// and the message lists the provider calls the state may not record.
+    #[error("{0}")]
+    LeaseLost(String),
     /// Not an error: plan --detailed-exitcode found changes, or drift was found.
     #[error("changes present")]
     ChangesPresent,
@@ -27,7 +31,7 @@ impl CliError {
             CliError::Diagnostics { .. } | CliError::Failed(_) => 1,
             CliError::ChangesPresent => 2,
             CliError::RolledBack => 3,
-            CliError::Incomplete => 4,
+            CliError::Incomplete | CliError::LeaseLost(_) => 4,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tarn_core::{Diagnostic, Diagnostics};
 use tarn_state::postgres::is_postgres_url;
 use tarn_state::transfer::Transfer;
-use tarn_state::{PgBackend, SqliteBackend};
+use tarn_state::{PgBackend, SqliteBackend, StateError};
 
 use crate::error::CliError;
 
@@ -60,7 +60,9 @@ impl Location {
     /// a database is asked instead).
     pub fn may_exist(&self) -> bool {
         match self {
-            Location::Sqlite(p) => p.exists(),
+            // A record of the last verified state without its file is a state that went
+            // missing: opening it says so (`verified::check`) rather than starting afresh.
+            Location::Sqlite(p) => p.exists() || tarn_state::sqlite::verified::record_path(p).exists(),
             Location::Postgres { .. } => true,
         }
     }
@@ -69,10 +71,12 @@ impl Location {
     /// and wrapping.
     pub fn open(&self, workspace: &str) -> Result<Arc<dyn Transfer>, CliError> {
         match self {
-            Location::Sqlite(path) => Ok(Arc::new(
-                SqliteBackend::open_workspace(path, workspace)
-                    .map_err(|e| CliError::Failed(format!("cannot open the state at {}: {e}", path.display())))?,
-            )),
+            Location::Sqlite(path) => {
+                Ok(Arc::new(SqliteBackend::open_workspace(path, workspace).map_err(|e| match e {
+                    StateError::Damaged(message) => CliError::Failed(message),
+                    e => CliError::Failed(format!("cannot open the state at {}: {e}", path.display())),
+                })?))
+            }
             Location::Postgres { url, schema } => {
                 Ok(Arc::new(PgBackend::open_workspace(url, schema.as_deref(), workspace)?))
             }

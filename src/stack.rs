@@ -1,6 +1,7 @@
 //! A stack is the configuration in the working directory plus its state. This opens the state
 //! backend, takes and keeps the lock lease (heartbeat), releases it on every exit path —
-//! including Ctrl-C, which first lets in-flight operations finish — and describes the holder.
+//! including Ctrl-C, which first lets in-flight operations finish — describes the holder, and
+//! words the error of a run that lost its lease.
 
 use crate::error::CliError;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tarn_state::crypto::{EncryptedBackend, Sealer};
-use tarn_state::{Backend, LockHolder, LockInfo, LockOptions, StateError};
+use tarn_state::{Backend, LeaseLoss, LockHolder, LockInfo, LockOptions, StateError};
 
 pub const STATE_DIR: &str = ".tarn";
 
@@ -146,11 +147,27 @@ pub struct Lock {
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
+/// How long the lock lease lasts without renewal, unless `TARN_LOCK_LEASE` says otherwise.
 pub const LEASE: Duration = Duration::from_secs(60);
+
+/// Sets the lease (a duration such as `90s`, at least 1s): longer where machines stall for
+/// long, shorter in tests. The holder renews it every third of it.
+pub const LEASE_ENV: &str = "TARN_LOCK_LEASE";
+
+/// The lease length: [`LEASE`], or `TARN_LOCK_LEASE`.
+pub fn lease() -> Result<Duration, CliError> {
+    let Ok(text) = std::env::var(LEASE_ENV) else { return Ok(LEASE) };
+    let lease = parse_duration(&text).map_err(|e| CliError::Failed(format!("{LEASE_ENV}: {e}")))?;
+    if lease < Duration::from_secs(1) {
+        return Err(CliError::Failed(format!("{LEASE_ENV}={text} is too short: the lock lease lasts at least 1s")));
+    }
+    Ok(lease)
+}
 
 impl Lock {
     pub async fn acquire(backend: Arc<dyn Backend>, command: &str, timeout: Duration) -> Result<Lock, CliError> {
-        let info = match backend.lock(holder(command), LockOptions { timeout, lease: LEASE }).await {
+        let lease = lease()?;
+        let info = match backend.lock(holder(command), LockOptions { timeout, lease }).await {
             Ok(info) => info,
             Err(StateError::Locked { holder }) => {
                 return Err(CliError::Failed(format!(
@@ -166,9 +183,16 @@ impl Lock {
         let id = info.id.clone();
         let heartbeat = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(LEASE / 3).await;
-                if let Err(e) = hb_backend.heartbeat(&id).await {
-                    tracing::warn!("could not extend the state lock lease: {e}");
+                tokio::time::sleep(lease / 3).await;
+                match hb_backend.heartbeat(&id).await {
+                    Ok(()) => {}
+                    // Lost for good: the backend now refuses this run's writes and calls, and
+                    // the command reports what happened (`lease_lost`).
+                    Err(e @ (StateError::NotLocked(_) | StateError::LeaseLost(_))) => {
+                        tracing::error!("the state lock lease was lost: {e}");
+                        break;
+                    }
+                    Err(e) => tracing::warn!("could not extend the state lock lease: {e}"),
                 }
             }
         });
@@ -183,10 +207,46 @@ impl Lock {
 
     pub async fn release(self) {
         self.heartbeat.abort();
+        if self.backend.lease_loss().is_some() {
+            // Not ours any more: the new holder's lock must stay.
+            return;
+        }
         if let Err(e) = self.backend.unlock(&self.info.id).await {
             tracing::warn!("could not release the state lock {}: {e}", self.info.id);
         }
     }
+}
+
+/// The error that ends a run which lost its lock (`backend.lease_loss()`): why, and the
+/// provider calls whose effects the state may be missing, so that the user can check them.
+pub fn lease_lost(loss: &LeaseLoss) -> CliError {
+    let mut text = format!(
+        "this run lost the state lock: {}. It stopped at once: it started nothing more and wrote nothing further to \
+         the state, which belongs to the new holder now.",
+        loss.reason
+    );
+    if loss.calls.is_empty() {
+        text.push_str(&format!(
+            "\nIt made no provider call after its lease was last confirmed ({}): the state misses nothing it did.",
+            loss.confirmed_at
+        ));
+    } else {
+        text.push_str(&format!(
+            "\nProvider calls it made after its lease was last confirmed ({}), which the state may not record:",
+            loss.confirmed_at
+        ));
+        for call in &loss.calls {
+            text.push_str(&format!("\n  - {call}"));
+        }
+        text.push_str(
+            "\nCheck each of these objects: import what exists (`tarn import`), or delete it by hand; created objects \
+             carry the correlation tag shown.",
+        );
+    }
+    text.push_str(&format!(
+        "\nA tarn that is suspended or stalled for longer than its lock lease loses it (set {LEASE_ENV} for a longer lease)."
+    ));
+    CliError::LeaseLost(text)
 }
 
 /// Set on the first Ctrl-C: the executor stops scheduling and drains; a second Ctrl-C exits

@@ -52,7 +52,7 @@ impl Backend for Discard {
         "discard".into()
     }
     async fn lock(&self, holder: LockHolder, _: LockOptions) -> Result<LockInfo, StateError> {
-        Ok(LockInfo { id: String::new(), holder, acquired_at: String::new(), expires_at: String::new() })
+        Ok(LockInfo { id: String::new(), holder, acquired_at: String::new(), expires_at: String::new(), generation: 0 })
     }
     async fn heartbeat(&self, _: &str) -> Result<(), StateError> {
         Ok(())

@@ -33,6 +33,11 @@ pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), Cli
         };
     let session = Session::open(&crate::location::locate()?, config, variables, &args.run, command).await?;
     let result = run_locked(&session, plan, &args, destroy, color, command).await;
+    // Whatever the run concluded, a lost lock is what the user must hear about.
+    let result = match session.backend.lease_loss() {
+        Some(loss) => Err(stack::lease_lost(&loss)),
+        None => result,
+    };
     session.close().await;
     result
 }

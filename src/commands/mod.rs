@@ -18,6 +18,7 @@ mod show;
 mod sim;
 mod state;
 mod state_edit;
+mod state_restore;
 mod state_run;
 mod state_select;
 mod state_transfer;

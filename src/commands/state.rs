@@ -68,6 +68,7 @@ pub async fn run(cmd: StateCommand, color: Color) -> Result<(), CliError> {
             super::rekey::run(new_key_file.as_deref(), json, &lock).await
         }
         StateCommand::Migrate { to, lock_timeout } => super::migrate::run(&to, &lock_timeout).await,
+        StateCommand::Restore { lock } => super::state_restore::run(&lock).await,
     }
 }
 

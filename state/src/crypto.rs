@@ -248,6 +248,12 @@ impl Backend for EncryptedBackend {
     async fn heartbeat(&self, lock_id: &str) -> Result<(), StateError> {
         self.inner.heartbeat(lock_id).await
     }
+    async fn confirm_lease(&self, what: &str) -> Result<crate::LeaseUse, StateError> {
+        self.inner.confirm_lease(what).await
+    }
+    fn lease_loss(&self) -> Option<crate::LeaseLoss> {
+        self.inner.lease_loss()
+    }
     async fn unlock(&self, lock_id: &str) -> Result<(), StateError> {
         self.inner.unlock(lock_id).await
     }

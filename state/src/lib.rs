@@ -7,12 +7,14 @@
 //!
 //! Modules: [`model`] (records, errors), [`sqlite`] (the default backend), [`postgres`] (shared
 //! state for teams), [`transfer`] (copying a workspace between backends), [`clock`]
-//! (timestamps), [`liveness`] (is a lock holder alive), [`crypto`] (sealing at rest), [`rekey`]
+//! (timestamps), [`liveness`] (is a lock holder alive), [`lease`] (fencing a lock holder's
+//! writes and calls by the lock's generation), [`crypto`] (sealing at rest), [`rekey`]
 //! (re-encrypting under a new key), and `conformance` (the suite every
 //! backend passes; public with the `conformance` feature).
 
 pub mod clock;
 pub mod crypto;
+pub mod lease;
 pub mod liveness;
 pub mod model;
 pub mod postgres;
@@ -23,6 +25,7 @@ pub mod transfer;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
+pub use lease::{LeaseLoss, LeaseUse};
 pub use model::*;
 pub use postgres::PgBackend;
 pub use sqlite::SqliteBackend;
@@ -40,10 +43,29 @@ pub trait Backend: Send + Sync {
     /// Takes the stack's lock lease, waiting up to `opts.timeout`. Fails with
     /// [`StateError::Locked`] naming the holder when it cannot. A lease is free when absent,
     /// expired, or held by a process on this host that no longer exists (a crashed tarn).
+    ///
+    /// Taking it bumps the lock's generation (the fencing token). From then on every write
+    /// through this handle (and its clones) is checked against that generation in the write's
+    /// own transaction: once another holder has taken the lock, or it was released under us, a
+    /// write fails with [`StateError::LeaseLost`] and changes nothing. `unlock` ends this.
     async fn lock(&self, holder: LockHolder, opts: LockOptions) -> Result<LockInfo, StateError>;
     /// Extends the lease by its original length from now (called periodically by the holder).
     /// [`StateError::NotLocked`] means the lease was taken over or released: stop writing.
     async fn heartbeat(&self, lock_id: &str) -> Result<(), StateError>;
+    /// Right before an effect outside the state (a provider call): checks that the lock this
+    /// handle took is still its own (generation unchanged; an expired lease nobody took is
+    /// renewed first) and records `what` as done under it until the returned [`LeaseUse`] is
+    /// dropped. [`StateError::LeaseLost`] when it is not: make no call. A handle that holds no
+    /// lock confirms at once (the default, for backends without a lock).
+    async fn confirm_lease(&self, what: &str) -> Result<LeaseUse, StateError> {
+        let _ = what;
+        Ok(LeaseUse::unfenced())
+    }
+    /// Once this handle has found its lock lost: why, and the calls it made that the new
+    /// holder cannot know about ([`LeaseLoss`]). `None` while the lock is held or was never lost.
+    fn lease_loss(&self) -> Option<LeaseLoss> {
+        None
+    }
     /// Releases the lease if `lock_id` still holds it; [`StateError::NotLocked`] otherwise.
     async fn unlock(&self, lock_id: &str) -> Result<(), StateError>;
     /// Releases whatever lease is held, regardless of holder (`tarn state unlock ID`).

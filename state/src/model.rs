@@ -20,6 +20,15 @@ pub enum StateError {
     Crypto(String),
     #[error("state record {what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
+    /// The handle took the lock, and its lease has since been taken over (or released): the
+    /// write was refused, nothing was changed, and nothing more may be done under this lock.
+    #[error("the state lock was lost: {0}")]
+    LeaseLost(String),
+    /// The state file is missing, empty, unreadable or older than the record of the last
+    /// verified state (`sqlite::verified`): refused before anything was written. The message
+    /// says what was found and how to restore.
+    #[error("{0}")]
+    Damaged(String),
 }
 
 /// Who holds (or wants) the lock.
@@ -47,6 +56,11 @@ pub struct LockInfo {
     /// RFC 3339.
     pub acquired_at: String,
     pub expires_at: String,
+    /// The fencing token: bumped each time the lock of this workspace is taken (or taken
+    /// over), never reused. A handle that took the lock writes only while its generation is
+    /// the current one (see [`crate::Backend::lock`]).
+    #[serde(default)]
+    pub generation: i64,
 }
 
 impl std::fmt::Display for LockInfo {

@@ -100,7 +100,14 @@ impl Stack {
     /// Starts tarn in the background with stdout and stderr piped. It is killed when the
     /// handle is dropped, so a failing assertion never leaves a tarn running.
     pub fn spawn(&self, args: &[&str]) -> Running {
-        Running(self.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start tarn"))
+        self.spawn_with(args, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with extra environment variables.
+    pub fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        Running(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start tarn"))
     }
 
     /// The objects the fault provider really holds: id → correlation tag, read from `objs/`.

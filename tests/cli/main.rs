@@ -8,7 +8,9 @@
 //! - `crash` — `kill -9` at many points of an apply: no object tarn does not know about
 //! - `saved_plan` — plan files: exact apply, staleness (serial, configuration)
 //! - `secrets` — sensitive values never printed nor written to plan files
+//! - `damaged` — a missing, empty, unreadable or older state database refused; `tarn state restore`
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
+//! - `lease` — a tarn suspended past its lease (SIGSTOP/SIGCONT) while another takes the lock, on both backends
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
 //! - `import` — import blocks and `tarn import`: plan, apply, rollback, refusals
 //! - `drift` — `tarn drift`: exit codes, report formats, secrets, ignore rules, read-only
@@ -31,11 +33,13 @@ mod harness;
 
 mod bad_input;
 mod crash;
+mod damaged;
 mod drift;
 mod drift_schedule;
 mod exit_codes;
 mod history;
 mod import;
+mod lease;
 mod lock;
 mod markdown;
 mod output;

@@ -1,6 +1,6 @@
-//! A worker runs one operation: journal the intent, wait for a call slot, call the provider
-//! (retrying transient errors with backoff), give the slot back, write the state row, journal
-//! the outcome, and report back. It owns no scheduling state and decides nothing about the
+//! A worker runs one operation: journal the intent, wait for a call slot, confirm the run
+//! still holds its state lock, call the provider (retrying transient errors with backoff),
+//! give the slot back, write the state row, journal the outcome, and report back. It owns no scheduling state and decides nothing about the
 //! rest of the apply; the dispatcher does.
 //!
 //! A panicking provider call is caught (unwinding is stopped at the call) and reported, never
@@ -235,7 +235,18 @@ async fn run_attempts(
             }
         }
 
-        let error = match call_provider(req).await {
+        // Fencing: the call is made only while the run's lock is still its own, and is
+        // recorded as done under it until it returns (what a run that lost it must report).
+        let lease = match backend.confirm_lease(&lease_use(req, &address, correlation)).await {
+            Ok(lease) => lease,
+            Err(e) => {
+                // Not journaled: the state now belongs to the lock's new holder.
+                return Err(OpFailure::new(format!("not attempted: {e}")));
+            }
+        };
+        let called = call_provider(req).await;
+        drop(lease);
+        let error = match called {
             Ok(value) => {
                 // Done calling: the next op calls while this one's row goes to state.
                 drop(slot.take());
@@ -272,6 +283,14 @@ async fn run_attempts(
             continue;
         }
         return Err(record_failure(env, req, &address, seq, error).await);
+    }
+}
+
+/// How a call is named in the list a run that lost its lock prints.
+fn lease_use(req: &OpRequest, address: &str, correlation: Option<&str>) -> String {
+    match correlation {
+        Some(tag) => format!("{} {address} (correlation tag {tag})", req.journal_op),
+        None => format!("{} {address}", req.journal_op),
     }
 }
 

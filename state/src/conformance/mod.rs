@@ -7,6 +7,7 @@
 //! beyond "increasing".
 
 mod deposed;
+mod fencing;
 mod journal;
 mod locks;
 mod runs;
@@ -14,6 +15,7 @@ mod snapshot;
 mod surgery;
 
 pub use deposed::*;
+pub use fencing::*;
 pub use journal::*;
 pub use locks::*;
 pub use runs::*;
@@ -55,7 +57,9 @@ macro_rules! conformance_tests {
             expired_lease_is_taken_over, heartbeat_keeps_the_lease, force_unlock_releases_any_lease,
             dead_local_holder_is_taken_over, remote_holder_is_not_presumed_dead, lock_is_mutually_exclusive,
             batch_deletes_then_puts_outputs_lineage_serial, batch_on_a_new_workspace_creates_its_lineage,
-            workspaces_are_listed_and_deleted_alone
+            workspaces_are_listed_and_deleted_alone,
+            generations_increase_with_every_take, a_write_with_a_stale_generation_is_refused,
+            a_loss_lists_the_calls_running_at_the_last_renewal, confirm_renews_an_expired_lease_nobody_took
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {

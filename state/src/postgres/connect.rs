@@ -115,6 +115,12 @@ pub fn query_error(target: &Target, op: &str, e: &tokio_postgres::Error) -> Stat
             target.user()
         ));
     }
+    if let Some(db) = e.as_db_error()
+        && db.code().code() == super::schema::LEASE_LOST
+    {
+        // The fence refused the write (the backend words the reason from the lock row).
+        return StateError::LeaseLost(db.message().to_string());
+    }
     let detail = e.as_db_error().map(|d| target.scrub(d.message())).unwrap_or(said);
     StateError::Storage(format!("{op} ({}): {detail}", target.display))
 }

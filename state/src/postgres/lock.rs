@@ -6,6 +6,10 @@
 //! no transaction held while waiting. Times are the database server's clock, so clients whose
 //! clocks disagree still agree on expiry. A holder on this host whose pid is gone counts as
 //! expired at once.
+//!
+//! A take also bumps the workspace's generation in `lock_generations`, in the same statement
+//! and only when the compare-and-set succeeded; the lock's generation is read from there. The
+//! fence on writes is the `tarn_fence` trigger (see `schema.rs`), armed per connection.
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +18,7 @@ use time::OffsetDateTime;
 use super::{Ctx, PgBackend};
 use crate::StateError;
 use crate::clock;
+use crate::lease::{self, LeaseStatus};
 use crate::liveness::holder_is_dead;
 use crate::model::*;
 use crate::sqlite::resources::{from_json, to_json};
@@ -49,8 +54,9 @@ async fn read(ctx: &Ctx<'_>) -> Result<(OffsetDateTime, Option<(LockInfo, i64)>)
         .query_one(
             &format!(
                 "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::int8, l.id, l.holder, l.acquired_at, l.expires_at, \
-                 l.lease_ms FROM (SELECT 1) AS one LEFT JOIN {}.lock l ON l.workspace = $1",
-                ctx.s
+                 l.lease_ms, COALESCE(g.generation, 0)::int8 FROM (SELECT 1) AS one LEFT JOIN {s}.lock l ON l.workspace = $1 \
+                 LEFT JOIN {s}.lock_generations g ON g.workspace = $1",
+                s = ctx.s
             ),
             &[&ctx.ws],
         )
@@ -60,7 +66,7 @@ async fn read(ctx: &Ctx<'_>) -> Result<(OffsetDateTime, Option<(LockInfo, i64)>)
     let Some(id) = row.get::<_, Option<String>>(1) else { return Ok((now, None)) };
     let holder_json: String = row.get(2);
     let holder = from_json(|| format!("lock {id}"), "holder", &holder_json)?;
-    let info = LockInfo { id, holder, acquired_at: row.get(3), expires_at: row.get(4) };
+    let info = LockInfo { id, holder, acquired_at: row.get(3), expires_at: row.get(4), generation: row.get(6) };
     Ok((now, Some((info, row.get(5)))))
 }
 
@@ -90,22 +96,29 @@ async fn try_take(
         }
         tracing::info!(lock = %current, "taking over an expired or abandoned state lock");
     }
-    let info = LockInfo {
+    let mut info = LockInfo {
         id: uuid::Uuid::new_v4().to_string(),
         holder: holder.clone(),
         acquired_at: clock::format(now),
         expires_at: clock::format(clock::add(now, lease)),
+        generation: 0,
     };
     let holder_json = to_json("the lock holder", holder)?;
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     let s = &ctx.s;
-    let changed = match current {
+    // The generation is bumped from the rows the compare-and-set changed: none, no bump.
+    let bump = format!(
+        "g AS (INSERT INTO {s}.lock_generations (workspace, generation) SELECT workspace, 1 FROM t \
+         ON CONFLICT (workspace) DO UPDATE SET generation = {s}.lock_generations.generation + 1 RETURNING generation) \
+         SELECT generation FROM g"
+    );
+    let rows = match current {
         None => ctx
             .client
-            .execute(
+            .query(
                 &format!(
-                    "INSERT INTO {s}.lock (workspace, id, holder, acquired_at, expires_at, lease_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace) DO NOTHING"
+                    "WITH t AS (INSERT INTO {s}.lock (workspace, id, holder, acquired_at, expires_at, lease_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace) DO NOTHING RETURNING workspace), {bump}"
                 ),
                 &[&ctx.ws, &info.id, &holder_json, &info.acquired_at, &info.expires_at, &lease_ms],
             )
@@ -113,17 +126,51 @@ async fn try_take(
             .map_err(&err)?,
         Some((old, _)) => ctx
             .client
-            .execute(
+            .query(
                 &format!(
-                    "UPDATE {s}.lock SET id = $2, holder = $3, acquired_at = $4, expires_at = $5, lease_ms = $6 \
-                     WHERE workspace = $1 AND id = $7"
+                    "WITH t AS (UPDATE {s}.lock SET id = $2, holder = $3, acquired_at = $4, expires_at = $5, lease_ms = $6 \
+                     WHERE workspace = $1 AND id = $7 RETURNING workspace), {bump}"
                 ),
                 &[&ctx.ws, &info.id, &holder_json, &info.acquired_at, &info.expires_at, &lease_ms, &old.id],
             )
             .await
             .map_err(&err)?,
     };
-    Ok((changed == 1).then_some(Ok(info)))
+    let Some(row) = rows.first() else { return Ok(None) };
+    info.generation = row.get(0);
+    Ok(Some(Ok(info)))
+}
+
+/// Where the lock `(id, generation)` stands now.
+pub(super) async fn status(ctx: &Ctx<'_>, id: &str, generation: i64) -> Result<LeaseStatus, StateError> {
+    let (now, current) = read(ctx).await?;
+    Ok(match current {
+        Some((l, _)) if l.id == id && l.generation == generation => {
+            if clock::parse(&l.expires_at).is_some_and(|at| at > now) {
+                LeaseStatus::Current
+            } else {
+                LeaseStatus::Expired
+            }
+        }
+        other => LeaseStatus::Lost(lease::reason(generation, other.as_ref().map(|(l, _)| l))),
+    })
+}
+
+/// Arms (or, with `None`, disarms) the fence on this connection: its writes to the workspace
+/// then pass only while `generation` is the last one taken.
+pub(super) async fn arm(ctx: &Ctx<'_>, generation: Option<i64>) -> Result<(), StateError> {
+    let (ws, generation) = match generation {
+        Some(g) => (ctx.ws.to_string(), g.to_string()),
+        None => (String::new(), String::new()),
+    };
+    ctx.client
+        .execute(
+            "SELECT set_config('tarn.fence_workspace', $1, false), set_config('tarn.fence_generation', $2, false)",
+            &[&ws, &generation],
+        )
+        .await
+        .map_err(ctx.err("arm the state lock's fence"))?;
+    Ok(())
 }
 
 /// Extends the lease by its original length from now. `NotLocked` when the lease was released

@@ -7,7 +7,9 @@
 //! CTEs where several rows change together — so it is atomic on its own and concurrent callers
 //! share the connection's pipeline without transactions (`batch.rs`: a surgery batch;
 //! `workspaces.rs`: listing and deleting workspaces). Lease times come from the server's
-//! clock, so machines whose clocks disagree still agree on who holds a lock.
+//! clock, so machines whose clocks disagree still agree on who holds a lock. A handle that
+//! took the lock arms its connection's fence (`lock::arm`, the `tarn_fence` trigger), so its
+//! writes stop the moment another holder takes the lock.
 
 mod batch;
 mod connect;
@@ -27,12 +29,14 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio_postgres::Client;
 
 use crate::Backend;
+use crate::lease::{self, Fence, LeaseLoss, LeaseUse};
 use crate::model::*;
 pub use target::{Target, is_postgres_url};
 
@@ -46,6 +50,8 @@ struct Inner {
     target: Target,
     workspace: String,
     client: tokio::sync::Mutex<Option<Arc<Client>>>,
+    /// The lock this handle took; its connection's writes are fenced by it (`lock::arm`).
+    fence: Arc<Fence>,
 }
 
 /// What a storage function gets: the connection, the quoted schema, the workspace key, and the
@@ -85,7 +91,12 @@ impl PgBackend {
 
     pub fn with_target(target: Target, workspace: &str) -> Self {
         PgBackend {
-            inner: Arc::new(Inner { target, workspace: workspace.to_string(), client: tokio::sync::Mutex::new(None) }),
+            inner: Arc::new(Inner {
+                target,
+                workspace: workspace.to_string(),
+                client: tokio::sync::Mutex::new(None),
+                fence: Arc::default(),
+            }),
         }
     }
 
@@ -110,8 +121,27 @@ impl PgBackend {
             return Ok(Arc::clone(client));
         }
         let client = Arc::new(connect::open(&self.inner.target).await?);
+        // A new connection of a holder is fenced like the one it replaces.
+        if let Some((_, generation)) = self.inner.fence.token()? {
+            lock::arm(&self.ctx(&client), Some(generation)).await?;
+        }
         *slot = Some(Arc::clone(&client));
         Ok(client)
+    }
+
+    /// Runs the write `op`: refused at once when the lock is known lost; when the server's
+    /// fence refuses it, the loss is recorded, worded from the lock row.
+    async fn write<T>(&self, op: impl Future<Output = Result<T, StateError>>) -> Result<T, StateError> {
+        let fence = &self.inner.fence;
+        let token = fence.token()?;
+        match (op.await, token) {
+            (Err(StateError::LeaseLost(said)), Some((id, generation))) => {
+                tracing::debug!(%said, "the state lock's fence refused a write");
+                let now = self.current_lock().await.ok().flatten();
+                Err(fence.lose(&id, lease::reason(generation, now.as_ref())))
+            }
+            (result, _) => result,
+        }
     }
 
     /// A connection of its own, for work that needs a transaction (copying a whole stack).
@@ -135,17 +165,56 @@ impl Backend for PgBackend {
     }
 
     async fn lock(&self, holder: LockHolder, opts: LockOptions) -> Result<LockInfo, StateError> {
-        lock::acquire(self, holder, opts).await
+        let info = lock::acquire(self, holder, opts).await?;
+        let c = self.client().await?;
+        if let Err(e) = lock::arm(&self.ctx(&c), Some(info.generation)).await {
+            // Unfenced writes must not happen under this lock: give it back.
+            let _ = lock::unlock(&self.ctx(&c), &info.id).await;
+            return Err(e);
+        }
+        self.inner.fence.taken(&info);
+        Ok(info)
     }
 
     async fn heartbeat(&self, lock_id: &str) -> Result<(), StateError> {
+        let sent = std::time::Instant::now();
         let c = self.client().await?;
-        lock::heartbeat(&self.ctx(&c), lock_id).await
+        match lock::heartbeat(&self.ctx(&c), lock_id).await {
+            Ok(()) => {
+                self.inner.fence.renewed(lock_id, sent);
+                Ok(())
+            }
+            Err(StateError::NotLocked(id)) => {
+                if let Some(generation) = self.inner.fence.generation_of(&id) {
+                    let now = self.current_lock().await.ok().flatten();
+                    self.inner.fence.lose(&id, lease::reason(generation, now.as_ref()));
+                }
+                Err(StateError::NotLocked(id))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn confirm_lease(&self, what: &str) -> Result<LeaseUse, StateError> {
+        let fence = &self.inner.fence;
+        let Some((id, generation)) = fence.token()? else { return Ok(LeaseUse::unfenced()) };
+        let c = self.client().await?;
+        let status = lock::status(&self.ctx(&c), &id, generation).await?;
+        lease::settle(self, fence, &id, status, what).await
+    }
+
+    fn lease_loss(&self) -> Option<LeaseLoss> {
+        self.inner.fence.loss()
     }
 
     async fn unlock(&self, lock_id: &str) -> Result<(), StateError> {
         let c = self.client().await?;
-        lock::unlock(&self.ctx(&c), lock_id).await
+        lock::unlock(&self.ctx(&c), lock_id).await?;
+        if self.inner.fence.generation_of(lock_id).is_some() {
+            self.inner.fence.released(lock_id);
+            lock::arm(&self.ctx(&c), None).await?;
+        }
+        Ok(())
     }
 
     async fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
@@ -164,7 +233,7 @@ impl Backend for PgBackend {
         if let Some(s) = rows::read_snapshot(ctx).await? {
             return Ok(s);
         }
-        rows::ensure_meta(ctx).await?;
+        self.write(rows::ensure_meta(ctx)).await?;
         rows::read_snapshot(ctx)
             .await?
             .ok_or_else(|| StateError::Storage(format!("the state lineage vanished from {}", ctx.target.display)))
@@ -172,7 +241,7 @@ impl Backend for PgBackend {
 
     async fn begin_run(&self, run: RunStart) -> Result<String, StateError> {
         let c = self.client().await?;
-        runs::begin(&self.ctx(&c), run).await
+        self.write(runs::begin(&self.ctx(&c), run)).await
     }
 
     async fn finish_run(
@@ -182,7 +251,7 @@ impl Backend for PgBackend {
         summary: serde_json::Value,
     ) -> Result<(), StateError> {
         let c = self.client().await?;
-        runs::finish(&self.ctx(&c), run_id, outcome, &summary).await
+        self.write(runs::finish(&self.ctx(&c), run_id, outcome, &summary)).await
     }
 
     async fn history(&self) -> Result<Vec<RunRecord>, StateError> {
@@ -200,12 +269,12 @@ impl Backend for PgBackend {
         }
         let batch = rows::Batch::new(records)?;
         let c = self.client().await?;
-        rows::put(&self.ctx(&c), &batch).await
+        self.write(rows::put(&self.ctx(&c), &batch)).await
     }
 
     async fn delete_resource(&self, address: &str) -> Result<(), StateError> {
         let c = self.client().await?;
-        rows::delete(&self.ctx(&c), address, "").await
+        self.write(rows::delete(&self.ctx(&c), address, "")).await
     }
 
     async fn delete_deposed(&self, address: &str, key: &str) -> Result<(), StateError> {
@@ -213,23 +282,23 @@ impl Backend for PgBackend {
             return Err(StateError::Storage(format!("delete a deposed object of {address}: the deposed key is empty")));
         }
         let c = self.client().await?;
-        rows::delete(&self.ctx(&c), address, key).await
+        self.write(rows::delete(&self.ctx(&c), address, key)).await
     }
 
     async fn apply_batch(&self, batch: StateBatch) -> Result<(), StateError> {
         let batch = batch::EncodedBatch::new(batch)?;
         let c = self.client().await?;
-        batch::apply(&self.ctx(&c), &batch).await
+        self.write(batch::apply(&self.ctx(&c), &batch)).await
     }
 
     async fn set_outputs(&self, outputs: Vec<OutputRecord>) -> Result<(), StateError> {
         let c = self.client().await?;
-        rows::set_outputs(&self.ctx(&c), outputs).await
+        self.write(rows::set_outputs(&self.ctx(&c), outputs)).await
     }
 
     async fn journal(&self, entry: JournalEntry) -> Result<i64, StateError> {
         let c = self.client().await?;
-        journal::append(&self.ctx(&c), &entry).await
+        self.write(journal::append(&self.ctx(&c), &entry)).await
     }
 
     async fn open_intents(&self) -> Result<Vec<JournalRecord>, StateError> {
@@ -239,7 +308,7 @@ impl Backend for PgBackend {
 
     async fn close_intent(&self, seq: i64, note: &str) -> Result<(), StateError> {
         let c = self.client().await?;
-        journal::close_intent(&self.ctx(&c), seq, note).await
+        self.write(journal::close_intent(&self.ctx(&c), seq, note)).await
     }
 
     async fn run_journal(&self, run_id: &str) -> Result<Vec<JournalRecord>, StateError> {
@@ -254,6 +323,6 @@ impl Backend for PgBackend {
 
     async fn delete_workspace(&self) -> Result<(), StateError> {
         let c = self.client().await?;
-        workspaces::delete(&self.ctx(&c)).await
+        self.write(workspaces::delete(&self.ctx(&c))).await
     }
 }

@@ -16,7 +16,7 @@ use crate::StateError;
 use crate::clock;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`; `{s}` is the quoted schema.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 pub fn known_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -89,6 +89,49 @@ CREATE TABLE {s}.lock (
     lease_ms    BIGINT NOT NULL
 );
 "#;
+
+/// Lock generations (fencing tokens) and the fence on every state table. `lock_generations`
+/// keeps the last generation given per workspace (never reused, not deleted with the lock row).
+/// A connection that holds a lock says so in two session settings; the trigger then lets a
+/// write through only while that generation is still the last one, reading it `FOR SHARE` in
+/// the write's own transaction, so a take-over (which updates that row) waits for the write
+/// or the write sees the take-over. Connections without the settings are not fenced.
+const V2: &str = r#"
+CREATE TABLE {s}.lock_generations (
+    workspace   TEXT PRIMARY KEY,
+    generation  BIGINT NOT NULL
+);
+CREATE FUNCTION {s}.tarn_fence() RETURNS trigger LANGUAGE plpgsql AS $fence$
+DECLARE
+    fence_ws TEXT := current_setting('tarn.fence_workspace', true);
+    fence_gen TEXT := current_setting('tarn.fence_generation', true);
+    ws TEXT;
+    last BIGINT;
+BEGIN
+    IF fence_ws IS NULL OR fence_ws = '' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN ws := OLD.workspace; ELSE ws := NEW.workspace; END IF;
+    IF ws <> fence_ws THEN
+        RETURN NULL;
+    END IF;
+    SELECT g.generation INTO last FROM {s}.lock_generations g WHERE g.workspace = ws FOR SHARE;
+    IF last IS DISTINCT FROM fence_gen::bigint THEN
+        RAISE EXCEPTION 'lock generation % of workspace % is no longer the current one (%)', fence_gen, ws, last
+            USING ERRCODE = 'TL001';
+    END IF;
+    RETURN NULL;
+END
+$fence$;
+CREATE TRIGGER fence AFTER INSERT OR UPDATE OR DELETE ON {s}.meta FOR EACH ROW EXECUTE PROCEDURE {s}.tarn_fence();
+CREATE TRIGGER fence AFTER INSERT OR UPDATE OR DELETE ON {s}.resources FOR EACH ROW EXECUTE PROCEDURE {s}.tarn_fence();
+CREATE TRIGGER fence AFTER INSERT OR UPDATE OR DELETE ON {s}.outputs FOR EACH ROW EXECUTE PROCEDURE {s}.tarn_fence();
+CREATE TRIGGER fence AFTER INSERT OR UPDATE OR DELETE ON {s}.journal FOR EACH ROW EXECUTE PROCEDURE {s}.tarn_fence();
+CREATE TRIGGER fence AFTER INSERT OR UPDATE OR DELETE ON {s}.runs FOR EACH ROW EXECUTE PROCEDURE {s}.tarn_fence();
+"#;
+
+/// SQLSTATE the fence raises (a class of tarn's own).
+pub const LEASE_LOST: &str = "TL001";
 
 /// The version recorded in the schema (0 when the schema or its version table is absent).
 pub async fn current_version(client: &Client, target: &Target) -> Result<i64, StateError> {

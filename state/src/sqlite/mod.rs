@@ -18,6 +18,7 @@ pub(crate) mod resources;
 pub(crate) mod runs;
 pub mod schema;
 mod transfer;
+pub mod verified;
 mod workspaces;
 mod writer;
 
@@ -32,6 +33,7 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use crate::Backend;
+use crate::lease::{self, Fence, LeaseLoss, LeaseUse};
 use crate::model::*;
 
 /// How long a statement waits for another process's write lock before failing. Writes are
@@ -47,6 +49,8 @@ pub struct SqliteBackend {
 struct Inner {
     /// For reads (and tests). Writes go through `writer`.
     conn: Mutex<Connection>,
+    /// The lock this handle took, which every write it makes is checked against.
+    fence: Arc<Fence>,
     writer: mpsc::Sender<writer::Job>,
     path: PathBuf,
     display: String,
@@ -87,7 +91,12 @@ impl SqliteBackend {
     /// Opens (creating if needed) the state file, scoped to one workspace. Several workspaces
     /// share the file and its schema, but nothing else: rows, journal, history and lock are
     /// per workspace.
+    ///
+    /// Refuses ([`StateError::Damaged`]), before creating or writing anything, a file that the
+    /// record of its last verified state says is missing, empty, unreadable or older
+    /// ([`verified::check`]).
     pub fn open_workspace(path: &Path, workspace: &str) -> Result<Self, StateError> {
+        verified::check(path)?;
         let display = path.display().to_string();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
@@ -115,6 +124,7 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             inner: Arc::new(Inner {
                 conn: Mutex::new(read_conn),
+                fence: Arc::default(),
                 writer,
                 path: path.to_path_buf(),
                 display,
@@ -132,7 +142,24 @@ impl SqliteBackend {
     }
 
     /// Runs the write operation `f` in the writer's next group; returns once it is committed.
+    /// While this handle holds the lock, `f` runs only if its generation is still the current
+    /// one (checked in the same transaction); [`StateError::LeaseLost`] otherwise.
     async fn write<T, F>(&self, f: F) -> Result<T, StateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx<'_>) -> Result<T, StateError> + Send + 'static,
+    {
+        let fence = &self.inner.fence;
+        match fence.token()? {
+            None => self.write_unfenced(f).await,
+            Some((_, generation)) => {
+                fence.notice(self.write_unfenced(move |ctx| lock::fenced(ctx, generation, f)).await)
+            }
+        }
+    }
+
+    /// [`write`](Self::write) without the fence: for the lock's own rows.
+    async fn write_unfenced<T, F>(&self, f: F) -> Result<T, StateError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Ctx<'_>) -> Result<T, StateError> + Send + 'static,
@@ -164,6 +191,15 @@ impl SqliteBackend {
             Err(e) => {
                 Err(StateError::Storage(format!("the state call on {} did not complete: {e}", self.inner.display)))
             }
+        }
+    }
+
+    /// Makes the backup and record of the last verified state ([`verified::record`]). A failure
+    /// is only logged: the state itself is fine, and the next command tries again.
+    async fn record_verified(&self) {
+        let path = self.inner.path.clone();
+        if let Err(e) = self.read(move |ctx| verified::record(ctx.conn, &path)).await {
+            tracing::warn!(error = %e, "could not keep a verified copy of the state");
         }
     }
 
@@ -209,22 +245,59 @@ impl Backend for SqliteBackend {
     }
 
     async fn lock(&self, holder: LockHolder, opts: LockOptions) -> Result<LockInfo, StateError> {
-        lock::acquire(self, holder, opts).await
+        let info = lock::acquire(self, holder, opts).await?;
+        self.inner.fence.taken(&info);
+        Ok(info)
     }
 
     async fn heartbeat(&self, lock_id: &str) -> Result<(), StateError> {
         let id = lock_id.to_string();
-        self.write(move |ctx| lock::heartbeat(ctx, &id)).await
+        let sent = std::time::Instant::now();
+        match self.write_unfenced(move |ctx| lock::heartbeat(ctx, &id)).await {
+            Ok(()) => {
+                self.inner.fence.renewed(lock_id, sent);
+                Ok(())
+            }
+            Err(StateError::NotLocked(id)) => {
+                if let Some(generation) = self.inner.fence.generation_of(&id) {
+                    let now = self.current_lock().await.ok().flatten();
+                    self.inner.fence.lose(&id, lease::reason(generation, now.as_ref()));
+                }
+                Err(StateError::NotLocked(id))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn confirm_lease(&self, what: &str) -> Result<LeaseUse, StateError> {
+        let fence = &self.inner.fence;
+        let Some((id, generation)) = fence.token()? else { return Ok(LeaseUse::unfenced()) };
+        let lock_id = id.clone();
+        let status = self.read(move |ctx| lock::status(ctx, &lock_id, generation)).await?;
+        lease::settle(self, fence, &id, status, what).await
+    }
+
+    fn lease_loss(&self) -> Option<LeaseLoss> {
+        self.inner.fence.loss()
     }
 
     async fn unlock(&self, lock_id: &str) -> Result<(), StateError> {
+        if self.inner.fence.generation_of(lock_id).is_some() {
+            // Still under the lock, so no writer of this workspace is at work: the state as
+            // this command leaves it becomes the last verified one.
+            self.record_verified().await;
+        }
         let id = lock_id.to_string();
-        self.write(move |ctx| lock::unlock(ctx, &id)).await
+        let result = self.write_unfenced(move |ctx| lock::unlock(ctx, &id)).await;
+        if result.is_ok() {
+            self.inner.fence.released(lock_id);
+        }
+        result
     }
 
     async fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
         let id = lock_id.to_string();
-        self.write(move |ctx| lock::force_unlock(ctx, &id)).await
+        self.write_unfenced(move |ctx| lock::force_unlock(ctx, &id)).await
     }
 
     async fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
@@ -330,6 +403,9 @@ impl Backend for SqliteBackend {
     }
 
     async fn delete_workspace(&self) -> Result<(), StateError> {
-        self.write(workspaces::delete).await
+        self.write(workspaces::delete).await?;
+        // The record must forget the workspace too, or the file would look older than it.
+        self.record_verified().await;
+        Ok(())
     }
 }

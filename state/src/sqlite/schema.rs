@@ -10,7 +10,7 @@ use crate::StateError;
 use crate::clock;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The newest schema version this code knows.
 pub fn known_version() -> i64 {
@@ -109,6 +109,17 @@ INSERT INTO resources_v2 (workspace, address, deposed, mode, type_name, provider
            dependencies, correlation, schema_version, updated_at FROM resources;
 DROP TABLE resources;
 ALTER TABLE resources_v2 RENAME TO resources;
+"#;
+
+/// Lock generations (fencing tokens): the lock row carries the generation it was taken with,
+/// and `lock_generations` keeps the last one given per workspace, so that a generation is never
+/// reused even after the lock row is released.
+const V3: &str = r#"
+ALTER TABLE lock ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE lock_generations (
+    workspace   TEXT PRIMARY KEY,
+    generation  INTEGER NOT NULL
+);
 "#;
 
 const VERSION_TABLE: &str =

@@ -358,3 +358,69 @@ async fn a_failing_batch_writes_nothing() {
     // The writer is still usable afterwards.
     b.put_resource(crate::conformance::sample("null_resource.c", 4)).await.expect("put after");
 }
+
+/// The verified copy: written when a lock is released, checked on every open. A newer file is
+/// fine; an older one, or one of another lineage, is refused before anything is written; the
+/// copy is restored only when its digest matches.
+#[tokio::test]
+async fn the_verified_copy_is_recorded_at_unlock_and_guards_every_open() {
+    use super::verified;
+    let f = fixture();
+    let b = SqliteBackend::open(&f.path).expect("open");
+    b.snapshot().await.expect("lineage");
+    assert!(verified::read_record(&f.path).expect("read").is_none(), "nothing recorded without a lock");
+    let lock = b.lock(LockHolder::here("tarn apply"), opts()).await.expect("lock");
+    b.begin_run(crate::RunStart {
+        command: "tarn apply".into(),
+        holder: LockHolder::here("x"),
+        summary: serde_json::json!({}),
+    })
+    .await
+    .expect("run");
+    b.unlock(&lock.id).await.expect("unlock");
+    let record = verified::read_record(&f.path).expect("read").expect("recorded at unlock");
+    assert_eq!(record.workspaces["default"].serial, 1);
+    assert!(verified::backup_path(&f.path).exists());
+    let copy_of_serial_1 = std::fs::read(verified::backup_path(&f.path)).expect("backup");
+
+    // Newer than recorded (a run that was killed before it could record): fine.
+    let lock = b.lock(LockHolder::here("tarn apply"), opts()).await.expect("lock");
+    b.begin_run(crate::RunStart {
+        command: "tarn apply".into(),
+        holder: LockHolder::here("x"),
+        summary: serde_json::json!({}),
+    })
+    .await
+    .expect("run");
+    verified::check(&f.path).expect("a newer file passes");
+    b.unlock(&lock.id).await.expect("unlock");
+    drop(b);
+    assert_eq!(verified::read_record(&f.path).expect("read").expect("record").workspaces["default"].serial, 2);
+    // The writer thread closes the last connection on its own time, which checkpoints the WAL
+    // into the file and removes it: wait for that before replacing the file.
+    let wal = PathBuf::from(format!("{}-wal", f.path.display()));
+    let t = std::time::Instant::now();
+    while wal.exists() {
+        assert!(t.elapsed() < Duration::from_secs(10), "the backend's connections never closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Older than recorded: refused on open, and the file is not touched.
+    let _ = std::fs::remove_file(format!("{}-shm", f.path.display()));
+    std::fs::write(&f.path, &copy_of_serial_1).expect("put an old copy back");
+    match SqliteBackend::open(&f.path) {
+        Err(StateError::Damaged(m)) => assert!(m.contains("is older than the last verified state"), "{m}"),
+        other => panic!("expected Damaged, got {:?}", other.map(|b| b.describe())),
+    }
+    assert_eq!(std::fs::read(&f.path).expect("read"), copy_of_serial_1, "the refused file is unchanged");
+    let restored = verified::restore(&f.path).expect("restore");
+    assert_eq!(restored.record.workspaces["default"].serial, 2);
+    assert_eq!(restored.kept_aside.len(), 1);
+    let b = SqliteBackend::open(&f.path).expect("the restored file opens");
+    assert_eq!(b.snapshot().await.expect("snapshot").serial, 2);
+    assert!(matches!(verified::restore(&f.path), Err(StateError::Damaged(m)) if m.contains("nothing was restored")));
+}
+
+fn opts() -> LockOptions {
+    LockOptions { timeout: Duration::ZERO, lease: Duration::from_secs(60) }
+}

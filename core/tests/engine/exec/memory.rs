@@ -69,7 +69,7 @@ impl Backend for MemoryBackend {
         "memory".into()
     }
     async fn lock(&self, holder: LockHolder, _opts: LockOptions) -> Result<LockInfo, StateError> {
-        Ok(LockInfo { id: "lock".into(), holder, acquired_at: String::new(), expires_at: String::new() })
+        Ok(LockInfo { id: "lock".into(), holder, acquired_at: String::new(), expires_at: String::new(), generation: 0 })
     }
     async fn heartbeat(&self, _lock_id: &str) -> Result<(), StateError> {
         Ok(())
