@@ -84,7 +84,7 @@ fn project_attr() -> AttributeSchema {
 
 fn server() -> ResourceSchema {
     let mut s = ResourceSchema::new(
-        "An Instance (server), created from an image or \"from scratch\" from an existing volume, powered on or off as `state` says (server actions, each task polled until it ends). The seed's rules: the image never changes (a new one replaces the server); the local (l_ssd) volumes must together meet the commercial type's limits from products/servers (checked when a create is planned, and before any call when a server changes); local volumes are added or removed, and the type changed, only while stopped, so tarn stops the server, changes it and starts it again; delete powers off first, then deletes the server and, unless delete_volumes_on_destroy = false, its root volume.",
+        "An Instance (server), created from an image or \"from scratch\" from an existing volume, powered on or off as `state` says (server actions, each task polled until it ends). The seed's rules: the image never changes (a new one replaces the server); the local (l_ssd) volumes must together meet the commercial type's limits from products/servers (checked when a create is planned, and before any call when a server changes); local volumes are added or removed, and the type changed, only while stopped, so tarn stops the server, changes it and starts it again; delete powers off first, then deletes the server, and its root volume too only with delete_volumes_on_destroy = true (by default it is kept, detached).",
     )
     .refines_plan();
     s.irreversible_when = Some("delete_volumes_on_destroy".to_string());
@@ -150,7 +150,7 @@ fn server() -> ResourceSchema {
             "delete_volumes_on_destroy",
             AttributeSchema::optional(
                 Type::Bool,
-                "On destroy, after powering off and deleting the server, delete its root volume too (default true). False keeps it, detached. Additional volumes are never deleted here.",
+                "On destroy, after powering off and deleting the server, delete its root volume too (default false: it is kept, detached, so no data is lost unless asked). Additional volumes are never deleted here.",
             ),
         )
         .attr("id", AttributeSchema::computed(Type::String, "The server's id."))

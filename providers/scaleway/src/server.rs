@@ -5,7 +5,7 @@
 //! failure is `PartiallyCreated`, so it is recorded, never lost. Update stops the server around
 //! the changes the API refuses on a running server (the commercial type, local volumes), then
 //! brings it back to the planned power state. Delete powers off first, deletes the server, then
-//! its root volume unless `delete_volumes_on_destroy = false`. Every server carries the tag
+//! its root volume only with `delete_volumes_on_destroy = true` (kept, detached, by default). Every server carries the tag
 //! `tarn-correlation:<tag>`, which `adopt` looks for and which state never shows.
 
 use std::collections::BTreeMap;
@@ -315,7 +315,8 @@ pub async fn delete(ctx: &Ctx, state: &Value) -> Result<(), ProviderError> {
     }
     let root = server.pointer("/volumes/0/id").and_then(Json::as_str).map(str::to_string);
     ctx.api.delete_server(&zone, &id).await?;
-    if attr_bool(state, "delete_volumes_on_destroy") != Some(false)
+    // Data is deleted only when asked for: the default keeps the root volume, detached.
+    if attr_bool(state, "delete_volumes_on_destroy") == Some(true)
         && let Some(root) = root
     {
         ctx.api.delete_volume(&zone, &root).await?;

@@ -53,6 +53,7 @@ async fn a_server_from_a_label_is_created_started_read_changed_and_deleted_with_
     let mut want = planned("dev-web", "DEV1-S", "ubuntu_jammy");
     want = with(&want, "tags", strings(&["meveo"]));
     want = with(&want, "user_data", Value::map([("cloud-init", Value::string("#cloud-config\n"))]));
+    want = with(&want, "delete_volumes_on_destroy", Value::Bool(true));
     let created = create(&p, SERVER, want.clone(), "tarn-r1-0").await;
     assert_eq!(s(&created, "image"), "ubuntu_jammy", "the label is kept as configured");
     assert_eq!(s(&created, "zone"), ZONE);
@@ -103,11 +104,10 @@ async fn a_server_from_a_label_is_created_started_read_changed_and_deleted_with_
 }
 
 #[tokio::test]
-async fn delete_powers_off_first_and_can_keep_the_volumes() {
+async fn delete_powers_off_first_and_keeps_the_volumes_by_default() {
     let env = Env::start().await;
     let p = env.provider();
-    let want = with(&planned("dev-keep", "DEV1-M", "debian_bookworm"), "delete_volumes_on_destroy", Value::Bool(false));
-    let created = create(&p, SERVER, want, "c1").await;
+    let created = create(&p, SERVER, planned("dev-keep", "DEV1-M", "debian_bookworm"), "c1").await;
     assert_eq!(env.server(&s(&created, "id")).await["state"], "running");
     let root = s(&created, "root_volume_id");
     p.delete(DeleteRequest { type_name: SERVER.into(), state: created }).await.expect("delete a running server");
