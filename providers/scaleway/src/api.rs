@@ -222,6 +222,56 @@ impl Api {
         gone_is_none(self.client.delete(&object(zone, "ips", id)?).await).map(|o| o.is_some())
     }
 
+    // Security groups and their rules.
+
+    pub async fn group(&self, zone: &str, id: &str) -> Result<Option<Json>, ProviderError> {
+        self.get_one(zone, "security_groups", id, "security_group").await
+    }
+
+    pub async fn groups(&self, zone: &str, query: &[(&str, &str)]) -> Result<Vec<Json>, ProviderError> {
+        self.list(zone, "security_groups", query).await
+    }
+
+    pub async fn create_group(&self, zone: &str, body: &Json) -> Result<Json, ProviderError> {
+        unwrap(self.client.post(&collection(zone, "security_groups")?, body).await.map_err(classify)?, "security_group")
+    }
+
+    pub async fn update_group(&self, zone: &str, id: &str, body: &Json) -> Result<Json, ProviderError> {
+        let path = object(zone, "security_groups", id)?;
+        unwrap(self.client.patch(&path, body).await.map_err(classify)?, "security_group")
+    }
+
+    pub async fn delete_group(&self, zone: &str, id: &str) -> Result<bool, ProviderError> {
+        gone_is_none(self.client.delete(&object(zone, "security_groups", id)?).await).map(|o| o.is_some())
+    }
+
+    pub async fn rules(&self, zone: &str, group: &str) -> Result<Vec<Json>, ProviderError> {
+        let path = format!("{}/rules", object(zone, "security_groups", group)?);
+        let paging = Paging::PageNumber { key: "rules".into(), per_page: self.page_size };
+        all_pages(&self.client, &path, &[], &paging).await.map_err(classify)
+    }
+
+    pub async fn rule(&self, zone: &str, group: &str, id: &str) -> Result<Option<Json>, ProviderError> {
+        let path = rule_path(zone, group, id)?;
+        match gone_is_none(self.client.get(&path).await)? {
+            Some(body) => unwrap(body, "rule").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn create_rule(&self, zone: &str, group: &str, body: &Json) -> Result<Json, ProviderError> {
+        let path = format!("{}/rules", object(zone, "security_groups", group)?);
+        unwrap(self.client.post(&path, body).await.map_err(classify)?, "rule")
+    }
+
+    pub async fn update_rule(&self, zone: &str, group: &str, id: &str, body: &Json) -> Result<Json, ProviderError> {
+        unwrap(self.client.patch(&rule_path(zone, group, id)?, body).await.map_err(classify)?, "rule")
+    }
+
+    pub async fn delete_rule(&self, zone: &str, group: &str, id: &str) -> Result<bool, ProviderError> {
+        gone_is_none(self.client.delete(&rule_path(zone, group, id)?).await).map(|o| o.is_some())
+    }
+
     // Products.
 
     /// The server types of `zone`, by commercial type, as `products/servers` gives them.
@@ -273,6 +323,10 @@ fn collection(zone: &str, what: &str) -> Result<String, ProviderError> {
 
 fn object(zone: &str, what: &str, id: &str) -> Result<String, ProviderError> {
     Ok(format!("{}/{}", collection(zone, what)?, uuid(id, what)?))
+}
+
+fn rule_path(zone: &str, group: &str, id: &str) -> Result<String, ProviderError> {
+    Ok(format!("{}/rules/{}", object(zone, "security_groups", group)?, uuid(id, "rule")?))
 }
 
 /// A zone the Instance API serves.

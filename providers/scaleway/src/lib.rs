@@ -1,16 +1,17 @@
-//! tarn-provider-scaleway: the `scaleway` provider (Instance API v1: servers, flexible IPs and
-//! volumes; server types, images and servers as data sources), and the emulator of that API that
+//! tarn-provider-scaleway: the `scaleway` provider (Instance API v1: servers, flexible IPs,
+//! volumes, security groups and rules; server types, images and servers as data sources), and the emulator of that API that
 //! its tests, `tarn --sandbox` and `tarn sim serve` run against.
 //!
 //! What it owns: the mapping between tarn's attributes and the API's objects (`server`, `ip`,
-//! `volume`, `lookup`), the seed's volume-size rule (`limits`) and the calls (`api`, on
+//! `volume`, `security_group`, `lookup`), the seed's volume-size rule (`limits`) and the calls (`api`, on
 //! `tarn_sdk::http`). The emulator (`emulator`) follows `specs/scaleway-instance-v1.subset.yaml`;
 //! nothing in the provider depends on it.
 //!
 //! Contract details:
 //! - `read` answers `None` when the object is gone (404), so the engine plans a create.
-//! - Crash safety: servers, IPs and volumes carry the tag `tarn-correlation:<tag>`, found again
-//!   by `adopt` with the list endpoints' `tags` filter.
+//! - Crash safety: servers, IPs, volumes and security groups carry the tag
+//!   `tarn-correlation:<tag>`, found again by `adopt` with the list endpoints' `tags` filter;
+//!   rules carry no tags and are adopted by content.
 //! - Credentials: `secret_key` or SCW_SECRET_KEY, sent only as the redacted X-Auth-Token header.
 //! - Import ids: `<zone>/<id>`, or the id alone for the provider's zone.
 
@@ -20,12 +21,15 @@ mod ip;
 mod limits;
 mod lookup;
 mod schema;
+mod security_group;
 mod server;
 mod values;
 mod volume;
 
 pub use api::{Api, DEFAULT_API_URL, Polling, ZONES};
-pub use schema::{IMAGE, IP, SERVER, SERVER_TYPES, SERVERS, VOLUME, provider_schema};
+pub use schema::{
+    IMAGE, IP, SECURITY_GROUP, SECURITY_GROUP_RULE, SERVER, SERVER_TYPES, SERVERS, VOLUME, provider_schema,
+};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -89,7 +93,7 @@ impl ScalewayProvider {
 
 fn unknown_type(type_name: &str) -> ProviderError {
     ProviderError::permanent(format!(
-        "The scaleway provider has no resource type \"{type_name}\"; it offers \"{SERVER}\", \"{IP}\" and \"{VOLUME}\"."
+        "The scaleway provider has no resource type \"{type_name}\"; it offers \"{SERVER}\", \"{IP}\", \"{VOLUME}\", \"{SECURITY_GROUP}\" and \"{SECURITY_GROUP_RULE}\"."
     ))
 }
 
@@ -151,6 +155,8 @@ impl Provider for ScalewayProvider {
             SERVER => server::read(&ctx, &req.state).await,
             IP => ip::read(&ctx, &req.state).await,
             VOLUME => volume::read(&ctx, &req.state).await,
+            SECURITY_GROUP => security_group::read_group(&ctx, &req.state).await,
+            SECURITY_GROUP_RULE => security_group::read_rule(&ctx, &req.state).await,
             other => Err(unknown_type(other)),
         }
     }
@@ -169,6 +175,8 @@ impl Provider for ScalewayProvider {
             SERVER => server::create(&ctx, &req.planned, &req.correlation).await,
             IP => ip::create(&ctx, &req.planned, &req.correlation).await,
             VOLUME => volume::create(&ctx, &req.planned, &req.correlation).await,
+            SECURITY_GROUP => security_group::create_group(&ctx, &req.planned, &req.correlation).await,
+            SECURITY_GROUP_RULE => security_group::create_rule(&ctx, &req.planned).await,
             other => Err(unknown_type(other)),
         }
     }
@@ -179,6 +187,8 @@ impl Provider for ScalewayProvider {
             SERVER => server::update(&ctx, &req.prior, &req.planned).await,
             IP => ip::update(&ctx, &req.prior, &req.planned).await,
             VOLUME => volume::update(&ctx, &req.prior, &req.planned).await,
+            SECURITY_GROUP => security_group::update_group(&ctx, &req.prior, &req.planned).await,
+            SECURITY_GROUP_RULE => security_group::update_rule(&ctx, &req.prior, &req.planned).await,
             other => Err(unknown_type(other)),
         }
     }
@@ -190,6 +200,8 @@ impl Provider for ScalewayProvider {
             SERVER => server::delete(&ctx, &req.state).await,
             IP => ip::delete(&ctx, &req.state).await,
             VOLUME => volume::delete(&ctx, &req.state).await,
+            SECURITY_GROUP => security_group::delete_group(&ctx, &req.state).await,
+            SECURITY_GROUP_RULE => security_group::delete_rule(&ctx, &req.state).await,
             other => Err(unknown_type(other)),
         }
     }
@@ -208,11 +220,15 @@ impl Provider for ScalewayProvider {
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
         let ctx = self.ctx()?;
+        if type_name == SECURITY_GROUP_RULE {
+            return security_group::import_rule(&ctx, id).await;
+        }
         let (zone, object) = import_id(&ctx, id)?;
         match type_name {
             SERVER => server::import(&ctx, zone, object).await,
             IP => ip::import(&ctx, zone, object).await,
             VOLUME => volume::import(&ctx, zone, object).await,
+            SECURITY_GROUP => security_group::import_group(&ctx, zone, object).await,
             other => Err(unknown_type(other)),
         }
     }
@@ -223,6 +239,8 @@ impl Provider for ScalewayProvider {
             SERVER => server::adopt(&ctx, &req.planned, &req.correlation).await,
             IP => ip::adopt(&ctx, &req.planned, &req.correlation).await,
             VOLUME => volume::adopt(&ctx, &req.planned, &req.correlation).await,
+            SECURITY_GROUP => security_group::adopt_group(&ctx, &req.planned, &req.correlation).await,
+            SECURITY_GROUP_RULE => security_group::adopt_rule(&ctx, &req.planned).await,
             other => Err(unknown_type(other)),
         }
     }

@@ -11,6 +11,8 @@ use tarn_sdk::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
 pub const SERVER: &str = "scaleway_instance_server";
 pub const IP: &str = "scaleway_instance_ip";
 pub const VOLUME: &str = "scaleway_instance_volume";
+pub const SECURITY_GROUP: &str = "scaleway_instance_security_group";
+pub const SECURITY_GROUP_RULE: &str = "scaleway_instance_security_group_rule";
 pub const SERVER_TYPES: &str = "scaleway_instance_server_types";
 pub const IMAGE: &str = "scaleway_instance_image";
 pub const SERVERS: &str = "scaleway_instance_servers";
@@ -66,6 +68,8 @@ pub fn provider_schema() -> ProviderSchema {
     resources.insert(SERVER.to_string(), server());
     resources.insert(IP.to_string(), ip());
     resources.insert(VOLUME.to_string(), volume());
+    resources.insert(SECURITY_GROUP.to_string(), security_group());
+    resources.insert(SECURITY_GROUP_RULE.to_string(), security_group_rule());
     let mut data_sources = IndexMap::new();
     data_sources.insert(SERVER_TYPES.to_string(), server_types());
     data_sources.insert(IMAGE.to_string(), image());
@@ -197,6 +201,34 @@ fn volume() -> ResourceSchema {
         )
         .attr("id", AttributeSchema::computed(Type::String, "The volume's id."))
         .attr("server_id", AttributeSchema::computed(Type::String, "The server it is attached to, if any."))
+}
+
+fn security_group() -> ResourceSchema {
+    ResourceSchema::new(
+        "A security group: default inbound and outbound policies and statefulness; servers join it with security_group_id. Creating one past the account's quota is refused with the quota named; deleting one a server still uses is refused.",
+    )
+    .attr("name", AttributeSchema::required(Type::String, "The group's name."))
+    .attr("zone", zone_attr())
+    .attr("project_id", project_attr())
+    .attr("description", AttributeSchema::optional(Type::String, "A description."))
+    .attr("inbound_default_policy", AttributeSchema::optional(Type::String, "accept (the default) or drop: what happens to inbound traffic no rule matches."))
+    .attr("outbound_default_policy", AttributeSchema::optional(Type::String, "accept (the default) or drop, for outbound traffic."))
+    .attr("stateful", AttributeSchema::optional(Type::Bool, "Whether replies to allowed traffic are allowed too (default true)."))
+    .attr("tags", AttributeSchema::optional(strings(), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
+    .attr("id", AttributeSchema::computed(Type::String, "The group's id."))
+}
+
+fn security_group_rule() -> ResourceSchema {
+    ResourceSchema::new("One rule of a security group. Rules carry no tags: after a crash, a rule identical to the planned one is adopted.")
+        .attr("security_group_id", AttributeSchema::required(Type::String, "The group's id.").force_new())
+        .attr("zone", zone_attr())
+        .attr("direction", AttributeSchema::required(Type::String, "inbound or outbound."))
+        .attr("action", AttributeSchema::required(Type::String, "accept or drop."))
+        .attr("protocol", AttributeSchema::optional(Type::String, "TCP, UDP, ICMP or ANY (the default)."))
+        .attr("ip_range", AttributeSchema::optional(Type::String, "The addresses it applies to, as a network (default 0.0.0.0/0)."))
+        .attr("port_from", AttributeSchema::optional(Type::Number, "First destination port (TCP/UDP)."))
+        .attr("port_to", AttributeSchema::optional(Type::Number, "Last destination port; default: port_from."))
+        .attr("id", AttributeSchema::computed(Type::String, "The rule's id."))
 }
 
 fn server_types() -> ResourceSchema {

@@ -118,6 +118,36 @@ pub struct SecurityGroup {
     pub zone: String,
     pub project: String,
     pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub stateful: bool,
+    #[serde(default)]
+    pub inbound_default_policy: String,
+    #[serde(default)]
+    pub outbound_default_policy: String,
+    #[serde(default)]
+    pub project_default: bool,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub creation_date: String,
+    #[serde(default)]
+    pub modification_date: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    pub group_id: String,
+    pub zone: String,
+    pub protocol: String,
+    pub direction: String,
+    pub action: String,
+    pub ip_range: String,
+    pub dest_port_from: Option<u32>,
+    pub dest_port_to: Option<u32>,
+    pub position: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -143,7 +173,10 @@ pub struct Data {
     pub ips: Store<Ip>,
     pub images: Store<Image>,
     pub groups: Store<SecurityGroup>,
+    pub rules: Store<Rule>,
     pub tasks: Store<Task>,
+    /// Security groups allowed per Project and zone (the account's quota).
+    pub group_quota: usize,
     /// How long a server action takes.
     pub action_time: Duration,
     /// Serialises changes that touch several stores (a server and its volumes).
@@ -159,6 +192,8 @@ struct Snapshot {
     ips: Vec<Ip>,
     images: Vec<Image>,
     groups: Vec<SecurityGroup>,
+    #[serde(default)]
+    rules: Vec<Rule>,
     tasks: Vec<Task>,
 }
 
@@ -202,6 +237,7 @@ impl Data {
                 saved.ips.into_iter().for_each(|o| drop(data.ips.put(&o.id.clone(), o)));
                 saved.images.into_iter().for_each(|o| drop(data.images.put(&o.id.clone(), o)));
                 saved.groups.into_iter().for_each(|o| drop(data.groups.put(&o.id.clone(), o)));
+                saved.rules.into_iter().for_each(|o| drop(data.rules.put(&o.id.clone(), o)));
                 saved.tasks.into_iter().for_each(|o| drop(data.tasks.put(&o.id.clone(), o)));
                 Ok(data)
             }
@@ -224,6 +260,7 @@ impl Data {
             ips: self.ips.list(),
             images: self.images.list(),
             groups: self.groups.list(),
+            rules: self.rules.list(),
             tasks: self.tasks.list(),
         })
         .unwrap_or(Json::Null)
@@ -249,14 +286,25 @@ impl Data {
 
     /// The Project's default security group in `zone`, made on first use as the API does.
     pub fn default_group(&self, zone: &str, project: &str) -> SecurityGroup {
-        if let Some(g) = self.groups.list().into_iter().find(|g| g.zone == zone && g.project == project) {
+        if let Some(g) =
+            self.groups.list().into_iter().find(|g| g.zone == zone && g.project == project && g.project_default)
+        {
             return g;
         }
+        let stamp = now_text();
         let group = SecurityGroup {
             id: new_id(),
             zone: zone.into(),
             project: project.into(),
             name: "Default security group".into(),
+            description: "Auto generated security group.".into(),
+            stateful: true,
+            inbound_default_policy: "accept".into(),
+            outbound_default_policy: "accept".into(),
+            project_default: true,
+            tags: Vec::new(),
+            creation_date: stamp.clone(),
+            modification_date: stamp,
         };
         self.groups.put(&group.id.clone(), group.clone());
         group
@@ -404,6 +452,54 @@ impl Image {
             "state": "available",
             "project": ORGANIZATION_ID,
             "tags": [],
+            "zone": self.zone,
+        })
+    }
+}
+
+impl SecurityGroup {
+    pub fn to_json(&self, data: &Data) -> Json {
+        let servers: Vec<Json> = data
+            .servers
+            .list()
+            .into_iter()
+            .filter(|s| s.security_group_id == self.id)
+            .map(|s| json!({"id": s.id, "name": s.name}))
+            .collect();
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "enable_default_security": true,
+            "inbound_default_policy": self.inbound_default_policy,
+            "outbound_default_policy": self.outbound_default_policy,
+            "organization": ORGANIZATION_ID,
+            "project": self.project,
+            "tags": self.tags,
+            "organization_default": self.project_default,
+            "project_default": self.project_default,
+            "creation_date": self.creation_date,
+            "modification_date": self.modification_date,
+            "servers": servers,
+            "stateful": self.stateful,
+            "state": "available",
+            "zone": self.zone,
+        })
+    }
+}
+
+impl Rule {
+    pub fn to_json(&self) -> Json {
+        json!({
+            "id": self.id,
+            "protocol": self.protocol,
+            "direction": self.direction,
+            "action": self.action,
+            "ip_range": self.ip_range,
+            "dest_port_from": self.dest_port_from,
+            "dest_port_to": self.dest_port_to,
+            "position": self.position,
+            "editable": true,
             "zone": self.zone,
         })
     }

@@ -5,13 +5,13 @@
 //! `{type, message, …}`, `page`/`per_page` with `X-Total-Count` and `Link`).
 //!
 //! Every API answer passes the guard (authentication, request window) and the fault switches.
-//! Beside them, never faulted: `/__sim/faults` and `GET /__sim/state`. Not emulated yet:
-//! security groups and their rules (servers get the Project's default group), image creation,
-//! and attach-volume/detach-volume (volumes move through the server's PATCH).
+//! Beside them, never faulted: `/__sim/faults` and `GET /__sim/state`. Not emulated yet: image
+//! creation, and attach-volume/detach-volume (volumes move through the server's PATCH).
 
 mod catalog;
 mod data;
 mod envelope;
+mod groups;
 mod guard;
 mod ips;
 mod servers;
@@ -51,6 +51,8 @@ pub struct Settings {
     pub rate_window: Duration,
     /// How long a server action's task takes.
     pub action_time: Duration,
+    /// Security groups allowed per Project and zone before 403 `quotas_exceeded`.
+    pub security_group_quota: usize,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             rate_limit: 6000,
             rate_window: Duration::from_secs(60),
             action_time: Duration::from_millis(200),
+            security_group_quota: 20,
         }
     }
 }
@@ -75,15 +78,18 @@ pub struct Emulator {
 impl Emulator {
     /// An emulator with the seed images, in memory only.
     pub fn new(settings: Settings) -> Emulator {
-        Emulator { data: Data::seeded(settings.action_time), faults: Faults::default(), settings }
+        let mut data = Data::seeded(settings.action_time);
+        data.group_quota = settings.security_group_quota;
+        Emulator { data, faults: Faults::default(), settings }
     }
 
     /// An emulator whose objects live in `snapshot` (read now if it exists, written on change).
     pub fn open(snapshot: Option<PathBuf>, settings: Settings) -> Result<Emulator, EmulatorError> {
-        let data = match snapshot {
+        let mut data = match snapshot {
             Some(path) => Data::open(path, settings.action_time)?,
             None => Data::seeded(settings.action_time),
         };
+        data.group_quota = settings.security_group_quota;
         Ok(Emulator { data, faults: Faults::default(), settings })
     }
 
@@ -122,6 +128,20 @@ impl Emulator {
             .route(&format!("{z}/images"), get(catalog::images))
             .route(&format!("{z}/images/{{image_id}}"), get(catalog::image))
             .route(&format!("{z}/products/servers"), get(catalog::server_types))
+            .route(&format!("{z}/security_groups"), get(groups::list).post(groups::create))
+            // One route for `{security_group_id}` and the spec's `{id}` (PUT): the same group.
+            .route(
+                &format!("{z}/security_groups/{{security_group_id}}"),
+                get(groups::get).patch(groups::update).put(groups::set).delete(groups::delete),
+            )
+            .route(
+                &format!("{z}/security_groups/{{security_group_id}}/rules"),
+                get(groups::rules).post(groups::create_rule).put(groups::set_rules),
+            )
+            .route(
+                &format!("{z}/security_groups/{{security_group_id}}/rules/{{rule_id}}"),
+                get(groups::get_rule).put(groups::change_rule).patch(groups::change_rule).delete(groups::delete_rule),
+            )
             .method_not_allowed_fallback(method_not_allowed)
             .fallback(no_route)
             .with_state(self.data.clone());

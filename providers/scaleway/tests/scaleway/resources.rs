@@ -211,3 +211,112 @@ async fn data_sources_list_types_find_images_and_dev_servers() {
         .collect();
     assert_eq!(names, vec!["dev-a", "dev-c"]);
 }
+
+fn group(name: &str) -> Value {
+    Value::map([
+        ("name", Value::string(name)),
+        ("zone", Value::Unknown),
+        ("project_id", Value::Unknown),
+        ("description", Value::Null),
+        ("inbound_default_policy", Value::string("drop")),
+        ("outbound_default_policy", Value::Null),
+        ("stateful", Value::Null),
+        ("tags", Value::Null),
+        ("id", Value::Unknown),
+    ])
+}
+
+fn rule(group_id: &str, port: f64) -> Value {
+    Value::map([
+        ("security_group_id", Value::string(group_id)),
+        ("zone", Value::Unknown),
+        ("direction", Value::string("inbound")),
+        ("action", Value::string("accept")),
+        ("protocol", Value::string("TCP")),
+        ("ip_range", Value::Null),
+        ("port_from", Value::Number(port)),
+        ("port_to", Value::Null),
+        ("id", Value::Unknown),
+    ])
+}
+
+#[tokio::test]
+async fn security_groups_and_rules_are_managed_adopted_and_refused_clearly() {
+    let env = crate::common::Env::with(tarn_provider_scaleway::emulator::Settings {
+        security_group_quota: 2,
+        ..tarn_provider_scaleway::emulator::Settings::default()
+    })
+    .await;
+    let p = env.provider();
+    let sg = create(&p, "scaleway_instance_security_group", group("web"), "g1").await;
+    assert_eq!(s(&sg, "inbound_default_policy"), "drop");
+    assert_eq!(sg.get("stateful"), Some(&Value::Null), "stateful, the default, stays unset");
+    let read = p.read(ReadRequest { type_name: "scaleway_instance_security_group".into(), state: sg.clone() }).await;
+    assert_eq!(read.expect("read").as_ref(), Some(&sg), "no drift");
+    let updated = p
+        .update(UpdateRequest {
+            type_name: "scaleway_instance_security_group".into(),
+            prior: sg.clone(),
+            planned: with(&sg, "outbound_default_policy", Value::string("drop")),
+        })
+        .await
+        .expect("update");
+    assert_eq!(s(&updated, "outbound_default_policy"), "drop");
+
+    let ssh = create(&p, "scaleway_instance_security_group_rule", rule(&s(&sg, "id"), 22.0), "r1").await;
+    assert_eq!(ssh.get("port_from"), Some(&Value::Number(22.0)));
+    assert_eq!(ssh.get("port_to"), Some(&Value::Null), "port_to defaults to port_from");
+    let https = p
+        .update(UpdateRequest {
+            type_name: "scaleway_instance_security_group_rule".into(),
+            prior: ssh.clone(),
+            planned: with(&ssh, "port_from", Value::Number(443.0)),
+        })
+        .await
+        .expect("update rule");
+    assert_eq!(https.get("port_from"), Some(&Value::Number(443.0)));
+    let adopted = p
+        .adopt(AdoptRequest {
+            type_name: "scaleway_instance_security_group_rule".into(),
+            correlation: "r1".into(),
+            planned: rule(&s(&sg, "id"), 443.0),
+        })
+        .await
+        .expect("adopt by content");
+    assert_eq!(adopted.map(|a| s(&a, "id")), Some(s(&https, "id")));
+    let imported = p
+        .import("scaleway_instance_security_group_rule", &format!("{ZONE}/{}/{}", s(&sg, "id"), s(&https, "id")))
+        .await
+        .expect("import")
+        .expect("found");
+    assert_eq!(s(&imported, "direction"), "inbound");
+
+    // A server in the group: the group cannot go.
+    let server = with(&planned("dev-sg", "DEV1-S", "ubuntu_jammy"), "security_group_id", Value::string(s(&sg, "id")));
+    let server = create(&p, "scaleway_instance_server", server, "s4").await;
+    assert_eq!(s(&server, "security_group_id"), s(&sg, "id"));
+    let err = p
+        .delete(DeleteRequest { type_name: "scaleway_instance_security_group".into(), state: updated.clone() })
+        .await
+        .expect_err("in use");
+    assert!(err.message.contains("Group is in use") && err.message.contains("(conflict)"), "{}", err.message);
+    assert_eq!(err.class, tarn_sdk::ErrorClass::Conflict);
+
+    // The quota is 2 groups here: web and a second one; a third is refused, saying what to do.
+    create(&p, "scaleway_instance_security_group", group("second"), "g2").await;
+    let err = p
+        .create(tarn_sdk::CreateRequest {
+            type_name: "scaleway_instance_security_group".into(),
+            planned: group("third"),
+            correlation: "g3".into(),
+        })
+        .await
+        .expect_err("past the quota");
+    assert!(err.message.contains("(quotas_exceeded)") && err.message.contains("raise the quota"), "{}", err.message);
+
+    p.delete(DeleteRequest { type_name: "scaleway_instance_security_group_rule".into(), state: https.clone() })
+        .await
+        .expect("delete rule");
+    let gone = p.read(ReadRequest { type_name: "scaleway_instance_security_group_rule".into(), state: https }).await;
+    assert_eq!(gone.expect("read"), None);
+}

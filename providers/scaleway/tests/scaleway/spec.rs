@@ -83,19 +83,6 @@ const NOT_EMULATED: &[(&str, &str)] = &[
     ("POST", "/instance/v1/zones/{zone}/images"),
     ("PATCH", "/instance/v1/zones/{zone}/images/{image_id}"),
     ("DELETE", "/instance/v1/zones/{zone}/images/{image_id}"),
-    ("GET", "/instance/v1/zones/{zone}/security_groups"),
-    ("POST", "/instance/v1/zones/{zone}/security_groups"),
-    ("GET", "/instance/v1/zones/{zone}/security_groups/{security_group_id}"),
-    ("PATCH", "/instance/v1/zones/{zone}/security_groups/{security_group_id}"),
-    ("DELETE", "/instance/v1/zones/{zone}/security_groups/{security_group_id}"),
-    ("PUT", "/instance/v1/zones/{zone}/security_groups/{id}"),
-    ("GET", "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules"),
-    ("POST", "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules"),
-    ("PUT", "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules"),
-    ("GET", "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"),
-    ("PUT", "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"),
-    ("PATCH", "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"),
-    ("DELETE", "/instance/v1/zones/{zone}/security_groups/{security_group_id}/rules/{security_group_rule_id}"),
 ];
 
 async fn wait_until(c: &Client, server: &str, state: &str) {
@@ -185,6 +172,52 @@ async fn every_emulated_operation_answers_as_the_spec_and_its_observed_behaviour
     c.delete(&vol_path).await.expect("delete volume");
     c.delete(&ip_path).await.expect("release ip");
     let _ = c.get(&ip_path).await.expect_err("released ip");
+
+    // Security groups and rules.
+    let sg = c
+        .post(
+            &format!("{z}/security_groups"),
+            &json!({"name": "web", "inbound_default_policy": "drop", "stateful": true}),
+        )
+        .await
+        .expect("create group");
+    let sg_path = format!("{z}/security_groups/{}", sg["security_group"]["id"].as_str().expect("group id"));
+    c.get(&sg_path).await.expect("group details");
+    c.get(&format!("{z}/security_groups?name=web")).await.expect("list groups");
+    c.patch(&sg_path, &json!({"description": "the web tier"})).await.expect("update group");
+    c.put(&sg_path, &json!({"name": "web", "outbound_default_policy": "drop"})).await.expect("set group");
+    let rule = c
+        .post(&format!("{sg_path}/rules"), &json!({"protocol": "TCP", "direction": "inbound", "action": "accept", "ip_range": "0.0.0.0/0", "dest_port_from": 22}))
+        .await
+        .expect("create rule");
+    let rule_path = format!("{sg_path}/rules/{}", rule["rule"]["id"].as_str().expect("rule id"));
+    let _ = c
+        .post(
+            &format!("{sg_path}/rules"),
+            &json!({"protocol": "TCP", "direction": "sideways", "action": "accept", "ip_range": "0.0.0.0/0"}),
+        )
+        .await
+        .expect_err("bad direction");
+    c.get(&rule_path).await.expect("rule details");
+    c.get(&format!("{sg_path}/rules")).await.expect("list rules");
+    c.patch(&rule_path, &json!({"dest_port_from": 443})).await.expect("patch rule");
+    c.put(
+        &rule_path,
+        &json!({"protocol": "TCP", "direction": "inbound", "action": "accept", "ip_range": "10.0.0.0/8"}),
+    )
+    .await
+    .expect("set rule");
+    c.put(
+        &format!("{sg_path}/rules"),
+        &json!({"rules": [{"protocol": "ICMP", "direction": "inbound", "action": "accept", "ip_range": "0.0.0.0/0"}]}),
+    )
+    .await
+    .expect("set all rules");
+    let listed = c.get(&format!("{sg_path}/rules")).await.expect("list rules");
+    let only = listed["rules"][0]["id"].as_str().expect("the one rule").to_string();
+    c.delete(&format!("{sg_path}/rules/{only}")).await.expect("delete rule");
+    let _ = c.get(&rule_path).await.expect_err("replaced rule");
+    c.delete(&sg_path).await.expect("delete group");
 
     let unauthenticated = Client::builder(server.url()).max_attempts(1).build().expect("client");
     let _ = unauthenticated.get(&format!("{z}/servers")).await.expect_err("no key");
