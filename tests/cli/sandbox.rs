@@ -1,7 +1,8 @@
 //! `--sandbox` and `tarn sim serve` end to end: the Cloudflare example applied against the
 //! in-process emulator with no token and no network, re-planned with no changes, drift made in
-//! the emulator's objects, destroyed; sandbox state kept apart from real state; and the
-//! standalone emulator started as a process and driven over plain HTTP.
+//! the emulator's objects, destroyed; sandbox state kept apart from real state; the standalone
+//! emulator started as a process and driven over plain HTTP; and a Scaleway server with a
+//! flexible IP applied, re-planned clean, refused when too big for its type, and destroyed.
 
 use crate::harness::{Lines, Stack, wait_for};
 use serde_json::Value as Json;
@@ -136,4 +137,62 @@ fn sim_serve_runs_the_emulator_standalone_until_ctrl_c() {
         std::net::TcpStream::connect(base.trim_start_matches("http://").split('/').next().unwrap()).is_err(),
         "stopped listening"
     );
+}
+
+const SCALEWAY: &str = r#"
+provider "scaleway" {}
+
+resource "scaleway_instance_ip" "web" {}
+
+resource "scaleway_instance_server" "web" {
+  name          = "dev-web"
+  type          = "DEV1-S"
+  image         = "ubuntu_jammy"
+  public_ip_ids = [scaleway_instance_ip.web.id]
+  tags          = ["meveo"]
+
+  delete_volumes_on_destroy = true
+}
+
+output "address" {
+  value = scaleway_instance_ip.web.address
+}
+"#;
+
+fn scaleway_objects(s: &Stack) -> Json {
+    serde_json::from_str(&s.read(".tarn/sandbox/scaleway.json")).expect("the emulator snapshot is JSON")
+}
+
+#[test]
+fn a_scaleway_server_with_a_flexible_ip_applies_replans_clean_and_destroys_in_the_sandbox() {
+    let s = Stack::new();
+    s.write("main.tarn.hcl", SCALEWAY);
+    let no_key: &[(&str, &str)] = &[("SCW_SECRET_KEY", ""), ("SCW_API_URL", "http://127.0.0.1:9/unreachable")];
+    s.tarn_with(&["plan"], no_key).code(1).stderr_has("no secret key").stderr_has("--sandbox");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], no_key)
+        .ok()
+        .stdout_has("Apply complete.")
+        .stderr_has("Sandbox: provider \"scaleway\" talks to its emulator at http://127.0.0.1:");
+    let objects = scaleway_objects(&s);
+    let servers = objects["servers"].as_array().expect("servers");
+    assert_eq!(servers.len(), 1, "{objects}");
+    assert_eq!(servers[0]["state"], "running", "started through the poweron action");
+    assert_eq!(objects["ips"][0]["server_id"], servers[0]["id"], "the flexible IP is attached");
+    let address = s.tarn_with(&["output", "--sandbox", "address"], no_key).ok().stdout;
+    assert!(address.contains("51.158."), "{address}");
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], no_key).ok();
+
+    // A second server too big for its type: the plan fails naming the limit, nothing changes.
+    s.write(
+        "big.tarn.hcl",
+        "resource \"scaleway_instance_server\" \"big\" {\n  name = \"dev-big\"\n  type = \"DEV1-S\"\n  image = \"ubuntu_jammy\"\n  root_volume_size_in_gb = 30\n}\n",
+    );
+    s.tarn_with(&["plan", "--sandbox"], no_key).code(1).stderr_has("between 10 GB and 20 GB");
+    s.remove("big.tarn.hcl");
+
+    s.tarn_with(&["destroy", "--sandbox", "--auto-approve"], no_key).ok();
+    let objects = scaleway_objects(&s);
+    assert_eq!(count(&objects, "servers"), 0, "{objects}");
+    assert_eq!(count(&objects, "ips"), 0, "{objects}");
+    assert_eq!(count(&objects, "volumes"), 0, "the root volume went with the server: {objects}");
 }

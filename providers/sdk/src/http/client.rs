@@ -85,6 +85,7 @@ impl Client {
             path: path.to_string(),
             query: Vec::new(),
             body: Ok(None),
+            text: None,
             sensitive: false,
             retry_unsafe: false,
         }
@@ -218,6 +219,8 @@ pub struct Request<'c> {
     path: String,
     query: Vec<(String, String)>,
     body: Result<Option<Json>, String>,
+    /// A body that is not JSON, with its content type (Scaleway's `text/plain` user data).
+    text: Option<(String, String)>,
     sensitive: bool,
     retry_unsafe: bool,
 }
@@ -229,6 +232,12 @@ impl Request<'_> {
     }
     pub fn json(mut self, body: &impl Serialize) -> Self {
         self.body = serde_json::to_value(body).map(Some).map_err(|e| e.to_string());
+        self
+    }
+    /// A body that is not JSON, sent as is with `content_type` (replaces any JSON body).
+    pub fn text(mut self, body: &str, content_type: &str) -> Self {
+        self.body = Ok(None);
+        self.text = Some((body.to_string(), content_type.to_string()));
         self
     }
     /// The request and response bodies hold secrets: never log them.
@@ -270,6 +279,9 @@ impl Request<'_> {
             let mut builder = inner.http.request(self.method.clone(), url.clone());
             for secret in &inner.secrets {
                 builder = builder.header(secret.name().clone(), secret.value().clone());
+            }
+            if let Some((text, content_type)) = &self.text {
+                builder = builder.header(reqwest::header::CONTENT_TYPE, content_type.as_str()).body(text.clone());
             }
             if let Some(body) = &body {
                 builder = builder.json(body);

@@ -16,6 +16,8 @@ pub use client::{Client, ClientBuilder, Request, Response};
 pub use errors::{class_for_status, vendor_message};
 pub use paginate::{Paging, all_pages};
 pub use redact::{SecretHeader, redact_url};
+/// The HTTP method type requests are built with, so providers need no reqwest dependency.
+pub use reqwest::Method;
 pub use retry::RetryPolicy;
 
 #[cfg(test)]

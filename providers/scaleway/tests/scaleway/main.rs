@@ -1,0 +1,15 @@
+//! The scaleway provider against its emulator over real HTTP on 127.0.0.1, and the emulator
+//! against the vendor's OpenAPI description. One test binary, a module per concern:
+//!
+//! - `server` — scaleway_instance_server through the Provider trait: create, read, update,
+//!   power state, volume limits, drift, delete, import, adoption
+//! - `resources` — scaleway_instance_ip and scaleway_instance_volume, and the data sources
+//! - `transport` — pagination headers, errors mapped to classes, tasks and their time-out, auth
+//! - `spec` — every answer validates against scaleway-instance-v1.subset.yaml
+
+mod common;
+
+mod resources;
+mod server;
+mod spec;
+mod transport;
