@@ -296,8 +296,8 @@ pub struct Restored {
 }
 
 /// Puts `<db>.backup` back as `db`, after checking it against the record (digest and marks).
-/// The file it replaces, if any, and its WAL and shared-memory files are renamed aside
-/// (`<db>.damaged-<time>`), never deleted. Refuses, changing nothing, when the database passes
+/// The file it replaces, if any, and its WAL are renamed aside (`<db>.damaged-<time>`), never
+/// deleted (the shared-memory index of the WAL is). Refuses, changing nothing, when the database passes
 /// [`check`] (there is nothing to restore), or when there is no record or the backup does not
 /// match it.
 pub fn restore(db: &Path) -> Result<Restored, StateError> {
@@ -338,7 +338,9 @@ pub fn restore(db: &Path) -> Result<Restored, StateError> {
     sync(&staged)?;
     let stamp = clock::now_string().replace(':', "");
     let mut kept_aside = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
+    // The shared-memory file is only an index of the WAL, rebuilt on open: not worth keeping.
+    let _ = std::fs::remove_file(suffixed(db, "-shm"));
+    for suffix in ["", "-wal"] {
         let from = suffixed(db, suffix);
         if from.exists() {
             let to = suffixed(db, &format!(".damaged-{stamp}{suffix}"));
