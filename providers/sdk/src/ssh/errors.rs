@@ -149,7 +149,7 @@ pub(crate) fn local_io(path: &std::path::Path, err: &io::Error) -> ProviderError
 
 /// "1 s", "250 ms", "2 min": durations as people write them.
 pub(crate) fn human(d: Duration) -> String {
-    if d.as_secs() >= 120 && d.as_secs() % 60 == 0 {
+    if d.as_secs() >= 120 && d.as_secs().is_multiple_of(60) {
         format!("{} min", d.as_secs() / 60)
     } else if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())
