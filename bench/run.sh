@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: tarn vs Terraform 1.0.3 (+ hashicorp/null 2.1.2) on the same machine,
-# in one run, on the same desired state (../shared/bench/gen-null.sh). Prints wall-clock seconds
+# in one run, on the same desired state (bench/gen-null.sh). Prints wall-clock seconds
 # and the ratio Terraform/tarn for: fresh plan (median of three runs, for both), apply
 # (parallelism 10), no-change re-plan, for N = 1,000 and 5,000, flat and chain. Then tarn alone: the fault provider at 20 ms latency
 # (1,000 resources, parallelism 10; ideal 2 s; median of three), and N = 100,000 flat (time, peak memory).
@@ -12,7 +12,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-shared=${TARN_SHARED:-$root/../shared}
 sizes=${SIZES:-"1000 5000"}
 shapes=${SHAPES:-"flat chain"}
 big=${BIG:-100000}
@@ -22,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 for p in time bc; do command -v "$p" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$p" >/dev/null; }; done
 cargo build --locked --release --bin tarn >&2
 tarn="${CARGO_TARGET_DIR:-$root/target}/release/tarn"
-[ -n "${SKIP_TF:-}" ] || tf=$("$shared/bench/terraform-peer.sh")
+[ -n "${SKIP_TF:-}" ] || tf=$("$root/bench/terraform-peer.sh")
 
 # t CMD... : runs CMD in the current directory, prints elapsed seconds to the millisecond (tarn's
 # plans take tens of milliseconds: two decimals would put a 20% step into the ratios); output
@@ -44,7 +43,7 @@ printf '%-7s %-6s %-9s %10s %10s %8s\n' N shape phase terraform tarn ratio
 for n in $sizes; do
   for shape in $shapes; do
     d="$work/$n-$shape"
-    "$shared/bench/gen-null.sh" "$n" "$d" "$shape"
+    "$root/bench/gen-null.sh" "$n" "$d" "$shape"
     (cd "$d/tarn"
       tp=$(m3 "$tarn" plan --refresh=false)
       ta=$(t "$tarn" apply --auto-approve --parallelism 10)
@@ -90,7 +89,7 @@ HCL
 
 echo
 echo "tarn alone, N=$big flat:"
-d="$work/big"; "$shared/bench/gen-null.sh" "$big" "$d" flat
+d="$work/big"; "$root/bench/gen-null.sh" "$big" "$d" flat
 (cd "$d/tarn"
   for phase in "apply --auto-approve --parallelism 10" "plan"; do
     /usr/bin/time -f "%e %M" -o "$work/time" "$tarn" $phase >>"$work/log" 2>&1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Rust (run as root, or with sudo).
-# Installs the system packages the tests need where they are missing, then runs every test
-# of every crate. CI (.ci/run) calls exactly this.
+# Installs the system packages and cargo tools the tests need where they are missing, checks
+# formatting and lints, then runs every test of every crate, each under a time limit.
+# CI (.ci/run) calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +24,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }
+# rustfmt and clippy come with rustup's default profile; a minimal toolchain lacks them.
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+# The test runner: nextest runs each test in its own process under the time limits of
+# .config/nextest.toml, so a hanging test fails under its own name within minutes.
+cargo nextest --version >/dev/null 2>&1 || cargo install --locked cargo-nextest
+
+# Style and lints first: they take seconds and say what to fix before any test runs.
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo build --locked --workspace --all-targets
-cargo test --locked --workspace --no-fail-fast
+# nextest does not run doctests; cargo does (there are none today, so this is quick).
+cargo test --locked --workspace --doc
+cargo nextest run --locked --workspace --no-fail-fast

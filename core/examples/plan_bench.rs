@@ -1,4 +1,4 @@
-//! Planner benchmark: generates the `chain` shape of `shared/bench/gen-null.sh` (N/2
+//! Planner benchmark: generates the `chain` shape of `bench/gen-null.sh` (N/2
 //! `null_resource.a` and N/2 `null_resource.b`, b[i] referring to a[i].id), loads it and
 //! plans it twice: from empty state, and against a state holding every object (a no-op
 //! re-plan). Prints the figures. `cargo run --release -p tarn-core --example plan_bench -- 100000`

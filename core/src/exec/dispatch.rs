@@ -329,7 +329,7 @@ mod tests {
     enum Called {
         Ok,
         Failed,
-        NotCalled,
+        GaveUp,
     }
 
     /// Jobs that record their order; job `panics` panics and job `fails` fails, both while
@@ -347,7 +347,7 @@ mod tests {
             let (panics, fails) = (job == self.panics, job == self.fails);
             let slots = slots.clone();
             Ok(Box::pin(async move {
-                let Some(_slot) = slots.acquire().await else { return Called::NotCalled };
+                let Some(_slot) = slots.acquire().await else { return Called::GaveUp };
                 tokio::task::yield_now().await;
                 assert!(!panics, "job panicked");
                 if fails {
@@ -360,7 +360,7 @@ mod tests {
         fn finish(&mut self, job: usize, report: Result<Called, String>) -> Ended {
             let ended = match &report {
                 Ok(Called::Ok) => Ended::Succeeded,
-                Ok(Called::NotCalled) => {
+                Ok(Called::GaveUp) => {
                     self.not_run.push((job, false));
                     Ended::NotRun
                 }
@@ -422,7 +422,7 @@ mod tests {
         assert_eq!((summary.failed, summary.not_run), (1, 3));
         assert_eq!(jobs.ended.len(), 2, "only jobs 0 and 1 were started: {:?}", jobs.ended);
         assert_eq!(jobs.ended[0], (0, Ok(Called::Failed)));
-        assert_eq!(jobs.ended[1], (1, Ok(Called::NotCalled)), "job 1 gave up without calling");
+        assert_eq!(jobs.ended[1], (1, Ok(Called::GaveUp)), "job 1 gave up without calling");
         let mut not_run = jobs.not_run.clone();
         not_run.sort_unstable();
         assert_eq!(not_run, vec![(1, false), (2, false), (3, false)]);

@@ -4,7 +4,7 @@
 //!
 //! What it owns: the mapping between tarn's attributes and the API's objects
 //! (`record`, `lockdown`, `zone`) and the calls (`api`, on `tarn_sdk::http`). The emulator
-//! (`emulator`) follows `../shared/specs/cloudflare-v4.subset.yaml`; nothing in the provider
+//! (`emulator`) follows `specs/cloudflare-v4.subset.yaml`; nothing in the provider
 //! depends on it.
 //!
 //! Contract details:

@@ -57,7 +57,7 @@ impl NodeConfig {
         }
         let port = match config.get("port").and_then(Value::as_number) {
             None => 22,
-            Some(p) if p >= 1.0 && p <= 65535.0 && p.fract() == 0.0 => p as u16,
+            Some(p) if (1.0..=65535.0).contains(&p) && p.fract() == 0.0 => p as u16,
             Some(p) => {
                 problems.push(format!("\"port\" must be a TCP port (1-65535), not {p}"));
                 22
@@ -118,7 +118,7 @@ impl NodeConfig {
             ));
         }
         let limit_gb = config.get("volume_size_limit_gb").and_then(Value::as_number).unwrap_or(DEFAULT_SIZE_LIMIT_GB);
-        if !(limit_gb > 0.0) {
+        if limit_gb.is_nan() || limit_gb <= 0.0 {
             problems.push(format!("\"volume_size_limit_gb\" must be positive, not {limit_gb}"));
         }
         let mut env = BTreeMap::new();

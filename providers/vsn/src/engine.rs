@@ -247,7 +247,7 @@ pub fn parse_inspect(text: &str) -> Result<Observed, String> {
 /// Whether container port `wanted` (`80`, `80/tcp`, `53/udp`) is among `published`.
 pub fn port_published(published: &[String], wanted: &str) -> bool {
     let wanted = if wanted.contains('/') { wanted.to_string() } else { format!("{wanted}/tcp") };
-    published.iter().any(|p| *p == wanted)
+    published.contains(&wanted)
 }
 
 /// Environment variables the engine adds by itself, never reported as drift.

@@ -72,7 +72,7 @@ pub fn plan(
             }
             if let Some(gb) = opt_num(&o, "size_limit_gb") {
                 let cap = node.volume_size_limit_bytes as f64 / GB as f64;
-                if !(gb > 0.0) || gb > cap {
+                if gb.is_nan() || gb <= 0.0 || gb > cap {
                     return Err(ProviderError::permanent(format!(
                         "{what}: \"size_limit_gb\" must be between 0 and the provider's volume_size_limit_gb ({cap}), not {gb}"
                     )));

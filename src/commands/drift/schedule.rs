@@ -120,8 +120,8 @@ fn first_line(e: &CliError) -> String {
 fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
-        _ if s % 3600 == 0 => format!("{}h", s / 3600),
-        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
         _ => format!("{}s", d.as_secs_f64()),
     }
 }

@@ -38,7 +38,8 @@ fn export(ctx: &mut Ctx<'_>) -> Result<StackDump, StateError> {
     // The caller holds the lock, so nothing writes between these reads.
     let snapshot = resources::read_snapshot(ctx)?;
     let tx = &*ctx.conn;
-    let runs: Vec<(String, String, String, String, Option<String>, String, String, i64)> = tx
+    type RawRun = (String, String, String, String, Option<String>, String, String, i64);
+    let runs: Vec<RawRun> = tx
         .prepare("SELECT id, command, holder, started_at, finished_at, outcome, summary, serial FROM runs WHERE workspace = ?1 ORDER BY n")
         .and_then(|mut s| {
             s.query_map([&ws], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))?

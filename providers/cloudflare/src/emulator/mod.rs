@@ -1,6 +1,6 @@
 //! The Cloudflare API emulator: zones, DNS records and zone lockdown rules served under
 //! `/client/v4` on 127.0.0.1, field for field and status code for status code as
-//! `../shared/specs/cloudflare-v4.subset.yaml` says, built on `tarn_sdk::sim`.
+//! `specs/cloudflare-v4.subset.yaml` says, built on `tarn_sdk::sim`.
 //!
 //! Every API answer passes the guard (rate limit 1200 per 5 minutes with `Ratelimit` headers,
 //! authentication) and the fault switches. Beside them, never faulted: `/__sim/faults` (the

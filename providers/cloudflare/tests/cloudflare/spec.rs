@@ -1,7 +1,7 @@
 //! The emulator's answers against the vendor's OpenAPI file: every operation in
 //! `cloudflare-v4.subset.yaml` is driven (successes and failures), every answer is recorded on
 //! the way out and validated against the response schema of its operation and status.
-//! The spec is read from `../shared/specs` beside the repository, as CI has it.
+//! The spec is the repository's own copy in `specs/` (see specs/README.md for its source).
 
 use std::path::PathBuf;
 
@@ -14,12 +14,8 @@ use tarn_sdk::sim::spec::{OpenApi, Recorder};
 
 fn spec_path() -> PathBuf {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let path = repo.join("../shared/specs/cloudflare-v4.subset.yaml");
-    assert!(
-        path.exists(),
-        "the vendor spec is missing at {}: tests need the shared/ directory beside the repository checkout",
-        path.display()
-    );
+    let path = repo.join("specs/cloudflare-v4.subset.yaml");
+    assert!(path.exists(), "the vendor spec is missing at {}: it is part of the repository", path.display());
     path
 }
 

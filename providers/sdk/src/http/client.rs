@@ -1,5 +1,6 @@
-//! The HTTP client every provider uses: base URL, default and credential headers, timeouts, the
-//! retry loop, pacing (budget and server rate-limit gate) and one debug log line per attempt.
+//! The HTTP client every provider uses: base URL, default and credential headers, timeouts (per
+//! attempt, and one deadline over all attempts of a request), the retry loop, pacing (budget and
+//! server rate-limit gate) and one debug log line per attempt.
 //!
 //! Must not know any vendor's paths or bodies, and must never print a credential header value or
 //! a body marked sensitive. Classification lives in `errors`, retry arithmetic in `retry`.
@@ -15,7 +16,7 @@ use serde_json::Value as Json;
 use tokio::time::Instant;
 
 use super::budget::{Bucket, Gate, RequestBudget};
-use super::errors::{status_error, transport_error};
+use super::errors::{deadline_error, status_error, transport_error};
 use super::redact::{SecretHeader, is_sensitive_header, path_only, redact_url};
 use super::retry::{RetryPolicy, is_idempotent, is_retryable_status, rate_limit_wait, status_proves_not_processed};
 use crate::error::ProviderError;
@@ -34,6 +35,7 @@ struct Inner {
     retry: RetryPolicy,
     bucket: Option<Bucket>,
     gate: Gate,
+    operation_timeout: Duration,
 }
 
 /// Settings for [`Client`]; `build` validates them.
@@ -44,6 +46,7 @@ pub struct ClientBuilder {
     secrets: Vec<SecretHeader>,
     connect_timeout: Duration,
     request_timeout: Duration,
+    operation_timeout: Duration,
     retry: RetryPolicy,
     budget: Option<RequestBudget>,
     invalid: Option<String>,
@@ -66,6 +69,9 @@ impl Client {
             secrets: Vec::new(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            // Attempts, backoff and server-requested waits together: five attempts of 60 s with
+            // waits between them fit; a server that keeps asking to wait does not hang an apply.
+            operation_timeout: Duration::from_secs(10 * 60),
             retry: RetryPolicy::default(),
             budget: None,
             invalid: None,
@@ -159,6 +165,12 @@ impl ClientBuilder {
         self.request_timeout = d;
         self
     }
+    /// The deadline of one request as the caller sees it: every attempt, backoff and wait for
+    /// the rate budget or a `Retry-After` together. Past it the request fails as Transient.
+    pub fn operation_timeout(mut self, d: Duration) -> Self {
+        self.operation_timeout = d;
+        self
+    }
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.retry.max_attempts = n.max(1);
         self
@@ -198,6 +210,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 bucket: self.budget.map(Bucket::new),
                 gate: Gate::default(),
+                operation_timeout: self.operation_timeout,
             }),
         })
     }
@@ -259,7 +272,22 @@ impl Request<'_> {
             .map_err(|e| ProviderError::permanent(format!("{method} {path}: unexpected response body: {e}")))
     }
 
+    /// Sends the request, retrying as the policy allows, within the client's operation timeout.
     pub async fn send(self) -> Result<Response, ProviderError> {
+        let limit = self.client.inner.operation_timeout;
+        // Named by origin and path: never the query or user info, which may hold secrets.
+        let shown = match self.client.resolve(&self.path) {
+            Ok(url) => format!("{}{}", url.origin().ascii_serialization(), url.path()),
+            Err(_) => self.path.clone(),
+        };
+        let method = self.method.clone();
+        match tokio::time::timeout(limit, self.send_attempts()).await {
+            Ok(result) => result,
+            Err(_) => Err(deadline_error(&method, &shown, limit)),
+        }
+    }
+
+    async fn send_attempts(self) -> Result<Response, ProviderError> {
         let inner = &self.client.inner;
         let mut url = self.client.resolve(&self.path)?;
         if !self.query.is_empty() {

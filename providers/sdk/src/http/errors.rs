@@ -32,6 +32,14 @@ pub fn transport_error(method: &Method, path: &str, what: &str, attempts: u32) -
     ProviderError::transient(format!("{method} {path}: {what} (after {attempts} attempts)"))
 }
 
+/// The error when a request found no final answer within the client's operation timeout.
+pub fn deadline_error(method: &Method, url: &str, limit: std::time::Duration) -> ProviderError {
+    ProviderError::transient(format!(
+        "{method} {url}: no final answer within {} s (attempts, retries and waits together); it was abandoned",
+        limit.as_secs_f64()
+    ))
+}
+
 /// The vendor's message, from whichever error style the body follows.
 pub fn vendor_message(body: &Json) -> Option<String> {
     const EXTRACTORS: &[fn(&Json) -> Option<String>] = &[cloudflare, digitalocean, scaleway, plain_message, openstack];

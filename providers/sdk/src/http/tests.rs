@@ -169,6 +169,25 @@ async fn hanging_server_times_out_as_transient() {
 }
 
 #[tokio::test]
+async fn a_request_that_keeps_being_retried_fails_at_the_operation_deadline() {
+    let faults = Faults::default();
+    let server = serve(&faults, app()).await;
+    // Each answer asks for a 1 s wait before the next attempt; ten attempts would take 9 s.
+    faults.throttle_next(100, Some("1"), json!({"message": "slow down"}));
+    let c = Client::builder(server.url())
+        .max_attempts(10)
+        .operation_timeout(Duration::from_millis(1500))
+        .build()
+        .expect("client");
+    let start = Instant::now();
+    let err = c.get("v2/things?page=2").await.expect_err("gives up at the deadline");
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert_eq!(err.class, ErrorClass::Transient);
+    let want = format!("GET {}v2/things: no final answer within 1.5 s", server.url());
+    assert!(err.message.starts_with(&want), "{}", err.message);
+}
+
+#[tokio::test]
 async fn connect_refused_is_transient() {
     let server = SimServer::start(app()).await.expect("bind");
     let url = server.url();

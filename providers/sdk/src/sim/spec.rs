@@ -1,5 +1,5 @@
-//! Checking emulator answers against the vendor's own OpenAPI description (`../shared/specs`),
-//! so an emulator cannot drift from the API it stands in for.
+//! Checking emulator answers against the vendor's own OpenAPI description (the repository's
+//! `specs/`), so an emulator cannot drift from the API it stands in for.
 //!
 //! [`OpenApi`] finds the operation for a method and a concrete path, picks the response schema
 //! for the status (the exact code, then `4XX`-style ranges, then `default`), turns the

@@ -85,6 +85,11 @@ pub(crate) fn command_timed_out(host: &str, command: &str, limit: Duration) -> P
     ))
 }
 
+/// An operation without a timeout of its own ran past the session's operation timeout.
+pub(crate) fn operation_timed_out(host: &str, what: &str, limit: Duration) -> ProviderError {
+    ProviderError::transient(format!("{what} on {host} did not finish within {}; it was abandoned", human(limit)))
+}
+
 /// The channel broke while a command ran or an SFTP transfer was under way.
 pub(crate) fn channel_failed(host: &str, what: &str, err: &dyn std::fmt::Display) -> ProviderError {
     ProviderError::transient(format!("{what} on {host} failed: the SSH channel broke ({err})"))
@@ -144,7 +149,7 @@ pub(crate) fn local_io(path: &std::path::Path, err: &io::Error) -> ProviderError
 
 /// "1 s", "250 ms", "2 min": durations as people write them.
 pub(crate) fn human(d: Duration) -> String {
-    if d.as_secs() >= 120 && d.as_secs() % 60 == 0 {
+    if d.as_secs() >= 120 && d.as_secs().is_multiple_of(60) {
         format!("{} min", d.as_secs() / 60)
     } else if d.subsec_millis() == 0 {
         format!("{} s", d.as_secs())

@@ -14,6 +14,9 @@ use super::errors;
 use super::session::Session;
 use crate::error::ProviderError;
 
+/// How long closing an abandoned command's channel may take.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
 /// How a command ended and what it printed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecOutput {
@@ -88,7 +91,8 @@ impl Command {
         self.sudo = true;
         self
     }
-    /// Abandon the command (close its channel) after this long; the error is Transient.
+    /// Abandon the command (close its channel) after this long; the error is Transient. Without
+    /// one, the session's operation timeout ([`super::SshConfig::operation_timeout`]) applies.
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
         self
@@ -237,11 +241,20 @@ impl Session {
 
     async fn run(&self, cmd: &Command, lines: Option<mpsc::Sender<OutputLine>>) -> Result<ExecOutput, ProviderError> {
         let what = format!("the command `{}`", cmd.display());
-        let mut channel = self.open_channel(&what).await?;
-        channel
-            .exec(true, cmd.command_line())
-            .await
-            .map_err(|err| errors::channel_failed(&self.endpoint(), &what, &err))?;
+        // The command's own timeout, or the session's operation timeout: nothing waits forever,
+        // not even for a channel on a connection that stopped answering.
+        let limit = cmd.timeout.unwrap_or(self.operation_timeout);
+        let deadline = tokio::time::Instant::now() + limit;
+        let timed_out = || errors::command_timed_out(&self.endpoint(), &cmd.display(), limit);
+        let start = async {
+            let channel = self.open_channel(&what).await?;
+            channel
+                .exec(true, cmd.command_line())
+                .await
+                .map_err(|err| errors::channel_failed(&self.endpoint(), &what, &err))?;
+            Ok::<_, ProviderError>(channel)
+        };
+        let mut channel = tokio::time::timeout_at(deadline, start).await.map_err(|_| timed_out())??;
 
         let mut out = ExecOutput::default();
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
@@ -274,18 +287,11 @@ impl Session {
                 }
             }
         };
-        let finished = match cmd.timeout {
-            Some(limit) => tokio::time::timeout(limit, collect).await.is_ok(),
-            None => {
-                collect.await;
-                true
-            }
-        };
-        if !finished {
-            // Closing the channel makes sshd hang up on the command's session.
-            let _ = channel.close().await;
-            let limit = cmd.timeout.unwrap_or_default();
-            return Err(errors::command_timed_out(&self.endpoint(), &cmd.display(), limit));
+        if tokio::time::timeout_at(deadline, collect).await.is_err() {
+            // Closing the channel makes sshd hang up on the command's session; a connection that
+            // no longer takes messages must not keep us waiting for that either.
+            let _ = tokio::time::timeout(CLOSE_GRACE, channel.close()).await;
+            return Err(timed_out());
         }
         send(Stream::Stdout, split_out.finish().into_iter().collect()).await;
         send(Stream::Stderr, split_err.finish().into_iter().collect()).await;

@@ -7,8 +7,10 @@
 //! back while the sink is slow. It must not hold a whole stream in memory or in a local file, and
 //! must not be used with the same connection at both ends (the one event loop would wait on
 //! itself; the call refuses it). Callers give it connections of its own: when the sink fails
-//! first, russh keeps the unsent data of the closed channel queued and that connection may not
-//! open another channel (seen with russh 0.62), so it is dropped afterwards, not pooled.
+//! first, russh keeps the unsent data of the closed channel queued and that connection takes no
+//! further message (russh 0.62: no new channel, no EOF, no goodbye), so it is dropped afterwards,
+//! not pooled; for the same reason no write to the sink may outlive the sink's channel
+//! (`until_sink_gone`).
 
 use russh::ChannelMsg;
 use tokio::sync::watch;
@@ -47,6 +49,21 @@ impl Tail {
     }
 }
 
+/// Runs one write to the sink (data or EOF) unless the sink's channel closes first; true when
+/// the write went through. The race it guards against: when the sink exits while some of the
+/// data written to it still waits in russh for window space, the client keeps that data queued
+/// for the closed channel and from then on takes no outgoing message on that connection (russh
+/// 0.62 stops reading its handle queue while any channel has pending data). The handle queue
+/// holds 10 messages; once it is full, a plain `eof().await` or `data_bytes().await` waits
+/// forever, although both remote commands are long gone. Whether data is pending at that moment
+/// depends on scheduling, which is why the hang showed only on a loaded machine.
+async fn until_sink_gone<E>(gone: &mut watch::Receiver<bool>, write: impl Future<Output = Result<(), E>>) -> bool {
+    tokio::select! {
+        sent = write => sent.is_ok(),
+        _ = gone.wait_for(|gone| *gone) => false,
+    }
+}
+
 fn failure(session: &Session, cmd: &Command, out: &ExecOutput) -> ProviderError {
     let tail = last_lines(&cmd.scrub(&out.stderr), 10);
     errors::command_failed(&session.endpoint(), &cmd.display(), out.status, out.signal.as_deref(), &tail)
@@ -57,7 +74,7 @@ impl Session {
     /// stdin. Either end failing (non-zero exit, signal, broken channel) is an error naming that
     /// command and its host; when the sink fails first the source is closed instead of drained.
     /// `target` must be another connection than `self`, and both should be used for this pipe
-    /// only (see the module header).
+    /// only (see the module header). The whole pipe runs under this session's operation timeout.
     pub async fn pipe(
         &self,
         source: impl Into<Command>,
@@ -65,6 +82,11 @@ impl Session {
         sink: impl Into<Command>,
     ) -> Result<PipeOutput, ProviderError> {
         let (source, sink) = (source.into(), sink.into());
+        let what = format!("piping `{}` into `{}` on {}", source.display(), sink.display(), target.endpoint());
+        self.within(&what, self.pipe_inner(source, target, sink)).await
+    }
+
+    async fn pipe_inner(&self, source: Command, target: &Session, sink: Command) -> Result<PipeOutput, ProviderError> {
         if std::ptr::eq(self, target) {
             return Err(ProviderError::permanent(format!(
                 "piping `{}` into `{}` needs two SSH connections, and both ends are the same one to {}; this is a bug in the caller",
@@ -106,9 +128,10 @@ impl Session {
             out
         };
 
-        // The source's stdout into the sink, packet by packet; stop writing once the sink is gone.
+        // The source's stdout into the sink, packet by packet. Every write to the sink (data and
+        // EOF alike) gives up once the sink's channel is closed: see `until_sink_gone`.
         let forward = async move {
-            let mut done = done_rx;
+            let mut gone = done_rx;
             let mut out = ExecOutput::default();
             let mut stderr = Tail::default();
             let (mut bytes, mut writing, mut closed) = (0u64, true, false);
@@ -117,10 +140,7 @@ impl Session {
                     ChannelMsg::Data { data } => {
                         bytes += data.len() as u64;
                         if writing {
-                            tokio::select! {
-                                sent = sink_write.data_bytes(data) => writing = sent.is_ok(),
-                                _ = done.wait_for(|gone| *gone) => writing = false,
-                            }
+                            writing = until_sink_gone(&mut gone, sink_write.data_bytes(data)).await;
                         }
                         if !writing && !closed {
                             // Nobody reads any more: stop the source instead of draining it.
@@ -129,8 +149,9 @@ impl Session {
                         }
                     }
                     ChannelMsg::ExtendedData { data, ext: 1 } => stderr.push(&data),
-                    ChannelMsg::Eof => {
-                        let _ = sink_write.eof().await;
+                    ChannelMsg::Eof if writing => {
+                        until_sink_gone(&mut gone, sink_write.eof()).await;
+                        writing = false;
                     }
                     ChannelMsg::ExitStatus { exit_status } => out.status = Some(exit_status),
                     ChannelMsg::ExitSignal { signal_name: sig, .. } => out.signal = Some(signal_name(&sig)),
@@ -138,7 +159,9 @@ impl Session {
                 }
             }
             // The source may end without an EOF (a broken channel): the sink must still finish.
-            let _ = sink_write.eof().await;
+            if writing {
+                until_sink_gone(&mut gone, sink_write.eof()).await;
+            }
             out.stderr = stderr.text();
             (out, bytes)
         };

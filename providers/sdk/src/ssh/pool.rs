@@ -58,10 +58,10 @@ impl Pool {
             Arc::clone(slots.entry(PoolKey::of(config)).or_default())
         };
         let mut slot = slot.lock().await;
-        if let Some(session) = &slot.session {
-            if !session.is_closed() {
-                return Ok(Arc::clone(session));
-            }
+        if let Some(session) = &slot.session
+            && !session.is_closed()
+        {
+            return Ok(Arc::clone(session));
         }
         let mut config = config.clone();
         if let (HostKeyPolicy::TrustOnFirstUse { recorded: None }, Some(learned)) = (&config.host_key, &slot.learned) {
@@ -81,10 +81,10 @@ impl Pool {
             let mut slots = self.slots.lock().unwrap_or_else(|poison| poison.into_inner());
             slots.remove(key)
         };
-        if let Some(slot) = slot {
-            if let Some(session) = slot.lock().await.session.take() {
-                session.close().await;
-            }
+        if let Some(slot) = slot
+            && let Some(session) = slot.lock().await.session.take()
+        {
+            session.close().await;
         }
     }
 }

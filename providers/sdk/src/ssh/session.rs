@@ -46,6 +46,9 @@ pub struct SshConfig {
     pub host_key: HostKeyPolicy,
     /// Limit for TCP connect, handshake and authentication together.
     pub connect_timeout: Duration,
+    /// Limit for any one operation on the session (a command without a timeout of its own, a
+    /// transfer, a pipe), so a stuck server or connection fails the operation instead of hanging.
+    pub operation_timeout: Duration,
 }
 
 impl fmt::Debug for SshConfig {
@@ -58,12 +61,14 @@ impl fmt::Debug for SshConfig {
             .field("passphrase", &self.passphrase.as_ref().map(|_| "<redacted>"))
             .field("host_key", &self.host_key)
             .field("connect_timeout", &self.connect_timeout)
+            .field("operation_timeout", &self.operation_timeout)
             .finish()
     }
 }
 
 impl SshConfig {
-    /// Port 22, a 10 s connect timeout, and no host trusted yet (trust on first use).
+    /// Port 22, a 10 s connect timeout, a 30 min operation timeout, and no host trusted yet
+    /// (trust on first use).
     pub fn new(host: impl Into<String>, user: impl Into<String>, key: KeySource) -> SshConfig {
         SshConfig {
             host: host.into(),
@@ -73,6 +78,7 @@ impl SshConfig {
             passphrase: None,
             host_key: HostKeyPolicy::TrustOnFirstUse { recorded: None },
             connect_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(30 * 60),
         }
     }
     pub fn with_port(mut self, port: u16) -> Self {
@@ -89,6 +95,10 @@ impl SshConfig {
     }
     pub fn with_connect_timeout(mut self, limit: Duration) -> Self {
         self.connect_timeout = limit;
+        self
+    }
+    pub fn with_operation_timeout(mut self, limit: Duration) -> Self {
+        self.operation_timeout = limit;
         self
     }
 
@@ -119,6 +129,8 @@ pub struct Session {
     pub(crate) user: String,
     fingerprint: String,
     first_use: bool,
+    /// [`SshConfig::operation_timeout`].
+    pub(crate) operation_timeout: Duration,
 }
 
 impl fmt::Debug for Session {
@@ -195,6 +207,7 @@ impl Session {
             user: config.user.clone(),
             fingerprint,
             first_use: matches!(config.host_key, HostKeyPolicy::TrustOnFirstUse { recorded: None }),
+            operation_timeout: config.operation_timeout,
         })
     }
 
@@ -225,8 +238,24 @@ impl Session {
 
     /// Say goodbye politely. Dropping the session also closes the connection.
     pub async fn close(&self) {
-        // The peer may already be gone; there is nothing useful to do about a failed goodbye.
-        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+        // The peer may already be gone; there is nothing useful to do about a failed goodbye. A
+        // connection that stopped taking messages (see pipe.rs) must not hold the caller up.
+        let goodbye = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en");
+        let _ = tokio::time::timeout(Duration::from_secs(5), goodbye).await;
+    }
+
+    /// Runs one operation (`what`, e.g. "uploading /etc/motd") under the session's operation
+    /// timeout; when it expires the operation is dropped (its channels with it) and the error
+    /// names the operation and this host.
+    pub(crate) async fn within<T>(
+        &self,
+        what: &str,
+        operation: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        match tokio::time::timeout(self.operation_timeout, operation).await {
+            Ok(result) => result,
+            Err(_) => Err(errors::operation_timed_out(&self.endpoint(), what, self.operation_timeout)),
+        }
     }
 
     pub(crate) async fn open_channel(&self, what: &str) -> Result<russh::Channel<client::Msg>, ProviderError> {

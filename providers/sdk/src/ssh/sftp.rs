@@ -4,7 +4,7 @@
 //! Owns opening the `sftp` subsystem (russh-sftp) and setting modes explicitly after writing, so
 //! the server's umask never decides them. It must not follow local symlinks out of an uploaded
 //! tree silently (they are uploaded as the files they point to) and must not touch remote paths
-//! outside the target it was given.
+//! outside the target it was given. Each transfer runs under the session's operation timeout.
 
 use std::path::Path;
 
@@ -29,10 +29,13 @@ impl Session {
 
     /// Write `contents` to `remote` (created or truncated) and set its mode, e.g. `0o600`.
     pub async fn upload_bytes(&self, contents: &[u8], remote: &str, mode: u32) -> Result<(), ProviderError> {
-        let sftp = self.sftp().await?;
-        let result = self.put(&sftp, contents, remote, mode).await;
-        let _ = sftp.close().await;
-        result
+        self.within(&format!("uploading {remote}"), async {
+            let sftp = self.sftp().await?;
+            let result = self.put(&sftp, contents, remote, mode).await;
+            let _ = sftp.close().await;
+            result
+        })
+        .await
     }
 
     /// Upload a local file; `mode` defaults to the local file's permission bits.
@@ -48,21 +51,25 @@ impl Session {
     /// Upload the directory tree under `local` to `remote`, creating directories as needed and
     /// giving every file and directory its local mode.
     pub async fn upload_dir(&self, local: &Path, remote: &str) -> Result<(), ProviderError> {
-        let sftp = self.sftp().await?;
-        let result = self.put_dir(&sftp, local, remote).await;
-        let _ = sftp.close().await;
-        result
+        self.within(&format!("uploading {} to {remote}", local.display()), async {
+            let sftp = self.sftp().await?;
+            let result = self.put_dir(&sftp, local, remote).await;
+            let _ = sftp.close().await;
+            result
+        })
+        .await
     }
 
     /// Read a remote file into memory. A missing file is NotFound.
     pub async fn download(&self, remote: &str) -> Result<Vec<u8>, ProviderError> {
-        let sftp = self.sftp().await?;
-        let result = sftp
-            .read(remote)
-            .await
-            .map_err(|err| errors::sftp_failed(&self.endpoint(), &format!("reading {remote}"), &err));
-        let _ = sftp.close().await;
-        result
+        let what = format!("reading {remote}");
+        self.within(&what, async {
+            let sftp = self.sftp().await?;
+            let result = sftp.read(remote).await.map_err(|err| errors::sftp_failed(&self.endpoint(), &what, &err));
+            let _ = sftp.close().await;
+            result
+        })
+        .await
     }
 
     async fn put(&self, sftp: &SftpSession, contents: &[u8], remote: &str, mode: u32) -> Result<(), ProviderError> {
