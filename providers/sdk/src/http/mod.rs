@@ -10,6 +10,7 @@ pub mod errors;
 pub mod paginate;
 pub mod redact;
 pub mod retry;
+pub mod secrets;
 
 pub use budget::RequestBudget;
 pub use client::{Client, ClientBuilder, Request, Response};
@@ -17,6 +18,7 @@ pub use errors::{class_for_status, vendor_message};
 pub use paginate::{Paging, all_pages};
 pub use redact::{SecretHeader, redact_url};
 pub use retry::RetryPolicy;
+pub use secrets::Secrets;
 
 #[cfg(test)]
 mod paginate_tests;
