@@ -70,7 +70,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tarn show\n  tarn show --json\n  tarn show plan.tarnplan\n\n")]
     Show(ShowArgs),
     /// Show output values from the state.
-    #[command(after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output --json\n\n")]
+    #[command(
+        after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output db_password --raw   # a sensitive string, on explicit request\n  tarn output --json\n\n"
+    )]
     Output(OutputArgs),
     /// Inspect the state.
     #[command(
@@ -285,10 +287,15 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
-    /// Only this output, printed raw.
+    /// Only this output. A sensitive one shows as `(sensitive value)` unless `--raw` or `--json`.
     pub name: Option<String>,
+    /// JSON, sensitive values included (an explicit request, as `terraform output -json`).
     #[arg(long)]
     pub json: bool,
+    /// The output's value alone, sensitive or not: a string without quotes, a number or a bool
+    /// (a list, map or null is refused; use `--json`).
+    #[arg(long, requires = "name", conflicts_with = "json")]
+    pub raw: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -64,9 +64,22 @@ fn main() {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var(stack::WORKSPACE_ENV, workspace) };
     }
-    let code = match run(cli) {
-        Ok(()) => 0,
-        Err(err) => report(&err),
+    // The engine runs on a thread whose stack is sized for its documented depth limits, not
+    // on whatever the main thread happens to have (8 MiB, or less under `ulimit -s`).
+    let engine =
+        std::thread::Builder::new().name("tarn".into()).stack_size(tarn_core::ENGINE_STACK_BYTES).spawn(move || {
+            match run(cli) {
+                Ok(()) => 0,
+                Err(err) => report(&err),
+            }
+        });
+    let code = match engine.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => 101,
+        Err(e) => {
+            eoutln!("error: cannot start tarn's main thread: {e}");
+            1
+        }
     };
     let _ = std::io::stdout().flush();
     std::process::exit(code);

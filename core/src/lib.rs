@@ -14,3 +14,12 @@ pub mod graph;
 pub mod plan;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
+
+/// The stack a thread running the engine (loading, planning, apply's finalizer) should have.
+/// Evaluation recursion is bounded by the documented limits (docs/language.md, "Limits": the
+/// parser's 64 levels of nesting and 128 chained operators, values nested at most
+/// `plan::limits::MAX_VALUE_DEPTH` deep when recorded, locals evaluated in dependency order
+/// without one nested evaluation per reference), and this much stack holds those bounds with
+/// a wide margin in unoptimized builds too. It is only reserved address space: pages are
+/// touched as used.
+pub const ENGINE_STACK_BYTES: usize = 256 << 20;

@@ -54,6 +54,8 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Apply's workers run the finalizer (evaluation) too.
+        .thread_stack_size(tarn_core::ENGINE_STACK_BYTES)
         .build()
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
 }

@@ -210,3 +210,54 @@ fn a_malformed_var_flag_is_refused_before_anything_happens() {
     s.tarn(&["plan", "--target", "not an address!"]).code(1).stderr_has("--target");
     assert_eq!(s.state_fingerprint(), before);
 }
+
+/// `n` locals, each the one before plus one, and an output of the last.
+fn chained_locals(n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut c = String::from("locals {\n  a_0 = 0\n");
+    for i in 1..=n {
+        writeln!(c, "  a_{i} = local.a_{} + 1", i - 1).unwrap();
+    }
+    writeln!(c, "}}\n\noutput \"last\" {{\n  value = local.a_{n}\n}}").unwrap();
+    c
+}
+
+/// Regression (issue 12): 1,400 chained locals aborted plan and apply with a stack overflow
+/// (exit 134). Locals are now evaluated in dependency order, so the chain's length does not
+/// matter: 10,000 plan too.
+#[test]
+fn long_chains_of_locals_plan_and_apply() {
+    let s = Stack::with(&chained_locals(1_400));
+    s.tarn(&["plan"]).ok().stdout_has("+ last = 1400");
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(s.tarn(&["output", "last"]).ok().stdout.trim(), "1400");
+
+    let s = Stack::with(&chained_locals(10_000));
+    s.tarn(&["plan"]).ok().stdout_has("+ last = 10000");
+}
+
+/// Deeply nested expressions are refused by the parser (64 levels, docs/language.md) with a
+/// diagnostic at the place, never a crash.
+#[test]
+fn deeply_nested_expressions_are_a_diagnostic() {
+    for (open, close) in [("(", ")"), ("[", "]"), ("{ a = ", " }")] {
+        let s =
+            Stack::with(&format!("output \"o\" {{\n  value = {}1{}\n}}\n", open.repeat(5_000), close.repeat(5_000)));
+        let run = s.tarn(&["plan"]).code(1);
+        assert!(run.stderr.contains("main.tarn.hcl line 2") && run.stderr.contains("nest"), "{open}: {}", run.dump());
+    }
+}
+
+/// Regression (issue 12): an output nested 128 levels deep applied with exit 0, and from then
+/// on every command failed reading the state ("recursion limit"). Now refused at plan, at the
+/// expression, before anything is written; the state stays readable.
+#[test]
+fn a_value_too_deep_to_read_back_is_refused_before_anything_is_written() {
+    let deep = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    rejected(
+        &format!("output \"o\" {{\n  value = [jsondecode(\"{deep}\")]\n}}\n"),
+        &[],
+        "line 6, col 11",
+        &["Value nested too deeply", "output \"o\"", "128 levels"],
+    );
+}

@@ -87,7 +87,7 @@ fn a_stack_moves_from_sqlite_to_postgres_and_back_with_nothing_lost() {
     assert_eq!(s.tarn_with(&["show", "--json"], &on_pg).ok().json(), before);
     assert_eq!(s.tarn_with(&["state", "list", "--json"], &on_pg).ok().stdout, list);
     s.tarn_with(&["plan", "--detailed-exitcode"], &on_pg).ok();
-    assert_eq!(s.tarn_with(&["output", "pw"], &on_pg).ok().stdout.trim(), PW);
+    assert_eq!(s.tarn_with(&["output", "pw", "--raw"], &on_pg).ok().stdout.trim(), PW);
     // The serial went on where it was: the next apply is run 3.
     s.write("main.tarn.hcl", CONFIG);
     s.tarn_with(&["apply", "--auto-approve"], &on_pg).ok();
@@ -109,7 +109,7 @@ fn a_stack_moves_from_sqlite_to_postgres_and_back_with_nothing_lost() {
     let after = s.tarn_with(&["show", "--json"], &on_back).ok().json();
     assert_eq!(after, s.tarn_with(&["show", "--json"], &on_pg).ok().json());
     s.tarn_with(&["plan", "--detailed-exitcode"], &on_back).ok();
-    assert_eq!(s.tarn_with(&["output", "pw"], &on_back).ok().stdout.trim(), PW);
+    assert_eq!(s.tarn_with(&["output", "pw", "--raw"], &on_back).ok().stdout.trim(), PW);
     let (there, here) = (export(&url), export(back.to_str().expect("utf-8 path")));
     assert_eq!(
         (&here.lineage, here.serial, &here.resources, &here.outputs, &here.runs),

@@ -118,7 +118,7 @@ fn sensitive_values_are_sealed_in_a_pg_dump() {
     let env = [("TARN_VAR_pw", SECRET_PW)];
     s.tarn_with(&["apply", "--auto-approve"], &env).ok();
     // The values are there, sealed, and open with the key.
-    assert_eq!(s.tarn(&["output", "pw"]).ok().stdout.trim(), SECRET_PW);
+    assert_eq!(s.tarn(&["output", "pw", "--raw"]).ok().stdout.trim(), SECRET_PW);
     let dump = TestPostgres::shared().pg_dump("postgres");
     assert!(dump.contains("$tarn_sealed"), "the dump holds sealed values");
     for secret in [SECRET_PW, SECRET_ATTR] {

@@ -114,7 +114,7 @@ fn secrets_never_reach_output_or_plan_files() {
     run(&["show"], 0);
     let show = run(&["show", "--json"], 0).json();
     run(&["output"], 0);
-    run(&["output", "--json"], 0);
+    run(&["output", "pw"], 0);
     run(&["output", "trigger_id"], 0);
     run(&["state", "list"], 0);
     run(&["state", "list", "--json"], 0);
@@ -184,13 +184,18 @@ output "pw" {
   value     = var.pw
   sensitive = true
 }
+
+output "plain" {
+  value = null_resource.plain.triggers
+}
 "#;
 
 #[test]
 fn without_a_key_a_sensitive_output_is_a_digest_refused_by_name_and_still_converges() {
     let s = Stack::with(OUTPUT_ONLY);
     s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
-    let run = s.tarn(&["output", "pw"]).code(1);
+    assert_eq!(s.tarn(&["output", "pw"]).ok().stdout.trim(), "(sensitive value)");
+    let run = s.tarn(&["output", "pw", "--raw"]).code(1);
     assert!(
         run.stderr.contains("sensitive") && run.stderr.contains("keygen") && run.stdout.is_empty(),
         "{}",
@@ -205,15 +210,32 @@ fn without_a_key_a_sensitive_output_is_a_digest_refused_by_name_and_still_conver
     }
 }
 
+/// Regression (issue 12): `tarn output NAME` printed a sensitive output in clear. As Terraform
+/// decides, only an explicit request (`--raw`, `--json`) prints it.
 #[test]
-fn with_a_key_a_sensitive_output_asked_for_by_name_is_printed_and_sealed_at_rest() {
+fn with_a_key_a_sensitive_output_is_printed_only_on_explicit_request_and_sealed_at_rest() {
     let s = keyed(OUTPUT_ONLY);
     s.tarn_with(&["apply", "--auto-approve"], &[("TARN_VAR_pw", PW)]).ok();
     let listed = s.tarn(&["output"]).ok();
     assert_clean("tarn output", &listed.dump());
-    assert!(listed.stdout.contains("(sensitive value)"), "{}", listed.dump());
-    // Asked for by name, the user gets exactly that value, like `terraform output -raw`.
-    assert_eq!(s.tarn(&["output", "pw"]).ok().stdout.trim(), PW);
+    assert!(
+        listed.stdout.lines().any(|l| l.starts_with("pw ") && l.ends_with("= (sensitive value)")),
+        "{}",
+        listed.dump()
+    );
+    let named = s.tarn(&["output", "pw"]).ok();
+    assert_clean("tarn output pw", &named.dump());
+    assert_eq!(named.stdout.trim(), "(sensitive value)");
+    // Asked for explicitly, the user gets exactly that value, like `terraform output -raw`.
+    assert_eq!(s.tarn(&["output", "pw", "--raw"]).ok().stdout, PW);
+    assert_eq!(s.tarn(&["output", "pw", "--json"]).ok().stdout.trim(), format!("\"{PW}\""));
+    let all = s.tarn(&["output", "--json"]).ok().json();
+    assert_eq!(all["pw"]["sensitive"], true);
+    assert_eq!(all["pw"]["value"], PW);
+    // --raw prints one bare value: a map is refused with the flag to use instead.
+    let map = s.tarn(&["output", "plain", "--raw"]).code(1);
+    assert!(map.stderr.contains("--raw prints only a string") && map.stdout.is_empty(), "{}", map.dump());
+    assert!(s.tarn(&["output", "--raw"]).code(1).stderr.contains("NAME"), "--raw needs a name");
     for (file, text) in state_files(&s) {
         assert_clean(&file, &text);
     }
@@ -273,4 +295,63 @@ fn error_messages_never_quote_a_sensitive_value() {
     let run = s.tarn_with(&["plan"], &[("TARN_VAR_pw", PW)]).code(1);
     assert!(run.stderr.contains("\"latency_ms\" of fault_object must be number"), "{}", run.dump());
     assert_clean("attribute type error", &run.dump());
+}
+
+/// Regression (issue 12): `local_sensitive_file` printed and stored unsalted hashes of its
+/// content (`id` is its SHA1), from which a short secret is found again.
+#[test]
+fn local_sensitive_file_hashes_are_never_shown_or_stored_in_clear() {
+    let file = |ty: &str| {
+        format!(
+            "resource \"{ty}\" \"f\" {{\n  filename = \"${{path.module}}/out/f.txt\"\n  content  = \"{ATTR}\"\n}}\n"
+        )
+    };
+    // The same content in a plain `local_file` gives the hashes to look for.
+    let plain = Stack::with(&file("local_file"));
+    plain.tarn(&["apply", "--auto-approve"]).ok();
+    let shown = plain.tarn(&["show", "--json"]).ok().json();
+    let values = &shown["resources"][0]["values"];
+    let hashes: Vec<String> = [
+        "id",
+        "content_md5",
+        "content_sha1",
+        "content_sha256",
+        "content_base64sha256",
+        "content_sha512",
+        "content_base64sha512",
+    ]
+    .iter()
+    .map(|k| values[k].as_str().unwrap_or_else(|| panic!("{k} in {values}")).to_string())
+    .collect();
+
+    let s = keyed(&file("local_sensitive_file"));
+    let mut seen = Vec::new();
+    for args in [
+        &["plan"][..],
+        &["plan", "--json"],
+        &["apply", "--auto-approve"],
+        &["show"],
+        &["show", "--json"],
+        &["state", "list"],
+        &["state", "show", "local_sensitive_file.f"],
+        &["state", "show", "local_sensitive_file.f", "--json"],
+        &["plan", "--json"],
+    ] {
+        let run = s.tarn(args).ok();
+        seen.push((format!("tarn {args:?}"), run.dump()));
+    }
+    for (file, text) in state_files(&s) {
+        seen.push((file, text));
+    }
+    for (what, text) in &seen {
+        for h in &hashes {
+            assert!(!text.contains(h.as_str()), "{what} shows a hash of the secret ({h}):\n{text}");
+        }
+    }
+    let shown = s.tarn(&["show", "--json"]).ok().json();
+    let sensitive = shown["resources"][0]["sensitive_values"].as_array().unwrap().clone();
+    for path in ["/id", "/content_md5", "/content_base64sha512"] {
+        assert!(sensitive.iter().any(|p| p == path), "{path} is marked sensitive: {sensitive:?}");
+    }
+    assert_eq!(s.read("out/f.txt"), ATTR, "the file itself has the content");
 }

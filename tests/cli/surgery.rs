@@ -196,7 +196,7 @@ fn pull_keeps_secrets_sealed_and_push_refuses_another_key() {
     assert!(pulled.stdout.contains("$tarn_sealed"), "{}", pulled.stdout);
     s.write("pulled.json", &pulled.stdout);
     s.tarn(&["state", "push", "pulled.json"]).ok();
-    s.tarn(&["output", "pw"]).ok().stdout_has(&format!("out-{SECRET}"));
+    s.tarn(&["output", "pw", "--raw"]).ok().stdout_has(&format!("out-{SECRET}"));
 
     // Sealed with another key: refused, the state is unchanged and still opens.
     let other = Stack::with(&secret_config());
@@ -235,8 +235,8 @@ fn rekey_reseals_everything_and_the_old_key_no_longer_opens() {
     assert!(!printed.contains(new_key.trim()) && !printed.contains(old_key.trim()), "a key was printed");
 
     // The new key opens both workspaces; the old one opens neither.
-    s.tarn(&["output", "pw"]).ok().stdout_has(&format!("out-{SECRET}"));
-    s.tarn(&["--workspace", "staging", "output", "pw"]).ok().stdout_has(&format!("out-{SECRET}"));
+    s.tarn(&["output", "pw", "--raw"]).ok().stdout_has(&format!("out-{SECRET}"));
+    s.tarn(&["--workspace", "staging", "output", "pw", "--raw"]).ok().stdout_has(&format!("out-{SECRET}"));
     s.tarn_with(&["show"], &[("TARN_STATE_KEY", old_key.trim())]).code(1).stderr_has("wrong key");
     s.tarn_with(&["--workspace", "staging", "show"], &[("TARN_STATE_KEY", old_key.trim())])
         .code(1)

@@ -375,6 +375,9 @@ fn outputs(input: &PlanInput, world: &World, diags: &mut Diagnostics) -> Vec<Out
         } else {
             world.output(&[], &o.name).map(|s| s.value).unwrap_or(Value::Null)
         };
+        if let Some(d) = super::limits::check_depth(&after, &format!("output \"{}\"", o.name), o.value.span) {
+            diags.push(d);
+        }
         if !o.sensitive && after.contains_sensitive() {
             diags.push(
                 Diagnostic::error(

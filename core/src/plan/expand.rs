@@ -31,6 +31,9 @@ pub fn expand(
         if let Some(d) = d {
             return Err(d);
         }
+        if v.contains_sensitive() {
+            return Err(sensitive_argument("count", e, what));
+        }
         if !v.is_wholly_known() {
             return Err(Diagnostic::error(
                 "Invalid count argument",
@@ -68,13 +71,10 @@ pub fn expand(
         .at(e.span)
         .into()
     };
+    // A map whose values (not keys) are sensitive is fine: only its keys become addresses. A
+    // sensitive key marks the whole map (eval's object and `for` constructors do so).
     if v.is_sensitive() {
-        return Err(Diagnostic::error(
-            "Invalid for_each argument",
-            format!("The for_each value of {what} is sensitive; instance keys are shown in plans, so they cannot be sensitive. Use `nonsensitive()` on the keys if they are not secret."),
-        )
-        .at(e.span)
-        .into());
+        return Err(sensitive_argument("for_each", e, what));
     }
     match v.unmark().0 {
         Value::Unknown => Err(unknown()),
@@ -87,6 +87,9 @@ pub fn expand(
         Value::List(items) => {
             let mut keys = Vec::with_capacity(items.len());
             for item in items {
+                if item.contains_sensitive() {
+                    return Err(sensitive_argument("for_each", e, what));
+                }
                 match item.unmark().0 {
                     Value::String(s) => keys.push(s.clone()),
                     Value::Unknown => return Err(unknown()),
@@ -112,6 +115,20 @@ pub fn expand(
         .at(e.span)
         .into()),
     }
+}
+
+/// A sensitive `count` or `for_each` (or a sensitive key in it): instance keys become addresses,
+/// shown in every plan, `state list` and the state's row keys, so a secret there would be in
+/// clear text everywhere. Terraform's wording, at the argument's span; the value is never quoted.
+fn sensitive_argument(argument: &str, e: &Expr, what: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Invalid {argument} argument"),
+        format!(
+            "Sensitive values, or values derived from sensitive values, cannot be used as {argument} arguments. If used, the sensitive value could be exposed as a resource instance key. The {argument} of {what} is sensitive; if it is not a secret, wrap it in `nonsensitive()`."
+        ),
+    )
+    .at(e.span)
+    .into()
 }
 
 /// The binding each instance key gives `count.index` / `each.*`.

@@ -17,6 +17,7 @@ mod expand;
 mod finalize;
 mod import;
 mod lang;
+pub mod limits;
 pub mod model;
 mod providers;
 mod refresh;

@@ -64,6 +64,11 @@ pub fn check(resource: &Resource, address: &Address, value: &Value, schema: &Res
         };
         match lang::convert(v, &attr.ty) {
             Ok(c) => {
+                let at = resource.body.attributes.get(name).map_or(span, |a| a.value.span);
+                if let Some(d) = super::limits::check_depth(&c, &format!("\"{name}\" of {address}"), at) {
+                    diags.push(d.for_address(address));
+                    continue;
+                }
                 out.insert(name.clone(), c);
             }
             // Conversion errors quote the value: never a sensitive one.

@@ -195,6 +195,12 @@ impl<'a> World<'a> {
         if let Some(s) = self.memo.borrow().get(&key) {
             return Some(s.clone());
         }
+        if kind == SlotKind::Local {
+            self.prefetch_locals(module, name);
+            if let Some(s) = self.memo.borrow().get(&key) {
+                return Some(s.clone());
+            }
+        }
         if !self.busy.borrow_mut().insert(key.clone()) {
             // A cycle; the graph reports it. Unknown keeps evaluation going.
             return Some(Slot { value: Value::Unknown, deps: Vec::new() });
@@ -204,6 +210,52 @@ impl<'a> World<'a> {
         let slot = slot?;
         self.memo.borrow_mut().insert(key, slot.clone());
         Some(slot)
+    }
+
+    /// Evaluates the locals that local `name` reaches through other locals of the same module,
+    /// deepest first, with an explicit stack: each then finds what it refers to memoized, so
+    /// a chain of any length (`a_i = local.a_{i-1} + 1`, thousands long) is evaluated without
+    /// one nested evaluation per link, whose stack would overflow. Other references (module
+    /// outputs, resources) stay lazy: their depth is bounded by the module tree.
+    fn prefetch_locals(&self, module: &[ModuleStep], name: &str) {
+        let Some(tree) = self.tree(module) else { return };
+        let locals = &tree.module.locals;
+        let pending = |n: &str| {
+            let key = (module.to_vec(), SlotKind::Local, n.to_string());
+            locals.contains_key(n) && !self.memo.borrow().contains_key(&key) && !self.busy.borrow().contains(&key)
+        };
+        // Depth-first, post-order: (local, whether its references were pushed already).
+        let mut order: Vec<&str> = Vec::new();
+        let mut seen: FxHashSet<&str> = FxHashSet::default();
+        let Some((root, _)) = locals.get_key_value(name) else { return };
+        let mut stack: Vec<(&str, bool)> = vec![(root.as_str(), false)];
+        while let Some((n, expanded)) = stack.pop() {
+            if expanded {
+                order.push(n);
+                continue;
+            }
+            if !seen.insert(n) {
+                continue;
+            }
+            stack.push((n, true));
+            for r in crate::eval::references(&locals[n].value) {
+                if let [head, dep, ..] = r.path.as_slice()
+                    && head == "local"
+                    && let Some((dep, _)) = locals.get_key_value(dep.as_str())
+                    && !seen.contains(dep.as_str())
+                    && pending(dep)
+                {
+                    stack.push((dep.as_str(), false));
+                }
+            }
+        }
+        // The last is `name` itself, which the caller computes.
+        order.pop();
+        for n in order {
+            if pending(n) {
+                self.slot(module, SlotKind::Local, n);
+            }
+        }
     }
 
     fn report(&self, d: Option<Diagnostics>) {

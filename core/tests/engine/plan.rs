@@ -78,7 +78,7 @@ fn snapshot(dir: &Path) -> Snapshot {
     snap
 }
 
-fn run(dir: &Path) -> String {
+pub(crate) fn run(dir: &Path) -> String {
     let (config, diags) = config::load(dir);
     let Some(config) = config else { return format!("load failed: {diags:?}") };
     let mut out = render_diags(&diags, &config.sources);
@@ -212,6 +212,9 @@ cases!(
     import_block,
     swapped_dependency_replace,
     for_each_over_resource,
+    sensitive_for_each,
+    sensitive_values_in_for_each,
+    deep_values,
     provider_changed,
     provider_changed_prevent_destroy,
     provider_changed_missing,

@@ -46,6 +46,13 @@ pub fn schema() -> ProviderSchema {
             .attr("digest", AttributeSchema::computed(Type::String, "digest"))
             .refines_plan(),
     );
+    // A value of any type: how a plugin's dynamic attribute reaches the planner.
+    s.resources.insert(
+        "test_blob".into(),
+        ResourceSchema::new("a blob")
+            .attr("id", AttributeSchema::computed(Type::String, "id"))
+            .attr("payload", AttributeSchema::optional(Type::Any, "any value")),
+    );
     s.data_sources.insert(
         "test_lookup".into(),
         ResourceSchema::new("lookup")

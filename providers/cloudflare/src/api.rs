@@ -8,7 +8,7 @@
 //! endpoint.
 
 use serde_json::Value as Json;
-use tarn_sdk::http::{Client, Paging, RequestBudget, all_pages, vendor_message};
+use tarn_sdk::http::{Client, Paging, RequestBudget, Secrets, all_pages, vendor_message};
 use tarn_sdk::{ErrorClass, ProviderError};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
@@ -34,6 +34,12 @@ impl Api {
     /// An API over a client built elsewhere (tests tune its retry policy).
     pub fn with_client(client: Client) -> Api {
         Api { client, page_size: 100 }
+    }
+
+    /// This API with the sensitive values of one call (`Secrets::of` its tarn values): they are
+    /// masked in the bodies and URLs logged at trace level and in error messages.
+    pub fn redacting(&self, secrets: Secrets) -> Api {
+        Api { client: self.client.redacting(secrets), page_size: self.page_size }
     }
 
     /// Lists with pages of `n` (tests use small pages to exercise pagination).

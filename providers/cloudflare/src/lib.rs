@@ -33,6 +33,7 @@ use tarn_sdk::{
     ReadDataRequest, ReadRequest, UpdateRequest, Value,
 };
 
+use tarn_sdk::http::Secrets;
 use values::{attr_bool, attr_str, required_str};
 
 /// The `cloudflare` provider. Unusable until `configure` has run.
@@ -69,8 +70,10 @@ impl CloudflareProvider {
         })
     }
 
-    fn api(&self) -> Result<Api, ProviderError> {
-        self.configured().map(|c| c.api)
+    /// The API for one call, masking the sensitive values among `values` (the call's planned
+    /// object, prior state or configuration) in what it logs and in its errors.
+    fn api<'v>(&self, values: impl IntoIterator<Item = &'v Value>) -> Result<Api, ProviderError> {
+        self.configured().map(|c| c.api.redacting(Secrets::of(values)))
     }
 }
 
@@ -117,7 +120,7 @@ impl Provider for CloudflareProvider {
     }
 
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
-        let api = self.api()?;
+        let api = self.api([&req.state])?;
         let zone_id = required_str(&req.state, "zone_id")?;
         let id = required_str(&req.state, "id")?;
         match req.type_name.as_str() {
@@ -148,15 +151,16 @@ impl Provider for CloudflareProvider {
 
     async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
         let c = self.configured()?;
+        let api = c.api.redacting(Secrets::of([&req.planned]));
         let zone_id = required_str(&req.planned, "zone_id")?;
         match req.type_name.as_str() {
             DNS_RECORD => {
                 let tag = c.correlation_tags.then_some(req.correlation.as_str());
-                let created = c.api.create_record(&zone_id, &record::body(&req.planned, tag)?).await?;
+                let created = api.create_record(&zone_id, &record::body(&req.planned, tag)?).await?;
                 Ok(record::state(&created, &req.planned))
             }
             ZONE_LOCKDOWN => {
-                let created = c.api.create_lockdown(&zone_id, &lockdown::body(&req.planned)?).await?;
+                let created = api.create_lockdown(&zone_id, &lockdown::body(&req.planned)?).await?;
                 Ok(lockdown::state(&created, &zone_id, &req.planned))
             }
             other => Err(unknown_type(other)),
@@ -164,7 +168,7 @@ impl Provider for CloudflareProvider {
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
-        let api = self.api()?;
+        let api = self.api([&req.prior, &req.planned])?;
         let zone_id = required_str(&req.prior, "zone_id")?;
         let id = required_str(&req.prior, "id")?;
         match req.type_name.as_str() {
@@ -181,7 +185,7 @@ impl Provider for CloudflareProvider {
     }
 
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
-        let api = self.api()?;
+        let api = self.api([&req.state])?;
         let zone_id = required_str(&req.state, "zone_id")?;
         let id = required_str(&req.state, "id")?;
         // Already gone is success: the contract says so.
@@ -194,7 +198,7 @@ impl Provider for CloudflareProvider {
 
     async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
         match req.type_name.as_str() {
-            ZONE => zone::read(&self.api()?, &req.config).await,
+            ZONE => zone::read(&self.api([&req.config])?, &req.config).await,
             other => Err(ProviderError::permanent(format!(
                 "The cloudflare provider has no data source \"{other}\"; it offers \"{ZONE}\"."
             ))),
@@ -202,7 +206,10 @@ impl Provider for CloudflareProvider {
     }
 
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
-        let api = self.api()?;
+        // Nothing is known of the object yet, so nothing to mask: its attributes are not
+        // sensitive by the schema, and an imported object's values are marked only once the
+        // configuration that claims it is planned.
+        let api = self.api(std::iter::empty())?;
         let (zone_id, object_id) = import_id(id)?;
         match type_name {
             DNS_RECORD => Ok(api.record(zone_id, object_id).await?.map(|r| record::state(&r, &Value::Null))),
@@ -215,11 +222,12 @@ impl Provider for CloudflareProvider {
 
     async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
         let c = self.configured()?;
+        let api = c.api.redacting(Secrets::of([&req.planned]));
         match req.type_name.as_str() {
-            DNS_RECORD if c.correlation_tags => record::adopt(&c.api, &req.planned, &req.correlation).await,
+            DNS_RECORD if c.correlation_tags => record::adopt(&api, &req.planned, &req.correlation).await,
             // Untagged records cannot be told apart from ones tarn did not make.
             DNS_RECORD => Ok(None),
-            ZONE_LOCKDOWN => lockdown::adopt(&c.api, &req.planned).await,
+            ZONE_LOCKDOWN => lockdown::adopt(&api, &req.planned).await,
             other => Err(unknown_type(other)),
         }
     }

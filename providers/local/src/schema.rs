@@ -50,10 +50,17 @@ pub const CHECKSUMS: [(&str, &str); 6] = [
     ("content_base64sha512", "Base64-encoded SHA512 checksum of the file content."),
 ];
 
-fn with_checksums(mut r: ResourceSchema) -> ResourceSchema {
-    r = r.attr("id", AttributeSchema::computed(Type::String, "The hexadecimal SHA1 checksum of the file content."));
+/// The checksums and the id (a SHA1 too). They are unsalted hashes of the content, so for a
+/// sensitive file they are as secret as the content itself (a short or guessable secret is
+/// found again from its hash): sensitive, hence never shown and sealed in the state.
+fn with_checksums(mut r: ResourceSchema, kind: Kind) -> ResourceSchema {
+    let mark = |a: AttributeSchema| if kind == Kind::SensitiveFile { a.sensitive() } else { a };
+    r = r.attr(
+        "id",
+        mark(AttributeSchema::computed(Type::String, "The hexadecimal SHA1 checksum of the file content.")),
+    );
     for (name, description) in CHECKSUMS {
-        r = r.attr(name, AttributeSchema::computed(Type::String, description));
+        r = r.attr(name, mark(AttributeSchema::computed(Type::String, description)));
     }
     r
 }
@@ -108,7 +115,7 @@ fn resource(kind: Kind) -> ResourceSchema {
         .attr("file_permission", permission("file"))
         .attr("directory_permission", permission("directories created for the file"));
     // `plan` computes the checksums (and the id) of content known at plan time.
-    with_checksums(r).refines_plan()
+    with_checksums(r, kind).refines_plan()
 }
 
 fn data_source(kind: Kind) -> ResourceSchema {
@@ -124,7 +131,7 @@ fn data_source(kind: Kind) -> ResourceSchema {
         )
         .attr("content", mark(AttributeSchema::computed(Type::String, "Raw content of the file, as UTF-8.")))
         .attr("content_base64", mark(AttributeSchema::computed(Type::String, "Base64-encoded content of the file.")));
-    with_checksums(r)
+    with_checksums(r, kind)
 }
 
 pub fn provider_schema() -> ProviderSchema {

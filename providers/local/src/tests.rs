@@ -77,11 +77,15 @@ fn schema_matches_hashicorp_local() {
         let secret = type_name == "local_sensitive_file";
         assert_eq!(r.attributes["content"].sensitive, secret);
         assert_eq!(r.attributes["content_base64"].sensitive, secret);
-        assert!(!r.attributes["content_sha1"].sensitive);
+        // Unsalted hashes of a secret give it away (issue 12): sensitive with the content.
+        for name in &expected[6..] {
+            assert_eq!(r.attributes[*name].sensitive, secret, "{type_name}.{name}");
+        }
         let d = &schema.data_sources[type_name];
         assert!(d.attributes["filename"].required);
         assert!(d.attributes["content"].computed && d.attributes["id"].computed);
         assert_eq!(d.attributes["content"].sensitive, secret);
+        assert_eq!(d.attributes["content_sha256"].sensitive, secret);
     }
     assert!(!schema.resources["local_file"].attributes.contains_key("sensitive_content"));
 }

@@ -1,6 +1,7 @@
 //! The cloudflare provider against its emulator over real HTTP on 127.0.0.1, and the emulator
 //! against the vendor's OpenAPI description. One test binary, a module per concern:
 //!
+//! - `logs` — trace-level HTTP logs with sensitive values masked
 //! - `provider` — CRUD through the Provider trait, drift, gone objects, adoption, import
 //! - `transport` — pagination over several pages, 429 with Retry-After, 5xx retries, auth
 //! - `emulator` — validation errors with Cloudflare's codes, persistence, admin fault controls
@@ -9,6 +10,7 @@
 mod common;
 
 mod emulator;
+mod logs;
 mod provider;
 mod spec;
 mod transport;

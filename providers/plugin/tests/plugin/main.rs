@@ -2,10 +2,11 @@
 //! (examples/plugins/kv) through the conformance suite and the `Provider` trait, and the
 //! deliberately broken plugins of `tests/fixtures` (crash, hang, garbage, non-zero exit, wrong
 //! version, bad schema, stderr noise), each of which must give a clean classified error, and
-//! leave no process behind.
+//! leave no process behind; and logs at trace level that never show a sensitive value.
 
 mod broken;
 mod kv;
+mod logs;
 
 use std::path::PathBuf;
 use std::time::Duration;

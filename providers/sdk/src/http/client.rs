@@ -2,8 +2,9 @@
 //! attempt, and one deadline over all attempts of a request), the retry loop, pacing (budget and
 //! server rate-limit gate) and one debug log line per attempt.
 //!
-//! Must not know any vendor's paths or bodies, and must never print a credential header value or
-//! a body marked sensitive. Classification lives in `errors`, retry arithmetic in `retry`.
+//! Must not know any vendor's paths or bodies, and must never print a credential header value,
+//! a body marked sensitive, or a secret of the call it serves (`secrets`). Classification lives
+//! in `errors`, retry arithmetic in `retry`.
 
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime};
@@ -19,12 +20,15 @@ use super::budget::{Bucket, Gate, RequestBudget};
 use super::errors::{deadline_error, status_error, transport_error};
 use super::redact::{SecretHeader, is_sensitive_header, path_only, redact_url};
 use super::retry::{RetryPolicy, is_idempotent, is_retryable_status, rate_limit_wait, status_proves_not_processed};
+use super::secrets::Secrets;
 use crate::error::ProviderError;
 
-/// A configured client. Clones share the connection pool, the budget and the rate-limit gate.
+/// A configured client. Clones share the connection pool, the budget and the rate-limit gate;
+/// each may carry the secrets of the call it serves (see [`Client::redacting`]).
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
+    secrets: Secrets,
 }
 
 #[derive(Debug)]
@@ -76,6 +80,13 @@ impl Client {
             budget: None,
             invalid: None,
         }
+    }
+
+    /// This client (same pool, budget and gate) with `secrets` added to what it masks in the
+    /// bodies and URLs it logs and in the messages of its errors. A provider calls it with the
+    /// values of the call it serves: `client.redacting(Secrets::of([&req.planned]))`.
+    pub fn redacting(&self, secrets: Secrets) -> Client {
+        Client { inner: self.inner.clone(), secrets: self.secrets.union(&secrets) }
     }
 
     pub fn base_url(&self) -> &Url {
@@ -212,6 +223,7 @@ impl ClientBuilder {
                 gate: Gate::default(),
                 operation_timeout: self.operation_timeout,
             }),
+            secrets: Secrets::default(),
         })
     }
 }
@@ -294,7 +306,8 @@ impl Request<'_> {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
         let body = self.body.map_err(|e| ProviderError::permanent(format!("cannot encode request body: {e}")))?;
-        let (shown, path) = (redact_url(&url), path_only(&url));
+        let secrets = &self.client.secrets;
+        let (shown, path) = (secrets.url(&url), secrets.scrub(&path_only(&url)).into_owned());
         let may_repeat = is_idempotent(&self.method) || self.retry_unsafe;
         let policy = inner.retry;
         let mut attempt = 0;
@@ -314,6 +327,7 @@ impl Request<'_> {
             if let Some(body) = &body {
                 builder = builder.json(body);
                 if !self.sensitive {
+                    let body = secrets.scrub_json(body);
                     tracing::trace!(method = %self.method, url = %shown, body = %body, "http request body");
                 }
             }
@@ -338,7 +352,8 @@ impl Request<'_> {
                     }
                     let parsed = parse_body(&bytes);
                     if !self.sensitive {
-                        tracing::trace!(method = %self.method, url = %shown, body = %parsed, "http response body");
+                        let body = secrets.scrub_json(&parsed);
+                        tracing::trace!(method = %self.method, url = %shown, body = %body, "http response body");
                     }
                     if status.is_success() {
                         return Ok(Response { status, headers, body: parsed });
@@ -348,7 +363,8 @@ impl Request<'_> {
                         tokio::time::sleep(policy.delay_after(attempt, &headers)).await;
                         continue;
                     }
-                    return Err(status_error(&self.method, &path, status, &parsed, attempt));
+                    // Vendors quote what they were sent in their error messages.
+                    return Err(status_error(&self.method, &path, status, &secrets.scrub_json(&parsed), attempt));
                 }
                 Err((connect, timeout, error)) => {
                     tracing::debug!(method = %self.method, url = %shown, attempt, elapsed_ms, connect, timeout, "http request failed");

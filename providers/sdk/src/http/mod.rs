@@ -10,6 +10,7 @@ pub mod errors;
 pub mod paginate;
 pub mod redact;
 pub mod retry;
+pub mod secrets;
 
 pub use budget::RequestBudget;
 pub use client::{Client, ClientBuilder, Request, Response};
@@ -19,6 +20,7 @@ pub use redact::{SecretHeader, redact_url};
 /// The HTTP method type requests are built with, so providers need no reqwest dependency.
 pub use reqwest::Method;
 pub use retry::RetryPolicy;
+pub use secrets::Secrets;
 
 #[cfg(test)]
 mod paginate_tests;

@@ -317,6 +317,41 @@ async fn logs_never_contain_the_auth_token_or_sensitive_bodies() {
     assert!(!debug.contains(TOKEN), "token leaked into Debug: {debug}");
 }
 
+/// Issue 12: a request carrying the call's secrets (`Client::redacting`) masks them in the
+/// bodies it logs both ways, in the logged URL and in the vendor message of an error, and
+/// shows the marker where they were; the rest of the body stays readable.
+#[tokio::test]
+async fn a_redacting_client_masks_the_calls_secrets_in_bodies_urls_and_errors() {
+    const PW: &str = "txt-Secret-77aQ";
+    let captured = capture_this_thread();
+    let echo = Router::new()
+        .route("/v2/echo", post(|body: axum::Json<Json>| async move { axum::Json(json!({"stored": body.0})) }))
+        .route(
+            "/v2/refuse",
+            post(|body: axum::Json<Json>| async move {
+                let message = format!("invalid content {}", body.0["content"]);
+                (axum::http::StatusCode::BAD_REQUEST, axum::Json(json!({"message": message})))
+            }),
+        );
+    let server = serve(&Faults::default(), echo).await;
+    let planned = crate::Value::map([
+        ("name", crate::Value::string("mail")),
+        ("content", crate::Value::string(format!("v=DKIM1; p={PW}")).sensitive()),
+    ]);
+    let c = client(&server).redacting(super::Secrets::of([&planned]));
+    let body = json!({"name": "mail", "content": format!("v=DKIM1; p={PW}")});
+    let answer = c.request(reqwest::Method::POST, "echo").query("q", format!("v=DKIM1; p={PW}")).json(&body).send();
+    assert_eq!(answer.await.expect("echoed").body["stored"], body, "only logs are masked, never the data");
+    let e = c.post("refuse", &body).await.expect_err("refused");
+    assert!(!e.message.contains(PW) && e.message.contains("invalid content"), "{e}");
+    assert!(!format!("{c:?}").contains(PW));
+
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(logs.contains("http request body") && logs.contains("http response body"), "{logs}");
+    assert!(!logs.contains(PW), "a secret leaked into the logs: {logs}");
+    assert!(logs.contains(super::redact::REDACTED) && logs.contains("mail"), "{logs}");
+}
+
 #[tokio::test]
 async fn typed_results_and_foreign_next_links() {
     let faults = Faults::default();

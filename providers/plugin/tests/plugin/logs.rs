@@ -1,0 +1,73 @@
+//! Issue 12: logs at trace level never show a sensitive value that went to or came from a
+//! plugin. Payloads are not logged at all, and the plugin's stderr lines and error messages are
+//! scrubbed of every value sent in a sensitive attribute, even when the plugin prints whole
+//! requests (the `echo` fixture does, and quotes the value in an error too).
+
+use crate::fixture;
+use crate::quick;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use tarn_plugin::Plugin;
+use tarn_sdk::{CreateRequest, DeleteRequest, Provider, ReadRequest, UpdateRequest, Value};
+
+const SECRET: &str = "plugin-Secret-k3Jd0";
+
+/// Everything logged in this test binary once installed: a global subscriber at trace level.
+fn captured() -> Arc<Mutex<Vec<u8>>> {
+    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber of this binary");
+        log
+    })
+    .clone()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_and_errors_never_show_a_sensitive_value() {
+    let log = captured();
+    let plugin = Plugin::probe("broken", fixture("echo.sh"), quick()).await.expect("the echo plugin starts");
+    let p = plugin.instantiate();
+    p.configure(Value::Map(Default::default())).await.unwrap();
+    // Marked sensitive by the engine, and sensitive in the plugin's schema as well.
+    let planned = Value::map([
+        ("name", Value::string("a")),
+        ("secret", Value::string(SECRET).sensitive()),
+        ("id", Value::Unknown),
+    ]);
+    let created = p
+        .create(CreateRequest { type_name: "thing".into(), planned, correlation: "corr-a".into() })
+        .await
+        .expect("create");
+    p.read(ReadRequest { type_name: "thing".into(), state: created.clone() }).await.expect("read");
+    let e = p
+        .update(UpdateRequest { type_name: "thing".into(), prior: created.clone(), planned: created.clone() })
+        .await
+        .expect_err("the echo plugin refuses updates");
+    assert!(e.message.contains("cannot update") && !e.message.contains(SECRET), "{e}");
+    p.delete(DeleteRequest { type_name: "thing".into(), state: created }).await.expect("delete");
+    p.shutdown().await.expect("it exits");
+
+    let text = String::from_utf8_lossy(&log.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(text.contains("handling create"), "the plugin's stderr is logged: {text}");
+    assert!(!text.contains(SECRET), "a sensitive value reached the log:\n{text}");
+    assert!(text.contains("(sensitive)"), "the redaction is visible where the secret was:\n{text}");
+}
