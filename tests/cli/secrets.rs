@@ -355,3 +355,67 @@ fn local_sensitive_file_hashes_are_never_shown_or_stored_in_clear() {
     }
     assert_eq!(s.read("out/f.txt"), ATTR, "the file itself has the content");
 }
+
+/// A sensitive variable sent to HTTP APIs (a Cloudflare record's content, a Scaleway IP's tag):
+/// at trace level the HTTP layer logs every request and response body, and the values that were
+/// marked sensitive are masked there, on stderr and in `--log-file`, for every HTTP provider,
+/// though the providers receive them unmarked and ask for no redaction themselves.
+#[test]
+fn trace_logs_of_http_providers_mask_sensitive_values() {
+    const TOKEN: &str = "txt-Secret-Zq93k";
+    let s = keyed(
+        r#"
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+provider "cloudflare" {}
+
+data "cloudflare_zone" "main" {
+  name = "example.com"
+}
+
+resource "cloudflare_dns_record" "verify" {
+  zone_id = data.cloudflare_zone.main.id
+  name    = "_verify"
+  type    = "TXT"
+  content = var.token
+}
+
+provider "scaleway" {}
+
+resource "scaleway_instance_ip" "tagged" {
+  tags = [var.token]
+}
+"#,
+    );
+    let log = s.path().join("trace.log");
+    let log = log.to_str().unwrap();
+    let env: &[(&str, &str)] = &[
+        ("TARN_VAR_token", TOKEN),
+        ("TARN_LOG", "trace"),
+        ("CLOUDFLARE_API_TOKEN", ""),
+        ("CLOUDFLARE_BASE_URL", "http://127.0.0.1:9/unreachable"),
+        ("SCW_SECRET_KEY", ""),
+        ("SCW_API_URL", "http://127.0.0.1:9/unreachable"),
+    ];
+    let mut seen = Vec::new();
+    for args in [
+        &["apply", "--sandbox", "--auto-approve"][..],
+        &["plan", "--sandbox"],
+        &["destroy", "--sandbox", "--auto-approve"],
+    ] {
+        let r = s.tarn_with(&[&["--log-file", log], args].concat(), env).ok();
+        seen.push((format!("tarn {args:?}"), format!("{}{}", r.stdout, r.stderr)));
+    }
+    let logged = s.read("trace.log");
+    // The bodies were logged (else masking proves nothing), with the secret masked in them.
+    assert!(logged.contains("dns_records"), "the Cloudflare calls were not logged:\n{logged}");
+    assert!(logged.contains("/ips"), "the Scaleway calls were not logged:\n{logged}");
+    assert!(logged.contains("<redacted>"), "nothing was masked:\n{logged}");
+    seen.push(("the log file".to_string(), logged));
+    for (what, text) in &seen {
+        assert!(!text.contains(TOKEN), "{what} shows the sensitive value:\n{text}");
+    }
+}

@@ -246,7 +246,7 @@ impl Pending<'_> {
         };
         let Some(row) = row.cloned() else { return Ok(Resolution::NothingToDo) };
         let recorded = from_record(&row);
-        match self.read(&recorded.unmark_deep()).await? {
+        match self.read(&recorded).await? {
             Some(value) => {
                 let meta = RowMeta {
                     address: self.address.clone(),
@@ -278,7 +278,7 @@ impl Pending<'_> {
             if let Some(old) = restores {
                 // A rollback was deleting a create_before_destroy replacement to put the
                 // previous object back: finish it.
-                if let Some(new) = self.read(&from_record(row).unmark_deep()).await? {
+                if let Some(new) = self.read(&from_record(row)).await? {
                     self.delete_untracked(new).await?;
                 }
                 return self.restore(old, rows).await;
@@ -328,9 +328,12 @@ impl Pending<'_> {
         Ok(Resolution::Restored)
     }
 
+    /// Reads the object `state` (marks kept) describes; the provider gets it unmarked, its logs
+    /// still mask what was marked.
     async fn read(&self, state: &Value) -> Result<Option<Value>, String> {
-        let req = ReadRequest { type_name: self.type_name.clone(), state: state.clone() };
-        self.provider.read(req).await.map_err(|e| format!("read failed: {e}"))
+        let req = ReadRequest { type_name: self.type_name.clone(), state: state.unmark_deep() };
+        let read = tarn_sdk::call::with_secrets([state], self.provider.read(req));
+        read.await.map_err(|e| format!("read failed: {e}"))
     }
 
     /// Writes a row (current or deposed, as the record says) and keeps `rows` in step.

@@ -325,6 +325,15 @@ async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
             }
         }
     };
+    // The provider sees plain values; the toolkit's logging still masks what was marked.
+    let values: &[&Value] = match &req.call {
+        Call::Create { planned, .. } => &[planned],
+        Call::Update { prior, planned } => &[prior, planned],
+        Call::Delete { state } => &[state],
+        Call::ReadData { config } => &[config],
+        Call::Import { .. } => &[],
+    };
+    let fut = tarn_sdk::call::with_secrets(values.iter().copied(), fut);
     match CatchUnwind(Box::pin(fut)).await {
         Ok(r) => r.map_err(CallError::Provider),
         Err(payload) => Err(CallError::Panicked(payload_message(payload.as_ref()))),

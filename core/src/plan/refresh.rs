@@ -126,7 +126,9 @@ pub async fn refresh(
                 type_name: obj.address.type_name.clone(),
                 state: obj.value.as_ref().map(Value::unmark_deep).unwrap_or(Value::Null),
             };
-            tasks.spawn(async move { (i, provider.read(req).await.map_err(|e| e.message)) });
+            // The marks the provider no longer sees still mask its logs.
+            let read = tarn_sdk::call::with_secrets(obj.value.as_ref(), async move { provider.read(req).await });
+            tasks.spawn(async move { (i, read.await.map_err(|e| e.message)) });
         }
         match tasks.join_next().await {
             Some(Ok((i, r))) => results[i] = Some(r),

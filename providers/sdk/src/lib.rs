@@ -5,6 +5,7 @@
 //! about configuration files, plans or state storage: providers depend on this crate only.
 
 pub mod address;
+pub mod call;
 pub mod error;
 pub mod http;
 pub mod provider;

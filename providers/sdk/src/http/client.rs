@@ -306,7 +306,8 @@ impl Request<'_> {
             url.query_pairs_mut().extend_pairs(&self.query);
         }
         let body = self.body.map_err(|e| ProviderError::permanent(format!("cannot encode request body: {e}")))?;
-        let secrets = &self.client.secrets;
+        // The client's own secrets, and those of the provider call this request serves.
+        let secrets = &self.client.secrets.union(&crate::call::current_secrets());
         let (shown, path) = (secrets.url(&url), secrets.scrub(&path_only(&url)).into_owned());
         let may_repeat = is_idempotent(&self.method) || self.retry_unsafe;
         let policy = inner.retry;

@@ -1,9 +1,10 @@
 //! The sensitive values a request carries, so that its log lines and errors never show them.
 //!
-//! A provider builds a [`Secrets`] from the tarn values of the call it is serving (the planned
-//! object, the prior state: every string or number under a `Sensitive` mark, which the engine
-//! sets from variables, outputs and the schema's sensitive attributes) and gets a client that
-//! carries it (`Client::redacting`). The client then replaces each of them, wherever it occurs
+//! A [`Secrets`] is built from the tarn values of a provider call (the planned object, the prior
+//! state: every string or number under a `Sensitive` mark, which the engine sets from variables,
+//! outputs and the schema's sensitive attributes). The engine puts it in the call's scope
+//! (`crate::call::with_secrets`), and a provider may add more to a client it keeps
+//! (`Client::redacting`). The client replaces each of them, wherever it occurs
 //! (a whole field, part of a longer string, an object key), in the request and response bodies
 //! it logs at trace level, in the URL it logs, and in the vendor message of an error, since an
 //! API often echoes what it was sent. Redaction works on the JSON values, before they are
