@@ -78,7 +78,9 @@ impl Location {
                 })?))
             }
             Location::Postgres { url, schema } => {
-                Ok(Arc::new(PgBackend::open_workspace(url, schema.as_deref(), workspace)?))
+                // This machine's marks catch a shared state that went back in time.
+                let marks = tarn_state::postgres::marks::marks_path(std::path::Path::new(crate::stack::STATE_DIR));
+                Ok(Arc::new(PgBackend::open_workspace(url, schema.as_deref(), workspace)?.remembering_serials(marks)))
             }
         }
     }

@@ -43,6 +43,11 @@ pub async fn run(args: ImportArgs) -> Result<(), CliError> {
     let variables = workflow::resolve_variables(&config, &args.config)?;
     let session = Session::open(&crate::location::locate()?, config, variables, &args.run, COMMAND).await?;
     let result = run_locked(&session, &address, &args.id).await;
+    // As for apply: a lost lock is what the user must hear about, with the calls it made.
+    let result = match session.backend.lease_loss() {
+        Some(loss) => Err(crate::stack::lease_lost(&loss)),
+        None => result,
+    };
     session.close().await;
     result
 }

@@ -270,3 +270,26 @@ fn workspaces_surgery_history_and_migrate_run_on_postgres() {
     assert_eq!(count_in(&schema, "resources", "default"), 1);
     assert_eq!(s.tarn(&["workspace", "list", "--json"]).ok().json()["workspaces"], serde_json::json!(["default"]));
 }
+
+/// A shared state put back to an older copy (a restored backup, a lagging replica) is noticed:
+/// this machine remembers the highest serial it has seen, and a serial going backwards within
+/// the lineage is refused before anything is planned or written, with how to proceed.
+#[test]
+fn a_postgres_state_that_went_back_in_time_is_refused() {
+    let (s, schema) = pg_stack(NULLS);
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    s.tarn(&["plan", "--detailed-exitcode"]).ok();
+    let pg = TestPostgres::shared();
+    let serial = || pg.psql("postgres", &format!("SELECT serial FROM \"{schema}\".meta")).trim().to_string();
+    let before = serial();
+    // What restoring yesterday's dump does to the one row that says how new the state is.
+    pg.psql("postgres", &format!("UPDATE \"{schema}\".meta SET serial = serial - 1"));
+    for args in [&["plan"][..], &["apply", "--auto-approve"], &["show", "--json"]] {
+        s.tarn(args).code(1).stderr_has("went back in time").stderr_has("Nothing was written");
+    }
+    let lowered: i64 = serial().parse().unwrap();
+    assert_eq!(lowered + 1, before.parse::<i64>().unwrap(), "the refused commands wrote nothing");
+    // Accepting the older state on purpose: forget this machine's marks.
+    s.remove(".tarn/postgres.marks");
+    s.tarn(&["plan", "--detailed-exitcode"]).ok();
+}

@@ -8,6 +8,9 @@
 //! deletes only what an interrupted rollback was deleting, or an object of an older run's
 //! journal that no row can hold, so that no object is left that tarn does not know about.
 //!
+//! Its provider calls are fenced like the worker's (`Backend::confirm_lease` before each): a
+//! run that lost its lock recovers nothing more.
+//!
 //! Intent details hold planned attributes redacted of secrets, so a provider that adopts by
 //! content rather than by tag cannot match on sensitive attributes.
 
@@ -208,7 +211,10 @@ impl Pending<'_> {
         };
         let planned = Value::from_json(&self.journaled);
         let req = AdoptRequest { type_name: self.type_name.clone(), correlation: correlation.clone(), planned };
-        let Some(value) = self.provider.adopt(req).await.map_err(|e| format!("adopt failed: {e}"))? else {
+        let lease = self.fence("adopt").await?;
+        let adopted = self.provider.adopt(req).await;
+        drop(lease);
+        let Some(value) = adopted.map_err(|e| format!("adopt failed: {e}"))? else {
             // A deposed copy of the object it was to replace is dropped at the end.
             return Ok(Resolution::NotCreated);
         };
@@ -332,8 +338,20 @@ impl Pending<'_> {
     /// still mask what was marked.
     async fn read(&self, state: &Value) -> Result<Option<Value>, String> {
         let req = ReadRequest { type_name: self.type_name.clone(), state: state.unmark_deep() };
-        let read = tarn_sdk::call::with_secrets([state], self.provider.read(req));
-        read.await.map_err(|e| format!("read failed: {e}"))
+        let lease = self.fence("read").await?;
+        let read = tarn_sdk::call::with_secrets([state], self.provider.read(req)).await;
+        drop(lease);
+        read.map_err(|e| format!("read failed: {e}"))
+    }
+
+    /// Fencing, as for every provider call of a run: the call is made only while the lock is
+    /// still this run's, and is counted as made under it until it returns.
+    async fn fence(&self, op: &str) -> Result<tarn_state::LeaseUse, String> {
+        let what = match &self.entry.correlation {
+            Some(tag) => format!("recover-{op} {} (correlation tag {tag})", self.entry.address),
+            None => format!("recover-{op} {}", self.entry.address),
+        };
+        self.ctx.backend.confirm_lease(&what).await.map_err(|e| format!("not attempted: {e}"))
     }
 
     /// Writes a row (current or deposed, as the record says) and keeps `rows` in step.
@@ -384,7 +402,9 @@ impl Pending<'_> {
             .await
             .map_err(|e| format!("journaling the clean-up failed: {e}"))?;
         let req = DeleteRequest { type_name: self.type_name.clone(), state: value };
+        let lease = self.fence("delete").await?;
         let result = self.provider.delete(req).await;
+        drop(lease);
         let outcome = match &result {
             Ok(()) => Outcome::Ok,
             Err(error) => Outcome::Error { error, retrying: false },

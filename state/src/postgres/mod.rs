@@ -15,6 +15,7 @@ mod batch;
 mod connect;
 mod journal;
 mod lock;
+pub mod marks;
 mod rows;
 mod runs;
 pub mod schema;
@@ -52,6 +53,9 @@ struct Inner {
     client: tokio::sync::Mutex<Option<Arc<Client>>>,
     /// The lock this handle took; its connection's writes are fenced by it (`lock::arm`).
     fence: Arc<Fence>,
+    /// Where this machine keeps the highest serial it has seen of each state (`marks`), if it
+    /// keeps one.
+    marks: Option<std::path::PathBuf>,
 }
 
 /// What a storage function gets: the connection, the quoted schema, the workspace key, and the
@@ -96,8 +100,22 @@ impl PgBackend {
                 workspace: workspace.to_string(),
                 client: tokio::sync::Mutex::new(None),
                 fence: Arc::default(),
+                marks: None,
             }),
         }
+    }
+
+    /// This handle, checking every snapshot against the highest serial this machine has seen
+    /// (kept in `file`, see [`marks`]): a state that went back in time is refused.
+    pub fn remembering_serials(self, file: std::path::PathBuf) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            target: shared.target.clone(),
+            workspace: shared.workspace.clone(),
+            client: tokio::sync::Mutex::new(None),
+            fence: Arc::default(),
+            marks: None,
+        });
+        PgBackend { inner: Arc::new(Inner { marks: Some(file), ..inner }) }
     }
 
     pub fn workspace(&self) -> &str {
@@ -230,13 +248,20 @@ impl Backend for PgBackend {
     async fn snapshot(&self) -> Result<Snapshot, StateError> {
         let c = self.client().await?;
         let ctx = &self.ctx(&c);
-        if let Some(s) = rows::read_snapshot(ctx).await? {
-            return Ok(s);
+        let snapshot = match rows::read_snapshot(ctx).await? {
+            Some(s) => s,
+            None => {
+                self.write(rows::ensure_meta(ctx)).await?;
+                rows::read_snapshot(ctx).await?.ok_or_else(|| {
+                    StateError::Storage(format!("the state lineage vanished from {}", ctx.target.display))
+                })?
+            }
+        };
+        if let Some(file) = &self.inner.marks {
+            let key = format!("{}#{}", ctx.target.display, self.inner.workspace);
+            marks::check_and_advance(file, &key, &snapshot.lineage, snapshot.serial)?;
         }
-        self.write(rows::ensure_meta(ctx)).await?;
-        rows::read_snapshot(ctx)
-            .await?
-            .ok_or_else(|| StateError::Storage(format!("the state lineage vanished from {}", ctx.target.display)))
+        Ok(snapshot)
     }
 
     async fn begin_run(&self, run: RunStart) -> Result<String, StateError> {

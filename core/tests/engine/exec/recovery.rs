@@ -335,3 +335,66 @@ async fn an_interrupted_rollback_of_a_replacement_is_finished() {
         assert_eq!(h.backend.resources()["fault_object.x"].attributes["replace_key"], "1");
     }
 }
+
+/// Recovery's provider calls are fenced like the executor's: a tarn whose lock was taken over
+/// (its lease ran out while it was stopped) makes no call to resolve an intent; it leaves the
+/// intent open for the new holder, and the provider sees nothing from it.
+#[tokio::test]
+async fn recovery_makes_no_provider_call_once_its_lock_was_taken_over() {
+    use tarn_state::{LockHolder, LockOptions, SqliteBackend};
+    let h = Harness::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let old = Arc::new(SqliteBackend::open(&path).unwrap());
+    let new = SqliteBackend::open(&path).unwrap();
+    // An update that reached the provider but was never recorded, by a run that ended.
+    let planned = obj("u", &[("value", Value::string("v1"))]);
+    let created = h
+        .fault
+        .create(CreateRequest { type_name: TYPE.into(), planned: planned.clone(), correlation: "seed-u".into() })
+        .await
+        .unwrap();
+    old.put_resource(tarn_state::ResourceRecord {
+        address: addr("u").to_string(),
+        mode: "managed".into(),
+        type_name: TYPE.into(),
+        provider: "fault".into(),
+        attributes: created.to_json_unmarked(),
+        sensitive_paths: vec![],
+        dependencies: vec![],
+        correlation: Some("seed-u".into()),
+        schema_version: 0,
+        deposed: None,
+    })
+    .await
+    .unwrap();
+    let run = old.begin_run(run_start()).await.unwrap();
+    old.journal(JournalEntry {
+        run_id: run.clone(),
+        address: addr("u").to_string(),
+        op: "update".into(),
+        phase: JournalPhase::Intent,
+        correlation: None,
+        detail: serde_json::json!({"type": TYPE, "provider": "fault", "attempt": 1, "planned": planned.to_json_redacted()}),
+        intent_seq: None,
+    })
+    .await
+    .unwrap();
+    old.finish_run(&run, RunOutcome::Failed, serde_json::json!({})).await.unwrap();
+
+    let lease = |ms| LockOptions { timeout: std::time::Duration::ZERO, lease: std::time::Duration::from_millis(ms) };
+    old.lock(LockHolder::here("tarn apply"), lease(200)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    new.lock(LockHolder::here("tarn apply (second)"), lease(60_000)).await.unwrap();
+
+    let reads_before = h.fault.stats().reads;
+    let mut ctx = recover_ctx(&h);
+    ctx.backend = old.clone();
+    let recovered = recover(ctx).await.unwrap();
+    assert!(
+        matches!(&recovered[0].resolution, Resolution::Unresolved { reason } if reason.contains("not attempted")),
+        "{recovered:?}"
+    );
+    assert_eq!(h.fault.stats().reads, reads_before, "the old holder read nothing");
+    assert_eq!(new.open_intents().await.unwrap().len(), 1, "the intent stays open for the new holder");
+}
