@@ -8,6 +8,8 @@ pub mod address;
 pub mod call;
 pub mod error;
 pub mod http;
+#[cfg(feature = "log-capture")]
+pub mod log_capture;
 pub mod provider;
 pub mod schema;
 pub mod sim;

@@ -4,42 +4,11 @@
 //! never the secret itself, even though the emulator echoes it in every answer.
 
 use crate::common::{Env, example_com};
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use tarn_sdk::http::redact::REDACTED;
+use tarn_sdk::log_capture::captured;
 use tarn_sdk::{AdoptRequest, CreateRequest, DeleteRequest, Provider, ReadRequest, UpdateRequest, Value};
 
 const SECRET: &str = "dkim-Secret-9q7Zk2";
-
-/// Everything logged in this test binary from the moment the capture is installed. A global
-/// subscriber, so no event is lost to a thread without one; other tests' lines do no harm.
-fn captured() -> Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber of this binary");
-        log
-    })
-    .clone()
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn txt(content: Value) -> Value {
     Value::map([

@@ -5,41 +5,11 @@
 
 use crate::fixture;
 use crate::quick;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use tarn_plugin::Plugin;
+use tarn_sdk::log_capture::captured;
 use tarn_sdk::{CreateRequest, DeleteRequest, Provider, ReadRequest, UpdateRequest, Value};
 
 const SECRET: &str = "plugin-Secret-k3Jd0";
-
-/// Everything logged in this test binary once installed: a global subscriber at trace level.
-fn captured() -> Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber of this binary");
-        log
-    })
-    .clone()
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_logs_and_errors_never_show_a_sensitive_value() {
