@@ -8,7 +8,8 @@ use tarn_sdk::{ProviderError, Value};
 
 use crate::Ctx;
 use crate::server::CORRELATION_TAG;
-use crate::values::{attr_strings, known_str, required_str, string_list};
+use crate::tags::{correlation_tags, user_tags};
+use crate::values::{attr_strings, known_str, required_str};
 
 const TYPES: &[&str] = &["routed_ipv4", "routed_ipv6"];
 
@@ -58,8 +59,7 @@ pub async fn update(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<Value, 
         return Err(ProviderError::not_found(format!("IP {id} no longer exists in {zone}")));
     };
     let mut tags = attr_strings(planned, "tags").unwrap_or_default();
-    let mark = format!("{CORRELATION_TAG}:");
-    tags.extend(tags_of(&current).into_iter().filter(|t| t.starts_with(&mark)));
+    tags.extend(correlation_tags(&current));
     let mut b = Map::new();
     b.insert("tags".into(), json!(tags));
     // Sent only when it changes: an IP the configuration does not attach may be attached by a
@@ -90,20 +90,9 @@ pub async fn import(ctx: &Ctx, zone: &str, id: &str) -> Result<Option<Value>, Pr
     Ok(ctx.api.ip(zone, id).await?.map(|ip| state(&ip, &Value::Null, zone)))
 }
 
-fn tags_of(object: &Json) -> Vec<String> {
-    object
-        .get("tags")
-        .and_then(Json::as_array)
-        .map(|l| l.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
 pub fn state(api: &Json, wanted: &Value, zone: &str) -> Value {
     let text = |p: &str| api.pointer(p).and_then(Json::as_str).filter(|s| !s.is_empty()).map(str::to_string);
-    let mark = format!("{CORRELATION_TAG}:");
-    let tags: Vec<String> = tags_of(api).into_iter().filter(|t| !t.starts_with(&mark)).collect();
-    let tags_v =
-        if tags.is_empty() && wanted.get("tags").is_none_or(Value::is_null) { Value::Null } else { string_list(&tags) };
+    let tags_v = user_tags(api, wanted);
     let reverse = text("/reverse").map_or(Value::Null, Value::string);
     // Reported only where the configuration manages the attachment (see `update`).
     let server_id = match wanted.get("server_id") {

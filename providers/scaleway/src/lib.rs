@@ -23,6 +23,7 @@ mod lookup;
 mod schema;
 mod security_group;
 mod server;
+mod tags;
 mod values;
 mod volume;
 

@@ -9,17 +9,10 @@ use tarn_sdk::{ProviderError, Value};
 use crate::Ctx;
 use crate::api::{checked_zone, uuid};
 use crate::server::CORRELATION_TAG;
-use crate::values::{attr_bool, attr_num, attr_strings, known_str, required_str, string_list};
+use crate::tags::{correlation_tags, user_tags};
+use crate::values::{attr_bool, attr_num, attr_strings, known_str, required_str};
 
 const POLICIES: &[&str] = &["accept", "drop"];
-
-fn tags_of(object: &Json) -> Vec<String> {
-    object
-        .get("tags")
-        .and_then(Json::as_array)
-        .map(|l| l.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
 
 fn policy(planned: &Value, name: &str) -> Result<String, ProviderError> {
     let p = known_str(planned, name).unwrap_or_else(|| "accept".into());
@@ -65,9 +58,8 @@ pub async fn update_group(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<V
     let Some(current) = ctx.api.group(&zone, &id).await? else {
         return Err(ProviderError::not_found(format!("security group {id} no longer exists in {zone}")));
     };
-    let mark = format!("{CORRELATION_TAG}:");
     let mut tags = attr_strings(planned, "tags").unwrap_or_default();
-    tags.extend(tags_of(&current).into_iter().filter(|t| t.starts_with(&mark)));
+    tags.extend(correlation_tags(&current));
     let updated = ctx.api.update_group(&zone, &id, &Json::Object(group_body(planned, tags)?)).await?;
     Ok(group_state(&updated, planned, &zone))
 }
@@ -93,10 +85,7 @@ pub fn group_state(api: &Json, wanted: &Value, zone: &str) -> Value {
     let unless = |name: &str, actual: Value, default: Value| {
         if actual == default && wanted.get(name).is_none_or(Value::is_null) { Value::Null } else { actual }
     };
-    let mark = format!("{CORRELATION_TAG}:");
-    let tags: Vec<String> = tags_of(api).into_iter().filter(|t| !t.starts_with(&mark)).collect();
-    let tags_v =
-        if tags.is_empty() && wanted.get("tags").is_none_or(Value::is_null) { Value::Null } else { string_list(&tags) };
+    let tags_v = user_tags(api, wanted);
     Value::map([
         ("name", Value::string(text("name"))),
         ("zone", Value::string(zone)),

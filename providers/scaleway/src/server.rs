@@ -16,6 +16,7 @@ use tarn_sdk::{ProviderError, Value};
 use crate::Ctx;
 use crate::api::Api;
 use crate::limits;
+use crate::tags::{correlation_tags, user_tags};
 use crate::values::{
     attr_bool, attr_num, attr_str, attr_strings, bytes_to_gb, gb_to_bytes, known_str, required_str, string_list,
 };
@@ -341,18 +342,6 @@ fn is_running(server: &Json) -> bool {
     matches!(server.get("state").and_then(Json::as_str), Some("running" | "starting"))
 }
 
-fn correlation_tags(server: &Json) -> Vec<String> {
-    tags_of(server).into_iter().filter(|t| t.starts_with(&format!("{CORRELATION_TAG}:"))).collect()
-}
-
-fn tags_of(object: &Json) -> Vec<String> {
-    object
-        .get("tags")
-        .and_then(Json::as_array)
-        .map(|l| l.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
 fn user_data_of(v: &Value) -> BTreeMap<String, String> {
     v.get("user_data")
         .and_then(|u| u.unmark().0.as_map())
@@ -395,10 +384,7 @@ pub fn state(api: &Json, wanted: &Value, zone: &str, user_data: Option<&BTreeMap
     } else {
         string_list(&additional)
     };
-    let correlation = format!("{CORRELATION_TAG}:");
-    let tags: Vec<String> = tags_of(api).into_iter().filter(|t| !t.starts_with(&correlation)).collect();
-    let tags_v =
-        if tags.is_empty() && wanted.get("tags").is_none_or(Value::is_null) { Value::Null } else { string_list(&tags) };
+    let tags_v = user_tags(api, wanted);
     let public_ip_ids = match wanted.get("public_ip_ids") {
         Some(v) if !v.is_null() => {
             let ids: Vec<String> = api

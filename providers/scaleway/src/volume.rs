@@ -8,7 +8,8 @@ use tarn_sdk::{ProviderError, Value};
 
 use crate::Ctx;
 use crate::server::CORRELATION_TAG;
-use crate::values::{attr_num, attr_strings, bytes_to_gb, gb_to_bytes, known_str, required_str, string_list};
+use crate::tags::{correlation_tags, user_tags};
+use crate::values::{attr_num, attr_strings, bytes_to_gb, gb_to_bytes, known_str, required_str};
 
 const TYPES: &[&str] = &["l_ssd", "b_ssd", "sbs_volume"];
 
@@ -49,8 +50,7 @@ pub async fn update(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<Value, 
     let mut b = Map::new();
     b.insert("name".into(), json!(required_str(planned, "name")?));
     let mut tags = attr_strings(planned, "tags").unwrap_or_default();
-    let mark = format!("{CORRELATION_TAG}:");
-    tags.extend(tags_of(&current).into_iter().filter(|t| t.starts_with(&mark)));
+    tags.extend(correlation_tags(&current));
     b.insert("tags".into(), json!(tags));
     let (before, after) = (attr_num(prior, "size_in_gb"), attr_num(planned, "size_in_gb"));
     if before != after {
@@ -96,20 +96,9 @@ pub async fn import(ctx: &Ctx, zone: &str, id: &str) -> Result<Option<Value>, Pr
     Ok(ctx.api.volume(zone, id).await?.map(|v| state(&v, &Value::Null, zone)))
 }
 
-fn tags_of(object: &Json) -> Vec<String> {
-    object
-        .get("tags")
-        .and_then(Json::as_array)
-        .map(|l| l.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
 pub fn state(api: &Json, wanted: &Value, zone: &str) -> Value {
     let text = |p: &str| api.pointer(p).and_then(Json::as_str).filter(|s| !s.is_empty()).map(Value::string);
-    let mark = format!("{CORRELATION_TAG}:");
-    let tags: Vec<String> = tags_of(api).into_iter().filter(|t| !t.starts_with(&mark)).collect();
-    let tags_v =
-        if tags.is_empty() && wanted.get("tags").is_none_or(Value::is_null) { Value::Null } else { string_list(&tags) };
+    let tags_v = user_tags(api, wanted);
     Value::map([
         ("name", text("/name").unwrap_or(Value::Null)),
         ("zone", Value::string(zone)),
