@@ -105,39 +105,30 @@ pub fn state_exists() -> bool {
 }
 
 pub fn holder(command: &str) -> LockHolder {
-    LockHolder {
-        user: std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into()),
-        host: hostname(),
-        pid: std::process::id(),
-        command: command.to_string(),
-    }
+    LockHolder { user: user(), host: hostname(), pid: std::process::id(), command: command.to_string() }
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "localhost".into())
+/// The user this process runs as, from the OS account database (not `$USER`, which a
+/// pipeline may leave unset or set to anything); its numeric id when it has no account name.
+pub fn user() -> String {
+    whoami::username().unwrap_or_else(|_| "unknown".into())
 }
 
-/// Parses `30s`, `2m`, `1h`, `500ms`, `0`.
+/// This machine's host name, from the OS.
+pub fn hostname() -> String {
+    whoami::hostname().unwrap_or_else(|_| "localhost".into())
+}
+
+/// Parses a duration: `30s`, `2m`, `1h30m`, `90s`, `1d`, `500ms`, `0` (humantime's grammar;
+/// units may also be spelled out, `2 minutes`).
 pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
     let s = s.trim();
-    let bad = || CliError::Failed(format!("invalid duration {s:?}: use a number with a unit, like 30s, 2m or 500ms"));
     if s == "0" {
         return Ok(Duration::ZERO);
     }
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(bad()),
-    };
-    Ok(Duration::from_secs_f64(secs))
+    humantime::parse_duration(s).map_err(|e| {
+        CliError::Failed(format!("invalid duration {s:?} ({e}): use numbers with units, like 30s, 2m, 1h30m or 1d"))
+    })
 }
 
 /// The held lock. Release with [`Lock::release`]; a heartbeat task keeps the lease alive.
@@ -280,6 +271,9 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
     }
 }

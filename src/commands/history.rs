@@ -5,7 +5,7 @@
 
 use crate::cli::HistoryArgs;
 use crate::error::CliError;
-use crate::render::{self, Color};
+use crate::render::{self, Color, style};
 use crate::stack;
 use serde_json::{Value as Json, json};
 use tarn_state::{JournalPhase, JournalRecord, RunOutcome, RunRecord};
@@ -88,10 +88,10 @@ fn outcome_str(o: RunOutcome) -> String {
 fn paint_outcome(o: RunOutcome, color: bool) -> String {
     let text = format!("{:<20}", outcome_str(o).replace('_', " "));
     let code = match o {
-        RunOutcome::Success => "32",
-        RunOutcome::Running => "36",
-        RunOutcome::RolledBack | RunOutcome::Halted => "33",
-        _ => "31",
+        RunOutcome::Success => style::GREEN,
+        RunOutcome::Running => style::CYAN,
+        RunOutcome::RolledBack | RunOutcome::Halted => style::YELLOW,
+        _ => style::RED,
     };
     render::paint(&text, code, color)
 }
@@ -179,9 +179,9 @@ fn render_run(r: &RunRecord, ops: &[Json], color: bool) -> String {
     for o in ops {
         let result = o["result"].as_str().unwrap_or("?");
         let shown = match result {
-            "ok" => render::paint("ok", "32", color),
-            "none" => render::paint("no outcome (the run stopped during this call)", "31", color),
-            other => render::paint(other, "31", color),
+            "ok" => render::paint("ok", style::GREEN, color),
+            "none" => render::paint("no outcome (the run stopped during this call)", style::RED, color),
+            other => render::paint(other, style::RED, color),
         };
         let error = o["error"].as_str().map(|e| format!(": {e}")).unwrap_or_default();
         s.push_str(&format!(

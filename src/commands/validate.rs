@@ -49,7 +49,7 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
         return if diags.has_errors() { Err(CliError::Failed("the configuration is invalid".into())) } else { Ok(()) };
     }
     workflow::check(diags, &sources)?;
-    outln!("{}", crate::render::paint("The configuration is valid.", "1;32", color.stdout));
+    outln!("{}", crate::render::paint("The configuration is valid.", crate::render::style::SUCCESS, color.stdout));
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! nested objects and lists indented, multi-line strings as unified diffs, unknowns as
 //! `(known after apply)`, sensitive values as `(sensitive value)` — never their content.
 
+use super::style;
 use std::fmt::{self, Write};
 use tarn_sdk::Value;
 use tarn_sdk::value::format_number;
@@ -46,7 +47,7 @@ pub fn attributes(before: Option<&Value>, after: Option<&Value>, indent: usize, 
     }
     if unchanged > 0 {
         let hidden = format!("# ({unchanged} unchanged attribute{} hidden)", if unchanged == 1 { "" } else { "s" });
-        let _ = writeln!(out, "{:pad$}{}", "", Paint(&hidden, "2", style.color), pad = indent + 2);
+        let _ = writeln!(out, "{:pad$}{}", "", Paint(&hidden, style::DIM, style.color), pad = indent + 2);
     }
 }
 
@@ -67,12 +68,13 @@ impl fmt::Display for Key<'_> {
     }
 }
 
-/// `s` in ANSI colour `code` when `on`; the [`super::paint`] of this module, without a string.
-struct Paint<'a>(&'a str, &'a str, bool);
+/// `s` in `style` when `on`; the [`super::paint`] of this module, without a string.
+struct Paint<'a>(&'a str, owo_colors::Style, bool);
 
 impl fmt::Display for Paint<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.2 { write!(f, "\x1b[{}m{}\x1b[0m", self.1, self.0) } else { f.write_str(self.0) }
+        use owo_colors::OwoColorize as _;
+        if self.2 { write!(f, "{}", self.0.style(self.1)) } else { f.write_str(self.0) }
     }
 }
 
@@ -89,13 +91,13 @@ fn entry(
     out: &mut String,
 ) {
     let pad = Pad(indent);
-    let note = Paint(if forces { " # forces replacement" } else { "" }, "31", style.color && forces);
+    let note = Paint(if forces { " # forces replacement" } else { "" }, style::RED, style.color && forces);
     let (sym, code) = match (b, a) {
-        _ if creating => ("+", "32"),
-        _ if deleting => ("-", "31"),
-        (None, Some(_)) | (Some(Value::Null), Some(_)) => ("+", "32"),
-        (Some(_), None) | (Some(_), Some(Value::Null)) => ("-", "31"),
-        _ => ("~", "33"),
+        _ if creating => ("+", style::GREEN),
+        _ if deleting => ("-", style::RED),
+        (None, Some(_)) | (Some(Value::Null), Some(_)) => ("+", style::GREEN),
+        (Some(_), None) | (Some(_), Some(Value::Null)) => ("-", style::RED),
+        _ => ("~", style::YELLOW),
     };
     let s = Paint(sym, code, style.color);
     match (b, a) {
@@ -107,9 +109,9 @@ fn entry(
                     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
                         for change in hunk.iter_changes() {
                             let (mark, c) = match change.tag() {
-                                similar::ChangeTag::Delete => ("-", "31"),
-                                similar::ChangeTag::Insert => ("+", "32"),
-                                similar::ChangeTag::Equal => (" ", "0"),
+                                similar::ChangeTag::Delete => ("-", style::RED),
+                                similar::ChangeTag::Insert => ("+", style::GREEN),
+                                similar::ChangeTag::Equal => (" ", style::PLAIN),
                             };
                             let line = change.value().trim_end_matches('\n');
                             let _ = writeln!(out, "{pad}    {} {line}", Paint(mark, c, style.color));
@@ -286,7 +288,7 @@ struct Marker<'a>(Option<&'a str>, bool);
 impl fmt::Display for Marker<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(m) => write!(f, "{} ", Paint(m, if m == "-" { "31" } else { "32" }, self.1)),
+            Some(m) => write!(f, "{} ", Paint(m, if m == "-" { style::RED } else { style::GREEN }, self.1)),
             None => Ok(()),
         }
     }

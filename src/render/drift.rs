@@ -4,7 +4,7 @@
 //! `(sensitive value)`, or `null` with `"sensitive": true` in JSON: never their content.
 
 use super::diff::{self, DiffStyle};
-use super::{json, markdown, paint};
+use super::{json, markdown, paint, style};
 use serde_json::{Value as Json, json};
 use tarn_core::plan::drift::{AttributeDrift, DriftKind, DriftReport, PathStep, ResourceDrift};
 use tarn_sdk::Value;
@@ -98,21 +98,21 @@ fn change(c: &AttributeDrift) -> Json {
 pub fn human(report: &DriftReport, warnings: &[String], color: bool) -> String {
     let mut out = String::new();
     for w in warnings {
-        out.push_str(&format!("{} {w}\n\n", paint("Warning:", "1;33", color)));
+        out.push_str(&format!("{} {w}\n\n", paint("Warning:", style::WARNING, color)));
     }
     if !report.has_drift() {
-        out.push_str(&paint("No drift.", "1;32", color));
+        out.push_str(&paint("No drift.", style::SUCCESS, color));
         out.push_str(&format!(" {} recorded object(s) match the state.", report.checked));
         ignored_note(report, &mut out);
         out.push('\n');
         return out;
     }
-    out.push_str(&paint("Objects have changed outside of tarn:", "1", color));
+    out.push_str(&paint("Objects have changed outside of tarn:", style::BOLD, color));
     out.push_str("\n\n");
     details(report, color, &mut out);
     out.push_str(&format!(
         "\n{} {} of {} object(s) drifted: {} changed, {} deleted.",
-        paint("Drift:", "1;33", color),
+        paint("Drift:", style::WARNING, color),
         report.resources.len(),
         report.checked,
         report.count(DriftKind::Changed),
@@ -134,10 +134,10 @@ fn details(report: &DriftReport, color: bool, out: &mut String) {
     for r in &report.resources {
         match r.kind {
             DriftKind::Deleted => {
-                out.push_str(&format!("  # {} has been deleted\n", paint(&r.address.to_string(), "1", color)))
+                out.push_str(&format!("  # {} has been deleted\n", paint(&r.address.to_string(), style::BOLD, color)))
             }
             DriftKind::Changed => {
-                out.push_str(&format!("  # {} has changed\n", paint(&r.address.to_string(), "1", color)));
+                out.push_str(&format!("  # {} has changed\n", paint(&r.address.to_string(), style::BOLD, color)));
                 let recorded = r.recorded.clone().unwrap_or(Value::Map(Default::default()));
                 let shown = only_reported(&recorded, &r.changes);
                 diff::attributes(Some(&recorded), Some(&shown), 6, &DiffStyle { color, forces: Vec::new() }, out);

@@ -1,7 +1,7 @@
 //! Rendering of executor events: a progress bar on a TTY (indicatif), one line per event
 //! otherwise, or JSON lines with `--json`. The executor emits; this only draws.
 
-use super::paint;
+use super::{paint, style};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Mutex;
 use tarn_core::exec::{ApplyOutcome, Event, EventSink};
@@ -71,33 +71,39 @@ pub fn line(event: &Event, color: bool) -> Option<String> {
         Event::OpFinished { address, op, elapsed_ms, .. } => {
             format!("{address}: {} after {:.1}s", verb(*op).1, *elapsed_ms as f64 / 1000.0)
         }
-        Event::OpFailed { address, error, .. } => format!("{} {address}: {error}", paint("Error:", "1;31", color)),
+        Event::OpFailed { address, error, .. } => {
+            format!("{} {address}: {error}", paint("Error:", style::ERROR, color))
+        }
         Event::OpSkipped { address, .. } => format!("{address}: skipped"),
         Event::RollbackStarted { operations } => {
-            format!("{} undoing {operations} completed change(s).", paint("Rolling back:", "1;33", color))
+            format!("{} undoing {operations} completed change(s).", paint("Rolling back:", style::WARNING, color))
         }
         Event::RollbackOpStarted { address, description } => format!("{address}: rollback: {description}..."),
         Event::RollbackOpFinished { address, description } => format!("{address}: rollback: {description} done"),
         Event::RollbackOpFailed { address, description, error } => {
-            format!("{} {address}: rollback: {description} failed: {error}", paint("Error:", "1;31", color))
+            format!("{} {address}: rollback: {description} failed: {error}", paint("Error:", style::ERROR, color))
         }
         Event::RollbackKept { address, reason } => {
-            format!("{address}: rollback: {} the new object: {reason}", paint("kept", "1;33", color))
+            format!("{address}: rollback: {} the new object: {reason}", paint("kept", style::WARNING, color))
         }
         Event::RollbackNotRestorable { address, reason } => {
-            format!("{} {address}: rollback: cannot be restored: {reason}", paint("Warning:", "1;33", color))
+            format!("{} {address}: rollback: cannot be restored: {reason}", paint("Warning:", style::WARNING, color))
         }
         Event::Adopted { address, correlation } => {
             format!("{address}: found an object an interrupted run created (tag {correlation}); recorded in state")
         }
         Event::ApplyFinished { outcome } => match outcome {
-            ApplyOutcome::Success => paint("Apply complete.", "1;32", color),
-            ApplyOutcome::RolledBack => paint("Apply failed; every completed change was rolled back.", "1;31", color),
-            ApplyOutcome::RollbackIncomplete => {
-                paint("Apply failed and the rollback is incomplete; see the state for what exists.", "1;31", color)
+            ApplyOutcome::Success => paint("Apply complete.", style::SUCCESS, color),
+            ApplyOutcome::RolledBack => {
+                paint("Apply failed; every completed change was rolled back.", style::ERROR, color)
             }
+            ApplyOutcome::RollbackIncomplete => paint(
+                "Apply failed and the rollback is incomplete; see the state for what exists.",
+                style::ERROR,
+                color,
+            ),
             ApplyOutcome::Partial => {
-                paint("Apply failed; the changes that succeeded are kept and recorded.", "1;31", color)
+                paint("Apply failed; the changes that succeeded are kept and recorded.", style::ERROR, color)
             }
         },
     })

@@ -25,9 +25,26 @@ impl Color {
     }
 }
 
-/// ANSI styling that is a no-op when colour is off.
-pub fn paint(s: &str, code: &str, on: bool) -> String {
-    if on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+/// The styles of tarn's output, all through owo-colors: no escape code is written by hand.
+pub mod style {
+    use owo_colors::Style;
+    pub const PLAIN: Style = Style::new();
+    pub const BOLD: Style = Style::new().bold();
+    pub const DIM: Style = Style::new().dimmed();
+    pub const RED: Style = Style::new().red();
+    pub const GREEN: Style = Style::new().green();
+    pub const YELLOW: Style = Style::new().yellow();
+    pub const MAGENTA: Style = Style::new().magenta();
+    pub const CYAN: Style = Style::new().cyan();
+    pub const ERROR: Style = Style::new().bold().red();
+    pub const SUCCESS: Style = Style::new().bold().green();
+    pub const WARNING: Style = Style::new().bold().yellow();
+}
+
+/// `s` in `style` when `on`, else `s` unchanged (colour off: `--no-color`, `NO_COLOR`, CI, no terminal).
+pub fn paint(s: &str, style: owo_colors::Style, on: bool) -> String {
+    use owo_colors::OwoColorize as _;
+    if on { s.style(style).to_string() } else { s.to_string() }
 }
 
 /// Renders diagnostics in reading order — by file, then position; those without a place last —
@@ -48,7 +65,7 @@ pub fn diagnostics(diags: &Diagnostics, sources: &SourceMap, color: bool) -> Str
 }
 
 pub fn error_line(message: &str, color: bool) -> String {
-    format!("{} {message}", paint("Error:", "1;31", color))
+    format!("{} {message}", paint("Error:", style::ERROR, color))
 }
 
 /// One recorded instance for people (`tarn show`, `tarn state show`): a comment with its
@@ -60,7 +77,7 @@ pub fn state_resource(r: &tarn_state::ResourceRecord, color: bool) -> String {
     let deposed = r.deposed.as_ref().map(|k| format!(" (deposed object {k})")).unwrap_or_default();
     format!(
         "# {}{deposed}:\n{kind} {:?} {:?} {}\n\n",
-        paint(&r.address, "1", color),
+        paint(&r.address, style::BOLD, color),
         r.type_name,
         name,
         diff::block(&value, 4)

@@ -4,7 +4,7 @@
 //! approves. Plans of thousands of changes are rendered in one slice per core, joined in order.
 
 use super::diff::{self, DiffStyle};
-use super::paint;
+use super::{paint, style};
 use std::fmt::Write as _;
 use tarn_core::plan::{Action, ChangeReason, Plan, ResourceChange};
 use tarn_sdk::Mode;
@@ -72,13 +72,14 @@ fn moves_only(plan: &Plan) -> Vec<(&ResourceChange, &str)> {
 pub fn render(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     if !plan.drift.is_empty() {
-        out.push_str(&paint("Objects have changed outside of tarn:", "1", color));
+        out.push_str(&paint("Objects have changed outside of tarn:", style::BOLD, color));
         out.push_str("\n\n");
         for d in &plan.drift {
             match &d.actual {
-                None => out.push_str(&format!("  # {} has been deleted\n", paint(&d.address.to_string(), "1", color))),
+                None => out
+                    .push_str(&format!("  # {} has been deleted\n", paint(&d.address.to_string(), style::BOLD, color))),
                 Some(actual) => {
-                    out.push_str(&format!("  # {} has changed\n", paint(&d.address.to_string(), "1", color)));
+                    out.push_str(&format!("  # {} has changed\n", paint(&d.address.to_string(), style::BOLD, color)));
                     let style = DiffStyle { color, forces: Vec::new() };
                     diff::attributes(d.recorded.as_ref(), Some(actual), 6, &style, &mut out);
                 }
@@ -95,8 +96,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
         out.push_str(&format!(
             "  # {} has moved to {}
 ",
-            paint(from, "1", color),
-            paint(&c.address.to_string(), "1", color)
+            paint(from, style::BOLD, color),
+            paint(&c.address.to_string(), style::BOLD, color)
         ));
     }
     if !moved.is_empty() {
@@ -104,7 +105,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
     }
     if changed.is_empty() {
         if plan.outputs.iter().all(|o| o.action == Action::NoOp) && moved.is_empty() {
-            out.push_str(&paint("No changes.", "1;32", color));
+            out.push_str(&paint("No changes.", style::SUCCESS, color));
             out.push_str(" The real objects match the configuration.\n");
             return out;
         }
@@ -116,7 +117,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let imports = if counts.import > 0 { format!("{} to import, ", counts.import) } else { String::new() };
     out.push_str(&format!(
         "{} {imports}{} to add, {} to change, {} to destroy.\n",
-        paint("Plan:", "1", color),
+        paint("Plan:", style::BOLD, color),
         counts.add,
         counts.change,
         counts.destroy
@@ -133,7 +134,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if !irreversible.is_empty() {
         out.push_str(&format!(
             "\n{} these actions cannot be rolled back if the apply fails later:\n",
-            paint("Warning:", "1;33", color)
+            paint("Warning:", style::WARNING, color)
         ));
         for c in irreversible {
             let deposed = c.deposed.as_ref().map(|k| format!(" (deposed object {k})")).unwrap_or_default();
@@ -203,24 +204,19 @@ fn describe(action: Action) -> &'static str {
 
 fn change(ch: &ResourceChange, color: bool, out: &mut String) {
     let code = match ch.action {
-        Action::Create => "32",
-        Action::Delete => "31",
-        Action::Update => "33",
-        _ => "35",
+        Action::Create => style::GREEN,
+        Action::Delete => style::RED,
+        Action::Update => style::YELLOW,
+        _ => style::MAGENTA,
     };
     let does =
         if ch.action == Action::NoOp && ch.import_id().is_some() { "will be imported" } else { describe(ch.action) };
     out.push_str("  # ");
-    if color {
-        out.push_str("\x1b[1m");
-    }
-    let _ = write!(out, "{}", ch.address);
+    let mut heading = ch.address.to_string();
     if let Some(key) = &ch.deposed {
-        let _ = write!(out, " (deposed object {key})");
+        let _ = write!(heading, " (deposed object {key})");
     }
-    if color {
-        out.push_str("\x1b[0m");
-    }
+    out.push_str(&paint(&heading, style::BOLD, color));
     out.push(' ');
     out.push_str(does);
     for reason in &ch.reasons {
@@ -245,7 +241,7 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
     if ch.irreversible {
         out.push_str(&format!(
             "  {}\n",
-            paint("# irreversible: a rollback cannot restore what this deletes", "31", color)
+            paint("# irreversible: a rollback cannot restore what this deletes", style::RED, color)
         ));
     }
     if ch.irreversible_delete() {
@@ -254,17 +250,13 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         } else {
             "# cannot be undone: deleted after every change a rollback can undo"
         };
-        out.push_str(&format!("  {}\n", paint(note, "33", color)));
+        out.push_str(&format!("  {}\n", paint(note, style::YELLOW, color)));
     }
     let kind = if ch.address.mode == Mode::Data { "data" } else { "resource" };
     let symbol = ch.action.symbol();
     // Right-aligned in three columns; with colour, the escapes take no column.
     out.push_str(&"   "[symbol.len().min(3)..]);
-    if color {
-        let _ = write!(out, "\x1b[{code}m{symbol}\x1b[0m");
-    } else {
-        out.push_str(symbol);
-    }
+    out.push_str(&paint(symbol, code, color));
     out.push(' ');
     out.push_str(kind);
     out.push(' ');
@@ -299,9 +291,9 @@ fn outputs(plan: &Plan, color: bool, out: &mut String) {
     let width = changed.iter().map(|o| o.name.len()).max().unwrap_or(0);
     for o in changed {
         let (sym, code) = match o.action {
-            Action::Create => ("+", "32"),
-            Action::Delete => ("-", "31"),
-            _ => ("~", "33"),
+            Action::Create => ("+", style::GREEN),
+            Action::Delete => ("-", style::RED),
+            _ => ("~", style::YELLOW),
         };
         let shown = |v: &Option<tarn_sdk::Value>| match v {
             _ if o.sensitive => "(sensitive value)".to_string(),

@@ -19,6 +19,7 @@
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
 //! - `surgery` — state show / mv / rm / pull / push / rekey
 //! - `history` — run history and one run's journal
+//! - `habits` — durations, the OS user in history, carets under wide characters
 //! - `workspace` — workspaces, --input=false and CI=true, dead locks taken over
 //! - `postgres` — the PostgreSQL backend end to end: selection, secrets in a pg_dump, bad input, workspaces
 //!   and surgery on it
@@ -37,6 +38,7 @@ mod damaged;
 mod drift;
 mod drift_schedule;
 mod exit_codes;
+mod habits;
 mod history;
 mod import;
 mod lease;

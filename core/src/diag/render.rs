@@ -17,11 +17,12 @@
 use super::{Diagnostic, Severity, SourceMap, Span};
 use std::fmt::Write as _;
 
-const RED: &str = "\x1b[1;31m";
-const YELLOW: &str = "\x1b[1;33m";
-const BOLD: &str = "\x1b[1m";
-const BLUE: &str = "\x1b[1;34m";
-const RESET: &str = "\x1b[0m";
+use owo_colors::{OwoColorize as _, Style};
+
+const RED: Style = Style::new().bold().red();
+const YELLOW: Style = Style::new().bold().yellow();
+const BOLD: Style = Style::new().bold();
+const BLUE: Style = Style::new().bold().blue();
 const TAB: &str = "    ";
 
 struct Paint {
@@ -29,8 +30,8 @@ struct Paint {
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
-        if self.on { format!("{code}{s}{RESET}") } else { s.to_string() }
+    fn wrap(&self, style: Style, s: &str) -> String {
+        if self.on { s.style(style).to_string() } else { s.to_string() }
     }
 }
 
@@ -94,12 +95,13 @@ pub fn render_all<'a>(ds: impl IntoIterator<Item = &'a Diagnostic>, sources: &So
     ds.into_iter().map(|d| render(d, sources, color)).collect::<Vec<_>>().join("\n")
 }
 
-/// Display width of `s` with tabs expanded.
+/// Display width of `s` in terminal columns, tabs expanded: a CJK character takes two
+/// columns and a combining mark none, so the caret lands under the character it names.
 fn width(s: &str) -> usize {
-    s.chars().map(|c| if c == '\t' { TAB.len() } else { 1 }).sum()
+    s.chars().map(|c| if c == '\t' { TAB.len() } else { unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) }).sum()
 }
 
-fn snippet(span: Span, sources: &SourceMap, p: &Paint, code: &str) -> Option<String> {
+fn snippet(span: Span, sources: &SourceMap, p: &Paint, code: Style) -> Option<String> {
     let file = sources.files.get(span.file)?;
     let text = &file.text;
     let start = floor(text, span.start);
@@ -162,6 +164,13 @@ mod tests {
         let d = Diagnostic::warning("W", "").at(Span { file: 0, start, end: start + 4 });
         let r = render(&d, &src, false);
         assert!(r.contains("  3 |     b = \"é\" + 1\n    |         ^^^\n"), "{r}");
+        // Wide characters take two columns each: the caret after "日本語" is six columns on.
+        let mut wide = SourceMap::default();
+        wide.add(PathBuf::from("main.tarn.hcl"), "x = \"日本語\" + 1\n".to_string());
+        let plus = "x = \"日本語\" ".len();
+        let r = render(&Diagnostic::error("E", "d").at(Span { file: 0, start: plus, end: plus + 1 }), &wide, false);
+        let caret_line = format!("    | {}^\n", " ".repeat(13));
+        assert!(r.contains(&caret_line), "{r}");
         let eol = text.find('\n').unwrap();
         let at_eol = render(&Diagnostic::error("E", "d").at(Span { file: 0, start: eol, end: eol + 1 }), &src, false);
         assert!(at_eol.contains("  1 | locals {\n    |         ^\n"), "{at_eol}");
@@ -179,7 +188,8 @@ mod tests {
         ] {
             let d = Diagnostic::error("E", "detail").at(span).for_address("null_resource.a");
             let r = render(&d, &src, true);
-            assert!(r.contains("\x1b[1;31mError:\x1b[0m"));
+            assert!(r.contains(&format!("{}", "Error:".style(RED))), "{r:?}");
+            assert!(r.contains("Error:\x1b[0m"), "{r:?}");
         }
         let two = render_all([&Diagnostic::error("A", "a"), &Diagnostic::warning("B", "b")], &src, false);
         assert_eq!(two, "Error: A\n\na\n\nWarning: B\n\nb\n");

@@ -12,7 +12,7 @@ use super::{Format, outcome, timed_check};
 use crate::commands::drift::check::{CheckOptions, Checked};
 use crate::error::CliError;
 use crate::render::drift::{self as report};
-use crate::render::{Color, paint};
+use crate::render::{Color, paint, style};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,7 +87,7 @@ pub async fn run(s: Schedule, mut sinks: Sinks) -> Result<(), CliError> {
 fn summary(at: &str, result: &Result<Checked, CliError>, color: bool) -> String {
     match result {
         Ok(c) if !c.report.has_drift() => {
-            format!("{at} {} ({} objects checked)", paint("no drift", "32", color), c.report.checked)
+            format!("{at} {} ({} objects checked)", paint("no drift", style::GREEN, color), c.report.checked)
         }
         Ok(c) => {
             let list: Vec<String> = c
@@ -98,13 +98,13 @@ fn summary(at: &str, result: &Result<Checked, CliError>, color: bool) -> String 
                 .collect();
             format!(
                 "{at} {}: {} of {} objects ({})",
-                paint("drift", "1;33", color),
+                paint("drift", style::WARNING, color),
                 c.report.resources.len(),
                 c.report.checked,
                 list.join(", ")
             )
         }
-        Err(e) => format!("{at} {}: {}", paint("check failed", "1;31", color), first_line(e)),
+        Err(e) => format!("{at} {}: {}", paint("check failed", style::ERROR, color), first_line(e)),
     }
 }
 

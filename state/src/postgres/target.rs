@@ -6,7 +6,7 @@
 //! parameters itself and passes the rest to the driver: `schema` (default `tarn`), `sslmode`
 //! (`disable`, `allow`, `prefer` (default), `require`, `verify-ca`, `verify-full`) and
 //! `sslrootcert` (a PEM file, or `system`). A URL without a password takes `PGPASSWORD`; one
-//! without a user takes `PGUSER`, then `$USER`. It must not connect.
+//! without a user takes `PGUSER`, then the OS user (as libpq does). It must not connect.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -118,7 +118,7 @@ impl Target {
             _ => tokio_postgres::config::SslMode::Require,
         });
         if config.get_user().is_none() {
-            let user = std::env::var("PGUSER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "postgres".into());
+            let user = std::env::var("PGUSER").or_else(|_| whoami::username()).unwrap_or_else(|_| "postgres".into());
             config.user(user);
         }
         if config.get_password().is_none()
@@ -222,33 +222,31 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// Decodes a query value as libpq does: `%XX` escapes only (a `+` stays a `+`).
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    if s.split('%').skip(1).any(|esc| esc.len() < 2 || !esc.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit)) {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|v| v.into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_percent_escapes_and_keeps_plus_signs_as_libpq_does() {
+        let t =
+            Target::parse("postgres://ops@db/infra?schema=web+app&sslrootcert=%2Fetc%2Fca+1.pem", None).expect("parse");
+        assert_eq!(t.schema, "web+app");
+        assert_eq!(t.roots, Some(RootCerts::File(PathBuf::from("/etc/ca+1.pem"))));
+        for broken in ["schema=a%2", "schema=%zz", "schema=%"] {
+            let Err(err) = Target::parse(&format!("postgres://ops@db/infra?{broken}"), None) else {
+                panic!("{broken} was accepted")
+            };
+            assert!(err.to_string().contains("not valid percent-encoding"), "{broken}: {err}");
+        }
+    }
 
     #[test]
     fn parses_the_parts_tarn_reads_and_hides_the_password() {
