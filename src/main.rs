@@ -30,6 +30,7 @@ mod providers;
 mod render;
 mod sandbox;
 mod stack;
+mod terraform_cli;
 
 use clap::Parser;
 
@@ -40,7 +41,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::Write;
 
 fn main() {
-    let cli = match cli::Cli::try_parse() {
+    let args = terraform_cli::normalise(std::env::args_os().collect());
+    if let Some(hint) = terraform_cli::hint(&args) {
+        eoutln!("Error: {hint}");
+        std::process::exit(1);
+    }
+    let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             // A usage error exits 1 like every other error: clap's own 2 would read as

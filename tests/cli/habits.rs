@@ -51,3 +51,53 @@ fn carets_land_under_the_character_after_wide_text() {
     let columns_before = "  x = { k = \"\" }".len() + 3 * 2;
     assert_eq!(first - bar - 2, columns_before, "{}", run.dump());
 }
+
+#[test]
+fn terraform_single_dash_flags_work_as_their_double_dash_forms() {
+    let s = Stack::with(
+        "variable \"greeting\" {\n  type = string\n}\nvariable \"n\" {\n  type = number\n}\n\
+         resource \"null_resource\" \"a\" {\n  triggers = { g = var.greeting, n = tostring(var.n) }\n}\n\
+         output \"greeting\" {\n  value = var.greeting\n}\n",
+    );
+    s.write("extra.tfvars", "n = 3\n");
+    let dir = s.path().to_str().unwrap();
+    // -chdir=DIR, from somewhere else.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tarn"))
+        .args([
+            &format!("-chdir={dir}"),
+            "plan",
+            "-no-color",
+            "-input=false",
+            "-var",
+            "greeting=hi",
+            "-var-file=extra.tfvars",
+        ])
+        .args(["-detailed-exitcode", "-lock-timeout=30s", "-refresh=false", "-out=p"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    s.tarn(&["apply", "-auto-approve", "-parallelism=4", "-json", "p"]).ok().stdout_has("\"format_version\"");
+    s.tarn(&["output", "greeting", "-raw"]).ok().stdout_has("hi");
+    s.tarn(&[
+        "plan",
+        "-var",
+        "greeting=hi",
+        "-var-file=extra.tfvars",
+        "-target=null_resource.a",
+        "-replace=null_resource.a",
+    ])
+    .ok()
+    .stdout_has("null_resource.a must be replaced, as requested");
+    // An unknown single-dash flag is refused by name, without the `-- -x` tip for known flags.
+    let bad = s.tarn(&["apply", "-auto-aprove"]).code(1);
+    assert!(!bad.stderr.contains("-- -a") && bad.stderr.contains("--auto-approve"), "{}", bad.dump());
+    let help = s.tarn(&["apply", "--help"]).ok();
+    assert!(help.stdout.contains("--auto-approve") && !help.stdout.contains(" -auto-approve"), "{}", help.dump());
+}
+
+#[test]
+fn taint_points_at_replace() {
+    let s = Stack::with(ONE);
+    s.tarn(&["taint", "null_resource.a"]).code(1).stderr_has("tarn apply --replace ADDR");
+    s.tarn(&["untaint", "null_resource.a"]).code(1).stderr_has("no `untaint`");
+}
