@@ -187,12 +187,56 @@ pub enum ProvidersCommand {
 
 #[derive(Debug, Args, Clone)]
 pub struct ConfigArgs {
-    /// Set a root variable: NAME=VALUE (repeatable). Also TARN_VAR_<name> in the environment.
+    /// Set a root variable: NAME=VALUE (repeatable; later wins, --var and --var-file in command-line order). Also TARN_VAR_<name> (or TF_VAR_<name>) in the environment.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// Read root variables from a .tfvars-style HCL file or a JSON file (repeatable).
+    /// Read root variables from a .tfvars-style HCL file or a JSON file (repeatable). tarn.tfvars, tarn.tfvars.json and *.auto.tfvars(.json) load by themselves.
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
+    /// `--var` and `--var-file` in the order they were typed (filled from clap's indices after
+    /// parsing, by [`ConfigArgs::order_from`]): a later one wins, as in Terraform.
+    #[arg(skip)]
+    pub in_order: Vec<VarArg>,
+}
+
+/// One `--var` or `--var-file`, in command-line order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VarArg {
+    Var(String),
+    File(PathBuf),
+}
+
+impl ConfigArgs {
+    /// Records the command-line order of `--var` and `--var-file` from the matches of the
+    /// (sub)command that holds these arguments.
+    pub fn order_from(&mut self, matches: &clap::ArgMatches) {
+        let mut typed: Vec<(usize, VarArg)> = Vec::new();
+        if let (Some(at), Some(values)) = (matches.indices_of("vars"), matches.get_many::<String>("vars")) {
+            typed.extend(at.zip(values).map(|(i, v)| (i, VarArg::Var(v.clone()))));
+        }
+        if let (Some(at), Some(values)) = (matches.indices_of("var_files"), matches.get_many::<PathBuf>("var_files")) {
+            typed.extend(at.zip(values).map(|(i, v)| (i, VarArg::File(v.clone()))));
+        }
+        typed.sort_by_key(|(i, _)| *i);
+        self.in_order = typed.into_iter().map(|(_, a)| a).collect();
+    }
+}
+
+impl Cli {
+    /// The `--var`/`--var-file` arguments of the command, if it takes them, with the leaf
+    /// subcommand's matches.
+    pub fn record_var_order(&mut self, matches: &clap::ArgMatches) {
+        let Some((_, sub)) = matches.subcommand() else { return };
+        let config = match &mut self.command {
+            Command::Plan(a) => &mut a.config,
+            Command::Apply(a) | Command::Destroy(a) => &mut a.config,
+            Command::Graph(a) => a,
+            Command::Import(a) => &mut a.config,
+            Command::Drift(a) => &mut a.config,
+            _ => return,
+        };
+        config.order_from(sub);
+    }
 }
 
 #[derive(Debug, Args, Clone)]

@@ -32,8 +32,6 @@ mod sandbox;
 mod stack;
 mod terraform_cli;
 
-use clap::Parser;
-
 /// mimalloc: planning thousands of instances is allocation-bound, and glibc's malloc spent
 /// about 40% of a 50,000-instance plan in malloc/free (docs/benchmarks.md).
 #[global_allocator]
@@ -46,8 +44,14 @@ fn main() {
         eoutln!("Error: {hint}");
         std::process::exit(1);
     }
-    let cli = match cli::Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = <cli::Cli as clap::CommandFactory>::command()
+        .try_get_matches_from(args)
+        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|c| (c, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            cli.record_var_order(&matches);
+            cli
+        }
         Err(e) => {
             // A usage error exits 1 like every other error: clap's own 2 would read as
             // "changes present" or "drift found" to a pipeline. --help and --version exit 0.

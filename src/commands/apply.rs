@@ -21,6 +21,15 @@ pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), Cli
     let (plan, variables) =
         match &args.plan_file {
             Some(path) if !destroy => {
+                if !args.config.vars.is_empty() || !args.config.var_files.is_empty() {
+                    return Err(CliError::Failed(format!(
+                        "a saved plan is applied with the variable values it was made with, so --var and --var-file \
+                         cannot change them: make a new plan with those values (`tarn plan --out FILE ...`), or apply \
+                         {} without them. Sensitive variables, which plan files never hold, are read again from \
+                         TARN_VAR_<name> or the variables files that load by themselves.",
+                        path.display()
+                    )));
+                }
                 let plan = saved::load(path)?;
                 let variables = saved_variables(&plan, &config, &args)?;
                 (Some(plan), variables)

@@ -2,7 +2,7 @@
 //! variables, open and lock the state, recover what an interrupted run left, set up providers,
 //! refresh and plan. Each step's problems become a [`CliError`] before anything changes.
 
-use crate::cli::{ConfigArgs, RunArgs, SelectArgs};
+use crate::cli::{ConfigArgs, RunArgs, SelectArgs, VarArg};
 use crate::error::CliError;
 use crate::location::Location;
 use crate::providers::Builtins;
@@ -17,7 +17,7 @@ use tarn_core::plan::{
     self, PlanBinding, PlanInput, PlanMode, PlanOptions, ProviderFactory, ProviderSet, RefreshOptions, RootVariables,
     VarInput,
 };
-use tarn_core::{Diagnostics, SourceMap};
+use tarn_core::{Diagnostic, Diagnostics, SourceMap};
 use tarn_sdk::{Address, Value};
 use tarn_state::{Backend, Snapshot};
 
@@ -54,38 +54,90 @@ pub fn check(diags: Diagnostics, sources: &SourceMap) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Root variable inputs from `TARN_VAR_*`, `--var-file` and `--var`, in increasing precedence.
-pub fn variable_inputs(args: &ConfigArgs) -> Result<IndexMap<String, VarInput>, CliError> {
-    let mut given = IndexMap::new();
-    let mut env: Vec<(String, String)> =
-        std::env::vars().filter_map(|(k, v)| k.strip_prefix("TARN_VAR_").map(|n| (n.to_string(), v))).collect();
-    env.sort();
-    for (name, v) in env {
-        given.insert(name, VarInput::Text(v));
-    }
-    for file in &args.var_files {
-        for (name, v) in read_var_file(file)? {
-            given.insert(name, VarInput::Value(v));
+/// Where a root variable's value came from.
+enum Origin {
+    /// `TF_VAR_name`: a Terraform pipeline's variable, ignored when no `variable` declares it.
+    TerraformEnv,
+    /// `TARN_VAR_name`.
+    Env,
+    /// A variables file, loaded by itself or named by `--var-file`: an undeclared name is a
+    /// warning naming the file and line, as in Terraform.
+    File(PathBuf, String),
+    /// `--var`.
+    Flag,
+}
+
+/// The variables files that load by themselves from `dir`, in Terraform's order:
+/// `tarn.tfvars`, `tarn.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json` in
+/// lexical order.
+pub fn automatic_var_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        ["tarn.tfvars", "tarn.tfvars.json"].iter().map(|n| dir.join(n)).filter(|p| p.is_file()).collect();
+    let mut auto: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(".auto.tfvars") || n.ends_with(".auto.tfvars.json"))
+        })
+        .collect();
+    auto.sort();
+    files.extend(auto);
+    files
+}
+
+/// Root variable inputs, in increasing precedence: `TF_VAR_*`, `TARN_VAR_*`, the variables
+/// files that load by themselves (`tarn.tfvars`, `tarn.tfvars.json`, `*.auto.tfvars[.json]`),
+/// then `--var-file` and `--var` in command-line order.
+fn variable_inputs(dir: &Path, args: &ConfigArgs) -> Result<Vec<(String, VarInput, Origin)>, CliError> {
+    let mut given = Vec::new();
+    for prefix in ["TF_VAR_", "TARN_VAR_"] {
+        let mut env: Vec<(String, String)> =
+            std::env::vars().filter_map(|(k, v)| k.strip_prefix(prefix).map(|n| (n.to_string(), v))).collect();
+        env.sort();
+        for (name, v) in env {
+            let origin = if prefix == "TF_VAR_" { Origin::TerraformEnv } else { Origin::Env };
+            given.push((name, VarInput::Text(v), origin));
         }
     }
-    for pair in &args.vars {
-        let Some((name, value)) = pair.split_once('=') else {
-            return Err(CliError::Failed(format!(
-                "invalid --var {pair:?}: expected NAME=VALUE, for example --var environment=prod"
-            )));
-        };
-        given.insert(name.trim().to_string(), VarInput::Text(value.to_string()));
+    let typed = if args.in_order.is_empty() {
+        // Parsed without clap's indices (not from the command line): files, then flags.
+        args.var_files.iter().cloned().map(VarArg::File).chain(args.vars.iter().cloned().map(VarArg::Var)).collect()
+    } else {
+        args.in_order.clone()
+    };
+    let files = automatic_var_files(dir).into_iter().map(VarArg::File);
+    for arg in files.chain(typed) {
+        match arg {
+            VarArg::File(file) => {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| CliError::Failed(format!("cannot read variables file {}: {e}", file.display())))?;
+                for (name, v) in read_var_file(&file, &text)? {
+                    given.push((name, VarInput::Value(v), Origin::File(file.clone(), text.clone())));
+                }
+            }
+            VarArg::Var(pair) => {
+                let Some((name, value)) = pair.split_once('=') else {
+                    return Err(CliError::Failed(format!(
+                        "invalid --var {pair:?}: expected NAME=VALUE, for example --var environment=prod"
+                    )));
+                };
+                given.push((name.trim().to_string(), VarInput::Text(value.to_string()), Origin::Flag));
+            }
+        }
     }
     Ok(given)
 }
 
-fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Failed(format!("cannot read variables file {}: {e}", path.display())))?;
+fn read_var_file(path: &Path, text: &str) -> Result<Vec<(String, Value)>, CliError> {
     let json: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?
+        serde_json::from_str(text).map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?
     } else {
-        hcl::from_str(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?
+        hcl::from_str(text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?
     };
     let serde_json::Value::Object(map) = json else {
         return Err(CliError::Failed(format!("{}: expected an object of variable values", path.display())));
@@ -93,9 +145,48 @@ fn read_var_file(path: &Path) -> Result<Vec<(String, Value)>, CliError> {
     Ok(map.into_iter().map(|(k, v)| (k, Value::from_json(&v))).collect())
 }
 
+/// The 1-based line of a variables file where `name` is given (`name =` in HCL, `"name":` in
+/// JSON), or 1.
+fn line_of(text: &str, name: &str) -> usize {
+    let quoted = format!("\"{name}\"");
+    text.lines()
+        .position(|line| {
+            let t = line.trim_start();
+            t.strip_prefix(name).is_some_and(|r| r.trim_start().starts_with('='))
+                || t.strip_prefix(&quoted).is_some_and(|r| r.trim_start().starts_with(':'))
+                || t.contains(&format!("{{{quoted}")) && t.contains(':')
+        })
+        .map_or(1, |i| i + 1)
+}
+
 pub fn resolve_variables(config: &Config, args: &ConfigArgs) -> Result<RootVariables, CliError> {
-    let given = variable_inputs(args)?;
-    let (vars, diags) = plan::resolve_variables(config, &given);
+    let declared = &config.root.module.variables;
+    let mut given = IndexMap::new();
+    let mut warnings = Diagnostics::default();
+    for (name, input, origin) in variable_inputs(&config.root.module.dir, args)? {
+        if !declared.contains_key(&name) {
+            match origin {
+                Origin::TerraformEnv => continue,
+                Origin::File(file, text) => {
+                    warnings.push(Diagnostic::warning(
+                        "Value for undeclared variable",
+                        format!(
+                            "{}:{}: the root module declares no variable named \"{name}\", so this value is ignored. \
+                             To use it, add a `variable \"{name}\" {{}}` block to the configuration.",
+                            file.display(),
+                            line_of(&text, &name)
+                        ),
+                    ));
+                    continue;
+                }
+                Origin::Env | Origin::Flag => {}
+            }
+        }
+        given.shift_remove(&name);
+        given.insert(name, input);
+    }
+    let (vars, mut diags) = plan::resolve_variables(config, &given);
+    diags.extend(warnings);
     check(diags, &config.sources)?;
     Ok(vars)
 }

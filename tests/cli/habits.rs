@@ -101,3 +101,55 @@ fn taint_points_at_replace() {
     s.tarn(&["taint", "null_resource.a"]).code(1).stderr_has("tarn apply --replace ADDR");
     s.tarn(&["untaint", "null_resource.a"]).code(1).stderr_has("no `untaint`");
 }
+
+const VARS: &str = "variable \"a\" {\n  type    = string\n  default = \"default\"\n}\n\
+variable \"b\" {\n  type    = string\n  default = \"default\"\n}\n\
+variable \"c\" {\n  type    = string\n  default = \"default\"\n}\n\
+output \"abc\" {\n  value = \"${var.a} ${var.b} ${var.c}\"\n}\n";
+
+#[test]
+fn variables_files_load_by_themselves_with_terraforms_precedence() {
+    let s = Stack::with(VARS);
+    let abc = |s: &Stack, args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["apply", "--auto-approve"];
+        all.extend_from_slice(args);
+        s.tarn_with(&all, env).ok();
+        s.tarn(&["output", "abc", "--raw"]).ok().stdout
+    };
+    // The environment: TF_VAR_ for Terraform pipelines, TARN_VAR_ wins over it.
+    assert_eq!(abc(&s, &[], &[("TF_VAR_a", "tf"), ("TF_VAR_b", "tf"), ("TARN_VAR_b", "tarn")]), "tf tarn default");
+    // tarn.tfvars, then tarn.tfvars.json, then *.auto.tfvars in lexical order, over the environment.
+    s.write("tarn.tfvars", "a = \"tfvars\"\nb = \"tfvars\"\nc = \"tfvars\"\n");
+    s.write("tarn.tfvars.json", "{\"b\": \"json\", \"c\": \"json\"}\n");
+    s.write("b.auto.tfvars", "c = \"auto-b\"\n");
+    s.write("a.auto.tfvars.json", "{\"c\": \"auto-a\"}\n");
+    assert_eq!(abc(&s, &[], &[("TARN_VAR_a", "env")]), "tfvars json auto-b");
+    // --var and --var-file in command-line order: the later one wins.
+    s.write("x.tfvars", "a = \"file\"\n");
+    assert_eq!(abc(&s, &["--var", "a=flag", "--var-file", "x.tfvars"], &[]), "file json auto-b");
+    assert_eq!(abc(&s, &["-var-file=x.tfvars", "-var", "a=flag"], &[]), "flag json auto-b");
+}
+
+#[test]
+fn an_undeclared_name_in_a_variables_file_is_a_warning_with_file_and_line() {
+    let s = Stack::with(VARS);
+    s.write("tarn.tfvars", "a = \"x\"\n\nnope = 1\n");
+    let run = s.tarn(&["plan"]).ok();
+    assert!(run.stderr.contains("Warning: Value for undeclared variable"), "{}", run.dump());
+    assert!(run.stderr.contains("tarn.tfvars:3:") && run.stderr.contains("\"nope\""), "{}", run.dump());
+    // On the command line it stays an error, as in Terraform; TF_VAR_ of another stack is ignored.
+    s.tarn(&["plan", "--var", "nope=1"]).code(1).stderr_has("undeclared variable");
+    s.tarn_with(&["plan"], &[("TF_VAR_other_stack", "1")]).ok();
+}
+
+#[test]
+fn a_saved_plan_refuses_var_flags() {
+    let s = Stack::with(VARS);
+    s.tarn(&["plan", "--var", "a=one", "--out", "p"]).ok();
+    let run = s.tarn(&["apply", "--var", "a=two", "p"]).code(1);
+    assert!(run.stderr.contains("--var and --var-file cannot change them"), "{}", run.dump());
+    s.tarn(&["apply", "-var-file=x.tfvars", "p"]).code(1).stderr_has("saved plan");
+    assert!(s.addresses().is_empty());
+    s.tarn(&["apply", "p"]).ok();
+    assert_eq!(s.tarn(&["output", "abc", "--raw"]).ok().stdout, "one default default");
+}
