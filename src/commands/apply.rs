@@ -81,7 +81,7 @@ async fn run_locked(
     };
     refuse_secrets_without_key(&plan)?;
     let progress = std::io::stdout().is_terminal() && !args.json && !crate::pipeline::ci();
-    let renderer = Arc::new(Renderer::new(args.json, color.stdout, progress));
+    let renderer = Renderer::new(args.json, color.stdout, progress).for_destroy(destroy).with_heartbeat(heartbeat()?);
     let cancel = CancelToken::new();
     let interrupted = stack::watch_interrupts();
     let watcher = {
@@ -127,7 +127,10 @@ async fn run_locked(
     let report = report.map_err(|e| CliError::Failed(format!("apply could not run: {e}")))?;
     match report.outcome {
         ApplyOutcome::Success => {
-            record_outputs(session, plan.mode == PlanMode::Destroy).await?;
+            let outputs = record_outputs(session, plan.mode == PlanMode::Destroy).await?;
+            if !args.json && !outputs.is_empty() {
+                out!("\n{}", render::outputs(&outputs));
+            }
             Ok(())
         }
         ApplyOutcome::RolledBack => Err(CliError::RolledBack),
@@ -227,12 +230,24 @@ fn saved_variables(
 /// After a successful apply every value is known: evaluate the outputs once more from the new
 /// state and record them. Sensitive outputs are recorded as such and never in clear text: only
 /// a salted digest, so the next plan can tell whether they changed.
-async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliError> {
+/// How often a long operation is reported as still running: [`render::events::HEARTBEAT`],
+/// or `TARN_HEARTBEAT` (a duration; tests use a short one).
+fn heartbeat() -> Result<std::time::Duration, CliError> {
+    match std::env::var("TARN_HEARTBEAT") {
+        Ok(text) => stack::parse_duration(&text)
+            .map(|d| d.max(std::time::Duration::from_millis(100)))
+            .map_err(|e| CliError::Failed(format!("TARN_HEARTBEAT: {e}"))),
+        Err(_) => Ok(render::events::HEARTBEAT),
+    }
+}
+
+/// Records the root module's outputs after a successful apply, and returns them.
+async fn record_outputs(session: &Session, destroyed: bool) -> Result<Vec<OutputRecord>, CliError> {
     if destroyed || session.planning.config.root.module.outputs.is_empty() {
         // Nothing to evaluate (and no need for another snapshot and plan): any outputs
         // recorded before go.
         session.backend.set_outputs(Vec::new()).await?;
-        return Ok(());
+        return Ok(Vec::new());
     }
     let snapshot = session.backend.snapshot().await?;
     let has_key = tarn_state::crypto::Sealer::load(&stack::key_path())?.is_some();
@@ -253,9 +268,9 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<(), CliErr
             },
             sensitive: o.sensitive,
         })
-        .collect();
-    session.backend.set_outputs(records).await?;
-    Ok(())
+        .collect::<Vec<_>>();
+    session.backend.set_outputs(records.clone()).await?;
+    Ok(records)
 }
 
 /// Sensitive values are stored only encrypted. Without a key, say so before anything changes,

@@ -55,15 +55,7 @@ pub async fn run(args: &ShowArgs, color: Color) -> Result<(), CliError> {
         out!("{}", render::state_resource(r, color.stdout));
     }
     if !snapshot.outputs.is_empty() {
-        outln!("Outputs:\n");
-        for o in &snapshot.outputs {
-            let v = if o.sensitive {
-                "(sensitive value)".to_string()
-            } else {
-                render::diff::block(&tarn_sdk::Value::from_json(&o.value), 4)
-            };
-            outln!("{} = {v}", o.name);
-        }
+        out!("{}", render::outputs(&snapshot.outputs));
     }
     Ok(())
 }

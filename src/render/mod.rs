@@ -64,6 +64,21 @@ pub fn diagnostics(diags: &Diagnostics, sources: &SourceMap, color: bool) -> Str
     out
 }
 
+/// The recorded outputs as `tarn show` and `tarn apply` end with them: `Outputs:`, then
+/// `name = value` lines, a sensitive one as `(sensitive value)`.
+pub fn outputs(outputs: &[tarn_state::OutputRecord]) -> String {
+    let mut out = String::from("Outputs:\n\n");
+    for o in outputs {
+        let v = if o.sensitive {
+            "(sensitive value)".to_string()
+        } else {
+            diff::block(&tarn_sdk::Value::from_json(&o.value), 4)
+        };
+        out.push_str(&format!("{} = {v}\n", o.name));
+    }
+    out
+}
+
 pub fn error_line(message: &str, color: bool) -> String {
     format!("{} {message}", paint("Error:", style::ERROR, color))
 }

@@ -27,7 +27,7 @@ fn plan_exits_0_and_detailed_exitcode_says_whether_there_are_changes() {
     s.tarn(&["plan", "--detailed-exitcode"]).code(2);
     assert!(s.object_ids().is_empty(), "plan must not create anything");
 
-    s.tarn(&["apply", "--auto-approve"]).ok().stdout_has("Apply complete.");
+    s.tarn(&["apply", "--auto-approve"]).ok().stdout_has("Apply complete!");
     assert_eq!(s.object_ids().len(), 2);
     assert_eq!(s.object_ids(), s.state_ids());
 

@@ -153,3 +153,35 @@ fn a_saved_plan_refuses_var_flags() {
     s.tarn(&["apply", "p"]).ok();
     assert_eq!(s.tarn(&["output", "abc", "--raw"]).ok().stdout, "one default default");
 }
+
+#[test]
+fn apply_and_destroy_end_with_counts_and_the_outputs() {
+    let s = Stack::with(
+        "resource \"null_resource\" \"a\" {\n  count = 3\n}\nresource \"null_resource\" \"b\" {\n  triggers = { v = \"1\" }\n}\n\
+         output \"n\" {\n  value = length(null_resource.a)\n}\n",
+    );
+    let run = s.tarn(&["apply", "--auto-approve"]).ok();
+    assert!(run.stdout.contains("Apply complete! Resources: 4 added, 0 changed, 0 destroyed."), "{}", run.dump());
+    let at = run.stdout.find("Apply complete!").unwrap();
+    assert!(run.stdout[at..].contains("\nOutputs:\n\nn = 3\n"), "the outputs follow the summary: {}", run.dump());
+    // A replacement counts as one added and one destroyed, as in Terraform.
+    s.write(
+        "main.tarn.hcl",
+        "resource \"null_resource\" \"a\" {\n  count = 2\n}\nresource \"null_resource\" \"b\" {\n  triggers = { v = \"2\" }\n}\n\
+         output \"n\" {\n  value = length(null_resource.a)\n}\n",
+    );
+    s.tarn(&["apply", "--auto-approve"]).ok().stdout_has("Apply complete! Resources: 1 added, 0 changed, 2 destroyed.");
+    s.tarn(&["destroy", "--auto-approve"]).ok().stdout_has("Destroy complete! Resources: 3 destroyed.");
+}
+
+#[test]
+fn a_long_operation_says_it_is_still_running() {
+    let s = Stack::with(&format!(
+        "{}resource \"fault_object\" \"slow\" {{\n  name       = \"slow\"\n  latency_ms = 2600\n}}\n",
+        crate::harness::FAULT_PROVIDER
+    ));
+    let run = s.tarn_with(&["apply", "--auto-approve"], &[("TARN_HEARTBEAT", "1s")]).ok();
+    assert!(run.stdout.contains("fault_object.slow: Still creating... [1s elapsed]"), "{}", run.dump());
+    assert!(run.stdout.contains("fault_object.slow: Still creating... [2s elapsed]"), "{}", run.dump());
+    assert!(run.stdout.contains("Apply complete! Resources: 1 added"), "{}", run.dump());
+}

@@ -45,7 +45,7 @@ fn a_held_lock_refuses_a_second_tarn_and_names_the_holder() {
     assert_eq!(waited.code, 0, "{}", waited.dump());
     assert!(start.elapsed() > Duration::from_millis(500), "plan did not wait for the lock");
     assert!(child.wait().unwrap().success());
-    assert!(lines.finish().contains("Apply complete."));
+    assert!(lines.finish().contains("Apply complete!"));
     assert_eq!(s.object_ids(), s.state_ids());
     assert_eq!(s.object_ids().len(), 1);
 }

@@ -37,7 +37,7 @@ fn the_cloudflare_example_applies_replans_clean_and_destroys_in_the_sandbox() {
 
     s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_TOKEN)
         .ok()
-        .stdout_has("Apply complete.")
+        .stdout_has("Apply complete!")
         .stderr_has("Sandbox: provider \"cloudflare\" talks to its emulator at http://127.0.0.1:");
     assert!(s.path().join(".tarn/sandbox/state.db").exists());
     // The refused plain `plan` above may have opened the real state; it must record nothing
@@ -171,7 +171,7 @@ fn a_scaleway_server_with_a_flexible_ip_applies_replans_clean_and_destroys_in_th
     s.tarn_with(&["plan"], no_key).code(1).stderr_has("no secret key").stderr_has("--sandbox");
     s.tarn_with(&["apply", "--sandbox", "--auto-approve"], no_key)
         .ok()
-        .stdout_has("Apply complete.")
+        .stdout_has("Apply complete!")
         .stderr_has("Sandbox: provider \"scaleway\" talks to its emulator at http://127.0.0.1:");
     let objects = scaleway_objects(&s);
     let servers = objects["servers"].as_array().expect("servers");

@@ -30,7 +30,7 @@ fn apply_of_a_saved_plan_applies_exactly_that_plan() {
     assert_eq!(json["summary"]["add"], 2);
 
     let run = s.tarn(&["apply", "p.tarnplan"]).ok();
-    assert!(run.stdout.contains("Apply complete."), "{}", run.dump());
+    assert!(run.stdout.contains("Apply complete!"), "{}", run.dump());
     let mut addrs = s.addresses();
     addrs.sort();
     assert_eq!(addrs, vec!["fault_object.a", "fault_object.b"]);
@@ -54,7 +54,7 @@ fn a_plan_where_no_state_exists_creates_none_and_applies_to_an_empty_state() {
     // An empty state created since (another workspace command, an emptied stack) is no obstacle.
     s.tarn(&["workspace", "new", "default"]).ok();
     let run = s.tarn(&["apply", "p.tarnplan"]).ok();
-    assert!(run.stdout.contains("Apply complete."), "{}", run.dump());
+    assert!(run.stdout.contains("Apply complete!"), "{}", run.dump());
     assert_eq!(s.addresses(), vec!["fault_object.a"]);
     assert_eq!(s.object_ids(), s.state_ids());
 }

@@ -19,7 +19,7 @@ fn the_quickstart_example_applies_converges_and_destroys() {
     copy_dir(&example, s.path());
     s.tarn(&["validate"]).ok();
     s.tarn(&["plan", "--detailed-exitcode"]).code(2);
-    s.tarn(&["apply", "--auto-approve"]).ok().stdout_has("Apply complete.");
+    s.tarn(&["apply", "--auto-approve"]).ok().stdout_has("Apply complete!");
     assert!(s.read("out/motd.txt").contains("DEV ENVIRONMENT"));
     s.tarn(&["plan", "--detailed-exitcode"]).ok();
     assert!(s.tarn(&["output", "greeting"]).ok().stdout.contains("Hello, world!"));
