@@ -46,7 +46,7 @@ fn fold_snapshots(doc: &mut Json) {
 }
 
 /// The vendor document with its `x-observed-behaviour` folded in (see the module header).
-fn observed_spec(dir: &tempfile::TempDir) -> OpenApi {
+pub fn observed_spec(dir: &tempfile::TempDir) -> OpenApi {
     let text = std::fs::read_to_string(spec_path("scaleway-instance-v1.subset.yaml")).expect("read the spec");
     let mut doc: Json = serde_yaml::from_str(&text).expect("parse the spec");
     fold_snapshots(&mut doc);
