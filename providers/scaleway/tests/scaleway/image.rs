@@ -191,3 +191,45 @@ async fn an_image_whose_tagging_never_happened_is_adopted_by_server_and_name() {
     assert_eq!(s(&adopted, "server_id"), server_id);
     assert_eq!(s(&adopted, "name"), "dev-crash-backup");
 }
+
+#[tokio::test]
+async fn a_backup_that_outlasts_the_time_out_is_recorded_as_partially_created() {
+    let env = Env::with(tarn_provider_scaleway::emulator::Settings {
+        action_time: std::time::Duration::from_secs(30),
+        ..tarn_provider_scaleway::emulator::Settings::default()
+    })
+    .await;
+    let p = env.provider();
+    // Stopped: no power-on task to wait 30 s for.
+    let server = create(
+        &p,
+        "scaleway_instance_server",
+        with(&planned("dev-slow", "DEV1-S", "ubuntu_jammy"), "state", Value::string("stopped")),
+        "s1",
+    )
+    .await;
+    let impatient = tarn_provider_scaleway::ScalewayProvider::with_api(
+        env.api().polling(tarn_provider_scaleway::Polling {
+            interval: std::time::Duration::from_millis(10),
+            max_interval: std::time::Duration::from_millis(40),
+            timeout: std::time::Duration::from_millis(200),
+        }),
+        ZONE,
+        tarn_provider_scaleway::emulator::ORGANIZATION_ID,
+    );
+    let err = impatient
+        .create(tarn_sdk::CreateRequest {
+            type_name: IMAGE.into(),
+            planned: image("dev-slow-backup", &s(&server, "id")),
+            correlation: "i1".into(),
+        })
+        .await
+        .expect_err("the task is still pending");
+    assert_eq!(err.class, ErrorClass::PartiallyCreated, "{}", err.message);
+    assert!(err.message.contains("still pending"), "{}", err.message);
+    let partial = err.partial.expect("the image, to record");
+    let id = s(&partial, "id");
+    assert_eq!(s(&partial, "server_id"), s(&server, "id"));
+    let api_view = api_get(&env, &format!("images/{id}")).await.expect("the image exists")["image"].clone();
+    assert_eq!(api_view["state"], "creating");
+}
