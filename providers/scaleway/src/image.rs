@@ -1,7 +1,8 @@
 //! `scaleway_instance_image`: an image made by backing a server up (the seed's "Backup Server":
 //! an image plus a snapshot of each of the server's volumes, in the server's own zone).
 //!
-//! Create runs the server's `backup` action, which answers a task naming the new image; the
+//! The plan checks the same-zone rule when the server already exists. Create runs the server's
+//! `backup` action, which answers a task naming the new image; the
 //! task is polled until it ends, then the image is tagged with tarn's correlation tag. Once the
 //! action was accepted the image exists, so any later failure is `PartiallyCreated`. Only the
 //! name and tags change in place (PATCH); another server replaces the image. Delete removes the
@@ -12,21 +13,43 @@
 use serde_json::{Map, Value as Json, json};
 use tarn_sdk::{ProviderError, Value};
 
-use crate::Ctx;
 use crate::server::CORRELATION_TAG;
 use crate::tags::{correlation_tags, user_tags};
-use crate::values::{attr_bool, attr_strings, required_str, string_list};
+use crate::values::{attr_bool, attr_strings, known_str, required_str, string_list};
+use crate::{Ctx, api};
+
+/// The plan of a new image: the zone it gets, and, when the server is already known, the
+/// same-zone rule checked before anything is made.
+pub async fn refine(ctx: &Ctx, proposed: Value) -> Result<Value, ProviderError> {
+    let zone = ctx.zone_of(&proposed);
+    let mut planned = proposed;
+    if let Value::Map(m) = &mut planned
+        && m.get("zone").is_some_and(Value::is_unknown)
+    {
+        m.insert("zone".into(), Value::string(zone.as_str()));
+    }
+    if let Some(server) = known_str(&planned, "server_id") {
+        same_zone(ctx, &zone, &server).await?;
+    }
+    Ok(planned)
+}
+
+/// A backup stays in the server's zone: a server of another zone is not found in this one.
+async fn same_zone(ctx: &Ctx, zone: &str, server: &str) -> Result<(), ProviderError> {
+    api::uuid(server, "server_id")?;
+    if ctx.api.server(zone, server).await?.is_none() {
+        return Err(ProviderError::permanent(format!(
+            "server {server} does not exist in {zone}: an image is made from a server of its own zone (set zone to the server's)"
+        )));
+    }
+    Ok(())
+}
 
 pub async fn create(ctx: &Ctx, planned: &Value, correlation: &str) -> Result<Value, ProviderError> {
     let zone = ctx.zone_of(planned);
     let name = required_str(planned, "name")?;
     let server = required_str(planned, "server_id")?;
-    // A backup stays in the server's zone: a server of another zone is not found here.
-    if ctx.api.server(&zone, &server).await?.is_none() {
-        return Err(ProviderError::permanent(format!(
-            "server {server} does not exist in {zone}: an image is made from a server of its own zone (set zone to the server's)"
-        )));
-    }
+    same_zone(ctx, &zone, &server).await?;
     let (id, task) = ctx.api.backup(&zone, &server, &name).await?;
     // From here on the image exists: whatever fails is reported with it, so it is recorded.
     let partial = |e: ProviderError| {

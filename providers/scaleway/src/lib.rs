@@ -168,6 +168,7 @@ impl Provider for ScalewayProvider {
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         let planned = match req.type_name.as_str() {
             SERVER => server::refine(&self.ctx()?, req.proposed).await?,
+            IMAGE => image::refine(&self.ctx()?, req.proposed).await?,
             _ => req.proposed,
         };
         Ok(PlanResponse { planned, requires_replace: Vec::new() })

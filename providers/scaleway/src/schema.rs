@@ -236,8 +236,9 @@ fn security_group_rule() -> ResourceSchema {
 
 fn image_resource() -> ResourceSchema {
     let mut s = ResourceSchema::new(
-        "An image made by backing a server up (the server's `backup` action, its task polled until it ends): the image and a snapshot of each of the server's volumes, in the server's zone. Only the name and tags change in place; another server replaces the image. Destroying it deletes the image, and its snapshots too only with delete_snapshots_on_destroy = true (by default they are kept). A server's `image` takes its id.",
-    );
+        "An image made by backing a server up (the server's `backup` action, its task polled until it ends): the image and a snapshot of each of the server's volumes, in the server's zone (checked at plan time when the server already exists). Only the name and tags change in place; another server replaces the image. Destroying it deletes the image, and its snapshots too only with delete_snapshots_on_destroy = true (by default they are kept). A server's `image` takes its id.",
+    )
+    .refines_plan();
     s.irreversible_when = Some("delete_snapshots_on_destroy".to_string());
     s.attr("name", AttributeSchema::required(Type::String, "The image's name."))
         .attr("zone", AttributeSchema::optional_computed(Type::String, "The zone, which must be the server's; default: the provider's zone.").force_new())

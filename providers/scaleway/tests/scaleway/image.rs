@@ -151,8 +151,20 @@ async fn an_image_deletes_its_snapshots_when_asked_and_stays_in_the_servers_zone
     let err = api_get(&env, &format!("snapshots/{root_snapshot}")).await.expect_err("snapshot deleted");
     assert_eq!(err.class, ErrorClass::NotFound);
 
-    // The server lives in fr-par-1: an image in nl-ams-1 cannot be made from it.
+    // The server lives in fr-par-1: an image in nl-ams-1 cannot be made from it, which the
+    // plan already says; a plan in the server's zone gets that zone.
     let elsewhere = with(&image("dev-db-ams", &server_id), "zone", Value::string("nl-ams-1"));
+    let err = p
+        .plan(tarn_sdk::PlanRequest { type_name: IMAGE.into(), prior: None, proposed: elsewhere.clone() })
+        .await
+        .expect_err("another zone, at plan time");
+    assert!(err.message.contains("its own zone") && err.message.contains("nl-ams-1"), "{}", err.message);
+    let fine = p
+        .plan(tarn_sdk::PlanRequest { type_name: IMAGE.into(), prior: None, proposed: image("dev-db-2", &server_id) })
+        .await
+        .expect("plan");
+    assert_eq!(fine.planned.get("zone").and_then(Value::as_str), Some(ZONE));
+    assert_eq!(fine.planned.get("id"), Some(&Value::Unknown));
     let err = p
         .create(tarn_sdk::CreateRequest { type_name: IMAGE.into(), planned: elsewhere, correlation: "i2".into() })
         .await

@@ -274,6 +274,7 @@ fn the_seed_rules_are_in_the_schema_so_plans_show_them() {
     assert!(schema.resources["scaleway_instance_volume"].destroy_is_irreversible);
     let image = &schema.resources["scaleway_instance_image"];
     assert!(image.attributes["server_id"].force_new);
+    assert!(image.refines_plan, "the same-zone rule is checked at plan time when the server exists");
     assert_eq!(image.irreversible_when.as_deref(), Some("delete_snapshots_on_destroy"));
     assert!(schema.data_sources.contains_key("scaleway_instance_image"), "both a resource and a data source");
 }
