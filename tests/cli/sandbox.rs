@@ -2,7 +2,8 @@
 //! in-process emulator with no token and no network, re-planned with no changes, drift made in
 //! the emulator's objects, destroyed; sandbox state kept apart from real state; the standalone
 //! emulator started as a process and driven over plain HTTP; and a Scaleway server with a
-//! flexible IP applied, re-planned clean, refused when too big for its type, and destroyed.
+//! flexible IP and a backup image applied, re-planned clean, drifted in the emulator's objects
+//! and put back, refused when too big for its type, and destroyed.
 
 use crate::harness::{Lines, Stack, wait_for};
 use serde_json::Value as Json;
@@ -154,6 +155,13 @@ resource "scaleway_instance_server" "web" {
   delete_volumes_on_destroy = true
 }
 
+resource "scaleway_instance_image" "web" {
+  name      = "dev-web-backup"
+  server_id = scaleway_instance_server.web.id
+
+  delete_snapshots_on_destroy = true
+}
+
 output "address" {
   value = scaleway_instance_ip.web.address
 }
@@ -180,7 +188,23 @@ fn a_scaleway_server_with_a_flexible_ip_applies_replans_clean_and_destroys_in_th
     assert_eq!(objects["ips"][0]["server_id"], servers[0]["id"], "the flexible IP is attached");
     let address = s.tarn_with(&["output", "--sandbox", "address"], no_key).ok().stdout;
     assert!(address.contains("51.158."), "{address}");
+    let images = objects["images"].as_array().expect("images");
+    let backup = images.iter().find(|i| i["name"] == "dev-web-backup").expect("the backup image");
+    assert_eq!(backup["from_server"], servers[0]["id"], "made by the server's backup action");
+    assert_eq!(count(&objects, "snapshots"), 1, "a snapshot of its root volume: {objects}");
     s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], no_key).ok();
+
+    // Drift: the server is renamed and powered off in the (emulated) console.
+    let mut edited = scaleway_objects(&s);
+    edited["servers"][0]["name"] = "dev-web-renamed".into();
+    edited["servers"][0]["state"] = "stopped".into();
+    s.write(".tarn/sandbox/scaleway.json", &edited.to_string());
+    s.tarn_with(&["drift", "--sandbox"], no_key).code(2).stdout_has("dev-web-renamed").stdout_has("stopped");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], no_key).ok();
+    let objects = scaleway_objects(&s);
+    assert_eq!(objects["servers"][0]["name"], "dev-web", "apply renamed it back: {objects}");
+    assert_eq!(objects["servers"][0]["state"], "running", "and powered it on again: {objects}");
+    s.tarn_with(&["drift", "--sandbox"], no_key).ok();
 
     // A second server too big for its type: the plan fails naming the limit, nothing changes.
     s.write(
@@ -195,4 +219,6 @@ fn a_scaleway_server_with_a_flexible_ip_applies_replans_clean_and_destroys_in_th
     assert_eq!(count(&objects, "servers"), 0, "{objects}");
     assert_eq!(count(&objects, "ips"), 0, "{objects}");
     assert_eq!(count(&objects, "volumes"), 0, "the root volume went with the server: {objects}");
+    assert_eq!(count(&objects, "snapshots"), 0, "the snapshot went with the image: {objects}");
+    assert!(objects["images"].as_array().expect("images").iter().all(|i| i["name"] != "dev-web-backup"));
 }

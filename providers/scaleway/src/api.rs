@@ -1,6 +1,7 @@
 //! The Scaleway Instance API v1 calls tarn makes, on `tarn_sdk::http` (retries, redacted logs,
 //! `page`/`per_page` pagination with `Link` and `X-Total-Count`, Scaleway's error body): servers
-//! and their actions, tasks, volumes, images, flexible IPs and the server types of
+//! and their actions (backups among them), tasks, volumes, images and their snapshots, flexible
+//! IPs, security groups and the server types of
 //! `products/servers`, unwrapped from their `{"server": …}`-style bodies.
 //!
 //! Knows paths, bodies and error types, not tarn's attribute names: the resource modules map
@@ -102,12 +103,37 @@ impl Api {
 
     /// Runs a server action (`poweron`, `poweroff`, …) and waits for its task to finish.
     pub async fn action(&self, zone: &str, id: &str, action: &str) -> Result<(), ProviderError> {
-        let path = format!("{}/action", object(zone, "servers", id)?);
-        let answer = self.client.post(&path, &json!({"action": action})).await.map_err(classify)?;
-        let task = answer.get("task").cloned().ok_or_else(|| {
-            ProviderError::permanent(format!("POST {path}: the answer names no task: {}", excerpt(&answer)))
-        })?;
+        let task = self.start_action(zone, id, &json!({"action": action})).await?;
         self.wait_task(zone, &task, &format!("{action} of server {id}")).await
+    }
+
+    /// Starts a server action and answers its task, without waiting for it.
+    pub async fn start_action(&self, zone: &str, id: &str, body: &Json) -> Result<Json, ProviderError> {
+        let path = format!("{}/action", object(zone, "servers", id)?);
+        let answer = self.client.post(&path, body).await.map_err(classify)?;
+        answer.get("task").filter(|t| t.is_object()).cloned().ok_or_else(|| {
+            ProviderError::permanent(format!("POST {path}: the answer names no task: {}", excerpt(&answer)))
+        })
+    }
+
+    /// Starts the `backup` action of a server: an image named `name` with a snapshot of each of
+    /// its volumes, in the server's zone. Answers the new image's id (the task's `href_result`,
+    /// `/images/{id}`) and the task, which the caller waits for.
+    pub async fn backup(&self, zone: &str, server: &str, name: &str) -> Result<(String, Json), ProviderError> {
+        let task = self.start_action(zone, server, &json!({"action": "backup", "name": name})).await?;
+        let image = task
+            .get("href_result")
+            .and_then(Json::as_str)
+            .and_then(|h| h.strip_prefix("/images/"))
+            .filter(|id| uuid::Uuid::try_parse(id).is_ok())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ProviderError::permanent(format!(
+                    "the backup of server {server} answered a task that names no image (href_result): {}",
+                    excerpt(&task)
+                ))
+            })?;
+        Ok((image, task))
     }
 
     /// Polls `/tasks/{id}` until the task succeeds (Ok), fails, or outlasts the time-out.
@@ -198,6 +224,28 @@ impl Api {
 
     pub async fn images(&self, zone: &str, query: &[(&str, &str)]) -> Result<Vec<Json>, ProviderError> {
         self.list(zone, "images", query).await
+    }
+
+    pub async fn image(&self, zone: &str, id: &str) -> Result<Option<Json>, ProviderError> {
+        self.get_one(zone, "images", id, "image").await
+    }
+
+    pub async fn update_image(&self, zone: &str, id: &str, body: &Json) -> Result<Json, ProviderError> {
+        unwrap(self.client.patch(&object(zone, "images", id)?, body).await.map_err(classify)?, "image")
+    }
+
+    pub async fn delete_image(&self, zone: &str, id: &str) -> Result<bool, ProviderError> {
+        gone_is_none(self.client.delete(&object(zone, "images", id)?).await).map(|o| o.is_some())
+    }
+
+    // Snapshots (an image's volumes).
+
+    pub async fn snapshot(&self, zone: &str, id: &str) -> Result<Option<Json>, ProviderError> {
+        self.get_one(zone, "snapshots", id, "snapshot").await
+    }
+
+    pub async fn delete_snapshot(&self, zone: &str, id: &str) -> Result<bool, ProviderError> {
+        gone_is_none(self.client.delete(&object(zone, "snapshots", id)?).await).map(|o| o.is_some())
     }
 
     // Flexible IPs.

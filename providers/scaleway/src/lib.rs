@@ -1,15 +1,16 @@
 //! tarn-provider-scaleway: the `scaleway` provider (Instance API v1: servers, flexible IPs,
-//! volumes, security groups and rules; server types, images and servers as data sources), and the emulator of that API that
-//! its tests, `tarn --sandbox` and `tarn sim serve` run against.
+//! volumes, images made by server backups, security groups and rules; server types, images and
+//! servers as data sources), and the emulator of that API that its tests, `tarn --sandbox` and
+//! `tarn sim serve` run against.
 //!
 //! What it owns: the mapping between tarn's attributes and the API's objects (`server`, `ip`,
-//! `volume`, `security_group`, `lookup`), the seed's volume-size rule (`limits`) and the calls (`api`, on
+//! `volume`, `image`, `security_group`, `lookup`), the seed's volume-size rule (`limits`) and the calls (`api`, on
 //! `tarn_sdk::http`). The emulator (`emulator`) follows `specs/scaleway-instance-v1.subset.yaml`;
 //! nothing in the provider depends on it.
 //!
 //! Contract details:
 //! - `read` answers `None` when the object is gone (404), so the engine plans a create.
-//! - Crash safety: servers, IPs, volumes and security groups carry the tag
+//! - Crash safety: servers, IPs, volumes, images and security groups carry the tag
 //!   `tarn-correlation:<tag>`, found again by `adopt` with the list endpoints' `tags` filter;
 //!   rules carry no tags and are adopted by content.
 //! - Credentials: `secret_key` or SCW_SECRET_KEY, sent only as the redacted X-Auth-Token header.
@@ -17,6 +18,7 @@
 
 mod api;
 pub mod emulator;
+mod image;
 mod ip;
 mod limits;
 mod lookup;
@@ -94,7 +96,7 @@ impl ScalewayProvider {
 
 fn unknown_type(type_name: &str) -> ProviderError {
     ProviderError::permanent(format!(
-        "The scaleway provider has no resource type \"{type_name}\"; it offers \"{SERVER}\", \"{IP}\", \"{VOLUME}\", \"{SECURITY_GROUP}\" and \"{SECURITY_GROUP_RULE}\"."
+        "The scaleway provider has no resource type \"{type_name}\"; it offers \"{SERVER}\", \"{IP}\", \"{VOLUME}\", \"{IMAGE}\", \"{SECURITY_GROUP}\" and \"{SECURITY_GROUP_RULE}\"."
     ))
 }
 
@@ -155,6 +157,7 @@ impl Provider for ScalewayProvider {
         match req.type_name.as_str() {
             SERVER => server::read(&ctx, &req.state).await,
             IP => ip::read(&ctx, &req.state).await,
+            IMAGE => image::read(&ctx, &req.state).await,
             VOLUME => volume::read(&ctx, &req.state).await,
             SECURITY_GROUP => security_group::read_group(&ctx, &req.state).await,
             SECURITY_GROUP_RULE => security_group::read_rule(&ctx, &req.state).await,
@@ -165,6 +168,7 @@ impl Provider for ScalewayProvider {
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         let planned = match req.type_name.as_str() {
             SERVER => server::refine(&self.ctx()?, req.proposed).await?,
+            IMAGE => image::refine(&self.ctx()?, req.proposed).await?,
             _ => req.proposed,
         };
         Ok(PlanResponse { planned, requires_replace: Vec::new() })
@@ -175,6 +179,7 @@ impl Provider for ScalewayProvider {
         match req.type_name.as_str() {
             SERVER => server::create(&ctx, &req.planned, &req.correlation).await,
             IP => ip::create(&ctx, &req.planned, &req.correlation).await,
+            IMAGE => image::create(&ctx, &req.planned, &req.correlation).await,
             VOLUME => volume::create(&ctx, &req.planned, &req.correlation).await,
             SECURITY_GROUP => security_group::create_group(&ctx, &req.planned, &req.correlation).await,
             SECURITY_GROUP_RULE => security_group::create_rule(&ctx, &req.planned).await,
@@ -187,6 +192,7 @@ impl Provider for ScalewayProvider {
         match req.type_name.as_str() {
             SERVER => server::update(&ctx, &req.prior, &req.planned).await,
             IP => ip::update(&ctx, &req.prior, &req.planned).await,
+            IMAGE => image::update(&ctx, &req.prior, &req.planned).await,
             VOLUME => volume::update(&ctx, &req.prior, &req.planned).await,
             SECURITY_GROUP => security_group::update_group(&ctx, &req.prior, &req.planned).await,
             SECURITY_GROUP_RULE => security_group::update_rule(&ctx, &req.prior, &req.planned).await,
@@ -200,6 +206,7 @@ impl Provider for ScalewayProvider {
         match req.type_name.as_str() {
             SERVER => server::delete(&ctx, &req.state).await,
             IP => ip::delete(&ctx, &req.state).await,
+            IMAGE => image::delete(&ctx, &req.state).await,
             VOLUME => volume::delete(&ctx, &req.state).await,
             SECURITY_GROUP => security_group::delete_group(&ctx, &req.state).await,
             SECURITY_GROUP_RULE => security_group::delete_rule(&ctx, &req.state).await,
@@ -228,6 +235,7 @@ impl Provider for ScalewayProvider {
         match type_name {
             SERVER => server::import(&ctx, zone, object).await,
             IP => ip::import(&ctx, zone, object).await,
+            IMAGE => image::import(&ctx, zone, object).await,
             VOLUME => volume::import(&ctx, zone, object).await,
             SECURITY_GROUP => security_group::import_group(&ctx, zone, object).await,
             other => Err(unknown_type(other)),
@@ -239,6 +247,7 @@ impl Provider for ScalewayProvider {
         match req.type_name.as_str() {
             SERVER => server::adopt(&ctx, &req.planned, &req.correlation).await,
             IP => ip::adopt(&ctx, &req.planned, &req.correlation).await,
+            IMAGE => image::adopt(&ctx, &req.planned, &req.correlation).await,
             VOLUME => volume::adopt(&ctx, &req.planned, &req.correlation).await,
             SECURITY_GROUP => security_group::adopt_group(&ctx, &req.planned, &req.correlation).await,
             SECURITY_GROUP_RULE => security_group::adopt_rule(&ctx, &req.planned).await,

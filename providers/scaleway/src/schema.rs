@@ -1,5 +1,7 @@
 //! The scaleway provider's schema: its configuration, `scaleway_instance_server`,
-//! `scaleway_instance_ip`, `scaleway_instance_volume` and the data sources. Attribute names
+//! `scaleway_instance_ip`, `scaleway_instance_volume`, `scaleway_instance_image`, the security
+//! groups and their rules, and the data sources (`scaleway_instance_image` is both, as in
+//! Terraform's provider: the resource makes a backup, the data source finds an image). Attribute names
 //! follow Terraform's scaleway provider where it has one, so configurations read familiar.
 //! The SDK's schema has no defaults: optional attributes whose null means the API's default
 //! (dynamic IP and IPv6 on, local boot, started) stay null in state while the API holds that
@@ -70,6 +72,7 @@ pub fn provider_schema() -> ProviderSchema {
     resources.insert(VOLUME.to_string(), volume());
     resources.insert(SECURITY_GROUP.to_string(), security_group());
     resources.insert(SECURITY_GROUP_RULE.to_string(), security_group_rule());
+    resources.insert(IMAGE.to_string(), image_resource());
     let mut data_sources = IndexMap::new();
     data_sources.insert(SERVER_TYPES.to_string(), server_types());
     data_sources.insert(IMAGE.to_string(), image());
@@ -229,6 +232,35 @@ fn security_group_rule() -> ResourceSchema {
         .attr("port_from", AttributeSchema::optional(Type::Number, "First destination port (TCP/UDP)."))
         .attr("port_to", AttributeSchema::optional(Type::Number, "Last destination port; default: port_from."))
         .attr("id", AttributeSchema::computed(Type::String, "The rule's id."))
+}
+
+fn image_resource() -> ResourceSchema {
+    let mut s = ResourceSchema::new(
+        "An image made by backing a server up (the server's `backup` action, its task polled until it ends): the image and a snapshot of each of the server's volumes, in the server's zone (checked at plan time when the server already exists). Only the name and tags change in place; another server replaces the image. Destroying it deletes the image, and its snapshots too only with delete_snapshots_on_destroy = true (by default they are kept). A server's `image` takes its id.",
+    )
+    .refines_plan();
+    s.irreversible_when = Some("delete_snapshots_on_destroy".to_string());
+    s.attr("name", AttributeSchema::required(Type::String, "The image's name."))
+        .attr("zone", AttributeSchema::optional_computed(Type::String, "The zone, which must be the server's; default: the provider's zone.").force_new())
+        .attr(
+            "server_id",
+            AttributeSchema::required(Type::String, "The server to back up (all its volumes). Another server makes another image.")
+                .force_new(),
+        )
+        .attr("project_id", AttributeSchema::computed(Type::String, "The Project (the server's)."))
+        .attr("tags", AttributeSchema::optional(strings(), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
+        .attr(
+            "delete_snapshots_on_destroy",
+            AttributeSchema::optional(
+                Type::Bool,
+                "On destroy, after deleting the image, delete its snapshots too (default false: they are kept, so no data is lost unless asked).",
+            ),
+        )
+        .attr("id", AttributeSchema::computed(Type::String, "The image's id."))
+        .attr("root_snapshot_id", AttributeSchema::computed(Type::String, "The snapshot of the server's root volume."))
+        .attr("additional_snapshot_ids", AttributeSchema::computed(strings(), "The snapshots of its other volumes, in order."))
+        .attr("arch", AttributeSchema::computed(Type::String, "x86_64 or arm64."))
+        .attr("creation_date", AttributeSchema::computed(Type::String, "When the image was made (RFC 3339)."))
 }
 
 fn server_types() -> ResourceSchema {

@@ -1,5 +1,5 @@
-//! The emulator's objects (servers, volumes, flexible IPs, images, tasks, the default security
-//! groups) in `tarn_sdk::sim::Store`s, the seed catalogue (public images per zone, the server
+//! The emulator's objects (servers, volumes, flexible IPs, images and the snapshots a backup
+//! makes, tasks, the default security groups) in `tarn_sdk::sim::Store`s, the seed catalogue (public images per zone, the server
 //! types of `products/servers` with their volume limits), their JSON as the API shows it, and
 //! the snapshot that keeps them between runs.
 //!
@@ -110,6 +110,42 @@ pub struct Image {
     pub root_size: u64,
     pub public: bool,
     pub creation_date: String,
+    /// The server a backup made it from (empty for the seed's public images).
+    #[serde(default)]
+    pub from_server: String,
+    #[serde(default)]
+    pub project: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// `creating` until its backup task ends, then `available`.
+    #[serde(default = "available")]
+    pub state: String,
+    /// The snapshots of a backup: the root volume's, then the others by position.
+    #[serde(default)]
+    pub root_snapshot: Option<String>,
+    #[serde(default)]
+    pub extra_snapshots: BTreeMap<usize, String>,
+    #[serde(default)]
+    pub modification_date: String,
+}
+
+fn available() -> String {
+    "available".into()
+}
+
+/// A snapshot of a volume, made by a server backup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeSnapshot {
+    pub id: String,
+    pub zone: String,
+    pub name: String,
+    pub project: String,
+    pub size: u64,
+    pub volume_type: String,
+    pub base_volume: (String, String),
+    /// `snapshotting` until its backup task ends, then `available`.
+    pub state: String,
+    pub creation_date: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -163,6 +199,9 @@ pub struct Task {
     pub terminated_at: Option<String>,
     /// Unix milliseconds at which the task succeeds.
     pub done_at: u64,
+    /// The image a backup task makes (its `href_result`); the server's state then stays.
+    #[serde(default)]
+    pub image_id: Option<String>,
 }
 
 /// Everything the emulator holds. Clones share the objects.
@@ -172,6 +211,7 @@ pub struct Data {
     pub volumes: Store<Volume>,
     pub ips: Store<Ip>,
     pub images: Store<Image>,
+    pub snapshots: Store<VolumeSnapshot>,
     pub groups: Store<SecurityGroup>,
     pub rules: Store<Rule>,
     pub tasks: Store<Task>,
@@ -191,6 +231,8 @@ struct Snapshot {
     volumes: Vec<Volume>,
     ips: Vec<Ip>,
     images: Vec<Image>,
+    #[serde(default)]
+    snapshots: Vec<VolumeSnapshot>,
     groups: Vec<SecurityGroup>,
     #[serde(default)]
     rules: Vec<Rule>,
@@ -211,6 +253,13 @@ impl Data {
                     root_size: size * GB,
                     public: true,
                     creation_date: "2024-04-25T09:00:00.000000+00:00".into(),
+                    from_server: String::new(),
+                    project: ORGANIZATION_ID.into(),
+                    tags: Vec::new(),
+                    state: available(),
+                    root_snapshot: None,
+                    extra_snapshots: BTreeMap::new(),
+                    modification_date: "2024-04-25T09:00:00.000000+00:00".into(),
                 };
                 data.images.put(&image.id.clone(), image);
             }
@@ -236,6 +285,7 @@ impl Data {
                 saved.volumes.into_iter().for_each(|o| drop(data.volumes.put(&o.id.clone(), o)));
                 saved.ips.into_iter().for_each(|o| drop(data.ips.put(&o.id.clone(), o)));
                 saved.images.into_iter().for_each(|o| drop(data.images.put(&o.id.clone(), o)));
+                saved.snapshots.into_iter().for_each(|o| drop(data.snapshots.put(&o.id.clone(), o)));
                 saved.groups.into_iter().for_each(|o| drop(data.groups.put(&o.id.clone(), o)));
                 saved.rules.into_iter().for_each(|o| drop(data.rules.put(&o.id.clone(), o)));
                 saved.tasks.into_iter().for_each(|o| drop(data.tasks.put(&o.id.clone(), o)));
@@ -259,6 +309,7 @@ impl Data {
             volumes: self.volumes.list(),
             ips: self.ips.list(),
             images: self.images.list(),
+            snapshots: self.snapshots.list(),
             groups: self.groups.list(),
             rules: self.rules.list(),
             tasks: self.tasks.list(),
@@ -276,7 +327,16 @@ impl Data {
                 t.status = "success".into();
                 t.terminated_at = Some(now_text());
             });
-            self.servers.update(&task.server_id, |s| s.state = task.target.clone());
+            match &task.image_id {
+                Some(image) => {
+                    let snapshots = self.images.get(image).map(|i| snapshot_ids(&i)).unwrap_or_default();
+                    self.images.update(image, |i| i.state = available());
+                    for id in &snapshots {
+                        self.snapshots.update(id, |s| s.state = available());
+                    }
+                }
+                None => drop(self.servers.update(&task.server_id, |s| s.state = task.target.clone())),
+            }
             changed = true;
         }
         if changed {
@@ -435,24 +495,71 @@ impl Ip {
     }
 }
 
+/// Every snapshot an image holds.
+pub fn snapshot_ids(image: &Image) -> Vec<String> {
+    image.root_snapshot.iter().chain(image.extra_snapshots.values()).cloned().collect()
+}
+
 impl Image {
-    pub fn to_json(&self) -> Json {
-        let root = json!({"id": seed_id(&format!("snapshot:{}", self.id)), "name": format!("{} root", self.name), "size": self.root_size, "volume_type": "l_ssd"});
+    pub fn to_json(&self, data: &Data) -> Json {
+        let snapshot = |id: &String| data.snapshots.get(id);
+        let root = match self.root_snapshot.as_ref().and_then(snapshot) {
+            Some(s) => json!({"id": s.id, "name": s.name, "size": s.size, "volume_type": s.volume_type}),
+            // A seed image's root snapshot is not listed anywhere: a stable id stands for it.
+            None => json!({"id": seed_id(&format!("snapshot:{}", self.id)), "name": format!("{} root", self.name),
+                "size": self.root_size, "volume_type": "l_ssd"}),
+        };
+        // The vendor file types extra volumes as Volume; the API fills them from the snapshots.
+        let extra: serde_json::Map<String, Json> = self
+            .extra_snapshots
+            .iter()
+            .filter_map(|(i, id)| snapshot(id).map(|s| (i.to_string(), s)))
+            .map(|(i, s)| {
+                (
+                    i,
+                    json!({"id": s.id, "name": s.name, "export_uri": "", "size": s.size, "volume_type": s.volume_type,
+                    "creation_date": s.creation_date, "modification_date": s.creation_date,
+                    "organization": ORGANIZATION_ID, "project": s.project, "tags": [], "state": "available",
+                    "zone": s.zone}),
+                )
+            })
+            .collect();
+        let modified = if self.modification_date.is_empty() { &self.creation_date } else { &self.modification_date };
         json!({
             "id": self.id,
             "name": self.name,
             "arch": "x86_64",
             "creation_date": self.creation_date,
-            "modification_date": self.creation_date,
-            "extra_volumes": {},
-            "from_server": "",
+            "modification_date": modified,
+            "extra_volumes": extra,
+            "from_server": self.from_server,
             "organization": ORGANIZATION_ID,
             "public": self.public,
             "root_volume": root,
-            "state": "available",
-            "project": ORGANIZATION_ID,
-            "tags": [],
+            "state": self.state,
+            "project": if self.project.is_empty() { ORGANIZATION_ID } else { self.project.as_str() },
+            "tags": self.tags,
             "zone": self.zone,
+        })
+    }
+}
+
+impl VolumeSnapshot {
+    pub fn to_json(&self) -> Json {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "organization": ORGANIZATION_ID,
+            "project": self.project,
+            "tags": [],
+            "volume_type": self.volume_type,
+            "size": self.size,
+            "state": self.state,
+            "base_volume": {"id": self.base_volume.0, "name": self.base_volume.1},
+            "creation_date": self.creation_date,
+            "modification_date": self.creation_date,
+            "zone": self.zone,
+            "error_reason": null,
         })
     }
 }
@@ -512,7 +619,10 @@ impl Task {
             "description": self.description,
             "status": self.status,
             "href_from": format!("/servers/{}/action", self.server_id),
-            "href_result": format!("/servers/{}", self.server_id),
+            "href_result": match &self.image_id {
+                Some(image) => format!("/images/{image}"),
+                None => format!("/servers/{}", self.server_id),
+            },
             "started_at": self.started_at,
             "terminated_at": self.terminated_at,
             "progress": if self.status == "success" { 100 } else { 0 },
@@ -554,7 +664,7 @@ impl Server {
         if dynamic {
             public_ips.push(public_ip.clone());
         }
-        let image = self.image_id.as_ref().and_then(|id| data.images.get(id)).map_or(Json::Null, |i| i.to_json());
+        let image = self.image_id.as_ref().and_then(|id| data.images.get(id)).map_or(Json::Null, |i| i.to_json(data));
         let group = data.groups.get(&self.security_group_id);
         let ipv6 = if self.enable_ipv6 {
             json!({"address": self.ipv6_address, "gateway": "2001:bc8:1640::", "netmask": "64"})

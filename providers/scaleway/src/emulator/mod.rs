@@ -1,18 +1,21 @@
-//! The Scaleway Instance API v1 emulator: servers, their actions and tasks and user data,
-//! volumes, flexible IPs, images and server types, served under `/instance/v1/zones/{zone}` on
+//! The Scaleway Instance API v1 emulator: servers, their actions (backups among them) and
+//! tasks and user data, volumes, flexible IPs, images and their snapshots, security groups and
+//! their rules, and server types, served under `/instance/v1/zones/{zone}` on
 //! 127.0.0.1 as `specs/scaleway-instance-v1.subset.yaml` and its `x-observed-behaviour` block
 //! say (201 + `Location` on creates, 202 + task on actions, 204 on deletes, the error body
 //! `{type, message, …}`, `page`/`per_page` with `X-Total-Count` and `Link`).
 //!
 //! Every API answer passes the guard (authentication, request window) and the fault switches.
 //! Beside them, never faulted: `/__sim/faults` and `GET /__sim/state`. Not emulated yet: image
-//! creation, and attach-volume/detach-volume (volumes move through the server's PATCH).
+//! creation from a snapshot (`POST /images`; backups make images), and
+//! attach-volume/detach-volume (volumes move through the server's PATCH).
 
 mod catalog;
 mod data;
 mod envelope;
 mod groups;
 mod guard;
+mod images;
 mod ips;
 mod servers;
 mod volumes;
@@ -125,8 +128,9 @@ impl Emulator {
             )
             .route(&format!("{z}/ips"), get(ips::list).post(ips::create))
             .route(&format!("{z}/ips/{{ip}}"), get(ips::get).patch(ips::update).delete(ips::delete))
-            .route(&format!("{z}/images"), get(catalog::images))
-            .route(&format!("{z}/images/{{image_id}}"), get(catalog::image))
+            .route(&format!("{z}/images"), get(images::list))
+            .route(&format!("{z}/images/{{image_id}}"), get(images::get).patch(images::update).delete(images::delete))
+            .route(&format!("{z}/snapshots/{{snapshot_id}}"), get(images::get_snapshot).delete(images::delete_snapshot))
             .route(&format!("{z}/products/servers"), get(catalog::server_types))
             .route(&format!("{z}/security_groups"), get(groups::list).post(groups::create))
             // One route for `{security_group_id}` and the spec's `{id}` (PUT): the same group.

@@ -3,7 +3,7 @@
 //! volume, the seed's rules as the API enforces them (total local size within
 //! `volumes_constraint`; type and local volumes change only while stopped; delete only when
 //! stopped, volumes kept and detached), and actions that answer 202 with a task which finishes
-//! after the emulator's action time.
+//! after the emulator's action time (`backup` among them: an image and a snapshot per volume).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 
 use super::data::{
-    Data, ORGANIZATION_ID, Server, Task, Volume, allowed_actions, new_id, now_ms, now_text, server_type,
+    Data, Image, ORGANIZATION_ID, Server, Task, Volume, VolumeSnapshot, allowed_actions, new_id, now_ms, now_text,
+    server_type,
 };
 use super::envelope::{self, Failure, Paging};
 use super::zone;
@@ -423,7 +424,7 @@ pub async fn action(
     if matches!(server.state.as_str(), "starting" | "stopping") {
         return Err(Failure::transient_state("instance_server", &id, &server.state));
     }
-    if !["poweron", "poweroff", "reboot", "stop_in_place", "terminate"].contains(&name) {
+    if !["poweron", "poweroff", "reboot", "stop_in_place", "terminate", "backup"].contains(&name) {
         return Err(Failure::invalid_request(format!("the {name} action is not modelled by tarn's emulator")));
     }
     if !allowed_actions(&server.state).contains(&name) {
@@ -431,6 +432,9 @@ pub async fn action(
             "action {name} is not allowed while the server is {}",
             server.state
         )));
+    }
+    if name == "backup" {
+        return backup(&data, &z, &server, &body);
     }
     let (during, target) = match name {
         "poweron" | "reboot" => ("starting", "running"),
@@ -447,6 +451,7 @@ pub async fn action(
         started_at: now_text(),
         terminated_at: None,
         done_at: now_ms() + data.action_time.as_millis() as u64,
+        image_id: None,
     };
     if name == "terminate" {
         remove(&data, &server, true);
@@ -455,12 +460,99 @@ pub async fn action(
     }
     data.tasks.put(&task.id.clone(), task.clone());
     data.persist();
+    Ok(accepted(&z, &task))
+}
+
+/// 202 with the task and its `Location`, as every action answers.
+fn accepted(z: &str, task: &Task) -> Response {
     let mut r = (StatusCode::ACCEPTED, axum::Json(json!({"task": task.to_json()}))).into_response();
     let location = format!("https://api.scaleway.com/instance/v1/zones/{z}/tasks/{}", task.id);
     if let Ok(v) = HeaderValue::from_str(&location) {
         r.headers_mut().insert("location", v);
     }
-    Ok(r)
+    r
+}
+
+/// The `backup` action: an image (`creating`) with a snapshot (`snapshotting`) of each of the
+/// server's volumes, or of those the body's `volumes` names, in the server's zone. Its task
+/// names the image in `href_result`; when it ends, the image and snapshots are `available`.
+/// The server's state does not change.
+fn backup(data: &Data, z: &str, server: &Server, body: &Map<String, Json>) -> Result<Response, Failure> {
+    let chosen: Option<Vec<String>> = match body.get("volumes") {
+        None | Some(Json::Null) => None,
+        Some(Json::Object(m)) => Some(m.keys().cloned().collect()),
+        Some(_) => return Err(Failure::invalid_argument("volumes", "format", "volumes must be an object")),
+    };
+    if let Some(ids) = &chosen
+        && let Some(stray) = ids.iter().find(|id| !server.volumes.values().any(|v| v == *id))
+    {
+        return Err(Failure::invalid_request(format!("volume {stray} is not attached to server {}", server.id)));
+    }
+    let stamp = now_text();
+    let image_id = new_id();
+    let name = text(body, "name").map_or_else(|| format!("{}-backup", server.name), str::to_string);
+    let mut root_snapshot = None;
+    let mut extra = BTreeMap::new();
+    let mut root_size = 0;
+    for (i, vid) in &server.volumes {
+        if chosen.as_ref().is_some_and(|c| !c.contains(vid)) {
+            continue;
+        }
+        let Some(volume) = data.volumes.get(vid) else { continue };
+        let snapshot = VolumeSnapshot {
+            id: new_id(),
+            zone: z.to_string(),
+            name: format!("{name}-{i}"),
+            project: server.project.clone(),
+            size: volume.size,
+            volume_type: volume.volume_type.clone(),
+            base_volume: (volume.id.clone(), volume.name.clone()),
+            state: "snapshotting".into(),
+            creation_date: stamp.clone(),
+        };
+        if root_snapshot.is_none() {
+            root_size = volume.size;
+            root_snapshot = Some(snapshot.id.clone());
+        } else {
+            extra.insert(extra.len() + 1, snapshot.id.clone());
+        }
+        data.snapshots.put(&snapshot.id.clone(), snapshot);
+    }
+    if root_snapshot.is_none() {
+        return Err(Failure::invalid_request("a backup needs at least one volume to snapshot"));
+    }
+    let image = Image {
+        id: image_id.clone(),
+        zone: z.to_string(),
+        name,
+        label: String::new(),
+        root_size,
+        public: false,
+        creation_date: stamp.clone(),
+        from_server: server.id.clone(),
+        project: server.project.clone(),
+        tags: Vec::new(),
+        state: "creating".into(),
+        root_snapshot,
+        extra_snapshots: extra,
+        modification_date: stamp.clone(),
+    };
+    data.images.put(&image_id, image);
+    let task = Task {
+        id: new_id(),
+        zone: z.to_string(),
+        description: "instance_backup".into(),
+        server_id: server.id.clone(),
+        target: server.state.clone(),
+        status: "pending".into(),
+        started_at: stamp,
+        terminated_at: None,
+        done_at: now_ms() + data.action_time.as_millis() as u64,
+        image_id: Some(image_id),
+    };
+    data.tasks.put(&task.id.clone(), task.clone());
+    data.persist();
+    Ok(accepted(z, &task))
 }
 
 pub async fn task(State(data): State<Data>, Path((z, id)): Path<(String, String)>) -> Result<Response, Failure> {

@@ -9,7 +9,7 @@ use tarn_sdk::{AdoptRequest, DeleteRequest, Provider, ReadDataRequest, ReadReque
 const IP: &str = "scaleway_instance_ip";
 const VOLUME: &str = "scaleway_instance_volume";
 
-fn ip(server: Value) -> Value {
+pub fn ip(server: Value) -> Value {
     Value::map([
         ("zone", Value::Unknown),
         ("project_id", Value::Unknown),
@@ -83,7 +83,7 @@ async fn a_flexible_ip_moves_between_servers_keeping_its_address() {
     p.delete(DeleteRequest { type_name: IP.into(), state: detached }).await.expect("releasing again succeeds");
 }
 
-fn volume(kind: &str, gb: f64) -> Value {
+pub fn volume(kind: &str, gb: f64) -> Value {
     Value::map([
         ("name", Value::string("data")),
         ("zone", Value::Unknown),
@@ -212,7 +212,7 @@ async fn data_sources_list_types_find_images_and_dev_servers() {
     assert_eq!(names, vec!["dev-a", "dev-c"]);
 }
 
-fn group(name: &str) -> Value {
+pub fn group(name: &str) -> Value {
     Value::map([
         ("name", Value::string(name)),
         ("zone", Value::Unknown),
@@ -226,7 +226,7 @@ fn group(name: &str) -> Value {
     ])
 }
 
-fn rule(group_id: &str, port: f64) -> Value {
+pub fn rule(group_id: &str, port: f64) -> Value {
     Value::map([
         ("security_group_id", Value::string(group_id)),
         ("zone", Value::Unknown),

@@ -238,3 +238,43 @@ async fn adopt_finds_the_server_by_its_correlation_tag_and_import_reads_it() {
     let err = p.import(SERVER, "fr-par-1/not-a-uuid").await.expect_err("bad id");
     assert!(err.message.contains("not a Scaleway id"), "{}", err.message);
 }
+
+#[tokio::test]
+async fn changing_the_type_of_a_running_server_stops_changes_and_starts_it() {
+    let env = Env::start().await;
+    let p = env.provider();
+    let created = create(&p, SERVER, planned("dev-grow", "DEV1-S", "ubuntu_jammy"), "c5").await;
+    let id = s(&created, "id");
+    let updated = update(&env, &created, with(&created, "type", Value::string("DEV1-M"))).await.expect("update");
+    assert_eq!(s(&updated, "type"), "DEV1-M");
+    assert_eq!(updated.get("state"), Some(&Value::Null), "running again: the default");
+    let view = env.server(&id).await;
+    assert_eq!((view["commercial_type"].clone(), view["state"].clone()), (json!("DEV1-M"), json!("running")));
+
+    // A GP1-XS needs exactly 150 GB of local storage; this server has 10 GB: refused before
+    // any action, naming the limit, and the server keeps running.
+    let err = update(&env, &updated, with(&updated, "type", Value::string("GP1-XS"))).await.expect_err("too small");
+    assert!(err.message.contains("GP1-XS") && err.message.contains("150 GB"), "{}", err.message);
+    assert_eq!(env.server(&id).await["state"], "running", "nothing was stopped");
+}
+
+#[test]
+fn the_seed_rules_are_in_the_schema_so_plans_show_them() {
+    let schema = tarn_provider_scaleway::provider_schema();
+    let server = &schema.resources[SERVER];
+    assert!(server.attributes["image"].force_new, "a new image replaces the server");
+    assert!(server.refines_plan, "creates are checked against products/servers at plan time");
+    assert_eq!(server.irreversible_when.as_deref(), Some("delete_volumes_on_destroy"));
+    assert!(server.attributes["type"].description.contains("stops the server, changes it and starts it again"));
+    assert!(
+        server.attributes["additional_volume_ids"]
+            .description
+            .contains("stops the server, changes it and starts it again")
+    );
+    assert!(schema.resources["scaleway_instance_volume"].destroy_is_irreversible);
+    let image = &schema.resources["scaleway_instance_image"];
+    assert!(image.attributes["server_id"].force_new);
+    assert!(image.refines_plan, "the same-zone rule is checked at plan time when the server exists");
+    assert_eq!(image.irreversible_when.as_deref(), Some("delete_snapshots_on_destroy"));
+    assert!(schema.data_sources.contains_key("scaleway_instance_image"), "both a resource and a data source");
+}

@@ -9,6 +9,8 @@
 //! the type one the block lists, the optional fields typed as listed); actions answer 202 (the
 //! file says 200) with the same body; and `GET /tasks/{id}`, which the file omits but the
 //! observed `Location` header names, answers `{"task": Task}` with the file's own Task schema.
+//! The snapshot operations the subset lacks (`GET`/`DELETE /snapshots/{id}`, an image's
+//! snapshots) are taken, with their schemas, from the full vendor file beside it.
 
 use std::path::PathBuf;
 
@@ -19,16 +21,35 @@ use tarn_sdk::http::{Client, Method};
 use tarn_sdk::sim::SimServer;
 use tarn_sdk::sim::spec::{OpenApi, Recorder};
 
-fn spec_path() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../specs/scaleway-instance-v1.subset.yaml");
+fn spec_path(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../specs").join(name);
     assert!(path.exists(), "the vendor spec is missing at {}", path.display());
     path
 }
 
+/// The snapshot operations the subset lacks, from the full vendor file, with the schemas they
+/// use (an image's snapshots are read and deleted there).
+fn fold_snapshots(doc: &mut Json) {
+    let text = std::fs::read_to_string(spec_path("scaleway-instance-v1.full.yaml")).expect("read the full spec");
+    let full: Json = serde_yaml::from_str(&text).expect("parse the full spec");
+    let mut item = full["paths"]["/instance/v1/zones/{zone}/snapshots/{snapshot_id}"].clone();
+    let item_map = item.as_object_mut().expect("the snapshot path");
+    item_map.retain(|method, _| method == "get" || method == "delete" || method == "parameters");
+    doc["paths"]
+        .as_object_mut()
+        .expect("paths")
+        .insert("/instance/v1/zones/{zone}/snapshots/{snapshot_id}".into(), item);
+    let ours = doc["components"]["schemas"].as_object_mut().expect("schemas");
+    for (name, schema) in full["components"]["schemas"].as_object().expect("full schemas") {
+        ours.entry(name.clone()).or_insert_with(|| schema.clone());
+    }
+}
+
 /// The vendor document with its `x-observed-behaviour` folded in (see the module header).
-fn observed_spec(dir: &tempfile::TempDir) -> OpenApi {
-    let text = std::fs::read_to_string(spec_path()).expect("read the spec");
+pub fn observed_spec(dir: &tempfile::TempDir) -> OpenApi {
+    let text = std::fs::read_to_string(spec_path("scaleway-instance-v1.subset.yaml")).expect("read the spec");
     let mut doc: Json = serde_yaml::from_str(&text).expect("parse the spec");
+    fold_snapshots(&mut doc);
     let observed = doc["x-observed-behaviour"]["error_body"].clone();
     let mut types: Vec<Json> = observed["types"].as_object().expect("error types").keys().map(|k| json!(k)).collect();
     // The block's rate-limit note lets a 429 carry any type; the emulator names it so.
@@ -81,8 +102,6 @@ const NOT_EMULATED: &[(&str, &str)] = &[
     ("POST", "/instance/v1/zones/{zone}/servers/{server_id}/attach-volume"),
     ("POST", "/instance/v1/zones/{zone}/servers/{server_id}/detach-volume"),
     ("POST", "/instance/v1/zones/{zone}/images"),
-    ("PATCH", "/instance/v1/zones/{zone}/images/{image_id}"),
-    ("DELETE", "/instance/v1/zones/{zone}/images/{image_id}"),
 ];
 
 async fn wait_until(c: &Client, server: &str, state: &str) {
@@ -163,6 +182,23 @@ async fn every_emulated_operation_answers_as_the_spec_and_its_observed_behaviour
     let _ = c.post(&format!("{srv}/action"), &json!({"action": "poweroff"})).await.expect_err("busy starting");
     c.get(&format!("{z}/tasks/{}", task["task"]["id"].as_str().expect("task id"))).await.expect("task");
     wait_until(&c, &srv, "running").await;
+    // A backup: an image and its snapshots; the image renamed, deleted, then its snapshots.
+    let backup =
+        c.post(&format!("{srv}/action"), &json!({"action": "backup", "name": "dev-spec-image"})).await.expect("backup");
+    let image_path = format!("{z}{}", backup["task"]["href_result"].as_str().expect("the task names the image"));
+    let creating = c.get(&image_path).await.expect("image details");
+    assert_eq!(creating["image"]["state"], "creating");
+    c.get(&format!("{z}/tasks/{}", backup["task"]["id"].as_str().expect("task id"))).await.expect("backup task");
+    c.patch(&image_path, &json!({"name": "dev-spec-image-2", "tags": ["kept"]})).await.expect("rename image");
+    c.get(&format!("{z}/images?tags=kept&public=false")).await.expect("list private images");
+    let snapshot =
+        format!("{z}/snapshots/{}", creating["image"]["root_volume"]["id"].as_str().expect("root snapshot id"));
+    c.get(&snapshot).await.expect("snapshot details");
+    let _ = c.delete(&snapshot).await.expect_err("used by the image");
+    let _ = c.delete(&format!("{z}/images/{image}")).await.expect_err("a public image stays");
+    c.delete(&image_path).await.expect("delete image");
+    c.delete(&snapshot).await.expect("delete snapshot");
+    let _ = c.get(&snapshot).await.expect_err("deleted snapshot");
     let _ = c.delete(&srv).await.expect_err("running");
     let _ = c.patch(&srv, &json!({"commercial_type": "DEV1-M"})).await.expect_err("type change while running");
     c.post(&format!("{srv}/action"), &json!({"action": "poweroff"})).await.expect("poweroff");
