@@ -47,6 +47,11 @@ fn validate(planned: &Value) -> Result<(), ProviderError> {
     }
     if let Some(project) = known_str(planned, "project") {
         tag_name(&project).map_err(|e| ProviderError::permanent(format!("project: {}", e.message)))?;
+        if attr_strings(planned, "tags").unwrap_or_default().contains(&project) {
+            return Err(ProviderError::permanent(format!(
+                "the tag {project:?} is the droplet's project tag already: remove it from tags"
+            )));
+        }
     }
     if attr_str(planned, "user_data").is_some_and(|u| u.len() > 64 * 1024) {
         return Err(ProviderError::permanent("user_data is larger than the 64 KiB the API accepts"));

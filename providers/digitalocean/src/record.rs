@@ -102,10 +102,16 @@ fn state(api: &Json, domain: &str, wanted: &Value) -> Value {
         Some(w) if same_data(&w, data) => Value::string(w),
         _ => Value::string(data),
     };
+    // The type as configured when it names the same type (`a` and `A`).
+    let actual = api.get("type").and_then(Json::as_str).unwrap_or_default();
+    let kind = match attr_str(wanted, "type") {
+        Some(w) if w.eq_ignore_ascii_case(actual) => Value::string(w),
+        _ => Value::string(actual),
+    };
     let number = |k: &str| api.get(k).and_then(Json::as_f64).map_or(Value::Null, Value::Number);
     Value::map([
         ("domain", Value::string(domain)),
-        ("type", Value::string(api.get("type").and_then(Json::as_str).unwrap_or_default())),
+        ("type", kind),
         ("name", Value::string(name)),
         ("value", value),
         ("ttl", number("ttl")),

@@ -183,6 +183,13 @@ async fn tags_and_the_project_tag_changed_outside_tarn_show_as_drift_and_are_put
     assert_eq!(s(&fixed, "project"), "shop");
     let api_tags = env.droplet(&id).await["tags"].clone();
     assert_eq!(api_tags, json!(["web", "tarn-correlation:tarn-d4-0", "shop"]), "the correlation tag survives");
+
+    let twice = with(&with(&planned("app-2"), "tags", strings(&["shop"])), "project", Value::string("shop"));
+    let err = p
+        .create(tarn_sdk::CreateRequest { type_name: DROPLET.into(), planned: twice, correlation: "tarn-d4-1".into() })
+        .await
+        .expect_err("the project tag listed in tags too");
+    assert!(err.message.contains("project tag already"), "{}", err.message);
 }
 
 #[tokio::test]

@@ -102,10 +102,11 @@ async fn a_domain_and_its_records_are_created_changed_imported_and_deleted() {
     assert_eq!((s(&a, "fqdn").as_str(), a.get("ttl")), ("www.pond.example", Some(&Value::Number(1800.0))));
     let aaaa = create(&p, ty, record("pond.example", "AAAA", "www", "2001:db8::20"), "tarn-dom-2").await;
     let cname = create(&p, ty, record("pond.example", "CNAME", "staging", "www.pond.example."), "tarn-dom-3").await;
-    let txt = create(&p, ty, record("pond.example", "TXT", "@", "v=spf1 -all"), "tarn-dom-4").await;
+    let txt = create(&p, ty, record("pond.example", "txt", "@", "v=spf1 -all"), "tarn-dom-4").await;
     let mx = with(&record("pond.example", "MX", "@", "mail.pond.example."), "priority", Value::Number(10.0));
     let mx = create(&p, ty, mx, "tarn-dom-5").await;
     assert_eq!(mx.get("priority"), Some(&Value::Number(10.0)));
+    assert_eq!(s(&txt, "type"), "txt", "the type as configured, whatever its case");
     for r in [&aaaa, &cname, &txt] {
         assert_eq!(read(&p, ty, r).await.as_ref(), Some(r), "reads back without drift");
     }
