@@ -383,6 +383,9 @@ pub fn classify(mut e: ProviderError) -> ProviderError {
     } else if e.message.contains("(too_many_requests)") {
         e.class = ErrorClass::Transient;
         e.message.push_str(": the account's rate limit (250 requests per minute, 5000 per hour) was still used up after the retries; wait and run again");
+    } else if e.message.contains("pending event") {
+        // Another action is still running on the droplet: worth trying again shortly.
+        e.class = ErrorClass::Transient;
     } else if e.message.contains("(unprocessable_entity)") {
         e.class = ErrorClass::Permanent;
     }

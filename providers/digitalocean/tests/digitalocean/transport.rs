@@ -75,6 +75,7 @@ async fn errors_carry_the_api_message_and_id_and_become_classes() {
     let id = droplet["id"].to_string();
     let err = slow.api().droplet_action(&id, &json!({"type": "power_off"})).await.expect_err("pending event");
     assert!(err.message.contains("pending event"), "{}", err.message);
+    assert_eq!(err.class, ErrorClass::Transient, "the engine retries it once the other action is done");
 }
 
 #[tokio::test]
