@@ -77,6 +77,11 @@ impl Api {
         self
     }
 
+    /// How this API waits (load balancers poll their status with it).
+    pub fn polling_settings(&self) -> Polling {
+        self.polling
+    }
+
     // Droplets.
 
     pub async fn droplets(&self, query: &[(&str, &str)]) -> Result<Vec<Json>, ProviderError> {
@@ -405,11 +410,4 @@ fn unwrap(body: Json, key: &str) -> Result<Json, ProviderError> {
 
 fn excerpt(body: &Json) -> String {
     body.to_string().chars().take(200).collect()
-}
-
-impl Api {
-    /// How this API waits (load balancers poll their status with it).
-    pub fn polling_settings(&self) -> Polling {
-        self.polling
-    }
 }
