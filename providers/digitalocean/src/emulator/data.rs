@@ -156,6 +156,9 @@ pub struct Data {
     pub action_time: Duration,
     /// The addresses new droplets take, in order; each entry goes to one live droplet at a time.
     pub address_pool: Arc<Mutex<Vec<String>>>,
+    /// Held while a new droplet takes its address and is stored, so two droplets created at
+    /// once never take the same pool entry.
+    pub placing: Arc<Mutex<()>>,
     /// The last id given out (ids are numbers, unique across object kinds).
     next_id: Arc<Mutex<u64>>,
     snapshot: Option<PathBuf>,

@@ -114,6 +114,7 @@ pub async fn create(State(data): State<Data>, headers: HeaderMap, body: Bytes) -
     for tag in &tags {
         data.tags.put(tag, tag.clone());
     }
+    let placing = data.placing.lock().unwrap_or_else(|p| p.into_inner());
     let id = data.id();
     let droplet = Droplet {
         id,
@@ -133,6 +134,7 @@ pub async fn create(State(data): State<Data>, headers: HeaderMap, body: Bytes) -
         created_at: now_text(),
     };
     data.droplets.put(&id.to_string(), droplet.clone());
+    drop(placing);
     let action = data.start_action(&droplet, "create", "status:active");
     data.persist();
     let shown = data.droplets.get(&id.to_string()).unwrap_or(droplet);

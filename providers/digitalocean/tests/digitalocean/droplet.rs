@@ -239,6 +239,13 @@ async fn new_droplets_take_the_addresses_the_test_harness_chose() {
     );
     let e = create(&p, DROPLET, planned("e"), "tarn-d6-4").await;
     assert_eq!(s(&e, "ipv4_address"), "127.0.0.2");
+    // Created at once (as an apply creates `count` droplets in parallel): never the same entry.
+    let (f, g) =
+        tokio::join!(create(&p, DROPLET, planned("f"), "tarn-d6-5"), create(&p, DROPLET, planned("g"), "tarn-d6-6"));
+    let mut parallel = [s(&f, "ipv4_address"), s(&g, "ipv4_address")];
+    parallel.sort();
+    assert_eq!(parallel[0], "127.0.0.3", "{parallel:?}");
+    assert!(parallel[1].starts_with("203.0.113."), "{parallel:?}");
     let err = admin.put("__sim/droplet_addresses", &json!({"addresses": ["localhost"]})).await.expect_err("not IPv4");
     assert!(err.message.contains("HTTP 400"), "{}", err.message);
 }
