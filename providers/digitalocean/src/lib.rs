@@ -14,7 +14,8 @@
 //!   with the droplet list's `tag_name` filter; SSH keys, domains, records, load balancers and
 //!   tags carry no tags and are adopted by content (name, public key, record data).
 //! - Credentials: `token` or DIGITALOCEAN_TOKEN, sent only as the redacted bearer token.
-//! - Import ids: the id (droplets, keys, load balancers), the name (domains, tags),
+//! - Import ids: the id (droplets, load balancers), the id or fingerprint (SSH keys), the name
+//!   (domains, tags),
 //!   `<domain>,<record id>` (records).
 
 mod api;
