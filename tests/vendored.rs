@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 /// Copies outside `specs/`, as (path in the repository, path under `../shared`). Every file in
-/// `specs/` except its README is a copy of the file of the same name in `../shared/specs`.
+/// `specs/` except its README and the extracts is a copy of the file of the same name in
+/// `../shared/specs`.
 const OTHER_COPIES: &[(&str, &str)] =
     &[("bench/terraform-peer.sh", "bench/terraform-peer.sh"), ("bench/gen-null.sh", "bench/gen-null.sh")];
 
@@ -23,7 +24,7 @@ fn copies(repo: &Path, shared: &Path) -> Vec<(PathBuf, PathBuf)> {
     let entries = std::fs::read_dir(&specs).unwrap_or_else(|e| panic!("cannot list {}: {e}", specs.display()));
     for entry in entries {
         let name = entry.expect("a directory entry").file_name();
-        if name != "README.md" {
+        if name != "README.md" && !is_extract(Path::new(&name)) {
             copies.push((specs.join(&name), shared.join("specs").join(&name)));
         }
     }
@@ -32,6 +33,34 @@ fn copies(repo: &Path, shared: &Path) -> Vec<(PathBuf, PathBuf)> {
     }
     copies.sort();
     copies
+}
+
+/// An extract made in this repository from a vendor's own API description (its name says
+/// `.extract.`): it has no copy in `../shared`, so it names its source in its own header and
+/// in `specs/README.md` instead.
+fn is_extract(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().contains(".extract."))
+}
+
+#[test]
+fn every_extract_names_its_source_in_its_header_and_the_readme() {
+    let specs = repo().join("specs");
+    let readme = std::fs::read_to_string(specs.join("README.md")).expect("specs/README.md");
+    let entries = std::fs::read_dir(&specs).unwrap_or_else(|e| panic!("cannot list {}: {e}", specs.display()));
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if !is_extract(&path) {
+            continue;
+        }
+        let name = path.file_name().expect("a file name").to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let header: String = text.lines().take_while(|l| l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        assert!(
+            header.contains("Source:") && header.contains("commit"),
+            "{name} does not name its source in its header"
+        );
+        assert!(readme.contains(&format!("`{name}`")), "{name} is not in specs/README.md");
+    }
 }
 
 #[test]

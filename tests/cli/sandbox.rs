@@ -222,3 +222,93 @@ fn a_scaleway_server_with_a_flexible_ip_applies_replans_clean_and_destroys_in_th
     assert_eq!(count(&objects, "snapshots"), 0, "the snapshot went with the image: {objects}");
     assert!(objects["images"].as_array().expect("images").iter().all(|i| i["name"] != "dev-web-backup"));
 }
+
+const DIGITALOCEAN: &str = r#"
+provider "digitalocean" {}
+
+resource "digitalocean_ssh_key" "deploy" {
+  name       = "pond-deploy"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGnSnVZlvmTBlpT6fZ8SbS6x5nNkNwZGZsOw2cV0aP3v pond@ci"
+}
+
+resource "digitalocean_droplet" "web" {
+  count    = 2
+  name     = "shop-prod-${count.index}"
+  region   = "ams3"
+  size     = "s-1vcpu-1gb"
+  image    = "ubuntu-24-04-x64"
+  ssh_keys = [digitalocean_ssh_key.deploy.id]
+  project  = "shop"
+}
+
+resource "digitalocean_loadbalancer" "web" {
+  name        = "shop-prod"
+  region      = "ams3"
+  droplet_tag = "shop"
+  forwarding_rule = [{ entry_protocol = "http", entry_port = 80, target_protocol = "http", target_port = 80 }]
+  healthcheck     = { protocol = "http", port = 80, path = "/" }
+  depends_on      = [digitalocean_droplet.web]
+}
+
+resource "digitalocean_domain" "shop" {
+  name = "shop.example"
+}
+
+resource "digitalocean_record" "www" {
+  domain = digitalocean_domain.shop.id
+  type   = "A"
+  name   = "www"
+  value  = digitalocean_loadbalancer.web.ip
+}
+
+output "first" {
+  value = digitalocean_droplet.web[0].ipv4_address
+}
+"#;
+
+fn digitalocean_objects(s: &Stack) -> Json {
+    serde_json::from_str(&s.read(".tarn/sandbox/digitalocean.json")).expect("the emulator snapshot is JSON")
+}
+
+#[test]
+fn digitalocean_droplets_behind_a_load_balancer_apply_show_drift_and_destroy_in_the_sandbox() {
+    let s = Stack::new();
+    s.write("main.tarn.hcl", DIGITALOCEAN);
+    let env: &[(&str, &str)] = &[
+        ("DIGITALOCEAN_TOKEN", ""),
+        ("DIGITALOCEAN_API_URL", "http://127.0.0.1:9/unreachable"),
+        ("TARN_SIM_DIGITALOCEAN_DROPLET_ADDRESSES", "127.0.0.1"),
+    ];
+    s.tarn_with(&["plan"], env).code(1).stderr_has("no API token").stderr_has("--sandbox");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], env)
+        .ok()
+        .stdout_has("Apply complete.")
+        .stderr_has("Sandbox: provider \"digitalocean\" talks to its emulator at http://127.0.0.1:");
+    let objects = digitalocean_objects(&s);
+    let droplets = objects["droplets"].as_array().expect("droplets");
+    assert_eq!(droplets.len(), 2, "{objects}");
+    assert!(droplets.iter().all(|d| d["status"] == "active"), "waited for the create actions: {objects}");
+    assert!(droplets.iter().all(|d| d["tags"].as_array().is_some_and(|t| t.contains(&Json::from("shop")))));
+    let addresses: Vec<&str> = droplets.iter().filter_map(|d| d["public_v4"].as_str()).collect();
+    assert!(addresses.contains(&"127.0.0.1"), "the pool named by the environment: {addresses:?}");
+    assert_eq!(objects["balancers"][0]["status"], "active");
+    assert_eq!(objects["balancers"][0]["tag"], "shop");
+    let www = objects["records"].as_array().expect("records").iter().find(|r| r["name"] == "www").cloned();
+    assert_eq!(www.expect("the www record")["data"], objects["balancers"][0]["ip"]);
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], env).ok();
+
+    // A droplet powered off behind tarn's back is drift, and the plan powers it on again.
+    let file = ".tarn/sandbox/digitalocean.json";
+    let mut edited = digitalocean_objects(&s);
+    edited["droplets"][1]["status"] = Json::from("off");
+    s.write(file, &serde_json::to_string(&edited).unwrap());
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], env).code(2).stdout_has("power_state");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], env).ok();
+    assert!(digitalocean_objects(&s)["droplets"].as_array().unwrap().iter().all(|d| d["status"] == "active"));
+
+    s.tarn_with(&["destroy", "--sandbox", "--auto-approve"], env).ok();
+    let objects = digitalocean_objects(&s);
+    for kind in ["droplets", "balancers", "domains", "records", "keys"] {
+        assert_eq!(count(&objects, kind), 0, "{kind}: {objects}");
+    }
+}
