@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] = &["cloudflare", "fault", "local", "null", "scaleway", "vsn"];
+pub const BUILTIN: &[&str] = &["cloudflare", "fault", "local", "null", "openstack", "scaleway", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
@@ -15,6 +15,7 @@ pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
         "vsn" => Some(tarn_provider_vsn::provider()),
         "cloudflare" => Some(tarn_provider_cloudflare::provider()),
         "scaleway" => Some(tarn_provider_scaleway::provider()),
+        "openstack" => Some(tarn_provider_openstack::provider()),
         _ => None,
     }
 }
@@ -34,5 +35,5 @@ impl ProviderFactory for Builtins {
 /// The providers that ship an API emulator, for `--sandbox` and `tarn sim serve`. A provider
 /// crate with an emulator exposes it as `tarn_sdk::sim::Emulated`; add it here.
 pub fn emulators() -> Vec<Arc<dyn tarn_sdk::sim::Emulated>> {
-    vec![tarn_provider_cloudflare::emulated(), tarn_provider_scaleway::emulated()]
+    vec![tarn_provider_cloudflare::emulated(), tarn_provider_scaleway::emulated(), tarn_provider_openstack::emulated()]
 }
