@@ -135,13 +135,13 @@ pub async fn issue(State(data): State<Data>, headers: HeaderMap, body: axum::bod
 }
 
 /// The subject token of a validate or revoke request, after checking the caller's own.
-fn subject(data: &Data, headers: &HeaderMap) -> Result<String, Response> {
+fn subject(data: &Data, headers: &HeaderMap) -> Result<String, Box<Response>> {
     if !check_token(data, headers) {
-        return Err(unauthenticated(&format!("{}/v3", origin(headers))));
+        return Err(Box::new(unauthenticated(&format!("{}/v3", origin(headers)))));
     }
     let subject = headers.get("x-subject-token").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     if !live(data, &subject) {
-        return Err(keystone_error(404, &format!("Could not find token: {subject}")));
+        return Err(Box::new(keystone_error(404, &format!("Could not find token: {subject}"))));
     }
     Ok(subject)
 }
@@ -150,7 +150,7 @@ fn subject(data: &Data, headers: &HeaderMap) -> Result<String, Response> {
 pub async fn validate(State(data): State<Data>, headers: HeaderMap) -> Response {
     let subject = match subject(&data, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let token = data.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&subject).cloned();
     let Some(token) = token else { return keystone_error(404, "Could not find token.") };
@@ -171,7 +171,7 @@ pub async fn validate(State(data): State<Data>, headers: HeaderMap) -> Response 
 pub async fn revoke(State(data): State<Data>, headers: HeaderMap) -> Response {
     let subject = match subject(&data, &headers) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(t) = data.tokens.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&subject) {
         t.revoked = true;
