@@ -182,12 +182,15 @@ pub async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, 
     validate(planned)?;
     let id = required_str(prior, "id")?;
     let name = required_str(planned, "name")?;
-    if attr_str(prior, "name").as_deref() != Some(name.as_str()) {
-        api.rename_server(&id, &name).await?;
-    }
+    // Compared with the server as it is now, not with `prior`: a change made behind tarn's
+    // back must be undone even when the prior state does not show it.
     let Some(mut server) = api.server(&id).await? else {
         return Err(ProviderError::not_found(format!("server {id} is gone")));
     };
+    if server.get("name").and_then(Json::as_str) != Some(name.as_str()) {
+        api.rename_server(&id, &name).await?;
+        server = api.server(&id).await?.ok_or_else(|| ProviderError::not_found(format!("server {id} is gone")))?;
+    }
     let wanted = known_str(planned, "power_state").unwrap_or_else(|| "active".into());
     let now = if server.get("status").and_then(Json::as_str) == Some("SHUTOFF") { "shutoff" } else { "active" };
     if wanted != now {
