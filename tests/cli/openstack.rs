@@ -1,7 +1,8 @@
 //! The openstack provider end to end under `--sandbox` (its Keystone + Nova emulator): no
 //! credentials is a clear refusal pointing at the sandbox; a key pair and a server apply, a second
 //! plan is empty, a server renamed and stopped in the (emulated) console shows in `tarn drift`
-//! and the next apply puts it back (rename, os-start), and destroy removes both.
+//! and the next apply puts it back (rename, os-start), and destroy removes both; a failure later
+//! in the same apply (a DNS record in a zone that does not exist) rolls both back.
 
 use crate::harness::Stack;
 use serde_json::Value as Json;
@@ -79,4 +80,18 @@ fn an_ovh_server_applies_replans_clean_shows_drift_and_destroys_in_the_sandbox()
     let o = objects(&s);
     assert_eq!(o["servers"].as_array().map(Vec::len), Some(0), "{o}");
     assert_eq!(o["keypairs"].as_array().map(Vec::len), Some(0), "{o}");
+}
+
+#[test]
+fn a_failure_after_the_server_was_made_rolls_the_server_and_key_pair_back() {
+    let s = Stack::new();
+    // The record's zone does not exist: it fails after the key pair and the server were made.
+    let config = format!(
+        "{OVH}\nresource \"cloudflare_dns_record\" \"ovh\" {{\n  zone_id = \"00000000000000000000000000000000\"\n  name    = \"ovh\"\n  type    = \"A\"\n  content = openstack_compute_instance.dev.access_ip_v4\n}}\n"
+    );
+    s.write("main.tarn.hcl", &config);
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CREDENTIALS).code(3).stderr_has("rolled back");
+    let o = objects(&s);
+    assert_eq!(o["servers"].as_array().map(Vec::len), Some(0), "the server was deleted again: {o}");
+    assert_eq!(o["keypairs"].as_array().map(Vec::len), Some(0), "and the key pair: {o}");
 }
