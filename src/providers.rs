@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] = &["cloudflare", "digitalocean", "fault", "local", "null", "scaleway", "vsn"];
+pub const BUILTIN: &[&str] = &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "scaleway", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
@@ -16,6 +16,7 @@ pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
         "cloudflare" => Some(tarn_provider_cloudflare::provider()),
         "scaleway" => Some(tarn_provider_scaleway::provider()),
         "digitalocean" => Some(tarn_provider_digitalocean::provider()),
+        "openstack" => Some(tarn_provider_openstack::provider()),
         _ => None,
     }
 }
@@ -38,6 +39,7 @@ pub fn emulators() -> Vec<Arc<dyn tarn_sdk::sim::Emulated>> {
     vec![
         tarn_provider_cloudflare::emulated(),
         tarn_provider_digitalocean::emulated(),
+        tarn_provider_openstack::emulated(),
         tarn_provider_scaleway::emulated(),
     ]
 }

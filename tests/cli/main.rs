@@ -27,6 +27,7 @@
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
+//! - `openstack` — the openstack provider under `--sandbox`: apply, empty replan, drift, destroy
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 //! - `provider_move` — an instance moved to another provider configuration: replaced through both
 
@@ -44,6 +45,7 @@ mod import;
 mod lease;
 mod lock;
 mod markdown;
+mod openstack;
 mod output;
 mod plugins;
 mod provider_move;
