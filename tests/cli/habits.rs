@@ -185,3 +185,23 @@ fn a_long_operation_says_it_is_still_running() {
     assert!(run.stdout.contains("fault_object.slow: Still creating... [2s elapsed]"), "{}", run.dump());
     assert!(run.stdout.contains("Apply complete! Resources: 1 added"), "{}", run.dump());
 }
+
+#[test]
+fn terraform_blocks_get_a_pointer_to_tarns_way() {
+    let s = Stack::with("terraform {\n  required_version = \">= 1.0\"\n}\n");
+    let run = s.tarn(&["validate"]).code(1);
+    assert!(
+        run.stderr.contains("main.tarn.hcl line 1, col 1") && run.stderr.contains("rename `terraform {` to `tarn {`"),
+        "{}",
+        run.dump()
+    );
+    s.write(
+        "main.tarn.hcl",
+        "resource \"null_resource\" \"a\" {\n  provisioner \"local-exec\" {\n    command = \"echo hi\"\n  }\n  connection {\n    host = \"x\"\n  }\n}\n",
+    );
+    for cmd in ["validate", "plan"] {
+        let run = s.tarn(&[cmd]).code(1);
+        assert_eq!(run.stderr.matches("tarn has no provisioners").count(), 2, "{}", run.dump());
+        assert!(run.stderr.contains("line 2, col 3") && run.stderr.contains("line 5, col 3"), "{}", run.dump());
+    }
+}

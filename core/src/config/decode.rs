@@ -47,11 +47,30 @@ fn unknown_argument(name: &str, span: crate::diag::Span, block: &str, allowed: &
 }
 
 fn unknown_block(b: &Block, parent: &str, allowed: &[&str]) -> Diagnostic {
-    let hint =
-        did_you_mean(&b.kind, allowed.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")).unwrap_or_default();
+    let hint = terraform_habit(&b.kind, parent)
+        .or_else(|| did_you_mean(&b.kind, allowed.iter().copied()).map(|s| format!(" Did you mean \"{s}\"?")))
+        .unwrap_or_default();
     let what = if parent.is_empty() { "here".to_string() } else { format!("in a {parent} block") };
     Diagnostic::error("Unsupported block type", format!("Blocks of type \"{}\" are not expected {what}.{hint}", b.kind))
         .at(b.kind_span)
+}
+
+/// What to say where a Terraform habit meets a block tarn spells or does differently.
+pub(crate) fn terraform_habit(kind: &str, parent: &str) -> Option<String> {
+    match (kind, parent) {
+        ("terraform", "") => Some(
+            " tarn's settings block is `tarn {}`: rename `terraform {` to `tarn {` (it takes \
+             required_providers, required_version and a backend \"sqlite\" or \"postgres\" block)."
+                .into(),
+        ),
+        ("provisioner" | "connection", _) if !parent.is_empty() => Some(
+            " tarn has no provisioners: a command run on a host is a resource of its own, with a plan, drift and \
+             rollback. Use an SSH-based provider (vsn, pond) or a provider plugin (docs/plugin-protocol.md), \
+             ordered with depends_on."
+                .into(),
+        ),
+        _ => None,
+    }
 }
 
 impl Decoder<'_> {

@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod decode;
+pub(crate) use decode::terraform_habit;
 mod decode_more;
 mod fmt;
 pub(crate) mod hcl;

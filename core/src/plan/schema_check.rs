@@ -19,8 +19,10 @@ pub fn unsupported_argument(
     span: Span,
     address: impl ToString,
 ) -> Diagnostic {
-    let hint = did_you_mean(name, schema.attributes.keys().map(String::as_str))
-        .map(|s| format!(" Did you mean \"{s}\"?"))
+    let hint = crate::config::terraform_habit(name, "resource")
+        .or_else(|| {
+            did_you_mean(name, schema.attributes.keys().map(String::as_str)).map(|s| format!(" Did you mean \"{s}\"?"))
+        })
         .unwrap_or_default();
     Diagnostic::error(
         "Unsupported argument",
