@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] = &["cloudflare", "fault", "local", "null", "scaleway", "vsn"];
+pub const BUILTIN: &[&str] = &["cloudflare", "fault", "local", "null", "pond", "scaleway", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
@@ -15,6 +15,7 @@ pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
         "vsn" => Some(tarn_provider_vsn::provider()),
         "cloudflare" => Some(tarn_provider_cloudflare::provider()),
         "scaleway" => Some(tarn_provider_scaleway::provider()),
+        "pond" => Some(tarn_provider_pond::provider()),
         _ => None,
     }
 }

@@ -141,7 +141,7 @@ fn environment() -> ResourceSchema {
     .attr("config_templates", A::optional(string_map(), "Configuration files: path inside the site (\"config/database.php\", \".env\") = template. Rendered into `config/` and copied into the deployed colour; never synced from the build."))
     .attr(
         "config_variables",
-        A::optional(string_map(), "Values for the configuration templates' `{{name}}`s, beside the built-in project, environment, domain, colour, build and root.").sensitive(),
+        A::optional(string_map(), "Values for the configuration templates' `{{name}}`s, beside the built-in project, environment, domain, build and root (the environment's directory).").sensitive(),
     )
     .attr("pondignore", A::optional(Type::String, "The `.pondignore` text: paths of the build that deployments leave out and leave alone on the servers. Null means the source's own `.pondignore`, if any."))
     .attr("post_deployment_scripts", A::optional(strings(), "Bash scripts run in the deployed colour's directory after each deployment, as the SSH user, with POND_* variables set and `<root>/environment` sourced."))
