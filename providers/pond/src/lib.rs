@@ -22,6 +22,8 @@ pub mod schema;
 mod server;
 mod status;
 mod template;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 
