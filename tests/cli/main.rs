@@ -25,6 +25,8 @@
 //! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
+//! - `pond` — the pond provider over two real sshd and Apache + PHP: deploy, the switch as a plan, a failed
+//!   switch rolled back on both servers (exit 3), drift, destroy
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 //! - `provider_move` — an instance moved to another provider configuration: replaced through both
@@ -55,5 +57,6 @@ mod workspace;
 
 mod concurrent;
 mod migrate;
+mod pond;
 mod postgres;
 mod vsn;

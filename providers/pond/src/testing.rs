@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tarn_sdk::ssh::testing::TestSshd;
 use tarn_sdk::Value;
+use tarn_sdk::ssh::testing::TestSshd;
 
 const APACHE: &str = "/usr/sbin/apache2";
 const PHP_MODULE: &str = "/usr/lib/apache2/modules/libphp8.2.so";

@@ -30,4 +30,3 @@ pub async fn delete(p: &Arc<dyn Provider>, type_name: &str, state: &Value) {
         .await
         .unwrap_or_else(|e| panic!("delete {type_name}: {}", e.message))
 }
-
