@@ -181,6 +181,28 @@ async fn provision_deploy_test_green_switch_all_or_none_drift_status_unbind_dest
     assert_eq!(before_b, after_b, "an unbound server is not touched");
     assert_eq!(b.apache.get("shop.test"), "build v2 hello from production green");
 
+    // Starting over on another server: C gets a first deployment (both colours) and joins the
+    // live colour, without a switch anywhere else.
+    let c = TestServer::start();
+    let server_c = create(&p, "pond_server", c.server_config(&c.apache.reload_command())).await.unwrap();
+    let conn_c = server_c.get("connection").cloned().unwrap();
+    let a_and_c = with(&switch, "servers", Value::List(vec![conn_a.clone(), conn_c]));
+    let env =
+        update(&p, "pond_environment", &env, carry(&a_and_c, &env)).await.unwrap_or_else(|e| panic!("bind C: {e}"));
+    assert_eq!(env.get("live").and_then(Value::as_str), Some("green"));
+    // A's blue still holds v1, C's both colours v2: the inactive colour's build differs per server.
+    let blue = env.get("builds").and_then(|b| b.get("blue")).and_then(Value::as_str).unwrap().to_string();
+    assert_eq!(blue, format!("mixed ({} v1, {} v2)", a.endpoint(), c.endpoint()));
+    assert_eq!(c.apache.get("shop.test"), "build v2 hello from production green");
+    assert_eq!(
+        c.apache.get("s3cret-blue.shop.test"),
+        "build v2 hello from production blue",
+        "a first deployment fills both colours"
+    );
+    assert_eq!(a.apache.get("shop.test"), "build v2 hello from production green");
+    let env =
+        update(&p, "pond_environment", &env, carry(&only_a, &env)).await.unwrap_or_else(|e| panic!("unbind C: {e}"));
+
     // Destroy: A's environment is gone but its shared storage; the servers' settings go.
     std::fs::write(dir_a.join("storage/app/upload.jpg"), "user data").unwrap();
     delete(&p, "pond_environment", &env).await;
