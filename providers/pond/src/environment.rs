@@ -140,7 +140,8 @@ pub async fn create(pool: &Pool, planned: Value) -> Result<Value, ProviderError>
     let env = Env::parse(&planned)?;
     let staged = remote::stage(&env)?;
     let members = prepare(pool, &env).await?;
-    for m in &members {
+    for (i, m) in members.iter().enumerate() {
+        remote::initial_data(&m.host, &env, &m.settings, i == 0).await?;
         for colour in COLOURS {
             remote::deploy(&m.host, &env, &m.settings, staged.path(), colour).await?;
         }
@@ -172,7 +173,9 @@ pub async fn update(pool: &Pool, prior: Value, planned: Value) -> Result<Value, 
         }
         let dir = staged.as_ref().map(|s| s.path().to_path_buf()).unwrap_or_default();
         if fresh {
-            // A first deployment on this server: both colours, live where the others are.
+            // A first deployment on this server: attachments, both colours, live where the
+            // others are. The database was imported when the environment was created.
+            remote::initial_data(&m.host, &env, &m.settings, false).await?;
             for colour in COLOURS {
                 remote::deploy(&m.host, &env, &m.settings, &dir, colour).await?;
             }

@@ -31,6 +31,10 @@ pub struct Env {
     pub config_variables: BTreeMap<String, String>,
     pub pondignore: Option<String>,
     pub scripts: Vec<String>,
+    /// Copied into `storage/` at a server's first deployment.
+    pub initial_storage: Option<PathBuf>,
+    /// (dump file, command) imported once, at the first deployment, on the first server.
+    pub initial_database: Option<(PathBuf, String)>,
     pub build: String,
     pub source: PathBuf,
     /// The colour that must be live after apply.
@@ -140,6 +144,27 @@ impl Env {
         if !source.is_dir() {
             problems.push(format!("\"source\" must be a directory on this machine; {} is not one", source.display()));
         }
+        let initial_storage = v.get("initial_storage").and_then(Value::as_str).map(PathBuf::from);
+        if let Some(dir) = initial_storage.as_ref().filter(|d| !d.is_dir()) {
+            problems
+                .push(format!("\"initial_storage\" must be a directory on this machine; {} is not one", dir.display()));
+        }
+        let initial_database = v.get("initial_database").filter(|d| !d.is_null()).map(|d| {
+            let file = PathBuf::from(d.get("file").and_then(Value::as_str).unwrap_or_default());
+            (file, d.get("command").and_then(Value::as_str).unwrap_or_default().to_string())
+        });
+        if let Some((file, command)) = &initial_database {
+            if !file.is_file() {
+                problems.push(format!(
+                    "\"initial_database.file\" must be a file on this machine; {} is not one",
+                    file.display()
+                ));
+            }
+            if command.trim().is_empty() {
+                problems
+                    .push("\"initial_database.command\" must be the command that reads the dump on stdin".to_string());
+            }
+        }
         let live = v.get("live").and_then(Value::as_str).unwrap_or("blue").to_string();
         if !COLOURS.contains(&live.as_str()) {
             problems.push(format!("\"live\" must be \"blue\" or \"green\", not \"{live}\""));
@@ -166,6 +191,8 @@ impl Env {
                 .unwrap_or_default(),
             build,
             source,
+            initial_storage,
+            initial_database,
             live,
         })
     }

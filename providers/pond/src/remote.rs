@@ -283,6 +283,42 @@ pub async fn deploy(
     Ok(())
 }
 
+/// The first-deployment uploads: `initial_storage` into the shared storage and, when
+/// `database` (the first server of a new environment), the dump fed to its command.
+pub async fn initial_data(host: &Host, env: &Env, settings: &Settings, database: bool) -> Result<(), ProviderError> {
+    let dir = env.dir(&host.conn);
+    let d = q(&dir);
+    let at = host.conn.describe();
+    if let Some(local) = &env.initial_storage {
+        host.session.upload_dir(local, &format!("{dir}/storage")).await?;
+        share_storage(host, &dir, settings).await?;
+    }
+    if let (true, Some((file, command))) = (database, &env.initial_database) {
+        let dump = format!("{dir}/metadata/initial-database.dump");
+        host.session.upload_file(file, &dump, Some(0o600)).await?;
+        let root = q(&host.conn.root);
+        let result = host
+            .run(&format!(
+                "cd {d} && if [ -f {root}/environment ]; then set -a; . {root}/environment; set +a; fi && \
+                 POND_PROJECT={p} POND_ENVIRONMENT={e} POND_DIR={d} POND_STORAGE={d}/storage sh -c {c} < {f}",
+                p = q(&env.project),
+                e = q(&env.name),
+                c = q(command),
+                f = q(&dump),
+            ))
+            .await;
+        host.run(&format!("rm -f {}", q(&dump))).await?;
+        result.map_err(|e| {
+            ProviderError::permanent(format!("importing the initial database on {at} failed: {}", e.message))
+        })?;
+        host.run(&format!(
+            "printf '%s imported the initial database\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" >> {d}/metadata/log"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Points `current` at `colour` by renaming a fresh link over it (atomic: a request sees one
 /// colour or the other, never none) and logs it. The caller reloads the web server after.
 pub async fn relink(host: &Host, dir: &str, colour: &str, why: &str) -> Result<(), ProviderError> {

@@ -41,6 +41,13 @@ pub fn connection_type() -> Type {
     Type::Object { attributes, optional }
 }
 
+fn database_import() -> Type {
+    let mut attributes = IndexMap::new();
+    attributes.insert("file".to_string(), Type::String);
+    attributes.insert("command".to_string(), Type::String);
+    Type::Object { attributes, optional: Vec::new() }
+}
+
 fn status_type() -> Type {
     let mut attributes = IndexMap::new();
     for (name, t) in [
@@ -151,6 +158,17 @@ fn environment() -> ResourceSchema {
     .attr(
         "live_build",
         A::optional_computed(Type::String, "The build that serves the domain. Set it with `live` so the plan shows which build goes live: the switch is refused, before any server changes, when the colour holds another build."),
+    )
+    .attr(
+        "initial_storage",
+        A::optional(Type::String, "A directory on this machine (attachment files, uploads) copied into the shared `storage` of each server at its first deployment only; later changes to it do nothing."),
+    )
+    .attr(
+        "initial_database",
+        A::optional(
+            database_import(),
+            "A database dump imported once, at the environment's first deployment, on its first server: `file` (on this machine) is uploaded (0600) and fed on stdin to `command` (e.g. \"mysql shop\"), run in the environment's directory with the POND_* variables and `<root>/environment`. Later changes do nothing.",
+        ),
     )
     .attr("delete_storage_on_destroy", A::optional(Type::Bool, "Destroying the environment also deletes its shared `storage` (uploads, sessions). Irreversible; null means false: storage is kept."))
     .attr("id", A::computed(Type::String, "`<project>/<name>`."))

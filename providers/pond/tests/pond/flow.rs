@@ -39,6 +39,11 @@ async fn provision_deploy_test_green_switch_all_or_none_drift_status_unbind_dest
     // Deploy v1: both colours filled, blue live.
     let v1 = build_dir(work.path(), "v1");
     let v2 = build_dir(work.path(), "v2");
+    let uploads = work.path().join("uploads");
+    std::fs::create_dir_all(uploads.join("app/media")).unwrap();
+    std::fs::write(uploads.join("app/media/logo.txt"), "logo").unwrap();
+    let dump = work.path().join("shop.sql");
+    std::fs::write(&dump, "CREATE TABLE orders (id int);\n").unwrap();
     let config = obj(&[
         ("project", Value::string(PROJECT)),
         ("name", Value::string(ENV)),
@@ -57,6 +62,14 @@ async fn provision_deploy_test_green_switch_all_or_none_drift_status_unbind_dest
         ("post_deployment_scripts", strings(&["echo \"$POND_BUILD $POND_COLOUR\" > deployed.txt"])),
         ("build", Value::string("v1")),
         ("source", Value::string(v1.display().to_string())),
+        ("initial_storage", Value::string(uploads.display().to_string())),
+        (
+            "initial_database",
+            obj(&[
+                ("file", Value::string(dump.display().to_string())),
+                ("command", Value::string("cat > \"$POND_DIR/metadata/imported.sql\"")),
+            ]),
+        ),
         ("live", Value::Unknown),
         ("live_build", Value::Unknown),
     ]);
@@ -73,6 +86,17 @@ async fn provision_deploy_test_green_switch_all_or_none_drift_status_unbind_dest
         assert_eq!(std::fs::read_to_string(dir_a.join(c).join("deployed.txt")).unwrap().trim(), format!("v1 {c}"));
     }
     assert!(dir_a.join("storage/framework/sessions").is_dir());
+    // The first deployment's uploads: attachments on every server, the database once.
+    for s in [&a, &b] {
+        let logo = s.env_dir(PROJECT, ENV).join("green/storage/app/media/logo.txt");
+        assert_eq!(std::fs::read_to_string(logo).unwrap(), "logo");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir_a.join("metadata/imported.sql")).unwrap(),
+        "CREATE TABLE orders (id int);\n"
+    );
+    assert!(!b.env_dir(PROJECT, ENV).join("metadata/imported.sql").exists(), "the database is imported once");
+    assert!(!dir_a.join("metadata/initial-database.dump").exists(), "the uploaded dump is removed");
     assert!(dir_a.join("metadata/log").is_file());
     assert_eq!(readlink(&dir_a.join("current")), "blue");
     assert_eq!(env.get("live").and_then(Value::as_str), Some("blue"));
