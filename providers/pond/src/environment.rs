@@ -136,14 +136,27 @@ fn builds_empty(p: &Probe) -> bool {
     !p.present || COLOURS.iter().all(|c| p.build(c).is_empty())
 }
 
+/// Creates the environment. A failure after a server was touched reports what exists as
+/// partially created, so the executor records it (and its rollback removes it) instead of
+/// leaving trees on servers that no state knows about.
 pub async fn create(pool: &Pool, planned: Value) -> Result<Value, ProviderError> {
     let env = Env::parse(&planned)?;
     let staged = remote::stage(&env)?;
-    let members = prepare(pool, &env).await?;
+    match build(pool, &env, &staged, planned.clone()).await {
+        Ok(v) => Ok(v),
+        Err(e) => match read(pool, planned).await {
+            Ok(Some(exists)) => Err(ProviderError::partially_created(e.message, exists)),
+            _ => Err(e),
+        },
+    }
+}
+
+async fn build(pool: &Pool, env: &Env, staged: &tempfile::TempDir, planned: Value) -> Result<Value, ProviderError> {
+    let members = prepare(pool, env).await?;
     for (i, m) in members.iter().enumerate() {
-        remote::initial_data(&m.host, &env, &m.settings, i == 0).await?;
+        remote::initial_data(&m.host, env, &m.settings, i == 0).await?;
         for colour in COLOURS {
-            remote::deploy(&m.host, &env, &m.settings, staged.path(), colour).await?;
+            remote::deploy(&m.host, env, &m.settings, staged.path(), colour).await?;
         }
     }
     let found = probes(&members).await?;

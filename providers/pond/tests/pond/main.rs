@@ -4,10 +4,12 @@
 //!
 //! - `flow` — the seed's whole flow: provision, deploy, test green, switch all-or-none, drift,
 //!   status, unbind, destroy
+//! - `failure` — a create failing half-way is partially created, recorded and removable
 //! - `provision` — `pond_server` idempotence: packages installed only when missing, host keys
 //!   trusted on first use only when asked and enforced after, bad input listed at once
 
 mod support;
 
+mod failure;
 mod flow;
 mod provision;
