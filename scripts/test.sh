@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 # postgres started on 127.0.0.1, as the `postgres` user when run as root); podman, runc and
 # busybox-static for the vsn provider (a real podman driven over that sshd, images built offline).
 # python3 for the example plugin (examples/plugins/kv) that the plugin protocol tests drive.
-packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3)
+# apache2, libapache2-mod-php and php-cli for the pond provider (a real Apache with PHP serves
+# the live and colour sites its tests deploy), rsync for its deployments (run on the sshd side).
+packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] = &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "scaleway", "vsn"];
+pub const BUILTIN: &[&str] = &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "pond", "scaleway", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
@@ -17,6 +17,7 @@ pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
         "scaleway" => Some(tarn_provider_scaleway::provider()),
         "digitalocean" => Some(tarn_provider_digitalocean::provider()),
         "openstack" => Some(tarn_provider_openstack::provider()),
+        "pond" => Some(tarn_provider_pond::provider()),
         _ => None,
     }
 }

@@ -26,6 +26,8 @@
 //! - `concurrent` — two applies of one stack at once, on SQLite and on PostgreSQL
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
+//! - `pond` — the pond provider over two real sshd and Apache + PHP: deploy, the switch as a plan, a failed
+//!   switch rolled back on both servers (exit 3), drift, destroy
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `openstack` — the openstack provider under `--sandbox`: apply, empty replan, drift, destroy
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
@@ -59,5 +61,6 @@ mod workspace;
 
 mod concurrent;
 mod migrate;
+mod pond;
 mod postgres;
 mod vsn;

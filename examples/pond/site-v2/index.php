@@ -1,0 +1,3 @@
+<?php
+$config = require __DIR__ . '/config/app.php';
+echo "Hello from build v2 (", basename(__DIR__), ") — ", $config['name'], "\n";
