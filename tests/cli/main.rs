@@ -26,6 +26,8 @@
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
+//! - `meveo` — the meveo example (Scaleway server, Cloudflare record and lockdown) under
+//!   `--sandbox`: apply and empty re-plan, rollback of a failure in the middle, kill -9, token refused
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 //! - `provider_move` — an instance moved to another provider configuration: replaced through both
 
@@ -42,6 +44,7 @@ mod import;
 mod lease;
 mod lock;
 mod markdown;
+mod meveo;
 mod output;
 mod plugins;
 mod provider_move;
