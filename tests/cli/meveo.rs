@@ -3,7 +3,8 @@
 //! in the middle of the apply (the lockdown create answered with a 500 by the emulator's fault
 //! switch) rolls every object back; a `kill -9` of tarn at points across the apply leaves, after
 //! the next run, no object in either emulator that the state does not record. Also: a refused
-//! Cloudflare token is one error naming the verify call, before any plan work.
+//! Cloudflare token is one error naming the verify call, before any plan work; a DNS record
+//! made outside tarn (meveo's button) is imported by `<zone_id>/<record_id>`.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -310,4 +311,46 @@ fn a_refused_cloudflare_token_is_one_error_naming_the_verify_call() {
 
     // The token `tarn sim serve` knows is the sandbox's.
     s.tarn_with(&["apply", "--auto-approve"], &env("tarn-sandbox-token")).ok().stdout_has("active = 0");
+}
+
+#[test]
+fn a_dns_record_made_by_hand_is_imported_and_then_managed() {
+    // meveo's "Create dns record" button made this record before tarn: it is in the
+    // (emulated) zone, unknown to the state.
+    let s = Stack::new();
+    s.write("main.tarn.hcl", "provider \"cloudflare\" {}\n");
+    s.tarn_with(&["plan", "--sandbox"], NO_ACCOUNT).ok();
+    let zone = "4345ca76619668c93cc1671e6a97530a";
+    let id = "5b1f0c2e9d8a4f6b8c7d6e5f4a3b2c1d";
+    let mut objects = snapshot(&s, "cloudflare");
+    objects["records"] = serde_json::json!([{
+        "id": id, "zone_id": zone, "name": "dev-legacy.example.com", "type": "A", "content": "192.0.2.60",
+        "ttl": 300, "proxied": false, "priority": null, "comment": "made with meveo's button", "tags": [],
+        "created_on": "2026-01-05T10:00:00.000000Z", "modified_on": "2026-01-05T10:00:00.000000Z",
+    }]);
+    s.write(".tarn/sandbox/cloudflare.json", &objects.to_string());
+
+    s.write(
+        "main.tarn.hcl",
+        &format!(
+            "provider \"cloudflare\" {{}}\n\nimport {{\n  to = cloudflare_dns_record.legacy\n  id = \"{zone}/{id}\"\n}}\n\n\
+             resource \"cloudflare_dns_record\" \"legacy\" {{\n  zone_id = \"{zone}\"\n  name    = \"dev-legacy\"\n  type    = \"A\"\n  \
+             content = \"192.0.2.60\"\n  ttl     = 300\n  comment = \"managed by tarn now\"\n}}\n"
+        ),
+    );
+    // The import carries an update: the new comment (and the name in the configuration's
+    // relative spelling, which the provider only learns from the configuration once imported).
+    s.tarn_with(&["plan", "--sandbox"], NO_ACCOUNT)
+        .ok()
+        .stdout_has(&format!("(imported from \"{zone}/{id}\")"))
+        .stdout_has("Plan: 1 to import, 0 to add, 1 to change, 0 to destroy.");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_ACCOUNT)
+        .ok()
+        .stdout_has("cloudflare_dns_record.legacy: Import complete");
+    let records = snapshot(&s, "cloudflare")["records"].clone();
+    assert_eq!(records.as_array().map(Vec::len), Some(1), "imported, not created again: {records}");
+    assert_eq!(records[0]["id"], id);
+    assert_eq!(records[0]["comment"], "managed by tarn now", "the import's update applied in place");
+    assert_eq!(recorded(&s), BTreeSet::from([format!("records {id}")]));
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], NO_ACCOUNT).ok().stdout_has("No changes.");
 }
