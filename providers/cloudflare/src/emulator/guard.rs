@@ -78,7 +78,9 @@ pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> 
             r
         }
         // Token verification answers for itself, with its own codes, whatever the credential.
-        Ok(_) if request.uri().path().ends_with(super::tokens::VERIFY_PATH) => next.run(request).await,
+        Ok(_) if request.uri().path() == format!("{}{}", super::BASE_PATH, super::tokens::VERIFY_PATH) => {
+            next.run(request).await
+        }
         Ok(_) => match authenticate(request.headers(), &guard.credentials) {
             Ok(()) => next.run(request).await,
             Err(failure) => failure.into_response(),
