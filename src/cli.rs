@@ -544,7 +544,7 @@ pub struct ImportArgs {
 pub enum SimCommand {
     /// Serve the emulators until Ctrl-C, printing each one's API base URL (docs/sandbox.md).
     #[command(
-        after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  CLOUDFLARE_BASE_URL=http://127.0.0.1:8787/client/v4 CLOUDFLARE_API_TOKEN=x tarn apply\n\nFault controls: GET/POST/DELETE <server>/__sim/faults, e.g.\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"throttle_next\": {\"count\": 1, \"retry_after\": \"2\"}}'\n\n"
+        after_help = "Examples:\n  tarn sim serve\n  tarn sim serve --provider cloudflare --addr 127.0.0.1:8787\n  CLOUDFLARE_BASE_URL=http://127.0.0.1:8787/client/v4 CLOUDFLARE_API_TOKEN=tarn-sandbox-token tarn apply\n\nFault controls: GET/POST/DELETE <server>/__sim/faults, e.g.\n  curl -X POST http://127.0.0.1:8787/__sim/faults -d '{\"throttle_next\": {\"count\": 1, \"retry_after\": \"2\"}}'\n\n"
     )]
     Serve(SimServeArgs),
 }

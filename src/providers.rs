@@ -5,7 +5,8 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] = &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "pond", "scaleway", "vsn"];
+pub const BUILTIN: &[&str] =
+    &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "pond", "scaleway", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {

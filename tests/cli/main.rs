@@ -30,6 +30,8 @@
 //!   switch rolled back on both servers (exit 3), drift, destroy
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `openstack` — the openstack provider under `--sandbox`: apply, empty replan, drift, destroy
+//! - `meveo` — the meveo example (Scaleway server, Cloudflare record and lockdown) under
+//!   `--sandbox`: apply and empty re-plan, rollback of a failure in the middle, kill -9, token refused
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 //! - `provider_move` — an instance moved to another provider configuration: replaced through both
 
@@ -47,6 +49,7 @@ mod import;
 mod lease;
 mod lock;
 mod markdown;
+mod meveo;
 mod openstack;
 mod output;
 mod plugins;

@@ -84,7 +84,7 @@ fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String, Json) {
     let body = body.unwrap_or("");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer any-token\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer tarn-sandbox-token\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -20,6 +20,10 @@ pub(crate) struct IntentDetail<'a> {
     /// The deposed key the op concerns: the key a create_before_destroy create sets the old
     /// object aside under, or the deposed object a delete removes or a rollback restores.
     pub deposed: Option<&'a str>,
+    /// The addresses the object depends on, as its row will record them: recovery gives an
+    /// adopted object's new row the same, so a later destroy still deletes it before what it
+    /// uses (a server before its security group).
+    pub dependencies: &'a [String],
 }
 
 pub(crate) async fn intent(
@@ -43,6 +47,7 @@ pub(crate) async fn intent(
                 "planned": d.value.to_json_redacted(),
                 "restores": d.restores.map(Value::to_json_redacted),
                 "deposed": d.deposed,
+                "dependencies": d.dependencies,
             }),
             intent_seq: None,
         })

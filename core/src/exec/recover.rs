@@ -233,13 +233,21 @@ impl Pending<'_> {
         let meta = RowMeta {
             address: self.address.clone(),
             provider: self.provider_key.clone(),
-            dependencies: existing.map(|r| r.dependencies).unwrap_or_default(),
+            // A replaced object's row keeps its dependencies; a new one takes those its create
+            // journaled (none in an older tarn's journal).
+            dependencies: existing.map(|r| r.dependencies).unwrap_or_else(|| self.journaled_dependencies()),
             correlation: Some(correlation.clone()),
         };
         let record = to_record(&meta, &remark(value, self.schema, None));
         self.put_row(record, rows).await?;
         self.ctx.events.emit(Event::Adopted { address: self.address.clone(), correlation: correlation.clone() });
         Ok(Resolution::Adopted { correlation })
+    }
+
+    /// The dependencies the interrupted call journaled for the object's row.
+    fn journaled_dependencies(&self) -> Vec<String> {
+        let listed = self.entry.detail.get("dependencies").and_then(|d| d.as_array());
+        listed.map(|l| l.iter().filter_map(|a| a.as_str().map(str::to_string)).collect()).unwrap_or_default()
     }
 
     /// Re-reads the recorded object (the deposed one when `deposed` is set) and rewrites (or
@@ -397,6 +405,7 @@ impl Pending<'_> {
             correlation: None,
             restores: None,
             deposed: None,
+            dependencies: &[],
         };
         let seq = journal::intent(backend, run, &self.entry.address, "recover-delete", detail)
             .await

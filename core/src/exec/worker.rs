@@ -191,6 +191,7 @@ async fn run_attempts(
             correlation,
             restores: restores.as_ref(),
             deposed: req.deposed_key(),
+            dependencies: &req.meta.dependencies,
         };
         let seq = journal::intent(backend, &env.run_id, &address, req.journal_op, detail)
             .await

@@ -1,7 +1,7 @@
 //! The Cloudflare API v4 calls tarn makes, on `tarn_sdk::http` (retries, `Retry-After`,
 //! `Ratelimit` headers, the 1200 per 5 minutes budget, `result_info` pagination, vendor error
-//! messages, redacted logs): zones, DNS records and zone lockdown rules, unwrapped from the
-//! `{success, errors, messages, result}` envelope.
+//! messages, redacted logs): token verification, zones, DNS records and zone lockdown rules,
+//! unwrapped from the `{success, errors, messages, result}` envelope.
 //!
 //! Knows paths and envelopes, not tarn's attribute names: the resource modules map those.
 //! Identifiers are checked before they enter a path, so a bad `zone_id` cannot reach another
@@ -12,6 +12,9 @@ use tarn_sdk::http::{Client, Paging, RequestBudget, Secrets, all_pages, vendor_m
 use tarn_sdk::{ErrorClass, ProviderError};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
+
+/// The token verification call, relative to the base URL.
+pub const VERIFY_TOKEN: &str = "user/tokens/verify";
 
 /// A configured API client. Clones share the connection pool and the request budget.
 #[derive(Debug, Clone)]
@@ -48,8 +51,19 @@ impl Api {
         self
     }
 
+    /// `GET /user/tokens/verify`: the token's `{id, status}` (status `active`, `disabled` or
+    /// `expired`).
+    pub async fn verify_token(&self) -> Result<Json, ProviderError> {
+        result(self.client.get(VERIFY_TOKEN).await?)
+    }
+
     pub async fn zones_named(&self, name: &str) -> Result<Vec<Json>, ProviderError> {
-        all_pages(&self.client, "zones", &[("name", name)], &Paging::ResultInfo { per_page: 50 }).await
+        self.zones(&[("name", name)]).await
+    }
+
+    /// Every zone matching `query` (`name` with Cloudflare's operators, `status`).
+    pub async fn zones(&self, query: &[(&str, &str)]) -> Result<Vec<Json>, ProviderError> {
+        all_pages(&self.client, "zones", query, &Paging::ResultInfo { per_page: 50 }).await
     }
 
     pub async fn records(&self, zone_id: &str, query: &[(&str, &str)]) -> Result<Vec<Json>, ProviderError> {

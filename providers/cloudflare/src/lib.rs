@@ -1,29 +1,36 @@
 //! tarn-provider-cloudflare: the `cloudflare` provider (DNS records, zone lockdown rules, and
-//! zones as a data source) on Cloudflare's API v4, and the emulator of that API that its tests,
-//! `tarn --sandbox` and `tarn sim serve` run against.
+//! as data sources a zone, and lists of zones, of a zone's records and of its lockdown rules)
+//! on Cloudflare's API v4, and the emulator of that API that its tests, `tarn --sandbox` and
+//! `tarn sim serve` run against.
 //!
 //! What it owns: the mapping between tarn's attributes and the API's objects
-//! (`record`, `lockdown`, `zone`) and the calls (`api`, on `tarn_sdk::http`). The emulator
-//! (`emulator`) follows `specs/cloudflare-v4.subset.yaml`; nothing in the provider
-//! depends on it.
+//! (`record`, `lockdown`, `zone`, `lists`), the plan-time quota of active lockdown rules
+//! (`quota`) and the calls (`api`, on `tarn_sdk::http`). The emulator (`emulator`) follows
+//! `specs/cloudflare-v4.subset.yaml` and `specs/cloudflare-v4-user-tokens.extract.yaml`;
+//! nothing in the provider depends on it.
 //!
 //! Contract details:
 //! - `read` answers `None` when the object or its zone is gone (404), so the engine plans a
 //!   create; anything else it reports is what the API has (see `record` for spelling).
 //! - Crash safety: DNS records carry the tag `tarn-correlation:<tag>` (unless
 //!   `correlation_tags = false`), found again by `adopt`; lockdown rules are adopted by content.
-//! - Credentials: `api_token` or CLOUDFLARE_API_TOKEN, sent only as a redacted Bearer header.
+//! - Credentials: `api_token` or CLOUDFLARE_API_TOKEN, sent only as a redacted Bearer header,
+//!   and verified by `configure` (`GET /user/tokens/verify`): a refused token is one error
+//!   naming that call, before any plan work.
 
 mod api;
 pub mod emulator;
+mod lists;
 mod lockdown;
+mod quota;
 mod record;
 mod schema;
 mod values;
 mod zone;
 
 pub use api::{Api, DEFAULT_BASE_URL};
-pub use schema::{DNS_RECORD, ZONE, ZONE_LOCKDOWN, provider_schema};
+pub use quota::DEFAULT_LIMIT as DEFAULT_LOCKDOWN_LIMIT;
+pub use schema::{DNS_RECORD, DNS_RECORDS, ZONE, ZONE_LOCKDOWN, ZONE_LOCKDOWNS, ZONES, provider_schema};
 
 use std::sync::{Arc, Mutex};
 
@@ -40,12 +47,15 @@ use values::{attr_bool, attr_str, required_str};
 #[derive(Debug, Default)]
 pub struct CloudflareProvider {
     configured: Mutex<Option<Configured>>,
+    /// The lockdown rules the current plan creates, for the quota.
+    tally: quota::Tally,
 }
 
 #[derive(Debug, Clone)]
 struct Configured {
     api: Api,
     correlation_tags: bool,
+    lockdown_limit: usize,
 }
 
 /// The provider as the CLI registers it.
@@ -61,7 +71,15 @@ pub fn emulated() -> Arc<dyn tarn_sdk::sim::Emulated> {
 impl CloudflareProvider {
     /// A provider already configured with `api` (tests).
     pub fn with_api(api: Api) -> CloudflareProvider {
-        CloudflareProvider { configured: Mutex::new(Some(Configured { api, correlation_tags: true })) }
+        CloudflareProvider::with_api_and_limit(api, quota::DEFAULT_LIMIT)
+    }
+
+    /// A provider already configured with `api` and a lockdown quota of `limit` (tests).
+    pub fn with_api_and_limit(api: Api, limit: usize) -> CloudflareProvider {
+        CloudflareProvider {
+            configured: Mutex::new(Some(Configured { api, correlation_tags: true, lockdown_limit: limit })),
+            tally: quota::Tally::default(),
+        }
     }
 
     fn configured(&self) -> Result<Configured, ProviderError> {
@@ -81,6 +99,27 @@ fn unknown_type(type_name: &str) -> ProviderError {
     ProviderError::permanent(format!(
         "The cloudflare provider has no resource type \"{type_name}\"; it offers \"{DNS_RECORD}\" and \"{ZONE_LOCKDOWN}\"."
     ))
+}
+
+/// Asks the API whether the token works, before anything else uses it: a refused, disabled or
+/// expired token is one error naming the call and where the token came from.
+async fn verify_token(api: &Api, base: &str) -> Result<(), ProviderError> {
+    let call = format!("GET {}/{}", base.trim_end_matches('/'), api::VERIFY_TOKEN);
+    let advice = "check api_token in the provider block or CLOUDFLARE_API_TOKEN (or try the configuration without an account: tarn plan --sandbox)";
+    let token = api.verify_token().await.map_err(|e| {
+        let what = match e.class {
+            tarn_sdk::ErrorClass::Transient => "could not be made",
+            _ => "refused the API token",
+        };
+        ProviderError::new(e.class, format!("the Cloudflare token check {call} {what}: {}; {advice}", e.message))
+    })?;
+    match token.get("status").and_then(serde_json::Value::as_str) {
+        Some("active") => Ok(()),
+        status => Err(ProviderError::permanent(format!(
+            "the Cloudflare token check {call} says the API token is {}, not active; {advice}",
+            status.unwrap_or("of unknown status")
+        ))),
+    }
 }
 
 /// Splits an import id `<zone_id>/<object id>`.
@@ -115,7 +154,19 @@ impl Provider for CloudflareProvider {
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
         let api = Api::new(&base, token.trim())?;
         let correlation_tags = attr_bool(&config, "correlation_tags").unwrap_or(true);
-        *self.configured.lock().unwrap_or_else(|p| p.into_inner()) = Some(Configured { api, correlation_tags });
+        let lockdown_limit = match values::attr_num(&config, "lockdown_limit") {
+            None => quota::DEFAULT_LIMIT,
+            Some(n) if n >= 0.0 && n.fract() == 0.0 => n as usize,
+            Some(n) => {
+                return Err(ProviderError::permanent(format!(
+                    "lockdown_limit must be a whole number of rules (3 on Pro, 10 on Business, 200 on Enterprise), not {n}"
+                )));
+            }
+        };
+        verify_token(&api, &base).await?;
+        self.tally.reset();
+        *self.configured.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Configured { api, correlation_tags, lockdown_limit });
         Ok(())
     }
 
@@ -131,6 +182,11 @@ impl Provider for CloudflareProvider {
     }
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        if req.type_name == ZONE_LOCKDOWN && req.prior.is_none() {
+            let c = self.configured()?;
+            let api = c.api.redacting(Secrets::of([&req.proposed]));
+            self.tally.check(&api, &req.proposed, c.lockdown_limit).await?;
+        }
         let mut planned = req.proposed;
         if req.type_name == DNS_RECORD {
             if attr_bool(&planned, "proxied") == Some(true)
@@ -199,8 +255,11 @@ impl Provider for CloudflareProvider {
     async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
         match req.type_name.as_str() {
             ZONE => zone::read(&self.api([&req.config])?, &req.config).await,
+            ZONES => lists::zones(&self.api([&req.config])?, &req.config).await,
+            DNS_RECORDS => lists::records(&self.api([&req.config])?, &req.config).await,
+            ZONE_LOCKDOWNS => lists::lockdowns(&self.api([&req.config])?, &req.config).await,
             other => Err(ProviderError::permanent(format!(
-                "The cloudflare provider has no data source \"{other}\"; it offers \"{ZONE}\"."
+                "The cloudflare provider has no data source \"{other}\"; it offers \"{ZONE}\", \"{ZONES}\", \"{DNS_RECORDS}\" and \"{ZONE_LOCKDOWNS}\"."
             ))),
         }
     }

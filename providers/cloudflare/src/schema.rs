@@ -1,5 +1,6 @@
 //! The cloudflare provider's schema: its configuration, `cloudflare_dns_record`,
-//! `cloudflare_zone_lockdown` and the `cloudflare_zone` data source. Attribute names follow the
+//! `cloudflare_zone_lockdown`, and the data sources `cloudflare_zone`, `cloudflare_zones`,
+//! `cloudflare_dns_records` and `cloudflare_zone_lockdowns`. Attribute names follow the
 //! API's fields. The SDK's schema has no defaults, so `ttl`, `proxied`, `comment`,
 //! `description` and `paused` are plain optional attributes whose null means the API's default
 //! (1, false, none, "", false): `read` writes the real value only when it differs from that,
@@ -11,6 +12,9 @@ use tarn_sdk::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
 pub const DNS_RECORD: &str = "cloudflare_dns_record";
 pub const ZONE_LOCKDOWN: &str = "cloudflare_zone_lockdown";
 pub const ZONE: &str = "cloudflare_zone";
+pub const ZONES: &str = "cloudflare_zones";
+pub const DNS_RECORDS: &str = "cloudflare_dns_records";
+pub const ZONE_LOCKDOWNS: &str = "cloudflare_zone_lockdowns";
 
 pub fn provider_schema() -> ProviderSchema {
     let mut config = IndexMap::new();
@@ -36,11 +40,21 @@ pub fn provider_schema() -> ProviderSchema {
             "Tag each DNS record tarn creates with `tarn-correlation:<tag>`, so a run interrupted mid-create can find and adopt it (default true). Set false on plans without a DNS tag quota: an interrupted create then has to be cleaned up by hand.",
         ),
     );
+    config.insert(
+        "lockdown_limit".to_string(),
+        AttributeSchema::optional(
+            Type::Number,
+            "Active zone lockdown rules a zone may hold, checked at plan time against the zone's active rules plus the plan's new ones (default 3, the Pro plan's quota; Business 10, Enterprise 200).",
+        ),
+    );
     let mut resources = IndexMap::new();
     resources.insert(DNS_RECORD.to_string(), dns_record());
     resources.insert(ZONE_LOCKDOWN.to_string(), zone_lockdown());
     let mut data_sources = IndexMap::new();
     data_sources.insert(ZONE.to_string(), zone());
+    data_sources.insert(ZONES.to_string(), zones());
+    data_sources.insert(DNS_RECORDS.to_string(), dns_records());
+    data_sources.insert(ZONE_LOCKDOWNS.to_string(), zone_lockdowns());
     ProviderSchema { config, resources, data_sources }
 }
 
@@ -109,6 +123,8 @@ fn zone_lockdown() -> ResourceSchema {
         .attr("paused", AttributeSchema::optional(Type::Bool, "Whether the rule is paused (default false)."))
         .attr("id", AttributeSchema::computed(Type::String, "The rule's identifier."))
         .attr("created_on", AttributeSchema::computed(Type::String, "When the rule was created (RFC 3339)."))
+        // `plan` counts the rules a plan creates against the zone's quota of active rules.
+        .refines_plan()
 }
 
 fn zone() -> ResourceSchema {
@@ -124,4 +140,80 @@ fn zone() -> ResourceSchema {
             ),
         )
         .attr("account_id", AttributeSchema::computed(Type::String, "The account the zone belongs to."))
+}
+
+fn object(fields: &[(&str, Type)]) -> Type {
+    let attributes = fields.iter().map(|(k, t)| (k.to_string(), t.clone())).collect();
+    Type::Object { attributes, optional: Vec::new() }
+}
+
+fn list_of(t: Type) -> Type {
+    Type::List { element: Box::new(t) }
+}
+
+fn zones() -> ResourceSchema {
+    let zone = object(&[
+        ("id", Type::String),
+        ("name", Type::String),
+        ("status", Type::String),
+        ("name_servers", list_of(Type::String)),
+        ("account_id", Type::String),
+    ]);
+    ResourceSchema::new("The zones the token can see, sorted by name.")
+        .attr(
+            "name",
+            AttributeSchema::optional(
+                Type::String,
+                "Only zones with this name; Cloudflare's operators work too (`starts_with:dev`, `ends_with:.org`, `contains:shop`).",
+            ),
+        )
+        .attr("status", AttributeSchema::optional(Type::String, "Only zones in this status: initializing, pending, active or moved."))
+        .attr("zones", AttributeSchema::computed(list_of(zone), "Each zone: id, name, status, name_servers, account_id."))
+}
+
+fn dns_records() -> ResourceSchema {
+    let record = object(&[
+        ("id", Type::String),
+        ("name", Type::String),
+        ("type", Type::String),
+        ("content", Type::String),
+        ("ttl", Type::Number),
+        ("proxied", Type::Bool),
+        ("comment", Type::String),
+    ]);
+    ResourceSchema::new("The DNS records of a zone, in the API's order.")
+        .attr("zone_id", AttributeSchema::required(Type::String, "The zone's identifier (32 hex digits)."))
+        .attr("name", AttributeSchema::optional(Type::String, "Only records with this fully qualified name."))
+        .attr("type", AttributeSchema::optional(Type::String, "Only records of this type (A, AAAA, CNAME, …)."))
+        .attr(
+            "records",
+            AttributeSchema::computed(
+                list_of(record),
+                "Each record: id, name (fully qualified), type, content, ttl, proxied, comment (null when none).",
+            ),
+        )
+}
+
+fn zone_lockdowns() -> ResourceSchema {
+    let configuration = configuration_type();
+    let rule = object(&[
+        ("id", Type::String),
+        ("urls", list_of(Type::String)),
+        ("configurations", list_of(configuration)),
+        ("description", Type::String),
+        ("paused", Type::Bool),
+    ]);
+    ResourceSchema::new("The zone lockdown rules of a zone, and how many are active.")
+        .attr("zone_id", AttributeSchema::required(Type::String, "The zone's identifier (32 hex digits)."))
+        .attr(
+            "rules",
+            AttributeSchema::computed(list_of(rule), "Each rule: id, urls, configurations, description, paused."),
+        )
+        .attr(
+            "active_rules",
+            AttributeSchema::computed(
+                Type::Number,
+                "How many of them are active (not paused): what counts against the quota.",
+            ),
+        )
 }

@@ -16,17 +16,5 @@ pub async fn read(api: &Api, config: &Value) -> Result<Value, ProviderError> {
             "no zone named {name:?} is visible to this API token; check the name and that the token may read the zone"
         )));
     };
-    let text = |p: &str| zone.pointer(p).and_then(Json::as_str).unwrap_or_default().to_string();
-    let name_servers = zone
-        .get("name_servers")
-        .and_then(Json::as_array)
-        .map(|l| l.iter().map(Value::from_json).collect())
-        .unwrap_or_default();
-    Ok(Value::map([
-        ("name", Value::string(text("/name"))),
-        ("id", Value::string(text("/id"))),
-        ("status", Value::string(text("/status"))),
-        ("name_servers", Value::List(name_servers)),
-        ("account_id", Value::string(text("/account/id"))),
-    ]))
+    Ok(crate::lists::zone(zone))
 }

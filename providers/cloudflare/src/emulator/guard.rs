@@ -1,8 +1,12 @@
 //! What every API request meets before its route: the rate limit (1200 requests per 5 minutes
 //! by default, `Ratelimit`/`Ratelimit-Policy` on every answer, 429 with `Retry-After` and code
-//! 971 past it) and authentication (a Bearer token, or `X-Auth-Email` with `X-Auth-Key`).
+//! 971 past it) and authentication (a Bearer token, or `X-Auth-Email` with `X-Auth-Key`, checked
+//! against the tokens the emulator knows: none is 401, an unknown one 403, both with code 10000
+//! "Authentication error" as api.cloudflare.com answers; a malformed `Authorization` header is
+//! 400 with 6003).
 //!
-//! Must not look at paths or bodies.
+//! Must not look at bodies; the one path it knows is `/user/tokens/verify`, whose refusals the
+//! route itself words (`tokens`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +19,7 @@ use tarn_sdk::sim::{RateLimitStyle, rate_limit_headers};
 use tokio::time::Instant;
 
 use super::envelope::Failure;
+use super::tokens::Known;
 
 /// The body Cloudflare answers a throttled request with.
 pub const THROTTLED_MESSAGE: &str = "Please wait and consider throttling your request speed";
@@ -48,10 +53,10 @@ impl RateWindow {
     }
 }
 
-/// Who may call: any non-empty credential, or exactly `token` when one is required.
-#[derive(Debug, Clone, Default)]
+/// Who may call: the holders of a known token.
+#[derive(Debug, Clone)]
 pub struct Credentials {
-    pub token: Option<String>,
+    pub known: Known,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +77,10 @@ pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> 
             }
             r
         }
+        // Token verification answers for itself, with its own codes, whatever the credential.
+        Ok(_) if request.uri().path() == format!("{}{}", super::BASE_PATH, super::tokens::VERIFY_PATH) => {
+            next.run(request).await
+        }
         Ok(_) => match authenticate(request.headers(), &guard.credentials) {
             Ok(()) => next.run(request).await,
             Err(failure) => failure.into_response(),
@@ -85,14 +94,27 @@ pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> 
 
 fn authenticate(headers: &HeaderMap, credentials: &Credentials) -> Result<(), Failure> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
-    let token =
-        header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty());
-    let legacy = header("x-auth-email").is_some() && header("x-auth-key").is_some();
-    let denied = || Failure::new(StatusCode::FORBIDDEN, 10000, "Authentication error");
-    match (token, &credentials.token) {
-        (None, _) if legacy && credentials.token.is_none() => Ok(()),
-        (None, _) => Err(Failure::new(StatusCode::UNAUTHORIZED, 10000, "Authentication error")),
-        (Some(given), Some(required)) if given != required => Err(denied()),
-        (Some(_), _) => Ok(()),
+    let refused = || Failure::new(StatusCode::FORBIDDEN, 10000, "Authentication error");
+    if let Some(value) = header("authorization") {
+        let token = bearer(value)?;
+        return if credentials.known.knows(token) { Ok(()) } else { Err(refused()) };
     }
+    match (header("x-auth-email"), header("x-auth-key")) {
+        (Some(_), Some(key)) if credentials.known.knows(key) => Ok(()),
+        (Some(_), Some(_)) => Err(refused()),
+        _ => Err(Failure::new(StatusCode::UNAUTHORIZED, 10000, "Authentication error")),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header; anything else is Cloudflare's
+/// "Invalid request headers" (6003; the API chains 6111 under it in `error_chain`, which the
+/// emulator folds into the message).
+pub fn bearer(value: &str) -> Result<&str, Failure> {
+    value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.contains(char::is_whitespace))
+        .ok_or_else(|| {
+            Failure::bad_request(6003, "Invalid request headers: Invalid format for Authorization header (6111)")
+        })
 }

@@ -4,8 +4,11 @@
 //! `ip_range` targets CIDR ranges of /16 or /24 (IPv4) or /32, /48, /64 (IPv6); descriptions
 //! up to 1024 characters. Answers carry exactly the spec's fields (it forbids others).
 //!
-//! The spec gives no error codes for this API; the emulator uses 10021 for validation errors
-//! and 10001 for a missing rule (documented in docs/providers/cloudflare.md).
+//! A zone holds at most `Limits::active_rules` active (unpaused) rules, the plan's quota on
+//! Cloudflare: a create, or a PUT that unpauses a rule, past it is refused.
+//!
+//! The spec gives no error codes for this API; the emulator uses 10021 for validation errors,
+//! 10001 for a missing rule and 10022 for the quota (documented in docs/providers/cloudflare.md).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,6 +24,34 @@ use super::envelope::{self, ApiError, Failure, PageRule, Paging};
 
 const LOCKDOWN_PAGES: PageRule = PageRule { default: 20, min: 1, max: 1000, multiple_of_five: true };
 const VALIDATION: u32 = 10021;
+const QUOTA: u32 = 10022;
+
+/// The quota the routes enforce.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub active_rules: usize,
+}
+
+/// Refuses one more active rule in `zone` when it already holds the quota. `except`: the rule
+/// a PUT replaces.
+fn check_quota(data: &Data, zone: &Zone, limits: Limits, except: Option<&str>) -> Result<(), Failure> {
+    let active = data
+        .lockdowns
+        .list()
+        .into_iter()
+        .filter(|l| l.zone_id == zone.id && !l.paused && Some(l.id.as_str()) != except)
+        .count();
+    if active < limits.active_rules {
+        return Ok(());
+    }
+    Err(Failure::bad_request(
+        QUOTA,
+        format!(
+            "lockdowns.api.quota_exceeded: the zone already has {active} active zone lockdown rule(s), the most its plan allows ({}); pause or delete one first",
+            limits.active_rules
+        ),
+    ))
+}
 
 fn zone(data: &Data, zone_id: &str, uri: &Uri) -> Result<Zone, Failure> {
     data.zones.get(zone_id).ok_or_else(|| Failure::no_route(uri.path()))
@@ -34,7 +65,7 @@ fn rule_in(data: &Data, zone: &Zone, id: &str) -> Result<Lockdown, Failure> {
 }
 
 pub async fn list(
-    State(data): State<Data>,
+    State((data, _)): State<(Data, Limits)>,
     Path(zone_id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     uri: Uri,
@@ -63,13 +94,16 @@ pub async fn list(
 }
 
 pub async fn create(
-    State(data): State<Data>,
+    State((data, limits)): State<(Data, Limits)>,
     Path(zone_id): Path<String>,
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, Failure> {
     let zone = zone(&data, &zone_id, &uri)?;
     let fields = validate(envelope::parse_body(&body)?)?;
+    if !fields.paused {
+        check_quota(&data, &zone, limits, None)?;
+    }
     let stamp = now();
     let rule = Lockdown {
         id: new_id(),
@@ -87,7 +121,7 @@ pub async fn create(
 }
 
 pub async fn get(
-    State(data): State<Data>,
+    State((data, _)): State<(Data, Limits)>,
     Path((zone_id, id)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, Failure> {
@@ -96,7 +130,7 @@ pub async fn get(
 }
 
 pub async fn put(
-    State(data): State<Data>,
+    State((data, limits)): State<(Data, Limits)>,
     Path((zone_id, id)): Path<(String, String)>,
     uri: Uri,
     body: Bytes,
@@ -104,6 +138,9 @@ pub async fn put(
     let zone = zone(&data, &zone_id, &uri)?;
     let existing = rule_in(&data, &zone, &id)?;
     let fields = validate(envelope::parse_body(&body)?)?;
+    if existing.paused && !fields.paused {
+        check_quota(&data, &zone, limits, Some(&existing.id))?;
+    }
     let rule = Lockdown {
         urls: fields.urls,
         configurations: fields.configurations,
@@ -118,7 +155,7 @@ pub async fn put(
 }
 
 pub async fn delete(
-    State(data): State<Data>,
+    State((data, _)): State<(Data, Limits)>,
     Path((zone_id, id)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, Failure> {

@@ -1,9 +1,10 @@
-//! The Cloudflare API emulator: zones, DNS records and zone lockdown rules served under
-//! `/client/v4` on 127.0.0.1, field for field and status code for status code as
-//! `specs/cloudflare-v4.subset.yaml` says, built on `tarn_sdk::sim`.
+//! The Cloudflare API emulator: zones, DNS records and zone lockdown rules (with a quota of
+//! active rules per zone) served under `/client/v4` on 127.0.0.1, field for field and status
+//! code for status code as `specs/cloudflare-v4.subset.yaml` says, and token verification as
+//! `specs/cloudflare-v4-user-tokens.extract.yaml` says; built on `tarn_sdk::sim`.
 //!
 //! Every API answer passes the guard (rate limit 1200 per 5 minutes with `Ratelimit` headers,
-//! authentication) and the fault switches. Beside them, never faulted: `/__sim/faults` (the
+//! authentication against the tokens the emulator knows) and the fault switches. Beside them, never faulted: `/__sim/faults` (the
 //! sdk's fault controls), `POST /__sim/zones` (add a zone) and `GET /__sim/state`.
 //! The objects persist to a snapshot file when one is given, after every change.
 
@@ -12,6 +13,7 @@ mod envelope;
 mod guard;
 mod lockdowns;
 mod records;
+mod tokens;
 mod zones;
 
 pub use data::{ACCOUNT_ID, SEED_ZONES, zone_id};
@@ -37,22 +39,43 @@ use guard::{Credentials, Guard, RateWindow};
 /// Where the API lives on the server, as on api.cloudflare.com.
 pub const BASE_PATH: &str = "/client/v4";
 
-/// The token the sandbox gives the provider (any non-empty token is accepted).
+/// The token the sandbox gives the provider, and the one a default emulator (`tarn sim serve`)
+/// knows.
 pub const SANDBOX_TOKEN: &str = "tarn-sandbox-token";
+
+/// Active (unpaused) zone lockdown rules a zone may hold by default: 3, the Pro plan's quota
+/// (Business 10, Enterprise 200, Free 0; Cloudflare's "Zone Lockdown" availability table).
+pub const DEFAULT_LOCKDOWN_LIMIT: usize = 3;
 
 /// How an emulator behaves.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Accept only this token (403 with code 10000 otherwise); `None`: any non-empty one.
-    pub token: Option<String>,
+    /// The API tokens it knows: any other credential, or none, is refused (401 without one,
+    /// 403 with an unknown one, code 10000; `/user/tokens/verify` answers 401 with code 1000).
+    /// An `X-Auth-Key` is accepted when it is one of these too.
+    pub tokens: Vec<String>,
+    /// Active lockdown rules per zone; a create (or an unpausing PUT) past it is refused.
+    pub lockdown_limit: usize,
     /// Requests allowed per window before 429 (Cloudflare: 1200 per 5 minutes).
     pub rate_limit: u64,
     pub rate_window: Duration,
 }
 
+impl Settings {
+    /// Default settings that know exactly `token`.
+    pub fn accepting(token: &str) -> Settings {
+        Settings { tokens: vec![token.to_string()], ..Settings::default() }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
-        Settings { token: None, rate_limit: 1200, rate_window: Duration::from_secs(300) }
+        Settings {
+            tokens: vec![SANDBOX_TOKEN.to_string()],
+            lockdown_limit: DEFAULT_LOCKDOWN_LIMIT,
+            rate_limit: 1200,
+            rate_window: Duration::from_secs(300),
+        }
     }
 }
 
@@ -96,6 +119,16 @@ impl Emulator {
 
     /// The whole router: the API under [`BASE_PATH`], guarded and faulted, and the admin routes.
     pub fn router(&self) -> Router {
+        let limits = lockdowns::Limits { active_rules: self.settings.lockdown_limit };
+        let lockdown_routes = Router::new()
+            .route("/zones/{zone_id}/firewall/lockdowns", get(lockdowns::list).post(lockdowns::create))
+            .route(
+                "/zones/{zone_id}/firewall/lockdowns/{id}",
+                get(lockdowns::get).put(lockdowns::put).delete(lockdowns::delete),
+            )
+            .with_state((self.data.clone(), limits));
+        let known = tokens::Known::new(&self.settings.tokens);
+        let token_routes = Router::new().route("/user/tokens/verify", get(tokens::verify)).with_state(known.clone());
         let api = Router::new()
             .route("/zones", get(zones::list))
             .route("/zones/{zone_id}", get(zones::get))
@@ -104,17 +137,14 @@ impl Emulator {
                 "/zones/{zone_id}/dns_records/{dns_record_id}",
                 get(records::get).put(records::put).patch(records::patch).delete(records::delete),
             )
-            .route("/zones/{zone_id}/firewall/lockdowns", get(lockdowns::list).post(lockdowns::create))
-            .route(
-                "/zones/{zone_id}/firewall/lockdowns/{id}",
-                get(lockdowns::get).put(lockdowns::put).delete(lockdowns::delete),
-            )
-            .method_not_allowed_fallback(method_not_allowed)
-            .with_state(self.data.clone());
+            .with_state(self.data.clone())
+            .merge(lockdown_routes)
+            .merge(token_routes)
+            .method_not_allowed_fallback(method_not_allowed);
         let api = Router::new().nest(BASE_PATH, api).fallback(no_route);
         let gate = Guard {
             rate: RateWindow::new(self.settings.rate_limit, self.settings.rate_window),
-            credentials: Credentials { token: self.settings.token.clone() },
+            credentials: Credentials { known },
         };
         let api = self.faults.wrap(api).layer(middleware::from_fn_with_state(gate, guard::guard));
         let extra = Router::new()

@@ -16,7 +16,7 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Env {
-        Env::with(Settings::default()).await
+        Env::with(Settings::accepting(TOKEN)).await
     }
 
     pub async fn with(settings: Settings) -> Env {
@@ -48,7 +48,22 @@ impl Env {
     }
 }
 
+impl Env {
+    /// A provider block's configuration aimed at this emulator, with `token`.
+    pub fn config(&self, token: &str) -> tarn_sdk::Value {
+        tarn_sdk::Value::map([
+            ("api_token", tarn_sdk::Value::string(token)),
+            ("base_url", tarn_sdk::Value::string(&self.running.base_url)),
+        ])
+    }
+}
+
 /// The id of seed zone example.com.
 pub fn example_com() -> String {
     zone_id("example.com")
+}
+
+/// The id of seed zone `name`.
+pub fn zone(name: &str) -> String {
+    zone_id(name)
 }

@@ -78,7 +78,7 @@ async fn missing_objects_and_zones_answer_404_in_the_envelope() {
 async fn objects_survive_a_restart_through_the_snapshot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("cloudflare.json");
-    let first = Emulator::open(Some(file.clone()), Settings::default()).expect("open");
+    let first = Emulator::open(Some(file.clone()), Settings::accepting(TOKEN)).expect("open");
     let running = first.serve(None).await.expect("serve");
     let client = Client::builder(&running.base_url).bearer_token(TOKEN).build().expect("client");
     let created = client
@@ -90,7 +90,7 @@ async fn objects_survive_a_restart_through_the_snapshot() {
         .expect("create");
     running.server.shutdown().await;
 
-    let second = Emulator::open(Some(file), Settings::default()).expect("reopen");
+    let second = Emulator::open(Some(file), Settings::accepting(TOKEN)).expect("reopen");
     let dump = second.dump();
     let records = dump["records"].as_array().expect("records");
     assert_eq!(records.len(), 1);

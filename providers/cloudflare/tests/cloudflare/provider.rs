@@ -7,7 +7,7 @@ use tarn_sdk::{
     Value,
 };
 
-fn record(zone: &str, name: &str, content: &str) -> Value {
+pub fn record(zone: &str, name: &str, content: &str) -> Value {
     Value::map([
         ("zone_id", Value::string(zone)),
         ("name", Value::string(name)),
@@ -24,13 +24,13 @@ fn record(zone: &str, name: &str, content: &str) -> Value {
     ])
 }
 
-fn with(v: &Value, key: &str, new: Value) -> Value {
+pub fn with(v: &Value, key: &str, new: Value) -> Value {
     let mut m = v.as_map().expect("object").clone();
     m.insert(key.to_string(), new);
     Value::Map(m)
 }
 
-fn s(v: &Value, key: &str) -> String {
+pub fn s(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("{key} in {v}")).to_string()
 }
 
@@ -144,7 +144,7 @@ async fn duplicate_records_are_refused_in_the_vendors_words() {
     assert!(err.message.contains("POST /client/v4/zones/"), "names the call: {}", err.message);
 }
 
-fn lockdown(zone: &str) -> Value {
+pub fn lockdown(zone: &str) -> Value {
     Value::map([
         ("zone_id", Value::string(zone)),
         ("urls", Value::List(vec![Value::string("shop.example.com/admin*")])),
@@ -254,4 +254,52 @@ async fn configure_with_an_empty_token_says_how_to_give_one() {
     let err = p.configure(config).await.expect_err("no token");
     assert!(err.message.contains("CLOUDFLARE_API_TOKEN"), "{}", err.message);
     assert!(err.message.contains("--sandbox"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_dns_record_made_elsewhere_is_imported_by_zone_and_id() {
+    let env = Env::start().await;
+    let p = env.provider();
+    // Made by hand in the dashboard (here: straight through the API), with a comment and a TTL.
+    let made = env
+        .client()
+        .post(
+            &format!("zones/{}/dns_records", example_com()),
+            &json!({"type": "A", "name": "legacy", "content": "192.0.2.77", "ttl": 300, "comment": "by hand"}),
+        )
+        .await
+        .expect("made elsewhere");
+    let id = made["result"]["id"].as_str().expect("id").to_string();
+
+    let imported = p
+        .import("cloudflare_dns_record", &format!("{}/{id}", example_com()))
+        .await
+        .expect("import")
+        .expect("the record exists");
+    assert_eq!(s(&imported, "id"), id);
+    assert_eq!(s(&imported, "zone_id"), example_com());
+    assert_eq!(s(&imported, "name"), "legacy.example.com", "nothing configured yet: the API's spelling");
+    assert_eq!(s(&imported, "hostname"), "legacy.example.com");
+    assert_eq!(s(&imported, "content"), "192.0.2.77");
+    assert_eq!(imported.get("ttl"), Some(&Value::Number(300.0)));
+    assert_eq!(s(&imported, "comment"), "by hand");
+
+    // Refreshed against the configuration that claims it, the relative name is kept: no diff.
+    let claimed = with(&imported, "name", Value::string("legacy"));
+    let read = p
+        .read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: claimed.clone() })
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(read, claimed);
+
+    let missing = p
+        .import("cloudflare_dns_record", &format!("{}/{}", example_com(), "0".repeat(32)))
+        .await
+        .expect("an unknown id is not an error");
+    assert_eq!(missing, None);
+    let err = p.import("cloudflare_dns_record", "no-slash").await.expect_err("bad id");
+    assert!(err.message.contains("<zone_id>/<id>"), "{}", err.message);
+    let err = p.import("cloudflare_dns_record", &format!("{}/../zones", example_com())).await.expect_err("bad id");
+    assert!(err.message.contains("not a Cloudflare identifier"), "{}", err.message);
 }

@@ -13,8 +13,12 @@ use tarn_sdk::sim::SimServer;
 use tarn_sdk::sim::spec::{OpenApi, Recorder};
 
 fn spec_path() -> PathBuf {
+    spec_file("cloudflare-v4.subset.yaml")
+}
+
+fn spec_file(name: &str) -> PathBuf {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let path = repo.join("specs/cloudflare-v4.subset.yaml");
+    let path = repo.join("specs").join(name);
     assert!(path.exists(), "the vendor spec is missing at {}: it is part of the repository", path.display());
     path
 }
@@ -23,7 +27,7 @@ fn spec_path() -> PathBuf {
 async fn every_emulated_operation_answers_as_the_spec_says() {
     let spec = OpenApi::load(&spec_path()).expect("load the spec");
     let recorder = Recorder::default();
-    let emulator = Emulator::new(Settings::default());
+    let emulator = Emulator::new(Settings::accepting(TOKEN));
     let server = SimServer::start(recorder.wrap(emulator.router())).await.expect("serve");
     let base = format!("{}client/v4", server.url());
     let c = Client::builder(&base).bearer_token(TOKEN).max_attempts(1).build().expect("client");
@@ -85,7 +89,25 @@ async fn every_emulated_operation_answers_as_the_spec_says() {
     c.delete(&rule_path).await.expect("delete rule");
     let _ = c.get(&rule_path).await.expect_err("deleted rule");
 
-    let exchanges = recorder.exchanges();
+    // Token verification, from its own extract of the vendor file: a known token, an unknown
+    // one, none.
+    c.get("user/tokens/verify").await.expect("verify the token");
+    let stranger = Client::builder(&base).bearer_token("not-known").max_attempts(1).build().expect("client");
+    let _ = stranger.get("user/tokens/verify").await.expect_err("unknown token");
+    let _ = stranger.get("zones").await.expect_err("unknown token elsewhere");
+    let anonymous = Client::builder(&base).max_attempts(1).build().expect("client");
+    let _ = anonymous.get("user/tokens/verify").await.expect_err("no token");
+    let _ = anonymous.get("zones").await.expect_err("no token elsewhere");
+
+    let (verify, exchanges): (Vec<_>, Vec<_>) =
+        recorder.exchanges().into_iter().partition(|e| e.path.ends_with("/user/tokens/verify"));
+    let tokens = OpenApi::load(&spec_file("cloudflare-v4-user-tokens.extract.yaml")).expect("load the extract");
+    let report = tokens.check_all(&verify);
+    let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
+    assert!(failures.is_empty(), "token answers that do not match the spec:\n{}", failures.join("\n\n"));
+    assert_eq!(tokens.uncovered(&report), Vec::<(String, String)>::new(), "token verification never succeeded");
+    assert_eq!(report.checked.len(), 3, "{:?}", report.checked);
+
     let report = spec.check_all(&exchanges);
     let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
     assert!(failures.is_empty(), "answers that do not match the spec:\n{}", failures.join("\n\n"));

@@ -12,7 +12,8 @@ use tarn_sdk::http::{Client, RetryPolicy};
 
 #[tokio::test]
 async fn lists_walk_every_page_of_result_info() {
-    let env = Env::start().await;
+    // An Enterprise zone: 200 active lockdown rules, so twelve fit.
+    let env = Env::with(Settings { lockdown_limit: 200, ..Settings::accepting(TOKEN) }).await;
     let client = env.client();
     let zone = example_com();
     for i in 0..7 {
@@ -85,7 +86,8 @@ async fn server_errors_are_retried_for_reads_but_not_for_creates() {
 
 #[tokio::test]
 async fn the_emulator_enforces_its_rate_limit_with_headers() {
-    let env = Env::with(Settings { rate_limit: 3, rate_window: Duration::from_secs(60), ..Settings::default() }).await;
+    let env =
+        Env::with(Settings { rate_limit: 3, rate_window: Duration::from_secs(60), ..Settings::accepting(TOKEN) }).await;
     // No waiting on the server's reset (the client would otherwise hold until the window ends).
     let policy = RetryPolicy { max_attempts: 1, max_server_wait: Duration::ZERO, ..RetryPolicy::default() };
     let client =
@@ -104,7 +106,7 @@ async fn the_emulator_enforces_its_rate_limit_with_headers() {
 
 #[tokio::test]
 async fn a_wrong_or_missing_token_is_an_authentication_error() {
-    let env = Env::with(Settings { token: Some("right".into()), ..Settings::default() }).await;
+    let env = Env::with(Settings::accepting("right")).await;
     let wrong = Client::builder(&env.running.base_url).bearer_token("wrong").max_attempts(1).build().expect("client");
     let err = wrong.get("zones").await.expect_err("refused");
     assert_eq!(err.class, ErrorClass::Permanent);
@@ -119,4 +121,49 @@ async fn a_wrong_or_missing_token_is_an_authentication_error() {
     assert!(err.message.contains("HTTP 401"), "{}", err.message);
     let right = Client::builder(&env.running.base_url).bearer_token("right").build().expect("client");
     right.get("zones").await.expect("the right token is accepted");
+    // The legacy key pair is checked against the same tokens.
+    let legacy = |key: &str| {
+        Client::builder(&env.running.base_url)
+            .header("x-auth-email", "ops@example.com")
+            .header("x-auth-key", key)
+            .max_attempts(1)
+            .build()
+            .expect("client")
+    };
+    let err = legacy("wrong").get("zones").await.expect_err("an unknown key is refused");
+    assert!(err.message.contains("HTTP 403"), "{}", err.message);
+    legacy("right").get("zones").await.expect("a known key is accepted");
+    // A malformed Authorization header is Cloudflare's "Invalid request headers".
+    let malformed =
+        Client::builder(&env.running.base_url).header("authorization", "Basic abc").max_attempts(1).build().expect("c");
+    let err = malformed.get("zones").await.expect_err("malformed");
+    assert!(err.message.contains("HTTP 400") && err.message.contains("(code 6003)"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn token_verification_answers_as_cloudflare_does() {
+    let env = Env::with(Settings::accepting("right")).await;
+    let client = |token: Option<&str>| {
+        let b = Client::builder(&env.running.base_url).max_attempts(1);
+        match token {
+            Some(t) => b.bearer_token(t),
+            None => b,
+        }
+        .build()
+        .expect("client")
+    };
+    let ok = client(Some("right")).get("user/tokens/verify").await.expect("a known token verifies");
+    assert_eq!(ok["result"]["status"], "active");
+    assert_eq!(ok["result"]["id"].as_str().map(str::len), Some(32));
+    assert_eq!(ok["messages"][0]["message"], "This API Token is valid and active");
+    let again = client(Some("right")).get("user/tokens/verify").await.expect("again");
+    assert_eq!(again["result"]["id"], ok["result"]["id"], "a token's id is stable");
+    let err = client(Some("wrong")).get("user/tokens/verify").await.expect_err("unknown");
+    assert!(
+        err.message.contains("HTTP 401") && err.message.contains("Invalid API Token (code 1000)"),
+        "{}",
+        err.message
+    );
+    let err = client(None).get("user/tokens/verify").await.expect_err("none");
+    assert!(err.message.contains("HTTP 400") && err.message.contains("(code 1001)"), "{}", err.message);
 }
