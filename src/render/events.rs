@@ -90,6 +90,9 @@ pub fn line(event: &Event, color: bool) -> Option<String> {
         Event::Adopted { address, correlation } => {
             format!("{address}: found an object an interrupted run created (tag {correlation}); recorded in state")
         }
+        Event::Forgotten { address } => {
+            format!("{address}: removed from the state; the object itself was not destroyed")
+        }
         Event::ApplyFinished { outcome } => match outcome {
             ApplyOutcome::Success => paint("Apply complete.", "1;32", color),
             ApplyOutcome::RolledBack => paint("Apply failed; every completed change was rolled back.", "1;31", color),

@@ -28,6 +28,8 @@
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 //! - `provider_move` — an instance moved to another provider configuration: replaced through both
+//! - `validate` — `tarn validate` finding every error at once; pre/postconditions, `check` blocks,
+//!   version constraints, `removed` blocks, `--refresh-only`
 
 mod harness;
 
@@ -50,6 +52,7 @@ mod sandbox;
 mod saved_plan;
 mod secrets;
 mod surgery;
+mod validate;
 mod workflow;
 mod workspace;
 

@@ -153,6 +153,17 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         done.push(jobs);
     }
 
+    let all_ran = done.iter().all(|p| p.failed.is_empty() && p.skipped.is_empty()) && !cancelled;
+    if all_ran {
+        // `removed {}` blocks with `destroy = false`: only now, once everything else
+        // succeeded, do their rows go (a failed apply keeps managing the objects). One row
+        // delete each, atomic by itself; no provider is called.
+        for c in plan.changes.iter().filter(|c| c.reasons.contains(&crate::plan::ChangeReason::Forget)) {
+            let address = c.address.to_string();
+            ctx.backend.delete_resource(&address).await.map_err(ExecError::state("forgetting a removed object"))?;
+            sink.emit(Event::Forgotten { address: c.address.clone() });
+        }
+    }
     let mut report = ApplyReport {
         run_id: run_id.clone(),
         outcome: ApplyOutcome::Success,

@@ -216,6 +216,10 @@ impl Builder<'_> {
             }
             self.depends_on_edges(path, &r.depends_on, id);
             self.refs_edges(path, &r.lifecycle.replace_triggered_by, id);
+            for c in r.lifecycle.preconditions.iter().chain(&r.lifecycle.postconditions) {
+                self.expr_edges(path, &c.condition, id);
+                self.expr_edges(path, &c.error_message, id);
+            }
             match provider_key(self.config, path, r) {
                 Ok(addr) => {
                     let pid = self.provider_node(&addr);

@@ -4,6 +4,7 @@
 //! instances it actually read. Module-level values (variables, locals, outputs) are evaluated
 //! lazily by the scope. Assembly (orphans, targets, ordering, outputs) is in `assemble`.
 
+use super::conditions::{self, Verdict};
 use super::diff::{self, same};
 use super::import::{ImportRead, Wanted};
 use super::model::{Action, ChangeReason, ResourceChange};
@@ -145,7 +146,7 @@ impl Walk<'_> {
                 };
                 match &schema {
                     Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding, &inherited),
-                    None => self.add_unknown(address, provider_key.clone(), resource),
+                    None => self.add_unknown(address, provider_key.clone(), resource, None),
                 }
             }
         }
@@ -202,7 +203,7 @@ impl Walk<'_> {
     ) {
         let provider_key = provider_key.to_string();
         let (raw, mut deps, errs) = self.world.eval_body(&resource.body, mi, binding);
-        let failed = errs.has_errors();
+        let failed = errs.has_errors() || !self.preconditions_hold(resource, mi, binding, &address);
         self.diags.extend(errs);
         deps.extend(self.depends_on(mi, &resource.depends_on));
         deps.extend_from_slice(inherited);
@@ -212,7 +213,7 @@ impl Walk<'_> {
         let failed = failed || errs.has_errors();
         self.diags.extend(errs);
         if failed {
-            self.add_unknown(address, provider_key, resource);
+            self.add_unknown(address, provider_key, resource, Some(schema));
             return;
         }
         match resource.mode {
@@ -221,8 +222,47 @@ impl Walk<'_> {
         }
     }
 
+    /// Judges the instance's preconditions; a false one is an error at its condition, with
+    /// its error message. One that depends on values known only after apply is judged again
+    /// by apply, right before the object's operation.
+    fn preconditions_hold(
+        &mut self,
+        resource: &Resource,
+        mi: &[ModuleStep],
+        binding: &Binding,
+        address: &Address,
+    ) -> bool {
+        let mut hold = true;
+        for cond in &resource.lifecycle.preconditions {
+            match conditions::judge(self.world, cond, mi, binding, None) {
+                Verdict::Holds | Verdict::Unknown => {}
+                Verdict::Fails(message) => {
+                    hold = false;
+                    self.diags.push(
+                        Diagnostic::error(conditions::PRECONDITION_FAILED, format!("{address}: {message}"))
+                            .at(cond.condition.span)
+                            .for_address(address),
+                    );
+                }
+                Verdict::Invalid(errs) => {
+                    hold = false;
+                    self.diags.extend(errs);
+                }
+            }
+        }
+        hold
+    }
+
     /// An instance that could not be planned: its value is unknown so dependants still plan.
-    fn add_unknown(&mut self, address: Address, provider: String, resource: &Resource) {
+    /// With its schema, it is an object of unknown attributes, so that a reference to an
+    /// attribute the type does not have is still reported.
+    fn add_unknown(
+        &mut self,
+        address: Address,
+        provider: String,
+        resource: &Resource,
+        schema: Option<&ResourceSchema>,
+    ) {
         // Its errors are reported; an import into it is not "not in configuration" too.
         self.imports.remove(&address);
         if let Some(&i) = self.prior_index.get(&address) {
@@ -250,7 +290,10 @@ impl Walk<'_> {
                 excluded: false,
                 stored_after: false,
             },
-            Value::Unknown,
+            match schema {
+                Some(schema) => Value::Map(schema.attributes.keys().map(|k| (k.clone(), Value::Unknown)).collect()),
+                None => Value::Unknown,
+            },
         );
     }
 
@@ -599,7 +642,12 @@ impl Walk<'_> {
             if obj.value.is_none() {
                 reasons.push(ChangeReason::GoneOutsideTarn);
             }
-            let change = self.delete_of(obj, reasons);
+            let mut change = self.delete_of(obj, reasons);
+            if !destroy && block.is_none() && forgets(self.input.config, &obj.address) {
+                change.action = Action::NoOp;
+                change.reasons = vec![ChangeReason::Forget];
+                change.irreversible = false;
+            }
             let prevent_destroy = block.is_some_and(|b| b.lifecycle.prevent_destroy);
             let p = Planned {
                 change,
@@ -719,4 +767,29 @@ impl Walk<'_> {
         }
         super::statevalue::mark_sensitive(Value::Map(out), schema)
     }
+}
+
+/// Whether a `removed {}` block with `destroy = false` covers `address` (in the module that
+/// declares the block, its `from` relative to that module).
+fn forgets(config: &crate::config::Config, address: &Address) -> bool {
+    let names: Vec<&str> = address.module.iter().map(|s| s.name.as_str()).collect();
+    let mut stack: Vec<(Vec<&str>, &crate::config::ModuleTree)> = vec![(Vec::new(), &config.root)];
+    while let Some((path, tree)) = stack.pop() {
+        for r in tree.module.removed.iter().filter(|r| !r.destroy) {
+            let full: Vec<&str> = path.iter().copied().chain(r.from.module.iter().map(|s| s.name.as_str())).collect();
+            if full == names
+                && r.from.mode == address.mode
+                && r.from.type_name == address.type_name
+                && r.from.name == address.name
+            {
+                return true;
+            }
+        }
+        for (name, child) in &tree.children {
+            let mut p = path.clone();
+            p.push(name.as_str());
+            stack.push((p, child));
+        }
+    }
+    false
 }

@@ -102,6 +102,7 @@ pub(crate) fn run(dir: &Path) -> String {
         excludes: addrs("excludes"),
         replace: addrs("replace"),
         cwd: ".".into(),
+        validate: false,
     };
     let given: IndexMap<String, VarInput> = opts["vars"]
         .as_object()
