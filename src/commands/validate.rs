@@ -30,12 +30,12 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
         diags.extend(graph_diags);
         let structural = !diags.has_errors();
         diags.extend(plan::check_defaults(config));
+        diags.extend(tarn_core::plan::check_imports(config));
         if structural {
             let factory = load_plugins(config, &mut diags)?;
             let schemas = check_schemas(config, &factory, &mut diags);
             evaluate(config, schemas, &mut diags);
         }
-        diags.extend(tarn_core::plan::check_imports(config));
     }
     if args.json {
         let list: Vec<_> = diags
