@@ -192,7 +192,8 @@ async fn refresh_state(session: &Session, plan: &Plan, json: bool, command: &str
     result.map_err(|e| CliError::Failed(format!("cannot record the refreshed objects: {e}. Nothing was changed.")))?;
     record_outputs(session, false).await?;
     if json {
-        outln!("{}", serde_json::json!({"type": "refresh_complete", "updated": updated, "removed": removed}));
+        let event = serde_json::json!({"type": "refresh_complete", "updated": updated, "removed": removed});
+        outln!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "event": event}));
     } else {
         outln!(
             "\nApply complete! The state now records what refresh found: {updated} object(s) updated, {removed} \

@@ -147,6 +147,65 @@ fn a_false_precondition_stops_the_plan_at_its_condition() {
     assert_eq!(s.addresses(), ["null_resource.a"]);
 }
 
+#[test]
+fn a_precondition_known_only_at_apply_fails_the_operation_before_its_call() {
+    let s = Stack::with(&format!(
+        r#"{FAULT_PROVIDER}
+resource "fault_object" "a" {{
+  name = "a"
+}}
+
+resource "fault_object" "b" {{
+  name = "b"
+  lifecycle {{
+    precondition {{
+      condition     = fault_object.a.id == "never"
+      error_message = "a must have the id never."
+    }}
+  }}
+}}
+"#
+    ));
+    s.tarn(&["plan"]).ok().stdout_has("Plan: 2 to add, 0 to change, 0 to destroy.");
+    s.tarn(&["apply", "--auto-approve"])
+        .code(3)
+        .stdout_has("fault_object.b: Resource precondition failed: a must have the id never.");
+    assert!(s.object_ids().is_empty(), "left behind: {:?}", names(&s));
+    assert!(s.addresses().is_empty());
+}
+
+#[test]
+fn a_data_source_postcondition_is_judged_on_what_plan_read() {
+    let s = Stack::with(
+        r#"data "local_file" "health" {
+  filename = "${path.module}/health.txt"
+  lifecycle {
+    postcondition {
+      condition     = trimspace(self.content) == "ok"
+      error_message = "health.txt must say ok."
+    }
+  }
+}
+"#,
+    );
+    s.write(
+        "health.txt",
+        "down
+",
+    );
+    s.tarn(&["plan"])
+        .code(1)
+        .stderr_has("Resource postcondition failed")
+        .stderr_has("data.local_file.health: health.txt must say ok.")
+        .stderr_has("main.tarn.hcl line 5, col 23");
+    s.write(
+        "health.txt",
+        "ok
+",
+    );
+    s.tarn(&["plan"]).ok();
+}
+
 /// `a`, then `b` (depends on a) whose postcondition is false once its id is known, then `c`
 /// (depends on b); `solo` depends on nothing.
 fn postcondition() -> String {

@@ -93,7 +93,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     moves::persist(plan, ctx.backend.as_ref(), &run_id, &mut rows).await?;
     // Ops after an import take the imported object from the view, so it must be kept.
     let imports = plan.graph.ops.iter().any(|op| op.kind == crate::plan::OpKind::Import);
-    let view = AppliedView::new(rows, deposed, finalizes || imports);
+    let view = AppliedView::new(rows, deposed, finalizes || imports || ctx.finalizer.has_conditions());
     let sink: Arc<dyn EventSink> = ctx.events;
     let options = ctx.options;
     let shared = Shared {

@@ -4,7 +4,7 @@
 //! drift; a failed assertion is a warning, never a stop). Judging only evaluates; what a
 //! failure means is the caller's to decide.
 
-use super::scope::{Binding, World};
+use super::scope::{Binding, InstId, World};
 use crate::config::{Config, ModuleTree, Validation};
 use crate::diag::{Diagnostic, Diagnostics};
 use indexmap::IndexMap;
@@ -30,18 +30,21 @@ pub(crate) enum Verdict {
     Invalid(Diagnostics),
 }
 
-/// Judges one condition in module instance `module` with `binding`; `this` is `self`.
+/// Judges one condition in module instance `module` with `binding`; `this` is `self`. The
+/// instances the condition read are added to `deps`.
 pub(crate) fn judge(
     world: &World,
     cond: &Validation,
     module: &[ModuleStep],
     binding: &Binding,
     this: Option<&Value>,
+    deps: &mut Vec<InstId>,
 ) -> Verdict {
     let vars = || -> IndexMap<String, Value> {
         this.map(|v| [("self".to_string(), v.clone())].into_iter().collect()).unwrap_or_default()
     };
-    let (value, err) = world.eval_with(&cond.condition, module, binding, vars());
+    let (value, read, err) = world.eval_with(&cond.condition, module, binding, vars());
+    deps.extend(read);
     if let Some(d) = err {
         return Verdict::Invalid(d);
     }
@@ -49,7 +52,7 @@ pub(crate) fn judge(
         Value::Bool(true) => Verdict::Holds,
         Value::Unknown => Verdict::Unknown,
         Value::Bool(false) => {
-            let (msg, err) = world.eval_with(&cond.error_message, module, binding, vars());
+            let (msg, _, err) = world.eval_with(&cond.error_message, module, binding, vars());
             let text = match (err, msg.unmark()) {
                 (None, (Value::String(s), false)) => s.clone(),
                 (None, (_, true)) => "(the error message is sensitive and not shown)".to_string(),
@@ -93,7 +96,7 @@ pub(crate) fn checks(config: &Config, world: &World) -> Diagnostics {
                     .collect();
                 for check in &tree.module.checks {
                     for a in &check.asserts {
-                        match judge(world, a, &mi, &Binding::None, None) {
+                        match judge(world, a, &mi, &Binding::None, None, &mut Vec::new()) {
                             Verdict::Holds | Verdict::Unknown => {}
                             Verdict::Fails(message) => diags.push(
                                 Diagnostic::warning(CHECK_FAILED, format!("{prefix}check.{}: {message}", check.name))

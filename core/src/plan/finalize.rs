@@ -142,6 +142,18 @@ fn consistent(planned: &Value, final_: &Value) -> bool {
 }
 
 impl Finalizer for ApplyEvaluator {
+    fn has_conditions(&self) -> bool {
+        let mut stack = vec![&self.config.root];
+        while let Some(t) = stack.pop() {
+            let lc = t.module.resources.values().map(|r| &r.lifecycle);
+            if lc.into_iter().any(|l| !l.preconditions.is_empty() || !l.postconditions.is_empty()) {
+                return true;
+            }
+            stack.extend(t.children.values());
+        }
+        false
+    }
+
     fn conditions(
         &self,
         change: &ResourceChange,
@@ -171,7 +183,7 @@ impl Finalizer for ApplyEvaluator {
         let binding = self.binding(&world, resource, a).map_err(|d| messages(&d))?;
         let mut failures = Vec::new();
         for cond in list {
-            match super::conditions::judge(&world, cond, &a.module, &binding, object) {
+            match super::conditions::judge(&world, cond, &a.module, &binding, object, &mut Vec::new()) {
                 Verdict::Holds | Verdict::Unknown => {}
                 Verdict::Fails(message) => failures.push(format!("{summary}: {message}")),
                 Verdict::Invalid(d) => failures.push(format!("{summary}: {}", messages(&d))),

@@ -281,6 +281,12 @@ pub trait Finalizer: Send + Sync {
     /// preconditions (right before its operation; those the plan could not judge); with the
     /// new object, its postconditions (`self`). `Err` is the failure's message: the operation
     /// fails, under the apply's failure policy. Conditions still unknown are not failures.
+    /// Whether [`conditions`](Self::conditions) will be asked: the executor then keeps the
+    /// values of applied objects for it.
+    fn has_conditions(&self) -> bool {
+        false
+    }
+
     fn conditions(
         &self,
         _change: &ResourceChange,

@@ -201,13 +201,15 @@ impl<'a> World<'a> {
         module: &[ModuleStep],
         binding: &Binding,
         vars: IndexMap<String, Value>,
-    ) -> (Value, Option<Diagnostics>) {
+    ) -> (Value, Vec<InstId>, Option<Diagnostics>) {
         let resolver = ScopeResolver { world: self, module, binding, deps: RefCell::default() };
         let dir = self.tree(module).map_or(std::path::Path::new(""), |t| t.module.dir.as_path());
         let ctx = EvalContext { resolver: &resolver, module_dir: dir };
-        match crate::eval::evaluate_with(expr, &ctx, vars) {
-            Ok(v) => (v, None),
-            Err(d) => (Value::Unknown, Some(d)),
+        let result = crate::eval::evaluate_with(expr, &ctx, vars);
+        let deps = resolver.deps.into_inner();
+        match result {
+            Ok(v) => (v, deps, None),
+            Err(d) => (Value::Unknown, deps, Some(d)),
         }
     }
 

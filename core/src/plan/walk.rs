@@ -203,8 +203,9 @@ impl Walk<'_> {
     ) {
         let provider_key = provider_key.to_string();
         let (raw, mut deps, errs) = self.world.eval_body(&resource.body, mi, binding);
-        let failed = errs.has_errors() || !self.preconditions_hold(resource, mi, binding, &address);
+        let failed = errs.has_errors() || !self.preconditions_hold(resource, mi, binding, &address, &mut deps);
         self.diags.extend(errs);
+        self.postcondition_deps(resource, mi, binding, &mut deps);
         deps.extend(self.depends_on(mi, &resource.depends_on));
         deps.extend_from_slice(inherited);
         deps.sort_unstable();
@@ -217,7 +218,7 @@ impl Walk<'_> {
             return;
         }
         match resource.mode {
-            Mode::Data => self.data_instance(address, provider_key, schema, config, deps, resource),
+            Mode::Data => self.data_instance(address, provider_key, schema, config, deps, resource, binding),
             Mode::Managed => self.managed_instance(mi, address, provider_key, schema, config, deps, resource),
         }
     }
@@ -231,10 +232,11 @@ impl Walk<'_> {
         mi: &[ModuleStep],
         binding: &Binding,
         address: &Address,
+        deps: &mut Vec<InstId>,
     ) -> bool {
         let mut hold = true;
         for cond in &resource.lifecycle.preconditions {
-            match conditions::judge(self.world, cond, mi, binding, None) {
+            match conditions::judge(self.world, cond, mi, binding, None, deps) {
                 Verdict::Holds | Verdict::Unknown => {}
                 Verdict::Fails(message) => {
                     hold = false;
@@ -251,6 +253,41 @@ impl Walk<'_> {
             }
         }
         hold
+    }
+
+    /// What the postconditions read besides `self` (unknown here): apply must have applied
+    /// those objects before it judges them. Their errors (an undefined name) are reported now.
+    fn postcondition_deps(
+        &mut self,
+        resource: &Resource,
+        mi: &[ModuleStep],
+        binding: &Binding,
+        deps: &mut Vec<InstId>,
+    ) {
+        for cond in &resource.lifecycle.postconditions {
+            let this: indexmap::IndexMap<String, Value> = [("self".to_string(), Value::Unknown)].into_iter().collect();
+            let (_, read, err) = self.world.eval_with(&cond.condition, mi, binding, this);
+            deps.extend(read);
+            if let Some(err) = err {
+                self.diags.extend(err);
+            }
+        }
+    }
+
+    /// A data source read at plan: its postconditions are judged on what it read (`self`),
+    /// and a false one stops the plan like a false precondition.
+    fn data_postconditions(&mut self, resource: &Resource, address: &Address, binding: &Binding, result: &Value) {
+        for cond in &resource.lifecycle.postconditions {
+            match conditions::judge(self.world, cond, &address.module, binding, Some(result), &mut Vec::new()) {
+                Verdict::Holds | Verdict::Unknown => {}
+                Verdict::Fails(message) => self.diags.push(
+                    Diagnostic::error(conditions::POSTCONDITION_FAILED, format!("{address}: {message}"))
+                        .at(cond.condition.span)
+                        .for_address(address),
+                ),
+                Verdict::Invalid(errs) => self.diags.extend(errs),
+            }
+        }
     }
 
     /// An instance that could not be planned: its value is unknown so dependants still plan.
@@ -369,6 +406,7 @@ impl Walk<'_> {
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn data_instance(
         &mut self,
         address: Address,
@@ -377,12 +415,17 @@ impl Walk<'_> {
         config: Value,
         deps: Vec<InstId>,
         resource: &Resource,
+        binding: &Binding,
     ) {
         let waits = deps.iter().any(|&d| !matches!(self.planned[d as usize].change.action, Action::NoOp));
         let known = config.is_wholly_known();
         let cached = self.input.data.get(&address).filter(|(c, _)| known && same(c, &config)).map(|(_, r)| r.clone());
         let (action, after, reasons) = match cached {
-            Some(result) if !waits => (Action::NoOp, super::statevalue::mark_sensitive(result, schema), Vec::new()),
+            Some(result) if !waits => {
+                let result = super::statevalue::mark_sensitive(result, schema);
+                self.data_postconditions(resource, &address, binding, &result);
+                (Action::NoOp, result, Vec::new())
+            }
             _ => {
                 if known && !waits {
                     self.pending.push(DataRead {
