@@ -431,8 +431,17 @@ fn refresh_only_plan_and_apply_record_drift_without_changing_objects() {
     // A normal plan now wants the configured content back.
     s.tarn(&["plan", "--detailed-exitcode"]).code(2).stdout_has("local_file.a must be replaced");
 
+    // A saved refresh-only plan applies the same way.
+    s.write("out/a.txt", "edited again\n");
+    s.tarn(&["plan", "--refresh-only", "--out", "refresh.plan"]).ok();
+    s.tarn(&["apply", "refresh.plan"]).ok().stdout_has("1 object(s) updated, 0 removed");
+    assert_eq!(s.show()["resources"][0]["values"]["content"], "edited again\n");
+
     // An object deleted outside tarn leaves the state.
     s.remove("out/a.txt");
-    s.tarn(&["apply", "--refresh-only", "--auto-approve"]).ok().stdout_has("0 object(s) updated, 1 removed");
+    let run = s.tarn(&["apply", "--refresh-only", "--auto-approve", "--json"]).ok();
+    let line: serde_json::Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(line["event"], serde_json::json!({"type": "refresh_complete", "updated": 0, "removed": 1}));
     assert!(s.addresses().is_empty());
+    assert!(s.tarn(&["history", "--json"]).ok().stdout.contains("--refresh-only"));
 }
