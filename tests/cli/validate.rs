@@ -41,6 +41,10 @@ resource "null_resource" "b" {
 resource "null_resource" "c" {
   triggers = "notamap"
 }
+
+locals {
+  unused = max("a", 1)
+}
 "#;
 
 #[test]
@@ -66,16 +70,18 @@ fn validate_reports_every_case_in_one_run_each_at_its_location() {
         "nosuchfunction",
         // triggers = "notamap".
         "main.tarn.hcl line 32, col 3",
+        // A local nothing refers to is evaluated too.
+        "main.tarn.hcl line 36, col",
     ] {
         assert!(run.stderr.contains(needle), "validate lacks {needle:?}\n{}", run.dump());
     }
-    assert!(run.stderr.matches("Error: ").count() >= 7, "{}", run.dump());
+    assert!(run.stderr.matches("Error: ").count() >= 8, "{}", run.dump());
 
     let json = s.tarn(&["validate", "--json"]).code(1).json();
     assert_eq!(json["valid"], false);
     let lines: Vec<u64> =
         json["diagnostics"].as_array().unwrap().iter().filter_map(|d| d["range"]["line"].as_u64()).collect();
-    for line in [7, 14, 20, 25, 26, 27, 32] {
+    for line in [7, 14, 20, 25, 26, 27, 32, 36] {
         assert!(lines.contains(&line), "no diagnostic on line {line}: {json:#}");
     }
 }

@@ -76,6 +76,9 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     if input.options.mode != PlanMode::Destroy {
         diags.extend(super::conditions::checks(input.config, &world));
     }
+    if input.options.validate {
+        super::conditions::evaluate_unreferenced(input.config, &world);
+    }
     diags.extend(removed_still_configured(input.config));
     diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
     let mut values = store.take_values();

@@ -126,3 +126,32 @@ pub(crate) fn checks(config: &Config, world: &World) -> Diagnostics {
     }
     diags
 }
+
+/// For validation: evaluates what a plan evaluates only when something refers to it — every
+/// local, every module input and every provider block of every module instance — so that
+/// their errors are found too. Errors land in the world's diagnostics.
+pub(crate) fn evaluate_unreferenced(config: &Config, world: &World) {
+    use super::scope::SlotKind;
+    let mut stack: Vec<(Vec<String>, &ModuleTree)> = vec![(Vec::new(), &config.root)];
+    while let Some((path, tree)) = stack.pop() {
+        for mi in world.module_instances(&path) {
+            for name in tree.module.locals.keys() {
+                world.slot(&mi, SlotKind::Local, name);
+            }
+            if !mi.is_empty() {
+                for name in tree.module.variables.keys() {
+                    world.slot(&mi, SlotKind::Var, name);
+                }
+            }
+            for p in &tree.module.providers {
+                let (_, _, errs) = world.eval_body(&p.body, &mi, &Binding::None);
+                world.diags.borrow_mut().extend(errs);
+            }
+        }
+        for (name, child) in &tree.children {
+            let mut p = path.clone();
+            p.push(name.clone());
+            stack.push((p, child));
+        }
+    }
+}
