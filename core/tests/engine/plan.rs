@@ -177,6 +177,9 @@ macro_rules! cases {
 }
 
 cases!(
+    removed_forget,
+    precondition_false,
+    check_assertion,
     deposed_object,
     provider_refines_plan,
     provider_plan_contradicts_config,
