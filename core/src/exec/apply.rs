@@ -3,7 +3,8 @@
 //! earlier one succeeded), applies the failure policy, closes the run and reports. It owns the
 //! order of phases and the outcome; scheduling is the dispatcher's, provider calls are the
 //! workers'. Under `rollback`, a stop in any phase undoes every completed op that can be undone
-//! (after finishing the replacements whose old object is already gone).
+//! (after finishing the replacements whose old object is already gone). When every phase
+//! succeeded, the rows of objects `removed {}` blocks forget are deleted (no provider call).
 //!
 //! The caller (the CLI) holds the state lock, calls [`recover`](super::recover) first, and
 //! writes outputs after; `apply` calls `begin_run` and `finish_run` itself.

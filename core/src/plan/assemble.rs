@@ -1,8 +1,10 @@
 //! The planner's entry point: runs the walk for the plan mode, then assembles the [`Plan`]:
-//! orphaned objects become deletes, `moved {}` blocks re-key prior objects first, `import {}`
+//! orphaned objects become deletes (or, under a `removed {}` block with `destroy = false`,
+//! no-ops that forget them), `moved {}` blocks re-key prior objects first, `import {}`
 //! blocks are evaluated (the walk diffs found objects like prior ones), targets and
 //! excludes trim the change set, `prevent_destroy` is enforced, changes are sorted by address
-//! and the execution graph and outputs are computed. Pure and synchronous.
+//! and the execution graph and outputs are computed; `check {}` assertions are judged last.
+//! Pure and synchronous.
 
 use super::execgraph;
 use super::model::*;

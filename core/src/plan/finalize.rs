@@ -2,7 +2,8 @@
 //! left unknown are known, reading applied values for resources and re-deriving variables,
 //! locals, module values and `each.value` from the same configuration (the scope is shared
 //! with planning). It never changes the action: a final value that contradicts a known
-//! planned value is reported as a bug, never applied.
+//! planned value is reported as a bug, never applied. With the same scope it judges the
+//! instance's preconditions before its operation and its postconditions after it.
 
 use super::conditions::Verdict;
 use super::diff::{propose, replacement};

@@ -1,5 +1,6 @@
 //! The planning walk: visits resource and data blocks in dependency order, expands each into
-//! instances per module instance, evaluates every instance's body in its scope, checks it
+//! instances per module instance, evaluates every instance's body in its scope, judges its
+//! preconditions (and a data source's postconditions on what plan read), checks it
 //! against the schema, diffs it against the prior object and records the change with the
 //! instances it actually read. Module-level values (variables, locals, outputs) are evaluated
 //! lazily by the scope. Assembly (orphans, targets, ordering, outputs) is in `assemble`.
