@@ -178,6 +178,7 @@ pub fn output(d: &mut Decoder, b: &Block) {
         description: d.string(&b.body, "description"),
         sensitive: d.boolean(&b.body, "sensitive").unwrap_or(false),
         depends_on,
+        preconditions: conditions(d, b, "precondition"),
         span: b.span,
     };
     if let Some(prev) = d.module.outputs.get(&name) {

@@ -197,6 +197,8 @@ pub struct Output {
     pub description: Option<String>,
     pub sensitive: bool,
     pub depends_on: Vec<Reference>,
+    /// Judged at plan; a false one stops the plan.
+    pub preconditions: Vec<Validation>,
     pub span: Span,
 }
 

@@ -197,6 +197,10 @@ impl Builder<'_> {
             members.push(id);
             self.expr_edges(path, &o.value, id);
             self.depends_on_edges(path, &o.depends_on, id);
+            for c in &o.preconditions {
+                self.expr_edges(path, &c.condition, id);
+                self.expr_edges(path, &c.error_message, id);
+            }
         }
         for p in &m.providers {
             let key = match &p.alias {

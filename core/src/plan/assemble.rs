@@ -76,6 +76,7 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
     let mut planned = std::mem::take(&mut walk.planned);
     let outputs = outputs(&input, &world, &mut diags);
     if input.options.mode != PlanMode::Destroy {
+        diags.extend(super::conditions::output_preconditions(input.config, &world));
         diags.extend(super::conditions::checks(input.config, &world));
     }
     if input.options.validate {

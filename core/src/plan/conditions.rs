@@ -155,3 +155,42 @@ pub(crate) fn evaluate_unreferenced(config: &Config, world: &World) {
         }
     }
 }
+
+/// Judges the preconditions of every output of every module instance: a false one is an
+/// error at its condition (the plan stops), one not yet known is not judged.
+pub(crate) fn output_preconditions(config: &Config, world: &World) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let mut stack: Vec<(Vec<String>, &ModuleTree)> = vec![(Vec::new(), &config.root)];
+    while let Some((path, tree)) = stack.pop() {
+        let judged: Vec<_> = tree.module.outputs.values().filter(|o| !o.preconditions.is_empty()).collect();
+        if !judged.is_empty() {
+            for mi in world.module_instances(&path) {
+                let prefix: String = mi
+                    .iter()
+                    .map(|s| format!("module.{}{}.", s.name, s.key.as_ref().map(|k| k.to_string()).unwrap_or_default()))
+                    .collect();
+                for o in &judged {
+                    for cond in &o.preconditions {
+                        match judge(world, cond, &mi, &Binding::None, None, &mut Vec::new()) {
+                            Verdict::Holds | Verdict::Unknown => {}
+                            Verdict::Fails(message) => diags.push(
+                                Diagnostic::error(
+                                    "Output precondition failed",
+                                    format!("{prefix}output.{}: {message}", o.name),
+                                )
+                                .at(cond.condition.span),
+                            ),
+                            Verdict::Invalid(errs) => diags.extend(errs),
+                        }
+                    }
+                }
+            }
+        }
+        for (name, child) in &tree.children {
+            let mut p = path.clone();
+            p.push(name.clone());
+            stack.push((p, child));
+        }
+    }
+    diags
+}

@@ -180,6 +180,7 @@ cases!(
     removed_forget,
     precondition_false,
     check_assertion,
+    output_precondition,
     deposed_object,
     provider_refines_plan,
     provider_plan_contradicts_config,
