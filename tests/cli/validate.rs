@@ -112,6 +112,10 @@ resource "null_resource" "b" {
 output "b" {
   value = [for b in null_resource.b : b.id]
 }
+
+output "by_key" {
+  value = [null_resource.b["web"].id, null_resource.a[3].id]
+}
 "#,
     );
     s.tarn(&["validate"]).ok().stdout_has("The configuration is valid.");
