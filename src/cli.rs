@@ -255,8 +255,11 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Plan to destroy everything.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "refresh_only")]
     pub destroy: bool,
+    /// Only record what changed outside tarn in the state; plan no change to any object.
+    #[arg(long, conflicts_with_all = ["destroy", "replace"])]
+    pub refresh_only: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -302,6 +305,9 @@ pub struct ApplyArgs {
     /// Stream events as JSON lines (schema: docs/json-output.md).
     #[arg(long)]
     pub json: bool,
+    /// Only record what changed outside tarn in the state; change no object.
+    #[arg(long, conflicts_with_all = ["plan_file", "replace"])]
+    pub refresh_only: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]

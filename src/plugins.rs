@@ -76,6 +76,16 @@ impl<B: ProviderFactory> Factory<B> {
         (Factory { base, plugins }, diags)
     }
 
+    /// The version of the provider serving `name`: a plugin's from its handshake (when it
+    /// says), a built-in's is tarn's own (they are built with it).
+    pub fn version_of(&self, name: &str) -> Option<String> {
+        match self.plugins.get(name) {
+            Some(p) => p.handshake().version.clone(),
+            None if self.base.names().iter().any(|n| n == name) => Some(env!("CARGO_PKG_VERSION").to_string()),
+            None => None,
+        }
+    }
+
     /// Stops the processes started to read schemas that no provider configuration took.
     pub async fn close(&self) {
         for p in self.plugins.values() {

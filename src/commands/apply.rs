@@ -17,6 +17,16 @@ use tarn_state::{OutputRecord, RunStart};
 
 pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), CliError> {
     let command = if destroy { "tarn destroy" } else { "tarn apply" };
+    if args.refresh_only && destroy {
+        return Err(CliError::Failed(
+            "tarn destroy does not take --refresh-only; use `tarn apply --refresh-only`".into(),
+        ));
+    }
+    if args.refresh_only && !args.run.refresh {
+        return Err(CliError::Failed(
+            "--refresh-only reads every object, so it cannot be combined with --refresh=false".into(),
+        ));
+    }
     let config = workflow::load_config()?;
     let (plan, variables) =
         match &args.plan_file {
@@ -65,7 +75,11 @@ async fn run_locked(
             plan
         }
         None => {
-            let mode = if destroy { PlanMode::Destroy } else { PlanMode::Normal };
+            let mode = match (destroy, args.refresh_only) {
+                (true, _) => PlanMode::Destroy,
+                (_, true) => PlanMode::RefreshOnly,
+                _ => PlanMode::Normal,
+            };
             let plan = session.planning.plan(mode, &args.select, args.run.refresh).await?;
             if !args.json {
                 out!("{}", render::plan::render(&plan, color.stdout));
@@ -79,6 +93,9 @@ async fn run_locked(
             plan
         }
     };
+    if plan.mode == PlanMode::RefreshOnly {
+        return refresh_state(session, &plan, args.json, command).await;
+    }
     refuse_secrets_without_key(&plan)?;
     let progress = std::io::stdout().is_terminal() && !args.json && !crate::pipeline::ci();
     let renderer = Renderer::new(args.json, color.stdout, progress).for_destroy(destroy).with_heartbeat(heartbeat()?);
@@ -136,6 +153,66 @@ async fn run_locked(
         ApplyOutcome::RolledBack => Err(CliError::RolledBack),
         ApplyOutcome::RollbackIncomplete | ApplyOutcome::Partial => Err(CliError::Incomplete),
     }
+}
+
+/// Applies a refresh-only plan: what refresh found is written to the state in one atomic batch
+/// (changed objects rewritten, objects gone removed), inside one history run. No provider is
+/// called and no object changes.
+async fn refresh_state(session: &Session, plan: &Plan, json: bool, command: &str) -> Result<(), CliError> {
+    use tarn_state::{RunOutcome, StateBatch};
+    let rows = &session.planning.snapshot.resources;
+    let mut batch = StateBatch::default();
+    for d in &plan.drift {
+        let address = d.address.to_string();
+        match &d.actual {
+            None => batch.delete.push(address),
+            Some(actual) => {
+                if !actual.is_wholly_known() {
+                    return Err(CliError::Failed(format!(
+                        "{address} has sensitive values that a saved plan does not hold. Nothing was changed. Run                          `tarn apply --refresh-only` without a plan file."
+                    )));
+                }
+                let Some(row) = rows.iter().find(|r| r.address == address && r.deposed.is_none()) else { continue };
+                let mut row = row.clone();
+                row.attributes = actual.to_json_unmarked();
+                row.sensitive_paths = tarn_core::plan::statevalue::sensitive_paths(actual);
+                batch.put.push(row);
+            }
+        }
+    }
+    if batch.put.iter().any(|r| !r.sensitive_paths.is_empty())
+        && tarn_state::crypto::Sealer::load(&stack::key_path())?.is_none()
+    {
+        return Err(CliError::Failed(format!(
+            "the refreshed objects have sensitive values, and tarn never stores a sensitive value in clear text.              Nothing was changed. {}",
+            tarn_state::crypto::KEY_HELP
+        )));
+    }
+    let summary = serde_json::json!({ "refreshed": batch.put.len(), "forgotten": batch.delete.len() });
+    let run = RunStart {
+        command: format!("{command} --refresh-only"),
+        holder: stack::holder(command),
+        summary: summary.clone(),
+    };
+    let run_id = session.backend.begin_run(run).await?;
+    let (updated, removed) = (batch.put.len(), batch.delete.len());
+    let result = session.backend.apply_batch(batch).await;
+    let outcome = if result.is_ok() { RunOutcome::Success } else { RunOutcome::Failed };
+    if let Err(e) = session.backend.finish_run(&run_id, outcome, summary).await {
+        tracing::warn!(run = %run_id, error = %e, "could not record the end of the run");
+    }
+    result.map_err(|e| CliError::Failed(format!("cannot record the refreshed objects: {e}. Nothing was changed.")))?;
+    record_outputs(session, false).await?;
+    if json {
+        let event = serde_json::json!({"type": "refresh_complete", "updated": updated, "removed": removed});
+        outln!("{}", serde_json::json!({"format_version": render::json::FORMAT_VERSION, "event": event}));
+    } else {
+        outln!(
+            "\nApply complete! The state now records what refresh found: {updated} object(s) updated, {removed} \
+             removed. No object was changed."
+        );
+    }
+    Ok(())
 }
 
 fn confirm(destroy: bool) -> Result<(), CliError> {
@@ -243,7 +320,9 @@ fn heartbeat() -> Result<std::time::Duration, CliError> {
 
 /// Records the root module's outputs after a successful apply, and returns them.
 async fn record_outputs(session: &Session, destroyed: bool) -> Result<Vec<OutputRecord>, CliError> {
-    if destroyed || session.planning.config.root.module.outputs.is_empty() {
+    // After an apply, `check {}` blocks are judged again with every value known: the plan
+    // made here prints their warnings.
+    if destroyed || (session.planning.config.root.module.outputs.is_empty() && !has_checks(&session.planning.config)) {
         // Nothing to evaluate (and no need for another snapshot and plan): any outputs
         // recorded before go.
         session.backend.set_outputs(Vec::new()).await?;
@@ -271,6 +350,17 @@ async fn record_outputs(session: &Session, destroyed: bool) -> Result<Vec<Output
         .collect::<Vec<_>>();
     session.backend.set_outputs(records.clone()).await?;
     Ok(records)
+}
+
+fn has_checks(config: &tarn_core::config::Config) -> bool {
+    let mut stack = vec![&config.root];
+    while let Some(t) = stack.pop() {
+        if !t.module.checks.is_empty() {
+            return true;
+        }
+        stack.extend(t.children.values());
+    }
+    false
 }
 
 /// Sensitive values are stored only encrypted. Without a key, say so before anything changes,

@@ -10,7 +10,16 @@ use tarn_core::plan::{Plan, PlanMode};
 pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
     let config = workflow::load_config()?;
     let variables = workflow::resolve_variables(&config, &args.config)?;
-    let mode = if args.destroy { PlanMode::Destroy } else { PlanMode::Normal };
+    let mode = match (args.destroy, args.refresh_only) {
+        (true, _) => PlanMode::Destroy,
+        (_, true) => PlanMode::RefreshOnly,
+        _ => PlanMode::Normal,
+    };
+    if args.refresh_only && !args.run.refresh {
+        return Err(CliError::Failed(
+            "--refresh-only reads every object, so it cannot be combined with --refresh=false".into(),
+        ));
+    }
     let location = crate::location::locate()?;
     let plan = if location.may_exist() {
         let session = Session::open(&location, config, variables, &args.run, "tarn plan").await?;

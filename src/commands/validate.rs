@@ -1,8 +1,11 @@
-//! `tarn validate`: syntax, structure, references and cycles, without state, variables'
-//! values or provider calls. Every problem is reported at once. Resource bodies are checked
-//! against the providers' schemas by name only (a misspelt argument, an unknown resource type,
-//! a provider tarn does not have); plugins are started once to read theirs. Values need
-//! variables and other objects, which validate does not have, so types are checked by `plan`.
+//! `tarn validate`: everything `terraform validate` checks, without state, variables' values
+//! or provider calls other than reading schemas. Every problem is reported at once, each at
+//! its file, line and column: syntax, structure, references, cycles, version constraints,
+//! variable defaults (their type and their own `validation` blocks), resource bodies against
+//! the providers' schemas, and every expression evaluated — with each root variable, data
+//! source and computed attribute unknown, an unknown `count` or `for_each` standing for one
+//! instance — so type errors, wrong arguments to functions and references to attributes a
+//! schema does not have are found before any plan. Plugins are started once to read theirs.
 
 use super::workflow;
 use crate::cli::ValidateArgs;
@@ -10,25 +13,29 @@ use crate::error::CliError;
 use crate::plugins::Factory;
 use crate::providers::Builtins;
 use crate::render::Color;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use tarn_core::config::{Config, ModuleTree, Resource};
 use tarn_core::diag::did_you_mean;
-use tarn_core::plan::ProviderFactory;
+use tarn_core::plan::{self, ProviderFactory};
 use tarn_core::{Diagnostic, Diagnostics};
-use tarn_sdk::{Mode, ProviderSchema};
+use tarn_sdk::{Mode, ProviderSchema, Value};
 
 pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     let (config, mut diags) = tarn_core::config::load(Path::new("."));
     let sources = config.as_ref().map(|c| c.sources.clone()).unwrap_or_default();
     if let Some(config) = &config {
+        diags.extend(tarn_core::config::version::check_required_version(config, env!("CARGO_PKG_VERSION")));
         let (_, graph_diags) = tarn_core::graph::build(config);
         diags.extend(graph_diags);
-        if !diags.has_errors() {
-            let factory = load_plugins(config, &mut diags)?;
-            check_schemas(config, &factory, &mut diags);
-        }
+        let structural = !diags.has_errors();
+        diags.extend(plan::check_defaults(config));
         diags.extend(tarn_core::plan::check_imports(config));
+        if structural {
+            let factory = load_plugins(config, &mut diags)?;
+            let schemas = check_schemas(config, &factory, &mut diags);
+            evaluate(config, schemas, &mut diags);
+        }
     }
     if args.json {
         let list: Vec<_> = diags
@@ -53,6 +60,47 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Plans against an empty state in validation mode (every root variable unknown, nothing
+/// read from providers), keeping the problems the checks before did not already report.
+fn evaluate(config: &Config, schemas: plan::Schemas, diags: &mut Diagnostics) {
+    let variables: plan::RootVariables = config
+        .root
+        .module
+        .variables
+        .values()
+        .map(|v| (v.name.clone(), if v.sensitive { Value::Unknown.sensitive() } else { Value::Unknown }))
+        .collect();
+    let options =
+        plan::PlanOptions { validate: true, cwd: std::env::current_dir().unwrap_or_default(), ..Default::default() };
+    let binding = plan::PlanBinding {
+        lineage: String::new(),
+        serial: 0,
+        config_hash: config.hash.clone(),
+        workspace: crate::stack::workspace().unwrap_or_else(|_| "default".into()),
+    };
+    let prior = plan::PriorState::default();
+    let outcome = plan::plan(plan::PlanInput {
+        config,
+        prior: &prior,
+        drift: &[],
+        schemas: &schemas,
+        variables: &variables,
+        data: &Default::default(),
+        imported: &Default::default(),
+        options: &options,
+        binding: &binding,
+    });
+    let seen: HashSet<(Option<tarn_core::diag::Span>, String)> =
+        diags.iter().map(|d| (d.span, d.detail.clone())).collect();
+    for d in outcome.diagnostics.0 {
+        // Missing providers were reported by name above, with the ones this tarn knows.
+        if d.summary == "Missing provider" || seen.contains(&(d.span, d.detail.clone())) {
+            continue;
+        }
+        diags.push(d);
+    }
+}
+
 /// Built-ins and the plugins the configuration names, started once to read their schemas.
 fn load_plugins(config: &Config, diags: &mut Diagnostics) -> Result<Factory<Builtins>, CliError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -65,11 +113,13 @@ fn load_plugins(config: &Config, diags: &mut Diagnostics) -> Result<Factory<Buil
         (factory, found)
     });
     diags.extend(found);
+    diags.extend(tarn_core::config::version::check_provider_versions(config, &|n| factory.version_of(n)));
     Ok(factory)
 }
 
-/// Checks every resource of every module against its provider's schema, by name.
-fn check_schemas(config: &Config, factory: &dyn ProviderFactory, diags: &mut Diagnostics) {
+/// Checks every resource of every module against its provider's schema, by name. Returns
+/// the schemas of the providers found.
+fn check_schemas(config: &Config, factory: &dyn ProviderFactory, diags: &mut Diagnostics) -> plan::Schemas {
     let mut schemas: HashMap<String, Option<ProviderSchema>> = HashMap::new();
     let mut stack: Vec<(Vec<String>, &ModuleTree)> = vec![(Vec::new(), &config.root)];
     while let Some((path, tree)) = stack.pop() {
@@ -102,6 +152,7 @@ fn check_schemas(config: &Config, factory: &dyn ProviderFactory, diags: &mut Dia
             stack.push((p, child));
         }
     }
+    schemas.into_iter().filter_map(|(name, s)| s.map(|s| (name, s))).collect()
 }
 
 fn check_resource(

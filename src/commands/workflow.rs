@@ -36,6 +36,10 @@ pub fn load_config() -> Result<Arc<Config>, CliError> {
             )))
         }
         Some(config) => {
+            let mut diags = diags;
+            if !diags.has_errors() {
+                diags.extend(tarn_core::config::version::check_required_version(&config, env!("CARGO_PKG_VERSION")));
+            }
             check(diags, &config.sources)?;
             Ok(Arc::new(config))
         }
@@ -223,7 +227,8 @@ async fn setup_with<B: ProviderFactory>(
     workspace: &str,
     base: B,
 ) -> Result<ProviderSet, CliError> {
-    let (factory, diags) = crate::plugins::Factory::load(config, Some(snapshot), base).await;
+    let (factory, mut diags) = crate::plugins::Factory::load(config, Some(snapshot), base).await;
+    diags.extend(tarn_core::config::version::check_provider_versions(config, &|n| factory.version_of(n)));
     if let Err(e) = check(diags, &config.sources) {
         factory.close().await;
         return Err(e);
@@ -390,6 +395,7 @@ impl Planning {
             excludes: parse_addresses(&select.excludes, "--exclude")?,
             replace: parse_addresses(&select.replace, "--replace")?,
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            validate: false,
         };
         let binding = PlanBinding { serial: snapshot.serial, ..self.binding() };
         let data = Default::default();

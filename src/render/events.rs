@@ -235,6 +235,9 @@ pub fn line(event: &Event, color: bool) -> Option<String> {
         Event::Adopted { address, correlation } => {
             format!("{address}: found an object an interrupted run created (tag {correlation}); recorded in state")
         }
+        Event::Forgotten { address } => {
+            format!("{address}: removed from the state; the object itself was not destroyed")
+        }
         Event::ApplyFinished { outcome } => match outcome {
             ApplyOutcome::Success => paint("Apply complete.", style::SUCCESS, color),
             ApplyOutcome::RolledBack => {

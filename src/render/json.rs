@@ -14,7 +14,7 @@ use tarn_sdk::{Mode, Value};
 /// on plan changes and the `provider_changed` reason (a move to another provider configuration).
 /// 1.3: `irreversible_delete` on plan changes, the `replace` phase, and the `rollback_kept` and
 /// `rollback_not_restorable` events.
-pub const FORMAT_VERSION: &str = "1.3";
+pub const FORMAT_VERSION: &str = "1.4";
 
 /// A value as JSON with marks removed (unknown and sensitive → null), plus the pointers of
 /// the unknown and the sensitive parts.

@@ -107,7 +107,7 @@ pub fn plan(p: &Plan) -> String {
         .filter(|c| {
             c.action != Action::NoOp
                 || moved_from(c).is_some()
-                || c.reasons.iter().any(|r| matches!(r, ChangeReason::Import { .. }))
+                || c.reasons.iter().any(|r| matches!(r, ChangeReason::Import { .. } | ChangeReason::Forget))
         })
         .collect();
     warnings(&changed, &mut out);
@@ -134,6 +134,7 @@ fn action(c: &ResourceChange) -> String {
         Action::CreateThenDelete => "**replace** (create first)".into(),
         Action::Delete => "**destroy**".into(),
         Action::NoOp if c.reasons.iter().any(|r| matches!(r, ChangeReason::Import { .. })) => "import".into(),
+        Action::NoOp if c.reasons.contains(&ChangeReason::Forget) => "forget".into(),
         Action::NoOp => "move".into(),
     }
 }
@@ -167,6 +168,7 @@ fn details(c: &ResourceChange) -> String {
             ChangeReason::ProviderChanged { from, to } => {
                 format!("provider configuration changes from {} to {}", code(from), code(to))
             }
+            ChangeReason::Forget => "removed block: forgotten, not destroyed".into(),
         });
     }
     if c.action == Action::Update {

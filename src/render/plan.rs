@@ -50,9 +50,19 @@ impl Counts {
 /// `moved {}` blocks rename in the state (a move alone is a change: until applied, removing
 /// the block would destroy the object under its old name).
 pub fn has_changes(plan: &Plan) -> bool {
+    if plan.mode == tarn_core::plan::PlanMode::RefreshOnly {
+        // A refresh-only plan changes no object: applying it records what refresh found.
+        return !plan.drift.is_empty();
+    }
     !Counts::of(plan).is_empty()
         || plan.outputs.iter().any(|o| o.action != Action::NoOp)
         || !moves_only(plan).is_empty()
+        || plan.changes.iter().any(is_forget)
+}
+
+/// A `removed {}` block's object that apply takes out of the state without destroying it.
+fn is_forget(c: &ResourceChange) -> bool {
+    c.reasons.contains(&ChangeReason::Forget)
 }
 
 /// Unchanged objects whose address a `moved {}` block renames: (to, from).
@@ -88,6 +98,18 @@ pub fn render(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
 
+    if plan.mode == tarn_core::plan::PlanMode::RefreshOnly {
+        if plan.drift.is_empty() {
+            out.push_str(&paint("No changes.", style::SUCCESS, color));
+            out.push_str(" No objects have changed outside of tarn.\n");
+        } else {
+            out.push_str(
+                "This is a refresh-only plan: tarn will not change any object to undo these changes. Apply it \
+                 (`tarn apply --refresh-only`) to record them in the state.\n",
+            );
+        }
+        return out;
+    }
     let changed: Vec<&ResourceChange> =
         plan.changes.iter().filter(|c| c.action != Action::NoOp || c.import_id().is_some()).collect();
     let counts = Counts::of(plan);
@@ -103,8 +125,18 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if !moved.is_empty() {
         out.push('\n');
     }
+    let forgotten: Vec<&ResourceChange> = plan.changes.iter().filter(|c| is_forget(c)).collect();
+    for c in &forgotten {
+        out.push_str(&format!(
+            "  # {} will no longer be managed by tarn (removed block); the object will not be destroyed\n",
+            paint(&c.address.to_string(), style::BOLD, color)
+        ));
+    }
+    if !forgotten.is_empty() {
+        out.push('\n');
+    }
     if changed.is_empty() {
-        if plan.outputs.iter().all(|o| o.action == Action::NoOp) && moved.is_empty() {
+        if plan.outputs.iter().all(|o| o.action == Action::NoOp) && moved.is_empty() && forgotten.is_empty() {
             out.push_str(&paint("No changes.", style::SUCCESS, color));
             out.push_str(" The real objects match the configuration.\n");
             return out;
@@ -231,7 +263,10 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
             ChangeReason::ProviderChanged { from, to } => {
                 out.push_str(&format!(" (provider configuration changes from {from} to {to})"))
             }
-            ChangeReason::ReplaceBecauseOf { .. } | ChangeReason::DestroyRequested | ChangeReason::Import { .. } => {}
+            ChangeReason::ReplaceBecauseOf { .. }
+            | ChangeReason::DestroyRequested
+            | ChangeReason::Import { .. }
+            | ChangeReason::Forget => {}
         }
     }
     out.push('\n');

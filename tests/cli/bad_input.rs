@@ -158,7 +158,11 @@ fn resource_of_a_provider_tarn_does_not_have() {
         "resource \"nosuch_thing\" \"a\" {}\n",
         &[],
         "line 5, col 1",
-        "Known providers: cloudflare, digitalocean, fault, local, null, openstack, pond, scaleway, vsn.",
+        &[
+            "Missing provider",
+            "\"nosuch\"",
+            "Known providers: cloudflare, digitalocean, fault, local, null, openstack, pond, scaleway, vsn.",
+        ],
     );
     insta::assert_snapshot!(out);
 }

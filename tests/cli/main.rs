@@ -34,6 +34,8 @@
 //!   `--sandbox`: apply and empty re-plan, rollback of a failure in the middle, kill -9, token refused
 //! - `plugins` — external providers (the Python example plugin, crashing plugins), `tarn providers`
 //! - `provider_move` — an instance moved to another provider configuration: replaced through both
+//! - `validate` — `tarn validate` finding every error at once; pre/postconditions, `check` blocks,
+//!   version constraints, `removed` blocks, `--refresh-only`
 
 mod harness;
 
@@ -59,6 +61,7 @@ mod sandbox;
 mod saved_plan;
 mod secrets;
 mod surgery;
+mod validate;
 mod workflow;
 mod workspace;
 

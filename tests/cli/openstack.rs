@@ -52,7 +52,7 @@ fn an_ovh_server_applies_replans_clean_shows_drift_and_destroys_in_the_sandbox()
     s.tarn_with(&["apply", "--auto-approve"], NO_CREDENTIALS).code(1).stderr_has("OS_USERNAME").stderr_has("--sandbox");
     s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CREDENTIALS)
         .ok()
-        .stdout_has("Apply complete.")
+        .stdout_has("Apply complete!")
         .stderr_has("Sandbox: provider \"openstack\" talks to its emulator at http://127.0.0.1:");
     let o = objects(&s);
     assert_eq!(o["servers"].as_array().map(Vec::len), Some(1), "{o}");

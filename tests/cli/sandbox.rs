@@ -282,7 +282,7 @@ fn digitalocean_droplets_behind_a_load_balancer_apply_show_drift_and_destroy_in_
     s.tarn_with(&["plan"], env).code(1).stderr_has("no API token").stderr_has("--sandbox");
     s.tarn_with(&["apply", "--sandbox", "--auto-approve"], env)
         .ok()
-        .stdout_has("Apply complete.")
+        .stdout_has("Apply complete!")
         .stderr_has("Sandbox: provider \"digitalocean\" talks to its emulator at http://127.0.0.1:");
     let objects = digitalocean_objects(&s);
     let droplets = objects["droplets"].as_array().expect("droplets");

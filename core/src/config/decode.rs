@@ -11,8 +11,10 @@ use super::types;
 use crate::diag::{Diagnostic, did_you_mean};
 use tarn_sdk::Mode;
 
-pub(crate) const TOP_LEVEL: &[&str] =
-    &["resource", "data", "variable", "locals", "output", "provider", "module", "tarn", "moved", "import"];
+pub(crate) const TOP_LEVEL: &[&str] = &[
+    "resource", "data", "variable", "locals", "output", "provider", "module", "tarn", "moved", "import", "check",
+    "removed",
+];
 
 /// Collects one module's declarations across its files.
 pub struct Decoder<'m> {
@@ -25,8 +27,8 @@ pub struct Decoder<'m> {
 pub(crate) fn label_count(kind: &str) -> Option<usize> {
     Some(match kind {
         "resource" | "data" => 2,
-        "variable" | "output" | "provider" | "module" => 1,
-        "locals" | "tarn" | "moved" | "import" => 0,
+        "variable" | "output" | "provider" | "module" | "check" => 1,
+        "locals" | "tarn" | "moved" | "import" | "removed" => 0,
         _ => return None,
     })
 }
@@ -145,6 +147,8 @@ impl Decoder<'_> {
                 "tarn" => super::decode_more::settings(self, b),
                 "moved" => super::decode_more::moved(self, b),
                 "import" => super::decode_more::import(self, b),
+                "check" => super::decode_more::check(self, b),
+                "removed" => super::decode_more::removed(self, b),
                 _ => {}
             }
         }
@@ -223,6 +227,8 @@ impl Decoder<'_> {
         self.check_only(&b.body, "lifecycle", ARGS, &["precondition", "postcondition"]);
         let mut lc = Lifecycle { span: Some(b.span), ..Lifecycle::default() };
         lc.prevent_destroy = self.boolean(&b.body, "prevent_destroy").unwrap_or(false);
+        lc.preconditions = super::decode_more::conditions(self, b, "precondition");
+        lc.postconditions = super::decode_more::conditions(self, b, "postcondition");
         lc.create_before_destroy = self.boolean(&b.body, "create_before_destroy").unwrap_or(false);
         if let Some(a) = b.body.attributes.get("ignore_changes") {
             lc.ignore_changes = self.ignore_changes(&a.value);

@@ -27,21 +27,7 @@ pub fn variable(d: &mut Decoder, b: &Block) {
         Some(a) => d.variable_type(&a.value).unwrap_or((Type::Any, None)),
         None => (Type::Any, None),
     };
-    let mut validations = Vec::new();
-    for v in b.body.blocks.iter().filter(|v| v.kind == "validation") {
-        d.check_only(&v.body, "validation", &["condition", "error_message"], &[]);
-        let cond = v.body.attributes.get("condition");
-        let msg = v.body.attributes.get("error_message");
-        match (cond, msg) {
-            (Some(c), Some(m)) => validations.push(Validation {
-                condition: c.value.clone(),
-                error_message: m.value.clone(),
-                span: v.span,
-            }),
-            (None, _) => d.push(missing("condition", "validation", v)),
-            (_, None) => d.push(missing("error_message", "validation", v)),
-        }
-    }
+    let validations = conditions(d, b, "validation");
     let var = Variable {
         name: name.clone(),
         ty,
@@ -64,6 +50,82 @@ pub fn variable(d: &mut Decoder, b: &Block) {
         return;
     }
     d.module.variables.insert(name, var);
+}
+
+/// The `kind` blocks (validation, precondition, postcondition, assert) in `b`: a condition and
+/// its error message each.
+pub fn conditions(d: &mut Decoder, b: &Block, kind: &str) -> Vec<Validation> {
+    let mut out = Vec::new();
+    for v in b.body.blocks.iter().filter(|v| v.kind == kind) {
+        d.check_only(&v.body, kind, &["condition", "error_message"], &[]);
+        let cond = v.body.attributes.get("condition");
+        let msg = v.body.attributes.get("error_message");
+        match (cond, msg) {
+            (Some(c), Some(m)) => {
+                out.push(Validation { condition: c.value.clone(), error_message: m.value.clone(), span: v.span })
+            }
+            (None, _) => d.push(missing("condition", kind, v)),
+            (_, None) => d.push(missing("error_message", kind, v)),
+        }
+    }
+    out
+}
+
+/// `check "NAME" { assert {...} }`. Terraform's scoped data source inside a check is not
+/// supported: a `data` block there is refused by name.
+pub fn check(d: &mut Decoder, b: &Block) {
+    let name = b.labels[0].clone();
+    d.check_only(&b.body, "check", &[], &["assert"]);
+    let asserts = conditions(d, b, "assert");
+    if asserts.is_empty() {
+        d.push(
+            Diagnostic::error(
+                "Missing assert block",
+                format!("The check \"{name}\" has no assert block; add `assert {{ condition = ..., error_message = \"...\" }}`."),
+            )
+            .at(b.label_spans.first().copied().unwrap_or(b.kind_span)),
+        );
+    }
+    if let Some(prev) = d.module.checks.iter().find(|c| c.name == name) {
+        let prev = prev.span;
+        d.push(
+            Diagnostic::error(
+                "Duplicate check block",
+                format!("A check named \"{name}\" was already declared in this module. Check names must be unique within a module."),
+            )
+            .at(b.label_spans.first().copied().unwrap_or(b.span))
+            .related(prev, "previously declared here"),
+        );
+        return;
+    }
+    d.module.checks.push(Check { name, asserts, span: b.span });
+}
+
+/// `removed { from = ADDRESS  lifecycle { destroy = BOOL } }`; `destroy` defaults to true, as
+/// in Terraform and OpenTofu.
+pub fn removed(d: &mut Decoder, b: &Block) {
+    d.check_only(&b.body, "removed", &["from"], &["lifecycle"]);
+    let Some(from) = b.body.attributes.get("from") else {
+        d.push(missing("from", "removed", b));
+        return;
+    };
+    let mut destroy = true;
+    for lc in b.body.blocks.iter().filter(|x| x.kind == "lifecycle") {
+        d.check_only(&lc.body, "lifecycle", &["destroy"], &[]);
+        destroy = d.boolean(&lc.body, "destroy").unwrap_or(true);
+    }
+    let Ok(from) = statics::address(&from.value, d.is_json).map_err(|x| d.push(x)) else { return };
+    if from.key.is_some() {
+        d.push(
+            Diagnostic::error(
+                "Invalid removed address",
+                "A removed block names a whole resource (`null_resource.a`), not one instance: every instance of it leaves management.",
+            )
+            .at(b.body.attributes["from"].value.span),
+        );
+        return;
+    }
+    d.module.removed.push(Removed { from, destroy, span: b.span });
 }
 
 pub fn locals(d: &mut Decoder, b: &Block) {
@@ -116,6 +178,7 @@ pub fn output(d: &mut Decoder, b: &Block) {
         description: d.string(&b.body, "description"),
         sensitive: d.boolean(&b.body, "sensitive").unwrap_or(false),
         depends_on,
+        preconditions: conditions(d, b, "precondition"),
         span: b.span,
     };
     if let Some(prev) = d.module.outputs.get(&name) {
@@ -144,6 +207,11 @@ pub fn settings(d: &mut Decoder, b: &Block) {
         );
     }
     d.module.settings.span = Some(b.span);
+    if let Some(a) = b.body.attributes.get("required_version")
+        && let Some(text) = d.string(&b.body, "required_version")
+    {
+        d.module.settings.required_version = Some(Constraint { text, span: a.value.span });
+    }
     for rp in b.body.blocks.iter().filter(|x| x.kind == "required_providers") {
         for nested in &rp.body.blocks {
             d.push(
@@ -163,9 +231,12 @@ pub fn settings(d: &mut Decoder, b: &Block) {
                 }
             };
             let req = match entry.unmark().0 {
-                tarn_sdk::Value::String(s) => {
-                    RequiredProvider { source: None, version: Some(s.clone()), span: a.name_span }
-                }
+                tarn_sdk::Value::String(s) => RequiredProvider {
+                    source: None,
+                    version: Some(s.clone()),
+                    span: a.name_span,
+                    version_span: a.value.span,
+                },
                 tarn_sdk::Value::Map(m) => {
                     for k in m.keys().filter(|k| !matches!(k.as_str(), "source" | "version")) {
                         d.push(
@@ -177,6 +248,7 @@ pub fn settings(d: &mut Decoder, b: &Block) {
                         source: m.get("source").and_then(|v| v.as_str()).map(str::to_string),
                         version: m.get("version").and_then(|v| v.as_str()).map(str::to_string),
                         span: a.name_span,
+                        version_span: a.value.span,
                     }
                 }
                 _ => {

@@ -223,6 +223,8 @@ fn nested_blocks(kind: &str) -> &'static [(&'static str, usize)] {
         "variable" => &[("validation", 0)],
         "tarn" => &[("required_providers", 0), ("backend", 1)],
         "lifecycle" => &[("precondition", 0), ("postcondition", 0)],
+        "check" => &[("assert", 0)],
+        "removed" => &[("lifecycle", 0)],
         "output" => &[("precondition", 0)],
         _ => &[],
     }

@@ -15,6 +15,7 @@ mod load;
 pub mod model;
 pub(crate) mod statics;
 mod types;
+pub mod version;
 
 pub use fmt::format_hcl;
 pub use load::{load, load_sources};

@@ -92,6 +92,10 @@ pub struct Module {
     pub module_calls: IndexMap<String, ModuleCall>,
     pub moved: Vec<Moved>,
     pub imports: Vec<Import>,
+    /// `check "NAME" {}` blocks: assertions reported as warnings, never stopping a run.
+    pub checks: Vec<Check>,
+    /// `removed {}` blocks: objects to take out of management, forgotten or destroyed.
+    pub removed: Vec<Removed>,
 }
 
 /// The `tarn {}` block.
@@ -100,7 +104,16 @@ pub struct Settings {
     /// `required_providers { local = { source = "...", version = "..." } }`, by local name.
     pub required_providers: IndexMap<String, RequiredProvider>,
     pub backend: Option<Backend>,
+    /// `required_version = ">= 1.2, < 2.0"`: the tarn versions this configuration accepts.
+    pub required_version: Option<Constraint>,
     pub span: Option<Span>,
+}
+
+/// A version constraint as written (`">= 1.2, < 2.0"`, `"~> 0.4"`), with where it was written.
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    pub text: String,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +121,8 @@ pub struct RequiredProvider {
     pub source: Option<String>,
     pub version: Option<String>,
     pub span: Span,
+    /// Where `version` was written (the entry's value).
+    pub version_span: Span,
 }
 
 /// `backend "sqlite" { path = ... }`: arguments must be literals (no references).
@@ -142,10 +157,29 @@ pub struct TypeDefaults {
     pub children: IndexMap<String, TypeDefaults>,
 }
 
+/// A `validation`, `precondition`, `postcondition` or `assert` block: a condition and the
+/// message shown when it is false.
 #[derive(Debug, Clone)]
 pub struct Validation {
     pub condition: Expr,
     pub error_message: Expr,
+    pub span: Span,
+}
+
+/// A `check "NAME" { assert { condition = ..., error_message = ... } }` block.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub asserts: Vec<Validation>,
+    pub span: Span,
+}
+
+/// A `removed { from = TYPE.NAME  lifecycle { destroy = false } }` block: the object leaves
+/// management; `destroy` false forgets it (its row goes, the object stays), true destroys it.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    pub from: tarn_sdk::Address,
+    pub destroy: bool,
     pub span: Span,
 }
 
@@ -163,6 +197,8 @@ pub struct Output {
     pub description: Option<String>,
     pub sensitive: bool,
     pub depends_on: Vec<Reference>,
+    /// Judged at plan; a false one stops the plan.
+    pub preconditions: Vec<Validation>,
     pub span: Span,
 }
 
@@ -208,6 +244,11 @@ pub struct Lifecycle {
     /// Attribute names whose changes are ignored; `all` ignores every attribute.
     pub ignore_changes: IgnoreChanges,
     pub replace_triggered_by: Vec<Reference>,
+    /// Checked at plan, per instance; a false one stops the plan.
+    pub preconditions: Vec<Validation>,
+    /// Checked after the object's create or update (`self` is the new object); a false one
+    /// fails that operation.
+    pub postconditions: Vec<Validation>,
     pub span: Option<Span>,
 }
 

@@ -3,7 +3,8 @@
 //! earlier one succeeded), applies the failure policy, closes the run and reports. It owns the
 //! order of phases and the outcome; scheduling is the dispatcher's, provider calls are the
 //! workers'. Under `rollback`, a stop in any phase undoes every completed op that can be undone
-//! (after finishing the replacements whose old object is already gone).
+//! (after finishing the replacements whose old object is already gone). When every phase
+//! succeeded, the rows of objects `removed {}` blocks forget are deleted (no provider call).
 //!
 //! The caller (the CLI) holds the state lock, calls [`recover`](super::recover) first, and
 //! writes outputs after; `apply` calls `begin_run` and `finish_run` itself.
@@ -93,7 +94,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
     moves::persist(plan, ctx.backend.as_ref(), &run_id, &mut rows).await?;
     // Ops after an import take the imported object from the view, so it must be kept.
     let imports = plan.graph.ops.iter().any(|op| op.kind == crate::plan::OpKind::Import);
-    let view = AppliedView::new(rows, deposed, finalizes || imports);
+    let view = AppliedView::new(rows, deposed, finalizes || imports || ctx.finalizer.has_conditions());
     let sink: Arc<dyn EventSink> = ctx.events;
     let options = ctx.options;
     let shared = Shared {
@@ -153,6 +154,17 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         done.push(jobs);
     }
 
+    let all_ran = done.iter().all(|p| p.failed.is_empty() && p.skipped.is_empty()) && !cancelled;
+    if all_ran {
+        // `removed {}` blocks with `destroy = false`: only now, once everything else
+        // succeeded, do their rows go (a failed apply keeps managing the objects). One row
+        // delete each, atomic by itself; no provider is called.
+        for c in plan.changes.iter().filter(|c| c.reasons.contains(&crate::plan::ChangeReason::Forget)) {
+            let address = c.address.to_string();
+            ctx.backend.delete_resource(&address).await.map_err(ExecError::state("forgetting a removed object"))?;
+            sink.emit(Event::Forgotten { address: c.address.clone() });
+        }
+    }
     let mut report = ApplyReport {
         run_id: run_id.clone(),
         outcome: ApplyOutcome::Success,

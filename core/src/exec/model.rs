@@ -111,6 +111,10 @@ pub enum Event {
         address: Address,
         correlation: String,
     },
+    /// A `removed {}` block's object left the state; the object itself was not touched.
+    Forgotten {
+        address: Address,
+    },
     ApplyFinished {
         outcome: ApplyOutcome,
     },

@@ -125,6 +125,10 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
             };
             recorded.or_else(|| change.before.clone())
         };
+        if matches!(kind, OpKind::Create | OpKind::Update | OpKind::ReadData) {
+            // Preconditions the plan could not judge (they depended on unknown values).
+            sh.finalizer.conditions(change, sh.view, None)?;
+        }
         let mut after_delete = AfterDelete::RemoveRow;
         let mut depose = None;
         let (journal_op, call) = match kind {
@@ -212,6 +216,20 @@ impl Jobs for PhaseJobs<'_, '_> {
         let (op, kind, change) = self.change(job);
         let sink = &self.shared.sink;
         match report {
+            Ok(OpReport { result: Ok(Some(object)), .. })
+                if matches!(kind, OpKind::Create | OpKind::Update | OpKind::ReadData)
+                    && let Err(message) = self.shared.finalizer.conditions(change, self.shared.view, Some(&object)) =>
+            {
+                // A false postcondition fails the operation; its object exists and is
+                // recorded, so the failure policy treats it like a partial create: rollback
+                // undoes it, halt and continue keep it.
+                self.shared.view.set(&change.address, Some(object.clone()));
+                self.completed.push(Completed { op, kind, value: Some(object) });
+                sink.emit(Event::OpFailed { address: change.address.clone(), op: kind, error: message.clone() });
+                self.failed_ops.push(op);
+                self.failed.push(self.problem(job, message));
+                Ended::Failed
+            }
             Ok(OpReport { result: Ok(value), elapsed }) => {
                 if !self.removes_other_object(job) {
                     self.shared.view.set(&change.address, value.clone());

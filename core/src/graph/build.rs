@@ -197,6 +197,10 @@ impl Builder<'_> {
             members.push(id);
             self.expr_edges(path, &o.value, id);
             self.depends_on_edges(path, &o.depends_on, id);
+            for c in &o.preconditions {
+                self.expr_edges(path, &c.condition, id);
+                self.expr_edges(path, &c.error_message, id);
+            }
         }
         for p in &m.providers {
             let key = match &p.alias {
@@ -216,6 +220,10 @@ impl Builder<'_> {
             }
             self.depends_on_edges(path, &r.depends_on, id);
             self.refs_edges(path, &r.lifecycle.replace_triggered_by, id);
+            for c in r.lifecycle.preconditions.iter().chain(&r.lifecycle.postconditions) {
+                self.expr_edges(path, &c.condition, id);
+                self.expr_edges(path, &c.error_message, id);
+            }
             match provider_key(self.config, path, r) {
                 Ok(addr) => {
                     let pid = self.provider_node(&addr);

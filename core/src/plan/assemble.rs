@@ -1,8 +1,10 @@
 //! The planner's entry point: runs the walk for the plan mode, then assembles the [`Plan`]:
-//! orphaned objects become deletes, `moved {}` blocks re-key prior objects first, `import {}`
+//! orphaned objects become deletes (or, under a `removed {}` block with `destroy = false`,
+//! no-ops that forget them), `moved {}` blocks re-key prior objects first, `import {}`
 //! blocks are evaluated (the walk diffs found objects like prior ones), targets and
 //! excludes trim the change set, `prevent_destroy` is enforced, changes are sorted by address
-//! and the execution graph and outputs are computed. Pure and synchronous.
+//! and the execution graph and outputs are computed; `check {}` assertions are judged last.
+//! Pure and synchronous.
 
 use super::execgraph;
 use super::model::*;
@@ -26,7 +28,9 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
         return PlanOutcome { plan: None, diagnostics: diags, pending_reads: Vec::new(), pending_imports: Vec::new() };
     }
     let store = Store::default();
-    let world = World::new(input.config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
+    let mut world = World::new(input.config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
+    world.validating = input.options.validate;
+    let world = world;
     let (prior_index, moved_from) = apply_moves(&input, &world, &mut diags);
     // Imports matter only when planning configuration (not destroy, not refresh-only).
     let imports = match input.options.mode {
@@ -62,10 +66,23 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
         PlanMode::RefreshOnly => walk.unchanged(),
     }
     diags.extend(std::mem::take(&mut walk.diags));
-    let pending = std::mem::take(&mut walk.pending);
-    let pending_imports = std::mem::take(&mut walk.pending_imports);
+    let mut pending = std::mem::take(&mut walk.pending);
+    let mut pending_imports = std::mem::take(&mut walk.pending_imports);
+    if input.options.validate {
+        // Validation reads nothing: what providers would say stays unknown.
+        pending.clear();
+        pending_imports.clear();
+    }
     let mut planned = std::mem::take(&mut walk.planned);
     let outputs = outputs(&input, &world, &mut diags);
+    if input.options.mode != PlanMode::Destroy {
+        diags.extend(super::conditions::output_preconditions(input.config, &world));
+        diags.extend(super::conditions::checks(input.config, &world));
+    }
+    if input.options.validate {
+        super::conditions::evaluate_unreferenced(input.config, &world);
+    }
+    diags.extend(removed_still_configured(input.config));
     diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
     let mut values = store.take_values();
     for (p, v) in planned.iter_mut().zip(values.iter_mut()) {
@@ -419,4 +436,41 @@ fn planned_variables(vars: &IndexMap<String, Value>, lineage: &str) -> IndexMap<
             (name.clone(), PlannedVariable { value: if sensitive { None } else { Some(v.clone()) }, sensitive, digest })
         })
         .collect()
+}
+
+/// A `removed {}` block names a resource that is no longer in configuration: naming one that
+/// still is would both keep and remove it.
+fn removed_still_configured(config: &crate::config::Config) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let mut stack: Vec<(Vec<String>, &crate::config::ModuleTree)> = vec![(Vec::new(), &config.root)];
+    while let Some((path, tree)) = stack.pop() {
+        for r in &tree.module.removed {
+            let mut full = path.clone();
+            full.extend(r.from.module.iter().map(|s| s.name.clone()));
+            let key = match r.from.mode {
+                tarn_sdk::Mode::Managed => format!("{}.{}", r.from.type_name, r.from.name),
+                tarn_sdk::Mode::Data => format!("data.{}.{}", r.from.type_name, r.from.name),
+            };
+            if let Some(res) = graph::module_at(config, &full).and_then(|t| t.module.resources.get(&key)) {
+                diags.push(
+                    Diagnostic::error(
+                        "Removed resource still in configuration",
+                        format!(
+                            "The removed block names {}, which is still declared. Delete its resource block to take \
+                             it out of management, or delete the removed block to keep managing it.",
+                            r.from
+                        ),
+                    )
+                    .at(r.span)
+                    .related(res.span, "still declared here"),
+                );
+            }
+        }
+        for (name, child) in &tree.children {
+            let mut p = path.clone();
+            p.push(name.clone());
+            stack.push((p, child));
+        }
+    }
+    diags
 }

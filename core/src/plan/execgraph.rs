@@ -166,5 +166,6 @@ pub fn reason_text(r: &ChangeReason) -> String {
         ChangeReason::ReadDeferred => "read deferred to apply".into(),
         ChangeReason::Import { id } => format!("import id {id:?}"),
         ChangeReason::ProviderChanged { from, to } => format!("provider configuration changes from {from} to {to}"),
+        ChangeReason::Forget => "forgotten by a removed block".into(),
     }
 }

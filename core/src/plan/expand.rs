@@ -34,6 +34,10 @@ pub fn expand(
         if v.contains_sensitive() {
             return Err(sensitive_argument("count", e, what));
         }
+        if !v.is_wholly_known() && world.validating {
+            // Validation: one instance stands for however many apply would make.
+            return Ok(Expanded { expansion: Expansion::Count(1), each: None, deps });
+        }
         if !v.is_wholly_known() {
             return Err(Diagnostic::error(
                 "Invalid count argument",
@@ -75,6 +79,17 @@ pub fn expand(
     // sensitive key marks the whole map (eval's object and `for` constructors do so).
     if v.is_sensitive() {
         return Err(sensitive_argument("for_each", e, what));
+    }
+    let unknown_keys = match v.unmark().0 {
+        Value::Unknown => true,
+        Value::List(items) => items.iter().any(|i| i.is_unknown()),
+        _ => false,
+    };
+    if unknown_keys && world.validating {
+        // Validation: one instance, key and value unknown, stands for them all.
+        let key = "(known after apply)".to_string();
+        let each = [(key.clone(), Value::Unknown)].into_iter().collect();
+        return Ok(Expanded { expansion: Expansion::ForEach(vec![key]), each: Some(each), deps });
     }
     match v.unmark().0 {
         Value::Unknown => Err(unknown()),

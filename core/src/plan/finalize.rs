@@ -2,8 +2,10 @@
 //! left unknown are known, reading applied values for resources and re-deriving variables,
 //! locals, module values and `each.value` from the same configuration (the scope is shared
 //! with planning). It never changes the action: a final value that contradicts a known
-//! planned value is reported as a bug, never applied.
+//! planned value is reported as a bug, never applied. With the same scope it judges the
+//! instance's preconditions before its operation and its postconditions after it.
 
+use super::conditions::Verdict;
 use super::diff::{propose, replacement};
 use super::model::{Action, AppliedValues, Finalizer, Plan, ResourceChange};
 use super::providers::{Schemas, parse_provider_key};
@@ -77,6 +79,29 @@ impl ApplyEvaluator {
     }
 }
 
+impl ApplyEvaluator {
+    /// The `count.index` / `each.*` an instance's expressions see.
+    fn binding(&self, world: &World, resource: &crate::config::Resource, a: &Address) -> Result<Binding, Diagnostics> {
+        Ok(match &a.key {
+            Some(InstanceKey::Str(_)) => {
+                let x = expand::expand(
+                    world,
+                    &a.module,
+                    resource.count.as_ref(),
+                    resource.for_each.as_ref(),
+                    &a.to_string(),
+                )?;
+                Binding::for_key(&a.key, x.each.as_ref(), &x.deps.into())
+            }
+            k => Binding::for_key(k, None, &Arc::from(Vec::new())),
+        })
+    }
+}
+
+fn messages(d: &Diagnostics) -> String {
+    d.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect::<Vec<_>>().join("; ")
+}
+
 struct Applied<'a> {
     eval: &'a ApplyEvaluator,
     applied: &'a dyn AppliedValues,
@@ -118,6 +143,56 @@ fn consistent(planned: &Value, final_: &Value) -> bool {
 }
 
 impl Finalizer for ApplyEvaluator {
+    fn has_conditions(&self) -> bool {
+        let mut stack = vec![&self.config.root];
+        while let Some(t) = stack.pop() {
+            let lc = t.module.resources.values().map(|r| &r.lifecycle);
+            if lc.into_iter().any(|l| !l.preconditions.is_empty() || !l.postconditions.is_empty()) {
+                return true;
+            }
+            stack.extend(t.children.values());
+        }
+        false
+    }
+
+    fn conditions(
+        &self,
+        change: &ResourceChange,
+        applied: &dyn AppliedValues,
+        object: Option<&Value>,
+    ) -> Result<(), String> {
+        let a = &change.address;
+        let module_path: Vec<String> = a.module.iter().map(|s| s.name.clone()).collect();
+        let key = match a.mode {
+            tarn_sdk::Mode::Managed => format!("{}.{}", a.type_name, a.name),
+            tarn_sdk::Mode::Data => format!("data.{}.{}", a.type_name, a.name),
+        };
+        let Some(resource) =
+            crate::graph::module_at(&self.config, &module_path).and_then(|t| t.module.resources.get(&key))
+        else {
+            return Ok(());
+        };
+        let (list, summary) = match object {
+            None => (&resource.lifecycle.preconditions, super::conditions::PRECONDITION_FAILED),
+            Some(_) => (&resource.lifecycle.postconditions, super::conditions::POSTCONDITION_FAILED),
+        };
+        if list.is_empty() {
+            return Ok(());
+        }
+        let source = Applied { eval: self, applied };
+        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let binding = self.binding(&world, resource, a).map_err(|d| messages(&d))?;
+        let mut failures = Vec::new();
+        for cond in list {
+            match super::conditions::judge(&world, cond, &a.module, &binding, object, &mut Vec::new()) {
+                Verdict::Holds | Verdict::Unknown => {}
+                Verdict::Fails(message) => failures.push(format!("{summary}: {message}")),
+                Verdict::Invalid(d) => failures.push(format!("{summary}: {}", messages(&d))),
+            }
+        }
+        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+    }
+
     fn finalize(&self, change: &ResourceChange, applied: &dyn AppliedValues) -> Result<Value, Diagnostics> {
         let a = &change.address;
         let module_path: Vec<String> = a.module.iter().map(|s| s.name.clone()).collect();
@@ -140,19 +215,7 @@ impl Finalizer for ApplyEvaluator {
         };
         let source = Applied { eval: self, applied };
         let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
-        let binding = match &a.key {
-            Some(InstanceKey::Str(_)) => {
-                let x = expand::expand(
-                    &world,
-                    &a.module,
-                    resource.count.as_ref(),
-                    resource.for_each.as_ref(),
-                    &a.to_string(),
-                )?;
-                Binding::for_key(&a.key, x.each.as_ref(), &x.deps.into())
-            }
-            k => Binding::for_key(k, None, &Arc::from(Vec::new())),
-        };
+        let binding = self.binding(&world, resource, a)?;
         let (raw, _, mut diags) = world.eval_body(&resource.body, &a.module, &binding);
         diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));
         if diags.has_errors() {

@@ -9,6 +9,7 @@
 //! [`ApplyEvaluator`] as its [`Finalizer`].
 
 mod assemble;
+mod conditions;
 mod data;
 mod diff;
 pub mod drift;
@@ -30,6 +31,7 @@ mod variables;
 mod walk;
 
 pub use assemble::plan;
+pub use conditions::{CHECK_FAILED, POSTCONDITION_FAILED, PRECONDITION_FAILED};
 pub use data::plan_with_data;
 pub use diff::{Diff, diff, same};
 pub use finalize::ApplyEvaluator;
@@ -41,7 +43,7 @@ pub use providers::{ProviderFactory, ProviderSet, Schemas, parse_provider_key, s
 pub use refresh::{PriorObject, PriorState, RefreshOptions, prior_from_snapshot, refresh};
 pub use schema_check::unsupported_argument;
 pub use statevalue::{mark_sensitive, record_from_value, value_from_record};
-pub use variables::{RootVariables, VarInput, resolve_variables};
+pub use variables::{RootVariables, VarInput, check_defaults, resolve_variables};
 
 use crate::config::Config;
 use crate::diag::Diagnostics;
@@ -61,6 +63,10 @@ pub struct PlanOptions {
     pub replace: Vec<Address>,
     /// The working directory, for `path.cwd`.
     pub cwd: PathBuf,
+    /// `tarn validate`: plan with every root variable unknown, an unknown count or for_each
+    /// standing for one instance, and no provider read (data sources, imports and plan
+    /// refinements stay unknown), only to find the configuration's errors.
+    pub validate: bool,
 }
 
 impl Default for PlanOptions {
@@ -71,6 +77,7 @@ impl Default for PlanOptions {
             excludes: Vec::new(),
             replace: Vec::new(),
             cwd: PathBuf::from("."),
+            validate: false,
         }
     }
 }

@@ -133,6 +133,9 @@ pub enum ChangeReason {
     /// destroyed through `from` and a new one created through `to`. Keys as in
     /// [`ResourceChange::provider`].
     ProviderChanged { from: String, to: String },
+    /// `removed {}` block with `lifecycle { destroy = false }`: the state row is removed
+    /// after a successful apply; the object itself is left as it is. The change is a no-op.
+    Forget,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -273,6 +276,25 @@ pub trait AppliedValues: Send + Sync {
 /// same configuration the plan was made from; it never changes the action.
 pub trait Finalizer: Send + Sync {
     fn finalize(&self, change: &ResourceChange, applied: &dyn AppliedValues) -> Result<Value, Diagnostics>;
+
+    /// Judges the instance's custom conditions at apply: with `object` `None`, the
+    /// preconditions (right before its operation; those the plan could not judge); with the
+    /// new object, its postconditions (`self`). `Err` is the failure's message: the operation
+    /// fails, under the apply's failure policy. Conditions still unknown are not failures.
+    /// Whether [`conditions`](Self::conditions) will be asked: the executor then keeps the
+    /// values of applied objects for it.
+    fn has_conditions(&self) -> bool {
+        false
+    }
+
+    fn conditions(
+        &self,
+        _change: &ResourceChange,
+        _applied: &dyn AppliedValues,
+        _object: Option<&Value>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Serde for `Option<Value>` through the redacting wire form.

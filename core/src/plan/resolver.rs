@@ -98,6 +98,8 @@ impl ScopeResolver<'_, '_> {
                     }
                     Ok((v, n))
                 }
+                // Validation does not know which instances count or for_each make.
+                None if w.validating => Ok((Value::Unknown, rest.len())),
                 None => Err(Diagnostic::error(
                     "Invalid index",
                     format!("{} has no instance {}.", addr, a.key.map(|k| k.to_string()).unwrap_or_default()),
@@ -173,6 +175,9 @@ impl ScopeResolver<'_, '_> {
             match index_key(steps.get(1)) {
                 Some(Some(k)) => {
                     if !keys.iter().any(|(kk, _)| kk.as_ref() == Some(&k)) {
+                        if w.validating {
+                            return Ok(Some(Resolved { value: Value::Unknown, consumed: 2 }));
+                        }
                         return Err(
                             Diagnostic::error("Invalid index", format!("module.{call} has no instance {k}.")).at(span)
                         );

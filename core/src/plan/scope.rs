@@ -140,6 +140,9 @@ pub struct World<'a> {
     calls: RefCell<HashMap<(Vec<ModuleStep>, String), ModuleKeys>>,
     busy: RefCell<FxHashSet<SlotKey>>,
     pub diags: RefCell<Diagnostics>,
+    /// `tarn validate`: an unknown count or for_each expands to one stand-in instance
+    /// instead of being an error.
+    pub validating: bool,
 }
 
 impl<'a> World<'a> {
@@ -160,6 +163,7 @@ impl<'a> World<'a> {
             calls: RefCell::default(),
             busy: RefCell::default(),
             diags: RefCell::default(),
+            validating: false,
         }
     }
 
@@ -183,6 +187,25 @@ impl<'a> World<'a> {
         let dir = self.tree(module).map_or(std::path::Path::new(""), |t| t.module.dir.as_path());
         let ctx = EvalContext { resolver: &resolver, module_dir: dir };
         let result = lang::evaluate(expr, &ctx);
+        let deps = resolver.deps.into_inner();
+        match result {
+            Ok(v) => (v, deps, None),
+            Err(d) => (Value::Unknown, deps, Some(d)),
+        }
+    }
+
+    /// [`eval`](Self::eval) with extra names in scope (`self` in a postcondition).
+    pub fn eval_with(
+        &self,
+        expr: &Expr,
+        module: &[ModuleStep],
+        binding: &Binding,
+        vars: IndexMap<String, Value>,
+    ) -> (Value, Vec<InstId>, Option<Diagnostics>) {
+        let resolver = ScopeResolver { world: self, module, binding, deps: RefCell::default() };
+        let dir = self.tree(module).map_or(std::path::Path::new(""), |t| t.module.dir.as_path());
+        let ctx = EvalContext { resolver: &resolver, module_dir: dir };
+        let result = crate::eval::evaluate_with(expr, &ctx, vars);
         let deps = resolver.deps.into_inner();
         match result {
             Ok(v) => (v, deps, None),

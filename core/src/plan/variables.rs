@@ -60,6 +60,40 @@ pub fn resolve_variables(config: &Config, given: &IndexMap<String, VarInput>) ->
     (out, diags)
 }
 
+/// For `tarn validate`: every variable's default (in every module) must convert to the
+/// variable's type and satisfy its own `validation` blocks. Problems are at the default.
+pub fn check_defaults(config: &Config) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let mut stack = vec![&config.root];
+    while let Some(tree) = stack.pop() {
+        for var in tree.module.variables.values() {
+            let Some(default) = &var.default else { continue };
+            let raw = match evaluate_constant(default, &NoNames) {
+                Ok(v) => v,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            if raw.is_null() {
+                continue;
+            }
+            match lang::convert_variable(&raw, var) {
+                Ok(value) => diags.extend(validate(var, &value, &tree.module.dir)),
+                Err(msg) => diags.push(
+                    Diagnostic::error(
+                        "Invalid default value for variable",
+                        format!("The default of \"{}\" is not a valid {}: {msg}.", var.name, var.ty),
+                    )
+                    .at(default.span),
+                ),
+            }
+        }
+        stack.extend(tree.children.values());
+    }
+    diags
+}
+
 fn resolve_one(var: &Variable, given: Option<&VarInput>) -> Result<Value, Diagnostic> {
     let raw = match given {
         Some(VarInput::Value(v)) => v.clone(),

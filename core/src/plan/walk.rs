@@ -1,9 +1,11 @@
 //! The planning walk: visits resource and data blocks in dependency order, expands each into
-//! instances per module instance, evaluates every instance's body in its scope, checks it
+//! instances per module instance, evaluates every instance's body in its scope, judges its
+//! preconditions (and a data source's postconditions on what plan read), checks it
 //! against the schema, diffs it against the prior object and records the change with the
 //! instances it actually read. Module-level values (variables, locals, outputs) are evaluated
 //! lazily by the scope. Assembly (orphans, targets, ordering, outputs) is in `assemble`.
 
+use super::conditions::{self, Verdict};
 use super::diff::{self, same};
 use super::import::{ImportRead, Wanted};
 use super::model::{Action, ChangeReason, ResourceChange};
@@ -145,7 +147,7 @@ impl Walk<'_> {
                 };
                 match &schema {
                     Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding, &inherited),
-                    None => self.add_unknown(address, provider_key.clone(), resource),
+                    None => self.add_unknown(address, provider_key.clone(), resource, None),
                 }
             }
         }
@@ -202,8 +204,9 @@ impl Walk<'_> {
     ) {
         let provider_key = provider_key.to_string();
         let (raw, mut deps, errs) = self.world.eval_body(&resource.body, mi, binding);
-        let failed = errs.has_errors();
+        let failed = errs.has_errors() || !self.preconditions_hold(resource, mi, binding, &address, &mut deps);
         self.diags.extend(errs);
+        self.postcondition_deps(resource, mi, binding, &mut deps);
         deps.extend(self.depends_on(mi, &resource.depends_on));
         deps.extend_from_slice(inherited);
         deps.sort_unstable();
@@ -212,17 +215,92 @@ impl Walk<'_> {
         let failed = failed || errs.has_errors();
         self.diags.extend(errs);
         if failed {
-            self.add_unknown(address, provider_key, resource);
+            self.add_unknown(address, provider_key, resource, Some(schema));
             return;
         }
         match resource.mode {
-            Mode::Data => self.data_instance(address, provider_key, schema, config, deps, resource),
+            Mode::Data => self.data_instance(address, provider_key, schema, config, deps, resource, binding),
             Mode::Managed => self.managed_instance(mi, address, provider_key, schema, config, deps, resource),
         }
     }
 
+    /// Judges the instance's preconditions; a false one is an error at its condition, with
+    /// its error message. One that depends on values known only after apply is judged again
+    /// by apply, right before the object's operation.
+    fn preconditions_hold(
+        &mut self,
+        resource: &Resource,
+        mi: &[ModuleStep],
+        binding: &Binding,
+        address: &Address,
+        deps: &mut Vec<InstId>,
+    ) -> bool {
+        let mut hold = true;
+        for cond in &resource.lifecycle.preconditions {
+            match conditions::judge(self.world, cond, mi, binding, None, deps) {
+                Verdict::Holds | Verdict::Unknown => {}
+                Verdict::Fails(message) => {
+                    hold = false;
+                    self.diags.push(
+                        Diagnostic::error(conditions::PRECONDITION_FAILED, format!("{address}: {message}"))
+                            .at(cond.condition.span)
+                            .for_address(address),
+                    );
+                }
+                Verdict::Invalid(errs) => {
+                    hold = false;
+                    self.diags.extend(errs);
+                }
+            }
+        }
+        hold
+    }
+
+    /// What the postconditions read besides `self` (unknown here): apply must have applied
+    /// those objects before it judges them. Their errors (an undefined name) are reported now.
+    fn postcondition_deps(
+        &mut self,
+        resource: &Resource,
+        mi: &[ModuleStep],
+        binding: &Binding,
+        deps: &mut Vec<InstId>,
+    ) {
+        for cond in &resource.lifecycle.postconditions {
+            let this: indexmap::IndexMap<String, Value> = [("self".to_string(), Value::Unknown)].into_iter().collect();
+            let (_, read, err) = self.world.eval_with(&cond.condition, mi, binding, this);
+            deps.extend(read);
+            if let Some(err) = err {
+                self.diags.extend(err);
+            }
+        }
+    }
+
+    /// A data source read at plan: its postconditions are judged on what it read (`self`),
+    /// and a false one stops the plan like a false precondition.
+    fn data_postconditions(&mut self, resource: &Resource, address: &Address, binding: &Binding, result: &Value) {
+        for cond in &resource.lifecycle.postconditions {
+            match conditions::judge(self.world, cond, &address.module, binding, Some(result), &mut Vec::new()) {
+                Verdict::Holds | Verdict::Unknown => {}
+                Verdict::Fails(message) => self.diags.push(
+                    Diagnostic::error(conditions::POSTCONDITION_FAILED, format!("{address}: {message}"))
+                        .at(cond.condition.span)
+                        .for_address(address),
+                ),
+                Verdict::Invalid(errs) => self.diags.extend(errs),
+            }
+        }
+    }
+
     /// An instance that could not be planned: its value is unknown so dependants still plan.
-    fn add_unknown(&mut self, address: Address, provider: String, resource: &Resource) {
+    /// With its schema, it is an object of unknown attributes, so that a reference to an
+    /// attribute the type does not have is still reported.
+    fn add_unknown(
+        &mut self,
+        address: Address,
+        provider: String,
+        resource: &Resource,
+        schema: Option<&ResourceSchema>,
+    ) {
         // Its errors are reported; an import into it is not "not in configuration" too.
         self.imports.remove(&address);
         if let Some(&i) = self.prior_index.get(&address) {
@@ -250,7 +328,10 @@ impl Walk<'_> {
                 excluded: false,
                 stored_after: false,
             },
-            Value::Unknown,
+            match schema {
+                Some(schema) => Value::Map(schema.attributes.keys().map(|k| (k.clone(), Value::Unknown)).collect()),
+                None => Value::Unknown,
+            },
         );
     }
 
@@ -326,6 +407,7 @@ impl Walk<'_> {
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn data_instance(
         &mut self,
         address: Address,
@@ -334,12 +416,17 @@ impl Walk<'_> {
         config: Value,
         deps: Vec<InstId>,
         resource: &Resource,
+        binding: &Binding,
     ) {
         let waits = deps.iter().any(|&d| !matches!(self.planned[d as usize].change.action, Action::NoOp));
         let known = config.is_wholly_known();
         let cached = self.input.data.get(&address).filter(|(c, _)| known && same(c, &config)).map(|(_, r)| r.clone());
         let (action, after, reasons) = match cached {
-            Some(result) if !waits => (Action::NoOp, super::statevalue::mark_sensitive(result, schema), Vec::new()),
+            Some(result) if !waits => {
+                let result = super::statevalue::mark_sensitive(result, schema);
+                self.data_postconditions(resource, &address, binding, &result);
+                (Action::NoOp, result, Vec::new())
+            }
             _ => {
                 if known && !waits {
                     self.pending.push(DataRead {
@@ -599,7 +686,12 @@ impl Walk<'_> {
             if obj.value.is_none() {
                 reasons.push(ChangeReason::GoneOutsideTarn);
             }
-            let change = self.delete_of(obj, reasons);
+            let mut change = self.delete_of(obj, reasons);
+            if !destroy && block.is_none() && forgets(self.input.config, &obj.address) {
+                change.action = Action::NoOp;
+                change.reasons = vec![ChangeReason::Forget];
+                change.irreversible = false;
+            }
             let prevent_destroy = block.is_some_and(|b| b.lifecycle.prevent_destroy);
             let p = Planned {
                 change,
@@ -719,4 +811,29 @@ impl Walk<'_> {
         }
         super::statevalue::mark_sensitive(Value::Map(out), schema)
     }
+}
+
+/// Whether a `removed {}` block with `destroy = false` covers `address` (in the module that
+/// declares the block, its `from` relative to that module).
+fn forgets(config: &crate::config::Config, address: &Address) -> bool {
+    let names: Vec<&str> = address.module.iter().map(|s| s.name.as_str()).collect();
+    let mut stack: Vec<(Vec<&str>, &crate::config::ModuleTree)> = vec![(Vec::new(), &config.root)];
+    while let Some((path, tree)) = stack.pop() {
+        for r in tree.module.removed.iter().filter(|r| !r.destroy) {
+            let full: Vec<&str> = path.iter().copied().chain(r.from.module.iter().map(|s| s.name.as_str())).collect();
+            if full == names
+                && r.from.mode == address.mode
+                && r.from.type_name == address.type_name
+                && r.from.name == address.name
+            {
+                return true;
+            }
+        }
+        for (name, child) in &tree.children {
+            let mut p = path.clone();
+            p.push(name.as_str());
+            stack.push((p, child));
+        }
+    }
+    false
 }

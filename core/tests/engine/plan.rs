@@ -102,6 +102,7 @@ pub(crate) fn run(dir: &Path) -> String {
         excludes: addrs("excludes"),
         replace: addrs("replace"),
         cwd: ".".into(),
+        validate: false,
     };
     let given: IndexMap<String, VarInput> = opts["vars"]
         .as_object()
@@ -176,6 +177,10 @@ macro_rules! cases {
 }
 
 cases!(
+    removed_forget,
+    precondition_false,
+    check_assertion,
+    output_precondition,
     deposed_object,
     provider_refines_plan,
     provider_plan_contradicts_config,

@@ -62,12 +62,14 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
         let (providers, _emulators) = workflow::setup_providers(&config, &snapshot, &variables, &workspace).await?;
         let (prior, diags) = plan::prior_from_snapshot(&snapshot);
         workflow::check(diags, &config.sources)?;
-        let (_, found, diags) = plan::refresh(prior.clone(), &providers, RefreshOptions::default()).await;
+        let (refreshed, found, diags) = plan::refresh(prior.clone(), &providers, RefreshOptions::default()).await;
         workflow::check(diags, &config.sources)?;
+        let failed_checks = check_blocks(&config, &variables, &providers, &refreshed, &snapshot, &workspace).await;
         let after = backend.snapshot().await?;
         let locked = backend.current_lock().await?;
         if after == snapshot && locked.is_none() {
-            let warnings = interrupted(&backend).await?;
+            let mut warnings = interrupted(&backend).await?;
+            warnings.extend(failed_checks);
             return Ok(Checked {
                 report: drift::analyze(&prior, &found, &rules),
                 lineage: snapshot.lineage,
@@ -82,6 +84,55 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
          and objects read in the middle of one would look drifted. Nothing was reported; check again when they are done, \
          or wait for them with --lock-timeout 10m."
     )))
+}
+
+/// The `check {}` assertions that fail against the objects as they are now, one line each
+/// (`check failed: check.NAME: message`). Judged by planning against the refreshed objects,
+/// which reads (data sources, plan refinements) and never writes; a plan that fails for
+/// another reason judges nothing here (plan reports it).
+async fn check_blocks(
+    config: &tarn_core::config::Config,
+    variables: &plan::RootVariables,
+    providers: &plan::ProviderSet,
+    refreshed: &plan::PriorState,
+    snapshot: &tarn_state::Snapshot,
+    workspace: &str,
+) -> Vec<String> {
+    let mut any = false;
+    let mut stack = vec![&config.root];
+    while let Some(t) = stack.pop() {
+        any |= !t.module.checks.is_empty();
+        stack.extend(t.children.values());
+    }
+    if !any {
+        return Vec::new();
+    }
+    let options = plan::PlanOptions { cwd: std::env::current_dir().unwrap_or_default(), ..Default::default() };
+    let binding = plan::PlanBinding {
+        lineage: snapshot.lineage.clone(),
+        serial: snapshot.serial,
+        config_hash: config.hash.clone(),
+        workspace: workspace.to_string(),
+    };
+    let data = Default::default();
+    let input = plan::PlanInput {
+        config,
+        prior: refreshed,
+        drift: &[],
+        schemas: providers.schemas(),
+        variables,
+        data: &data,
+        imported: &Default::default(),
+        options: &options,
+        binding: &binding,
+    };
+    let outcome = plan::plan_with_data(input, providers).await;
+    outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.summary == plan::CHECK_FAILED)
+        .map(|d| format!("check failed: {}", d.detail))
+        .collect()
 }
 
 /// Waits while another tarn holds the lock (without taking it), up to `timeout`.
