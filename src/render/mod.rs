@@ -56,6 +56,14 @@ pub fn diagnostics(diags: &Diagnostics, sources: &SourceMap, color: bool) -> Str
         Some(s) => (0, s.file, s.start),
         None => (1, 0, 0),
     });
+    // Two checks that find the same problem at the same place (validate's static check and the
+    // planner's schema check) report it once.
+    sorted.dedup_by(|b, a| {
+        a.severity == b.severity
+            && a.summary == b.summary
+            && a.detail == b.detail
+            && a.span.map(|s| (s.file, s.start)) == b.span.map(|s| (s.file, s.start))
+    });
     let mut out = String::new();
     for d in sorted {
         out.push_str(&tarn_core::diag::render(d, sources, color));
