@@ -123,6 +123,7 @@ fn plan_of(type_name: &str, provider: &str, n: usize, attrs: impl Fn(usize) -> V
             after: Some(attrs(i)),
             reasons: vec![],
             irreversible: false,
+            notes: Vec::new(),
             dependencies: vec![],
             deposed: None,
             prior_provider: None,

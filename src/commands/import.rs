@@ -166,6 +166,7 @@ fn single_import_plan(planned: &Plan, target: &ResourceChange, id: &str, value: 
         after: Some(value),
         reasons: vec![ChangeReason::Import { id: id.to_string() }],
         irreversible: false,
+        notes: Vec::new(),
         dependencies: target.dependencies.clone(),
         deposed: None,
         prior_provider: None,

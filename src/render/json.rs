@@ -13,8 +13,9 @@ use tarn_sdk::{Mode, Value};
 /// (`importing` on plan changes, `summary.import`, the `import` op kind). 1.2: `prior_provider`
 /// on plan changes and the `provider_changed` reason (a move to another provider configuration).
 /// 1.3: `irreversible_delete` on plan changes, the `replace` phase, and the `rollback_kept` and
-/// `rollback_not_restorable` events.
-pub const FORMAT_VERSION: &str = "1.4";
+/// `rollback_not_restorable` events. 1.4: the `forget` reason, the `forgotten` event and the
+/// `refresh_complete` line. 1.5: `notes` on plan changes (what an update does beyond the change).
+pub const FORMAT_VERSION: &str = "1.5";
 
 /// A value as JSON with marks removed (unknown and sensitive → null), plus the pointers of
 /// the unknown and the sensitive parts.
@@ -72,6 +73,7 @@ struct ChangeDoc<'a> {
     reasons: &'a [ChangeReason],
     irreversible: bool,
     irreversible_delete: bool,
+    notes: &'a [String],
     before: Json,
     before_sensitive: Vec<String>,
     after: Json,
@@ -100,6 +102,7 @@ fn change(c: &ResourceChange) -> ChangeDoc<'_> {
         reasons: &c.reasons,
         irreversible: c.irreversible,
         irreversible_delete: c.irreversible_delete(),
+        notes: &c.notes,
         before,
         before_sensitive,
         after,
@@ -204,6 +207,7 @@ mod tests {
             after: Some(Value::map([("id", Value::Unknown), ("s", Value::string("x").sensitive())])),
             reasons: Vec::new(),
             irreversible: false,
+            notes: Vec::new(),
             dependencies: Vec::new(),
             deposed: None,
             prior_provider: None,
@@ -258,6 +262,7 @@ mod tests {
                 "reasons",
                 "irreversible",
                 "irreversible_delete",
+                "notes",
                 "before",
                 "before_sensitive",
                 "after",

@@ -287,6 +287,9 @@ fn change(ch: &ResourceChange, color: bool, out: &mut String) {
         };
         out.push_str(&format!("  {}\n", paint(note, style::YELLOW, color)));
     }
+    for note in &ch.notes {
+        out.push_str(&format!("  {}\n", paint(&format!("# note: {note}"), style::YELLOW, color)));
+    }
     let kind = if ch.address.mode == Mode::Data { "data" } else { "resource" };
     let symbol = ch.action.symbol();
     // Right-aligned in three columns; with colour, the escapes take no column.
@@ -358,6 +361,7 @@ mod tests {
             after: Some(Value::map([("name", Value::string(format!("n{i}"))), ("id", Value::Unknown)])),
             reasons: Vec::new(),
             irreversible: false,
+            notes: Vec::new(),
             dependencies: Vec::new(),
             deposed: None,
             prior_provider: None,

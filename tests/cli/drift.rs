@@ -69,7 +69,7 @@ fn no_drift_exits_0_drift_exits_2_and_nothing_is_changed() {
     assert_eq!(s.show()["serial"], serial);
 
     let json = s.tarn(&["drift", "--json"]).code(2).json();
-    assert_eq!(json["format_version"], "1.4");
+    assert_eq!(json["format_version"], "1.5");
     assert_eq!(json["type"], "drift_report");
     assert_eq!(json["status"], "drift");
     assert_eq!(json["state"]["serial"], serial);

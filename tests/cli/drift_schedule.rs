@@ -150,7 +150,7 @@ fn every_second_with_report_webhook_and_metrics_then_sigterm() {
         "the webhook URL's secret path was printed:\n{out}\n{err}"
     );
     for line in report_lines(&s, "drift.jsonl") {
-        assert_eq!(line["format_version"], "1.4");
+        assert_eq!(line["format_version"], "1.5");
         assert!(line["checked_at"].is_string() && line["duration_ms"].is_u64(), "{line}");
     }
     assert_eq!(s.state_fingerprint(), state_before, "scheduled drift checks changed the state");

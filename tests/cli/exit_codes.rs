@@ -69,7 +69,7 @@ fn validate_exits_0_for_a_valid_configuration_and_1_for_an_invalid_one() {
     let s = Stack::with(&two_objects());
     s.tarn(&["validate"]).ok().stdout_has("The configuration is valid.");
     let json = s.tarn(&["validate", "--json"]).ok().json();
-    assert_eq!(json["format_version"], "1.4");
+    assert_eq!(json["format_version"], "1.5");
     assert_eq!(json["valid"], true);
 
     s.write("broken.tarn.hcl", "resource \"fault_object\" \"c\" {\n  value = fault_object.nope.id\n}\n");

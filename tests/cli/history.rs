@@ -21,7 +21,7 @@ fn history_lists_runs_with_who_what_and_outcome() {
     s.tarn(&["state", "rm", "fault_object.b"]).ok();
 
     let doc = s.tarn(&["history", "--json"]).ok().json();
-    assert_eq!(doc["format_version"], "1.4");
+    assert_eq!(doc["format_version"], "1.5");
     let runs = doc["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3, "{doc}");
     let outcomes: Vec<_> = runs.iter().map(|r| r["outcome"].as_str().unwrap()).collect();

@@ -42,7 +42,7 @@ fn plan_renders_creates_with_unknowns_and_a_summary() {
     let plan = s.tarn(&["plan"]).ok();
     insta::assert_snapshot!(redact(&plan.stdout));
     let json = s.tarn(&["plan", "--json"]).ok().json();
-    assert_eq!(json["format_version"], "1.4");
+    assert_eq!(json["format_version"], "1.5");
     assert_eq!(json["mode"], "normal");
     assert_eq!(json["summary"]["add"], 3);
     let changes = json["changes"].as_array().unwrap();
@@ -97,7 +97,7 @@ fn show_output_and_state_list_in_both_forms() {
     let list = s.tarn(&["state", "list"]).ok();
     assert_eq!(list.stdout, "fault_object.base\nfault_object.child[0]\nfault_object.child[1]\n");
     let list = s.tarn(&["state", "list", "--json"]).ok().json();
-    assert_eq!(list["format_version"], "1.4");
+    assert_eq!(list["format_version"], "1.5");
     let r = &list["resources"][1];
     assert_eq!(r["address"], "fault_object.child[0]");
     assert_eq!(r["mode"], "managed");
@@ -105,7 +105,7 @@ fn show_output_and_state_list_in_both_forms() {
     assert_eq!(r["provider"], "fault");
 
     let show = s.show();
-    assert_eq!(show["format_version"], "1.4");
+    assert_eq!(show["format_version"], "1.5");
     assert!(show["lineage"].as_str().is_some_and(|l| l.len() >= 32), "{show}");
     assert_eq!(show["serial"], 1);
     let base = &show["resources"][0];

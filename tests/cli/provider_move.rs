@@ -52,7 +52,7 @@ fn an_instance_moved_to_another_provider_configuration_is_replaced_through_both(
         .stdout_has("Plan: 1 to add, 0 to change, 1 to destroy.");
 
     let json = s.tarn(&["plan", "--json"]).ok().json();
-    assert_eq!(json["format_version"], "1.4");
+    assert_eq!(json["format_version"], "1.5");
     let change = &json["changes"][0];
     assert_eq!(
         (change["provider"].as_str(), change["prior_provider"].as_str()),

@@ -6,7 +6,7 @@
 //! and put back, refused when too big for its type, and destroyed.
 
 use crate::harness::{Lines, Stack, wait_for};
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -311,4 +311,32 @@ fn digitalocean_droplets_behind_a_load_balancer_apply_show_drift_and_destroy_in_
     for kind in ["droplets", "balancers", "domains", "records", "keys"] {
         assert_eq!(count(&objects, kind), 0, "{kind}: {objects}");
     }
+}
+
+/// The seed's rule that a running server is stopped to change its type is said by the plan,
+/// human and JSON, before anything is stopped.
+#[test]
+fn a_scaleway_type_change_plan_says_the_server_is_stopped_and_started_again() {
+    let s = Stack::new();
+    let config = "provider \"scaleway\" {}\n\nresource \"scaleway_instance_server\" \"web\" {\n  name  = \"dev-web\"\n  type  = \"DEV1-S\"\n  image = \"ubuntu_jammy\"\n\n  delete_volumes_on_destroy = true\n}\n";
+    s.write("main.tarn.hcl", config);
+    let no_key: &[(&str, &str)] = &[("SCW_SECRET_KEY", ""), ("SCW_API_URL", "http://127.0.0.1:9/unreachable")];
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], no_key).ok();
+    s.write("main.tarn.hcl", &config.replace("DEV1-S", "DEV1-M"));
+    let plan = s.tarn_with(&["plan", "--sandbox"], no_key).ok();
+    assert!(
+        plan.stdout.contains("# note: a running server is stopped, changed to the new type and started again"),
+        "{}",
+        plan.dump()
+    );
+    assert!(plan.stdout.contains("1 to change"), "an update, not a replacement: {}", plan.dump());
+    let doc = s.tarn_with(&["plan", "--sandbox", "--json"], no_key).ok().json();
+    let change = &doc["changes"][0];
+    assert_eq!(change["action"], "update", "{doc}");
+    assert_eq!(change["notes"][0], "a running server is stopped, changed to the new type and started again");
+    assert_eq!(scaleway_objects(&s)["servers"][0]["state"], "running", "planning stopped nothing");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], no_key).ok();
+    let server = &scaleway_objects(&s)["servers"][0];
+    assert_eq!((server["commercial_type"].clone(), server["state"].clone()), (json!("DEV1-M"), json!("running")));
+    s.tarn_with(&["destroy", "--sandbox", "--auto-approve"], no_key).ok();
 }

@@ -26,7 +26,7 @@ fn apply_of_a_saved_plan_applies_exactly_that_plan() {
         shown.dump()
     );
     let json = s.tarn(&["show", "--json", "p.tarnplan"]).ok().json();
-    assert_eq!(json["format_version"], "1.4");
+    assert_eq!(json["format_version"], "1.5");
     assert_eq!(json["summary"]["add"], 2);
 
     let run = s.tarn(&["apply", "p.tarnplan"]).ok();

@@ -35,7 +35,7 @@ fn state_show_prints_one_instance_and_hides_nothing_else() {
     );
     assert!(!shown.stdout.contains("fault_object.b"), "{}", shown.dump());
     let json = s.tarn(&["state", "show", "fault_object.b", "--json"]).ok().json();
-    assert_eq!(json["format_version"], "1.4");
+    assert_eq!(json["format_version"], "1.5");
     assert_eq!(json["resource"]["address"], "fault_object.b");
     assert_eq!(json["resource"]["values"]["name"], "b");
     s.tarn(&["state", "show", "fault_object.zz"]).code(1).stderr_has("records nothing at fault_object.zz");
@@ -124,7 +124,7 @@ fn state_pull_and_push_check_lineage_and_serial() {
     s.tarn(&["apply", "--auto-approve"]).ok();
     let pulled = s.tarn(&["state", "pull"]).ok();
     let doc = pulled.json();
-    assert_eq!((doc["kind"].as_str(), doc["format_version"].as_str()), (Some("tarn_state"), Some("1.4")));
+    assert_eq!((doc["kind"].as_str(), doc["format_version"].as_str()), (Some("tarn_state"), Some("1.5")));
     assert_eq!(doc["resources"].as_array().map(Vec::len), Some(2));
     assert_eq!(doc["lineage"], s.show()["lineage"]);
     s.write("pulled.json", &pulled.stdout);

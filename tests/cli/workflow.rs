@@ -130,7 +130,7 @@ fn transient_failures_are_retried_and_the_apply_succeeds() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("event line is not JSON ({e}): {l}")))
         .collect();
-    assert!(events.iter().all(|e| e["format_version"] == "1.4"), "{}", run.stdout);
+    assert!(events.iter().all(|e| e["format_version"] == "1.5"), "{}", run.stdout);
     let kinds: Vec<&str> = events.iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"apply_started"));
     assert_eq!(kinds.iter().filter(|k| **k == "op_retrying").count(), 2, "{kinds:?}");

@@ -154,6 +154,9 @@ pub struct ResourceChange {
     /// The action cannot be undone by a rollback (e.g. deleting a data-bearing object without
     /// create_before_destroy). Flagged before apply.
     pub irreversible: bool,
+    /// What an update does beyond the change itself, from the schema's change notes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Instance addresses this one depends on (for rollback order and state).
     pub dependencies: Vec<Address>,
     /// Set on the delete of a *deposed* object: an older object of this address that a

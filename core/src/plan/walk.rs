@@ -314,6 +314,7 @@ impl Walk<'_> {
             after: None,
             reasons: Vec::new(),
             irreversible: false,
+            notes: Vec::new(),
             dependencies: Vec::new(),
             deposed: None,
             prior_provider: None,
@@ -448,6 +449,7 @@ impl Walk<'_> {
             after: None,
             reasons,
             irreversible: false,
+            notes: Vec::new(),
             dependencies: Vec::new(),
             deposed: None,
             prior_provider: None,
@@ -572,6 +574,10 @@ impl Walk<'_> {
             _ => after,
         };
         let irreversible = schema.destroy_irreversible_for(prior) && action == Action::DeleteThenCreate;
+        let notes = match (action, prior) {
+            (Action::Update, Some(before)) => schema.notes_for_update(before, &after),
+            _ => Vec::new(),
+        };
         let change = ResourceChange {
             address,
             provider,
@@ -580,6 +586,7 @@ impl Walk<'_> {
             after: None,
             reasons,
             irreversible,
+            notes,
             dependencies: Vec::new(),
             deposed: None,
             prior_provider,
@@ -639,6 +646,7 @@ impl Walk<'_> {
                 after: obj.value.clone(),
                 reasons: Vec::new(),
                 irreversible: false,
+                notes: Vec::new(),
                 dependencies: Vec::new(),
                 deposed: None,
                 prior_provider: None,
@@ -748,6 +756,7 @@ impl Walk<'_> {
             after: None,
             reasons,
             irreversible,
+            notes: Vec::new(),
             dependencies: Vec::new(),
             deposed: obj.deposed.clone(),
             prior_provider: None,

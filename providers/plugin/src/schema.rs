@@ -32,7 +32,14 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
         only_keys(
             obj,
             &path,
-            &["description", "attributes", "destroy_is_irreversible", "refines_plan", "irreversible_when"],
+            &[
+                "description",
+                "attributes",
+                "destroy_is_irreversible",
+                "refines_plan",
+                "irreversible_when",
+                "change_notes",
+            ],
         )?;
         let attrs = obj.get("attributes").ok_or_else(|| format!("{path} has no \"attributes\""))?;
         out.insert(
@@ -47,6 +54,14 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
                     Some(v) => Some(
                         v.as_str().ok_or_else(|| format!("{path}.irreversible_when must be a string"))?.to_string(),
                     ),
+                },
+                change_notes: match obj.get("change_notes") {
+                    None | Some(Json::Null) => Vec::new(),
+                    Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                        format!(
+                            "{path}.change_notes must be a list of {{\"attributes\": [names], \"note\": text}}: {e}"
+                        )
+                    })?,
                 },
             },
         );

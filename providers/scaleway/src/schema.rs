@@ -93,7 +93,12 @@ fn server() -> ResourceSchema {
     let mut s = ResourceSchema::new(
         "An Instance (server), created from an image or \"from scratch\" from an existing volume, powered on or off as `state` says (server actions, each task polled until it ends). The seed's rules: the image never changes (a new one replaces the server); the local (l_ssd) volumes must together meet the commercial type's limits from products/servers (checked when a create is planned, and before any call when a server changes); local volumes are added or removed, and the type changed, only while stopped, so tarn stops the server, changes it and starts it again; delete powers off first, then deletes the server, and its root volume too only with delete_volumes_on_destroy = true (by default it is kept, detached).",
     )
-    .refines_plan();
+    .refines_plan()
+    .note_on_change(&["type"], "a running server is stopped, changed to the new type and started again")
+    .note_on_change(
+        &["additional_volume_ids"],
+        "a running server is stopped to add or remove a local (l_ssd) volume, then started again",
+    );
     s.irreversible_when = Some("delete_volumes_on_destroy".to_string());
     s.attr("name", AttributeSchema::required(Type::String, "The server's name (meveo lists servers named dev-…)."))
         .attr("zone", zone_attr())

@@ -126,6 +126,17 @@ pub struct ResourceSchema {
     /// (e.g. a volume's `delete_data_on_destroy`), even if `destroy_is_irreversible` is false.
     #[serde(default)]
     pub irreversible_when: Option<String>,
+    /// What an in-place update of some attributes does beyond the change itself, shown by the
+    /// plan when one of them changes (Scaleway: a new type stops the server and starts it again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub change_notes: Vec<ChangeNote>,
+}
+
+/// A note the plan shows on an update that changes any of `attributes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeNote {
+    pub attributes: Vec<String>,
+    pub note: String,
 }
 
 impl ResourceSchema {
@@ -136,7 +147,25 @@ impl ResourceSchema {
             destroy_is_irreversible: false,
             refines_plan: false,
             irreversible_when: None,
+            change_notes: Vec::new(),
         }
+    }
+    /// Declares what an update changing any of `attributes` does beyond the change: the plan
+    /// shows `note` on such updates.
+    pub fn note_on_change(mut self, attributes: &[&str], note: &str) -> Self {
+        self.change_notes.push(ChangeNote {
+            attributes: attributes.iter().map(|a| a.to_string()).collect(),
+            note: note.to_string(),
+        });
+        self
+    }
+    /// The notes of an update from `before` to `after`: those whose attributes changed.
+    pub fn notes_for_update(&self, before: &crate::value::Value, after: &crate::value::Value) -> Vec<String> {
+        self.change_notes
+            .iter()
+            .filter(|n| n.attributes.iter().any(|a| before.get(a) != after.get(a)))
+            .map(|n| n.note.clone())
+            .collect()
     }
     /// Declares that [`Provider::plan`](crate::Provider::plan) predicts computed attributes.
     pub fn refines_plan(mut self) -> Self {

@@ -92,6 +92,10 @@ fn section(s: &mut String, title: &str, block: &str, types: &IndexMap<String, Re
                 "**Destroying it loses data when `{attr}` is true**: plans then flag its deletion as irreversible.\n"
             );
         }
+        for n in &rs.change_notes {
+            let attrs: Vec<String> = n.attributes.iter().map(|a| format!("`{a}`")).collect();
+            let _ = writeln!(s, "**Changing {}**: {} (plans say so).\n", attrs.join(" or "), n.note);
+        }
         let _ = writeln!(s, "```hcl\n{block} \"{name}\" \"example\" {{\n{}}}\n```\n", example_body(rs));
         table(s, &rs.attributes);
     }

@@ -52,6 +52,7 @@ impl PlanBuilder {
             after,
             reasons: vec![],
             irreversible: matches!(action, Action::DeleteThenCreate),
+            notes: vec![],
             dependencies: vec![],
             deposed: None,
             prior_provider: None,
