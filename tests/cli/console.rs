@@ -106,6 +106,8 @@ fn console_evaluates_functions_variables_and_locals() {
     );
     // --var as in plan and apply, and the automatic variables file.
     assert_eq!(results(&s, &["--var", "name=api"], "local.fqdn\n"), [r#""api.example.com""#]);
+    // Terraform's single-dash form reads the same.
+    assert_eq!(results(&s, &["-var", "name=api"], "var.name\n"), [r#""api""#]);
     s.write("tarn.tfvars", "name = \"db\"\n");
     assert_eq!(results(&s, &[], "var.name\n"), [r#""db""#]);
     s.write("other.tfvars", "name = \"cache\"\n");
