@@ -270,3 +270,25 @@ fn console_on_a_terminal_keeps_a_history() {
     let history = s.read(".tarn/console_history");
     assert!(history.contains("upper(local.fqdn)"), "{history}");
 }
+
+#[test]
+fn console_reads_data_sources_from_the_state() {
+    let s = Stack::with(
+        r#"
+resource "local_file" "f" {
+  filename = "${path.module}/hello.txt"
+  content  = "hi there"
+}
+
+data "local_file" "r" {
+  filename = local_file.f.filename
+}
+"#,
+    );
+    assert_eq!(results(&s, &[], "data.local_file.r.content\n"), ["(known after apply)"]);
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    assert_eq!(
+        results(&s, &[], "data.local_file.r.content\nlocal_file.f.content\n"),
+        [r#""hi there""#, r#""hi there""#]
+    );
+}
