@@ -69,6 +69,11 @@ pub enum Command {
     /// Show the state, or a saved plan.
     #[command(after_help = "Examples:\n  tarn show\n  tarn show --json\n  tarn show plan.tarnplan\n\n")]
     Show(ShowArgs),
+    /// Evaluate expressions against the configuration and the state (reads only, takes no lock).
+    #[command(
+        after_help = "Examples:\n  tarn console\n  echo 'upper(var.name)' | tarn console --var name=web\n  echo 'null_resource.a.id' | tarn console\n  echo '[for k, v in local.tags : \"${k}=${v}\"]' | tarn console\n\nOn a terminal: line editing, history in .tarn/console_history; `exit` or Ctrl-D leaves.\nOtherwise one expression per line of stdin, one result per line of stdout.\n\n"
+    )]
+    Console(ConsoleArgs),
     /// Show output values from the state.
     #[command(
         after_help = "Examples:\n  tarn output\n  tarn output greeting\n  tarn output db_password --raw   # a sensitive string, on explicit request\n  tarn output --json\n\n"
@@ -231,12 +236,19 @@ impl Cli {
             Command::Plan(a) => &mut a.config,
             Command::Apply(a) | Command::Destroy(a) => &mut a.config,
             Command::Graph(a) => a,
+            Command::Console(a) => &mut a.config,
             Command::Import(a) => &mut a.config,
             Command::Drift(a) => &mut a.config,
             _ => return,
         };
         config.order_from(sub);
     }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ConsoleArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -4,6 +4,7 @@
 
 mod apply;
 mod completions;
+mod console;
 mod drift;
 mod fmt;
 mod graph;
@@ -41,6 +42,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Destroy(args) => runtime()?.block_on(apply::run(args, true, color)),
         Command::Show(args) => runtime()?.block_on(show::run(&args, color)),
         Command::Output(args) => runtime()?.block_on(output::run(&args)),
+        Command::Console(args) => runtime()?.block_on(console::run(&args, color)),
         Command::State(cmd) => runtime()?.block_on(state::run(cmd, color)),
         Command::History(args) => runtime()?.block_on(history::run(&args, color)),
         Command::Workspace(cmd) => runtime()?.block_on(workspace::run(cmd)),

@@ -11,6 +11,7 @@
 //! - `damaged` — a missing, empty, unreadable or older state database refused; `tarn state restore`
 //! - `lock` — the state lock: refusal naming the holder, `--lock-timeout`, dead holders
 //! - `lease` — a tarn suspended past its lease (SIGSTOP/SIGCONT) while another takes the lock, on both backends
+//! - `console` — `tarn console`: expressions on stdin, values from state and modules, secrets hidden, no lock
 //! - `output` — show / output / state list / graph / completions / -C / --help / colour
 //! - `import` — import blocks and `tarn import`: plan, apply, rollback, refusals
 //! - `drift` — `tarn drift`: exit codes, report formats, secrets, ignore rules, read-only
@@ -40,6 +41,7 @@
 mod harness;
 
 mod bad_input;
+mod console;
 mod crash;
 mod damaged;
 mod drift;

@@ -190,6 +190,7 @@ fn every_subcommand_has_help_with_examples() {
         &["destroy"],
         &["show"],
         &["output"],
+        &["console"],
         &["state"],
         &["state", "list"],
         &["graph"],

@@ -10,6 +10,7 @@
 
 mod assemble;
 mod conditions;
+pub mod console;
 mod data;
 mod diff;
 pub mod drift;
@@ -32,6 +33,7 @@ mod walk;
 
 pub use assemble::plan;
 pub use conditions::{CHECK_FAILED, POSTCONDITION_FAILED, PRECONDITION_FAILED};
+pub use console::Console;
 pub use data::plan_with_data;
 pub use diff::{Diff, diff, same};
 pub use finalize::ApplyEvaluator;
