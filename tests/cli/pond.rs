@@ -3,9 +3,11 @@
 //! deploy v2 to green (the live site still v1), a plan that shows which build goes live, a switch
 //! that fails on the second server (exit 3, both servers back on blue), the switch, drift after
 //! a hand-made switch (exit 2), destroy. Then the same flow with the servers as DigitalOcean
-//! droplets under `--sandbox`: the emulator reports 127.0.0.1 for the droplets
-//! (`TARN_SIM_DIGITALOCEAN_DROPLET_ADDRESSES`), and `pond_server.host` is the droplet's
-//! `ipv4_address`, unknown until the droplet exists.
+//! droplets under `--sandbox`: the emulator reports 127.0.0.2 and 127.0.0.3 for the droplets
+//! (`TARN_SIM_DIGITALOCEAN_DROPLET_ADDRESSES`), where the two sshd listen on one port, and
+//! `pond_server.host` is the droplet's `ipv4_address`, unknown until the droplet exists.
+
+use std::net::Ipv4Addr;
 
 use crate::harness::Stack;
 use tarn_provider_pond::testing::{TestServer, build_dir, readlink, sh, web_user};
@@ -142,9 +144,10 @@ fn a_switch_is_a_planned_change_all_servers_or_none_with_drift_and_destroy() {
     }
 }
 
-/// Two droplets in the DigitalOcean emulator (under `--sandbox`), each leading to one of the
-/// test's real sshd: the emulator's address pool hands both droplets 127.0.0.1, where both
-/// sshd listen (on their own ports, which the `pond_server`s name with their pinned host keys).
+/// Two droplets in the DigitalOcean emulator (under `--sandbox`), each leading to its own real
+/// sshd: the emulator's address pool hands the first droplet 127.0.0.2 and the second (made
+/// after it) 127.0.0.3, where the two sshd listen on one port, as droplets all answer on 22.
+/// Each `pond_server` pins its own sshd's host key: a droplet leading to the wrong sshd fails.
 const DROPLETS: &str = r#"
 resource "digitalocean_droplet" "a" {
   name    = "shop-production-a"
@@ -155,6 +158,7 @@ resource "digitalocean_droplet" "a" {
 }
 
 resource "digitalocean_droplet" "b" {
+  depends_on = [digitalocean_droplet.a]
   name    = "shop-production-b"
   region  = "ams3"
   size    = "s-1vcpu-1gb"
@@ -164,12 +168,12 @@ resource "digitalocean_droplet" "b" {
 "#;
 
 /// No DigitalOcean account, and the real API unreachable: only the sandbox's emulator can
-/// answer; its droplets report 127.0.0.1, where the test's sshd run.
+/// answer; its droplets report 127.0.0.2 and 127.0.0.3, where the test's sshd run.
 const SANDBOX_ENV: &[(&str, &str)] = &[
     ("DIGITALOCEAN_TOKEN", ""),
     ("DIGITALOCEAN_ACCESS_TOKEN", ""),
     ("DIGITALOCEAN_API_URL", "http://127.0.0.1:9/unreachable"),
-    ("TARN_SIM_DIGITALOCEAN_DROPLET_ADDRESSES", "127.0.0.1,127.0.0.1"),
+    ("TARN_SIM_DIGITALOCEAN_DROPLET_ADDRESSES", "127.0.0.2,127.0.0.3"),
 ];
 
 fn droplets_in_emulator(stack: &Stack) -> Vec<serde_json::Value> {
@@ -180,8 +184,8 @@ fn droplets_in_emulator(stack: &Stack) -> Vec<serde_json::Value> {
 
 #[test]
 fn droplets_from_the_sandbox_lead_to_real_sshd_provisioned_deployed_switched_and_destroyed() {
-    let a = TestServer::start();
-    let b = TestServer::start();
+    let a = TestServer::start_on(Ipv4Addr::new(127, 0, 0, 2), 0);
+    let b = TestServer::start_on(Ipv4Addr::new(127, 0, 0, 3), a.sshd.port());
     let stack = Stack::new();
     let config = DROPLETS.to_string()
         + &server_block("a", "digitalocean_droplet.a.ipv4_address", &a, &a.apache.reload_command())
@@ -212,9 +216,9 @@ fn droplets_from_the_sandbox_lead_to_real_sshd_provisioned_deployed_switched_and
         let found = shown["resources"].as_array().unwrap().iter().find(|r| r["address"] == address);
         found.unwrap_or_else(|| panic!("{address} not in {shown}"))["values"].clone()
     };
-    for name in ["a", "b"] {
+    for (name, address) in [("a", "127.0.0.2"), ("b", "127.0.0.3")] {
         let droplet = values(&format!("digitalocean_droplet.{name}"));
-        assert_eq!(droplet["ipv4_address"], "127.0.0.1", "{droplet}");
+        assert_eq!(droplet["ipv4_address"], address, "{droplet}");
         assert_eq!(values(&format!("pond_server.{name}"))["host"], droplet["ipv4_address"]);
     }
     for s in [&a, &b] {
