@@ -28,7 +28,8 @@
 //! - `migrate` — `tarn state migrate` between SQLite and PostgreSQL, both directions
 //! - `vsn` — the vsn provider over a real sshd and podman: deploy, update, rollback, drift, destroy, data kept
 //! - `pond` — the pond provider over two real sshd and Apache + PHP: deploy, the switch as a plan, a failed
-//!   switch rolled back on both servers (exit 3), drift, destroy
+//!   switch rolled back on both servers (exit 3), drift, destroy; and the same servers reached as
+//!   DigitalOcean droplets under `--sandbox` (the emulator's droplet addresses lead to the sshd)
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `openstack` — the openstack provider under `--sandbox`: apply, empty replan, drift, destroy
 //! - `meveo` — the meveo example (Scaleway server, Cloudflare record and lockdown) under

@@ -2,17 +2,23 @@
 //! a real Apache + PHP per server (`tarn_provider_pond::testing`): provision and deploy v1,
 //! deploy v2 to green (the live site still v1), a plan that shows which build goes live, a switch
 //! that fails on the second server (exit 3, both servers back on blue), the switch, drift after
-//! a hand-made switch (exit 2), destroy.
+//! a hand-made switch (exit 2), destroy. Then the same flow with the servers as DigitalOcean
+//! droplets under `--sandbox`: the emulator reports 127.0.0.2 and 127.0.0.3 for the droplets
+//! (`TARN_SIM_DIGITALOCEAN_DROPLET_ADDRESSES`), where the two sshd listen on one port, and
+//! `pond_server.host` is the droplet's `ipv4_address`, unknown until the droplet exists.
+
+use std::net::Ipv4Addr;
 
 use crate::harness::Stack;
 use tarn_provider_pond::testing::{TestServer, build_dir, readlink, sh, web_user};
 
-fn server_block(name: &str, s: &TestServer, reload: &str) -> String {
+/// A `pond_server` block for `s`; `host` is an HCL expression (a literal or a droplet's address).
+fn server_block(name: &str, host: &str, s: &TestServer, reload: &str) -> String {
     let (user, group) = web_user();
     format!(
         r#"
 resource "pond_server" "{name}" {{
-  host                 = "127.0.0.1"
+  host                 = {host}
   port                 = {port}
   user                 = "{ssh_user}"
   private_key_file     = "{key}"
@@ -34,6 +40,8 @@ resource "pond_server" "{name}" {{
         http = s.apache.port,
     )
 }
+
+const LOOPBACK: &str = r#""127.0.0.1""#;
 
 const ENVIRONMENT: &str = r#"
 variable "build" {
@@ -68,8 +76,8 @@ fn a_switch_is_a_planned_change_all_servers_or_none_with_drift_and_destroy() {
     let b = TestServer::start();
     let stack = Stack::new();
     let flag = stack.path().join("break-b");
-    let config = server_block("a", &a, &a.apache.reload_command())
-        + &server_block("b", &b, &format!("test ! -e {} && {}", flag.display(), b.apache.reload_command()))
+    let config = server_block("a", LOOPBACK, &a, &a.apache.reload_command())
+        + &server_block("b", LOOPBACK, &b, &format!("test ! -e {} && {}", flag.display(), b.apache.reload_command()))
         + ENVIRONMENT;
     stack.write("main.tarn.hcl", &config);
     build_dir(stack.path(), "v1");
@@ -134,4 +142,123 @@ fn a_switch_is_a_planned_change_all_servers_or_none_with_drift_and_destroy() {
         assert!(!s.apache.get("shop.test").contains("build"));
         assert!(!s.root().join("server.json").exists());
     }
+}
+
+/// Two droplets in the DigitalOcean emulator (under `--sandbox`), each leading to its own real
+/// sshd: the emulator's address pool hands the first droplet 127.0.0.2 and the second (made
+/// after it) 127.0.0.3, where the two sshd listen on one port, as droplets all answer on 22.
+/// Each `pond_server` pins its own sshd's host key: a droplet leading to the wrong sshd fails.
+const DROPLETS: &str = r#"
+resource "digitalocean_droplet" "a" {
+  name    = "shop-production-a"
+  region  = "ams3"
+  size    = "s-1vcpu-1gb"
+  image   = "debian-12-x64"
+  project = "shop"
+}
+
+resource "digitalocean_droplet" "b" {
+  depends_on = [digitalocean_droplet.a]
+  name    = "shop-production-b"
+  region  = "ams3"
+  size    = "s-1vcpu-1gb"
+  image   = "debian-12-x64"
+  project = "shop"
+}
+"#;
+
+/// No DigitalOcean account, and the real API unreachable: only the sandbox's emulator can
+/// answer; its droplets report 127.0.0.2 and 127.0.0.3, where the test's sshd run.
+const SANDBOX_ENV: &[(&str, &str)] = &[
+    ("DIGITALOCEAN_TOKEN", ""),
+    ("DIGITALOCEAN_ACCESS_TOKEN", ""),
+    ("DIGITALOCEAN_API_URL", "http://127.0.0.1:9/unreachable"),
+    ("TARN_SIM_DIGITALOCEAN_DROPLET_ADDRESSES", "127.0.0.2,127.0.0.3"),
+];
+
+fn droplets_in_emulator(stack: &Stack) -> Vec<serde_json::Value> {
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&stack.read(".tarn/sandbox/digitalocean.json")).expect("the emulator snapshot is JSON");
+    snapshot["droplets"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn droplets_from_the_sandbox_lead_to_real_sshd_provisioned_deployed_switched_and_destroyed() {
+    let a = TestServer::start_on(Ipv4Addr::new(127, 0, 0, 2), 0);
+    let b = TestServer::start_on(Ipv4Addr::new(127, 0, 0, 3), a.sshd.port());
+    let stack = Stack::new();
+    let config = DROPLETS.to_string()
+        + &server_block("a", "digitalocean_droplet.a.ipv4_address", &a, &a.apache.reload_command())
+        + &server_block("b", "digitalocean_droplet.b.ipv4_address", &b, &b.apache.reload_command())
+        + ENVIRONMENT;
+    stack.write("main.tarn.hcl", &config);
+    build_dir(stack.path(), "v1");
+    build_dir(stack.path(), "v2");
+    stack.tarn(&["state", "keygen"]).ok();
+    let tarn = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().copied().chain(["--sandbox"]).collect();
+        stack.tarn_with(&args, SANDBOX_ENV)
+    };
+
+    // The servers' address is the droplets': unknown until they exist.
+    let run = tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.dump());
+    let unknown_host = |l: &&str| l.trim_start().starts_with("+ host ") && l.contains("(known after apply)");
+    assert_eq!(run.stdout.lines().filter(unknown_host).count(), 2, "{}", run.dump());
+
+    let run = tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert!(run.stderr.contains("Sandbox: provider \"digitalocean\" talks to its emulator"), "{}", run.dump());
+    let droplets = droplets_in_emulator(&stack);
+    assert_eq!(droplets.len(), 2, "{droplets:?}");
+    let shown = tarn(&["show", "--json"]).ok().json();
+    let values = |address: &str| {
+        let found = shown["resources"].as_array().unwrap().iter().find(|r| r["address"] == address);
+        found.unwrap_or_else(|| panic!("{address} not in {shown}"))["values"].clone()
+    };
+    for (name, address) in [("a", "127.0.0.2"), ("b", "127.0.0.3")] {
+        let droplet = values(&format!("digitalocean_droplet.{name}"));
+        assert_eq!(droplet["ipv4_address"], address, "{droplet}");
+        assert_eq!(values(&format!("pond_server.{name}"))["host"], droplet["ipv4_address"]);
+    }
+    for s in [&a, &b] {
+        assert_eq!(s.apache.get("shop.test"), "build v1 hi blue");
+        assert_eq!(readlink(&s.env_dir("shop", "production").join("current")), "blue");
+    }
+    let run = tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "nothing left to do: {}", run.dump());
+
+    // Deploy v2 to green: the live site still answers v1.
+    let run = tarn(&["apply", "--auto-approve", "--var", "build=v2"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    for s in [&a, &b] {
+        assert_eq!(s.apache.get("shop.test"), "build v1 hi blue", "a deployment never switches");
+        assert_eq!(s.apache.get("s3cret-green.shop.test"), "build v2 hi green");
+    }
+
+    // The switch, planned then applied.
+    let switch = ["--var", "build=v2", "--var", "live=green", "--var", "live_build=v2"];
+    let plan: Vec<&str> = ["plan", "--detailed-exitcode"].into_iter().chain(switch).collect();
+    let run = tarn(&plan);
+    assert_eq!(run.code, 2, "{}", run.dump());
+    assert!(run.stdout.contains(r#""blue" -> "green""#) && run.stdout.contains(r#""v1" -> "v2""#), "{}", run.dump());
+    assert!(!run.stdout.contains("# digitalocean_droplet"), "the switch touches no droplet: {}", run.dump());
+    let apply: Vec<&str> = ["apply", "--auto-approve"].into_iter().chain(switch).collect();
+    let run = tarn(&apply);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    for s in [&a, &b] {
+        assert_eq!(s.apache.get("shop.test"), "build v2 hi green");
+        assert_eq!(readlink(&s.env_dir("shop", "production").join("current")), "green");
+    }
+
+    let destroy: Vec<&str> = ["destroy", "--auto-approve"].into_iter().chain(switch).collect();
+    let run = tarn(&destroy);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    for s in [&a, &b] {
+        assert!(!s.apache.get("shop.test").contains("build"));
+        assert!(!s.root().join("server.json").exists());
+    }
+    assert_eq!(droplets_in_emulator(&stack), Vec::<serde_json::Value>::new(), "the droplets are deleted");
+    let real = stack.tarn(&["show", "--json"]).ok().json();
+    assert_eq!(real["resources"].as_array().map(Vec::len), Some(0), "sandbox objects never reach real state");
 }

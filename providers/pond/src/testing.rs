@@ -154,7 +154,13 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
-        let sshd = TestSshd::start().unwrap_or_else(|e| panic!("sshd: {e}"));
+        TestServer::start_on(std::net::Ipv4Addr::LOCALHOST, 0)
+    }
+
+    /// A server whose sshd listens on another loopback address (127.0.0.2, …) and port (0: a
+    /// free one): servers on distinct addresses can share a port, as droplets do port 22.
+    pub fn start_on(addr: std::net::Ipv4Addr, port: u16) -> TestServer {
+        let sshd = TestSshd::start_on(addr, port).unwrap_or_else(|e| panic!("sshd on {addr}: {e}"));
         let apache = Apache::start();
         TestServer { sshd, apache }
     }
@@ -168,13 +174,13 @@ impl TestServer {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("127.0.0.1:{}", self.sshd.port())
+        format!("{}:{}", self.sshd.addr(), self.sshd.port())
     }
 
     /// The connection fields of this server (pinned host key).
     pub fn connection(&self) -> Vec<(&'static str, Value)> {
         vec![
-            ("host", Value::string("127.0.0.1")),
+            ("host", Value::string(self.sshd.addr().to_string())),
             ("port", Value::Number(f64::from(self.sshd.port()))),
             ("user", Value::string(self.sshd.user())),
             ("private_key_file", Value::string(self.sshd.client_key_path().display().to_string())),

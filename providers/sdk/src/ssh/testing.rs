@@ -1,10 +1,13 @@
-//! Test harness: a real OpenSSH server on 127.0.0.1, with its own host key, client key and
-//! authorized_keys, started per test and killed when dropped.
+//! Test harness: a real OpenSSH server on 127.0.0.1 (or another loopback address), with its own
+//! host key, client key and authorized_keys, started per test and killed when dropped.
 //!
 //! Owns starting, restarting (optionally with a new host key) and stopping `/usr/sbin/sshd`.
 //! It must never skip silently: a missing sshd is an error that says how to install it. It binds
-//! 127.0.0.1 only, on a free port, and leaves no process or file behind when dropped.
+//! 127.0.0.1 on a free port by default; [`TestSshd::start_on`] binds another loopback address
+//! (127.0.0.2, …: all of 127.0.0.0/8 is loopback on Linux) and may share a port with servers on
+//! other addresses. It leaves no process or file behind when dropped.
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,6 +20,7 @@ const SSHD: &str = "/usr/sbin/sshd";
 /// A running sshd for tests.
 pub struct TestSshd {
     dir: PathBuf,
+    addr: Ipv4Addr,
     port: u16,
     child: Option<Child>,
     user: String,
@@ -38,8 +42,18 @@ fn keygen(path: &Path) -> Result<(), String> {
 }
 
 impl TestSshd {
-    /// Start a server; fails (never skips) when sshd is not installed.
+    /// Start a server on 127.0.0.1 and a free port; fails (never skips) when sshd is not installed.
     pub fn start() -> Result<TestSshd, String> {
+        TestSshd::start_on(Ipv4Addr::LOCALHOST, 0)
+    }
+
+    /// Start a server on a loopback address and port (0: a free port). Servers on distinct
+    /// loopback addresses can share one port, so that the address alone says which one a
+    /// client reaches. Refuses an address outside 127.0.0.0/8.
+    pub fn start_on(addr: Ipv4Addr, port: u16) -> Result<TestSshd, String> {
+        if !addr.is_loopback() {
+            return Err(format!("test sshd binds loopback addresses only, not {addr}"));
+        }
         if !Path::new(SSHD).exists() {
             return Err(
                 "sshd not found: install it with `apt-get install openssh-server` (or run ./scripts/test.sh)".into()
@@ -52,7 +66,7 @@ impl TestSshd {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("could not create {}: {e}", dir.display()))?;
         let user = run(Command::new("id").arg("-un"))?;
-        let mut server = TestSshd { dir, port: 0, child: None, user };
+        let mut server = TestSshd { dir, addr, port, child: None, user };
         keygen(&server.host_key_path())?;
         keygen(&server.client_key_path())?;
         std::fs::copy(server.client_key_path().with_extension("pub"), server.dir.join("authorized_keys"))
@@ -72,6 +86,11 @@ impl TestSshd {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The loopback address the server listens on.
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
     }
 
     pub fn user(&self) -> &str {
@@ -95,7 +114,7 @@ impl TestSshd {
         let public = std::fs::read_to_string(self.host_key_path().with_extension("pub"))
             .map_err(|e| format!("could not read the test host key: {e}"))?;
         let path = self.dir.join("known_hosts");
-        std::fs::write(&path, format!("[127.0.0.1]:{} {}", self.port, public))
+        std::fs::write(&path, format!("[{}]:{} {}", self.addr, self.port, public))
             .map_err(|e| format!("could not write known_hosts: {e}"))?;
         Ok(path)
     }
@@ -118,7 +137,7 @@ impl TestSshd {
 
     /// A client configuration for this server under the given host-key policy.
     pub fn config(&self, policy: HostKeyPolicy) -> SshConfig {
-        SshConfig::new("127.0.0.1", self.user.clone(), KeySource::File(self.client_key_path()))
+        SshConfig::new(self.addr.to_string(), self.user.clone(), KeySource::File(self.client_key_path()))
             .with_port(self.port)
             .with_host_key(policy)
             .with_connect_timeout(Duration::from_secs(10))
@@ -133,15 +152,16 @@ impl TestSshd {
 
     fn launch(&mut self) -> Result<(), String> {
         if self.port == 0 {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+            let probe = std::net::TcpListener::bind((self.addr, 0)).map_err(|e| format!("no free port: {e}"))?;
             self.port = probe.local_addr().map_err(|e| e.to_string())?.port();
         }
         let config = self.dir.join("sshd_config");
         let text = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile none\n\
+            "Port {port}\nListenAddress {addr}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile none\n\
              UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\nLogLevel ERROR\n",
             port = self.port,
+            addr = self.addr,
             hk = self.host_key_path().display(),
             ak = self.dir.join("authorized_keys").display(),
         );
@@ -158,14 +178,14 @@ impl TestSshd {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if std::net::TcpStream::connect((self.addr, self.port)).is_ok() {
                 return Ok(());
             }
             let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
             if exited.is_some() || Instant::now() > deadline {
                 let log = std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default();
                 self.stop();
-                return Err(format!("sshd did not start on 127.0.0.1:{}: {log}", self.port));
+                return Err(format!("sshd did not start on {}:{}: {log}", self.addr, self.port));
             }
             std::thread::sleep(Duration::from_millis(50));
         }

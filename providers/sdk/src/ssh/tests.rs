@@ -1,7 +1,7 @@
 //! Tests of the SSH toolkit against a real OpenSSH server (see testing.rs).
 //!
 //! Owns the end-to-end checks: exec, signals, auth and host-key refusals, timeouts, SFTP, the
-//! pool and streaming. It must not reach any host other than the harness's 127.0.0.1 server.
+//! pool and streaming. It must not reach any host other than the harness's loopback servers.
 
 use std::time::Duration;
 
@@ -325,4 +325,23 @@ async fn pipe_reports_a_failed_sink_without_draining_the_source() {
     assert!(err.message.contains("exited with code 5") && err.message.contains("source broke"), "{}", err.message);
     let same = a.pipe("true", &a, "true").await.expect_err("same connection refused");
     assert!(same.message.contains("two SSH connections"), "{}", same.message);
+}
+
+#[tokio::test]
+async fn servers_on_distinct_loopback_addresses_share_a_port_and_the_address_picks_the_server() {
+    let a = TestSshd::start_on(std::net::Ipv4Addr::new(127, 0, 0, 2), 0).unwrap_or_else(|e| panic!("{e}"));
+    let b = TestSshd::start_on(std::net::Ipv4Addr::new(127, 0, 0, 3), a.port()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.port(), b.port());
+    assert_ne!(a.host_key_fingerprint().unwrap(), b.host_key_fingerprint().unwrap());
+    for sshd in [&a, &b] {
+        let session = Session::connect(&sshd.config(pinned(sshd))).await.expect("connect");
+        let out = session.exec("echo $SSH_CONNECTION").await.expect("exec");
+        let server_addr = out.stdout.split_whitespace().nth(2).unwrap_or_default().to_string();
+        assert_eq!(server_addr, sshd.addr().to_string(), "{out:?}");
+    }
+    // a's address with b's pinned key: the address alone decides which server answers.
+    let err = Session::connect(&a.config(pinned(&b))).await.expect_err("a is not b");
+    assert!(err.message.contains("127.0.0.2"), "{}", err.message);
+    let refused = TestSshd::start_on(std::net::Ipv4Addr::new(192, 0, 2, 1), 0).err().unwrap_or_default();
+    assert!(refused.contains("loopback"), "{refused}");
 }
