@@ -205,3 +205,39 @@ fn terraform_blocks_get_a_pointer_to_tarns_way() {
         assert!(run.stderr.contains("line 2, col 3") && run.stderr.contains("line 5, col 3"), "{}", run.dump());
     }
 }
+
+/// On a terminal the progress bar goes at the end and the summary stays; during a rollback the
+/// bar counts the rollback's own operations instead of jumping to the end.
+#[test]
+fn on_a_terminal_the_summary_stays_and_the_bar_follows_a_rollback() {
+    let objects = |fail: bool| {
+        let mut c = crate::harness::FAULT_PROVIDER.to_string();
+        for n in ["a", "b", "c"] {
+            c.push_str(&format!(
+                "resource \"fault_object\" \"{n}\" {{\n  name       = \"{n}\"\n  latency_ms = 400\n}}\n"
+            ));
+        }
+        c.push_str(&format!(
+            "resource \"fault_object\" \"d\" {{\n  name        = \"d\"\n  fail_create = {fail}\n  depends_on  = [fault_object.a, fault_object.b, fault_object.c]\n}}\n"
+        ));
+        c
+    };
+    let s = Stack::with(&objects(true));
+    let on_terminal = || {
+        let mut cmd = std::process::Command::new(crate::harness::TARN);
+        cmd.arg("-C").arg(s.path()).args(["apply", "--auto-approve"]).env_remove("NO_COLOR").env_remove("CI");
+        cmd.stdin(std::process::Stdio::null());
+        crate::harness::run_on_terminal(cmd)
+    };
+    let (code, out) = on_terminal();
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("undoing 3 completed change(s)"), "{out}");
+    assert!(out.contains("rolling back fault_object."), "the bar names the rollback's operation: {out:?}");
+    assert!(out.contains("every completed change was rolled back"), "{out}");
+    s.write("main.tarn.hcl", &objects(false));
+    let (code, out) = on_terminal();
+    assert_eq!(code, 0, "{out}");
+    let summary = out.rfind("Apply complete! Resources: 4 added, 0 changed, 0 destroyed.").expect(&out);
+    // Nothing clears the summary once it is printed.
+    assert!(!out[summary..].contains("\u{1b}[2K"), "the summary was cleared: {out:?}");
+}
