@@ -1,7 +1,7 @@
 //! A stack is the configuration in the working directory plus its state. This opens the state
 //! backend, takes and keeps the lock lease (heartbeat), releases it on every exit path —
-//! including Ctrl-C, which first lets in-flight operations finish — describes the holder, and
-//! words the error of a run that lost its lease.
+//! including a first SIGINT/SIGTERM, which lets in-flight operations finish (`watch_interrupts`)
+//! — describes the holder, and words the error of a run that lost its lease.
 
 use crate::error::CliError;
 use std::path::PathBuf;

@@ -99,6 +99,10 @@ async fn run_locked(
     interrupt: Interrupt,
 ) -> Result<(), CliError> {
     let Interrupt { cancel, policy: on_interrupt } = interrupt;
+    // Interrupted while waiting for the lock: stop before reading anything.
+    if cancel.is_cancelled() {
+        return Err(nothing_changed());
+    }
     let plan = match saved_plan {
         Some(plan) => {
             check_binding(&plan, session)?;
