@@ -314,6 +314,10 @@ pub struct ApplyArgs {
     /// What to do when an action fails.
     #[arg(long, value_enum, default_value_t = OnFailure::Rollback)]
     pub on_failure: OnFailure,
+    /// What the first SIGINT/SIGTERM does with what finished: keep it (default; also
+    /// `on_interrupt` in the `tarn {}` block) or roll it back.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub on_interrupt: Option<OnInterrupt>,
     /// Stream events as JSON lines (schema: docs/json-output.md).
     #[arg(long)]
     pub json: bool,
@@ -324,6 +328,14 @@ pub struct ApplyArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Keep what finished, recorded; `tarn apply` continues (default).
+    Keep,
+    /// Undo what finished, as after a failure.
+    Rollback,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

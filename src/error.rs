@@ -20,6 +20,10 @@ pub enum CliError {
     /// and the message lists the provider calls the state may not record.
     #[error("{0}")]
     LeaseLost(String),
+    /// SIGINT or SIGTERM stopped the command: what finished is kept and recorded (the message
+    /// says what, and how to continue). Exit 130, as a second signal.
+    #[error("{0}")]
+    Interrupted(String),
     /// Not an error: plan --detailed-exitcode found changes, or drift was found.
     #[error("changes present")]
     ChangesPresent,
@@ -32,6 +36,7 @@ impl CliError {
             CliError::ChangesPresent => 2,
             CliError::RolledBack => 3,
             CliError::Incomplete | CliError::LeaseLost(_) => 4,
+            CliError::Interrupted(_) => crate::stack::INTERRUPTED_EXIT,
         }
     }
 }

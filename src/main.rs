@@ -117,6 +117,8 @@ fn report(err: &error::CliError) -> i32 {
             eout!("{}", render::diagnostics(diags, sources, color.stderr));
         }
         error::CliError::ChangesPresent => {}
+        // Not an error: what the user asked for, said with what finished.
+        error::CliError::Interrupted(message) => eoutln!("{message}"),
         other => {
             eoutln!("{}", render::error_line(&other.to_string(), color.stderr));
         }

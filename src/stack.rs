@@ -1,13 +1,13 @@
 //! A stack is the configuration in the working directory plus its state. This opens the state
 //! backend, takes and keeps the lock lease (heartbeat), releases it on every exit path —
-//! including Ctrl-C, which first lets in-flight operations finish — describes the holder, and
-//! words the error of a run that lost its lease.
+//! including a first SIGINT/SIGTERM, which lets in-flight operations finish (`watch_interrupts`)
+//! — describes the holder, and words the error of a run that lost its lease.
 
 use crate::error::CliError;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tarn_core::exec::CancelToken;
 use tarn_state::crypto::{EncryptedBackend, Sealer};
 use tarn_state::{Backend, LeaseLoss, LockHolder, LockInfo, LockOptions, StateError};
 
@@ -240,25 +240,42 @@ pub fn lease_lost(loss: &LeaseLoss) -> CliError {
     CliError::LeaseLost(text)
 }
 
-/// Set on the first Ctrl-C: the executor stops scheduling and drains; a second Ctrl-C exits
-/// at once (the lease then expires on its own, and the journal lets the next run recover).
-pub fn watch_interrupts() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
+/// SIGINT (Ctrl-C) and SIGTERM (what CI systems send on cancel) alike. The first cancels
+/// `cancel`: the executor stops scheduling, lets running provider calls finish, then keeps
+/// what finished (or rolls it back when `rollback`); `doing` says what the command does now
+/// ("letting running operations finish, then keeping what finished").
+/// A second signal exits at once with 130 (the lock lease then expires on its own, or its dead
+/// holder is recognised, and the journal lets the next run adopt what was in flight).
+/// It watches until the process ends.
+pub fn watch_interrupts(cancel: CancelToken, doing: &'static str) -> Result<(), CliError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| CliError::Failed(format!("cannot watch for SIGTERM: {e}")))?;
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| CliError::Failed(format!("cannot watch for SIGINT: {e}")))?;
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eoutln!(
-                "\nInterrupt received: letting running operations finish, then stopping. Press Ctrl-C again to exit at once."
-            );
-            f.store(true, Ordering::SeqCst);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eoutln!("Second interrupt: exiting now. The next run will recover from the journal.");
-                std::process::exit(130);
+        let mut seen = 0;
+        loop {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            seen += 1;
+            if seen > 1 {
+                eoutln!("Second interrupt ({name}): exiting now. The next run will recover from the journal.");
+                std::process::exit(INTERRUPTED_EXIT);
             }
+            eoutln!(
+                "\nInterrupt received ({name}): {doing}. Press Ctrl-C again (or send another SIGTERM) to exit at once."
+            );
+            cancel.cancel();
         }
     });
-    flag
+    Ok(())
 }
+
+/// The exit code of a command stopped by SIGINT or SIGTERM (the shell's 128 + SIGINT).
+pub const INTERRUPTED_EXIT: i32 = 130;
 
 #[cfg(test)]
 mod tests {

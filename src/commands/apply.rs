@@ -4,14 +4,14 @@
 
 use super::plan as saved;
 use super::workflow::{self, Session};
-use crate::cli::{ApplyArgs, OnFailure};
+use crate::cli::{ApplyArgs, OnFailure, OnInterrupt};
 use crate::error::CliError;
 use crate::render::events::Renderer;
 use crate::render::{self, Color};
 use crate::stack;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use tarn_core::exec::{self, ApplyContext, ApplyOptions, ApplyOutcome, CancelToken, FailurePolicy};
+use tarn_core::exec::{self, ApplyContext, ApplyOptions, ApplyOutcome, CancelToken, FailurePolicy, InterruptPolicy};
 use tarn_core::plan::{ApplyEvaluator, Plan, PlanMode};
 use tarn_state::{OutputRecord, RunStart};
 
@@ -28,6 +28,22 @@ pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), Cli
         ));
     }
     let config = workflow::load_config()?;
+    // SIGINT and SIGTERM from here on: nothing new starts, what runs finishes, then what
+    // finished is kept (or rolled back when asked).
+    let on_interrupt = match args.on_interrupt {
+        Some(OnInterrupt::Keep) => InterruptPolicy::Keep,
+        Some(OnInterrupt::Rollback) => InterruptPolicy::Rollback,
+        None => config.root.module.settings.on_interrupt.unwrap_or_default(),
+    };
+    let cancel = CancelToken::new();
+    let doing = match on_interrupt {
+        InterruptPolicy::Keep => "starting nothing new, letting running operations finish, then keeping what finished",
+        InterruptPolicy::Rollback => {
+            "starting nothing new, letting running operations finish, then rolling back what finished (on-interrupt: \
+             rollback)"
+        }
+    };
+    stack::watch_interrupts(cancel.clone(), doing)?;
     let (plan, variables) =
         match &args.plan_file {
             Some(path) if !destroy => {
@@ -51,7 +67,8 @@ pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), Cli
             None => (None, workflow::resolve_variables(&config, &args.config)?),
         };
     let session = Session::open(&crate::location::locate()?, config, variables, &args.run, command).await?;
-    let result = run_locked(&session, plan, &args, destroy, color, command).await;
+    let interrupt = Interrupt { cancel, policy: on_interrupt };
+    let result = run_locked(&session, plan, &args, destroy, color, command, interrupt).await;
     // Whatever the run concluded, a lost lock is what the user must hear about.
     let result = match session.backend.lease_loss() {
         Some(loss) => Err(stack::lease_lost(&loss)),
@@ -61,6 +78,17 @@ pub async fn run(args: ApplyArgs, destroy: bool, color: Color) -> Result<(), Cli
     result
 }
 
+/// The cancel token the signal watcher sets, and what an interrupt does with what finished.
+struct Interrupt {
+    cancel: CancelToken,
+    policy: InterruptPolicy,
+}
+
+/// Said when a signal arrived before anything changed.
+fn nothing_changed() -> CliError {
+    CliError::Interrupted("Interrupted: nothing was changed.".into())
+}
+
 async fn run_locked(
     session: &Session,
     saved_plan: Option<Plan>,
@@ -68,7 +96,13 @@ async fn run_locked(
     destroy: bool,
     color: Color,
     command: &str,
+    interrupt: Interrupt,
 ) -> Result<(), CliError> {
+    let Interrupt { cancel, policy: on_interrupt } = interrupt;
+    // Interrupted while waiting for the lock: stop before reading anything.
+    if cancel.is_cancelled() {
+        return Err(nothing_changed());
+    }
     let plan = match saved_plan {
         Some(plan) => {
             check_binding(&plan, session)?;
@@ -88,28 +122,20 @@ async fn run_locked(
                 return Ok(());
             }
             if !args.auto_approve {
-                confirm(destroy)?;
+                confirm(destroy, &cancel).await?;
             }
             plan
         }
     };
+    if cancel.is_cancelled() {
+        return Err(nothing_changed());
+    }
     if plan.mode == PlanMode::RefreshOnly {
         return refresh_state(session, &plan, args.json, command).await;
     }
     refuse_secrets_without_key(&plan)?;
     let progress = std::io::stdout().is_terminal() && !args.json && !crate::pipeline::ci();
     let renderer = Renderer::new(args.json, color.stdout, progress).for_destroy(destroy).with_heartbeat(heartbeat()?);
-    let cancel = CancelToken::new();
-    let interrupted = stack::watch_interrupts();
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            while !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            cancel.cancel();
-        })
-    };
     let finalizer = Arc::new(ApplyEvaluator::new(
         session.planning.config.clone(),
         session.planning.variables.clone(),
@@ -129,6 +155,7 @@ async fn run_locked(
                 OnFailure::Halt => FailurePolicy::Halt,
                 OnFailure::Continue => FailurePolicy::Continue,
             },
+            on_interrupt,
             ..ApplyOptions::default()
         },
         events: renderer,
@@ -140,7 +167,6 @@ async fn run_locked(
         },
     };
     let report = exec::apply(&plan, ctx).await;
-    watcher.abort();
     let report = report.map_err(|e| CliError::Failed(format!("apply could not run: {e}")))?;
     match report.outcome {
         ApplyOutcome::Success => {
@@ -152,6 +178,13 @@ async fn run_locked(
         }
         ApplyOutcome::RolledBack => Err(CliError::RolledBack),
         ApplyOutcome::RollbackIncomplete | ApplyOutcome::Partial => Err(CliError::Incomplete),
+        ApplyOutcome::Interrupted => Err(CliError::Interrupted(format!(
+            "Interrupted: {} created, {} changed, {} destroyed, {} not started. Run `{command}` to continue.",
+            report.created,
+            report.changed,
+            report.destroyed,
+            report.skipped.len()
+        ))),
     }
 }
 
@@ -215,7 +248,7 @@ async fn refresh_state(session: &Session, plan: &Plan, json: bool, command: &str
     Ok(())
 }
 
-fn confirm(destroy: bool) -> Result<(), CliError> {
+async fn confirm(destroy: bool, cancel: &CancelToken) -> Result<(), CliError> {
     if let Some(why) = crate::pipeline::no_input_reason() {
         return Err(CliError::Failed(format!(
             "apply needs approval, and {why}. Nothing was changed. Review the plan above, then run again with \
@@ -225,8 +258,16 @@ fn confirm(destroy: bool) -> Result<(), CliError> {
     let what = if destroy { "destroy every object listed above" } else { "perform these actions" };
     out!("\nDo you want to {what}? Only 'yes' will be accepted.\n  Enter a value: ");
     let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    // Read on a thread of its own, so that an interrupt at the prompt ends the command.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = tx.send(std::io::stdin().lock().read_line(&mut line).map(|_| line));
+    });
+    let line = tokio::select! {
+        read = rx => read.map_err(|_| CliError::Failed("cannot read the answer".into()))??,
+        () = cancel.cancelled() => return Err(nothing_changed()),
+    };
     if line.trim() != "yes" {
         return Err(CliError::Failed("apply cancelled: nothing was changed".into()));
     }

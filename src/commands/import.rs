@@ -40,9 +40,12 @@ pub async fn run(args: ImportArgs) -> Result<(), CliError> {
     }
     let config = workflow::load_config()?;
     declared(&config, &address)?;
+    // SIGINT and SIGTERM: a provider call already made finishes; nothing is imported after.
+    let cancel = CancelToken::new();
+    stack::watch_interrupts(cancel.clone(), "letting the running provider call finish, then stopping")?;
     let variables = workflow::resolve_variables(&config, &args.config)?;
     let session = Session::open(&crate::location::locate()?, config, variables, &args.run, COMMAND).await?;
-    let result = run_locked(&session, &address, &args.id).await;
+    let result = run_locked(&session, &address, &args.id, &cancel).await;
     // As for apply: a lost lock is what the user must hear about, with the calls it made.
     let result = match session.backend.lease_loss() {
         Some(loss) => Err(crate::stack::lease_lost(&loss)),
@@ -69,7 +72,7 @@ fn declared(config: &tarn_core::config::Config, address: &Address) -> Result<(),
     Ok(())
 }
 
-async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<(), CliError> {
+async fn run_locked(session: &Session, address: &Address, id: &str, cancel: &CancelToken) -> Result<(), CliError> {
     let wanted = address.to_string();
     if session.planning.snapshot.resources.iter().any(|r| r.address == wanted) {
         return Err(CliError::Failed(format!(
@@ -114,6 +117,9 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
     };
     let one = single_import_plan(&planned, target, id, value);
     refuse_secrets_without_key(&one)?;
+    if cancel.is_cancelled() {
+        return Err(CliError::Interrupted(format!("Interrupted: {address} was not imported; nothing was changed.")));
+    }
     let events = Arc::new(Quiet::default());
     let ctx = ApplyContext {
         providers: session.planning.providers.to_map(),
@@ -128,7 +134,7 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
         schemas: session.planning.providers.schemas().clone(),
         options: ApplyOptions { parallelism: 1, ..ApplyOptions::default() },
         events: events.clone(),
-        cancel: CancelToken::new(),
+        cancel: cancel.clone(),
         run: RunStart {
             command: COMMAND.to_string(),
             holder: stack::holder(COMMAND),
@@ -137,13 +143,17 @@ async fn run_locked(session: &Session, address: &Address, id: &str) -> Result<()
     };
     let report = exec::apply(&one, ctx).await.map_err(|e| CliError::Failed(format!("import could not run: {e}")))?;
     match report.outcome {
-        ApplyOutcome::Success => {
+        // Interrupted while its one operation ran: that operation finished, so it is imported.
+        ApplyOutcome::Success | ApplyOutcome::Interrupted if report.failed.is_empty() && report.skipped.is_empty() => {
             outln!("{address}: imported from ID {id:?}.");
             outln!(
                 "\nImport successful: {address} is now in the state and tarn manages it. The object was not changed; \
                  run `tarn plan` to see how it differs from its configuration."
             );
             Ok(())
+        }
+        ApplyOutcome::Interrupted if report.failed.is_empty() => {
+            Err(CliError::Interrupted(format!("Interrupted: {address} was not imported; nothing was changed.")))
         }
         _ => {
             let why = report.failed.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; ");

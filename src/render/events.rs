@@ -251,6 +251,9 @@ pub fn line(event: &Event, color: bool) -> Option<String> {
             ApplyOutcome::Partial => {
                 paint("Apply failed; the changes that succeeded are kept and recorded.", style::ERROR, color)
             }
+            ApplyOutcome::Interrupted => {
+                paint("Apply interrupted; the changes that finished are kept and recorded.", style::WARNING, color)
+            }
         },
     })
 }

@@ -18,6 +18,8 @@
 //! - `drift_schedule` — `tarn drift --every` with report file, webhook and Prometheus metrics
 //! - `markdown` — `tarn show PLANFILE --markdown`, the pull-request comment
 //! - `workflow` — quickstart, drift, target/exclude/replace, retries, Ctrl-C, JSON syntax
+//! - `interrupts` — SIGINT and SIGTERM during apply, destroy, drift and import, on SQLite and
+//!   PostgreSQL: what finished kept, `--on-interrupt=rollback`, a second signal and adoption
 //! - `surgery` — state show / mv / rm / pull / push / rekey
 //! - `history` — run history and one run's journal
 //! - `habits` — durations, the OS user in history, carets under wide characters
@@ -51,6 +53,7 @@ mod exit_codes;
 mod habits;
 mod history;
 mod import;
+mod interrupts;
 mod lease;
 mod lock;
 mod markdown;

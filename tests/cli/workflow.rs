@@ -1,7 +1,8 @@
 //! Everyday workflows end to end: the quickstart example, drift (an object edited or deleted
 //! behind tarn's back), `--target` / `--exclude` / `--replace`, transient failures retried,
-//! a rollback that itself fails (exit 4, state still exact), Ctrl-C (SIGINT) during apply,
-//! the `--json` event stream, and configurations written in JSON syntax.
+//! a rollback that itself fails (exit 4, state still exact), Ctrl-C (SIGINT) during apply (what
+//! finished is kept, exit 130), the `--json` event stream, and configurations written in JSON
+//! syntax.
 
 use crate::harness::{FAULT_PROVIDER, Lines, Stack, wait_for};
 use std::time::Duration;
@@ -161,12 +162,13 @@ fn a_rollback_that_fails_exits_4_and_the_state_says_what_exists() {
 }
 
 #[test]
-fn ctrl_c_during_apply_drains_then_rolls_back() {
+fn ctrl_c_during_apply_drains_then_keeps_what_finished() {
     let s = Stack::with(&format!(
         "{FAULT_PROVIDER}\nresource \"fault_object\" \"first\" {{\n  count      = 4\n  name       = \"first-${{count.index}}\"\n  latency_ms = 500\n}}\n\nresource \"fault_object\" \"second\" {{\n  count      = 4\n  name       = \"second-${{count.index}}\"\n  value      = fault_object.first[count.index].id\n  latency_ms = 300\n}}\n"
     ));
     let mut child = s.spawn(&["apply", "--auto-approve"]);
     let lines = Lines::follow(child.stdout.take().unwrap());
+    let errors = Lines::follow(child.stderr.take().unwrap());
     wait_for("the first creates to start", Duration::from_secs(20), || {
         lines.text().contains("Creating...").then_some(())
     });
@@ -174,13 +176,19 @@ fn ctrl_c_during_apply_drains_then_rolls_back() {
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let status = child.wait().unwrap();
     let out = lines.finish();
-    assert_eq!(status.code(), Some(3), "{out}");
-    assert!(out.contains("Rolling back"), "{out}");
+    let err = errors.finish();
+    assert_eq!(status.code(), Some(130), "{out}\n{err}");
+    assert!(!out.contains("Rolling back"), "an interrupt keeps what finished unless asked\n{out}");
     assert!(!out.contains("second[0]: Creating"), "nothing new may start after Ctrl-C\n{out}");
-    assert!(s.object_ids().is_empty(), "left: {:?}", s.object_ids());
-    assert!(s.addresses().is_empty());
-    // The lock was released on the way out.
-    s.tarn(&["plan"]).ok();
+    assert!(
+        err.contains("Interrupted: 4 created, 0 changed, 0 destroyed, 4 not started. Run `tarn apply` to continue."),
+        "{err}"
+    );
+    assert_eq!(s.object_ids().len(), 4);
+    assert_eq!(s.object_ids(), s.state_ids());
+    // The lock was released on the way out, and the next apply continues.
+    s.tarn(&["apply", "--auto-approve"]).ok().stdout_has("Apply complete! Resources: 4 added");
+    assert_eq!(s.object_ids().len(), 8);
 }
 
 #[test]

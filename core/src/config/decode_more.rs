@@ -195,7 +195,7 @@ pub fn output(d: &mut Decoder, b: &Block) {
 }
 
 pub fn settings(d: &mut Decoder, b: &Block) {
-    d.check_only(&b.body, "tarn", &["required_version"], &["required_providers", "backend"]);
+    d.check_only(&b.body, "tarn", &["required_version", "on_interrupt"], &["required_providers", "backend"]);
     if let Some(prev) = d.module.settings.span {
         d.push(
             Diagnostic::error(
@@ -211,6 +211,24 @@ pub fn settings(d: &mut Decoder, b: &Block) {
         && let Some(text) = d.string(&b.body, "required_version")
     {
         d.module.settings.required_version = Some(Constraint { text, span: a.value.span });
+    }
+    if let Some(a) = b.body.attributes.get("on_interrupt")
+        && let Some(text) = d.string(&b.body, "on_interrupt")
+    {
+        match text.as_str() {
+            "keep" => d.module.settings.on_interrupt = Some(crate::exec::InterruptPolicy::Keep),
+            "rollback" => d.module.settings.on_interrupt = Some(crate::exec::InterruptPolicy::Rollback),
+            other => d.push(
+                Diagnostic::error(
+                    "Invalid on_interrupt",
+                    format!(
+                        "\"{other}\" is not an interrupt policy; use \"keep\" (keep what finished, the default) or \
+                         \"rollback\" (undo what finished)."
+                    ),
+                )
+                .at(a.value.span),
+            ),
+        }
     }
     for rp in b.body.blocks.iter().filter(|x| x.kind == "required_providers") {
         for nested in &rp.body.blocks {

@@ -106,6 +106,9 @@ pub struct Settings {
     pub backend: Option<Backend>,
     /// `required_version = ">= 1.2, < 2.0"`: the tarn versions this configuration accepts.
     pub required_version: Option<Constraint>,
+    /// `on_interrupt = "keep" | "rollback"`: what the first SIGINT/SIGTERM during an apply
+    /// does with what finished; `--on-interrupt` overrides it. `None`: keep.
+    pub on_interrupt: Option<crate::exec::InterruptPolicy>,
     pub span: Option<Span>,
 }
 

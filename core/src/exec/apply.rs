@@ -2,7 +2,8 @@
 //! history, runs the phases the plan assigned (main, replace, final-destroy; each only if every
 //! earlier one succeeded), applies the failure policy, closes the run and reports. It owns the
 //! order of phases and the outcome; scheduling is the dispatcher's, provider calls are the
-//! workers'. Under `rollback`, a stop in any phase undoes every completed op that can be undone
+//! workers'. An interrupt (the cancel token) with no failure keeps what finished unless the
+//! interrupt policy says `rollback`. Under `rollback`, a stop in any phase undoes every completed op that can be undone
 //! (after finishing the replacements whose old object is already gone). When every phase
 //! succeeded, the rows of objects `removed {}` blocks forget are deleted (no provider call).
 //!
@@ -13,7 +14,7 @@ use super::cancel::CancelToken;
 use super::dispatch::{self, OnFailure};
 use super::error::ExecError;
 use super::journal::{self, Outcome};
-use super::model::{ApplyOptions, ApplyOutcome, Event, EventSink, FailurePolicy};
+use super::model::{ApplyOptions, ApplyOutcome, Event, EventSink, FailurePolicy, InterruptPolicy};
 use super::moves;
 use super::ops::{Completed, OpProblem, PhaseJobs, Shared};
 use super::phases;
@@ -39,7 +40,8 @@ pub struct ApplyContext {
     pub schemas: Schemas,
     pub options: ApplyOptions,
     pub events: Arc<dyn EventSink>,
-    /// Ctrl-C: stop scheduling, let in-flight ops finish, then apply the failure policy.
+    /// SIGINT/SIGTERM: stop scheduling, let in-flight ops finish, then keep what finished or
+    /// roll back (`options.on_interrupt`; a failure seen meanwhile applies the failure policy).
     pub cancel: CancelToken,
     /// The history record `apply` opens with `begin_run`.
     pub run: RunStart,
@@ -69,6 +71,11 @@ pub struct ApplyReport {
     /// an object.
     pub kept: Vec<Address>,
     pub cancelled: bool,
+    /// Completed forward operations by kind (compensations not counted), for the summary of
+    /// an interrupted run: objects created, updated in place, and deleted.
+    pub created: usize,
+    pub changed: usize,
+    pub destroyed: usize,
 }
 
 /// Applies `plan`'s execution graph. Errors only when nothing could be started (invalid
@@ -176,11 +183,22 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         not_restorable: Vec::new(),
         kept: Vec::new(),
         cancelled,
+        created: count(&done, crate::plan::OpKind::Create),
+        changed: count(&done, crate::plan::OpKind::Update),
+        destroyed: count(&done, crate::plan::OpKind::Delete),
     };
     let stopped = !report.failed.is_empty() || !report.skipped.is_empty() || cancelled;
+    // Interrupted and nothing failed: the user asked to stop, and `on_interrupt` says what
+    // becomes of what finished. A failure seen meanwhile is handled by the failure policy.
+    let interrupted = cancelled && report.failed.is_empty() && report.uncertain.is_empty();
+    let roll_back = if interrupted {
+        options.on_interrupt == InterruptPolicy::Rollback
+    } else {
+        options.on_failure == FailurePolicy::Rollback
+    };
     report.outcome = if !stopped {
         ApplyOutcome::Success
-    } else if options.on_failure == FailurePolicy::Rollback {
+    } else if roll_back {
         let mut completed: Vec<Completed> = done.iter().flat_map(|p| p.completed.iter().cloned()).collect();
         completed.extend(finish_replacements(&shared, &done, options.parallelism, &mut report).await);
         let result = rollback::rollback(&shared, &completed, options.parallelism).await;
@@ -192,6 +210,9 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
             && report.kept.is_empty()
             && report.uncertain.is_empty();
         if complete { ApplyOutcome::RolledBack } else { ApplyOutcome::RollbackIncomplete }
+    } else if interrupted {
+        // What finished stays; replacements and deposed objects left are finished next time.
+        ApplyOutcome::Interrupted
     } else {
         // Halt or continue: what succeeded stays; deposed objects left are deleted next time.
         ApplyOutcome::Partial
@@ -203,6 +224,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         ApplyOutcome::RollbackIncomplete => RunOutcome::RollbackIncomplete,
         ApplyOutcome::Partial if options.on_failure == FailurePolicy::Halt => RunOutcome::Halted,
         ApplyOutcome::Partial => RunOutcome::Failed,
+        ApplyOutcome::Interrupted => RunOutcome::Interrupted,
     };
     let summary = json!({
         // The plan's counts, given at begin_run, kept next to what happened (tarn history).
@@ -214,6 +236,9 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
         "not_restorable": report.not_restorable.len(),
         "kept": report.kept.len(),
         "cancelled": cancelled,
+        "created": report.created,
+        "changed": report.changed,
+        "destroyed": report.destroyed,
     });
     if let Err(e) = ctx.backend.finish_run(&run_id, run_outcome, summary).await {
         // Changes were made and are recorded row by row; a missing end of run is reported as
@@ -250,6 +275,11 @@ async fn finish_replacements(
     report.uncertain.extend(jobs.uncertain);
     report.skipped.extend(jobs.skipped);
     jobs.completed
+}
+
+/// Completed ops of one kind, in every phase.
+fn count(done: &[PhaseJobs<'_, '_>], kind: crate::plan::OpKind) -> usize {
+    done.iter().flat_map(|p| &p.completed).filter(|c| c.kind == kind).count()
 }
 
 /// A worker that panicked could not journal its own end: record it, so it is never lost.

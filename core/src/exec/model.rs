@@ -18,11 +18,24 @@ pub enum FailurePolicy {
     Continue,
 }
 
+/// What the first interrupt (SIGINT or SIGTERM) leads to, once running operations finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptPolicy {
+    /// Keep what finished, recorded; the next apply continues (default).
+    #[default]
+    Keep,
+    /// Undo what finished, as the `rollback` failure policy does.
+    Rollback,
+}
+
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Maximum concurrent provider operations (default 10).
     pub parallelism: usize,
     pub on_failure: FailurePolicy,
+    /// After an interrupt (the cancel token) with no failure: keep what finished, or roll back.
+    pub on_interrupt: InterruptPolicy,
     /// Attempts for an operation failing with a transient error (1 = no retry).
     pub max_attempts: u32,
     /// First retry delay; doubles per attempt, with jitter.
@@ -37,6 +50,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallelism: 10,
             on_failure: FailurePolicy::Rollback,
+            on_interrupt: InterruptPolicy::Keep,
             max_attempts: 3,
             retry_base: Duration::from_millis(200),
             run_id: String::new(),
@@ -133,6 +147,9 @@ pub enum ApplyOutcome {
     RollbackIncomplete,
     /// Policy `halt` or `continue` and something failed: changes are partial, recorded.
     Partial,
+    /// Interrupted (no failure) under [`InterruptPolicy::Keep`]: what finished is kept and
+    /// recorded, nothing else was started; the next apply continues.
+    Interrupted,
 }
 
 /// Where the executor sends events. Must be cheap and never block for long.

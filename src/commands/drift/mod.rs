@@ -60,7 +60,20 @@ pub async fn run(args: DriftArgs, color: Color) -> Result<(), CliError> {
 
 /// One check: print it, record it, exit 0/2/1.
 async fn once(opts: &CheckOptions, format: Format, color: Color, mut sinks: sinks::Sinks) -> Result<(), CliError> {
-    let (result, ctx) = timed_check(opts).await;
+    // SIGINT and SIGTERM: a check only reads, so it stops where it is; nothing is recorded.
+    let cancel = tarn_core::exec::CancelToken::new();
+    stack::watch_interrupts(cancel.clone(), "stopping the check (it only reads)")?;
+    let (result, ctx) = tokio::select! {
+        checked = timed_check(opts) => checked,
+        () = cancel.cancelled() => {
+            sinks.close().await;
+            return Err(CliError::Interrupted(
+                "Interrupted: the drift check stopped before it finished; nothing was changed and no report was \
+                 recorded."
+                    .into(),
+            ));
+        }
+    };
     let outcome = outcome(&result);
     let doc = report::document(&outcome, &ctx);
     let recorded = sinks.record(&outcome, &doc);

@@ -411,7 +411,7 @@ async fn a_failed_state_write_leaves_the_intent_open() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_lets_in_flight_ops_finish_then_rolls_back() {
+async fn cancel_lets_in_flight_ops_finish_then_keeps_what_finished() {
     let h = Harness::new();
     let mut p = PlanBuilder::default();
     for i in 0..20 {
@@ -422,12 +422,44 @@ async fn cancel_lets_in_flight_ops_finish_then_rolls_back() {
         tokio::time::sleep(Duration::from_millis(60)).await;
         cancel.cancel();
     });
+    // The failure policy is for failures; an interrupt keeps what finished by default.
     let report = apply(&p.build(), h.context(Harness::options(FailurePolicy::Rollback, 2))).await.unwrap();
+    assert!(report.cancelled);
+    assert_eq!(report.outcome, ApplyOutcome::Interrupted);
+    assert!(report.completed >= 2 && report.completed < 20, "{}", report.completed);
+    assert_eq!(report.created, report.completed);
+    assert_eq!((report.changed, report.destroyed), (0, 0));
+    assert_eq!(report.skipped.len(), 20 - report.completed, "everything else was not started");
+    assert_eq!(h.events.count(|e| matches!(e, Event::OpFailed { .. })), 0, "nothing was cut short");
+    assert_eq!(h.existing().len(), report.completed);
+    assert_eq!(h.recorded().len(), report.completed, "what finished is recorded");
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::Interrupted);
+    assert!(h.backend.open_intents().await.unwrap().is_empty(), "nothing is left to recover");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_with_on_interrupt_rollback_lets_in_flight_ops_finish_then_rolls_back() {
+    let h = Harness::new();
+    let mut p = PlanBuilder::default();
+    for i in 0..20 {
+        p.create(&format!("o{i:02}"), obj(&format!("o{i:02}"), &[("latency_ms", num(40.0))]));
+    }
+    let cancel = h.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        cancel.cancel();
+    });
+    let options = tarn_core::exec::ApplyOptions {
+        on_interrupt: tarn_core::exec::InterruptPolicy::Rollback,
+        ..Harness::options(FailurePolicy::Halt, 2)
+    };
+    let report = apply(&p.build(), h.context(options)).await.unwrap();
     assert!(report.cancelled);
     assert_eq!(report.outcome, ApplyOutcome::RolledBack);
     assert!(report.completed >= 2 && report.completed < 20, "{}", report.completed);
     assert_eq!(h.events.count(|e| matches!(e, Event::OpFailed { .. })), 0, "nothing was cut short");
     assert!(h.existing().is_empty() && h.recorded().is_empty());
+    assert_eq!(h.backend.runs()[0].outcome, RunOutcome::RolledBack);
 }
 
 /// The fault provider plus a data source of the same type name that echoes its configuration.

@@ -204,6 +204,7 @@ impl Harness {
         ApplyOptions {
             parallelism,
             on_failure: policy,
+            on_interrupt: tarn_core::exec::InterruptPolicy::Keep,
             max_attempts: 3,
             retry_base: Duration::from_millis(1),
             run_id: String::new(),
