@@ -14,7 +14,8 @@ use tarn_sdk::{Mode, Value};
 /// on plan changes and the `provider_changed` reason (a move to another provider configuration).
 /// 1.3: `irreversible_delete` on plan changes, the `replace` phase, and the `rollback_kept` and
 /// `rollback_not_restorable` events. 1.4: the `forget` reason, the `forgotten` event and the
-/// `refresh_complete` line. 1.5: `notes` on plan changes (what an update does beyond the change).
+/// `refresh_complete` line. 1.5: `notes` on plan changes (what an update does beyond the change), the `interrupted`
+/// outcome.
 pub const FORMAT_VERSION: &str = "1.5";
 
 /// A value as JSON with marks removed (unknown and sensitive → null), plus the pointers of

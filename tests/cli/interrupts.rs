@@ -169,12 +169,19 @@ fn second_signal_exits_at_once_and_the_next_run_adopts(s: &Stack, first: i32, se
     wait_for("the stuck object to be stored", Duration::from_secs(60), || {
         s.objects().values().any(|o| o["attributes"]["name"] == "stuck").then_some(())
     });
+    // Both quick creates are running too (on a loaded machine they may start after the stuck
+    // one stored its object), so the first signal lets exactly two calls finish.
+    wait_for("the quick creates to start", Duration::from_secs(60), || {
+        let text = out.text();
+        (text.contains("fault_object.quick[0]: Creating...") && text.contains("fault_object.quick[1]: Creating..."))
+            .then_some(())
+    });
     signal(&child, first);
     wait_for("the first interrupt to be seen", Duration::from_secs(10), || {
         err.text().contains("Interrupt received").then_some(())
     });
     // The others finish; the stuck create never does, so tarn waits for it...
-    wait_for("the running creates to finish", Duration::from_secs(10), || {
+    wait_for("the running creates to finish", Duration::from_secs(30), || {
         (out.text().matches("Creation complete").count() == 2).then_some(())
     });
     assert!(child.try_wait().unwrap().is_none(), "tarn waits for the running call\n{}", err.text());
