@@ -241,3 +241,31 @@ fn on_a_terminal_the_summary_stays_and_the_bar_follows_a_rollback() {
     // Nothing clears the summary once it is printed.
     assert!(!out[summary..].contains("\u{1b}[2K"), "the summary was cleared: {out:?}");
 }
+
+#[test]
+fn drift_every_takes_compound_durations() {
+    let s = Stack::with(ONE);
+    s.tarn(&["apply", "--auto-approve"]).ok();
+    let mut child = s.spawn(&["drift", "--every", "1h30m"]);
+    let err = crate::harness::Lines::follow(child.stderr.take().unwrap());
+    crate::harness::wait_for("the first check", std::time::Duration::from_secs(30), || {
+        err.text().contains("Checking for drift every 1h 30m").then_some(())
+    });
+    // SAFETY: kill with a pid we started and still own (the child has not been reaped).
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status =
+        crate::harness::wait_for("tarn to stop", std::time::Duration::from_secs(15), || child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(0), "{}", err.text());
+    assert!(err.finish().contains("Stopped checking for drift."));
+}
+
+#[test]
+fn a_plus_in_a_postgres_url_stays_a_plus_as_in_libpq() {
+    let pg = tarn_state::postgres::testing::TestPostgres::shared();
+    let schema = format!("team+infra_{}", uuid::Uuid::new_v4().simple());
+    let s = Stack::with("resource \"null_resource\" \"a\" {}\n");
+    let url = format!("{}?schema={}", pg.url("postgres"), schema.replace('_', "%5F"));
+    s.tarn_with(&["apply", "--auto-approve"], &[("TARN_BACKEND_URL", url.as_str())]).ok();
+    assert_eq!(crate::postgres::count(&schema, "resources"), 1, "the schema is named with its '+'");
+    assert!(!s.state_db().exists(), "the state went to PostgreSQL");
+}

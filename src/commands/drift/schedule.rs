@@ -118,12 +118,9 @@ fn first_line(e: &CliError) -> String {
 }
 
 fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
-        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
-        _ => format!("{}s", d.as_secs_f64()),
-    }
+    // Whole seconds (or whole milliseconds below a second), as humantime spells them: `1h 30m`.
+    let d = if d >= Duration::from_secs(1) { Duration::from_secs(d.as_secs()) } else { d };
+    humantime::format_duration(d).to_string()
 }
 
 /// `true` once Ctrl-C or SIGTERM arrived; a second one exits at once.
