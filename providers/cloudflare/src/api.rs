@@ -9,7 +9,7 @@
 
 use serde_json::Value as Json;
 use tarn_sdk::http::{Client, Paging, RequestBudget, Secrets, all_pages, vendor_message};
-use tarn_sdk::{ErrorClass, ProviderError};
+use tarn_sdk::ProviderError;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 
@@ -137,11 +137,7 @@ pub fn id<'a>(value: &'a str, what: &str) -> Result<&'a str, ProviderError> {
 
 /// Not found (the object, or its zone) becomes `None`.
 fn gone_is_none(answer: Result<Json, ProviderError>) -> Result<Option<Json>, ProviderError> {
-    match answer {
-        Ok(body) => Ok(Some(body)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    tarn_sdk::error::found(answer)
 }
 
 /// The `result` of a success envelope; a 2xx answer that says `success: false` is an error in

@@ -142,21 +142,12 @@ fn zone() -> ResourceSchema {
         .attr("account_id", AttributeSchema::computed(Type::String, "The account the zone belongs to."))
 }
 
-fn object(fields: &[(&str, Type)]) -> Type {
-    let attributes = fields.iter().map(|(k, t)| (k.to_string(), t.clone())).collect();
-    Type::Object { attributes, optional: Vec::new() }
-}
-
-fn list_of(t: Type) -> Type {
-    Type::List { element: Box::new(t) }
-}
-
 fn zones() -> ResourceSchema {
-    let zone = object(&[
+    let zone = Type::object(&[
         ("id", Type::String),
         ("name", Type::String),
         ("status", Type::String),
-        ("name_servers", list_of(Type::String)),
+        ("name_servers", Type::list(Type::String)),
         ("account_id", Type::String),
     ]);
     ResourceSchema::new("The zones the token can see, sorted by name.")
@@ -168,11 +159,11 @@ fn zones() -> ResourceSchema {
             ),
         )
         .attr("status", AttributeSchema::optional(Type::String, "Only zones in this status: initializing, pending, active or moved."))
-        .attr("zones", AttributeSchema::computed(list_of(zone), "Each zone: id, name, status, name_servers, account_id."))
+        .attr("zones", AttributeSchema::computed(Type::list(zone), "Each zone: id, name, status, name_servers, account_id."))
 }
 
 fn dns_records() -> ResourceSchema {
-    let record = object(&[
+    let record = Type::object(&[
         ("id", Type::String),
         ("name", Type::String),
         ("type", Type::String),
@@ -188,7 +179,7 @@ fn dns_records() -> ResourceSchema {
         .attr(
             "records",
             AttributeSchema::computed(
-                list_of(record),
+                Type::list(record),
                 "Each record: id, name (fully qualified), type, content, ttl, proxied, comment (null when none).",
             ),
         )
@@ -196,10 +187,10 @@ fn dns_records() -> ResourceSchema {
 
 fn zone_lockdowns() -> ResourceSchema {
     let configuration = configuration_type();
-    let rule = object(&[
+    let rule = Type::object(&[
         ("id", Type::String),
-        ("urls", list_of(Type::String)),
-        ("configurations", list_of(configuration)),
+        ("urls", Type::list(Type::String)),
+        ("configurations", Type::list(configuration)),
         ("description", Type::String),
         ("paused", Type::Bool),
     ]);
@@ -207,7 +198,7 @@ fn zone_lockdowns() -> ResourceSchema {
         .attr("zone_id", AttributeSchema::required(Type::String, "The zone's identifier (32 hex digits)."))
         .attr(
             "rules",
-            AttributeSchema::computed(list_of(rule), "Each rule: id, urls, configurations, description, paused."),
+            AttributeSchema::computed(Type::list(rule), "Each rule: id, urls, configurations, description, paused."),
         )
         .attr(
             "active_rules",

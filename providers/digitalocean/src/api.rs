@@ -368,11 +368,7 @@ pub fn tag_name(value: &str) -> Result<&str, ProviderError> {
 
 /// Not found (404) becomes `None`.
 fn gone_is_none(answer: Result<Json, ProviderError>) -> Result<Option<Json>, ProviderError> {
-    match answer {
-        Ok(body) => Ok(Some(body)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(classify(e)),
-    }
+    tarn_sdk::error::found(answer).map_err(classify)
 }
 
 /// Refines the class the status gave by DigitalOcean's error `id` (the toolkit puts it in the

@@ -18,18 +18,9 @@ pub const LOADBALANCER: &str = "digitalocean_loadbalancer";
 pub const TAG: &str = "digitalocean_tag";
 pub const DROPLETS: &str = "digitalocean_droplets";
 
-fn strings() -> Type {
-    Type::List { element: Box::new(Type::String) }
-}
-
-fn object(fields: &[(&str, Type)], optional: &[&str]) -> Type {
-    let attributes: IndexMap<String, Type> = fields.iter().map(|(k, t)| (k.to_string(), t.clone())).collect();
-    Type::Object { attributes, optional: optional.iter().map(|s| s.to_string()).collect() }
-}
-
 /// One forwarding rule of a load balancer.
 pub fn forwarding_rule_type() -> Type {
-    object(
+    Type::object_with_optional(
         &[
             ("entry_protocol", Type::String),
             ("entry_port", Type::Number),
@@ -54,7 +45,7 @@ pub fn healthcheck_type() -> Type {
         ("healthy_threshold", Type::Number),
     ];
     let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-    object(&fields, &names)
+    Type::object_with_optional(&fields, &names)
 }
 
 pub fn provider_schema() -> ProviderSchema {
@@ -105,9 +96,9 @@ fn droplet() -> ResourceSchema {
         .attr("image", AttributeSchema::required(Type::String, "The image slug (ubuntu-24-04-x64, …) or id.").force_new())
         .attr(
             "ssh_keys",
-            AttributeSchema::optional(strings(), "SSH keys (ids or fingerprints, e.g. digitalocean_ssh_key.x.id) put in root's authorized_keys at creation.").force_new(),
+            AttributeSchema::optional(Type::list(Type::String), "SSH keys (ids or fingerprints, e.g. digitalocean_ssh_key.x.id) put in root's authorized_keys at creation.").force_new(),
         )
-        .attr("tags", AttributeSchema::optional(strings(), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
+        .attr("tags", AttributeSchema::optional(Type::list(Type::String), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
         .attr(
             "project",
             AttributeSchema::optional(
@@ -191,7 +182,7 @@ fn loadbalancer() -> ResourceSchema {
             "The health check: protocol (http, https, tcp), port, path, check_interval_seconds, response_timeout_seconds, unhealthy_threshold, healthy_threshold; each unset field takes the API's default.",
         ),
     )
-    .attr("droplet_ids", AttributeSchema::optional(strings(), "The droplets to balance across (ids). Not with droplet_tag."))
+    .attr("droplet_ids", AttributeSchema::optional(Type::list(Type::String), "The droplets to balance across (ids). Not with droplet_tag."))
     .attr("droplet_tag", AttributeSchema::optional(Type::String, "Balance across every droplet with this tag. Not with droplet_ids."))
     .attr("redirect_http_to_https", AttributeSchema::optional(Type::Bool, "Redirect HTTP on port 80 to HTTPS on 443 (default false)."))
     .attr("id", AttributeSchema::computed(Type::String, "The load balancer's id (a UUID)."))
@@ -206,7 +197,7 @@ fn tag() -> ResourceSchema {
 }
 
 fn droplets() -> ResourceSchema {
-    let ty = object(
+    let ty = Type::object_with_optional(
         &[
             ("id", Type::String),
             ("name", Type::String),
@@ -214,7 +205,7 @@ fn droplets() -> ResourceSchema {
             ("size", Type::String),
             ("status", Type::String),
             ("ipv4_address", Type::String),
-            ("tags", strings()),
+            ("tags", Type::list(Type::String)),
         ],
         &[],
     );

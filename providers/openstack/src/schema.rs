@@ -14,15 +14,6 @@ pub const INSTANCE: &str = "openstack_compute_instance";
 pub const KEYPAIR: &str = "openstack_compute_keypair";
 pub const FLAVORS: &str = "openstack_compute_flavors";
 
-fn strings() -> Type {
-    Type::List { element: Box::new(Type::String) }
-}
-
-fn object(fields: &[(&str, Type)]) -> Type {
-    let attributes: IndexMap<String, Type> = fields.iter().map(|(k, t)| (k.to_string(), t.clone())).collect();
-    Type::Object { attributes, optional: Vec::new() }
-}
-
 pub fn provider_schema() -> ProviderSchema {
     let mut config = IndexMap::new();
     let mut add = |name: &str, attr: AttributeSchema| {
@@ -129,14 +120,14 @@ fn instance() -> ResourceSchema {
     .attr(
         "network_ids",
         AttributeSchema::optional(
-            strings(),
+            Type::list(Type::String),
             "Neutron network ids to attach, in order (OVH: Ext-Net for a public address, or a private network). Neutron is outside the spec file, so networks are given by id. Unset: the project's default.",
         )
         .force_new(),
     )
     .attr(
         "security_groups",
-        AttributeSchema::optional_computed(strings(), "Security group names; default: the project's `default` group.")
+        AttributeSchema::optional_computed(Type::list(Type::String), "Security group names; default: the project's `default` group.")
             .force_new(),
     )
     .attr(
@@ -183,7 +174,7 @@ fn keypair() -> ResourceSchema {
 }
 
 fn flavors() -> ResourceSchema {
-    let flavor = object(&[
+    let flavor = Type::object(&[
         ("id", Type::String),
         ("name", Type::String),
         ("vcpus", Type::Number),
@@ -201,5 +192,5 @@ fn flavors() -> ResourceSchema {
         "flavors",
         AttributeSchema::computed(Type::List { element: Box::new(flavor) }, "The flavors, sorted by RAM then name: id, name, vcpus, ram (MB), disk (GB)."),
     )
-    .attr("ids", AttributeSchema::computed(strings(), "The ids of `flavors`, in the same order."))
+    .attr("ids", AttributeSchema::computed(Type::list(Type::String), "The ids of `flavors`, in the same order."))
 }

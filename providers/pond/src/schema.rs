@@ -14,12 +14,8 @@ pub const SERVER: &str = "pond_server";
 pub const ENVIRONMENT: &str = "pond_environment";
 pub const STATUS: &str = "pond_environment_status";
 
-fn strings() -> Type {
-    Type::List { element: Box::new(Type::String) }
-}
-
 fn string_map() -> Type {
-    Type::Map { element: Box::new(Type::String) }
+    Type::map(Type::String)
 }
 
 /// The fields that reach a server, as an object (an environment's `servers` entries and
@@ -58,7 +54,7 @@ fn status_type() -> Type {
         ("blue_build", Type::String),
         ("green_build", Type::String),
         ("last_deployment", Type::String),
-        ("log_tail", strings()),
+        ("log_tail", Type::list(Type::String)),
     ] {
         attributes.insert(name.to_string(), t);
     }
@@ -85,7 +81,7 @@ fn server() -> ResourceSchema {
         "A host made a Pond server over SSH, idempotently: the web stack installed where missing, the web user and group, environment variables, the virtual-host templates every environment on it is served through, and post-provision scripts. Destroying it removes Pond's server settings only; packages, users and environments stay.",
     ))
     .attr("root", A::optional_computed(Type::String, "The Pond root on the server; null means /var/www/pond. Environments live in `<root>/projects/<project>/<environment>`.").force_new())
-    .attr("packages", A::optional_computed(strings(), "The web stack's packages; null means apache2, libapache2-mod-php, php-cli and rsync (rsync is what deployments sync with)."))
+    .attr("packages", A::optional_computed(Type::list(Type::String), "The web stack's packages; null means apache2, libapache2-mod-php, php-cli and rsync (rsync is what deployments sync with)."))
     .attr("database", A::optional(Type::String, "A database server package to install as well (\"mariadb-server\", \"mysql-server\", \"postgresql\"); null means none."))
     .attr(
         "package_check_command",
@@ -112,7 +108,7 @@ fn server() -> ResourceSchema {
         "colour_vhost_template",
         A::optional_computed(Type::String, "Template of the virtual host of each colour, reachable at `{{server_name}}` = `<secret_prefix>-<colour>.<domain>`, `{{document_root}}` = the colour's directory, and `{{colour}}`; the other names as for the live template. Null means an Apache `<VirtualHost>`."),
     )
-    .attr("post_provision_scripts", A::optional(strings(), "Bash scripts run in order after provisioning (and again when they change), as the SSH user, with `<root>/environment` sourced."))
+    .attr("post_provision_scripts", A::optional(Type::list(Type::String), "Bash scripts run in order after provisioning (and again when they change), as the SSH user, with `<root>/environment` sourced."))
     .attr("id", A::computed(Type::String, "`user@host:port:root`."))
     .attr("host_key", A::computed(Type::String, "The host-key fingerprint the server presented, recorded (and enforced afterwards under trust on first use)."))
     .attr(
@@ -151,7 +147,7 @@ fn environment() -> ResourceSchema {
         A::optional(string_map(), "Values for the configuration templates' `{{name}}`s, beside the built-in project, environment, domain, build and root (the environment's directory).").sensitive(),
     )
     .attr("pondignore", A::optional(Type::String, "The `.pondignore` text: paths of the build that deployments leave out and leave alone on the servers. Null means the source's own `.pondignore`, if any."))
-    .attr("post_deployment_scripts", A::optional(strings(), "Bash scripts run in the deployed colour's directory after each deployment, as the SSH user, with POND_* variables set and `<root>/environment` sourced."))
+    .attr("post_deployment_scripts", A::optional(Type::list(Type::String), "Bash scripts run in the deployed colour's directory after each deployment, as the SSH user, with POND_* variables set and `<root>/environment` sourced."))
     .attr("build", A::required(Type::String, "The build tag of the deployment. A new tag deploys `source` to the inactive colour of every server; the first deployment fills both colours."))
     .attr("source", A::required(Type::String, "The directory on this machine holding the build."))
     .attr("live", A::optional_computed(Type::String, "The colour serving the domain: \"blue\" (the default at creation) or \"green\". A change is the switch: `current` renamed atomically on every server, and switched back on all of them when one fails."))

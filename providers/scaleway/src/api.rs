@@ -413,11 +413,7 @@ fn user_data_key(key: &str) -> Result<&str, ProviderError> {
 
 /// Not found (404: `not_found`, or the legacy `unknown_resource`) becomes `None`.
 fn gone_is_none(answer: Result<Json, ProviderError>) -> Result<Option<Json>, ProviderError> {
-    match answer {
-        Ok(body) => Ok(Some(body)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(classify(e)),
-    }
+    tarn_sdk::error::found(answer).map_err(classify)
 }
 
 /// Refines the class the status gave by Scaleway's error `type` (the toolkit puts it in the

@@ -19,15 +19,6 @@ pub const SERVER_TYPES: &str = "scaleway_instance_server_types";
 pub const IMAGE: &str = "scaleway_instance_image";
 pub const SERVERS: &str = "scaleway_instance_servers";
 
-fn strings() -> Type {
-    Type::List { element: Box::new(Type::String) }
-}
-
-fn object(fields: &[(&str, Type)]) -> Type {
-    let attributes: IndexMap<String, Type> = fields.iter().map(|(k, t)| (k.to_string(), t.clone())).collect();
-    Type::Object { attributes, optional: Vec::new() }
-}
-
 pub fn provider_schema() -> ProviderSchema {
     let mut config = IndexMap::new();
     config.insert(
@@ -140,15 +131,15 @@ fn server() -> ResourceSchema {
         .attr(
             "additional_volume_ids",
             AttributeSchema::optional(
-                strings(),
+                Type::list(Type::String),
                 "Volumes (scaleway_instance_volume) attached after the root one. Adding or removing a local (l_ssd) volume stops the server, changes it and starts it again; the total local size must meet the type's limits.",
             ),
         )
         .attr("enable_dynamic_ip", AttributeSchema::optional(Type::Bool, "Give the server a dynamic public IPv4 when it has no flexible IP (default true)."))
         .attr("enable_ipv6", AttributeSchema::optional(Type::Bool, "Give the server an IPv6 address (default true)."))
-        .attr("public_ip_ids", AttributeSchema::optional(strings(), "Flexible IPs (scaleway_instance_ip ids) attached to the server."))
+        .attr("public_ip_ids", AttributeSchema::optional(Type::list(Type::String), "Flexible IPs (scaleway_instance_ip ids) attached to the server."))
         .attr("security_group_id", AttributeSchema::optional_computed(Type::String, "The security group; default: the Project's default group."))
-        .attr("tags", AttributeSchema::optional(strings(), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
+        .attr("tags", AttributeSchema::optional(Type::list(Type::String), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
         .attr(
             "user_data",
             AttributeSchema::optional(
@@ -179,7 +170,7 @@ fn ip() -> ResourceSchema {
         .attr("type", AttributeSchema::optional_computed(Type::String, "routed_ipv4 (the default) or routed_ipv6.").force_new())
         .attr("server_id", AttributeSchema::optional(Type::String, "The server to attach to; change it to move the IP (same address). Unset: the attachment is not managed here, so a server's public_ip_ids may attach the IP."))
         .attr("reverse", AttributeSchema::optional(Type::String, "The reverse DNS name."))
-        .attr("tags", AttributeSchema::optional(strings(), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
+        .attr("tags", AttributeSchema::optional(Type::list(Type::String), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
         .attr("id", AttributeSchema::computed(Type::String, "The IP's id."))
         .attr("address", AttributeSchema::computed(Type::String, "The address."))
 }
@@ -203,7 +194,7 @@ fn volume() -> ResourceSchema {
         .attr(
             "tags",
             AttributeSchema::optional(
-                strings(),
+                Type::list(Type::String),
                 "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here.",
             ),
         )
@@ -222,7 +213,7 @@ fn security_group() -> ResourceSchema {
     .attr("inbound_default_policy", AttributeSchema::optional(Type::String, "accept (the default) or drop: what happens to inbound traffic no rule matches."))
     .attr("outbound_default_policy", AttributeSchema::optional(Type::String, "accept (the default) or drop, for outbound traffic."))
     .attr("stateful", AttributeSchema::optional(Type::Bool, "Whether replies to allowed traffic are allowed too (default true)."))
-    .attr("tags", AttributeSchema::optional(strings(), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
+    .attr("tags", AttributeSchema::optional(Type::list(Type::String), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
     .attr("id", AttributeSchema::computed(Type::String, "The group's id."))
 }
 
@@ -253,7 +244,7 @@ fn image_resource() -> ResourceSchema {
                 .force_new(),
         )
         .attr("project_id", AttributeSchema::computed(Type::String, "The Project (the server's)."))
-        .attr("tags", AttributeSchema::optional(strings(), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
+        .attr("tags", AttributeSchema::optional(Type::list(Type::String), "Tags. tarn adds its own `tarn-correlation:…` tag, which never shows here."))
         .attr(
             "delete_snapshots_on_destroy",
             AttributeSchema::optional(
@@ -263,13 +254,13 @@ fn image_resource() -> ResourceSchema {
         )
         .attr("id", AttributeSchema::computed(Type::String, "The image's id."))
         .attr("root_snapshot_id", AttributeSchema::computed(Type::String, "The snapshot of the server's root volume."))
-        .attr("additional_snapshot_ids", AttributeSchema::computed(strings(), "The snapshots of its other volumes, in order."))
+        .attr("additional_snapshot_ids", AttributeSchema::computed(Type::list(Type::String), "The snapshots of its other volumes, in order."))
         .attr("arch", AttributeSchema::computed(Type::String, "x86_64 or arm64."))
         .attr("creation_date", AttributeSchema::computed(Type::String, "When the image was made (RFC 3339)."))
 }
 
 fn server_types() -> ResourceSchema {
-    let ty = object(&[
+    let ty = Type::object(&[
         ("name", Type::String),
         ("ncpus", Type::Number),
         ("ram", Type::Number),
@@ -294,13 +285,13 @@ fn image() -> ResourceSchema {
 }
 
 fn servers() -> ResourceSchema {
-    let ty = object(&[
+    let ty = Type::object(&[
         ("id", Type::String),
         ("name", Type::String),
         ("type", Type::String),
         ("state", Type::String),
         ("public_ip", Type::String),
-        ("tags", strings()),
+        ("tags", Type::list(Type::String)),
     ]);
     ResourceSchema::new("The servers of a zone whose names start with a prefix (meveo's `dev-`).")
         .attr("zone", AttributeSchema::optional(Type::String, "The zone; default: the provider's zone."))

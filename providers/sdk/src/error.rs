@@ -28,6 +28,16 @@ pub struct ProviderError {
     pub partial: Option<Value>,
 }
 
+/// A read's answer with "not found" as `None`: an object that is gone is an answer, not an
+/// error. Every other error passes through.
+pub fn found<T>(answer: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match answer {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl ProviderError {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
         ProviderError { class, message: message.into(), partial: None }

@@ -20,6 +20,28 @@ pub enum Type {
     Any,
 }
 
+impl Type {
+    /// `list(element)`.
+    pub fn list(element: Type) -> Type {
+        Type::List { element: Box::new(element) }
+    }
+    /// `map(element)`.
+    pub fn map(element: Type) -> Type {
+        Type::Map { element: Box::new(element) }
+    }
+    /// `object({...})` with every field required.
+    pub fn object(fields: &[(&str, Type)]) -> Type {
+        Type::object_with_optional(fields, &[])
+    }
+    /// `object({...})` whose `optional` fields may be left out.
+    pub fn object_with_optional(fields: &[(&str, Type)], optional: &[&str]) -> Type {
+        Type::Object {
+            attributes: fields.iter().map(|(k, t)| (k.to_string(), t.clone())).collect(),
+            optional: optional.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 impl std::fmt::Display for Type {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
