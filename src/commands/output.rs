@@ -31,11 +31,7 @@ pub async fn run(args: &OutputArgs) -> Result<(), CliError> {
         outln!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
         return Ok(());
     }
-    let width = outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
-    for o in &outputs {
-        let shown = if o.sensitive { HIDDEN.to_string() } else { display(&o.value) };
-        outln!("{:width$} = {shown}", o.name);
-    }
+    out!("{}", crate::render::output_lines(&outputs));
     Ok(())
 }
 
@@ -100,8 +96,4 @@ fn json_type(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Object(_) => "a map",
         _ => "a value",
     }
-}
-
-fn display(v: &serde_json::Value) -> String {
-    crate::render::diff::block(&tarn_sdk::Value::from_json(v), 4)
 }

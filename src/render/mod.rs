@@ -73,16 +73,23 @@ pub fn diagnostics(diags: &Diagnostics, sources: &SourceMap, color: bool) -> Str
 }
 
 /// The recorded outputs as `tarn show` and `tarn apply` end with them: `Outputs:`, then
-/// `name = value` lines, a sensitive one as `(sensitive value)`.
+/// [`output_lines`].
 pub fn outputs(outputs: &[tarn_state::OutputRecord]) -> String {
-    let mut out = String::from("Outputs:\n\n");
+    format!("Outputs:\n\n{}", output_lines(outputs))
+}
+
+/// `name = value` lines with the names aligned, as `tarn output` prints them; a sensitive
+/// output as `(sensitive value)`.
+pub fn output_lines(outputs: &[tarn_state::OutputRecord]) -> String {
+    let width = outputs.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
     for o in outputs {
         let v = if o.sensitive {
             "(sensitive value)".to_string()
         } else {
             diff::block(&tarn_sdk::Value::from_json(&o.value), 4)
         };
-        out.push_str(&format!("{} = {v}\n", o.name));
+        out.push_str(&format!("{:width$} = {v}\n", o.name));
     }
     out
 }

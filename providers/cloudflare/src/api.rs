@@ -8,8 +8,8 @@
 //! endpoint.
 
 use serde_json::Value as Json;
-use tarn_sdk::http::{Client, Paging, RequestBudget, Secrets, all_pages, vendor_message};
 use tarn_sdk::ProviderError;
+use tarn_sdk::http::{Client, Paging, RequestBudget, Secrets, all_pages, vendor_message};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 
