@@ -316,6 +316,17 @@ fn the_pond_example_runs_under_the_sandbox_with_its_own_servers_and_stops_them()
         .map(|r| r["values"]["ipv4_address"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(droplet_addresses, ["127.0.100.1", "127.0.100.2"], "droplets lead to the sandbox's servers");
+    // The domain's records: the apex A at the load balancer, www a CNAME, staging's A at web1.
+    let value = |address: &str| {
+        let found = shown["resources"].as_array().unwrap().iter().find(|r| r["address"] == address);
+        found.unwrap_or_else(|| panic!("{address} not in {shown}"))["values"].clone()
+    };
+    assert_eq!(value("digitalocean_record.apex")["value"], value("digitalocean_loadbalancer.production")["ip"]);
+    assert_eq!(
+        (value("digitalocean_record.www")["type"].as_str(), value("digitalocean_record.www")["value"].as_str()),
+        (Some("CNAME"), Some("@"))
+    );
+    assert_eq!(value("digitalocean_record.staging")["value"], "127.0.100.1");
     assert_eq!(tarn(&["plan", "--detailed-exitcode"]).code, 0, "nothing left to do");
 
     // Deploy v2: it goes to green; the live site still answers v1.

@@ -278,6 +278,51 @@ mod tests {
     }
 
     #[test]
+    fn an_override_leads_an_address_elsewhere_with_its_host_key_pinned() {
+        let reach = Reach::default();
+        let config = Value::map([(
+            "host_overrides",
+            Value::map([(
+                "203.0.113.7",
+                Value::map([
+                    ("port", Value::Number(2222.0)),
+                    ("private_key_file", Value::string("/sandbox/id")),
+                    ("host_key_fingerprint", Value::string("SHA256:pinned")),
+                    ("root", Value::string("/sandbox/web1/pond/")),
+                    ("vhost_dir", Value::string("/sandbox/web1/sites")),
+                ]),
+            )]),
+        )]);
+        reach.configure(&config).unwrap();
+        let entry = Value::map([
+            ("host", Value::string("203.0.113.7")),
+            ("private_key_file", Value::string("~/.ssh/id")),
+            ("trust_on_first_use", Value::Bool(true)),
+        ]);
+        let conn = Conn::parse(&entry, None, None, "pond_server").unwrap();
+        let o = reach.override_for(&conn).expect("the address is overridden");
+        assert_eq!(o.settings.get("vhost_dir"), Some(&Value::string("/sandbox/web1/sites")));
+        let led = o.apply(conn);
+        assert_eq!(
+            (led.ssh.host.as_str(), led.ssh.port, led.root.as_str()),
+            ("203.0.113.7", 2222, "/sandbox/web1/pond")
+        );
+        assert_eq!(led.ssh.host_key, HostKeyPolicy::Pinned("SHA256:pinned".into()));
+        assert_eq!(led.key_file.as_deref(), Some("/sandbox/id"));
+        let other = Conn::parse(&with_host(&entry, "198.51.100.1"), None, None, "pond_server").unwrap();
+        assert!(reach.override_for(&other).is_none());
+
+        let bad = Value::map([("host_overrides", Value::map([("a", Value::map([("colour", Value::string("x"))]))]))]);
+        assert!(reach.configure(&bad).unwrap_err().message.contains("no setting \"colour\""));
+    }
+
+    fn with_host(v: &Value, host: &str) -> Value {
+        let mut m = v.as_map().cloned().unwrap();
+        m.insert("host".into(), Value::string(host));
+        Value::Map(m)
+    }
+
+    #[test]
     fn a_relative_or_climbing_root_is_refused() {
         assert!(check_root("var/www").is_err());
         assert!(check_root("/var/../etc").is_err());
