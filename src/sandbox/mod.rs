@@ -88,11 +88,14 @@ pub struct Emulators {
     local: Local,
 }
 
+/// The running emulators' addresses, by provider name.
+type EmulatorAddrs = Arc<BTreeMap<String, SocketAddr>>;
+
 /// The local services of a run, by provider, and the emulators they may talk to.
 #[derive(Clone)]
 struct Local {
     services: HashMap<String, Arc<dyn LocalServices>>,
-    emulators: Arc<BTreeMap<String, SocketAddr>>,
+    emulators: EmulatorAddrs,
 }
 
 impl Emulators {
@@ -166,7 +169,7 @@ impl ProviderFactory for SandboxFactory {
 struct Sandboxed {
     inner: Arc<dyn Provider>,
     overrides: Vec<(String, Value)>,
-    local: Option<(Arc<dyn LocalServices>, Arc<BTreeMap<String, SocketAddr>>)>,
+    local: Option<(Arc<dyn LocalServices>, EmulatorAddrs)>,
 }
 
 #[async_trait]

@@ -290,9 +290,18 @@ fn count() -> usize {
         .unwrap_or(DEFAULT_SERVERS)
 }
 
-/// Starts every server; returns the provider's `host_overrides`, the processes, and what to
-/// tell the user.
-fn start_all() -> Result<(Value, Vec<Process>, Vec<String>, Vec<Ipv4Addr>), String> {
+/// The servers of a run, as `start_all` leaves them.
+struct Servers {
+    /// The pond provider's `host_overrides`.
+    hosts: Value,
+    processes: Vec<Process>,
+    /// What to tell the user, a line per server.
+    told: Vec<String>,
+    addresses: Vec<Ipv4Addr>,
+}
+
+/// Starts every server.
+fn start_all() -> Result<Servers, String> {
     for needed in [SSHD, APACHE] {
         if !Path::new(needed).exists() {
             return Err(format!("{needed} is not installed: {INSTALL}"));
@@ -353,7 +362,7 @@ fn start_all() -> Result<(Value, Vec<Process>, Vec<String>, Vec<Ipv4Addr>), Stri
         ));
         addresses.push(slot.address);
     }
-    Ok((Value::map(overrides), processes, told, addresses))
+    Ok(Servers { hosts: Value::map(overrides), processes, told, addresses })
 }
 
 /// Points the DigitalOcean emulator's new droplets at the servers (`PUT` on its admin route;
@@ -391,7 +400,7 @@ impl super::LocalServices for Services {
             *started = Some(Started { overrides: Vec::new(), processes: Vec::new() });
             return Ok(Vec::new());
         }
-        let (hosts, processes, told, addresses) = tokio::task::spawn_blocking(start_all)
+        let Servers { hosts, processes, told, addresses } = tokio::task::spawn_blocking(start_all)
             .await
             .map_err(|e| format!("starting the servers panicked: {e}"))??;
         // From here on, dropping `processes` stops them, whatever fails next.
