@@ -1,21 +1,19 @@
-# Pond: a load-balanced production environment on two servers, and a single-server staging
-# environment on the first of them. See README.md for the walk-through and docs/pond.md for how
-# each step of Pond's flow maps to tarn.
+# Pond on DigitalOcean: two droplets, a load-balanced production environment on both of them
+# and a single-server staging environment on the first, the domain's records, and the status.
+# README.md walks through deploy, test the inactive colour, switch; docs/pond.md maps each step
+# of Pond's flow to tarn. Runs as is under `--sandbox` (no account: droplets in the emulator,
+# servers on this machine).
 
-variable "web1_host" {
-  description = "SSH address of the first server (a droplet's ipv4_address)."
+variable "region" {
+  default = "ams3"
 }
-variable "web2_host" {
-  description = "SSH address of the second server."
-}
-variable "web1_host_key" {
-  description = "web1's host-key fingerprint, SHA256:... (ssh-keyscan web1 | ssh-keygen -lf -)."
-}
-variable "web2_host_key" {
-  description = "web2's host-key fingerprint."
+variable "ssh_keys" {
+  description = "Ids or fingerprints of your DigitalOcean SSH keys, installed on the droplets."
+  default     = []
 }
 variable "private_key_file" {
-  default = "~/.ssh/id_ed25519"
+  description = "The private half of one of those keys."
+  default     = "~/.ssh/id_ed25519"
 }
 variable "secret_prefix" {
   description = "Reaches the colours directly: <prefix>-blue.<domain>, <prefix>-green.<domain>."
@@ -26,33 +24,56 @@ variable "db_password" {
 }
 
 # Production: which build is deployed, and which colour is live. Deploy by changing
-# production_build; switch by changing production_live and production_live_build.
+# production_build; switch by changing production_live (the plan shows which build goes live).
 variable "production_build" {
   default = "v1"
 }
 variable "production_live" {
   default = "blue"
 }
-variable "production_live_build" {
-  default = null
+
+locals {
+  project = "shop"
+  domain  = "shop.example.org"
 }
 
+# Droplets carry the project's name as a tag (`project`), as Pond's seed asks.
+resource "digitalocean_droplet" "web1" {
+  name     = "shop-web1"
+  region   = var.region
+  size     = "s-1vcpu-1gb"
+  image    = "debian-12-x64"
+  ssh_keys = var.ssh_keys
+  project  = local.project
+}
+
+resource "digitalocean_droplet" "web2" {
+  depends_on = [digitalocean_droplet.web1] # web1 gets the first address, web2 the second
+  name       = "shop-web2"
+  region     = var.region
+  size       = "s-1vcpu-1gb"
+  image      = "debian-12-x64"
+  ssh_keys   = var.ssh_keys
+  project    = local.project
+}
+
+# A new droplet's host key is unknown before it exists: trust it on first use, recorded in
+# `host_key` and enforced afterwards (under --sandbox the sandbox pins its servers' keys).
 resource "pond_server" "web1" {
-  host                 = var.web1_host
-  private_key_file     = pathexpand(var.private_key_file)
-  host_key_fingerprint = var.web1_host_key
-  database             = "mariadb-server"
+  host               = digitalocean_droplet.web1.ipv4_address
+  private_key_file   = pathexpand(var.private_key_file)
+  trust_on_first_use = true
   environment_variables = {
     APP_ENV = "production"
   }
-  post_provision_scripts = ["a2enmod rewrite >/dev/null"]
+  post_provision_scripts = ["php -r 'exit(0);'"]
 }
 
 resource "pond_server" "web2" {
-  host                   = var.web2_host
+  host                   = digitalocean_droplet.web2.ipv4_address
   private_key_file       = pathexpand(var.private_key_file)
-  host_key_fingerprint   = var.web2_host_key
-  post_provision_scripts = ["a2enmod rewrite >/dev/null"]
+  trust_on_first_use     = true
+  post_provision_scripts = ["php -r 'exit(0);'"]
 }
 
 locals {
@@ -60,33 +81,72 @@ locals {
 }
 
 resource "pond_environment" "production" {
-  project          = "shop"
+  project          = local.project
   name             = "production"
   type             = "load_balanced"
   servers          = [pond_server.web1.connection, pond_server.web2.connection]
-  domain           = "shop.example.org"
+  domain           = local.domain
   secret_prefix    = var.secret_prefix
   config_templates = local.config_templates
   config_variables = { site_name = "Shop", db_password = var.db_password }
   post_deployment_scripts = ["test -f index.php"]
 
-  build      = var.production_build
-  source     = "site-${var.production_build}"
-  live       = var.production_live
-  live_build = var.production_live_build
+  build  = var.production_build
+  source = "site-${var.production_build}"
+  live   = var.production_live
 }
 
 resource "pond_environment" "staging" {
-  project          = "shop"
+  project          = local.project
   name             = "staging"
   servers          = [pond_server.web1.connection]
-  domain           = "staging.shop.example.org"
+  domain           = "staging.${local.domain}"
   secret_prefix    = var.secret_prefix
   config_templates = local.config_templates
   config_variables = { site_name = "Shop (staging)", db_password = var.db_password }
 
-  build = "v2"
+  build  = "v2"
   source = "site-v2"
+}
+
+# The domain and its records (the seed: "add the domain and create A and CNAME records"):
+# production through the load balancer, staging on web1, and the colours of each.
+resource "digitalocean_loadbalancer" "production" {
+  name        = "shop-production"
+  region      = var.region
+  droplet_tag = local.project
+  forwarding_rule = [{
+    entry_protocol  = "http"
+    entry_port      = 80
+    target_protocol = "http"
+    target_port     = 80
+  }]
+  depends_on = [digitalocean_droplet.web1, digitalocean_droplet.web2]
+}
+
+resource "digitalocean_domain" "shop" {
+  name = local.domain
+}
+
+resource "digitalocean_record" "apex" {
+  domain = digitalocean_domain.shop.id
+  type   = "A"
+  name   = "@"
+  value  = digitalocean_loadbalancer.production.ip
+}
+
+resource "digitalocean_record" "www" {
+  domain = digitalocean_domain.shop.id
+  type   = "CNAME"
+  name   = "www"
+  value  = "@"
+}
+
+resource "digitalocean_record" "staging" {
+  domain = digitalocean_domain.shop.id
+  type   = "A"
+  name   = "staging"
+  value  = digitalocean_droplet.web1.ipv4_address
 }
 
 data "pond_environment_status" "production" {
@@ -102,4 +162,8 @@ output "production_status" {
 
 output "production_builds" {
   value = pond_environment.production.builds
+}
+
+output "production_live_build" {
+  value = pond_environment.production.live_build
 }

@@ -1,6 +1,7 @@
 //! `tarn sim serve`: the providers' API emulators, standalone, until Ctrl-C. Prints one line
 //! (or JSON object) per emulator with its API base URL and its fault-control URL, so scripts
-//! and pipelines can read where to point their clients.
+//! and pipelines can read where to point their clients. `--provider pond` serves the web
+//! servers of the sandbox's Pond servers instead (`sandbox::pond`), to browse between runs.
 
 use std::io::Write;
 
@@ -15,6 +16,9 @@ pub async fn run(command: SimCommand) -> Result<(), CliError> {
 }
 
 async fn serve(args: SimServeArgs) -> Result<(), CliError> {
+    if args.providers.iter().any(|p| p == "pond") {
+        return serve_pond(args).await;
+    }
     let all = crate::providers::emulators();
     let known: Vec<String> = all.iter().map(|e| e.provider_name().to_string()).collect();
     for wanted in &args.providers {
@@ -60,5 +64,28 @@ async fn serve(args: SimServeArgs) -> Result<(), CliError> {
         emulator.server.shutdown().await;
     }
     eoutln!("Emulators stopped.");
+    Ok(())
+}
+
+/// The web servers of the sandbox's Pond servers in this directory, until Ctrl-C.
+async fn serve_pond(args: SimServeArgs) -> Result<(), CliError> {
+    if args.providers.len() > 1 || args.addr.is_some() {
+        return Err(CliError::Failed(
+            "--provider pond serves the sandbox's Pond web servers on their own addresses: give it alone, without --addr"
+                .into(),
+        ));
+    }
+    let (lines, web) = tokio::task::spawn_blocking(crate::sandbox::pond::start_web)
+        .await
+        .map_err(|e| CliError::Failed(format!("starting the web servers panicked: {e}")))?
+        .map_err(|e| CliError::Failed(format!("cannot serve the sandbox's Pond web servers: {e}")))?;
+    for line in lines {
+        outln!("{line}");
+    }
+    outln!("Serving the sandbox's Pond web servers; press Ctrl-C to stop.");
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c().await.map_err(|e| CliError::Failed(format!("cannot wait for Ctrl-C: {e}")))?;
+    tokio::task::spawn_blocking(move || drop(web)).await.ok();
+    eoutln!("Web servers stopped.");
     Ok(())
 }

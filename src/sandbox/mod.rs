@@ -10,10 +10,18 @@
 //! configuration says; a real token in the configuration is never sent anywhere. Providers
 //! without an emulator (null, local, fault) run as usual: `local` writes real files.
 //!
+//! Providers without an emulator that need something running on this machine to be tried out
+//! (sshd, a web server) have *local services* instead, one file per provider (`pond.rs`):
+//! started when the sandboxed run configures that provider, with configuration overrides for
+//! it, and stopped with the emulators.
+//!
 //! The flag is process-wide and set once (a `OnceLock`), not mutable state: every command that
 //! opens a Session or the state honours it without being passed it.
 
-use std::collections::HashMap;
+pub mod pond;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -52,11 +60,42 @@ pub fn snapshot_path(provider: &str) -> PathBuf {
     dir().join(format!("{provider}.json"))
 }
 
-/// The emulators of one sandboxed run. Dropping it stops them; their objects are already on
-/// disk (emulators write their snapshot after every change).
+/// What a provider without an emulator needs on this machine under `--sandbox`.
+#[async_trait]
+pub trait LocalServices: Send + Sync {
+    /// Starts the services (once per run; later calls return the same answer) and returns the
+    /// provider's configuration overrides. `emulators` are the running emulators' addresses, by
+    /// provider name.
+    async fn start(&self, emulators: &BTreeMap<String, SocketAddr>) -> Result<Vec<(String, Value)>, String>;
+    /// Stops what `start` started. Dropping the services stops them too.
+    async fn stop(&self);
+}
+
+/// The local services of `provider`, if it has any.
+fn local_services(provider: &str) -> Option<Arc<dyn LocalServices>> {
+    match provider {
+        "pond" => Some(Arc::new(pond::Services::default())),
+        _ => None,
+    }
+}
+
+/// The emulators of one sandboxed run, and the local services it may start. Dropping it stops
+/// them; the emulators' objects are already on disk (they write their snapshot after every
+/// change).
 pub struct Emulators {
     running: Vec<(String, RunningEmulator)>,
     overrides: HashMap<String, Vec<(String, Value)>>,
+    local: Local,
+}
+
+/// The running emulators' addresses, by provider name.
+type EmulatorAddrs = Arc<BTreeMap<String, SocketAddr>>;
+
+/// The local services of a run, by provider, and the emulators they may talk to.
+#[derive(Clone)]
+struct Local {
+    services: HashMap<String, Arc<dyn LocalServices>>,
+    emulators: EmulatorAddrs,
 }
 
 impl Emulators {
@@ -80,15 +119,23 @@ impl Emulators {
             running.push((name, emulator));
         }
         eoutln!("Sandbox: state kept in {}; other providers run as usual.", state_path().display());
-        Ok(Emulators { running, overrides })
+        let emulators = Arc::new(running.iter().map(|(n, e)| (n.clone(), e.server.addr())).collect());
+        let services = crate::providers::BUILTIN
+            .iter()
+            .filter_map(|name| local_services(name).map(|s| (name.to_string(), s)))
+            .collect();
+        Ok(Emulators { running, overrides, local: Local { services, emulators } })
     }
 
     /// The provider factory: the built-ins, with emulated providers aimed at their emulator.
     pub fn factory(&self) -> SandboxFactory {
-        SandboxFactory { overrides: self.overrides.clone() }
+        SandboxFactory { overrides: self.overrides.clone(), local: self.local.clone() }
     }
 
     pub async fn stop(self) {
+        for services in self.local.services.values() {
+            services.stop().await;
+        }
         for (_, emulator) in self.running {
             emulator.server.shutdown().await;
         }
@@ -98,14 +145,18 @@ impl Emulators {
 /// [`crate::providers::Builtins`] with the sandbox's configuration overrides.
 pub struct SandboxFactory {
     overrides: HashMap<String, Vec<(String, Value)>>,
+    local: Local,
 }
 
 impl ProviderFactory for SandboxFactory {
     fn instantiate(&self, name: &str) -> Option<Arc<dyn Provider>> {
         let inner = crate::providers::instantiate(name)?;
-        match self.overrides.get(name) {
-            Some(overrides) => Some(Arc::new(Sandboxed { inner, overrides: overrides.clone() })),
-            None => Some(inner),
+        let local = self.local.services.get(name).map(|s| (s.clone(), self.local.emulators.clone()));
+        match (self.overrides.get(name), local) {
+            (None, None) => Some(inner),
+            (overrides, local) => {
+                Some(Arc::new(Sandboxed { inner, overrides: overrides.cloned().unwrap_or_default(), local }))
+            }
         }
     }
     fn names(&self) -> Vec<String> {
@@ -113,10 +164,12 @@ impl ProviderFactory for SandboxFactory {
     }
 }
 
-/// A provider whose configuration the sandbox overrides; everything else passes through.
+/// A provider whose configuration the sandbox overrides (and whose local services it starts
+/// first); everything else passes through.
 struct Sandboxed {
     inner: Arc<dyn Provider>,
     overrides: Vec<(String, Value)>,
+    local: Option<(Arc<dyn LocalServices>, EmulatorAddrs)>,
 }
 
 #[async_trait]
@@ -132,8 +185,15 @@ impl Provider for Sandboxed {
             Value::Map(m) => m,
             _ => Default::default(),
         };
-        for (k, v) in &self.overrides {
-            map.insert(k.clone(), v.clone());
+        let mut overrides = self.overrides.clone();
+        if let Some((services, emulators)) = &self.local {
+            let started = services.start(emulators).await.map_err(|e| {
+                ProviderError::permanent(format!("--sandbox cannot start what provider \"{}\" needs: {e}", self.name()))
+            })?;
+            overrides.extend(started);
+        }
+        for (k, v) in overrides {
+            map.insert(k, v);
         }
         self.inner.configure(Value::Map(map)).await
     }

@@ -10,7 +10,7 @@
 use std::net::Ipv4Addr;
 
 use crate::harness::Stack;
-use tarn_provider_pond::testing::{TestServer, build_dir, readlink, sh, web_user};
+use tarn_provider_pond::testing::{TestServer, build_dir, get_at, readlink, sh, web_user};
 
 /// A `pond_server` block for `s`; `host` is an HCL expression (a literal or a droplet's address).
 fn server_block(name: &str, host: &str, s: &TestServer, reload: &str) -> String {
@@ -261,4 +261,141 @@ fn droplets_from_the_sandbox_lead_to_real_sshd_provisioned_deployed_switched_and
     assert_eq!(droplets_in_emulator(&stack), Vec::<serde_json::Value>::new(), "the droplets are deleted");
     let real = stack.tarn(&["show", "--json"]).ok().json();
     assert_eq!(real["resources"].as_array().map(Vec::len), Some(0), "sandbox objects never reach real state");
+}
+
+/// `examples/pond` as it is, under `--sandbox`: the sandbox starts an sshd and an Apache per
+/// droplet address on this machine, pinned by host key; the walk-through of the example's README
+/// (apply, deploy v2, test green, switch, destroy) against them, with the sites served between
+/// runs by `tarn sim serve --provider pond`; the plan (text and JSON) says which build goes live
+/// without the configuration naming it; and no process is left running after.
+#[test]
+fn the_pond_example_runs_under_the_sandbox_with_its_own_servers_and_stops_them() {
+    let stack = Stack::new();
+    copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pond"), stack.path());
+    // Under root Apache's workers are www-data: they must enter the example's directory.
+    sh(&format!("chmod 755 {}", stack.path().display()));
+    stack.tarn(&["state", "keygen"]).ok();
+    let env: &[(&str, &str)] = &[
+        ("TARN_VAR_secret_prefix", "k7x2"),
+        ("TARN_VAR_db_password", "sandbox-password"),
+        ("DIGITALOCEAN_TOKEN", ""),
+        ("DIGITALOCEAN_API_URL", "http://127.0.0.1:9/unreachable"),
+    ];
+    let tarn = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().copied().chain(["--sandbox"]).collect();
+        stack.tarn_with(&args, env)
+    };
+
+    let run = tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    for n in ["web1 at 127.0.100.1", "web2 at 127.0.100.2"] {
+        assert!(run.stderr.contains(&format!("Sandbox: Pond server {n}: sshd on port")), "{}", run.dump());
+    }
+    assert!(run.stderr.contains("pinned"), "{}", run.dump());
+    assert!(run.stderr.contains("Sandbox: stopped sshd on 127.0.100.1"), "{}", run.dump());
+    assert!(!run.stdout.contains("sandbox-password") && !run.stdout.contains("k7x2"), "{}", run.dump());
+    let servers: serde_json::Value = serde_json::from_str(&stack.read(".tarn/sandbox/pond/servers.json")).unwrap();
+    let web: Vec<(Ipv4Addr, u16)> = servers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["address"].as_str().unwrap().parse().unwrap(), s["http_port"].as_u64().unwrap() as u16))
+        .collect();
+    let ssh: Vec<(Ipv4Addr, u16)> = servers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["address"].as_str().unwrap().parse().unwrap(), s["ssh_port"].as_u64().unwrap() as u16))
+        .collect();
+    let shown = tarn(&["show", "--json"]).ok().json();
+    let droplet_addresses: Vec<String> = shown["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "digitalocean_droplet")
+        .map(|r| r["values"]["ipv4_address"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(droplet_addresses, ["127.0.100.1", "127.0.100.2"], "droplets lead to the sandbox's servers");
+    // The domain's records: the apex A at the load balancer, www a CNAME, staging's A at web1.
+    let value = |address: &str| {
+        let found = shown["resources"].as_array().unwrap().iter().find(|r| r["address"] == address);
+        found.unwrap_or_else(|| panic!("{address} not in {shown}"))["values"].clone()
+    };
+    assert_eq!(value("digitalocean_record.apex")["value"], value("digitalocean_loadbalancer.production")["ip"]);
+    assert_eq!(
+        (value("digitalocean_record.www")["type"].as_str(), value("digitalocean_record.www")["value"].as_str()),
+        (Some("CNAME"), Some("@"))
+    );
+    assert_eq!(value("digitalocean_record.staging")["value"], "127.0.100.1");
+    assert_eq!(tarn(&["plan", "--detailed-exitcode"]).code, 0, "nothing left to do");
+
+    // Deploy v2: it goes to green; the live site still answers v1.
+    let run = tarn(&["apply", "--auto-approve", "--var", "production_build=v2"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let mut serve = stack.spawn_with(&["sim", "serve", "--provider", "pond"], env);
+    let out = crate::harness::Lines::follow(serve.stdout.take().unwrap());
+    crate::harness::wait_for("the sandbox's web servers", std::time::Duration::from_secs(30), || {
+        out.text().contains("press Ctrl-C").then_some(())
+    });
+    let get = |(addr, port): (Ipv4Addr, u16), host: &str| get_at(addr, port, host).unwrap();
+    for w in &web {
+        assert_eq!(get(*w, "shop.example.org"), "Hello from build v1 (blue) — Shop\n");
+        assert_eq!(get(*w, "k7x2-green.shop.example.org"), "Hello from build v2 (green) — Shop\n");
+    }
+    assert_eq!(get(web[0], "staging.shop.example.org"), "Hello from build v2 (blue) — Shop (staging)\n");
+
+    // The switch: the plan says which build goes live, in text and JSON, unasked.
+    let switch = ["--var", "production_build=v2", "--var", "production_live=green"];
+    let plan: Vec<&str> = ["plan"].into_iter().chain(switch).collect();
+    let run = tarn(&plan);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert!(run.stdout.contains(r#"~ live                    = "blue" -> "green""#), "{}", run.dump());
+    assert!(run.stdout.contains(r#"~ live_build              = "v1" -> "v2""#), "{}", run.dump());
+    let json: Vec<&str> = ["plan", "--json"].into_iter().chain(switch).collect();
+    let plan = tarn(&json).ok().json();
+    let change = plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == "pond_environment.production");
+    let change = change.unwrap_or_else(|| panic!("no change of the production environment: {plan}"));
+    assert_eq!((&change["before"]["live_build"], &change["after"]["live_build"]), (&"v1".into(), &"v2".into()));
+    let apply: Vec<&str> = ["apply", "--auto-approve"].into_iter().chain(switch).collect();
+    let run = tarn(&apply);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    for w in &web {
+        assert_eq!(get(*w, "shop.example.org"), "Hello from build v2 (green) — Shop\n");
+    }
+    sh(&format!("kill -INT {}", serve.id()));
+    assert!(serve.wait().unwrap().success(), "tarn sim serve stops on Ctrl-C");
+    for w in &web {
+        assert!(get_at(w.0, w.1, "shop.example.org").is_err(), "the web servers stopped with tarn sim serve");
+    }
+
+    let destroy: Vec<&str> = ["destroy", "--auto-approve"].into_iter().chain(switch).collect();
+    let run = tarn(&destroy);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let real = stack.tarn(&["show", "--json"]).ok().json();
+    assert_eq!(real["resources"].as_array().map(Vec::len), Some(0), "sandbox objects never reach real state");
+    // Nothing the sandbox started is left: no listener, no process naming its files.
+    for (addr, port) in web.iter().chain(&ssh) {
+        assert!(std::net::TcpStream::connect((*addr, *port)).is_err(), "{addr}:{port} still answers");
+    }
+    let files = format!("{}/.tarn/sandbox/pond", stack.path().display());
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&files))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "processes left running");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }

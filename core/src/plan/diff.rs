@@ -1,7 +1,8 @@
 //! The default diff, by schema: from the prior (refreshed) object and the checked
 //! configuration to the proposed object and which attributes change. Optional+computed
 //! attributes left unset keep their prior value; computed-only attributes keep their prior
-//! value on update and are unknown on create; `ignore_changes` keeps prior values. Changes to
+//! value on update and are unknown on create, or on an update that changes one of the attributes
+//! their schema says they are `recomputed_when`; `ignore_changes` keeps prior values. Changes to
 //! `force_new` attributes (including ones whose new value is unknown) force replacement.
 //! Decides nothing about lifecycle, targets or ordering: that is the walk's job.
 
@@ -63,10 +64,11 @@ pub fn propose(schema: &ResourceSchema, config: &Value, prior: Option<&Value>, i
 
 /// Diffs `config` against `prior`.
 pub fn diff(schema: &ResourceSchema, config: &Value, prior: Option<&Value>, ignore: &IgnoreChanges) -> Diff {
-    let after = propose(schema, config, prior, ignore);
+    let mut after = propose(schema, config, prior, ignore);
     let Some(prior) = prior else {
         return Diff { after, changed: Vec::new(), forces_replace: Vec::new() };
     };
+    recompute(schema, config, prior, ignore, &mut after);
     let mut changed = Vec::new();
     let mut forces_replace = Vec::new();
     for (name, attr) in &schema.attributes {
@@ -80,6 +82,35 @@ pub fn diff(schema: &ResourceSchema, config: &Value, prior: Option<&Value>, igno
         }
     }
     Diff { after, changed, forces_replace }
+}
+
+/// Makes unknown the computed attributes, unset in `config`, whose `recomputed_when`
+/// attributes change from `prior` to `after`: their prior value would be stale.
+fn recompute(schema: &ResourceSchema, config: &Value, prior: &Value, ignore: &IgnoreChanges, after: &mut Value) {
+    let stale: Vec<String> = schema
+        .attributes
+        .iter()
+        .filter(|(name, attr)| {
+            attr.computed
+                && config.get(name).is_none_or(Value::is_null)
+                && !match ignore {
+                    IgnoreChanges::None => false,
+                    IgnoreChanges::All => true,
+                    IgnoreChanges::Attributes(list) => list.iter().any(|a| a == *name),
+                }
+                && attr
+                    .recomputed_when
+                    .iter()
+                    .any(|w| !same(after.get(w).unwrap_or(&Value::Null), prior.get(w).unwrap_or(&Value::Null)))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    if let Value::Map(m) = after {
+        for name in stale {
+            let sensitive = schema.attributes.get(&name).is_some_and(|a| a.sensitive);
+            m.insert(name, if sensitive { Value::Unknown.sensitive() } else { Value::Unknown });
+        }
+    }
 }
 
 /// The object a replacement will create: like a create, computed attributes not set in
@@ -107,6 +138,36 @@ mod tests {
         assert_eq!(d.after.get("id"), Some(&Value::Unknown));
         assert_eq!(d.after.get("zone"), Some(&Value::Unknown));
         assert_eq!(d.after.get("size"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn a_computed_value_a_change_makes_stale_is_unknown_unless_configured() {
+        let schema = schema()
+            .attr("colour", AttributeSchema::optional(Type::String, ""))
+            .attr("shown", AttributeSchema::optional_computed(Type::String, "").recomputed_when(&["colour"]));
+        let prior = Value::map([
+            ("id", Value::string("1")),
+            ("name", Value::string("a")),
+            ("colour", Value::string("blue")),
+            ("shown", Value::string("v1")),
+        ]);
+        let same_colour = Value::map([("name", Value::string("a")), ("colour", Value::string("blue"))]);
+        let d = diff(&schema, &same_colour, Some(&prior), &IgnoreChanges::None);
+        assert_eq!(d.after.get("shown"), Some(&Value::string("v1")));
+        assert!(d.changed.is_empty());
+        let switched = Value::map([("name", Value::string("a")), ("colour", Value::string("green"))]);
+        let d = diff(&schema, &switched, Some(&prior), &IgnoreChanges::None);
+        assert_eq!(d.after.get("shown"), Some(&Value::Unknown));
+        assert_eq!(d.changed, vec!["colour", "shown"]);
+        let d = diff(&schema, &switched, Some(&prior), &IgnoreChanges::Attributes(vec!["shown".into()]));
+        assert_eq!(d.after.get("shown"), Some(&Value::string("v1")));
+        let configured = Value::map([
+            ("name", Value::string("a")),
+            ("colour", Value::string("green")),
+            ("shown", Value::string("v2")),
+        ]);
+        let d = diff(&schema, &configured, Some(&prior), &IgnoreChanges::None);
+        assert_eq!(d.after.get("shown"), Some(&Value::string("v2")));
     }
 
     #[test]

@@ -767,8 +767,10 @@ impl Walk<'_> {
     /// computed attributes and some are still unknown. The first round asks (a pending call
     /// that `plan_with_data` makes); the next uses the answer given for this same proposed
     /// value. Only unknown computed attributes are taken from the answer; an answer that
-    /// contradicts a value the configuration decides is an error naming the provider. Values
-    /// with sensitive parts are not refined.
+    /// contradicts a value the configuration decides is an error naming the provider.
+    /// Secrets are withheld: the provider sees sensitive parts as unknown, and no prediction is
+    /// taken for a sensitive attribute, so nothing predicted derives from a secret (a checksum of
+    /// sensitive content stays known only after apply, and could not reveal it).
     fn refined(
         &mut self,
         address: &Address,
@@ -779,28 +781,29 @@ impl Walk<'_> {
         span: Span,
     ) -> Value {
         let Value::Map(attrs) = &proposed else { return proposed };
-        let computed_unknown =
-            |k: &String, v: &Value| v.unmark().0.is_unknown() && schema.attributes.get(k).is_some_and(|a| a.computed);
-        // A prediction from a secret (a checksum of sensitive content) could reveal it, and
-        // would not be sensitive once applied: such values stay known only after apply.
-        if !schema.refines_plan || proposed.contains_sensitive() || !attrs.iter().any(|(k, v)| computed_unknown(k, v)) {
+        let computed_unknown = |k: &String, v: &Value| {
+            !v.is_sensitive() && v.is_unknown() && schema.attributes.get(k).is_some_and(|a| a.computed && !a.sensitive)
+        };
+        if !schema.refines_plan || !attrs.iter().any(|(k, v)| computed_unknown(k, v)) {
             return proposed;
         }
-        let Some((_, answer)) = self.input.data.get(address).filter(|(asked, _)| *asked == proposed) else {
+        let asked = withheld(&proposed);
+        let Some((_, answer)) = self.input.data.get(address).filter(|(a, _)| *a == asked) else {
             self.pending.push(DataRead {
                 address: address.clone(),
                 provider: provider.to_string(),
                 type_name: address.type_name.clone(),
-                config: proposed.clone(),
-                prior: prior.cloned(),
+                config: asked,
+                prior: prior.map(withheld),
             });
             return proposed;
         };
         let mut out = attrs.clone();
         for (k, v) in attrs {
             let given = answer.get(k);
-            if v.is_wholly_known() {
-                if given.is_some_and(|g| g.to_json_unmarked() != v.to_json_unmarked()) {
+            let sent = asked.get(k).unwrap_or(&Value::Null);
+            if sent.is_wholly_known() {
+                if given.is_some_and(|g| g.to_json_unmarked() != sent.to_json_unmarked()) {
                     self.diags.push(
                         Diagnostic::error(
                             "Provider produced an invalid plan",
@@ -814,11 +817,20 @@ impl Walk<'_> {
             } else if computed_unknown(k, v)
                 && let Some(g) = given.filter(|g| !g.is_unknown())
             {
-                let g = g.clone();
-                out.insert(k.clone(), if v.is_sensitive() { g.sensitive() } else { g });
+                out.insert(k.clone(), g.clone());
             }
         }
         super::statevalue::mark_sensitive(Value::Map(out), schema)
+    }
+}
+
+/// `v` as a provider's `plan` may see it: every sensitive part unknown.
+fn withheld(v: &Value) -> Value {
+    match v {
+        Value::Sensitive(_) => Value::Unknown,
+        Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), withheld(v))).collect()),
+        Value::List(l) => Value::List(l.iter().map(withheld).collect()),
+        other => other.clone(),
     }
 }
 

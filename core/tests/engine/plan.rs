@@ -183,6 +183,7 @@ cases!(
     output_precondition,
     deposed_object,
     provider_refines_plan,
+    provider_refines_plan_without_secrets,
     provider_plan_contradicts_config,
     create_from_empty,
     noop_replan,

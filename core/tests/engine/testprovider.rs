@@ -37,12 +37,14 @@ pub fn schema() -> ProviderSchema {
         .attr("size", AttributeSchema::optional(Type::Number, "size"));
     vol.destroy_is_irreversible = true;
     s.resources.insert("test_volume".into(), vol);
-    // `plan` predicts `digest` from `name` (and lies about `name` when it is "liar").
+    // `plan` predicts `digest` from `name` (and lies about `name` when it is "liar"); it says
+    // when it was shown a `secret`, which the planner must withhold.
     s.resources.insert(
         "test_digest".into(),
         ResourceSchema::new("a digest")
             .attr("id", AttributeSchema::computed(Type::String, "id"))
             .attr("name", AttributeSchema::required(Type::String, "name").force_new())
+            .attr("secret", AttributeSchema::optional(Type::String, "secret").sensitive())
             .attr("digest", AttributeSchema::computed(Type::String, "digest"))
             .refines_plan(),
     );
@@ -105,7 +107,8 @@ impl Provider for TestProvider {
             && let Value::Map(m) = &mut planned
             && let Some(name) = m.get("name").and_then(Value::as_str).map(str::to_string)
         {
-            m.insert("digest".into(), Value::string(format!("digest-of-{name}")));
+            let seen = if m.get("secret").and_then(Value::as_str).is_some() { "-and-a-secret" } else { "" };
+            m.insert("digest".into(), Value::string(format!("digest-of-{name}{seen}")));
             if name == "liar" {
                 m.insert("name".into(), Value::string("something else"));
             }

@@ -85,6 +85,8 @@ fn attributes(j: &Json, path: &str) -> Result<IndexMap<String, AttributeSchema>,
             computed: flag(obj, "computed", &path)?,
             sensitive: flag(obj, "sensitive", &path)?,
             force_new: flag(obj, "force_new", &path)?,
+            // Plugins do not declare recomputation (yet): their computed values keep the prior.
+            recomputed_when: Vec::new(),
         };
         if attr.required && (attr.optional || attr.computed) {
             return Err(format!("{path} is required, so it cannot also be optional or computed"));

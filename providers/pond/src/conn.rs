@@ -7,8 +7,9 @@
 //! taken when asked for by name, its fingerprint then recorded in state and enforced after. It
 //! must not put secrets on a command line: files with secrets travel over SFTP.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tarn_sdk::ssh::{Command, ExecOutput, HostKeyPolicy, KeySource, Pool, Session, SshConfig};
@@ -113,20 +114,133 @@ impl Conn {
     }
 }
 
+/// Where an address is really reached, and that server's own paths: the provider block's
+/// `host_overrides` entry for it (what `--sandbox` sets for its local servers). Every field
+/// replaces what resources say about that address.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Override {
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub private_key_file: Option<String>,
+    pub host_key_fingerprint: Option<String>,
+    pub root: Option<String>,
+    /// Server settings (`pond_server`'s attributes of the same names).
+    pub settings: BTreeMap<String, Value>,
+}
+
+/// The server settings an override may give.
+pub const OVERRIDDEN_SETTINGS: &[&str] =
+    &["vhost_dir", "reload_command", "http_port", "web_user", "web_group", "package_install_command"];
+
+impl Override {
+    fn parse(address: &str, v: &Value) -> Result<Override, ProviderError> {
+        let known = ["port", "user", "private_key_file", "host_key_fingerprint", "root"];
+        let map = v.as_map().ok_or_else(|| {
+            ProviderError::permanent(format!("host_overrides[\"{address}\"] must be an object of settings"))
+        })?;
+        if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str()) && !OVERRIDDEN_SETTINGS.contains(&k.as_str()))
+        {
+            return Err(ProviderError::permanent(format!(
+                "host_overrides[\"{address}\"] has no setting \"{k}\"; it takes {} and {}",
+                known.join(", "),
+                OVERRIDDEN_SETTINGS.join(", ")
+            )));
+        }
+        if let Some(root) = string(v, "root") {
+            check_root(&root).map_err(|p| ProviderError::permanent(format!("host_overrides[\"{address}\"]: {p}")))?;
+        }
+        Ok(Override {
+            port: v.get("port").and_then(Value::as_number).map(|p| p as u16),
+            user: string(v, "user"),
+            private_key_file: string(v, "private_key_file"),
+            host_key_fingerprint: string(v, "host_key_fingerprint"),
+            root: string(v, "root"),
+            settings: OVERRIDDEN_SETTINGS
+                .iter()
+                .filter_map(|k| v.get(k).filter(|x| !x.is_null()).map(|x| (k.to_string(), x.clone())))
+                .collect(),
+        })
+    }
+
+    /// `conn` reaching the overridden server instead.
+    fn apply(&self, mut conn: Conn) -> Conn {
+        if let Some(port) = self.port {
+            conn.ssh.port = port;
+        }
+        if let Some(user) = &self.user {
+            conn.ssh.user = user.clone();
+        }
+        if let Some(file) = &self.private_key_file {
+            conn.ssh.key = KeySource::File(PathBuf::from(file));
+            conn.key_file = Some(file.clone());
+        }
+        if let Some(fp) = &self.host_key_fingerprint {
+            conn.ssh.host_key = HostKeyPolicy::Pinned(fp.clone());
+        }
+        if let Some(root) = &self.root {
+            conn.root = root.trim_end_matches('/').to_string();
+        }
+        conn
+    }
+}
+
+/// How the provider reaches servers: one session pool, and the overrides by address.
+#[derive(Default)]
+pub struct Reach {
+    pub pool: Pool,
+    overrides: RwLock<BTreeMap<String, Override>>,
+}
+
+impl Reach {
+    /// Takes the provider block's `host_overrides` (address = settings).
+    pub fn configure(&self, config: &Value) -> Result<(), ProviderError> {
+        let mut parsed = BTreeMap::new();
+        if let Some(map) = config.get("host_overrides").and_then(Value::as_map) {
+            for (address, v) in map {
+                parsed.insert(address.clone(), Override::parse(address, v)?);
+            }
+        }
+        *self.overrides.write().unwrap_or_else(|p| p.into_inner()) = parsed;
+        Ok(())
+    }
+
+    /// The override for the server `conn` names, if any.
+    pub fn override_for(&self, conn: &Conn) -> Option<Override> {
+        self.overrides.read().unwrap_or_else(|p| p.into_inner()).get(&conn.ssh.host).cloned()
+    }
+}
+
 /// A connected server.
 pub struct Host {
     pub conn: Conn,
     pub session: Arc<Session>,
     /// The SSH user is root: privileged steps need no `sudo -n`.
     pub is_root: bool,
+    /// The override that applied to it (its server settings replace the configuration's).
+    pub overridden: Option<Override>,
 }
 
 impl Host {
-    pub async fn connect(pool: &Pool, conn: Conn) -> Result<Host, ProviderError> {
-        let session = pool.get(&conn.ssh).await?;
+    /// Connects to the server `conn` names, or where `host_overrides` says it really is.
+    pub async fn connect(reach: &Reach, conn: Conn) -> Result<Host, ProviderError> {
+        let overridden = reach.override_for(&conn);
+        let conn = match &overridden {
+            Some(o) => o.apply(conn),
+            None => conn,
+        };
+        let session = reach.pool.get(&conn.ssh).await?;
         let out = session.exec_checked("id -u").await?;
         let is_root = out.stdout.trim() == "0";
-        Ok(Host { conn, session, is_root })
+        Ok(Host { conn, session, is_root, overridden })
+    }
+
+    /// A `pond_server` configuration with this server's overridden settings in place.
+    pub fn with_overrides(&self, config: &Value) -> Value {
+        let mut m = config.as_map().cloned().unwrap_or_default();
+        for (k, v) in self.overridden.iter().flat_map(|o| &o.settings) {
+            m.insert(k.clone(), v.clone());
+        }
+        Value::Map(m)
     }
 
     /// Runs a script as the SSH user; a non-zero exit is an error naming it.
@@ -161,6 +275,51 @@ mod tests {
         for needle in ["servers[0]", "\"host\"", "\"port\"", "private_key_file", "host key"] {
             assert!(err.message.contains(needle), "{needle} missing in {}", err.message);
         }
+    }
+
+    #[test]
+    fn an_override_leads_an_address_elsewhere_with_its_host_key_pinned() {
+        let reach = Reach::default();
+        let config = Value::map([(
+            "host_overrides",
+            Value::map([(
+                "203.0.113.7",
+                Value::map([
+                    ("port", Value::Number(2222.0)),
+                    ("private_key_file", Value::string("/sandbox/id")),
+                    ("host_key_fingerprint", Value::string("SHA256:pinned")),
+                    ("root", Value::string("/sandbox/web1/pond/")),
+                    ("vhost_dir", Value::string("/sandbox/web1/sites")),
+                ]),
+            )]),
+        )]);
+        reach.configure(&config).unwrap();
+        let entry = Value::map([
+            ("host", Value::string("203.0.113.7")),
+            ("private_key_file", Value::string("~/.ssh/id")),
+            ("trust_on_first_use", Value::Bool(true)),
+        ]);
+        let conn = Conn::parse(&entry, None, None, "pond_server").unwrap();
+        let o = reach.override_for(&conn).expect("the address is overridden");
+        assert_eq!(o.settings.get("vhost_dir"), Some(&Value::string("/sandbox/web1/sites")));
+        let led = o.apply(conn);
+        assert_eq!(
+            (led.ssh.host.as_str(), led.ssh.port, led.root.as_str()),
+            ("203.0.113.7", 2222, "/sandbox/web1/pond")
+        );
+        assert_eq!(led.ssh.host_key, HostKeyPolicy::Pinned("SHA256:pinned".into()));
+        assert_eq!(led.key_file.as_deref(), Some("/sandbox/id"));
+        let other = Conn::parse(&with_host(&entry, "198.51.100.1"), None, None, "pond_server").unwrap();
+        assert!(reach.override_for(&other).is_none());
+
+        let bad = Value::map([("host_overrides", Value::map([("a", Value::map([("colour", Value::string("x"))]))]))]);
+        assert!(reach.configure(&bad).unwrap_err().message.contains("no setting \"colour\""));
+    }
+
+    fn with_host(v: &Value, host: &str) -> Value {
+        let mut m = v.as_map().cloned().unwrap();
+        m.insert("host".into(), Value::string(host));
+        Value::Map(m)
     }
 
     #[test]

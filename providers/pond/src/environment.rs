@@ -14,11 +14,12 @@
 //! It must not switch traffic as a side effect of a deployment, nor leave a switch half done:
 //! a failure on one server switches the others back before the error is returned.
 
-use tarn_sdk::ssh::Pool;
+use crate::conn::Reach;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::conn::{Conn, Host};
 use crate::model::{COLOURS, Env, other};
+use crate::plan::DEPLOYMENT_INPUTS;
 use crate::remote::{self, Probe};
 use crate::server::Settings;
 
@@ -29,7 +30,7 @@ struct Member {
     dir: String,
 }
 
-async fn connect(pool: &Pool, env: &Env, conn: &Conn) -> Result<Member, ProviderError> {
+async fn connect(pool: &Reach, env: &Env, conn: &Conn) -> Result<Member, ProviderError> {
     let host = Host::connect(pool, conn.clone()).await?;
     let settings = Settings::load(&host).await?.ok_or_else(|| {
         ProviderError::permanent(format!(
@@ -38,11 +39,11 @@ async fn connect(pool: &Pool, env: &Env, conn: &Conn) -> Result<Member, Provider
             conn.root
         ))
     })?;
-    Ok(Member { dir: env.dir(conn), host, settings })
+    Ok(Member { dir: env.dir(&host.conn), host, settings })
 }
 
 /// Connects to every server and lays out the tree and virtual hosts there.
-async fn prepare(pool: &Pool, env: &Env) -> Result<Vec<Member>, ProviderError> {
+async fn prepare(pool: &Reach, env: &Env) -> Result<Vec<Member>, ProviderError> {
     let mut members = Vec::new();
     for conn in &env.servers {
         let m = connect(pool, env, conn).await?;
@@ -139,7 +140,7 @@ fn builds_empty(p: &Probe) -> bool {
 /// Creates the environment. A failure after a server was touched reports what exists as
 /// partially created, so the executor records it (and its rollback removes it) instead of
 /// leaving trees on servers that no state knows about.
-pub async fn create(pool: &Pool, planned: Value) -> Result<Value, ProviderError> {
+pub async fn create(pool: &Reach, planned: Value) -> Result<Value, ProviderError> {
     let env = Env::parse(&planned)?;
     let staged = remote::stage(&env)?;
     match build(pool, &env, &staged, planned.clone()).await {
@@ -151,7 +152,7 @@ pub async fn create(pool: &Pool, planned: Value) -> Result<Value, ProviderError>
     }
 }
 
-async fn build(pool: &Pool, env: &Env, staged: &tempfile::TempDir, planned: Value) -> Result<Value, ProviderError> {
+async fn build(pool: &Reach, env: &Env, staged: &tempfile::TempDir, planned: Value) -> Result<Value, ProviderError> {
     let members = prepare(pool, env).await?;
     for (i, m) in members.iter().enumerate() {
         remote::initial_data(&m.host, env, &m.settings, i == 0).await?;
@@ -164,11 +165,7 @@ async fn build(pool: &Pool, env: &Env, staged: &tempfile::TempDir, planned: Valu
     settle(pool, planned).await
 }
 
-/// Attributes whose change is a new deployment.
-const DEPLOYMENT_INPUTS: &[&str] =
-    &["build", "source", "config_templates", "config_variables", "pondignore", "post_deployment_scripts"];
-
-pub async fn update(pool: &Pool, prior: Value, planned: Value) -> Result<Value, ProviderError> {
+pub async fn update(pool: &Reach, prior: Value, planned: Value) -> Result<Value, ProviderError> {
     let env = Env::parse(&planned)?;
     let before = crate::model::servers(&prior, "pond_environment").unwrap_or_default();
     let known = |c: &Conn| before.iter().any(|b| b.endpoint() == c.endpoint() && b.root == c.root);
@@ -207,7 +204,7 @@ pub async fn update(pool: &Pool, prior: Value, planned: Value) -> Result<Value, 
 }
 
 /// The object after a create or update: the configuration with what the servers now say.
-async fn settle(pool: &Pool, planned: Value) -> Result<Value, ProviderError> {
+async fn settle(pool: &Reach, planned: Value) -> Result<Value, ProviderError> {
     read(pool, planned).await?.ok_or_else(|| {
         ProviderError::permanent("the environment was written but reads back as absent; this is a bug in tarn")
     })
@@ -228,15 +225,17 @@ fn agree(values: &[(String, String)]) -> String {
     }
 }
 
-pub async fn read(pool: &Pool, state: Value) -> Result<Option<Value>, ProviderError> {
+pub async fn read(pool: &Reach, state: Value) -> Result<Option<Value>, ProviderError> {
     let env_servers = crate::model::servers(&state, "pond_environment")?;
     let project = state.get("project").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = state.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
     let mut rows: Vec<(String, Result<Probe, String>)> = Vec::new();
     for conn in &env_servers {
-        let dir = crate::model::env_dir(&conn.root, &project, &name);
         let probe = match Host::connect(pool, conn.clone()).await {
-            Ok(host) => remote::probe(&host, &dir, 0).await.map_err(|e| e.message),
+            Ok(host) => {
+                let dir = crate::model::env_dir(&host.conn.root, &project, &name);
+                remote::probe(&host, &dir, 0).await.map_err(|e| e.message)
+            }
             Err(e) => Err(e.message),
         };
         rows.push((conn.endpoint(), probe));
@@ -294,7 +293,7 @@ pub async fn read(pool: &Pool, state: Value) -> Result<Option<Value>, ProviderEr
     Ok(Some(Value::Map(m)))
 }
 
-pub async fn delete(pool: &Pool, state: Value) -> Result<(), ProviderError> {
+pub async fn delete(pool: &Reach, state: Value) -> Result<(), ProviderError> {
     let servers = crate::model::servers(&state, "pond_environment")?;
     let project = state.get("project").and_then(Value::as_str).unwrap_or_default();
     let name = state.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -302,9 +301,9 @@ pub async fn delete(pool: &Pool, state: Value) -> Result<(), ProviderError> {
     let base = format!("pond-{project}-{name}");
     let files = [format!("{base}.conf"), format!("{base}-blue.conf"), format!("{base}-green.conf")];
     for conn in servers {
-        let host = Host::connect(pool, conn.clone()).await?;
+        let host = Host::connect(pool, conn).await?;
         let settings = Settings::load(&host).await?;
-        let dir = crate::model::env_dir(&conn.root, project, name);
+        let dir = crate::model::env_dir(&host.conn.root, project, name);
         remote::remove(&host, &dir, &files, settings.as_ref(), delete_storage).await?;
     }
     Ok(())

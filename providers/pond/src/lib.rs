@@ -7,16 +7,19 @@
 //! - `pond_server` (server.rs): a host made a Pond server, idempotently.
 //! - `pond_environment` (environment.rs, model.rs, remote.rs): the seed's tree on every server,
 //!   virtual hosts, deployments to the inactive colour (`build`), the all-or-none switch
-//!   (`live`), drift of the live colour and build tags.
+//!   (`live`), drift of the live colour and build tags; plan.rs predicts the build that goes
+//!   live, so the plan shows it.
 //! - `pond_environment_status` (status.rs): per-server status and the Pond log's tail.
 //!
-//! The provider block takes no arguments: resources name the servers they reach
-//! (conn.rs), a droplet's address typically. One session pool serves every server.
+//! Resources name the servers they reach (conn.rs), a droplet's address typically; the
+//! provider block's `host_overrides` may say an address is really reached elsewhere (the
+//! sandbox's local servers). One session pool serves every server.
 
 mod conn;
 mod environment;
 mod ignore;
 mod model;
+mod plan;
 mod remote;
 pub mod schema;
 mod server;
@@ -28,10 +31,9 @@ pub mod testing;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tarn_sdk::ssh::Pool;
 use tarn_sdk::{
-    AdoptRequest, CreateRequest, DeleteRequest, Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest,
-    UpdateRequest, Value,
+    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
+    ReadDataRequest, ReadRequest, UpdateRequest, Value,
 };
 
 pub use server::{DEFAULT_COLOUR_VHOST, DEFAULT_LIVE_VHOST};
@@ -39,7 +41,7 @@ pub use server::{DEFAULT_COLOUR_VHOST, DEFAULT_LIVE_VHOST};
 /// The `pond` provider.
 #[derive(Default)]
 pub struct PondProvider {
-    pool: Pool,
+    pool: conn::Reach,
 }
 
 pub fn provider() -> Arc<dyn Provider> {
@@ -71,11 +73,26 @@ impl Provider for PondProvider {
         schema::provider_schema()
     }
 
+    /// The provider block's only argument, `host_overrides`, says where addresses are really
+    /// reached (what `--sandbox` sets for its local servers).
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        self.pool.configure(&config)
+    }
+
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
         match kind(&req.type_name)? {
             Kind::Server => server::read(&self.pool, req.state).await,
             Kind::Environment => environment::read(&self.pool, req.state).await,
         }
+    }
+
+    /// An environment's plan says which build goes live (plan.rs); a server's is the default.
+    async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        let planned = match kind(&req.type_name)? {
+            Kind::Server => req.proposed,
+            Kind::Environment => plan::environment(req.prior.as_ref(), req.proposed),
+        };
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {

@@ -1,6 +1,6 @@
 //! The pond provider's schema: `pond_server`, `pond_environment` and the
-//! `pond_environment_status` data source. The provider block takes no arguments: every resource
-//! names the servers it reaches.
+//! `pond_environment_status` data source. Every resource names the servers it reaches; the
+//! provider block's one argument, `host_overrides`, may say an address is reached elsewhere.
 //!
 //! Replacement rules (`force_new`): a server's address, user and Pond root, and an
 //! environment's project and name (its directory) replace the object; everything else changes
@@ -153,7 +153,8 @@ fn environment() -> ResourceSchema {
     .attr("live", A::optional_computed(Type::String, "The colour serving the domain: \"blue\" (the default at creation) or \"green\". A change is the switch: `current` renamed atomically on every server, and switched back on all of them when one fails."))
     .attr(
         "live_build",
-        A::optional_computed(Type::String, "The build that serves the domain. Set it with `live` so the plan shows which build goes live: the switch is refused, before any server changes, when the colour holds another build."),
+        A::optional_computed(Type::String, "The build that serves the domain. A change of `live` plans it from what the colour holds (or the `build` this apply deploys there), so the plan shows which build goes live; setting it with `live` also asserts it. Either way the switch is refused, before any server changes, when the colour holds another build.")
+            .recomputed_when(&["live"]),
     )
     .attr(
         "initial_storage",
@@ -185,8 +186,15 @@ fn status() -> ResourceSchema {
 
 pub fn provider_schema() -> ProviderSchema {
     let mut s = ProviderSchema::default();
+    s.config.insert(
+        "host_overrides".to_string(),
+        A::optional(
+            Type::map(Type::Any),
+            "Per server address (a resource's `host`): where it is really reached and its own paths, replacing what resources say: `port`, `user`, `private_key_file`, `host_key_fingerprint` (pinned), `root`, and the server settings `vhost_dir`, `reload_command`, `http_port`, `web_user`, `web_group`, `package_install_command`. `--sandbox` sets it to lead droplet addresses to its local sshd and Apache; otherwise for servers reached through a port forward. Leave those attributes unset in resources whose address is overridden.",
+        ),
+    );
     s.resources.insert(SERVER.to_string(), server());
-    let mut env = environment();
+    let mut env = environment().refines_plan();
     env.irreversible_when = Some("delete_storage_on_destroy".to_string());
     s.resources.insert(ENVIRONMENT.to_string(), env);
     s.data_sources.insert(STATUS.to_string(), status());

@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::conn::Reach;
 use serde_json::json;
-use tarn_sdk::ssh::Pool;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::conn::{Conn, Host, q};
@@ -185,10 +185,11 @@ fn with_defaults(planned: &Value, conn: &Conn, settings: &Settings, host_key: &s
 
 /// Installs what is missing, creates the web user and group, writes the settings; runs the
 /// post-provision scripts when `run_scripts`.
-async fn provision(pool: &Pool, planned: &Value, run_scripts: bool) -> Result<Value, ProviderError> {
-    let conn = conn_of(planned)?;
+async fn provision(pool: &Reach, planned: &Value, run_scripts: bool) -> Result<Value, ProviderError> {
+    let host = Host::connect(pool, conn_of(planned)?).await?;
+    let conn = host.conn.clone();
+    let planned = &host.with_overrides(planned);
     let settings = Settings::from_config(planned)?;
-    let host = Host::connect(pool, conn.clone()).await?;
     let mut packages = match planned.get("packages").and_then(Value::as_list) {
         Some(_) => list(planned, "packages"),
         None => DEFAULT_PACKAGES.iter().map(|s| s.to_string()).collect(),
@@ -311,11 +312,11 @@ async fn ensure_web_user(host: &Host, s: &Settings) -> Result<(), ProviderError>
     Ok(())
 }
 
-pub async fn create(pool: &Pool, planned: Value) -> Result<Value, ProviderError> {
+pub async fn create(pool: &Reach, planned: Value) -> Result<Value, ProviderError> {
     provision(pool, &planned, true).await
 }
 
-pub async fn update(pool: &Pool, prior: Value, planned: Value) -> Result<Value, ProviderError> {
+pub async fn update(pool: &Reach, prior: Value, planned: Value) -> Result<Value, ProviderError> {
     let scripts_changed = prior.get("post_provision_scripts") != planned.get("post_provision_scripts");
     let mut planned = planned;
     if let (Some(fp), Value::Map(m)) = (prior.get("host_key").cloned(), &mut planned) {
@@ -324,17 +325,15 @@ pub async fn update(pool: &Pool, prior: Value, planned: Value) -> Result<Value, 
     provision(pool, &planned, scripts_changed).await
 }
 
-pub async fn read(pool: &Pool, state: Value) -> Result<Option<Value>, ProviderError> {
-    let conn = conn_of(&state)?;
-    let host = Host::connect(pool, conn.clone()).await?;
+pub async fn read(pool: &Reach, state: Value) -> Result<Option<Value>, ProviderError> {
+    let host = Host::connect(pool, conn_of(&state)?).await?;
     let Some(settings) = Settings::load(&host).await? else { return Ok(None) };
-    Ok(Some(with_defaults(&state, &conn, &settings, host.session.host_key_fingerprint())))
+    Ok(Some(with_defaults(&state, &host.conn, &settings, host.session.host_key_fingerprint())))
 }
 
-pub async fn delete(pool: &Pool, state: Value) -> Result<(), ProviderError> {
-    let conn = conn_of(&state)?;
-    let host = Host::connect(pool, conn.clone()).await?;
-    let r = q(&conn.root);
+pub async fn delete(pool: &Reach, state: Value) -> Result<(), ProviderError> {
+    let host = Host::connect(pool, conn_of(&state)?).await?;
+    let r = q(&host.conn.root);
     host.run(&format!("rm -f {r}/server.json {r}/environment && rm -rf {r}/scripts")).await?;
     Ok(())
 }

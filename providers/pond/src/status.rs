@@ -5,24 +5,23 @@
 //! It only reads: an unreachable server is a row, not an error, so a status can be taken while
 //! a droplet is down.
 
-use tarn_sdk::ssh::Pool;
+use crate::conn::Reach;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::conn::Host;
 use crate::model::{env_dir, servers};
 use crate::remote;
 
-pub async fn read(pool: &Pool, config: Value) -> Result<Value, ProviderError> {
+pub async fn read(pool: &Reach, config: Value) -> Result<Value, ProviderError> {
     let list = servers(&config, "pond_environment_status")?;
     let project = config.get("project").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = config.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
     let lines = config.get("log_lines").and_then(Value::as_number).unwrap_or(20.0).clamp(0.0, 10_000.0) as usize;
     let mut rows = Vec::new();
     for conn in list {
-        let dir = env_dir(&conn.root, &project, &name);
         let at = conn.endpoint();
         let probe = match Host::connect(pool, conn).await {
-            Ok(host) => remote::probe(&host, &dir, lines).await,
+            Ok(host) => remote::probe(&host, &env_dir(&host.conn.root, &project, &name), lines).await,
             Err(e) => Err(e),
         };
         let text = |s: &str| if s.is_empty() { Value::Null } else { Value::string(s) };

@@ -108,20 +108,27 @@ impl Apache {
     /// GET / with this Host header; the body, or "HTTP <status>" when not 200. Retries briefly
     /// while a graceful restart replaces the workers.
     pub fn get(&self, host: &str) -> String {
-        let mut last = String::new();
-        for _ in 0..40 {
-            match http_get(self.port, host) {
-                Ok(body) => return body,
-                Err(e) => last = e,
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("GET http://{host}/ on port {} failed: {last}\n{}", self.port, self.error_log())
+        get_at(std::net::Ipv4Addr::LOCALHOST, self.port, host)
+            .unwrap_or_else(|e| panic!("GET http://{host}/ on port {} failed: {e}\n{}", self.port, self.error_log()))
     }
 }
 
-fn http_get(port: u16, host: &str) -> Result<String, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+/// GET / with this Host header from a web server at `addr:port` (the sandbox's, say): the body,
+/// or "HTTP <status>" when not 200. Retries briefly while a graceful restart replaces workers.
+pub fn get_at(addr: std::net::Ipv4Addr, port: u16, host: &str) -> Result<String, String> {
+    let mut last = String::new();
+    for _ in 0..40 {
+        match http_get(addr, port, host) {
+            Ok(body) => return Ok(body),
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(last)
+}
+
+fn http_get(addr: std::net::Ipv4Addr, port: u16, host: &str) -> Result<String, String> {
+    let mut s = TcpStream::connect((addr, port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
     write!(s, "GET / HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
     let mut raw = String::new();

@@ -94,6 +94,12 @@ pub struct AttributeSchema {
     pub sensitive: bool,
     /// A change to this attribute cannot be applied in place: the object is replaced.
     pub force_new: bool,
+    /// For a computed attribute the configuration leaves unset: an update changing any of these
+    /// attributes makes its planned value unknown again instead of the prior one, which would
+    /// be stale (Pond's `live_build` when `live` changes). A provider whose schema
+    /// `refines_plan` may then predict it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recomputed_when: Vec<String>,
 }
 
 impl AttributeSchema {
@@ -106,6 +112,7 @@ impl AttributeSchema {
             computed: false,
             sensitive: false,
             force_new: false,
+            recomputed_when: Vec::new(),
         }
     }
     pub fn required(ty: Type, description: &str) -> Self {
@@ -127,6 +134,11 @@ impl AttributeSchema {
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    /// See [`AttributeSchema::recomputed_when`].
+    pub fn recomputed_when(mut self, attributes: &[&str]) -> Self {
+        self.recomputed_when = attributes.iter().map(|a| a.to_string()).collect();
         self
     }
 }
