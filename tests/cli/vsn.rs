@@ -104,8 +104,19 @@ resource "vsn_service" "s" {
 }
 "#;
 
+/// The deployment in tarn's default replacement order (destroy, then create).
+fn default_order() -> String {
+    let cbd = "\n  # A failed image change brings the previous container back (rollback needs the old one kept\n  # until its replacement runs).\n  lifecycle {\n    create_before_destroy = true\n  }\n";
+    assert!(CONFIG.contains(cbd));
+    CONFIG.replace(cbd, "")
+}
+
 impl Deployment {
     fn new() -> Deployment {
+        Deployment::with(CONFIG)
+    }
+
+    fn with(config: &str) -> Deployment {
         let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
         let images = Images {
             busybox: vsn.image("busybox", "1", &[]).unwrap(),
@@ -114,7 +125,7 @@ impl Deployment {
             web1: vsn.image("web", "1", &[("/version", "1")]).unwrap(),
             web2: vsn.image("web", "2", &[("/version", "2")]).unwrap(),
         };
-        let stack = Stack::with(&(vsn.provider_block(None).unwrap() + CONFIG));
+        let stack = Stack::with(&(vsn.provider_block(None).unwrap() + config));
         stack.write("secrets.json", &format!(r#"{{ "TOKEN": "{SECRET}" }}"#));
         stack.tarn(&["state", "keygen"]).ok();
         let d = Deployment { vsn, stack, images };
@@ -244,6 +255,92 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     // Neither the state file nor anything in the stack directory holds the secret in clear.
     let db = std::fs::read(d.stack.state_db()).unwrap();
     assert!(!String::from_utf8_lossy(&db).contains(SECRET));
+}
+
+/// The seed's rollback in tarn's default order: the old containers are destroyed before the new
+/// ones are created, and a failure brings the previous deployment back from its recorded
+/// definition while its images are there; without them the VSN is left containerless with every
+/// data directory kept, and the run says which happened.
+#[test]
+fn rollback_in_the_default_order_restores_the_previous_deployment_or_leaves_the_vsn_containerless() {
+    let d = Deployment::with(&default_order());
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
+    d.vsn.podman(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
+    let old_host = d.inspect("host", "{{.Id}}");
+
+    // A new host image and a service image that does not exist: the host and every REST
+    // container are destroyed and recreated, the last create fails, and the rollback restores
+    // the previous deployment.
+    d.write_plan(&d.images.host2, "localhost/tarn-vsn-no-such-image:9");
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 3, "rolled back: {}", run.dump());
+    assert!(run.stdout.contains("create the previous object again"), "{}", run.dump());
+    assert!(run.stdout.contains("Apply failed; every completed change was rolled back."), "{}", run.dump());
+    assert_eq!(d.vsn.containers(), d.all());
+    let host = d.inspect("host", "{{.Id}}");
+    assert_ne!(host, old_host, "the host was created again");
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "1");
+    for rest in ["app", "db", "files", "worker"] {
+        assert_eq!(d.inspect(rest, "{{.State.Running}}"), "true", "{rest}");
+        assert_eq!(d.inspect(rest, "{{.HostConfig.NetworkMode}}"), format!("container:{host}"), "{rest}");
+    }
+    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web1);
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
+    d.assert_data_intact("a restored deployment");
+    // The state records the restored deployment exactly: with the good plan back, nothing to do.
+    d.write_plan(&d.images.host1, &d.images.web1);
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+
+    // The previous host image is gone (untagged outside tarn): the host cannot come back, so
+    // neither can the REST containers in it. The VSN is left containerless, every data
+    // directory kept, and the run says so.
+    let host_image_id = d.vsn.podman(&["image", "inspect", "--format", "{{.Id}}", &d.images.host1]).unwrap();
+    d.vsn.podman(&["untag", &d.images.host1]).unwrap();
+    d.write_plan(&d.images.host2, "localhost/tarn-vsn-no-such-image:9");
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    d.vsn.podman(&["tag", &host_image_id, &d.images.host1]).unwrap();
+    assert_eq!(run.code, 4, "rollback incomplete: {}", run.dump());
+    assert!(
+        run.stdout.contains(&format!("its image {} is no longer there", d.images.host1)),
+        "the run says why the host is not back: {}",
+        run.dump()
+    );
+    assert!(run.stdout.contains("The VSN is left without it"), "{}", run.dump());
+    assert!(d.vsn.containers().is_empty(), "containerless: {:?}", d.vsn.containers());
+    d.assert_data_intact("a rollback without the previous image");
+    // The next apply of the good plan deploys again onto the kept data.
+    d.write_plan(&d.images.host1, &d.images.web1);
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(d.vsn.containers(), d.all());
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
+    d.assert_data_intact("the next deployment");
+}
+
+/// The seed's guard as an option: with `require_stopped`, a running host is not replaced; the
+/// plan fails before anything changes. Stopped, it is replaced.
+#[test]
+fn require_stopped_refuses_to_replace_a_running_host() {
+    let config = default_order().replace("  stop_timeout = 2\n}\n\nresource \"vsn_volume\"", "  stop_timeout = 2\n  require_stopped = true\n}\n\nresource \"vsn_volume\"");
+    assert!(config.contains("require_stopped"));
+    let d = Deployment::with(&config);
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let ids: Vec<String> = d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
+    d.write_plan(&d.images.host2, &d.images.web1);
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.dump());
+    assert!(run.stderr.contains("is running, and vsn_host.require_stopped forbids"), "{}", run.dump());
+    let now: Vec<String> = d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
+    assert_eq!(now, ids, "nothing was changed");
+    d.vsn.podman(&["stop", "-t", "1", &d.vsn.name("host")]).unwrap();
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
 }
 
 #[test]

@@ -8,6 +8,9 @@
 //! - Resources `vsn_host`, `vsn_volume`, `vsn_service` (containers; kinds.rs, lifecycle.rs) and
 //!   `vsn_healthcheck_cron` (cron.rs); data source `vsn_deployment_plan` (deployment.rs).
 //! - Every container carries `tarn.correlation` so `adopt` finds what a crashed apply made.
+//! - Every resource is `restorable`: a rollback of a delete-then-create replacement creates the
+//!   previous container again from its recorded state while its image is there (restore.rs),
+//!   and otherwise leaves the VSN without it, its data kept.
 //! - Data is never lost: a volume's data directory survives destroy and replacement unless
 //!   `delete_data_on_destroy` is true, which the plan flags as irreversible.
 //! - A volume with `migrate_from` gets its data copied from another VSN before its container
@@ -28,6 +31,7 @@ mod migrate;
 pub mod node;
 mod plan;
 mod remote;
+mod restore;
 pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -37,7 +41,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use tarn_sdk::{
     AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
-    ReadDataRequest, ReadRequest, UpdateRequest, Value,
+    ReadDataRequest, ReadRequest, RestoreRequest, UpdateRequest, Value,
 };
 
 use config::NodeConfig;
@@ -105,7 +109,19 @@ impl Provider for VsnProvider {
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         match resource_type(&req.type_name)? {
-            Type::Container(k) => plan::plan(&self.node()?.config, k, req.prior, req.proposed),
+            Type::Container(k) => {
+                let node = self.node()?;
+                let new_host = k == Kind::Host && req.prior.is_none();
+                let response = plan::plan(&node.config, k, req.prior, req.proposed)?;
+                // A new host object replaces any running one of its name: the seed's guard
+                // refuses that at plan time, before anything changes.
+                if new_host && let Ok(o) = attrs::object(response.planned.clone(), schema::HOST) {
+                    if let Some(name) = o.get("name").and_then(Value::as_str) {
+                        lifecycle::refuse_running_host(node, &o, name).await?;
+                    }
+                }
+                Ok(response)
+            }
             Type::Cron => Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() }),
         }
     }
@@ -143,6 +159,14 @@ impl Provider for VsnProvider {
         tokio::task::spawn_blocking(move || deployment::read(&config, cap))
             .await
             .map_err(|e| ProviderError::permanent(format!("reading the deployment plan failed: {e}")))?
+    }
+
+    async fn restore(&self, req: RestoreRequest) -> Result<Value, ProviderError> {
+        match resource_type(&req.type_name)? {
+            Type::Container(k) => restore::restore(self.node()?, k, req.state, &req.correlation).await,
+            // The cron files are written again from the recorded state.
+            Type::Cron => cron::create(self.node()?, req.state).await,
+        }
     }
 
     async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {

@@ -49,6 +49,8 @@ fn common(r: ResourceSchema) -> ResourceSchema {
     .attr("stop_timeout", A::optional(Type::Number, "Seconds to wait after SIGTERM before the engine kills the container; null means 10.").force_new())
     .attr("id", A::computed(Type::String, "The engine's container ID."))
     .attr("image_id", A::computed(Type::String, "The ID of the image the container runs."))
+    // A rollback creates the previous container again from its recorded state (restore.rs).
+    .restorable()
 }
 
 fn host() -> ResourceSchema {
@@ -64,7 +66,14 @@ fn host() -> ResourceSchema {
         A::optional(list_of_strings(), "Published ports, `[IP:]HOST:CONTAINER[/PROTO]`. The REST containers' ports are published here, since they share the host's network.")
             .force_new(),
     )
-    .attr("data_root", A::computed(Type::String, "The VSN's data root, mounted into the host at the same path."));
+    .attr("data_root", A::computed(Type::String, "The VSN's data root, mounted into the host at the same path."))
+    .attr(
+        "require_stopped",
+        A::optional(
+            Type::Bool,
+            "The seed's guard: refuse to replace or destroy this host container while it runs, so an operator stops it (`podman stop NAME`) before a redeployment. The plan (or the apply, if it started meanwhile) fails before anything is changed. null means false.",
+        ),
+    );
     common(r).refines_plan()
 }
 
@@ -165,6 +174,7 @@ fn cron() -> ResourceSchema {
         .attr("mailer", A::optional(Type::String, "\"sendmail\" (null: the default) or \"mutt\"."))
         .attr("mailer_path", A::optional(Type::String, "The mailer program on the VSN; null means the mailer's name, found on PATH."))
         .attr("id", A::computed(Type::String, "Path of the cron file on the VSN."))
+        .restorable()
 }
 
 fn deployment_plan() -> ResourceSchema {
