@@ -524,3 +524,69 @@ resource "vsn_service" "app" {{
     let run = stack.tarn(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "a second plan after the move is not empty: {}", run.dump());
 }
+
+/// Images do not pile up: each successful apply removes the images of the deployment before the
+/// previous one that no container uses, the plan shows which, the previous deployment's images
+/// stay (for a rollback), an image a running container uses is never removed, and the provider's
+/// `keep_images = true` keeps everything.
+#[test]
+fn images_of_older_deployments_are_removed_after_a_successful_apply() {
+    let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+    let images: Vec<String> = (1..=4).map(|n| vsn.image("gen", &n.to_string(), &[("/gen", "x")]).unwrap()).collect();
+    let present = |vsn: &TestVsn, image: &str| vsn.podman(&["image", "exists", image]).is_ok();
+    let config = |provider: &str, image: &str| {
+        format!(
+            r#"{provider}
+resource "vsn_host" "h" {{
+  name         = "{host}"
+  image        = "{image}"
+  command      = {IDLE}
+  pull         = "never"
+  stop_timeout = 1
+}}
+resource "vsn_image_cleanup" "images" {{
+  name       = "{record}"
+  images     = [vsn_host.h.image]
+  depends_on = [vsn_host.h]
+}}
+"#,
+            host = vsn.name("host"),
+            record = vsn.name("images"),
+        )
+    };
+    let block = vsn.provider_block(None).unwrap();
+    let stack = Stack::with(&config(&block, &images[0]));
+    let apply = |stack: &Stack| {
+        let run = stack.tarn(&["apply", "--auto-approve"]);
+        assert_eq!(run.code, 0, "{}", run.dump());
+        run
+    };
+    apply(&stack);
+    stack.write("main.tarn.hcl", &config(&block, &images[1]));
+    apply(&stack);
+    assert!(present(&vsn, &images[0]), "the previous deployment's image stays");
+    // The third deployment removes the first one's image; the plan says so first.
+    stack.write("main.tarn.hcl", &config(&block, &images[2]));
+    let plan = stack.tarn(&["plan"]);
+    assert!(plan.stdout.contains(&format!("~ removed  = [] -> [\"{}\"]", images[0])), "{}", plan.dump());
+    apply(&stack);
+    assert!(!present(&vsn, &images[0]), "the image of two deployments ago is removed");
+    assert!(present(&vsn, &images[1]) && present(&vsn, &images[2]));
+
+    // An image a container outside tarn runs is never removed.
+    let other = vsn.name("other");
+    vsn.podman(&["run", "-d", "--name", &other, &images[1], "sleep", "600"]).unwrap();
+    stack.write("main.tarn.hcl", &config(&block, &images[3]));
+    apply(&stack);
+    assert!(present(&vsn, &images[1]), "an image a running container uses stays");
+    vsn.podman(&["rm", "-f", "-t", "0", &other]).unwrap();
+
+    // keep_images: nothing is removed, and the plan shows none.
+    let keeping = block.replace("data_root", "keep_images = true\n  data_root");
+    stack.write("main.tarn.hcl", &config(&keeping, &images[1]));
+    let plan = stack.tarn(&["plan"]);
+    assert!(plan.stdout.contains("vsn_image_cleanup.images"), "{}", plan.dump());
+    assert!(!plan.stdout.contains("removed  = [] -> ["), "keep_images plans no removal: {}", plan.dump());
+    apply(&stack);
+    assert!(images[1..].iter().all(|i| present(&vsn, i)), "keep_images removed an image");
+}

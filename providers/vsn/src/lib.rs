@@ -24,6 +24,7 @@ pub mod config;
 mod cron;
 pub mod deployment;
 pub mod engine;
+mod images;
 mod kinds;
 mod lifecycle;
 mod manifest;
@@ -61,6 +62,7 @@ pub fn provider() -> Arc<dyn Provider> {
 enum Type {
     Container(Kind),
     Cron,
+    Images,
 }
 
 fn resource_type(name: &str) -> Result<Type, ProviderError> {
@@ -70,8 +72,11 @@ fn resource_type(name: &str) -> Result<Type, ProviderError> {
     if name == schema::CRON {
         return Ok(Type::Cron);
     }
+    if name == schema::IMAGES {
+        return Ok(Type::Images);
+    }
     Err(ProviderError::permanent(format!(
-        "the vsn provider has no resource type \"{name}\"; it offers vsn_host, vsn_volume, vsn_service and vsn_healthcheck_cron"
+        "the vsn provider has no resource type \"{name}\"; it offers vsn_host, vsn_volume, vsn_service, vsn_healthcheck_cron and vsn_image_cleanup"
     )))
 }
 
@@ -104,6 +109,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::read(self.node()?, k, req.state).await,
             Type::Cron => cron::read(self.node()?, req.state).await,
+            Type::Images => images::read(req.state).await,
         }
     }
 
@@ -123,6 +129,7 @@ impl Provider for VsnProvider {
                 Ok(response)
             }
             Type::Cron => Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() }),
+            Type::Images => images::plan(self.node()?, req.proposed).await,
         }
     }
 
@@ -130,6 +137,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::create(self.node()?, k, req.planned, &req.correlation).await,
             Type::Cron => cron::create(self.node()?, req.planned).await,
+            Type::Images => images::create(self.node()?, req.planned).await,
         }
     }
 
@@ -137,6 +145,8 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::update(self.node()?, k, req.prior, req.planned).await,
             Type::Cron => cron::update(self.node()?, req.planned).await,
+            // Every argument forces replacement; only computed values are left to change.
+            Type::Images => Ok(req.planned),
         }
     }
 
@@ -144,6 +154,8 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::delete(self.node()?, k, req.state).await,
             Type::Cron => cron::delete(self.node()?, req.state).await,
+            // Images are removed by the next deployment's create, never by a delete.
+            Type::Images => Ok(()),
         }
     }
 
@@ -166,6 +178,8 @@ impl Provider for VsnProvider {
             Type::Container(k) => restore::restore(self.node()?, k, req.state, &req.correlation).await,
             // The cron files are written again from the recorded state.
             Type::Cron => cron::create(self.node()?, req.state).await,
+            // Its delete changed nothing on the VSN.
+            Type::Images => Ok(req.state),
         }
     }
 
@@ -173,7 +187,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::adopt(self.node()?, k, req.planned, &req.correlation).await,
             // The cron files carry no correlation; the create rewrites them, which is idempotent.
-            Type::Cron => Ok(None),
+            Type::Cron | Type::Images => Ok(None),
         }
     }
 }

@@ -19,6 +19,7 @@ pub const HOST: &str = "vsn_host";
 pub const VOLUME: &str = "vsn_volume";
 pub const SERVICE: &str = "vsn_service";
 pub const CRON: &str = "vsn_healthcheck_cron";
+pub const IMAGES: &str = "vsn_image_cleanup";
 pub const PLAN: &str = "vsn_deployment_plan";
 
 fn list_of_strings() -> Type {
@@ -177,6 +178,22 @@ fn cron() -> ResourceSchema {
         .restorable()
 }
 
+fn image_cleanup() -> ResourceSchema {
+    ResourceSchema::new(
+        "Removes, after a successful apply, the images of the deployment before the previous one that no container uses (the previous deployment's stay, for a rollback). Give it every image the deployment uses and `depends_on` every container resource, so it applies after them.",
+    )
+    .attr("name", A::required(Type::String, "Names the record of deployed images on the VSN (`/etc/tarn-vsn/images-NAME.json`).").force_new())
+    .attr(
+        "images",
+        A::required(list_of_strings(), "Every image the deployment uses. A change replaces this resource, and that removes the images no longer needed.").force_new(),
+    )
+    .attr("previous", A::computed(list_of_strings(), "The previous deployment's images, kept until the next successful apply."))
+    .attr("removed", A::computed(list_of_strings(), "The images this apply removes (planned) or removed; empty with the provider's keep_images = true."))
+    .attr("id", A::computed(Type::String, "Path of the record on the VSN."))
+    .refines_plan()
+    .restorable()
+}
+
 fn deployment_plan() -> ResourceSchema {
     ResourceSchema::new(
         "Reads and validates a deployment plan (JSON, see docs/vsn-deployment-plan.md) and its optional secret file.",
@@ -232,6 +249,10 @@ pub fn provider_schema() -> ProviderSchema {
         A::optional(map_of_strings(), "Environment for every engine command (e.g. CONTAINERS_CONF)."),
     );
     c.insert(
+        "keep_images".into(),
+        A::optional(Type::Bool, "Never remove images (vsn_image_cleanup then removes none); null means false."),
+    );
+    c.insert(
         "required_commands".into(),
         A::optional(list_of_strings(), "Further commands validation requires on the VSN."),
     );
@@ -239,6 +260,7 @@ pub fn provider_schema() -> ProviderSchema {
     s.resources.insert(VOLUME.into(), volume());
     s.resources.insert(SERVICE.into(), service());
     s.resources.insert(CRON.into(), cron());
+    s.resources.insert(IMAGES.into(), image_cleanup());
     s.data_sources.insert(PLAN.into(), deployment_plan());
     s
 }
