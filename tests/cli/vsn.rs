@@ -590,3 +590,45 @@ resource "vsn_image_cleanup" "images" {{
     apply(&stack);
     assert!(images[1..].iter().all(|i| present(&vsn, i)), "keep_images removed an image");
 }
+
+/// A volume whose data directory grows past its size limit after the apply shows in
+/// `tarn drift` (the limit used to be checked only on create and update).
+#[test]
+fn a_volume_grown_past_its_size_limit_shows_in_drift() {
+    let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+    let bb = vsn.image("busybox", "1", &[]).unwrap();
+    let config = format!(
+        r#"{provider}
+resource "vsn_host" "h" {{
+  name         = "{host}"
+  image        = "{bb}"
+  command      = {IDLE}
+  stop_timeout = 1
+}}
+resource "vsn_volume" "db" {{
+  name          = "{db}"
+  host_id       = vsn_host.h.id
+  image         = "{bb}"
+  size_limit_gb = 0.0001
+  stop_timeout  = 1
+}}
+"#,
+        provider = vsn.provider_block(None).unwrap(),
+        host = vsn.name("host"),
+        db = vsn.name("db"),
+    );
+    let stack = Stack::with(&config);
+    let run = stack.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let run = stack.tarn(&["drift"]);
+    assert_eq!(run.code, 0, "no drift right after apply: {}", run.dump());
+    // 200 kB into a directory limited to 100 kB, written through the volume container.
+    vsn.podman(&["exec", &vsn.name("db"), "sh", "-c", "dd if=/dev/zero of=/data/big bs=1000 count=200 2>/dev/null"])
+        .unwrap();
+    let run = stack.tarn(&["drift"]);
+    assert_eq!(run.code, 2, "{}", run.dump());
+    assert!(run.stdout.contains("vsn_volume.db has changed"), "{}", run.dump());
+    assert!(run.stdout.contains("within_size_limit = true -> false"), "{}", run.dump());
+    let json = stack.tarn(&["drift", "--json"]);
+    assert!(json.stdout.contains("within_size_limit"), "{}", json.dump());
+}

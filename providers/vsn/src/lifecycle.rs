@@ -54,7 +54,14 @@ async fn observed_state(node: &Node, kind: Kind, state: Map, seen: &Observed) ->
         Kind::Host => attrs::set_str(&mut o, "data_root", node.config.data_root.clone()),
         Kind::Volume => {
             if let Some(name) = opt_str(&o, "name") {
-                attrs::set_str(&mut o, "data_dir", node.config.data_dir(&name));
+                let dir = node.config.data_dir(&name);
+                attrs::set_str(&mut o, "data_dir", dir.clone());
+                // A directory grown past its limit since the last check shows as drift. A
+                // size that cannot be measured now leaves the recorded answer as it was.
+                if let Ok(size) = remote::dir_size(node, &dir).await {
+                    let within = size.is_none_or(|s| s <= size_limit(node, &o));
+                    o.insert("within_size_limit".into(), Value::Bool(within));
+                }
             }
         }
         Kind::Service => {}

@@ -96,6 +96,10 @@ fn volume() -> ResourceSchema {
     )
     .attr("data_dir", A::computed(Type::String, "The data directory on the VSN."))
     .attr(
+        "within_size_limit",
+        A::computed(Type::Bool, "Whether the data directory is within size_limit_gb, measured on every read: a directory grown past it shows in `tarn drift` (true -> false), and the next apply refuses to go on with it."),
+    )
+    .attr(
         "migrate_from",
         A::optional(
             migrate_from(),
