@@ -6,7 +6,8 @@
 //! - `configure` connects and validates the VSN first (bash and the needed commands, the engine,
 //!   root or passwordless sudo): one error lists every failed check, before any change.
 //! - Resources `vsn_host`, `vsn_volume`, `vsn_service` (containers; kinds.rs, lifecycle.rs) and
-//!   `vsn_healthcheck_cron` (cron.rs); data source `vsn_deployment_plan` (deployment.rs).
+//!   `vsn_healthcheck_cron` (cron.rs), `vsn_maintenance_cron` (maintenance.rs),
+//!   `vsn_image_cleanup` (images.rs); data source `vsn_deployment_plan` (deployment.rs).
 //! - Every container carries `tarn.correlation` so `adopt` finds what a crashed apply made.
 //! - Every resource is `restorable`: a rollback of a delete-then-create replacement creates the
 //!   previous container again from its recorded state while its image is there (restore.rs),
@@ -27,6 +28,7 @@ pub mod engine;
 mod images;
 mod kinds;
 mod lifecycle;
+mod maintenance;
 mod manifest;
 mod migrate;
 pub mod node;
@@ -62,6 +64,7 @@ pub fn provider() -> Arc<dyn Provider> {
 enum Type {
     Container(Kind),
     Cron,
+    Maintenance,
     Images,
 }
 
@@ -72,11 +75,14 @@ fn resource_type(name: &str) -> Result<Type, ProviderError> {
     if name == schema::CRON {
         return Ok(Type::Cron);
     }
+    if name == schema::MAINTENANCE {
+        return Ok(Type::Maintenance);
+    }
     if name == schema::IMAGES {
         return Ok(Type::Images);
     }
     Err(ProviderError::permanent(format!(
-        "the vsn provider has no resource type \"{name}\"; it offers vsn_host, vsn_volume, vsn_service, vsn_healthcheck_cron and vsn_image_cleanup"
+        "the vsn provider has no resource type \"{name}\"; it offers vsn_host, vsn_volume, vsn_service, vsn_healthcheck_cron, vsn_maintenance_cron and vsn_image_cleanup"
     )))
 }
 
@@ -109,6 +115,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::read(self.node()?, k, req.state).await,
             Type::Cron => cron::read(self.node()?, req.state).await,
+            Type::Maintenance => maintenance::read(self.node()?, req.state).await,
             Type::Images => images::read(req.state).await,
         }
     }
@@ -128,7 +135,7 @@ impl Provider for VsnProvider {
                 }
                 Ok(response)
             }
-            Type::Cron => Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() }),
+            Type::Cron | Type::Maintenance => Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() }),
             Type::Images => images::plan(self.node()?, req.proposed).await,
         }
     }
@@ -137,6 +144,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::create(self.node()?, k, req.planned, &req.correlation).await,
             Type::Cron => cron::create(self.node()?, req.planned).await,
+            Type::Maintenance => maintenance::create(self.node()?, req.planned).await,
             Type::Images => images::create(self.node()?, req.planned).await,
         }
     }
@@ -145,6 +153,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::update(self.node()?, k, req.prior, req.planned).await,
             Type::Cron => cron::update(self.node()?, req.planned).await,
+            Type::Maintenance => maintenance::create(self.node()?, req.planned).await,
             // Every argument forces replacement; only computed values are left to change.
             Type::Images => Ok(req.planned),
         }
@@ -154,6 +163,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::delete(self.node()?, k, req.state).await,
             Type::Cron => cron::delete(self.node()?, req.state).await,
+            Type::Maintenance => maintenance::delete(self.node()?, req.state).await,
             // Images are removed by the next deployment's create, never by a delete.
             Type::Images => Ok(()),
         }
@@ -178,6 +188,7 @@ impl Provider for VsnProvider {
             Type::Container(k) => restore::restore(self.node()?, k, req.state, &req.correlation).await,
             // The cron files are written again from the recorded state.
             Type::Cron => cron::create(self.node()?, req.state).await,
+            Type::Maintenance => maintenance::create(self.node()?, req.state).await,
             // Its delete changed nothing on the VSN.
             Type::Images => Ok(req.state),
         }
@@ -187,7 +198,7 @@ impl Provider for VsnProvider {
         match resource_type(&req.type_name)? {
             Type::Container(k) => lifecycle::adopt(self.node()?, k, req.planned, &req.correlation).await,
             // The cron files carry no correlation; the create rewrites them, which is idempotent.
-            Type::Cron | Type::Images => Ok(None),
+            Type::Cron | Type::Maintenance | Type::Images => Ok(None),
         }
     }
 }

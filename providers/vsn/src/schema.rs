@@ -20,6 +20,7 @@ pub const VOLUME: &str = "vsn_volume";
 pub const SERVICE: &str = "vsn_service";
 pub const CRON: &str = "vsn_healthcheck_cron";
 pub const IMAGES: &str = "vsn_image_cleanup";
+pub const MAINTENANCE: &str = "vsn_maintenance_cron";
 pub const PLAN: &str = "vsn_deployment_plan";
 
 fn list_of_strings() -> Type {
@@ -182,6 +183,28 @@ fn cron() -> ResourceSchema {
         .restorable()
 }
 
+/// Where and how alert mail goes: shared by both cron resources.
+fn mail(r: ResourceSchema) -> ResourceSchema {
+    r.attr(
+        "smtp_url",
+        A::optional(Type::String, "With mailer = \"mutt\": the SMTP server mutt sends through (`smtp://host:port/`); null means mutt's own sendmail."),
+    )
+    .attr("mail_from", A::optional(Type::String, "The alert's sender address; null means the mailer's default."))
+}
+
+fn maintenance() -> ResourceSchema {
+    let r = ResourceSchema::new("A maintenance job by cron on the VSN: a command run inside the host container on a schedule, with a mail when it fails.")
+        .attr("name", A::required(Type::String, "Names the cron entry (`/etc/cron.d/tarn-vsn-maint-NAME`).").force_new())
+        .attr("host", A::required(Type::String, "The host container the command runs in (`vsn_host.NAME.name`)."))
+        .attr("schedule", A::required(Type::String, "Cron schedule, five fields."))
+        .attr("command", A::required(Type::String, "Shell command run with `sh -c` inside the host container."))
+        .attr("mail_to", A::optional(Type::String, "Where a failure is mailed (exit status and the output's last 50 lines); null means no mail."))
+        .attr("mailer", A::optional(Type::String, "\"sendmail\" (null: the default) or \"mutt\"."))
+        .attr("mailer_path", A::optional(Type::String, "The mailer program on the VSN; null means the mailer's name, found on PATH."))
+        .attr("id", A::computed(Type::String, "Path of the cron file on the VSN."));
+    mail(r).restorable()
+}
+
 fn image_cleanup() -> ResourceSchema {
     ResourceSchema::new(
         "Removes, after a successful apply, the images of the deployment before the previous one that no container uses (the previous deployment's stay, for a rollback). Give it every image the deployment uses and `depends_on` every container resource, so it applies after them.",
@@ -263,7 +286,8 @@ pub fn provider_schema() -> ProviderSchema {
     s.resources.insert(HOST.into(), host());
     s.resources.insert(VOLUME.into(), volume());
     s.resources.insert(SERVICE.into(), service());
-    s.resources.insert(CRON.into(), cron());
+    s.resources.insert(CRON.into(), mail(cron()));
+    s.resources.insert(MAINTENANCE.into(), maintenance());
     s.resources.insert(IMAGES.into(), image_cleanup());
     s.data_sources.insert(PLAN.into(), deployment_plan());
     s

@@ -8,6 +8,9 @@
 //! busybox-static is an error naming the install command. Dropping it removes every container
 //! and image it made (by name prefix), the data root, and stops sshd. [`checksums`] lists a data
 //! directory with SHA-256 computed here, to check a migration independently of the provider.
+//! [`smtp::SmtpSink`] receives the alert mail the real `mutt` sends.
+
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +20,15 @@ use tarn_sdk::ssh::testing::TestSshd;
 pub const INSTALL: &str = "apt-get install -y podman runc busybox-static (or run ./scripts/test.sh)";
 
 pub const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
+
+/// The real mutt, for alert mail; an error naming the install command when it is missing.
+pub fn mutt() -> Result<&'static str, String> {
+    if Path::new("/usr/bin/mutt").exists() {
+        Ok("/usr/bin/mutt")
+    } else {
+        Err("mutt not found at /usr/bin/mutt: install it with `apt-get install -y mutt` (or run ./scripts/test.sh)".into())
+    }
+}
 
 /// A VSN for tests.
 pub struct TestVsn {
