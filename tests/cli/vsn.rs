@@ -6,7 +6,7 @@
 //! directories and their contents survive every step, and the secret never reaches output.
 
 use crate::harness::{Run, Stack};
-use tarn_provider_vsn::testing::{TestVsn, checksums};
+use tarn_provider_vsn::testing::{Engine, TestVsn, checksums};
 
 const SECRET: &str = "tok-Vsn-Secret-93kq";
 
@@ -117,7 +117,12 @@ impl Deployment {
     }
 
     fn with(config: &str) -> Deployment {
-        let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+        Deployment::on(Engine::Podman, config)
+    }
+
+    fn on(engine: Engine, config: &str) -> Deployment {
+        let mut vsn =
+            TestVsn::start_with(engine).unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
         let images = Images {
             busybox: vsn.image("busybox", "1", &[]).unwrap(),
             host1: vsn.image("hostimg", "1", &[("/etc/vsn-host", "1")]).unwrap(),
@@ -145,7 +150,7 @@ impl Deployment {
     }
 
     fn inspect(&self, name: &str, format: &str) -> String {
-        self.vsn.podman(&["inspect", "--format", format, &self.vsn.name(name)]).unwrap()
+        self.vsn.engine(&["inspect", "--format", format, &self.vsn.name(name)]).unwrap()
     }
 
     fn data(&self, volume: &str, file: &str) -> String {
@@ -166,7 +171,20 @@ impl Deployment {
 
 #[test]
 fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept() {
-    let d = Deployment::new();
+    scenario(Engine::Podman);
+}
+
+/// The same scenario on a real Docker engine (the harness's own dockerd, see
+/// `tarn_provider_vsn::testing::dockerd`), driven through `/usr/bin/docker` over the sshd.
+#[test]
+fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept_on_docker() {
+    scenario(Engine::Docker);
+}
+
+/// Deploy, write data, image change, failed image rolled back, host change, drift repair,
+/// destroy, the data checked after every step, on `engine`.
+fn scenario(engine: Engine) {
+    let d = Deployment::on(engine, CONFIG);
     let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
@@ -175,9 +193,9 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     assert_eq!(d.inspect("app", "{{.HostConfig.NetworkMode}}"), format!("container:{host_id}"));
 
     // Write data through the services into the volume containers' data directories.
-    d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
-    d.vsn.podman(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
+    d.vsn.engine(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
+    d.vsn.engine(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
     d.assert_data_intact("the first apply");
 
     // Nothing to do on a second plan: no drift right after apply.
@@ -189,26 +207,26 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     d.write_plan(&d.images.host1, &d.images.web2);
     let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
-    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2);
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/version"]).unwrap(), "2");
+    assert_eq!(d.inspect("app", "{{.Config.Image}}"), d.images.web2);
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "cat", "/version"]).unwrap(), "2");
     assert_eq!(d.inspect("worker", "{{.Id}}"), worker_id, "an unchanged service was touched");
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
     d.assert_data_intact("a service image change");
 
     // A failure mid-deploy: the new image does not exist. Rollback brings the previous app back.
     d.write_plan(&d.images.host1, "localhost/tarn-vsn-no-such-image:9");
     let run = d.tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
     assert_eq!(run.code, 3, "rolled back: {}", run.dump());
-    assert!(
-        run.stdout.contains("tarn-vsn-no-such-image:9: image not known"),
-        "the failing op's error is shown: {}",
-        run.dump()
-    );
+    let missing = match engine {
+        Engine::Podman => "tarn-vsn-no-such-image:9: image not known",
+        Engine::Docker => "No such image: localhost/tarn-vsn-no-such-image:9",
+    };
+    assert!(run.stdout.contains(missing), "the failing op's error is shown: {}", run.dump());
     assert!(run.stdout.contains("Apply failed; every completed change was rolled back."), "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
-    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2, "the previous deployment is back");
+    assert_eq!(d.inspect("app", "{{.Config.Image}}"), d.images.web2, "the previous deployment is back");
     assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
     d.assert_data_intact("a rolled-back deployment");
 
     // The host image changes: the host and every REST container inside it are replaced.
@@ -229,12 +247,12 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
             "{rest} is not in the new host"
         );
     }
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
     d.assert_data_intact("a host image change");
 
     // Drift: a service stopped and another removed outside tarn show in the plan; apply repairs.
-    d.vsn.podman(&["stop", "-t", "1", &d.vsn.name("worker")]).unwrap();
-    d.vsn.podman(&["rm", "-f", "-t", "0", &d.vsn.name("app")]).unwrap();
+    d.vsn.engine(&["stop", "-t", "1", &d.vsn.name("worker")]).unwrap();
+    d.vsn.remove_container(&d.vsn.name("app")).unwrap();
     let run = d.tarn(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.dump());
     assert!(run.stdout.contains("running"), "{}", run.dump());
