@@ -343,17 +343,22 @@ fn rollback_in_the_default_order_restores_the_previous_deployment_or_leaves_the_
 /// plan fails before anything changes. Stopped, it is replaced.
 #[test]
 fn require_stopped_refuses_to_replace_a_running_host() {
-    let config = default_order().replace("  stop_timeout = 2\n}\n\nresource \"vsn_volume\"", "  stop_timeout = 2\n  require_stopped = true\n}\n\nresource \"vsn_volume\"");
+    let config = default_order().replace(
+        "  stop_timeout = 2\n}\n\nresource \"vsn_volume\"",
+        "  stop_timeout = 2\n  require_stopped = true\n}\n\nresource \"vsn_volume\"",
+    );
     assert!(config.contains("require_stopped"));
     let d = Deployment::with(&config);
     let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
-    let ids: Vec<String> = d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
+    let ids: Vec<String> =
+        d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
     d.write_plan(&d.images.host2, &d.images.web1);
     let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.dump());
     assert!(run.stderr.contains("is running, and vsn_host.require_stopped forbids"), "{}", run.dump());
-    let now: Vec<String> = d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
+    let now: Vec<String> =
+        d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
     assert_eq!(now, ids, "nothing was changed");
     d.vsn.podman(&["stop", "-t", "1", &d.vsn.name("host")]).unwrap();
     let run = d.tarn(&["apply", "--auto-approve"]);

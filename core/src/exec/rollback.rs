@@ -292,9 +292,9 @@ impl RollbackJobs<'_, '_> {
                     .ok_or("the deleted object's recorded state is not known")?;
                 let key = change.provider_for(OpKind::Delete).to_string();
                 let provider = sh.providers.get(&key).cloned().ok_or("its provider is not configured")?;
-                let correlation = prior_record.and_then(|r| r.correlation.clone()).unwrap_or_else(|| {
-                    format!("{}-restore-{}", sh.env.run_id, sh.plan.graph.ops[c.op].change)
-                });
+                let correlation = prior_record
+                    .and_then(|r| r.correlation.clone())
+                    .unwrap_or_else(|| format!("{}-restore-{}", sh.env.run_id, sh.plan.graph.ops[c.op].change));
                 Compensation::Run {
                     request: Box::new(OpRequest {
                         provider,

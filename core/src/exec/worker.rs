@@ -23,8 +23,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tarn_sdk::{
     CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ReadDataRequest, ResourceSchema, RestoreRequest,
-    UpdateRequest,
-    Value,
+    UpdateRequest, Value,
 };
 use tarn_state::{Backend, ResourceRecord};
 

@@ -32,9 +32,9 @@ pub fn alert_command(o: &Map, what: &str) -> Result<String, ProviderError> {
     let mailer = opt_str(o, "mailer").unwrap_or_else(|| "sendmail".to_string());
     let mailer_path = opt_str(o, "mailer_path").unwrap_or_else(|| mailer.clone());
     let one_line = |k: &str| match opt_str(o, k) {
-        Some(v) if v.contains(['\n', '\r', '"', '\\']) => Err(ProviderError::permanent(format!(
-            "{what}: \"{k}\" must be one line without quotes or backslashes"
-        ))),
+        Some(v) if v.contains(['\n', '\r', '"', '\\']) => {
+            Err(ProviderError::permanent(format!("{what}: \"{k}\" must be one line without quotes or backslashes")))
+        }
         v => Ok(v),
     };
     let smtp_url = one_line("smtp_url")?;
@@ -60,10 +60,7 @@ pub fn alert_command(o: &Map, what: &str) -> Result<String, ProviderError> {
                 settings.push("set use_envelope_from=yes".to_string());
             }
             let e: String = settings.iter().map(|s| format!(" -e {}", sh_quote(s))).collect();
-            Ok(format!(
-                "printf '%s\\n' \"$REPORT\" | {}{e} -n -s \"$SUBJECT\" -- \"$MAIL_TO\"",
-                sh_quote(&mailer_path)
-            ))
+            Ok(format!("printf '%s\\n' \"$REPORT\" | {}{e} -n -s \"$SUBJECT\" -- \"$MAIL_TO\"", sh_quote(&mailer_path)))
         }
         other => Err(ProviderError::permanent(format!(
             "{what}: \"mailer\" must be \"sendmail\" or \"mutt\", not \"{other}\""

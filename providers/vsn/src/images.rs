@@ -53,7 +53,12 @@ async fn images_in_use(node: &Node) -> Result<BTreeSet<String>, ProviderError> {
     args.extend(ids.iter().map(|s| s.to_string()));
     // A container removed meanwhile makes inspect fail for it; the others still print.
     let out = node.engine(&args).await?;
-    Ok(out.stdout.lines().map(|l| l.trim().trim_start_matches("sha256:").to_string()).filter(|l| !l.is_empty()).collect())
+    Ok(out
+        .stdout
+        .lines()
+        .map(|l| l.trim().trim_start_matches("sha256:").to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
 }
 
 /// What this apply removes: the images of the deployment before the previous one, unless the
@@ -90,7 +95,8 @@ fn names(o: &Map) -> Result<(String, Vec<String>), ProviderError> {
 /// Predicts `previous` and `removed`, so the plan shows which images go.
 pub async fn plan(node: &Node, proposed: Value) -> Result<PlanResponse, ProviderError> {
     let mut o = attrs::object(proposed, crate::schema::IMAGES)?;
-    let known = o.get("name").is_some_and(Value::is_wholly_known) && o.get("images").is_some_and(Value::is_wholly_known);
+    let known =
+        o.get("name").is_some_and(Value::is_wholly_known) && o.get("images").is_some_and(Value::is_wholly_known);
     if known {
         let (name, wanted) = names(&o)?;
         let (previous, removed) = to_remove(node, &name, &wanted).await?;

@@ -27,7 +27,8 @@ pub fn mutt() -> Result<&'static str, String> {
     if Path::new("/usr/bin/mutt").exists() {
         Ok("/usr/bin/mutt")
     } else {
-        Err("mutt not found at /usr/bin/mutt: install it with `apt-get install -y mutt` (or run ./scripts/test.sh)".into())
+        Err("mutt not found at /usr/bin/mutt: install it with `apt-get install -y mutt` (or run ./scripts/test.sh)"
+            .into())
     }
 }
 
@@ -207,10 +208,7 @@ impl TestVsn {
             ("host_key_fingerprint", Value::string(self.sshd.host_key_fingerprint()?)),
             ("data_root", Value::string(self.data_root.display().to_string())),
             ("env", Value::map([(self.engine_env().0, Value::string(self.engine_env().1))])),
-            (
-                "engine",
-                Value::string(if self.docker.is_some() { dockerd::DOCKER } else { "podman" }),
-            ),
+            ("engine", Value::string(if self.docker.is_some() { dockerd::DOCKER } else { "podman" })),
         ]))
     }
 

@@ -91,7 +91,7 @@ impl Drop for TestDockerd {
         let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
         let mut points: Vec<&str> =
             mounts.lines().filter_map(|l| l.split_whitespace().nth(1)).filter(|p| p.starts_with(&prefix)).collect();
-        points.sort_by(|a, b| b.len().cmp(&a.len()));
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
         for p in points {
             let _ = Command::new("umount").arg("-l").arg(p).status();
         }
