@@ -13,7 +13,10 @@ cd "$(dirname "$0")/.."
 # python3 for the example plugin (examples/plugins/kv) that the plugin protocol tests drive.
 # apache2, libapache2-mod-php and php-cli for the pond provider (a real Apache with PHP serves
 # the live and colour sites its tests deploy), rsync for its deployments (run on the sshd side).
-packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync)
+# mutt for the vsn provider's alert mail (the cron scripts mail through the real mutt to an SMTP
+# sink the tests start on 127.0.0.1). docker.io for the vsn provider's Docker path: the tests
+# start their own dockerd (own socket and data root under a temp dir) and stop it after.
+packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync mutt docker.io)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -101,6 +101,14 @@ resource "vsn_healthcheck_cron" "health" {
   mailer     = "mutt"
 }
 
+# After a successful apply, the images of the deployment before the previous one go (the
+# previous deployment's stay, so a rollback can bring it back). The plan shows which.
+resource "vsn_image_cleanup" "images" {
+  name       = "deployment"
+  images     = concat([vsn_host.host.image], [for v in vsn_volume.v : v.image], [for s in vsn_service.s : s.image])
+  depends_on = [vsn_host.host, vsn_volume.v, vsn_service.s]
+}
+
 output "host_id" {
   value = vsn_host.host.id
 }

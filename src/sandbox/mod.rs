@@ -30,7 +30,7 @@ use tarn_core::plan::ProviderFactory;
 use tarn_sdk::sim::{EmulatorOptions, RunningEmulator};
 use tarn_sdk::{
     AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
-    ReadDataRequest, ReadRequest, UpdateRequest, Value,
+    ReadDataRequest, ReadRequest, RestoreRequest, UpdateRequest, Value,
 };
 
 use crate::error::CliError;
@@ -217,6 +217,9 @@ impl Provider for Sandboxed {
     }
     async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
         self.inner.import(type_name, id).await
+    }
+    async fn restore(&self, req: RestoreRequest) -> Result<Value, ProviderError> {
+        self.inner.restore(req).await
     }
     async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
         self.inner.adopt(req).await

@@ -6,7 +6,7 @@
 //! directories and their contents survive every step, and the secret never reaches output.
 
 use crate::harness::{Run, Stack};
-use tarn_provider_vsn::testing::{TestVsn, checksums};
+use tarn_provider_vsn::testing::{Engine, TestVsn, checksums};
 
 const SECRET: &str = "tok-Vsn-Secret-93kq";
 
@@ -104,9 +104,25 @@ resource "vsn_service" "s" {
 }
 "#;
 
+/// The deployment in tarn's default replacement order (destroy, then create).
+fn default_order() -> String {
+    let cbd = "\n  # A failed image change brings the previous container back (rollback needs the old one kept\n  # until its replacement runs).\n  lifecycle {\n    create_before_destroy = true\n  }\n";
+    assert!(CONFIG.contains(cbd));
+    CONFIG.replace(cbd, "")
+}
+
 impl Deployment {
     fn new() -> Deployment {
-        let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+        Deployment::with(CONFIG)
+    }
+
+    fn with(config: &str) -> Deployment {
+        Deployment::on(Engine::Podman, config)
+    }
+
+    fn on(engine: Engine, config: &str) -> Deployment {
+        let mut vsn =
+            TestVsn::start_with(engine).unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
         let images = Images {
             busybox: vsn.image("busybox", "1", &[]).unwrap(),
             host1: vsn.image("hostimg", "1", &[("/etc/vsn-host", "1")]).unwrap(),
@@ -114,7 +130,7 @@ impl Deployment {
             web1: vsn.image("web", "1", &[("/version", "1")]).unwrap(),
             web2: vsn.image("web", "2", &[("/version", "2")]).unwrap(),
         };
-        let stack = Stack::with(&(vsn.provider_block(None).unwrap() + CONFIG));
+        let stack = Stack::with(&(vsn.provider_block(None).unwrap() + config));
         stack.write("secrets.json", &format!(r#"{{ "TOKEN": "{SECRET}" }}"#));
         stack.tarn(&["state", "keygen"]).ok();
         let d = Deployment { vsn, stack, images };
@@ -134,7 +150,7 @@ impl Deployment {
     }
 
     fn inspect(&self, name: &str, format: &str) -> String {
-        self.vsn.podman(&["inspect", "--format", format, &self.vsn.name(name)]).unwrap()
+        self.vsn.engine(&["inspect", "--format", format, &self.vsn.name(name)]).unwrap()
     }
 
     fn data(&self, volume: &str, file: &str) -> String {
@@ -155,7 +171,20 @@ impl Deployment {
 
 #[test]
 fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept() {
-    let d = Deployment::new();
+    scenario(Engine::Podman);
+}
+
+/// The same scenario on a real Docker engine (the harness's own dockerd, see
+/// `tarn_provider_vsn::testing::dockerd`), driven through `/usr/bin/docker` over the sshd.
+#[test]
+fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept_on_docker() {
+    scenario(Engine::Docker);
+}
+
+/// Deploy, write data, image change, failed image rolled back, host change, drift repair,
+/// destroy, the data checked after every step, on `engine`.
+fn scenario(engine: Engine) {
+    let d = Deployment::on(engine, CONFIG);
     let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
@@ -164,9 +193,9 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     assert_eq!(d.inspect("app", "{{.HostConfig.NetworkMode}}"), format!("container:{host_id}"));
 
     // Write data through the services into the volume containers' data directories.
-    d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
-    d.vsn.podman(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
+    d.vsn.engine(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
+    d.vsn.engine(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
     d.assert_data_intact("the first apply");
 
     // Nothing to do on a second plan: no drift right after apply.
@@ -178,26 +207,26 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     d.write_plan(&d.images.host1, &d.images.web2);
     let run = d.tarn(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.dump());
-    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2);
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/version"]).unwrap(), "2");
+    assert_eq!(d.inspect("app", "{{.Config.Image}}"), d.images.web2);
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "cat", "/version"]).unwrap(), "2");
     assert_eq!(d.inspect("worker", "{{.Id}}"), worker_id, "an unchanged service was touched");
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
     d.assert_data_intact("a service image change");
 
     // A failure mid-deploy: the new image does not exist. Rollback brings the previous app back.
     d.write_plan(&d.images.host1, "localhost/tarn-vsn-no-such-image:9");
     let run = d.tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
     assert_eq!(run.code, 3, "rolled back: {}", run.dump());
-    assert!(
-        run.stdout.contains("tarn-vsn-no-such-image:9: image not known"),
-        "the failing op's error is shown: {}",
-        run.dump()
-    );
+    let missing = match engine {
+        Engine::Podman => "tarn-vsn-no-such-image:9: image not known",
+        Engine::Docker => "No such image: localhost/tarn-vsn-no-such-image:9",
+    };
+    assert!(run.stdout.contains(missing), "the failing op's error is shown: {}", run.dump());
     assert!(run.stdout.contains("Apply failed; every completed change was rolled back."), "{}", run.dump());
     assert_eq!(d.vsn.containers(), d.all());
-    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web2, "the previous deployment is back");
+    assert_eq!(d.inspect("app", "{{.Config.Image}}"), d.images.web2, "the previous deployment is back");
     assert_eq!(d.inspect("app", "{{.State.Running}}"), "true");
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
     d.assert_data_intact("a rolled-back deployment");
 
     // The host image changes: the host and every REST container inside it are replaced.
@@ -218,12 +247,12 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
             "{rest} is not in the new host"
         );
     }
-    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
+    assert_eq!(d.vsn.engine(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
     d.assert_data_intact("a host image change");
 
     // Drift: a service stopped and another removed outside tarn show in the plan; apply repairs.
-    d.vsn.podman(&["stop", "-t", "1", &d.vsn.name("worker")]).unwrap();
-    d.vsn.podman(&["rm", "-f", "-t", "0", &d.vsn.name("app")]).unwrap();
+    d.vsn.engine(&["stop", "-t", "1", &d.vsn.name("worker")]).unwrap();
+    d.vsn.remove_container(&d.vsn.name("app")).unwrap();
     let run = d.tarn(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.dump());
     assert!(run.stdout.contains("running"), "{}", run.dump());
@@ -244,6 +273,97 @@ fn a_deployment_plan_is_applied_updated_rolled_back_and_destroyed_with_data_kept
     // Neither the state file nor anything in the stack directory holds the secret in clear.
     let db = std::fs::read(d.stack.state_db()).unwrap();
     assert!(!String::from_utf8_lossy(&db).contains(SECRET));
+}
+
+/// The seed's rollback in tarn's default order: the old containers are destroyed before the new
+/// ones are created, and a failure brings the previous deployment back from its recorded
+/// definition while its images are there; without them the VSN is left containerless with every
+/// data directory kept, and the run says which happened.
+#[test]
+fn rollback_in_the_default_order_restores_the_previous_deployment_or_leaves_the_vsn_containerless() {
+    let d = Deployment::with(&default_order());
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo row-1 > /data/rows"]).unwrap();
+    d.vsn.podman(&["exec", &d.vsn.name("worker"), "sh", "-c", "echo doc > /srv/files/doc.txt"]).unwrap();
+    let old_host = d.inspect("host", "{{.Id}}");
+
+    // A new host image and a service image that does not exist: the host and every REST
+    // container are destroyed and recreated, the last create fails, and the rollback restores
+    // the previous deployment.
+    d.write_plan(&d.images.host2, "localhost/tarn-vsn-no-such-image:9");
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 3, "rolled back: {}", run.dump());
+    assert!(run.stdout.contains("create the previous object again"), "{}", run.dump());
+    assert!(run.stdout.contains("Apply failed; every completed change was rolled back."), "{}", run.dump());
+    assert_eq!(d.vsn.containers(), d.all());
+    let host = d.inspect("host", "{{.Id}}");
+    assert_ne!(host, old_host, "the host was created again");
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "1");
+    for rest in ["app", "db", "files", "worker"] {
+        assert_eq!(d.inspect(rest, "{{.State.Running}}"), "true", "{rest}");
+        assert_eq!(d.inspect(rest, "{{.HostConfig.NetworkMode}}"), format!("container:{host}"), "{rest}");
+    }
+    assert_eq!(d.inspect("app", "{{.ImageName}}"), d.images.web1);
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "sh", "-c", "echo \"$TOKEN\""]).unwrap(), SECRET);
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
+    d.assert_data_intact("a restored deployment");
+    // The state records the restored deployment exactly: with the good plan back, nothing to do.
+    d.write_plan(&d.images.host1, &d.images.web1);
+    let run = d.tarn(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+
+    // The previous host image is gone (untagged outside tarn): the host cannot come back, so
+    // neither can the REST containers in it. The VSN is left containerless, every data
+    // directory kept, and the run says so.
+    let host_image_id = d.vsn.podman(&["image", "inspect", "--format", "{{.Id}}", &d.images.host1]).unwrap();
+    d.vsn.podman(&["untag", &d.images.host1]).unwrap();
+    d.write_plan(&d.images.host2, "localhost/tarn-vsn-no-such-image:9");
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    d.vsn.podman(&["tag", &host_image_id, &d.images.host1]).unwrap();
+    assert_eq!(run.code, 4, "rollback incomplete: {}", run.dump());
+    assert!(
+        run.stdout.contains(&format!("its image {} is no longer there", d.images.host1)),
+        "the run says why the host is not back: {}",
+        run.dump()
+    );
+    assert!(run.stdout.contains("The VSN is left without it"), "{}", run.dump());
+    assert!(d.vsn.containers().is_empty(), "containerless: {:?}", d.vsn.containers());
+    d.assert_data_intact("a rollback without the previous image");
+    // The next apply of the good plan deploys again onto the kept data.
+    d.write_plan(&d.images.host1, &d.images.web1);
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(d.vsn.containers(), d.all());
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("app"), "cat", "/data/rows"]).unwrap(), "row-1");
+    d.assert_data_intact("the next deployment");
+}
+
+/// The seed's guard as an option: with `require_stopped`, a running host is not replaced; the
+/// plan fails before anything changes. Stopped, it is replaced.
+#[test]
+fn require_stopped_refuses_to_replace_a_running_host() {
+    let config = default_order().replace(
+        "  stop_timeout = 2\n}\n\nresource \"vsn_volume\"",
+        "  stop_timeout = 2\n  require_stopped = true\n}\n\nresource \"vsn_volume\"",
+    );
+    assert!(config.contains("require_stopped"));
+    let d = Deployment::with(&config);
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let ids: Vec<String> =
+        d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
+    d.write_plan(&d.images.host2, &d.images.web1);
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.dump());
+    assert!(run.stderr.contains("is running, and vsn_host.require_stopped forbids"), "{}", run.dump());
+    let now: Vec<String> =
+        d.all().iter().map(|n| d.vsn.podman(&["inspect", "--format", "{{.Id}}", n]).unwrap()).collect();
+    assert_eq!(now, ids, "nothing was changed");
+    d.vsn.podman(&["stop", "-t", "1", &d.vsn.name("host")]).unwrap();
+    let run = d.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(d.vsn.podman(&["exec", &d.vsn.name("host"), "cat", "/etc/vsn-host"]).unwrap(), "2");
 }
 
 #[test]
@@ -426,4 +546,112 @@ resource "vsn_service" "app" {{
     assert_eq!(inspect(&app, "{{.HostConfig.NetworkMode}}"), format!("container:{}", inspect(&host, "{{.Id}}")));
     let run = stack.tarn(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "a second plan after the move is not empty: {}", run.dump());
+}
+
+/// Images do not pile up: each successful apply removes the images of the deployment before the
+/// previous one that no container uses, the plan shows which, the previous deployment's images
+/// stay (for a rollback), an image a running container uses is never removed, and the provider's
+/// `keep_images = true` keeps everything.
+#[test]
+fn images_of_older_deployments_are_removed_after_a_successful_apply() {
+    let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+    let images: Vec<String> = (1..=4).map(|n| vsn.image("gen", &n.to_string(), &[("/gen", "x")]).unwrap()).collect();
+    let present = |vsn: &TestVsn, image: &str| vsn.podman(&["image", "exists", image]).is_ok();
+    let config = |provider: &str, image: &str| {
+        format!(
+            r#"{provider}
+resource "vsn_host" "h" {{
+  name         = "{host}"
+  image        = "{image}"
+  command      = {IDLE}
+  pull         = "never"
+  stop_timeout = 1
+}}
+resource "vsn_image_cleanup" "images" {{
+  name       = "{record}"
+  images     = [vsn_host.h.image]
+  depends_on = [vsn_host.h]
+}}
+"#,
+            host = vsn.name("host"),
+            record = vsn.name("images"),
+        )
+    };
+    let block = vsn.provider_block(None).unwrap();
+    let stack = Stack::with(&config(&block, &images[0]));
+    let apply = |stack: &Stack| {
+        let run = stack.tarn(&["apply", "--auto-approve"]);
+        assert_eq!(run.code, 0, "{}", run.dump());
+        run
+    };
+    apply(&stack);
+    stack.write("main.tarn.hcl", &config(&block, &images[1]));
+    apply(&stack);
+    assert!(present(&vsn, &images[0]), "the previous deployment's image stays");
+    // The third deployment removes the first one's image; the plan says so first.
+    stack.write("main.tarn.hcl", &config(&block, &images[2]));
+    let plan = stack.tarn(&["plan"]);
+    assert!(plan.stdout.contains(&format!("~ removed  = [] -> [\"{}\"]", images[0])), "{}", plan.dump());
+    apply(&stack);
+    assert!(!present(&vsn, &images[0]), "the image of two deployments ago is removed");
+    assert!(present(&vsn, &images[1]) && present(&vsn, &images[2]));
+
+    // An image a container outside tarn runs is never removed.
+    let other = vsn.name("other");
+    vsn.podman(&["run", "-d", "--name", &other, &images[1], "sleep", "600"]).unwrap();
+    stack.write("main.tarn.hcl", &config(&block, &images[3]));
+    apply(&stack);
+    assert!(present(&vsn, &images[1]), "an image a running container uses stays");
+    vsn.podman(&["rm", "-f", "-t", "0", &other]).unwrap();
+
+    // keep_images: nothing is removed, and the plan shows none.
+    let keeping = block.replace("data_root", "keep_images = true\n  data_root");
+    stack.write("main.tarn.hcl", &config(&keeping, &images[1]));
+    let plan = stack.tarn(&["plan"]);
+    assert!(plan.stdout.contains("vsn_image_cleanup.images"), "{}", plan.dump());
+    assert!(!plan.stdout.contains("removed  = [] -> ["), "keep_images plans no removal: {}", plan.dump());
+    apply(&stack);
+    assert!(images[1..].iter().all(|i| present(&vsn, i)), "keep_images removed an image");
+}
+
+/// A volume whose data directory grows past its size limit after the apply shows in
+/// `tarn drift` (the limit used to be checked only on create and update).
+#[test]
+fn a_volume_grown_past_its_size_limit_shows_in_drift() {
+    let mut vsn = TestVsn::start().unwrap_or_else(|e| panic!("the VSN test harness could not start: {e}"));
+    let bb = vsn.image("busybox", "1", &[]).unwrap();
+    let config = format!(
+        r#"{provider}
+resource "vsn_host" "h" {{
+  name         = "{host}"
+  image        = "{bb}"
+  command      = {IDLE}
+  stop_timeout = 1
+}}
+resource "vsn_volume" "db" {{
+  name          = "{db}"
+  host_id       = vsn_host.h.id
+  image         = "{bb}"
+  size_limit_gb = 0.0001
+  stop_timeout  = 1
+}}
+"#,
+        provider = vsn.provider_block(None).unwrap(),
+        host = vsn.name("host"),
+        db = vsn.name("db"),
+    );
+    let stack = Stack::with(&config);
+    let run = stack.tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    let run = stack.tarn(&["drift"]);
+    assert_eq!(run.code, 0, "no drift right after apply: {}", run.dump());
+    // 200 kB into a directory limited to 100 kB, written through the volume container.
+    vsn.podman(&["exec", &vsn.name("db"), "sh", "-c", "dd if=/dev/zero of=/data/big bs=1000 count=200 2>/dev/null"])
+        .unwrap();
+    let run = stack.tarn(&["drift"]);
+    assert_eq!(run.code, 2, "{}", run.dump());
+    assert!(run.stdout.contains("vsn_volume.db has changed"), "{}", run.dump());
+    assert!(run.stdout.contains("within_size_limit = true -> false"), "{}", run.dump());
+    let json = stack.tarn(&["drift", "--json"]);
+    assert!(json.stdout.contains("within_size_limit"), "{}", json.dump());
 }

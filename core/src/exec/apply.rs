@@ -259,7 +259,9 @@ async fn finish_replacements(
     parallelism: usize,
     report: &mut ApplyReport,
 ) -> Vec<Completed> {
-    let ops = phases::unfinished_replacements(shared.plan, done);
+    let mut ops = phases::unfinished_replacements(shared.plan, done);
+    // A restorable old object comes back in the rollback instead.
+    ops.retain(|&op| !rollback::restorable(shared, &shared.plan.changes[shared.plan.graph.ops[op].change as usize]));
     if ops.is_empty() {
         return Vec::new();
     }

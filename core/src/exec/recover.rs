@@ -181,7 +181,8 @@ async fn resolve(
         entry,
     };
     match entry.op.as_str() {
-        "create" => it.create(rows).await,
+        // A restore is a create from the recorded state, tagged the same way.
+        "create" | "rollback-restore" => it.create(rows).await,
         "update" | "rollback-update" => it.refresh_row(rows, None).await,
         "delete" | "rollback-delete" => it.delete(rows).await,
         _ => Ok(Resolution::NothingToDo),

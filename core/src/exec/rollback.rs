@@ -11,6 +11,12 @@
 //! deleted with nothing in its place is reported *not restorable*. Both are decided before any
 //! compensation starts, from what completed, and announced per address.
 //!
+//! The exception is a type whose schema is `restorable` (the provider can create the object
+//! again from its recorded state, e.g. a container whose data lives outside it): there the old
+//! half of a delete-then-create replacement is undone too, by `Provider::restore` after the new
+//! object is deleted, journaled as "rollback-restore" with a correlation tag so that recovery
+//! adopts it after a crash. When the provider cannot restore it, the failure says what is left.
+//!
 //! Compensations run through the same dispatcher and workers as forward operations (journaled
 //! as "rollback-delete" / "rollback-update", state written row by row), so that when a
 //! compensation fails, state still says exactly what exists. A compensation whose dependants'
@@ -21,7 +27,7 @@ use super::cancel::CancelToken;
 use super::dispatch::{self, CallSlots, Ended, JobFuture, JobGraph, Jobs, OnFailure};
 use super::model::Event;
 use super::ops::{Completed, OpProblem, Shared};
-use super::values::{RowMeta, deposed_key};
+use super::values::{RowMeta, deposed_key, from_record};
 use super::worker::{self, AfterDelete, Call, OpFailure, OpReport, OpRequest};
 use crate::plan::{Action, OpKind, ResourceChange};
 use std::collections::HashMap;
@@ -72,6 +78,13 @@ struct RollbackJobs<'s, 'a> {
     descriptions: HashMap<usize, &'static str>,
 }
 
+/// Whether the old object of `change`, a delete-then-create replacement, can be created again by
+/// its provider (`Provider::restore`), so that a rollback brings it back.
+pub(crate) fn restorable(shared: &Shared<'_>, change: &ResourceChange) -> bool {
+    change.action == Action::DeleteThenCreate
+        && shared.schemas.get(change.provider_for(OpKind::Delete), &change.address).is_some_and(|s| s.restorable)
+}
+
 /// Decides, in completion order, which completed ops a rollback cannot undo. A replacement's
 /// create is kept when its old object's delete completed; an update is kept when its object
 /// depends on an address kept so (transitively); a completed delete is lost unless its
@@ -88,7 +101,10 @@ fn fates(shared: &Shared<'_>, completed: &[Completed]) -> Vec<Fate> {
             let change_index = ops[c.op].change;
             let change = change_of(shared, c);
             let replaced = matches!(change.action, Action::DeleteThenCreate | Action::CreateThenDelete);
+            let restorable = restorable(shared, change);
             match c.kind {
+                // The new object goes and the old one is restored (see `compensation`).
+                OpKind::Create | OpKind::Delete if restorable => Fate::Undo,
                 OpKind::Create if replaced && done.contains_key(&(change_index, OpKind::Delete)) => {
                     kept.insert(&change.address, &change.address);
                     Fate::Keep("its previous object was deleted by this run and cannot come back".into())
@@ -267,7 +283,39 @@ impl RollbackJobs<'_, '_> {
                     description: "update back to the prior values",
                 }
             }
-            // A delete's fate is `Lost` or `Nothing`; it never gets here.
+            // The old half of a restorable replacement: created again from its recorded state,
+            // through the configuration it lived behind, after the new object is deleted.
+            (OpKind::Delete, Action::DeleteThenCreate) => {
+                let state = prior_record
+                    .map(from_record)
+                    .or_else(|| change.before.clone())
+                    .ok_or("the deleted object's recorded state is not known")?;
+                let key = change.provider_for(OpKind::Delete).to_string();
+                let provider = sh.providers.get(&key).cloned().ok_or("its provider is not configured")?;
+                let correlation = prior_record
+                    .and_then(|r| r.correlation.clone())
+                    .unwrap_or_else(|| format!("{}-restore-{}", sh.env.run_id, sh.plan.graph.ops[c.op].change));
+                Compensation::Run {
+                    request: Box::new(OpRequest {
+                        provider,
+                        kind: OpKind::Create,
+                        journal_op: "rollback-restore",
+                        meta: RowMeta {
+                            address: change.address.clone(),
+                            dependencies: prior_record.map(|r| r.dependencies.clone()).unwrap_or_default(),
+                            correlation: Some(correlation.clone()),
+                            provider: key.clone(),
+                        },
+                        call: Call::Restore { state, correlation },
+                        schema: sh.schemas.get(&key, &change.address).cloned(),
+                        after_delete: AfterDelete::RemoveRow,
+                        depose: None,
+                        announce: None,
+                    }),
+                    description: "create the previous object again from its recorded state",
+                }
+            }
+            // Any other delete's fate is `Lost` or `Nothing`; it never gets here.
             (OpKind::Delete, _) => Compensation::Nothing,
             // A data source read changed nothing outside: put its previous row back.
             (OpKind::ReadData, _) => Compensation::Row { previous: prior_record.cloned().map(Box::new) },

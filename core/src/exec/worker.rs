@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tarn_sdk::{
-    CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ReadDataRequest, ResourceSchema, UpdateRequest,
-    Value,
+    CreateRequest, DeleteRequest, ErrorClass, Provider, ProviderError, ReadDataRequest, ResourceSchema, RestoreRequest,
+    UpdateRequest, Value,
 };
 use tarn_state::{Backend, ResourceRecord};
 
@@ -58,13 +58,19 @@ pub(crate) enum Call {
     Import {
         id: Value,
     },
+    /// Create a deleted object again from its recorded state (rollback of a delete-then-create
+    /// replacement, for a `restorable` type), tagged like a create so recovery can adopt it.
+    Restore {
+        state: Value,
+        correlation: String,
+    },
 }
 
 impl Call {
     fn sent_value(&self) -> &Value {
         match self {
             Call::Create { planned, .. } | Call::Update { planned, .. } => planned,
-            Call::Delete { state } => state,
+            Call::Delete { state } | Call::Restore { state, .. } => state,
             Call::ReadData { config } => config,
             Call::Import { id } => id,
         }
@@ -89,7 +95,7 @@ pub(crate) struct OpRequest {
     pub provider: Arc<dyn Provider>,
     pub kind: OpKind,
     /// Journal op name: "create", "update", "delete", "read", "import", "rollback-delete",
-    /// "rollback-update".
+    /// "rollback-update", "rollback-restore".
     pub journal_op: &'static str,
     pub meta: RowMeta,
     pub call: Call,
@@ -174,7 +180,7 @@ async fn run_attempts(
     let address = req.meta.address.to_string();
     let backend = env.backend.as_ref();
     let correlation = match &req.call {
-        Call::Create { correlation, .. } => Some(correlation.as_str()),
+        Call::Create { correlation, .. } | Call::Restore { correlation, .. } => Some(correlation.as_str()),
         _ => None,
     };
     let restores = match &req.after_delete {
@@ -324,13 +330,17 @@ async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
                 let id = id.as_str().unwrap_or_default();
                 crate::plan::import_object(provider, &type_name, id).await.map(Some)
             }
+            Call::Restore { state, correlation } => provider
+                .restore(RestoreRequest { type_name, state: state.unmark_deep(), correlation: correlation.clone() })
+                .await
+                .map(Some),
         }
     };
     // The provider sees plain values; the toolkit's logging still masks what was marked.
     let values: &[&Value] = match &req.call {
         Call::Create { planned, .. } => &[planned],
         Call::Update { prior, planned } => &[prior, planned],
-        Call::Delete { state } => &[state],
+        Call::Delete { state } | Call::Restore { state, .. } => &[state],
         Call::ReadData { config } => &[config],
         Call::Import { .. } => &[],
     };

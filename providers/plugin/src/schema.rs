@@ -55,6 +55,8 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
                         v.as_str().ok_or_else(|| format!("{path}.irreversible_when must be a string"))?.to_string(),
                     ),
                 },
+                // The plugin protocol has no restore call: a plugin's deleted object stays deleted.
+                restorable: false,
                 change_notes: match obj.get("change_notes") {
                     None | Some(Json::Null) => Vec::new(),
                     Some(v) => serde_json::from_value(v.clone()).map_err(|e| {

@@ -19,7 +19,7 @@ pub use address::{Address, InstanceKey, Mode, ModuleStep};
 pub use error::{ErrorClass, ProviderError};
 pub use provider::{
     AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ReadDataRequest, ReadRequest,
-    UpdateRequest,
+    RestoreRequest, UpdateRequest,
 };
 pub use schema::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
 pub use value::{Number, Value, WireValue};

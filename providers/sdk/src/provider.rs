@@ -76,6 +76,16 @@ pub struct AdoptRequest {
     pub planned: Value,
 }
 
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    pub type_name: String,
+    /// The deleted object's recorded state.
+    pub state: Value,
+    /// A tag to attach to the recreated object, as for a create, so `adopt` finds it after a
+    /// crash.
+    pub correlation: String,
+}
+
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// The provider's name as used in configuration (`null`, `local`).
@@ -114,6 +124,14 @@ pub trait Provider: Send + Sync {
     /// Finds an existing object by its ID, for `tarn import`.
     async fn import(&self, type_name: &str, _id: &str) -> Result<Option<Value>, ProviderError> {
         Err(ProviderError::permanent(format!("{type_name} does not support import")))
+    }
+
+    /// Creates again an object this run deleted, from its recorded state: the rollback of a
+    /// delete-then-create replacement. Called only for resource types whose schema sets
+    /// `restorable`. Atomic like `create`; an error says what is left instead (the rollback
+    /// reports it as incomplete).
+    async fn restore(&self, req: RestoreRequest) -> Result<Value, ProviderError> {
+        Err(ProviderError::permanent(format!("{} cannot recreate a deleted {}", self.name(), req.type_name)))
     }
 
     /// Finds the object an interrupted create may have made, by correlation tag. `Ok(None)`:

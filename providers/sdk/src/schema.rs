@@ -164,6 +164,12 @@ pub struct ResourceSchema {
     /// plan when one of them changes (Scaleway: a new type stops the server and starts it again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub change_notes: Vec<ChangeNote>,
+    /// The provider can create a deleted object again from its recorded state
+    /// ([`Provider::restore`](crate::Provider::restore)): a rollback brings back the old object
+    /// of a delete-then-create replacement instead of reporting it lost (a container whose data
+    /// lives outside it, while its image is there). Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restorable: bool,
 }
 
 /// A note the plan shows on an update that changes any of `attributes`.
@@ -182,6 +188,7 @@ impl ResourceSchema {
             refines_plan: false,
             irreversible_when: None,
             change_notes: Vec::new(),
+            restorable: false,
         }
     }
     /// Declares what an update changing any of `attributes` does beyond the change: the plan
@@ -204,6 +211,11 @@ impl ResourceSchema {
     /// Declares that [`Provider::plan`](crate::Provider::plan) predicts computed attributes.
     pub fn refines_plan(mut self) -> Self {
         self.refines_plan = true;
+        self
+    }
+    /// Declares that [`Provider::restore`](crate::Provider::restore) can recreate a deleted object.
+    pub fn restorable(mut self) -> Self {
+        self.restorable = true;
         self
     }
     /// Whether deleting `object` (the recorded state) loses data for good.

@@ -38,6 +38,8 @@ pub struct NodeConfig {
     pub env: BTreeMap<String, String>,
     /// Extra commands that must exist on the VSN, beyond the ones the provider uses.
     pub required_commands: Vec<String>,
+    /// Never remove images (`vsn_image_cleanup` removes none).
+    pub keep_images: bool,
 }
 
 pub const GB: u64 = 1_000_000_000;
@@ -166,6 +168,7 @@ impl NodeConfig {
             volume_size_limit_bytes: (limit_gb * GB as f64) as u64,
             env,
             required_commands,
+            keep_images: config.get("keep_images").and_then(Value::as_bool).unwrap_or(false),
         })
     }
 

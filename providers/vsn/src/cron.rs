@@ -26,6 +26,48 @@ pub fn script_path(name: &str) -> String {
     format!("/etc/tarn-vsn/healthcheck-{name}.sh")
 }
 
+/// The shell command that mails `$REPORT` with subject `$SUBJECT` to `$MAIL_TO`: through
+/// sendmail, or through mutt (to `smtp_url` when given, else mutt's own sendmail).
+pub fn alert_command(o: &Map, what: &str) -> Result<String, ProviderError> {
+    let mailer = opt_str(o, "mailer").unwrap_or_else(|| "sendmail".to_string());
+    let mailer_path = opt_str(o, "mailer_path").unwrap_or_else(|| mailer.clone());
+    let one_line = |k: &str| match opt_str(o, k) {
+        Some(v) if v.contains(['\n', '\r', '"', '\\']) => {
+            Err(ProviderError::permanent(format!("{what}: \"{k}\" must be one line without quotes or backslashes")))
+        }
+        v => Ok(v),
+    };
+    let smtp_url = one_line("smtp_url")?;
+    let from = one_line("mail_from")?;
+    match mailer.as_str() {
+        "sendmail" if smtp_url.is_some() => Err(ProviderError::permanent(format!(
+            "{what}: \"smtp_url\" needs mailer = \"mutt\" (sendmail has its own relay settings)"
+        ))),
+        "sendmail" => Ok(format!(
+            "{{ printf 'To: %s\\nSubject: %s\\n\\n' \"$MAIL_TO\" \"$SUBJECT\"; printf '%s\\n' \"$REPORT\"; }} | {} -t",
+            sh_quote(&mailer_path)
+        )),
+        "mutt" => {
+            // -n: no system muttrc; no copy kept; plain SMTP to the given relay.
+            let mut settings = vec!["set copy=no".to_string(), "set record=\"\"".to_string()];
+            if let Some(url) = smtp_url {
+                settings.push(format!("set smtp_url=\"{url}\""));
+                settings.push("set ssl_starttls=no".to_string());
+                settings.push("set ssl_force_tls=no".to_string());
+            }
+            if let Some(from) = from {
+                settings.push(format!("set from=\"{from}\""));
+                settings.push("set use_envelope_from=yes".to_string());
+            }
+            let e: String = settings.iter().map(|s| format!(" -e {}", sh_quote(s))).collect();
+            Ok(format!("printf '%s\\n' \"$REPORT\" | {}{e} -n -s \"$SUBJECT\" -- \"$MAIL_TO\"", sh_quote(&mailer_path)))
+        }
+        other => Err(ProviderError::permanent(format!(
+            "{what}: \"mailer\" must be \"sendmail\" or \"mutt\", not \"{other}\""
+        ))),
+    }
+}
+
 struct Wanted {
     name: String,
     cron: String,
@@ -46,20 +88,7 @@ fn wanted(node: &Node, o: &Map) -> Result<Wanted, ProviderError> {
     if mail_to.contains(['\n', '\r']) {
         return Err(ProviderError::permanent(format!("{what}: \"mail_to\" must be one line")));
     }
-    let mailer = opt_str(o, "mailer").unwrap_or_else(|| "sendmail".to_string());
-    let mailer_path = opt_str(o, "mailer_path").unwrap_or_else(|| mailer.clone());
-    let alert = match mailer.as_str() {
-        "sendmail" => format!(
-            "{{ printf 'To: %s\\nSubject: %s\\n\\n' \"$MAIL_TO\" \"$SUBJECT\"; printf '%s\\n' \"$REPORT\"; }} | {} -t",
-            sh_quote(&mailer_path)
-        ),
-        "mutt" => format!("printf '%s\\n' \"$REPORT\" | {} -s \"$SUBJECT\" -- \"$MAIL_TO\"", sh_quote(&mailer_path)),
-        other => {
-            return Err(ProviderError::permanent(format!(
-                "{what}: \"mailer\" must be \"sendmail\" or \"mutt\", not \"{other}\""
-            )));
-        }
-    };
+    let alert = alert_command(o, what)?;
     let containers = strings(o, "containers");
     for c in &containers {
         attrs::check_name(c, what)?;
@@ -97,18 +126,29 @@ fn wanted(node: &Node, o: &Map) -> Result<Wanted, ProviderError> {
 }
 
 async fn install(node: &Node, w: &Wanted) -> Result<(), ProviderError> {
+    install_files(node, &w.script, &script_path(&w.name), &w.cron, &cron_path(&w.name)).await
+}
+
+/// Installs a root-owned script (0755) and its cron entry (0644), through a scratch directory.
+pub async fn install_files(
+    node: &Node,
+    script: &str,
+    script_at: &str,
+    cron: &str,
+    cron_at: &str,
+) -> Result<(), ProviderError> {
     let scratch = Scratch::new(node).await?;
     let result = async {
         let session = node.session().await?;
         let (s, c) = (format!("{}/script", scratch.dir), format!("{}/cron", scratch.dir));
-        session.upload_bytes(w.script.as_bytes(), &s, 0o600).await?;
-        session.upload_bytes(w.cron.as_bytes(), &c, 0o600).await?;
+        session.upload_bytes(script.as_bytes(), &s, 0o600).await?;
+        session.upload_bytes(cron.as_bytes(), &c, 0o600).await?;
         node.script_checked(&format!(
             "mkdir -p /etc/tarn-vsn /etc/cron.d && install -o root -g root -m 0755 {s} {sp} && install -o root -g root -m 0644 {c} {cp}",
             s = sh_quote(&s),
             c = sh_quote(&c),
-            sp = sh_quote(&script_path(&w.name)),
-            cp = sh_quote(&cron_path(&w.name)),
+            sp = sh_quote(script_at),
+            cp = sh_quote(cron_at),
         ))
         .await
         .map(|_| ())

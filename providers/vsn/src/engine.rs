@@ -17,6 +17,9 @@ use crate::config::EngineKind;
 pub const LABEL_CORRELATION: &str = "tarn.correlation";
 pub const LABEL_ROLE: &str = "tarn.vsn.role";
 pub const LABEL_MANAGED: &str = "tarn.managed-by";
+/// On a container a rollback created again (restore.rs): the ID of the container it replaces,
+/// so that restored REST containers find the host whose network they joined.
+pub const LABEL_RESTORED_FROM: &str = "tarn.vsn.restored-from";
 
 /// A container health check, as `--health-*` flags.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -50,6 +53,8 @@ pub struct Spec {
     /// `never`, `missing` or `always`.
     pub pull: Option<String>,
     pub stop_timeout: Option<u32>,
+    /// Further labels (`tarn.vsn.restored-from`).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Spec {
@@ -59,6 +64,10 @@ impl Spec {
         a.push(self.name.clone());
         for (k, v) in [(LABEL_CORRELATION, self.correlation.as_str()), (LABEL_ROLE, self.role), (LABEL_MANAGED, "tarn")]
         {
+            a.push("--label".into());
+            a.push(format!("{k}={v}"));
+        }
+        for (k, v) in &self.labels {
             a.push("--label".into());
             a.push(format!("{k}={v}"));
         }
@@ -282,6 +291,7 @@ mod tests {
             }),
             pull: Some("never".into()),
             stop_timeout: Some(5),
+            labels: BTreeMap::new(),
         };
         assert_eq!(
             spec.run_args().join(" "),

@@ -6,11 +6,13 @@
 //! removed unless `delete_data_on_destroy` is true.
 //! Secrets reach the engine only through a 0600 env-file (see remote.rs).
 
+use std::collections::BTreeMap;
+
 use tarn_sdk::{ProviderError, Value};
 
 use crate::aside;
 use crate::attrs::{self, Map, opt_bool, opt_num, opt_str, string_map};
-use crate::engine::{self, LABEL_CORRELATION, Observed};
+use crate::engine::{self, LABEL_CORRELATION, Observed, Spec};
 use crate::kinds::{self, Kind, name_of};
 use crate::migrate;
 use crate::node::Node;
@@ -52,7 +54,14 @@ async fn observed_state(node: &Node, kind: Kind, state: Map, seen: &Observed) ->
         Kind::Host => attrs::set_str(&mut o, "data_root", node.config.data_root.clone()),
         Kind::Volume => {
             if let Some(name) = opt_str(&o, "name") {
-                attrs::set_str(&mut o, "data_dir", node.config.data_dir(&name));
+                let dir = node.config.data_dir(&name);
+                attrs::set_str(&mut o, "data_dir", dir.clone());
+                // A directory grown past its limit since the last check shows as drift. A
+                // size that cannot be measured now leaves the recorded answer as it was.
+                if let Ok(size) = remote::dir_size(node, &dir).await {
+                    let within = size.is_none_or(|s| s <= size_limit(node, &o));
+                    o.insert("within_size_limit".into(), Value::Bool(within));
+                }
             }
         }
         Kind::Service => {}
@@ -99,6 +108,24 @@ async fn check_ports(node: &Node, o: &Map) -> Result<(), ProviderError> {
     }
 }
 
+/// The seed's guard (`vsn_host.require_stopped`): a running host container named `name` that
+/// tarn manages is not replaced or destroyed.
+pub async fn refuse_running_host(node: &Node, o: &Map, name: &str) -> Result<(), ProviderError> {
+    if opt_bool(o, "require_stopped") != Some(true) {
+        return Ok(());
+    }
+    match inspect(node, name).await? {
+        Some(seen) if seen.running && seen.label(engine::LABEL_MANAGED) == Some("tarn") => {
+            Err(ProviderError::permanent(format!(
+                "the host container {name} on {} is running, and vsn_host.require_stopped forbids replacing or destroying it while it runs; stop it first (`{} stop {name}`), or set require_stopped = false",
+                node.describe(),
+                node.config.engine.program
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn remove_by_correlation(node: &Node, correlation: &str) {
     if let Ok(out) = node.engine(&engine::find_by_label_args(LABEL_CORRELATION, correlation)).await {
         for name in out.stdout.lines().map(str::trim).filter(|n| !n.is_empty()) {
@@ -108,6 +135,17 @@ async fn remove_by_correlation(node: &Node, correlation: &str) {
 }
 
 pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) -> Result<Value, ProviderError> {
+    create_labelled(node, kind, planned, correlation, BTreeMap::new()).await
+}
+
+/// [`create`], with further labels on the container (a restore's `tarn.vsn.restored-from`).
+pub async fn create_labelled(
+    node: &Node,
+    kind: Kind,
+    planned: Value,
+    correlation: &str,
+    labels: BTreeMap<String, String>,
+) -> Result<Value, ProviderError> {
     let mut o = attrs::object(planned, kind.type_name())?;
     let name = name_of(kind, &o)?;
     attrs::check_name(&name, kind.type_name())?;
@@ -132,6 +170,9 @@ pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) 
             remote::ensure_data_dir(node, &node.config.data_root).await?;
         }
     }
+    if kind == Kind::Host {
+        refuse_running_host(node, &o, &name).await?;
+    }
     let timeout = opt_num(&o, "stop_timeout").map(|n| n as u32).unwrap_or(10);
     let set_aside = aside::set_aside(node, kind, &name, timeout).await?;
     let secrets = string_map(&o, "secrets");
@@ -142,7 +183,7 @@ pub async fn create(node: &Node, kind: Kind, planned: Value, correlation: &str) 
             None => None,
         };
         let ran = match kinds::spec(kind, node, &o, correlation, env_file) {
-            Ok(spec) => node.engine_checked(&spec.run_args()).await,
+            Ok(spec) => node.engine_checked(&Spec { labels: labels.clone(), ..spec }.run_args()).await,
             Err(e) => Err(e),
         };
         if let Some(s) = scratch {
@@ -244,6 +285,9 @@ pub async fn delete(node: &Node, kind: Kind, state: Value) -> Result<(), Provide
     // By container ID where the state has one: the old half of a replacement carries its
     // set-aside name by now (see aside.rs).
     let target = opt_str(&o, "id").filter(|id| !id.is_empty()).unwrap_or_else(|| name.clone());
+    if kind == Kind::Host {
+        refuse_running_host(node, &o, &target).await?;
+    }
     let current = inspect(node, &target).await?.map(|seen| seen.name.trim_start_matches('/') == name).unwrap_or(false);
     let timeout = opt_num(&o, "stop_timeout").map(|n| n as u32).unwrap_or(10);
     let stop = node.engine(&engine::stop_args(&target, timeout)).await?;

@@ -19,6 +19,8 @@ pub const HOST: &str = "vsn_host";
 pub const VOLUME: &str = "vsn_volume";
 pub const SERVICE: &str = "vsn_service";
 pub const CRON: &str = "vsn_healthcheck_cron";
+pub const IMAGES: &str = "vsn_image_cleanup";
+pub const MAINTENANCE: &str = "vsn_maintenance_cron";
 pub const PLAN: &str = "vsn_deployment_plan";
 
 fn list_of_strings() -> Type {
@@ -49,6 +51,8 @@ fn common(r: ResourceSchema) -> ResourceSchema {
     .attr("stop_timeout", A::optional(Type::Number, "Seconds to wait after SIGTERM before the engine kills the container; null means 10.").force_new())
     .attr("id", A::computed(Type::String, "The engine's container ID."))
     .attr("image_id", A::computed(Type::String, "The ID of the image the container runs."))
+    // A rollback creates the previous container again from its recorded state (restore.rs).
+    .restorable()
 }
 
 fn host() -> ResourceSchema {
@@ -64,7 +68,14 @@ fn host() -> ResourceSchema {
         A::optional(list_of_strings(), "Published ports, `[IP:]HOST:CONTAINER[/PROTO]`. The REST containers' ports are published here, since they share the host's network.")
             .force_new(),
     )
-    .attr("data_root", A::computed(Type::String, "The VSN's data root, mounted into the host at the same path."));
+    .attr("data_root", A::computed(Type::String, "The VSN's data root, mounted into the host at the same path."))
+    .attr(
+        "require_stopped",
+        A::optional(
+            Type::Bool,
+            "The seed's guard: refuse to replace or destroy this host container while it runs, so an operator stops it (`podman stop NAME`) before a redeployment. The plan (or the apply, if it started meanwhile) fails before anything is changed. null means false.",
+        ),
+    );
     common(r).refines_plan()
 }
 
@@ -85,6 +96,10 @@ fn volume() -> ResourceSchema {
         A::optional(Type::Bool, "Delete the data directory when this volume is destroyed. Irreversible; null means false, and the data is kept."),
     )
     .attr("data_dir", A::computed(Type::String, "The data directory on the VSN."))
+    .attr(
+        "within_size_limit",
+        A::computed(Type::Bool, "Whether the data directory is within size_limit_gb, measured on every read: a directory grown past it shows in `tarn drift` (true -> false), and the next apply refuses to go on with it."),
+    )
     .attr(
         "migrate_from",
         A::optional(
@@ -165,6 +180,45 @@ fn cron() -> ResourceSchema {
         .attr("mailer", A::optional(Type::String, "\"sendmail\" (null: the default) or \"mutt\"."))
         .attr("mailer_path", A::optional(Type::String, "The mailer program on the VSN; null means the mailer's name, found on PATH."))
         .attr("id", A::computed(Type::String, "Path of the cron file on the VSN."))
+        .restorable()
+}
+
+/// Where and how alert mail goes: shared by both cron resources.
+fn mail(r: ResourceSchema) -> ResourceSchema {
+    r.attr(
+        "smtp_url",
+        A::optional(Type::String, "With mailer = \"mutt\": the SMTP server mutt sends through (`smtp://host:port/`); null means mutt's own sendmail."),
+    )
+    .attr("mail_from", A::optional(Type::String, "The alert's sender address; null means the mailer's default."))
+}
+
+fn maintenance() -> ResourceSchema {
+    let r = ResourceSchema::new("A maintenance job by cron on the VSN: a command run inside the host container on a schedule, with a mail when it fails.")
+        .attr("name", A::required(Type::String, "Names the cron entry (`/etc/cron.d/tarn-vsn-maint-NAME`).").force_new())
+        .attr("host", A::required(Type::String, "The host container the command runs in (`vsn_host.NAME.name`)."))
+        .attr("schedule", A::required(Type::String, "Cron schedule, five fields."))
+        .attr("command", A::required(Type::String, "Shell command run with `sh -c` inside the host container."))
+        .attr("mail_to", A::optional(Type::String, "Where a failure is mailed (exit status and the output's last 50 lines); null means no mail."))
+        .attr("mailer", A::optional(Type::String, "\"sendmail\" (null: the default) or \"mutt\"."))
+        .attr("mailer_path", A::optional(Type::String, "The mailer program on the VSN; null means the mailer's name, found on PATH."))
+        .attr("id", A::computed(Type::String, "Path of the cron file on the VSN."));
+    mail(r).restorable()
+}
+
+fn image_cleanup() -> ResourceSchema {
+    ResourceSchema::new(
+        "Removes, after a successful apply, the images of the deployment before the previous one that no container uses (the previous deployment's stay, for a rollback). Give it every image the deployment uses and `depends_on` every container resource, so it applies after them.",
+    )
+    .attr("name", A::required(Type::String, "Names the record of deployed images on the VSN (`/etc/tarn-vsn/images-NAME.json`).").force_new())
+    .attr(
+        "images",
+        A::required(list_of_strings(), "Every image the deployment uses. A change replaces this resource, and that removes the images no longer needed.").force_new(),
+    )
+    .attr("previous", A::computed(list_of_strings(), "The previous deployment's images, kept until the next successful apply."))
+    .attr("removed", A::computed(list_of_strings(), "The images this apply removes (planned) or removed; empty with the provider's keep_images = true."))
+    .attr("id", A::computed(Type::String, "Path of the record on the VSN."))
+    .refines_plan()
+    .restorable()
 }
 
 fn deployment_plan() -> ResourceSchema {
@@ -222,13 +276,19 @@ pub fn provider_schema() -> ProviderSchema {
         A::optional(map_of_strings(), "Environment for every engine command (e.g. CONTAINERS_CONF)."),
     );
     c.insert(
+        "keep_images".into(),
+        A::optional(Type::Bool, "Never remove images (vsn_image_cleanup then removes none); null means false."),
+    );
+    c.insert(
         "required_commands".into(),
         A::optional(list_of_strings(), "Further commands validation requires on the VSN."),
     );
     s.resources.insert(HOST.into(), host());
     s.resources.insert(VOLUME.into(), volume());
     s.resources.insert(SERVICE.into(), service());
-    s.resources.insert(CRON.into(), cron());
+    s.resources.insert(CRON.into(), mail(cron()));
+    s.resources.insert(MAINTENANCE.into(), maintenance());
+    s.resources.insert(IMAGES.into(), image_cleanup());
     s.data_sources.insert(PLAN.into(), deployment_plan());
     s
 }

@@ -8,6 +8,10 @@
 //! busybox-static is an error naming the install command. Dropping it removes every container
 //! and image it made (by name prefix), the data root, and stops sshd. [`checksums`] lists a data
 //! directory with SHA-256 computed here, to check a migration independently of the provider.
+//! [`smtp::SmtpSink`] receives the alert mail the real `mutt` sends.
+
+pub mod dockerd;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +22,16 @@ pub const INSTALL: &str = "apt-get install -y podman runc busybox-static (or run
 
 pub const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
 
+/// The real mutt, for alert mail; an error naming the install command when it is missing.
+pub fn mutt() -> Result<&'static str, String> {
+    if Path::new("/usr/bin/mutt").exists() {
+        Ok("/usr/bin/mutt")
+    } else {
+        Err("mutt not found at /usr/bin/mutt: install it with `apt-get install -y mutt` (or run ./scripts/test.sh)"
+            .into())
+    }
+}
+
 /// A VSN for tests.
 pub struct TestVsn {
     pub sshd: TestSshd,
@@ -26,6 +40,15 @@ pub struct TestVsn {
     pub data_root: PathBuf,
     pub conf: PathBuf,
     images: Vec<String>,
+    /// The Docker engine this VSN runs, when it is a Docker VSN; podman otherwise.
+    docker: Option<dockerd::TestDockerd>,
+}
+
+/// Which engine a harness VSN runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Podman,
+    Docker,
 }
 
 fn check_installed() -> Result<(), String> {
@@ -48,7 +71,34 @@ impl TestVsn {
         let conf = sshd.dir().join("containers.conf");
         std::fs::write(&conf, CONTAINERS_CONF).map_err(|e| e.to_string())?;
         let data_root = sshd.dir().join("data");
-        Ok(TestVsn { sshd, prefix, data_root, conf, images: Vec::new() })
+        Ok(TestVsn { sshd, prefix, data_root, conf, images: Vec::new(), docker: None })
+    }
+
+    /// A VSN whose engine is `engine`: for Docker, a real dockerd of its own (dockerd.rs).
+    pub fn start_with(engine: Engine) -> Result<TestVsn, String> {
+        let mut vsn = TestVsn::start()?;
+        if engine == Engine::Docker {
+            vsn.docker = Some(dockerd::TestDockerd::start(&vsn.sshd.dir().join("docker"))?);
+        }
+        Ok(vsn)
+    }
+
+    pub fn engine_kind(&self) -> Engine {
+        if self.docker.is_some() { Engine::Docker } else { Engine::Podman }
+    }
+
+    /// Runs this VSN's engine here (podman with the harness's configuration, or the harness's
+    /// dockerd); stdout on success.
+    pub fn engine(&self, args: &[&str]) -> Result<String, String> {
+        match &self.docker {
+            Some(d) => d.docker(args),
+            None => self.podman(args),
+        }
+    }
+
+    /// Removes a container at once, whatever the engine.
+    pub fn remove_container(&self, name: &str) -> Result<(), String> {
+        self.engine(&["rm", "-f", name]).map(|_| ())
     }
 
     /// Runs podman here, with the harness's configuration; stdout on success.
@@ -105,7 +155,7 @@ impl TestVsn {
             return Err("tar failed".into());
         }
         let reference = format!("localhost/{}-{base}:{tag}", self.prefix);
-        self.podman(&[
+        self.engine(&[
             "import",
             "--change",
             "ENV PATH=/bin",
@@ -120,25 +170,30 @@ impl TestVsn {
 
     /// Saves an image to an archive file on this machine (for `image_archive` tests).
     pub fn save(&self, reference: &str, file: &Path) -> Result<(), String> {
-        self.podman(&["save", "-o", &file.to_string_lossy(), reference]).map(|_| ())
+        self.engine(&["save", "-o", &file.to_string_lossy(), reference]).map(|_| ())
     }
 
     /// Forgets an image (so only an archive can bring it back).
     pub fn remove_image(&self, reference: &str) -> Result<(), String> {
-        self.podman(&["rmi", "-f", reference]).map(|_| ())
+        self.engine(&["rmi", "-f", reference]).map(|_| ())
     }
 
     /// The provider block (HCL) for this VSN, pinned to the server's host key.
     pub fn provider_block(&self, alias: Option<&str>) -> Result<String, String> {
         let alias = alias.map(|a| format!("  alias = \"{a}\"\n")).unwrap_or_default();
         Ok(format!(
-            "provider \"vsn\" {{\n{alias}  host = \"127.0.0.1\"\n  port = {port}\n  user = \"{user}\"\n  private_key_file = \"{key}\"\n  host_key_fingerprint = \"{fp}\"\n  data_root = \"{root}\"\n  env = {{ CONTAINERS_CONF = \"{conf}\" }}\n}}\n",
+            "provider \"vsn\" {{\n{alias}  host = \"127.0.0.1\"\n  port = {port}\n  user = \"{user}\"\n  private_key_file = \"{key}\"\n  host_key_fingerprint = \"{fp}\"\n{engine}  data_root = \"{root}\"\n  env = {{ {k} = \"{v}\" }}\n}}\n",
             port = self.sshd.port(),
             user = self.sshd.user(),
             key = self.sshd.client_key_path().display(),
             fp = self.sshd.host_key_fingerprint()?,
+            engine = match &self.docker {
+                Some(_) => format!("  engine = \"{}\"\n", dockerd::DOCKER),
+                None => String::new(),
+            },
             root = self.data_root.display(),
-            conf = self.conf.display(),
+            k = self.engine_env().0,
+            v = self.engine_env().1,
         ))
     }
 
@@ -152,13 +207,23 @@ impl TestVsn {
             ("private_key_file", Value::string(self.sshd.client_key_path().display().to_string())),
             ("host_key_fingerprint", Value::string(self.sshd.host_key_fingerprint()?)),
             ("data_root", Value::string(self.data_root.display().to_string())),
-            ("env", Value::map([("CONTAINERS_CONF", Value::string(self.conf.display().to_string()))])),
+            ("env", Value::map([(self.engine_env().0, Value::string(self.engine_env().1))])),
+            ("engine", Value::string(if self.docker.is_some() { dockerd::DOCKER } else { "podman" })),
         ]))
+    }
+
+    /// The one environment variable the provider sets for engine commands: podman's
+    /// configuration file, or the harness dockerd's socket.
+    fn engine_env(&self) -> (&'static str, String) {
+        match &self.docker {
+            Some(d) => ("DOCKER_HOST", d.host()),
+            None => ("CONTAINERS_CONF", self.conf.display().to_string()),
+        }
     }
 
     /// Names of this harness's containers, sorted.
     pub fn containers(&self) -> Vec<String> {
-        let out = self.podman(&["ps", "-a", "--format", "{{.Names}}"]).unwrap_or_default();
+        let out = self.engine(&["ps", "-a", "--format", "{{.Names}}"]).unwrap_or_default();
         let mut names: Vec<String> = out.lines().filter(|n| n.starts_with(&self.prefix)).map(str::to_string).collect();
         names.sort();
         names
@@ -170,12 +235,14 @@ impl Drop for TestVsn {
         // REST containers first: the host cannot go while others share its network.
         for _ in 0..2 {
             for name in self.containers() {
-                let _ = self.podman(&["rm", "-f", "-t", "0", &name]);
+                let _ = self.remove_container(&name);
             }
         }
         for image in &self.images {
-            let _ = self.podman(&["rmi", "-f", image]);
+            let _ = self.engine(&["rmi", "-f", image]);
         }
+        // The daemon stops before sshd's directory, which holds its data, goes.
+        drop(self.docker.take());
     }
 }
 

@@ -5,11 +5,14 @@
 //! - `containers` — create, drift (stopped, removed, other image/env), update, delete, adopt,
 //!   data directories kept, secrets never on a command line
 //! - `cron` — the health-check cron entry installed, run, and removed
+//! - `maintenance` — the maintenance cron job in the host container; mail through real mutt
+//!   to an SMTP sink
 //! - `migrate` — a volume's data moved from another VSN (`migrate_from`), verified by checksum
 
 mod support;
 
 mod containers;
 mod cron;
+mod maintenance;
 mod migrate;
 mod validation;
