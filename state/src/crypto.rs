@@ -321,7 +321,7 @@ impl Backend for EncryptedBackend {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
     use crate::sqlite::SqliteBackend;

@@ -17,17 +17,21 @@ pub mod crypto;
 pub mod lease;
 pub mod liveness;
 pub mod model;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod rekey;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod transfer;
 
-#[cfg(any(test, feature = "conformance"))]
+#[cfg(any(all(test, feature = "sqlite"), feature = "conformance"))]
 pub mod conformance;
 
 pub use lease::{LeaseLoss, LeaseUse};
 pub use model::*;
+#[cfg(feature = "postgres")]
 pub use postgres::PgBackend;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteBackend;
 
 use async_trait::async_trait;

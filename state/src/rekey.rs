@@ -42,7 +42,7 @@ fn sealed_in(r: &ResourceRecord) -> usize {
     r.sensitive_paths.iter().filter(|p| r.attributes.pointer(p).is_some_and(is_sealed)).count()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
     use crate::OutputRecord;

@@ -1,26 +1,18 @@
-//! tarn-sdk: the contract between tarn's engine and its providers.
+//! tarn-sdk: what providers build on, as one path.
 //!
-//! Owns the value model ([`Value`] with its unknown and sensitive marks), resource addresses,
-//! schemas, the async [`Provider`] trait and classified [`ProviderError`]s. It must not know
-//! about configuration files, plans or state storage: providers depend on this crate only.
+//! Re-exports the contract (tarn-contract: [`Value`], [`Address`], schemas, the [`Provider`]
+//! trait, [`ProviderError`], the call's secrets) always, and each area of the provider toolkit
+//! (tarn-toolkit) behind the feature of the same name: `ssh`, `http`, `sim`, `log_capture`
+//! (`log-capture`). It owns no code: a provider crate names the features it uses in its
+//! Cargo.toml, and the engine, which needs the contract only, enables none.
 
-pub mod address;
-pub mod call;
-pub mod error;
-pub mod http;
+pub use tarn_contract::*;
+
+#[cfg(feature = "http")]
+pub use tarn_toolkit::http;
 #[cfg(feature = "log-capture")]
-pub mod log_capture;
-pub mod provider;
-pub mod schema;
-pub mod sim;
-pub mod value;
-
-pub use address::{Address, InstanceKey, Mode, ModuleStep};
-pub use error::{ErrorClass, ProviderError};
-pub use provider::{
-    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ReadDataRequest, ReadRequest,
-    RestoreRequest, UpdateRequest,
-};
-pub use schema::{AttributeSchema, ProviderSchema, ResourceSchema, Type};
-pub use value::{Number, Value, WireValue};
-pub mod ssh;
+pub use tarn_toolkit::log_capture;
+#[cfg(feature = "sim")]
+pub use tarn_toolkit::sim;
+#[cfg(feature = "ssh")]
+pub use tarn_toolkit::ssh;

@@ -15,7 +15,7 @@ use std::future::Future;
 
 use tokio::task::futures::TaskLocalFuture;
 
-use crate::http::Secrets;
+use crate::secrets::Secrets;
 use crate::value::Value;
 
 tokio::task_local! {

@@ -18,10 +18,10 @@ use tokio::time::Instant;
 
 use super::budget::{Bucket, Gate, RequestBudget};
 use super::errors::{deadline_error, status_error, transport_error};
-use super::redact::{SecretHeader, is_sensitive_header, path_only, redact_url};
+use super::redact::{SecretHeader, is_sensitive_header, path_only, redact_url, redact_url_with};
 use super::retry::{RetryPolicy, is_idempotent, is_retryable_status, rate_limit_wait, status_proves_not_processed};
-use super::secrets::Secrets;
 use crate::error::ProviderError;
+use crate::secrets::Secrets;
 
 /// A configured client. Clones share the connection pool, the budget and the rate-limit gate;
 /// each may carry the secrets of the call it serves (see [`Client::redacting`]).
@@ -308,7 +308,7 @@ impl Request<'_> {
         let body = self.body.map_err(|e| ProviderError::permanent(format!("cannot encode request body: {e}")))?;
         // The client's own secrets, and those of the provider call this request serves.
         let secrets = &self.client.secrets.union(&crate::call::current_secrets());
-        let (shown, path) = (secrets.url(&url), secrets.scrub(&path_only(&url)).into_owned());
+        let (shown, path) = (redact_url_with(secrets, &url), secrets.scrub(&path_only(&url)).into_owned());
         let may_repeat = is_idempotent(&self.method) || self.retry_unsafe;
         let policy = inner.retry;
         let mut attempt = 0;

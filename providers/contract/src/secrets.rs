@@ -4,7 +4,7 @@
 //! state: every string or number under a `Sensitive` mark, which the engine sets from variables,
 //! outputs and the schema's sensitive attributes). The engine puts it in the call's scope
 //! (`crate::call::with_secrets`), and a provider may add more to a client it keeps
-//! (`Client::redacting`). The client replaces each of them, wherever it occurs
+//! (`Client::redacting`, in the toolkit's HTTP client). The client replaces each of them, wherever it occurs
 //! (a whole field, part of a longer string, an object key), in the request and response bodies
 //! it logs at trace level, in the URL it logs, and in the vendor message of an error, since an
 //! API often echoes what it was sent. Redaction works on the JSON values, before they are
@@ -16,11 +16,12 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use reqwest::Url;
 use serde_json::Value as Json;
 
-use super::redact::{REDACTED, redact_url};
 use crate::value::{Value, format_number};
+
+/// What every masked secret is shown as, in logs and messages alike.
+pub const REDACTED: &str = "<redacted>";
 
 /// A set of secret strings, longest first (so a secret containing another is masked whole).
 /// `Debug` shows how many, never which.
@@ -88,21 +89,6 @@ impl Secrets {
         out
     }
 
-    /// The URL as it may be logged: [`redact_url`]'s masking, and these secrets masked in the
-    /// query's values and names (compared decoded, as the URL encodes them) and anywhere else.
-    pub fn url(&self, url: &Url) -> String {
-        if self.is_empty() {
-            return redact_url(url);
-        }
-        let mut masked = url.clone();
-        if url.query().is_some() {
-            let pairs: Vec<(String, String)> =
-                url.query_pairs().map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub(&v).into_owned())).collect();
-            masked.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        self.scrub(&redact_url(&masked)).into_owned()
-    }
-
     /// `body` with every secret replaced in its strings and object keys.
     pub fn scrub_json<'j>(&self, body: &'j Json) -> Cow<'j, Json> {
         if self.is_empty() {
@@ -161,9 +147,6 @@ mod tests {
         assert!(!shown.contains("s3cret-token") && !shown.contains("4711"), "{shown}");
         assert!(shown.contains("\"name\":\"www\"") && shown.contains(REDACTED), "{shown}");
         assert_eq!(secrets.scrub("GET /x?content=s3cret-token"), format!("GET /x?content={REDACTED}"));
-        let url = Url::parse("https://api.example.com/v4/records?content=v%3D1+s3cret-token&page=2").unwrap();
-        let shown = secrets.url(&url);
-        assert!(!shown.contains("s3cret") && shown.contains("page=2"), "{shown}");
     }
 
     #[test]

@@ -334,9 +334,9 @@ async fn a_redacting_client_masks_the_calls_secrets_in_bodies_urls_and_errors() 
             }),
         );
     let server = serve(&Faults::default(), echo).await;
-    let planned = crate::Value::map([
-        ("name", crate::Value::string("mail")),
-        ("content", crate::Value::string(format!("v=DKIM1; p={PW}")).sensitive()),
+    let planned = crate::value::Value::map([
+        ("name", crate::value::Value::string("mail")),
+        ("content", crate::value::Value::string(format!("v=DKIM1; p={PW}")).sensitive()),
     ]);
     let c = client(&server).redacting(super::Secrets::of([&planned]));
     let body = json!({"name": "mail", "content": format!("v=DKIM1; p={PW}")});

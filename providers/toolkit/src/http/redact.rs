@@ -7,11 +7,13 @@
 
 use std::fmt;
 
+use crate::secrets::Secrets;
+
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 
 /// What a masked value prints as.
-pub const REDACTED: &str = "<redacted>";
+pub use crate::secrets::REDACTED;
 
 /// Query parameter names (compared case-insensitively, by substring) whose values are masked.
 const SENSITIVE_QUERY: &[&str] =
@@ -81,6 +83,21 @@ pub fn redact_url(url: &Url) -> String {
     shown.to_string()
 }
 
+/// The URL as it may be logged under `secrets`: [`redact_url`]'s masking, and the secrets masked
+/// in the query's values and names (compared decoded, as the URL encodes them) and anywhere else.
+pub fn redact_url_with(secrets: &Secrets, url: &Url) -> String {
+    if secrets.is_empty() {
+        return redact_url(url);
+    }
+    let mut masked = url.clone();
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> =
+            url.query_pairs().map(|(k, v)| (secrets.scrub(&k).into_owned(), secrets.scrub(&v).into_owned())).collect();
+        masked.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    secrets.scrub(&redact_url(&masked)).into_owned()
+}
+
 /// The path of a URL, with no query at all: what error messages name.
 pub fn path_only(url: &Url) -> String {
     url.path().to_string()
@@ -89,6 +106,14 @@ pub fn path_only(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_calls_secrets_are_masked_in_logged_urls() {
+        let secrets = Secrets::from_strings(["s3cret-token".to_string()]);
+        let url = Url::parse("https://api.example.com/v4/records?content=v%3D1+s3cret-token&page=2").unwrap();
+        let shown = redact_url_with(&secrets, &url);
+        assert!(!shown.contains("s3cret") && shown.contains("page=2"), "{shown}");
+    }
 
     #[test]
     fn secret_header_debug_hides_value() {

@@ -328,6 +328,34 @@ async fn pipe_reports_a_failed_sink_without_draining_the_source() {
 }
 
 #[tokio::test]
+async fn a_pipe_whose_sink_fails_does_not_wait_for_a_quiet_source() {
+    let sshd = server();
+    let config = sshd.config(pinned(&sshd));
+    let connect = || async {
+        (Session::connect(&config).await.expect("connect a"), Session::connect(&config).await.expect("connect b"))
+    };
+    // A source that writes nothing for ten minutes: the sink's failure is reported within the
+    // source's grace (sshd refuses the SIGTERM for root sessions, as here), not when the source's
+    // next packet would have arrived.
+    let (a, b) = connect().await;
+    let started = std::time::Instant::now();
+    let err = a.pipe("sleep 600", &b, "echo sink broke >&2; exit 7").await.expect_err("must fail");
+    assert!(started.elapsed() < Duration::from_secs(20), "waited {:?} for a quiet source", started.elapsed());
+    assert!(err.message.contains("exited with code 7") && err.message.contains("sink broke"), "{}", err.message);
+    // Whether or not it got the SIGTERM, a source that does not end is given up on after its
+    // grace, and its connection, which still runs it, is ended.
+    let (a, b) = connect().await;
+    let started = std::time::Instant::now();
+    let err = a.pipe("trap '' TERM; sleep 600", &b, "exit 7").await.expect_err("must fail");
+    assert!(started.elapsed() < Duration::from_secs(30), "waited {:?} for a stubborn source", started.elapsed());
+    assert!(err.message.contains("exited with code 7"), "{}", err.message);
+    assert!(a.is_closed(), "the connection running the abandoned source must be ended");
+    // A connection that was ended answers at once, with an error, instead of hanging.
+    let after = a.exec("true").await.expect_err("an ended connection runs nothing");
+    assert!(after.message.contains(&sshd.port().to_string()), "{}", after.message);
+}
+
+#[tokio::test]
 async fn servers_on_distinct_loopback_addresses_share_a_port_and_the_address_picks_the_server() {
     let a = TestSshd::start_on(std::net::Ipv4Addr::new(127, 0, 0, 2), 0).unwrap_or_else(|e| panic!("{e}"));
     let b = TestSshd::start_on(std::net::Ipv4Addr::new(127, 0, 0, 3), a.port()).unwrap_or_else(|e| panic!("{e}"));

@@ -10,19 +10,20 @@ pub mod errors;
 pub mod paginate;
 pub mod redact;
 pub mod retry;
-pub mod secrets;
 
+/// The call's secrets, from the contract (`tarn_sdk::http::Secrets` is where providers found it).
+pub use crate::secrets::Secrets;
 pub use budget::RequestBudget;
 pub use client::{Client, ClientBuilder, Request, Response};
 pub use errors::{class_for_status, vendor_message};
 pub use paginate::{Paging, all_pages};
-pub use redact::{SecretHeader, redact_url};
+pub use redact::{SecretHeader, redact_url, redact_url_with};
 /// The HTTP method type requests are built with, so providers need no reqwest dependency.
 pub use reqwest::Method;
 pub use retry::RetryPolicy;
-pub use secrets::Secrets;
 
-#[cfg(test)]
+// These drive the client against the emulator harness.
+#[cfg(all(test, feature = "sim"))]
 mod paginate_tests;
-#[cfg(test)]
+#[cfg(all(test, feature = "sim"))]
 mod tests;

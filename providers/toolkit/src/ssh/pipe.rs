@@ -6,11 +6,20 @@
 //! as it arrives, and the source channel's bounded queue plus the sink's window hold the source
 //! back while the sink is slow. It must not hold a whole stream in memory or in a local file, and
 //! must not be used with the same connection at both ends (the one event loop would wait on
-//! itself; the call refuses it). Callers give it connections of its own: when the sink fails
-//! first, russh keeps the unsent data of the closed channel queued and that connection takes no
-//! further message (russh 0.62: no new channel, no EOF, no goodbye), so it is dropped afterwards,
-//! not pooled; for the same reason no write to the sink may outlive the sink's channel
-//! (`until_sink_gone`).
+//! itself; the call refuses it).
+//!
+//! Nothing here waits on something that may never come. The race behind the hang seen on loaded
+//! machines is in russh 0.62: a write half's window counter is reset at every WINDOW_ADJUST
+//! without the chunks still queued for the event loop, so data can end up waiting inside russh
+//! for window space; when the sink then exits, its channel is closed with that data still
+//! pending, and russh's event loop stops taking messages on that connection for good (no data, no
+//! EOF, no new channel, no goodbye). So: every write to the sink (data and EOF) is raced against
+//! the sink's channel closing (`until_sink_gone`); the sink going away stops the source at once,
+//! even a quiet one, which is then waited for only `SOURCE_GRACE`; and the pipe ends (aborts) a
+//! connection whose sink went away under a write, or whose source would not end, so nothing
+//! lingers. Callers give it connections of their own, closed afterwards, never pooled.
+
+use std::time::Duration;
 
 use russh::ChannelMsg;
 use tokio::sync::watch;
@@ -19,6 +28,10 @@ use super::errors;
 use super::exec::{Command, ExecOutput, last_lines, signal_name};
 use super::session::Session;
 use crate::error::ProviderError;
+
+/// How long a source stopped because the sink is gone may take to end before the pipe stops
+/// waiting for it (its connection is then ended, which ends the command with it).
+const SOURCE_GRACE: Duration = Duration::from_secs(10);
 
 /// How both ends of a pipe ended, and how many bytes went through.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,8 +73,23 @@ impl Tail {
 async fn until_sink_gone<E>(gone: &mut watch::Receiver<bool>, write: impl Future<Output = Result<(), E>>) -> bool {
     tokio::select! {
         sent = write => sent.is_ok(),
-        _ = gone.wait_for(|gone| *gone) => false,
+        () = sink_gone(gone) => false,
     }
+}
+
+/// Returns once the sink's channel has closed (the guard `wait_for` returns is not held on to:
+/// the pipe's future must stay `Send`).
+async fn sink_gone(gone: &mut watch::Receiver<bool>) {
+    let _ = gone.wait_for(|gone| *gone).await;
+}
+
+/// Asks the source command to stop (SIGTERM, which sshd delivers to non-root sessions only) and
+/// closes its channel, after which a writing source dies of SIGPIPE; returns when that was done. Neither request may wait long:
+/// the source's connection takes messages, but nothing here waits without a limit.
+async fn stop_source(src: &russh::Channel<russh::client::Msg>) -> tokio::time::Instant {
+    let _ = tokio::time::timeout(SOURCE_GRACE, src.signal(russh::Sig::TERM)).await;
+    let _ = tokio::time::timeout(SOURCE_GRACE, src.close()).await;
+    tokio::time::Instant::now()
 }
 
 fn failure(session: &Session, cmd: &Command, out: &ExecOutput) -> ProviderError {
@@ -129,28 +157,54 @@ impl Session {
         };
 
         // The source's stdout into the sink, packet by packet. Every write to the sink (data and
-        // EOF alike) gives up once the sink's channel is closed: see `until_sink_gone`.
+        // EOF alike) gives up once the sink's channel is closed: see `until_sink_gone`. Once the
+        // sink is gone while the source still has output, the source is stopped at once, not
+        // when its next packet happens to arrive (a quiet source would keep the pipe waiting),
+        // and waited for only `SOURCE_GRACE`.
         let forward = async move {
             let mut gone = done_rx;
             let mut out = ExecOutput::default();
             let mut stderr = Tail::default();
-            let (mut bytes, mut writing, mut closed) = (0u64, true, false);
-            while let Some(msg) = src.wait().await {
+            let mut bytes = 0u64;
+            // `writing`: the source's output still goes to the sink (until its EOF, or the sink
+            // going away). `cut`: a write was abandoned because the sink went away.
+            let (mut writing, mut cut, mut abandoned) = (true, false, false);
+            let mut stopped: Option<tokio::time::Instant> = None;
+            loop {
+                let grace_over = async {
+                    match stopped {
+                        Some(at) => tokio::time::sleep_until(at + SOURCE_GRACE).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let msg = tokio::select! {
+                    msg = src.wait() => msg,
+                    () = sink_gone(&mut gone), if writing && stopped.is_none() => {
+                        // The sink ended before the source: nobody reads what is left.
+                        writing = false;
+                        stopped = Some(stop_source(&src).await);
+                        continue;
+                    }
+                    () = grace_over => {
+                        abandoned = true;
+                        break;
+                    }
+                };
+                let Some(msg) = msg else { break };
                 match msg {
                     ChannelMsg::Data { data } => {
                         bytes += data.len() as u64;
                         if writing {
                             writing = until_sink_gone(&mut gone, sink_write.data_bytes(data)).await;
+                            cut |= !writing;
                         }
-                        if !writing && !closed {
-                            // Nobody reads any more: stop the source instead of draining it.
-                            let _ = src.close().await;
-                            closed = true;
+                        if !writing && stopped.is_none() {
+                            stopped = Some(stop_source(&src).await);
                         }
                     }
                     ChannelMsg::ExtendedData { data, ext: 1 } => stderr.push(&data),
                     ChannelMsg::Eof if writing => {
-                        until_sink_gone(&mut gone, sink_write.eof()).await;
+                        cut |= !until_sink_gone(&mut gone, sink_write.eof()).await;
                         writing = false;
                     }
                     ChannelMsg::ExitStatus { exit_status } => out.status = Some(exit_status),
@@ -160,13 +214,22 @@ impl Session {
             }
             // The source may end without an EOF (a broken channel): the sink must still finish.
             if writing {
-                until_sink_gone(&mut gone, sink_write.eof()).await;
+                cut |= !until_sink_gone(&mut gone, sink_write.eof()).await;
             }
             out.stderr = stderr.text();
-            (out, bytes)
+            (out, bytes, cut, abandoned)
         };
 
-        let ((source_out, bytes), sink_out) = tokio::join!(forward, collect);
+        let ((source_out, bytes, cut, abandoned), sink_out) = tokio::join!(forward, collect);
+        // A connection whose sink went away under a write may hold data for that channel that
+        // russh will never send, and then takes no message again; one whose source would not end
+        // still runs it. Neither is of use to anyone: end them now (see the module header).
+        if cut {
+            target.abort();
+        }
+        if abandoned {
+            self.abort();
+        }
         let no_end = |o: &ExecOutput| o.status.is_none() && o.signal.is_none();
         if no_end(&sink_out) && target.is_closed() {
             return Err(errors::channel_failed(&target.endpoint(), &sink_what, &"the connection closed"));

@@ -6,7 +6,10 @@
 //! passphrases, and must not retry on its own: the executor's policy decides on retries.
 
 use std::fmt;
+use std::net::Shutdown;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -131,6 +134,33 @@ pub struct Session {
     first_use: bool,
     /// [`SshConfig::operation_timeout`].
     pub(crate) operation_timeout: Duration,
+    /// The connection's socket (a second descriptor of the one russh owns), shut down by
+    /// [`Session::abort`] and soon after drop. Always `Some` until dropped.
+    socket: Option<std::net::TcpStream>,
+    /// Set by [`Session::abort`]: the connection is gone, whatever russh's handle says.
+    aborted: AtomicBool,
+}
+
+impl Drop for Session {
+    /// Ends the connection for sure. Dropping russh's handle ends its event loop only while that
+    /// loop still reads the handle's queue, which russh 0.62 stops doing for good when a channel
+    /// the server closed still has unsent data (see pipe.rs); the loop's task and the server's
+    /// side of the connection would then live as long as the process.
+    /// The shutdown waits a moment, so a goodbye just queued by [`Session::close`] still goes out.
+    fn drop(&mut self) {
+        let Some(socket) = self.socket.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    let _ = socket.shutdown(Shutdown::Both);
+                });
+            }
+            Err(_) => {
+                let _ = socket.shutdown(Shutdown::Both);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Session {
@@ -170,7 +200,18 @@ impl Session {
             keepalive_max: 3,
             ..client::Config::default()
         });
-        let connected = client::connect(russh_config, (config.host.as_str(), config.port), checker).await;
+        // The TCP connection is made here, not by russh, to keep a second handle on the socket:
+        // shutting it down is the one way to end a connection whose russh event loop no longer
+        // takes messages (see `Session::abort`).
+        let stream = tokio::net::TcpStream::connect((config.host.as_str(), config.port))
+            .await
+            .map_err(|err| errors::connect_failed(&config.host, config.port, &russh::Error::IO(err)))?;
+        let socket = stream
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::net::TcpStream::from)
+            .map_err(|err| errors::connect_failed(&config.host, config.port, &russh::Error::IO(err)))?;
+        let connected = client::connect_stream(russh_config, stream, checker).await;
         let refusal = {
             let mut seen = observed.lock().unwrap_or_else(|poison| poison.into_inner());
             seen.refusal.take()
@@ -208,6 +249,8 @@ impl Session {
             fingerprint,
             first_use: matches!(config.host_key, HostKeyPolicy::TrustOnFirstUse { recorded: None }),
             operation_timeout: config.operation_timeout,
+            socket: Some(socket),
+            aborted: AtomicBool::new(false),
         })
     }
 
@@ -233,15 +276,30 @@ impl Session {
 
     /// True once the connection has dropped; the pool then reconnects.
     pub fn is_closed(&self) -> bool {
-        self.handle.is_closed()
+        self.aborted.load(Ordering::Relaxed) || self.handle.is_closed()
+    }
+
+    /// Ends the connection at once, without a goodbye: the socket is shut down, so russh's event
+    /// loop ends, every channel on it closes, and the server hangs up its side. For a connection
+    /// that may no longer take messages (a pipe's sink that failed while data waited for it).
+    pub(crate) fn abort(&self) {
+        self.aborted.store(true, Ordering::Relaxed);
+        if let Some(socket) = &self.socket {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
     }
 
     /// Say goodbye politely. Dropping the session also closes the connection.
     pub async fn close(&self) {
         // The peer may already be gone; there is nothing useful to do about a failed goodbye. A
         // connection that stopped taking messages (see pipe.rs) must not hold the caller up.
+        if self.aborted.load(Ordering::Relaxed) {
+            return;
+        }
         let goodbye = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en");
-        let _ = tokio::time::timeout(Duration::from_secs(5), goodbye).await;
+        if tokio::time::timeout(Duration::from_secs(5), goodbye).await.is_err() {
+            self.abort();
+        }
     }
 
     /// Runs one operation (`what`, e.g. "uploading /etc/motd") under the session's operation

@@ -164,7 +164,7 @@ pub fn rate_limit_headers(style: RateLimitStyle, limit: u64, remaining: u64, res
     headers
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "http"))]
 mod tests {
     use super::*;
     use crate::sim::SimServer;
