@@ -205,11 +205,7 @@ pub struct ConfigArgs {
 }
 
 /// One `--var` or `--var-file`, in command-line order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum VarArg {
-    Var(String),
-    File(PathBuf),
-}
+pub use tarn_core::run::VarArg;
 
 impl ConfigArgs {
     /// Records the command-line order of `--var` and `--var-file` from the matches of the
