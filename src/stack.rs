@@ -1,5 +1,6 @@
 //! A stack is the configuration in the working directory plus its state. This opens the state
-//! backend, takes and keeps the lock lease (heartbeat), releases it on every exit path —
+//! backend, takes the lock for state commands (the engine's `run::Lease` with its heartbeat,
+//! which runs take themselves) and words a held lock, releases it on every exit path —
 //! including a first SIGINT/SIGTERM, which lets in-flight operations finish (`watch_interrupts`)
 //! — describes the holder, and words the error of a run that lost its lease.
 

@@ -111,9 +111,6 @@ async fn run_locked(
             confirm(destroy, &cancel).await?;
         }
     }
-    if cancel.is_cancelled() {
-        return Err(nothing_changed());
-    }
     match run.apply(&plan, cancel).await? {
         Applied::Refreshed { updated, removed, .. } => {
             if args.json {

@@ -127,12 +127,15 @@ pub async fn setup_providers(
     (set, diags)
 }
 
-/// One provider configuration after evaluation: its problems, and, when it can be configured,
-/// its key, instance, evaluated block and the block's span.
+/// One provider configuration after evaluation: its problems, and whether it can be configured.
 struct Evaluated {
     diags: Diagnostics,
-    ready: Option<(String, Arc<dyn Provider>, Value, Option<Span>)>,
+    ready: Option<Ready>,
 }
+
+/// A provider configuration ready to configure: its key, instance, evaluated block and the
+/// block's span.
+type Ready = (String, Arc<dyn Provider>, Value, Option<Span>);
 
 /// Instantiates every provider configuration in use (schemas go into `set`) and evaluates
 /// its block, in key order.

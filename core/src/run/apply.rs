@@ -26,6 +26,10 @@ impl Run {
     /// Applies `plan` (from [`Run::plan`]). `cancel` is the interrupt: nothing new starts,
     /// what runs finishes, then what finished is kept or rolled back as the settings say.
     pub async fn apply(&self, plan: &Plan, cancel: CancelToken) -> Result<Applied, RunError> {
+        // Interrupted before anything started (at a prompt, while planning): nothing starts.
+        if cancel.is_cancelled() {
+            return Err(RunError::Interrupted("Interrupted: nothing was changed.".into()));
+        }
         if plan.mode == PlanMode::RefreshOnly {
             return self.record_refresh(plan).await;
         }

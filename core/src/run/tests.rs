@@ -248,3 +248,38 @@ fn runs_can_move_between_threads(mut run: Run, plan: crate::plan::Plan, settings
     send(run.plan());
     send(run);
 }
+
+#[tokio::test]
+async fn warnings_are_returned_by_the_settings_check_and_sent_as_events_by_the_run() {
+    let config = "resource \"null_resource\" \"a\" {}\n\
+                  check \"never\" {\n  assert {\n    condition     = false\n    error_message = \"not yet\"\n  }\n}\n";
+    let stack = Stack::new(config);
+    std::fs::write(stack.path().join("extra.tfvars"), "nobody = 1\n").unwrap();
+    let mut request = stack.request("plan");
+    request.variables.typed = vec![VarArg::File("extra.tfvars".into())];
+    let (settings, warnings) = Settings::check(request, &stack.config()).unwrap();
+    assert!(warnings.iter().any(|d| d.detail.contains("extra.tfvars:1")), "{warnings:?}");
+
+    let events = Arc::new(Collect::default());
+    let mut run = stack.open(settings, events.clone()).await.unwrap();
+    run.plan().await.unwrap();
+    run.close().await;
+    let warned = events
+        .events()
+        .into_iter()
+        .any(|e| matches!(e, RunEvent::Warnings(d) if d.iter().any(|d| d.summary == crate::plan::CHECK_FAILED)));
+    assert!(warned, "the failed check is reported as a warning event");
+}
+
+#[tokio::test]
+async fn an_apply_interrupted_before_it_starts_changes_nothing() {
+    let stack = Stack::new(TWO);
+    let mut run = stack.open(stack.settings(stack.request("apply")), Arc::new(Silent)).await.unwrap();
+    let plan = run.plan().await.unwrap();
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    assert!(matches!(run.apply(&plan, cancel).await, Err(RunError::Interrupted(_))));
+    run.close().await;
+    assert!(stack.backend().snapshot().await.unwrap().resources.is_empty());
+    assert!(stack.backend().history().await.unwrap().is_empty());
+}
