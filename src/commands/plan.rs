@@ -18,6 +18,7 @@ pub async fn run(args: PlanArgs, color: Color) -> Result<(), CliError> {
         (_, true) => PlanMode::RefreshOnly,
         _ => PlanMode::Normal,
     };
+    request.parallelism = args.parallelism;
     let settings = workflow::settings(request, &config)?;
     let location = crate::location::locate()?;
     let printer = Printer::new(config.clone(), None);

@@ -59,3 +59,31 @@ fn a_bad_target_creates_no_state_and_calls_no_provider() {
     s.tarn(&["apply", "--auto-approve", "--target", "fault_object.slow", "--var", "count=2"]).ok();
     assert_eq!(s.object_ids().len(), 1);
 }
+
+#[test]
+fn parallelism_is_taken_by_plan_and_drift_and_a_bad_value_is_refused_before_the_lock() {
+    let s = Stack::with(&config(0));
+    s.tarn(&["apply", "--auto-approve", "--parallelism", "1"]).ok();
+    s.tarn(&["plan", "--parallelism", "3"]).ok().stdout_has("No changes");
+    s.tarn(&["plan", "--refresh-only", "--parallelism", "0"]).ok();
+    s.tarn(&["drift", "--parallelism", "3"]).ok();
+    s.tarn(&["drift", "--json", "--parallelism", "0"]).ok();
+
+    let slow = Stack::with(&config(15_000));
+    let mut child = slow.spawn(&["apply", "--auto-approve"]);
+    let lines = Lines::follow(child.stdout.take().unwrap());
+    wait_for("the slow create to start", Duration::from_secs(20), || {
+        lines.text().contains("fault_object.slow: Creating...").then_some(())
+    });
+    for command in [&["plan"][..], &["drift"], &["apply", "--auto-approve"]] {
+        for bad in [&["--parallelism", "many"][..], &["--parallelism=-1"]] {
+            let args = [command, bad].concat();
+            let run = slow.tarn(&args).code(1).no_panic();
+            assert!(run.stderr.contains("--parallelism"), "{args:?} should name the flag\n{}", run.dump());
+            assert!(!run.stderr.contains("locked"), "{args:?} reached the lock\n{}", run.dump());
+        }
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the apply (and its lock) should outlast the checks");
+    assert!(child.wait().unwrap().success());
+    lines.finish();
+}

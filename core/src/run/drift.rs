@@ -63,7 +63,7 @@ impl Run {
                 providers: &providers,
                 workspace: &settings.workspace,
                 cwd: &settings.cwd,
-                parallelism: settings.parallelism,
+                parallelism: settings.refresh_parallelism,
                 observer: &observer,
             };
             let prior = planner.prior(&snapshot)?;

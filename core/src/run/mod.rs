@@ -42,7 +42,7 @@ pub use import::ImportTarget;
 pub use lease::Lease;
 pub use open::{FromFactory, ProviderSetup};
 pub use outputs::{is_output_digest, sensitive_output_digest};
-pub use settings::{DEFAULT_LEASE, DEFAULT_PARALLELISM, Request, Selection, Settings};
+pub use settings::{DEFAULT_LEASE, DEFAULT_PARALLELISM, DEFAULT_REFRESH_PARALLELISM, Request, Selection, Settings};
 pub use variables::{VarArg, VariableSources, automatic_var_files, resolve as resolve_variables};
 
 use crate::config::Config;

@@ -124,7 +124,7 @@ impl Run {
             providers: &self.providers,
             workspace: &self.settings.workspace,
             cwd: &self.settings.cwd,
-            parallelism: self.settings.parallelism,
+            parallelism: self.settings.refresh_parallelism,
             observer: &self.observer,
         }
     }

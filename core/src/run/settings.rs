@@ -4,7 +4,8 @@
 //! can be checked without the state is checked here, before any lock is taken or provider
 //! called: addresses (`--target`, `--exclude`, `--replace`), variables and variables files, a
 //! saved plan's file, format and variables, flag combinations. Parallelism is clamped here,
-//! once, and used for refresh and apply alike.
+//! once: a given value is used for refresh and apply alike; without one, reads (which change
+//! nothing) run [`DEFAULT_REFRESH_PARALLELISM`] at a time and changes [`DEFAULT_PARALLELISM`].
 
 use super::error::RunError;
 use super::planfile;
@@ -18,8 +19,12 @@ use std::time::Duration;
 use tarn_sdk::Address;
 use tarn_state::{LockHolder, LockOptions};
 
-/// Concurrent provider calls when the caller does not say (refresh and apply alike).
+/// Concurrent changes (apply) when the caller does not say.
 pub const DEFAULT_PARALLELISM: usize = 10;
+
+/// Concurrent reads (refresh, drift checks) when the caller does not say. Reads change
+/// nothing, so they may run wider than changes; this is the fixed width refresh always had.
+pub const DEFAULT_REFRESH_PARALLELISM: usize = 32;
 
 /// How long a lock lasts without renewal when the caller does not say.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
@@ -43,8 +48,9 @@ pub struct Request {
     pub replace: Vec<String>,
     /// Read every object's real state before planning.
     pub refresh: bool,
-    /// Concurrent provider calls, for refresh and apply; 0 is taken as 1.
-    pub parallelism: usize,
+    /// Concurrent provider calls, for refresh and apply alike; 0 is taken as 1. `None`:
+    /// [`DEFAULT_REFRESH_PARALLELISM`] reads and [`DEFAULT_PARALLELISM`] changes.
+    pub parallelism: Option<usize>,
     pub lock_timeout: Duration,
     /// The lock lease (renewed every third of it).
     pub lease: Duration,
@@ -72,7 +78,7 @@ impl Request {
             excludes: Vec::new(),
             replace: Vec::new(),
             refresh: true,
-            parallelism: DEFAULT_PARALLELISM,
+            parallelism: None,
             lock_timeout: Duration::ZERO,
             lease: DEFAULT_LEASE,
             on_failure: FailurePolicy::Rollback,
@@ -103,7 +109,10 @@ pub struct Settings {
     pub(crate) mode: PlanMode,
     pub(crate) selection: Selection,
     pub(crate) refresh: bool,
+    /// Concurrent changes (apply).
     pub(crate) parallelism: usize,
+    /// Concurrent reads (refresh).
+    pub(crate) refresh_parallelism: usize,
     pub(crate) lock: LockOptions,
     pub(crate) on_failure: FailurePolicy,
     pub(crate) on_interrupt: InterruptPolicy,
@@ -157,7 +166,8 @@ impl Settings {
             mode,
             selection,
             refresh: request.refresh,
-            parallelism: request.parallelism.max(1),
+            parallelism: request.parallelism.map_or(DEFAULT_PARALLELISM, |n| n.max(1)),
+            refresh_parallelism: request.parallelism.map_or(DEFAULT_REFRESH_PARALLELISM, |n| n.max(1)),
             lock: LockOptions { timeout: request.lock_timeout, lease: request.lease },
             on_failure: request.on_failure,
             variables,
@@ -181,8 +191,13 @@ impl Settings {
     pub fn on_interrupt(&self) -> InterruptPolicy {
         self.on_interrupt
     }
+    /// Concurrent changes when applying.
     pub fn parallelism(&self) -> usize {
         self.parallelism
+    }
+    /// Concurrent reads when refreshing.
+    pub fn refresh_parallelism(&self) -> usize {
+        self.refresh_parallelism
     }
     /// Whether the run applies a saved plan rather than planning.
     pub fn applies_saved_plan(&self) -> bool {

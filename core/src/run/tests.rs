@@ -145,8 +145,21 @@ async fn bad_addresses_and_variables_are_refused_before_any_state_is_opened() {
 async fn parallelism_is_clamped_once() {
     let stack = Stack::new(TWO);
     let mut request = stack.request("test");
-    request.parallelism = 0;
-    assert_eq!(stack.settings(request).parallelism(), 1);
+    request.parallelism = Some(0);
+    let settings = stack.settings(request);
+    assert_eq!((settings.parallelism(), settings.refresh_parallelism()), (1, 1));
+    let mut request = stack.request("test");
+    request.parallelism = Some(20);
+    let settings = stack.settings(request);
+    assert_eq!((settings.parallelism(), settings.refresh_parallelism()), (20, 20), "a given value is used for both");
+}
+
+#[tokio::test]
+async fn reads_run_wider_than_changes_by_default() {
+    let stack = Stack::new(TWO);
+    let settings = stack.settings(stack.request("test"));
+    assert_eq!(settings.parallelism(), DEFAULT_PARALLELISM);
+    assert_eq!(settings.refresh_parallelism(), DEFAULT_REFRESH_PARALLELISM);
 }
 
 #[tokio::test]

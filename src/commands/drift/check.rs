@@ -17,6 +17,8 @@ pub struct CheckOptions {
     /// `--ignore` rules (the configuration's `ignore_changes` are added per check).
     pub ignore: Vec<IgnoreRule>,
     pub lock_timeout: Duration,
+    /// `--parallelism`: concurrent reads (`None`: the run's default for reads).
+    pub parallelism: Option<usize>,
 }
 
 /// A finished check.
@@ -42,6 +44,7 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
     let run_args = RunArgs { refresh: true, lock_timeout: "0s".into() };
     let mut request = workflow::request("tarn drift", &opts.config, &SelectArgs::default(), &run_args)?;
     request.lock_timeout = opts.lock_timeout;
+    request.parallelism = opts.parallelism;
     let settings = workflow::settings(request, &config)?;
     let backend = stack::open_backend()?;
     let setup = Setup::default();
