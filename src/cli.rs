@@ -205,11 +205,7 @@ pub struct ConfigArgs {
 }
 
 /// One `--var` or `--var-file`, in command-line order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum VarArg {
-    Var(String),
-    File(PathBuf),
-}
+pub use tarn_core::run::VarArg;
 
 impl ConfigArgs {
     /// Records the command-line order of `--var` and `--var-file` from the matches of the
@@ -272,6 +268,9 @@ pub struct PlanArgs {
     /// Only record what changed outside tarn in the state; plan no change to any object.
     #[arg(long, conflicts_with_all = ["destroy", "replace"])]
     pub refresh_only: bool,
+    /// Maximum concurrent provider reads while refreshing (0 counts as 1; default 32).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -308,9 +307,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Maximum concurrent operations.
-    #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    /// Maximum concurrent provider calls, for refresh and apply alike (0 counts as 1; default:
+    /// 32 reads, 10 changes).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
     /// What to do when an action fails.
     #[arg(long, value_enum, default_value_t = OnFailure::Rollback)]
     pub on_failure: OnFailure,
@@ -623,6 +623,9 @@ pub struct DriftArgs {
     /// Leave out a difference: ADDR (the whole object) or ADDR.ATTRIBUTE (repeatable).
     #[arg(long = "ignore", value_name = "ADDR[.ATTR]")]
     pub ignore: Vec<String>,
+    /// Maximum concurrent provider reads (0 counts as 1; default 32).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
     /// How long to wait for a running apply to finish before checking, e.g. 30s, 5m.
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub lock_timeout: String,

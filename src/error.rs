@@ -59,3 +59,30 @@ impl From<std::io::Error> for CliError {
         CliError::Failed(e.to_string())
     }
 }
+
+/// A run's errors, worded for the command line (the commands that fix a held lock, how to give
+/// the state a key).
+impl From<tarn_core::run::RunError> for CliError {
+    fn from(e: tarn_core::run::RunError) -> Self {
+        use tarn_core::run::RunError;
+        match e {
+            RunError::Diagnostics { diags, sources } => CliError::Diagnostics { diags, sources },
+            RunError::Failed(message) => CliError::Failed(message),
+            RunError::Locked(holder) => crate::stack::locked(&holder),
+            RunError::NoStateKey(message) => CliError::Failed(format!("{message} {}", tarn_state::crypto::KEY_HELP)),
+            RunError::State(e) => e.into(),
+            RunError::Interrupted(message) => CliError::Interrupted(message),
+        }
+    }
+}
+
+/// What the command line's own steps inside a run (starting emulators, loading plugins) say
+/// when they fail.
+impl From<CliError> for tarn_core::run::RunError {
+    fn from(e: CliError) -> Self {
+        match e {
+            CliError::Diagnostics { diags, sources } => tarn_core::run::RunError::Diagnostics { diags, sources },
+            other => tarn_core::run::RunError::Failed(other.to_string()),
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! A stack is the configuration in the working directory plus its state. This opens the state
-//! backend, takes and keeps the lock lease (heartbeat), releases it on every exit path —
+//! backend, takes the lock for state commands (the engine's `run::Lease` with its heartbeat,
+//! which runs take themselves) and words a held lock, releases it on every exit path —
 //! including a first SIGINT/SIGTERM, which lets in-flight operations finish (`watch_interrupts`)
 //! — describes the holder, and words the error of a run that lost its lease.
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tarn_core::exec::CancelToken;
+use tarn_core::run::Lease;
 use tarn_state::crypto::{EncryptedBackend, Sealer};
 use tarn_state::{Backend, LeaseLoss, LockHolder, LockInfo, LockOptions, StateError};
 
@@ -131,15 +133,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
     })
 }
 
-/// The held lock. Release with [`Lock::release`]; a heartbeat task keeps the lease alive.
-pub struct Lock {
-    backend: Arc<dyn Backend>,
-    info: LockInfo,
-    heartbeat: tokio::task::JoinHandle<()>,
-}
+/// The held lock of a state command: the engine's [`Lease`] (renewed by a heartbeat task),
+/// taken with the lease [`lease`] says. Release with [`Lock::release`].
+pub struct Lock(Lease);
 
 /// How long the lock lease lasts without renewal, unless `TARN_LOCK_LEASE` says otherwise.
-pub const LEASE: Duration = Duration::from_secs(60);
+pub const LEASE: Duration = tarn_core::run::DEFAULT_LEASE;
 
 /// Sets the lease (a duration such as `90s`, at least 1s): longer where machines stall for
 /// long, shorter in tests. The holder renews it every third of it.
@@ -157,55 +156,33 @@ pub fn lease() -> Result<Duration, CliError> {
 
 impl Lock {
     pub async fn acquire(backend: Arc<dyn Backend>, command: &str, timeout: Duration) -> Result<Lock, CliError> {
-        let lease = lease()?;
-        let info = match backend.lock(holder(command), LockOptions { timeout, lease }).await {
-            Ok(info) => info,
-            Err(StateError::Locked { holder }) => {
-                return Err(CliError::Failed(format!(
-                    "the state is locked by {holder}.\n\nAnother tarn is working on this stack. Wait for it, retry with \
-                     --lock-timeout 5m to wait up to five minutes, or, if you are sure that run is gone, release \
-                     its lock with `tarn state unlock {}`.",
-                    holder.id
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let hb_backend = backend.clone();
-        let id = info.id.clone();
-        let heartbeat = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(lease / 3).await;
-                match hb_backend.heartbeat(&id).await {
-                    Ok(()) => {}
-                    // Lost for good: the backend now refuses this run's writes and calls, and
-                    // the command reports what happened (`lease_lost`).
-                    Err(e @ (StateError::NotLocked(_) | StateError::LeaseLost(_))) => {
-                        tracing::error!("the state lock lease was lost: {e}");
-                        break;
-                    }
-                    Err(e) => tracing::warn!("could not extend the state lock lease: {e}"),
-                }
-            }
-        });
-        Ok(Lock { backend, info, heartbeat })
+        let options = LockOptions { timeout, lease: lease()? };
+        match Lease::acquire(backend, holder(command), options).await {
+            Ok(lease) => Ok(Lock(lease)),
+            Err(StateError::Locked { holder }) => Err(locked(&holder)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Stops the heartbeat without releasing: for when the lease itself was deleted (the
     /// workspace that held it is gone).
     pub fn forget(self) {
-        self.heartbeat.abort();
+        self.0.forget();
     }
 
     pub async fn release(self) {
-        self.heartbeat.abort();
-        if self.backend.lease_loss().is_some() {
-            // Not ours any more: the new holder's lock must stay.
-            return;
-        }
-        if let Err(e) = self.backend.unlock(&self.info.id).await {
-            tracing::warn!("could not release the state lock {}: {e}", self.info.id);
-        }
+        self.0.release().await;
     }
+}
+
+/// The error of a command that found the state locked by `holder`.
+pub fn locked(holder: &LockInfo) -> CliError {
+    CliError::Failed(format!(
+        "the state is locked by {holder}.\n\nAnother tarn is working on this stack. Wait for it, retry with \
+         --lock-timeout 5m to wait up to five minutes, or, if you are sure that run is gone, release its lock with \
+         `tarn state unlock {}`.",
+        holder.id
+    ))
 }
 
 /// The error that ends a run which lost its lock (`backend.lease_loss()`): why, and the

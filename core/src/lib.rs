@@ -1,5 +1,6 @@
 //! tarn-core: the engine. Loads configuration, evaluates it, builds the dependency graph, plans
-//! changes against prior state and executes plans through providers with rollback.
+//! changes against prior state and executes plans through providers with rollback; `run` is
+//! the one type every caller (the CLI, a server) drives a run through.
 //!
 //! It knows no vendor: providers arrive as `Arc<dyn tarn_sdk::Provider>` from the CLI, the only
 //! composition root. Loading, evaluation, graph building and planning are synchronous and pure
@@ -12,6 +13,7 @@ pub mod exec;
 pub mod functions;
 pub mod graph;
 pub mod plan;
+pub mod run;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
 

@@ -86,7 +86,7 @@ fn named(outputs: &[OutputRecord], name: &str, args: &OutputArgs) -> Result<(), 
 }
 
 fn is_digest(o: &OutputRecord) -> bool {
-    o.sensitive && crate::commands::workflow::is_output_digest(&o.value)
+    o.sensitive && tarn_core::run::is_output_digest(&o.value)
 }
 
 fn json_type(v: &serde_json::Value) -> &'static str {

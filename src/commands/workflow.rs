@@ -1,25 +1,23 @@
-//! The pipeline shared by plan, apply and destroy: load the configuration, resolve root
-//! variables, open and lock the state, recover what an interrupted run left, set up providers,
-//! refresh and plan. Each step's problems become a [`CliError`] before anything changes.
+//! What plan, apply, destroy, import and drift share on the command line's side of a run: the
+//! configuration loaded from the working directory, the run's [`Request`] built from flags and
+//! environment (then checked by core, before any lock or provider), the providers a run sets
+//! up (built-ins or the sandbox's emulators, plus plugins), and [`Printer`], which renders the
+//! run's events. The run itself — lock, recovery, refresh, plan, apply — is `tarn_core::run`.
 
 use crate::cli::{ConfigArgs, RunArgs, SelectArgs, VarArg};
 use crate::error::CliError;
-use crate::location::Location;
 use crate::providers::Builtins;
 use crate::render::events::Renderer;
-use crate::stack::{self, Lock};
-use indexmap::IndexMap;
+use crate::stack;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tarn_core::config::Config;
-use tarn_core::exec::{self, RecoverContext, Resolution};
-use tarn_core::plan::{
-    self, PlanBinding, PlanInput, PlanMode, PlanOptions, ProviderFactory, ProviderSet, RefreshOptions, RootVariables,
-    VarInput,
-};
-use tarn_core::{Diagnostic, Diagnostics, SourceMap};
-use tarn_sdk::{Address, Value};
-use tarn_state::{Backend, Snapshot};
+use tarn_core::exec::EventSink;
+use tarn_core::plan::{self, ProviderFactory, ProviderSet, RootVariables};
+use tarn_core::run::{Observer, ProviderSetup, Request, RunError, RunEvent, Settings, VariableSources};
+use tarn_core::{Diagnostics, SourceMap};
+use tarn_state::Snapshot;
 
 /// Loads the configuration in the current directory; errors become diagnostics; warnings are
 /// printed. A directory without configuration files is an error, not an empty configuration:
@@ -52,170 +50,108 @@ pub fn check(diags: Diagnostics, sources: &SourceMap) -> Result<(), CliError> {
     if diags.has_errors() {
         return Err(CliError::Diagnostics { diags, sources: Box::new(sources.clone()) });
     }
-    if !diags.is_empty() {
-        eout!("{}", crate::render::diagnostics(&diags, sources, crate::render::Color::detect(false).stderr));
-    }
+    warn(&diags, sources);
     Ok(())
 }
 
-/// Where a root variable's value came from.
-enum Origin {
-    /// `TF_VAR_name`: a Terraform pipeline's variable, ignored when no `variable` declares it.
-    TerraformEnv,
-    /// `TARN_VAR_name`.
-    Env,
-    /// A variables file, loaded by itself or named by `--var-file`: an undeclared name is a
-    /// warning naming the file and line, as in Terraform.
-    File(PathBuf, String),
-    /// `--var`.
-    Flag,
-}
-
-/// The variables files that load by themselves from `dir`, in Terraform's order:
-/// `tarn.tfvars`, `tarn.tfvars.json`, then `*.auto.tfvars` and `*.auto.tfvars.json` in
-/// lexical order.
-pub fn automatic_var_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> =
-        ["tarn.tfvars", "tarn.tfvars.json"].iter().map(|n| dir.join(n)).filter(|p| p.is_file()).collect();
-    let mut auto: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.ends_with(".auto.tfvars") || n.ends_with(".auto.tfvars.json"))
-        })
-        .collect();
-    auto.sort();
-    files.extend(auto);
-    files
-}
-
-/// Root variable inputs, in increasing precedence: `TF_VAR_*`, `TARN_VAR_*`, the variables
-/// files that load by themselves (`tarn.tfvars`, `tarn.tfvars.json`, `*.auto.tfvars[.json]`),
-/// then `--var-file` and `--var` in command-line order.
-fn variable_inputs(dir: &Path, args: &ConfigArgs) -> Result<Vec<(String, VarInput, Origin)>, CliError> {
-    let mut given = Vec::new();
-    for prefix in ["TF_VAR_", "TARN_VAR_"] {
-        let mut env: Vec<(String, String)> =
-            std::env::vars().filter_map(|(k, v)| k.strip_prefix(prefix).map(|n| (n.to_string(), v))).collect();
-        env.sort();
-        for (name, v) in env {
-            let origin = if prefix == "TF_VAR_" { Origin::TerraformEnv } else { Origin::Env };
-            given.push((name, VarInput::Text(v), origin));
-        }
+/// Prints warnings to stderr.
+fn warn(diags: &Diagnostics, sources: &SourceMap) {
+    if !diags.is_empty() {
+        eout!("{}", crate::render::diagnostics(diags, sources, crate::render::Color::detect(false).stderr));
     }
+}
+
+/// Where root variables come from: `TF_VAR_*` and `TARN_VAR_*` in the environment, then
+/// `--var-file` and `--var` in the order typed (clap's indices, recorded by
+/// `cli::Cli::record_var_order`); core adds the variables files that load by themselves.
+pub fn variable_sources(args: &ConfigArgs) -> VariableSources {
+    let env = std::env::vars().filter(|(k, _)| k.starts_with("TF_VAR_") || k.starts_with("TARN_VAR_")).collect();
     let typed = if args.in_order.is_empty() {
         // Parsed without clap's indices (not from the command line): files, then flags.
         args.var_files.iter().cloned().map(VarArg::File).chain(args.vars.iter().cloned().map(VarArg::Var)).collect()
     } else {
         args.in_order.clone()
     };
-    let files = automatic_var_files(dir).into_iter().map(VarArg::File);
-    for arg in files.chain(typed) {
-        match arg {
-            VarArg::File(file) => {
-                let text = std::fs::read_to_string(&file)
-                    .map_err(|e| CliError::Failed(format!("cannot read variables file {}: {e}", file.display())))?;
-                for (name, v) in read_var_file(&file, &text)? {
-                    given.push((name, VarInput::Value(v), Origin::File(file.clone(), text.clone())));
-                }
-            }
-            VarArg::Var(pair) => {
-                let Some((name, value)) = pair.split_once('=') else {
-                    return Err(CliError::Failed(format!(
-                        "invalid --var {pair:?}: expected NAME=VALUE, for example --var environment=prod"
-                    )));
-                };
-                given.push((name.trim().to_string(), VarInput::Text(value.to_string()), Origin::Flag));
-            }
-        }
-    }
-    Ok(given)
+    VariableSources { env, typed }
 }
 
-fn read_var_file(path: &Path, text: &str) -> Result<Vec<(String, Value)>, CliError> {
-    let json: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(text).map_err(|e| CliError::Failed(format!("{}: not valid JSON: {e}", path.display())))?
-    } else {
-        hcl::from_str(text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?
-    };
-    let serde_json::Value::Object(map) = json else {
-        return Err(CliError::Failed(format!("{}: expected an object of variable values", path.display())));
-    };
-    Ok(map.into_iter().map(|(k, v)| (k, Value::from_json(&v))).collect())
-}
-
-/// The 1-based line of a variables file where `name` is given (`name =` in HCL, `"name":` in
-/// JSON), or 1.
-fn line_of(text: &str, name: &str) -> usize {
-    let quoted = format!("\"{name}\"");
-    text.lines()
-        .position(|line| {
-            let t = line.trim_start();
-            t.strip_prefix(name).is_some_and(|r| r.trim_start().starts_with('='))
-                || t.strip_prefix(&quoted).is_some_and(|r| r.trim_start().starts_with(':'))
-                || t.contains(&format!("{{{quoted}")) && t.contains(':')
-        })
-        .map_or(1, |i| i + 1)
-}
-
+/// The root variables of `config` from `args` and the environment (for commands that are
+/// not runs: console); warnings printed.
 pub fn resolve_variables(config: &Config, args: &ConfigArgs) -> Result<RootVariables, CliError> {
-    let declared = &config.root.module.variables;
-    let mut given = IndexMap::new();
-    let mut warnings = Diagnostics::default();
-    for (name, input, origin) in variable_inputs(&config.root.module.dir, args)? {
-        if !declared.contains_key(&name) {
-            match origin {
-                Origin::TerraformEnv => continue,
-                Origin::File(file, text) => {
-                    warnings.push(Diagnostic::warning(
-                        "Value for undeclared variable",
-                        format!(
-                            "{}:{}: the root module declares no variable named \"{name}\", so this value is ignored. \
-                             To use it, add a `variable \"{name}\" {{}}` block to the configuration.",
-                            file.display(),
-                            line_of(&text, &name)
-                        ),
-                    ));
-                    continue;
-                }
-                Origin::Env | Origin::Flag => {}
-            }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let (variables, warnings) = tarn_core::run::resolve_variables(config, &cwd, &variable_sources(args))?;
+    warn(&warnings, &config.sources);
+    Ok(variables)
+}
+
+/// A run's request from the flags every run command shares; the command sets its own
+/// (mode, parallelism, policies, saved plan, state key) on the result.
+pub fn request(command: &str, config: &ConfigArgs, select: &SelectArgs, run: &RunArgs) -> Result<Request, CliError> {
+    let cwd =
+        std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the working directory: {e}")))?;
+    let mut request = Request::new(command, stack::holder(command), cwd);
+    request.workspace = stack::workspace()?;
+    request.targets = select.targets.clone();
+    request.excludes = select.excludes.clone();
+    request.replace = select.replace.clone();
+    request.refresh = run.refresh;
+    request.lock_timeout = stack::parse_duration(&run.lock_timeout)?;
+    request.lease = stack::lease()?;
+    request.variables = variable_sources(config);
+    Ok(request)
+}
+
+/// Checks `request` against `config` (before any lock or provider) and prints its warnings.
+pub fn settings(request: Request, config: &Config) -> Result<Settings, CliError> {
+    let (settings, warnings) = Settings::check(request, config)?;
+    warn(&warnings, &config.sources);
+    Ok(settings)
+}
+
+/// Whether the state has a key to seal sensitive values with (`.tarn/state.key` or the
+/// environment).
+pub fn state_key() -> Result<bool, CliError> {
+    Ok(tarn_state::crypto::Sealer::load(&stack::key_path())?.is_some())
+}
+
+/// The providers of a run: built-ins, or under `--sandbox` the emulators (started at the first
+/// setup and kept until [`Setup::close`]), plus the plugins the configuration and its state
+/// use. The one place plan, apply, import and drift get them from.
+#[derive(Default)]
+pub struct Setup {
+    emulators: tokio::sync::Mutex<Option<crate::sandbox::Emulators>>,
+}
+
+impl Setup {
+    /// Stops what setting up started (the sandbox's emulators).
+    pub async fn close(self) {
+        if let Some(emulators) = self.emulators.into_inner() {
+            emulators.stop().await;
         }
-        given.shift_remove(&name);
-        given.insert(name, input);
     }
-    let (vars, mut diags) = plan::resolve_variables(config, &given);
-    diags.extend(warnings);
-    check(diags, &config.sources)?;
-    Ok(vars)
 }
 
-pub fn parse_addresses(list: &[String], flag: &str) -> Result<Vec<Address>, CliError> {
-    list.iter().map(|s| s.parse::<Address>().map_err(|e| CliError::Failed(format!("{flag}: {e}")))).collect()
-}
-
-/// The providers of the configuration, set up for `snapshot`: the one place plan, apply and
-/// drift get them from.
-pub async fn setup_providers(
-    config: &Config,
-    snapshot: &Snapshot,
-    variables: &RootVariables,
-    workspace: &str,
-) -> Result<(ProviderSet, Option<crate::sandbox::Emulators>), CliError> {
-    // Under --sandbox the providers talk to emulators started here; the caller keeps them
-    // running as long as it uses the providers (dropping them stops them).
-    let emulators = if crate::sandbox::active() { Some(crate::sandbox::Emulators::start().await?) } else { None };
-    let result = match &emulators {
-        Some(e) => setup_with(config, snapshot, variables, workspace, e.factory()).await,
-        None => setup_with(config, snapshot, variables, workspace, Builtins).await,
-    };
-    let providers = result?;
-    Ok((providers, emulators))
+#[async_trait::async_trait]
+impl ProviderSetup for Setup {
+    async fn setup(
+        &self,
+        config: &Config,
+        snapshot: &Snapshot,
+        variables: &RootVariables,
+        workspace: &str,
+        cwd: &Path,
+    ) -> Result<(ProviderSet, Diagnostics), RunError> {
+        if !crate::sandbox::active() {
+            return setup_with(config, snapshot, variables, workspace, cwd, Builtins).await;
+        }
+        let mut emulators = self.emulators.lock().await;
+        let factory = match emulators.as_ref() {
+            Some(e) => e.factory(),
+            None => emulators.insert(crate::sandbox::Emulators::start().await?).factory(),
+        };
+        drop(emulators);
+        setup_with(config, snapshot, variables, workspace, cwd, factory).await
+    }
 }
 
 /// Sets the providers up through `base` plus the plugins the configuration names; the plugin
@@ -225,227 +161,67 @@ async fn setup_with<B: ProviderFactory>(
     snapshot: &Snapshot,
     variables: &RootVariables,
     workspace: &str,
+    cwd: &Path,
     base: B,
-) -> Result<ProviderSet, CliError> {
+) -> Result<(ProviderSet, Diagnostics), RunError> {
     let (factory, mut diags) = crate::plugins::Factory::load(config, Some(snapshot), base).await;
     diags.extend(tarn_core::config::version::check_provider_versions(config, &|n| factory.version_of(n)));
-    if let Err(e) = check(diags, &config.sources) {
+    if diags.has_errors() {
         factory.close().await;
-        return Err(e);
+        return Err(RunError::Diagnostics { diags, sources: Box::new(config.sources.clone()) });
     }
-    let (providers, diags) = plan::setup_providers(config, Some(snapshot), variables, &factory, workspace).await;
+    let (providers, more) = plan::setup_providers(config, Some(snapshot), variables, &factory, workspace, cwd).await;
     factory.close().await;
-    check(diags, &config.sources)?;
-    Ok(providers)
+    diags.extend(more);
+    if diags.has_errors() {
+        return Err(RunError::Diagnostics { diags, sources: Box::new(config.sources.clone()) });
+    }
+    Ok((providers, diags))
 }
 
-/// What planning needs: the configuration, its variables, set-up providers and the state
-/// they plan against.
-pub struct Planning {
-    pub config: Arc<Config>,
-    pub variables: RootVariables,
-    pub providers: ProviderSet,
-    pub snapshot: Snapshot,
-    /// Under `--sandbox`: the emulators the providers talk to, stopped by `close`.
-    pub emulators: Option<crate::sandbox::Emulators>,
-    /// The workspace this state belongs to (`tarn.workspace` in the language).
-    pub workspace: String,
+/// How an apply's progress is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyView {
+    pub json: bool,
+    pub color: bool,
+    /// A progress bar (a terminal, not `--json`, not CI), else one line per event.
+    pub progress: bool,
+    pub destroy: bool,
+    pub heartbeat: Duration,
 }
 
-/// Everything a run holds between planning and applying: planning, plus the state it is
-/// recorded in and the lock held on it.
-pub struct Session {
-    pub planning: Planning,
-    pub backend: Arc<dyn Backend>,
-    pub lock: Lock,
+/// Renders a run's events: warnings on stderr with source snippets, crash recovery as notes on
+/// stderr (stdout may be a JSON document), and an apply's progress as [`ApplyView`] says
+/// (nothing without one: `tarn import` prints only its summary). The apply's renderer starts
+/// with the first apply event, so nothing is drawn for an apply refused before it began.
+pub struct Printer {
+    config: Arc<Config>,
+    notes: Renderer,
+    view: Option<ApplyView>,
+    apply: OnceLock<Arc<Renderer>>,
 }
 
-impl Session {
-    /// Opens the state at `location`, takes the lock, sets up providers and recovers
-    /// interrupted runs.
-    pub async fn open(
-        location: &Location,
-        config: Arc<Config>,
-        variables: RootVariables,
-        run: &RunArgs,
-        command: &str,
-    ) -> Result<Session, CliError> {
-        let backend = stack::open_backend_at(location)?;
-        let timeout = stack::parse_duration(&run.lock_timeout)?;
-        let lock = Lock::acquire(backend.clone(), command, timeout).await?;
-        match Session::prepare(config, variables, backend, lock).await {
-            Ok(s) => Ok(s),
-            Err((e, lock)) => {
-                lock.release().await;
-                Err(e)
+impl Printer {
+    pub fn new(config: Arc<Config>, view: Option<ApplyView>) -> Arc<Printer> {
+        let notes = Renderer::notes(crate::render::Color::detect(false).stderr);
+        Arc::new(Printer { config, notes, view, apply: OnceLock::new() })
+    }
+}
+
+impl Observer for Printer {
+    fn event(&self, event: RunEvent) {
+        match event {
+            RunEvent::Warnings(diags) => warn(&diags, &self.config.sources),
+            RunEvent::Recovery(event) => self.notes.emit(event),
+            RunEvent::Apply(event) => {
+                let Some(view) = self.view else { return };
+                let renderer = self.apply.get_or_init(|| {
+                    Renderer::new(view.json, view.color, view.progress)
+                        .for_destroy(view.destroy)
+                        .with_heartbeat(view.heartbeat)
+                });
+                renderer.emit(event);
             }
-        }
-    }
-
-    async fn prepare(
-        config: Arc<Config>,
-        variables: RootVariables,
-        backend: Arc<dyn Backend>,
-        lock: Lock,
-    ) -> Result<Session, (CliError, Lock)> {
-        let snapshot = match backend.snapshot().await {
-            Ok(s) => s,
-            Err(e) => return Err((e.into(), lock)),
-        };
-        let planning = match Planning::new(config, variables, snapshot).await {
-            Ok(p) => p,
-            Err(e) => return Err((e, lock)),
-        };
-        let mut session = Session { planning, backend, lock };
-        if let Err(e) = session.recover().await {
-            return Err((e, session.lock));
-        }
-        Ok(session)
-    }
-
-    /// Adopts or forgets what an interrupted run left (journal intents without outcome).
-    async fn recover(&mut self) -> Result<(), CliError> {
-        let open = self.backend.open_intents().await?;
-        if open.is_empty() {
-            return Ok(());
-        }
-        let ctx = RecoverContext {
-            providers: self.planning.providers.to_map(),
-            backend: self.backend.clone(),
-            schemas: self.planning.providers.schemas().clone(),
-            events: Arc::new(Renderer::notes(crate::render::Color::detect(false).stderr)),
-        };
-        let recovered =
-            exec::recover(ctx).await.map_err(|e| CliError::Failed(format!("recovering an interrupted run: {e}")))?;
-        for r in &recovered {
-            if let Resolution::Unresolved { reason } = &r.resolution {
-                return Err(CliError::Failed(format!(
-                    "an interrupted run left {} ({}) in an unknown state and it cannot be checked now: {reason}. \
-                     Fix the cause and run tarn again; nothing was changed.",
-                    r.address, r.op
-                )));
-            }
-        }
-        self.planning.snapshot = self.backend.snapshot().await?;
-        Ok(())
-    }
-
-    pub async fn close(self) {
-        self.lock.release().await;
-        self.planning.close().await;
-    }
-}
-
-impl Planning {
-    /// Sets up the providers for `snapshot`.
-    async fn new(config: Arc<Config>, variables: RootVariables, snapshot: Snapshot) -> Result<Planning, CliError> {
-        let workspace = stack::workspace()?;
-        let (providers, emulators) = setup_providers(&config, &snapshot, &variables, &workspace).await?;
-        Ok(Planning { config, variables, providers, snapshot, emulators, workspace })
-    }
-
-    /// Planning where no state exists yet: against an empty state, with nothing to lock or
-    /// recover, and without creating one (a plan changes nothing, not even the disk). Its
-    /// lineage is new: a plan saved from it applies to a state that is still empty
-    /// (`apply::check_binding`).
-    pub async fn without_state(config: Arc<Config>, variables: RootVariables) -> Result<Planning, CliError> {
-        let snapshot = Snapshot {
-            lineage: uuid::Uuid::new_v4().to_string(),
-            serial: 0,
-            resources: Vec::new(),
-            outputs: Vec::new(),
-        };
-        Planning::new(config, variables, snapshot).await
-    }
-
-    pub fn binding(&self) -> PlanBinding {
-        PlanBinding {
-            lineage: self.snapshot.lineage.clone(),
-            serial: self.snapshot.serial,
-            config_hash: self.config.hash.clone(),
-            workspace: self.workspace.clone(),
-        }
-    }
-
-    /// Refreshes (unless disabled) and plans.
-    pub async fn plan(&self, mode: PlanMode, select: &SelectArgs, refresh: bool) -> Result<plan::Plan, CliError> {
-        self.plan_from(&self.snapshot, mode, select, refresh).await
-    }
-
-    /// Plans against `snapshot` (after an apply: the state it produced).
-    pub async fn plan_from(
-        &self,
-        snapshot: &Snapshot,
-        mode: PlanMode,
-        select: &SelectArgs,
-        refresh: bool,
-    ) -> Result<plan::Plan, CliError> {
-        let (prior, diags) = plan::prior_from_snapshot(snapshot);
-        check(diags, &self.config.sources)?;
-        let (prior, drift) = if refresh && !prior.objects.is_empty() {
-            let (prior, drift, diags) = plan::refresh(prior, &self.providers, RefreshOptions::default()).await;
-            check(diags, &self.config.sources)?;
-            (prior, drift)
-        } else {
-            (prior, Vec::new())
-        };
-        let options = PlanOptions {
-            mode,
-            targets: parse_addresses(&select.targets, "--target")?,
-            excludes: parse_addresses(&select.excludes, "--exclude")?,
-            replace: parse_addresses(&select.replace, "--replace")?,
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            validate: false,
-        };
-        let binding = PlanBinding { serial: snapshot.serial, ..self.binding() };
-        let data = Default::default();
-        let input = PlanInput {
-            config: &self.config,
-            prior: &prior,
-            drift: &drift,
-            schemas: self.providers.schemas(),
-            variables: &self.variables,
-            data: &data,
-            imported: &Default::default(),
-            options: &options,
-            binding: &binding,
-        };
-        let outcome = plan::plan_with_data(input, &self.providers).await;
-        check(outcome.diagnostics, &self.config.sources)?;
-        let mut plan =
-            outcome.plan.ok_or_else(|| CliError::Failed("planning produced no plan; this is a bug in tarn".into()))?;
-        settle_sensitive_outputs(&mut plan, snapshot);
-        Ok(plan)
-    }
-
-    /// Stops what planning started (the sandbox's emulators).
-    pub async fn close(self) {
-        if let Some(emulators) = self.emulators {
-            emulators.stop().await;
-        }
-    }
-}
-
-/// What the state records for a sensitive output instead of its value: a digest salted with the
-/// lineage (like a saved plan's sensitive variables), never the clear text.
-pub fn sensitive_output_digest(value: &Value, lineage: &str) -> serde_json::Value {
-    serde_json::json!({ "sha256": plan::variable_digest(value, lineage) })
-}
-
-/// Whether a recorded sensitive output is only its digest (the state had no key).
-pub fn is_output_digest(value: &serde_json::Value) -> bool {
-    value.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("sha256"))
-}
-
-/// The planner sees only a sensitive output's digest in the state, never its value, so it
-/// reports every sensitive output as changed. Those whose new value has the recorded digest
-/// are unchanged: mark them so, or no plan would ever be empty.
-fn settle_sensitive_outputs(plan: &mut plan::Plan, snapshot: &Snapshot) {
-    for o in plan.outputs.iter_mut().filter(|o| o.sensitive && o.action == plan::Action::Update) {
-        let Some(after) = o.after.as_ref().filter(|v| v.is_wholly_known()) else { continue };
-        let recorded = snapshot.outputs.iter().find(|r| r.name == o.name && r.sensitive);
-        if recorded.is_some_and(|r| r.value == sensitive_output_digest(after, &snapshot.lineage)) {
-            o.action = plan::Action::NoOp;
         }
     }
 }

@@ -9,42 +9,8 @@ use std::fmt::Write as _;
 use tarn_core::plan::{Action, ChangeReason, Plan, ResourceChange};
 use tarn_sdk::Mode;
 
-/// Counts for the summary line and `--json`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    pub add: usize,
-    pub change: usize,
-    pub destroy: usize,
-    pub read: usize,
-    /// Existing objects an import records (whatever else their change does).
-    pub import: usize,
-}
-
-impl Counts {
-    pub fn of(plan: &Plan) -> Counts {
-        let mut c = Counts::default();
-        for ch in &plan.changes {
-            match ch.action {
-                Action::Create => c.add += 1,
-                Action::Update => c.change += 1,
-                Action::Delete => c.destroy += 1,
-                Action::DeleteThenCreate | Action::CreateThenDelete => {
-                    c.add += 1;
-                    c.destroy += 1
-                }
-                Action::Read => c.read += 1,
-                Action::NoOp => {}
-            }
-            if ch.import_id().is_some() {
-                c.import += 1;
-            }
-        }
-        c
-    }
-    pub fn is_empty(&self) -> bool {
-        self.add + self.change + self.destroy + self.import == 0
-    }
-}
+/// Counts for the summary line and `--json` (the engine records the same in the run history).
+pub use tarn_core::plan::Counts;
 
 /// Whether applying the plan would change anything: objects, outputs, or addresses that
 /// `moved {}` blocks rename in the state (a move alone is a change: until applied, removing

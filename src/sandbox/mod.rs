@@ -3,10 +3,10 @@
 //!
 //! When the global flag is given, `main` calls [`enable`] once, before any command runs, and the
 //! rest follows from it: the state lives in `.tarn/sandbox/state.db` (never the real
-//! `.tarn/state.db`), and the workflow `Session` starts one emulator per provider that ships
-//! one (see `providers::emulators`) on 127.0.0.1, keeping its objects in
-//! `.tarn/sandbox/<provider>.json` between runs. Those providers are wrapped so that their
-//! `configure` receives the emulator's base URL and a dummy token in place of whatever the
+//! `.tarn/state.db`), and a run's provider setup (`commands::workflow::Setup`) starts one
+//! emulator per provider that ships one (see `providers::emulators`) on 127.0.0.1, keeping its
+//! objects in `.tarn/sandbox/<provider>.json` between runs. Those providers are wrapped so that
+//! their `configure` receives the emulator's base URL and a dummy token in place of whatever the
 //! configuration says; a real token in the configuration is never sent anywhere. Providers
 //! without an emulator (null, local, fault) run as usual: `local` writes real files.
 //!
@@ -16,7 +16,7 @@
 //! it, and stopped with the emulators.
 //!
 //! The flag is process-wide and set once (a `OnceLock`), not mutable state: every command that
-//! opens a Session or the state honours it without being passed it.
+//! opens a run or the state honours it without being passed it.
 
 pub mod pond;
 

@@ -4,6 +4,7 @@
 //!
 //! - `exit_codes` — the documented exit code of every command
 //! - `bad_input` — diagnostics with file:line:col and snippets, nothing changed, no panic
+//! - `early_checks` — arguments checkable without the state refused before the lock and any provider
 //! - `rollback` — failure policies rollback / halt / continue and what they leave behind
 //! - `crash` — `kill -9` at many points of an apply: no object tarn does not know about
 //! - `saved_plan` — plan files: exact apply, staleness (serial, configuration)
@@ -49,6 +50,7 @@ mod crash;
 mod damaged;
 mod drift;
 mod drift_schedule;
+mod early_checks;
 mod exit_codes;
 mod habits;
 mod history;

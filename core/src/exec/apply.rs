@@ -7,8 +7,8 @@
 //! (after finishing the replacements whose old object is already gone). When every phase
 //! succeeded, the rows of objects `removed {}` blocks forget are deleted (no provider call).
 //!
-//! The caller (the CLI) holds the state lock, calls [`recover`](super::recover) first, and
-//! writes outputs after; `apply` calls `begin_run` and `finish_run` itself.
+//! The caller (`crate::run::Run`) holds the state lock, calls [`recover`](super::recover)
+//! first, and writes outputs after; `apply` calls `begin_run` and `finish_run` itself.
 
 use super::cancel::CancelToken;
 use super::dispatch::{self, OnFailure};
@@ -29,7 +29,7 @@ use std::sync::Arc;
 use tarn_sdk::{Address, Provider};
 use tarn_state::{Backend, RunOutcome, RunStart};
 
-/// Everything `apply` needs besides the plan. Built by the CLI, the composition root.
+/// Everything `apply` needs besides the plan. Built by `crate::run::Run` from its settings.
 pub struct ApplyContext {
     /// Configured providers by provider configuration key (`ResourceChange::provider`).
     pub providers: HashMap<String, Arc<dyn Provider>>,
@@ -47,7 +47,7 @@ pub struct ApplyContext {
     pub run: RunStart,
 }
 
-/// How an apply went, for the CLI's summary and exit code.
+/// How an apply went, for the caller's summary and exit code.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ApplyReport {
     pub run_id: String,

@@ -2,10 +2,16 @@
 //! A plan is a persisted format (`tarn plan --out`): versioned, every field explicit, bound to
 //! the state (lineage + serial) and the configuration (hash) it was made from. Sensitive values
 //! are never in it in clear text (values are written through `tarn_sdk::value::WireValue`).
+//! Also the planner's shared input types ([`PlanInput`], [`PlanOptions`], [`DataRead`]) and
+//! its [`PlanOutcome`], which every stage of planning passes along.
 
+use super::{ImportRead, ImportResults, PriorState, RootVariables, Schemas};
+use crate::config::Config;
 use crate::diag::Diagnostics;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use tarn_sdk::{Address, Value};
 
 /// The digest of a variable value stored in a plan: hex SHA-256 of the lineage and the value's
@@ -313,4 +319,118 @@ mod wire_opt {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
         Ok(Option::<WireValue>::deserialize(d)?.map(|w| w.to_value()))
     }
+}
+
+/// What a plan does, counted: the summary line of a rendered plan, its JSON `summary`, and
+/// the summary a run records in the history.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub read: usize,
+    /// Existing objects an import records (whatever else their change does).
+    pub import: usize,
+}
+
+impl Counts {
+    pub fn of(plan: &Plan) -> Counts {
+        let mut c = Counts::default();
+        for ch in &plan.changes {
+            match ch.action {
+                Action::Create => c.add += 1,
+                Action::Update => c.change += 1,
+                Action::Delete => c.destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    c.add += 1;
+                    c.destroy += 1
+                }
+                Action::Read => c.read += 1,
+                Action::NoOp => {}
+            }
+            if ch.import_id().is_some() {
+                c.import += 1;
+            }
+        }
+        c
+    }
+    pub fn is_empty(&self) -> bool {
+        self.add + self.change + self.destroy + self.import == 0
+    }
+}
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    /// `--target`: plan only these (blocks or instances) and what they depend on.
+    pub targets: Vec<Address>,
+    /// `--exclude`: leave these and everything depending on them out.
+    pub excludes: Vec<Address>,
+    /// `--replace`: replace these even if unchanged.
+    pub replace: Vec<Address>,
+    /// The working directory, for `path.cwd`.
+    pub cwd: PathBuf,
+    /// `tarn validate`: plan with every root variable unknown, an unknown count or for_each
+    /// standing for one instance, and no provider read (data sources, imports and plan
+    /// refinements stay unknown), only to find the configuration's errors.
+    pub validate: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            mode: PlanMode::Normal,
+            targets: Vec::new(),
+            excludes: Vec::new(),
+            replace: Vec::new(),
+            cwd: PathBuf::from("."),
+            validate: false,
+        }
+    }
+}
+
+/// A provider call the plan needs before it can be final: a data source read (a `data`
+/// address; its configuration is wholly known at plan time), or the refinement of a managed
+/// instance's planned value by `Provider::plan` (a managed address; `config` is the proposed
+/// value, `prior` the recorded object).
+#[derive(Debug, Clone)]
+pub struct DataRead {
+    pub address: Address,
+    pub provider: String,
+    pub type_name: String,
+    pub config: Value,
+    /// For a plan refinement: the prior object (`None` for a create, and for data reads).
+    pub prior: Option<Value>,
+}
+
+/// Provider answers so far, by address → (what was asked, the answer): for a data source the
+/// configuration read with and the result; for a managed instance the proposed value and the
+/// provider's planned value.
+pub type DataResults = HashMap<Address, (Value, Value)>;
+
+/// Everything a plan is made from.
+#[derive(Clone, Copy)]
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub prior: &'a PriorState,
+    pub drift: &'a [Drift],
+    pub schemas: &'a Schemas,
+    pub variables: &'a RootVariables,
+    pub data: &'a DataResults,
+    /// Objects found by `import {}` blocks so far (see [`plan_with_data`], which reads them).
+    pub imported: &'a ImportResults,
+    pub options: &'a PlanOptions,
+    pub binding: &'a PlanBinding,
+}
+
+/// A plan (absent when there are errors or imports are pending), the problems found, and data
+/// sources and imports that still need reading.
+#[derive(Debug)]
+pub struct PlanOutcome {
+    pub plan: Option<Plan>,
+    pub diagnostics: Diagnostics,
+    pub pending_reads: Vec<DataRead>,
+    /// Imports to read before the targets can be planned; while any is pending there is no plan.
+    pub pending_imports: Vec<ImportRead>,
 }

@@ -95,16 +95,59 @@ impl Instances for NoInstances {
 }
 
 /// Instantiates and configures every provider configuration the configuration and the prior
-/// state use. Provider blocks may refer to variables and locals; what depends on resources
-/// is unknown at this point and is reported.
+/// state use. Provider blocks may refer to variables and locals (and `path.cwd`, which is
+/// `cwd`); what depends on resources is unknown at this point and is reported. Every block is
+/// evaluated first, then the providers are configured, so that the evaluator (single-threaded
+/// by design) is never held across a provider call and the future is `Send`.
 pub async fn setup_providers(
     config: &Config,
     snapshot: Option<&Snapshot>,
     root_vars: &super::RootVariables,
     factory: &dyn ProviderFactory,
     workspace: &str,
+    cwd: &Path,
 ) -> (ProviderSet, Diagnostics) {
+    let mut set = ProviderSet::default();
     let mut diags = Diagnostics::default();
+    for one in evaluate_blocks(config, snapshot, root_vars, factory, workspace, cwd, &mut set) {
+        diags.extend(one.diags);
+        let Some((key, provider, value, span)) = one.ready else { continue };
+        if let Err(e) = provider.configure(value.unmark_deep()).await {
+            diags.push(
+                Diagnostic::error(
+                    "Provider configuration failed",
+                    format!("Provider \"{key}\" rejected its configuration: {}", e.message),
+                )
+                .maybe_at(span),
+            );
+            continue;
+        }
+        set.instances.insert(key, provider);
+    }
+    (set, diags)
+}
+
+/// One provider configuration after evaluation: its problems, and whether it can be configured.
+struct Evaluated {
+    diags: Diagnostics,
+    ready: Option<Ready>,
+}
+
+/// A provider configuration ready to configure: its key, instance, evaluated block and the
+/// block's span.
+type Ready = (String, Arc<dyn Provider>, Value, Option<Span>);
+
+/// Instantiates every provider configuration in use (schemas go into `set`) and evaluates
+/// its block, in key order.
+fn evaluate_blocks(
+    config: &Config,
+    snapshot: Option<&Snapshot>,
+    root_vars: &super::RootVariables,
+    factory: &dyn ProviderFactory,
+    workspace: &str,
+    cwd: &Path,
+    set: &mut ProviderSet,
+) -> Vec<Evaluated> {
     // Configuration key → (address, the first user, for messages).
     let mut wanted = Wanted::new();
     collect(config, &config.root, &mut Vec::new(), &mut wanted);
@@ -112,11 +155,11 @@ pub async fn setup_providers(
         let addr = parse_provider_key(&rec.provider);
         wanted.entry(addr.to_string()).or_insert((addr, None));
     }
-    let mut set = ProviderSet::default();
     let known = factory.names();
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let world = World::new(config, root_vars, &NoInstances, workspace, Path::new(&cwd));
+    let world = World::new(config, root_vars, &NoInstances, workspace, cwd);
+    let mut out = Vec::new();
     for (key, (addr, user)) in wanted {
+        let mut diags = Diagnostics::default();
         let Some(provider) = factory.instantiate(&addr.name) else {
             let (who, span) = match &user {
                 Some((who, span)) => (format!("{who} uses provider \"{}\"", addr.name), Some(*span)),
@@ -129,6 +172,7 @@ pub async fn setup_providers(
                 )
                 .maybe_at(span),
             );
+            out.push(Evaluated { diags, ready: None });
             continue;
         };
         set.schemas.entry(addr.name.clone()).or_insert_with(|| provider.schema());
@@ -152,21 +196,12 @@ pub async fn setup_providers(
                 )
                 .maybe_at(span),
             );
+            out.push(Evaluated { diags, ready: None });
             continue;
         }
-        if let Err(e) = provider.configure(value.unmark_deep()).await {
-            diags.push(
-                Diagnostic::error(
-                    "Provider configuration failed",
-                    format!("Provider \"{key}\" rejected its configuration: {}", e.message),
-                )
-                .maybe_at(span),
-            );
-            continue;
-        }
-        set.instances.insert(key, provider);
+        out.push(Evaluated { diags, ready: Some((key, provider, value, span)) });
     }
-    (set, diags)
+    out
 }
 
 fn remove_alias(v: Value) -> Value {

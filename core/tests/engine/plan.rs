@@ -118,7 +118,8 @@ pub(crate) fn run(dir: &Path) -> String {
     let snap = snapshot(dir);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let (providers, d) = setup_providers(&config, Some(&snap), &vars, &Factory, "default").await;
+        let (providers, d) =
+            setup_providers(&config, Some(&snap), &vars, &Factory, "default", &std::env::current_dir().unwrap()).await;
         out += &render_diags(&d, &config.sources);
         if d.has_errors() {
             return;

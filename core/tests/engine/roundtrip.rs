@@ -53,7 +53,8 @@ async fn plan_once(
     let snap = backend.snapshot().await.unwrap();
     let (vars, d) = resolve_variables(config, &Default::default());
     assert!(!d.has_errors(), "{d:?}");
-    let (providers, d) = setup_providers(config, Some(&snap), &vars, &Factory, "default").await;
+    let (providers, d) =
+        setup_providers(config, Some(&snap), &vars, &Factory, "default", &std::env::current_dir().unwrap()).await;
     assert!(!d.has_errors(), "{d:?}");
     let (prior, d) = prior_from_snapshot(&snap);
     assert!(!d.has_errors(), "{d:?}");

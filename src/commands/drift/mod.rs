@@ -35,8 +35,12 @@ pub async fn run(args: DriftArgs, color: Color) -> Result<(), CliError> {
         .iter()
         .map(|s| IgnoreRule::parse(s).map_err(|e| CliError::Failed(format!("--ignore {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let opts =
-        CheckOptions { config: args.config.clone(), ignore, lock_timeout: stack::parse_duration(&args.lock_timeout)? };
+    let opts = CheckOptions {
+        config: args.config.clone(),
+        ignore,
+        lock_timeout: stack::parse_duration(&args.lock_timeout)?,
+        parallelism: args.parallelism,
+    };
     let format = if args.json {
         Format::Json
     } else if args.markdown {

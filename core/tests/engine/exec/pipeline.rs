@@ -71,7 +71,8 @@ pub(super) async fn plan_apply_inspect(
     let (vars, d) = resolve_variables(&config, &Default::default());
     assert!(!d.has_errors(), "{d:?}");
     let snap = backend.snapshot().await.unwrap();
-    let (providers, d) = setup_providers(&config, Some(&snap), &vars, &Factory, "default").await;
+    let (providers, d) =
+        setup_providers(&config, Some(&snap), &vars, &Factory, "default", &std::env::current_dir().unwrap()).await;
     assert!(!d.has_errors(), "{d:?}");
     let (prior, d) = prior_from_snapshot(&snap);
     assert!(!d.has_errors(), "{d:?}");
