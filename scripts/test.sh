@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 # apache2, libapache2-mod-php and php-cli for the pond provider (a real Apache with PHP serves
 # the live and colour sites its tests deploy), rsync for its deployments (run on the sshd side).
 packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync)
+# pagw: the slot database tests start a private mariadbd (mariadb-install-db, the mariadb client).
+packages+=(mariadb-server mariadb-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,169 @@
+//! tarn-provider-pagw: the `pagw` provider. A PAGW (project-access gateway, see
+//! ../shared/seeds/pagw.md) is a per-project VM; Giif keeps the slots it may use in MariaDB and
+//! provisions them with `build_and_deploy.sh` / `undeploy_and_clear.sh`. Here one
+//! `pagw_instance` is one gateway: create claims a slot, destroy releases it.
+//!
+//! - `db/`: the slot database (Giif schema, claim and release each in one transaction with row
+//!   locks, the toolbox); `loader.rs` and `pagw_slot_range` load slot definitions;
+//!   `pagw_slots` lists slots with their state.
+//! - `instance.rs`: the resource's lifecycle, with rollback of the claim when a later step fails.
+//!
+//! One provider instance serves one slot database.
+
+pub mod config;
+pub mod db;
+mod instance;
+pub mod loader;
+pub mod name;
+pub mod schema;
+mod slot_range;
+mod slots_data;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use tarn_sdk::{
+    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
+    ReadDataRequest, ReadRequest, UpdateRequest, Value,
+};
+
+use config::PagwConfig;
+use db::Db;
+use db::slots::Slot;
+
+/// What the provider's calls share once configured.
+pub struct Ctx {
+    config: OnceLock<PagwConfig>,
+    db: OnceLock<Db>,
+}
+
+impl Ctx {
+    fn config(&self) -> Result<&PagwConfig, ProviderError> {
+        self.config.get().ok_or_else(|| {
+            ProviderError::permanent("the pagw provider was used before it was configured; this is a bug in tarn")
+        })
+    }
+
+    fn db(&self) -> Result<&Db, ProviderError> {
+        self.db.get().ok_or_else(|| {
+            ProviderError::permanent("the pagw provider was used before it was configured; this is a bug in tarn")
+        })
+    }
+
+    /// Builds and deploys the gateway of `project` on its slot's host. The slot database is
+    /// the whole of the gateway until the host steps land: nothing to do on a host yet.
+    async fn deploy(&self, _project: &str, _slot: &Slot, _planned: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Removes the gateway's VM from its host (see [`Ctx::deploy`]).
+    async fn undeploy(&self, _project: &str, _slot: &Slot) -> Result<(), ProviderError> {
+        Ok(())
+    }
+}
+
+/// The `pagw` provider.
+pub struct PagwProvider {
+    ctx: Ctx,
+}
+
+pub fn provider() -> Arc<dyn Provider> {
+    Arc::new(PagwProvider { ctx: Ctx { config: OnceLock::new(), db: OnceLock::new() } })
+}
+
+fn unknown_type(name: &str) -> ProviderError {
+    ProviderError::permanent(format!(
+        "the pagw provider has no resource type \"{name}\"; it offers pagw_instance and pagw_slot_range"
+    ))
+}
+
+#[async_trait]
+impl Provider for PagwProvider {
+    fn name(&self) -> &str {
+        "pagw"
+    }
+
+    fn schema(&self) -> ProviderSchema {
+        schema::provider_schema()
+    }
+
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        let parsed = PagwConfig::parse(&config)?;
+        let db = Db::new(&parsed.database_url)?;
+        if parsed.create_schema {
+            db::giif::create(&db, &parsed.roof_group).await?;
+        }
+        let _ = self.ctx.db.set(db);
+        let _ = self.ctx.config.set(parsed);
+        Ok(())
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::read(&self.ctx, req.state).await,
+            schema::SLOT_RANGE => slot_range::read(&self.ctx, req.state).await,
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::plan(&self.ctx, req.prior, req.proposed).await,
+            schema::SLOT_RANGE => {
+                Ok(PlanResponse { planned: slot_range::plan(req.proposed)?, requires_replace: Vec::new() })
+            }
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::create(&self.ctx, req.planned).await,
+            schema::SLOT_RANGE => slot_range::create(&self.ctx, req.planned).await,
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        // Every configurable attribute forces replacement; an update only refreshes computed ones.
+        Ok(req.planned)
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::delete(&self.ctx, req.state).await,
+            schema::SLOT_RANGE => slot_range::delete(&self.ctx, req.state).await,
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
+        if req.type_name != schema::SLOTS {
+            return Err(ProviderError::permanent(format!(
+                "the pagw provider has no data source \"{}\"; it offers pagw_slots",
+                req.type_name
+            )));
+        }
+        slots_data::read(&self.ctx, req.config).await
+    }
+
+    async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        match type_name {
+            schema::INSTANCE => instance::import(&self.ctx, id).await,
+            other => Err(ProviderError::permanent(format!(
+                "{other} does not support import; pagw_instance does (by project name)"
+            ))),
+        }
+    }
+
+    async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::adopt(&self.ctx, req.planned).await,
+            // Slot rows carry no correlation; an interrupted load is seen by pagw_slots.
+            schema::SLOT_RANGE => Ok(None),
+            other => Err(unknown_type(other)),
+        }
+    }
+}
