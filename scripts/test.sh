@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync)
 # pagw: the slot database tests start a private mariadbd (mariadb-install-db, the mariadb client).
 packages+=(mariadb-server mariadb-client)
+# pagw: the image build tests run a private dockerd (docker.io) and check images with qemu-img.
+packages+=(docker.io qemu-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

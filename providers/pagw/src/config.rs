@@ -15,6 +15,12 @@ pub struct PagwConfig {
     pub roof_group: String,
     /// Create the Giif schema and the roof group when missing (fresh installs and tests).
     pub create_schema: bool,
+    /// known_hosts file for PAGW hosts; without one, a host's key is trusted on first use.
+    pub known_hosts_file: Option<String>,
+    /// Environment for every command on a PAGW host (e.g. `DOCKER_HOST`).
+    pub host_env: Vec<(String, String)>,
+    /// The Docker client on the host.
+    pub docker: String,
 }
 
 impl std::fmt::Debug for PagwConfig {
@@ -23,6 +29,9 @@ impl std::fmt::Debug for PagwConfig {
             .field("database_url", &"(sensitive)")
             .field("roof_group", &self.roof_group)
             .field("create_schema", &self.create_schema)
+            .field("known_hosts_file", &self.known_hosts_file)
+            .field("host_env", &self.host_env)
+            .field("docker", &self.docker)
             .finish()
     }
 }
@@ -41,9 +50,22 @@ impl PagwConfig {
             problems.push("\"roof_group\" must not be empty");
         }
         let create_schema = config.get("create_schema").and_then(Value::as_bool).unwrap_or(false);
+        let known_hosts_file = config.get("known_hosts_file").and_then(Value::as_str).map(str::to_string);
+        let mut host_env = Vec::new();
+        if let Some(map) = config.get("host_env").and_then(Value::as_map) {
+            for (k, v) in map {
+                match v.as_str() {
+                    Some(v) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                        host_env.push((k.clone(), v.to_string()))
+                    }
+                    _ => problems.push("\"host_env\" must map variable names to strings"),
+                }
+            }
+        }
+        let docker = config.get("docker").and_then(Value::as_str).unwrap_or("docker").to_string();
         if !problems.is_empty() {
             return Err(ProviderError::permanent(format!("pagw provider: {}", problems.join("; "))));
         }
-        Ok(PagwConfig { database_url, roof_group, create_schema })
+        Ok(PagwConfig { database_url, roof_group, create_schema, known_hosts_file, host_env, docker })
     }
 }

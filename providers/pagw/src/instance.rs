@@ -145,7 +145,8 @@ pub async fn delete(ctx: &Ctx, state: Value) -> Result<(), ProviderError> {
             toolbox::RESOURCES
         )));
     }
-    ctx.undeploy(&project, &found.slot).await?;
+    let built = state.get("build_context").and_then(Value::as_str).is_some();
+    ctx.undeploy(&project, &found.slot, built).await?;
     claim::release(db, Release { roof, project: &project, slot_id: found.slot.id, default: found.is_default }).await
 }
 

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod db;
+mod host;
 mod instance;
 pub mod loader;
 pub mod name;
@@ -52,14 +53,42 @@ impl Ctx {
         })
     }
 
-    /// Builds and deploys the gateway of `project` on its slot's host. The slot database is
-    /// the whole of the gateway until the host steps land: nothing to do on a host yet.
-    async fn deploy(&self, _project: &str, _slot: &Slot, _planned: &Value) -> Result<(), ProviderError> {
+    /// Builds the gateway of `project` on its slot's host: the duplicate-address probe first,
+    /// then, when the configuration names a build context, the image build over SSH. A failure
+    /// leaves nothing on the host (build.rs cleans up); the caller releases the claim.
+    async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<(), ProviderError> {
+        host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
+        let Some(context) = planned.get("build_context").and_then(Value::as_str) else { return Ok(()) };
+        let config = self.config()?;
+        let host = host::Host::connect(config, slot).await?;
+        let spec = host::build::BuildSpec {
+            project,
+            password: planned.get("password").and_then(Value::as_str).unwrap_or_default(),
+            context: std::path::Path::new(context),
+            network: planned.get("build_network").and_then(Value::as_str),
+            docker: &config.docker,
+            format: planned.get("image_format").and_then(Value::as_str).unwrap_or("qcow2"),
+        };
+        host::build::build(&host, slot, &spec).await?;
         Ok(())
     }
 
-    /// Removes the gateway's VM from its host (see [`Ctx::deploy`]).
-    async fn undeploy(&self, _project: &str, _slot: &Slot) -> Result<(), ProviderError> {
+    /// Undeploys the gateway of `project`: its image removed from the host when it was built
+    /// there, then the zombie guard: if the address still answers on port 22, the records stay
+    /// and the destroy fails.
+    async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
+        if built {
+            let host = host::Host::connect(self.config()?, slot).await?;
+            host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
+                .await?;
+        }
+        if host::probe::answers(&slot.ip).await {
+            return Err(ProviderError::permanent(format!(
+                "{}:22 still answers after the gateway of \"{project}\" was undeployed (a zombie): its records are \
+                 kept; stop whatever answers there, then destroy again",
+                slot.ip
+            )));
+        }
         Ok(())
     }
 }

@@ -28,6 +28,21 @@ pub fn provider_schema() -> ProviderSchema {
             "Create the Giif tables and the roof group when missing (fresh installs; default false).",
         ),
     );
+    s.config.insert(
+        "known_hosts_file".into(),
+        A::optional(
+            Type::String,
+            "A known_hosts file for the PAGW hosts; without one, a host's key is trusted on first use.",
+        ),
+    );
+    s.config.insert(
+        "host_env".into(),
+        A::optional(Type::map(Type::String), "Environment for every command run on a PAGW host (e.g. DOCKER_HOST)."),
+    );
+    s.config.insert(
+        "docker".into(),
+        A::optional(Type::String, "The Docker client on the PAGW hosts (default \"docker\")."),
+    );
     s.resources.insert(INSTANCE.into(), instance());
     s.resources.insert(SLOT_RANGE.into(), slot_range());
     s.data_sources.insert(SLOTS.into(), slots());
@@ -48,6 +63,13 @@ fn instance() -> ResourceSchema {
             .force_new(),
     )
     .attr("default", A::optional(Type::Bool, "The default project: uses and keeps pagw_default_slot, and its destroy clears it.").force_new())
+    .attr(
+        "build_context",
+        A::optional(Type::String, "A directory on this machine with the builder (Giif's build/): uploaded to PAGW_HOST_HOME, built and run with Docker to make <project>.img. Unset: only the slot's records are made.")
+            .force_new(),
+    )
+    .attr("build_network", A::optional(Type::String, "docker build/run --network for the builder, when the host's Docker needs one.").force_new())
+    .attr("image_format", A::optional(Type::String, "The format qemu-img info must report for the built image (default qcow2).").force_new())
     .attr("slot_id", A::computed(Type::Number, "The claimed pagw_slots id."))
     .attr("address", A::computed(Type::String, "The gateway's public address (the slot's ip, PAGW_ADDRESS)."))
     .attr("connection_group_id", A::computed(Type::Number, "The project's Guacamole connection group."))
