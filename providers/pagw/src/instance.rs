@@ -86,7 +86,11 @@ pub async fn create(ctx: &Ctx, planned: Value) -> Result<Value, ProviderError> {
     let claimed = claim::claim(db, roof, &project, default).await?;
     let release = Release { roof, project: &project, slot_id: claimed.slot.id, default };
     match ctx.deploy(&project, &claimed.slot, &planned).await {
-        Ok(()) => Ok(state(&planned, &project, &claimed.slot, claimed.group_id, "complete")),
+        Ok(vmid) => {
+            let mut v = state(&planned, &project, &claimed.slot, claimed.group_id, "complete");
+            set_vm(&mut v, vmid.map(|id| (id, "running".to_string())));
+            Ok(v)
+        }
         Err(e) => {
             // Roll back the claim: the records this create made are released, those it kept stay.
             if !claimed.kept {
@@ -102,6 +106,19 @@ pub async fn create(ctx: &Ctx, planned: Value) -> Result<Value, ProviderError> {
     }
 }
 
+/// Records the VM's id and status (`none` when nothing was deployed, `missing` when the VM is gone).
+fn set_vm(v: &mut Value, vm: Option<(u32, String)>) {
+    if let Value::Map(o) = v {
+        let built = o.get("build_context").and_then(Value::as_str).is_some();
+        let (id, status) = match vm {
+            Some((id, status)) => (Value::Number(f64::from(id)), status),
+            None => (Value::Null, if built { "missing" } else { "none" }.to_string()),
+        };
+        o.insert("vm_id".into(), id);
+        o.insert("vm_status".into(), Value::string(status));
+    }
+}
+
 /// The gateway of `project` as the database has it, or `None`.
 async fn lookup(ctx: &Ctx, planned: &Value, project: &str) -> Result<Option<Value>, ProviderError> {
     let db = ctx.db()?;
@@ -110,6 +127,12 @@ async fn lookup(ctx: &Ctx, planned: &Value, project: &str) -> Result<Option<Valu
     let problems = toolbox::check(&mut conn, found.group_id, &found.slot.ip).await?;
     let tb = if problems.is_empty() { "complete".to_string() } else { format!("incomplete: {}", problems.join("; ")) };
     let mut v = state(planned, project, &found.slot, found.group_id, &tb);
+    let vm = if planned.get("build_context").and_then(Value::as_str).is_some() {
+        ctx.vm(project, &found.slot).await?
+    } else {
+        None
+    };
+    set_vm(&mut v, vm);
     if let Value::Map(o) = &mut v {
         if found.is_default || o.contains_key("default") {
             o.insert("default".into(), Value::Bool(found.is_default));
@@ -157,7 +180,24 @@ pub async fn import(ctx: &Ctx, project: &str) -> Result<Option<Value>, ProviderE
 }
 
 /// After a crash mid-create: the records the claim committed, found by the project's name.
+///
+/// With a build context, the gateway exists only when its VM does (found by its exact name):
+/// a claim whose VM was never made is released, and the create runs again from the start.
 pub async fn adopt(ctx: &Ctx, planned: Value) -> Result<Option<Value>, ProviderError> {
     let project = project_of(&planned)?;
-    lookup(ctx, &planned, &project).await
+    let Some(found) = lookup(ctx, &planned, &project).await? else { return Ok(None) };
+    if found.get("vm_status").and_then(Value::as_str) != Some("missing") {
+        return Ok(Some(found));
+    }
+    let db = ctx.db()?;
+    let roof = &ctx.config()?.roof_group;
+    let Some(records) = claim::find(db, roof, &project).await? else { return Ok(None) };
+    ctx.discard_image(&project, &records.slot).await?;
+    if records.is_default {
+        // The default project's records may be Giif's own: kept, and claimed again by the create.
+        return Ok(None);
+    }
+    claim::release(db, Release { roof, project: &project, slot_id: records.slot.id, default: records.is_default })
+        .await?;
+    Ok(None)
 }

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod db;
+pub mod emulator;
 mod host;
 mod instance;
 pub mod loader;
@@ -53,12 +54,25 @@ impl Ctx {
         })
     }
 
-    /// Builds the gateway of `project` on its slot's host: the duplicate-address probe first,
-    /// then, when the configuration names a build context, the image build over SSH. A failure
-    /// leaves nothing on the host (build.rs cleans up); the caller releases the claim.
-    async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<(), ProviderError> {
+    /// Builds and deploys the gateway of `project` on its slot's host: the driver checked and
+    /// the duplicate-address probe first, then, when the configuration names a build context,
+    /// the image build over SSH and the slot's deploy driver. Returns the VMID. A failure
+    /// leaves nothing on the host (build.rs and the driver clean up); the caller releases the
+    /// claim.
+    async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<Option<u32>, ProviderError> {
+        let driver = slot.var("PAGW_DEPLOY_DRIVER").unwrap_or_default();
+        let building = planned.get("build_context").and_then(Value::as_str);
+        if building.is_some() && driver != host::proxmox_ssh::DRIVER {
+            return Err(ProviderError::permanent(format!(
+                "PAGW slot {} ({}) uses the deploy driver {driver:?}, which this tarn does not support yet \
+                 (supported: {}); nothing was built",
+                slot.id,
+                slot.ip,
+                host::proxmox_ssh::DRIVER
+            )));
+        }
         host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
-        let Some(context) = planned.get("build_context").and_then(Value::as_str) else { return Ok(()) };
+        let Some(context) = building else { return Ok(None) };
         let config = self.config()?;
         let host = host::Host::connect(config, slot).await?;
         let spec = host::build::BuildSpec {
@@ -69,16 +83,42 @@ impl Ctx {
             docker: &config.docker,
             format: planned.get("image_format").and_then(Value::as_str).unwrap_or("qcow2"),
         };
-        host::build::build(&host, slot, &spec).await?;
+        let image = host::build::build(&host, slot, &spec).await?;
+        let vm_name = format!("{}{project}", instance::VM_PREFIX);
+        match host::proxmox_ssh::deploy(&host, slot, &vm_name, &image).await {
+            Ok(vmid) => Ok(Some(vmid)),
+            Err(e) => {
+                host.run_quietly(&format!("rm -f {}", host::quote(&image))).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes an image an interrupted create may have left in `PAGW_HOST_HOME`.
+    async fn discard_image(&self, project: &str, slot: &Slot) -> Result<(), ProviderError> {
+        let host = host::Host::connect(self.config()?, slot).await?;
+        host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
+            .await?;
         Ok(())
     }
 
-    /// Undeploys the gateway of `project`: its image removed from the host when it was built
-    /// there, then the zombie guard: if the address still answers on port 22, the records stay
-    /// and the destroy fails.
+    /// The VM of `project` on its slot's host, by exact name, with its status.
+    async fn vm(&self, project: &str, slot: &Slot) -> Result<Option<(u32, String)>, ProviderError> {
+        let host = host::Host::connect(self.config()?, slot).await?;
+        let vm_name = format!("{}{project}", instance::VM_PREFIX);
+        match host::proxmox_ssh::find(&host, &vm_name).await? {
+            Some(id) => Ok(Some((id, host::proxmox_ssh::status(&host, id).await?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Undeploys the gateway of `project`: its VM stopped and destroyed with its disks and any
+    /// leftover image removed, when it was built here; then the zombie guard: if the address
+    /// still answers on port 22, the records stay and the destroy fails.
     async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
         if built {
             let host = host::Host::connect(self.config()?, slot).await?;
+            host::proxmox_ssh::undeploy(&host, &format!("{}{project}", instance::VM_PREFIX)).await?;
             host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
                 .await?;
         }

@@ -74,6 +74,8 @@ fn instance() -> ResourceSchema {
     .attr("address", A::computed(Type::String, "The gateway's public address (the slot's ip, PAGW_ADDRESS)."))
     .attr("connection_group_id", A::computed(Type::Number, "The project's Guacamole connection group."))
     .attr("vm_name", A::computed(Type::String, "The VM's name on the PAGW host: PAGW-<project>."))
+    .attr("vm_id", A::computed(Type::Number, "The VM's id on the PAGW host (Proxmox VMID), when built."))
+    .attr("vm_status", A::computed(Type::String, "The VM's state: running, stopped, missing (deleted outside tarn), or none (not built)."))
     .attr("deploy_driver", A::computed(Type::String, "The slot's PAGW_DEPLOY_DRIVER."))
     .attr("account", A::computed(Type::String, "\"password\", or \"locked\" when the password is empty."))
     .attr("toolbox", A::computed(Type::String, "\"complete\", or what is missing from the project's toolbox (drift)."))

@@ -1,13 +1,14 @@
 //! The PAGW host, over SSH: the session from the slot's variables (`PAGW_HOST`,
 //! `PAGW_HOST_USER`, the key `PAGW_SSH_PRIVKEY`, and `PAGW_HOST_PORT` when not 22), commands run
 //! with the provider's `host_env`, the duplicate-address probe (`probe.rs`) and the image build
-//! (`build.rs`).
+//! (`build.rs`), and the deploy drivers (`proxmox_ssh.rs`).
 //!
 //! Must not put a secret on a command line: secrets travel in files uploaded over SFTP with
 //! mode 0600.
 
 pub mod build;
 pub mod probe;
+pub mod proxmox_ssh;
 
 use std::time::Duration;
 
@@ -74,6 +75,12 @@ impl Host {
             )));
         }
         Ok(out)
+    }
+
+    /// Runs `script` and returns how it ended, whatever the exit code.
+    pub async fn try_run(&self, script: &str) -> Result<ExecOutput, ProviderError> {
+        let full = format!("{}{script}", self.env_prefix);
+        self.session.exec(Command::new("sh").arg("-c").arg(full)).await
     }
 
     /// Runs `script` and ignores its outcome: clean-up that must not hide the first failure.

@@ -9,7 +9,7 @@ use crate::support::*;
 async fn the_plan_refuses_a_project_name_that_is_not_one_dns_label() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.80", "198.51.100.80").await;
+    load_slots(&p, "127.0.100.80", "127.0.100.80").await;
     for bad in ["a.b", "-x", "x_y", " x"] {
         let e = plan(&p, "pagw_instance", instance(bad, "pw")).await.unwrap_err();
         assert!(e.contains("project name"), "{bad}: {e}");
@@ -21,7 +21,7 @@ async fn the_plan_refuses_a_project_name_that_is_not_one_dns_label() {
 async fn the_plan_says_an_empty_password_locks_the_account() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.81", "198.51.100.81").await;
+    load_slots(&p, "127.0.100.81", "127.0.100.81").await;
     let locked = plan(&p, "pagw_instance", instance("delta", "")).await.unwrap();
     assert_eq!(locked.get("account").and_then(Value::as_str), Some("locked"));
     let unset = plan(&p, "pagw_instance", obj(&[("project", Value::string("delta"))])).await.unwrap();
@@ -35,7 +35,7 @@ async fn the_plan_says_an_empty_password_locks_the_account() {
 async fn drift_shows_a_broken_toolbox_and_deleted_records() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.82", "198.51.100.82").await;
+    load_slots(&p, "127.0.100.82", "127.0.100.82").await;
     let v = create(&p, "pagw_instance", instance("eps", "pw")).await.unwrap();
     assert_eq!(read(&p, "pagw_instance", &v).await.unwrap().get("toolbox"), v.get("toolbox"));
     g.sql("DELETE FROM guacamole_connection WHERE connection_name = 'PPTP VPN'");
@@ -50,7 +50,7 @@ async fn drift_shows_a_broken_toolbox_and_deleted_records() {
 async fn import_and_adopt_find_a_gateway_by_its_project_name() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.83", "198.51.100.84").await;
+    load_slots(&p, "127.0.100.83", "127.0.100.84").await;
     let v = create(&p, "pagw_instance", instance("zeta", "pw")).await.unwrap();
     let imported = p.import("pagw_instance", "zeta").await.unwrap().unwrap();
     assert_eq!(imported.get("slot_id"), v.get("slot_id"));
@@ -73,7 +73,7 @@ async fn import_and_adopt_find_a_gateway_by_its_project_name() {
 async fn destroy_refuses_while_the_project_still_has_resources_and_then_clears_everything() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.85", "198.51.100.85").await;
+    load_slots(&p, "127.0.100.85", "127.0.100.85").await;
     let v = create(&p, "pagw_instance", instance("eta", "pw")).await.unwrap();
     let group = v.get("connection_group_id").and_then(Value::as_number).unwrap() as i64;
     g.sql(&format!(

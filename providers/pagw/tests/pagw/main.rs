@@ -4,10 +4,12 @@
 //! - `slots` — the claim transaction, its toolbox, concurrent claims, the default singleton,
 //!   release, the `pagw_slots` data source and `pagw_slot_range`
 //! - `build` — the image build over SSH with Docker, duplicate address, rollback, zombie guard
+//! - `proxmox` — the proxmox-ve-ssh driver against the Proxmox emulator (spec-checked)
 //! - `lifecycle` — `pagw_instance` plan checks, create, drift, import, adopt, destroy
 
 mod support;
 
 mod build;
 mod lifecycle;
+mod proxmox;
 mod slots;

@@ -13,11 +13,11 @@ fn num(v: &Value, key: &str) -> i64 {
 async fn a_definition_loads_one_slot_per_address_with_the_vlan_counted_up_and_no_password() {
     let g = giif().await;
     let p = configured(&g).await;
-    let range = load_slots(&p, "198.51.100.10", "198.51.100.12").await;
+    let range = load_slots(&p, "127.0.100.10", "127.0.100.12").await;
     assert_eq!(range.get("slot_ids").and_then(Value::as_list).map(<[Value]>::len), Some(3));
     let rows = g.sql("SELECT ip, environment FROM pagw_slots ORDER BY id");
     assert!(!rows.contains("must-not-be-stored") && !rows.contains("PAGW_PASSWORD"), "{rows}");
-    for (ip, vlan) in [("198.51.100.10", 13), ("198.51.100.11", 14), ("198.51.100.12", 15)] {
+    for (ip, vlan) in [("127.0.100.10", 13), ("127.0.100.11", 14), ("127.0.100.12", 15)] {
         let line = rows.lines().find(|l| l.starts_with(ip)).unwrap_or_else(|| panic!("{ip} in {rows}"));
         assert!(line.contains(&format!("PAGW_MGMT_VLAN=\"{vlan}\"")), "{line}");
     }
@@ -27,7 +27,7 @@ async fn a_definition_loads_one_slot_per_address_with_the_vlan_counted_up_and_no
 async fn concurrent_claims_from_separate_providers_never_double_allocate() {
     let g = giif().await;
     let loader = configured(&g).await;
-    load_slots(&loader, "198.51.100.20", "198.51.100.24").await;
+    load_slots(&loader, "127.0.100.20", "127.0.100.24").await;
     // Eight projects, five slots, each apply with its own provider and connection pool (two
     // machines look the same to the database).
     let mut tasks = Vec::new();
@@ -75,9 +75,9 @@ async fn concurrent_claims_from_separate_providers_never_double_allocate() {
 async fn the_claim_makes_the_project_group_and_its_toolbox() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.30", "198.51.100.30").await;
+    load_slots(&p, "127.0.100.30", "127.0.100.30").await;
     let v = create(&p, "pagw_instance", instance("alpha", "secret-pw")).await.unwrap();
-    assert_eq!(v.get("address").and_then(Value::as_str), Some("198.51.100.30"));
+    assert_eq!(v.get("address").and_then(Value::as_str), Some("127.0.100.30"));
     assert_eq!(v.get("vm_name").and_then(Value::as_str), Some("PAGW-alpha"));
     assert_eq!(v.get("toolbox").and_then(Value::as_str), Some("complete"));
     let group = num(&v, "connection_group_id");
@@ -103,9 +103,9 @@ async fn the_claim_makes_the_project_group_and_its_toolbox() {
     assert_eq!(
         conns.trim(),
         format!(
-            "ARP Scan\tssh\tguacd\t4822\tarpscan\t198.51.100.30\t22\t{key}\n\
-             PPTP VPN\tssh\tguacd\t4822\tpptp\t198.51.100.30\t22\t{key}\n\
-             Wireguard VPN\tssh\tguacd\t4822\twireguard\t198.51.100.30\t22\t{key}"
+            "ARP Scan\tssh\tguacd\t4822\tarpscan\t127.0.100.30\t22\t{key}\n\
+             PPTP VPN\tssh\tguacd\t4822\tpptp\t127.0.100.30\t22\t{key}\n\
+             Wireguard VPN\tssh\tguacd\t4822\twireguard\t127.0.100.30\t22\t{key}"
         )
     );
     // The password is nowhere in the database.
@@ -118,7 +118,7 @@ async fn the_claim_makes_the_project_group_and_its_toolbox() {
 async fn the_default_project_uses_and_keeps_the_singleton_and_its_destroy_clears_it() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.40", "198.51.100.42").await;
+    load_slots(&p, "127.0.100.40", "127.0.100.42").await;
     let mut cfg = instance("Default", "");
     if let Value::Map(o) = &mut cfg {
         o.insert("default".into(), Value::Bool(true));
@@ -139,7 +139,7 @@ async fn the_default_project_uses_and_keeps_the_singleton_and_its_destroy_clears
 async fn a_default_project_prepared_by_giif_is_kept_not_claimed_again() {
     let g = giif().await;
     let p = configured(&g).await;
-    let range = load_slots(&p, "198.51.100.50", "198.51.100.51").await;
+    let range = load_slots(&p, "127.0.100.50", "127.0.100.51").await;
     let first = range.get("slot_ids").and_then(Value::as_list).unwrap()[0].as_number().unwrap() as i64;
     // What Giif's prepare_default does for the first slot loaded.
     g.sql(&format!(
@@ -162,9 +162,9 @@ async fn a_default_project_prepared_by_giif_is_kept_not_claimed_again() {
 async fn the_data_source_lists_every_slot_with_its_state() {
     let g = giif().await;
     let p = configured(&g).await;
-    load_slots(&p, "198.51.100.60", "198.51.100.62").await;
+    load_slots(&p, "127.0.100.60", "127.0.100.62").await;
     create(&p, "pagw_instance", instance("beta", "pw")).await.unwrap();
-    g.sql("UPDATE pagw_slots SET ignored = 1 WHERE ip = '198.51.100.62'");
+    g.sql("UPDATE pagw_slots SET ignored = 1 WHERE ip = '127.0.100.62'");
     let data =
         p.read_data(tarn_sdk::ReadDataRequest { type_name: "pagw_slots".into(), config: obj(&[]) }).await.unwrap();
     let slots = data.get("slots").and_then(Value::as_list).unwrap();
@@ -175,7 +175,7 @@ async fn the_data_source_lists_every_slot_with_its_state() {
             (f("address"), f("state"), f("project"))
         })
         .collect();
-    let want = [("198.51.100.60", "claimed", "beta"), ("198.51.100.61", "free", ""), ("198.51.100.62", "ignored", "")];
+    let want = [("127.0.100.60", "claimed", "beta"), ("127.0.100.61", "free", ""), ("127.0.100.62", "ignored", "")];
     assert_eq!(got, want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())));
     assert!(!format!("{data:?}").contains("PRIVATE KEY"));
 }
@@ -184,7 +184,7 @@ async fn the_data_source_lists_every_slot_with_its_state() {
 async fn a_slot_range_is_not_removed_while_a_project_holds_one_of_its_slots() {
     let g = giif().await;
     let p = configured(&g).await;
-    let range = load_slots(&p, "198.51.100.70", "198.51.100.71").await;
+    let range = load_slots(&p, "127.0.100.70", "127.0.100.71").await;
     let gw = create(&p, "pagw_instance", instance("gamma", "pw")).await.unwrap();
     let e = delete(&p, "pagw_slot_range", &range).await.unwrap_err();
     assert!(e.contains("held by gamma"), "{e}");
