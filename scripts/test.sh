@@ -17,6 +17,9 @@ cd "$(dirname "$0")/.."
 # sink the tests start on 127.0.0.1). docker.io for the vsn provider's Docker path: the tests
 # start their own dockerd (own socket and data root under a temp dir) and stop it after.
 packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync mutt docker.io)
+# pagw: the slot database tests start a private mariadbd (mariadb-install-db, the mariadb client);
+# the image build tests run a private dockerd (docker.io) and check images with qemu-img.
+packages+=(mariadb-server mariadb-client qemu-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -6,7 +6,7 @@ use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
 pub const BUILTIN: &[&str] =
-    &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "pond", "scaleway", "vsn"];
+    &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "pagw", "pond", "scaleway", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
@@ -19,6 +19,7 @@ pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
         "digitalocean" => Some(tarn_provider_digitalocean::provider()),
         "openstack" => Some(tarn_provider_openstack::provider()),
         "pond" => Some(tarn_provider_pond::provider()),
+        "pagw" => Some(tarn_provider_pagw::provider()),
         _ => None,
     }
 }

@@ -1,0 +1,71 @@
+//! The provider block: where the slot database is and which connection group is the roof.
+//!
+//! Owns [`PagwConfig`], parsed from the evaluated block with every problem in one message. The
+//! database URL holds credentials: it is sensitive in the schema and never part of a message.
+
+use tarn_sdk::{ProviderError, Value};
+
+/// Giif's default `PROJECT_CONNECTION_GROUP` (`.env.example`).
+pub const DEFAULT_ROOF: &str = "Projects";
+
+#[derive(Clone)]
+pub struct PagwConfig {
+    pub database_url: String,
+    /// The roof connection group: every project's group is its child.
+    pub roof_group: String,
+    /// Create the Giif schema and the roof group when missing (fresh installs and tests).
+    pub create_schema: bool,
+    /// known_hosts file for PAGW hosts; without one, a host's key is trusted on first use.
+    pub known_hosts_file: Option<String>,
+    /// Environment for every command on a PAGW host (e.g. `DOCKER_HOST`).
+    pub host_env: Vec<(String, String)>,
+    /// The Docker client on the host.
+    pub docker: String,
+}
+
+impl std::fmt::Debug for PagwConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PagwConfig")
+            .field("database_url", &"(sensitive)")
+            .field("roof_group", &self.roof_group)
+            .field("create_schema", &self.create_schema)
+            .field("known_hosts_file", &self.known_hosts_file)
+            .field("host_env", &self.host_env)
+            .field("docker", &self.docker)
+            .finish()
+    }
+}
+
+impl PagwConfig {
+    pub fn parse(config: &Value) -> Result<PagwConfig, ProviderError> {
+        let mut problems = Vec::new();
+        let database_url = config.get("database_url").and_then(Value::as_str).unwrap_or_default().to_string();
+        if database_url.is_empty() {
+            problems.push("\"database_url\" is required: mysql://USER:PASSWORD@HOST:PORT/DATABASE of Giif's MariaDB");
+        } else if !database_url.starts_with("mysql://") {
+            problems.push("\"database_url\" must start with mysql:// (the value is not shown: it holds credentials)");
+        }
+        let roof_group = config.get("roof_group").and_then(Value::as_str).unwrap_or(DEFAULT_ROOF).to_string();
+        if roof_group.trim().is_empty() {
+            problems.push("\"roof_group\" must not be empty");
+        }
+        let create_schema = config.get("create_schema").and_then(Value::as_bool).unwrap_or(false);
+        let known_hosts_file = config.get("known_hosts_file").and_then(Value::as_str).map(str::to_string);
+        let mut host_env = Vec::new();
+        if let Some(map) = config.get("host_env").and_then(Value::as_map) {
+            for (k, v) in map {
+                match v.as_str() {
+                    Some(v) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                        host_env.push((k.clone(), v.to_string()))
+                    }
+                    _ => problems.push("\"host_env\" must map variable names to strings"),
+                }
+            }
+        }
+        let docker = config.get("docker").and_then(Value::as_str).unwrap_or("docker").to_string();
+        if !problems.is_empty() {
+            return Err(ProviderError::permanent(format!("pagw provider: {}", problems.join("; "))));
+        }
+        Ok(PagwConfig { database_url, roof_group, create_schema, known_hosts_file, host_env, docker })
+    }
+}

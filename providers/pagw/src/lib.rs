@@ -1,0 +1,238 @@
+//! tarn-provider-pagw: the `pagw` provider. A PAGW (project-access gateway, see
+//! ../shared/seeds/pagw.md) is a per-project VM; Giif keeps the slots it may use in MariaDB and
+//! provisions them with `build_and_deploy.sh` / `undeploy_and_clear.sh`. Here one
+//! `pagw_instance` is one gateway: create claims a slot, destroy releases it.
+//!
+//! - `db/`: the slot database (Giif schema, claim and release each in one transaction with row
+//!   locks, the toolbox); `loader.rs` and `pagw_slot_range` load slot definitions;
+//!   `pagw_slots` lists slots with their state.
+//! - `instance.rs`: the resource's lifecycle, with rollback of the claim when a later step fails.
+//!
+//! One provider instance serves one slot database.
+
+pub mod config;
+pub mod db;
+pub mod emulator;
+mod host;
+mod instance;
+pub mod loader;
+pub mod name;
+pub mod schema;
+mod slot_range;
+mod slots_data;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use tarn_sdk::{
+    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
+    ReadDataRequest, ReadRequest, UpdateRequest, Value,
+};
+
+use config::PagwConfig;
+use db::Db;
+use db::slots::Slot;
+
+/// What the provider's calls share once configured.
+pub struct Ctx {
+    config: OnceLock<PagwConfig>,
+    db: OnceLock<Db>,
+}
+
+impl Ctx {
+    fn config(&self) -> Result<&PagwConfig, ProviderError> {
+        self.config.get().ok_or_else(|| {
+            ProviderError::permanent("the pagw provider was used before it was configured; this is a bug in tarn")
+        })
+    }
+
+    fn db(&self) -> Result<&Db, ProviderError> {
+        self.db.get().ok_or_else(|| {
+            ProviderError::permanent("the pagw provider was used before it was configured; this is a bug in tarn")
+        })
+    }
+
+    /// Builds and deploys the gateway of `project` on its slot's host: the driver checked and
+    /// the duplicate-address probe first, then, when the configuration names a build context,
+    /// the image build over SSH and the slot's deploy driver. Returns the VMID. A failure
+    /// leaves nothing on the host (build.rs and the driver clean up); the caller releases the
+    /// claim.
+    async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<Option<u32>, ProviderError> {
+        let driver = slot.var("PAGW_DEPLOY_DRIVER").unwrap_or_default();
+        let building = planned.get("build_context").and_then(Value::as_str);
+        if building.is_some() && driver != host::proxmox_ssh::DRIVER {
+            return Err(ProviderError::permanent(format!(
+                "PAGW slot {} ({}) uses the deploy driver {driver:?}, which this tarn does not support yet \
+                 (supported: {}); nothing was built",
+                slot.id,
+                slot.ip,
+                host::proxmox_ssh::DRIVER
+            )));
+        }
+        host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
+        let Some(context) = building else { return Ok(None) };
+        let config = self.config()?;
+        let host = host::Host::connect(config, slot).await?;
+        let spec = host::build::BuildSpec {
+            project,
+            password: planned.get("password").and_then(Value::as_str).unwrap_or_default(),
+            context: std::path::Path::new(context),
+            network: planned.get("build_network").and_then(Value::as_str),
+            docker: &config.docker,
+            format: planned.get("image_format").and_then(Value::as_str).unwrap_or("qcow2"),
+        };
+        let image = host::build::build(&host, slot, &spec).await?;
+        let vm_name = format!("{}{project}", instance::VM_PREFIX);
+        match host::proxmox_ssh::deploy(&host, slot, &vm_name, &image).await {
+            Ok(vmid) => Ok(Some(vmid)),
+            Err(e) => {
+                host.run_quietly(&format!("rm -f {}", host::quote(&image))).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes an image an interrupted create may have left in `PAGW_HOST_HOME`.
+    async fn discard_image(&self, project: &str, slot: &Slot) -> Result<(), ProviderError> {
+        let host = host::Host::connect(self.config()?, slot).await?;
+        host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
+            .await?;
+        Ok(())
+    }
+
+    /// The VM of `project` on its slot's host, by exact name, with its status.
+    async fn vm(&self, project: &str, slot: &Slot) -> Result<Option<(u32, String)>, ProviderError> {
+        let host = host::Host::connect(self.config()?, slot).await?;
+        let vm_name = format!("{}{project}", instance::VM_PREFIX);
+        match host::proxmox_ssh::find(&host, &vm_name).await? {
+            Some(id) => Ok(Some((id, host::proxmox_ssh::status(&host, id).await?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Undeploys the gateway of `project`: its VM stopped and destroyed with its disks and any
+    /// leftover image removed, when it was built here; then the zombie guard: if the address
+    /// still answers on port 22, the records stay and the destroy fails.
+    async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
+        if built {
+            let host = host::Host::connect(self.config()?, slot).await?;
+            host::proxmox_ssh::undeploy(&host, &format!("{}{project}", instance::VM_PREFIX)).await?;
+            host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
+                .await?;
+        }
+        if host::probe::answers(&slot.ip).await {
+            return Err(ProviderError::permanent(format!(
+                "{}:22 still answers after the gateway of \"{project}\" was undeployed (a zombie): its records are \
+                 kept; stop whatever answers there, then destroy again",
+                slot.ip
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The `pagw` provider.
+pub struct PagwProvider {
+    ctx: Ctx,
+}
+
+pub fn provider() -> Arc<dyn Provider> {
+    Arc::new(PagwProvider { ctx: Ctx { config: OnceLock::new(), db: OnceLock::new() } })
+}
+
+fn unknown_type(name: &str) -> ProviderError {
+    ProviderError::permanent(format!(
+        "the pagw provider has no resource type \"{name}\"; it offers pagw_instance and pagw_slot_range"
+    ))
+}
+
+#[async_trait]
+impl Provider for PagwProvider {
+    fn name(&self) -> &str {
+        "pagw"
+    }
+
+    fn schema(&self) -> ProviderSchema {
+        schema::provider_schema()
+    }
+
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        let parsed = PagwConfig::parse(&config)?;
+        let db = Db::new(&parsed.database_url)?;
+        if parsed.create_schema {
+            db::giif::create(&db, &parsed.roof_group).await?;
+        }
+        let _ = self.ctx.db.set(db);
+        let _ = self.ctx.config.set(parsed);
+        Ok(())
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::read(&self.ctx, req.state).await,
+            schema::SLOT_RANGE => slot_range::read(&self.ctx, req.state).await,
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::plan(&self.ctx, req.prior, req.proposed).await,
+            schema::SLOT_RANGE => {
+                Ok(PlanResponse { planned: slot_range::plan(req.proposed)?, requires_replace: Vec::new() })
+            }
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::create(&self.ctx, req.planned).await,
+            schema::SLOT_RANGE => slot_range::create(&self.ctx, req.planned).await,
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        // Every configurable attribute forces replacement; an update only refreshes computed ones.
+        Ok(req.planned)
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::delete(&self.ctx, req.state).await,
+            schema::SLOT_RANGE => slot_range::delete(&self.ctx, req.state).await,
+            other => Err(unknown_type(other)),
+        }
+    }
+
+    async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
+        if req.type_name != schema::SLOTS {
+            return Err(ProviderError::permanent(format!(
+                "the pagw provider has no data source \"{}\"; it offers pagw_slots",
+                req.type_name
+            )));
+        }
+        slots_data::read(&self.ctx, req.config).await
+    }
+
+    async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        match type_name {
+            schema::INSTANCE => instance::import(&self.ctx, id).await,
+            other => Err(ProviderError::permanent(format!(
+                "{other} does not support import; pagw_instance does (by project name)"
+            ))),
+        }
+    }
+
+    async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
+        match req.type_name.as_str() {
+            schema::INSTANCE => instance::adopt(&self.ctx, req.planned).await,
+            // Slot rows carry no correlation; an interrupted load is seen by pagw_slots.
+            schema::SLOT_RANGE => Ok(None),
+            other => Err(unknown_type(other)),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Test harnesses for this crate's tests and the CLI's end-to-end tests: a private MariaDB
+//! (`mariadb.rs`), a private Docker engine (`docker.rs`) and a Proxmox VE host (`pve.rs`: the
+//! emulator with `qm`/`pvesh` commands), each started once per test process
+//! on 127.0.0.1 or a socket of its own, and stopped at exit. Not for production use.
+
+mod docker;
+mod mariadb;
+mod pve;
+
+pub use docker::TestDocker;
+pub use mariadb::{PASSWORD, TestMariaDb, USER};
+pub use pve::TestPve;
