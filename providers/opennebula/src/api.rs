@@ -42,7 +42,7 @@ impl Api {
     /// Over clients built elsewhere (tests tune their retries).
     pub fn with_clients(oned: Client, flow: Client, settings: Settings) -> Api {
         Api {
-            oned: Oned::new(oned, &settings.username, &settings.password),
+            oned: Oned::new(oned, &settings.xmlrpc, &settings.username, &settings.password),
             flow: OneFlow::new(flow),
             settings: Arc::new(settings),
         }

@@ -44,17 +44,20 @@ pub fn oned_error(method: &str, code: i64, message: &str) -> ProviderError {
 #[derive(Debug, Clone)]
 pub struct Oned {
     client: Client,
+    /// The full endpoint URL (`…/RPC2`), requested as is: joined to the client's base it would
+    /// gain a trailing slash.
+    endpoint: String,
     session: String,
 }
 
 impl Oned {
-    /// `endpoint` is the full URL (`http://frontend:2633/RPC2`).
-    pub fn new(client: Client, username: &str, password: &str) -> Oned {
-        Oned { client, session: format!("{username}:{password}") }
+    /// `endpoint` is the full URL (`http://frontend:2633/RPC2`), on the client's origin.
+    pub fn new(client: Client, endpoint: &str, username: &str, password: &str) -> Oned {
+        Oned { client, endpoint: endpoint.to_string(), session: format!("{username}:{password}") }
     }
 
     pub fn redacting(&self, secrets: Secrets) -> Oned {
-        Oned { client: self.client.redacting(secrets), session: self.session.clone() }
+        Oned { client: self.client.redacting(secrets), endpoint: self.endpoint.clone(), session: self.session.clone() }
     }
 
     /// Calls `method` with the session and `params`; the result of a successful envelope.
@@ -63,7 +66,7 @@ impl Oned {
         all.push(RpcValue::Str(self.session.clone()));
         all.extend(params);
         let body = encode_call(method, &all);
-        let mut request = self.client.request(Method::POST, "").text(&body, "text/xml").sensitive();
+        let mut request = self.client.request(Method::POST, &self.endpoint).text(&body, "text/xml").sensitive();
         if method.ends_with(".info") {
             // Reads change nothing: safe to send again after a 5xx or a time-out.
             request = request.retry_non_idempotent();

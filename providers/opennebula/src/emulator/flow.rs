@@ -152,6 +152,9 @@ fn instantiate(w: &mut World, index: usize, uid: u64, params: &Json) -> Response
             let Some(role) = roles.iter_mut().find(|r| r["name"] == name) else {
                 return plain(StatusCode::BAD_REQUEST, format!("Role {name} not found in the service template"));
             };
+            if !role["template_contents"].is_object() {
+                role["template_contents"] = json!({});
+            }
             if let Some(contents) = m.get("template_contents") {
                 if !contents.is_object() {
                     return plain(StatusCode::BAD_REQUEST, format!("template_contents of role {name} must be an object"));

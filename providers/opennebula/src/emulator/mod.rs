@@ -43,11 +43,13 @@ pub const SANDBOX_PASSWORD: &str = "sandbox";
 pub struct Settings {
     /// Between two steps of a VM's or a service's life (PENDING → PROLOG → BOOT → RUNNING).
     pub step: Duration,
+    /// The password of the sandbox user `cognit`.
+    pub password: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { step: Duration::from_millis(300) }
+        Settings { step: Duration::from_millis(300), password: SANDBOX_PASSWORD.into() }
     }
 }
 
@@ -87,7 +89,8 @@ fn v(name: &str, pairs: &[(&str, &str)]) -> Attr {
 }
 
 /// The sandbox's users, VM templates and service templates.
-pub fn catalogue(step: Duration) -> World {
+pub fn catalogue(settings: &Settings) -> World {
+    let step = settings.step;
     let function_vm = |id: u64, uid: u64, name: &str, owner_only: bool| VmTemplate {
         id,
         uid,
@@ -124,7 +127,7 @@ pub fn catalogue(step: Duration) -> World {
         users: vec![
             User { id: 0, name: "oneadmin".into(), password: None },
             User { id: 1, name: "serveradmin".into(), password: None },
-            User { id: 2, name: SANDBOX_USER.into(), password: Some(SANDBOX_PASSWORD.into()) },
+            User { id: 2, name: SANDBOX_USER.into(), password: Some(settings.password.clone()) },
         ],
         vm_templates: vec![
             function_vm(0, 0, "cognit-faas", false),
@@ -153,12 +156,12 @@ pub struct Emulator {
 impl Emulator {
     /// The sandbox catalogue, in memory only.
     pub fn new(settings: Settings) -> Emulator {
-        Emulator { data: Data { world: Arc::new(Mutex::new(catalogue(settings.step))), snapshot: None }, faults: Faults::default() }
+        Emulator { data: Data { world: Arc::new(Mutex::new(catalogue(&settings))), snapshot: None }, faults: Faults::default() }
     }
 
     /// An emulator whose world lives in `snapshot` (read now if it exists, written on change).
     pub fn open(snapshot: Option<PathBuf>, settings: Settings) -> Result<Emulator, EmulatorError> {
-        let mut world = catalogue(settings.step);
+        let mut world = catalogue(&settings);
         if let Some(path) = &snapshot {
             if let Some(json) = read_snapshot(path)? {
                 world = serde_json::from_value(json).map_err(|e| EmulatorError::Snapshot {
