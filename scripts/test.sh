@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 # python3 for the example plugin (examples/plugins/kv) that the plugin protocol tests drive.
 # apache2, libapache2-mod-php and php-cli for the pond provider (a real Apache with PHP serves
 # the live and colour sites its tests deploy), rsync for its deployments (run on the sshd side).
-packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync)
+# libxml2-utils: xmllint, with which the opennebula tests validate the emulator's XML against
+# OpenNebula's XSDs (specs/opennebula-xsd/), as OpenNebula's own share/doc/xsd/test.sh does.
+packages=(ca-certificates openssh-server postgresql podman runc busybox-static python3 apache2 libapache2-mod-php php-cli rsync libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
