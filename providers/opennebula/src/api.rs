@@ -39,19 +39,25 @@ impl Api {
         Ok(Api::with_clients(oned, flow, settings))
     }
 
-    /// Over clients built elsewhere (tests tune their retries).
+    /// Over clients built elsewhere (tests tune their retries). Whatever they log is masked of
+    /// the password and of the SR_AUTH value made from it (service documents carry it back).
     pub fn with_clients(oned: Client, flow: Client, settings: Settings) -> Api {
+        let secrets = Self::own_secrets(&settings);
         Api {
-            oned: Oned::new(oned, &settings.xmlrpc, &settings.username, &settings.password),
-            flow: OneFlow::new(flow),
+            oned: Oned::new(oned.redacting(secrets.clone()), &settings.xmlrpc, &settings.username, &settings.password),
+            flow: OneFlow::new(flow.redacting(secrets)),
             settings: Arc::new(settings),
         }
     }
 
+    fn own_secrets(settings: &Settings) -> Secrets {
+        let auth = format!("{}:{}", settings.username, settings.password);
+        let sr_auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, auth);
+        Secrets::from_strings([settings.password.clone(), sr_auth])
+    }
+
     pub fn redacting(&self, secrets: Secrets) -> Api {
-        // The password, and the SR_AUTH value made from it, are never shown.
-        let sr_auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, self.auth());
-        let secrets = secrets.union(&Secrets::from_strings([self.settings.password.clone(), sr_auth]));
+        let secrets = secrets.union(&Self::own_secrets(&self.settings));
         Api { oned: self.oned.redacting(secrets.clone()), flow: self.flow.redacting(secrets), settings: self.settings.clone() }
     }
 
