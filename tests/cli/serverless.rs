@@ -48,7 +48,8 @@ fn the_serverless_example_applies_resizes_and_destroys_in_the_sandbox() {
         .ok()
         .stdout_has("1 changed");
     let w = world(&s);
-    let faas = live_vms(&w).into_iter().find(|v| v["name"].as_str().is_some_and(|n| n.starts_with("FAAS"))).expect("FAAS VM");
+    let faas =
+        live_vms(&w).into_iter().find(|v| v["name"].as_str().is_some_and(|n| n.starts_with("FAAS"))).expect("FAAS VM");
     let vcpu = faas["template"].as_array().expect("template").iter().find(|a| a["Single"][0] == "VCPU").cloned();
     assert_eq!(vcpu.expect("VCPU")["Single"][1], "2", "resized in place: {faas}");
     assert_eq!(w["services"].as_array().map(Vec::len), Some(1), "same service");
@@ -83,7 +84,10 @@ fn an_unknown_flavour_fails_the_plan_and_a_failed_deploy_is_rolled_back() {
         .stderr_has("Function-Data");
 
     s.write("main.tarn.hcl", &RUNTIME.replace("FLAVOUR", "FAILED_DEPLOY"));
-    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD).code(3).stdout_has("FAILED_DEPLOYING").stdout_has("every completed change was rolled back");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD)
+        .code(3)
+        .stdout_has("FAILED_DEPLOYING")
+        .stdout_has("every completed change was rolled back");
     let w = world(&s);
     assert_eq!(w["services"].as_array().map(Vec::len), Some(0), "the rollback removed the service: {w}");
     assert!(live_vms(&w).is_empty(), "{w}");

@@ -58,7 +58,11 @@ impl Api {
 
     pub fn redacting(&self, secrets: Secrets) -> Api {
         let secrets = secrets.union(&Self::own_secrets(&self.settings));
-        Api { oned: self.oned.redacting(secrets.clone()), flow: self.flow.redacting(secrets), settings: self.settings.clone() }
+        Api {
+            oned: self.oned.redacting(secrets.clone()),
+            flow: self.flow.redacting(secrets),
+            settings: self.settings.clone(),
+        }
     }
 
     /// `user:password`, what the original engine hands the VM as `SR_AUTH`.
@@ -157,7 +161,11 @@ impl Api {
     pub async fn wait_vm_running(&self, id: u64, what: &str) -> Result<Vm, ProviderError> {
         let started = tokio::time::Instant::now();
         loop {
-            let vm = self.oned.vm(id).await?.ok_or_else(|| ProviderError::not_found(format!("VM {id} disappeared during {what}")))?;
+            let vm = self
+                .oned
+                .vm(id)
+                .await?
+                .ok_or_else(|| ProviderError::not_found(format!("VM {id} disappeared during {what}")))?;
             match vm.function_state() {
                 "RUNNING" => return Ok(vm),
                 "ERROR" => {

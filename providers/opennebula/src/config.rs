@@ -87,12 +87,16 @@ impl Settings {
             ));
         };
         if username.contains(':') {
-            return Err(ProviderError::permanent("username must not contain ':' (the session string is user:password)"));
+            return Err(ProviderError::permanent(
+                "username must not contain ':' (the session string is user:password)",
+            ));
         }
         let timeout = match config.get("timeout").and_then(|t| t.unmark().0.as_number()) {
             None => Duration::from_secs(30),
             Some(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s),
-            Some(s) => return Err(ProviderError::permanent(format!("timeout must be a positive number of seconds, not {s}"))),
+            Some(s) => {
+                return Err(ProviderError::permanent(format!("timeout must be a positive number of seconds, not {s}")));
+            }
         };
         let mut capacity = Capacity::default();
         if let Some(c) = config.get("capacity").filter(|c| !c.is_null()) {

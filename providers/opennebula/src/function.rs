@@ -33,7 +33,9 @@ fn size(block: &Value, name: &str, attr: &str) -> Result<Option<u64>, ProviderEr
     match block.get(name).and_then(|v| v.unmark().0.as_number()) {
         None => Ok(None),
         Some(n) if n >= 1.0 && n.fract() == 0.0 && n < 1e12 => Ok(Some(n as u64)),
-        Some(n) => Err(ProviderError::permanent(format!("{attr}.{name} must be a whole number of at least 1, not {n}"))),
+        Some(n) => {
+            Err(ProviderError::permanent(format!("{attr}.{name} must be a whole number of at least 1, not {n}")))
+        }
     }
 }
 
@@ -154,7 +156,8 @@ pub fn contents_json(attrs: &[Attr]) -> Json {
                 m.insert(k.clone(), Json::String(v.clone()));
             }
             Attr::Vector(k, pairs) => {
-                let inner: Map<String, Json> = pairs.iter().map(|(pk, pv)| (pk.clone(), Json::String(pv.clone()))).collect();
+                let inner: Map<String, Json> =
+                    pairs.iter().map(|(pk, pv)| (pk.clone(), Json::String(pv.clone()))).collect();
                 m.insert(k.clone(), Json::Object(inner));
             }
         }

@@ -129,9 +129,8 @@ impl Vm {
         let num = |p: &str| t.number_at(p).unwrap_or(0.0);
         let disk0 = t.all("DISK").find(|d| d.text_at("DISK_ID").as_deref() == Some("0"));
         let nic0 = t.all("NIC").find(|n| n.text_at("NIC_ID").as_deref() == Some("0"));
-        let endpoint = nic0
-            .and_then(|n| ["EXTERNAL_IP", "IP6", "IP"].iter().find_map(|a| n.text_at(a)))
-            .unwrap_or_default();
+        let endpoint =
+            nic0.and_then(|n| ["EXTERNAL_IP", "IP6", "IP"].iter().find_map(|a| n.text_at(a))).unwrap_or_default();
         let user = vm.at("USER_TEMPLATE").cloned().unwrap_or_default();
         Ok(Vm {
             id: required_id(vm, "a <VM>")?,
@@ -148,7 +147,12 @@ impl Vm {
             error: t.text_at("ERROR").or_else(|| user.text_at("ERROR")),
             report_ready: t.text_at("CONTEXT/REPORT_READY").as_deref() == Some("YES"),
             ready: user.text_at("READY").as_deref() == Some("YES"),
-            user_template: user.children.iter().filter(|c| c.children.is_empty()).map(|c| (c.name.clone(), c.text.clone())).collect(),
+            user_template: user
+                .children
+                .iter()
+                .filter(|c| c.children.is_empty())
+                .map(|c| (c.name.clone(), c.text.clone()))
+                .collect(),
         })
     }
 

@@ -76,8 +76,9 @@ impl Oned {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let response = decode_response(&text)
-            .map_err(|e| ProviderError::permanent(format!("{method}: oned answered something that is not XML-RPC: {e}")))?;
+        let response = decode_response(&text).map_err(|e| {
+            ProviderError::permanent(format!("{method}: oned answered something that is not XML-RPC: {e}"))
+        })?;
         let values = match response {
             Response::Fault { code, message } => {
                 return Err(ProviderError::permanent(format!("{method}: XML-RPC fault {code}: {message}")));
@@ -104,7 +105,9 @@ impl Oned {
     async fn xml(&self, method: &str, params: Vec<RpcValue>) -> Result<String, ProviderError> {
         match self.call(method, params).await? {
             RpcValue::Str(s) => Ok(s),
-            other => Err(ProviderError::permanent(format!("{method}: expected an XML string, got a {}", other.type_name()))),
+            other => {
+                Err(ProviderError::permanent(format!("{method}: expected an XML string, got a {}", other.type_name())))
+            }
         }
     }
 

@@ -101,7 +101,8 @@ impl OneFlow {
     }
 
     pub async fn service_template(&self, id: u64) -> Result<Option<Json>, ProviderError> {
-        let answer = tarn_sdk::error::found(self.client.get(&format!("service_template/{id}")).await).map_err(classify)?;
+        let answer =
+            tarn_sdk::error::found(self.client.get(&format!("service_template/{id}")).await).map_err(classify)?;
         answer.map(|a| document(a, "GET /service_template")).transpose()
     }
 

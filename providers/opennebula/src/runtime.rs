@@ -107,7 +107,8 @@ async fn instantiate(
     service_name: &str,
 ) -> Result<(u64, Result<(Json, Vec<Vm>), ProviderError>), ProviderError> {
     let (faas, daas) = specs(runtime)?;
-    let template_id = document_id(template).ok_or_else(|| ProviderError::permanent("a service template without an ID"))?;
+    let template_id =
+        document_id(template).ok_or_else(|| ProviderError::permanent("a service template without an ID"))?;
     let mut roles = Vec::new();
     for ((_, role), spec) in ROLES.iter().zip([Some(&faas), daas.as_ref()]) {
         let Some(spec) = spec else { continue };
@@ -118,7 +119,10 @@ async fn instantiate(
             ))
         })?;
         let vm_tpl = api.oned.template(vm_template).await.map_err(|e| {
-            ProviderError::new(e.class, format!("cannot read the VM template {vm_template} of role {role}: {}", e.message))
+            ProviderError::new(
+                e.class,
+                format!("cannot read the VM template {vm_template} of role {role}: {}", e.message),
+            )
         })?;
         let mut attrs = vm_attrs(spec, &vm_tpl, &api.settings.capacity, &api.auth())?;
         attrs.extend(user_attrs(runtime));
@@ -127,16 +131,14 @@ async fn instantiate(
     }
     let merge = json!({"name": service_name, "roles": roles});
     let service = api.flow.instantiate(template_id, &merge).await?;
-    let sid = document_id(&service).ok_or_else(|| ProviderError::permanent("OneFlow answered a service without an ID"))?;
+    let sid =
+        document_id(&service).ok_or_else(|| ProviderError::permanent("OneFlow answered a service without an ID"))?;
     Ok((sid, api.wait_running(sid).await))
 }
 
 /// The VM of each function in a service: by role name.
 fn vm_ids(service: &Json) -> Vec<(String, u64)> {
-    oneflow::roles(service)
-        .into_iter()
-        .filter_map(|(name, _, ids)| Some((name, *ids.first()?)))
-        .collect()
+    oneflow::roles(service).into_iter().filter_map(|(name, _, ids)| Some((name, *ids.first()?))).collect()
 }
 
 fn function_value(vm: Option<&Vm>, vm_id: u64) -> Value {
@@ -302,15 +304,24 @@ pub async fn read(api: &Api, wanted: &Value) -> Result<Option<Value>, ProviderEr
 }
 
 /// The sizes a function should have: the block's, or for a size left out, what create gave it.
-async fn targets(api: &Api, template_id: &str, role: &str, spec: &Spec) -> Result<crate::function::Sizes, ProviderError> {
+async fn targets(
+    api: &Api,
+    template_id: &str,
+    role: &str,
+    spec: &Spec,
+) -> Result<crate::function::Sizes, ProviderError> {
     let template = match (spec.cpu, spec.memory, spec.disk_size) {
         (Some(_), Some(_), Some(_)) => None,
         _ => {
-            let id: u64 = template_id.parse().map_err(|_| ProviderError::permanent("no service_template_id recorded"))?;
+            let id: u64 =
+                template_id.parse().map_err(|_| ProviderError::permanent("no service_template_id recorded"))?;
             let st = api.flow.service_template(id).await?.ok_or_else(|| {
-                ProviderError::not_found(format!("the service template {id} this runtime was made from no longer exists"))
+                ProviderError::not_found(format!(
+                    "the service template {id} this runtime was made from no longer exists"
+                ))
             })?;
-            let vm_tpl = role_vm_template(&st, role).ok_or_else(|| ProviderError::permanent(format!("service template {id} has no {role} role")))?;
+            let vm_tpl = role_vm_template(&st, role)
+                .ok_or_else(|| ProviderError::permanent(format!("service template {id} has no {role} role")))?;
             Some(api.oned.template(vm_tpl).await?)
         }
     };
@@ -320,7 +331,9 @@ async fn targets(api: &Api, template_id: &str, role: &str, spec: &Spec) -> Resul
 
 async fn resize(api: &Api, vm_id: u64, role: &str, want: crate::function::Sizes) -> Result<(), ProviderError> {
     let vm = api.oned.vm(vm_id).await?.ok_or_else(|| {
-        ProviderError::not_found(format!("the {role} VM {vm_id} no longer exists: replace the runtime (tarn apply -replace=…)"))
+        ProviderError::not_found(format!(
+            "the {role} VM {vm_id} no longer exists: replace the runtime (tarn apply -replace=…)"
+        ))
     })?;
     if vm.vcpu == want.cpu && vm.memory == want.memory && vm.disk_size == want.disk {
         return Ok(());
@@ -379,13 +392,20 @@ pub async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, 
         let (new_sid, outcome) = instantiate(api, planned, &template, &name).await?;
         if let Err(e) = outcome {
             let _ = api.remove_service(new_sid).await;
-            return Err(ProviderError::new(e.class, format!("the new flavours' service failed, the old one is kept: {}", e.message)));
+            return Err(ProviderError::new(
+                e.class,
+                format!("the new flavours' service failed, the old one is kept: {}", e.message),
+            ));
         }
         api.remove_service(sid).await?;
         sid = new_sid;
         template_id = document_id(&template).unwrap_or_default().to_string();
     } else {
-        let service = api.flow.service(sid).await?.ok_or_else(|| ProviderError::not_found(format!("service {sid} no longer exists")))?;
+        let service = api
+            .flow
+            .service(sid)
+            .await?
+            .ok_or_else(|| ProviderError::not_found(format!("service {sid} no longer exists")))?;
         let ids = vm_ids(&service);
         for ((_, role), spec) in ROLES.iter().zip([Some(&faas), daas.as_ref()]) {
             let (Some(spec), Some((_, vm_id))) = (spec, ids.iter().find(|(r, _)| r == role)) else { continue };
@@ -404,7 +424,11 @@ pub async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, 
             }
         }
     }
-    let service = api.flow.service(sid).await?.ok_or_else(|| ProviderError::not_found(format!("service {sid} vanished during its update")))?;
+    let service = api
+        .flow
+        .service(sid)
+        .await?
+        .ok_or_else(|| ProviderError::not_found(format!("service {sid} vanished during its update")))?;
     let vms = vms_of(api, &service).await?;
     let name = name_of(planned)?;
     if let Some(id) = doc_id {
@@ -433,16 +457,23 @@ pub async fn adopt(api: &Api, planned: &Value, correlation: &str) -> Result<Opti
     let name = name_of(planned)?;
     let wanted = service_name(&name, correlation);
     let services = api.flow.services().await?;
-    let Some(service) = services.into_iter().find(|s| s.get("NAME").and_then(Json::as_str) == Some(wanted.as_str())) else {
+    let Some(service) = services.into_iter().find(|s| s.get("NAME").and_then(Json::as_str) == Some(wanted.as_str()))
+    else {
         return Ok(None);
     };
     let sid = document_id(&service).unwrap_or_default();
     let vms = vms_of(api, &service).await?;
     let (faas, daas) = specs(planned)?;
-    let template_id = resolve(api, &faas, daas.as_ref()).await.ok().and_then(|t| document_id(&t)).map(|i| i.to_string()).unwrap_or_default();
+    let template_id = resolve(api, &faas, daas.as_ref())
+        .await
+        .ok()
+        .and_then(|t| document_id(&t))
+        .map(|i| i.to_string())
+        .unwrap_or_default();
     let docs = api.oned.documents(DOCUMENT_TYPE).await?;
     let existing = docs.iter().find(|d| {
-        d.body.as_deref().and_then(|b| serde_json::from_str::<Json>(b).ok()).and_then(|b| b.get("SERVICE_ID")?.as_u64()) == Some(sid)
+        d.body.as_deref().and_then(|b| serde_json::from_str::<Json>(b).ok()).and_then(|b| b.get("SERVICE_ID")?.as_u64())
+            == Some(sid)
     });
     let doc_id = match existing {
         Some(d) => d.id,
@@ -453,10 +484,15 @@ pub async fn adopt(api: &Api, planned: &Value, correlation: &str) -> Result<Opti
 
 /// A runtime by its document id (the Provisioning Engine's runtime ID).
 pub async fn import(api: &Api, id: &str) -> Result<Option<Value>, ProviderError> {
-    let id: u64 = id.trim().parse().map_err(|_| ProviderError::permanent(format!("{id:?} is not a runtime id (the SERVERLESS_RUNTIME document's number)")))?;
+    let id: u64 = id.trim().parse().map_err(|_| {
+        ProviderError::permanent(format!("{id:?} is not a runtime id (the SERVERLESS_RUNTIME document's number)"))
+    })?;
     let Some(doc) = api.oned.document(id).await? else { return Ok(None) };
     if doc.doc_type != DOCUMENT_TYPE.to_string() {
-        return Err(ProviderError::permanent(format!("document {id} is not a serverless runtime (its type is {}, not {DOCUMENT_TYPE})", doc.doc_type)));
+        return Err(ProviderError::permanent(format!(
+            "document {id} is not a serverless runtime (its type is {}, not {DOCUMENT_TYPE})",
+            doc.doc_type
+        )));
     }
     let body: Json = doc.body.as_deref().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Json::Null);
     let body = body.get("SERVERLESS_RUNTIME").cloned().unwrap_or(body);
@@ -474,7 +510,9 @@ pub async fn import(api: &Api, id: &str) -> Result<Option<Value>, ProviderError>
     };
     let lower = |key: &str| -> Value {
         match body.get(key).and_then(Json::as_object) {
-            Some(m) if !m.is_empty() => Value::Map(m.iter().map(|(k, v)| (k.to_lowercase(), Value::from_json(v))).collect()),
+            Some(m) if !m.is_empty() => {
+                Value::Map(m.iter().map(|(k, v)| (k.to_lowercase(), Value::from_json(v))).collect())
+            }
             _ => Value::Null,
         }
     };
@@ -483,7 +521,9 @@ pub async fn import(api: &Api, id: &str) -> Result<Option<Value>, ProviderError>
         Some(s) => {
             let vm = vm_ids(s).first().map(|(_, v)| *v);
             match vm {
-                Some(v) => api.oned.vm(v).await?.and_then(|vm| vm.user("FLAVOURS").map(str::to_string)).unwrap_or_default(),
+                Some(v) => {
+                    api.oned.vm(v).await?.and_then(|vm| vm.user("FLAVOURS").map(str::to_string)).unwrap_or_default()
+                }
                 None => String::new(),
             }
         }

@@ -36,7 +36,10 @@ pub fn provider_schema() -> ProviderSchema {
     );
     config.insert(
         "oneflow_server".to_string(),
-        AttributeSchema::optional(Type::String, "The OneFlow server (engine.conf :oneflow_server:). Default: ONEFLOW_URL, else http://localhost:2474."),
+        AttributeSchema::optional(
+            Type::String,
+            "The OneFlow server (engine.conf :oneflow_server:). Default: ONEFLOW_URL, else http://localhost:2474.",
+        ),
     );
     config.insert(
         "username".to_string(),

@@ -178,7 +178,8 @@ mod tests {
 
     #[test]
     fn reads_oned_style_text_with_bare_values_and_comments() {
-        let text = "# capacity\nCPU = 1\nmemory=512\nCONTEXT=[NETWORK=\"YES\",\n SSH_PUBLIC_KEY=\"$USER[SSH_PUBLIC_KEY]\"]\n";
+        let text =
+            "# capacity\nCPU = 1\nmemory=512\nCONTEXT=[NETWORK=\"YES\",\n SSH_PUBLIC_KEY=\"$USER[SSH_PUBLIC_KEY]\"]\n";
         let attrs = parse(text).expect("parse");
         assert_eq!(attrs[0], Attr::Single("CPU".into(), "1".into()));
         assert_eq!(attrs[1], Attr::Single("MEMORY".into(), "512".into()));

@@ -137,7 +137,12 @@ fn read_value(node: &Node) -> Result<RpcValue, String> {
         "double" => text.parse().map(RpcValue::Double).map_err(|_| format!("{text:?} is not a double")),
         "array" => {
             let data = typed.child("data").ok_or("an array without <data>")?;
-            data.children.iter().filter(|c| c.name == "value").map(read_value).collect::<Result<_, _>>().map(RpcValue::Array)
+            data.children
+                .iter()
+                .filter(|c| c.name == "value")
+                .map(read_value)
+                .collect::<Result<_, _>>()
+                .map(RpcValue::Array)
         }
         "struct" => {
             let mut members = Vec::new();

@@ -25,10 +25,19 @@ fn ok(status: StatusCode, body: Json) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// A refusal in oneflow-server's style (plain text), before it becomes a response.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        plain(self.0, self.1)
+    }
+}
+
 /// The logged-in user's id, or the 401 answer.
-fn login(world: &World, headers: &HeaderMap) -> Result<u64, Response> {
+fn login(world: &World, headers: &HeaderMap) -> Result<u64, Refusal> {
     let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(plain(StatusCode::UNAUTHORIZED, "A username and password must be provided"));
+        return Err(Refusal(StatusCode::UNAUTHORIZED, "A username and password must be provided".into()));
     };
     let decoded = value
         .strip_prefix("Basic ")
@@ -36,7 +45,7 @@ fn login(world: &World, headers: &HeaderMap) -> Result<u64, Response> {
         .and_then(|b| String::from_utf8(b).ok());
     match decoded.as_deref().and_then(|d| d.split_once(':')).and_then(|(u, p)| world.user_by_login(u, p)) {
         Some(u) => Ok(u.id),
-        None => Err(plain(StatusCode::UNAUTHORIZED, "Invalid credentials")),
+        None => Err(Refusal(StatusCode::UNAUTHORIZED, "Invalid credentials".into())),
     }
 }
 
@@ -71,7 +80,7 @@ fn not_found(id: &str) -> Response {
 pub async fn templates(State(data): State<Data>, headers: HeaderMap) -> Response {
     data.with(|w| {
         if let Err(r) = login(w, &headers) {
-            return r;
+            return r.into_response();
         }
         let docs = w.service_templates.iter().map(|t| document(w, t, "101")).collect();
         ok(StatusCode::OK, pool(docs))
@@ -81,7 +90,7 @@ pub async fn templates(State(data): State<Data>, headers: HeaderMap) -> Response
 pub async fn template(State(data): State<Data>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     data.with(|w| {
         if let Err(r) = login(w, &headers) {
-            return r;
+            return r.into_response();
         }
         match w.service_templates.iter().find(|t| t.id.to_string() == id) {
             Some(t) => ok(StatusCode::OK, json!({"DOCUMENT": document(w, t, "101")})),
@@ -90,11 +99,17 @@ pub async fn template(State(data): State<Data>, headers: HeaderMap, Path(id): Pa
     })
 }
 
-fn parse_action(body: &[u8]) -> Result<(String, Json), Response> {
+fn parse_action(body: &[u8]) -> Result<(String, Json), Refusal> {
     let parsed: Json = serde_json::from_slice(body)
-        .map_err(|e| plain(StatusCode::BAD_REQUEST, format!("Error parsing JSON: {e}")))?;
-    let action = parsed.get("action").filter(|a| a.is_object()).ok_or_else(|| plain(StatusCode::BAD_REQUEST, "Missing action"))?;
-    let perform = action.get("perform").and_then(Json::as_str).ok_or_else(|| plain(StatusCode::BAD_REQUEST, "Missing action perform"))?;
+        .map_err(|e| Refusal(StatusCode::BAD_REQUEST, format!("Error parsing JSON: {e}")))?;
+    let action = parsed
+        .get("action")
+        .filter(|a| a.is_object())
+        .ok_or_else(|| Refusal(StatusCode::BAD_REQUEST, "Missing action".into()))?;
+    let perform = action
+        .get("perform")
+        .and_then(Json::as_str)
+        .ok_or_else(|| Refusal(StatusCode::BAD_REQUEST, "Missing action perform".into()))?;
     Ok((perform.to_string(), action.get("params").cloned().unwrap_or(json!({}))))
 }
 
@@ -112,16 +127,23 @@ fn merge_object(into: &mut Json, from: &Json) {
     }
 }
 
-pub async fn template_action(State(data): State<Data>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn template_action(
+    State(data): State<Data>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     data.with(|w| {
         let uid = match login(w, &headers) {
             Ok(u) => u,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
-        let Some(index) = w.service_templates.iter().position(|t| t.id.to_string() == id) else { return not_found(&id) };
+        let Some(index) = w.service_templates.iter().position(|t| t.id.to_string() == id) else {
+            return not_found(&id);
+        };
         let (perform, params) = match parse_action(&body) {
             Ok(a) => a,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         match perform.as_str() {
             "instantiate" => instantiate(w, index, uid, &params),
@@ -132,7 +154,9 @@ pub async fn template_action(State(data): State<Data>, headers: HeaderMap, Path(
                 }
                 _ => plain(StatusCode::BAD_REQUEST, "Missing name"),
             },
-            other => plain(StatusCode::METHOD_NOT_ALLOWED, format!("{other} action is not supported by tarn's emulator")),
+            other => {
+                plain(StatusCode::METHOD_NOT_ALLOWED, format!("{other} action is not supported by tarn's emulator"))
+            }
         }
     })
 }
@@ -157,14 +181,19 @@ fn instantiate(w: &mut World, index: usize, uid: u64, params: &Json) -> Response
             }
             if let Some(contents) = m.get("template_contents") {
                 if !contents.is_object() {
-                    return plain(StatusCode::BAD_REQUEST, format!("template_contents of role {name} must be an object"));
+                    return plain(
+                        StatusCode::BAD_REQUEST,
+                        format!("template_contents of role {name} must be an object"),
+                    );
                 }
                 merge_object(&mut role["template_contents"], contents);
             }
             if let Some(text) = m.get("vm_template_contents").and_then(Json::as_str) {
                 match contents_from_text(text) {
                     Ok(c) => merge_object(&mut role["template_contents"], &c),
-                    Err(e) => return plain(StatusCode::BAD_REQUEST, format!("vm_template_contents of role {name}: {e}")),
+                    Err(e) => {
+                        return plain(StatusCode::BAD_REQUEST, format!("vm_template_contents of role {name}: {e}"));
+                    }
                 }
             }
             for (k, v) in m.as_object().into_iter().flatten() {
@@ -182,7 +211,8 @@ fn instantiate(w: &mut World, index: usize, uid: u64, params: &Json) -> Response
         }
     }
     let id = w.fresh_id();
-    let name = merge.get("name").and_then(Json::as_str).map_or_else(|| format!("{}-{id}", template.name), str::to_string);
+    let name =
+        merge.get("name").and_then(Json::as_str).map_or_else(|| format!("{}-{id}", template.name), str::to_string);
     let now = now_ms();
     if let Some(m) = body.as_object_mut() {
         m.insert("name".into(), json!(name));
@@ -202,7 +232,7 @@ pub async fn services(State(data): State<Data>, headers: HeaderMap) -> Response 
     data.with(|w| {
         let uid = match login(w, &headers) {
             Ok(u) => u,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         let docs = w.services.iter().filter(|s| s.uid == uid).map(|s| document(w, s, "100")).collect();
         ok(StatusCode::OK, pool(docs))
@@ -213,7 +243,7 @@ pub async fn service(State(data): State<Data>, headers: HeaderMap, Path(id): Pat
     data.with(|w| {
         let uid = match login(w, &headers) {
             Ok(u) => u,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         match w.services.iter().find(|s| s.id.to_string() == id && s.uid == uid) {
             Some(s) => ok(StatusCode::OK, json!({"DOCUMENT": document(w, s, "100")})),
@@ -226,9 +256,11 @@ pub async fn delete_service(State(data): State<Data>, headers: HeaderMap, Path(i
     data.with(|w| {
         let uid = match login(w, &headers) {
             Ok(u) => u,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
-        let Some(index) = w.services.iter().position(|s| s.id.to_string() == id && s.uid == uid) else { return not_found(&id) };
+        let Some(index) = w.services.iter().position(|s| s.id.to_string() == id && s.uid == uid) else {
+            return not_found(&id);
+        };
         let state = w.services[index].body["state"].as_i64().unwrap_or(0);
         // Transient states cannot be undeployed (LifeCycleManager.undeploy_action).
         if [0, 1, 3, 8, 10, 11, 12].contains(&state) {
@@ -240,16 +272,23 @@ pub async fn delete_service(State(data): State<Data>, headers: HeaderMap, Path(i
     })
 }
 
-pub async fn service_action(State(data): State<Data>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn service_action(
+    State(data): State<Data>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     data.with(|w| {
         let uid = match login(w, &headers) {
             Ok(u) => u,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
-        let Some(index) = w.services.iter().position(|s| s.id.to_string() == id && s.uid == uid) else { return not_found(&id) };
+        let Some(index) = w.services.iter().position(|s| s.id.to_string() == id && s.uid == uid) else {
+            return not_found(&id);
+        };
         let (perform, params) = match parse_action(&body) {
             Ok(a) => a,
-            Err(r) => return r,
+            Err(r) => return r.into_response(),
         };
         let now = now_ms();
         match perform.as_str() {
@@ -279,7 +318,9 @@ pub async fn service_action(State(data): State<Data>, headers: HeaderMap, Path(i
                 }
                 _ => plain(StatusCode::BAD_REQUEST, "Missing name"),
             },
-            other => plain(StatusCode::METHOD_NOT_ALLOWED, format!("{other} action is not supported by tarn's emulator")),
+            other => {
+                plain(StatusCode::METHOD_NOT_ALLOWED, format!("{other} action is not supported by tarn's emulator"))
+            }
         }
     })
 }

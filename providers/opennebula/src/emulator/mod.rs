@@ -156,7 +156,10 @@ pub struct Emulator {
 impl Emulator {
     /// The sandbox catalogue, in memory only.
     pub fn new(settings: Settings) -> Emulator {
-        Emulator { data: Data { world: Arc::new(Mutex::new(catalogue(&settings))), snapshot: None }, faults: Faults::default() }
+        Emulator {
+            data: Data { world: Arc::new(Mutex::new(catalogue(&settings))), snapshot: None },
+            faults: Faults::default(),
+        }
     }
 
     /// An emulator whose world lives in `snapshot` (read now if it exists, written on change).

@@ -52,7 +52,14 @@ impl Params<'_> {
     fn int(&self, i: usize) -> Result<i64, Outcome> {
         match self.values.get(i) {
             Some(RpcValue::Int(n)) => Ok(*n),
-            Some(other) => Err(Outcome::Fault(-501, format!("Type mismatch: parameter {i} of {} must be an integer, not a {}", self.method, other.type_name()))),
+            Some(other) => Err(Outcome::Fault(
+                -501,
+                format!(
+                    "Type mismatch: parameter {i} of {} must be an integer, not a {}",
+                    self.method,
+                    other.type_name()
+                ),
+            )),
             None => Err(Outcome::Fault(-501, format!("Not enough parameters for {}", self.method))),
         }
     }
@@ -62,7 +69,14 @@ impl Params<'_> {
     fn text(&self, i: usize) -> Result<String, Outcome> {
         match self.values.get(i) {
             Some(RpcValue::Str(s)) => Ok(s.clone()),
-            Some(other) => Err(Outcome::Fault(-501, format!("Type mismatch: parameter {i} of {} must be a string, not a {}", self.method, other.type_name()))),
+            Some(other) => Err(Outcome::Fault(
+                -501,
+                format!(
+                    "Type mismatch: parameter {i} of {} must be a string, not a {}",
+                    self.method,
+                    other.type_name()
+                ),
+            )),
             None => Err(Outcome::Fault(-501, format!("Not enough parameters for {}", self.method))),
         }
     }
@@ -115,7 +129,13 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
     let session = p.text(0)?;
     let uid = match session.split_once(':').and_then(|(u, pw)| world.user_by_login(u, pw)) {
         Some(u) => u.id,
-        None => return Ok(Outcome::Fail(format!("[{method}] User couldn't be authenticated, aborting call."), AUTHENTICATION, -1)),
+        None => {
+            return Ok(Outcome::Fail(
+                format!("[{method}] User couldn't be authenticated, aborting call."),
+                AUTHENTICATION,
+                -1,
+            ));
+        }
     };
     let now = now_ms();
     Ok(match method {
@@ -136,7 +156,9 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
         "one.vm.action" => {
             let action = p.text(1)?;
             let id = p.int(2)?;
-            let Some(i) = world.vms.iter().position(|v| v.id as i64 == id) else { return Ok(no_exists(method, "virtual machine", id)) };
+            let Some(i) = world.vms.iter().position(|v| v.id as i64 == id) else {
+                return Ok(no_exists(method, "virtual machine", id));
+            };
             match action.as_str() {
                 "terminate" | "terminate-hard" => {
                     world.terminate_vm(id as u64, now);
@@ -154,19 +176,34 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
         "one.vm.resize" => {
             let id = p.int(1)?;
             let text = p.text(2)?;
-            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else { return Ok(no_exists(method, "virtual machine", id)) };
+            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else {
+                return Ok(no_exists(method, "virtual machine", id));
+            };
             if !(vm.state == 3 && vm.lcm == 3) && vm.state != 8 {
-                return Ok(Outcome::Fail(format!("[{method}] Resize action is not available for state {}", crate::model::state_name(vm.state)), ACTION, id));
+                return Ok(Outcome::Fail(
+                    format!(
+                        "[{method}] Resize action is not available for state {}",
+                        crate::model::state_name(vm.state)
+                    ),
+                    ACTION,
+                    id,
+                ));
             }
             let attrs = match parse(&text) {
                 Ok(a) => a,
                 Err(e) => return Ok(Outcome::Fail(format!("[{method}] Error parsing template: {e}"), INTERNAL, id)),
             };
-            let num = |attrs: &[Attr], n: &str| super::world::single(attrs, n).and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0);
+            let num = |attrs: &[Attr], n: &str| {
+                super::world::single(attrs, n).and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0)
+            };
             for (key, max) in [("VCPU", "VCPU_MAX"), ("MEMORY", "MEMORY_MAX")] {
                 if let (Some(want), Some(limit)) = (num(&attrs, key), num(&vm.template, max)) {
                     if want > limit {
-                        return Ok(Outcome::Fail(format!("[{method}] Cannot hot-resize {key} to {want}: it exceeds {max} = {limit}."), ACTION, id));
+                        return Ok(Outcome::Fail(
+                            format!("[{method}] Cannot hot-resize {key} to {want}: it exceeds {max} = {limit}."),
+                            ACTION,
+                            id,
+                        ));
                     }
                 }
             }
@@ -183,9 +220,15 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
             let disk = p.int(2)?;
             let size = p.text(3)?;
             let step = world.step_ms;
-            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else { return Ok(no_exists(method, "virtual machine", id)) };
+            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else {
+                return Ok(no_exists(method, "virtual machine", id));
+            };
             if !(vm.state == 3 && vm.lcm == 3) {
-                return Ok(Outcome::Fail(format!("[{method}] Disk resize is not available in state {}", crate::model::state_name(vm.state)), ACTION, id));
+                return Ok(Outcome::Fail(
+                    format!("[{method}] Disk resize is not available in state {}", crate::model::state_name(vm.state)),
+                    ACTION,
+                    id,
+                ));
             }
             let Ok(new) = size.trim().parse::<u64>() else {
                 return Ok(Outcome::Fail(format!("[{method}] Wrong size {size:?}"), ACTION, id));
@@ -197,7 +240,11 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
             };
             let current = pairs.iter().find(|(k, _)| k == "SIZE").and_then(|(_, v)| v.parse::<u64>().ok()).unwrap_or(0);
             if new <= current {
-                return Ok(Outcome::Fail(format!("[{method}] New disk size has to be greater than current one"), ACTION, id));
+                return Ok(Outcome::Fail(
+                    format!("[{method}] New disk size has to be greater than current one"),
+                    ACTION,
+                    id,
+                ));
             }
             pairs.retain(|(k, _)| k != "SIZE");
             pairs.push(("SIZE".into(), new.to_string()));
@@ -208,7 +255,9 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
             let id = p.int(1)?;
             let text = p.text(2)?;
             let merge = p.opt_int(3, 0)? == 1;
-            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else { return Ok(no_exists(method, "virtual machine", id)) };
+            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else {
+                return Ok(no_exists(method, "virtual machine", id));
+            };
             let attrs = match parse(&text) {
                 Ok(a) => a,
                 Err(e) => return Ok(Outcome::Fail(format!("[{method}] Error parsing template: {e}"), INTERNAL, id)),
@@ -225,7 +274,9 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
             let id = p.int(1)?;
             let op = p.int(2)?;
             let step = world.step_ms;
-            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else { return Ok(no_exists(method, "virtual machine", id)) };
+            let Some(vm) = world.vms.iter_mut().find(|v| v.id as i64 == id) else {
+                return Ok(no_exists(method, "virtual machine", id));
+            };
             match op {
                 1 => (vm.lcm, vm.due) = (3, None),
                 0 => (vm.lcm, vm.due) = (14, None),
@@ -250,7 +301,9 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
             let doc_type = p.int(2)?;
             let tree = match crate::xmlrpc::parse_tree(&text) {
                 Ok(t) => t,
-                Err(e) => return Ok(Outcome::Fail(format!("[{method}] Error parsing document template: {e}"), INTERNAL, -1)),
+                Err(e) => {
+                    return Ok(Outcome::Fail(format!("[{method}] Error parsing document template: {e}"), INTERNAL, -1));
+                }
             };
             let name = tree.text_at("NAME").unwrap_or_default();
             let body = tree.at("BODY").map(|b| b.text.clone()).unwrap_or_default();
@@ -269,7 +322,9 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
         "one.document.update" => {
             let id = p.int(1)?;
             let text = p.text(2)?;
-            let Some(d) = world.documents.iter_mut().find(|d| d.id as i64 == id) else { return Ok(no_exists(method, "document", id)) };
+            let Some(d) = world.documents.iter_mut().find(|d| d.id as i64 == id) else {
+                return Ok(no_exists(method, "document", id));
+            };
             match crate::xmlrpc::parse_tree(&text) {
                 Ok(t) => {
                     if let Some(b) = t.at("BODY") {
@@ -283,7 +338,9 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
         "one.document.rename" => {
             let id = p.int(1)?;
             let name = p.text(2)?;
-            let Some(d) = world.documents.iter_mut().find(|d| d.id as i64 == id) else { return Ok(no_exists(method, "document", id)) };
+            let Some(d) = world.documents.iter_mut().find(|d| d.id as i64 == id) else {
+                return Ok(no_exists(method, "document", id));
+            };
             if name.trim().is_empty() {
                 return Ok(Outcome::Fail(format!("[{method}] Invalid NAME, it cannot be empty"), ACTION, id));
             }
@@ -303,7 +360,13 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
         "one.documentpool.info" => {
             let doc_type = p.opt_int(4, -1)?;
             let mut docs: Vec<AnyDoc<'_>> = Vec::new();
-            docs.extend(world.documents.iter().filter(|d| d.uid == uid && (doc_type < 0 || d.doc_type == doc_type)).map(AnyDoc::Plain));
+            docs.extend(
+                world
+                    .documents
+                    .iter()
+                    .filter(|d| d.uid == uid && (doc_type < 0 || d.doc_type == doc_type))
+                    .map(AnyDoc::Plain),
+            );
             if doc_type == 100 {
                 docs.extend(world.services.iter().filter(|s| s.uid == uid).map(|s| AnyDoc::Flow(s, 100)));
             }

@@ -148,7 +148,10 @@ impl World {
     }
 
     pub fn service_ids_vms(service: &FlowDoc) -> Vec<u64> {
-        crate::oneflow::roles(&json!({"TEMPLATE": {"BODY": service.body}})).into_iter().flat_map(|(_, _, ids)| ids).collect()
+        crate::oneflow::roles(&json!({"TEMPLATE": {"BODY": service.body}}))
+            .into_iter()
+            .flat_map(|(_, _, ids)| ids)
+            .collect()
     }
 
     /// The first role whose VM template the service's owner may not use.
@@ -172,7 +175,13 @@ impl World {
                 (vm.state, vm.lcm, vm.due) = match (vm.state, vm.lcm) {
                     (1, _) => (3, 1, Some(next)),
                     (3, 1) if vm.doomed => {
-                        set(&mut vm.user, Attr::Single("ERROR".into(), "Error executing image transfer script: image not found".into()));
+                        set(
+                            &mut vm.user,
+                            Attr::Single(
+                                "ERROR".into(),
+                                "Error executing image transfer script: image not found".into(),
+                            ),
+                        );
                         (3, 39, None)
                     }
                     (3, 1) => (3, 2, Some(next)),
@@ -201,9 +210,13 @@ impl World {
                 0 if due && denied.is_some() => {
                     let (role, tpl) = denied.unwrap_or_default();
                     let uid = service.uid;
-                    log(&mut service.body, "E", format!(
-                        "Error instantiating VM Template [{tpl}] in Role {role}: [one.template.instantiate] User [{uid}] : Not authorized to perform USE TEMPLATE [{tpl}]."
-                    ));
+                    log(
+                        &mut service.body,
+                        "E",
+                        format!(
+                            "Error instantiating VM Template [{tpl}] in Role {role}: [one.template.instantiate] User [{uid}] : Not authorized to perform USE TEMPLATE [{tpl}]."
+                        ),
+                    );
                     set_state(service, 7, 7);
                     service.due = None;
                 }
@@ -214,7 +227,9 @@ impl World {
                 }
                 1 if failed => set_state(service, 7, 7),
                 1 if !ids.is_empty() && all_running => set_state(service, 2, 2),
-                2 if vms.len() < ids.len() || vms.iter().any(|v| v.state == 6 || v.lcm == 39) => set_state(service, 4, 4),
+                2 if vms.len() < ids.len() || vms.iter().any(|v| v.state == 6 || v.lcm == 39) => {
+                    set_state(service, 4, 4)
+                }
                 3 if all_done => {
                     set_state(service, 12, 5);
                     service.due = Some(now + step);
@@ -257,22 +272,30 @@ impl World {
     }
 
     fn create_vm(&mut self, uid: u64, name: &str, tpl_id: u64, contents: &Json, doomed: bool, now: u64) -> u64 {
-        let mut attrs: Vec<Attr> = self.vm_templates.iter().find(|t| t.id == tpl_id).map(|t| t.attrs.clone()).unwrap_or_default();
+        let mut attrs: Vec<Attr> =
+            self.vm_templates.iter().find(|t| t.id == tpl_id).map(|t| t.attrs.clone()).unwrap_or_default();
         if let Some(obj) = contents.as_object() {
             for (k, v) in obj {
                 let a = match v {
                     Json::Object(m) => Attr::Vector(
                         k.to_uppercase(),
-                        m.iter().map(|(pk, pv)| (pk.to_uppercase(), pv.as_str().map_or_else(|| pv.to_string(), str::to_string))).collect(),
+                        m.iter()
+                            .map(|(pk, pv)| {
+                                (pk.to_uppercase(), pv.as_str().map_or_else(|| pv.to_string(), str::to_string))
+                            })
+                            .collect(),
                     ),
-                    other => Attr::Single(k.to_uppercase(), other.as_str().map_or_else(|| other.to_string(), str::to_string)),
+                    other => {
+                        Attr::Single(k.to_uppercase(), other.as_str().map_or_else(|| other.to_string(), str::to_string))
+                    }
                 };
                 set(&mut attrs, a);
             }
         }
         let id = self.next_vm;
         self.next_vm += 1;
-        let (mut template, user): (Vec<Attr>, Vec<Attr>) = attrs.into_iter().partition(|a| SYSTEM_ATTRS.contains(&a.name()));
+        let (mut template, user): (Vec<Attr>, Vec<Attr>) =
+            attrs.into_iter().partition(|a| SYSTEM_ATTRS.contains(&a.name()));
         for a in &mut template {
             match a {
                 Attr::Vector(n, pairs) if n == "DISK" => {

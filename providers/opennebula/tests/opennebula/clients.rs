@@ -41,7 +41,9 @@ async fn a_service_deploys_over_time_and_undeploys_asynchronously() {
     let mut seen = Vec::new();
     for _ in 0..100 {
         if let Some(s) = api.flow.service(id).await.expect("get") {
-            if let Some(vm) = tarn_provider_opennebula::oneflow::roles(&s).first().and_then(|(_, _, ids)| ids.first().copied()) {
+            if let Some(vm) =
+                tarn_provider_opennebula::oneflow::roles(&s).first().and_then(|(_, _, ids)| ids.first().copied())
+            {
                 let vm = api.oned.vm(vm).await.expect("info").expect("vm");
                 if seen.last() != Some(&vm.state_text()) {
                     seen.push(vm.state_text());
@@ -70,7 +72,10 @@ async fn documents_are_allocated_read_updated_listed_and_deleted() {
     let api = env.api();
     let id = api.oned.document_allocate(1337, "doc <&>", "{\"A\":\"]]>\"}").await.expect("allocate");
     let doc = api.oned.document(id).await.expect("info").expect("doc");
-    assert_eq!((doc.name.as_str(), doc.doc_type.as_str(), doc.body.as_deref()), ("doc <&>", "1337", Some("{\"A\":\"]]>\"}")));
+    assert_eq!(
+        (doc.name.as_str(), doc.doc_type.as_str(), doc.body.as_deref()),
+        ("doc <&>", "1337", Some("{\"A\":\"]]>\"}"))
+    );
     api.oned.document_update(id, "{\"B\":1}").await.expect("update");
     api.oned.document_rename(id, "renamed").await.expect("rename");
     let all = api.oned.documents(1337).await.expect("pool");

@@ -11,11 +11,18 @@ use tarn_sdk::{AdoptRequest, DeleteRequest, ErrorClass, PlanRequest, Provider, U
 
 use crate::common::{Env, PASSWORD, RUNTIME, create, num, read, runtime, s, text, try_create, with, with_in};
 
-async fn plan(p: &tarn_provider_opennebula::OpenNebulaProvider, proposed: Value) -> Result<Value, tarn_sdk::ProviderError> {
+async fn plan(
+    p: &tarn_provider_opennebula::OpenNebulaProvider,
+    proposed: Value,
+) -> Result<Value, tarn_sdk::ProviderError> {
     p.plan(PlanRequest { type_name: RUNTIME.into(), prior: None, proposed }).await.map(|r| r.planned)
 }
 
-async fn update(p: &tarn_provider_opennebula::OpenNebulaProvider, prior: &Value, planned: Value) -> Result<Value, tarn_sdk::ProviderError> {
+async fn update(
+    p: &tarn_provider_opennebula::OpenNebulaProvider,
+    prior: &Value,
+    planned: Value,
+) -> Result<Value, tarn_sdk::ProviderError> {
     p.update(UpdateRequest { type_name: RUNTIME.into(), prior: prior.clone(), planned }).await
 }
 
@@ -169,7 +176,12 @@ async fn resize_in_place_within_the_capacity_limits_and_refuse_beyond_them() {
     let env = Env::start().await;
     let p = env.provider();
     let created = create(&p, runtime("grow", "Function", None), "c-6").await;
-    let bigger = with_in(&with_in(&with_in(&created, "faas", "cpu", Value::Number(2.0)), "faas", "memory", Value::Number(1024.0)), "faas", "disk_size", Value::Number(2048.0));
+    let bigger = with_in(
+        &with_in(&with_in(&created, "faas", "cpu", Value::Number(2.0)), "faas", "memory", Value::Number(1024.0)),
+        "faas",
+        "disk_size",
+        Value::Number(2048.0),
+    );
     let updated = update(&p, &created, bigger).await.unwrap_or_else(|e| panic!("resize: {}", e.message));
     assert_eq!(s(&updated, "service_id"), s(&created, "service_id"), "in place");
     assert_eq!(num(&updated, &["functions", "faas", "cpu"]), 2.0);
@@ -202,7 +214,10 @@ async fn new_flavours_bring_a_new_service_under_the_same_runtime_id() {
     assert_ne!(s(&updated, "service_id"), s(&created, "service_id"));
     assert_eq!(s(&updated, "service_template_id"), "1");
     assert_eq!(text(&updated, &["functions", "daas", "state"]), "RUNNING");
-    assert!(env.api().flow.service(id(&created, "service_id")).await.expect("get").is_none(), "the old service is gone");
+    assert!(
+        env.api().flow.service(id(&created, "service_id")).await.expect("get").is_none(),
+        "the old service is gone"
+    );
     let doc = env.api().oned.document(id(&created, "id")).await.expect("info").expect("doc");
     assert!(doc.body.as_deref().expect("body").contains(&format!("\"SERVICE_ID\":{}", s(&updated, "service_id"))));
     delete(&p, &updated).await;
@@ -213,7 +228,11 @@ async fn scheduling_and_name_changes_update_the_vms_and_the_document() {
     let env = Env::start().await;
     let p = env.provider();
     let created = create(&p, runtime("sched", "Function", None), "c-8").await;
-    let wanted = with(&with_in(&created, "scheduling", "requirements", Value::string("HYPERVISOR = kvm")), "name", Value::string("sched-2"));
+    let wanted = with(
+        &with_in(&created, "scheduling", "requirements", Value::string("HYPERVISOR = kvm")),
+        "name",
+        Value::string("sched-2"),
+    );
     let updated = update(&p, &created, wanted).await.unwrap_or_else(|e| panic!("update: {}", e.message));
     let vm_id: u64 = text(&updated, &["functions", "faas", "vm_id"]).parse().expect("vm id");
     let vm = env.api().oned.vm(vm_id).await.expect("info").expect("vm");
@@ -273,7 +292,8 @@ async fn adopt_finds_the_service_of_an_interrupted_create() {
         .expect("found");
     assert_eq!(s(&adopted, "service_id"), s(&created, "service_id"));
     assert!(env.api().oned.document(id(&adopted, "id")).await.expect("info").is_some(), "the document is made again");
-    let none = p.adopt(AdoptRequest { type_name: RUNTIME.into(), correlation: "other".into(), planned }).await.expect("adopt");
+    let none =
+        p.adopt(AdoptRequest { type_name: RUNTIME.into(), correlation: "other".into(), planned }).await.expect("adopt");
     assert!(none.is_none());
     delete(&p, &adopted).await;
 }

@@ -71,7 +71,11 @@ fn xmllint() {
 /// Validates `xml` (its root element `root`) against `xsd` with xmllint.
 fn validate(xml: &str, root: &str, xsd: &std::path::Path, dir: &std::path::Path, n: usize) -> Result<(), String> {
     let ns = format!("<{root} xmlns=\"http://opennebula.org/XMLSchema\"");
-    let named = if let Some(rest) = xml.strip_prefix(&format!("<{root}")) { format!("{ns}{rest}") } else { return Err(format!("root is not <{root}>: {xml}")) };
+    let named = if let Some(rest) = xml.strip_prefix(&format!("<{root}")) {
+        format!("{ns}{rest}")
+    } else {
+        return Err(format!("root is not <{root}>: {xml}"));
+    };
     let file = dir.join(format!("answer-{n}.xml"));
     std::fs::write(&file, named).expect("write the answer");
     let out = Command::new("xmllint").arg("--noout").arg("--schema").arg(xsd).arg(&file).output().expect("run xmllint");
@@ -84,7 +88,14 @@ fn template_matches(template: &str, path: &str) -> bool {
     t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
 }
 
-fn check_document(doc: &Json, fields: &Json, service_states: &[i64], role_states: &[i64], problems: &mut Vec<String>, at: &str) {
+fn check_document(
+    doc: &Json,
+    fields: &Json,
+    service_states: &[i64],
+    role_states: &[i64],
+    problems: &mut Vec<String>,
+    at: &str,
+) {
     for key in fields.as_object().expect("fields").keys() {
         if key == "TEMPLATE.BODY" {
             if doc.pointer("/TEMPLATE/BODY").is_none() {
@@ -95,7 +106,7 @@ fn check_document(doc: &Json, fields: &Json, service_states: &[i64], role_states
         }
     }
     for key in ["ID", "UID", "GID"] {
-        if !doc[key].as_str().is_some_and(|s| s.parse::<u64>().is_ok()) {
+        if doc[key].as_str().is_none_or(|s| s.parse::<u64>().is_err()) {
             problems.push(format!("{at}: {key} is not an integer in quotes: {}", doc[key]));
         }
     }
@@ -132,18 +143,27 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
     let router = emulator.router().layer(middleware::from_fn(move |r, n| record(recorder.clone(), r, n)));
     let server = SimServer::start(router).await.expect("serve");
     let base = server.url().trim_end_matches('/').to_string();
-    let env = Env { running: tarn_sdk::sim::RunningEmulator { server, faults: emulator.faults().clone(), base_url: base.clone() }, emulator };
+    let env = Env {
+        running: tarn_sdk::sim::RunningEmulator { server, faults: emulator.faults().clone(), base_url: base.clone() },
+        emulator,
+    };
 
     // The provider's whole lifecycle, and its failures.
     let p = env.provider();
     let created = create(&p, runtime("spec", "Function", Some("Data")), "spec-1").await;
-    let resized = with_in(&with_in(&created, "faas", "cpu", Value::Number(2.0)), "faas", "disk_size", Value::Number(2048.0));
+    let resized =
+        with_in(&with_in(&created, "faas", "cpu", Value::Number(2.0)), "faas", "disk_size", Value::Number(2048.0));
     let resized = with_in(&resized, "scheduling", "policy", Value::string("latency"));
-    let updated = p.update(UpdateRequest { type_name: RUNTIME.into(), prior: created.clone(), planned: resized }).await.expect("update");
+    let updated = p
+        .update(UpdateRequest { type_name: RUNTIME.into(), prior: created.clone(), planned: resized })
+        .await
+        .expect("update");
     p.import(RUNTIME, updated.get("id").and_then(Value::as_str).expect("id")).await.expect("import");
     p.delete(DeleteRequest { type_name: RUNTIME.into(), state: updated }).await.expect("delete");
     let failed = try_create(&p, runtime("spec-f", "FAILED_DEPLOY", None), "spec-2").await.expect_err("fails");
-    p.delete(DeleteRequest { type_name: RUNTIME.into(), state: failed.partial.expect("partial") }).await.expect("rollback");
+    p.delete(DeleteRequest { type_name: RUNTIME.into(), state: failed.partial.expect("partial") })
+        .await
+        .expect("rollback");
     let _ = try_create(&p, runtime("spec-d", "DenyVMTemplate", None), "spec-3").await.expect_err("denied");
     let api = env.api();
     api.oned.vms().await.expect("vmpool");
@@ -160,8 +180,13 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
     api.flow.recover(id.parse().expect("id"), true).await.expect("recover delete");
     let anonymous = Client::builder(format!("{base}/")).max_attempts(1).build().expect("client");
     let _ = anonymous.get("service").await.expect_err("401");
-    let bad = format!("<?xml version=\"1.0\"?><methodCall><methodName>one.vm.info</methodName><params><param><value><string>cognit:wrong</string></value></param><param><value><i4>0</i4></value></param></params></methodCall>");
-    anonymous.request(Method::POST, &format!("{base}/RPC2")).text(&bad, "text/xml").send().await.expect("AUTHENTICATION envelope");
+    let bad = "<?xml version=\"1.0\"?><methodCall><methodName>one.vm.info</methodName><params><param><value><string>cognit:wrong</string></value></param><param><value><i4>0</i4></value></param></params></methodCall>";
+    anonymous
+        .request(Method::POST, &format!("{base}/RPC2"))
+        .text(bad, "text/xml")
+        .send()
+        .await
+        .expect("AUTHENTICATION envelope");
     let unknown = "<?xml version=\"1.0\"?><methodCall><methodName>one.nothing</methodName><params/></methodCall>";
     anonymous.request(Method::POST, &format!("{base}/RPC2")).text(unknown, "text/xml").send().await.expect("fault");
 
@@ -175,7 +200,9 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
         .iter()
         .filter_map(|c| c.as_str()?.split(' ').next()?.parse().ok())
         .collect();
-    let states = |key: &str| -> Vec<i64> { subset["oneflow"][key].as_object().expect(key).values().filter_map(Json::as_i64).collect() };
+    let states = |key: &str| -> Vec<i64> {
+        subset["oneflow"][key].as_object().expect(key).values().filter_map(Json::as_i64).collect()
+    };
     let (service_states, role_states) = (states("service_states"), states("role_states"));
     let fields = &flow_spec["service_document"]["fields"];
     let mut methods: Vec<Json> = subset["xmlrpc"]["methods"].as_array().expect("methods").clone();
@@ -251,13 +278,18 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
             continue;
         }
         flow_checked += 1;
-        let Some(endpoint) = endpoints.iter().find(|e| e["method"] == x.method.as_str() && template_matches(e["path"].as_str().unwrap_or(""), &x.path)) else {
+        let Some(endpoint) = endpoints
+            .iter()
+            .find(|e| e["method"] == x.method.as_str() && template_matches(e["path"].as_str().unwrap_or(""), &x.path))
+        else {
             problems.push(format!("{at}: no such OneFlow endpoint in the subset"));
             continue;
         };
         let success: Vec<u64> = endpoint["status"]
             .as_str()
-            .map(|s| s.split(|c: char| !c.is_ascii_digit()).filter_map(|d| d.parse().ok()).filter(|d| *d >= 200).collect())
+            .map(|s| {
+                s.split(|c: char| !c.is_ascii_digit()).filter_map(|d| d.parse().ok()).filter(|d| *d >= 200).collect()
+            })
             .or_else(|| endpoint["status"].as_u64().map(|s| vec![s]))
             .unwrap_or_default();
         if x.status < 400 {
@@ -287,8 +319,17 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
     }
     assert!(problems.is_empty(), "answers that do not follow the vendor files:\n{}", problems.join("\n\n"));
     for m in [
-        "one.vm.info", "one.vm.resize", "one.vm.diskresize", "one.vm.update", "one.vm.action", "one.vmpool.info",
-        "one.template.info", "one.document.allocate", "one.document.info", "one.document.update", "one.document.delete",
+        "one.vm.info",
+        "one.vm.resize",
+        "one.vm.diskresize",
+        "one.vm.update",
+        "one.vm.action",
+        "one.vmpool.info",
+        "one.template.info",
+        "one.document.allocate",
+        "one.document.info",
+        "one.document.update",
+        "one.document.delete",
         "one.documentpool.info",
     ] {
         assert!(seen_methods.contains(m), "{m} was never answered successfully: {seen_methods:?}");
