@@ -20,6 +20,9 @@ packages=(ca-certificates openssh-server postgresql podman runc busybox-static p
 # pagw: the slot database tests start a private mariadbd (mariadb-install-db, the mariadb client);
 # the image build tests run a private dockerd (docker.io) and check images with qemu-img.
 packages+=(mariadb-server mariadb-client qemu-utils)
+# libxml2-utils: xmllint, with which the opennebula tests validate the emulator's XML against
+# OpenNebula's XSDs (specs/opennebula-xsd/), as OpenNebula's own share/doc/xsd/test.sh does.
+packages+=(libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -6,7 +6,7 @@ use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
 pub const BUILTIN: &[&str] =
-    &["cloudflare", "digitalocean", "fault", "local", "null", "openstack", "pagw", "pond", "scaleway", "vsn"];
+    &["cloudflare", "digitalocean", "fault", "local", "null", "opennebula", "openstack", "pagw", "pond", "scaleway", "vsn"];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
@@ -20,6 +20,7 @@ pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
         "openstack" => Some(tarn_provider_openstack::provider()),
         "pond" => Some(tarn_provider_pond::provider()),
         "pagw" => Some(tarn_provider_pagw::provider()),
+        "opennebula" => Some(tarn_provider_opennebula::provider()),
         _ => None,
     }
 }
@@ -42,6 +43,7 @@ pub fn emulators() -> Vec<Arc<dyn tarn_sdk::sim::Emulated>> {
     vec![
         tarn_provider_cloudflare::emulated(),
         tarn_provider_digitalocean::emulated(),
+        tarn_provider_opennebula::emulated(),
         tarn_provider_openstack::emulated(),
         tarn_provider_scaleway::emulated(),
     ]

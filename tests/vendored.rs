@@ -23,8 +23,16 @@ fn copies(repo: &Path, shared: &Path) -> Vec<(PathBuf, PathBuf)> {
     let specs = repo.join("specs");
     let entries = std::fs::read_dir(&specs).unwrap_or_else(|e| panic!("cannot list {}: {e}", specs.display()));
     for entry in entries {
-        let name = entry.expect("a directory entry").file_name();
-        if name != "README.md" && !is_extract(Path::new(&name)) {
+        let entry = entry.expect("a directory entry");
+        let name = entry.file_name();
+        if entry.path().is_dir() {
+            // A directory of vendor files (opennebula-xsd/) is copied whole: each file is a copy.
+            let files = std::fs::read_dir(entry.path()).unwrap_or_else(|e| panic!("cannot list {name:?}: {e}"));
+            for file in files {
+                let file = file.expect("a directory entry").file_name();
+                copies.push((specs.join(&name).join(&file), shared.join("specs").join(&name).join(&file)));
+            }
+        } else if name != "README.md" && !is_extract(Path::new(&name)) {
             copies.push((specs.join(&name), shared.join("specs").join(&name)));
         }
     }

@@ -161,7 +161,7 @@ fn resource_of_a_provider_tarn_does_not_have() {
         &[
             "Missing provider",
             "\"nosuch\"",
-            "Known providers: cloudflare, digitalocean, fault, local, null, openstack, pagw, pond, scaleway, vsn.",
+            "Known providers: cloudflare, digitalocean, fault, local, null, opennebula, openstack, pagw, pond, scaleway, vsn.",
         ],
     );
     insta::assert_snapshot!(out);

@@ -68,6 +68,7 @@ mod rollback;
 mod sandbox;
 mod saved_plan;
 mod secrets;
+mod serverless;
 mod surgery;
 mod validate;
 mod workflow;

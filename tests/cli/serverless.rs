@@ -1,0 +1,95 @@
+//! `examples/serverless` under `--sandbox`: a COGNIT serverless runtime (FaaS and DaaS) applied
+//! against the OpenNebula emulator, re-planned clean, resized in place, and destroyed; an
+//! unknown flavour refused at plan time; a FAILED_DEPLOY service rolled back; the emulator's
+//! own snapshot (`.tarn/sandbox/opennebula.json`) is the ground truth.
+
+use crate::harness::Stack;
+use serde_json::Value as Json;
+
+fn example() -> Stack {
+    let s = Stack::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/serverless");
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), s.path().join(e.file_name())).unwrap();
+        }
+    }
+    s
+}
+
+fn world(s: &Stack) -> Json {
+    serde_json::from_str(&s.read(".tarn/sandbox/opennebula.json")).expect("the emulator snapshot is JSON")
+}
+
+fn live_vms(w: &Json) -> Vec<Json> {
+    w["vms"].as_array().expect("vms").iter().filter(|v| v["state"] != 6).cloned().collect()
+}
+
+const NO_CLOUD: &[(&str, &str)] = &[("ONE_USERNAME", ""), ("ONE_PASSWORD", "")];
+
+#[test]
+fn the_serverless_example_applies_resizes_and_destroys_in_the_sandbox() {
+    let s = example();
+    s.tarn_with(&["plan"], NO_CLOUD).code(1).stderr_has("no OpenNebula credentials").stderr_has("--sandbox");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD)
+        .ok()
+        .stdout_has("Apply complete! Resources: 1 added")
+        .stdout_has("endpoint   = \"10.0.")
+        .stderr_has("Sandbox: provider \"opennebula\" talks to its emulator at http://127.0.0.1:");
+    let w = world(&s);
+    let services = w["services"].as_array().expect("services");
+    assert_eq!(services.len(), 1, "{w}");
+    assert_eq!(services[0]["body"]["state"], 2, "RUNNING: {w}");
+    assert_eq!(live_vms(&w).len(), 2, "a FAAS and a DAAS VM: {w}");
+    assert_eq!(w["documents"][0]["doc_type"], 1337, "the SERVERLESS_RUNTIME document: {w}");
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], NO_CLOUD).ok().stdout_has("No changes");
+
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve", "--var", "faas_cpu=2"], NO_CLOUD)
+        .ok()
+        .stdout_has("1 changed");
+    let w = world(&s);
+    let faas =
+        live_vms(&w).into_iter().find(|v| v["name"].as_str().is_some_and(|n| n.starts_with("FAAS"))).expect("FAAS VM");
+    let vcpu = faas["template"].as_array().expect("template").iter().find(|a| a["Single"][0] == "VCPU").cloned();
+    assert_eq!(vcpu.expect("VCPU")["Single"][1], "2", "resized in place: {faas}");
+    assert_eq!(w["services"].as_array().map(Vec::len), Some(1), "same service");
+
+    s.tarn_with(&["destroy", "--sandbox", "--auto-approve", "--var", "faas_cpu=2"], NO_CLOUD).ok();
+    let w = world(&s);
+    assert_eq!(w["services"].as_array().map(Vec::len), Some(0), "{w}");
+    assert!(live_vms(&w).is_empty(), "{w}");
+    assert_eq!(w["documents"].as_array().map(Vec::len), Some(0), "{w}");
+}
+
+const RUNTIME: &str = r#"
+provider "opennebula" {
+  timeout = 20
+}
+
+resource "opennebula_serverless_runtime" "r" {
+  name = "r"
+  faas {
+    flavour = "FLAVOUR"
+  }
+}
+"#;
+
+#[test]
+fn an_unknown_flavour_fails_the_plan_and_a_failed_deploy_is_rolled_back() {
+    let s = Stack::new();
+    s.write("main.tarn.hcl", &RUNTIME.replace("FLAVOUR", "nature"));
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .code(1)
+        .stderr_has("unknown flavour \"nature\"")
+        .stderr_has("Function-Data");
+
+    s.write("main.tarn.hcl", &RUNTIME.replace("FLAVOUR", "FAILED_DEPLOY"));
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD)
+        .code(3)
+        .stdout_has("FAILED_DEPLOYING")
+        .stdout_has("every completed change was rolled back");
+    let w = world(&s);
+    assert_eq!(w["services"].as_array().map(Vec::len), Some(0), "the rollback removed the service: {w}");
+    assert!(live_vms(&w).is_empty(), "{w}");
+    assert_eq!(s.state_ids().len(), 0, "nothing recorded");
+}
