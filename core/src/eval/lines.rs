@@ -51,24 +51,28 @@ pub fn normalize(t: &Template, indent: Option<usize>, flush: bool) -> Template {
 }
 
 /// Undoes hcl-edit's dedent: `n` characters were removed from every non-empty line of the
-/// top-level literals, except a literal's first line when it continues a line.
+/// top-level literals, except a literal's first line when it continues a line. A line start
+/// holding only whitespace before a directive or interpolation was erased by it; as such an
+/// element at a line start would have stopped the dedent, that whitespace was exactly `n` wide.
 fn reindent(t: &mut Template, n: usize) {
     let pad = " ".repeat(n);
+    let literal: Vec<bool> = t.iter().map(|e| matches!(e, Element::Literal(_))).collect();
     let mut continues = false;
-    for el in t.iter_mut() {
-        match el {
-            Element::Literal(lit) => {
-                let mut out = String::with_capacity(lit.len() + n * 4);
-                for (i, line) in lit.split_inclusive('\n').enumerate() {
-                    if !(i == 0 && continues) && line != "\n" {
-                        out.push_str(&pad);
-                    }
-                    out.push_str(line);
+    for (i, el) in t.iter_mut().enumerate() {
+        if let Element::Literal(lit) = el {
+            let mut out = String::with_capacity(lit.len() + n * 4);
+            for (j, line) in lit.split_inclusive('\n').enumerate() {
+                if !(j == 0 && continues) && line != "\n" {
+                    out.push_str(&pad);
                 }
-                continues = !lit.ends_with('\n');
-                **lit = out;
+                out.push_str(line);
             }
-            _ => continues = true,
+            let at_line_start = if out.is_empty() { !continues } else { out.ends_with('\n') };
+            if at_line_start && literal.get(i + 1) == Some(&false) {
+                out.push_str(&pad);
+            }
+            continues = !out.ends_with('\n');
+            **lit = out;
         }
     }
 }

@@ -146,7 +146,7 @@ pub(crate) fn lookup(a: &Args) -> Result<Value, FuncError> {
     match m.get(key) {
         Some(v) => Ok(v.clone()),
         None if a.len() > 2 => Ok(a.get(2).clone()),
-        None => Err(a.err(1, format!("the map has no element with key \"{key}\", and no default was given."))),
+        None => Err(a.err(0, format!("the map has no element with key \"{key}\", and no default was given."))),
     }
 }
 
