@@ -28,6 +28,13 @@ pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
     Ok(Value::Number(n as f64))
 }
 
+/// Argument `i` converted to a list of one element type, as Terraform converts an argument
+/// declared `list(any)`: mixed primitives become strings.
+pub(crate) fn unified(a: &Args, i: usize) -> Result<Vec<Value>, FuncError> {
+    super::convert::unify_elements(a.list(i)?.to_vec())
+        .map_err(|()| a.err(i, "all elements must have the same type."))
+}
+
 pub(crate) fn concat(a: &Args) -> Result<Value, FuncError> {
     let mut out = Vec::new();
     for i in 0..a.len() {
@@ -58,7 +65,7 @@ pub(crate) fn contains(a: &Args) -> Result<Value, FuncError> {
 
 pub(crate) fn distinct(a: &Args) -> Result<Value, FuncError> {
     let mut out: Vec<Value> = Vec::new();
-    for v in a.list(0)? {
+    for v in &unified(a, 0)? {
         if !has(&out, v) {
             out.push(v.clone());
         }
@@ -312,7 +319,7 @@ pub(crate) fn compact(a: &Args) -> Result<Value, FuncError> {
 }
 
 pub(crate) fn chunklist(a: &Args) -> Result<Value, FuncError> {
-    let items = a.list(0)?;
+    let items = &unified(a, 0)?;
     let size = a.int(1)?;
     if items.is_empty() {
         return list(Vec::new());
