@@ -28,7 +28,7 @@ impl Evaluator<'_> {
         let head_span = self.call_head(call, call_span);
         let arg_exprs: Vec<&Expression> = call.args.iter().collect();
         match name.as_str() {
-            "try" => return self.try_call(&arg_exprs, call_span),
+            "try" => return self.try_call(&arg_exprs, head_span),
             "can" => return self.can_call(&arg_exprs, call_span),
             _ => {}
         }

@@ -280,8 +280,10 @@ mod tests {
     fn conversions_and_errors() {
         assert_eq!(binary(B::Plus, &Value::string("2"), &Value::Number(3.0)).unwrap(), Value::Number(5.0));
         assert_eq!(binary(B::Eq, &Value::string("1"), &Value::Number(1.0)).unwrap(), Value::Bool(false));
-        assert_eq!(binary(B::Div, &Value::Number(1.0), &Value::Number(0.0)).unwrap_err().side, Side::Right);
-        assert_eq!(binary(B::Plus, &Value::Null, &Value::Number(1.0)).unwrap_err().side, Side::Left);
+        assert_eq!(binary(B::Div, &Value::Number(0.0), &Value::Number(0.0)).unwrap_err().side, Side::Whole);
+        assert_eq!(binary(B::Mod, &Value::Number(3.0), &Value::Number(0.0)).unwrap(), Value::Number(3.0));
+        // Terraform blames a null operand on the whole operation.
+        assert_eq!(binary(B::Plus, &Value::Null, &Value::Number(1.0)).unwrap_err().side, Side::Whole);
         assert_eq!(parse_number("1e3"), Some(1000.0));
         assert_eq!(parse_number("inf"), None);
         assert_eq!(parse_number("1.2.3"), None);

@@ -510,7 +510,7 @@ mod tests {
         assert_eq!(ok("lookup", vec![mp.clone(), s("c"), s("what?")]), s("what?"));
         assert_eq!(
             err("lookup", vec![mp.clone(), s("c")]),
-            "Invalid value for \"key\" parameter: the map has no element with key \"c\", and no default was given."
+            "Invalid value for \"inputMap\" parameter: the map has no element with key \"c\", and no default was given."
         );
         assert!(err("lookup", vec![mp, s("a"), s("x"), s("y")]).contains("takes 2 or 3 arguments, but 4 were given"));
     }
