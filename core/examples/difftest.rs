@@ -38,11 +38,23 @@ enum Ty {
 }
 
 const STRS: &[&str] = &[
-    r#""""#, r#""a""#, r#""Hello World""#, r#""straße""#, r#""ǆemal""#, r#""  pad  ""#, r#""yes""#, r#""1""#,
-    r#""10.5""#, r#""a,b,c""#, r#""héllo wörld""#, r#""İstanbul""#, r#""x-y_z""#, r#""👍""#, r#""true""#,
+    r#""""#,
+    r#""a""#,
+    r#""Hello World""#,
+    r#""straße""#,
+    r#""ǆemal""#,
+    r#""  pad  ""#,
+    r#""yes""#,
+    r#""1""#,
+    r#""10.5""#,
+    r#""a,b,c""#,
+    r#""héllo wörld""#,
+    r#""İstanbul""#,
+    r#""x-y_z""#,
+    r#""👍""#,
+    r#""true""#,
 ];
-const NUMS: &[&str] =
-    &["0", "1", "2", "-3", "2.5", "0.1", "0.2", "7", "100", "9007199254740993", "1e20", "-0.5", "3"];
+const NUMS: &[&str] = &["0", "1", "2", "-3", "2.5", "0.1", "0.2", "7", "100", "9007199254740993", "1e20", "-0.5", "3"];
 const SMALL: &[&str] = &["0", "1", "2", "3"];
 
 fn expr(r: &mut Rng, ty: Ty, depth: usize) -> String {

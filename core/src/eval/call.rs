@@ -258,7 +258,9 @@ impl Evaluator<'_> {
         let whole = self.span_of(e);
         let first = |w: Span| Span { file: w.file, start: w.start, end: (w.start + 1).min(w.end) };
         match e {
-            Expression::String(_) => Span { file: whole.file, start: whole.start + 1, end: whole.end.saturating_sub(1).max(whole.start + 1) },
+            Expression::String(_) => {
+                Span { file: whole.file, start: whole.start + 1, end: whole.end.saturating_sub(1).max(whole.start + 1) }
+            }
             Expression::StringTemplate(t) => match t.iter().next() {
                 Some(hcl::edit::template::Element::Literal(l)) => match l.span() {
                     Some(_) => self.span(l.span()),

@@ -147,7 +147,12 @@ fn strip(t: &Template, lead: bool, trail: bool, f: &mut Flush) {
                 }
                 Directive::For(dir) => {
                     f.other();
-                    strip(&dir.for_expr.template, dir.for_expr.strip.strip_end(), dir.endfor_expr.strip.strip_start(), f);
+                    strip(
+                        &dir.for_expr.template,
+                        dir.for_expr.strip.strip_end(),
+                        dir.endfor_expr.strip.strip_start(),
+                        f,
+                    );
                     f.other();
                 }
             },

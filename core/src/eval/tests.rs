@@ -266,7 +266,7 @@ fn try_and_can_are_lazy() {
     assert_eq!(ok("can(var.map.z)"), Value::Bool(true));
     assert_eq!(ok("can(var.map.nope)"), Value::Bool(false));
     assert_eq!(ok("can(var.unknown)"), Value::Unknown);
-    fails("try(nope, also_nope)", "Error in function call", "try(nope, also_nope)", "no expression");
+    fails("try(nope, also_nope)", "Error in function call", "try(", "no expression");
 }
 
 #[test]

@@ -31,8 +31,7 @@ pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
 /// Argument `i` converted to a list of one element type, as Terraform converts an argument
 /// declared `list(any)`: mixed primitives become strings.
 pub(crate) fn unified(a: &Args, i: usize) -> Result<Vec<Value>, FuncError> {
-    super::convert::unify_elements(a.list(i)?.to_vec())
-        .map_err(|()| a.err(i, "all elements must have the same type."))
+    super::convert::unify_elements(a.list(i)?.to_vec()).map_err(|()| a.err(i, "all elements must have the same type."))
 }
 
 pub(crate) fn concat(a: &Args) -> Result<Value, FuncError> {

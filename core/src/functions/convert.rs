@@ -57,7 +57,8 @@ pub(crate) fn tobool(a: &Args) -> Result<Value, FuncError> {
 /// Brings elements to one type, as Terraform's conversion to a list, set or map does: mixed
 /// primitives become strings; mixing primitives with collections is an error. Marks stay put.
 fn unify(a: &Args, items: Vec<Value>, what: &str) -> Result<Vec<Value>, FuncError> {
-    unify_elements(items).map_err(|()| a.err(0, format!("cannot convert to {what}: all elements must have the same type.")))
+    unify_elements(items)
+        .map_err(|()| a.err(0, format!("cannot convert to {what}: all elements must have the same type.")))
 }
 
 /// The element unification of [`unify`], for functions whose parameter is a list or set of

@@ -359,7 +359,13 @@ pub fn tarn_eval(src: &str, dir: &Path) -> Outcome {
         Ok(v) if contains_infinity(&v) => Outcome::Value(Json::Str(INFINITY.into())),
         Ok(v) => Outcome::Value(value_json(&v)),
         Err(d) => Outcome::Error(
-            d.0.iter().filter_map(|d| d.span).map(|s| (s.start, s.end)).collect::<Vec<_>>().into_iter().take(1).collect(),
+            d.0.iter()
+                .filter_map(|d| d.span)
+                .map(|s| (s.start, s.end))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .take(1)
+                .collect(),
         ),
     }
 }
@@ -411,6 +417,7 @@ impl Peer {
     pub fn eval_all(&self, srcs: &[String]) -> Vec<Outcome> {
         let mut out: Vec<Option<Outcome>> = vec![None; srcs.len()];
         let mut live: Vec<usize> = (0..srcs.len()).collect();
+        let inf = regex::Regex::new(r#"output value \\?"c(\d+)\\?": cannot serialize infinity"#).expect("re");
         for _round in 0..8 {
             if live.is_empty() {
                 break;
@@ -450,7 +457,6 @@ impl Peer {
                 }
             }
             // Infinity cannot be written to the plan file: those outputs are named in one error.
-            let inf = regex::Regex::new(r#"output value \\?"c(\d+)\\?": cannot serialize infinity"#).expect("re");
             let mut infinite = false;
             for u in &unplaced {
                 for m in inf.captures_iter(u) {
