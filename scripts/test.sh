@@ -48,4 +48,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo build --locked --workspace --all-targets
 # nextest does not run doctests; cargo does (there are none today, so this is quick).
 cargo test --locked --workspace --doc
+# The language's differential test (tarn-core's engine binary, difftest) compares tarn with
+# Terraform 1.0.3 itself: install the peer as bench/run.sh does (offline after the first run).
+bench/terraform-peer.sh >/dev/null
 cargo nextest run --locked --workspace --no-fail-fast

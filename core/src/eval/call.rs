@@ -24,9 +24,11 @@ impl Evaluator<'_> {
         }
         name.push_str(call.name.name.value().as_str());
         let call_span = self.span_of(whole);
+        // Terraform (HCL) blames a call as a whole at `name(`, and an argument at its start.
+        let head_span = self.call_head(call, call_span);
         let arg_exprs: Vec<&Expression> = call.args.iter().collect();
         match name.as_str() {
-            "try" => return self.try_call(&arg_exprs, call_span),
+            "try" => return self.try_call(&arg_exprs, head_span),
             "can" => return self.can_call(&arg_exprs, call_span),
             _ => {}
         }
@@ -68,7 +70,7 @@ impl Evaluator<'_> {
             }
         }
         if name == "templatefile" {
-            return self.templatefile(args, &arg_exprs, call_span);
+            return self.templatefile(args, &arg_exprs, head_span);
         }
         let fctx = FuncContext { module_dir: self.ctx.module_dir };
         // Function errors quote their arguments; a sensitive one must not reach the message.
@@ -91,8 +93,8 @@ impl Evaluator<'_> {
             Some(Err(fe)) => {
                 let span = match fe.arg {
                     // Arguments past the written ones came from `...` expansion.
-                    Some(i) => arg_exprs.get(i).or(arg_exprs.last()).map(|e| self.span_of(e)).unwrap_or(call_span),
-                    None => call_span,
+                    Some(i) => arg_exprs.get(i).or(arg_exprs.last()).map(|e| self.start_span(e)).unwrap_or(call_span),
+                    None => head_span,
                 };
                 let why = if secret {
                     "an argument is sensitive, so the details are not shown. Check the value given to it.".to_string()
@@ -151,7 +153,7 @@ impl Evaluator<'_> {
     }
 
     fn templatefile(&mut self, args: Vec<Value>, exprs: &[&Expression], span: Span) -> EvalResult {
-        let arg_span = |i: usize| exprs.get(i).map(|e| self.span_of(e)).unwrap_or(span);
+        let arg_span = |i: usize| exprs.get(i).map(|e| self.start_span(e)).unwrap_or(span);
         if args.len() != 2 {
             return Err(error(
                 "Wrong number of function arguments",
@@ -221,6 +223,7 @@ impl Evaluator<'_> {
             isolated: true,
             depth: self.depth + 32,
         };
+        let template = super::lines::normalize(&template, None, false);
         sub.render(&template).map_err(|ds| {
             // Spans inside the template file are not in the source map: report them at the
             // call, naming the place in the template.
@@ -237,6 +240,43 @@ impl Evaluator<'_> {
                     .collect(),
             )
         })
+    }
+}
+
+impl Evaluator<'_> {
+    /// `name(` of a call: where Terraform points an error of the call as a whole.
+    pub fn call_head(&self, call: &FuncCall, whole: Span) -> Span {
+        let name_len: usize = call.name.namespace.iter().map(|n| n.value().as_str().len() + 2).sum::<usize>()
+            + call.name.name.value().as_str().len();
+        Span { file: whole.file, start: whole.start, end: (whole.start + name_len + 1).min(whole.end) }
+    }
+
+    /// The start of an expression, as HCL's `StartRange`: where Terraform points an error that
+    /// blames a function argument. A quoted string's start is its text without the quotes; a
+    /// collection's or `for`'s its opening bracket; an operation's its left operand's start.
+    pub fn start_span(&self, e: &Expression) -> Span {
+        let whole = self.span_of(e);
+        let first = |w: Span| Span { file: w.file, start: w.start, end: (w.start + 1).min(w.end) };
+        match e {
+            Expression::String(_) => {
+                Span { file: whole.file, start: whole.start + 1, end: whole.end.saturating_sub(1).max(whole.start + 1) }
+            }
+            Expression::StringTemplate(t) => match t.iter().next() {
+                Some(hcl::edit::template::Element::Literal(l)) => match l.span() {
+                    Some(_) => self.span(l.span()),
+                    None => Span { file: whole.file, start: whole.start + 1, end: whole.start + 1 + l.value().len() },
+                },
+                _ => whole,
+            },
+            Expression::Array(_) | Expression::Object(_) | Expression::ForExpr(_) => first(whole),
+            Expression::FuncCall(c) => self.call_head(c, whole),
+            Expression::Parenthesis(p) => self.start_span(p.inner()),
+            Expression::BinaryOp(op) => self.start_span(&op.lhs_expr),
+            Expression::Conditional(c) => self.start_span(&c.cond_expr),
+            Expression::UnaryOp(_) => first(whole),
+            Expression::Traversal(t) if !matches!(t.expr, Expression::Variable(_)) => self.start_span(&t.expr),
+            _ => whole,
+        }
     }
 }
 

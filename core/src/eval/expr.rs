@@ -102,7 +102,10 @@ impl<'a> Evaluator<'a> {
             }
             Expression::Object(obj) => self.object(obj),
             Expression::StringTemplate(t) => self.template_expr(t, true),
-            Expression::HeredocTemplate(h) => self.template_expr(&h.template, false),
+            Expression::HeredocTemplate(h) => {
+                let t = super::lines::normalize(&h.template, h.indent(), h.indent().is_some());
+                self.template_expr(&t, false)
+            }
             Expression::Parenthesis(p) => self.eval(p.inner()),
             Expression::Variable(v) => self.root(v.value().as_str(), &[], self.span(v.span()), self.span_of(e)),
             Expression::Traversal(t) => self.traversal(t),
@@ -139,7 +142,7 @@ impl<'a> Evaluator<'a> {
             Expression::FuncCall(call) => self.call(call, e),
             Expression::UnaryOp(u) => {
                 let v = self.eval(&u.expr)?;
-                ops::unary(*u.operator.value(), &v).map_err(|er| error(er.summary, er.detail, self.span_of(e)))
+                ops::unary(*u.operator.value(), &v).map_err(|er| error(er.summary, er.detail, self.span_of(&u.expr)))
             }
             Expression::BinaryOp(b) => {
                 let op = *b.operator.value();

@@ -13,6 +13,7 @@ mod body;
 mod call;
 mod convert;
 mod expr;
+mod lines;
 mod ops;
 mod refs;
 mod template;

@@ -151,9 +151,11 @@ pub fn binary(op: BinaryOperator, lhs: &Value, rhs: &Value) -> Result<Value, OpE
                 B::Plus => Value::Number(a + b),
                 B::Minus => Value::Number(a - b),
                 B::Mul => Value::Number(a * b),
-                B::Div | B::Mod if b == 0.0 => {
+                // As cty: x % 0 is x; 0 / 0 blames the whole operation; x / 0 overflows below.
+                B::Mod if b == 0.0 => Value::Number(a),
+                B::Div if b == 0.0 && a == 0.0 => {
                     return Err(err(
-                        Side::Right,
+                        Side::Whole,
                         "Division by zero",
                         "The right operand of this operation is zero; division by zero is not defined.",
                     ));
@@ -187,7 +189,8 @@ fn operand_number(v: &Value, side: Side) -> Result<Option<f64>, OpError> {
     }
     to_number(v).map(Some).ok_or_else(|| {
         err(
-            side,
+            // Terraform blames a null operand on the whole operation.
+            if v.is_null() { Side::Whole } else { side },
             "Invalid operand",
             format!(
                 "Unsuitable value for {} operand: a number is required, but this is {}.",
@@ -277,8 +280,10 @@ mod tests {
     fn conversions_and_errors() {
         assert_eq!(binary(B::Plus, &Value::string("2"), &Value::Number(3.0)).unwrap(), Value::Number(5.0));
         assert_eq!(binary(B::Eq, &Value::string("1"), &Value::Number(1.0)).unwrap(), Value::Bool(false));
-        assert_eq!(binary(B::Div, &Value::Number(1.0), &Value::Number(0.0)).unwrap_err().side, Side::Right);
-        assert_eq!(binary(B::Plus, &Value::Null, &Value::Number(1.0)).unwrap_err().side, Side::Left);
+        assert_eq!(binary(B::Div, &Value::Number(0.0), &Value::Number(0.0)).unwrap_err().side, Side::Whole);
+        assert_eq!(binary(B::Mod, &Value::Number(3.0), &Value::Number(0.0)).unwrap(), Value::Number(3.0));
+        // Terraform blames a null operand on the whole operation.
+        assert_eq!(binary(B::Plus, &Value::Null, &Value::Number(1.0)).unwrap_err().side, Side::Whole);
         assert_eq!(parse_number("1e3"), Some(1000.0));
         assert_eq!(parse_number("inf"), None);
         assert_eq!(parse_number("1.2.3"), None);

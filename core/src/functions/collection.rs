@@ -28,6 +28,12 @@ pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
     Ok(Value::Number(n as f64))
 }
 
+/// Argument `i` converted to a list of one element type, as Terraform converts an argument
+/// declared `list(any)`: mixed primitives become strings.
+pub(crate) fn unified(a: &Args, i: usize) -> Result<Vec<Value>, FuncError> {
+    super::convert::unify_elements(a.list(i)?.to_vec()).map_err(|()| a.err(i, "all elements must have the same type."))
+}
+
 pub(crate) fn concat(a: &Args) -> Result<Value, FuncError> {
     let mut out = Vec::new();
     for i in 0..a.len() {
@@ -58,7 +64,7 @@ pub(crate) fn contains(a: &Args) -> Result<Value, FuncError> {
 
 pub(crate) fn distinct(a: &Args) -> Result<Value, FuncError> {
     let mut out: Vec<Value> = Vec::new();
-    for v in a.list(0)? {
+    for v in &unified(a, 0)? {
         if !has(&out, v) {
             out.push(v.clone());
         }
@@ -146,7 +152,7 @@ pub(crate) fn lookup(a: &Args) -> Result<Value, FuncError> {
     match m.get(key) {
         Some(v) => Ok(v.clone()),
         None if a.len() > 2 => Ok(a.get(2).clone()),
-        None => Err(a.err(1, format!("the map has no element with key \"{key}\", and no default was given."))),
+        None => Err(a.err(0, format!("the map has no element with key \"{key}\", and no default was given."))),
     }
 }
 
@@ -312,7 +318,7 @@ pub(crate) fn compact(a: &Args) -> Result<Value, FuncError> {
 }
 
 pub(crate) fn chunklist(a: &Args) -> Result<Value, FuncError> {
-    let items = a.list(0)?;
+    let items = &unified(a, 0)?;
     let size = a.int(1)?;
     if items.is_empty() {
         return list(Vec::new());
@@ -503,7 +509,7 @@ mod tests {
         assert_eq!(ok("lookup", vec![mp.clone(), s("c"), s("what?")]), s("what?"));
         assert_eq!(
             err("lookup", vec![mp.clone(), s("c")]),
-            "Invalid value for \"key\" parameter: the map has no element with key \"c\", and no default was given."
+            "Invalid value for \"inputMap\" parameter: the map has no element with key \"c\", and no default was given."
         );
         assert!(err("lookup", vec![mp, s("a"), s("x"), s("y")]).contains("takes 2 or 3 arguments, but 4 were given"));
     }

@@ -57,11 +57,21 @@ pub(crate) fn tobool(a: &Args) -> Result<Value, FuncError> {
 /// Brings elements to one type, as Terraform's conversion to a list, set or map does: mixed
 /// primitives become strings; mixing primitives with collections is an error. Marks stay put.
 fn unify(a: &Args, items: Vec<Value>, what: &str) -> Result<Vec<Value>, FuncError> {
+    unify_elements(items)
+        .map_err(|()| a.err(0, format!("cannot convert to {what}: all elements must have the same type.")))
+}
+
+/// The element unification of [`unify`], for functions whose parameter is a list or set of
+/// any one type (`distinct`, the set functions, ...): Terraform converts the argument first.
+pub(crate) fn unify_elements(items: Vec<Value>) -> Result<Vec<Value>, ()> {
     let kinds: Vec<&str> =
         items.iter().filter(|v| v.is_wholly_known() && !v.is_null()).map(|v| v.unmark().0.type_name()).collect();
     let primitive = |k: &&str| matches!(*k, "string" | "number" | "bool");
     if kinds.iter().any(primitive) && !kinds.iter().all(primitive) {
-        return Err(a.err(0, format!("cannot convert to {what}: all elements must have the same type.")));
+        return Err(());
+    }
+    if !kinds.is_empty() && !kinds.iter().any(primitive) {
+        return unify_collections(items);
     }
     let mixed = kinds.windows(2).any(|w| w.first() != w.get(1));
     if !mixed {
@@ -77,6 +87,43 @@ fn unify(a: &Args, items: Vec<Value>, what: &str) -> Result<Vec<Value>, FuncErro
                 _ => return v,
             };
             if sensitive { s.sensitive() } else { s }
+        })
+        .collect())
+}
+
+/// Collections of collections unify deeply: the elements of every list (or the values of
+/// every map) are unified together, as cty unifies `list(number)` with `list(string)` to
+/// `list(string)`. Lists beside maps do not unify.
+fn unify_collections(items: Vec<Value>) -> Result<Vec<Value>, ()> {
+    let (mut lists, mut maps) = (false, false);
+    let mut inner = Vec::new();
+    for v in &items {
+        match v.unmark().0 {
+            Value::List(l) => {
+                lists = true;
+                inner.extend(l.iter().cloned());
+            }
+            Value::Map(m) => {
+                maps = true;
+                inner.extend(m.values().cloned());
+            }
+            _ => {}
+        }
+    }
+    if lists && maps {
+        return Err(());
+    }
+    let mut inner = unify_elements(inner)?.into_iter();
+    Ok(items
+        .into_iter()
+        .map(|v| {
+            let (value, sensitive) = v.unmark();
+            let out = match value {
+                Value::List(l) => Value::List(inner.by_ref().take(l.len()).collect()),
+                Value::Map(m) => Value::Map(m.keys().cloned().zip(inner.by_ref()).collect()),
+                _ => return v,
+            };
+            if sensitive { out.sensitive() } else { out }
         })
         .collect())
 }

@@ -12,9 +12,47 @@ pub(super) fn dispatch(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext)
     apply(spec, args, ctx).map_err(|e| redact(e, &secrets))
 }
 
+/// Functions whose own errors Terraform 1.0.3 reports against the call as a whole (plain
+/// errors in its implementation, not argument errors): the diagnostic then points at `name(`.
+/// Type errors of their arguments still point at the argument.
+const BLAME_CALL: &[&str] = &[
+    "base64decode",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "cidrsubnets",
+    "csvdecode",
+    "element",
+    "filebase64sha256",
+    "filebase64sha512",
+    "filemd5",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "index",
+    "jsondecode",
+    "length",
+    "range",
+    "setintersection",
+    "setsubtract",
+    "setunion",
+    "timeadd",
+    "uuidv5",
+    "yamldecode",
+    "zipmap",
+];
+
 fn apply(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
+    let imp = |a: &Args| {
+        (spec.imp)(a).map_err(|mut e| {
+            if BLAME_CALL.contains(&spec.name) {
+                e.arg = None;
+            }
+            e
+        })
+    };
     match spec.marks {
-        Marks::Raw => (spec.imp)(&Args::new(spec, args, ctx)),
+        Marks::Raw => imp(&Args::new(spec, args, ctx)),
         Marks::Deep => {
             let sensitive = args.iter().any(Value::contains_sensitive);
             let known = args.iter().all(Value::is_wholly_known);
@@ -24,7 +62,7 @@ fn apply(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext) -> Result<Val
             if !known {
                 return Ok(mark(Value::Unknown, sensitive));
             }
-            (spec.imp)(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
+            imp(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
         }
         Marks::Shallow => {
             let sensitive = args.iter().any(Value::is_sensitive);
@@ -33,7 +71,7 @@ fn apply(spec: &'static Spec, args: Vec<Value>, ctx: &FuncContext) -> Result<Val
                 return Ok(mark(Value::Unknown, sensitive));
             }
             let args = check_types(spec, args)?;
-            (spec.imp)(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
+            imp(&Args::new(spec, args, ctx)).map(|v| mark(v, sensitive))
         }
     }
 }

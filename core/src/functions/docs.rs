@@ -82,6 +82,7 @@ pub(crate) static DESCRIPTIONS: &[(&str, &str)] = &[
     ("yamlencode", "Encodes a value as YAML."),
     ("yamldecode", "Decodes a YAML document into a value."),
     ("base64encode", "Encodes a string's UTF-8 bytes as base64."),
+    ("base64gzip", "Compresses a string with gzip and encodes the result as base64."),
     ("base64decode", "Decodes base64 into a string; the bytes must be UTF-8."),
     ("urlencode", "Escapes a string for use in a URL query."),
     ("urldecode", "Reverses URL query escaping."),

@@ -148,6 +148,10 @@ fn yaml_node(v: &Value, indent: usize, inline: bool, out: &mut String) {
 pub(crate) fn yamldecode(a: &Args) -> Result<Value, FuncError> {
     let src = a.str(0)?;
     let invalid = |e: serde_yaml::Error| a.err(0, format!("the given string is not valid YAML: {e}."));
+    // As Terraform: an empty document (or only comments) has no value to decode.
+    if src.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(a.err(0, "the YAML document is empty."));
+    }
     let mut y: serde_yaml::Value = serde_yaml::from_str(src).map_err(invalid)?;
     // Merge keys (`<<: *base`) are part of the YAML most users write.
     y.apply_merge().map_err(invalid)?;
@@ -180,6 +184,16 @@ fn from_yaml(y: &serde_yaml::Value) -> Result<Value, String> {
         }
         serde_yaml::Value::Tagged(t) => from_yaml(&t.value)?,
     })
+}
+
+/// `base64gzip(str)`: the string gzip-compressed, then base64-encoded. The compressed bytes are
+/// a valid gzip stream of the same text, but not byte-identical to Go's compressor's output.
+pub(crate) fn base64gzip(a: &Args) -> Result<Value, FuncError> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(a.str(0)?.as_bytes()).map_err(|e| FuncError::call(format!("failed to compress: {e}.")))?;
+    let bytes = gz.finish().map_err(|e| FuncError::call(format!("failed to compress: {e}.")))?;
+    Ok(Value::String(STANDARD.encode(bytes)))
 }
 
 pub(crate) fn base64encode(a: &Args) -> Result<Value, FuncError> {
@@ -443,7 +457,7 @@ mod tests {
             ok("yamldecode", vec![s("base: &b {x: 1}\nder:\n  <<: *b\n  y: 2\n")]),
             m(vec![("base", m(vec![("x", n(1.0))])), ("der", m(vec![("y", n(2.0)), ("x", n(1.0))]))])
         );
-        assert_eq!(ok("yamldecode", vec![s("")]), Value::Null);
+        assert!(err("yamldecode", vec![s("")]).contains("empty"));
         assert!(err("yamldecode", vec![s("a: 1\n---\nb: 2\n")]).contains("not valid YAML"));
     }
 

@@ -147,6 +147,7 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     // encoding
     ("base64decode", r#"["SGVsbG8gV29ybGQ="]"#, r#""Hello World""#),
     ("base64encode", r#"["Hello World"]"#, r#""SGVsbG8gV29ybGQ=""#),
+    ("base64gzip", r#"[""]"#, r#""H4sIAAAAAAAA/wMAAAAAAAAAAAA=""#),
     ("csvdecode", r#"["a,b,c\n1,2,3\n4,5,6"]"#, r#"[{"a": "1", "b": "2", "c": "3"}, {"a": "4", "b": "5", "c": "6"}]"#),
     ("jsondecode", r#"["{\"hello\": \"world\"}"]"#, r#"{"hello": "world"}"#),
     ("jsondecode", r#"["true"]"#, "true"),

@@ -80,21 +80,37 @@ pub(crate) fn setunion(a: &Args) -> Result<Value, FuncError> {
     for i in 0..a.len() {
         all.extend_from_slice(a.list(i)?);
     }
+    // The sets are unified to one element type (as cty does) before the union.
+    let all = super::convert::unify_elements(all).map_err(|()| a.err(0, "all elements must have the same type."))?;
     Ok(Value::List(canonical(all)))
 }
 
-pub(crate) fn setintersection(a: &Args) -> Result<Value, FuncError> {
-    let first = a.list(0)?;
-    let mut others = Vec::new();
-    for i in 1..a.len() {
-        others.push(a.list(i)?);
+/// Every argument as a set of one common element type: cty unifies the sets' element types
+/// before comparing (so `1` and `"1"` are the same element).
+fn unified_sets(a: &Args) -> Result<Vec<Vec<Value>>, FuncError> {
+    let mut all = Vec::new();
+    let mut lens = Vec::new();
+    for i in 0..a.len() {
+        let l = a.list(i)?;
+        lens.push(l.len());
+        all.extend_from_slice(l);
     }
+    let mut all = super::convert::unify_elements(all)
+        .map_err(|()| a.err(0, "all elements must have the same type."))?
+        .into_iter();
+    Ok(lens.into_iter().map(|n| all.by_ref().take(n).collect()).collect())
+}
+
+pub(crate) fn setintersection(a: &Args) -> Result<Value, FuncError> {
+    let sets = unified_sets(a)?;
+    let (first, others) = sets.split_first().map(|(f, o)| (f.clone(), o.to_vec())).unwrap_or_default();
     let keep = first.iter().filter(|v| others.iter().all(|o| has(o, v))).cloned().collect();
     Ok(Value::List(canonical(keep)))
 }
 
 pub(crate) fn setsubtract(a: &Args) -> Result<Value, FuncError> {
-    let (x, y) = (a.list(0)?, a.list(1)?);
+    let sets = unified_sets(a)?;
+    let (x, y) = (&sets[0], &sets[1]);
     Ok(Value::List(canonical(x.iter().filter(|v| !has(y, v)).cloned().collect())))
 }
 

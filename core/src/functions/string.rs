@@ -49,11 +49,50 @@ pub(crate) fn split(a: &Args) -> Result<Value, FuncError> {
 }
 
 pub(crate) fn lower(a: &Args) -> Result<Value, FuncError> {
-    string(a.str(0)?.to_lowercase())
+    string(a.str(0)?.chars().map(simple_lower).collect::<String>())
 }
 
 pub(crate) fn upper(a: &Args) -> Result<Value, FuncError> {
-    string(a.str(0)?.to_uppercase())
+    string(a.str(0)?.chars().map(simple_upper).collect::<String>())
+}
+
+/// Go's `unicode.ToUpper`, which Terraform uses: the simple (one character to one character)
+/// mapping of UnicodeData, never the full mapping (`ß` stays `ß`, not `SS`). Rust gives the
+/// full mapping; where that is several characters the simple mapping is the character itself,
+/// except the Greek letters with ypogegrammeni, which map to their titlecase form.
+pub(crate) fn simple_upper(c: char) -> char {
+    let mut full = c.to_uppercase();
+    match (full.next(), full.next()) {
+        (Some(u), None) => u,
+        _ => match c as u32 {
+            0x1F80..=0x1F87 | 0x1F90..=0x1F97 | 0x1FA0..=0x1FA7 => char::from_u32(c as u32 + 8).unwrap_or(c),
+            0x1FB3 => '\u{1FBC}',
+            0x1FC3 => '\u{1FCC}',
+            0x1FF3 => '\u{1FFC}',
+            _ => c,
+        },
+    }
+}
+
+/// Go's `unicode.ToLower`: the simple mapping (`İ` becomes `i`, not `i̇`).
+pub(crate) fn simple_lower(c: char) -> char {
+    let mut full = c.to_lowercase();
+    match (full.next(), full.next()) {
+        (Some(l), None) => l,
+        (Some(l), Some(_)) if c == '\u{130}' => l,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToTitle`: the titlecase digraphs (`ǆ` → `ǅ`), otherwise the simple uppercase.
+pub(crate) fn simple_title(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        _ => simple_upper(c),
+    }
 }
 
 /// Upper-cases the first letter of each word, where words are separated as Go's strings.Title
@@ -63,7 +102,7 @@ pub(crate) fn title(a: &Args) -> Result<Value, FuncError> {
     let mut prev_sep = true;
     for c in a.str(0)?.chars() {
         if prev_sep {
-            out.extend(c.to_uppercase());
+            out.push(simple_title(c));
         } else {
             out.push(c);
         }
@@ -228,7 +267,10 @@ mod tests {
     #[test]
     fn case() {
         assert_eq!(ok("lower", vec![s("HeLLo ÄÖ")]), s("hello äö"));
-        assert_eq!(ok("upper", vec![s("straße")]), s("STRASSE"));
+        // Go's simple case mapping, as Terraform: one character never becomes two.
+        assert_eq!(ok("upper", vec![s("straße")]), s("STRAßE"));
+        assert_eq!(ok("lower", vec![s("İ")]), s("i"));
+        assert_eq!(ok("title", vec![s("ǆemal")]), s("ǅemal"));
         assert_eq!(ok("title", vec![s("hello world-wide web_site")]), s("Hello World-Wide Web_site"));
         assert_eq!(ok("title", vec![s("")]), s(""));
     }

@@ -190,6 +190,7 @@ pub(crate) static TABLE: &[Spec] = &[
     f("yamlencode", &[pn("value", Any)], e::yamlencode),
     f("yamldecode", &[p("src", S)], e::yamldecode),
     f("base64encode", STR, e::base64encode),
+    f("base64gzip", STR, e::base64gzip),
     f("base64decode", STR, e::base64decode),
     f("urlencode", STR, e::urlencode),
     f("urldecode", STR, e::urldecode),

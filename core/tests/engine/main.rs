@@ -2,6 +2,7 @@
 //! here (`mod plan;`, `mod exec;`), so the crate links a single test executable.
 
 mod deep_input;
+mod difftest;
 mod exec;
 mod plan;
 mod roundtrip;
