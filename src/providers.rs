@@ -5,8 +5,19 @@ use std::sync::Arc;
 use tarn_core::plan::ProviderFactory;
 use tarn_sdk::Provider;
 
-pub const BUILTIN: &[&str] =
-    &["cloudflare", "digitalocean", "fault", "local", "null", "opennebula", "openstack", "pagw", "pond", "scaleway", "vsn"];
+pub const BUILTIN: &[&str] = &[
+    "cloudflare",
+    "digitalocean",
+    "fault",
+    "local",
+    "null",
+    "opennebula",
+    "openstack",
+    "pagw",
+    "pond",
+    "scaleway",
+    "vsn",
+];
 
 pub fn instantiate(name: &str) -> Option<Arc<dyn Provider>> {
     match name {
