@@ -58,8 +58,9 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
     for attempt in 1..=ATTEMPTS {
         wait_unlocked(&backend, opts.lock_timeout).await?;
         let snapshot = backend.snapshot().await?;
-        // Emulators (under --sandbox) live until the end of this attempt.
-        let (providers, _emulators) = workflow::setup_providers(&config, &snapshot, &variables, &workspace).await?;
+        // Emulators and local services (under --sandbox) live until the end of this attempt,
+        // stopped (and said so) before its answer; an error drops them, which stops them too.
+        let (providers, emulators) = workflow::setup_providers(&config, &snapshot, &variables, &workspace).await?;
         let (prior, diags) = plan::prior_from_snapshot(&snapshot);
         workflow::check(diags, &config.sources)?;
         let (refreshed, found, diags) = plan::refresh(prior.clone(), &providers, RefreshOptions::default()).await;
@@ -67,6 +68,10 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
         let failed_checks = check_blocks(&config, &variables, &providers, &refreshed, &snapshot, &workspace).await;
         let after = backend.snapshot().await?;
         let locked = backend.current_lock().await?;
+        drop(providers);
+        if let Some(emulators) = emulators {
+            emulators.stop().await;
+        }
         if after == snapshot && locked.is_none() {
             let mut warnings = interrupted(&backend).await?;
             warnings.extend(failed_checks);
