@@ -227,7 +227,13 @@ fn start_all() -> Result<Servers, String> {
         let (root, apache) = (dir.join("pond"), dir.join("apache"));
         std::fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
         let client_public = client.with_extension("pub");
-        processes.push(super::sshd::start(&dir, slot.address, slot.ssh_port, &client_public, &home.join("servers.json"))?);
+        processes.push(super::sshd::start(
+            &dir,
+            slot.address,
+            slot.ssh_port,
+            &client_public,
+            &home.join("servers.json"),
+        )?);
         processes.extend(start_apache(&apache, slot, &php)?);
         let fp = fingerprint(&dir.join("ssh_host_ed25519_key.pub"))?;
         let reload = format!("{APACHE} -f {} -k graceful", apache.join("httpd.conf").display());

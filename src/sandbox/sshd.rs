@@ -96,7 +96,13 @@ pub fn wait_listening(
 /// Starts an sshd on `address:port` whose files (host key, `authorized_keys`, `sshd_config`,
 /// `sshd.log`) live in `dir`, letting in only `client_public`. The host key's fingerprint is
 /// `fingerprint(dir/ssh_host_ed25519_key.pub)`.
-pub fn start(dir: &Path, address: Ipv4Addr, port: u16, client_public: &Path, ports_file: &Path) -> Result<Process, String> {
+pub fn start(
+    dir: &Path,
+    address: Ipv4Addr,
+    port: u16,
+    client_public: &Path,
+    ports_file: &Path,
+) -> Result<Process, String> {
     if !Path::new(SSHD).exists() {
         return Err(format!("{SSHD} is not installed: apt-get install openssh-server"));
     }

@@ -99,7 +99,8 @@ fn start_vsn() -> Result<(Process, Value, String), String> {
     let data_root = home.join("data");
     std::fs::create_dir_all(&data_root).map_err(|e| format!("cannot create {}: {e}", data_root.display()))?;
     let dir = home.join("sshd");
-    let sshd = super::sshd::start(&dir, ADDRESS, slot.ssh_port, &client.with_extension("pub"), &home.join("server.json"))?;
+    let sshd =
+        super::sshd::start(&dir, ADDRESS, slot.ssh_port, &client.with_extension("pub"), &home.join("server.json"))?;
     let fp = fingerprint(&dir.join("ssh_host_ed25519_key.pub"))?;
     let user = if is_root() { "root".to_string() } else { run(Command::new("id").arg("-un"))? };
     let node = Value::map([
@@ -127,9 +128,8 @@ impl super::LocalServices for Services {
         if let Some(s) = started.as_ref() {
             return Ok(s.overrides.clone());
         }
-        let (sshd, node, told) = tokio::task::spawn_blocking(start_vsn)
-            .await
-            .map_err(|e| format!("starting the VSN panicked: {e}"))??;
+        let (sshd, node, told) =
+            tokio::task::spawn_blocking(start_vsn).await.map_err(|e| format!("starting the VSN panicked: {e}"))??;
         eoutln!("{told}");
         let overrides = vec![("sandbox_node".to_string(), node)];
         *started = Some(Started { overrides: overrides.clone(), sshd });
