@@ -2,10 +2,14 @@
 # secret file (secrets.json, copied from secrets.example.json and kept out of version control)
 # applied to one virtual server node over SSH.
 #
+#   ./build-images.sh                      # the images, built offline (images/*.tar)
 #   cp secrets.example.json secrets.json   # then put the real values in
 #   tarn state keygen                      # secrets are sealed in the state
 #   tarn plan                              # validates the VSN and the plan first; changes nothing
 #   tarn apply --on-failure rollback       # a failed deployment brings the previous one back
+#
+# `tarn --sandbox ...` runs it all on a VSN on this machine (an sshd in front of the local
+# podman), with no server and no registry: see README.md.
 #
 # Data directories (<data_root>/<volume name>) survive every apply, replacement and destroy.
 
@@ -52,6 +56,8 @@ locals {
 resource "vsn_host" "host" {
   name    = local.plan.host.name
   image   = local.plan.host.image
+  # A `podman save` archive on this machine, loaded on the VSN when the image is not there.
+  image_archive = local.plan.host.image_archive
   command = local.plan.host.command
   env     = local.plan.host.env
   ports   = local.plan.host.ports
@@ -65,6 +71,7 @@ resource "vsn_volume" "v" {
   name          = each.value.name
   host_id       = vsn_host.host.id
   image         = each.value.image
+  image_archive = each.value.image_archive
   mount_path    = each.value.mount_path
   size_limit_gb = each.value.size_limit_gb
   pull          = each.value.pull
@@ -76,6 +83,7 @@ resource "vsn_service" "s" {
   name         = each.value.name
   host_id      = vsn_host.host.id
   image        = each.value.image
+  image_archive = each.value.image_archive
   command      = each.value.command
   env          = each.value.env
   secrets      = local.plan.service_secrets[each.key]
@@ -92,12 +100,19 @@ resource "vsn_service" "s" {
   }
 }
 
+variable "health_mail_to" {
+  type        = string
+  description = "Where health-check alerts go; null installs no health-check cron entry (it writes /etc/cron.d on the VSN, so the sandbox walk-through leaves it off)."
+  default     = null
+}
+
 # Health checks by cron, with an alert mail on failure.
 resource "vsn_healthcheck_cron" "health" {
+  count      = var.health_mail_to == null ? 0 : 1
   name       = "deployment"
   containers = concat([vsn_host.host.name], [for s in vsn_service.s : s.name])
   schedule   = "*/5 * * * *"
-  mail_to    = "ops@example.org"
+  mail_to    = var.health_mail_to
   mailer     = "mutt"
 }
 

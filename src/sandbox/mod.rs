@@ -11,7 +11,8 @@
 //! without an emulator (null, local, fault) run as usual: `local` writes real files.
 //!
 //! Providers without an emulator that need something running on this machine to be tried out
-//! (sshd, a web server) have *local services* instead, one file per provider (`pond.rs`):
+//! (sshd, a web server) have *local services* instead, one file per provider (`pond.rs`,
+//! `vsn.rs`, sharing `sshd.rs`):
 //! started when the sandboxed run configures that provider, with configuration overrides for
 //! it, and stopped with the emulators.
 //!
@@ -19,6 +20,8 @@
 //! opens a run or the state honours it without being passed it.
 
 pub mod pond;
+pub mod sshd;
+pub mod vsn;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -75,6 +78,7 @@ pub trait LocalServices: Send + Sync {
 fn local_services(provider: &str) -> Option<Arc<dyn LocalServices>> {
     match provider {
         "pond" => Some(Arc::new(pond::Services::default())),
+        "vsn" => Some(Arc::new(vsn::Services::default())),
         _ => None,
     }
 }

@@ -18,18 +18,18 @@
 //! installs no packages: a missing one fails with the command that installs it.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tarn_sdk::Value;
 
-const SSHD: &str = "/usr/sbin/sshd";
+use super::sshd::{Process, SSHD, fingerprint, free_port, is_root, key, listening, run};
+
 const APACHE: &str = "/usr/sbin/apache2";
 const MODULES: &str = "/usr/lib/apache2/modules";
 const INSTALL: &str = "apt-get install openssh-server apache2 libapache2-mod-php php-cli rsync";
@@ -56,61 +56,11 @@ struct Started {
     processes: Vec<Process>,
 }
 
-/// A process the sandbox started; stopped (SIGTERM, then SIGKILL) when dropped.
-struct Process {
-    what: String,
-    child: Child,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        tracing::debug!("sandbox: stopped {}", self.what);
-    }
-}
-
 /// Where the sandbox keeps its Pond servers (absolute: it goes into their configuration).
 fn home() -> Result<PathBuf, String> {
     let dir = super::dir().join("pond");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     std::fs::canonicalize(&dir).map_err(|e| format!("cannot resolve {}: {e}", dir.display()))
-}
-
-fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// An ed25519 key pair at `path`, made once.
-fn key(path: &Path, comment: &str) -> Result<(), String> {
-    if path.exists() {
-        return Ok(());
-    }
-    run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"]).arg(path)).map(|_| ())
-}
-
-/// `SHA256:...` of a public key file.
-fn fingerprint(public: &Path) -> Result<String, String> {
-    let out = run(Command::new("ssh-keygen").arg("-lf").arg(public))?;
-    out.split_whitespace().nth(1).map(str::to_string).ok_or_else(|| format!("ssh-keygen -lf printed {out:?}"))
-}
-
-fn free_port(address: Ipv4Addr) -> Result<u16, String> {
-    let probe = TcpListener::bind((address, 0)).map_err(|e| format!("no free port on {address}: {e}"))?;
-    probe.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
-}
-
-fn listening(address: Ipv4Addr, port: u16) -> bool {
-    TcpStream::connect_timeout(&SocketAddr::from((address, port)), Duration::from_millis(300)).is_ok()
 }
 
 fn php_module() -> Option<PathBuf> {
@@ -123,10 +73,6 @@ fn php_module() -> Option<PathBuf> {
         .collect();
     found.sort();
     found.pop()
-}
-
-fn is_root() -> bool {
-    run(Command::new("id").arg("-u")).is_ok_and(|u| u == "0")
 }
 
 /// The servers' addresses and ports: those recorded, then new ones up to `count`.
@@ -145,56 +91,6 @@ fn slots(home: &Path, count: usize) -> Result<Vec<Slot>, String> {
     let text = serde_json::to_string_pretty(&slots).unwrap_or_default();
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(slots)
-}
-
-/// Waits until `address:port` accepts connections, or the process exits.
-fn wait_listening(process: &mut Process, address: Ipv4Addr, port: u16, log: &Path) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !listening(address, port) {
-        let exited = process.child.try_wait().ok().flatten().is_some();
-        if exited || Instant::now() > deadline {
-            let log = std::fs::read_to_string(log).unwrap_or_default();
-            return Err(format!(
-                "{} did not listen on {address}:{port} (is the port taken? delete .tarn/sandbox/pond/servers.json to choose others): {}",
-                process.what,
-                log.trim()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-fn start_sshd(dir: &Path, slot: &Slot, client_public: &Path) -> Result<Process, String> {
-    let host_key = dir.join("ssh_host_ed25519_key");
-    key(&host_key, "tarn-sandbox-host")?;
-    std::fs::copy(client_public, dir.join("authorized_keys"))
-        .map_err(|e| format!("cannot write authorized_keys: {e}"))?;
-    let config = format!(
-        "Port {port}\nListenAddress {addr}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile none\nUsePAM no\n\
-         StrictModes no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-         Subsystem sftp internal-sftp\nLogLevel ERROR\n",
-        port = slot.ssh_port,
-        addr = slot.address,
-        hk = host_key.display(),
-        ak = dir.join("authorized_keys").display(),
-    );
-    std::fs::write(dir.join("sshd_config"), config).map_err(|e| format!("cannot write sshd_config: {e}"))?;
-    // sshd's privilege-separation directory; present wherever openssh-server is installed.
-    let _ = std::fs::create_dir_all("/run/sshd");
-    let log = dir.join("sshd.log");
-    let stderr = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-    let child = Command::new(SSHD)
-        .args(["-D", "-e", "-f"])
-        .arg(dir.join("sshd_config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| format!("cannot start {SSHD}: {e}"))?;
-    let mut process = Process { what: format!("sshd on {}:{}", slot.address, slot.ssh_port), child };
-    wait_listening(&mut process, slot.address, slot.ssh_port, &log)?;
-    Ok(process)
 }
 
 /// Under root, Apache's workers run as www-data: every directory above the Pond root must let
@@ -251,7 +147,8 @@ fn start_apache(dir: &Path, slot: &Slot, php: &Path) -> Result<Option<Process>, 
         .spawn()
         .map_err(|e| format!("cannot start {APACHE}: {e}"))?;
     let mut process = Process { what: format!("apache2 on {}:{}", slot.address, slot.http_port), child };
-    wait_listening(&mut process, slot.address, slot.http_port, &dir.join("error.log"))?;
+    let ports = dir.parent().and_then(Path::parent).unwrap_or(dir).join("servers.json");
+    super::sshd::wait_listening(&mut process, slot.address, slot.http_port, &dir.join("error.log"), &ports)?;
     Ok(Some(process))
 }
 
@@ -329,7 +226,14 @@ fn start_all() -> Result<Servers, String> {
         let dir = server_dir(&home, i);
         let (root, apache) = (dir.join("pond"), dir.join("apache"));
         std::fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
-        processes.push(start_sshd(&dir, slot, &client.with_extension("pub"))?);
+        let client_public = client.with_extension("pub");
+        processes.push(super::sshd::start(
+            &dir,
+            slot.address,
+            slot.ssh_port,
+            &client_public,
+            &home.join("servers.json"),
+        )?);
         processes.extend(start_apache(&apache, slot, &php)?);
         let fp = fingerprint(&dir.join("ssh_host_ed25519_key.pub"))?;
         let reload = format!("{APACHE} -f {} -k graceful", apache.join("httpd.conf").display());

@@ -387,7 +387,7 @@ fn the_pond_example_runs_under_the_sandbox_with_its_own_servers_and_stops_them()
     assert_eq!(left, Vec::<String>::new(), "processes left running");
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());

@@ -655,3 +655,123 @@ resource "vsn_volume" "db" {{
     let json = stack.tarn(&["drift", "--json"]);
     assert!(json.stdout.contains("within_size_limit"), "{}", json.dump());
 }
+
+/// `examples/vsn` as it is, under `--sandbox`, the README's walk-through: the images built
+/// offline by its script (no registry), deploy on the sandbox's VSN (an sshd on 127.0.0.1 with
+/// its host key pinned, in front of this machine's podman), data that survives a redeploy, a
+/// failed image rolled back, drift shown and repaired, destroy with the data kept; after every
+/// run the sandbox's sshd has stopped. A configuration without the vsn provider starts none.
+#[test]
+fn the_vsn_example_runs_under_the_sandbox_on_a_local_vsn_whose_sshd_stops_after_every_run() {
+    const NAMES: [&str; 3] = ["vsn-example-app", "vsn-example-data", "vsn-example-host"];
+    const IMAGES: [&str; 3] =
+        ["localhost/vsn-example/app:1", "localhost/vsn-example/app:2", "localhost/vsn-example/base:1"];
+    const TOKEN: &str = "tok-Sandbox-Vsn-61xq";
+    let stack = Stack::new();
+    crate::pond::copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/vsn"), stack.path());
+    let conf = stack.path().join("containers.conf");
+    std::fs::write(&conf, tarn_provider_vsn::config::LOCAL_CONTAINERS_CONF).unwrap();
+    let podman = |args: &[&str]| {
+        let out = std::process::Command::new("podman").env("CONTAINERS_CONF", &conf).args(args).output();
+        let out = out.expect("podman runs (apt-get install -y podman runc busybox-static)");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let clean = || {
+        for name in NAMES {
+            podman(&["rm", "-f", "-t", "1", name]);
+        }
+        for image in IMAGES {
+            podman(&["rmi", "-f", image]);
+        }
+    };
+    clean();
+    let built = std::process::Command::new("sh").arg("build-images.sh").current_dir(stack.path()).output().unwrap();
+    assert!(built.status.success(), "build-images.sh: {}", String::from_utf8_lossy(&built.stderr));
+    stack.write("secrets.json", &format!(r#"{{ "APP_TOKEN": "{TOKEN}" }}"#));
+    stack.tarn(&["state", "keygen"]).ok();
+    let plan_v1 = stack.read("plan.json");
+    let tarn = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().copied().chain(["--sandbox"]).collect();
+        let run = stack.tarn(&args);
+        assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN), "the secret leaked: {}", run.dump());
+        run
+    };
+    let data = stack.path().join(".tarn/sandbox/vsn/data/vsn-example-data");
+    let sshd_stopped = |run: &Run| {
+        assert!(run.stderr.contains("Sandbox: VSN on this machine: sshd on 127.0.0.1:"), "{}", run.dump());
+        assert!(run.stderr.contains("pinned) in front of /usr/bin/podman"), "{}", run.dump());
+        assert!(run.stderr.contains("Sandbox: stopped the VSN's sshd on 127.0.0.1:"), "{}", run.dump());
+        let server: serde_json::Value = serde_json::from_str(&stack.read(".tarn/sandbox/vsn/server.json")).unwrap();
+        let port = server["ssh_port"].as_u64().unwrap() as u16;
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "127.0.0.1:{port} still answers");
+        let files = format!("{}/.tarn/sandbox/vsn", stack.path().display());
+        let left: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.contains(&files) && c.contains("sshd"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "the sandbox's sshd is left running");
+    };
+    let image_of = |name: &str| podman(&["inspect", "--format", "{{.ImageName}} {{.State.Running}}", name]).1;
+
+    // Deploy.
+    let run = tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    sshd_stopped(&run);
+    assert_eq!(image_of("vsn-example-app"), "localhost/vsn-example/app:1 true");
+    assert_eq!(std::fs::read_to_string(data.join("starts.log")).unwrap(), "app 1 started\n");
+    std::fs::write(data.join("notes.txt"), "written between deployments\n").unwrap();
+    assert_eq!(tarn(&["plan", "--detailed-exitcode"]).code, 0, "nothing left to do");
+
+    // Redeploy app 2: the data survives.
+    stack.write("plan.json", &plan_v1.replace("app:1", "app:2").replace("app-1.tar", "app-2.tar"));
+    let run = tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    sshd_stopped(&run);
+    assert_eq!(image_of("vsn-example-app"), "localhost/vsn-example/app:2 true");
+    assert_eq!(std::fs::read_to_string(data.join("starts.log")).unwrap(), "app 1 started\napp 2 started\n");
+    assert_eq!(std::fs::read_to_string(data.join("notes.txt")).unwrap(), "written between deployments\n");
+
+    // A failed image: app 3 exists nowhere; app 2 keeps running.
+    let v2 = stack.read("plan.json");
+    let broken = v2.replace("app:2", "app:3").replace(r#""image_archive": "images/app-2.tar","#, "");
+    stack.write("plan.json", &broken);
+    let run = tarn(&["apply", "--auto-approve", "--on-failure", "rollback"]);
+    assert_ne!(run.code, 0, "{}", run.dump());
+    assert!(run.stdout.contains("localhost/vsn-example/app:3: image not known"), "{}", run.dump());
+    assert!(run.stdout.contains("Apply failed; every completed change was rolled back."), "{}", run.dump());
+    sshd_stopped(&run);
+    assert_eq!(image_of("vsn-example-app"), "localhost/vsn-example/app:2 true");
+    stack.write("plan.json", &v2);
+
+    // Drift: the app stopped behind tarn's back shows, and apply starts it again.
+    assert!(podman(&["stop", "-t", "1", "vsn-example-app"]).0);
+    let run = tarn(&["drift"]);
+    assert_eq!(run.code, 2, "{}", run.dump());
+    assert!(run.stdout.contains(r#"vsn_service.s["vsn-example-app"] has changed"#), "{}", run.dump());
+    sshd_stopped(&run);
+    let run = tarn(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert_eq!(image_of("vsn-example-app"), "localhost/vsn-example/app:2 true");
+    assert_eq!(tarn(&["drift"]).code, 0, "drift repaired");
+
+    // Destroy: the containers go, the data stays.
+    let run = tarn(&["destroy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    sshd_stopped(&run);
+    for name in NAMES {
+        assert!(!podman(&["container", "exists", name]).0, "{name} left after destroy");
+    }
+    assert_eq!(std::fs::read_to_string(data.join("notes.txt")).unwrap(), "written between deployments\n");
+    let real = stack.tarn(&["show", "--json"]).ok().json();
+    assert_eq!(real["resources"].as_array().map(Vec::len), Some(0), "sandbox objects never reach real state");
+    clean();
+
+    // A configuration without the vsn provider starts no VSN.
+    let other = Stack::with("resource \"null_resource\" \"n\" {}\n");
+    let run = other.tarn(&["apply", "--auto-approve", "--sandbox"]);
+    assert_eq!(run.code, 0, "{}", run.dump());
+    assert!(!run.stderr.contains("VSN"), "{}", run.dump());
+    assert!(!other.path().join(".tarn/sandbox/vsn").exists(), "{}", run.dump());
+}

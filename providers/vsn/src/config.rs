@@ -42,6 +42,11 @@ pub struct NodeConfig {
     pub keep_images: bool,
 }
 
+/// A podman configuration (`CONTAINERS_CONF`) for a VSN on a development machine: runc,
+/// cgroupfs and the ulimits that make podman 4.3 run containers as root without systemd, and
+/// without touching /etc. Used by `--sandbox` and the test harness.
+pub const LOCAL_CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
+
 pub const GB: u64 = 1_000_000_000;
 pub const DEFAULT_SIZE_LIMIT_GB: f64 = 200.0;
 
@@ -49,9 +54,49 @@ fn string(config: &Value, key: &str) -> Option<String> {
     config.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
+/// What `sandbox_node` may set: everything that says where the VSN is and how it runs.
+const SANDBOX_NODE: [&str; 8] =
+    ["host", "port", "user", "private_key_file", "host_key_fingerprint", "data_root", "engine", "env"];
+
+/// The block with `sandbox_node` (what `--sandbox` sets for its local VSN) in place of the
+/// block's connection, host-key, engine and data settings; the rest (limits, options) stays.
+fn sandbox_node(config: &Value, node: &Value) -> Result<Value, ProviderError> {
+    let Some(node) = node.as_map() else {
+        return Err(ProviderError::permanent("\"sandbox_node\" must be an object of settings"));
+    };
+    if let Some(k) = node.keys().find(|k| !SANDBOX_NODE.contains(&k.as_str())) {
+        return Err(ProviderError::permanent(format!(
+            "\"sandbox_node\" has no setting \"{k}\"; it takes {}",
+            SANDBOX_NODE.join(", ")
+        )));
+    }
+    let replaced = [
+        "private_key",
+        "private_key_passphrase",
+        "known_hosts_file",
+        "trust_on_first_use",
+        "engine_kind",
+        "sandbox_node",
+    ];
+    let mut map = config.as_map().cloned().unwrap_or_default();
+    map.retain(|k, _| !SANDBOX_NODE.contains(&k.as_str()) && !replaced.contains(&k.as_str()));
+    for (k, v) in node {
+        map.insert(k.clone(), v.clone());
+    }
+    Ok(Value::Map(map))
+}
+
 impl NodeConfig {
     /// Parses the evaluated provider block; every problem is listed in one error.
     pub fn parse(config: &Value) -> Result<NodeConfig, ProviderError> {
+        let overridden;
+        let config = match config.get("sandbox_node") {
+            None | Some(Value::Null) => config,
+            Some(node) => {
+                overridden = sandbox_node(config, node)?;
+                &overridden
+            }
+        };
         let mut problems = Vec::new();
         let host = string(config, "host").unwrap_or_default();
         if host.is_empty() {
@@ -193,6 +238,33 @@ mod tests {
         for needle in ["\"host\" is required", "\"port\"", "private_key", "host key", "\"data_root\""] {
             assert!(err.message.contains(needle), "{needle} missing in: {}", err.message);
         }
+    }
+
+    #[test]
+    fn the_sandbox_node_replaces_where_the_vsn_is_and_keeps_the_rest() {
+        let c = NodeConfig::parse(&cfg(&[
+            ("host", Value::string("vsn1.example.org")),
+            ("private_key", Value::string("not a key")),
+            ("known_hosts_file", Value::string("/k")),
+            ("keep_images", Value::Bool(true)),
+            (
+                "sandbox_node",
+                Value::map([
+                    ("host", Value::string("127.0.0.1")),
+                    ("port", Value::Number(2222.0)),
+                    ("private_key_file", Value::string("/s/id")),
+                    ("host_key_fingerprint", Value::string("SHA256:pinned")),
+                    ("data_root", Value::string("/s/data")),
+                ]),
+            ),
+        ]))
+        .unwrap();
+        assert_eq!((c.ssh.host.as_str(), c.ssh.port), ("127.0.0.1", 2222));
+        assert!(matches!(&c.ssh.host_key, HostKeyPolicy::Pinned(fp) if fp == "SHA256:pinned"));
+        assert_eq!(c.data_root, "/s/data");
+        assert!(c.keep_images);
+        let bad = cfg(&[("sandbox_node", Value::map([("root", Value::string("/"))]))]);
+        assert!(NodeConfig::parse(&bad).unwrap_err().message.contains("no setting \"root\""));
     }
 
     #[test]

@@ -311,8 +311,24 @@ mod tests {
 
     #[test]
     fn the_example_plan_is_valid() {
-        let plan: Json = serde_json::from_str(include_str!("../../../examples/vsn/plan.json")).unwrap();
+        let mut plan: Json = serde_json::from_str(include_str!("../../../examples/vsn/plan.json")).unwrap();
         let secrets: Json = serde_json::from_str(include_str!("../../../examples/vsn/secrets.example.json")).unwrap();
+        // Its image archives exist once `build-images.sh` has run: every one it names is one
+        // the script makes, and the rest of the plan is valid as it is.
+        let script = include_str!("../../../examples/vsn/build-images.sh");
+        let mut archives = Vec::new();
+        for list in ["volumes", "services"] {
+            for o in plan[list].as_array_mut().into_iter().flatten() {
+                archives.extend(o.as_object_mut().and_then(|o| o.remove("image_archive")));
+            }
+        }
+        archives.extend(plan["host"].as_object_mut().and_then(|o| o.remove("image_archive")));
+        assert_eq!(archives.len(), 3);
+        for a in archives {
+            let a = a.as_str().unwrap().to_string();
+            let (name, tag) = a.trim_start_matches("images/").trim_end_matches(".tar").rsplit_once('-').unwrap();
+            assert!(script.contains(&format!("\nimage {name} {tag} ")), "build-images.sh does not make {a}");
+        }
         validate(&plan, Some(&secrets), 200.0, "examples/vsn/plan.json").unwrap();
     }
 

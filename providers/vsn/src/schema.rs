@@ -283,6 +283,13 @@ pub fn provider_schema() -> ProviderSchema {
         "required_commands".into(),
         A::optional(list_of_strings(), "Further commands validation requires on the VSN."),
     );
+    c.insert(
+        "sandbox_node".into(),
+        A::optional(
+            Type::map(Type::Any),
+            "Set by `--sandbox` only: the VSN it runs on this machine (`host`, `port`, `user`, `private_key_file`, `host_key_fingerprint` (pinned), `data_root`, `engine`, `env`), replacing the block's connection, host-key, engine and data settings. Leave it unset.",
+        ),
+    );
     s.resources.insert(HOST.into(), host());
     s.resources.insert(VOLUME.into(), volume());
     s.resources.insert(SERVICE.into(), service());

@@ -20,7 +20,7 @@ use tarn_sdk::ssh::testing::TestSshd;
 
 pub const INSTALL: &str = "apt-get install -y podman runc busybox-static (or run ./scripts/test.sh)";
 
-pub const CONTAINERS_CONF: &str = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n";
+pub const CONTAINERS_CONF: &str = crate::config::LOCAL_CONTAINERS_CONF;
 
 /// The real mutt, for alert mail; an error naming the install command when it is missing.
 pub fn mutt() -> Result<&'static str, String> {
