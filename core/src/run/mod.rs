@@ -10,7 +10,8 @@
 //! way as [`RunEvent`]s to an [`Observer`]. It prints nothing, reads no environment variable
 //! and does not look at the process's current directory (the settings carry the working
 //! directory); providers come from the caller's [`ProviderSetup`]. A `Run` is `Send`: a server
-//! drives one per request on any task.
+//! drives one per request on any task. One exception remains: the language functions
+//! `pathexpand` (reads `HOME`) and `abspath` (the current directory) still look at the process.
 //!
 //! Code map: `settings` (raw request → checked settings), `variables` (root variable inputs),
 //! `open` (lock, recover, providers), `plan` (refresh and plan; the one place planner input is
