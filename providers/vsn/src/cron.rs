@@ -173,17 +173,9 @@ pub async fn update(node: &Node, planned: Value) -> Result<Value, ProviderError>
 pub async fn read(node: &Node, state: Value) -> Result<Option<Value>, ProviderError> {
     let mut o = attrs::object(state, crate::schema::CRON)?;
     let w = wanted(node, &o)?;
-    let out = node
-        .script(&format!(
-            "cat -- {} && echo '#--tarn--' && cat -- {}",
-            sh_quote(&cron_path(&w.name)),
-            sh_quote(&script_path(&w.name))
-        ))
-        .await?;
-    if !out.success() {
+    let Some(same) = files_match(node, &cron_path(&w.name), &w.cron, &script_path(&w.name), &w.script).await? else {
         return Ok(None);
-    }
-    let same = out.stdout == format!("{}#--tarn--\n{}", w.cron, w.script);
+    };
     if !same {
         // Something else edited the files: the schedule shows it, and apply rewrites both.
         attrs::set_str(&mut o, "schedule", "(edited outside tarn)");
@@ -195,9 +187,30 @@ pub async fn delete(node: &Node, state: Value) -> Result<(), ProviderError> {
     let o = attrs::object(state, crate::schema::CRON)?;
     let name = req_str(&o, "name", crate::schema::CRON)?;
     attrs::check_name(&name, crate::schema::CRON)?;
-    node.script_checked(&format!("rm -f -- {} {}", sh_quote(&cron_path(&name)), sh_quote(&script_path(&name))))
-        .await
-        .map(|_| ())
+    remove_files(node, &cron_path(&name), &script_path(&name)).await
+}
+
+/// Whether the cron file and its script on the host are what tarn wrote (`None`: either is
+/// missing). Shared by the health-check and the maintenance jobs.
+pub(crate) async fn files_match(
+    node: &Node,
+    cron_path: &str,
+    cron: &str,
+    script_path: &str,
+    script: &str,
+) -> Result<Option<bool>, ProviderError> {
+    let out = node
+        .script(&format!("cat -- {} && echo '#--tarn--' && cat -- {}", sh_quote(cron_path), sh_quote(script_path)))
+        .await?;
+    if !out.success() {
+        return Ok(None);
+    }
+    Ok(Some(out.stdout == format!("{cron}#--tarn--\n{script}")))
+}
+
+/// Removes a job's cron file and script (absent ones are fine).
+pub(crate) async fn remove_files(node: &Node, cron_path: &str, script_path: &str) -> Result<(), ProviderError> {
+    node.script_checked(&format!("rm -f -- {} {}", sh_quote(cron_path), sh_quote(script_path))).await.map(|_| ())
 }
 
 /// The files render without a VSN; used by the unit test below.

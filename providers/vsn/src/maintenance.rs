@@ -11,7 +11,7 @@
 use tarn_sdk::{ProviderError, Value};
 
 use crate::attrs::{self, Map, opt_str, req_str};
-use crate::cron::{alert_command, install_files};
+use crate::cron::{alert_command, files_match, install_files, remove_files};
 use crate::node::{Node, sh_quote};
 
 pub fn cron_path(name: &str) -> String {
@@ -83,17 +83,10 @@ pub async fn create(node: &Node, planned: Value) -> Result<Value, ProviderError>
 pub async fn read(node: &Node, state: Value) -> Result<Option<Value>, ProviderError> {
     let mut o = attrs::object(state, crate::schema::MAINTENANCE)?;
     let w = wanted(node, &o)?;
-    let out = node
-        .script(&format!(
-            "cat -- {} && echo '#--tarn--' && cat -- {}",
-            sh_quote(&cron_path(&w.name)),
-            sh_quote(&script_path(&w.name))
-        ))
-        .await?;
-    if !out.success() {
+    let Some(same) = files_match(node, &cron_path(&w.name), &w.cron, &script_path(&w.name), &w.script).await? else {
         return Ok(None);
-    }
-    if out.stdout != format!("{}#--tarn--\n{}", w.cron, w.script) {
+    };
+    if !same {
         // Something else edited the files: the schedule shows it, and apply rewrites both.
         attrs::set_str(&mut o, "schedule", "(edited outside tarn)");
     }
@@ -104,7 +97,5 @@ pub async fn delete(node: &Node, state: Value) -> Result<(), ProviderError> {
     let o = attrs::object(state, crate::schema::MAINTENANCE)?;
     let name = req_str(&o, "name", crate::schema::MAINTENANCE)?;
     attrs::check_name(&name, crate::schema::MAINTENANCE)?;
-    node.script_checked(&format!("rm -f -- {} {}", sh_quote(&cron_path(&name)), sh_quote(&script_path(&name))))
-        .await
-        .map(|_| ())
+    remove_files(node, &cron_path(&name), &script_path(&name)).await
 }
