@@ -106,7 +106,7 @@ pub fn locate() -> Result<Location, CliError> {
 
 /// The location the configuration's `backend` block names, if any.
 fn configured() -> Result<Option<Location>, CliError> {
-    let (config, diags) = tarn_core::config::load(std::path::Path::new("."));
+    let (config, diags) = tarn_core::load::load(std::path::Path::new("."));
     let Some(config) = config else {
         return Err(CliError::Diagnostics { diags, sources: Box::default() });
     };

@@ -18,7 +18,7 @@ fn main() {
     std::fs::write(dir.path().join("main.tarn.hcl"), text).expect("write config");
 
     let t = Instant::now();
-    let (config, diags) = tarn_core::config::load(dir.path());
+    let (config, diags) = tarn_core::load::load(dir.path());
     let config = config.expect("config loads");
     assert!(!diags.has_errors(), "{diags:?}");
     println!("load:             {:>8.1} ms", t.elapsed().as_secs_f64() * 1e3);

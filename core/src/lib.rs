@@ -12,8 +12,10 @@ pub mod eval;
 pub mod exec;
 pub mod functions;
 pub mod graph;
+pub mod load;
 pub mod plan;
 pub mod run;
+pub mod text;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
 

@@ -13,16 +13,16 @@ use crate::error::CliError;
 use crate::plugins::Factory;
 use crate::providers::Builtins;
 use crate::render::Color;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use tarn_core::config::{Config, ModuleTree, Resource};
 use tarn_core::diag::did_you_mean;
 use tarn_core::plan::{self, ProviderFactory};
 use tarn_core::{Diagnostic, Diagnostics};
-use tarn_sdk::{Mode, ProviderSchema, Value};
+use tarn_sdk::{Mode, ProviderSchema};
 
 pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
-    let (config, mut diags) = tarn_core::config::load(Path::new("."));
+    let (config, mut diags) = tarn_core::load::load(Path::new("."));
     let sources = config.as_ref().map(|c| c.sources.clone()).unwrap_or_default();
     if let Some(config) = &config {
         diags.extend(tarn_core::config::version::check_required_version(config, env!("CARGO_PKG_VERSION")));
@@ -60,45 +60,15 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Plans against an empty state in validation mode (every root variable unknown, nothing
-/// read from providers), keeping the problems the checks before did not already report.
+/// Plans against an empty state in validation mode (core's `run::validate`: every root
+/// variable unknown, nothing read from providers), keeping the problems the checks before did
+/// not already report.
 fn evaluate(config: &Config, schemas: plan::Schemas, diags: &mut Diagnostics) {
-    let variables: plan::RootVariables = config
-        .root
-        .module
-        .variables
-        .values()
-        .map(|v| (v.name.clone(), if v.sensitive { Value::Unknown.sensitive() } else { Value::Unknown }))
-        .collect();
-    let options =
-        plan::PlanOptions { validate: true, cwd: std::env::current_dir().unwrap_or_default(), ..Default::default() };
-    let binding = plan::PlanBinding {
-        lineage: String::new(),
-        serial: 0,
-        config_hash: config.hash.clone(),
-        workspace: crate::stack::workspace().unwrap_or_else(|_| "default".into()),
-    };
-    let prior = plan::PriorState::default();
-    let outcome = plan::plan(plan::PlanInput {
-        config,
-        prior: &prior,
-        drift: &[],
-        schemas: &schemas,
-        variables: &variables,
-        data: &Default::default(),
-        imported: &Default::default(),
-        options: &options,
-        binding: &binding,
-    });
-    let seen: HashSet<(Option<tarn_core::diag::Span>, String)> =
-        diags.iter().map(|d| (d.span, d.detail.clone())).collect();
-    for d in outcome.diagnostics.0 {
-        // Missing providers were reported by name above, with the ones this tarn knows.
-        if d.summary == "Missing provider" || seen.contains(&(d.span, d.detail.clone())) {
-            continue;
-        }
-        diags.push(d);
-    }
+    let workspace = crate::stack::workspace().unwrap_or_else(|_| "default".into());
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let validation = tarn_core::run::Validation { config, schemas: &schemas, workspace: &workspace, cwd: &cwd };
+    let found = tarn_core::run::validate(validation, diags);
+    diags.extend(found);
 }
 
 /// Built-ins and the plugins the configuration names, started once to read their schemas.

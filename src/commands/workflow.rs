@@ -24,7 +24,7 @@ use tarn_state::Snapshot;
 /// planning against nothing would destroy every recorded object, and without its provider
 /// blocks a destroy cannot even reach them (it would forget objects that still exist).
 pub fn load_config() -> Result<Arc<Config>, CliError> {
-    let (config, diags) = tarn_core::config::load(Path::new("."));
+    let (config, diags) = tarn_core::load::load(Path::new("."));
     match config {
         Some(config) if config.sources.files.is_empty() && !diags.has_errors() => {
             let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into());

@@ -3,10 +3,10 @@
 //! providers, module calls, `tarn {}`, `moved` and `import`. Every structural problem is
 //! collected as a diagnostic with a span; decoding goes on after each one.
 //!
-//! It must not evaluate anything beyond loading-time constants (see `statics`).
+//! It evaluates nothing itself: loading-time constants go to the `Constants` it was given (see `statics`).
 
 use super::model::*;
-use super::statics::{self, constant_bool, constant_string, provider_ref, reference_list};
+use super::statics::{self, Constants, constant_bool, constant_string, provider_ref, reference_list};
 use super::types;
 use crate::diag::{Diagnostic, did_you_mean};
 use tarn_sdk::Mode;
@@ -21,6 +21,8 @@ pub struct Decoder<'m> {
     pub module: &'m mut Module,
     pub diags: Vec<Diagnostic>,
     pub is_json: bool,
+    /// Evaluates loading-time constants (supplied by the reader's caller; config never evaluates).
+    pub constants: &'m dyn Constants,
 }
 
 /// How many labels each top-level block takes.
@@ -96,12 +98,12 @@ impl Decoder<'_> {
 
     pub(crate) fn string(&mut self, body: &Body, name: &str) -> Option<String> {
         let a = body.attributes.get(name)?;
-        constant_string(&a.value, &format!("\"{name}\" argument")).map_err(|d| self.push(d)).ok()
+        constant_string(self.constants, &a.value, &format!("\"{name}\" argument")).map_err(|d| self.push(d)).ok()
     }
 
     pub(crate) fn boolean(&mut self, body: &Body, name: &str) -> Option<bool> {
         let a = body.attributes.get(name)?;
-        constant_bool(&a.value, &format!("\"{name}\" argument")).map_err(|d| self.push(d)).ok()
+        constant_bool(self.constants, &a.value, &format!("\"{name}\" argument")).map_err(|d| self.push(d)).ok()
     }
 
     /// Decodes every top-level block of one file's body.
@@ -298,7 +300,7 @@ impl Decoder<'_> {
         let name = b.labels[0].clone();
         let body = &b.body;
         let source = match body.attributes.get("source") {
-            Some(a) => match constant_string(&a.value, "\"source\" argument") {
+            Some(a) => match constant_string(self.constants, &a.value, "\"source\" argument") {
                 Ok(s) if is_local_source(&s) => s,
                 Ok(s) => {
                     self.push(
@@ -412,6 +414,6 @@ impl Decoder<'_> {
 
     pub(crate) fn variable_type(&mut self, expr: &Expr) -> Option<(tarn_sdk::Type, Option<TypeDefaults>)> {
         let expr = statics::unquote_json(expr, self.is_json);
-        types::parse_type(&expr).map_err(|d| self.push(d)).ok()
+        types::parse_type(&expr, self.constants).map_err(|d| self.push(d)).ok()
     }
 }

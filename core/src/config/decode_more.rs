@@ -12,7 +12,7 @@ const VARIABLE_ARGS: &[&str] = &["type", "default", "description", "sensitive", 
 const OUTPUT_ARGS: &[&str] = &["value", "description", "sensitive", "depends_on"];
 
 fn missing(name: &str, block: &str, b: &Block) -> Diagnostic {
-    let block = statics::article(block);
+    let block = crate::text::article(block);
     Diagnostic::error(
         "Missing required argument",
         format!("The argument \"{name}\" is required in {block} block, but no definition was found."),
@@ -241,7 +241,7 @@ pub fn settings(d: &mut Decoder, b: &Block) {
             );
         }
         for a in rp.body.attributes.values() {
-            let entry = match statics::constant(&a.value) {
+            let entry = match d.constants.constant(&a.value) {
                 Ok(v) => v,
                 Err(diag) => {
                     d.push(diag);
@@ -304,7 +304,7 @@ pub fn settings(d: &mut Decoder, b: &Block) {
             continue;
         }
         for a in be.body.attributes.values() {
-            if let Err(diag) = statics::constant(&a.value) {
+            if let Err(diag) = d.constants.constant(&a.value) {
                 d.push(diag);
             }
         }

@@ -4,42 +4,31 @@
 //!
 //! In `*.tarn.json` files these are written as strings holding the expression
 //! (`"depends_on": ["null_resource.a"]`), as in Terraform's JSON syntax; both forms are accepted
-//! here. Nothing here reads variables or state.
+//! here. Nothing here reads variables or state, and nothing here evaluates: the values come
+//! from the [`Constants`] the caller of the reader supplies.
 
 use super::model::{Expr, ProviderRef, Reference};
 use crate::diag::{Diagnostic, Span};
-use crate::eval::{self, EvalContext, Resolved, Resolver, Step};
+use crate::text::{article, bare_name};
 use hcl::edit::Span as _;
 use hcl::edit::expr::{Expression, TraversalOperator};
-use tarn_sdk::{Address, Value};
+use tarn_sdk::{Address, Type, Value};
 
-/// Rejects every reference: loading-time values must be constants.
-struct NoReferences;
-
-impl Resolver for NoReferences {
-    fn resolve(&self, root: &str, _steps: &[Step], span: Span) -> Result<Option<Resolved>, Diagnostic> {
-        Err(Diagnostic::error(
-            "Variables not allowed",
-            format!("This value must be known while loading the configuration, so it cannot refer to `{root}`. Write a literal value."),
-        )
-        .at(span))
-    }
+/// How loading evaluates what must be known while loading: descriptions, `sensitive` and
+/// other flags, a module call's `source`, `required_providers` entries, backend arguments and
+/// `optional(...)` defaults. Config parses and never evaluates: the evaluator implements this
+/// one layer up (`eval::LoadingConstants`), and `crate::load` plugs it into the reader, so the
+/// dependency runs one way, eval on config.
+pub trait Constants {
+    /// The value of an expression that may refer to nothing (a reference is an error); the
+    /// first diagnostic when it cannot be evaluated.
+    fn constant(&self, expr: &Expr) -> Result<Value, Diagnostic>;
+    /// `value` converted to `ty` by the language's conversion rules, or why it cannot be.
+    fn convert(&self, value: &Value, ty: &Type) -> Result<Value, String>;
 }
 
-/// Evaluates an expression that may not refer to anything.
-pub fn constant(expr: &Expr) -> Result<Value, Diagnostic> {
-    let ctx = EvalContext { resolver: &NoReferences, module_dir: std::path::Path::new("") };
-    eval::evaluate(expr, &ctx).map_err(|mut ds| {
-        if ds.0.is_empty() {
-            Diagnostic::error("Invalid value", "This value could not be evaluated.").at(expr.span)
-        } else {
-            ds.0.remove(0)
-        }
-    })
-}
-
-pub fn constant_string(expr: &Expr, what: &str) -> Result<String, Diagnostic> {
-    let v = constant(expr)?;
+pub fn constant_string(c: &dyn Constants, expr: &Expr, what: &str) -> Result<String, Diagnostic> {
+    let v = c.constant(expr)?;
     match v.unmark().0 {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(tarn_sdk::value::format_number(*n)),
@@ -52,8 +41,8 @@ pub fn constant_string(expr: &Expr, what: &str) -> Result<String, Diagnostic> {
     }
 }
 
-pub fn constant_bool(expr: &Expr, what: &str) -> Result<bool, Diagnostic> {
-    let v = constant(expr)?;
+pub fn constant_bool(c: &dyn Constants, expr: &Expr, what: &str) -> Result<bool, Diagnostic> {
+    let v = c.constant(expr)?;
     match v.unmark().0 {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s == "true" => Ok(true),
@@ -63,13 +52,6 @@ pub fn constant_bool(expr: &Expr, what: &str) -> Result<bool, Diagnostic> {
             format!("The {what} must be true or false, but this is {}.", article(other.type_name())),
         )
         .at(expr.span)),
-    }
-}
-
-pub fn article(type_name: &str) -> String {
-    match type_name.chars().next() {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {type_name}"),
-        _ => format!("a {type_name}"),
     }
 }
 
@@ -97,17 +79,6 @@ pub fn tuple_items(expr: &Expr) -> Option<Vec<Expr>> {
         Expression::Array(items) => {
             Some(items.iter().map(|e| Expr { expr: e.clone(), span: expr.sub_span(e.span()) }).collect())
         }
-        _ => None,
-    }
-}
-
-/// A bare name, including the keywords `null`, `true` and `false` (`null` is also the name of
-/// tarn's null provider).
-pub fn bare_name(e: &Expression) -> Option<String> {
-    match e {
-        Expression::Variable(v) => Some(v.value().to_string()),
-        Expression::Null(_) => Some("null".to_string()),
-        Expression::Bool(b) => Some(b.value().to_string()),
         _ => None,
     }
 }

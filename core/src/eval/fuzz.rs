@@ -5,7 +5,8 @@
 
 use super::tests::scope;
 use super::{EvalContext, evaluate, references};
-use crate::config::{Body, Config, format_hcl, load_sources};
+use crate::config::{Body, Config, format_hcl};
+use crate::load::load_sources;
 use crate::diag::render_all;
 use proptest::prelude::*;
 
@@ -293,13 +294,13 @@ proptest! {
 
     #[test]
     fn mutated_native_config_never_panics(ops in prop::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), any::<usize>()), 1..6)) {
-        let src = mutate(crate::config::tests::FULL, &ops, TOKENS);
+        let src = mutate(crate::load::tests::FULL, &ops, TOKENS);
         check_all(&[("main.tarn.hcl", &src)]);
     }
 
     #[test]
     fn mutated_json_config_never_panics(ops in prop::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), any::<usize>()), 1..6)) {
-        let src = mutate(crate::config::tests::JSON, &ops, JSON_TOKENS);
+        let src = mutate(crate::load::tests::JSON, &ops, JSON_TOKENS);
         check_all(&[("main.tarn.json", &src)]);
     }
 
@@ -326,7 +327,7 @@ proptest! {
 
     #[test]
     fn formatting_ignores_indentation_and_trailing_space(pads in prop::collection::vec((0usize..7, 0usize..3, 0usize..3), 200)) {
-        let full = crate::config::tests::FULL;
+        let full = crate::load::tests::FULL;
         let messy: String = full
             .lines()
             .zip(pads.iter().cycle())

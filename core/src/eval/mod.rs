@@ -11,6 +11,7 @@
 
 mod body;
 mod call;
+mod constants;
 mod convert;
 mod expr;
 mod lines;
@@ -32,6 +33,7 @@ use std::path::Path;
 use tarn_sdk::Value;
 
 pub use body::{body_references, evaluate_body};
+pub use constants::LoadingConstants;
 pub use convert::{convert, convert_with_defaults};
 pub use ops::{equal, parse_number};
 pub use refs::references;

@@ -147,7 +147,7 @@ impl Evaluator<'_> {
                 "Invalid template interpolation value",
                 format!(
                     "Cannot include {} in a string template: a string, number or bool is required. Use jsonencode() or join() to turn it into a string.",
-                    crate::config::statics::article(v.type_name())
+                    crate::text::article(v.type_name())
                 ),
                 self.span_of(e),
             )),

@@ -214,7 +214,7 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
                 "Invalid index",
                 format!(
                     "This value does not have any indices: it is {}.",
-                    crate::config::statics::article(other.type_name())
+                    crate::text::article(other.type_name())
                 ),
                 span,
             ));

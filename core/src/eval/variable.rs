@@ -110,7 +110,7 @@ fn validate(var: &Variable, value: &Value, at: Span, ctx: &EvalContext) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::load_sources;
+    use crate::load::load_sources;
 
     fn run(src: &str, name: &str, given: Option<Value>) -> Result<Value, Diagnostics> {
         let (cfg, diags) = load_sources(&[("v.tarn.hcl", src)]);

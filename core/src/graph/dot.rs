@@ -41,7 +41,7 @@ resource "null_resource" "b" {
   triggers = { a = null_resource.a[0].id }
 }
 "#;
-        let (config, d) = crate::config::load_sources(&[("main.tarn.hcl", src)]);
+        let (config, d) = crate::load::load_sources(&[("main.tarn.hcl", src)]);
         assert!(!d.has_errors(), "{d:?}");
         let (g, d) = crate::graph::build(&config);
         assert!(d.is_empty(), "{d:?}");

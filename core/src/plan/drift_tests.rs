@@ -144,7 +144,7 @@ fn per_run_ignores_drop_attributes_or_whole_objects() {
 
 #[test]
 fn lifecycle_ignore_changes_is_honoured_but_deletion_still_counts() {
-    let (config, diags) = crate::config::load_sources(&[(
+    let (config, diags) = crate::load::load_sources(&[(
         "main.tarn.hcl",
         r#"
 resource "null_resource" "some" {

@@ -276,7 +276,7 @@ resource "test_thing" "b" {
   name  = "b${count.index}-${local.a_id}"
 }
 "#;
-        let (config, diags) = crate::config::load_sources(&[("main.tarn.hcl", src)]);
+        let (config, diags) = crate::load::load_sources(&[("main.tarn.hcl", src)]);
         assert!(!diags.has_errors(), "{diags:?}");
         let mut ps = ProviderSchema::default();
         ps.resources.insert(

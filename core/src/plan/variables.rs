@@ -219,7 +219,7 @@ mod tests {
     use super::*;
 
     fn config(src: &str) -> Config {
-        let (c, d) = crate::config::load_sources(&[("main.tarn.hcl", src)]);
+        let (c, d) = crate::load::load_sources(&[("main.tarn.hcl", src)]);
         assert!(!d.has_errors(), "{d:?}");
         c
     }

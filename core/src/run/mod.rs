@@ -14,10 +14,11 @@
 //! `pathexpand` (reads `HOME`) and `abspath` (the current directory) still look at the process.
 //!
 //! Code map: `settings` (raw request → checked settings), `variables` (root variable inputs),
-//! `open` (lock, recover, providers), `plan` (refresh and plan; the one place planner input is
-//! assembled; saved plans checked), `apply` (the execution graph, refresh-only plans, outputs),
-//! `import` (one object into the state), `drift` (the read-only check), `planfile` (saved
-//! plans on disk), `lease` (the lock and its heartbeat), `events`, `error`.
+//! `open` (lock, recover, providers), `plan` (refresh and plan; with `validate`, the only
+//! places planner input is assembled; saved plans checked), `apply` (the execution graph, refresh-only plans, outputs),
+//! `import` (one object into the state), `drift` (the read-only check), `validate` (`tarn
+//! validate`'s plan in validation mode: no state, no provider call), `planfile` (saved plans on
+//! disk), `lease` (the lock and its heartbeat), `events`, `error`.
 
 mod apply;
 mod drift;
@@ -30,6 +31,7 @@ mod outputs;
 mod plan;
 pub mod planfile;
 mod settings;
+mod validate;
 mod variables;
 
 #[cfg(test)]
@@ -44,6 +46,7 @@ pub use lease::Lease;
 pub use open::{FromFactory, ProviderSetup};
 pub use outputs::{is_output_digest, sensitive_output_digest};
 pub use settings::{DEFAULT_LEASE, DEFAULT_PARALLELISM, DEFAULT_REFRESH_PARALLELISM, Request, Selection, Settings};
+pub use validate::{Validation, validate};
 pub use variables::{VarArg, VariableSources, automatic_var_files, resolve as resolve_variables};
 
 use crate::config::Config;

@@ -37,7 +37,7 @@ impl Stack {
     }
 
     fn config(&self) -> Arc<Config> {
-        let (config, diags) = crate::config::load(self.path());
+        let (config, diags) = crate::load::load(self.path());
         assert!(!diags.has_errors(), "{diags:?}");
         Arc::new(config.unwrap())
     }

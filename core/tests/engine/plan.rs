@@ -8,7 +8,7 @@ use crate::testprovider::TestProvider;
 use indexmap::IndexMap;
 use std::path::Path;
 use std::sync::Arc;
-use tarn_core::config;
+use tarn_core::load;
 use tarn_core::diag::{Diagnostics, SourceMap};
 use tarn_core::plan::*;
 use tarn_sdk::{Provider, Value};
@@ -79,7 +79,7 @@ fn snapshot(dir: &Path) -> Snapshot {
 }
 
 pub(crate) fn run(dir: &Path) -> String {
-    let (config, diags) = config::load(dir);
+    let (config, diags) = load::load(dir);
     let Some(config) = config else { return format!("load failed: {diags:?}") };
     let mut out = render_diags(&diags, &config.sources);
     if diags.has_errors() {

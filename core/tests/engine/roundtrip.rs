@@ -86,7 +86,7 @@ async fn plan_once(
 
 #[tokio::test]
 async fn apply_then_replan_is_a_no_op() {
-    let (config, d) = tarn_core::config::load_sources(&[("main.tarn.hcl", CONFIG)]);
+    let (config, d) = tarn_core::load::load_sources(&[("main.tarn.hcl", CONFIG)]);
     assert!(!d.has_errors(), "{d:?}");
     let config = Arc::new(config);
     let backend = Arc::new(MemoryBackend::new());

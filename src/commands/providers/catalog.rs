@@ -103,7 +103,7 @@ pub fn name_from_path(path: &Path) -> String {
 
 /// The `exec:` plugins of the configuration in the current directory, when it loads cleanly.
 fn configured() -> Vec<(String, PathBuf)> {
-    let (Some(config), diags) = tarn_core::config::load(Path::new(".")) else { return Vec::new() };
+    let (Some(config), diags) = tarn_core::load::load(Path::new(".")) else { return Vec::new() };
     if diags.has_errors() || config.sources.files.is_empty() {
         return Vec::new();
     }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use tarn_core::config;
+use tarn_core::load;
 use tarn_core::exec::{ApplyContext, ApplyOptions, ApplyOutcome, CancelToken, FailurePolicy, apply};
 use tarn_core::plan::*;
 use tarn_provider_fault::FaultProvider;
@@ -65,7 +65,7 @@ pub(super) async fn plan_apply_inspect(
     let objects = dir.join("objects");
     let text = format!("provider \"fault\" {{\n  dir = \"{}\"\n}}\n{body}", objects.display());
     std::fs::write(dir.join("main.tarn.hcl"), text).unwrap();
-    let (config, diags) = config::load(dir);
+    let (config, diags) = load::load(dir);
     let config = Arc::new(config.unwrap_or_else(|| panic!("{diags:?}")));
     assert!(!diags.has_errors(), "{diags:?}");
     let (vars, d) = resolve_variables(&config, &Default::default());

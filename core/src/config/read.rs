@@ -3,11 +3,12 @@
 //! module from its local `source` path, detecting source cycles. Computes the configuration
 //! hash that binds saved plans.
 //!
-//! This is the only place in config that touches the filesystem; it must not evaluate
-//! anything beyond loading-time constants.
+//! This is the only place in config that touches the filesystem; it evaluates nothing itself
+//! (loading-time constants go to the caller's `Constants`).
 
 use super::decode::Decoder;
 use super::model::{Config, Module, ModuleTree};
+use super::statics::Constants;
 use crate::diag::{Diagnostic, Diagnostics, SourceMap};
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
@@ -15,9 +16,11 @@ use std::path::{Path, PathBuf};
 
 /// Loads the module in `dir` and its whole module tree. The config is `None` only when nothing
 /// usable could be read (the directory is missing or unreadable); otherwise it is returned
-/// together with every diagnostic found, and the caller checks `has_errors()`.
-pub fn load(dir: &Path) -> (Option<Config>, Diagnostics) {
+/// together with every diagnostic found, and the caller checks `has_errors()`. Loading-time
+/// constants are evaluated by `constants` (`crate::load::load` passes the evaluator's).
+pub fn read(dir: &Path, constants: &dyn Constants) -> (Option<Config>, Diagnostics) {
     let mut loader = Loader {
+        constants,
         sources: SourceMap::default(),
         diags: Diagnostics::default(),
         hashed: Vec::new(),
@@ -39,7 +42,7 @@ pub fn load(dir: &Path) -> (Option<Config>, Diagnostics) {
 
 /// Parses a set of in-memory files as one module (names decide the syntax). For tests and
 /// tools; module calls are decoded but not followed.
-pub fn load_sources(files: &[(&str, &str)]) -> (Config, Diagnostics) {
+pub fn read_sources(files: &[(&str, &str)], constants: &dyn Constants) -> (Config, Diagnostics) {
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
     let mut module = Module::default();
@@ -48,18 +51,25 @@ pub fn load_sources(files: &[(&str, &str)]) -> (Config, Diagnostics) {
         hasher.update(name.as_bytes());
         hasher.update(text.as_bytes());
         let id = sources.add(PathBuf::from(name), text.to_string());
-        decode_file(&mut module, name, text, id, &mut diags);
+        decode_file(&mut module, name, text, id, &mut diags, constants);
     }
     let root = ModuleTree { module, children: IndexMap::new() };
     (Config { sources, root, hash: hex::encode(hasher.finalize()) }, diags)
 }
 
-fn decode_file(module: &mut Module, name: &str, text: &str, id: usize, diags: &mut Diagnostics) {
+fn decode_file(
+    module: &mut Module,
+    name: &str,
+    text: &str,
+    id: usize,
+    diags: &mut Diagnostics,
+    constants: &dyn Constants,
+) {
     let is_json = name.ends_with(".json");
     let parsed = if is_json { super::json::parse_file(text, id) } else { super::hcl::parse_file(text, id) };
     match parsed {
         Ok(body) => {
-            let mut decoder = Decoder { module, diags: Vec::new(), is_json };
+            let mut decoder = Decoder { module, diags: Vec::new(), is_json, constants };
             decoder.file(&body);
             diags.0.extend(decoder.diags);
         }
@@ -67,7 +77,8 @@ fn decode_file(module: &mut Module, name: &str, text: &str, id: usize, diags: &m
     }
 }
 
-struct Loader {
+struct Loader<'c> {
+    constants: &'c dyn Constants,
     sources: SourceMap,
     diags: Diagnostics,
     /// (path relative to the root module, content) of every file read, in load order.
@@ -82,7 +93,7 @@ fn is_config_file(name: &str) -> bool {
     !hidden && (name.ends_with(".tarn.hcl") || name.ends_with(".tarn.json"))
 }
 
-impl Loader {
+impl Loader<'_> {
     /// Loads one module directory. `stack` holds the canonical directories of the calling
     /// modules, to detect cycles; `call_span` is where this module was called from.
     fn module(
@@ -147,7 +158,7 @@ impl Loader {
             // `./main.tarn.hcl` reads better as `main.tarn.hcl` in messages.
             let shown = path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
             let id = self.sources.add(shown, text.clone());
-            decode_file(&mut module, name, &text, id, &mut self.diags);
+            decode_file(&mut module, name, &text, id, &mut self.diags, self.constants);
         }
         let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         stack.push(canonical);

@@ -1,7 +1,8 @@
 //! Loader tests: every block type decoded from native syntax, structural diagnostics (with
 //! the source text their span covers), module trees from disk, and JSON/HCL equivalence.
 
-use super::*;
+use super::{load, load_sources};
+use crate::config::*;
 use crate::diag::Diagnostics;
 use tarn_sdk::{Mode, Type, Value};
 
