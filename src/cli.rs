@@ -296,6 +296,10 @@ pub struct RunArgs {
     /// How long to wait for the state lock, e.g. 30s, 2m.
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub lock_timeout: String,
+    /// How long to wait for one provider call before giving up on it, e.g. 5m, 2h (default:
+    /// 30m for creates, updates and deletes, 10m for reads).
+    #[arg(long, value_name = "DURATION")]
+    pub provider_timeout: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -7,6 +7,7 @@
 //! (no IO beyond reading configuration files); async starts at the provider and state boundary.
 
 pub mod config;
+pub mod deadline;
 pub mod diag;
 pub mod eval;
 pub mod exec;

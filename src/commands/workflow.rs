@@ -96,6 +96,7 @@ pub fn request(command: &str, config: &ConfigArgs, select: &SelectArgs, run: &Ru
     request.replace = select.replace.clone();
     request.refresh = run.refresh;
     request.lock_timeout = stack::parse_duration(&run.lock_timeout)?;
+    request.provider_timeout = run.provider_timeout.as_deref().map(stack::parse_duration).transpose()?;
     request.lease = stack::lease()?;
     request.variables = variable_sources(config);
     Ok(request)

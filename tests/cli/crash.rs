@@ -238,6 +238,29 @@ fn recovery_notes_do_not_corrupt_json_output() {
     }
 }
 
+/// `--provider-timeout`: a create that never answers fails at the limit as that operation,
+/// naming the address, the call and the limit; its outcome is unknown, so the rollback is
+/// incomplete (exit 4) and the next run's recovery records the object it made.
+#[test]
+fn a_create_that_never_answers_fails_at_the_provider_timeout() {
+    let hung = format!(
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"a\" {{\n  name        = \"a\"\n  hang_create = true\n}}\n"
+    );
+    let s = Stack::with(&hung);
+    let run = s.tarn(&["apply", "--auto-approve", "--provider-timeout", "1s"]).code(4);
+    assert!(
+        run.stderr.contains("fault_object.a: the provider did not answer `create` within 1s")
+            || run.stdout.contains("fault_object.a: the provider did not answer `create` within 1s"),
+        "{}",
+        run.dump()
+    );
+    assert_eq!(s.object_ids().len(), 1, "the hung create made its object");
+    s.write("main.tarn.hcl", &hung.replace("hang_create = true", "hang_create = false"));
+    let next = s.tarn(&["apply", "--auto-approve"]).ok();
+    assert!(next.stderr.contains("found an object an interrupted run created"), "{}", next.dump());
+    assert_eq!(s.object_ids(), s.state_ids());
+}
+
 #[test]
 fn kill_9_during_updates_and_delete_then_create_replacements() {
     for ms in [0, 20, 50, 90, 140] {

@@ -111,6 +111,7 @@ pub async fn apply(plan: &Plan, ctx: ApplyContext) -> Result<ApplyReport, ExecEr
             sink: sink.clone(),
             retry: RetryPolicy { max_attempts: options.max_attempts, base: options.retry_base },
             run_id: Arc::from(run_id.as_str()),
+            deadlines: options.deadlines,
         },
         providers: &ctx.providers,
         schemas: &schemas,

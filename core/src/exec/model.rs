@@ -40,6 +40,9 @@ pub struct ApplyOptions {
     pub max_attempts: u32,
     /// First retry delay; doubles per attempt, with jitter.
     pub retry_base: Duration,
+    /// The limits on one provider call (an abandoned change has an unknown outcome: its
+    /// intent stays open for recovery).
+    pub deadlines: crate::deadline::CallDeadlines,
     /// Not read by `apply`: the run id comes from the backend's `begin_run` (returned in
     /// `ApplyReport::run_id`), and correlation tags are `tarn-<run id>-<op index>`.
     pub run_id: String,
@@ -53,6 +56,7 @@ impl Default for ApplyOptions {
             on_interrupt: InterruptPolicy::Keep,
             max_attempts: 3,
             retry_base: Duration::from_millis(200),
+            deadlines: crate::deadline::CallDeadlines::default(),
             run_id: String::new(),
         }
     }

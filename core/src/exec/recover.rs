@@ -14,6 +14,7 @@
 //! Intent details hold planned attributes redacted of secrets, so a provider that adopts by
 //! content rather than by tag cannot match on sensitive attributes.
 
+use crate::deadline::{self, CallDeadlines};
 use super::error::ExecError;
 use super::journal::{self, IntentDetail, Outcome};
 use super::model::{Event, EventSink};
@@ -33,6 +34,9 @@ pub struct RecoverContext {
     /// attributes of adopted objects.
     pub schemas: Schemas,
     pub events: Arc<dyn EventSink>,
+    /// The limits on one provider call (adoption lookups and reads take the read limit, the
+    /// clean-up delete the change limit).
+    pub deadlines: CallDeadlines,
 }
 
 /// One open intent and how it was resolved.
@@ -213,7 +217,7 @@ impl Pending<'_> {
         let planned = Value::from_json(&self.journaled);
         let req = AdoptRequest { type_name: self.type_name.clone(), correlation: correlation.clone(), planned };
         let lease = self.fence("adopt").await?;
-        let adopted = self.provider.adopt(req).await;
+        let adopted = deadline::bounded(self.ctx.deadlines.read, "adopt", self.provider.adopt(req)).await;
         drop(lease);
         let Some(value) = adopted.map_err(|e| format!("adopt failed: {e}"))? else {
             // A deposed copy of the object it was to replace is dropped at the end.
@@ -348,7 +352,12 @@ impl Pending<'_> {
     async fn read(&self, state: &Value) -> Result<Option<Value>, String> {
         let req = ReadRequest { type_name: self.type_name.clone(), state: state.unmark_deep() };
         let lease = self.fence("read").await?;
-        let read = tarn_sdk::call::with_secrets([state], self.provider.read(req)).await;
+        let read = deadline::bounded(
+            self.ctx.deadlines.read,
+            "read",
+            tarn_sdk::call::with_secrets([state], self.provider.read(req)),
+        )
+        .await;
         drop(lease);
         read.map_err(|e| format!("read failed: {e}"))
     }
@@ -413,7 +422,7 @@ impl Pending<'_> {
             .map_err(|e| format!("journaling the clean-up failed: {e}"))?;
         let req = DeleteRequest { type_name: self.type_name.clone(), state: value };
         let lease = self.fence("delete").await?;
-        let result = self.provider.delete(req).await;
+        let result = deadline::bounded(self.ctx.deadlines.change, "delete", self.provider.delete(req)).await;
         drop(lease);
         let outcome = match &result {
             Ok(()) => Outcome::Ok,

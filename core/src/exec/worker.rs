@@ -13,6 +13,7 @@ use super::journal::{self, IntentDetail, Outcome};
 use super::model::{Event, EventSink};
 use super::retry::RetryPolicy;
 use super::values::{RowMeta, from_record, remark, to_record};
+use crate::deadline::{self, CallDeadlines};
 use crate::plan::OpKind;
 use std::any::Any;
 use std::future::Future;
@@ -34,6 +35,8 @@ pub(crate) struct WorkerEnv {
     pub sink: Arc<dyn EventSink>,
     pub retry: RetryPolicy,
     pub run_id: Arc<str>,
+    /// The limits on one provider call.
+    pub deadlines: CallDeadlines,
 }
 
 /// The provider call to make. Values keep their sensitive marks here; the worker unmarks them
@@ -67,6 +70,24 @@ pub(crate) enum Call {
 }
 
 impl Call {
+    /// The provider method this call is, as messages name it.
+    fn name(&self) -> &'static str {
+        match self {
+            Call::Create { .. } => "create",
+            Call::Update { .. } => "update",
+            Call::Delete { .. } => "delete",
+            Call::ReadData { .. } => "read_data",
+            Call::Import { .. } => "import",
+            Call::Restore { .. } => "restore",
+        }
+    }
+
+    /// Whether the call may change an object (and so runs under the longer deadline, and has
+    /// an unknown outcome when abandoned).
+    fn changes(&self) -> bool {
+        matches!(self, Call::Create { .. } | Call::Update { .. } | Call::Delete { .. } | Call::Restore { .. })
+    }
+
     fn sent_value(&self) -> &Value {
         match self {
             Call::Create { planned, .. } | Call::Update { planned, .. } => planned,
@@ -151,6 +172,8 @@ impl OpFailure {
 enum CallError {
     Provider(ProviderError),
     Panicked(String),
+    /// The call passed its deadline and was abandoned (its future dropped).
+    TimedOut { call: &'static str, limit: Duration },
 }
 
 /// Runs `req`, holding one of `slots` from its first provider call until its last has
@@ -251,7 +274,7 @@ async fn run_attempts(
                 return Err(OpFailure::new(format!("not attempted: {e}")));
             }
         };
-        let called = call_provider(req).await;
+        let called = call_provider(req, env.deadlines).await;
         drop(lease);
         let error = match called {
             Ok(value) => {
@@ -266,6 +289,21 @@ async fn run_attempts(
                         "the provider panicked: {message}; the outcome is unknown and will be reconciled on the next run"
                     ))
                 });
+            }
+            Err(CallError::TimedOut { call, limit }) if req.call.changes() => {
+                // The provider may have acted before it stopped answering: like a panic, the
+                // intent stays open and the next run's recovery finds out what exists.
+                return Err(OpFailure {
+                    uncertain: true,
+                    ..OpFailure::new(format!(
+                        "{}; the outcome is unknown and will be reconciled on the next run",
+                        deadline::elapsed_message(call, limit)
+                    ))
+                });
+            }
+            // A read that timed out changed nothing: it fails like any failed call.
+            Err(CallError::TimedOut { call, limit }) => {
+                ProviderError::permanent(deadline::elapsed_message(call, limit))
             }
             Err(CallError::Provider(e)) => e,
         };
@@ -301,8 +339,8 @@ fn lease_use(req: &OpRequest, address: &str, correlation: Option<&str>) -> Strin
     }
 }
 
-/// Calls the provider, catching a panic so it becomes a value.
-async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
+/// Calls the provider under its deadline, catching a panic so it becomes a value.
+async fn call_provider(req: &OpRequest, deadlines: CallDeadlines) -> Result<Option<Value>, CallError> {
     let provider = req.provider.as_ref();
     let type_name = req.meta.address.type_name.clone();
     let fut = async move {
@@ -328,7 +366,7 @@ async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
             }
             Call::Import { id } => {
                 let id = id.as_str().unwrap_or_default();
-                crate::plan::import_object(provider, &type_name, id).await.map(Some)
+                crate::plan::import_object(provider, &type_name, id, deadlines.read).await.map(Some)
             }
             Call::Restore { state, correlation } => provider
                 .restore(RestoreRequest { type_name, state: state.unmark_deep(), correlation: correlation.clone() })
@@ -345,9 +383,11 @@ async fn call_provider(req: &OpRequest) -> Result<Option<Value>, CallError> {
         Call::Import { .. } => &[],
     };
     let fut = tarn_sdk::call::with_secrets(values.iter().copied(), fut);
-    match CatchUnwind(Box::pin(fut)).await {
-        Ok(r) => r.map_err(CallError::Provider),
-        Err(payload) => Err(CallError::Panicked(payload_message(payload.as_ref()))),
+    let (call, limit) = (req.call.name(), if req.call.changes() { deadlines.change } else { deadlines.read });
+    match deadline::within(limit, CatchUnwind(Box::pin(fut))).await {
+        None => Err(CallError::TimedOut { call, limit }),
+        Some(Ok(r)) => r.map_err(CallError::Provider),
+        Some(Err(payload)) => Err(CallError::Panicked(payload_message(payload.as_ref()))),
     }
 }
 

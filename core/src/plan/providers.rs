@@ -6,6 +6,7 @@
 
 use super::scope::{Binding, Expansion, InstId, Instances, World};
 use crate::config::{Config, ModuleTree};
+use crate::deadline::{self, CallDeadlines};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::graph::{ProviderAddr, provider_key};
 use std::collections::{BTreeMap, HashMap};
@@ -27,11 +28,13 @@ pub trait ProviderFactory: Send + Sync {
 pub type Schemas = HashMap<String, ProviderSchema>;
 
 /// The configured provider instances of one run, by configuration key (`null`,
-/// `null.alias`, `module.m.null`), and their schemas.
+/// `null.alias`, `module.m.null`), their schemas, and the run's limits on one call to them
+/// (which refresh, data reads, refinements and imports apply).
 #[derive(Clone, Default)]
 pub struct ProviderSet {
     instances: BTreeMap<String, Arc<dyn Provider>>,
     schemas: Schemas,
+    deadlines: CallDeadlines,
 }
 
 impl ProviderSet {
@@ -48,6 +51,15 @@ impl ProviderSet {
     }
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.instances.keys().map(String::as_str)
+    }
+    /// The limits on one provider call (the defaults unless the run set its own).
+    pub fn deadlines(&self) -> CallDeadlines {
+        self.deadlines
+    }
+    /// The same set under the run's limits on one provider call.
+    pub fn with_deadlines(mut self, deadlines: CallDeadlines) -> Self {
+        self.deadlines = deadlines;
+        self
     }
     /// A set from ready instances (tests, and callers that configure providers themselves).
     pub fn from_instances(instances: impl IntoIterator<Item = (String, Arc<dyn Provider>)>) -> Self {
@@ -112,7 +124,8 @@ pub async fn setup_providers(
     for one in evaluate_blocks(config, snapshot, root_vars, factory, workspace, cwd, &mut set) {
         diags.extend(one.diags);
         let Some((key, provider, value, span)) = one.ready else { continue };
-        if let Err(e) = provider.configure(value.unmark_deep()).await {
+        let limit = set.deadlines.read;
+        if let Err(e) = deadline::bounded(limit, "configure", provider.configure(value.unmark_deep())).await {
             diags.push(
                 Diagnostic::error(
                     "Provider configuration failed",

@@ -52,6 +52,7 @@ impl Run {
                 parallelism: settings.parallelism,
                 on_failure: settings.on_failure,
                 on_interrupt: settings.on_interrupt,
+                deadlines: settings.deadlines,
                 ..ApplyOptions::default()
             },
             events: Arc::new(Forward { observer: self.observer.clone(), wrap: RunEvent::Apply }),

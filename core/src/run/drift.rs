@@ -57,6 +57,7 @@ impl Run {
             if !warnings.is_empty() {
                 observer.event(super::RunEvent::Warnings(warnings));
             }
+            let providers = providers.with_deadlines(settings.deadlines);
             let planner = Planner {
                 config,
                 variables: &settings.variables,

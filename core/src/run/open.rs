@@ -114,6 +114,7 @@ impl Run {
             backend: backend.clone(),
             schemas: self.providers.schemas().clone(),
             events: Arc::new(Forward { observer: self.observer.clone(), wrap: RunEvent::Recovery }),
+            deadlines: self.settings.deadlines,
         };
         let recovered =
             exec::recover(ctx).await.map_err(|e| RunError::Failed(format!("recovering an interrupted run: {e}")))?;
@@ -158,5 +159,5 @@ async fn setup_providers(
     if !warnings.is_empty() {
         observer.event(RunEvent::Warnings(warnings));
     }
-    Ok(providers)
+    Ok(providers.with_deadlines(settings.deadlines))
 }

@@ -6,11 +6,13 @@
 //! saved plan's file, format and variables, flag combinations. Parallelism is clamped here,
 //! once: a given value is used for refresh and apply alike; without one, reads (which change
 //! nothing) run [`DEFAULT_REFRESH_PARALLELISM`] at a time and changes [`DEFAULT_PARALLELISM`].
+//! The limit on one provider call is set here too (`crate::deadline`), for every phase.
 
 use super::error::RunError;
 use super::planfile;
 use super::variables::{self, VariableSources};
 use crate::config::Config;
+use crate::deadline::CallDeadlines;
 use crate::diag::Diagnostics;
 use crate::exec::{FailurePolicy, InterruptPolicy};
 use crate::plan::{Plan, PlanMode, RootVariables, variable_digest};
@@ -54,6 +56,10 @@ pub struct Request {
     pub lock_timeout: Duration,
     /// The lock lease (renewed every third of it).
     pub lease: Duration,
+    /// The limit on every single provider call (`--provider-timeout`). `None`:
+    /// [`DEFAULT_CHANGE_DEADLINE`](crate::deadline::DEFAULT_CHANGE_DEADLINE) for calls that change something and
+    /// [`DEFAULT_READ_DEADLINE`](crate::deadline::DEFAULT_READ_DEADLINE) for calls that only look.
+    pub provider_timeout: Option<Duration>,
     pub on_failure: FailurePolicy,
     /// `None`: the configuration's `on_interrupt` setting, else keep.
     pub on_interrupt: Option<InterruptPolicy>,
@@ -81,6 +87,7 @@ impl Request {
             parallelism: None,
             lock_timeout: Duration::ZERO,
             lease: DEFAULT_LEASE,
+            provider_timeout: None,
             on_failure: FailurePolicy::Rollback,
             on_interrupt: None,
             variables: VariableSources::default(),
@@ -114,6 +121,8 @@ pub struct Settings {
     /// Concurrent reads (refresh).
     pub(crate) refresh_parallelism: usize,
     pub(crate) lock: LockOptions,
+    /// The limits on one provider call, for setup, refresh, planning, apply and recovery.
+    pub(crate) deadlines: CallDeadlines,
     pub(crate) on_failure: FailurePolicy,
     pub(crate) on_interrupt: InterruptPolicy,
     pub(crate) variables: RootVariables,
@@ -128,6 +137,11 @@ impl Settings {
         if request.mode == PlanMode::RefreshOnly && !request.refresh {
             return Err(RunError::Failed(
                 "--refresh-only reads every object, so it cannot be combined with --refresh=false".into(),
+            ));
+        }
+        if request.provider_timeout == Some(Duration::ZERO) {
+            return Err(RunError::Failed(
+                "--provider-timeout must be longer than zero: it is how long tarn waits for one provider call".into(),
             ));
         }
         let selection = Selection {
@@ -169,6 +183,7 @@ impl Settings {
             parallelism: request.parallelism.map_or(DEFAULT_PARALLELISM, |n| n.max(1)),
             refresh_parallelism: request.parallelism.map_or(DEFAULT_REFRESH_PARALLELISM, |n| n.max(1)),
             lock: LockOptions { timeout: request.lock_timeout, lease: request.lease },
+            deadlines: request.provider_timeout.map(CallDeadlines::uniform).unwrap_or_default(),
             on_failure: request.on_failure,
             variables,
             saved_plan,
@@ -198,6 +213,10 @@ impl Settings {
     /// Concurrent reads when refreshing.
     pub fn refresh_parallelism(&self) -> usize {
         self.refresh_parallelism
+    }
+    /// The limits on one provider call.
+    pub fn deadlines(&self) -> CallDeadlines {
+        self.deadlines
     }
     /// Whether the run applies a saved plan rather than planning.
     pub fn applies_saved_plan(&self) -> bool {

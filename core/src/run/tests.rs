@@ -296,3 +296,75 @@ async fn an_apply_interrupted_before_it_starts_changes_nothing() {
     assert!(stack.backend().snapshot().await.unwrap().resources.is_empty());
     assert!(stack.backend().history().await.unwrap().is_empty());
 }
+
+/// The null provider, except that `read` never answers.
+struct ReadNeverAnswers(Arc<dyn Provider>);
+
+#[async_trait::async_trait]
+impl Provider for ReadNeverAnswers {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn schema(&self) -> tarn_sdk::ProviderSchema {
+        self.0.schema()
+    }
+    async fn read(&self, _req: tarn_sdk::ReadRequest) -> Result<Option<tarn_sdk::Value>, tarn_sdk::ProviderError> {
+        std::future::pending().await
+    }
+    async fn create(&self, req: tarn_sdk::CreateRequest) -> Result<tarn_sdk::Value, tarn_sdk::ProviderError> {
+        self.0.create(req).await
+    }
+    async fn update(&self, req: tarn_sdk::UpdateRequest) -> Result<tarn_sdk::Value, tarn_sdk::ProviderError> {
+        self.0.update(req).await
+    }
+    async fn delete(&self, req: tarn_sdk::DeleteRequest) -> Result<(), tarn_sdk::ProviderError> {
+        self.0.delete(req).await
+    }
+    async fn adopt(&self, req: tarn_sdk::AdoptRequest) -> Result<Option<tarn_sdk::Value>, tarn_sdk::ProviderError> {
+        self.0.adopt(req).await
+    }
+}
+
+struct Unanswering;
+
+impl ProviderFactory for Unanswering {
+    fn instantiate(&self, name: &str) -> Option<Arc<dyn Provider>> {
+        (name == "null").then(|| Arc::new(ReadNeverAnswers(tarn_provider_null::provider())) as Arc<dyn Provider>)
+    }
+    fn names(&self) -> Vec<String> {
+        vec!["null".into()]
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_read_that_never_answers_fails_at_the_runs_provider_timeout() {
+    let stack = Stack::new(TWO);
+    let mut run = stack.open(stack.settings(stack.request("apply")), Arc::new(Silent)).await.unwrap();
+    let plan = run.plan().await.unwrap();
+    run.apply(&plan, CancelToken::new()).await.unwrap();
+    run.close().await;
+
+    let mut request = stack.request("plan");
+    request.provider_timeout = Some(std::time::Duration::from_millis(200));
+    let settings = stack.settings(request);
+    let mut run =
+        Run::open(settings, stack.config(), stack.backend(), &FromFactory(Unanswering), Arc::new(Silent)).await.unwrap();
+    let err = run.plan().await.map(|_| ()).unwrap_err();
+    run.close().await;
+    let RunError::Diagnostics { diags, .. } = err else { panic!("expected diagnostics, got {err:?}") };
+    let details: Vec<&str> = diags.iter().map(|d| d.detail.as_str()).collect();
+    assert!(
+        details.iter().any(|d| d.starts_with("Reading null_resource.a failed:")
+            && d.contains("did not answer `read` within 200ms")),
+        "{details:?}"
+    );
+}
+
+#[test]
+fn a_zero_provider_timeout_is_refused_before_the_lock() {
+    let stack = Stack::new(TWO);
+    let mut request = stack.request("apply");
+    request.provider_timeout = Some(std::time::Duration::ZERO);
+    let err = Settings::check(request, &stack.config()).map(|_| ()).unwrap_err();
+    assert!(err.to_string().contains("--provider-timeout must be longer than zero"), "{err}");
+}

@@ -54,6 +54,7 @@ async fn a_create_killed_mid_call_is_adopted_by_the_next_run() {
         backend: backend.clone(),
         schemas: HashMap::from([("fault".to_string(), fault.schema())]),
         events: Arc::new(Recorder::default()),
+        deadlines: Default::default(),
     };
     let recovered = recover(ctx).await.unwrap();
     assert_eq!(recovered.len(), 1);

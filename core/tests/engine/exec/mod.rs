@@ -7,6 +7,7 @@ pub mod memory;
 mod support;
 
 mod crash;
+mod deadline;
 mod deposed;
 mod failure;
 mod import;

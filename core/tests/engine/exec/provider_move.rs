@@ -373,6 +373,7 @@ async fn a_kill_during_the_create_is_recovered_through_the_new_configuration() {
         backend: backend.clone(),
         schemas: HashMap::from([("fault".to_string(), two.schema())]),
         events: Arc::new(Recorder::default()),
+        deadlines: Default::default(),
     };
     let recovered = recover(ctx).await.unwrap();
     assert_eq!(recovered.len(), 1, "{recovered:?}");
@@ -432,6 +433,7 @@ async fn a_kill_during_the_delete_is_recovered_through_the_old_configuration() {
         backend: backend.clone(),
         schemas: HashMap::from([("fault".to_string(), one.schema())]),
         events: Arc::new(Recorder::default()),
+        deadlines: Default::default(),
     };
     let recovered = recover(ctx).await.unwrap();
     assert!(matches!(recovered[0].resolution, Resolution::Refreshed), "{recovered:?}");

@@ -15,6 +15,7 @@ fn recover_ctx(h: &Harness) -> RecoverContext {
         backend: h.backend.clone(),
         schemas: HashMap::from([("fault".to_string(), h.fault.schema())]),
         events: h.events.clone(),
+        deadlines: Default::default(),
     }
 }
 

@@ -207,6 +207,7 @@ impl Harness {
             on_interrupt: tarn_core::exec::InterruptPolicy::Keep,
             max_attempts: 3,
             retry_base: Duration::from_millis(1),
+            deadlines: Default::default(),
             run_id: String::new(),
         }
     }
