@@ -69,7 +69,7 @@ pub async fn bounded<T>(
 /// `30m`, `1h30m`, `90s`, `250ms`: the limit as the flag takes it.
 pub fn show(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 1000 || ms % 1000 != 0 {
+    if ms < 1000 || !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let s = d.as_secs();

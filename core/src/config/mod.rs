@@ -14,15 +14,14 @@ mod decode_more;
 mod fmt;
 pub(crate) mod hcl;
 mod json;
-mod read;
 pub mod model;
+mod read;
 pub(crate) mod statics;
 mod types;
 pub mod version;
 
 pub use fmt::format_hcl;
-pub use read::{read, read_sources};
 pub use model::*;
+pub use read::{read, read_sources};
 pub use statics::Constants;
 pub use types::parse_type;
-

@@ -6,8 +6,8 @@
 use super::tests::scope;
 use super::{EvalContext, evaluate, references};
 use crate::config::{Body, Config, format_hcl};
-use crate::load::load_sources;
 use crate::diag::render_all;
+use crate::load::load_sources;
 use proptest::prelude::*;
 
 const TOKENS: &[&str] = &[

@@ -212,10 +212,7 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
         (other, Step::Index(_)) => {
             return Err(error(
                 "Invalid index",
-                format!(
-                    "This value does not have any indices: it is {}.",
-                    crate::text::article(other.type_name())
-                ),
+                format!("This value does not have any indices: it is {}.", crate::text::article(other.type_name())),
                 span,
             ));
         }

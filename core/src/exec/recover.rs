@@ -14,12 +14,12 @@
 //! Intent details hold planned attributes redacted of secrets, so a provider that adopts by
 //! content rather than by tag cannot match on sensitive attributes.
 
-use crate::deadline::{self, CallDeadlines};
 use super::error::ExecError;
 use super::journal::{self, IntentDetail, Outcome};
 use super::model::{Event, EventSink};
 use super::values::SchemaIndex;
 use super::values::{RowMeta, deposed_key, from_record, remark, same_object, to_record};
+use crate::deadline::{self, CallDeadlines};
 use crate::plan::Schemas;
 use std::collections::HashMap;
 use std::sync::Arc;

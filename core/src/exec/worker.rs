@@ -173,7 +173,10 @@ enum CallError {
     Provider(ProviderError),
     Panicked(String),
     /// The call passed its deadline and was abandoned (its future dropped).
-    TimedOut { call: &'static str, limit: Duration },
+    TimedOut {
+        call: &'static str,
+        limit: Duration,
+    },
 }
 
 /// Runs `req`, holding one of `slots` from its first provider call until its last has

@@ -2,6 +2,9 @@
 //! while loading (`eval::LoadingConstants`). The one place the two meet, one layer above both,
 //! so config never imports eval. Every caller that wants a `Config` from files loads it here.
 
+// Diagnostics are the error type of the language front end by design (they carry spans).
+#![allow(clippy::result_large_err)]
+
 use crate::config::{self, Config};
 use crate::diag::Diagnostics;
 use crate::eval::LoadingConstants;

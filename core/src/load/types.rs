@@ -30,10 +30,9 @@ fn parses_every_constructor() {
 
 #[test]
 fn keeps_optional_defaults_at_depth() {
-    let (_, d) = ty(
-        "list(object({ port = optional(number, 80), tls = optional(object({ on = optional(bool, true) }), {}) }))",
-    )
-    .unwrap();
+    let (_, d) =
+        ty("list(object({ port = optional(number, 80), tls = optional(object({ on = optional(bool, true) }), {}) }))")
+            .unwrap();
     let d = d.unwrap();
     let el = &d.children["*"];
     assert_eq!(el.values["port"], tarn_sdk::Value::Number(80.0));

@@ -347,15 +347,18 @@ async fn a_refresh_read_that_never_answers_fails_at_the_runs_provider_timeout() 
     let mut request = stack.request("plan");
     request.provider_timeout = Some(std::time::Duration::from_millis(200));
     let settings = stack.settings(request);
-    let mut run =
-        Run::open(settings, stack.config(), stack.backend(), &FromFactory(Unanswering), Arc::new(Silent)).await.unwrap();
+    let mut run = Run::open(settings, stack.config(), stack.backend(), &FromFactory(Unanswering), Arc::new(Silent))
+        .await
+        .unwrap();
     let err = run.plan().await.map(|_| ()).unwrap_err();
     run.close().await;
     let RunError::Diagnostics { diags, .. } = err else { panic!("expected diagnostics, got {err:?}") };
     let details: Vec<&str> = diags.iter().map(|d| d.detail.as_str()).collect();
     assert!(
-        details.iter().any(|d| d.starts_with("Reading null_resource.a failed:")
-            && d.contains("did not answer `read` within 200ms")),
+        details
+            .iter()
+            .any(|d| d.starts_with("Reading null_resource.a failed:")
+                && d.contains("did not answer `read` within 200ms")),
         "{details:?}"
     );
 }

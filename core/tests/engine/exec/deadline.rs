@@ -104,7 +104,11 @@ async fn a_data_read_that_never_answers_fails_at_the_read_limit_and_closes_its_i
     assert_eq!(report.outcome, ApplyOutcome::Partial, "{report:?}");
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(report.failed[0].address.to_string(), "data.fault_object.d");
-    assert!(report.failed[0].message.contains("did not answer `read_data` within 200ms"), "{}", report.failed[0].message);
+    assert!(
+        report.failed[0].message.contains("did not answer `read_data` within 200ms"),
+        "{}",
+        report.failed[0].message
+    );
     assert!(report.uncertain.is_empty(), "a read changes nothing: its outcome is known");
     assert!(h.backend.open_intents().await.unwrap().is_empty(), "the read's intent is closed");
     assert_eq!(h.recorded(), vec!["a"], "halt keeps what succeeded");

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use tarn_core::load;
 use tarn_core::exec::{ApplyContext, ApplyOptions, ApplyOutcome, CancelToken, FailurePolicy, apply};
+use tarn_core::load;
 use tarn_core::plan::*;
 use tarn_provider_fault::FaultProvider;
 use tarn_sdk::Provider;
