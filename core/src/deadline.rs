@@ -7,11 +7,16 @@
 //! A call past its limit is abandoned and fails as that call, through the caller's normal
 //! failure path; the message names the call and the limit (callers add the address). A change
 //! abandoned this way has an unknown outcome: the executor leaves its journal intent open, so
-//! the next run's recovery reconciles it. This module is a leaf: it knows no plan or state.
+//! the next run's recovery reconciles it. This module is a leaf: it knows no plan or state,
+//! only the provider contract.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
-use tarn_sdk::ProviderError;
+use tarn_sdk::{
+    AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, ProviderSchema,
+    ReadDataRequest, ReadRequest, RestoreRequest, UpdateRequest, Value,
+};
 
 /// The limit on a call that changes something (create, update, delete, restore) when the
 /// caller does not say: long enough for a VM image build or a volume migration.
@@ -64,6 +69,61 @@ pub async fn bounded<T>(
     fut: impl Future<Output = Result<T, ProviderError>>,
 ) -> Result<T, ProviderError> {
     within(limit, fut).await.unwrap_or_else(|| Err(ProviderError::permanent(elapsed_message(call, limit))))
+}
+
+/// A provider whose every call runs under the run's limits: what `ProviderSet::get` hands
+/// out, so refresh, plan-time reads and refinements and import lookups are bounded without
+/// knowing it. The executor calls the instances themselves and applies the limits on its own,
+/// since an abandoned change must leave its journal intent open.
+pub struct Deadlined {
+    inner: Arc<dyn Provider>,
+    limits: CallDeadlines,
+}
+
+impl Deadlined {
+    pub fn wrap(inner: Arc<dyn Provider>, limits: CallDeadlines) -> Arc<dyn Provider> {
+        Arc::new(Deadlined { inner, limits })
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for Deadlined {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn schema(&self) -> ProviderSchema {
+        self.inner.schema()
+    }
+    async fn configure(&self, config: Value) -> Result<(), ProviderError> {
+        bounded(self.limits.read, "configure", self.inner.configure(config)).await
+    }
+    async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError> {
+        bounded(self.limits.read, "read", self.inner.read(req)).await
+    }
+    async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        bounded(self.limits.read, "plan", self.inner.plan(req)).await
+    }
+    async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
+        bounded(self.limits.change, "create", self.inner.create(req)).await
+    }
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        bounded(self.limits.change, "update", self.inner.update(req)).await
+    }
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        bounded(self.limits.change, "delete", self.inner.delete(req)).await
+    }
+    async fn read_data(&self, req: ReadDataRequest) -> Result<Value, ProviderError> {
+        bounded(self.limits.read, "read_data", self.inner.read_data(req)).await
+    }
+    async fn import(&self, type_name: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+        bounded(self.limits.read, "import", self.inner.import(type_name, id)).await
+    }
+    async fn restore(&self, req: RestoreRequest) -> Result<Value, ProviderError> {
+        bounded(self.limits.change, "restore", self.inner.restore(req)).await
+    }
+    async fn adopt(&self, req: AdoptRequest) -> Result<Option<Value>, ProviderError> {
+        bounded(self.limits.read, "adopt", self.inner.adopt(req)).await
+    }
 }
 
 /// `30m`, `1h30m`, `90s`, `250ms`: the limit as the flag takes it.

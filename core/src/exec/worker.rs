@@ -369,7 +369,7 @@ async fn call_provider(req: &OpRequest, deadlines: CallDeadlines) -> Result<Opti
             }
             Call::Import { id } => {
                 let id = id.as_str().unwrap_or_default();
-                crate::plan::import_object(provider, &type_name, id, deadlines.read).await.map(Some)
+                crate::plan::import_object(provider, &type_name, id).await.map(Some)
             }
             Call::Restore { state, correlation } => provider
                 .restore(RestoreRequest { type_name, state: state.unmark_deep(), correlation: correlation.clone() })

@@ -50,13 +50,12 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                 );
                 continue;
             };
-            let limit = providers.deadlines().read;
             tasks.spawn(async move {
                 let result = match read.address.mode {
                     Mode::Data => {
                         let req =
                             ReadDataRequest { type_name: read.type_name.clone(), config: read.config.unmark_deep() };
-                        crate::deadline::bounded(limit, "read_data", provider.read_data(req)).await
+                        provider.read_data(req).await
                     }
                     Mode::Managed => {
                         let req = PlanRequest {
@@ -64,7 +63,7 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                             prior: read.prior.as_ref().map(|p| p.unmark_deep()),
                             proposed: read.config.unmark_deep(),
                         };
-                        crate::deadline::bounded(limit, "plan", provider.plan(req)).await.map(|r| r.planned)
+                        provider.plan(req).await.map(|r| r.planned)
                     }
                 };
                 (read, result)

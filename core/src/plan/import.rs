@@ -51,23 +51,17 @@ pub(crate) struct Wanted {
 }
 
 /// Finds an existing object by its import ID: the provider's `import`, then `read` (so the
-/// value is what refresh would see). `NotFound` when either finds nothing. Each call runs
-/// under `limit` (the run's read deadline).
-pub async fn import_object(
-    provider: &dyn Provider,
-    type_name: &str,
-    id: &str,
-    limit: std::time::Duration,
-) -> Result<Value, ProviderError> {
+/// value is what refresh would see). `NotFound` when either finds nothing.
+pub async fn import_object(provider: &dyn Provider, type_name: &str, id: &str) -> Result<Value, ProviderError> {
     let gone = || {
         ProviderError::not_found(format!(
             "the {} provider found no {type_name} with import ID \"{id}\" (call: import({type_name}, \"{id}\"))",
             provider.name()
         ))
     };
-    let found = crate::deadline::bounded(limit, "import", provider.import(type_name, id)).await?.ok_or_else(gone)?;
+    let found = provider.import(type_name, id).await?.ok_or_else(gone)?;
     let req = ReadRequest { type_name: type_name.to_string(), state: found };
-    crate::deadline::bounded(limit, "read", provider.read(req)).await?.ok_or_else(gone)
+    provider.read(req).await?.ok_or_else(gone)
 }
 
 /// What went wrong with a failed [`import_object`], in a sentence that names the address and
@@ -321,9 +315,8 @@ pub async fn read_imports(reads: Vec<ImportRead>, providers: &ProviderSet, into:
             );
             continue;
         };
-        let limit = providers.deadlines().read;
         tasks.spawn(async move {
-            let result = import_object(provider.as_ref(), &read.address.type_name, &read.id, limit).await;
+            let result = import_object(provider.as_ref(), &read.address.type_name, &read.id).await;
             (read, result)
         });
     }

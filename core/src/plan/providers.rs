@@ -6,7 +6,7 @@
 
 use super::scope::{Binding, Expansion, InstId, Instances, World};
 use crate::config::{Config, ModuleTree};
-use crate::deadline::{self, CallDeadlines};
+use crate::deadline::{self, CallDeadlines, Deadlined};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::graph::{ProviderAddr, provider_key};
 use std::collections::{BTreeMap, HashMap};
@@ -38,14 +38,16 @@ pub struct ProviderSet {
 }
 
 impl ProviderSet {
-    /// The provider serving configuration key `key` (`ResourceChange::provider`).
+    /// The provider serving configuration key `key` (`ResourceChange::provider`), every call
+    /// to it under the set's limits ([`Deadlined`]).
     pub fn get(&self, key: &str) -> Option<Arc<dyn Provider>> {
-        self.instances.get(key).cloned()
+        self.instances.get(key).map(|p| Deadlined::wrap(p.clone(), self.deadlines))
     }
     pub fn schemas(&self) -> &Schemas {
         &self.schemas
     }
-    /// The instances by configuration key, as the executor takes them.
+    /// The instances by configuration key, as the executor takes them (it applies the limits
+    /// itself).
     pub fn to_map(&self) -> HashMap<String, Arc<dyn Provider>> {
         self.instances.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }

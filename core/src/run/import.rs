@@ -120,8 +120,7 @@ impl Run {
                 target.provider
             ))
         })?;
-        let limit = self.providers.deadlines().read;
-        let found = plan::import_object(provider.as_ref(), &address.type_name, id, limit).await.map_err(|e| {
+        let found = plan::import_object(provider.as_ref(), &address.type_name, id).await.map_err(|e| {
             RunError::Failed(format!(
                 "{} Check the ID; nothing was changed.",
                 plan::import_failed(address, &target.provider, id, &e)
