@@ -29,6 +29,8 @@ mod set;
 mod string;
 mod table;
 mod text;
+mod yaml;
+mod crypto;
 
 #[cfg(test)]
 mod examples;
