@@ -415,7 +415,9 @@ pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
     let mut total = match first {
         Value::Number(n) => *n,
         Value::Null => return Err(not_numbers()),
-        other => return Err(FuncError::call(format!("type mismatch: want number but value 0 is {}.", other.type_name()))),
+        other => {
+            return Err(FuncError::call(format!("type mismatch: want number but value 0 is {}.", other.type_name())));
+        }
     };
     for v in rest {
         total += match v {

@@ -16,6 +16,7 @@
 mod args;
 mod collection;
 mod convert;
+mod crypto;
 mod datetime;
 mod dispatch;
 mod docs;
@@ -30,7 +31,6 @@ mod string;
 mod table;
 mod text;
 mod yaml;
-mod crypto;
 
 #[cfg(test)]
 mod examples;

@@ -2,12 +2,12 @@
 //! variadic tails, and mark policy. Dispatch reads only this table for arity, type and mark
 //! handling, so these rules are uniform. Implementations live in the family files.
 
+use super::crypto;
 use super::{Args, FuncError};
 use super::{
     collection as c, convert as cv, datetime as t, encoding as e, format as fm, fs, hash as h, net, numeric as nu, set,
     string as s, yaml,
 };
-use super::crypto;
 use tarn_sdk::Value;
 
 /// A parameter's declared type. Primitives convert into each other as Terraform converts them;

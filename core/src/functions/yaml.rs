@@ -28,7 +28,7 @@ pub(crate) fn yamldecode(a: &Args) -> Result<Value, FuncError> {
     Parser::new_from_str(src)
         .load(&mut builder, true)
         .map_err(|e| a.err(0, format!("the given string is not valid YAML: {e}.")))?;
-    builder.finish().map_err(|why| FuncError::call(why))
+    builder.finish().map_err(FuncError::call)
 }
 
 /// A node under construction: the collections still open, innermost last.
@@ -310,11 +310,7 @@ fn go_parse_int(s: &str) -> Option<f64> {
         return None;
     }
     let magnitude = u64::from_str_radix(digits, radix).ok()?;
-    if neg {
-        (magnitude <= 1u64 << 63).then(|| -(magnitude as f64))
-    } else {
-        Some(magnitude as f64)
-    }
+    if neg { (magnitude <= 1u64 << 63).then(|| -(magnitude as f64)) } else { Some(magnitude as f64) }
 }
 
 /// go-cty-yaml's integer literal: a sign, then decimal digits, `0x` hex or `0o` octal, each
@@ -356,13 +352,17 @@ fn timestamp(s: &str) -> Option<String> {
     }
     let sep = *b.get(p.at)?;
     p.at += 1;
-    let (h, m, sec) = (p.num()?, {
-        p.lit(b':')?;
-        p.num()?
-    }, {
-        p.lit(b':')?;
-        p.num()?
-    });
+    let (h, m, sec) = (
+        p.num()?,
+        {
+            p.lit(b':')?;
+            p.num()?
+        },
+        {
+            p.lit(b':')?;
+            p.num()?
+        },
+    );
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
@@ -381,9 +381,7 @@ fn timestamp(s: &str) -> Option<String> {
         }
         _ => return None,
     };
-    p.done().then(|| {
-        format!("{year:04}-{:02}-{:02}T{h:02}:{m:02}:{sec:02}{zone}", date.month() as u8, date.day())
-    })
+    p.done().then(|| format!("{year:04}-{:02}-{:02}T{h:02}:{m:02}:{sec:02}{zone}", date.month() as u8, date.day()))
 }
 
 /// `Z` or `±hh:mm`; a zero offset is written `Z`, as Go's RFC 3339 layout does.
@@ -497,7 +495,10 @@ mod tests {
             ("e", Value::map([("b", Value::Number(1.0))])),
         ]);
         assert_eq!(v, want);
-        assert_eq!(decode("- yes\n- 'yes'\n- on"), Ok(Value::List(vec![Value::Bool(true), Value::string("yes"), Value::Bool(true)])));
+        assert_eq!(
+            decode("- yes\n- 'yes'\n- on"),
+            Ok(Value::List(vec![Value::Bool(true), Value::string("yes"), Value::Bool(true)]))
+        );
         assert_eq!(decode("a: 1\na: 2"), Ok(Value::map([("a", Value::Number(2.0))])));
     }
 
