@@ -76,6 +76,19 @@ impl Evaluator<'_> {
         // Function errors quote their arguments; a sensitive one must not reach the message.
         let secret = args.iter().any(Value::contains_sensitive);
         match functions::call(&name, args, &fctx) {
+            // Terraform 1.0.3 still knows these names, as functions that always fail: the
+            // error is the call's, at `list(`.
+            None if name == "list" || name == "map" => {
+                let literal = if name == "list" { "tolist([ ... ])" } else { "tomap({ ... })" };
+                let what = if name == "list" { "list" } else { "map" };
+                Err(error(
+                    "Error in function call",
+                    format!(
+                        "Call to function \"{name}\" failed: the \"{name}\" function was deprecated in Terraform v0.12 and is no longer available; use {literal} syntax to write a literal {what}."
+                    ),
+                    head_span,
+                ))
+            }
             None => {
                 let mut names: Vec<&str> = functions::names();
                 names.extend(["try", "can", "templatefile"]);
@@ -224,9 +237,11 @@ impl Evaluator<'_> {
             depth: self.depth + 32,
         };
         let template = super::lines::normalize(&template, None, false);
+        let vars_span = arg_span(1);
         sub.render(&template).map_err(|ds| {
             // Spans inside the template file are not in the source map: report them at the
-            // call, naming the place in the template.
+            // call, naming the place in the template; a variable the map lacks at the map, as
+            // Terraform does ("vars map does not contain key").
             Diagnostics(
                 ds.0.into_iter()
                     .map(|mut d| {
@@ -234,7 +249,8 @@ impl Evaluator<'_> {
                             let (l, c) = line_col(&text, s.start);
                             d.detail = format!("In {} line {l}, col {c}: {}", full.display(), d.detail);
                         }
-                        d.span = Some(span);
+                        let missing = d.summary == "Reference to undeclared name";
+                        d.span = Some(if missing { vars_span } else { span });
                         d
                     })
                     .collect(),

@@ -403,19 +403,27 @@ pub(crate) fn anytrue(a: &Args) -> Result<Value, FuncError> {
     Ok(mark_if(if unknown { Value::Unknown } else { Value::Bool(false) }, sensitive))
 }
 
+/// `sum` as Terraform 1.0.3 computes it: the first element is the starting total and must
+/// already be a number (a string there fails the call, as Terraform's addition panics on it);
+/// later elements are converted to numbers; a null anywhere is refused.
 pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
     let items = a.list(0)?;
-    if items.is_empty() {
+    let not_numbers = || a.err(0, "argument must be list, set, or tuple of number values.");
+    let Some((first, rest)) = items.split_first() else {
         return Err(a.err(0, "cannot sum an empty list."));
-    }
-    let mut total = 0.0;
-    for (i, v) in items.iter().enumerate() {
+    };
+    let mut total = match first {
+        Value::Number(n) => *n,
+        Value::Null => return Err(not_numbers()),
+        other => {
+            return Err(FuncError::call(format!("type mismatch: want number but value 0 is {}.", other.type_name())));
+        }
+    };
+    for v in rest {
         total += match v {
             Value::Number(n) => *n,
-            Value::String(s) => {
-                super::convert::parse_number(s).ok_or_else(|| a.err(0, format!("element {i} must be a number.")))?
-            }
-            _ => return Err(a.err(0, format!("element {i} must be a number."))),
+            Value::String(s) => super::convert::parse_number(s).ok_or_else(not_numbers)?,
+            _ => return Err(not_numbers()),
         };
     }
     Ok(Value::Number(total))

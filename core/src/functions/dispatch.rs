@@ -20,7 +20,6 @@ const BLAME_CALL: &[&str] = &[
     "cidrhost",
     "cidrnetmask",
     "cidrsubnet",
-    "cidrsubnets",
     "csvdecode",
     "element",
     "filebase64sha256",

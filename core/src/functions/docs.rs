@@ -97,6 +97,8 @@ pub(crate) static DESCRIPTIONS: &[(&str, &str)] = &[
     ("base64sha512", "Returns the SHA-512 digest of a string, in base64."),
     ("uuid", "Generates a random UUID (version 4); it differs on every call."),
     ("uuidv5", "Generates a name-based UUID (version 5) from a namespace and a name."),
+    ("bcrypt", "Hashes a string with bcrypt (random salt, cost 10 unless given), in the $2a$ format."),
+    ("rsadecrypt", "Decrypts base64-encoded RSA ciphertext (PKCS #1 v1.5) with a PEM private key."),
     ("file", "Reads a UTF-8 file, relative to the module's directory."),
     ("fileexists", "Tells whether a file exists, relative to the module's directory."),
     ("filebase64", "Reads a file and returns its bytes in base64."),

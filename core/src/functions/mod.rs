@@ -16,6 +16,7 @@
 mod args;
 mod collection;
 mod convert;
+mod crypto;
 mod datetime;
 mod dispatch;
 mod docs;
@@ -29,6 +30,7 @@ mod set;
 mod string;
 mod table;
 mod text;
+mod yaml;
 
 #[cfg(test)]
 mod examples;

@@ -20,8 +20,16 @@ pub(crate) fn floor(a: &Args) -> Result<Value, FuncError> {
     number(a.num(0)?.floor())
 }
 
+/// As Terraform 1.0.3, which reads the number into a Go `int` first: a fraction, or a number
+/// past 64 bits, fails the call.
 pub(crate) fn signum(a: &Args) -> Result<Value, FuncError> {
     let n = a.num(0)?;
+    let limit = 2f64.powi(63);
+    if n.fract() != 0.0 || !(-limit..limit).contains(&n) {
+        return Err(FuncError::call(
+            "value must be a whole number, between -9223372036854775808 and 9223372036854775807.",
+        ));
+    }
     number(if n > 0.0 {
         1.0
     } else if n < 0.0 {

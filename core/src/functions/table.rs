@@ -2,10 +2,11 @@
 //! variadic tails, and mark policy. Dispatch reads only this table for arity, type and mark
 //! handling, so these rules are uniform. Implementations live in the family files.
 
+use super::crypto;
 use super::{Args, FuncError};
 use super::{
     collection as c, convert as cv, datetime as t, encoding as e, format as fm, fs, hash as h, net, numeric as nu, set,
-    string as s,
+    string as s, yaml,
 };
 use tarn_sdk::Value;
 
@@ -188,7 +189,7 @@ pub(crate) static TABLE: &[Spec] = &[
     f("jsonencode", &[pn("val", Any)], e::jsonencode),
     f("jsondecode", STR, e::jsondecode),
     f("yamlencode", &[pn("value", Any)], e::yamlencode),
-    f("yamldecode", &[p("src", S)], e::yamldecode),
+    f("yamldecode", &[p("src", S)], yaml::yamldecode),
     f("base64encode", STR, e::base64encode),
     f("base64gzip", STR, e::base64gzip),
     f("base64decode", STR, e::base64decode),
@@ -206,6 +207,8 @@ pub(crate) static TABLE: &[Spec] = &[
     f("base64sha512", STR, h::base64sha512),
     f("uuid", &[], h::uuid),
     f("uuidv5", &[p("namespace", S), p("name", S)], h::uuidv5),
+    fv("bcrypt", STR, p("cost", N), crypto::bcrypt),
+    f("rsadecrypt", &[p("ciphertext", S), p("privatekey", S)], crypto::rsadecrypt),
     // filesystem
     f("file", PATH, fs::file),
     f("fileexists", PATH, fs::fileexists),
