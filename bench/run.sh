@@ -8,19 +8,33 @@
 #   bench/run.sh                 # everything (Terraform at N=5,000 takes several minutes)
 #   SIZES="1000" bench/run.sh    # a quicker pass
 #   SKIP_TF=1 bench/run.sh       # tarn only
+#   TARN=/tmp/tarn-old bench/run.sh   # a tarn binary built already, instead of building one
 #   SHAPES=flat bench/run.sh     # one shape (Terraform's chain at N=5,000 takes ~40 minutes)
+# Then the module-heavy shape (bench/gen-modules.sh: one module, for_each over a map, count
+# inside, intra-module references, the root reading whole module instances and a `for` over
+# them) at MODULE_SIZES resources for tarn, with Terraform alongside at TF_MODULE_SIZES; each
+# phase with its peak memory and its cost per resource.
+#   MODULE_SIZES=" " bench/run.sh             # without the module-heavy shape
+#   SIZES=" " SKIP_BIG=1 bench/run.sh         # the module-heavy shape alone (and the fault case)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 sizes=${SIZES:-"1000 5000"}
 shapes=${SHAPES:-"flat chain"}
 big=${BIG:-100000}
+module_sizes=${MODULE_SIZES:-"2000 6500 20000 50000"}
+tf_module_sizes=${TF_MODULE_SIZES:-"2000"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tarn-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 for p in time bc; do command -v "$p" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$p" >/dev/null; }; done
-cargo build --locked --release --bin tarn >&2
-tarn="${CARGO_TARGET_DIR:-$root/target}/release/tarn"
+# TARN=path: a tarn binary built already (say, the one before a change, to compare in one run).
+if [ -n "${TARN:-}" ]; then
+  tarn=$TARN
+else
+  cargo build --locked --release --bin tarn >&2
+  tarn="${CARGO_TARGET_DIR:-$root/target}/release/tarn"
+fi
 [ -n "${SKIP_TF:-}" ] || tf=$("$root/bench/terraform-peer.sh")
 
 # t CMD... : runs CMD in the current directory, prints elapsed seconds to the millisecond (tarn's
@@ -62,6 +76,51 @@ for n in $sizes; do
   done
 done
 
+# tm CMD... : like t (to the millisecond: time's own %e has two decimals), and the peak
+# resident memory in MiB after the seconds ("0.123 45").
+tm() {
+  local start end kib
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$work/time" "$@" >>"$work/log" 2>&1 \
+    || { echo "command failed: $*" >&2; tail -20 "$work/log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  read -r kib <"$work/time"
+  printf '%.3f %.0f' "$(echo "$end - $start" | bc -l)" "$(echo "$kib/1024" | bc -l)"
+}
+# tm3 CMD... : tm three times; the median time and the largest peak.
+tm3() {
+  printf '%s\n' "$(tm "$@")" "$(tm "$@")" "$(tm "$@")" | sort -n | awk '{s[NR]=$1; if ($2>m) m=$2} END {print s[2], m}'
+}
+us() { echo "$1 * 1000000 / $2" | bc -l | xargs printf '%.0f'; }
+
+if [ -n "${module_sizes// /}" ]; then
+  echo
+  echo "module-heavy shape (bench/gen-modules.sh; time in s, peak memory in MiB, cost per resource in µs):"
+  printf '%-7s %-9s %10s %10s %8s %9s %8s\n' N phase terraform tarn ratio "tarn MiB" "µs/res"
+  for n in $module_sizes; do
+    d="$work/modules-$n"
+    "$root/bench/gen-modules.sh" "$n" "$d"
+    res=$(( (n / 8) * 8 + 1 ))
+    (cd "$d/tarn"
+      read -r tp tpm <<<"$(tm3 "$tarn" plan --refresh=false)"
+      read -r ta tam <<<"$(tm "$tarn" apply --auto-approve --parallelism 10)"
+      read -r tr trm <<<"$(tm "$tarn" plan)"
+      fp=-; fa=-; fr=-
+      if [ -z "${SKIP_TF:-}" ] && [[ " $tf_module_sizes " == *" $n "* ]]; then
+        cd "$d/tf"
+        "$tf" init -input=false >>"$work/log" 2>&1
+        fp=$(m3 "$tf" plan -input=false -refresh=false)
+        fa=$(t "$tf" apply -input=false -auto-approve -parallelism=10)
+        fr=$(t "$tf" plan -input=false)
+      fi
+      for row in "plan $fp $tp $tpm" "apply $fa $ta $tam" "re-plan $fr $tr $trm"; do
+        set -- $row
+        r=-; [ "$2" = - ] || r="$(ratio "$2" "$3")x"
+        printf '%-7s %-9s %10s %10s %8s %9s %8s\n' "$res" "$1" "$2" "$3" "$r" "$4" "$(us "$3" "$res")"
+      done)
+  done
+fi
+
 echo
 echo "fault provider, 1,000 independent resources at 20 ms, parallelism 10 (ideal 2.00 s):"
 d="$work/fault"; mkdir -p "$d"
@@ -87,6 +146,7 @@ HCL
   med=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
   printf '  apply %s s (runs: %s; median %.2fx ideal)\n' "$med" "${runs[*]}" "$(echo "$med / 2" | bc -l)")
 
+[ -z "${SKIP_BIG:-}" ] || exit 0
 echo
 echo "tarn alone, N=$big flat:"
 d="$work/big"; "$root/bench/gen-null.sh" "$big" "$d" flat

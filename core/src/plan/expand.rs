@@ -5,7 +5,10 @@
 use super::scope::{Binding, Expansion, InstId, World};
 use crate::config::Expr;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::eval::Step;
+use hcl::edit::expr::{Expression, TraversalOperator};
 use indexmap::IndexMap;
+use std::sync::Arc;
 use tarn_sdk::{ModuleStep, Value};
 
 /// How a block expands.
@@ -16,6 +19,47 @@ pub struct Expanded {
     /// The instances the count/for_each value was derived from: every instance depends on
     /// them (they may reach the body through `each.value`).
     pub deps: Vec<InstId>,
+    /// For a `for_each` over a whole block (see [`whole_block`]): what each key's
+    /// `each.value` was derived from, in the order of the keys; then `deps` is empty and each
+    /// instance depends on its own element only. Without it, 300 instances of
+    /// `for_each = module.m` would each depend on every object of every instance of `m`.
+    pub key_deps: Option<Vec<Arc<[InstId]>>>,
+}
+
+/// A `for_each` that is a bare reference to a whole block: `module.NAME`, `TYPE.NAME` or
+/// `data.TYPE.NAME`. Its root and steps; `each.value` of key `k` is then the element the
+/// same steps with `[k]` added reach, and comes from that element's objects alone.
+pub fn whole_block(e: &Expr) -> Option<(&str, Vec<Step>)> {
+    let Expression::Traversal(t) = &e.expr else { return None };
+    let Expression::Variable(root) = &t.expr else { return None };
+    let root = root.value().as_str();
+    let mut steps = Vec::new();
+    for op in &t.operators {
+        match op.value() {
+            TraversalOperator::GetAttr(id) => steps.push(Step::Attr(id.value().to_string())),
+            _ => return None,
+        }
+    }
+    let wanted = match root {
+        "data" => 2,
+        "var" | "local" | "each" | "count" | "path" | "self" | "tarn" | "terraform" => return None,
+        _ => 1,
+    };
+    (steps.len() == wanted).then_some((root, steps))
+}
+
+/// `each.value` of key `key` of a `for_each` over a whole block, and what it came from.
+pub fn element(world: &World, module: &[ModuleStep], e: &Expr, key: &str) -> Option<(Value, Vec<InstId>)> {
+    let (root, mut steps) = whole_block(e)?;
+    steps.push(Step::Index(Value::string(key.to_string())));
+    world.element(module, root, &steps, e.span)
+}
+
+/// Per-key dependencies of a `for_each` over a whole block (`None`: not one, or an element
+/// the resolver does not reach, and then every instance keeps the whole value's).
+fn key_deps(world: &World, module: &[ModuleStep], e: &Expr, keys: &[String]) -> Option<Vec<Arc<[InstId]>>> {
+    whole_block(e)?;
+    keys.iter().map(|k| element(world, module, e, k).map(|(_, deps)| deps.into())).collect()
 }
 
 /// Expands `count` or `for_each` (neither: one instance).
@@ -36,7 +80,7 @@ pub fn expand(
         }
         if !v.is_wholly_known() && world.validating {
             // Validation: one instance stands for however many apply would make.
-            return Ok(Expanded { expansion: Expansion::Count(1), each: None, deps });
+            return Ok(Expanded { expansion: Expansion::Count(1), each: None, deps, key_deps: None });
         }
         if !v.is_wholly_known() {
             return Err(Diagnostic::error(
@@ -50,7 +94,7 @@ pub fn expand(
         }
         return match v.as_number() {
             Some(n) if n >= 0.0 && n.fract() == 0.0 => {
-                Ok(Expanded { expansion: Expansion::Count(n as usize), each: None, deps })
+                Ok(Expanded { expansion: Expansion::Count(n as usize), each: None, deps, key_deps: None })
             }
             _ => Err(Diagnostic::error(
                 "Invalid count argument",
@@ -60,7 +104,9 @@ pub fn expand(
             .into()),
         };
     }
-    let Some(e) = for_each else { return Ok(Expanded { expansion: Expansion::Single, each: None, deps: Vec::new() }) };
+    let Some(e) = for_each else {
+        return Ok(Expanded { expansion: Expansion::Single, each: None, deps: Vec::new(), key_deps: None });
+    };
     let (v, deps, d) = world.eval(e, module, &Binding::None);
     if let Some(d) = d {
         return Err(d);
@@ -89,15 +135,22 @@ pub fn expand(
         // Validation: one instance, key and value unknown, stands for them all.
         let key = "(known after apply)".to_string();
         let each = [(key.clone(), Value::Unknown)].into_iter().collect();
-        return Ok(Expanded { expansion: Expansion::ForEach(vec![key]), each: Some(each), deps });
+        return Ok(Expanded { expansion: Expansion::ForEach(vec![key]), each: Some(each), deps, key_deps: None });
     }
     match v.unmark().0 {
         Value::Unknown => Err(unknown()),
         Value::Map(m) => {
             let mut entries: Vec<(String, Value)> = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let keys = entries.iter().map(|(k, _)| k.clone()).collect();
-            Ok(Expanded { expansion: Expansion::ForEach(keys), each: Some(entries.into_iter().collect()), deps })
+            let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+            let key_deps = key_deps(world, module, e, &keys);
+            let deps = if key_deps.is_some() { Vec::new() } else { deps };
+            Ok(Expanded {
+                expansion: Expansion::ForEach(keys),
+                each: Some(entries.into_iter().collect()),
+                deps,
+                key_deps,
+            })
         }
         Value::List(items) => {
             let mut keys = Vec::with_capacity(items.len());
@@ -121,7 +174,7 @@ pub fn expand(
             keys.sort();
             keys.dedup();
             let values = keys.iter().map(|k| (k.clone(), Value::string(k.clone()))).collect();
-            Ok(Expanded { expansion: Expansion::ForEach(keys), each: Some(values), deps })
+            Ok(Expanded { expansion: Expansion::ForEach(keys), each: Some(values), deps, key_deps: None })
         }
         other => Err(Diagnostic::error(
             "Invalid for_each argument",
@@ -148,12 +201,14 @@ fn sensitive_argument(argument: &str, e: &Expr, what: &str) -> Diagnostics {
 
 /// The binding each instance key gives `count.index` / `each.*`.
 pub fn bindings(x: &Expanded) -> Vec<(Option<tarn_sdk::InstanceKey>, Binding)> {
-    let deps: std::sync::Arc<[InstId]> = x.deps.clone().into();
+    let deps: Arc<[InstId]> = x.deps.clone().into();
     x.expansion
         .keys()
         .into_iter()
-        .map(|k| {
-            let b = Binding::for_key(&k, x.each.as_ref(), &deps);
+        .enumerate()
+        .map(|(i, k)| {
+            let deps = x.key_deps.as_ref().and_then(|d| d.get(i)).unwrap_or(&deps);
+            let b = Binding::for_key(&k, x.each.as_ref(), deps);
             (k, b)
         })
         .collect()

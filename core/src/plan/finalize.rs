@@ -9,7 +9,7 @@ use super::conditions::Verdict;
 use super::diff::{propose, replacement};
 use super::model::{Action, AppliedValues, Finalizer, Plan, ResourceChange};
 use super::providers::{Schemas, parse_provider_key};
-use super::scope::{Binding, Expansion, InstId, Instances, World, descend};
+use super::scope::{Binding, Expansion, InstId, Instances, KnownCalls, World, descend};
 use super::{RootVariables, expand, schema_check};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -29,6 +29,8 @@ pub struct ApplyEvaluator {
     cwd: PathBuf,
     planned: HashMap<Address, Value>,
     expansions: HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>,
+    /// Module call instances whose bindings are known, shared by every operation's world.
+    known_calls: KnownCalls,
 }
 
 impl ApplyEvaluator {
@@ -75,6 +77,7 @@ impl ApplyEvaluator {
             cwd,
             planned,
             expansions,
+            known_calls: KnownCalls::default(),
         }
     }
 }
@@ -83,7 +86,14 @@ impl ApplyEvaluator {
     /// The `count.index` / `each.*` an instance's expressions see.
     fn binding(&self, world: &World, resource: &crate::config::Resource, a: &Address) -> Result<Binding, Diagnostics> {
         Ok(match &a.key {
-            Some(InstanceKey::Str(_)) => {
+            Some(InstanceKey::Str(k)) => {
+                // A for_each over a whole block: read the one element, not every instance of
+                // the block (once per operation, that would cost instances² per apply).
+                if let Some(e) = resource.for_each.as_ref()
+                    && let Some((value, _)) = expand::element(world, &a.module, e, k)
+                {
+                    return Ok(Binding::Each { key: k.clone(), value, deps: Arc::from(Vec::new()) });
+                }
                 let x = expand::expand(
                     world,
                     &a.module,
@@ -180,7 +190,8 @@ impl Finalizer for ApplyEvaluator {
             return Ok(());
         }
         let source = Applied { eval: self, applied };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let mut world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        world.known_calls = Some(&self.known_calls);
         let binding = self.binding(&world, resource, a).map_err(|d| messages(&d))?;
         let mut failures = Vec::new();
         for cond in list {
@@ -214,7 +225,8 @@ impl Finalizer for ApplyEvaluator {
             return Err(bug(change, format!("provider \"{}\" has no schema for its type.", provider.name)));
         };
         let source = Applied { eval: self, applied };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let mut world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        world.known_calls = Some(&self.known_calls);
         let binding = self.binding(&world, resource, a)?;
         let (raw, _, mut diags) = world.eval_body(&resource.body, &a.module, &binding);
         diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));

@@ -174,7 +174,7 @@ impl ScopeResolver<'_, '_> {
         let (path, consumed) = if keyed {
             match index_key(steps.get(1)) {
                 Some(Some(k)) => {
-                    if !keys.iter().any(|(kk, _)| kk.as_ref() == Some(&k)) {
+                    if keys.binding(&Some(k.clone())).is_none() {
                         if w.validating {
                             return Ok(Some(Resolved { value: Value::Unknown, consumed: 2 }));
                         }

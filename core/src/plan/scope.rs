@@ -126,8 +126,48 @@ pub(crate) enum SlotKind {
 /// A module-level value: module instance, kind, name.
 type SlotKey = (Vec<ModuleStep>, SlotKind, String);
 
-/// One module call's instances in one parent instance: key and the binding its inputs see.
-pub type ModuleKeys = Vec<(Option<InstanceKey>, Binding)>;
+/// One module call's instances in one parent instance: key and the binding its inputs see,
+/// with an index by key. Shared (`Arc`), never copied: every input variable of every instance
+/// looks its binding up here, so a copy per lookup would cost instances² (issue 15).
+#[derive(Debug, Default)]
+pub struct ModuleKeys {
+    keys: Vec<(Option<InstanceKey>, Binding)>,
+    index: FxHashMap<Option<InstanceKey>, usize>,
+}
+
+impl ModuleKeys {
+    pub fn new(keys: Vec<(Option<InstanceKey>, Binding)>) -> Self {
+        let index = keys.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+        ModuleKeys { keys, index }
+    }
+
+    /// Every instance, in expansion order.
+    pub fn iter(&self) -> impl Iterator<Item = &(Option<InstanceKey>, Binding)> {
+        self.keys.iter()
+    }
+
+    /// The binding of instance `key`, when the call has it.
+    pub fn binding(&self, key: &Option<InstanceKey>) -> Option<&Binding> {
+        self.index.get(key).map(|&i| &self.keys[i].1)
+    }
+
+    /// Whether every instance's `each.value` is known: then apply sees the same bindings as
+    /// plan, and they can be kept for the whole apply (see [`World::known_calls`]).
+    fn wholly_known(&self) -> bool {
+        self.keys.iter().all(|(_, b)| match b {
+            Binding::Each { value, .. } => value.is_wholly_known(),
+            _ => true,
+        })
+    }
+}
+
+/// Module call instances whose bindings are wholly known, kept across the worlds of one apply
+/// (the finalizer makes one world per operation; without this each would expand every module
+/// call it reaches again, instances² for a module with `for_each` over a large map).
+pub type KnownCalls = std::sync::Mutex<FxHashMap<CallKey, Arc<ModuleKeys>>>;
+
+/// A module call in one parent module instance.
+type CallKey = (Vec<ModuleStep>, String);
 
 /// Lazily evaluated, memoized module-level values over a resource value source.
 pub struct World<'a> {
@@ -137,7 +177,9 @@ pub struct World<'a> {
     pub workspace: &'a str,
     pub cwd: &'a Path,
     memo: RefCell<FxHashMap<SlotKey, Slot>>,
-    calls: RefCell<HashMap<(Vec<ModuleStep>, String), ModuleKeys>>,
+    calls: RefCell<HashMap<CallKey, Arc<ModuleKeys>>>,
+    /// Set by the apply-time finalizer: module call instances shared by its worlds.
+    pub known_calls: Option<&'a KnownCalls>,
     busy: RefCell<FxHashSet<SlotKey>>,
     pub diags: RefCell<Diagnostics>,
     /// `tarn validate`: an unknown count or for_each expands to one stand-in instance
@@ -164,6 +206,7 @@ impl<'a> World<'a> {
             busy: RefCell::default(),
             diags: RefCell::default(),
             validating: false,
+            known_calls: None,
         }
     }
 
@@ -191,6 +234,25 @@ impl<'a> World<'a> {
         match result {
             Ok(v) => (v, deps, None),
             Err(d) => (Value::Unknown, deps, Some(d)),
+        }
+    }
+
+    /// The value of reference `root` followed by `steps` in module instance `module`, and the
+    /// instances it came from, when the resolver follows every step (one element of a whole
+    /// block: `module.NAME[key]`, `TYPE.NAME[key]`); `None` otherwise or on an error (the
+    /// caller then falls back to evaluating the whole expression, which reports it).
+    pub fn element(
+        &self,
+        module: &[ModuleStep],
+        root: &str,
+        steps: &[Step],
+        span: crate::diag::Span,
+    ) -> Option<(Value, Vec<InstId>)> {
+        use crate::eval::Resolver;
+        let resolver = ScopeResolver { world: self, module, binding: &Binding::None, deps: RefCell::default() };
+        match resolver.resolve(root, steps, span) {
+            Ok(Some(r)) if r.consumed == steps.len() => Some((r.value, resolver.deps.into_inner())),
+            _ => None,
         }
     }
 
@@ -316,12 +378,8 @@ impl<'a> World<'a> {
                 let call = parent_tree.module.module_calls.get(call_name)?;
                 let (raw, deps) = match call.inputs.get(name) {
                     Some(attr) => {
-                        let binding = self
-                            .module_keys(parent, call_name)
-                            .into_iter()
-                            .find(|(k, _)| *k == last[0].key)
-                            .map(|(_, b)| b)
-                            .unwrap_or_default();
+                        let keys = self.module_keys(parent, call_name);
+                        let binding = keys.binding(&last[0].key).cloned().unwrap_or_default();
                         let (v, deps, d) = self.eval(&attr.value, parent, &binding);
                         self.report(d);
                         (v, deps)
@@ -365,11 +423,17 @@ impl<'a> World<'a> {
 
     /// Instances of module call `call` inside module instance `parent`. An unknown or invalid
     /// count/for_each is reported and gives no instances.
-    pub fn module_keys(&self, parent: &[ModuleStep], call_name: &str) -> ModuleKeys {
+    pub fn module_keys(&self, parent: &[ModuleStep], call_name: &str) -> Arc<ModuleKeys> {
         let key = (parent.to_vec(), call_name.to_string());
         if let Some(k) = self.calls.borrow().get(&key) {
             return k.clone();
         }
+        let known = self.known_calls.and_then(|c| c.lock().ok()?.get(&key).cloned());
+        if let Some(k) = known {
+            self.calls.borrow_mut().insert(key, k.clone());
+            return k;
+        }
+        let mut expanded = true;
         let keys = match self.tree(parent).and_then(|t| t.module.module_calls.get(call_name)) {
             None => Vec::new(),
             Some(call) => {
@@ -378,11 +442,20 @@ impl<'a> World<'a> {
                     Ok(x) => super::expand::bindings(&x),
                     Err(d) => {
                         self.diags.borrow_mut().extend(d);
+                        expanded = false;
                         Vec::new()
                     }
                 }
             }
         };
+        let keys = Arc::new(ModuleKeys::new(keys));
+        if let Some(shared) = self.known_calls
+            && expanded
+            && keys.wholly_known()
+            && let Ok(mut shared) = shared.lock()
+        {
+            shared.insert(key.clone(), keys.clone());
+        }
         self.calls.borrow_mut().insert(key, keys.clone());
         keys
     }
@@ -393,9 +466,9 @@ impl<'a> World<'a> {
         for name in path {
             let mut next = Vec::new();
             for parent in &out {
-                for (key, _) in self.module_keys(parent, name) {
+                for (key, _) in self.module_keys(parent, name).iter() {
                     let mut p = parent.clone();
-                    p.push(ModuleStep { name: name.clone(), key });
+                    p.push(ModuleStep { name: name.clone(), key: key.clone() });
                     next.push(p);
                 }
             }

@@ -137,7 +137,17 @@ impl Walk<'_> {
             self.planned.reserve(bindings.len());
             self.store.values.borrow_mut().reserve(bindings.len());
             self.store.ids.borrow_mut().reserve(bindings.len());
+            let per_key = x.key_deps.is_some();
             for (k, binding) in bindings {
+                // A for_each over a whole block: this instance depends on its own element.
+                let own: Vec<InstId>;
+                let inherited: &[InstId] = match &binding {
+                    Binding::Each { deps, .. } if per_key && !deps.is_empty() => {
+                        own = [&inherited[..], &deps[..]].concat();
+                        &own
+                    }
+                    _ => &inherited,
+                };
                 let address = Address {
                     module: mi.clone(),
                     mode: resource.mode,
@@ -146,7 +156,7 @@ impl Walk<'_> {
                     key: k,
                 };
                 match &schema {
-                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding, &inherited),
+                    Some(schema) => self.instance(&mi, resource, address, &provider_key, schema, &binding, inherited),
                     None => self.add_unknown(address, provider_key.clone(), resource, None),
                 }
             }

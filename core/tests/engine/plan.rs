@@ -227,4 +227,6 @@ cases!(
     provider_changed_missing,
     provider_changed_excluded,
     provider_changed_module,
+    module_whole_instances,
+    for_each_whole_resource,
 );
