@@ -208,6 +208,14 @@ impl Engine {
         let workspace = format!("sr-{}", uuid::Uuid::new_v4().simple());
         let command = "tarn serve: POST /serverless-runtimes".to_string();
         let found = self.execute(&workspace, command, Action::Create, |_| Some(spec), creds).await;
+        if matches!(found, Err(Failure::Refused(_) | Failure::Busy(_))) {
+            // Refused before any change: no run to keep in history, so no workspace either.
+            if let Ok(backend) = self.backend(&workspace) {
+                if backend.history().await.is_ok_and(|h| h.is_empty()) {
+                    let _ = backend.delete_workspace().await;
+                }
+            }
+        }
         let attrs = answer(Action::Create, found)?.ok_or_else(|| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to create Serverless Runtime", "the apply recorded no runtime; this is a bug in tarn")
         })?;
