@@ -34,8 +34,9 @@ impl EngineConf {
     pub fn load(path: Option<&Path>) -> Result<EngineConf, CliError> {
         let (text, name) = match path {
             Some(p) => (
-                std::fs::read_to_string(p)
-                    .map_err(|e| CliError::Failed(format!("cannot read the engine configuration {}: {e}", p.display())))?,
+                std::fs::read_to_string(p).map_err(|e| {
+                    CliError::Failed(format!("cannot read the engine configuration {}: {e}", p.display()))
+                })?,
                 p.display().to_string(),
             ),
             None => (DEFAULT.to_string(), "the default engine.conf".to_string()),

@@ -226,8 +226,9 @@ mod tests {
 
     #[test]
     fn request_strings_are_never_templates() {
-        let spec =
-            Spec::from_request(&json!({"SERVERLESS_RUNTIME": {"NAME": "${var.one_password}", "FAAS": {"FLAVOUR": "F"}}}));
+        let spec = Spec::from_request(
+            &json!({"SERVERLESS_RUNTIME": {"NAME": "${var.one_password}", "FAAS": {"FLAVOUR": "F"}}}),
+        );
         let stack: Json = serde_json::from_str(&spec.stack(&json!({}))).unwrap();
         assert_eq!(stack["resource"]["opennebula_serverless_runtime"]["this"]["name"], "$${var.one_password}");
     }

@@ -183,7 +183,9 @@ impl Engine {
         if let Some(ws) = self.index.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             return Ok(Some(ws.clone()));
         }
-        self.reindex().await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to read the state", e))?;
+        self.reindex()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to read the state", e))?;
         Ok(self.index.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned())
     }
 
@@ -217,7 +219,11 @@ impl Engine {
             }
         }
         let attrs = answer(Action::Create, found)?.ok_or_else(|| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to create Serverless Runtime", "the apply recorded no runtime; this is a bug in tarn")
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Failed to create Serverless Runtime",
+                "the apply recorded no runtime; this is a bug in tarn",
+            )
         })?;
         if let Some(id) = attrs.get("id").and_then(Json::as_str).and_then(|s| s.parse::<u64>().ok()) {
             self.index.lock().unwrap_or_else(|p| p.into_inner()).insert(id, workspace.clone());
@@ -333,7 +339,9 @@ impl Engine {
 fn refused(e: RunError) -> Failure {
     match e {
         RunError::Locked(holder) => Failure::Busy(format!("the runtime's state is locked by {holder}")),
-        RunError::Diagnostics { diags, sources } => Failure::Refused(crate::render::diagnostics(&diags, &sources, false)),
+        RunError::Diagnostics { diags, sources } => {
+            Failure::Refused(crate::render::diagnostics(&diags, &sources, false))
+        }
         other => Failure::Refused(other.to_string()),
     }
 }

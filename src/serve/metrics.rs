@@ -84,7 +84,10 @@ pub async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    metrics.requests.get_or_create(&Labels { method: method.clone(), route: route.clone(), status: status.to_string() }).inc();
+    metrics
+        .requests
+        .get_or_create(&Labels { method: method.clone(), route: route.clone(), status: status.to_string() })
+        .inc();
     metrics.latency.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(seconds);
     tracing::info!(target: "tarn::serve", %method, %route, %path, status, ms = (seconds * 1000.0).round() as u64, "request");
     response
@@ -102,7 +105,10 @@ mod tests {
         m.latency.get_or_create(&RouteLabels { method: "GET".into(), route: "/server/version".into() }).observe(0.002);
         m.runs_in_flight.inc();
         let text = m.encode();
-        assert!(text.contains("tarn_serve_requests_total{method=\"GET\",route=\"/server/version\",status=\"200\"} 1"), "{text}");
+        assert!(
+            text.contains("tarn_serve_requests_total{method=\"GET\",route=\"/server/version\",status=\"200\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("tarn_serve_request_duration_seconds_bucket"), "{text}");
         assert!(text.contains("tarn_serve_runs_in_flight 1"), "{text}");
     }

@@ -47,7 +47,8 @@ fn http(addr: &str, method: &str, path: &str, auth: Option<(&str, &str)>, body: 
     s.read_to_string(&mut raw).expect("read the answer");
     let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP answer: {raw:?}"));
     let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status code");
-    let body = if rest.is_empty() { Json::Null } else { serde_json::from_str(rest).unwrap_or(Json::String(rest.into())) };
+    let body =
+        if rest.is_empty() { Json::Null } else { serde_json::from_str(rest).unwrap_or(Json::String(rest.into())) };
     Answer { status, headers: head.to_ascii_lowercase(), body }
 }
 
@@ -80,8 +81,14 @@ impl Contract {
         // api.yaml lists 201 for a GET of a runtime; the original server (server.rb) answers
         // 200, which is what devices get and what tarn answers.
         let get_ok = method == "GET" && template == "/serverless-runtimes/{id}" && a.status == 200;
-        assert!(listed || get_ok, "{method} {template} answered {}, which api.yaml does not list: {:?}", a.status, a.body);
-        let problems = |v: &jsonschema::Validator| -> Vec<String> { v.iter_errors(&a.body).map(|e| e.to_string()).collect() };
+        assert!(
+            listed || get_ok,
+            "{method} {template} answered {}, which api.yaml does not list: {:?}",
+            a.status,
+            a.body
+        );
+        let problems =
+            |v: &jsonschema::Validator| -> Vec<String> { v.iter_errors(&a.body).map(|e| e.to_string()).collect() };
         match (template, a.status) {
             (_, 400..) => {
                 let p = problems(&self.error);
@@ -223,7 +230,9 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
     let a = s.create(r#"{"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "DenyVMTemplate"}}}"#);
     assert_eq!(a.status, 403, "{:?}", a.body);
     assert!(a.body["message"].as_str().unwrap().contains("Not authorized"), "{:?}", a.body);
-    wait_for("the failed service to be removed", Duration::from_secs(30), || s.live_services().is_empty().then_some(()));
+    wait_for("the failed service to be removed", Duration::from_secs(30), || {
+        s.live_services().is_empty().then_some(())
+    });
 
     // The contract's own example body, with flavours the sandbox has.
     let example = std::fs::read_to_string(format!("{SPECS}/examples/serverless-runtime.json")).unwrap();
@@ -245,7 +254,8 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
 
     // Unknown ids and documents that are not runtimes (0 is the Function service template).
     for (path_id, what) in [("999", "unknown"), ("0", "a service template's document"), ("abc", "not a number")] {
-        let a = s.call("GET", "/serverless-runtimes/{id}", &format!("/serverless-runtimes/{path_id}"), Some(DEVICE), None);
+        let a =
+            s.call("GET", "/serverless-runtimes/{id}", &format!("/serverless-runtimes/{path_id}"), Some(DEVICE), None);
         assert_eq!(a.status, 404, "{what}: {:?}", a.body);
         assert_eq!(a.body["error"], "Serverless Runtime not found");
     }
@@ -256,7 +266,13 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
     let got = s.runtime("GET", id, None);
     assert_eq!(got.status, 200);
     assert_eq!(sr(&got)["FAAS"]["VM_ID"], rt["FAAS"]["VM_ID"]);
-    let a = s.call("GET", "/serverless-runtimes/{id}", &format!("/serverless-runtimes/{id}"), Some(("cognit", "wrong")), None);
+    let a = s.call(
+        "GET",
+        "/serverless-runtimes/{id}",
+        &format!("/serverless-runtimes/{id}"),
+        Some(("cognit", "wrong")),
+        None,
+    );
     assert_eq!(a.status, 401, "{:?}", a.body);
 
     // A resize, and a second resize while the first one is still being made (423).
