@@ -195,7 +195,7 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
     assert_eq!((v.status, v.body.clone()), (200, json!("1.3.3")));
     let c = s.call("GET", "/server/config", "/server/config", None, None);
     assert_eq!(c.body["port"], 1337);
-    assert!(c.body["one_xmlrpc"].as_str().unwrap().starts_with(&s.emulator), "{:?}", c.body);
+    assert!(c.body["one_xmlrpc"].as_str().unwrap().starts_with(&format!("http://{}", s.emulator)), "{:?}", c.body);
     let schema = s.call("GET", "/serverless-runtimes/schema", "/serverless-runtimes/schema", None, None);
     let vendored: Json =
         serde_json::from_str(&std::fs::read_to_string(format!("{SPECS}/schemas/serverless_runtime.json")).unwrap())
@@ -320,7 +320,7 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
         history["runs"].as_array().unwrap().iter().map(|r| r["command"].as_str().unwrap().to_string()).collect();
     for want in [
         "tarn serve: POST /serverless-runtimes".to_string(),
-        format!("tarn serve: GET /serverless-runtimes/{id} --refresh-only"),
+        format!("tarn serve: GET /serverless-runtimes/{id}"),
         format!("tarn serve: PUT /serverless-runtimes/{id}"),
         format!("tarn serve: DELETE /serverless-runtimes/{id}"),
     ] {
