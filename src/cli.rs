@@ -124,6 +124,11 @@ pub enum Command {
     /// Find objects changed or deleted outside tarn, once or on a schedule. Read-only.
     #[command(after_help = DRIFT_HELP)]
     Drift(DriftArgs),
+    /// Serve COGNIT's Provisioning Engine REST API: each request plans and applies one serverless runtime.
+    #[command(
+        after_help = "Examples:\n  tarn serve --sandbox --listen 127.0.0.1:1337\n  tarn serve --config /etc/provision-engine/engine.conf --state postgres://tarn@db/engine\n  curl -u cognit:sandbox -X POST -H 'content-type: application/json' -d @runtime.json http://127.0.0.1:1337/serverless-runtimes\n\nEvery request is a run in its runtime's workspace (sr-<key>): `tarn history --workspace sr-<key>` lists them (docs/serve.md).\n\n"
+    )]
+    Serve(ServeArgs),
     /// List providers (built-in and plugins) and their types; print schemas, write docs, check plugins.
     #[command(
         after_help = "Examples:\n  tarn providers\n  tarn providers --json\n  tarn providers schema --json | jq '.providers.local.resources | keys'\n  tarn providers docs --out docs/providers\n  tarn providers check ./plugins/tarn-provider-kv\n\nPlugins are found through `exec:` sources in required_providers and in TARN_PLUGIN_PATH (docs/plugin-protocol.md).\n\n"
@@ -645,4 +650,17 @@ pub struct DriftArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (with --every).
     #[arg(long, value_name = "ADDR", requires = "every")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The engine configuration (engine.conf's YAML keys: one_xmlrpc, oneflow_server, host, port, timeout, capacity, mapping). Default: the original engine's defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen on this address instead of the configuration's host and port (port 0: a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Where the runtimes' state lives: a SQLite file (default .tarn/state.db, under --sandbox .tarn/sandbox/state.db) or postgres://USER:PASSWORD@HOST/DB for several replicas. Default also from TARN_BACKEND_URL.
+    #[arg(long, value_name = "LOCATION")]
+    pub state: Option<String>,
 }

@@ -10,7 +10,8 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 pub struct LogGuard;
 
 pub fn init(log_file: Option<&Path>) -> Result<LogGuard, CliError> {
-    let filter = || EnvFilter::try_from_env("TARN_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    // `tarn serve`'s request lines (target tarn::serve) are its access log: on by default.
+    let filter = || EnvFilter::try_from_env("TARN_LOG").unwrap_or_else(|_| EnvFilter::new("warn,tarn::serve=info"));
     let stderr_layer = fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter());
     let file_layer = match log_file {
         Some(path) => {

@@ -29,6 +29,7 @@ mod plugins;
 mod providers;
 mod render;
 mod sandbox;
+mod serve;
 mod stack;
 mod terraform_cli;
 

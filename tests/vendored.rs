@@ -26,11 +26,11 @@ fn copies(repo: &Path, shared: &Path) -> Vec<(PathBuf, PathBuf)> {
         let entry = entry.expect("a directory entry");
         let name = entry.file_name();
         if entry.path().is_dir() {
-            // A directory of vendor files (opennebula-xsd/) is copied whole: each file is a copy.
-            let files = std::fs::read_dir(entry.path()).unwrap_or_else(|e| panic!("cannot list {name:?}: {e}"));
-            for file in files {
-                let file = file.expect("a directory entry").file_name();
-                copies.push((specs.join(&name).join(&file), shared.join("specs").join(&name).join(&file)));
+            // A directory of vendor files (opennebula-xsd/, provisioning-engine/ with its
+            // schemas/, etc/ and examples/) is copied whole: each file in it is a copy.
+            for file in files_under(&entry.path()) {
+                let rel = file.strip_prefix(&specs).expect("under specs/").to_path_buf();
+                copies.push((file, shared.join("specs").join(rel)));
             }
         } else if name != "README.md" && !is_extract(Path::new(&name)) {
             copies.push((specs.join(&name), shared.join("specs").join(&name)));
@@ -41,6 +41,17 @@ fn copies(repo: &Path, shared: &Path) -> Vec<(PathBuf, PathBuf)> {
     }
     copies.sort();
     copies
+}
+
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
+    }
+    out
 }
 
 /// An extract made in this repository from a vendor's own API description (its name says

@@ -50,6 +50,7 @@ pub fn run(command: Command, color: Color) -> Result<(), CliError> {
         Command::Sim(cmd) => runtime()?.block_on(sim::run(cmd)),
         Command::Drift(args) => runtime()?.block_on(drift::run(args, color)),
         Command::Providers(args) => runtime()?.block_on(providers::run(args)),
+        Command::Serve(args) => runtime()?.block_on(crate::serve::run(args)),
     }
 }
 

@@ -34,6 +34,8 @@
 //!   switch rolled back on both servers (exit 3), drift, destroy; and the same servers reached as
 //!   DigitalOcean droplets under `--sandbox` (the emulator's droplet addresses lead to the sshd)
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
+//! - `serve` — `tarn serve --sandbox` driven over plain HTTP as a device: every answer checked against
+//!   the Provisioning Engine's api.yaml and schemas; history, metrics, graceful shutdown
 //! - `openstack` — the openstack provider under `--sandbox`: apply, empty replan, drift, destroy
 //! - `meveo` — the meveo example (Scaleway server, Cloudflare record and lockdown) under
 //!   `--sandbox`: apply and empty re-plan, rollback of a failure in the middle, kill -9, token refused
@@ -68,6 +70,7 @@ mod rollback;
 mod sandbox;
 mod saved_plan;
 mod secrets;
+mod serve;
 mod serverless;
 mod surgery;
 mod validate;

@@ -1,0 +1,372 @@
+//! The runs behind the API. Every runtime is one stack in its own workspace (`sr-<key>`) of the
+//! state: the provider block from engine.conf and one `opennebula_serverless_runtime`. Every
+//! request is one run of it through `tarn_core::run` — the same lock, recovery, refresh,
+//! plan and apply as `tarn apply`, recorded in the workspace's history: POST plans and applies
+//! a create, GET a refresh-only apply, PUT a resize, DELETE a destroy.
+//!
+//! Concurrency: each runtime has its own lock, so requests for different runtimes run in
+//! parallel. In this process a mutex per workspace serialises requests for the same runtime
+//! (GET and DELETE wait their turn; PUT does not wait: a runtime being changed is in a
+//! transient state, 423, as the original answers); across replicas on one PostgreSQL state,
+//! the state lock of the workspace does the same.
+//!
+//! Runs are spawned tasks: a client that hangs up does not cancel a create half-way, and
+//! [`Engine::drain`] waits for every run before the process exits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::Value as Json;
+use tarn_core::exec::{ApplyOutcome, CancelToken};
+use tarn_core::plan::PlanMode;
+use tarn_core::run::{Applied, FromFactory, Request, Run, RunError, Settings, Silent, VariableSources};
+use tarn_state::crypto::{EncryptedBackend, Sealer};
+use tarn_state::{Backend, LockHolder};
+use tokio::sync::Notify;
+
+use super::conf::EngineConf;
+use super::contract::{ApiError, SR};
+use super::document::{ADDRESS, Spec};
+use super::metrics::Metrics;
+use super::status::classify;
+use crate::error::CliError;
+use crate::location::Location;
+
+/// The credentials of a request, passed through to OpenNebula (HTTP Basic, as the original).
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+/// Why a run did not do what the request asked.
+#[derive(Debug)]
+pub enum Failure {
+    /// Another request is changing this runtime.
+    Busy(String),
+    /// Refused or failed before any change (configuration, credentials, plan).
+    Refused(String),
+    /// The apply failed (and rolled back what it did).
+    Failed(String),
+}
+
+/// What a request does to its runtime's stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Read,
+    Resize,
+    Delete,
+}
+
+impl Action {
+    fn mode(self) -> PlanMode {
+        match self {
+            Action::Read => PlanMode::RefreshOnly,
+            Action::Delete => PlanMode::Destroy,
+            Action::Create | Action::Resize => PlanMode::Normal,
+        }
+    }
+
+    /// The error title of the original server for this request.
+    fn title(self, status: StatusCode) -> String {
+        let verb = match self {
+            Action::Create => "create",
+            Action::Read => "retrieve",
+            Action::Resize => "update",
+            Action::Delete => "delete",
+        };
+        match status {
+            StatusCode::UNAUTHORIZED => "Failed to authenticate in OpenNebula".into(),
+            StatusCode::FORBIDDEN => "Permission denied".into(),
+            StatusCode::UNPROCESSABLE_ENTITY => format!("Unprocessable {SR} definition"),
+            StatusCode::LOCKED if self == Action::Delete => format!("Cannot delete {SR}"),
+            StatusCode::LOCKED => format!("Cannot update {SR} on transient state"),
+            StatusCode::GATEWAY_TIMEOUT => format!("Timeout when {verb}ing {SR}").replace("updateing", "updating"),
+            _ => format!("Failed to {verb} {SR}"),
+        }
+    }
+}
+
+/// The server's side of the runs: where state lives, the provider block, the per-runtime
+/// locks and which workspace holds which runtime id.
+pub struct Engine {
+    location: Location,
+    provider: Json,
+    timeout: Duration,
+    cwd: PathBuf,
+    key_path: PathBuf,
+    state_key: bool,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Runtime id (the OpenNebula document) → workspace. Rebuilt from the state on a miss, so
+    /// a restart or another replica's runtimes are found.
+    index: Mutex<HashMap<u64, String>>,
+    running: AtomicUsize,
+    idle: Notify,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Engine {
+    pub fn new(location: Location, conf: &EngineConf, cwd: PathBuf, metrics: Arc<Metrics>) -> Result<Engine, CliError> {
+        std::fs::create_dir_all(&cwd)
+            .map_err(|e| CliError::Failed(format!("cannot create the server's directory {}: {e}", cwd.display())))?;
+        let key_path = crate::stack::key_path();
+        let state_key = Sealer::load(&key_path)?.is_some();
+        Ok(Engine {
+            location,
+            provider: conf.provider_block(),
+            timeout: conf.timeout,
+            cwd,
+            key_path,
+            state_key,
+            locks: Mutex::default(),
+            index: Mutex::default(),
+            running: AtomicUsize::new(0),
+            idle: Notify::new(),
+            metrics,
+        })
+    }
+
+    pub fn describe_state(&self) -> String {
+        self.location.describe()
+    }
+
+    fn backend(&self, workspace: &str) -> Result<Arc<dyn Backend>, Failure> {
+        let raw = self.location.open(workspace).map_err(|e| Failure::Refused(e.to_string()))?;
+        let sealer = Sealer::load(&self.key_path).map_err(|e| Failure::Refused(e.to_string()))?;
+        Ok(Arc::new(EncryptedBackend::new(raw, sealer)))
+    }
+
+    fn lock_of(&self, workspace: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(workspace.to_string()).or_default().clone()
+    }
+
+    /// Runs `work` as a task of its own (see the module header), counted until it ends.
+    pub async fn spawn<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        self.metrics.runs_in_flight.inc();
+        let engine = self.clone();
+        let task = tokio::spawn(async move {
+            let out = work.await;
+            engine.metrics.runs_in_flight.dec();
+            if engine.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                engine.idle.notify_waiters();
+            }
+            out
+        });
+        task.await.map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "this is a bug in tarn", format!("the run panicked: {e}"))
+        })
+    }
+
+    /// Waits until no run is left.
+    pub async fn drain(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// The workspace of runtime `id`, if this state has it.
+    async fn workspace_of(&self, id: u64) -> Result<Option<String>, ApiError> {
+        if let Some(ws) = self.index.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            return Ok(Some(ws.clone()));
+        }
+        self.reindex()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to read the state", e))?;
+        Ok(self.index.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned())
+    }
+
+    /// Reads every runtime workspace's object id into the index.
+    pub async fn reindex(&self) -> Result<usize, String> {
+        let any = self.backend("default").map_err(|f| format!("{f:?}"))?;
+        let workspaces = any.workspaces().await.map_err(|e| e.to_string())?;
+        let known: Vec<String> = self.index.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for ws in workspaces.into_iter().filter(|w| w.starts_with("sr-") && !known.contains(w)) {
+            let backend = self.backend(&ws).map_err(|f| format!("{f:?}"))?;
+            let snapshot = backend.snapshot().await.map_err(|e| e.to_string())?;
+            let id = object(&snapshot).and_then(|a| a.get("id")?.as_str()?.parse::<u64>().ok());
+            if let Some(id) = id {
+                self.index.lock().unwrap_or_else(|p| p.into_inner()).insert(id, ws);
+            }
+        }
+        Ok(self.index.lock().unwrap_or_else(|p| p.into_inner()).len())
+    }
+
+    /// POST: a new workspace, a create. Answers the workspace and the recorded object.
+    pub async fn create(&self, creds: &Credentials, spec: Spec) -> Result<(String, Json), ApiError> {
+        let workspace = format!("sr-{}", uuid::Uuid::new_v4().simple());
+        let command = "tarn serve: POST /serverless-runtimes".to_string();
+        let found = self.execute(&workspace, command, Action::Create, |_| Some(spec), creds).await;
+        if matches!(found, Err(Failure::Refused(_) | Failure::Busy(_))) {
+            // Refused before any change: no run to keep in history, so no workspace either.
+            if let Ok(backend) = self.backend(&workspace) {
+                if backend.history().await.is_ok_and(|h| h.is_empty()) {
+                    let _ = backend.delete_workspace().await;
+                }
+            }
+        }
+        let attrs = answer(Action::Create, found)?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Failed to create Serverless Runtime",
+                "the apply recorded no runtime; this is a bug in tarn",
+            )
+        })?;
+        if let Some(id) = attrs.get("id").and_then(Json::as_str).and_then(|s| s.parse::<u64>().ok()) {
+            self.index.lock().unwrap_or_else(|p| p.into_inner()).insert(id, workspace.clone());
+        }
+        Ok((workspace, attrs))
+    }
+
+    /// GET: a refresh-only apply (the state records what OpenNebula says now).
+    pub async fn read(&self, creds: &Credentials, id: u64) -> Result<(String, Json), ApiError> {
+        self.on_existing(creds, id, Action::Read, "GET", |recorded| Some(recorded.clone())).await
+    }
+
+    /// PUT: the recorded arguments with the body's NAME and sizes, planned and applied.
+    pub async fn resize(&self, creds: &Credentials, id: u64, body: Json) -> Result<(String, Json), ApiError> {
+        self.on_existing(creds, id, Action::Resize, "PUT", move |recorded| Some(recorded.resized(&body))).await
+    }
+
+    /// DELETE: a destroy. The workspace stays, with its history.
+    pub async fn delete(&self, creds: &Credentials, id: u64) -> Result<String, ApiError> {
+        let (ws, _) = self.on_existing(creds, id, Action::Delete, "DELETE", |r| Some(r.clone())).await?;
+        Ok(ws)
+    }
+
+    async fn on_existing(
+        &self,
+        creds: &Credentials,
+        id: u64,
+        action: Action,
+        method: &str,
+        spec: impl FnOnce(&Spec) -> Option<Spec>,
+    ) -> Result<(String, Json), ApiError> {
+        let Some(workspace) = self.workspace_of(id).await? else { return Err(ApiError::not_found()) };
+        let command = format!("tarn serve: {method} /serverless-runtimes/{id}");
+        let found = self.execute(&workspace, command, action, |recorded| spec(recorded?), creds).await;
+        match answer(action, found)? {
+            Some(attrs) => Ok((workspace, attrs)),
+            // Destroyed: what DELETE wanted. Gone outside tarn: not found, as the original.
+            None if action == Action::Delete => Ok((workspace, Json::Null)),
+            None => Err(ApiError::not_found()),
+        }
+    }
+
+    /// One run of `workspace`'s stack: the spec made from what the state records (`None` for
+    /// a new workspace), planned and applied. Answers the object recorded afterwards.
+    async fn execute(
+        &self,
+        workspace: &str,
+        command: String,
+        action: Action,
+        spec: impl FnOnce(Option<&Spec>) -> Option<Spec>,
+        creds: &Credentials,
+    ) -> Result<Option<Json>, Failure> {
+        let lock = self.lock_of(workspace);
+        let _turn = if action == Action::Resize {
+            lock.try_lock_owned().map_err(|_| Failure::Busy("another request is changing this runtime".into()))?
+        } else {
+            lock.lock_owned().await
+        };
+        let backend = self.backend(workspace)?;
+        let recorded = if action == Action::Create {
+            None
+        } else {
+            let snapshot = backend.snapshot().await.map_err(|e| Failure::Refused(e.to_string()))?;
+            match object(&snapshot) {
+                Some(attrs) => Some(Spec::from_state(attrs)),
+                None => return Ok(None),
+            }
+        };
+        let Some(spec) = spec(recorded.as_ref()) else { return Ok(None) };
+        let text = spec.stack(&self.provider);
+        let (config, diags) = tarn_core::config::load_sources(&[("runtime.tarn.json", &text)]);
+        if diags.has_errors() {
+            let why = crate::render::diagnostics(&diags, &config.sources, false);
+            return Err(Failure::Refused(format!("the runtime's stack is not valid: {why}")));
+        }
+        let mut request = Request::new(command.clone(), holder(&command), self.cwd.clone());
+        request.workspace = workspace.to_string();
+        request.mode = action.mode();
+        // PUT does not wait for another replica's run either; the others wait their turn.
+        request.lock_timeout = if action == Action::Resize { Duration::ZERO } else { self.timeout * 4 };
+        request.state_key = self.state_key;
+        request.variables = VariableSources {
+            env: vec![
+                ("TARN_VAR_one_username".into(), creds.user.clone()),
+                ("TARN_VAR_one_password".into(), creds.password.clone()),
+            ],
+            typed: Vec::new(),
+        };
+        let config = Arc::new(config);
+        let (settings, _) = Settings::check(request, &config).map_err(refused)?;
+        let setup = FromFactory(crate::providers::Builtins);
+        let mut run = Run::open(settings, config, backend.clone(), &setup, Arc::new(Silent)).await.map_err(refused)?;
+        let applied = async {
+            let plan = run.plan().await.map_err(refused)?;
+            run.apply(&plan, CancelToken::new()).await.map_err(refused)
+        }
+        .await;
+        if let Some(loss) = run.close().await {
+            return Err(Failure::Failed(format!("the run lost its state lock: {}", loss.reason)));
+        }
+        if let Applied::Executed { report, .. } = applied? {
+            if report.outcome != ApplyOutcome::Success {
+                let why: Vec<String> =
+                    report.failed.iter().chain(&report.rollback_failed).map(|p| p.message.clone()).collect();
+                return Err(Failure::Failed(why.join("; ")));
+            }
+        }
+        let snapshot = backend.snapshot().await.map_err(|e| Failure::Failed(e.to_string()))?;
+        Ok(object(&snapshot).cloned())
+    }
+}
+
+fn refused(e: RunError) -> Failure {
+    match e {
+        RunError::Locked(holder) => Failure::Busy(format!("the runtime's state is locked by {holder}")),
+        RunError::Diagnostics { diags, sources } => {
+            Failure::Refused(crate::render::diagnostics(&diags, &sources, false))
+        }
+        other => Failure::Refused(other.to_string()),
+    }
+}
+
+/// A run's result as the answer the contract gives.
+fn answer(action: Action, found: Result<Option<Json>, Failure>) -> Result<Option<Json>, ApiError> {
+    let (status, why) = match found {
+        Ok(x) => return Ok(x),
+        Err(Failure::Busy(why)) if action == Action::Read => (StatusCode::GATEWAY_TIMEOUT, why),
+        Err(Failure::Busy(why)) => (StatusCode::LOCKED, why),
+        Err(Failure::Refused(why) | Failure::Failed(why)) => (classify(&why, StatusCode::INTERNAL_SERVER_ERROR), why),
+    };
+    Err(ApiError::new(status, action.title(status), why.trim().to_string()))
+}
+
+/// The runtime object of a workspace's state, if it records one.
+fn object(snapshot: &tarn_state::Snapshot) -> Option<&Json> {
+    snapshot.resources.iter().find(|r| r.address == ADDRESS && r.deposed.is_none()).map(|r| &r.attributes)
+}
+
+fn holder(command: &str) -> LockHolder {
+    LockHolder {
+        user: crate::stack::user(),
+        host: crate::stack::hostname(),
+        pid: std::process::id(),
+        command: command.to_string(),
+    }
+}

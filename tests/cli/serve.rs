@@ -1,0 +1,369 @@
+//! `tarn serve --sandbox` driven as a device drives COGNIT's Provisioning Engine: the real
+//! binary, started once, against the OpenNebula emulator, over plain HTTP/1.1 (a TCP socket,
+//! no client library). Every answer is checked against the contract vendored in
+//! `specs/provisioning-engine/`: its status must be one `api.yaml` lists for the operation,
+//! and its body must validate against `schemas/serverless_runtime.json`, `schemas/error.json`
+//! or `schemas/config.json`. The emulator's own state (`/__sim/state`) is the ground truth for
+//! what exists in OpenNebula; `tarn history` shows every request's run.
+//!
+//! One test, in steps, because one server serves them all and the last step stops it
+//! (graceful shutdown with a create in flight).
+
+use crate::harness::{Lines, Stack, wait_for};
+use serde_json::{Value as Json, json};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/provisioning-engine");
+const DEVICE: (&str, &str) = ("cognit", "sandbox");
+
+/// One HTTP answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: String,
+    body: Json,
+}
+
+/// A plain HTTP/1.1 request with `Connection: close`; `auth` as HTTP Basic.
+fn http(addr: &str, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<&str>) -> Answer {
+    use base64::Engine as _;
+    let mut s = TcpStream::connect(addr).expect("connect to tarn serve");
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some((u, p)) = auth {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        req.push_str(&format!("Authorization: Basic {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method == "POST" || method == "PUT" {
+        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read the answer");
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP answer: {raw:?}"));
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status code");
+    let body =
+        if rest.is_empty() { Json::Null } else { serde_json::from_str(rest).unwrap_or(Json::String(rest.into())) };
+    Answer { status, headers: head.to_ascii_lowercase(), body }
+}
+
+/// The contract: api.yaml and the three schemas.
+struct Contract {
+    api: Json,
+    runtime: jsonschema::Validator,
+    error: jsonschema::Validator,
+    config: jsonschema::Validator,
+}
+
+impl Contract {
+    fn load() -> Contract {
+        let read = |p: &str| std::fs::read_to_string(format!("{SPECS}/{p}")).unwrap();
+        let schema = |p: &str| jsonschema::validator_for(&serde_json::from_str(&read(p)).unwrap()).unwrap();
+        Contract {
+            api: serde_yaml::from_str(&read("api.yaml")).unwrap(),
+            runtime: schema("schemas/serverless_runtime.json"),
+            error: schema("schemas/error.json"),
+            config: schema("schemas/config.json"),
+        }
+    }
+
+    /// Checks `a` as the answer to `method` on the route `template`.
+    #[track_caller]
+    fn check(&self, method: &str, template: &str, a: &Answer) {
+        let op = &self.api["paths"][template][method.to_ascii_lowercase()];
+        assert!(op.is_object(), "{method} {template} is not in api.yaml");
+        let listed = op["responses"].get(a.status.to_string()).is_some();
+        // api.yaml lists 201 for a GET of a runtime; the original server (server.rb) answers
+        // 200, which is what devices get and what tarn answers.
+        let get_ok = method == "GET" && template == "/serverless-runtimes/{id}" && a.status == 200;
+        assert!(
+            listed || get_ok,
+            "{method} {template} answered {}, which api.yaml does not list: {:?}",
+            a.status,
+            a.body
+        );
+        let problems =
+            |v: &jsonschema::Validator| -> Vec<String> { v.iter_errors(&a.body).map(|e| e.to_string()).collect() };
+        match (template, a.status) {
+            (_, 400..) => {
+                let p = problems(&self.error);
+                assert!(p.is_empty(), "error answer {:?} is not schemas/error.json: {p:?}", a.body);
+                assert!(a.headers.contains("content-type: application/json"), "{}", a.headers);
+            }
+            ("/serverless-runtimes" | "/serverless-runtimes/{id}", 200 | 201) => {
+                let p = problems(&self.runtime);
+                assert!(p.is_empty(), "runtime answer {:?} is not schemas/serverless_runtime.json: {p:?}", a.body);
+                let sr = &a.body["SERVERLESS_RUNTIME"];
+                assert!(sr["ID"].is_u64() && sr["SERVICE_ID"].is_u64(), "no ID/SERVICE_ID: {sr}");
+            }
+            ("/server/config", 200) => assert!(problems(&self.config).is_empty(), "{:?}", a.body),
+            ("/server/version", 200) => assert!(a.body.is_string(), "{:?}", a.body),
+            ("/serverless-runtimes/schema", 200) => assert!(a.body["properties"]["SERVERLESS_RUNTIME"].is_object()),
+            (_, 204) => assert!(a.body.is_null(), "a 204 with a body: {:?}", a.body),
+            other => panic!("no check for {other:?}"),
+        }
+    }
+}
+
+/// The server under test and its stack directory.
+struct Server {
+    stack: Stack,
+    addr: String,
+    emulator: String,
+    child: crate::harness::Running,
+    stderr: Lines,
+    stdout: Lines,
+    contract: Contract,
+}
+
+impl Server {
+    fn start() -> Server {
+        Server::launch(Stack::new(), Contract::load())
+    }
+
+    /// `tarn --sandbox serve` in `stack`'s directory (its state and emulator snapshot).
+    fn launch(stack: Stack, contract: Contract) -> Server {
+        let mut child = stack.spawn(&["--sandbox", "serve", "--listen", "127.0.0.1:0"]);
+        let stdout = Lines::follow(child.stdout.take().unwrap());
+        let stderr = Lines::follow(child.stderr.take().unwrap());
+        let addr = wait_for("tarn serve to listen", Duration::from_secs(60), || {
+            let text = stdout.text();
+            let at = text.find("on http://")?;
+            Some(text[at + 10..].split_whitespace().next()?.to_string())
+        });
+        let emulator = wait_for("the emulator's address", Duration::from_secs(10), || {
+            let text = stderr.text();
+            let at = text.find("OpenNebula emulator at http://")?;
+            Some(text[at + 30..].split_whitespace().next()?.to_string())
+        });
+        Server { stack, addr, emulator, child, stderr, stdout, contract }
+    }
+
+    /// A new server on the same directory, after this one stopped.
+    fn restart(self) -> Server {
+        let Server { stack, contract, .. } = self;
+        Server::launch(stack, contract)
+    }
+
+    /// A request, its answer checked against the contract.
+    #[track_caller]
+    fn call(&self, method: &str, template: &str, path: &str, auth: Option<(&str, &str)>, body: Option<&str>) -> Answer {
+        let a = http(&self.addr, method, path, auth, body);
+        self.contract.check(method, template, &a);
+        a
+    }
+
+    fn create(&self, body: &str) -> Answer {
+        self.call("POST", "/serverless-runtimes", "/serverless-runtimes", Some(DEVICE), Some(body))
+    }
+
+    fn runtime(&self, method: &str, id: u64, body: Option<&str>) -> Answer {
+        self.call(method, "/serverless-runtimes/{id}", &format!("/serverless-runtimes/{id}"), Some(DEVICE), body)
+    }
+
+    /// The emulator's world: services and VMs as OpenNebula has them.
+    fn world(&self) -> Json {
+        let a = http(&self.emulator.replace("http://", ""), "GET", "/__sim/state", None, None);
+        a.body
+    }
+
+    fn live_services(&self) -> Vec<Json> {
+        self.world()["services"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+fn workspace(a: &Answer) -> String {
+    let at = a.headers.find("x-tarn-workspace: ").expect("the workspace header") + 18;
+    a.headers[at..].lines().next().unwrap().trim().to_string()
+}
+
+fn sr(id_answer: &Answer) -> &Json {
+    &id_answer.body["SERVERLESS_RUNTIME"]
+}
+
+#[test]
+fn serve_answers_devices_as_the_provisioning_engine_does() {
+    let s = Server::start();
+
+    // The routes without authentication.
+    let v = s.call("GET", "/server/version", "/server/version", None, None);
+    assert_eq!((v.status, v.body.clone()), (200, json!("1.3.3")));
+    let c = s.call("GET", "/server/config", "/server/config", None, None);
+    assert_eq!(c.body["port"], 1337);
+    assert!(c.body["one_xmlrpc"].as_str().unwrap().starts_with(&format!("http://{}", s.emulator)), "{:?}", c.body);
+    let schema = s.call("GET", "/serverless-runtimes/schema", "/serverless-runtimes/schema", None, None);
+    let vendored: Json =
+        serde_json::from_str(&std::fs::read_to_string(format!("{SPECS}/schemas/serverless_runtime.json")).unwrap())
+            .unwrap();
+    assert_eq!(schema.body, vendored);
+
+    // Credentials: missing, not Basic, wrong.
+    let body = r#"{"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "Function"}}}"#;
+    let a = s.call("POST", "/serverless-runtimes", "/serverless-runtimes", None, Some(body));
+    assert_eq!((a.status, a.body["error"].as_str()), (401, Some("Authentication required")));
+    let a = s.call("POST", "/serverless-runtimes", "/serverless-runtimes", Some(("cognit", "wrong")), Some(body));
+    assert_eq!(a.status, 401, "{:?}", a.body);
+    assert_eq!(http(&s.addr, "GET", "/serverless-runtimes/1", None, None).status, 401);
+
+    // Bad bodies.
+    let a = s.create("{not json");
+    assert_eq!((a.status, a.body["error"].as_str()), (400, Some("Invalid JSON")));
+    let a = s.create(r#"{"SERVERLESS_RUNTIME": {"FAAS": {"CPU": "two"}}}"#);
+    assert_eq!(a.status, 400);
+    let why = a.body["message"].as_str().unwrap();
+    assert!(why.contains("FLAVOUR") && why.contains("CPU"), "{why}");
+    let a = s.create(r#"{"SERVERLESS_RUNTIME": {"NAME": "no faas"}}"#);
+    assert_eq!(a.status, 400, "{:?}", a.body);
+
+    // Flavours: unknown (422), a deploy that fails (500, rolled back), a denied template (403).
+    let a = s.create(r#"{"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "nature"}}}"#);
+    assert_eq!(a.status, 422, "{:?}", a.body);
+    assert!(a.body["message"].as_str().unwrap().contains("unknown flavour \"nature\""), "{:?}", a.body);
+    let a = s.create(r#"{"SERVERLESS_RUNTIME": {"NAME": "doomed", "FAAS": {"FLAVOUR": "FAILED_DEPLOY"}}}"#);
+    assert_eq!(a.status, 500, "{:?}", a.body);
+    assert!(a.body["message"].as_str().unwrap().contains("FAILED_DEPLOYING"), "{:?}", a.body);
+    let a = s.create(r#"{"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "DenyVMTemplate"}}}"#);
+    assert_eq!(a.status, 403, "{:?}", a.body);
+    assert!(a.body["message"].as_str().unwrap().contains("Not authorized"), "{:?}", a.body);
+    wait_for("the failed service to be removed", Duration::from_secs(30), || {
+        s.live_services().is_empty().then_some(())
+    });
+
+    // The contract's own example body, with flavours the sandbox has.
+    let example = std::fs::read_to_string(format!("{SPECS}/examples/serverless-runtime.json")).unwrap();
+    let mut example: Json = serde_json::from_str(&example).unwrap();
+    example["SERVERLESS_RUNTIME"]["FAAS"]["FLAVOUR"] = json!("Function");
+    example["SERVERLESS_RUNTIME"]["DAAS"]["FLAVOUR"] = json!("Data");
+    let created = s.create(&example.to_string());
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let rt = sr(&created).clone();
+    let id = rt["ID"].as_u64().unwrap();
+    assert_eq!(rt["NAME"], "nature-s3");
+    assert_eq!((rt["FAAS"]["STATE"].as_str(), rt["DAAS"]["STATE"].as_str()), (Some("RUNNING"), Some("RUNNING")));
+    assert_eq!((rt["FAAS"]["CPU"].as_u64(), rt["FAAS"]["MEMORY"].as_u64()), (Some(1), Some(512)));
+    assert_eq!(rt["SCHEDULING"], json!({"POLICY": "energy", "REQUIREMENTS": "FREECPU > 10"}));
+    assert!(rt["FAAS"]["ENDPOINT"].as_str().unwrap().starts_with("10.0."), "{rt}");
+    let services = s.live_services();
+    assert_eq!(services.len(), 1);
+    assert_eq!(services[0]["id"].as_u64(), rt["SERVICE_ID"].as_u64());
+
+    // Unknown ids and documents that are not runtimes (0 is the Function service template).
+    for (path_id, what) in [("999", "unknown"), ("0", "a service template's document"), ("abc", "not a number")] {
+        let a =
+            s.call("GET", "/serverless-runtimes/{id}", &format!("/serverless-runtimes/{path_id}"), Some(DEVICE), None);
+        assert_eq!(a.status, 404, "{what}: {:?}", a.body);
+        assert_eq!(a.body["error"], "Serverless Runtime not found");
+    }
+    assert_eq!(s.runtime("DELETE", 999, None).status, 404);
+    assert_eq!(s.runtime("PUT", 999, Some(body)).status, 404);
+
+    // GET refreshes from OpenNebula; wrong credentials are OpenNebula's to refuse.
+    let got = s.runtime("GET", id, None);
+    assert_eq!(got.status, 200);
+    assert_eq!(sr(&got)["FAAS"]["VM_ID"], rt["FAAS"]["VM_ID"]);
+    let a = s.call(
+        "GET",
+        "/serverless-runtimes/{id}",
+        &format!("/serverless-runtimes/{id}"),
+        Some(("cognit", "wrong")),
+        None,
+    );
+    assert_eq!(a.status, 401, "{:?}", a.body);
+
+    // A resize, and a second resize while the first one is still being made (423).
+    let resize = |cpu: u64| json!({"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "Function", "CPU": cpu}}}).to_string();
+    let first = std::thread::scope(|scope| {
+        let first = scope.spawn(|| s.runtime("PUT", id, Some(&resize(2))));
+        std::thread::sleep(Duration::from_millis(300));
+        let second = s.runtime("PUT", id, Some(&resize(2)));
+        assert_eq!(second.status, 423, "{:?}", second.body);
+        assert_eq!(second.body["error"], "Cannot update Serverless Runtime on transient state");
+        first.join().unwrap()
+    });
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(sr(&first)["FAAS"]["CPU"], 2);
+    assert_eq!(sr(&first)["FAAS"]["FLAVOUR"], "Function", "a PUT changes sizes only");
+    let vm_id = rt["FAAS"]["VM_ID"].as_u64().unwrap();
+    let vm = s.world()["vms"].as_array().unwrap().iter().find(|v| v["id"].as_u64() == Some(vm_id)).cloned().unwrap();
+    assert!(vm.to_string().contains("\"VCPU\",\"2\"") || vm.to_string().contains("\"vcpu\":2"), "{vm}");
+
+    // Two creates at once: both made, in parallel (different runtimes do not wait for each other).
+    let two: Vec<Answer> = std::thread::scope(|scope| {
+        let body = |n: &str| json!({"SERVERLESS_RUNTIME": {"NAME": n, "FAAS": {"FLAVOUR": "Function"}}}).to_string();
+        let s = &s;
+        let a = scope.spawn(move || s.create(&body("a")));
+        let b = scope.spawn(move || s.create(&body("b")));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    assert!(two.iter().all(|a| a.status == 201), "{two:?}");
+    assert_ne!(sr(&two[0])["ID"], sr(&two[1])["ID"]);
+    assert_eq!(s.live_services().len(), 3);
+
+    // Delete: 204, gone from OpenNebula, then 404.
+    for a in two.iter().map(sr).chain([&rt]) {
+        let id = a["ID"].as_u64().unwrap();
+        assert_eq!(s.runtime("DELETE", id, None).status, 204);
+        assert_eq!(s.runtime("GET", id, None).status, 404);
+    }
+    assert!(s.live_services().is_empty(), "{:?}", s.live_services());
+    assert!(s.world()["documents"].as_array().unwrap().is_empty(), "runtime documents left behind");
+
+    // Every request's run is in the runtime's workspace history.
+    let ws = workspace(&created);
+    let history = s.stack.tarn(&["--sandbox", "--workspace", &ws, "history", "--json"]).ok().json();
+    let commands: Vec<String> =
+        history["runs"].as_array().unwrap().iter().map(|r| r["command"].as_str().unwrap().to_string()).collect();
+    for want in [
+        "tarn serve: POST /serverless-runtimes".to_string(),
+        format!("tarn serve: GET /serverless-runtimes/{id}"),
+        format!("tarn serve: PUT /serverless-runtimes/{id}"),
+        format!("tarn serve: DELETE /serverless-runtimes/{id}"),
+    ] {
+        assert!(commands.contains(&want), "{want:?} not in {commands:?}");
+    }
+
+    // Metrics: counts by route and status, latency, runs in flight.
+    let m = http(&s.addr, "GET", "/metrics", None, None);
+    let text = m.body.as_str().unwrap_or_default().to_string();
+    for want in [
+        "tarn_serve_requests_total{method=\"POST\",route=\"/serverless-runtimes\",status=\"201\"} 3",
+        "tarn_serve_requests_total{method=\"PUT\",route=\"/serverless-runtimes/{id}\",status=\"423\"} 1",
+        "tarn_serve_request_duration_seconds_bucket{le=",
+        "tarn_serve_runs_in_flight 0",
+    ] {
+        assert!(text.contains(want) || text.contains(&want.replace("{le=", "{")), "{want} not in\n{text}");
+    }
+    assert!(s.stderr.text().contains("route=/serverless-runtimes/{id} path=/serverless-runtimes/"), "no request log");
+    assert!(!s.stderr.text().contains("sandbox\""), "a password in the logs");
+
+    graceful_shutdown(s);
+}
+
+/// SIGTERM with a create in flight: the create is answered 201, then the server exits 0.
+fn graceful_shutdown(mut s: Server) {
+    let addr = s.addr.clone();
+    let body = json!({"SERVERLESS_RUNTIME": {"NAME": "last", "FAAS": {"FLAVOUR": "Function"}}}).to_string();
+    let pending = std::thread::spawn(move || http(&addr, "POST", "/serverless-runtimes", Some(DEVICE), Some(&body)));
+    std::thread::sleep(Duration::from_millis(400));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) }, 0);
+    let a = pending.join().unwrap();
+    s.contract.check("POST", "/serverless-runtimes", &a);
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let status = wait_for("tarn serve to exit", Duration::from_secs(60), || s.child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(0), "{}", s.stderr.text());
+    assert!(s.stderr.text().contains("waiting for running requests to finish"));
+    // The runtime made during shutdown stays, recorded: a restarted server knows it.
+    let id = sr(&a)["ID"].as_u64().unwrap();
+    let again = s.restart();
+    assert!(again.stdout.text().contains("1 runtime(s) known"), "{}", again.stdout.text());
+    let got = again.runtime("GET", id, None);
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    assert_eq!(again.runtime("DELETE", id, None).status, 204);
+    assert!(again.live_services().is_empty());
+}
