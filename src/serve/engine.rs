@@ -294,7 +294,7 @@ impl Engine {
         };
         let Some(spec) = spec(recorded.as_ref()) else { return Ok(None) };
         let text = spec.stack(&self.provider);
-        let (config, diags) = tarn_core::config::load_sources(&[("runtime.tarn.json", &text)]);
+        let (config, diags) = tarn_core::load::load_sources(&[("runtime.tarn.json", &text)]);
         if diags.has_errors() {
             let why = crate::render::diagnostics(&diags, &config.sources, false);
             return Err(Failure::Refused(format!("the runtime's stack is not valid: {why}")));
