@@ -138,7 +138,10 @@ fn an_existing_runtime_gets_a_replacement_for_a_new_flavour_and_plan_errors_for_
         .stderr_has("opennebula_serverless_runtime.r")
         .stderr_has("can grow in place to 2 CPUs");
     s.write("main.tarn.hcl", &sized("2", ""));
-    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD).ok().stdout_has("will be updated in-place").stdout_has("0 to add, 1 to change, 0 to destroy");
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .ok()
+        .stdout_has("will be updated in-place")
+        .stdout_has("0 to add, 1 to change, 0 to destroy");
 
     let daas = "daas {\n    flavour = \"Data\"\n  }";
     s.write("main.tarn.hcl", &sized("1", daas));

@@ -823,8 +823,7 @@ impl Walk<'_> {
                 if let Some(g) = given {
                     out.insert(k.clone(), g.clone());
                 }
-            } else if sent.is_wholly_known() && given.is_some_and(|g| g.to_json_unmarked() != sent.to_json_unmarked())
-            {
+            } else if sent.is_wholly_known() && given.is_some_and(|g| g.to_json_unmarked() != sent.to_json_unmarked()) {
                 self.diags.push(
                     Diagnostic::error(
                         "Provider produced an invalid plan",
@@ -864,7 +863,8 @@ impl Walk<'_> {
             return proposed;
         }
         let asked = withheld(&proposed);
-        let answer = self.input.data.get(address).and_then(|all| all.iter().find(|a| !a.with_prior && a.asked == asked));
+        let answer =
+            self.input.data.get(address).and_then(|all| all.iter().find(|a| !a.with_prior && a.asked == asked));
         let Some(answer) = answer.map(|a| &a.value) else {
             self.pending.push(DataRead {
                 address: address.clone(),

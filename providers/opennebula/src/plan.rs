@@ -34,7 +34,9 @@ pub async fn plan(api: &Api, prior: Option<&Value>, mut proposed: Value) -> Resu
             return Ok(PlanResponse { planned: proposed, requires_replace });
         }
         let mut resized = false;
-        for ((attr, role), (spec, old)) in ROLES.iter().zip([(Some(&faas), Some(&old_faas)), (daas.as_ref(), old_daas.as_ref())]) {
+        for ((attr, role), (spec, old)) in
+            ROLES.iter().zip([(Some(&faas), Some(&old_faas)), (daas.as_ref(), old_daas.as_ref())])
+        {
             let (Some(spec), Some(old)) = (spec, old) else { continue };
             let sizes = |s: &Spec| (s.cpu, s.memory, s.disk_size);
             let known = proposed.get(attr).is_some_and(Value::is_wholly_known);
