@@ -1,7 +1,8 @@
 //! `examples/serverless` under `--sandbox`: a COGNIT serverless runtime (FaaS and DaaS) applied
 //! against the OpenNebula emulator, re-planned clean, resized in place, and destroyed; an
-//! unknown flavour refused at plan time; a FAILED_DEPLOY service rolled back; the emulator's
-//! own snapshot (`.tarn/sandbox/opennebula.json`) is the ground truth.
+//! unknown flavour refused at plan time, for a new runtime and an existing one; a new flavour
+//! replaced; a size beyond the VM's limits refused at plan; a FAILED_DEPLOY service rolled
+//! back; the emulator's own snapshot (`.tarn/sandbox/opennebula.json`) is the ground truth.
 
 use crate::harness::Stack;
 use serde_json::Value as Json;
@@ -92,4 +93,77 @@ fn an_unknown_flavour_fails_the_plan_and_a_failed_deploy_is_rolled_back() {
     assert_eq!(w["services"].as_array().map(Vec::len), Some(0), "the rollback removed the service: {w}");
     assert!(live_vms(&w).is_empty(), "{w}");
     assert_eq!(s.state_ids().len(), 0, "nothing recorded");
+}
+
+const SIZED: &str = r#"
+provider "opennebula" {
+  timeout = 20
+}
+
+resource "opennebula_serverless_runtime" "r" {
+  name = "r"
+  faas {
+    flavour = "Function"
+    cpu     = CPU
+  }
+  DAAS
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#;
+
+fn sized(cpu: &str, daas: &str) -> String {
+    SIZED.replace("CPU", cpu).replace("DAAS", daas)
+}
+
+/// The plan asks the provider about an existing runtime too: an unknown flavour and a size
+/// beyond the VM's limits fail it, naming the runtime; a new flavour is a replacement, shown as
+/// one in the text and JSON plans, made new service first (create_before_destroy).
+#[test]
+fn an_existing_runtime_gets_a_replacement_for_a_new_flavour_and_plan_errors_for_the_impossible() {
+    let s = Stack::new();
+    s.write("main.tarn.hcl", &sized("1", ""));
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD).ok().stdout_has("1 added");
+    let old_service = world(&s)["services"][0]["id"].clone();
+
+    s.write("main.tarn.hcl", &sized("1", "").replace("\"Function\"", "\"nature\""));
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .code(1)
+        .stderr_has("opennebula_serverless_runtime.r")
+        .stderr_has("unknown flavour \"nature\"");
+    s.write("main.tarn.hcl", &sized("64", ""));
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .code(1)
+        .stderr_has("opennebula_serverless_runtime.r")
+        .stderr_has("can grow in place to 2 CPUs");
+    s.write("main.tarn.hcl", &sized("2", ""));
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .ok()
+        .stdout_has("will be updated in-place")
+        .stdout_has("0 to add, 1 to change, 0 to destroy");
+
+    let daas = "daas {\n    flavour = \"Data\"\n  }";
+    s.write("main.tarn.hcl", &sized("1", daas));
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .ok()
+        .stdout_has("must be replaced (create before destroy)")
+        .stdout_has("# forces replacement")
+        .stdout_has("1 to add, 0 to change, 1 to destroy");
+    let json = s.tarn_with(&["plan", "--sandbox", "--json"], NO_CLOUD).ok().json();
+    let change = &json["changes"][0];
+    assert_eq!(change["action"], "create_then_delete", "{json}");
+    assert!(change.to_string().contains("daas"), "the reason names daas: {change}");
+    assert_eq!(world(&s)["services"].as_array().map(Vec::len), Some(1), "a plan changes nothing");
+
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD).ok().stdout_has("1 added, 0 changed, 1 destroyed");
+    let w = world(&s);
+    let services = w["services"].as_array().expect("services");
+    assert_eq!(services.len(), 1, "the old service is gone: {w}");
+    assert_ne!(services[0]["id"], old_service, "{w}");
+    assert_eq!(live_vms(&w).len(), 2, "FAAS and DAAS: {w}");
+    assert_eq!(w["documents"].as_array().map(Vec::len), Some(1), "one runtime document: {w}");
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], NO_CLOUD).ok().stdout_has("No changes");
+    s.tarn_with(&["destroy", "--sandbox", "--auto-approve"], NO_CLOUD).ok();
+    assert!(live_vms(&world(&s)).is_empty());
 }

@@ -1,12 +1,12 @@
 //! Provider calls at plan time: planning is pure, so a data source whose configuration is known
-//! is reported as a pending read, a managed instance whose provider predicts computed
-//! attributes as a pending refinement (`Provider::plan`), and an `import {}` target as a pending
-//! import; this driver makes the pending calls (in parallel) and plans again with the answers,
-//! until nothing new is pending. Reads whose configuration depends on unknowns stay deferred to
+//! is reported as a pending read, a managed instance whose provider refines plans (a create
+//! with computed attributes to predict, or any update) as a pending `Provider::plan`, and an
+//! `import {}` target as a pending import; this driver makes the pending calls (in parallel) and
+//! plans again with the answers, until nothing new is pending. Reads whose configuration depends on unknowns stay deferred to
 //! apply (`Action::Read`); imports are never deferred.
 
 use super::providers::ProviderSet;
-use super::{DataResults, PlanInput, PlanOutcome, plan};
+use super::{Answer, DataResults, PlanInput, PlanOutcome, plan};
 use crate::diag::Diagnostic;
 use tarn_sdk::{Mode, PlanRequest, ReadDataRequest};
 use tokio::task::JoinSet;
@@ -55,7 +55,7 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                     Mode::Data => {
                         let req =
                             ReadDataRequest { type_name: read.type_name.clone(), config: read.config.unmark_deep() };
-                        provider.read_data(req).await
+                        provider.read_data(req).await.map(|v| (v, Vec::new()))
                     }
                     Mode::Managed => {
                         let req = PlanRequest {
@@ -63,7 +63,7 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                             prior: read.prior.as_ref().map(|p| p.unmark_deep()),
                             proposed: read.config.unmark_deep(),
                         };
-                        provider.plan(req).await.map(|r| r.planned)
+                        provider.plan(req).await.map(|r| (r.planned, r.requires_replace))
                     }
                 };
                 (read, result)
@@ -72,8 +72,11 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
         let mut failed = false;
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((read, Ok(value))) => {
-                    data.insert(read.address, (read.config, value));
+                Ok((read, Ok((value, requires_replace)))) => {
+                    let with_prior = read.prior.is_some();
+                    let answers = data.entry(read.address).or_default();
+                    answers.retain(|a| a.with_prior != with_prior || a.asked != read.config);
+                    answers.push(Answer { asked: read.config, with_prior, value, requires_replace });
                 }
                 Ok((read, Err(e))) => {
                     failed = true;

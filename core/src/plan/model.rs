@@ -404,10 +404,23 @@ pub struct DataRead {
     pub prior: Option<Value>,
 }
 
-/// Provider answers so far, by address → (what was asked, the answer): for a data source the
-/// configuration read with and the result; for a managed instance the proposed value and the
-/// provider's planned value.
-pub type DataResults = HashMap<Address, (Value, Value)>;
+/// One provider answer about an address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// What was asked: a data source's configuration, or a managed instance's proposed value.
+    pub asked: Value,
+    /// Whether a prior object was given: a managed instance's update, not its create.
+    pub with_prior: bool,
+    /// The data source's result, or the provider's planned value.
+    pub value: Value,
+    /// For an update: the changed attributes the provider says cannot change in place.
+    pub requires_replace: Vec<String>,
+}
+
+/// Provider answers so far, by address: for a data source the configuration read with and the
+/// result; for a managed instance each proposed value asked about (an update's, then maybe its
+/// replacement's) and the provider's plan of it.
+pub type DataResults = HashMap<Address, Vec<Answer>>;
 
 /// Everything a plan is made from.
 #[derive(Clone, Copy)]

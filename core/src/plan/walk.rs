@@ -431,7 +431,12 @@ impl Walk<'_> {
     ) {
         let waits = deps.iter().any(|&d| !matches!(self.planned[d as usize].change.action, Action::NoOp));
         let known = config.is_wholly_known();
-        let cached = self.input.data.get(&address).filter(|(c, _)| known && same(c, &config)).map(|(_, r)| r.clone());
+        let cached = self
+            .input
+            .data
+            .get(&address)
+            .and_then(|answers| answers.iter().find(|a| known && same(&a.asked, &config)))
+            .map(|a| a.value.clone());
         let (action, after, reasons) = match cached {
             Some(result) if !waits => {
                 let result = super::statevalue::mark_sensitive(result, schema);
@@ -567,7 +572,7 @@ impl Walk<'_> {
                     replace = true;
                 }
                 if replace {
-                    if lc.create_before_destroy { Action::CreateThenDelete } else { Action::DeleteThenCreate }
+                    replacement(lc)
                 } else if d.changed.is_empty() {
                     Action::NoOp
                 } else {
@@ -575,11 +580,24 @@ impl Walk<'_> {
                 }
             }
         };
-        let after = if replace { diff::replacement(schema, &config) } else { d.after };
+        let mut action = action;
+        let mut after = if replace { diff::replacement(schema, &config) } else { d.after };
+        // An update is the provider's to judge, as Terraform's PlanResourceChange: it may refuse
+        // it (an error at plan, naming the address) or say which changes cannot be made in place.
+        if let (Action::Update, Some(before), true) = (action, prior, schema.refines_plan) {
+            let asked = UpdateAsk { config: &config, prior: before, changed: &d.changed, span: resource.span };
+            match self.update_planned(&address, &provider, schema, after, asked) {
+                Ok(planned) => after = planned,
+                Err(attributes) => {
+                    reasons.push(ChangeReason::ReplaceBecauseOf { attributes });
+                    action = replacement(lc);
+                    after = diff::replacement(schema, &config);
+                }
+            }
+        }
         let after = match action {
-            Action::Create | Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete => {
-                let prior = if replace { None } else { prior };
-                self.refined(&address, &provider, schema, after, prior, resource.span)
+            Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => {
+                self.refined(&address, &provider, schema, after, resource.span)
             }
             _ => after,
         };
@@ -773,8 +791,66 @@ impl Walk<'_> {
         }
     }
 
-    /// The planned value, refined by the provider's `plan` where the schema says it predicts
-    /// computed attributes and some are still unknown. The first round asks (a pending call
+    /// The planned value of an in-place update, by the provider's `plan` (with the prior
+    /// object), or `Err` with the changed attributes it says cannot change in place. The first
+    /// round asks and keeps the proposed value; the next uses the answer. The provider may set
+    /// computed attributes the configuration leaves unset (unknown: known after apply); an
+    /// answer that contradicts anything else is an error naming the provider. Secrets are
+    /// withheld as for a create.
+    fn update_planned(
+        &mut self,
+        address: &Address,
+        provider: &str,
+        schema: &ResourceSchema,
+        proposed: Value,
+        ask: UpdateAsk<'_>,
+    ) -> Result<Value, Vec<String>> {
+        let Value::Map(attrs) = &proposed else { return Ok(proposed) };
+        let asked = withheld(&proposed);
+        let answer = self.input.data.get(address).and_then(|all| all.iter().find(|a| a.with_prior && a.asked == asked));
+        let Some(answer) = answer else {
+            self.pending.push(DataRead {
+                address: address.clone(),
+                provider: provider.to_string(),
+                type_name: address.type_name.clone(),
+                config: asked,
+                prior: Some(withheld(ask.prior)),
+            });
+            return Ok(proposed);
+        };
+        let forced: Vec<String> = ask.changed.iter().filter(|k| answer.requires_replace.contains(k)).cloned().collect();
+        if !forced.is_empty() {
+            return Err(forced);
+        }
+        let mut out = attrs.clone();
+        for (k, v) in attrs {
+            let given = answer.value.get(k);
+            let sent = asked.get(k).unwrap_or(&Value::Null);
+            let providers = !v.is_sensitive()
+                && ask.config.get(k).is_none_or(Value::is_null)
+                && schema.attributes.get(k).is_some_and(|a| a.computed && !a.sensitive);
+            if providers {
+                if let Some(g) = given {
+                    out.insert(k.clone(), g.clone());
+                }
+            } else if sent.is_wholly_known() && given.is_some_and(|g| g.to_json_unmarked() != sent.to_json_unmarked()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "Provider produced an invalid plan",
+                        format!("The provider of {address} planned a different value for `{k}` than the configuration gives. This is a bug in the provider; the planned values were not used."),
+                    )
+                    .at(ask.span)
+                    .for_address(address),
+                );
+                return Ok(proposed);
+            }
+        }
+        Ok(super::statevalue::mark_sensitive(Value::Map(out), schema))
+    }
+
+    /// The planned value of a create (or a replacement's create), refined by the provider's
+    /// `plan` where the schema says it predicts computed attributes and some are still unknown.
+    /// The first round asks (a pending call
     /// that `plan_with_data` makes); the next uses the answer given for this same proposed
     /// value. Only unknown computed attributes are taken from the answer; an answer that
     /// contradicts a value the configuration decides is an error naming the provider.
@@ -787,7 +863,6 @@ impl Walk<'_> {
         provider: &str,
         schema: &ResourceSchema,
         proposed: Value,
-        prior: Option<&Value>,
         span: Span,
     ) -> Value {
         let Value::Map(attrs) = &proposed else { return proposed };
@@ -798,13 +873,15 @@ impl Walk<'_> {
             return proposed;
         }
         let asked = withheld(&proposed);
-        let Some((_, answer)) = self.input.data.get(address).filter(|(a, _)| *a == asked) else {
+        let answer =
+            self.input.data.get(address).and_then(|all| all.iter().find(|a| !a.with_prior && a.asked == asked));
+        let Some(answer) = answer.map(|a| &a.value) else {
             self.pending.push(DataRead {
                 address: address.clone(),
                 provider: provider.to_string(),
                 type_name: address.type_name.clone(),
                 config: asked,
-                prior: prior.map(withheld),
+                prior: None,
             });
             return proposed;
         };
@@ -832,6 +909,21 @@ impl Walk<'_> {
         }
         super::statevalue::mark_sensitive(Value::Map(out), schema)
     }
+}
+
+/// The replacing action the lifecycle asks for.
+fn replacement(lc: &crate::config::Lifecycle) -> Action {
+    if lc.create_before_destroy { Action::CreateThenDelete } else { Action::DeleteThenCreate }
+}
+
+/// What an update's provider plan is judged against.
+struct UpdateAsk<'v> {
+    /// The evaluated configuration: the attributes it sets are not the provider's to change.
+    config: &'v Value,
+    prior: &'v Value,
+    /// The attributes the default diff found changed: only those can require replacement.
+    changed: &'v [String],
+    span: Span,
 }
 
 /// `v` as a provider's `plan` may see it: every sensitive part unknown.

@@ -48,6 +48,19 @@ pub fn schema() -> ProviderSchema {
             .attr("digest", AttributeSchema::computed(Type::String, "digest"))
             .refines_plan(),
     );
+    // Judges updates as OpenNebula's runtimes do: `flavour` "unknown" fails the plan, a new
+    // flavour on an existing object requires replacement, and a new `size` keeps `endpoint` but
+    // makes `state` known only after apply.
+    s.resources.insert(
+        "test_flavoured".into(),
+        ResourceSchema::new("a runtime")
+            .attr("id", AttributeSchema::computed(Type::String, "id"))
+            .attr("name", AttributeSchema::required(Type::String, "name"))
+            .attr("flavour", AttributeSchema::required(Type::String, "flavour"))
+            .attr("size", AttributeSchema::optional(Type::Number, "size"))
+            .attr("state", AttributeSchema::computed(Type::String, "state"))
+            .refines_plan(),
+    );
     // A value of any type: how a plugin's dynamic attribute reaches the planner.
     s.resources.insert(
         "test_blob".into(),
@@ -113,7 +126,23 @@ impl Provider for TestProvider {
                 m.insert("name".into(), Value::string("something else"));
             }
         }
-        Ok(PlanResponse { planned, requires_replace: Vec::new() })
+        let mut requires_replace = Vec::new();
+        if req.type_name == "test_flavoured" {
+            let flavour = planned.get("flavour").and_then(Value::as_str).unwrap_or_default().to_string();
+            if flavour == "unknown" {
+                return Err(ProviderError::permanent("unknown flavour \"unknown\": there is no such template"));
+            }
+            let before = req.prior.as_ref().map(|p| (p.get("flavour").cloned(), p.get("size").cloned()));
+            if let (Some((was, size)), Value::Map(m)) = (before, &mut planned) {
+                if was.as_ref().and_then(Value::as_str) != Some(flavour.as_str()) {
+                    requires_replace.push("flavour".to_string());
+                }
+                if size.as_ref() != m.get("size") {
+                    m.insert("state".into(), Value::Unknown);
+                }
+            }
+        }
+        Ok(PlanResponse { planned, requires_replace })
     }
     async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
         Ok(req.planned)

@@ -101,11 +101,15 @@ pub trait Provider: Send + Sync {
     /// Refresh: the object's current state, or `None` when it no longer exists.
     async fn read(&self, req: ReadRequest) -> Result<Option<Value>, ProviderError>;
 
-    /// Optional refinement of the engine's default diff. The planner calls it for creates and
-    /// updates of resource types whose schema sets `refines_plan`, while the proposed value
-    /// still has unknown computed attributes: the provider may fill those it can predict, and
-    /// must not change any value the configuration already decides (the planner refuses a
-    /// response that does). `requires_replace` is not used by the planner yet.
+    /// Optional refinement of the engine's default diff, as Terraform's PlanResourceChange. The
+    /// planner calls it for resource types whose schema sets `refines_plan`: for a create while
+    /// the proposed value still has unknown computed attributes (the provider may fill those it
+    /// can predict), and for every update, with the prior object (the provider may set computed
+    /// attributes the configuration leaves unset, unknown ones included, and name in
+    /// `requires_replace` the changed attributes it cannot change in place: the planner then
+    /// plans a replacement because of them). An error fails the plan for that address. The
+    /// provider must not change any value the configuration decides (the planner refuses a
+    /// response that does).
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() })
     }

@@ -25,6 +25,7 @@ pub mod function;
 pub mod model;
 pub mod oned;
 pub mod oneflow;
+mod plan;
 mod runtime;
 mod schema;
 pub mod template;
@@ -107,7 +108,7 @@ impl Provider for OpenNebulaProvider {
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         let api = self.api([&req.proposed])?;
         match req.type_name.as_str() {
-            RUNTIME => runtime::plan(&api, req.proposed).await,
+            RUNTIME => plan::plan(&api, req.prior.as_ref(), req.proposed).await,
             other => Err(unknown_type(other)),
         }
     }

@@ -1,15 +1,14 @@
 //! `opennebula_serverless_runtime`: the Provisioning Engine's runtime lifecycle on tarn's
-//! contract. Plan finds the service template the flavours name (an unknown flavour is a plan
-//! error); create instantiates it with each role's VM template contents (`function`), waits for
+//! contract. Create instantiates it with each role's VM template contents (`function`), waits for
 //! the service and its VMs, and records the runtime as a SERVERLESS_RUNTIME document; update
-//! resizes in place, rewrites the user template, renames, or, for new flavours, swaps in a new
-//! service under the same document; delete undeploys and waits until the service is gone.
+//! resizes in place, rewrites the user template and renames (new flavours are a replacement,
+//! which the plan decides: `plan.rs`); delete undeploys and waits until the service is gone.
 //!
 //! Crash safety: the service is named `<name> [tarn:<correlation>]`, which `adopt` finds.
 //! Import takes the document id (the engine's runtime ID).
 
 use serde_json::{Map, Value as Json, json};
-use tarn_sdk::{PlanResponse, ProviderError, Value};
+use tarn_sdk::{ProviderError, Value};
 
 use crate::api::Api;
 use crate::config::TemplateRef;
@@ -21,7 +20,7 @@ use crate::template::{Attr, render};
 /// The document type the original engine stores runtimes as.
 pub const DOCUMENT_TYPE: i64 = 1337;
 
-fn name_of(v: &Value) -> Result<String, ProviderError> {
+pub(crate) fn name_of(v: &Value) -> Result<String, ProviderError> {
     v.get("name")
         .and_then(|n| n.unmark().0.as_str())
         .map(str::trim)
@@ -30,7 +29,7 @@ fn name_of(v: &Value) -> Result<String, ProviderError> {
         .ok_or_else(|| ProviderError::permanent("name must be a non-empty string"))
 }
 
-fn text(v: &Value, name: &str) -> Option<String> {
+pub(crate) fn text(v: &Value, name: &str) -> Option<String> {
     v.get(name).and_then(|x| x.unmark().0.as_str()).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
@@ -39,7 +38,7 @@ fn id_attr(v: &Value, name: &str) -> Option<u64> {
 }
 
 /// The specs of both functions.
-fn specs(runtime: &Value) -> Result<(Spec, Option<Spec>), ProviderError> {
+pub(crate) fn specs(runtime: &Value) -> Result<(Spec, Option<Spec>), ProviderError> {
     let faas = Spec::of(runtime, "faas")?.ok_or_else(|| ProviderError::permanent("faas is required"))?;
     Ok((faas, Spec::of(runtime, "daas")?))
 }
@@ -72,20 +71,6 @@ pub async fn resolve(api: &Api, faas: &Spec, daas: Option<&Spec>) -> Result<Json
             if known.is_empty() { "none".to_string() } else { known.join(", ") }
         ))
     })
-}
-
-/// Plan: the flavours must name a template (an unknown flavour fails the plan).
-pub async fn plan(api: &Api, mut proposed: Value) -> Result<PlanResponse, ProviderError> {
-    name_of(&proposed)?;
-    let (faas, daas) = specs(&proposed)?;
-    let template = resolve(api, &faas, daas.as_ref()).await?;
-    let id = document_id(&template).unwrap_or_default();
-    if let Value::Map(m) = &mut proposed {
-        if m.get("service_template_id").is_some_and(Value::is_unknown) {
-            m.insert("service_template_id".into(), Value::string(id.to_string()));
-        }
-    }
-    Ok(PlanResponse { planned: proposed, requires_replace: Vec::new() })
 }
 
 /// The VM template id of a service template's role (`template_id`; `vm_template` before OneFlow 6.10).
@@ -304,7 +289,7 @@ pub async fn read(api: &Api, wanted: &Value) -> Result<Option<Value>, ProviderEr
 }
 
 /// The sizes a function should have: the block's, or for a size left out, what create gave it.
-async fn targets(
+pub(crate) async fn targets(
     api: &Api,
     template_id: &str,
     role: &str,
@@ -345,18 +330,8 @@ async fn resize(api: &Api, vm_id: u64, role: &str, want: crate::function::Sizes)
             vm.state_text()
         )));
     }
-    if want.cpu > vm.vcpu_max || want.memory > vm.memory_max {
-        return Err(ProviderError::permanent(format!(
-            "the {role} VM {vm_id} can grow in place to {} CPUs and {} MB (VCPU_MAX, MEMORY_MAX: its size at creation × the capacity multipliers); {} CPUs and {} MB need a new runtime (tarn apply -replace=…)",
-            vm.vcpu_max, vm.memory_max, want.cpu, want.memory
-        )));
-    }
-    if want.disk < vm.disk_size {
-        return Err(ProviderError::permanent(format!(
-            "the {role} VM {vm_id}'s disk is {} MB; OpenNebula only grows disks, so {} MB needs a new runtime",
-            vm.disk_size, want.disk
-        )));
-    }
+    // The plan checked these already; the VM may have changed since.
+    crate::plan::within_limits(&vm, role, want, "resize")?;
     if vm.vcpu != want.cpu || vm.memory != want.memory {
         let mut attrs = Vec::new();
         if vm.memory != want.memory {
@@ -382,46 +357,34 @@ pub async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, 
     let (faas, daas) = specs(planned)?;
     let (old_faas, old_daas) = specs(prior)?;
     let doc_id = id_attr(prior, "id");
-    let mut template_id = text(prior, "service_template_id").unwrap_or_default();
-    let mut sid = id_attr(prior, "service_id").ok_or_else(|| ProviderError::permanent("no service_id recorded"))?;
+    let template_id = text(prior, "service_template_id").unwrap_or_default();
+    let sid = id_attr(prior, "service_id").ok_or_else(|| ProviderError::permanent("no service_id recorded"))?;
     if tuple(&faas, daas.as_ref()) != tuple(&old_faas, old_daas.as_ref()) {
-        // New flavours: a new service first, then the old one goes, so the runtime is never
-        // without one; the document (the runtime's id) stays.
-        let template = resolve(api, &faas, daas.as_ref()).await?;
-        let name = service_name(&name_of(planned)?, &format!("runtime-{}", doc_id.unwrap_or(sid)));
-        let (new_sid, outcome) = instantiate(api, planned, &template, &name).await?;
-        if let Err(e) = outcome {
-            let _ = api.remove_service(new_sid).await;
-            return Err(ProviderError::new(
-                e.class,
-                format!("the new flavours' service failed, the old one is kept: {}", e.message),
-            ));
-        }
-        api.remove_service(sid).await?;
-        sid = new_sid;
-        template_id = document_id(&template).unwrap_or_default().to_string();
-    } else {
-        let service = api
-            .flow
-            .service(sid)
-            .await?
-            .ok_or_else(|| ProviderError::not_found(format!("service {sid} no longer exists")))?;
-        let ids = vm_ids(&service);
-        for ((_, role), spec) in ROLES.iter().zip([Some(&faas), daas.as_ref()]) {
-            let (Some(spec), Some((_, vm_id))) = (spec, ids.iter().find(|(r, _)| r == role)) else { continue };
-            let want = targets(api, &template_id, role, spec).await?;
-            resize(api, *vm_id, role, want).await?;
-        }
-        let user_changed = ["scheduling", "device_info"].iter().any(|k| prior.get(k) != planned.get(k));
-        if user_changed {
-            let attrs = user_attrs(planned);
-            for (_, vm_id) in &ids {
-                if !attrs.is_empty() {
-                    api.oned.vm_update(*vm_id, &render(&attrs), true).await?;
-                }
-                // Just the flag: placement is the scheduler's business (as the original).
-                api.oned.vm_action("resched", *vm_id).await?;
+        // The plan makes new flavours a replacement (another template is another service).
+        return Err(ProviderError::permanent(
+            "an update cannot change the flavours: the plan replaces the runtime for that. This is a bug in tarn",
+        ));
+    }
+    let service = api
+        .flow
+        .service(sid)
+        .await?
+        .ok_or_else(|| ProviderError::not_found(format!("service {sid} no longer exists")))?;
+    let ids = vm_ids(&service);
+    for ((_, role), spec) in ROLES.iter().zip([Some(&faas), daas.as_ref()]) {
+        let (Some(spec), Some((_, vm_id))) = (spec, ids.iter().find(|(r, _)| r == role)) else { continue };
+        let want = targets(api, &template_id, role, spec).await?;
+        resize(api, *vm_id, role, want).await?;
+    }
+    let user_changed = ["scheduling", "device_info"].iter().any(|k| prior.get(k) != planned.get(k));
+    if user_changed {
+        let attrs = user_attrs(planned);
+        for (_, vm_id) in &ids {
+            if !attrs.is_empty() {
+                api.oned.vm_update(*vm_id, &render(&attrs), true).await?;
             }
+            // Just the flag: placement is the scheduler's business (as the original).
+            api.oned.vm_action("resched", *vm_id).await?;
         }
     }
     let service = api

@@ -85,10 +85,10 @@ pub fn provider_schema() -> ProviderSchema {
 
 fn runtime() -> ResourceSchema {
     let mut s = ResourceSchema::new(
-        "A serverless runtime as COGNIT's Provisioning Engine makes it: a OneFlow service instantiated from the service template its flavours name, with a FAAS role (and a DAAS role when `daas` is given) whose VMs get the sizes, the scheduling requirements and policy, the device information and the caller's SR_AUTH context; recorded, like the original, as a SERVERLESS_RUNTIME document (type 1337). Create waits until the service is RUNNING and its VMs ACTIVE/RUNNING; a service that ends in FAILED_DEPLOYING, or the time-out, fails the create (rollback removes it). CPU, memory and disk are resized in place within the VM's limits (VCPU_MAX, MEMORY_MAX; disks only grow). Delete undeploys the service and waits until it is gone.",
+        "A serverless runtime as COGNIT's Provisioning Engine makes it: a OneFlow service instantiated from the service template its flavours name, with a FAAS role (and a DAAS role when `daas` is given) whose VMs get the sizes, the scheduling requirements and policy, the device information and the caller's SR_AUTH context; recorded, like the original, as a SERVERLESS_RUNTIME document (type 1337). Create waits until the service is RUNNING and its VMs ACTIVE/RUNNING; a service that ends in FAILED_DEPLOYING, or the time-out, fails the create (rollback removes it). An unknown flavour fails the plan, for a new runtime and an existing one. A new flavour replaces the runtime (a new service and document, then the old one undeployed; the new one first with `create_before_destroy`). CPU, memory and disk are resized in place within the VM's limits (VCPU_MAX, MEMORY_MAX: the size at creation × the capacity multipliers; disks only grow), and a size beyond them fails the plan. Delete undeploys the service and waits until it is gone.",
     )
     .refines_plan()
-    .note_on_change(&["faas", "daas"], "a new flavour instantiates a new service (new VMs and endpoint) and then undeploys the old one; a new size resizes the VM in place")
+    .note_on_change(&["faas", "daas"], "a new size resizes the VMs in place (a new flavour is a replacement)")
     .note_on_change(&["scheduling", "device_info"], "updates the VMs' user template and flags them for rescheduling");
     s.destroy_is_irreversible = true;
     s = s.attr("name", AttributeSchema::required(Type::String, "The runtime's name (the SERVERLESS_RUNTIME document's NAME); a change renames the document."))

@@ -166,7 +166,10 @@ impl Provider for ScalewayProvider {
     }
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
+        // The refinements check and fill what a new object gets; an update's plan is the
+        // engine's (the planner now asks for updates too).
         let planned = match req.type_name.as_str() {
+            _ if req.prior.is_some() => req.proposed,
             SERVER => server::refine(&self.ctx()?, req.proposed).await?,
             IMAGE => image::refine(&self.ctx()?, req.proposed).await?,
             _ => req.proposed,

@@ -18,6 +18,15 @@ async fn plan(
     p.plan(PlanRequest { type_name: RUNTIME.into(), prior: None, proposed }).await.map(|r| r.planned)
 }
 
+/// The plan of an update: the engine asks it with the (refreshed) prior object.
+async fn plan_update(
+    p: &tarn_provider_opennebula::OpenNebulaProvider,
+    prior: &Value,
+    proposed: Value,
+) -> Result<tarn_sdk::PlanResponse, tarn_sdk::ProviderError> {
+    p.plan(PlanRequest { type_name: RUNTIME.into(), prior: Some(prior.clone()), proposed }).await
+}
+
 async fn update(
     p: &tarn_provider_opennebula::OpenNebulaProvider,
     prior: &Value,
@@ -182,6 +191,10 @@ async fn resize_in_place_within_the_capacity_limits_and_refuse_beyond_them() {
         "disk_size",
         Value::Number(2048.0),
     );
+    let planned = plan_update(&p, &created, bigger.clone()).await.unwrap_or_else(|e| panic!("plan: {}", e.message));
+    assert!(planned.requires_replace.is_empty(), "a new size is no replacement");
+    assert!(planned.planned.get("functions").is_some_and(Value::is_unknown), "sizes are read back after apply");
+    assert_eq!(s(&planned.planned, "service_id"), s(&created, "service_id"));
     let updated = update(&p, &created, bigger).await.unwrap_or_else(|e| panic!("resize: {}", e.message));
     assert_eq!(s(&updated, "service_id"), s(&created, "service_id"), "in place");
     assert_eq!(num(&updated, &["functions", "faas", "cpu"]), 2.0);
@@ -193,9 +206,18 @@ async fn resize_in_place_within_the_capacity_limits_and_refuse_beyond_them() {
     assert_eq!(vm.function_state(), "RUNNING");
 
     let too_big = with_in(&updated, "faas", "cpu", Value::Number(3.0));
+    let err = plan_update(&p, &updated, too_big.clone()).await.expect_err("beyond VCPU_MAX, at plan");
+    assert_eq!(err.class, ErrorClass::Permanent);
+    assert!(err.message.contains("faas of this runtime"), "{}", err.message);
+    assert!(err.message.contains("can grow in place to 2 CPUs"), "{}", err.message);
+    let more_memory = with_in(&updated, "faas", "memory", Value::Number(4096.0));
+    let err = plan_update(&p, &updated, more_memory).await.expect_err("beyond MEMORY_MAX, at plan");
+    assert!(err.message.contains("4096 MB need a new runtime"), "{}", err.message);
     let err = update(&p, &updated, too_big).await.expect_err("beyond VCPU_MAX");
     assert!(err.message.contains("can grow in place to 2 CPUs"), "{}", err.message);
     let smaller_disk = with_in(&updated, "faas", "disk_size", Value::Number(1024.0));
+    let err = plan_update(&p, &updated, smaller_disk.clone()).await.expect_err("disks only grow, at plan");
+    assert!(err.message.contains("only grows disks"), "{}", err.message);
     let err = update(&p, &updated, smaller_disk).await.expect_err("disks only grow");
     assert!(err.message.contains("only grows disks"), "{}", err.message);
     let vm = env.api().oned.vm(vm_id).await.expect("info").expect("vm");
@@ -204,23 +226,26 @@ async fn resize_in_place_within_the_capacity_limits_and_refuse_beyond_them() {
 }
 
 #[tokio::test]
-async fn new_flavours_bring_a_new_service_under_the_same_runtime_id() {
+async fn new_flavours_are_a_replacement_and_an_unknown_one_fails_the_plan_of_an_existing_runtime() {
     let env = Env::start().await;
     let p = env.provider();
     let created = create(&p, runtime("swap", "Function", None), "c-7").await;
-    let wanted = with(&created, "daas", runtime("x", "Function", Some("Data")).get("daas").cloned().expect("daas"));
-    let updated = update(&p, &created, wanted).await.unwrap_or_else(|e| panic!("swap: {}", e.message));
-    assert_eq!(s(&updated, "id"), s(&created, "id"), "the runtime keeps its id");
-    assert_ne!(s(&updated, "service_id"), s(&created, "service_id"));
-    assert_eq!(s(&updated, "service_template_id"), "1");
-    assert_eq!(text(&updated, &["functions", "daas", "state"]), "RUNNING");
-    assert!(
-        env.api().flow.service(id(&created, "service_id")).await.expect("get").is_none(),
-        "the old service is gone"
-    );
-    let doc = env.api().oned.document(id(&created, "id")).await.expect("info").expect("doc");
-    assert!(doc.body.as_deref().expect("body").contains(&format!("\"SERVICE_ID\":{}", s(&updated, "service_id"))));
-    delete(&p, &updated).await;
+    let daas = runtime("x", "Function", Some("Data")).get("daas").cloned().expect("daas");
+    let with_data = with(&created, "daas", daas);
+    let planned = plan_update(&p, &created, with_data.clone()).await.unwrap_or_else(|e| panic!("plan: {}", e.message));
+    assert_eq!(planned.requires_replace, ["daas"], "Function-Data is another service template");
+    let other = with_in(&created, "faas", "flavour", Value::string("FAILED_DEPLOY"));
+    let planned = plan_update(&p, &created, other).await.unwrap_or_else(|e| panic!("plan: {}", e.message));
+    assert_eq!(planned.requires_replace, ["faas"]);
+    let unknown = with_in(&created, "faas", "flavour", Value::string("nature"));
+    let err = plan_update(&p, &created, unknown).await.expect_err("unknown flavour on an existing runtime");
+    assert!(err.message.contains("unknown flavour \"nature\""), "{}", err.message);
+    let same = plan_update(&p, &created, created.clone()).await.expect("unchanged");
+    assert!(same.requires_replace.is_empty());
+    let err = update(&p, &created, with_data).await.expect_err("never an update");
+    assert!(err.message.contains("bug in tarn"), "{}", err.message);
+    assert_eq!(read(&p, &created).await.map(|r| s(&r, "service_state")).as_deref(), Some("RUNNING"), "untouched");
+    delete(&p, &created).await;
 }
 
 #[tokio::test]
