@@ -34,6 +34,7 @@ use tarn_sdk::{
 use config::PagwConfig;
 use db::Db;
 use db::slots::Slot;
+use host::driver::{Driver, DriverKind, Verification};
 
 /// What the provider's calls share once configured.
 pub struct Ctx {
@@ -56,25 +57,30 @@ impl Ctx {
 
     /// Builds and deploys the gateway of `project` on its slot's host: the driver checked and
     /// the duplicate-address probe first, then, when the configuration names a build context,
-    /// the image build over SSH and the slot's deploy driver. Returns the VMID. A failure
-    /// leaves nothing on the host (build.rs and the driver clean up); the caller releases the
-    /// claim.
+    /// the image build over SSH, the slot's deploy driver and the verification. Returns the
+    /// VMID. A failure leaves nothing on the host (build.rs and the driver clean up, and a VM
+    /// that fails its verification is destroyed); the caller releases the claim.
     async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<Option<u32>, ProviderError> {
-        let driver = slot.var("PAGW_DEPLOY_DRIVER").unwrap_or_default();
         let building = planned.get("build_context").and_then(Value::as_str);
-        if building.is_some() && driver != host::proxmox_ssh::DRIVER {
-            return Err(ProviderError::permanent(format!(
-                "PAGW slot {} ({}) uses the deploy driver {driver:?}, which this tarn does not support yet \
-                 (supported: {}); nothing was built",
-                slot.id,
-                slot.ip,
-                host::proxmox_ssh::DRIVER
-            )));
+        if building.is_some() {
+            let kind = DriverKind::of(slot)?;
+            if !kind.built() {
+                let built: Vec<&str> = DriverKind::ALL.iter().filter(|k| k.built()).map(|k| k.name()).collect();
+                return Err(ProviderError::permanent(format!(
+                    "PAGW slot {} ({}) uses the deploy driver {:?}, which this tarn does not support yet \
+                     (supported: {}); nothing was built",
+                    slot.id,
+                    slot.ip,
+                    kind.name(),
+                    built.join(", ")
+                )));
+            }
         }
         host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
         let Some(context) = building else { return Ok(None) };
         let config = self.config()?;
         let host = host::Host::connect(config, slot).await?;
+        let driver = Driver::for_slot(slot, &host)?;
         let spec = host::build::BuildSpec {
             project,
             password: planned.get("password").and_then(Value::as_str).unwrap_or_default(),
@@ -85,13 +91,33 @@ impl Ctx {
         };
         let image = host::build::build(&host, slot, &spec).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
-        match host::proxmox_ssh::deploy(&host, slot, &vm_name, &image).await {
-            Ok(vmid) => Ok(Some(vmid)),
+        let remove_image = format!("rm -f {}", host::quote(&image));
+        let vmid = match driver.deploy(slot, &vm_name, &image).await {
+            Ok(vmid) => vmid,
             Err(e) => {
-                host.run_quietly(&format!("rm -f {}", host::quote(&image))).await;
-                Err(e)
+                host.run_quietly(&remove_image).await;
+                return Err(e);
             }
+        };
+        let verification = Verification::default();
+        let finish = async {
+            driver.verify(vmid, &vm_name, &verification).await?;
+            host.run("removing the image", &remove_image).await?;
+            Ok::<(), ProviderError>(())
+        };
+        if let Err(e) = finish.await {
+            // Roll back the deploy: the VM with its disks, then the image.
+            if let Err(d) = driver.destroy(&vm_name).await {
+                host.run_quietly(&remove_image).await;
+                return Err(ProviderError::permanent(format!(
+                    "{}; destroying {vm_name} afterwards failed too: {}",
+                    e.message, d.message
+                )));
+            }
+            host.run_quietly(&remove_image).await;
+            return Err(e);
         }
+        Ok(Some(vmid))
     }
 
     /// Removes an image an interrupted create may have left in `PAGW_HOST_HOME`.
@@ -106,10 +132,8 @@ impl Ctx {
     async fn vm(&self, project: &str, slot: &Slot) -> Result<Option<(u32, String)>, ProviderError> {
         let host = host::Host::connect(self.config()?, slot).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
-        match host::proxmox_ssh::find(&host, &vm_name).await? {
-            Some(id) => Ok(Some((id, host::proxmox_ssh::status(&host, id).await?))),
-            None => Ok(None),
-        }
+        let found = Driver::for_slot(slot, &host)?.find(&vm_name).await?;
+        Ok(found.map(|vm| (vm.id, vm.status)))
     }
 
     /// Undeploys the gateway of `project`: its VM stopped and destroyed with its disks and any
@@ -118,7 +142,7 @@ impl Ctx {
     async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
         if built {
             let host = host::Host::connect(self.config()?, slot).await?;
-            host::proxmox_ssh::undeploy(&host, &format!("{}{project}", instance::VM_PREFIX)).await?;
+            Driver::for_slot(slot, &host)?.destroy(&format!("{}{project}", instance::VM_PREFIX)).await?;
             host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
                 .await?;
         }
