@@ -34,7 +34,7 @@ use tarn_sdk::{
 use config::PagwConfig;
 use db::Db;
 use db::slots::Slot;
-use host::driver::{Driver, DriverKind, Verification};
+use host::driver::{BackupJob, Driver, DriverKind, Verification};
 
 /// What the provider's calls share once configured.
 pub struct Ctx {
@@ -80,7 +80,9 @@ impl Ctx {
         let Some(context) = building else { return Ok(None) };
         let config = self.config()?;
         let host = host::Host::connect(config, slot).await?;
-        let driver = Driver::for_slot(slot, &host)?;
+        let driver = Driver::for_slot(config, slot, &host)?;
+        let verification = verification_of(planned);
+        let backup = backup_of(planned);
         let spec = host::build::BuildSpec {
             project,
             password: planned.get("password").and_then(Value::as_str).unwrap_or_default(),
@@ -99,14 +101,22 @@ impl Ctx {
                 return Err(e);
             }
         };
-        let verification = Verification::default();
         let finish = async {
             driver.verify(vmid, &vm_name, &verification).await?;
+            if verification.ssh_check {
+                host::probe::await_ssh(&slot.ip, &vm_name, verification.agent_timeout).await?;
+            }
+            if let Some(job) = &backup {
+                driver.backup_add(vmid, job).await?;
+            }
             host.run("removing the image", &remove_image).await?;
             Ok::<(), ProviderError>(())
         };
         if let Err(e) = finish.await {
-            // Roll back the deploy: the VM with its disks, then the image.
+            // Roll back the deploy: out of the backup job, the VM with its disks, then the image.
+            if let Some(job) = &backup {
+                let _ = driver.backup_remove(vmid, job).await;
+            }
             if let Err(d) = driver.destroy(&vm_name).await {
                 host.run_quietly(&remove_image).await;
                 return Err(ProviderError::permanent(format!(
@@ -132,17 +142,24 @@ impl Ctx {
     async fn vm(&self, project: &str, slot: &Slot) -> Result<Option<(u32, String)>, ProviderError> {
         let host = host::Host::connect(self.config()?, slot).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
-        let found = Driver::for_slot(slot, &host)?.find(&vm_name).await?;
+        let found = Driver::for_slot(self.config()?, slot, &host)?.find(&vm_name).await?;
         Ok(found.map(|vm| (vm.id, vm.status)))
     }
 
     /// Undeploys the gateway of `project`: its VM stopped and destroyed with its disks and any
     /// leftover image removed, when it was built here; then the zombie guard: if the address
     /// still answers on port 22, the records stay and the destroy fails.
-    async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
-        if built {
+    async fn undeploy(&self, project: &str, slot: &Slot, state: &Value) -> Result<(), ProviderError> {
+        if state.get("build_context").and_then(Value::as_str).is_some() {
             let host = host::Host::connect(self.config()?, slot).await?;
-            Driver::for_slot(slot, &host)?.destroy(&format!("{}{project}", instance::VM_PREFIX)).await?;
+            let driver = Driver::for_slot(self.config()?, slot, &host)?;
+            let vm_name = format!("{}{project}", instance::VM_PREFIX);
+            if let Some(job) = backup_of(state) {
+                if let Some(vm) = driver.find(&vm_name).await? {
+                    driver.backup_remove(vm.id, &job).await?;
+                }
+            }
+            driver.destroy(&vm_name).await?;
             host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
                 .await?;
         }
@@ -155,6 +172,29 @@ impl Ctx {
         }
         Ok(())
     }
+}
+
+/// The verification the instance asks for (`agent_timeout`, `ssh_check`).
+fn verification_of(v: &Value) -> Verification {
+    let mut out = Verification::default();
+    if let Some(secs) = v.get("agent_timeout").and_then(Value::as_number).filter(|s| *s >= 0.0) {
+        out.agent_timeout = std::time::Duration::from_secs_f64(secs);
+    }
+    out.ssh_check = v.get("ssh_check").and_then(Value::as_bool).unwrap_or(false);
+    out
+}
+
+/// The instance's `backup` block as a job, with the defaults filled in.
+fn backup_of(v: &Value) -> Option<BackupJob> {
+    let b = v.get("backup").filter(|b| !b.is_null())?;
+    let text = |k: &str, default: &str| {
+        b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(default).to_string()
+    };
+    Some(BackupJob {
+        id: b.get("job").and_then(Value::as_str)?.to_string(),
+        schedule: text("schedule", host::backup::DEFAULT_SCHEDULE),
+        storage: text("storage", host::backup::DEFAULT_STORAGE),
+    })
 }
 
 /// The `pagw` provider.

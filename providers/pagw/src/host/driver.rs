@@ -9,7 +9,9 @@
 
 use tarn_sdk::ProviderError;
 
-use super::{Host, proxmox_ssh};
+use super::proxmox_api::PveApi;
+use super::{Host, backup, proxmox_ssh};
+use crate::config::PagwConfig;
 use crate::db::slots::Slot;
 
 /// The drivers a slot may name, as Giif spells them.
@@ -35,7 +37,7 @@ impl DriverKind {
     pub fn built(self) -> bool {
         match self {
             DriverKind::ProxmoxSsh => true,
-            DriverKind::ProxmoxApi => false,
+            DriverKind::ProxmoxApi => true,
             DriverKind::LibvirtSsh => false,
         }
     }
@@ -69,17 +71,18 @@ pub struct FoundVm {
 pub struct Verification {
     /// How long the VM has to run with an answering guest agent.
     pub agent_timeout: std::time::Duration,
+    /// Then also wait, within the same time, until the gateway answers on port 22.
+    pub ssh_check: bool,
 }
 
 impl Default for Verification {
     fn default() -> Self {
-        Verification { agent_timeout: std::time::Duration::from_secs(120) }
+        Verification { agent_timeout: std::time::Duration::from_secs(120), ssh_check: false }
     }
 }
 
 /// The backup job a gateway's VM is put into (the instance's optional `backup` block).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // Made from the instance's backup block, which comes next.
 pub struct BackupJob {
     /// The job's id on the host (Proxmox: `/cluster/backup/{id}`).
     pub id: String,
@@ -93,7 +96,8 @@ pub struct BackupJob {
 #[allow(dead_code)] // The hosts of the drivers still to come are read once they are built.
 pub enum Driver<'h> {
     ProxmoxSsh(&'h Host),
-    ProxmoxApi(&'h Host),
+    /// The API of the slot's Proxmox host; the SSH host stays the build host.
+    ProxmoxApi(&'h Host, PveApi),
     LibvirtSsh(&'h Host),
 }
 
@@ -106,10 +110,10 @@ fn not_built(kind: DriverKind, what: &str) -> ProviderError {
 
 impl<'h> Driver<'h> {
     /// The driver of `slot` on its connected `host`.
-    pub fn for_slot(slot: &Slot, host: &'h Host) -> Result<Driver<'h>, ProviderError> {
+    pub fn for_slot(config: &PagwConfig, slot: &Slot, host: &'h Host) -> Result<Driver<'h>, ProviderError> {
         Ok(match DriverKind::of(slot)? {
             DriverKind::ProxmoxSsh => Driver::ProxmoxSsh(host),
-            DriverKind::ProxmoxApi => Driver::ProxmoxApi(host),
+            DriverKind::ProxmoxApi => Driver::ProxmoxApi(host, PveApi::new(config, slot)?),
             DriverKind::LibvirtSsh => Driver::LibvirtSsh(host),
         })
     }
@@ -117,7 +121,7 @@ impl<'h> Driver<'h> {
     pub fn kind(&self) -> DriverKind {
         match self {
             Driver::ProxmoxSsh(_) => DriverKind::ProxmoxSsh,
-            Driver::ProxmoxApi(_) => DriverKind::ProxmoxApi,
+            Driver::ProxmoxApi(..) => DriverKind::ProxmoxApi,
             Driver::LibvirtSsh(_) => DriverKind::LibvirtSsh,
         }
     }
@@ -127,6 +131,7 @@ impl<'h> Driver<'h> {
     pub async fn deploy(&self, slot: &Slot, vm_name: &str, image: &str) -> Result<u32, ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::deploy(host, slot, vm_name, image).await,
+            Driver::ProxmoxApi(_, api) => api.deploy(slot, vm_name, image).await,
             other => Err(not_built(other.kind(), "deploy")),
         }
     }
@@ -135,6 +140,7 @@ impl<'h> Driver<'h> {
     pub async fn verify(&self, id: u32, vm_name: &str, verification: &Verification) -> Result<(), ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::verify(host, id, vm_name, verification).await,
+            Driver::ProxmoxApi(_, api) => api.verify(id, vm_name, verification).await,
             other => Err(not_built(other.kind(), "verify")),
         }
     }
@@ -146,6 +152,7 @@ impl<'h> Driver<'h> {
                 Some(id) => Ok(Some(FoundVm { id, status: proxmox_ssh::status(host, id).await? })),
                 None => Ok(None),
             },
+            Driver::ProxmoxApi(_, api) => api.find(vm_name).await,
             other => Err(not_built(other.kind(), "find")),
         }
     }
@@ -154,21 +161,26 @@ impl<'h> Driver<'h> {
     pub async fn destroy(&self, vm_name: &str) -> Result<(), ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::undeploy(host, vm_name).await,
+            Driver::ProxmoxApi(_, api) => api.destroy(vm_name).await,
             other => Err(not_built(other.kind(), "destroy")),
         }
     }
 
-    #[allow(dead_code)] // Called once the backup block lands.
     /// Puts the VM `id` into the host's backup job `job` (made when missing).
     pub async fn backup_add(&self, id: u32, job: &BackupJob) -> Result<(), ProviderError> {
-        let _ = (id, job);
-        Err(not_built(self.kind(), "backup jobs"))
+        match self {
+            Driver::ProxmoxSsh(host) => backup::add_ssh(host, id, job).await,
+            Driver::ProxmoxApi(_, api) => api.backup_add(id, job).await,
+            other => Err(not_built(other.kind(), "backup jobs")),
+        }
     }
 
-    #[allow(dead_code)] // Called once the backup block lands.
     /// Takes the VM `id` out of the backup job `job`; nothing when it is not in it.
     pub async fn backup_remove(&self, id: u32, job: &BackupJob) -> Result<(), ProviderError> {
-        let _ = (id, job);
-        Err(not_built(self.kind(), "backup jobs"))
+        match self {
+            Driver::ProxmoxSsh(host) => backup::remove_ssh(host, id, job).await,
+            Driver::ProxmoxApi(_, api) => api.backup_remove(id, job).await,
+            other => Err(not_built(other.kind(), "backup jobs")),
+        }
     }
 }
