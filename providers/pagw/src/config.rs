@@ -21,6 +21,11 @@ pub struct PagwConfig {
     pub host_env: Vec<(String, String)>,
     /// The Docker client on the host.
     pub docker: String,
+    /// `USER@REALM!TOKENID=SECRET` for the `proxmox-ve-api` driver, when the slot does not
+    /// carry its own `PAGW_PVE_API_TOKEN`. Sensitive.
+    pub proxmox_api_token: Option<String>,
+    /// PEM file with the CA (or the self-signed certificate) of the Proxmox API hosts.
+    pub proxmox_ca_file: Option<String>,
 }
 
 impl std::fmt::Debug for PagwConfig {
@@ -32,6 +37,8 @@ impl std::fmt::Debug for PagwConfig {
             .field("known_hosts_file", &self.known_hosts_file)
             .field("host_env", &self.host_env)
             .field("docker", &self.docker)
+            .field("proxmox_api_token", &self.proxmox_api_token.as_ref().map(|_| "(sensitive)"))
+            .field("proxmox_ca_file", &self.proxmox_ca_file)
             .finish()
     }
 }
@@ -63,9 +70,24 @@ impl PagwConfig {
             }
         }
         let docker = config.get("docker").and_then(Value::as_str).unwrap_or("docker").to_string();
+        let proxmox_api_token =
+            config.get("proxmox_api_token").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        if proxmox_api_token.as_deref().is_some_and(|t| !crate::host::proxmox_api::token_is_well_formed(t)) {
+            problems.push("\"proxmox_api_token\" must read USER@REALM!TOKENID=SECRET (the value is not shown)");
+        }
+        let proxmox_ca_file = config.get("proxmox_ca_file").and_then(Value::as_str).map(str::to_string);
         if !problems.is_empty() {
             return Err(ProviderError::permanent(format!("pagw provider: {}", problems.join("; "))));
         }
-        Ok(PagwConfig { database_url, roof_group, create_schema, known_hosts_file, host_env, docker })
+        Ok(PagwConfig {
+            database_url,
+            roof_group,
+            create_schema,
+            known_hosts_file,
+            host_env,
+            docker,
+            proxmox_api_token,
+            proxmox_ca_file,
+        })
     }
 }

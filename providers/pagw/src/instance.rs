@@ -168,8 +168,7 @@ pub async fn delete(ctx: &Ctx, state: Value) -> Result<(), ProviderError> {
             toolbox::RESOURCES
         )));
     }
-    let built = state.get("build_context").and_then(Value::as_str).is_some();
-    ctx.undeploy(&project, &found.slot, built).await?;
+    ctx.undeploy(&project, &found.slot, &state).await?;
     claim::release(db, Release { roof, project: &project, slot_id: found.slot.id, default: found.is_default }).await
 }
 

@@ -34,6 +34,7 @@ use tarn_sdk::{
 use config::PagwConfig;
 use db::Db;
 use db::slots::Slot;
+use host::driver::{BackupJob, Driver, DriverKind, Verification};
 
 /// What the provider's calls share once configured.
 pub struct Ctx {
@@ -56,25 +57,32 @@ impl Ctx {
 
     /// Builds and deploys the gateway of `project` on its slot's host: the driver checked and
     /// the duplicate-address probe first, then, when the configuration names a build context,
-    /// the image build over SSH and the slot's deploy driver. Returns the VMID. A failure
-    /// leaves nothing on the host (build.rs and the driver clean up); the caller releases the
-    /// claim.
+    /// the image build over SSH, the slot's deploy driver and the verification. Returns the
+    /// VMID. A failure leaves nothing on the host (build.rs and the driver clean up, and a VM
+    /// that fails its verification is destroyed); the caller releases the claim.
     async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<Option<u32>, ProviderError> {
-        let driver = slot.var("PAGW_DEPLOY_DRIVER").unwrap_or_default();
         let building = planned.get("build_context").and_then(Value::as_str);
-        if building.is_some() && driver != host::proxmox_ssh::DRIVER {
-            return Err(ProviderError::permanent(format!(
-                "PAGW slot {} ({}) uses the deploy driver {driver:?}, which this tarn does not support yet \
-                 (supported: {}); nothing was built",
-                slot.id,
-                slot.ip,
-                host::proxmox_ssh::DRIVER
-            )));
+        if building.is_some() {
+            let kind = DriverKind::of(slot)?;
+            if !kind.built() {
+                let built: Vec<&str> = DriverKind::ALL.iter().filter(|k| k.built()).map(|k| k.name()).collect();
+                return Err(ProviderError::permanent(format!(
+                    "PAGW slot {} ({}) uses the deploy driver {:?}, which this tarn does not support yet \
+                     (supported: {}); nothing was built",
+                    slot.id,
+                    slot.ip,
+                    kind.name(),
+                    built.join(", ")
+                )));
+            }
         }
         host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
         let Some(context) = building else { return Ok(None) };
         let config = self.config()?;
         let host = host::Host::connect(config, slot).await?;
+        let driver = Driver::for_slot(config, slot, &host)?;
+        let verification = verification_of(planned);
+        let backup = backup_of(planned);
         let spec = host::build::BuildSpec {
             project,
             password: planned.get("password").and_then(Value::as_str).unwrap_or_default(),
@@ -85,13 +93,41 @@ impl Ctx {
         };
         let image = host::build::build(&host, slot, &spec).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
-        match host::proxmox_ssh::deploy(&host, slot, &vm_name, &image).await {
-            Ok(vmid) => Ok(Some(vmid)),
+        let remove_image = format!("rm -f {}", host::quote(&image));
+        let vmid = match driver.deploy(slot, &vm_name, &image).await {
+            Ok(vmid) => vmid,
             Err(e) => {
-                host.run_quietly(&format!("rm -f {}", host::quote(&image))).await;
-                Err(e)
+                host.run_quietly(&remove_image).await;
+                return Err(e);
             }
+        };
+        let finish = async {
+            driver.verify(vmid, &vm_name, &verification).await?;
+            if verification.ssh_check {
+                host::probe::await_ssh(&slot.ip, &vm_name, verification.agent_timeout).await?;
+            }
+            if let Some(job) = &backup {
+                driver.backup_add(vmid, job).await?;
+            }
+            host.run("removing the image", &remove_image).await?;
+            Ok::<(), ProviderError>(())
+        };
+        if let Err(e) = finish.await {
+            // Roll back the deploy: out of the backup job, the VM with its disks, then the image.
+            if let Some(job) = &backup {
+                let _ = driver.backup_remove(vmid, job).await;
+            }
+            if let Err(d) = driver.destroy(&vm_name).await {
+                host.run_quietly(&remove_image).await;
+                return Err(ProviderError::permanent(format!(
+                    "{}; destroying {vm_name} afterwards failed too: {}",
+                    e.message, d.message
+                )));
+            }
+            host.run_quietly(&remove_image).await;
+            return Err(e);
         }
+        Ok(Some(vmid))
     }
 
     /// Removes an image an interrupted create may have left in `PAGW_HOST_HOME`.
@@ -106,19 +142,24 @@ impl Ctx {
     async fn vm(&self, project: &str, slot: &Slot) -> Result<Option<(u32, String)>, ProviderError> {
         let host = host::Host::connect(self.config()?, slot).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
-        match host::proxmox_ssh::find(&host, &vm_name).await? {
-            Some(id) => Ok(Some((id, host::proxmox_ssh::status(&host, id).await?))),
-            None => Ok(None),
-        }
+        let found = Driver::for_slot(self.config()?, slot, &host)?.find(&vm_name).await?;
+        Ok(found.map(|vm| (vm.id, vm.status)))
     }
 
     /// Undeploys the gateway of `project`: its VM stopped and destroyed with its disks and any
     /// leftover image removed, when it was built here; then the zombie guard: if the address
     /// still answers on port 22, the records stay and the destroy fails.
-    async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
-        if built {
+    async fn undeploy(&self, project: &str, slot: &Slot, state: &Value) -> Result<(), ProviderError> {
+        if state.get("build_context").and_then(Value::as_str).is_some() {
             let host = host::Host::connect(self.config()?, slot).await?;
-            host::proxmox_ssh::undeploy(&host, &format!("{}{project}", instance::VM_PREFIX)).await?;
+            let driver = Driver::for_slot(self.config()?, slot, &host)?;
+            let vm_name = format!("{}{project}", instance::VM_PREFIX);
+            if let Some(job) = backup_of(state) {
+                if let Some(vm) = driver.find(&vm_name).await? {
+                    driver.backup_remove(vm.id, &job).await?;
+                }
+            }
+            driver.destroy(&vm_name).await?;
             host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
                 .await?;
         }
@@ -131,6 +172,29 @@ impl Ctx {
         }
         Ok(())
     }
+}
+
+/// The verification the instance asks for (`agent_timeout`, `ssh_check`).
+fn verification_of(v: &Value) -> Verification {
+    let mut out = Verification::default();
+    if let Some(secs) = v.get("agent_timeout").and_then(Value::as_number).filter(|s| *s >= 0.0) {
+        out.agent_timeout = std::time::Duration::from_secs_f64(secs);
+    }
+    out.ssh_check = v.get("ssh_check").and_then(Value::as_bool).unwrap_or(false);
+    out
+}
+
+/// The instance's `backup` block as a job, with the defaults filled in.
+fn backup_of(v: &Value) -> Option<BackupJob> {
+    let b = v.get("backup").filter(|b| !b.is_null())?;
+    let text = |k: &str, default: &str| {
+        b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(default).to_string()
+    };
+    Some(BackupJob {
+        id: b.get("job").and_then(Value::as_str)?.to_string(),
+        schedule: text("schedule", host::backup::DEFAULT_SCHEDULE),
+        storage: text("storage", host::backup::DEFAULT_STORAGE),
+    })
 }
 
 /// The `pagw` provider.

@@ -43,6 +43,23 @@ pub fn provider_schema() -> ProviderSchema {
         "docker".into(),
         A::optional(Type::String, "The Docker client on the PAGW hosts (default \"docker\")."),
     );
+    s.config.insert(
+        "proxmox_api_token".into(),
+        A::optional(
+            Type::String,
+            "The Proxmox VE API token of the proxmox-ve-api driver, USER@REALM!TOKENID=SECRET, sent as \
+             Authorization: PVEAPIToken=…; a slot's own PAGW_PVE_API_TOKEN wins.",
+        )
+        .sensitive(),
+    );
+    s.config.insert(
+        "proxmox_ca_file".into(),
+        A::optional(
+            Type::String,
+            "A PEM file with the CA, or the self-signed certificate, of the Proxmox API hosts: then the only trust \
+             anchors (without it, the system's). Certificates are always verified.",
+        ),
+    );
     s.resources.insert(INSTANCE.into(), instance());
     s.resources.insert(SLOT_RANGE.into(), slot_range());
     s.data_sources.insert(SLOTS.into(), slots());
@@ -70,6 +87,29 @@ fn instance() -> ResourceSchema {
     )
     .attr("build_network", A::optional(Type::String, "docker build/run --network for the builder, when the host's Docker needs one.").force_new())
     .attr("image_format", A::optional(Type::String, "The format qemu-img info must report for the built image (default qcow2).").force_new())
+    .attr(
+        "agent_timeout",
+        A::optional(Type::Number, "Seconds the deployed VM has to run with an answering QEMU guest agent (default 120); past it the create fails and is rolled back.")
+            .force_new(),
+    )
+    .attr(
+        "ssh_check",
+        A::optional(Type::Bool, "After the guest agent, also wait until the gateway's address answers on port 22, within agent_timeout (default false).")
+            .force_new(),
+    )
+    .attr(
+        "backup",
+        A::optional(
+            Type::object_with_optional(
+                &[("job", Type::String), ("schedule", Type::String), ("storage", Type::String)],
+                &["schedule", "storage"],
+            ),
+            "A Proxmox backup job (/cluster/backup) to put the VM in: job is its id, made with schedule (a calendar \
+             event; default \"sun 01:00\") and storage (default \"local\") when missing; the VM is taken out of it on destroy, and an emptied \
+             job is removed.",
+        )
+        .force_new(),
+    )
     .attr("slot_id", A::computed(Type::Number, "The claimed pagw_slots id."))
     .attr("address", A::computed(Type::String, "The gateway's public address (the slot's ip, PAGW_ADDRESS)."))
     .attr("connection_group_id", A::computed(Type::Number, "The project's Guacamole connection group."))

@@ -1,17 +1,23 @@
 //! A Proxmox VE emulator on the `tarn_sdk::sim` harness, following
 //! `specs/proxmox-ve-9.2.subset.json` (answers in Proxmox's `{"data": …}` envelope; the tests
 //! validate every `data` against the spec): the next free VMID, QEMU VMs (create, config with
-//! `import-from` disks, start, stop, status, delete with its disks, guest-agent ping), and the
-//! tasks every asynchronous call returns (UPIDs, polled to `stopped` / `OK`).
+//! `import-from` disks, start, stop, status, delete with its disks, guest-agent ping), backup
+//! jobs (`backup.rs`), the node list, and the tasks every asynchronous call returns (UPIDs:
+//! `running` on the first poll, then `stopped` with their exit status).
+//!
+//! Fault switches ([`Faults`]): a task kind that ends in error, a call that answers 500, and
+//! a guest agent that answers only some time after the VM started.
 //!
 //! Proxmox cannot be installed here: both PAGW Proxmox drivers meet this one behaviour, the SSH
 //! driver through the `pvesh` and `qm` commands of `testing/pve-shims`. Owns the routes and the
 //! in-memory state; must not touch a host beyond checking that an imported file exists.
 
+mod backup;
 mod qemu;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -39,6 +45,19 @@ struct Task {
     id: String,
     starttime: i64,
     exitstatus: String,
+    /// Polls answered so far: the first answer says `running`.
+    polls: u32,
+}
+
+/// What the emulator gets wrong on purpose, for tests.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Tasks of this type (`qmcreate`, `qmstart`, `qmdestroy`, …) end with this exit status.
+    pub failing_task: Option<(String, String)>,
+    /// Requests with this method whose path ends with this suffix answer 500.
+    pub failing_call: Option<(String, String)>,
+    /// The guest agent answers only this long after its VM started.
+    pub agent_delay: Duration,
 }
 
 #[derive(Default)]
@@ -46,6 +65,13 @@ pub struct Pve {
     pub vms: BTreeMap<u32, Vm>,
     /// Volumes `storage:vm-ID-disk-N` and the file each was imported from.
     pub volumes: BTreeMap<String, String>,
+    /// Backup jobs by id, with their parameters.
+    pub backups: BTreeMap<String, serde_json::Map<String, Json>>,
+    pub faults: Faults,
+    /// Every `Authorization` header the emulator was sent (API tokens; the shims send none).
+    pub authorizations: std::collections::BTreeSet<String>,
+    /// When each running VM started (for the guest agent's delay).
+    started: BTreeMap<u32, Instant>,
     tasks: BTreeMap<String, Task>,
     seq: u32,
 }
@@ -59,13 +85,24 @@ impl Pve {
         let starttime = 1_760_000_000 + i64::from(self.seq);
         let upid =
             format!("UPID:{NODE}:{:08X}:{:08X}:{starttime:08X}:{kind}:{id}:root@pam:", 4000 + self.seq, self.seq);
-        let exitstatus = match ok {
-            Ok(()) => "OK".to_string(),
-            Err(e) => e,
+        let exitstatus = match (ok, &self.faults.failing_task) {
+            (Err(e), _) => e,
+            (Ok(()), Some((k, status))) if k == kind => status.clone(),
+            (Ok(()), _) => "OK".to_string(),
         };
-        self.tasks.insert(upid.clone(), Task { kind: kind.into(), id: id.into(), starttime, exitstatus });
+        self.tasks.insert(upid.clone(), Task { kind: kind.into(), id: id.into(), starttime, exitstatus, polls: 0 });
         upid
     }
+}
+
+fn lock(pve: &Shared) -> std::sync::MutexGuard<'_, Pve> {
+    pve.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Proxmox's error answer: `data` null and a message.
+fn error(status: axum::http::StatusCode, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (status, axum::Json(json!({ "data": null, "message": message }))).into_response()
 }
 
 /// `{"data": value}`.
@@ -87,24 +124,57 @@ async fn task_status(
     Path((node, upid)): Path<(String, String)>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let pve = pve.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(t) = pve.tasks.get(&upid) else {
-        return (axum::http::StatusCode::NOT_FOUND, data(Json::Null)).into_response();
+    let mut pve = lock(&pve);
+    let Some(t) = pve.tasks.get_mut(&upid) else {
+        return error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, &format!("no such task '{upid}'"));
     };
+    t.polls += 1;
     let pid = u32::from_str_radix(upid.split(':').nth(2).unwrap_or("0"), 16).unwrap_or(0);
-    data(json!({
+    let mut answer = json!({
         "upid": upid, "node": node, "pid": pid, "pstart": 1, "starttime": t.starttime,
-        "type": t.kind, "id": t.id, "user": "root@pam", "status": "stopped", "exitstatus": t.exitstatus,
-    }))
-    .into_response()
+        "type": t.kind, "id": t.id, "user": "root@pam", "status": "running",
+    });
+    if t.polls > 1 {
+        answer["status"] = json!("stopped");
+        answer["exitstatus"] = json!(t.exitstatus);
+    }
+    data(answer).into_response()
+}
+
+async fn nodes() -> axum::Json<Json> {
+    data(json!([{ "node": NODE, "status": "online", "type": "node", "maxcpu": 4, "maxmem": 8_589_934_592u64 }]))
+}
+
+/// Answers 500 to the call `Faults::failing_call` names.
+async fn inject(
+    State(pve): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let failing = {
+        let mut pve = lock(&pve);
+        if let Some(auth) = req.headers().get("authorization").and_then(|a| a.to_str().ok()) {
+            pve.authorizations.insert(auth.to_string());
+        }
+        pve.faults.failing_call.clone()
+    };
+    if let Some((method, suffix)) = failing {
+        if req.method().as_str() == method && req.uri().path().ends_with(&suffix) {
+            return error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "injected fault: internal server error");
+        }
+    }
+    next.run(req).await
 }
 
 /// The emulator's routes under `/api2/json`.
 pub fn router(pve: Shared) -> Router {
     let api = Router::new()
         .route("/cluster/nextid", get(nextid))
+        .route("/nodes", get(nodes))
         .route("/nodes/{node}/tasks/{upid}/status", get(task_status))
         .merge(qemu::routes())
+        .merge(backup::routes())
+        .layer(axum::middleware::from_fn_with_state(pve.clone(), inject))
         .with_state(pve);
     Router::new().nest(BASE, api)
 }

@@ -164,6 +164,13 @@ async fn power(pve: Shared, vmid: u32, on: bool) -> Response {
         }
         None => return err(StatusCode::INTERNAL_SERVER_ERROR, &format!("VM {vmid} does not exist")),
     };
+    if outcome.is_ok() {
+        if on {
+            pve.started.insert(vmid, std::time::Instant::now());
+        } else {
+            pve.started.remove(&vmid);
+        }
+    }
     let upid = pve.task(if on { "qmstart" } else { "qmstop" }, &vmid.to_string(), outcome);
     data(json!(upid)).into_response()
 }
@@ -178,9 +185,11 @@ async fn stop(State(pve): State<Shared>, Path((_, vmid)): Path<(String, u32)>) -
 
 async fn agent_ping(State(pve): State<Shared>, Path((_, vmid)): Path<(String, u32)>) -> Response {
     let pve = lock(&pve);
+    // A VM started outside this emulator's start call (a test fixture) counts as long up.
+    let up_long_enough = pve.started.get(&vmid).is_none_or(|t| t.elapsed() >= pve.faults.agent_delay);
     match pve.vms.get(&vmid) {
-        Some(vm) if vm.running && vm.config.get("agent").is_some_and(|a| a.contains('1')) => {
-            data(json!({})).into_response()
+        Some(vm) if vm.running && up_long_enough && vm.config.get("agent").is_some_and(|a| a.contains('1')) => {
+            data(json!({ "result": {} })).into_response()
         }
         _ => err(StatusCode::INTERNAL_SERVER_ERROR, "QEMU guest agent is not running"),
     }

@@ -1,6 +1,7 @@
 //! The duplicate-address probe: before anything is built, `PAGW_ADDRESS:22` must not answer
 //! (Giif's `</dev/tcp/${PAGW_ADDRESS}/22`, its RET_DUPLICATE_IP). The same probe is the zombie
-//! guard after an undeploy. Connects from where tarn runs, like the original scripts.
+//! guard after an undeploy, and the optional SSH check of a deployed gateway. Connects from
+//! where tarn runs, like the original scripts.
 
 use std::time::Duration;
 
@@ -23,4 +24,21 @@ pub async fn refuse_duplicate(address: &str, slot_id: i64) -> Result<(), Provide
         )));
     }
     Ok(())
+}
+
+/// The optional SSH check after a deploy: waits until `address:22` answers, within `within`.
+pub async fn await_ssh(address: &str, vm_name: &str, within: Duration) -> Result<(), ProviderError> {
+    let start = std::time::Instant::now();
+    loop {
+        if answers(address).await {
+            return Ok(());
+        }
+        if start.elapsed() >= within {
+            return Err(ProviderError::permanent(format!(
+                "{vm_name} runs, but {address}:22 did not answer within {} s (the SSH check)",
+                within.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -23,10 +23,20 @@ pub struct TestHost {
     pub pve: TestPve,
     pub recorder: Recorder,
     pub pool: &'static str,
+    /// The slot's PAGW_DEPLOY_DRIVER.
+    pub driver: &'static str,
 }
+
+/// The API token the test provider is configured with.
+pub const API_TOKEN: &str = "root@pam!tarn=8a1c2f7e-test-secret";
 
 pub async fn host() -> TestHost {
     host_with_pool("local-lvm").await
+}
+
+/// A host whose slot deploys with `driver` (`proxmox-ve-ssh` or `proxmox-ve-api`).
+pub async fn host_with_driver(driver: &'static str) -> TestHost {
+    TestHost { driver, ..host_with_pool("local-lvm").await }
 }
 
 /// A host whose slot imports disks into `pool` (an unknown one makes the deploy fail).
@@ -37,7 +47,7 @@ pub async fn host_with_pool(pool: &'static str) -> TestHost {
     let recorder = Recorder::default();
     let r = recorder.clone();
     let pve = TestPve::start_with(move |router| r.wrap(router)).await.unwrap_or_else(|e| panic!("{e}"));
-    TestHost { sshd, home, pve, recorder, pool }
+    TestHost { sshd, home, pve, recorder, pool, driver: "proxmox-ve-ssh" }
 }
 
 impl TestHost {
@@ -49,12 +59,15 @@ impl TestHost {
              PAGW_MASK=255.255.255.0\nPAGW_GATEWAY=198.51.100.1\n\
              PAGW_HOST=127.0.0.1\nPAGW_HOST_PORT={port}\nPAGW_HOST_USER={user}\nPAGW_HOST_HOME={home}\n\
              PAGW_HOST_DOCKER_TMP=/tmp\nPAGW_SSH_PRIVKEY='{key}'\nPAGW_SSH_PUBKEY='ssh-ed25519 AAAA test'\n\
-             PAGW_DEPLOY_DRIVER='proxmox-ve-ssh'\nPAGW_HOST_MGMT_BRIDGE='vmbr1'\nPAGW_MGMT_VLAN='13'\n\
-             PAGW_HOST_PUB_BRIDGE='vmbr2'\nPAGW_PUB_VLAN=''\nPAGW_STORAGE_POOL='{pool}'\n",
+             PAGW_DEPLOY_DRIVER='{driver}'\nPAGW_HOST_MGMT_BRIDGE='vmbr1'\nPAGW_MGMT_VLAN='13'\n\
+             PAGW_HOST_PUB_BRIDGE='vmbr2'\nPAGW_PUB_VLAN=''\nPAGW_STORAGE_POOL='{pool}'\n\
+             PAGW_PVE_API_URL='{api}'\n",
             port = self.sshd.port(),
             user = self.sshd.user(),
             home = self.home.path().display(),
             pool = self.pool,
+            driver = self.driver,
+            api = self.pve.emulator.base_url(),
         )
     }
 
@@ -69,6 +82,7 @@ impl TestHost {
             ("database_url", Value::string(g.url.clone())),
             ("host_env", env),
             ("docker", Value::string("/usr/bin/docker")),
+            ("proxmox_api_token", Value::string(API_TOKEN)),
         ]))
         .await
         .unwrap_or_else(|e| panic!("configure: {}", e.message));

@@ -5,6 +5,8 @@
 //!   release, the `pagw_slots` data source and `pagw_slot_range`
 //! - `build` — the image build over SSH with Docker, duplicate address, rollback, zombie guard
 //! - `proxmox` — the proxmox-ve-ssh driver against the Proxmox emulator (spec-checked)
+//! - `proxmox_api` — the proxmox-ve-api driver (tasks polled, faults rolled back), the
+//!   verification after deploy, and Proxmox backup jobs through both drivers
 //! - `lifecycle` — `pagw_instance` plan checks, create, drift, import, adopt, destroy
 
 mod support;
@@ -12,4 +14,5 @@ mod support;
 mod build;
 mod lifecycle;
 mod proxmox;
+mod proxmox_api;
 mod slots;

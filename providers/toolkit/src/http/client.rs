@@ -53,6 +53,9 @@ pub struct ClientBuilder {
     operation_timeout: Duration,
     retry: RetryPolicy,
     budget: Option<RequestBudget>,
+    /// When set, the only trust anchors (PEM), instead of the system's: a private CA or a
+    /// self-signed server certificate (Proxmox hosts).
+    ca_pem: Option<Vec<u8>>,
     invalid: Option<String>,
 }
 
@@ -78,6 +81,7 @@ impl Client {
             operation_timeout: Duration::from_secs(10 * 60),
             retry: RetryPolicy::default(),
             budget: None,
+            ca_pem: None,
             invalid: None,
         }
     }
@@ -190,6 +194,12 @@ impl ClientBuilder {
         self.retry = RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy };
         self
     }
+    /// Trusts only the certificates of `pem` (one or more PEM blocks): a private CA, or a
+    /// server's own self-signed certificate. Certificates are still verified, names included.
+    pub fn ca_certificates_pem(mut self, pem: &[u8]) -> Self {
+        self.ca_pem = Some(pem.to_vec());
+        self
+    }
     pub fn budget(mut self, budget: RequestBudget) -> Self {
         self.budget = Some(budget);
         self
@@ -207,12 +217,19 @@ impl ClientBuilder {
             base.set_path(&path);
         }
         install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .default_headers(self.headers)
             .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
-            .build()
-            .map_err(|e| ProviderError::permanent(format!("cannot build HTTP client: {e}")))?;
+            .timeout(self.request_timeout);
+        if let Some(pem) = &self.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ProviderError::permanent(format!("the CA certificates are not PEM: {e}")))?;
+            if certs.is_empty() {
+                return Err(ProviderError::permanent("the CA certificates file holds no PEM certificate"));
+            }
+            http = http.tls_certs_only(certs);
+        }
+        let http = http.build().map_err(|e| ProviderError::permanent(format!("cannot build HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
