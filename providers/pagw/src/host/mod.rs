@@ -1,12 +1,16 @@
 //! The PAGW host, over SSH: the session from the slot's variables (`PAGW_HOST`,
 //! `PAGW_HOST_USER`, the key `PAGW_SSH_PRIVKEY`, and `PAGW_HOST_PORT` when not 22), commands run
 //! with the provider's `host_env`, the duplicate-address probe (`probe.rs`) and the image build
-//! (`build.rs`), and the deploy drivers (`proxmox_ssh.rs`).
+//! (`build.rs`), and the deploy drivers (`proxmox_ssh.rs`; `libvirt_ssh.rs` with its domain and
+//! backup XML in `libvirt_xml.rs` and its backup job in `libvirt_backup.rs`).
 //!
 //! Must not put a secret on a command line: secrets travel in files uploaded over SFTP with
 //! mode 0600.
 
 pub mod build;
+pub mod libvirt_backup;
+pub mod libvirt_ssh;
+mod libvirt_xml;
 pub mod probe;
 pub mod proxmox_ssh;
 
