@@ -62,7 +62,7 @@ impl Ctx {
     async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<Option<u32>, ProviderError> {
         let driver = slot.var("PAGW_DEPLOY_DRIVER").unwrap_or_default();
         let building = planned.get("build_context").and_then(Value::as_str);
-        if building.is_some() && driver != host::proxmox_ssh::DRIVER {
+        if building.is_some() && driver != host::proxmox_ssh::DRIVER && driver != host::libvirt_ssh::DRIVER {
             return Err(ProviderError::permanent(format!(
                 "PAGW slot {} ({}) uses the deploy driver {driver:?}, which this tarn does not support yet \
                  (supported: {}); nothing was built",
@@ -85,10 +85,51 @@ impl Ctx {
         };
         let image = host::build::build(&host, slot, &spec).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
+        if driver == host::libvirt_ssh::DRIVER {
+            return self.deploy_libvirt(&host, slot, &vm_name, &image, spec.format, planned).await;
+        }
         match host::proxmox_ssh::deploy(&host, slot, &vm_name, &image).await {
             Ok(vmid) => Ok(Some(vmid)),
             Err(e) => {
                 host.run_quietly(&format!("rm -f {}", host::quote(&image))).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn deploy_libvirt(
+        &self,
+        host: &host::Host,
+        slot: &Slot,
+        vm_name: &str,
+        image: &str,
+        format: &str,
+        planned: &Value,
+    ) -> Result<Option<u32>, ProviderError> {
+        let backup = planned.get("backup").filter(|b| !b.is_null());
+        let job = backup.map(|b| {
+            let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            (field("schedule"), field("storage"))
+        });
+        let mut result = match &job {
+            Some((schedule, storage)) => host::libvirt_backup::check(schedule, storage),
+            None => Ok(()),
+        };
+        if result.is_ok() {
+            result = host::libvirt_ssh::deploy(host, slot, vm_name, image, format).await;
+        }
+        if let (Ok(()), Some((schedule, storage))) = (&result, &job) {
+            if let Err(e) = host::libvirt_backup::install(host, slot, vm_name, schedule, storage).await {
+                host::libvirt_backup::remove(host, slot, vm_name).await.ok();
+                host::libvirt_ssh::undeploy(host, slot, vm_name).await.ok();
+                result = Err(e);
+            }
+        }
+        match result {
+            // libvirt knows domains by name only: no lasting numeric id.
+            Ok(()) => Ok(Some(0)),
+            Err(e) => {
+                host.run_quietly(&format!("rm -f {}", host::quote(image))).await;
                 Err(e)
             }
         }
@@ -106,6 +147,9 @@ impl Ctx {
     async fn vm(&self, project: &str, slot: &Slot) -> Result<Option<(u32, String)>, ProviderError> {
         let host = host::Host::connect(self.config()?, slot).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
+        if slot.var("PAGW_DEPLOY_DRIVER") == Some(host::libvirt_ssh::DRIVER) {
+            return Ok(host::libvirt_ssh::find(&host, slot, &vm_name).await?.map(|status| (0, status)));
+        }
         match host::proxmox_ssh::find(&host, &vm_name).await? {
             Some(id) => Ok(Some((id, host::proxmox_ssh::status(&host, id).await?))),
             None => Ok(None),
@@ -118,7 +162,13 @@ impl Ctx {
     async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
         if built {
             let host = host::Host::connect(self.config()?, slot).await?;
-            host::proxmox_ssh::undeploy(&host, &format!("{}{project}", instance::VM_PREFIX)).await?;
+            let vm_name = format!("{}{project}", instance::VM_PREFIX);
+            if slot.var("PAGW_DEPLOY_DRIVER") == Some(host::libvirt_ssh::DRIVER) {
+                host::libvirt_backup::remove(&host, slot, &vm_name).await?;
+                host::libvirt_ssh::undeploy(&host, slot, &vm_name).await?;
+            } else {
+                host::proxmox_ssh::undeploy(&host, &vm_name).await?;
+            }
             host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
                 .await?;
         }

@@ -70,11 +70,19 @@ fn instance() -> ResourceSchema {
     )
     .attr("build_network", A::optional(Type::String, "docker build/run --network for the builder, when the host's Docker needs one.").force_new())
     .attr("image_format", A::optional(Type::String, "The format qemu-img info must report for the built image (default qcow2).").force_new())
+    .attr(
+        "backup",
+        A::optional(
+            Type::object(&[("schedule", Type::String), ("storage", Type::String)]),
+            "Scheduled backups of the gateway's VM, removed on destroy (the backups are kept). libvirt-ssh hosts: a cron entry in PAGW_HOST_CRON_DIR (default /etc/cron.d) runs virsh backup-begin, schedule is five cron fields and storage a directory on the host.",
+        )
+        .force_new(),
+    )
     .attr("slot_id", A::computed(Type::Number, "The claimed pagw_slots id."))
     .attr("address", A::computed(Type::String, "The gateway's public address (the slot's ip, PAGW_ADDRESS)."))
     .attr("connection_group_id", A::computed(Type::Number, "The project's Guacamole connection group."))
     .attr("vm_name", A::computed(Type::String, "The VM's name on the PAGW host: PAGW-<project>."))
-    .attr("vm_id", A::computed(Type::Number, "The VM's id on the PAGW host (Proxmox VMID), when built."))
+    .attr("vm_id", A::computed(Type::Number, "The VM's id on the PAGW host (Proxmox VMID), when built; 0 on libvirt-ssh hosts, whose domains are known by name only."))
     .attr("vm_status", A::computed(Type::String, "The VM's state: running, stopped, missing (deleted outside tarn), or none (not built)."))
     .attr("deploy_driver", A::computed(Type::String, "The slot's PAGW_DEPLOY_DRIVER."))
     .attr("account", A::computed(Type::String, "\"password\", or \"locked\" when the password is empty."))

@@ -3,14 +3,16 @@
 //! temporary directory, an Open vSwitch bridge (userspace `netdev` datapath, so no kernel module
 //! is needed) for tagged NICs, and a Linux bridge for untagged ones.
 //!
-//! libvirtd, virtlogd and Open vSwitch (ovsdb-server on a database of its own, ovs-vswitchd)
-//! are started when they do not answer, and stopped at exit when this process started them;
-//! the pool and bridges are removed at exit. Missing programs fail loudly with the command that
-//! installs them. Runs as root. Not for production use.
+//! libvirtd, virtlogd and Open vSwitch (ovsdb-server, ovs-vswitchd) are the machine's system
+//! services: started when they do not answer (under a lock file, since nextest runs each test
+//! in a process of its own) and left running for the other test processes, as a service manager
+//! would. The pool and bridges are this process's own and removed at exit. Missing programs
+//! fail loudly with the command that installs them. Runs as root. Not for production use.
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const INSTALL: &str = "install libvirt, QEMU and Open vSwitch: `apt-get install -y libvirt-daemon-system libvirt-clients \
@@ -18,8 +20,8 @@ const INSTALL: &str = "install libvirt, QEMU and Open vSwitch: `apt-get install 
 pub const URI: &str = "qemu:///system";
 
 static SHARED: OnceLock<TestLibvirt> = OnceLock::new();
-/// Daemons this process started, as pid files, stopped at exit.
-static STARTED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Serializes the start of the system services between test processes.
+const LOCK: &str = "/tmp/tarn-test-libvirt.lock";
 
 pub struct TestLibvirt {
     /// The storage pool's name.
@@ -59,13 +61,6 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) -> Result<(), String> {
     Err(format!("{what} did not answer within 30 s"))
 }
 
-/// Starts a daemon that forks into the background and records its pid file to stop it at exit.
-fn start_daemon(program: &str, args: &[&str], pid_file: &str) -> Result<(), String> {
-    run(program, args)?;
-    STARTED.lock().map_err(|e| e.to_string())?.push(PathBuf::from(pid_file));
-    Ok(())
-}
-
 fn ensure_libvirt() -> Result<(), String> {
     if answers("virsh", &["-c", URI, "version"]) {
         return Ok(());
@@ -76,36 +71,57 @@ fn ensure_libvirt() -> Result<(), String> {
         }
     }
     if !std::path::Path::new("/run/libvirt/virtlogd-sock").exists() {
-        start_daemon("/usr/sbin/virtlogd", &["-d"], "/run/virtlogd.pid")?;
+        run("/usr/sbin/virtlogd", &["-d"])?;
     }
-    start_daemon("/usr/sbin/libvirtd", &["-d"], "/run/libvirtd.pid")?;
+    run("/usr/sbin/libvirtd", &["-d"])?;
     wait_for("libvirtd", || answers("virsh", &["-c", URI, "version"]))
 }
 
-fn ensure_ovs(dir: &std::path::Path) -> Result<(), String> {
+/// Open vSwitch as its Debian service runs it, without the kernel module (bridges use the
+/// userspace `netdev` datapath): the database where the package keeps it, created when missing.
+fn ensure_ovs() -> Result<(), String> {
     if answers("ovs-vsctl", &["--timeout=3", "show"]) {
         return Ok(());
     }
     if !std::path::Path::new("/usr/sbin/ovs-vswitchd").exists() {
         return Err(format!("/usr/sbin/ovs-vswitchd not found; {INSTALL}"));
     }
-    // ovs-vsctl and libvirt use the default socket, so the server listens there; its database
-    // is this process's own.
     std::fs::create_dir_all("/var/run/openvswitch").map_err(|e| e.to_string())?;
-    let db = dir.join("ovs.db").display().to_string();
-    run("ovsdb-tool", &["create", &db, "/usr/share/openvswitch/vswitch.ovsschema"])?;
-    let pid = dir.join("ovsdb.pid").display().to_string();
-    let log = format!("--log-file={}", dir.join("ovsdb.log").display());
-    start_daemon(
+    std::fs::create_dir_all("/var/lib/openvswitch").map_err(|e| e.to_string())?;
+    let db = "/var/lib/openvswitch/conf.db";
+    if !std::path::Path::new(db).exists() {
+        run("ovsdb-tool", &["create", db, "/usr/share/openvswitch/vswitch.ovsschema"])?;
+    }
+    run(
         "ovsdb-server",
-        &[&db, "--remote=punix:/var/run/openvswitch/db.sock", &format!("--pidfile={pid}"), "--detach", &log],
-        &pid,
+        &[
+            db,
+            "--remote=punix:/var/run/openvswitch/db.sock",
+            "--pidfile",
+            "--detach",
+            "--log-file=/var/log/openvswitch/ovsdb-server.log",
+        ],
     )?;
     run("ovs-vsctl", &["--no-wait", "init"])?;
-    let pid = dir.join("vswitchd.pid").display().to_string();
-    let log = format!("--log-file={}", dir.join("vswitchd.log").display());
-    start_daemon("ovs-vswitchd", &[&format!("--pidfile={pid}"), "--detach", &log], &pid)?;
+    run("ovs-vswitchd", &["--pidfile", "--detach", "--log-file=/var/log/openvswitch/ovs-vswitchd.log"])?;
     wait_for("ovs-vswitchd", || answers("ovs-vsctl", &["--timeout=3", "show"]))
+}
+
+/// Starts what does not answer, one test process at a time.
+fn ensure_services() -> Result<(), String> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(LOCK)
+        .map_err(|e| format!("{LOCK}: {e}"))?;
+    // SAFETY: flock on a descriptor this function owns; released when `lock` is closed.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!("{LOCK}: {}", std::io::Error::last_os_error()));
+    }
+    std::fs::create_dir_all("/var/log/openvswitch").map_err(|e| e.to_string())?;
+    ensure_libvirt()?;
+    ensure_ovs()
 }
 
 impl TestLibvirt {
@@ -122,8 +138,7 @@ impl TestLibvirt {
 
     fn start() -> Result<TestLibvirt, String> {
         let dir = tempfile::Builder::new().prefix("tarn-libvirt-").tempdir().map_err(|e| e.to_string())?.keep();
-        ensure_libvirt()?;
-        ensure_ovs(&dir)?;
+        ensure_services()?;
         let n = std::process::id() % 100_000;
         let lv = TestLibvirt {
             pool: format!("pagw-test-{}", std::process::id()),
@@ -165,19 +180,12 @@ impl TestLibvirt {
 }
 
 extern "C" fn stop_shared() {
-    // Statics are never dropped: the pool, bridges and started daemons are removed here.
+    // Statics are never dropped: the pool and bridges are removed here.
     if let Some(lv) = SHARED.get() {
         let _ = lv.virsh(&["pool-destroy", &lv.pool]);
         let _ = lv.virsh(&["pool-undefine", &lv.pool]);
         let _ = run("ovs-vsctl", &["--if-exists", "del-br", &lv.ovs_bridge]);
         let _ = run("ip", &["link", "del", &lv.linux_bridge]);
-        let started: Vec<PathBuf> = STARTED.lock().map(|s| s.clone()).unwrap_or_default();
-        for pid_file in started.iter().rev() {
-            if let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok()) {
-                // SAFETY: signalling a daemon this process started, by the pid it recorded.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-            }
-        }
         let _ = std::fs::remove_dir_all(&lv.dir);
     }
 }

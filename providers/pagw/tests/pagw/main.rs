@@ -5,11 +5,13 @@
 //!   release, the `pagw_slots` data source and `pagw_slot_range`
 //! - `build` — the image build over SSH with Docker, duplicate address, rollback, zombie guard
 //! - `proxmox` — the proxmox-ve-ssh driver against the Proxmox emulator (spec-checked)
+//! - `libvirt` — the libvirt-ssh driver against the machine's real libvirtd (QEMU, TCG) and its backups
 //! - `lifecycle` — `pagw_instance` plan checks, create, drift, import, adopt, destroy
 
 mod support;
 
 mod build;
+mod libvirt;
 mod lifecycle;
 mod proxmox;
 mod slots;
