@@ -34,6 +34,7 @@ use tarn_sdk::{
 use config::PagwConfig;
 use db::Db;
 use db::slots::Slot;
+use host::driver::{Driver, DriverKind, Verification};
 
 /// What the provider's calls share once configured.
 pub struct Ctx {
@@ -56,25 +57,33 @@ impl Ctx {
 
     /// Builds and deploys the gateway of `project` on its slot's host: the driver checked and
     /// the duplicate-address probe first, then, when the configuration names a build context,
-    /// the image build over SSH and the slot's deploy driver. Returns the VMID. A failure
-    /// leaves nothing on the host (build.rs and the driver clean up); the caller releases the
-    /// claim.
+    /// the image build over SSH, the slot's deploy driver and the verification. Returns the
+    /// VMID. A failure leaves nothing on the host (build.rs and the driver clean up, and a VM
+    /// that fails its verification is destroyed); the caller releases the claim.
     async fn deploy(&self, project: &str, slot: &Slot, planned: &Value) -> Result<Option<u32>, ProviderError> {
-        let driver = slot.var("PAGW_DEPLOY_DRIVER").unwrap_or_default();
         let building = planned.get("build_context").and_then(Value::as_str);
-        if building.is_some() && driver != host::proxmox_ssh::DRIVER && driver != host::libvirt_ssh::DRIVER {
-            return Err(ProviderError::permanent(format!(
-                "PAGW slot {} ({}) uses the deploy driver {driver:?}, which this tarn does not support yet \
-                 (supported: {}); nothing was built",
-                slot.id,
-                slot.ip,
-                host::proxmox_ssh::DRIVER
-            )));
+        if building.is_some() {
+            let kind = DriverKind::of(slot)?;
+            if !kind.built() {
+                let built: Vec<&str> = DriverKind::ALL.iter().filter(|k| k.built()).map(|k| k.name()).collect();
+                return Err(ProviderError::permanent(format!(
+                    "PAGW slot {} ({}) uses the deploy driver {:?}, which this tarn does not support yet \
+                     (supported: {}); nothing was built",
+                    slot.id,
+                    slot.ip,
+                    kind.name(),
+                    built.join(", ")
+                )));
+            }
+            if let (DriverKind::LibvirtSsh, Some(job)) = (kind, backup_job(planned, "")) {
+                host::libvirt_backup::check(&job.schedule, &job.storage)?;
+            }
         }
         host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
         let Some(context) = building else { return Ok(None) };
         let config = self.config()?;
         let host = host::Host::connect(config, slot).await?;
+        let driver = Driver::for_slot(slot, &host)?;
         let spec = host::build::BuildSpec {
             project,
             password: planned.get("password").and_then(Value::as_str).unwrap_or_default(),
@@ -85,54 +94,36 @@ impl Ctx {
         };
         let image = host::build::build(&host, slot, &spec).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
-        if driver == host::libvirt_ssh::DRIVER {
-            return self.deploy_libvirt(&host, slot, &vm_name, &image, spec.format, planned).await;
-        }
-        match host::proxmox_ssh::deploy(&host, slot, &vm_name, &image).await {
-            Ok(vmid) => Ok(Some(vmid)),
+        let remove_image = format!("rm -f {}", host::quote(&image));
+        let vmid = match driver.deploy(slot, &vm_name, &image).await {
+            Ok(vmid) => vmid,
             Err(e) => {
-                host.run_quietly(&format!("rm -f {}", host::quote(&image))).await;
-                Err(e)
+                host.run_quietly(&remove_image).await;
+                return Err(e);
             }
-        }
-    }
-
-    async fn deploy_libvirt(
-        &self,
-        host: &host::Host,
-        slot: &Slot,
-        vm_name: &str,
-        image: &str,
-        format: &str,
-        planned: &Value,
-    ) -> Result<Option<u32>, ProviderError> {
-        let backup = planned.get("backup").filter(|b| !b.is_null());
-        let job = backup.map(|b| {
-            let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            (field("schedule"), field("storage"))
-        });
-        let mut result = match &job {
-            Some((schedule, storage)) => host::libvirt_backup::check(schedule, storage),
-            None => Ok(()),
         };
-        if result.is_ok() {
-            result = host::libvirt_ssh::deploy(host, slot, vm_name, image, format).await;
-        }
-        if let (Ok(()), Some((schedule, storage))) = (&result, &job) {
-            if let Err(e) = host::libvirt_backup::install(host, slot, vm_name, schedule, storage).await {
-                host::libvirt_backup::remove(host, slot, vm_name).await.ok();
-                host::libvirt_ssh::undeploy(host, slot, vm_name).await.ok();
-                result = Err(e);
+        let verification = Verification::default();
+        let finish = async {
+            driver.verify(vmid, &vm_name, &verification).await?;
+            if let Some(job) = backup_job(planned, &vm_name) {
+                driver.backup_add(vmid, &job).await?;
             }
-        }
-        match result {
-            // libvirt knows domains by name only: no lasting numeric id.
-            Ok(()) => Ok(Some(0)),
-            Err(e) => {
-                host.run_quietly(&format!("rm -f {}", host::quote(image))).await;
-                Err(e)
+            host.run("removing the image", &remove_image).await?;
+            Ok::<(), ProviderError>(())
+        };
+        if let Err(e) = finish.await {
+            // Roll back the deploy: the VM with its disks, then the image.
+            if let Err(d) = driver.destroy(&vm_name).await {
+                host.run_quietly(&remove_image).await;
+                return Err(ProviderError::permanent(format!(
+                    "{}; destroying {vm_name} afterwards failed too: {}",
+                    e.message, d.message
+                )));
             }
+            host.run_quietly(&remove_image).await;
+            return Err(e);
         }
+        Ok(Some(vmid))
     }
 
     /// Removes an image an interrupted create may have left in `PAGW_HOST_HOME`.
@@ -147,13 +138,8 @@ impl Ctx {
     async fn vm(&self, project: &str, slot: &Slot) -> Result<Option<(u32, String)>, ProviderError> {
         let host = host::Host::connect(self.config()?, slot).await?;
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
-        if slot.var("PAGW_DEPLOY_DRIVER") == Some(host::libvirt_ssh::DRIVER) {
-            return Ok(host::libvirt_ssh::find(&host, slot, &vm_name).await?.map(|status| (0, status)));
-        }
-        match host::proxmox_ssh::find(&host, &vm_name).await? {
-            Some(id) => Ok(Some((id, host::proxmox_ssh::status(&host, id).await?))),
-            None => Ok(None),
-        }
+        let found = Driver::for_slot(slot, &host)?.find(&vm_name).await?;
+        Ok(found.map(|vm| (vm.id, vm.status)))
     }
 
     /// Undeploys the gateway of `project`: its VM stopped and destroyed with its disks and any
@@ -162,13 +148,7 @@ impl Ctx {
     async fn undeploy(&self, project: &str, slot: &Slot, built: bool) -> Result<(), ProviderError> {
         if built {
             let host = host::Host::connect(self.config()?, slot).await?;
-            let vm_name = format!("{}{project}", instance::VM_PREFIX);
-            if slot.var("PAGW_DEPLOY_DRIVER") == Some(host::libvirt_ssh::DRIVER) {
-                host::libvirt_backup::remove(&host, slot, &vm_name).await?;
-                host::libvirt_ssh::undeploy(&host, slot, &vm_name).await?;
-            } else {
-                host::proxmox_ssh::undeploy(&host, &vm_name).await?;
-            }
+            Driver::for_slot(slot, &host)?.destroy(&format!("{}{project}", instance::VM_PREFIX)).await?;
             host.run("removing the image", &format!("rm -f {}", host::quote(&host::build::image_path(&host, project))))
                 .await?;
         }
@@ -181,6 +161,13 @@ impl Ctx {
         }
         Ok(())
     }
+}
+
+/// The instance's `backup` block, if set, as the job `id` (libvirt: the domain's name).
+fn backup_job(planned: &Value, id: &str) -> Option<host::driver::BackupJob> {
+    let b = planned.get("backup").filter(|b| !b.is_null() && !b.is_unknown())?;
+    let field = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    Some(host::driver::BackupJob { id: id.to_string(), schedule: field("schedule"), storage: field("storage") })
 }
 
 /// The `pagw` provider.

@@ -53,7 +53,13 @@ pub fn check(schedule: &str, storage: &str) -> Result<(), ProviderError> {
 }
 
 /// Installs the backup job of the domain `vm_name`.
-pub async fn install(host: &Host, slot: &Slot, vm_name: &str, schedule: &str, storage: &str) -> Result<(), ProviderError> {
+pub async fn install(
+    host: &Host,
+    slot: &Slot,
+    vm_name: &str,
+    schedule: &str,
+    storage: &str,
+) -> Result<(), ProviderError> {
     check(schedule, storage)?;
     let xml = xml_path(host, vm_name);
     let script = script_path(host, vm_name);

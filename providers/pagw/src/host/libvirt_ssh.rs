@@ -3,8 +3,9 @@
 //! image into `PAGW_STORAGE_POOL` (`vol-create-as` + `vol-upload`, the volume named
 //! `PAGW-<project>.<format>`), defines the domain named exactly `PAGW-<project>` (XML from
 //! `libvirt_xml.rs`) with the management and public bridges and their VLAN tags (an empty VLAN
-//! leaves the NIC untagged), marks it autostart, starts it, waits until it runs, and removes the
-//! `.img`. A failure after the volume exists removes the domain and the volume.
+//! leaves the NIC untagged), marks it autostart and starts it; a failure after the volume exists
+//! removes the domain and the volume. Verification (`verify`) waits until the domain runs; the
+//! caller (`Ctx::deploy` through `driver.rs`) removes the `.img` and rolls back a failed one.
 //!
 //! libvirt tags VLANs on bridges only through Open vSwitch: a tagged NIC on a bridge that is
 //! not an Open vSwitch bridge is refused before anything is made. Domains are found by their
@@ -21,9 +22,6 @@ use super::libvirt_xml::{self, DomainSpec, Nic};
 use super::{Host, quote};
 use crate::db::slots::Slot;
 
-pub const DRIVER: &str = "libvirt-ssh";
-/// How long the domain has to reach `running` after `virsh start`.
-const VERIFY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Giif's VM size (`qm create … --cores 2 --memory 2048`).
 const MEMORY_MIB: u32 = 2048;
 const VCPUS: u32 = 2;
@@ -77,9 +75,9 @@ async fn nic(host: &Host, slot: &Slot, bridge_var: &str, vlan_var: &str) -> Resu
     Ok(Nic { bridge, vlan, ovs })
 }
 
-/// Deploys `image` (of `format`) as the domain `vm_name`. The image is removed on success; on
-/// failure nothing the deploy made is left (the image is the caller's).
-pub async fn deploy(host: &Host, slot: &Slot, vm_name: &str, image: &str, format: &str) -> Result<(), ProviderError> {
+/// Deploys `image` as the domain `vm_name`, started. On failure nothing the deploy made is left
+/// (the image is the caller's).
+pub async fn deploy(host: &Host, slot: &Slot, vm_name: &str, image: &str) -> Result<(), ProviderError> {
     if find(host, slot, vm_name).await?.is_some() {
         return Err(ProviderError::conflict(format!(
             "a domain named {vm_name} already exists on {}; nothing was deployed (import the gateway, or remove \
@@ -92,6 +90,11 @@ pub async fn deploy(host: &Host, slot: &Slot, vm_name: &str, image: &str, format
         nic(host, slot, "PAGW_HOST_PUB_BRIDGE", "PAGW_PUB_VLAN").await?,
     ];
     let pool = slot.require("PAGW_STORAGE_POOL")?;
+    // The build checked the format with qemu-img already; the volume takes the same.
+    let format = host
+        .run("reading the image's format", &format!("qemu-img info {} | sed -n 's/^file format: //p'", quote(image)))
+        .await?;
+    let format = format.stdout.trim();
     let volume = volume_name(vm_name, format);
     let virsh = virsh(slot);
     let size = host.run("measuring the image", &format!("stat -c %s {}", quote(image))).await?;
@@ -140,22 +143,20 @@ async fn finish(host: &Host, slot: &Slot, spec: &DomainSpec<'_>, image: &str) ->
         .await?;
     host.run("marking the domain autostart", &format!("{virsh} autostart {name}")).await?;
     host.run(&format!("starting {}", spec.name), &format!("{virsh} start {name}")).await?;
-    verify(host, slot, spec.name).await?;
-    host.run("removing the image", &format!("rm -f {}", quote(image))).await?;
     Ok(())
 }
 
-/// Waits until the domain runs.
-async fn verify(host: &Host, slot: &Slot, vm_name: &str) -> Result<(), ProviderError> {
+/// Waits until the domain runs, at most `timeout`.
+pub async fn verify(host: &Host, slot: &Slot, vm_name: &str, timeout: Duration) -> Result<(), ProviderError> {
     let start = Instant::now();
     loop {
         if find(host, slot, vm_name).await?.as_deref() == Some("running") {
             return Ok(());
         }
-        if start.elapsed() > VERIFY_TIMEOUT {
+        if start.elapsed() > timeout {
             return Err(ProviderError::permanent(format!(
                 "{vm_name} did not reach the running state within {} s",
-                VERIFY_TIMEOUT.as_secs()
+                timeout.as_secs()
             )));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -184,7 +185,10 @@ pub async fn undeploy(host: &Host, slot: &Slot, vm_name: &str) -> Result<(), Pro
     if state != "stopped" {
         host.run(&format!("stopping {vm_name}"), &format!("{virsh} destroy {name}")).await?;
     }
-    host.run(&format!("undefining {vm_name} with its storage"), &format!("{virsh} undefine {name} --remove-all-storage"))
-        .await?;
+    host.run(
+        &format!("undefining {vm_name} with its storage"),
+        &format!("{virsh} undefine {name} --remove-all-storage"),
+    )
+    .await?;
     Ok(())
 }

@@ -60,8 +60,10 @@ pub fn domain(spec: &DomainSpec<'_>) -> String {
         text(w, "on_reboot", "restart")?;
         text(w, "on_crash", "restart")?;
         w.create_element("devices").write_inner_content(|w| {
-            w.create_element("disk").with_attribute(("type", "volume")).with_attribute(("device", "disk")).write_inner_content(
-                |w| {
+            w.create_element("disk")
+                .with_attribute(("type", "volume"))
+                .with_attribute(("device", "disk"))
+                .write_inner_content(|w| {
                     w.create_element("driver")
                         .with_attribute(("name", "qemu"))
                         .with_attribute(("type", spec.format))
@@ -75,8 +77,7 @@ pub fn domain(spec: &DomainSpec<'_>) -> String {
                         .with_attribute(("bus", "virtio"))
                         .write_empty()?;
                     Ok(())
-                },
-            )?;
+                })?;
             for nic in spec.nics {
                 interface(w, nic)?;
             }

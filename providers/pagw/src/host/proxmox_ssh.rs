@@ -2,8 +2,9 @@
 //! `undeploy/proxmox-ve-ssh.sh`), over SSH on the Proxmox host: `pvesh get /cluster/nextid`,
 //! `qm create` named exactly `PAGW-<project>` with `onboot`, the management and public bridges
 //! with their VLAN tags (an empty `PAGW_PUB_VLAN` leaves the public NIC untagged), `qm
-//! importdisk` into `PAGW_STORAGE_POOL`, the boot disk, start, the guest agent's answer awaited,
-//! and the `.img` removed. A failure after `qm create` destroys the VM with its disks.
+//! importdisk` into `PAGW_STORAGE_POOL`, the boot disk, start; then (as its own step, see
+//! driver.rs) the guest agent's answer awaited. A failure after `qm create` destroys the VM with
+//! its disks; the image stays for the caller to remove.
 //!
 //! VMs are found by their exact name in `qm list`: `PAGW-abc` never matches `PAGW-abcabc`.
 
@@ -11,12 +12,9 @@ use std::time::{Duration, Instant};
 
 use tarn_sdk::ProviderError;
 
+use super::driver::Verification;
 use super::{Host, quote};
 use crate::db::slots::Slot;
-
-pub const DRIVER: &str = "proxmox-ve-ssh";
-/// How long the VM has to run and its guest agent to answer.
-const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The VMID of the VM named exactly `name`, if any.
 pub async fn find(host: &Host, name: &str) -> Result<Option<u32>, ProviderError> {
@@ -42,7 +40,7 @@ fn net(bridge: &str, vlan: &str) -> String {
     }
 }
 
-/// Deploys `image` as the VM `vm_name`; returns its VMID. The image is removed on success.
+/// Deploys `image` as the VM `vm_name` and starts it; returns its VMID.
 pub async fn deploy(host: &Host, slot: &Slot, vm_name: &str, image: &str) -> Result<u32, ProviderError> {
     let out = host.run("asking for the next VMID", "pvesh get /cluster/nextid").await?;
     let vmid: u32 = out.stdout.trim().trim_matches('"').parse().map_err(|_| {
@@ -79,22 +77,20 @@ async fn finish(host: &Host, slot: &Slot, vmid: u32, vm_name: &str, image: &str)
     host.run("attaching the boot disk", &format!("qm set {vmid} --scsi0 {}", quote(&volume))).await?;
     host.run("setting the boot order", &format!("qm set {vmid} --boot legacy=c")).await?;
     host.run(&format!("starting {vm_name}"), &format!("qm start {vmid}")).await?;
-    verify(host, vmid, vm_name).await?;
-    host.run("removing the image", &format!("rm -f {}", quote(image))).await?;
     Ok(())
 }
 
 /// Waits until the VM runs and its QEMU guest agent answers.
-async fn verify(host: &Host, vmid: u32, vm_name: &str) -> Result<(), ProviderError> {
+pub async fn verify(host: &Host, vmid: u32, vm_name: &str, verification: &Verification) -> Result<(), ProviderError> {
     let start = Instant::now();
     loop {
         if status(host, vmid).await? == "running" && host.try_run(&format!("qm agent {vmid} ping")).await?.success() {
             return Ok(());
         }
-        if start.elapsed() > VERIFY_TIMEOUT {
+        if start.elapsed() > verification.agent_timeout {
             return Err(ProviderError::permanent(format!(
                 "{vm_name} (VMID {vmid}) did not run with an answering guest agent within {} s",
-                VERIFY_TIMEOUT.as_secs()
+                verification.agent_timeout.as_secs()
             )));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -9,9 +9,9 @@
 //! would. The pool and bridges are this process's own and removed at exit. Missing programs
 //! fail loudly with the command that installs them. Runs as root. Not for production use.
 
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::Command;
-use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 

@@ -90,10 +90,7 @@ fn with_backup(mut v: Value, storage: &Path) -> Value {
     if let Value::Map(o) = &mut v {
         o.insert(
             "backup".into(),
-            obj(&[
-                ("schedule", Value::string("0 3 * * *")),
-                ("storage", Value::string(storage.display().to_string())),
-            ]),
+            obj(&[("schedule", Value::string("0 3 * * *")), ("storage", Value::string(storage.display().to_string()))]),
         );
     }
     v
