@@ -20,6 +20,10 @@ packages=(ca-certificates openssh-server postgresql podman runc busybox-static p
 # pagw: the slot database tests start a private mariadbd (mariadb-install-db, the mariadb client);
 # the image build tests run a private dockerd (docker.io) and check images with qemu-img.
 packages+=(mariadb-server mariadb-client qemu-utils)
+# pagw's libvirt-ssh driver is tested against this machine's libvirtd with QEMU (TCG); VLAN tags
+# on bridges need Open vSwitch (userspace datapath, no kernel module). The test harness starts
+# the daemons when they do not answer.
+packages+=(libvirt-daemon-system libvirt-clients qemu-system-x86 openvswitch-switch)
 # libxml2-utils: xmllint, with which the opennebula tests validate the emulator's XML against
 # OpenNebula's XSDs (specs/opennebula-xsd/), as OpenNebula's own share/doc/xsd/test.sh does.
 packages+=(libxml2-utils)

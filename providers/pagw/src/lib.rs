@@ -75,6 +75,9 @@ impl Ctx {
                     built.join(", ")
                 )));
             }
+            if let (DriverKind::LibvirtSsh, Some(job)) = (kind, backup_of(planned, kind, "")) {
+                host::libvirt_backup::check(&job.schedule, &job.storage)?;
+            }
         }
         host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
         let Some(context) = building else { return Ok(None) };
@@ -82,7 +85,8 @@ impl Ctx {
         let host = host::Host::connect(config, slot).await?;
         let driver = Driver::for_slot(config, slot, &host)?;
         let verification = verification_of(planned);
-        let backup = backup_of(planned);
+        let vm_name = format!("{}{project}", instance::VM_PREFIX);
+        let backup = backup_of(planned, driver.kind(), &vm_name);
         let spec = host::build::BuildSpec {
             project,
             password: planned.get("password").and_then(Value::as_str).unwrap_or_default(),
@@ -92,7 +96,6 @@ impl Ctx {
             format: planned.get("image_format").and_then(Value::as_str).unwrap_or("qcow2"),
         };
         let image = host::build::build(&host, slot, &spec).await?;
-        let vm_name = format!("{}{project}", instance::VM_PREFIX);
         let remove_image = format!("rm -f {}", host::quote(&image));
         let vmid = match driver.deploy(slot, &vm_name, &image).await {
             Ok(vmid) => vmid,
@@ -154,7 +157,7 @@ impl Ctx {
             let host = host::Host::connect(self.config()?, slot).await?;
             let driver = Driver::for_slot(self.config()?, slot, &host)?;
             let vm_name = format!("{}{project}", instance::VM_PREFIX);
-            if let Some(job) = backup_of(state) {
+            if let Some(job) = backup_of(state, driver.kind(), &vm_name) {
                 if let Some(vm) = driver.find(&vm_name).await? {
                     driver.backup_remove(vm.id, &job).await?;
                 }
@@ -184,16 +187,23 @@ fn verification_of(v: &Value) -> Verification {
     out
 }
 
-/// The instance's `backup` block as a job, with the defaults filled in.
-fn backup_of(v: &Value) -> Option<BackupJob> {
-    let b = v.get("backup").filter(|b| !b.is_null())?;
-    let text = |k: &str, default: &str| {
-        b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(default).to_string()
-    };
-    Some(BackupJob {
-        id: b.get("job").and_then(Value::as_str)?.to_string(),
-        schedule: text("schedule", host::backup::DEFAULT_SCHEDULE),
-        storage: text("storage", host::backup::DEFAULT_STORAGE),
+/// The instance's `backup` block as the job of the slot's driver `kind`: on Proxmox the job
+/// `job` (the VM's name when unset) with the defaults filled in; on libvirt the domain's own
+/// cron entry, named after `vm_name`, with schedule and storage as given.
+fn backup_of(v: &Value, kind: DriverKind, vm_name: &str) -> Option<BackupJob> {
+    let b = v.get("backup").filter(|b| !b.is_null() && !b.is_unknown())?;
+    let given = |k: &str| b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    Some(match kind {
+        DriverKind::LibvirtSsh => BackupJob {
+            id: vm_name.to_string(),
+            schedule: given("schedule").unwrap_or_default(),
+            storage: given("storage").unwrap_or_default(),
+        },
+        DriverKind::ProxmoxSsh | DriverKind::ProxmoxApi => BackupJob {
+            id: given("job").unwrap_or_else(|| vm_name.to_string()),
+            schedule: given("schedule").unwrap_or_else(|| host::backup::DEFAULT_SCHEDULE.to_string()),
+            storage: given("storage").unwrap_or_else(|| host::backup::DEFAULT_STORAGE.to_string()),
+        },
     })
 }
 

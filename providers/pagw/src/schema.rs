@@ -102,11 +102,13 @@ fn instance() -> ResourceSchema {
         A::optional(
             Type::object_with_optional(
                 &[("job", Type::String), ("schedule", Type::String), ("storage", Type::String)],
-                &["schedule", "storage"],
+                &["job", "schedule", "storage"],
             ),
-            "A Proxmox backup job (/cluster/backup) to put the VM in: job is its id, made with schedule (a calendar \
+            "Scheduled backups of the gateway's VM, removed on destroy (the backups are kept). Proxmox hosts: a backup job \
+             (/cluster/backup) to put the VM in: job is its id (default: the VM's name), made with schedule (a calendar \
              event; default \"sun 01:00\") and storage (default \"local\") when missing; the VM is taken out of it on destroy, and an emptied \
-             job is removed.",
+             job is removed. libvirt-ssh hosts: a cron entry in PAGW_HOST_CRON_DIR (default /etc/cron.d) runs virsh backup-begin; \
+             schedule is five cron fields and storage a directory on the host (both required); job is not used.",
         )
         .force_new(),
     )
@@ -114,7 +116,7 @@ fn instance() -> ResourceSchema {
     .attr("address", A::computed(Type::String, "The gateway's public address (the slot's ip, PAGW_ADDRESS)."))
     .attr("connection_group_id", A::computed(Type::Number, "The project's Guacamole connection group."))
     .attr("vm_name", A::computed(Type::String, "The VM's name on the PAGW host: PAGW-<project>."))
-    .attr("vm_id", A::computed(Type::Number, "The VM's id on the PAGW host (Proxmox VMID), when built."))
+    .attr("vm_id", A::computed(Type::Number, "The VM's id on the PAGW host (Proxmox VMID), when built; 0 on libvirt-ssh hosts, whose domains are known by name only."))
     .attr("vm_status", A::computed(Type::String, "The VM's state: running, stopped, missing (deleted outside tarn), or none (not built)."))
     .attr("deploy_driver", A::computed(Type::String, "The slot's PAGW_DEPLOY_DRIVER."))
     .attr("account", A::computed(Type::String, "\"password\", or \"locked\" when the password is empty."))

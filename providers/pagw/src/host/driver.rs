@@ -10,7 +10,7 @@
 use tarn_sdk::ProviderError;
 
 use super::proxmox_api::PveApi;
-use super::{Host, backup, proxmox_ssh};
+use super::{Host, backup, libvirt_backup, libvirt_ssh, proxmox_ssh};
 use crate::config::PagwConfig;
 use crate::db::slots::Slot;
 
@@ -38,7 +38,7 @@ impl DriverKind {
         match self {
             DriverKind::ProxmoxSsh => true,
             DriverKind::ProxmoxApi => true,
-            DriverKind::LibvirtSsh => false,
+            DriverKind::LibvirtSsh => true,
         }
     }
 
@@ -93,28 +93,21 @@ pub struct BackupJob {
 }
 
 /// A driver bound to one slot's host for the operations of one call.
-#[allow(dead_code)] // The hosts of the drivers still to come are read once they are built.
 pub enum Driver<'h> {
     ProxmoxSsh(&'h Host),
     /// The API of the slot's Proxmox host; the SSH host stays the build host.
     ProxmoxApi(&'h Host, PveApi),
-    LibvirtSsh(&'h Host),
-}
-
-fn not_built(kind: DriverKind, what: &str) -> ProviderError {
-    ProviderError::permanent(format!(
-        "the {} deploy driver is not built yet in this tarn ({what}); nothing was changed on the host",
-        kind.name()
-    ))
+    /// libvirt needs the slot's variables (URI, pool, bridges, cron directory) in every call.
+    LibvirtSsh(&'h Host, &'h Slot),
 }
 
 impl<'h> Driver<'h> {
     /// The driver of `slot` on its connected `host`.
-    pub fn for_slot(config: &PagwConfig, slot: &Slot, host: &'h Host) -> Result<Driver<'h>, ProviderError> {
+    pub fn for_slot(config: &PagwConfig, slot: &'h Slot, host: &'h Host) -> Result<Driver<'h>, ProviderError> {
         Ok(match DriverKind::of(slot)? {
             DriverKind::ProxmoxSsh => Driver::ProxmoxSsh(host),
             DriverKind::ProxmoxApi => Driver::ProxmoxApi(host, PveApi::new(config, slot)?),
-            DriverKind::LibvirtSsh => Driver::LibvirtSsh(host),
+            DriverKind::LibvirtSsh => Driver::LibvirtSsh(host, slot),
         })
     }
 
@@ -122,7 +115,7 @@ impl<'h> Driver<'h> {
         match self {
             Driver::ProxmoxSsh(_) => DriverKind::ProxmoxSsh,
             Driver::ProxmoxApi(..) => DriverKind::ProxmoxApi,
-            Driver::LibvirtSsh(_) => DriverKind::LibvirtSsh,
+            Driver::LibvirtSsh(..) => DriverKind::LibvirtSsh,
         }
     }
 
@@ -132,7 +125,8 @@ impl<'h> Driver<'h> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::deploy(host, slot, vm_name, image).await,
             Driver::ProxmoxApi(_, api) => api.deploy(slot, vm_name, image).await,
-            other => Err(not_built(other.kind(), "deploy")),
+            // libvirt knows domains by name only: no lasting numeric id.
+            Driver::LibvirtSsh(host, _) => libvirt_ssh::deploy(host, slot, vm_name, image).await.map(|()| 0),
         }
     }
 
@@ -141,7 +135,9 @@ impl<'h> Driver<'h> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::verify(host, id, vm_name, verification).await,
             Driver::ProxmoxApi(_, api) => api.verify(id, vm_name, verification).await,
-            other => Err(not_built(other.kind(), "verify")),
+            Driver::LibvirtSsh(host, slot) => {
+                libvirt_ssh::verify(host, slot, vm_name, verification.agent_timeout).await
+            }
         }
     }
 
@@ -153,7 +149,9 @@ impl<'h> Driver<'h> {
                 None => Ok(None),
             },
             Driver::ProxmoxApi(_, api) => api.find(vm_name).await,
-            other => Err(not_built(other.kind(), "find")),
+            Driver::LibvirtSsh(host, slot) => {
+                Ok(libvirt_ssh::find(host, slot, vm_name).await?.map(|status| FoundVm { id: 0, status }))
+            }
         }
     }
 
@@ -162,16 +160,23 @@ impl<'h> Driver<'h> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::undeploy(host, vm_name).await,
             Driver::ProxmoxApi(_, api) => api.destroy(vm_name).await,
-            other => Err(not_built(other.kind(), "destroy")),
+            // The backup job goes with the domain, whether or not the state remembers one.
+            Driver::LibvirtSsh(host, slot) => {
+                libvirt_backup::remove(host, slot, vm_name).await?;
+                libvirt_ssh::undeploy(host, slot, vm_name).await
+            }
         }
     }
 
-    /// Puts the VM `id` into the host's backup job `job` (made when missing).
+    /// Puts the VM `id` into the host's backup job `job` (made when missing). On libvirt the
+    /// job is the domain's own cron entry and `job.id` the domain's name.
     pub async fn backup_add(&self, id: u32, job: &BackupJob) -> Result<(), ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => backup::add_ssh(host, id, job).await,
             Driver::ProxmoxApi(_, api) => api.backup_add(id, job).await,
-            other => Err(not_built(other.kind(), "backup jobs")),
+            Driver::LibvirtSsh(host, slot) => {
+                libvirt_backup::install(host, slot, &job.id, &job.schedule, &job.storage).await
+            }
         }
     }
 
@@ -180,7 +185,7 @@ impl<'h> Driver<'h> {
         match self {
             Driver::ProxmoxSsh(host) => backup::remove_ssh(host, id, job).await,
             Driver::ProxmoxApi(_, api) => api.backup_remove(id, job).await,
-            other => Err(not_built(other.kind(), "backup jobs")),
+            Driver::LibvirtSsh(host, slot) => libvirt_backup::remove(host, slot, &job.id).await,
         }
     }
 }

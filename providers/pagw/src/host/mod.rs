@@ -2,7 +2,8 @@
 //! `PAGW_HOST_USER`, the key `PAGW_SSH_PRIVKEY`, and `PAGW_HOST_PORT` when not 22), commands run
 //! with the provider's `host_env`, the duplicate-address probe (`probe.rs`) and the image build
 //! (`build.rs`), and the deploy drivers behind one dispatch point (`driver.rs`: `proxmox_ssh.rs`,
-//! `proxmox_api.rs`, and the libvirt driver), with Proxmox backup jobs (`backup.rs`).
+//! `proxmox_api.rs`; `libvirt_ssh.rs` with its domain and backup XML in `libvirt_xml.rs` and its
+//! backup job in `libvirt_backup.rs`), with Proxmox backup jobs (`backup.rs`).
 //!
 //! Must not put a secret on a command line: secrets travel in files uploaded over SFTP with
 //! mode 0600.
@@ -10,6 +11,9 @@
 pub mod backup;
 pub mod build;
 pub mod driver;
+pub mod libvirt_backup;
+pub mod libvirt_ssh;
+mod libvirt_xml;
 pub mod probe;
 pub mod proxmox_api;
 pub mod proxmox_ssh;

@@ -7,11 +7,13 @@
 //! - `proxmox` — the proxmox-ve-ssh driver against the Proxmox emulator (spec-checked)
 //! - `proxmox_api` — the proxmox-ve-api driver (tasks polled, faults rolled back), the
 //!   verification after deploy, and Proxmox backup jobs through both drivers
+//! - `libvirt` — the libvirt-ssh driver against the machine's real libvirtd (QEMU, TCG) and its backups
 //! - `lifecycle` — `pagw_instance` plan checks, create, drift, import, adopt, destroy
 
 mod support;
 
 mod build;
+mod libvirt;
 mod lifecycle;
 mod proxmox;
 mod proxmox_api;
