@@ -27,6 +27,7 @@ pub struct ApplyEvaluator {
     schemas: Schemas,
     workspace: String,
     cwd: PathBuf,
+    home: Option<PathBuf>,
     planned: HashMap<Address, Value>,
     expansions: HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>,
 }
@@ -73,9 +74,16 @@ impl ApplyEvaluator {
             schemas,
             workspace: plan.binding.workspace.clone(),
             cwd,
+            home: None,
             planned,
             expansions,
         }
+    }
+
+    /// Sets the run's home directory, for `pathexpand` in expressions evaluated at apply time.
+    pub fn with_home(mut self, home: Option<PathBuf>) -> Self {
+        self.home = home;
+        self
     }
 }
 
@@ -180,7 +188,7 @@ impl Finalizer for ApplyEvaluator {
             return Ok(());
         }
         let source = Applied { eval: self, applied };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         let binding = self.binding(&world, resource, a).map_err(|d| messages(&d))?;
         let mut failures = Vec::new();
         for cond in list {
@@ -214,7 +222,7 @@ impl Finalizer for ApplyEvaluator {
             return Err(bug(change, format!("provider \"{}\" has no schema for its type.", provider.name)));
         };
         let source = Applied { eval: self, applied };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         let binding = self.binding(&world, resource, a)?;
         let (raw, _, mut diags) = world.eval_body(&resource.body, &a.module, &binding);
         diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));

@@ -136,6 +136,8 @@ pub struct World<'a> {
     pub instances: &'a dyn Instances,
     pub workspace: &'a str,
     pub cwd: &'a Path,
+    /// The run's home directory (`pathexpand`), as the caller gave it.
+    pub home: Option<&'a Path>,
     memo: RefCell<FxHashMap<SlotKey, Slot>>,
     calls: RefCell<HashMap<(Vec<ModuleStep>, String), ModuleKeys>>,
     busy: RefCell<FxHashSet<SlotKey>>,
@@ -152,6 +154,7 @@ impl<'a> World<'a> {
         instances: &'a dyn Instances,
         workspace: &'a str,
         cwd: &'a Path,
+        home: Option<&'a Path>,
     ) -> Self {
         World {
             config,
@@ -159,6 +162,7 @@ impl<'a> World<'a> {
             instances,
             workspace,
             cwd,
+            home,
             memo: RefCell::default(),
             calls: RefCell::default(),
             busy: RefCell::default(),

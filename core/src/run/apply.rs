@@ -42,7 +42,8 @@ impl Run {
             self.providers.schemas().clone(),
             plan,
             settings.cwd.clone(),
-        ));
+        )
+        .with_home(settings.home.clone()));
         let ctx = ApplyContext {
             providers: self.providers.to_map(),
             backend: held.backend.clone(),

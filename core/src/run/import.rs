@@ -152,7 +152,8 @@ impl Run {
                 self.providers.schemas().clone(),
                 &one,
                 self.settings.cwd.clone(),
-            )),
+            )
+            .with_home(self.settings.home.clone())),
             schemas: self.providers.schemas().clone(),
             options: ApplyOptions { parallelism: 1, ..ApplyOptions::default() },
             events: events.clone(),
