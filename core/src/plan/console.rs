@@ -93,7 +93,8 @@ impl Console {
     /// output it reads) are errors too, not silently unknown values.
     pub fn eval(&self, expr: &Expr) -> Result<Value, Diagnostics> {
         let source = Recorded { console: self };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
+        let world =
+            World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         let dir = self.config.root.module.dir.clone();
         let binding = Binding::None;
         let resolver =

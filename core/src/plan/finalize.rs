@@ -188,7 +188,8 @@ impl Finalizer for ApplyEvaluator {
             return Ok(());
         }
         let source = Applied { eval: self, applied };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
+        let world =
+            World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         let binding = self.binding(&world, resource, a).map_err(|d| messages(&d))?;
         let mut failures = Vec::new();
         for cond in list {
@@ -222,7 +223,8 @@ impl Finalizer for ApplyEvaluator {
             return Err(bug(change, format!("provider \"{}\" has no schema for its type.", provider.name)));
         };
         let source = Applied { eval: self, applied };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
+        let world =
+            World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         let binding = self.binding(&world, resource, a)?;
         let (raw, _, mut diags) = world.eval_body(&resource.body, &a.module, &binding);
         diags.extend(std::mem::take(&mut *world.diags.borrow_mut()));

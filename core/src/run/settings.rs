@@ -242,7 +242,12 @@ impl Settings {
     /// What provider setup needs from the settings: where blocks are evaluated, and the
     /// run's limit on one provider call.
     pub fn setup_context(&self) -> SetupContext<'_> {
-        SetupContext { workspace: &self.workspace, cwd: &self.cwd, home: self.home.as_deref(), deadlines: self.deadlines }
+        SetupContext {
+            workspace: &self.workspace,
+            cwd: &self.cwd,
+            home: self.home.as_deref(),
+            deadlines: self.deadlines,
+        }
     }
 }
 

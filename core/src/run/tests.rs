@@ -390,7 +390,11 @@ output "later" {
     let home = stack.path().join("the-requests-home");
     let process_home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     assert_ne!(process_home.as_deref(), Some(home.as_path()), "the test needs a home unlike the process's");
-    assert_ne!(std::env::current_dir().ok().as_deref(), Some(stack.path()), "the test needs a cwd unlike the process's");
+    assert_ne!(
+        std::env::current_dir().ok().as_deref(),
+        Some(stack.path()),
+        "the test needs a cwd unlike the process's"
+    );
     let mut request = stack.request("test apply");
     request.home = Some(home.clone());
     let mut run = stack.open(stack.settings(request), Arc::new(Silent)).await.unwrap();

@@ -36,8 +36,12 @@ pub fn validate(v: Validation, reported: &Diagnostics) -> Diagnostics {
         .values()
         .map(|var| (var.name.clone(), if var.sensitive { Value::Unknown.sensitive() } else { Value::Unknown }))
         .collect();
-    let options =
-        PlanOptions { validate: true, cwd: v.cwd.to_path_buf(), home: v.home.map(Path::to_path_buf), ..Default::default() };
+    let options = PlanOptions {
+        validate: true,
+        cwd: v.cwd.to_path_buf(),
+        home: v.home.map(Path::to_path_buf),
+        ..Default::default()
+    };
     let binding = PlanBinding {
         lineage: String::new(),
         serial: 0,

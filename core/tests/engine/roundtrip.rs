@@ -2,8 +2,8 @@
 //! provider, on an in-memory state: the second plan must be all no-ops. Guards the contract
 //! between the planner's output (changes, graph, finalizer) and the executor.
 
-use crate::here;
 use crate::exec::memory::MemoryBackend;
+use crate::here;
 use std::sync::Arc;
 use tarn_core::exec::{self, ApplyContext, ApplyOptions, CancelToken, Event, EventSink};
 use tarn_core::plan::*;

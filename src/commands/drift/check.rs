@@ -43,7 +43,8 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
         )));
     }
     let config = workflow::load_config()?;
-    let run_args = RunArgs { refresh: true, lock_timeout: "0s".into(), provider_timeout: opts.provider_timeout.clone() };
+    let run_args =
+        RunArgs { refresh: true, lock_timeout: "0s".into(), provider_timeout: opts.provider_timeout.clone() };
     let mut request = workflow::request("tarn drift", &opts.config, &SelectArgs::default(), &run_args)?;
     request.lock_timeout = opts.lock_timeout;
     request.parallelism = opts.parallelism;
