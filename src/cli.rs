@@ -638,6 +638,9 @@ pub struct DriftArgs {
     /// How long to wait for a running apply to finish before checking, e.g. 30s, 5m.
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub lock_timeout: String,
+    /// How long to wait for one provider read before giving up on it, e.g. 2m (default: 10m).
+    #[arg(long, value_name = "DURATION")]
+    pub provider_timeout: Option<String>,
     /// Check again every DURATION (15m, 1h) until stopped with Ctrl-C or SIGTERM.
     #[arg(long, value_name = "DURATION")]
     pub every: Option<String>,

@@ -42,7 +42,7 @@ pub async fn run(args: &ConsoleArgs, color: Color) -> Result<(), CliError> {
         None => plan::PriorState::default(),
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let console = Console::new(config.clone(), variables, &prior, workspace, cwd);
+    let console = Console::new(config.clone(), variables, &prior, workspace, cwd, super::workflow::home());
     let session = Session { console: &console, sources: &config.sources, color };
     if std::io::stdin().is_terminal() {
         session.interactive()

@@ -66,7 +66,14 @@ pub fn run(args: &ValidateArgs, color: Color) -> Result<(), CliError> {
 fn evaluate(config: &Config, schemas: plan::Schemas, diags: &mut Diagnostics) {
     let workspace = crate::stack::workspace().unwrap_or_else(|_| "default".into());
     let cwd = std::env::current_dir().unwrap_or_default();
-    let validation = tarn_core::run::Validation { config, schemas: &schemas, workspace: &workspace, cwd: &cwd };
+    let home = super::workflow::home();
+    let validation = tarn_core::run::Validation {
+        config,
+        schemas: &schemas,
+        workspace: &workspace,
+        cwd: &cwd,
+        home: home.as_deref(),
+    };
     let found = tarn_core::run::validate(validation, diags);
     diags.extend(found);
 }

@@ -84,12 +84,19 @@ pub fn resolve_variables(config: &Config, args: &ConfigArgs) -> Result<RootVaria
     Ok(variables)
 }
 
+/// The user's home directory (`HOME`), which `pathexpand` expands `~` to: the CLI reads the
+/// environment, core never does.
+pub fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
 /// A run's request from the flags every run command shares; the command sets its own
 /// (mode, parallelism, policies, saved plan, state key) on the result.
 pub fn request(command: &str, config: &ConfigArgs, select: &SelectArgs, run: &RunArgs) -> Result<Request, CliError> {
     let cwd =
         std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the working directory: {e}")))?;
     let mut request = Request::new(command, stack::holder(command), cwd);
+    request.home = home();
     request.workspace = stack::workspace()?;
     request.targets = select.targets.clone();
     request.excludes = select.excludes.clone();
@@ -139,11 +146,10 @@ impl ProviderSetup for Setup {
         config: &Config,
         snapshot: &Snapshot,
         variables: &RootVariables,
-        workspace: &str,
-        cwd: &Path,
+        at: &plan::SetupContext<'_>,
     ) -> Result<(ProviderSet, Diagnostics), RunError> {
         if !crate::sandbox::active() {
-            return setup_with(config, snapshot, variables, workspace, cwd, Builtins).await;
+            return setup_with(config, snapshot, variables, at, Builtins).await;
         }
         let mut emulators = self.emulators.lock().await;
         let factory = match emulators.as_ref() {
@@ -151,7 +157,7 @@ impl ProviderSetup for Setup {
             None => emulators.insert(crate::sandbox::Emulators::start().await?).factory(),
         };
         drop(emulators);
-        setup_with(config, snapshot, variables, workspace, cwd, factory).await
+        setup_with(config, snapshot, variables, at, factory).await
     }
 }
 
@@ -161,8 +167,7 @@ async fn setup_with<B: ProviderFactory>(
     config: &Config,
     snapshot: &Snapshot,
     variables: &RootVariables,
-    workspace: &str,
-    cwd: &Path,
+    at: &plan::SetupContext<'_>,
     base: B,
 ) -> Result<(ProviderSet, Diagnostics), RunError> {
     let (factory, mut diags) = crate::plugins::Factory::load(config, Some(snapshot), base).await;
@@ -171,7 +176,7 @@ async fn setup_with<B: ProviderFactory>(
         factory.close().await;
         return Err(RunError::Diagnostics { diags, sources: Box::new(config.sources.clone()) });
     }
-    let (providers, more) = plan::setup_providers(config, Some(snapshot), variables, &factory, workspace, cwd).await;
+    let (providers, more) = plan::setup_providers(config, Some(snapshot), variables, &factory, at).await;
     factory.close().await;
     diags.extend(more);
     if diags.has_errors() {

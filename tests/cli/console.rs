@@ -292,3 +292,20 @@ data "local_file" "r" {
         [r#""hi there""#, r#""hi there""#]
     );
 }
+
+/// `pathexpand` expands `~` to the `HOME` tarn was started with (the CLI reads it and hands
+/// it to core, which reads no environment), and `abspath` resolves against tarn's directory.
+#[test]
+fn console_pathexpand_uses_the_home_tarn_was_given() {
+    let s = stack();
+    let mut cmd = s.command(&["console"]);
+    cmd.env("HOME", "/elsewhere/alice");
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"pathexpand(\"~/.ssh/id\")\nabspath(\"sub/../y\")\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+    assert!(out.status.success() && stderr.is_empty(), "--- stdout\n{stdout}--- stderr\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], r#""/elsewhere/alice/.ssh/id""#);
+    assert!(lines[1].starts_with("\"/") && lines[1].ends_with("/y\"") && !lines[1].contains("sub"), "{}", lines[1]);
+}

@@ -72,7 +72,8 @@ impl Evaluator<'_> {
         if name == "templatefile" {
             return self.templatefile(args, &arg_exprs, head_span);
         }
-        let fctx = FuncContext { module_dir: self.ctx.module_dir };
+        let resolver = self.ctx.resolver;
+        let fctx = FuncContext { module_dir: self.ctx.module_dir, cwd: resolver.cwd(), home: resolver.home() };
         // Function errors quote their arguments; a sensitive one must not reach the message.
         let secret = args.iter().any(Value::contains_sensitive);
         match functions::call(&name, args, &fctx) {

@@ -105,6 +105,17 @@ pub trait Resolver {
     fn root_names(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// The run's working directory, for `abspath`; `None` outside a run.
+    fn cwd(&self) -> Option<&Path> {
+        None
+    }
+
+    /// The run's home directory, for `pathexpand`; `None` outside a run or when the caller
+    /// gave none.
+    fn home(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// Everything an evaluation needs besides the expression.

@@ -12,18 +12,17 @@ const MAX_WALK: usize = 100_000;
 /// `{a,b}` alternatives may expand a pattern into at most this many patterns.
 const MAX_ALTERNATIVES: usize = 1024;
 
-fn home() -> Option<String> {
-    std::env::var("HOME").ok().filter(|h| !h.is_empty())
-}
-
-/// Expands a leading `~` to the home directory.
+/// Expands a leading `~` to the run's home directory (given by the caller, never read from the
+/// process).
 fn expand(a: &Args, i: usize, p: &str) -> Result<String, FuncError> {
     let Some(rest) = p.strip_prefix('~') else { return Ok(p.to_string()) };
     if !(rest.is_empty() || rest.starts_with('/')) {
         return Err(a.err(i, "cannot expand user-specific home directories (\"~user\"); use an absolute path."));
     }
-    let home = home().ok_or_else(|| a.err(i, "cannot find the home directory because HOME is not set."))?;
-    Ok(format!("{home}{rest}"))
+    let home = a.ctx.home.filter(|h| !h.as_os_str().is_empty()).ok_or_else(|| {
+        a.err(i, "cannot find the home directory: HOME is not set, or this expression is evaluated outside a run.")
+    })?;
+    Ok(format!("{}{rest}", home.to_string_lossy()))
 }
 
 fn resolve(a: &Args, i: usize) -> Result<(String, PathBuf), FuncError> {
@@ -337,14 +336,16 @@ pub(crate) fn basename(a: &Args) -> Result<Value, FuncError> {
     Ok(Value::string(trimmed.rsplit('/').next().unwrap_or(trimmed)))
 }
 
-/// Like Terraform, relative paths resolve against the process's working directory.
+/// Like Terraform, relative paths resolve against the working directory: the run's, as the
+/// caller gave it (the CLI's current directory), never read from the process here.
 pub(crate) fn abspath(a: &Args) -> Result<Value, FuncError> {
     let p = a.str(0)?;
     if p.starts_with('/') {
         return Ok(Value::String(clean(p)));
     }
-    let cwd = std::env::current_dir()
-        .map_err(|e| FuncError::call(format!("Cannot determine the current directory: {e}.")))?;
+    let cwd = a.ctx.cwd.ok_or_else(|| {
+        FuncError::call("Cannot resolve a relative path: this expression is evaluated outside a run, which has no working directory.")
+    })?;
     Ok(Value::String(clean(&format!("{}/{p}", cwd.to_string_lossy()))))
 }
 
@@ -450,12 +451,22 @@ mod tests {
         assert_eq!(ok("basename", vec![s("/")]), s("/"));
         assert_eq!(ok("basename", vec![s("")]), s("."));
         assert_eq!(ok("abspath", vec![s("/a/./b/../c/")]), s("/a/c"));
-        let Value::String(p) = ok("abspath", vec![s("x/../y")]) else { panic!() };
-        assert!(p.starts_with('/') && p.ends_with("/y"), "{p}");
-        if let Ok(home) = std::env::var("HOME") {
-            assert_eq!(ok("pathexpand", vec![s("~/.ssh/id_rsa")]), s(&format!("{home}/.ssh/id_rsa")));
-        }
+        assert_eq!(ok("abspath", vec![s("x/../y")]), s(&format!("{RUN_CWD}/y")));
+        assert_eq!(ok("pathexpand", vec![s("~/.ssh/id_rsa")]), s(&format!("{RUN_HOME}/.ssh/id_rsa")));
+        assert_eq!(ok("pathexpand", vec![s("~")]), s(RUN_HOME));
         assert_eq!(ok("pathexpand", vec![s("/etc/x")]), s("/etc/x"));
         assert!(err("pathexpand", vec![s("~bob/x")]).contains("user-specific"));
+    }
+
+    /// Outside a run (constants, variable validation) there is no working or home directory to
+    /// use, and the process's are not looked at: the functions say so instead.
+    #[test]
+    fn path_functions_outside_a_run_do_not_read_the_process() {
+        let e = call_outside_run("pathexpand", vec![s("~/x")]).unwrap_err();
+        assert!(e.message.contains("cannot find the home directory"), "{}", e.message);
+        let e = call_outside_run("abspath", vec![s("x")]).unwrap_err();
+        assert!(e.message.contains("outside a run"), "{}", e.message);
+        assert_eq!(call_outside_run("abspath", vec![s("/a/../b")]).unwrap(), s("/b"));
+        assert_eq!(call_outside_run("pathexpand", vec![s("/etc/x")]).unwrap(), s("/etc/x"));
     }
 }

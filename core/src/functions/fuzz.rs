@@ -38,7 +38,7 @@ proptest! {
     fn no_function_panics_on_any_input(args in prop::collection::vec(value(), 5)) {
         // Keep the filesystem functions inside an empty directory.
         let dir = tempfile::tempdir().unwrap();
-        let ctx = FuncContext { module_dir: dir.path() };
+        let ctx = FuncContext { module_dir: dir.path(), cwd: None, home: None };
         let absolute = args.first().and_then(Value::as_str).is_some_and(|p| p.starts_with('/') || p.starts_with('~'));
         for name in names() {
             if name == "fileset" && absolute {

@@ -48,6 +48,12 @@ pub(crate) use args::Args;
 pub struct FuncContext<'a> {
     /// The calling module's directory: base for relative paths in `file()` and friends.
     pub module_dir: &'a Path,
+    /// The working directory of the run (`abspath`), as the caller gave it; `None` where an
+    /// expression is evaluated outside a run (constants, variable validation).
+    pub cwd: Option<&'a Path>,
+    /// The home directory of the run's user (`pathexpand`), as the caller gave it. Core never
+    /// reads `HOME` or the process's current directory itself.
+    pub home: Option<&'a Path>,
 }
 
 /// Why a call failed. The evaluator turns it into a diagnostic pointing at the call, or at the
@@ -108,7 +114,7 @@ mod tests {
 
     #[test]
     fn unknown_function_is_none() {
-        let ctx = FuncContext { module_dir: Path::new(".") };
+        let ctx = FuncContext { module_dir: Path::new("."), cwd: None, home: None };
         assert!(super::call("nope", vec![], &ctx).is_none());
     }
 

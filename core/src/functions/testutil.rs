@@ -23,9 +23,22 @@ pub fn m(entries: Vec<(&str, Value)>) -> Value {
     Value::map(entries)
 }
 
-/// Calls `name` with the current directory as module directory.
+/// The run's working directory the helpers below give the functions (not the process's).
+pub const RUN_CWD: &str = "/run/cwd";
+/// The run's home directory the helpers below give the functions (not the process's `HOME`).
+pub const RUN_HOME: &str = "/run/home";
+
+/// Calls `name` with `dir` as module directory and [`RUN_CWD`], [`RUN_HOME`] as the run's.
 pub fn call_in(dir: &Path, name: &str, args: Vec<Value>) -> Result<Value, FuncError> {
-    let ctx = FuncContext { module_dir: dir };
+    let ctx = FuncContext { module_dir: dir, cwd: Some(Path::new(RUN_CWD)), home: Some(Path::new(RUN_HOME)) };
+    match super::call(name, args, &ctx) {
+        Some(r) => r,
+        None => panic!("no function {name}"),
+    }
+}
+/// Calls `name` where the run gave no working or home directory (constants, validation).
+pub fn call_outside_run(name: &str, args: Vec<Value>) -> Result<Value, FuncError> {
+    let ctx = FuncContext { module_dir: Path::new("."), cwd: None, home: None };
     match super::call(name, args, &ctx) {
         Some(r) => r,
         None => panic!("no function {name}"),

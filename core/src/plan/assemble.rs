@@ -28,7 +28,14 @@ pub fn plan(input: PlanInput) -> PlanOutcome {
         return PlanOutcome { plan: None, diagnostics: diags, pending_reads: Vec::new(), pending_imports: Vec::new() };
     }
     let store = Store::default();
-    let mut world = World::new(input.config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
+    let mut world = World::new(
+        input.config,
+        input.variables,
+        &store,
+        &input.binding.workspace,
+        &input.options.cwd,
+        input.options.home.as_deref(),
+    );
     world.validating = input.options.validate;
     let world = world;
     let (prior_index, moved_from) = apply_moves(&input, &world, &mut diags);

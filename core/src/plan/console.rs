@@ -27,6 +27,7 @@ pub struct Console {
     variables: RootVariables,
     workspace: String,
     cwd: PathBuf,
+    home: Option<PathBuf>,
     values: HashMap<Address, Value>,
     expansions: HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>,
 }
@@ -39,6 +40,7 @@ impl Console {
         prior: &PriorState,
         workspace: String,
         cwd: PathBuf,
+        home: Option<PathBuf>,
     ) -> Console {
         let mut values = HashMap::new();
         let mut keys: HashMap<(Vec<ModuleStep>, String), Vec<Option<InstanceKey>>> = HashMap::new();
@@ -84,14 +86,15 @@ impl Console {
                 (k, Arc::new(exp))
             })
             .collect();
-        Console { config, variables, workspace, cwd, values, expansions }
+        Console { config, variables, workspace, cwd, home, values, expansions }
     }
 
     /// Evaluates `expr` in the root module. Problems met on the way (in a local or a module
     /// output it reads) are errors too, not silently unknown values.
     pub fn eval(&self, expr: &Expr) -> Result<Value, Diagnostics> {
         let source = Recorded { console: self };
-        let world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let world =
+            World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         let dir = self.config.root.module.dir.clone();
         let binding = Binding::None;
         let resolver =

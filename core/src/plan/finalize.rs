@@ -27,6 +27,7 @@ pub struct ApplyEvaluator {
     schemas: Schemas,
     workspace: String,
     cwd: PathBuf,
+    home: Option<PathBuf>,
     planned: HashMap<Address, Value>,
     expansions: HashMap<(Vec<ModuleStep>, String), Arc<Expansion>>,
     /// Module call instances whose bindings are known, shared by every operation's world.
@@ -75,10 +76,17 @@ impl ApplyEvaluator {
             schemas,
             workspace: plan.binding.workspace.clone(),
             cwd,
+            home: None,
             planned,
             expansions,
             known_calls: KnownCalls::default(),
         }
+    }
+
+    /// Sets the run's home directory, for `pathexpand` in expressions evaluated at apply time.
+    pub fn with_home(mut self, home: Option<PathBuf>) -> Self {
+        self.home = home;
+        self
     }
 }
 
@@ -190,7 +198,8 @@ impl Finalizer for ApplyEvaluator {
             return Ok(());
         }
         let source = Applied { eval: self, applied };
-        let mut world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let mut world =
+            World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         world.known_calls = Some(&self.known_calls);
         let binding = self.binding(&world, resource, a).map_err(|d| messages(&d))?;
         let mut failures = Vec::new();
@@ -225,7 +234,8 @@ impl Finalizer for ApplyEvaluator {
             return Err(bug(change, format!("provider \"{}\" has no schema for its type.", provider.name)));
         };
         let source = Applied { eval: self, applied };
-        let mut world = World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd);
+        let mut world =
+            World::new(&self.config, &self.variables, &source, &self.workspace, &self.cwd, self.home.as_deref());
         world.known_calls = Some(&self.known_calls);
         let binding = self.binding(&world, resource, a)?;
         let (raw, _, mut diags) = world.eval_body(&resource.body, &a.module, &binding);

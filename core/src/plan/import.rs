@@ -92,7 +92,14 @@ pub(crate) fn evaluate(input: &PlanInput, diags: &mut Diagnostics) -> HashMap<Ad
     // A world of its own, where no resource or data source has a value yet: an ID that needs
     // one is unknown, hence refused, and the planning world's memo stays untouched.
     let store = Store::default();
-    let world = World::new(config, input.variables, &store, &input.binding.workspace, &input.options.cwd);
+    let world = World::new(
+        config,
+        input.variables,
+        &store,
+        &input.binding.workspace,
+        &input.options.cwd,
+        input.options.home.as_deref(),
+    );
     for imp in imports {
         if !target_declared(config, imp, diags) {
             continue;

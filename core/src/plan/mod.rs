@@ -41,7 +41,7 @@ pub use import::{
     ImportRead, ImportResults, ImportedObject, check_imports, import_failed, import_object, read_imports,
 };
 pub use model::*;
-pub use providers::{ProviderFactory, ProviderSet, Schemas, parse_provider_key, setup_providers};
+pub use providers::{ProviderFactory, ProviderSet, Schemas, SetupContext, parse_provider_key, setup_providers};
 pub use refresh::{PriorObject, PriorState, RefreshOptions, prior_from_snapshot, refresh};
 pub use schema_check::unsupported_argument;
 pub use statevalue::{mark_sensitive, record_from_value, value_from_record};

@@ -371,6 +371,9 @@ pub struct PlanOptions {
     pub replace: Vec<Address>,
     /// The working directory, for `path.cwd`.
     pub cwd: PathBuf,
+    /// The home directory of the run's user, for `pathexpand`; `None`: not known, and
+    /// `pathexpand("~/…")` is an error. Core never reads `HOME` itself.
+    pub home: Option<PathBuf>,
     /// `tarn validate`: plan with every root variable unknown, an unknown count or for_each
     /// standing for one instance, and no provider read (data sources, imports and plan
     /// refinements stay unknown), only to find the configuration's errors.
@@ -385,6 +388,7 @@ impl Default for PlanOptions {
             excludes: Vec::new(),
             replace: Vec::new(),
             cwd: PathBuf::from("."),
+            home: None,
             validate: false,
         }
     }

@@ -108,22 +108,37 @@ impl Instances for NoInstances {
     }
 }
 
+/// What a run tells provider setup besides the configuration, the state and the variables:
+/// where provider blocks are evaluated (the workspace, `path.cwd` and `abspath`'s directory,
+/// `pathexpand`'s home) and the limit on one provider call, `configure` included. A struct so
+/// that what a run adds later is a field, not a new parameter of [`ProviderSetup`]'s method.
+///
+/// [`ProviderSetup`]: crate::run::ProviderSetup
+#[derive(Debug, Clone, Copy)]
+pub struct SetupContext<'a> {
+    pub workspace: &'a str,
+    pub cwd: &'a Path,
+    /// The home directory of the run's user; `None`: not known (`pathexpand("~")` fails).
+    pub home: Option<&'a Path>,
+    pub deadlines: CallDeadlines,
+}
+
 /// Instantiates and configures every provider configuration the configuration and the prior
 /// state use. Provider blocks may refer to variables and locals (and `path.cwd`, which is
-/// `cwd`); what depends on resources is unknown at this point and is reported. Every block is
-/// evaluated first, then the providers are configured, so that the evaluator (single-threaded
-/// by design) is never held across a provider call and the future is `Send`.
+/// `at.cwd`); what depends on resources is unknown at this point and is reported. Every block
+/// is evaluated first, then the providers are configured (each `configure` under the read
+/// limit of `at.deadlines`, and the set returned under those limits), so that the evaluator
+/// (single-threaded by design) is never held across a provider call and the future is `Send`.
 pub async fn setup_providers(
     config: &Config,
     snapshot: Option<&Snapshot>,
     root_vars: &super::RootVariables,
     factory: &dyn ProviderFactory,
-    workspace: &str,
-    cwd: &Path,
+    at: &SetupContext<'_>,
 ) -> (ProviderSet, Diagnostics) {
-    let mut set = ProviderSet::default();
+    let mut set = ProviderSet::default().with_deadlines(at.deadlines);
     let mut diags = Diagnostics::default();
-    for one in evaluate_blocks(config, snapshot, root_vars, factory, workspace, cwd, &mut set) {
+    for one in evaluate_blocks(config, snapshot, root_vars, factory, at, &mut set) {
         diags.extend(one.diags);
         let Some((key, provider, value, span)) = one.ready else { continue };
         let limit = set.deadlines.read;
@@ -159,8 +174,7 @@ fn evaluate_blocks(
     snapshot: Option<&Snapshot>,
     root_vars: &super::RootVariables,
     factory: &dyn ProviderFactory,
-    workspace: &str,
-    cwd: &Path,
+    at: &SetupContext<'_>,
     set: &mut ProviderSet,
 ) -> Vec<Evaluated> {
     // Configuration key → (address, the first user, for messages).
@@ -171,7 +185,7 @@ fn evaluate_blocks(
         wanted.entry(addr.to_string()).or_insert((addr, None));
     }
     let known = factory.names();
-    let world = World::new(config, root_vars, &NoInstances, workspace, cwd);
+    let world = World::new(config, root_vars, &NoInstances, at.workspace, at.cwd, at.home);
     let mut out = Vec::new();
     for (key, (addr, user)) in wanted {
         let mut diags = Diagnostics::default();

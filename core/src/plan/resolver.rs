@@ -338,4 +338,12 @@ impl Resolver for ScopeResolver<'_, '_> {
         }
         names
     }
+
+    fn cwd(&self) -> Option<&Path> {
+        Some(self.world.cwd)
+    }
+
+    fn home(&self) -> Option<&Path> {
+        self.world.home
+    }
 }

@@ -176,6 +176,8 @@ pub struct World<'a> {
     pub instances: &'a dyn Instances,
     pub workspace: &'a str,
     pub cwd: &'a Path,
+    /// The run's home directory (`pathexpand`), as the caller gave it.
+    pub home: Option<&'a Path>,
     memo: RefCell<FxHashMap<SlotKey, Slot>>,
     calls: RefCell<HashMap<CallKey, Arc<ModuleKeys>>>,
     /// Set by the apply-time finalizer: module call instances shared by its worlds.
@@ -194,6 +196,7 @@ impl<'a> World<'a> {
         instances: &'a dyn Instances,
         workspace: &'a str,
         cwd: &'a Path,
+        home: Option<&'a Path>,
     ) -> Self {
         World {
             config,
@@ -201,6 +204,7 @@ impl<'a> World<'a> {
             instances,
             workspace,
             cwd,
+            home,
             memo: RefCell::default(),
             calls: RefCell::default(),
             busy: RefCell::default(),

@@ -36,13 +36,16 @@ impl Run {
         self.refuse_secrets_without_key(plan)?;
         let held = self.held()?;
         let settings = &self.settings;
-        let finalizer = Arc::new(ApplyEvaluator::new(
-            self.config.clone(),
-            settings.variables.clone(),
-            self.providers.schemas().clone(),
-            plan,
-            settings.cwd.clone(),
-        ));
+        let finalizer = Arc::new(
+            ApplyEvaluator::new(
+                self.config.clone(),
+                settings.variables.clone(),
+                self.providers.schemas().clone(),
+                plan,
+                settings.cwd.clone(),
+            )
+            .with_home(settings.home.clone()),
+        );
         let ctx = ApplyContext {
             providers: self.providers.to_map(),
             backend: held.backend.clone(),

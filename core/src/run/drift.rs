@@ -53,7 +53,7 @@ impl Run {
             wait_unlocked(backend, settings.lock.timeout).await?;
             let snapshot = backend.snapshot().await?;
             let (providers, warnings) =
-                setup.setup(config, &snapshot, &settings.variables, &settings.workspace, &settings.cwd).await?;
+                setup.setup(config, &snapshot, &settings.variables, &settings.setup_context()).await?;
             if !warnings.is_empty() {
                 observer.event(super::RunEvent::Warnings(warnings));
             }
@@ -64,6 +64,7 @@ impl Run {
                 providers: &providers,
                 workspace: &settings.workspace,
                 cwd: &settings.cwd,
+                home: settings.home.as_deref(),
                 parallelism: settings.refresh_parallelism,
                 observer: &observer,
             };

@@ -146,13 +146,16 @@ impl Run {
         let ctx = ApplyContext {
             providers: self.providers.to_map(),
             backend: held.backend.clone(),
-            finalizer: Arc::new(ApplyEvaluator::new(
-                self.config.clone(),
-                self.settings.variables.clone(),
-                self.providers.schemas().clone(),
-                &one,
-                self.settings.cwd.clone(),
-            )),
+            finalizer: Arc::new(
+                ApplyEvaluator::new(
+                    self.config.clone(),
+                    self.settings.variables.clone(),
+                    self.providers.schemas().clone(),
+                    &one,
+                    self.settings.cwd.clone(),
+                )
+                .with_home(self.settings.home.clone()),
+            ),
             schemas: self.providers.schemas().clone(),
             options: ApplyOptions { parallelism: 1, ..ApplyOptions::default() },
             events: events.clone(),

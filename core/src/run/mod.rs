@@ -8,10 +8,10 @@
 //! A run is fed one [`Settings`] value, checked before anything is locked or called
 //! ([`Settings::check`]); it returns results and [`RunError`]s and reports what happens on the
 //! way as [`RunEvent`]s to an [`Observer`]. It prints nothing, reads no environment variable
-//! and does not look at the process's current directory (the settings carry the working
-//! directory); providers come from the caller's [`ProviderSetup`]. A `Run` is `Send`: a server
-//! drives one per request on any task. One exception remains: the language functions
-//! `pathexpand` (reads `HOME`) and `abspath` (the current directory) still look at the process.
+//! and does not look at the process's current directory: the settings carry the working
+//! directory and the user's home directory (`abspath`, `pathexpand` and `path.cwd` use those);
+//! providers come from the caller's [`ProviderSetup`]. A `Run` is `Send`: a server drives one
+//! per request on any task.
 //!
 //! Code map: `settings` (raw request → checked settings), `variables` (root variable inputs),
 //! `open` (lock, recover, providers), `plan` (refresh and plan; with `validate`, the only

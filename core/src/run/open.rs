@@ -11,8 +11,7 @@ use super::{Held, Run};
 use crate::config::Config;
 use crate::diag::Diagnostics;
 use crate::exec::{self, RecoverContext, Resolution};
-use crate::plan::{self, ProviderFactory, ProviderSet, RootVariables};
-use std::path::Path;
+use crate::plan::{self, ProviderFactory, ProviderSet, RootVariables, SetupContext};
 use std::sync::Arc;
 use tarn_state::{Backend, LeaseLoss, Snapshot};
 
@@ -21,14 +20,14 @@ use tarn_state::{Backend, LeaseLoss, Snapshot};
 #[async_trait::async_trait]
 pub trait ProviderSetup: Send + Sync {
     /// The providers `config` and the state in `snapshot` use, configured, with warnings.
-    /// `cwd` is `path.cwd` in provider blocks.
+    /// `at` says where provider blocks are evaluated (workspace, `path.cwd`, the user's home)
+    /// and the run's limit on one provider call, `configure` included.
     async fn setup(
         &self,
         config: &Config,
         snapshot: &Snapshot,
         variables: &RootVariables,
-        workspace: &str,
-        cwd: &Path,
+        at: &SetupContext<'_>,
     ) -> Result<(ProviderSet, Diagnostics), RunError>;
 }
 
@@ -42,11 +41,9 @@ impl<F: ProviderFactory> ProviderSetup for FromFactory<F> {
         config: &Config,
         snapshot: &Snapshot,
         variables: &RootVariables,
-        workspace: &str,
-        cwd: &Path,
+        at: &SetupContext<'_>,
     ) -> Result<(ProviderSet, Diagnostics), RunError> {
-        let (providers, diags) =
-            plan::setup_providers(config, Some(snapshot), variables, &self.0, workspace, cwd).await;
+        let (providers, diags) = plan::setup_providers(config, Some(snapshot), variables, &self.0, at).await;
         Ok((providers, errors_or_warnings(diags, &config.sources)?))
     }
 }
@@ -154,8 +151,7 @@ async fn setup_providers(
     setup: &dyn ProviderSetup,
     observer: &Arc<dyn Observer>,
 ) -> Result<ProviderSet, RunError> {
-    let (providers, warnings) =
-        setup.setup(config, snapshot, &settings.variables, &settings.workspace, &settings.cwd).await?;
+    let (providers, warnings) = setup.setup(config, snapshot, &settings.variables, &settings.setup_context()).await?;
     if !warnings.is_empty() {
         observer.event(RunEvent::Warnings(warnings));
     }

@@ -24,6 +24,8 @@ pub(crate) struct Planner<'a> {
     pub providers: &'a ProviderSet,
     pub workspace: &'a str,
     pub cwd: &'a Path,
+    /// The home directory of the run's user, for `pathexpand`.
+    pub home: Option<&'a Path>,
     pub parallelism: usize,
     /// Where warnings go, as soon as they are found (an error found later ends the call).
     pub observer: &'a Arc<dyn Observer>,
@@ -72,6 +74,7 @@ impl Planner<'_> {
             excludes: selection.excludes.clone(),
             replace: selection.replace.clone(),
             cwd: self.cwd.to_path_buf(),
+            home: self.home.map(Path::to_path_buf),
             validate: false,
         };
         let data = Default::default();
@@ -124,6 +127,7 @@ impl Run {
             providers: &self.providers,
             workspace: &self.settings.workspace,
             cwd: &self.settings.cwd,
+            home: self.settings.home.as_deref(),
             parallelism: self.settings.refresh_parallelism,
             observer: &self.observer,
         }

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::deadline::CallDeadlines;
 use crate::diag::Diagnostics;
 use crate::exec::{FailurePolicy, InterruptPolicy};
-use crate::plan::{Plan, PlanMode, RootVariables, variable_digest};
+use crate::plan::{Plan, PlanMode, RootVariables, SetupContext, variable_digest};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tarn_sdk::Address;
@@ -43,6 +43,10 @@ pub struct Request {
     /// The working directory: `path.cwd`, and where relative file names given by the user
     /// (variables files, the saved plan) are read from.
     pub cwd: PathBuf,
+    /// The home directory of the user the run is for: `pathexpand("~/…")`. The CLI gives its
+    /// `HOME`; `None` (a server's default) makes `pathexpand` of a `~` path an error. Core
+    /// never reads the process's environment or current directory itself.
+    pub home: Option<PathBuf>,
     pub mode: PlanMode,
     /// `--target`, `--exclude`, `--replace`: addresses as typed.
     pub targets: Vec<String>,
@@ -79,6 +83,7 @@ impl Request {
             holder,
             workspace: "default".into(),
             cwd,
+            home: None,
             mode: PlanMode::Normal,
             targets: Vec::new(),
             excludes: Vec::new(),
@@ -113,6 +118,7 @@ pub struct Settings {
     pub(crate) holder: LockHolder,
     pub(crate) workspace: String,
     pub(crate) cwd: PathBuf,
+    pub(crate) home: Option<PathBuf>,
     pub(crate) mode: PlanMode,
     pub(crate) selection: Selection,
     pub(crate) refresh: bool,
@@ -177,6 +183,7 @@ impl Settings {
             holder: request.holder,
             workspace: request.workspace,
             cwd: request.cwd,
+            home: request.home,
             mode,
             selection,
             refresh: request.refresh,
@@ -227,6 +234,20 @@ impl Settings {
     }
     pub fn cwd(&self) -> &Path {
         &self.cwd
+    }
+    /// The home directory of the run's user, as the request gave it.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+    /// What provider setup needs from the settings: where blocks are evaluated, and the
+    /// run's limit on one provider call.
+    pub fn setup_context(&self) -> SetupContext<'_> {
+        SetupContext {
+            workspace: &self.workspace,
+            cwd: &self.cwd,
+            home: self.home.as_deref(),
+            deadlines: self.deadlines,
+        }
     }
 }
 

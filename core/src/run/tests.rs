@@ -371,3 +371,60 @@ fn a_zero_provider_timeout_is_refused_before_the_lock() {
     let err = Settings::check(request, &stack.config()).map(|_| ()).unwrap_err();
     assert!(err.to_string().contains("--provider-timeout must be longer than zero"), "{err}");
 }
+
+/// Core reads no environment: `pathexpand` and `abspath` use the home and working directory
+/// the request gives, not the process's `HOME` and current directory, at plan time (a known
+/// trigger) and at apply time (an output known only once `a` exists).
+#[tokio::test]
+async fn path_functions_use_the_requests_home_and_cwd_not_the_processs() {
+    let stack = Stack::new(
+        r#"
+resource "null_resource" "a" {
+  triggers = { home = pathexpand("~/x"), abs = abspath("sub/../y") }
+}
+output "later" {
+  value = pathexpand("~/${null_resource.a.id}")
+}
+"#,
+    );
+    let home = stack.path().join("the-requests-home");
+    let process_home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    assert_ne!(process_home.as_deref(), Some(home.as_path()), "the test needs a home unlike the process's");
+    assert_ne!(
+        std::env::current_dir().ok().as_deref(),
+        Some(stack.path()),
+        "the test needs a cwd unlike the process's"
+    );
+    let mut request = stack.request("test apply");
+    request.home = Some(home.clone());
+    let mut run = stack.open(stack.settings(request), Arc::new(Silent)).await.unwrap();
+    let plan = run.plan().await.unwrap();
+    let after = plan.changes[0].after.as_ref().unwrap();
+    let trigger = |name: &str| after.get("triggers").and_then(|t| t.get(name)).cloned();
+    assert_eq!(trigger("home"), Some(tarn_sdk::Value::string(format!("{}/x", home.display()))));
+    assert_eq!(trigger("abs"), Some(tarn_sdk::Value::string(format!("{}/y", stack.path().display()))));
+    let Applied::Executed { outputs, .. } = run.apply(&plan, CancelToken::new()).await.unwrap() else {
+        panic!("a normal plan runs the executor");
+    };
+    let later = outputs[0].value.as_str().unwrap();
+    assert!(later.starts_with(&format!("{}/", home.display())), "{later}");
+    run.close().await;
+}
+
+/// A request without a home (a server's default) does not fall back to the process's `HOME`:
+/// `pathexpand("~")` is an error the plan reports.
+#[tokio::test]
+async fn without_a_home_in_the_request_pathexpand_of_a_tilde_fails() {
+    let stack = Stack::new(
+        r#"
+resource "null_resource" "a" {
+  triggers = { home = pathexpand("~/x") }
+}
+"#,
+    );
+    let mut run = stack.open(stack.settings(stack.request("test plan")), Arc::new(Silent)).await.unwrap();
+    let err = run.plan().await.unwrap_err();
+    let err = format!("{err} {err:?}");
+    assert!(err.contains("cannot find the home directory"), "{err}");
+    run.close().await;
+}

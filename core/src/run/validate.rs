@@ -19,8 +19,10 @@ pub struct Validation<'a> {
     pub schemas: &'a Schemas,
     /// `tarn.workspace` in the language.
     pub workspace: &'a str,
-    /// `path.cwd` in the language.
+    /// `path.cwd` in the language, and `abspath`'s base.
     pub cwd: &'a Path,
+    /// The user's home directory, for `pathexpand`.
+    pub home: Option<&'a Path>,
 }
 
 /// Plans `v` in validation mode and returns the problems found that are not in `reported`
@@ -34,7 +36,12 @@ pub fn validate(v: Validation, reported: &Diagnostics) -> Diagnostics {
         .values()
         .map(|var| (var.name.clone(), if var.sensitive { Value::Unknown.sensitive() } else { Value::Unknown }))
         .collect();
-    let options = PlanOptions { validate: true, cwd: v.cwd.to_path_buf(), ..Default::default() };
+    let options = PlanOptions {
+        validate: true,
+        cwd: v.cwd.to_path_buf(),
+        home: v.home.map(Path::to_path_buf),
+        ..Default::default()
+    };
     let binding = PlanBinding {
         lineage: String::new(),
         serial: 0,

@@ -7,3 +7,8 @@ mod exec;
 mod plan;
 mod roundtrip;
 mod testprovider;
+
+/// Provider setup evaluating blocks in `cwd`, default workspace, no home, default limits.
+pub fn here(cwd: &std::path::Path) -> tarn_core::plan::SetupContext<'_> {
+    tarn_core::plan::SetupContext { workspace: "default", cwd, home: None, deadlines: Default::default() }
+}

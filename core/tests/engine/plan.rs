@@ -4,6 +4,7 @@
 //! `expected.txt`: the diagnostics and the rendered plan. `UPDATE_EXPECT=1` rewrites the
 //! expectations. One `check(case)` drives them all.
 
+use crate::here;
 use crate::testprovider::TestProvider;
 use indexmap::IndexMap;
 use std::path::Path;
@@ -102,6 +103,7 @@ pub(crate) fn run(dir: &Path) -> String {
         excludes: addrs("excludes"),
         replace: addrs("replace"),
         cwd: ".".into(),
+        home: None,
         validate: false,
     };
     let given: IndexMap<String, VarInput> = opts["vars"]
@@ -119,7 +121,7 @@ pub(crate) fn run(dir: &Path) -> String {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let (providers, d) =
-            setup_providers(&config, Some(&snap), &vars, &Factory, "default", &std::env::current_dir().unwrap()).await;
+            setup_providers(&config, Some(&snap), &vars, &Factory, &here(&std::env::current_dir().unwrap())).await;
         out += &render_diags(&d, &config.sources);
         if d.has_errors() {
             return;

@@ -3,6 +3,7 @@
 //! between the planner's output (changes, graph, finalizer) and the executor.
 
 use crate::exec::memory::MemoryBackend;
+use crate::here;
 use std::sync::Arc;
 use tarn_core::exec::{self, ApplyContext, ApplyOptions, CancelToken, Event, EventSink};
 use tarn_core::plan::*;
@@ -54,7 +55,7 @@ async fn plan_once(
     let (vars, d) = resolve_variables(config, &Default::default());
     assert!(!d.has_errors(), "{d:?}");
     let (providers, d) =
-        setup_providers(config, Some(&snap), &vars, &Factory, "default", &std::env::current_dir().unwrap()).await;
+        setup_providers(config, Some(&snap), &vars, &Factory, &here(&std::env::current_dir().unwrap())).await;
     assert!(!d.has_errors(), "{d:?}");
     let (prior, d) = prior_from_snapshot(&snap);
     assert!(!d.has_errors(), "{d:?}");

@@ -19,6 +19,8 @@ pub struct CheckOptions {
     pub lock_timeout: Duration,
     /// `--parallelism`: concurrent reads (`None`: the run's default for reads).
     pub parallelism: Option<usize>,
+    /// `--provider-timeout`, as typed (`None`: the run's default limits).
+    pub provider_timeout: Option<String>,
 }
 
 /// A finished check.
@@ -41,7 +43,8 @@ pub async fn check(opts: &CheckOptions) -> Result<Checked, CliError> {
         )));
     }
     let config = workflow::load_config()?;
-    let run_args = RunArgs { refresh: true, lock_timeout: "0s".into(), provider_timeout: None };
+    let run_args =
+        RunArgs { refresh: true, lock_timeout: "0s".into(), provider_timeout: opts.provider_timeout.clone() };
     let mut request = workflow::request("tarn drift", &opts.config, &SelectArgs::default(), &run_args)?;
     request.lock_timeout = opts.lock_timeout;
     request.parallelism = opts.parallelism;

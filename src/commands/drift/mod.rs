@@ -40,6 +40,7 @@ pub async fn run(args: DriftArgs, color: Color) -> Result<(), CliError> {
         ignore,
         lock_timeout: stack::parse_duration(&args.lock_timeout)?,
         parallelism: args.parallelism,
+        provider_timeout: args.provider_timeout.clone(),
     };
     let format = if args.json {
         Format::Json

@@ -3,6 +3,7 @@
 //! re-plan, a failing change rolled back, and a destroy. `import` drives imports through the
 //! same pipeline.
 
+use crate::here;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -72,7 +73,7 @@ pub(super) async fn plan_apply_inspect(
     assert!(!d.has_errors(), "{d:?}");
     let snap = backend.snapshot().await.unwrap();
     let (providers, d) =
-        setup_providers(&config, Some(&snap), &vars, &Factory, "default", &std::env::current_dir().unwrap()).await;
+        setup_providers(&config, Some(&snap), &vars, &Factory, &here(&std::env::current_dir().unwrap())).await;
     assert!(!d.has_errors(), "{d:?}");
     let (prior, d) = prior_from_snapshot(&snap);
     assert!(!d.has_errors(), "{d:?}");
