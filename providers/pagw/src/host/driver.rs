@@ -95,8 +95,8 @@ pub struct BackupJob {
 /// A driver bound to one slot's host for the operations of one call.
 pub enum Driver<'h> {
     ProxmoxSsh(&'h Host),
-    /// The API of the slot's Proxmox host; the SSH host stays the build host.
-    ProxmoxApi(&'h Host, PveApi),
+    /// The API of the slot's Proxmox host (the SSH host stays the build host).
+    ProxmoxApi(PveApi),
     /// libvirt needs the slot's variables (URI, pool, bridges, cron directory) in every call.
     LibvirtSsh(&'h Host, &'h Slot),
 }
@@ -106,7 +106,7 @@ impl<'h> Driver<'h> {
     pub fn for_slot(config: &PagwConfig, slot: &'h Slot, host: &'h Host) -> Result<Driver<'h>, ProviderError> {
         Ok(match DriverKind::of(slot)? {
             DriverKind::ProxmoxSsh => Driver::ProxmoxSsh(host),
-            DriverKind::ProxmoxApi => Driver::ProxmoxApi(host, PveApi::new(config, slot)?),
+            DriverKind::ProxmoxApi => Driver::ProxmoxApi(PveApi::new(config, slot)?),
             DriverKind::LibvirtSsh => Driver::LibvirtSsh(host, slot),
         })
     }
@@ -124,7 +124,7 @@ impl<'h> Driver<'h> {
     pub async fn deploy(&self, slot: &Slot, vm_name: &str, image: &str) -> Result<u32, ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::deploy(host, slot, vm_name, image).await,
-            Driver::ProxmoxApi(_, api) => api.deploy(slot, vm_name, image).await,
+            Driver::ProxmoxApi(api) => api.deploy(slot, vm_name, image).await,
             // libvirt knows domains by name only: no lasting numeric id.
             Driver::LibvirtSsh(host, _) => libvirt_ssh::deploy(host, slot, vm_name, image).await.map(|()| 0),
         }
@@ -134,7 +134,7 @@ impl<'h> Driver<'h> {
     pub async fn verify(&self, id: u32, vm_name: &str, verification: &Verification) -> Result<(), ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::verify(host, id, vm_name, verification).await,
-            Driver::ProxmoxApi(_, api) => api.verify(id, vm_name, verification).await,
+            Driver::ProxmoxApi(api) => api.verify(id, vm_name, verification).await,
             Driver::LibvirtSsh(host, slot) => {
                 libvirt_ssh::verify(host, slot, vm_name, verification.agent_timeout).await
             }
@@ -148,7 +148,7 @@ impl<'h> Driver<'h> {
                 Some(id) => Ok(Some(FoundVm { id, status: proxmox_ssh::status(host, id).await? })),
                 None => Ok(None),
             },
-            Driver::ProxmoxApi(_, api) => api.find(vm_name).await,
+            Driver::ProxmoxApi(api) => api.find(vm_name).await,
             Driver::LibvirtSsh(host, slot) => {
                 Ok(libvirt_ssh::find(host, slot, vm_name).await?.map(|status| FoundVm { id: 0, status }))
             }
@@ -159,7 +159,7 @@ impl<'h> Driver<'h> {
     pub async fn destroy(&self, vm_name: &str) -> Result<(), ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => proxmox_ssh::undeploy(host, vm_name).await,
-            Driver::ProxmoxApi(_, api) => api.destroy(vm_name).await,
+            Driver::ProxmoxApi(api) => api.destroy(vm_name).await,
             // The backup job goes with the domain, whether or not the state remembers one.
             Driver::LibvirtSsh(host, slot) => {
                 libvirt_backup::remove(host, slot, vm_name).await?;
@@ -173,7 +173,7 @@ impl<'h> Driver<'h> {
     pub async fn backup_add(&self, id: u32, job: &BackupJob) -> Result<(), ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => backup::add_ssh(host, id, job).await,
-            Driver::ProxmoxApi(_, api) => api.backup_add(id, job).await,
+            Driver::ProxmoxApi(api) => api.backup_add(id, job).await,
             Driver::LibvirtSsh(host, slot) => {
                 libvirt_backup::install(host, slot, &job.id, &job.schedule, &job.storage).await
             }
@@ -184,7 +184,7 @@ impl<'h> Driver<'h> {
     pub async fn backup_remove(&self, id: u32, job: &BackupJob) -> Result<(), ProviderError> {
         match self {
             Driver::ProxmoxSsh(host) => backup::remove_ssh(host, id, job).await,
-            Driver::ProxmoxApi(_, api) => api.backup_remove(id, job).await,
+            Driver::ProxmoxApi(api) => api.backup_remove(id, job).await,
             Driver::LibvirtSsh(host, slot) => libvirt_backup::remove(host, slot, &job.id).await,
         }
     }
