@@ -46,6 +46,28 @@ fn run(program: &str, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Starts a daemon that forks into the background. Descriptors this process inherited (a build
+/// lock held by a wrapper such as `flock`, the test runner's pipes) are closed in the daemon,
+/// so a service left running for the other test processes holds nothing of theirs.
+fn start_daemon(program: &str, args: &[&str]) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(program);
+    command.args(args);
+    // SAFETY: runs in the child between fork and exec and makes one async-signal-safe system
+    // call, which marks every descriptor from 3 up close-on-exec (std's own are already).
+    unsafe {
+        command.pre_exec(|| {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+            Ok(())
+        });
+    }
+    let out = command.output().map_err(|e| format!("cannot run {program}: {e}; {INSTALL}"))?;
+    if !out.status.success() {
+        return Err(format!("{program} {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(())
+}
+
 fn answers(program: &str, args: &[&str]) -> bool {
     Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
 }
@@ -71,9 +93,9 @@ fn ensure_libvirt() -> Result<(), String> {
         }
     }
     if !std::path::Path::new("/run/libvirt/virtlogd-sock").exists() {
-        run("/usr/sbin/virtlogd", &["-d"])?;
+        start_daemon("/usr/sbin/virtlogd", &["-d"])?;
     }
-    run("/usr/sbin/libvirtd", &["-d"])?;
+    start_daemon("/usr/sbin/libvirtd", &["-d"])?;
     wait_for("libvirtd", || answers("virsh", &["-c", URI, "version"]))
 }
 
@@ -92,7 +114,7 @@ fn ensure_ovs() -> Result<(), String> {
     if !std::path::Path::new(db).exists() {
         run("ovsdb-tool", &["create", db, "/usr/share/openvswitch/vswitch.ovsschema"])?;
     }
-    run(
+    start_daemon(
         "ovsdb-server",
         &[
             db,
@@ -103,7 +125,7 @@ fn ensure_ovs() -> Result<(), String> {
         ],
     )?;
     run("ovs-vsctl", &["--no-wait", "init"])?;
-    run("ovs-vswitchd", &["--pidfile", "--detach", "--log-file=/var/log/openvswitch/ovs-vswitchd.log"])?;
+    start_daemon("ovs-vswitchd", &["--pidfile", "--detach", "--log-file=/var/log/openvswitch/ovs-vswitchd.log"])?;
     wait_for("ovs-vswitchd", || answers("ovs-vsctl", &["--timeout=3", "show"]))
 }
 
