@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes one module-heavy desired state twice, for Terraform and for tarn (see gen-null.sh):
-#   gen-modules.sh N DIR
+#   gen-modules.sh N DIR [FORM]
 #     DIR/tf/main.tf + DIR/tf/m/main.tf                   (Terraform, hashicorp/null 2.1.2)
 #     DIR/tarn/main.tarn.hcl + DIR/tarn/m/main.tarn.hcl   (tarn, built-in null provider)
 # The shape configurations are written in: one module instantiated with for_each over a map of
@@ -9,8 +9,16 @@
 # whole resource b. At the root, one resource per module instance reading the whole instance
 # (`for_each = module.m`, each.value.c_id), and one summary reading every instance through a
 # `for` expression. 8 resources per module instance, about N in all.
+# FORM `for`: the same, but the root reads the module instances through a `for` expression
+# that keeps their keys, `for_each = { for k, m in module.m : k => m if k != "" }` (issue 15:
+# each instance must still depend on its own module instance only).
 set -euo pipefail
-n="$1"; dir="$2"
+n="$1"; dir="$2"; form="${3:-whole}"
+case "$form" in
+  whole) r_for_each='module.m' ;;
+  for) r_for_each='{ for k, m in module.m : k => m if k != "" }' ;;
+  *) echo "gen-modules.sh: FORM is whole or for, not $form" >&2; exit 2 ;;
+esac
 k=$((n / 8))
 mkdir -p "$dir/tf/m" "$dir/tarn/m"
 module() {
@@ -57,7 +65,7 @@ module "m" {
 }
 
 resource "null_resource" "r" {
-  for_each = module.m
+  for_each = $r_for_each
   triggers = { c = each.value.c_id, b0 = each.value.b[0].id }
 }
 

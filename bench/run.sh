@@ -16,6 +16,7 @@
 # phase with its peak memory and its cost per resource.
 #   MODULE_SIZES=" " bench/run.sh             # without the module-heavy shape
 #   SIZES=" " SKIP_BIG=1 bench/run.sh         # the module-heavy shape alone (and the fault case)
+#   MODULE_FORM=for bench/run.sh              # its variant reading the instances through a `for`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -23,6 +24,7 @@ sizes=${SIZES:-"1000 5000"}
 shapes=${SHAPES:-"flat chain"}
 big=${BIG:-100000}
 module_sizes=${MODULE_SIZES:-"2000 6500 20000 50000"}
+module_form=${MODULE_FORM:-whole}
 tf_module_sizes=${TF_MODULE_SIZES:-"2000"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tarn-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -95,11 +97,11 @@ us() { echo "$1 * 1000000 / $2" | bc -l | xargs printf '%.0f'; }
 
 if [ -n "${module_sizes// /}" ]; then
   echo
-  echo "module-heavy shape (bench/gen-modules.sh; time in s, peak memory in MiB, cost per resource in µs):"
+  echo "module-heavy shape (bench/gen-modules.sh, form $module_form; time in s, peak memory in MiB, cost per resource in µs):"
   printf '%-7s %-9s %10s %10s %8s %9s %8s\n' N phase terraform tarn ratio "tarn MiB" "µs/res"
   for n in $module_sizes; do
     d="$work/modules-$n"
-    "$root/bench/gen-modules.sh" "$n" "$d"
+    "$root/bench/gen-modules.sh" "$n" "$d" "$module_form"
     res=$(( (n / 8) * 8 + 1 ))
     (cd "$d/tarn"
       read -r tp tpm <<<"$(tm3 "$tarn" plan --refresh=false)"

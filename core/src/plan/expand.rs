@@ -4,8 +4,9 @@
 
 use super::scope::{Binding, Expansion, InstId, World};
 use crate::config::Expr;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::eval::Step;
+use hcl::edit::Span as _;
 use hcl::edit::expr::{Expression, TraversalOperator};
 use indexmap::IndexMap;
 use std::sync::Arc;
@@ -30,7 +31,12 @@ pub struct Expanded {
 /// `data.TYPE.NAME`. Its root and steps; `each.value` of key `k` is then the element the
 /// same steps with `[k]` added reach, and comes from that element's objects alone.
 pub fn whole_block(e: &Expr) -> Option<(&str, Vec<Step>)> {
-    let Expression::Traversal(t) = &e.expr else { return None };
+    whole_ref(&e.expr)
+}
+
+/// [`whole_block`] on a raw expression.
+fn whole_ref(e: &Expression) -> Option<(&str, Vec<Step>)> {
+    let Expression::Traversal(t) = e else { return None };
     let Expression::Variable(root) = &t.expr else { return None };
     let root = root.value().as_str();
     let mut steps = Vec::new();
@@ -48,18 +54,100 @@ pub fn whole_block(e: &Expr) -> Option<(&str, Vec<Step>)> {
     (steps.len() == wanted).then_some((root, steps))
 }
 
-/// `each.value` of key `key` of a `for_each` over a whole block, and what it came from.
-pub fn element(world: &World, module: &[ModuleStep], e: &Expr, key: &str) -> Option<(Value, Vec<InstId>)> {
-    let (root, mut steps) = whole_block(e)?;
-    steps.push(Step::Index(Value::string(key.to_string())));
-    world.element(module, root, &steps, e.span)
+/// A `for_each` whose key `k` comes from element `[k]` of a whole block alone.
+enum PerKey<'e> {
+    /// `module.NAME`, `TYPE.NAME`, `data.TYPE.NAME` (see [`whole_block`]).
+    Whole(&'e str, Vec<Step>),
+    /// `{ for k, v in BLOCK : k => VALUE }`, optionally `if COND`, over a whole block that
+    /// itself uses `for_each` (so its keys are the map's keys, strings as the result's):
+    /// key `k` exists when COND holds for `k` and element `[k]`, and its value is VALUE
+    /// for them, so it comes from element `[k]` and what VALUE and COND read besides.
+    For {
+        root: &'e str,
+        steps: Vec<Step>,
+        key_var: &'e str,
+        value_var: &'e str,
+        value: Box<Expr>,
+        cond: Option<Box<Expr>>,
+    },
 }
 
-/// Per-key dependencies of a `for_each` over a whole block (`None`: not one, or an element
-/// the resolver does not reach, and then every instance keeps the whole value's).
+impl<'e> PerKey<'e> {
+    fn of(world: &World, module: &[ModuleStep], e: &'e Expr) -> Option<Self> {
+        if let Some((root, steps)) = whole_block(e) {
+            return Some(PerKey::Whole(root, steps));
+        }
+        let Expression::ForExpr(f) = &e.expr else { return None };
+        let key_var = f.intro.key_var.as_ref()?.value().as_str();
+        let value_var = f.intro.value_var.value().as_str();
+        let Some(Expression::Variable(key)) = &f.key_expr else { return None };
+        if f.grouping || key.value().as_str() != key_var || key_var == value_var {
+            return None;
+        }
+        let (root, steps) = whole_ref(&f.intro.collection_expr)?;
+        // Only a block with for_each iterates as a map keyed like its instances; a list
+        // (count) gives number keys, and a single object its attribute names.
+        let tree = world.tree(module)?;
+        let expanded_by_for_each = match (root, &steps[..]) {
+            ("module", [Step::Attr(name)]) => tree.module.module_calls.get(name)?.for_each.is_some(),
+            ("data", [Step::Attr(ty), Step::Attr(name)]) => {
+                tree.module.resources.get(&format!("data.{ty}.{name}"))?.for_each.is_some()
+            }
+            (ty, [Step::Attr(name)]) => tree.module.resources.get(&format!("{ty}.{name}"))?.for_each.is_some(),
+            _ => false,
+        };
+        if !expanded_by_for_each {
+            return None;
+        }
+        let sub = |x: &Expression| Box::new(Expr { expr: x.clone(), span: e.sub_span(x.span()) });
+        let value = sub(&f.value_expr);
+        let cond = f.cond.as_ref().map(|c| sub(&c.expr));
+        Some(PerKey::For { root, steps, key_var, value_var, value, cond })
+    }
+
+    /// `each.value` of key `key`, and what it came from (`None`: not reached, or an error or
+    /// an unknown condition; the caller then evaluates the whole `for_each`).
+    fn element(&self, world: &World, module: &[ModuleStep], span: Span, key: &str) -> Option<(Value, Vec<InstId>)> {
+        let (root, steps) = match self {
+            PerKey::Whole(root, steps) | PerKey::For { root, steps, .. } => (*root, steps),
+        };
+        let mut steps = steps.clone();
+        steps.push(Step::Index(Value::string(key.to_string())));
+        let (element, mut deps) = world.element(module, root, &steps, span)?;
+        let PerKey::For { key_var, value_var, value, cond, .. } = self else { return Some((element, deps)) };
+        let vars: IndexMap<String, Value> =
+            [(key_var.to_string(), Value::string(key.to_string())), (value_var.to_string(), element)]
+                .into_iter()
+                .collect();
+        if let Some(cond) = cond {
+            let (c, d, err) = world.eval_with(cond, module, &Binding::None, vars.clone());
+            if err.is_some() || !matches!(c.unmark().0, Value::Bool(true)) {
+                return None;
+            }
+            deps.extend(d);
+        }
+        let (v, d, err) = world.eval_with(value, module, &Binding::None, vars);
+        if err.is_some() {
+            return None;
+        }
+        deps.extend(d);
+        Some((v, deps))
+    }
+}
+
+/// `each.value` of key `key` of a `for_each` whose keys each come from one element of a
+/// whole block (a bare reference, or a `for` over one keeping its keys), and what it came
+/// from.
+pub fn element(world: &World, module: &[ModuleStep], e: &Expr, key: &str) -> Option<(Value, Vec<InstId>)> {
+    PerKey::of(world, module, e)?.element(world, module, e.span, key)
+}
+
+/// Per-key dependencies of a `for_each` whose keys each come from one element of a whole
+/// block (`None`: not one, or an element the resolver does not reach, and then every
+/// instance keeps the whole value's).
 fn key_deps(world: &World, module: &[ModuleStep], e: &Expr, keys: &[String]) -> Option<Vec<Arc<[InstId]>>> {
-    whole_block(e)?;
-    keys.iter().map(|k| element(world, module, e, k).map(|(_, deps)| deps.into())).collect()
+    let shape = PerKey::of(world, module, e)?;
+    keys.iter().map(|k| shape.element(world, module, e.span, k).map(|(_, deps)| deps.into())).collect()
 }
 
 /// Expands `count` or `for_each` (neither: one instance).

@@ -235,4 +235,5 @@ cases!(
     provider_changed_module,
     module_whole_instances,
     for_each_whole_resource,
+    for_each_for_whole,
 );
