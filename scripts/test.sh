@@ -27,15 +27,28 @@ packages+=(libvirt-daemon-system libvirt-clients qemu-system-x86 openvswitch-swi
 # libxml2-utils: xmllint, with which the opennebula tests validate the emulator's XML against
 # OpenNebula's XSDs (specs/opennebula-xsd/), as OpenNebula's own share/doc/xsd/test.sh does.
 packages+=(libxml2-utils)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing: ${missing[*]}" >&2
-  $sudo apt-get update -qq
+missing_packages() {
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+}
+# Twice, then a check: one install can remove a package the first look found (a machine with
+# qemu-utils from bookworm-backports loses it when qemu-system-x86 comes from bookworm, and
+# then every pagw test lacks qemu-img).
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+updated=""
+for pass in 1 2; do
+  missing_packages
+  [ ${#missing[@]} -gt 0 ] || break
+  echo "installing (pass $pass): ${missing[*]}" >&2
+  [ -n "$updated" ] || { $sudo apt-get update -qq; updated=1; }
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+done
+missing_packages
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "still missing after installing: ${missing[*]}; install them with: apt-get install -y ${missing[*]}" >&2
+  exit 1
 fi
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }

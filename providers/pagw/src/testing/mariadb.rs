@@ -68,9 +68,15 @@ impl TestMariaDb {
         }
         let mut dir = tempfile::Builder::new().prefix("tarn-mariadb-").tempdir().map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
+        // A temporary directory of its own: with the shared /tmp, concurrent test processes'
+        // bootstraps lost their temporary tables ("Could not remove temporary table
+        // '/tmp/#sql-temptable-…'", then "Unknown table 'mysql.tmp_user_sys'").
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         run(Command::new("mariadb-install-db")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args(["--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"])
             .current_dir(dir.path()))?;
         let mut last = String::new();
@@ -83,6 +89,7 @@ impl TestMariaDb {
             let mut cmd = Command::new(MARIADBD);
             cmd.arg("--no-defaults")
                 .arg(format!("--datadir={}", data.display()))
+                .arg(format!("--tmpdir={}", tmp.display()))
                 .arg(format!("--socket={}", dir.path().join("sock").display()))
                 .arg(format!("--pid-file={}", dir.path().join("pid").display()))
                 .arg(format!("--log-error={}", log.display()))
