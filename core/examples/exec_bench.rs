@@ -195,7 +195,7 @@ async fn main() {
     println!("bare tokio floor for 1000 x 20 ms at 10 in flight: {:.3} s", floor.as_secs_f64());
 
     let slow = plan_of("fault_object", "fault", 1000, |i| {
-        Value::map([("name", Value::string(format!("o{i}"))), ("latency_ms", Value::Number(20.0))])
+        Value::map([("name", Value::string(format!("o{i}"))), ("latency_ms", Value::number(20.0))])
     });
     let fault: Arc<dyn Provider> = Arc::new(tarn_provider_fault::FaultProvider::new());
     let t = run(&slow, "fault", fault, Arc::new(memory::MemoryBackend::new()), 10).await;

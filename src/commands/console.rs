@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use tarn_core::SourceMap;
 use tarn_core::plan::{self, Console};
 use tarn_sdk::Value;
-use tarn_sdk::value::format_number;
 
 /// What the console input is called in diagnostics.
 const INPUT_NAME: &str = "<console>";
@@ -152,7 +151,7 @@ fn write_inline(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&format_number(*n)),
+        Value::Number(n) => out.push_str(&n.to_text()),
         Value::String(s) => quote(s, out),
         Value::Unknown => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),

@@ -5,7 +5,6 @@
 use super::style;
 use std::fmt::{self, Write};
 use tarn_sdk::Value;
-use tarn_sdk::value::format_number;
 
 pub struct DiffStyle {
     pub color: bool,
@@ -198,7 +197,7 @@ fn write_inline(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&format_number(*n)),
+        Value::Number(n) => out.push_str(&n.to_text()),
         Value::String(s) => quote(s, out),
         Value::Unknown => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),
@@ -357,8 +356,8 @@ mod tests {
     #[test]
     fn unchanged_attributes_are_counted_not_shown() {
         let out = render(
-            Some(Value::map([("a", Value::string("same")), ("b", Value::Number(1.0))])),
-            Some(Value::map([("a", Value::string("same")), ("b", Value::Number(2.0))])),
+            Some(Value::map([("a", Value::string("same")), ("b", Value::number(1.0))])),
+            Some(Value::map([("a", Value::string("same")), ("b", Value::number(2.0))])),
         );
         assert!(out.contains("~ b = 1 -> 2"), "{out}");
         assert!(out.contains("1 unchanged attribute hidden"), "{out}");

@@ -285,7 +285,7 @@ mod tests {
         let v = Value::map([
             ("id", Value::Unknown),
             ("cfg", Value::map([("pw", Value::string("hunter2").sensitive())])),
-            ("n", Value::Number(3.0)),
+            ("n", Value::number(3.0)),
         ]);
         let (j, unknown, sensitive) = value(&v);
         assert_eq!(unknown, vec!["/id"]);

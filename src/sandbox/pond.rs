@@ -243,14 +243,14 @@ fn start_all() -> Result<Servers, String> {
         overrides.push((
             slot.address.to_string(),
             Value::map([
-                ("port", Value::Number(f64::from(slot.ssh_port))),
+                ("port", Value::number(f64::from(slot.ssh_port))),
                 ("user", Value::string(user.clone())),
                 ("private_key_file", Value::string(client.display().to_string())),
                 ("host_key_fingerprint", Value::string(fp.clone())),
                 ("root", Value::string(root.display().to_string())),
                 ("vhost_dir", Value::string(apache.join("sites").display().to_string())),
                 ("reload_command", Value::string(reload)),
-                ("http_port", Value::Number(f64::from(slot.http_port))),
+                ("http_port", Value::number(f64::from(slot.http_port))),
                 ("web_user", Value::string(web_user.clone())),
                 ("web_group", Value::string(web_group.clone())),
                 ("package_install_command", Value::string(install)),

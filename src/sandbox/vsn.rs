@@ -105,7 +105,7 @@ fn start_vsn() -> Result<(Process, Value, String), String> {
     let user = if is_root() { "root".to_string() } else { run(Command::new("id").arg("-un"))? };
     let node = Value::map([
         ("host", Value::string(ADDRESS.to_string())),
-        ("port", Value::Number(f64::from(slot.ssh_port))),
+        ("port", Value::number(f64::from(slot.ssh_port))),
         ("user", Value::string(user)),
         ("private_key_file", Value::string(client.display().to_string())),
         ("host_key_fingerprint", Value::string(fp.clone())),

@@ -31,7 +31,7 @@ pub fn constant_string(c: &dyn Constants, expr: &Expr, what: &str) -> Result<Str
     let v = c.constant(expr)?;
     match v.unmark().0 {
         Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(tarn_sdk::value::format_number(*n)),
+        Value::Number(n) => Ok(n.to_text()),
         Value::Bool(b) => Ok(b.to_string()),
         other => Err(Diagnostic::error(
             "Invalid value",

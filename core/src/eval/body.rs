@@ -123,7 +123,7 @@ fn dynamic(
     let pairs: Vec<(Value, Value)> = match coll.unmark().0 {
         Value::Unknown => return Ok(Some((kind, mark(Value::Unknown, sensitive)))),
         Value::Null => Vec::new(),
-        Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(),
+        Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::number(i), v.clone())).collect(),
         Value::Map(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
         other => {
             return Err(Diagnostic::error(

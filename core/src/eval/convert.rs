@@ -7,7 +7,6 @@
 use super::ops;
 use crate::config::TypeDefaults;
 use indexmap::IndexMap;
-use tarn_sdk::value::format_number;
 use tarn_sdk::{Type, Value};
 
 /// Converts `value` to type `ty`.
@@ -50,7 +49,7 @@ fn conv(value: &Value, ty: &Type, defaults: Option<&TypeDefaults>) -> Result<Val
         (Value::Unknown, _) | (Value::Null, _) | (_, Type::Any) => Ok(value.clone()),
         (_, Type::String) => ops::to_string(value).map(Value::String).ok_or_else(|| required(ty, value)),
         (_, Type::Number) => match value {
-            Value::Number(n) => Ok(Value::Number(*n)),
+            Value::Number(n) => Ok(Value::Number(n.clone())),
             Value::String(s) => ops::parse_number(s)
                 .map(Value::Number)
                 .ok_or_else(|| fail(format!("a number is required, but \"{s}\" is not a number"))),
@@ -130,7 +129,7 @@ fn elements(items: &[Value], element: &Type, defaults: Option<&TypeDefaults>) ->
 /// Set element order: numbers numerically, strings lexically, others by their display form.
 fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a.unmark().0, b.unmark().0) {
-        (Value::Number(x), Value::Number(y)) => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
+        (Value::Number(x), Value::Number(y)) => x.cmp_value(y),
         (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (x, y) => display(x).to_string().cmp(&display(y)),
@@ -139,7 +138,7 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
 
 fn display(v: &Value) -> String {
     match v {
-        Value::Number(n) => format_number(*n),
+        Value::Number(n) => n.to_text(),
         other => other.to_json_unmarked().to_string(),
     }
 }
@@ -154,8 +153,8 @@ mod tests {
 
     #[test]
     fn primitives_convert_like_terraform() {
-        assert_eq!(convert(&Value::string("5"), &Type::Number).unwrap(), Value::Number(5.0));
-        assert_eq!(convert(&Value::Number(2.5), &Type::String).unwrap(), Value::string("2.5"));
+        assert_eq!(convert(&Value::string("5"), &Type::Number).unwrap(), Value::number(5.0));
+        assert_eq!(convert(&Value::number(2.5), &Type::String).unwrap(), Value::string("2.5"));
         assert_eq!(convert(&Value::Bool(true), &Type::String).unwrap(), Value::string("true"));
         assert_eq!(convert(&Value::string("false"), &Type::Bool).unwrap(), Value::Bool(false));
         assert!(convert(&Value::string("x"), &Type::Number).is_err());
@@ -165,14 +164,14 @@ mod tests {
     #[test]
     fn marks_and_unknowns_survive() {
         let v = convert(&Value::string("1").sensitive(), &Type::Number).unwrap();
-        assert_eq!(v, Value::Number(1.0).sensitive());
+        assert_eq!(v, Value::number(1.0).sensitive());
         assert_eq!(convert(&Value::Unknown, &Type::Number).unwrap(), Value::Unknown);
         let l = convert(
             &Value::List(vec![Value::Unknown, Value::string("2")]),
             &Type::List { element: Box::new(Type::Number) },
         )
         .unwrap();
-        assert_eq!(l, Value::List(vec![Value::Unknown, Value::Number(2.0)]));
+        assert_eq!(l, Value::List(vec![Value::Unknown, Value::number(2.0)]));
     }
 
     #[test]
@@ -188,11 +187,11 @@ mod tests {
             optional: vec!["port".into(), "tag".into()],
         };
         let mut d = TypeDefaults::default();
-        d.values.insert("port".into(), Value::Number(80.0));
+        d.values.insert("port".into(), Value::number(80.0));
         let out =
             convert_with_defaults(&obj(&[("name", Value::string("a")), ("extra", Value::Bool(true))]), &ty, Some(&d))
                 .unwrap();
-        assert_eq!(out, obj(&[("name", Value::string("a")), ("port", Value::Number(80.0)), ("tag", Value::Null)]));
+        assert_eq!(out, obj(&[("name", Value::string("a")), ("port", Value::number(80.0)), ("tag", Value::Null)]));
         let list = Type::List { element: Box::new(ty) };
         let err =
             convert(&Value::List(vec![obj(&[("name", Value::string("a")), ("port", Value::string("x"))])]), &list)

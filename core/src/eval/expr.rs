@@ -84,8 +84,8 @@ impl<'a> Evaluator<'a> {
         match e {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-            Expression::Number(n) => match n.value().as_f64() {
-                Some(f) if f.is_finite() => Ok(Value::Number(f)),
+            Expression::Number(n) => match literal_number(n) {
+                Some(v) if v.is_finite() => Ok(Value::Number(v)),
                 _ => Err(error("Invalid number", "This number cannot be represented.", self.span_of(e))),
             },
             Expression::String(s) => Ok(Value::String(s.value().to_string())),
@@ -285,7 +285,7 @@ impl<'a> Evaluator<'a> {
         let inner = coll.unmark().0;
         let pairs: Vec<(Value, Value)> = match inner {
             Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
-            Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v.clone())).collect(),
+            Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::number(i), v.clone())).collect(),
             Value::Map(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
@@ -390,4 +390,29 @@ impl<'a> Evaluator<'a> {
         }
         Ok(())
     }
+}
+
+/// A number literal as Terraform reads it: its source text at 512 bits (`0.1` is not the f64
+/// 0.1); the parsed value when the text is not at hand (a tree built in code).
+fn literal_number(n: &hcl::edit::Formatted<hcl::Number>) -> Option<tarn_sdk::Number> {
+    if let Some(raw) = n.as_repr() {
+        let raw: &str = raw;
+        // `- 1` (a negative literal with a space) is read without the space.
+        let parsed = if raw.contains(char::is_whitespace) {
+            tarn_sdk::Number::parse(&raw.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+        } else {
+            tarn_sdk::Number::parse(raw)
+        };
+        if parsed.is_some() {
+            return parsed;
+        }
+    }
+    let v = n.value();
+    if let Some(i) = v.as_i64() {
+        return Some(tarn_sdk::Number::from_i64(i).with_prec(tarn_sdk::number::PARSE_PREC));
+    }
+    if let Some(u) = v.as_u64() {
+        return Some(tarn_sdk::Number::from_u64(u).with_prec(tarn_sdk::number::PARSE_PREC));
+    }
+    tarn_sdk::Number::parse(&v.to_string())
 }

@@ -344,8 +344,8 @@ proptest! {
 fn deep_nesting_is_refused_not_overflowed() {
     // Depths the parser accepts evaluate fully.
     let deep = |open: &str, close: &str| format!("{}1{}", open.repeat(30), close.repeat(30));
-    assert_eq!(super::tests::eval_src(&deep("\"${", "}\"")).ok(), Some(tarn_sdk::Value::Number(1.0)));
-    assert_eq!(super::tests::eval_src(&deep("try(", ")")).ok(), Some(tarn_sdk::Value::Number(1.0)));
+    assert_eq!(super::tests::eval_src(&deep("\"${", "}\"")).ok(), Some(tarn_sdk::Value::number(1.0)));
+    assert_eq!(super::tests::eval_src(&deep("try(", ")")).ok(), Some(tarn_sdk::Value::number(1.0)));
     assert!(super::tests::eval_src(&deep("[for x in [1] : ", "]")).is_ok());
     for depth in [30, 50, 63, 64, 70, 199, 300, 3000] {
         let src = format!("locals {{\n  v = {}1{}\n}}\n", "[".repeat(depth), "]".repeat(depth));

@@ -7,8 +7,7 @@
 //! about syntax trees.
 
 use hcl::edit::expr::{BinaryOperator, UnaryOperator};
-use tarn_sdk::Value;
-use tarn_sdk::value::format_number;
+use tarn_sdk::{Number, Value};
 
 /// Which operand a message is about, so the evaluator can point at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,23 +34,18 @@ pub fn mark(v: Value, sensitive: bool) -> Value {
 }
 
 /// A value's numeric reading under Terraform's conversions.
-pub fn to_number(v: &Value) -> Option<f64> {
+pub fn to_number(v: &Value) -> Option<Number> {
     match v.unmark().0 {
-        Value::Number(n) => Some(*n),
+        Value::Number(n) => Some(n.clone()),
         Value::String(s) => parse_number(s),
         _ => None,
     }
 }
 
-/// Parses a number the way HCL does: decimal, optional sign, fraction and exponent.
-pub fn parse_number(s: &str) -> Option<f64> {
-    let ok = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
-        && s.chars().any(|c| c.is_ascii_digit());
-    if !ok {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|n| n.is_finite())
+/// Parses a number the way Terraform converts a string: decimal, optional sign, fraction and
+/// exponent, at 512 bits (cty's `ParseNumberVal`).
+pub fn parse_number(s: &str) -> Option<Number> {
+    Number::parse(s)
 }
 
 pub fn to_bool(v: &Value) -> Option<bool> {
@@ -67,7 +61,7 @@ pub fn to_bool(v: &Value) -> Option<bool> {
 pub fn to_string(v: &Value) -> Option<String> {
     match v.unmark().0 {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(format_number(*n)),
+        Value::Number(n) => Some(n.to_text()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
@@ -92,7 +86,7 @@ pub fn unary(op: UnaryOperator, v: &Value) -> Result<Value, OpError> {
         return Ok(mark(Value::Unknown, sensitive));
     }
     match op {
-        UnaryOperator::Neg => to_number(v).map(|n| mark(Value::Number(-n), sensitive)).ok_or_else(|| {
+        UnaryOperator::Neg => to_number(v).map(|n| mark(Value::Number(n.neg()), sensitive)).ok_or_else(|| {
             err(
                 Side::Whole,
                 "Invalid operand",
@@ -147,28 +141,33 @@ pub fn binary(op: BinaryOperator, lhs: &Value, rhs: &Value) -> Result<Value, OpE
             let l = operand_number(lhs, Side::Left)?;
             let r = operand_number(rhs, Side::Right)?;
             let (Some(a), Some(b)) = (l, r) else { return Ok(mark(Value::Unknown, sensitive)) };
+            use std::cmp::Ordering::{Greater, Less};
+            let order = || a.cmp_value(&b);
+            // Arithmetic as cty computes it (see tarn_sdk::Number); `None` is Go's NaN.
             let out = match op {
-                B::Plus => Value::Number(a + b),
-                B::Minus => Value::Number(a - b),
-                B::Mul => Value::Number(a * b),
+                B::Plus => a.add(&b).map(Value::Number),
+                B::Minus => a.sub(&b).map(Value::Number),
+                B::Mul => a.mul(&b).map(Value::Number),
                 // As cty: x % 0 is x; 0 / 0 blames the whole operation; x / 0 overflows below.
-                B::Mod if b == 0.0 => Value::Number(a),
-                B::Div if b == 0.0 && a == 0.0 => {
+                B::Div if b.is_zero() && a.is_zero() => {
                     return Err(err(
                         Side::Whole,
                         "Division by zero",
                         "The right operand of this operation is zero; division by zero is not defined.",
                     ));
                 }
-                B::Div => Value::Number(a / b),
-                B::Mod => Value::Number(a % b),
-                B::Less => Value::Bool(a < b),
-                B::LessEq => Value::Bool(a <= b),
-                B::Greater => Value::Bool(a > b),
-                B::GreaterEq => Value::Bool(a >= b),
-                _ => Value::Unknown,
+                B::Div => a.div(&b).map(Value::Number),
+                B::Mod => a.rem(&b).map(Value::Number),
+                B::Less => Some(Value::Bool(order() == Less)),
+                B::LessEq => Some(Value::Bool(order() != Greater)),
+                B::Greater => Some(Value::Bool(order() == Greater)),
+                B::GreaterEq => Some(Value::Bool(order() != Less)),
+                _ => Some(Value::Unknown),
             };
-            if let Value::Number(n) = out
+            let Some(out) = out else {
+                return Err(err(Side::Whole, "Arithmetic overflow", "The result of this operation is not a number."));
+            };
+            if let Value::Number(n) = &out
                 && !n.is_finite()
             {
                 return Err(err(
@@ -183,7 +182,7 @@ pub fn binary(op: BinaryOperator, lhs: &Value, rhs: &Value) -> Result<Value, OpE
 }
 
 /// `Ok(None)` for unknown.
-fn operand_number(v: &Value, side: Side) -> Result<Option<f64>, OpError> {
+fn operand_number(v: &Value, side: Side) -> Result<Option<Number>, OpError> {
     if v.is_unknown() {
         return Ok(None);
     }
@@ -226,9 +225,11 @@ fn side_name(side: Side) -> &'static str {
     }
 }
 
-/// Deep equality ignoring sensitive marks; numbers compare numerically.
+/// Deep equality ignoring sensitive marks; numbers compare by exact value (Terraform 1.0.3's
+/// `==`: a float64 `0.1` is not the literal `0.1`).
 pub fn equal(a: &Value, b: &Value) -> bool {
     match (a.unmark().0, b.unmark().0) {
+        (Value::Number(x), Value::Number(y)) => x.same_value(y),
         (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q)),
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
@@ -247,11 +248,11 @@ mod tests {
         let ops =
             [B::Eq, B::NotEq, B::LessEq, B::GreaterEq, B::Less, B::Greater, B::Plus, B::Minus, B::Mul, B::Div, B::Mod];
         for op in ops {
-            assert_eq!(binary(op, &Value::Unknown, &Value::Number(1.0)).unwrap(), Value::Unknown, "{op:?}");
-            assert_eq!(binary(op, &Value::Number(1.0), &Value::Unknown).unwrap(), Value::Unknown, "{op:?}");
-            let s = binary(op, &Value::Number(2.0).sensitive(), &Value::Number(1.0)).unwrap();
+            assert_eq!(binary(op, &Value::Unknown, &Value::number(1.0)).unwrap(), Value::Unknown, "{op:?}");
+            assert_eq!(binary(op, &Value::number(1.0), &Value::Unknown).unwrap(), Value::Unknown, "{op:?}");
+            let s = binary(op, &Value::number(2.0).sensitive(), &Value::number(1.0)).unwrap();
             assert!(s.is_sensitive(), "{op:?}");
-            let su = binary(op, &Value::Number(2.0).sensitive(), &Value::Unknown).unwrap();
+            let su = binary(op, &Value::number(2.0).sensitive(), &Value::Unknown).unwrap();
             assert!(su.is_sensitive() && su.is_unknown(), "{op:?}");
         }
         for op in [B::And, B::Or] {
@@ -270,7 +271,7 @@ mod tests {
 
     #[test]
     fn unary_marks_and_errors() {
-        assert_eq!(unary(UnaryOperator::Neg, &Value::string("3")).unwrap(), Value::Number(-3.0));
+        assert_eq!(unary(UnaryOperator::Neg, &Value::string("3")).unwrap(), Value::number(-3.0));
         assert!(unary(UnaryOperator::Not, &Value::Bool(true).sensitive()).unwrap().is_sensitive());
         assert_eq!(unary(UnaryOperator::Not, &Value::Unknown).unwrap(), Value::Unknown);
         assert!(unary(UnaryOperator::Neg, &Value::Null).is_err());
@@ -278,14 +279,31 @@ mod tests {
 
     #[test]
     fn conversions_and_errors() {
-        assert_eq!(binary(B::Plus, &Value::string("2"), &Value::Number(3.0)).unwrap(), Value::Number(5.0));
-        assert_eq!(binary(B::Eq, &Value::string("1"), &Value::Number(1.0)).unwrap(), Value::Bool(false));
-        assert_eq!(binary(B::Div, &Value::Number(0.0), &Value::Number(0.0)).unwrap_err().side, Side::Whole);
-        assert_eq!(binary(B::Mod, &Value::Number(3.0), &Value::Number(0.0)).unwrap(), Value::Number(3.0));
+        assert_eq!(binary(B::Plus, &Value::string("2"), &Value::number(3.0)).unwrap(), Value::number(5.0));
+        assert_eq!(binary(B::Eq, &Value::string("1"), &Value::number(1.0)).unwrap(), Value::Bool(false));
+        assert_eq!(binary(B::Div, &Value::number(0.0), &Value::number(0.0)).unwrap_err().side, Side::Whole);
+        assert_eq!(binary(B::Mod, &Value::number(3.0), &Value::number(0.0)).unwrap(), Value::number(3.0));
         // Terraform blames a null operand on the whole operation.
-        assert_eq!(binary(B::Plus, &Value::Null, &Value::Number(1.0)).unwrap_err().side, Side::Whole);
-        assert_eq!(parse_number("1e3"), Some(1000.0));
+        assert_eq!(binary(B::Plus, &Value::Null, &Value::number(1.0)).unwrap_err().side, Side::Whole);
+        assert_eq!(parse_number("1e3"), Some(Number::from(1000)));
         assert_eq!(parse_number("inf"), None);
         assert_eq!(parse_number("1.2.3"), None);
+    }
+
+    #[test]
+    fn arithmetic_is_terraforms() {
+        let n = |s: &str| Value::Number(Number::parse(s).unwrap());
+        let text = |v: Value| v.as_number().unwrap().to_text();
+        assert_eq!(text(binary(B::Plus, &n("0.1"), &n("0.2")).unwrap()), "0.3");
+        assert_eq!(
+            binary(B::Eq, &binary(B::Plus, &n("0.1"), &n("0.2")).unwrap(), &n("0.3")).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(text(binary(B::Plus, &n("9007199254740993"), &n("0")).unwrap()), "9007199254740993");
+        assert_eq!(binary(B::Greater, &n("9007199254740993"), &n("9007199254740992")).unwrap(), Value::Bool(true));
+        // An f64 0.1 is not the literal 0.1 for `==`, as in Terraform 1.0.3.
+        assert_eq!(binary(B::Eq, &Value::number(0.1), &n("0.1")).unwrap(), Value::Bool(false));
+        assert_eq!(text(unary(UnaryOperator::Neg, &n("0")).unwrap()), "-0");
+        assert_eq!(binary(B::Div, &n("1"), &n("0")).unwrap_err().summary, "Arithmetic overflow");
     }
 }

@@ -43,7 +43,7 @@ fn s(x: &str) -> Value {
 }
 
 fn n(x: f64) -> Value {
-    Value::Number(x)
+    Value::number(x)
 }
 
 pub(crate) fn scope() -> TestResolver {

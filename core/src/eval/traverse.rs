@@ -26,7 +26,7 @@ impl Evaluator<'_> {
         for op in &ops {
             match op {
                 TraversalOperator::GetAttr(id) => steps.push(Step::Attr(id.value().to_string())),
-                TraversalOperator::LegacyIndex(i) => steps.push(Step::Index(Value::Number(*i.value() as f64))),
+                TraversalOperator::LegacyIndex(i) => steps.push(Step::Index(Value::number(*i.value()))),
                 TraversalOperator::Index(e) => steps.push(Step::Index(self.eval(e)?)),
                 TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => break,
             }
@@ -69,7 +69,7 @@ impl Evaluator<'_> {
                 op => {
                     let step = match op {
                         TraversalOperator::GetAttr(id) => Step::Attr(id.value().to_string()),
-                        TraversalOperator::LegacyIndex(n) => Step::Index(Value::Number(*n.value() as f64)),
+                        TraversalOperator::LegacyIndex(n) => Step::Index(Value::number(*n.value())),
                         TraversalOperator::Index(e) => match steps.get(i) {
                             Some(s) => s.clone(),
                             None => Step::Index(self.eval(e)?),
@@ -100,7 +100,7 @@ impl Evaluator<'_> {
                 let span = spans.get(j).copied().unwrap_or(self.fallback);
                 let step = match op {
                     TraversalOperator::GetAttr(id) => Step::Attr(id.value().to_string()),
-                    TraversalOperator::LegacyIndex(n) => Step::Index(Value::Number(*n.value() as f64)),
+                    TraversalOperator::LegacyIndex(n) => Step::Index(Value::number(*n.value())),
                     TraversalOperator::Index(e) => Step::Index(self.eval(e)?),
                     _ => continue,
                 };
@@ -164,15 +164,15 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
         (Value::List(items), Step::Index(k)) => {
             let idx = super::ops::to_number(k);
             match idx {
-                Some(n) if n.fract() == 0.0 && n >= 0.0 && (n as usize) < items.len() => {
-                    mark(items[n as usize].clone(), k.contains_sensitive())
+                Some(n) if n.to_usize().is_some_and(|i| i < items.len()) => {
+                    mark(items[n.to_usize().unwrap_or(0)].clone(), k.contains_sensitive())
                 }
-                Some(n) if n.fract() == 0.0 => {
+                Some(n) if n.is_integer() => {
                     return Err(error(
                         "Invalid index",
                         format!(
                             "The given key does not identify an element in this collection value: index {} is out of range for a list of {} element{}.",
-                            tarn_sdk::value::format_number(n),
+                            n.to_text(),
                             items.len(),
                             if items.len() == 1 { "" } else { "s" }
                         ),

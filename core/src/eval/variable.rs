@@ -149,8 +149,8 @@ variable "pw" {
 
     #[test]
     fn defaults_conversion_marks_and_validation() {
-        assert_eq!(run(SRC, "port", None).unwrap(), Value::Number(8080.0));
-        let e = run(SRC, "port", Some(Value::Number(80.0))).unwrap_err();
+        assert_eq!(run(SRC, "port", None).unwrap(), Value::number(8080.0));
+        let e = run(SRC, "port", Some(Value::number(80.0))).unwrap_err();
         assert_eq!(e.0[0].summary, "Invalid value for variable");
         assert!(e.0[0].detail.starts_with("The port must be above 1024, got 80."), "{}", e.0[0].detail);
         assert_eq!(run(SRC, "port", Some(Value::Unknown)).unwrap(), Value::Unknown);

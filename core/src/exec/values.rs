@@ -227,7 +227,7 @@ mod tests {
         let got = Value::map([
             ("pw", Value::string("hunter2")),
             ("tags", Value::map([("a/b", Value::string("x"))])),
-            ("n", Value::Number(1.0)),
+            ("n", Value::number(1.0)),
         ]);
         let marked = remark(got, Some(&schema), Some(&planned));
         let meta = RowMeta {

@@ -4,7 +4,7 @@
 use super::table::Spec;
 use super::{FuncContext, FuncError};
 use indexmap::IndexMap;
-use tarn_sdk::Value;
+use tarn_sdk::{Number, Value};
 
 /// Builds the error that blames parameter `name` (argument `index`).
 pub(crate) fn param_error(name: &str, index: usize, msg: &str) -> FuncError {
@@ -53,14 +53,19 @@ impl<'a> Args<'a> {
         self.get(i).as_str().ok_or_else(|| self.err(i, "string required."))
     }
 
-    pub fn num(&self, i: usize) -> Result<f64, FuncError> {
+    /// The number, exact (Terraform's arbitrary precision).
+    pub fn number(&self, i: usize) -> Result<&Number, FuncError> {
         self.get(i).as_number().ok_or_else(|| self.err(i, "number required."))
+    }
+
+    /// The number as the nearest f64, for Terraform's functions that compute in Go's float64.
+    pub fn num(&self, i: usize) -> Result<f64, FuncError> {
+        self.number(i).map(Number::to_f64)
     }
 
     /// A number that must be whole, as Terraform requires for offsets, counts and indexes.
     pub fn int(&self, i: usize) -> Result<i64, FuncError> {
-        let n = self.num(i)?;
-        to_int(n).ok_or_else(|| self.err(i, "value must be a whole number."))
+        self.number(i)?.to_i64().ok_or_else(|| self.err(i, "value must be a whole number."))
     }
 
     pub fn list(&self, i: usize) -> Result<&[Value], FuncError> {
@@ -90,7 +95,7 @@ pub(crate) fn to_int(n: f64) -> Option<i64> {
 pub(crate) fn elem_string(v: &Value) -> Result<String, &'static str> {
     match v.unmark().0 {
         Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(tarn_sdk::value::format_number(*n)),
+        Value::Number(n) => Ok(n.to_text()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Null => Err("is null; a string is required."),
         _ => Err("must be a string."),

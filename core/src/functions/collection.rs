@@ -7,7 +7,7 @@ use super::args::elem_string;
 use super::set::{has, same};
 use super::{Args, FuncError};
 use indexmap::IndexMap;
-use tarn_sdk::Value;
+use tarn_sdk::{Number, Value};
 
 /// Terraform's own cap on `range`; also what keeps a typo from allocating gigabytes.
 const MAX_RANGE: usize = 1024;
@@ -25,7 +25,7 @@ pub(crate) fn length(a: &Args) -> Result<Value, FuncError> {
         Value::Map(m) => m.len(),
         _ => return Err(a.err(0, "argument must be a string, a collection type, or a structural type.")),
     };
-    Ok(Value::Number(n as f64))
+    Ok(Value::number(n))
 }
 
 /// Argument `i` converted to a list of one element type, as Terraform converts an argument
@@ -121,7 +121,7 @@ pub(crate) fn index(a: &Args) -> Result<Value, FuncError> {
     let found = if needle.is_wholly_known() {
         items.iter().enumerate().find_map(|(i, v)| match v.is_wholly_known() {
             false => Some(Value::Unknown),
-            true if same(v, needle) => Some(Value::Number(i as f64)),
+            true if same(v, needle) => Some(Value::number(i)),
             true => None,
         })
     } else {
@@ -174,38 +174,45 @@ pub(crate) fn merge(a: &Args) -> Result<Value, FuncError> {
     Ok(Value::Map(out))
 }
 
-/// `range(limit)`, `range(start, limit)`, `range(start, limit, step)`; fractions allowed.
+/// `range(limit)`, `range(start, limit)`, `range(start, limit, step)`; fractions allowed. As
+/// cty, the values are computed with Terraform's numbers (`start + step + step ...`).
 pub(crate) fn range(a: &Args) -> Result<Value, FuncError> {
+    use std::cmp::Ordering::{Greater, Less};
+    let unit = |down: bool| Number::from_i64(if down { -1 } else { 1 });
     let (start, end, step) = match a.len() {
         1 => {
-            let end = a.num(0)?;
-            (0.0, end, if end < 0.0 { -1.0 } else { 1.0 })
+            let end = a.number(0)?.clone();
+            let step = unit(end.signum() < 0);
+            (Number::from_i64(0), end, step)
         }
         2 => {
-            let (start, end) = (a.num(0)?, a.num(1)?);
-            (start, end, if end < start { -1.0 } else { 1.0 })
+            let (start, end) = (a.number(0)?.clone(), a.number(1)?.clone());
+            let step = unit(end.cmp_value(&start) == Less);
+            (start, end, step)
         }
-        _ => (a.num(0)?, a.num(1)?, a.num(2)?),
+        _ => (a.number(0)?.clone(), a.number(1)?.clone(), a.number(2)?.clone()),
     };
-    if step == 0.0 {
+    if step.is_zero() {
         return Err(a.err(2, "step must not be zero."));
     }
-    if step < 0.0 && end > start {
+    let down = step.signum() < 0;
+    if down && end.cmp_value(&start) == Greater {
         return Err(a.err(1, "end must be less than start when step is negative."));
     }
-    if step > 0.0 && end < start {
+    if !down && end.cmp_value(&start) == Less {
         return Err(a.err(1, "end must be greater than start when step is positive."));
     }
     let mut out = Vec::new();
     let mut i = start;
-    while (step < 0.0 && i > end) || (step > 0.0 && i < end) {
+    while (down && i.cmp_value(&end) == Greater) || (!down && i.cmp_value(&end) == Less) {
         if out.len() >= MAX_RANGE {
             return Err(FuncError::call(format!(
                 "More than {MAX_RANGE} values were generated; either decrease the difference between start and end or use a larger step."
             )));
         }
+        let next = i.add(&step).ok_or_else(|| FuncError::call("The range is not finite."))?;
         out.push(Value::Number(i));
-        i += step;
+        i = next;
     }
     list(out)
 }
@@ -413,18 +420,19 @@ pub(crate) fn sum(a: &Args) -> Result<Value, FuncError> {
         return Err(a.err(0, "cannot sum an empty list."));
     };
     let mut total = match first {
-        Value::Number(n) => *n,
+        Value::Number(n) => n.clone(),
         Value::Null => return Err(not_numbers()),
         other => {
             return Err(FuncError::call(format!("type mismatch: want number but value 0 is {}.", other.type_name())));
         }
     };
     for v in rest {
-        total += match v {
-            Value::Number(n) => *n,
+        let n = match v {
+            Value::Number(n) => n.clone(),
             Value::String(s) => super::convert::parse_number(s).ok_or_else(not_numbers)?,
             _ => return Err(not_numbers()),
         };
+        total = total.add(&n).ok_or_else(|| FuncError::call("can't compute sum of opposing infinities"))?;
     }
     Ok(Value::Number(total))
 }

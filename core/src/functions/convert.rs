@@ -4,23 +4,19 @@
 
 use super::set::canonical;
 use super::{Args, FuncError};
-use tarn_sdk::Value;
-use tarn_sdk::value::format_number;
+use tarn_sdk::{Number, Value};
 
-/// A decimal number as Terraform accepts it: `12`, `-1.5`, `1e3`; no hex, no `inf`/`NaN`.
-pub(crate) fn parse_number(s: &str) -> Option<f64> {
-    let plain = s.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
-    if !plain || !s.chars().any(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|n| n.is_finite())
+/// A decimal number as Terraform accepts it: `12`, `-1.5`, `1e3`; no hex, no `inf`/`NaN`. Read
+/// at 512 bits, as cty's `ParseNumberVal` does.
+pub(crate) fn parse_number(s: &str) -> Option<Number> {
+    Number::parse(s).filter(Number::is_finite)
 }
 
 pub(crate) fn tostring(a: &Args) -> Result<Value, FuncError> {
     match a.get(0) {
         Value::Null => Ok(Value::Null),
         Value::String(s) => Ok(Value::String(s.clone())),
-        Value::Number(n) => Ok(Value::String(format_number(*n))),
+        Value::Number(n) => Ok(Value::String(n.to_text())),
         Value::Bool(b) => Ok(Value::String(b.to_string())),
         other => Err(a.err(0, format!("cannot convert {} to string.", other.type_name()))),
     }
@@ -29,7 +25,7 @@ pub(crate) fn tostring(a: &Args) -> Result<Value, FuncError> {
 pub(crate) fn tonumber(a: &Args) -> Result<Value, FuncError> {
     match a.get(0) {
         Value::Null => Ok(Value::Null),
-        Value::Number(n) => Ok(Value::Number(*n)),
+        Value::Number(n) => Ok(Value::Number(n.clone())),
         Value::String(s) => parse_number(s).map(Value::Number).ok_or_else(|| {
             a.err(
                 0,
@@ -82,7 +78,7 @@ pub(crate) fn unify_elements(items: Vec<Value>) -> Result<Vec<Value>, ()> {
         .map(|v| {
             let (inner, sensitive) = v.unmark();
             let s = match inner {
-                Value::Number(n) => Value::String(format_number(*n)),
+                Value::Number(n) => Value::String(n.to_text()),
                 Value::Bool(b) => Value::String(b.to_string()),
                 _ => return v,
             };

@@ -82,10 +82,10 @@ mod tests {
         assert!(h.starts_with("$2a$10$") && h.len() == 60, "{h}");
         assert!(::bcrypt::verify("hunter2", &h).unwrap());
         assert!(!::bcrypt::verify("hunter3", &h).unwrap());
-        let h = string(call("bcrypt", vec![Value::string("x"), Value::Number(4.0)]).unwrap());
+        let h = string(call("bcrypt", vec![Value::string("x"), Value::number(4.0)]).unwrap());
         assert!(h.starts_with("$2a$04$") && ::bcrypt::verify("x", &h).unwrap(), "{h}");
         // Below the minimum, Go uses its default cost.
-        let h = string(call("bcrypt", vec![Value::string("x"), Value::Number(3.0)]).unwrap());
+        let h = string(call("bcrypt", vec![Value::string("x"), Value::number(3.0)]).unwrap());
         assert!(h.starts_with("$2a$10$"), "{h}");
         // Go truncates past 72 bytes instead of refusing.
         let long = "a".repeat(100);
@@ -96,9 +96,9 @@ mod tests {
     #[test]
     fn bcrypt_refuses_what_terraform_refuses() {
         for (args, why) in [
-            (vec![Value::string("x"), Value::Number(32.0)], "outside allowed range (4,31)"),
-            (vec![Value::string("x"), Value::Number(31.5)], "whole number"),
-            (vec![Value::string("x"), Value::Number(4.0), Value::Number(5.0)], "no more than two"),
+            (vec![Value::string("x"), Value::number(32.0)], "outside allowed range (4,31)"),
+            (vec![Value::string("x"), Value::number(31.5)], "whole number"),
+            (vec![Value::string("x"), Value::number(4.0), Value::number(5.0)], "no more than two"),
         ] {
             let e = call("bcrypt", args).expect_err(why);
             assert!(e.message.contains(why) && e.arg.is_none(), "{e:?}");

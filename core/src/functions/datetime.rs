@@ -211,7 +211,7 @@ pub(crate) fn timeadd(a: &Args) -> Result<Value, FuncError> {
 
 pub(crate) fn timecmp(a: &Args) -> Result<Value, FuncError> {
     let (x, y) = (parse(a, 0)?, parse(a, 1)?);
-    Ok(Value::Number(match x.cmp(&y) {
+    Ok(Value::number(match x.cmp(&y) {
         std::cmp::Ordering::Less => -1.0,
         std::cmp::Ordering::Equal => 0.0,
         std::cmp::Ordering::Greater => 1.0,

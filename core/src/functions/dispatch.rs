@@ -84,7 +84,7 @@ fn sensitive_texts(args: &[Value]) -> Vec<String> {
             Value::List(items) => items.iter().for_each(|i| walk(i, inside, out)),
             Value::Map(m) => m.values().for_each(|i| walk(i, inside, out)),
             Value::String(s) if inside && !s.is_empty() => out.push(s.clone()),
-            Value::Number(n) if inside => out.push(tarn_sdk::value::format_number(*n)),
+            Value::Number(n) if inside => out.push(n.to_text()),
             Value::Bool(b) if inside => out.push(b.to_string()),
             _ => {}
         }
@@ -164,7 +164,7 @@ fn convert_param(ty: Ty, v: Value) -> Option<Value> {
     match (ty, v) {
         (Ty::Any, v) => Some(v),
         (Ty::String, Value::String(s)) => Some(Value::String(s)),
-        (Ty::String, Value::Number(n)) => Some(Value::String(tarn_sdk::value::format_number(n))),
+        (Ty::String, Value::Number(n)) => Some(Value::String(n.to_text())),
         (Ty::String, Value::Bool(b)) => Some(Value::String(b.to_string())),
         (Ty::Number, Value::Number(n)) => Some(Value::Number(n)),
         (Ty::Number, Value::String(s)) => convert::parse_number(&s).map(Value::Number),

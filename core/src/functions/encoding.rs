@@ -6,7 +6,6 @@ use super::{Args, FuncError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use tarn_sdk::Value;
-use tarn_sdk::value::format_number;
 
 /// Compact JSON as Terraform's `jsonencode` writes it: object keys sorted, numbers in plain
 /// decimal (never exponent form), and Go's HTML-safe escapes for `<`, `>` and `&`. Shared with
@@ -21,7 +20,7 @@ fn write_json(v: &Value, out: &mut String) {
     match v.unmark().0 {
         Value::Null | Value::Unknown => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) if n.is_finite() => out.push_str(&format_number(*n)),
+        Value::Number(n) if n.is_finite() => out.push_str(&n.to_text()),
         Value::Number(_) => out.push_str("null"),
         Value::String(s) => write_json_string(s, out),
         Value::List(items) => {
@@ -90,7 +89,7 @@ fn yaml_scalar(v: &Value) -> Option<String> {
     match v.unmark().0 {
         Value::Null | Value::Unknown => Some("null".into()),
         Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(format_number(*n)),
+        Value::Number(n) => Some(n.to_text()),
         // A JSON string literal is a valid YAML double-quoted scalar.
         Value::String(s) => Some(serde_json::Value::String(s.clone()).to_string()),
         Value::List(l) if l.is_empty() => Some("[]".into()),

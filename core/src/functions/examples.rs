@@ -212,7 +212,10 @@ fn json(text: &str) -> Result<Value, String> {
 /// be one unit in the last place away from Rust's.
 fn close(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.to_f64(), y.to_f64());
+            (x - y).abs() <= 1e-12 * x.abs().max(1.0)
+        }
         (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close(p, q)),
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w)))

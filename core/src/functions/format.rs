@@ -4,8 +4,8 @@
 
 use super::text::graphemes;
 use super::{Args, FuncError};
-use tarn_sdk::Value;
-use tarn_sdk::value::format_number;
+use tarn_sdk::number::Style;
+use tarn_sdk::{Number, Value};
 
 /// Width and precision beyond this are refused rather than allocated.
 const MAX_WIDTH: usize = 10_000;
@@ -202,7 +202,7 @@ fn render_verb(verb: char, v: &Verb, arg: &Value) -> Result<String, String> {
         'v' => Ok(match arg {
             Value::String(s) => s.clone(),
             // cty prints numbers with big.Float's shortest %g.
-            Value::Number(n) => float('g', &Verb::default(), *n),
+            Value::Number(n) => float('g', &Verb::default(), n),
             Value::Bool(b) => b.to_string(),
             other => json(other),
         }),
@@ -220,8 +220,8 @@ fn render_verb(verb: char, v: &Verb, arg: &Value) -> Result<String, String> {
             Value::String(s) if s == "true" || s == "false" => Ok(s.clone()),
             _ => Err("bool required".into()),
         },
-        'd' | 'b' | 'o' | 'x' | 'X' => integer(verb, v, as_number(arg)?),
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' => Ok(float(verb, v, as_number(arg)?)),
+        'd' | 'b' | 'o' | 'x' | 'X' => integer(verb, v, &as_number(arg)?),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' => Ok(float(verb, v, &as_number(arg)?)),
         _ => Err(String::new()),
     }
 }
@@ -229,15 +229,15 @@ fn render_verb(verb: char, v: &Verb, arg: &Value) -> Result<String, String> {
 fn as_string(arg: &Value) -> Result<String, String> {
     match arg {
         Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(format_number(*n)),
+        Value::Number(n) => Ok(n.to_text()),
         Value::Bool(b) => Ok(b.to_string()),
         _ => Err("string required".into()),
     }
 }
 
-fn as_number(arg: &Value) -> Result<f64, String> {
+fn as_number(arg: &Value) -> Result<Number, String> {
     match arg {
-        Value::Number(n) => Ok(*n),
+        Value::Number(n) => Ok(n.clone()),
         Value::String(s) => super::convert::parse_number(s).ok_or_else(|| "number required".to_string()),
         _ => Err("number required".into()),
     }
@@ -259,94 +259,46 @@ fn sign(v: &Verb, negative: bool) -> &'static str {
     }
 }
 
-fn integer(verb: char, v: &Verb, n: f64) -> Result<String, String> {
-    if !n.is_finite() || n.fract() != 0.0 {
-        return Err("an integer is required".into());
-    }
-    if n.abs() >= 1.7e38 {
-        return Err("number is too large to format as an integer".into());
-    }
-    let mag = n.abs() as u128;
+/// `%d`, `%b`, `%o`, `%x`, `%X`: the exact digits of a whole number, as Go formats a `big.Int`.
+fn integer(verb: char, v: &Verb, n: &Number) -> Result<String, String> {
+    let radix = match verb {
+        'b' => 2,
+        'o' => 8,
+        'x' | 'X' => 16,
+        _ => 10,
+    };
+    let Some(mag) = n.abs().to_integer_radix(radix) else { return Err("an integer is required".into()) };
     let digits = match verb {
-        'b' => format!("{mag:b}"),
-        'o' => format!("{}{mag:o}", if v.sharp { "0" } else { "" }),
-        'x' => format!("{}{mag:x}", if v.sharp { "0x" } else { "" }),
-        'X' => format!("{}{mag:X}", if v.sharp { "0X" } else { "" }),
-        _ => mag.to_string(),
+        'o' if v.sharp => format!("0{mag}"),
+        'x' if v.sharp => format!("0x{mag}"),
+        'X' if v.sharp => format!("0X{}", mag.to_uppercase()),
+        'X' => mag.to_uppercase(),
+        _ => mag,
     };
-    Ok(format!("{}{digits}", sign(v, n < 0.0)))
+    Ok(format!("{}{digits}", sign(v, n.signum() < 0)))
 }
 
-fn float(verb: char, v: &Verb, n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".into();
-    }
-    if n.is_infinite() {
-        return format!(
-            "{}Inf",
-            if n < 0.0 {
-                "-"
-            } else if v.plus {
-                "+"
-            } else {
-                ""
-            }
-        );
-    }
-    let body = match verb {
-        'e' | 'E' => exp_form(n.abs(), v.prec.unwrap_or(6)),
-        'f' | 'F' => format!("{:.*}", v.prec.unwrap_or(6), n.abs()),
-        _ => general(n.abs(), v),
+/// `%e`, `%f`, `%g` (and `%v` of a number) as Go's `big.Float.Format`: 6 digits by default for
+/// `%e` and `%f`, the shortest exact form for `%g`.
+fn float(verb: char, v: &Verb, n: &Number) -> String {
+    let upper = verb.is_ascii_uppercase();
+    let style = match verb.to_ascii_lowercase() {
+        'e' => Style::Exp { upper },
+        'f' => Style::Fixed,
+        _ => Style::General { upper },
     };
-    let body = if verb.is_ascii_uppercase() { body.to_uppercase() } else { body };
-    format!("{}{body}", sign(v, n.is_sign_negative() && n != 0.0))
-}
-
-/// Go's exponent form: at least two exponent digits and an explicit sign (`1.5e+03`).
-fn exp_form(n: f64, prec: usize) -> String {
-    fix_exponent(&format!("{n:.prec$e}"))
-}
-
-fn fix_exponent(s: &str) -> String {
-    let Some((mant, exp)) = s.split_once('e') else { return s.to_string() };
-    let (neg, digits) = match exp.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, exp),
+    let prec = match (v.prec, style) {
+        (Some(p), _) => p as i64,
+        (None, Style::General { .. }) => -1,
+        (None, _) => 6,
     };
-    format!("{mant}e{}{:0>2}", if neg { '-' } else { '+' }, digits)
-}
-
-/// `%g`: the shortest representation (or `prec` significant digits), in exponent form when the
-/// exponent is below -4 or at least the precision (6 for the shortest form), as Go does.
-fn general(n: f64, v: &Verb) -> String {
-    let sci = match v.prec {
-        Some(p) => format!("{:.*e}", p.max(1) - 1, n),
-        None => format!("{n:e}"),
-    };
-    let Some((mant, exp)) = sci.split_once('e') else { return sci };
-    let exp: i64 = exp.parse().unwrap_or(0);
-    let mut digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    if !v.sharp {
-        while digits.len() > 1 && digits.ends_with('0') {
-            digits.pop();
-        }
+    let text = n.format(style, prec);
+    match text.strip_prefix('-').or_else(|| text.strip_prefix('+')) {
+        // A negative number, or +Inf (whose sign Go keeps, or turns into a space).
+        Some(body) if text.starts_with('-') => format!("-{body}"),
+        Some(body) => format!("{}{body}", if v.space && !v.plus { " " } else { "+" }),
+        None => format!("{}{text}", sign(v, false)),
     }
-    let nd = digits.len() as i64;
-    let dp = exp + 1;
-    let eprec = match v.prec {
-        None => 6,
-        Some(p) => {
-            let p = p.max(1) as i64;
-            if p > nd && nd >= dp { nd } else { p }
-        }
-    };
-    if exp < -4 || exp >= eprec {
-        let (first, rest) = digits.split_at(1);
-        let mant = if rest.is_empty() { first.to_string() } else { format!("{first}.{rest}") };
-        return fix_exponent(&format!("{mant}e{exp}"));
-    }
-    let decimals = (nd - dp).max(0) as usize;
-    format!("{n:.decimals$}")
 }
 
 #[cfg(test)]

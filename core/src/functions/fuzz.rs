@@ -10,7 +10,7 @@ fn value() -> impl Strategy<Value = Value> {
         Just(Value::Unknown),
         any::<bool>().prop_map(Value::Bool),
         prop_oneof![Just(0.0), Just(-1.0), Just(1.5), Just(1e300), Just(-9.0e15), (-40i32..300).prop_map(f64::from)]
-            .prop_map(Value::Number),
+            .prop_map(Value::number),
         "[a-z0-9%/.*{},:\\[\\]~ü🤔-]{0,8}".prop_map(Value::String),
         prop_oneof![
             Just("10.0.0.0/8"),

@@ -1,68 +1,67 @@
-//! Numeric functions. Numbers are f64; results that are not finite are refused with an error
-//! rather than returned, because HCL has no literal for them. Marks are not handled here.
+//! Numeric functions, computed as Terraform 1.0.3 (cty) computes them: `abs`, `ceil`, `floor`,
+//! `max`, `min` and `signum` on the exact numbers (keeping their precision); `pow` and `log` in
+//! Go's float64 (their results carry 53 bits); `parseint` exactly. Results that are not finite
+//! are refused with an error rather than returned, because HCL has no literal for them. Marks
+//! are not handled here.
 
 use super::{Args, FuncError};
-use tarn_sdk::Value;
+use tarn_sdk::{Number, Value};
 
-fn number(n: f64) -> Result<Value, FuncError> {
+fn number(n: Number) -> Result<Value, FuncError> {
     if n.is_finite() { Ok(Value::Number(n)) } else { Err(FuncError::call("The result is not a finite number.")) }
 }
 
 pub(crate) fn abs(a: &Args) -> Result<Value, FuncError> {
-    number(a.num(0)?.abs())
+    number(a.number(0)?.abs())
 }
 
 pub(crate) fn ceil(a: &Args) -> Result<Value, FuncError> {
-    number(a.num(0)?.ceil())
+    number(a.number(0)?.ceil())
 }
 
 pub(crate) fn floor(a: &Args) -> Result<Value, FuncError> {
-    number(a.num(0)?.floor())
+    number(a.number(0)?.floor())
 }
 
 /// As Terraform 1.0.3, which reads the number into a Go `int` first: a fraction, or a number
-/// past 64 bits, fails the call.
+/// past 64 bits, fails the call. The sign is a 64-bit integer.
 pub(crate) fn signum(a: &Args) -> Result<Value, FuncError> {
-    let n = a.num(0)?;
-    let limit = 2f64.powi(63);
-    if n.fract() != 0.0 || !(-limit..limit).contains(&n) {
+    let Some(n) = a.number(0)?.to_i64() else {
         return Err(FuncError::call(
             "value must be a whole number, between -9223372036854775808 and 9223372036854775807.",
         ));
-    }
-    number(if n > 0.0 {
-        1.0
-    } else if n < 0.0 {
-        -1.0
-    } else {
-        0.0
-    })
+    };
+    number(Number::from_i64(n.signum()))
 }
 
-fn fold(a: &Args, pick: fn(f64, f64) -> f64) -> Result<Value, FuncError> {
-    let mut acc: Option<f64> = None;
+/// The argument that wins, unchanged (its precision too).
+fn fold(a: &Args, keep: std::cmp::Ordering) -> Result<Value, FuncError> {
+    let mut acc: Option<&Number> = None;
     for i in 0..a.len() {
-        let n = a.num(i)?;
-        acc = Some(acc.map_or(n, |m| pick(m, n)));
+        let n = a.number(i)?;
+        acc = Some(match acc {
+            Some(m) if n.cmp_value(m) != keep => m,
+            _ => n,
+        });
     }
-    number(acc.unwrap_or(0.0))
+    number(acc.cloned().unwrap_or_default())
 }
 
 pub(crate) fn max(a: &Args) -> Result<Value, FuncError> {
-    fold(a, f64::max)
+    fold(a, std::cmp::Ordering::Greater)
 }
 
 pub(crate) fn min(a: &Args) -> Result<Value, FuncError> {
-    fold(a, f64::min)
+    fold(a, std::cmp::Ordering::Less)
 }
 
 pub(crate) fn pow(a: &Args) -> Result<Value, FuncError> {
-    number(a.num(0)?.powf(a.num(1)?))
+    number(Number::from_f64(a.num(0)?.powf(a.num(1)?)))
 }
 
 pub(crate) fn log(a: &Args) -> Result<Value, FuncError> {
     let (n, base) = (a.num(0)?, a.num(1)?);
-    number(n.ln() / base.ln())
+    number(Number::from_f64(n.ln() / base.ln()))
 }
 
 /// Parses an integer in base 2 to 62: digits, then `a-z`, then (above base 36) `A-Z`, as Go's
@@ -81,7 +80,7 @@ pub(crate) fn parseint(a: &Args) -> Result<Value, FuncError> {
     if digits.is_empty() {
         return Err(fail());
     }
-    let mut total = 0.0f64;
+    let mut values = Vec::with_capacity(digits.len());
     for c in digits.chars() {
         let d = match c {
             '0'..='9' => c as i64 - '0' as i64,
@@ -93,9 +92,9 @@ pub(crate) fn parseint(a: &Args) -> Result<Value, FuncError> {
         if d >= base {
             return Err(fail());
         }
-        total = total * base as f64 + d as f64;
+        values.push(d as u32);
     }
-    number(if negative { -total } else { total })
+    number(Number::from_digits(negative, &values, base as u32))
 }
 
 #[cfg(test)]
@@ -116,6 +115,20 @@ mod tests {
         assert_eq!(ok("log", vec![n(16.0), n(2.0)]), n(4.0));
         assert_eq!(err("pow", vec![n(0.0), n(-1.0)]), "The result is not a finite number.");
         assert_eq!(err("log", vec![n(0.0), n(10.0)]), "The result is not a finite number.");
+    }
+
+    #[test]
+    fn exact_where_terraform_is_exact() {
+        let big = tarn_sdk::Number::parse("9007199254740993").unwrap();
+        let v = ok("abs", vec![tarn_sdk::Value::Number(big.neg())]);
+        assert_eq!(v.as_number().unwrap().to_text(), "9007199254740993");
+        let v = ok("max", vec![tarn_sdk::Value::Number(big.clone()), n(9007199254740992.0)]);
+        assert_eq!(v.as_number().unwrap().to_text(), "9007199254740993");
+        let v = ok("parseint", vec![s("123456789012345678901234567890"), n(10.0)]);
+        assert_eq!(v.as_number().unwrap().to_text(), "123456789012345678901234567890");
+        // pow works in float64, as Terraform's does.
+        let v = ok("pow", vec![n(2.0), n(70.0)]);
+        assert_eq!(v.as_number().unwrap().to_text(), "1180591620717411300000");
     }
 
     #[test]

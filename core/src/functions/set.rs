@@ -24,7 +24,7 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Ordering {
     let (a, b) = (a.unmark().0, b.unmark().0);
     match (a, b) {
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (Value::Number(x), Value::Number(y)) => x.total_cmp(y),
+        (Value::Number(x), Value::Number(y)) => x.cmp_value(y),
         (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::List(x), Value::List(y)) => {
             for (p, q) in x.iter().zip(y) {

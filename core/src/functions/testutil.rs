@@ -8,7 +8,7 @@ pub fn s(x: &str) -> Value {
     Value::string(x)
 }
 pub fn n(x: f64) -> Value {
-    Value::Number(x)
+    Value::number(x)
 }
 pub fn b(x: bool) -> Value {
     Value::Bool(x)

@@ -6,7 +6,7 @@
 
 use super::{Args, FuncError};
 use indexmap::IndexMap;
-use tarn_sdk::Value;
+use tarn_sdk::{Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -160,7 +160,7 @@ fn map_key(v: &Value, merge: bool) -> Result<Key, String> {
         _ if merge => return Ok(Key::Merge),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => tarn_sdk::value::format_number(*n),
+        Value::Number(n) => n.to_text(),
         Value::Null => return Err("mapping key cannot be null.".into()),
         _ => return Err("only strings are allowed as mapping keys.".into()),
     }))
@@ -179,7 +179,7 @@ fn resolve_scalar(src: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<V
     let v = resolve(src, &tag, quoted)?;
     Ok(match v {
         Value::Bool(b) if block => Value::String(b.to_string()),
-        Value::Number(n) if block => Value::String(tarn_sdk::value::format_number(n)),
+        Value::Number(n) if block => Value::String(n.to_text()),
         v => v,
     })
 }
@@ -253,7 +253,7 @@ fn resolve(src: &str, tag: &str, quoted: bool) -> Result<Value, String> {
     }
 }
 
-fn number(n: f64, src: &str) -> Result<Value, String> {
+fn number(n: Number, src: &str) -> Result<Value, String> {
     if n.is_finite() { Ok(Value::Number(n)) } else { Err(format!("the number {src} cannot be represented.")) }
 }
 
@@ -263,14 +263,15 @@ fn known(src: &str) -> Option<Value> {
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Value::Bool(true),
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Value::Bool(false),
         "" | "~" | "null" | "Null" | "NULL" => Value::Null,
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Value::Number(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => Value::Number(f64::NEG_INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Value::number(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Value::number(f64::NEG_INFINITY),
         _ => return None,
     })
 }
 
-/// A decimal number as cty parses one: sign, digits with an optional point, optional exponent.
-fn decimal(s: &str) -> Option<f64> {
+/// A decimal number as cty parses one (at 512 bits): sign, digits with an optional point,
+/// optional exponent.
+fn decimal(s: &str) -> Option<Number> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let (mant, exp) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
@@ -283,12 +284,12 @@ fn decimal(s: &str) -> Option<f64> {
         let e = e.strip_prefix(['+', '-']).unwrap_or(e);
         !e.is_empty() && digits(e)
     });
-    (mant_ok && exp_ok).then(|| s.parse::<f64>().ok()).flatten()
+    (mant_ok && exp_ok).then(|| Number::parse(s)).flatten()
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint`: a sign, then `0x`, `0o`, `0b` or a
 /// leading `0` (octal) choose the base.
-fn go_parse_int(s: &str) -> Option<f64> {
+fn go_parse_int(s: &str) -> Option<Number> {
     let (neg, body) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -310,7 +311,11 @@ fn go_parse_int(s: &str) -> Option<f64> {
         return None;
     }
     let magnitude = u64::from_str_radix(digits, radix).ok()?;
-    if neg { (magnitude <= 1u64 << 63).then(|| -(magnitude as f64)) } else { Some(magnitude as f64) }
+    if neg {
+        (magnitude <= 1u64 << 63).then(|| Number::from_i64((magnitude as i64).wrapping_neg()))
+    } else {
+        Some(Number::from_u64(magnitude))
+    }
 }
 
 /// go-cty-yaml's integer literal: a sign, then decimal digits, `0x` hex or `0o` octal, each
@@ -439,7 +444,7 @@ mod tests {
     fn plain_scalars_resolve_by_yaml_1_1() {
         let t = Value::Bool(true);
         let f = Value::Bool(false);
-        let n = |x: f64| Value::Number(x);
+        let n = |x: f64| Value::number(x);
         let s = Value::string;
         let cases: &[(&str, Value)] = &[
             ("y", t.clone()),
@@ -477,7 +482,8 @@ mod tests {
             ("|-\n  yes", s("true")),
             (">-\n  12", s("12")),
             ("!!str", s("")),
-            ("0xFFFFFFFFFFFFFFFF", n(18446744073709551615.0)),
+            // Exact, as Terraform prints it (the f64 nearest would be 18446744073709551616).
+            ("0xFFFFFFFFFFFFFFFF", Value::number(u64::MAX)),
         ];
         for (src, want) in cases {
             assert_eq!(decode(src).as_ref(), Ok(want), "yamldecode({src:?})");
@@ -490,16 +496,16 @@ mod tests {
         let want = Value::map([
             ("true", Value::Bool(false)),
             ("1.5", Value::string("a")),
-            ("x", Value::map([("b", Value::Number(1.0))])),
-            ("c", Value::map([("b", Value::Number(1.0)), ("d", Value::Number(2.0))])),
-            ("e", Value::map([("b", Value::Number(1.0))])),
+            ("x", Value::map([("b", Value::number(1.0))])),
+            ("c", Value::map([("b", Value::number(1.0)), ("d", Value::number(2.0))])),
+            ("e", Value::map([("b", Value::number(1.0))])),
         ]);
         assert_eq!(v, want);
         assert_eq!(
             decode("- yes\n- 'yes'\n- on"),
             Ok(Value::List(vec![Value::Bool(true), Value::string("yes"), Value::Bool(true)]))
         );
-        assert_eq!(decode("a: 1\na: 2"), Ok(Value::map([("a", Value::Number(2.0))])));
+        assert_eq!(decode("a: 1\na: 2"), Ok(Value::map([("a", Value::number(2.0))])));
     }
 
     #[test]

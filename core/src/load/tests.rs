@@ -138,7 +138,7 @@ fn every_block_type_is_decoded() {
     assert_eq!(name.validations.len(), 1);
     let servers = &m.variables["servers"];
     assert_eq!(servers.ty.to_string(), "map(object({size = string, port = optional(number)}))");
-    assert_eq!(servers.type_defaults.as_ref().unwrap().children["*"].values["port"], Value::Number(80.0));
+    assert_eq!(servers.type_defaults.as_ref().unwrap().children["*"].values["port"], Value::number(80.0));
     assert_eq!(m.locals.keys().collect::<Vec<_>>(), ["full", "n"]);
     assert_eq!(m.providers.len(), 2);
     assert_eq!(m.providers[1].alias.as_deref(), Some("other"));
@@ -317,10 +317,10 @@ fn json_syntax_matches_native_syntax() {
     let v = crate::eval::evaluate(&j.locals["full"].value, &ctx).unwrap();
     assert_eq!(v, Value::string("web-x"));
     let n = crate::eval::evaluate(&j.locals["n"].value, &ctx).unwrap();
-    assert_eq!(n, Value::Number(2.0));
+    assert_eq!(n, Value::number(2.0));
     let list = crate::eval::evaluate(&j.locals["l"].value, &ctx).unwrap();
     let k = Value::map([("k", Value::string("prod"))]);
-    assert_eq!(list, Value::List(vec![Value::Number(1.0), Value::Bool(true), Value::Null, k]));
+    assert_eq!(list, Value::List(vec![Value::number(1.0), Value::Bool(true), Value::Null, k]));
 }
 
 #[test]

@@ -35,7 +35,7 @@ fn keeps_optional_defaults_at_depth() {
             .unwrap();
     let d = d.unwrap();
     let el = &d.children["*"];
-    assert_eq!(el.values["port"], tarn_sdk::Value::Number(80.0));
+    assert_eq!(el.values["port"], tarn_sdk::Value::number(80.0));
     assert_eq!(el.children["tls"].values["on"], tarn_sdk::Value::Bool(true));
 }
 

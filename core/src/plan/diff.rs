@@ -175,10 +175,10 @@ mod tests {
         let prior = Value::map([
             ("id", Value::string("1")),
             ("name", Value::string("a")),
-            ("size", Value::Number(1.0)),
+            ("size", Value::number(1.0)),
             ("zone", Value::string("z")),
         ]);
-        let cfg = Value::map([("name", Value::string("b")), ("size", Value::Number(2.0))]);
+        let cfg = Value::map([("name", Value::string("b")), ("size", Value::number(2.0))]);
         let d = diff(&schema(), &cfg, Some(&prior), &IgnoreChanges::None);
         assert_eq!(d.changed, vec!["name", "size"]);
         assert_eq!(d.forces_replace, vec!["name"]);

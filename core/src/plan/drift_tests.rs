@@ -39,13 +39,13 @@ fn nested_maps_and_equal_length_lists_give_leaf_paths() {
         ("id", Value::string("1")),
         ("triggers", Value::map([("a", Value::string("x")), ("b", Value::string("y"))])),
         ("tags", Value::List(vec![Value::string("p"), Value::string("q")])),
-        ("ports", Value::List(vec![Value::Number(1.0)])),
+        ("ports", Value::List(vec![Value::number(1.0)])),
     ]);
     let after = Value::map([
         ("id", Value::string("1")),
         ("triggers", Value::map([("a", Value::string("x")), ("b", Value::string("z")), ("c.d", Value::string("new"))])),
         ("tags", Value::List(vec![Value::string("p"), Value::string("r")])),
-        ("ports", Value::List(vec![Value::Number(1.0), Value::Number(2.0)])),
+        ("ports", Value::List(vec![Value::number(1.0), Value::number(2.0)])),
     ]);
     let changes = attribute_changes(&before, &after);
     assert_eq!(paths(&changes), ["ports", "tags[1]", "triggers.b", "triggers[\"c.d\"]"]);

@@ -180,10 +180,8 @@ pub fn expand(
             .at(e.span)
             .into());
         }
-        return match v.as_number() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 => {
-                Ok(Expanded { expansion: Expansion::Count(n as usize), each: None, deps, key_deps: None })
-            }
+        return match v.as_number().and_then(tarn_sdk::Number::to_usize) {
+            Some(n) => Ok(Expanded { expansion: Expansion::Count(n), each: None, deps, key_deps: None }),
             _ => Err(Diagnostic::error(
                 "Invalid count argument",
                 format!("The count of {what} must be a whole number, zero or more; it is {}.", v.type_name()),

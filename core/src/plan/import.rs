@@ -220,7 +220,7 @@ fn targets(world: &World, imp: &Import, diags: &mut Diagnostics) -> Vec<(Address
         }
         let key = match v.unmark().0 {
             Value::String(s) => InstanceKey::Str(s.clone()),
-            Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 => InstanceKey::Int(*n as i64),
+            Value::Number(n) if n.to_i64().is_some_and(|i| i >= 0) => InstanceKey::Int(n.to_i64().unwrap_or(0)),
             other => {
                 diags.push(
                     Diagnostic::error(
@@ -261,7 +261,7 @@ fn import_id(world: &World, imp: &Import, to: &Address, binding: &Binding, diags
     }
     match v {
         Value::String(s) if !s.is_empty() => Some(s),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(n.to_text()),
         other => {
             diags.push(refuse(&format!(
                 "must be a non-empty string, but it is {}.",

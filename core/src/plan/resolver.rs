@@ -38,7 +38,7 @@ fn attr(steps: &[Step], i: usize) -> Option<&str> {
 fn index_key(step: Option<&Step>) -> Option<Option<InstanceKey>> {
     match step? {
         Step::Index(v) => match v.unmark().0 {
-            Value::Number(n) if n.fract() == 0.0 => Some(Some(InstanceKey::Int(*n as i64))),
+            Value::Number(n) => n.to_i64().map(|i| Some(InstanceKey::Int(i))),
             Value::String(s) => Some(Some(InstanceKey::Str(s.clone()))),
             Value::Unknown => Some(None),
             _ => None,
@@ -260,9 +260,7 @@ impl Resolver for ScopeResolver<'_, '_> {
                 }
             }
             "count" => match (self.binding, attr(steps, 0)) {
-                (Binding::Count(i), Some("index")) => {
-                    Ok(Some(Resolved { value: Value::Number(*i as f64), consumed: 1 }))
-                }
+                (Binding::Count(i), Some("index")) => Ok(Some(Resolved { value: Value::number(*i), consumed: 1 })),
                 _ => Err(undefined(
                     "Reference to \"count\" in non-counted context",
                     "`count.index` is only available in blocks that set `count`.".into(),

@@ -62,7 +62,7 @@ pub fn descend(value: &Value, steps: &[Step]) -> (Value, usize) {
         let next = match (cur, step) {
             (Value::Map(m), Step::Attr(a)) => m.get(a),
             (Value::Map(m), Step::Index(Value::String(k))) => m.get(k),
-            (Value::List(l), Step::Index(Value::Number(i))) if i.fract() == 0.0 && *i >= 0.0 => l.get(*i as usize),
+            (Value::List(l), Step::Index(Value::Number(i))) => i.to_usize().and_then(|i| l.get(i)),
             _ => None,
         };
         match next {

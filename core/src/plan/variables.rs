@@ -240,7 +240,7 @@ mod tests {
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(vars["l"], Value::List(vec![Value::string("a"), Value::string("b")]));
         assert_eq!(vars["s"], Value::string("[not parsed]"));
-        assert_eq!(vars["n"], Value::Number(3.0));
+        assert_eq!(vars["n"], Value::number(3.0));
     }
 
     #[test]

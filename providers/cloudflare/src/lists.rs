@@ -60,7 +60,7 @@ pub async fn records(api: &Api, config: &Value) -> Result<Value, ProviderError> 
             ("name", text(r, "/name")),
             ("type", text(r, "/type")),
             ("content", text(r, "/content")),
-            ("ttl", r.get("ttl").and_then(Json::as_f64).map_or(Value::Null, Value::Number)),
+            ("ttl", r.get("ttl").and_then(Json::as_f64).map_or(Value::Null, Value::number)),
             ("proxied", Value::Bool(r.get("proxied").and_then(Json::as_bool).unwrap_or(false))),
             ("comment", r.get("comment").and_then(Json::as_str).map_or(Value::Null, Value::string)),
         ])
@@ -92,6 +92,6 @@ pub async fn lockdowns(api: &Api, config: &Value) -> Result<Value, ProviderError
     let active = found.iter().filter(|r| r.get("paused").and_then(Json::as_bool) != Some(true)).count();
     let mut out = config.as_map().cloned().unwrap_or_default();
     out.insert("rules".into(), Value::List(found.iter().map(rule).collect()));
-    out.insert("active_rules".into(), Value::Number(active as f64));
+    out.insert("active_rules".into(), Value::number(active));
     Ok(Value::Map(out))
 }

@@ -62,7 +62,7 @@ pub fn state(api: &Json, wanted: &Value) -> Value {
     };
     let ttl = api.get("ttl").and_then(Json::as_f64).unwrap_or(1.0);
     let proxied = api.get("proxied").and_then(Json::as_bool).unwrap_or(false);
-    let ttl_v = if ttl == 1.0 && attr_num(wanted, "ttl").is_none() { Value::Null } else { Value::Number(ttl) };
+    let ttl_v = if ttl == 1.0 && attr_num(wanted, "ttl").is_none() { Value::Null } else { Value::number(ttl) };
     let proxied_v = if !proxied && attr_bool(wanted, "proxied").is_none() { Value::Null } else { Value::Bool(proxied) };
     let comment = api.get("comment").and_then(Json::as_str).filter(|c| !c.is_empty());
     Value::map([
@@ -72,7 +72,7 @@ pub fn state(api: &Json, wanted: &Value) -> Value {
         ("content", Value::string(content)),
         ("ttl", ttl_v),
         ("proxied", proxied_v),
-        ("priority", api.get("priority").and_then(Json::as_f64).map_or(Value::Null, Value::Number)),
+        ("priority", api.get("priority").and_then(Json::as_f64).map_or(Value::Null, Value::number)),
         ("comment", comment.map_or(Value::Null, Value::string)),
         ("id", Value::string(text("id"))),
         ("hostname", Value::string(hostname)),
@@ -139,7 +139,7 @@ mod tests {
             ("type", Value::string("A")),
             ("name", Value::string("x")),
             ("content", Value::string("192.0.2.1")),
-            ("ttl", Value::Number(300.0)),
+            ("ttl", Value::number(300.0)),
             ("proxied", Value::Bool(true)),
         ]);
         let err = body(&planned, None).expect_err("refused");

@@ -1,6 +1,7 @@
 //! tarn-contract: the contract between tarn's engine and its providers.
 //!
-//! Owns the value model ([`Value`] with its unknown and sensitive marks), resource addresses,
+//! Owns the value model ([`Value`] with its unknown and sensitive marks, and Terraform's
+//! arbitrary-precision [`Number`]), resource addresses,
 //! schemas, the async [`Provider`] trait, classified [`ProviderError`]s, and the secrets of the
 //! provider call in progress (`call`, `secrets`). It must not know about configuration files,
 //! plans or state storage, and must not depend on an SSH, HTTP or server crate: the provider
@@ -9,6 +10,7 @@
 pub mod address;
 pub mod call;
 pub mod error;
+pub mod number;
 pub mod provider;
 pub mod schema;
 pub mod secrets;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use crate::value::{Value, format_number};
+use crate::value::Value;
 
 /// What every masked secret is shown as, in logs and messages alike.
 pub const REDACTED: &str = "<redacted>";
@@ -48,7 +48,7 @@ impl Secrets {
                 // a sensitive object, and masking those would garble every body.
                 Value::Map(m) => stack.extend(m.values().map(|i| (i, marked))),
                 Value::String(s) if marked && !s.is_empty() => found.push(s.clone()),
-                Value::Number(n) if marked => found.push(format_number(*n)),
+                Value::Number(n) if marked => found.push(n.to_text()),
                 Value::Bool(_) | Value::Null | Value::Unknown | Value::Number(_) | Value::String(_) => {}
             }
         }
@@ -133,7 +133,7 @@ mod tests {
         let planned = Value::map([
             ("name", Value::string("www")),
             ("content", Value::string("s3cret-token").sensitive()),
-            ("nested", Value::map([("pin", Value::Number(4711.0))]).sensitive()),
+            ("nested", Value::map([("pin", Value::number(4711.0))]).sensitive()),
         ]);
         let secrets = Secrets::of([&planned]);
         assert_eq!(format!("{secrets:?}"), "Secrets(2 redacted)");

@@ -10,8 +10,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A number. Integers up to 2^53 are exact; everything is an f64 underneath, like JSON.
-pub type Number = f64;
+pub use crate::number::Number;
 
 /// A configuration or provider value.
 ///
@@ -34,6 +33,12 @@ pub enum Value {
 }
 
 impl Value {
+    /// A number from anything that converts: integers (exact, at 64 bits), f64 (at 53 bits) or
+    /// a [`Number`].
+    pub fn number(n: impl Into<Number>) -> Value {
+        Value::Number(n.into())
+    }
+
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
@@ -115,11 +120,21 @@ impl Value {
         }
     }
 
-    pub fn as_number(&self) -> Option<Number> {
+    pub fn as_number(&self) -> Option<&Number> {
         match self.unmark().0 {
-            Value::Number(n) => Some(*n),
+            Value::Number(n) => Some(n),
             _ => None,
         }
+    }
+
+    /// The number as the nearest f64.
+    pub fn as_f64(&self) -> Option<f64> {
+        self.as_number().map(Number::to_f64)
+    }
+
+    /// The number if it is a whole number that fits an i64.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_number().and_then(Number::to_i64)
     }
 
     pub fn as_list(&self) -> Option<&[Value]> {
@@ -160,7 +175,7 @@ impl Value {
         match j {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::Number(n) => Value::Number(Number::from_json(n)),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(o) => {
@@ -175,7 +190,7 @@ impl Value {
         match self {
             Value::Null | Value::Unknown => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => number_to_json(*n),
+            Value::Number(n) => n.to_json(),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json_unmarked).collect()),
             Value::Map(m) => {
@@ -200,18 +215,15 @@ impl Value {
     }
 }
 
-/// Integral floats become JSON integers so that `1` round-trips as `1`, not `1.0`.
-pub fn number_to_json(n: Number) -> serde_json::Value {
-    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
-        serde_json::Value::from(n as i64)
-    } else {
-        serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
-    }
+/// A number as JSON: its exact text as a JSON number (`1` stays `1`, `1/3` keeps its 155
+/// digits); infinities become null.
+pub fn number_to_json(n: &Number) -> serde_json::Value {
+    n.to_json()
 }
 
-/// Formats a number the way HCL users write it: `3`, `2.5`, `-0.125`.
-pub fn format_number(n: Number) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e17 { format!("{}", n as i64) } else { format!("{n}") }
+/// Formats a number as Terraform prints it: `3`, `2.5`, `-0.125`, `0.3` for `0.1 + 0.2`.
+pub fn format_number(n: &Number) -> String {
+    n.to_text()
 }
 
 impl fmt::Display for Value {
@@ -220,7 +232,7 @@ impl fmt::Display for Value {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::Number(n) => f.write_str(&n.to_text()),
             Value::String(s) => write!(f, "{s:?}"),
             Value::List(items) => {
                 f.write_str("[")?;
@@ -295,7 +307,7 @@ mod tests {
 
     #[test]
     fn redacted_json_never_contains_secret() {
-        let v = Value::map([("pw", Value::string("hunter2").sensitive()), ("n", Value::Number(2.0))]);
+        let v = Value::map([("pw", Value::string("hunter2").sensitive()), ("n", Value::number(2))]);
         let j = v.to_json_redacted().to_string();
         assert!(!j.contains("hunter2"));
         assert!(j.contains("(sensitive)"));
@@ -312,18 +324,46 @@ mod tests {
 
     #[test]
     fn wire_roundtrip_keeps_unknown_and_hides_sensitive() {
-        let v = Value::map([("a", Value::Unknown), ("b", Value::string("s").sensitive()), ("c", Value::Number(1.5))]);
+        let v = Value::map([("a", Value::Unknown), ("b", Value::string("s").sensitive()), ("c", Value::number(1.5))]);
         let w = WireValue::from(&v);
         assert!(!w.0.to_string().contains("\"s\""));
         let back = w.to_value();
         assert_eq!(back.get("a"), Some(&Value::Unknown));
         assert!(back.get("b").unwrap().is_sensitive());
-        assert_eq!(back.get("c"), Some(&Value::Number(1.5)));
+        assert_eq!(back.get("c"), Some(&Value::number(1.5)));
     }
 
     #[test]
     fn integral_numbers_print_without_fraction() {
-        assert_eq!(number_to_json(3.0).to_string(), "3");
-        assert_eq!(format_number(2.5), "2.5");
+        assert_eq!(number_to_json(&Number::from(3.0)).to_string(), "3");
+        assert_eq!(format_number(&Number::from(2.5)), "2.5");
+    }
+
+    #[test]
+    fn exact_numbers_survive_json() {
+        let third = Number::parse("1").unwrap().div(&Number::parse("3").unwrap()).unwrap();
+        let v = Value::List(vec![Value::Number(third.clone()), Value::number(u64::MAX)]);
+        let text = v.to_json_unmarked().to_string();
+        assert!(text.contains(&third.to_text()), "{text}");
+        let back = Value::from_json(&serde_json::from_str(&text).unwrap());
+        assert_eq!(back, v);
+        assert_eq!(back.as_list().unwrap()[1].as_number().and_then(Number::to_u64), Some(u64::MAX));
+    }
+
+    #[test]
+    fn a_number_costs_no_more_than_before() {
+        // The value model as it was with f64 numbers: Number (16 bytes) must not grow Value.
+        #[allow(dead_code)]
+        enum WithF64 {
+            Null,
+            Bool(bool),
+            Number(f64),
+            String(String),
+            List(Vec<WithF64>),
+            Map(IndexMap<String, WithF64>),
+            Unknown,
+            Sensitive(Box<WithF64>),
+        }
+        assert_eq!(std::mem::size_of::<Value>(), std::mem::size_of::<WithF64>());
     }
 }

@@ -44,6 +44,6 @@ fn state(api: &Json, wanted: &Value) -> Value {
         ("name", Value::string(name)),
         ("ip_address", wanted.get("ip_address").cloned().unwrap_or(Value::Null)),
         ("id", Value::string(name)),
-        ("ttl", api.get("ttl").and_then(Json::as_f64).map_or(Value::Null, Value::Number)),
+        ("ttl", api.get("ttl").and_then(Json::as_f64).map_or(Value::Null, Value::number)),
     ])
 }

@@ -49,7 +49,7 @@ fn rules_body(planned: &Value) -> Result<Vec<Json>, ProviderError> {
         };
         let port = |k: &str| {
             field(rule, k)
-                .and_then(Value::as_number)
+                .and_then(Value::as_f64)
                 .filter(|p| (1.0..=65535.0).contains(p) && p.fract() == 0.0)
                 .map(|p| p as u64)
                 .ok_or_else(|| ProviderError::permanent(format!("forwarding_rule[{i}].{k} must be a port, 1..65535")))
@@ -83,7 +83,7 @@ fn body(planned: &Value) -> Result<Json, ProviderError> {
         for (name, default) in HEALTHCHECK_DEFAULTS {
             let value = match (field(hc, name), default) {
                 (Some(v), HealthDefault::Text(_)) => json!(v.as_str().unwrap_or_default()),
-                (Some(v), HealthDefault::Number(_)) => json!(v.as_number().unwrap_or_default() as u64),
+                (Some(v), HealthDefault::Number(_)) => json!(v.as_f64().unwrap_or_default() as u64),
                 (None, HealthDefault::Text(t)) => json!(t),
                 (None, HealthDefault::Number(n)) => json!(n),
             };
@@ -189,7 +189,7 @@ fn rules_state(api: &Json, wanted: &Value) -> Value {
             .enumerate()
             .map(|(i, r)| {
                 let w = wanted_rules.get(i).map(|v| v.unmark().0.clone()).unwrap_or(Value::Null);
-                let num = |k: &str| r.get(k).and_then(Json::as_f64).map_or(Value::Null, Value::Number);
+                let num = |k: &str| r.get(k).and_then(Json::as_f64).map_or(Value::Null, Value::number);
                 let cert = r.get("certificate_id").and_then(Json::as_str).unwrap_or_default();
                 let cert =
                     if cert.is_empty() && unset(&w, "certificate_id") { Value::Null } else { Value::string(cert) };
@@ -216,7 +216,7 @@ fn healthcheck_state(api: &Json, wanted: &Value) -> Value {
         let (actual, default) = match default {
             HealthDefault::Text(t) => (opt_text(&hc, &format!("/{name}")), Value::string(*t)),
             HealthDefault::Number(n) => {
-                (hc.get(*name).and_then(Json::as_f64).map_or(Value::Null, Value::Number), Value::Number(*n as f64))
+                (hc.get(*name).and_then(Json::as_f64).map_or(Value::Null, Value::number), Value::number(*n))
             }
         };
         (*name, unless_default(&w, name, actual, default))

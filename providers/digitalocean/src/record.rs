@@ -108,7 +108,7 @@ fn state(api: &Json, domain: &str, wanted: &Value) -> Value {
         Some(w) if w.eq_ignore_ascii_case(actual) => Value::string(w),
         _ => Value::string(actual),
     };
-    let number = |k: &str| api.get(k).and_then(Json::as_f64).map_or(Value::Null, Value::Number);
+    let number = |k: &str| api.get(k).and_then(Json::as_f64).map_or(Value::Null, Value::number);
     Value::map([
         ("domain", Value::string(domain)),
         ("type", kind),

@@ -117,7 +117,7 @@ fn flag(object: &Value, attr: &str, owner: &str) -> Result<bool, ProviderError> 
 fn count(object: &Value, attr: &str, owner: &str) -> Result<Option<u64>, ProviderError> {
     match present(object, attr) {
         None => Ok(None),
-        Some(Value::Number(n)) if n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n < 9.0e15 => Ok(Some(*n as u64)),
+        Some(Value::Number(n)) if n.to_u64().is_some_and(|u| u < 9_000_000_000_000_000) => Ok(n.to_u64()),
         Some(Value::Number(n)) => Err(ProviderError::permanent(format!(
             "The attribute {attr} of {owner} must be a non-negative whole number, but it is {n}."
         ))),
@@ -129,8 +129,8 @@ fn millis(object: &Value, attr: &str, owner: &str) -> Result<Option<Duration>, P
     match present(object, attr) {
         None => Ok(None),
         // A day is far beyond any useful test latency; the cap keeps Duration arithmetic safe.
-        Some(Value::Number(n)) if n.is_finite() && *n >= 0.0 && *n <= 86_400_000.0 => {
-            Ok(Some(Duration::from_micros((n * 1000.0) as u64)))
+        Some(Value::Number(n)) if (0.0..=86_400_000.0).contains(&n.to_f64()) => {
+            Ok(Some(Duration::from_micros((n.to_f64() * 1000.0) as u64)))
         }
         Some(Value::Number(n)) => Err(ProviderError::permanent(format!(
             "The attribute {attr} of {owner} must be a number of milliseconds between 0 and 86400000, but it is {n}."

@@ -123,7 +123,7 @@ async fn adopt_finds_the_object_of_an_interrupted_apply_after_a_restart() {
 #[tokio::test]
 async fn fail_on_call_fails_exactly_the_nth_mutating_call() {
     let p = FaultProvider::new();
-    p.configure(object(&[("fail_on_call", Value::Number(3.0))])).await.unwrap();
+    p.configure(object(&[("fail_on_call", Value::number(3.0))])).await.unwrap();
     let a = p.create(create(object(&[("name", s("a"))]), "a")).await.unwrap();
     p.read(read(&a)).await.unwrap(); // reads are not counted
     let b = p.create(create(object(&[("name", s("b"))]), "b")).await.unwrap();
@@ -139,7 +139,7 @@ async fn fail_on_call_fails_exactly_the_nth_mutating_call() {
 #[tokio::test]
 async fn fail_on_call_class_can_be_transient() {
     let p = FaultProvider::new();
-    p.configure(object(&[("fail_on_call", Value::Number(1.0)), ("fail_on_call_class", s("transient"))])).await.unwrap();
+    p.configure(object(&[("fail_on_call", Value::number(1.0)), ("fail_on_call_class", s("transient"))])).await.unwrap();
     let err = p.create(create(object(&[]), "a")).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Transient);
     assert!(p.objects().unwrap().is_empty(), "a failed create creates nothing");
@@ -160,14 +160,14 @@ async fn partial_create_stores_the_object_and_reports_it() {
 #[tokio::test]
 async fn fail_create_times_is_transient_then_succeeds() {
     let p = FaultProvider::new();
-    let planned = object(&[("name", s("retry")), ("fail_create_times", Value::Number(2.0))]);
+    let planned = object(&[("name", s("retry")), ("fail_create_times", Value::number(2.0))]);
     for attempt in 1..=2 {
         let err = p.create(create(planned.clone(), &format!("c{attempt}"))).await.unwrap_err();
         assert_eq!(err.class, ErrorClass::Transient, "attempt {attempt}");
     }
     p.create(create(planned.clone(), "c3")).await.unwrap();
     // Another object (another name) has its own count.
-    let other = object(&[("name", s("other")), ("fail_create_times", Value::Number(1.0))]);
+    let other = object(&[("name", s("other")), ("fail_create_times", Value::number(1.0))]);
     assert_eq!(p.create(create(other.clone(), "d1")).await.unwrap_err().class, ErrorClass::Transient);
     p.create(create(other, "d2")).await.unwrap();
     assert_eq!(p.objects().unwrap().len(), 2);
@@ -196,14 +196,14 @@ async fn fail_knobs_are_permanent_and_change_nothing() {
 #[tokio::test]
 async fn latency_slows_every_call_and_the_object_overrides_the_provider() {
     let p = FaultProvider::new();
-    p.configure(object(&[("latency_ms", Value::Number(30.0))])).await.unwrap();
+    p.configure(object(&[("latency_ms", Value::number(30.0))])).await.unwrap();
     let start = Instant::now();
     let created = p.create(create(object(&[]), "a")).await.unwrap();
     p.read(read(&created)).await.unwrap();
     assert!(start.elapsed() >= Duration::from_millis(60));
 
     let start = Instant::now();
-    let quick = p.create(create(object(&[("latency_ms", Value::Number(0.0))]), "b")).await.unwrap();
+    let quick = p.create(create(object(&[("latency_ms", Value::number(0.0))]), "b")).await.unwrap();
     p.delete(delete(&quick)).await.unwrap();
     assert!(start.elapsed() < Duration::from_millis(30));
 }
@@ -225,7 +225,7 @@ async fn hang_create_never_returns_but_leaves_an_adoptable_object() {
 #[tokio::test]
 async fn overlap_detector_sees_two_operations_on_one_object() {
     let p = Arc::new(FaultProvider::new());
-    let slow = object(&[("latency_ms", Value::Number(40.0))]);
+    let slow = object(&[("latency_ms", Value::number(40.0))]);
     let a = p.create(create(slow.clone(), "a")).await.unwrap();
     let b = p.create(create(slow.clone(), "b")).await.unwrap();
     assert_eq!(p.stats().max_in_flight, 1);
@@ -254,11 +254,11 @@ async fn bad_values_are_permanent_errors_with_sentences() {
         err.message,
         "The attribute latency_ms of fault_object must be a number of milliseconds, but it is a string."
     );
-    let err = p.create(create(object(&[("fail_create_times", Value::Number(-1.0))]), "a")).await.unwrap_err();
+    let err = p.create(create(object(&[("fail_create_times", Value::number(-1.0))]), "a")).await.unwrap_err();
     assert!(err.message.contains("non-negative whole number"), "{}", err.message);
     let err = p.create(create(object(&[("fail_create", s("yes"))]), "a")).await.unwrap_err();
     assert!(err.message.contains("fail_create"));
-    let err = p.create(create(object(&[("value", Value::Number(1.0))]), "a")).await.unwrap_err();
+    let err = p.create(create(object(&[("value", Value::number(1.0))]), "a")).await.unwrap_err();
     assert!(err.message.contains("value"));
 
     let err = p.configure(object(&[("fail_on_call_class", s("sometimes"))])).await.unwrap_err();
@@ -297,8 +297,8 @@ async fn io_errors_name_the_path() {
 fn settings_parse_from_the_provider_block() {
     let s = Settings::from_config(&object(&[
         ("dir", s("/tmp/f")),
-        ("latency_ms", Value::Number(5.0)),
-        ("fail_on_call", Value::Number(2.0)),
+        ("latency_ms", Value::number(5.0)),
+        ("fail_on_call", Value::number(2.0)),
     ]))
     .unwrap();
     assert_eq!(s.dir.as_deref(), Some(std::path::Path::new("/tmp/f")));
@@ -316,7 +316,7 @@ async fn concurrent_calls_from_many_threads_are_all_counted() {
         .map(|i| {
             let p = Arc::clone(&p);
             tokio::spawn(async move {
-                let planned = object(&[("name", s(&format!("n{i}"))), ("latency_ms", Value::Number(5.0))]);
+                let planned = object(&[("name", s(&format!("n{i}"))), ("latency_ms", Value::number(5.0))]);
                 let state = p.create(create(planned, &format!("c{i}"))).await.unwrap();
                 p.delete(delete(&state)).await.unwrap();
             })

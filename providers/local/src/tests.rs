@@ -303,7 +303,7 @@ async fn invalid_configuration_is_a_permanent_error_in_a_sentence() {
         assert!(err.message.contains("file_permission"), "plan validates too: {}", err.message);
     }
 
-    let err = create("local_file", config(&path, &[("content", Value::Number(1.0))])).await.unwrap_err();
+    let err = create("local_file", config(&path, &[("content", Value::number(1.0))])).await.unwrap_err();
     assert!(err.message.contains("content must be a string"), "{}", err.message);
     let err = create("local_file", config(&path, &[("content_base64", s("%%%"))])).await.unwrap_err();
     assert!(err.message.contains("not valid base64"), "{}", err.message);

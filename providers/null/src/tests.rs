@@ -81,7 +81,7 @@ async fn adopt_finds_nothing_because_nothing_exists_outside_state() {
 #[tokio::test]
 async fn bad_input_is_a_permanent_error_not_a_panic() {
     let p = NullProvider::new();
-    let bad = Value::map([("triggers", Value::map([("n", Value::Number(1.0))]))]);
+    let bad = Value::map([("triggers", Value::map([("n", Value::number(1.0))]))]);
     let err = p.create(create_req(bad)).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Permanent);
     assert!(err.message.contains("\"n\"") && err.message.ends_with('.'), "{}", err.message);
@@ -89,7 +89,7 @@ async fn bad_input_is_a_permanent_error_not_a_panic() {
     let err = p.create(create_req(Value::map([("triggers", Value::string("x"))]))).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Permanent);
 
-    let err = p.create(create_req(Value::Number(3.0))).await.unwrap_err();
+    let err = p.create(create_req(Value::number(3.0))).await.unwrap_err();
     assert_eq!(err.class, ErrorClass::Permanent);
 
     let err = p.read(ReadRequest { type_name: "null_thing".into(), state: Value::Null }).await.unwrap_err();

@@ -69,7 +69,7 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn whole(v: &Value, name: &str, what: &str) -> Result<Option<u64>, ProviderError> {
-    match v.get(name).and_then(|x| x.unmark().0.as_number()) {
+    match v.get(name).and_then(|x| x.unmark().0.as_f64()) {
         None => Ok(None),
         Some(n) if n >= 1.0 && n.fract() == 0.0 && n < 1e12 => Ok(Some(n as u64)),
         Some(n) => Err(ProviderError::permanent(format!("{what} must be a whole number of at least 1, not {n}"))),
@@ -91,7 +91,7 @@ impl Settings {
                 "username must not contain ':' (the session string is user:password)",
             ));
         }
-        let timeout = match config.get("timeout").and_then(|t| t.unmark().0.as_number()) {
+        let timeout = match config.get("timeout").and_then(|t| t.unmark().0.as_f64()) {
             None => Duration::from_secs(30),
             Some(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s),
             Some(s) => {
@@ -120,7 +120,7 @@ impl Settings {
         if let Some(map) = config.get("flavours").and_then(|f| f.unmark().0.as_map()) {
             for (tuple, target) in map {
                 let target = match target.unmark().0 {
-                    Value::Number(n) if *n >= 0.0 && n.fract() == 0.0 => TemplateRef::Id(*n as u64),
+                    Value::Number(n) if n.to_u64().is_some() => TemplateRef::Id(n.to_u64().unwrap_or(0)),
                     Value::String(s) if !s.trim().is_empty() => match s.trim().parse::<u64>() {
                         Ok(id) => TemplateRef::Id(id),
                         Err(_) => TemplateRef::Name(s.trim().to_string()),

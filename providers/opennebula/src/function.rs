@@ -30,7 +30,7 @@ pub struct Spec {
 }
 
 fn size(block: &Value, name: &str, attr: &str) -> Result<Option<u64>, ProviderError> {
-    match block.get(name).and_then(|v| v.unmark().0.as_number()) {
+    match block.get(name).and_then(|v| v.unmark().0.as_f64()) {
         None => Ok(None),
         Some(n) if n >= 1.0 && n.fract() == 0.0 && n < 1e12 => Ok(Some(n as u64)),
         Some(n) => {
@@ -137,7 +137,7 @@ pub fn user_attrs(runtime: &Value) -> Vec<Attr> {
     if let Some(d) = runtime.get("device_info").map(|d| d.unmark().0).filter(|d| !d.is_null()) {
         let mut pairs = Vec::new();
         if let Some(l) = d.get("latency_to_pe").and_then(|v| v.unmark().0.as_number()) {
-            pairs.push(("LATENCY_TO_PE".into(), tarn_sdk::value::format_number(l)));
+            pairs.push(("LATENCY_TO_PE".into(), l.to_text()));
         }
         if let Some(g) = d.get("geographic_location").and_then(|v| v.unmark().0.as_str()) {
             pairs.push(("GEOGRAPHIC_LOCATION".into(), g.to_string()));
@@ -209,7 +209,7 @@ mod tests {
             ),
             (
                 "device_info",
-                Value::map([("latency_to_pe", Value::Number(100.0)), ("geographic_location", Value::string("Madrid"))]),
+                Value::map([("latency_to_pe", Value::number(100.0)), ("geographic_location", Value::string("Madrid"))]),
             ),
         ]);
         let json = contents_json(&user_attrs(&runtime));

@@ -133,18 +133,18 @@ fn function_value(vm: Option<&Vm>, vm_id: u64) -> Value {
             ("state", Value::string(vm.function_state())),
             ("vm_state", Value::string(vm.state_text())),
             ("endpoint", Value::string(vm.endpoint.clone())),
-            ("cpu", Value::Number(vm.vcpu as f64)),
-            ("memory", Value::Number(vm.memory as f64)),
-            ("disk_size", Value::Number(vm.disk_size as f64)),
+            ("cpu", Value::number(vm.vcpu)),
+            ("memory", Value::number(vm.memory)),
+            ("disk_size", Value::number(vm.disk_size)),
         ]),
         None => Value::map([
             ("vm_id", Value::string(vm_id.to_string())),
             ("state", Value::string("GONE")),
             ("vm_state", Value::string("DONE")),
             ("endpoint", Value::string("")),
-            ("cpu", Value::Number(0.0)),
-            ("memory", Value::Number(0.0)),
-            ("disk_size", Value::Number(0.0)),
+            ("cpu", Value::number(0.0)),
+            ("memory", Value::number(0.0)),
+            ("disk_size", Value::number(0.0)),
         ]),
     }
 }
@@ -158,10 +158,10 @@ fn function_block(wanted: &Value, recorded: Option<&Value>, vm: Option<&Vm>) -> 
     for (key, actual) in [("cpu", vm.vcpu), ("memory", vm.memory), ("disk_size", vm.disk_size)] {
         let expected = block
             .get(key)
-            .and_then(|v| v.unmark().0.as_number())
-            .or_else(|| recorded.and_then(|r| r.get(key)).and_then(Value::as_number));
+            .and_then(|v| v.unmark().0.as_f64())
+            .or_else(|| recorded.and_then(|r| r.get(key)).and_then(Value::as_f64));
         if expected.is_some_and(|e| e != actual as f64) {
-            block.insert(key.into(), Value::Number(actual as f64));
+            block.insert(key.into(), Value::number(actual));
         }
     }
     Value::Map(block)
@@ -463,7 +463,7 @@ pub async fn import(api: &Api, id: &str) -> Result<Option<Value>, ProviderError>
     let Some(sid) = sid else { return Err(ProviderError::permanent(format!("document {id} names no SERVICE_ID"))) };
     let block = |role: &str| -> Value {
         let Some(f) = body.get(role) else { return Value::Null };
-        let num = |k: &str| f.get(k).and_then(Json::as_f64).map_or(Value::Null, Value::Number);
+        let num = |k: &str| f.get(k).and_then(Json::as_f64).map_or(Value::Null, Value::number);
         Value::map([
             ("flavour", f.get("FLAVOUR").and_then(Json::as_str).map_or(Value::Null, Value::string)),
             ("cpu", num("CPU")),

@@ -38,9 +38,9 @@ pub async fn read(api: &Api, config: &Value) -> Result<Value, ProviderError> {
             Value::map([
                 ("id", Value::string(text(f, "id"))),
                 ("name", Value::string(text(f, "name"))),
-                ("vcpus", Value::Number(num(f, "vcpus"))),
-                ("ram", Value::Number(num(f, "ram"))),
-                ("disk", Value::Number(num(f, "disk"))),
+                ("vcpus", Value::number(num(f, "vcpus"))),
+                ("ram", Value::number(num(f, "ram"))),
+                ("disk", Value::number(num(f, "disk"))),
             ])
         })
         .collect();

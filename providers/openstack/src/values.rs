@@ -8,7 +8,7 @@ pub fn attr_str(v: &Value, name: &str) -> Option<String> {
 }
 
 pub fn attr_num(v: &Value, name: &str) -> Option<f64> {
-    v.get(name).and_then(|x| x.unmark().0.as_number())
+    v.get(name).and_then(|x| x.unmark().0.as_f64())
 }
 
 pub fn required_str(v: &Value, name: &str) -> Result<String, ProviderError> {

@@ -67,9 +67,9 @@ pub async fn plan(ctx: &Ctx, prior: Option<Value>, proposed: Value) -> Result<Pl
 fn state(planned: &Value, project: &str, slot: &slots::Slot, group_id: i64, toolbox: &str) -> Value {
     let mut o: IndexMap<String, Value> = planned.as_map().cloned().unwrap_or_default();
     o.insert("project".into(), Value::string(project));
-    o.insert("slot_id".into(), Value::Number(slot.id as f64));
+    o.insert("slot_id".into(), Value::number(slot.id));
     o.insert("address".into(), Value::string(slot.ip.clone()));
-    o.insert("connection_group_id".into(), Value::Number(group_id as f64));
+    o.insert("connection_group_id".into(), Value::number(group_id));
     o.insert("vm_name".into(), Value::string(format!("{VM_PREFIX}{project}")));
     o.insert("deploy_driver".into(), Value::string(slot.var("PAGW_DEPLOY_DRIVER").unwrap_or_default()));
     o.insert("account".into(), Value::string(account(str_attr(planned, "password"))));
@@ -111,7 +111,7 @@ fn set_vm(v: &mut Value, vm: Option<(u32, String)>) {
     if let Value::Map(o) = v {
         let built = o.get("build_context").and_then(Value::as_str).is_some();
         let (id, status) = match vm {
-            Some((id, status)) => (Value::Number(f64::from(id)), status),
+            Some((id, status)) => (Value::number(f64::from(id)), status),
             None => (Value::Null, if built { "missing" } else { "none" }.to_string()),
         };
         o.insert("vm_id".into(), id);
@@ -152,7 +152,7 @@ pub async fn delete(ctx: &Ctx, state: Value) -> Result<(), ProviderError> {
     let roof = &ctx.config()?.roof_group;
     let Some(found) = claim::find(db, roof, &project).await? else {
         // Already cleared; a default project's singleton may still point at the slot.
-        if let (true, Some(slot_id)) = (is_default(&state), state.get("slot_id").and_then(Value::as_number)) {
+        if let (true, Some(slot_id)) = (is_default(&state), state.get("slot_id").and_then(Value::as_f64)) {
             claim::release(db, Release { roof, project: &project, slot_id: slot_id as i64, default: true }).await?;
         }
         return Ok(());

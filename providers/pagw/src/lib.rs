@@ -180,7 +180,7 @@ impl Ctx {
 /// The verification the instance asks for (`agent_timeout`, `ssh_check`).
 fn verification_of(v: &Value) -> Verification {
     let mut out = Verification::default();
-    if let Some(secs) = v.get("agent_timeout").and_then(Value::as_number).filter(|s| *s >= 0.0) {
+    if let Some(secs) = v.get("agent_timeout").and_then(Value::as_f64).filter(|s| *s >= 0.0) {
         out.agent_timeout = std::time::Duration::from_secs_f64(secs);
     }
     out.ssh_check = v.get("ssh_check").and_then(Value::as_bool).unwrap_or(false);

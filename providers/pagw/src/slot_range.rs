@@ -18,7 +18,7 @@ fn ids(v: &Value) -> Vec<i64> {
         .and_then(Value::as_list)
         .unwrap_or_default()
         .iter()
-        .filter_map(Value::as_number)
+        .filter_map(Value::as_f64)
         .map(|n| n as i64)
         .collect()
 }
@@ -40,7 +40,7 @@ pub async fn create(ctx: &Ctx, planned: Value) -> Result<Value, ProviderError> {
     let ignored = planned.get("ignored").and_then(Value::as_bool).unwrap_or(false);
     let ids = slots::insert(ctx.db()?, &expanded, ignored).await?;
     let Value::Map(mut o) = planned else { return Err(ProviderError::permanent("pagw_slot_range: not an object")) };
-    o.insert("slot_ids".into(), Value::List(ids.into_iter().map(|i| Value::Number(i as f64)).collect()));
+    o.insert("slot_ids".into(), Value::List(ids.into_iter().map(Value::number).collect()));
     o.insert("addresses".into(), Value::List(expanded.into_iter().map(|(ip, _)| Value::string(ip)).collect()));
     Ok(Value::Map(o))
 }
@@ -51,7 +51,7 @@ pub async fn read(ctx: &Ctx, state: Value) -> Result<Option<Value>, ProviderErro
         return Ok(None);
     }
     let Value::Map(mut o) = state else { return Ok(None) };
-    o.insert("slot_ids".into(), Value::List(found.iter().map(|(i, _)| Value::Number(*i as f64)).collect()));
+    o.insert("slot_ids".into(), Value::List(found.iter().map(|(i, _)| Value::number(*i)).collect()));
     o.insert("addresses".into(), Value::List(found.into_iter().map(|(_, ip)| Value::string(ip)).collect()));
     Ok(Some(Value::Map(o)))
 }

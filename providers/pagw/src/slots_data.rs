@@ -13,7 +13,7 @@ pub async fn read(ctx: &Ctx, config: Value) -> Result<Value, ProviderError> {
         .map(|s| {
             let var = |n: &str| Value::string(s.slot.var(n).unwrap_or_default());
             Value::map([
-                ("id", Value::Number(s.slot.id as f64)),
+                ("id", Value::number(s.slot.id)),
                 ("address", Value::string(s.slot.ip.clone())),
                 ("state", Value::string(s.state())),
                 ("project", Value::string(s.project.clone().unwrap_or_default())),

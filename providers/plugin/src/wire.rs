@@ -17,7 +17,7 @@ pub fn encode(v: &Value) -> Json {
         Value::Sensitive(inner) => json!({ MARK: "sensitive", "value": encode(inner) }),
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
-        Value::Number(n) => number_to_json(*n),
+        Value::Number(n) => number_to_json(n),
         Value::String(s) => Json::String(s.clone()),
         Value::List(l) => Json::Array(l.iter().map(encode).collect()),
         Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), encode(v))).collect()),
@@ -31,7 +31,7 @@ pub fn decode(j: &Json) -> Result<Value, String> {
         Json::Object(o) if o.contains_key(MARK) => decode_mark(o)?,
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
-        Json::Number(n) => Value::Number(n.as_f64().ok_or("a number out of range")?),
+        Json::Number(n) => Value::Number(tarn_sdk::Number::from_json(n)),
         Json::String(s) => Value::String(s.clone()),
         Json::Array(a) => Value::List(a.iter().map(decode).collect::<Result<_, _>>()?),
         Json::Object(o) => {
@@ -61,8 +61,8 @@ mod tests {
         let v = Value::map([
             ("id", Value::Unknown),
             ("secret", Value::string("hunter2").sensitive()),
-            ("n", Value::Number(3.0)),
-            ("f", Value::Number(2.5)),
+            ("n", Value::number(3.0)),
+            ("f", Value::number(2.5)),
             ("l", Value::List(vec![Value::Bool(true), Value::Null, Value::map([("x", Value::Unknown)])])),
         ]);
         let j = encode(&v);

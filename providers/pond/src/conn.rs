@@ -50,7 +50,7 @@ impl Conn {
         if host.is_empty() {
             problems.push("\"host\" is required: the server's SSH address (a droplet's ipv4_address)".to_string());
         }
-        let port = match v.get("port").and_then(Value::as_number) {
+        let port = match v.get("port").and_then(Value::as_f64) {
             None => 22,
             Some(p) if (1.0..=65535.0).contains(&p) && p.fract() == 0.0 => p as u16,
             Some(p) => {
@@ -92,7 +92,7 @@ impl Conn {
         if let Err(p) = check_root(&root) {
             problems.push(p);
         }
-        let timeout = v.get("connect_timeout_seconds").and_then(Value::as_number).unwrap_or(10.0).max(1.0);
+        let timeout = v.get("connect_timeout_seconds").and_then(Value::as_f64).unwrap_or(10.0).max(1.0);
         let (Some(key), Some(host_key), true) = (key, host_key, problems.is_empty()) else {
             return Err(ProviderError::permanent(format!("{what}: {}.", problems.join("; "))));
         };
@@ -150,7 +150,7 @@ impl Override {
             check_root(&root).map_err(|p| ProviderError::permanent(format!("host_overrides[\"{address}\"]: {p}")))?;
         }
         Ok(Override {
-            port: v.get("port").and_then(Value::as_number).map(|p| p as u16),
+            port: v.get("port").and_then(Value::as_f64).map(|p| p as u16),
             user: string(v, "user"),
             private_key_file: string(v, "private_key_file"),
             host_key_fingerprint: string(v, "host_key_fingerprint"),
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_listed_and_no_host_key_is_accepted_silently() {
-        let err = Conn::parse(&Value::map([("port", Value::Number(0.5))]), None, None, "servers[0]").unwrap_err();
+        let err = Conn::parse(&Value::map([("port", Value::number(0.5))]), None, None, "servers[0]").unwrap_err();
         for needle in ["servers[0]", "\"host\"", "\"port\"", "private_key_file", "host key"] {
             assert!(err.message.contains(needle), "{needle} missing in {}", err.message);
         }
@@ -285,7 +285,7 @@ mod tests {
             Value::map([(
                 "203.0.113.7",
                 Value::map([
-                    ("port", Value::Number(2222.0)),
+                    ("port", Value::number(2222.0)),
                     ("private_key_file", Value::string("/sandbox/id")),
                     ("host_key_fingerprint", Value::string("SHA256:pinned")),
                     ("root", Value::string("/sandbox/web1/pond/")),

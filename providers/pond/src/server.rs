@@ -66,7 +66,7 @@ fn text(v: &Value, key: &str, default: &str) -> String {
 
 impl Settings {
     fn from_config(v: &Value) -> Result<Settings, ProviderError> {
-        let port = v.get("http_port").and_then(Value::as_number).unwrap_or(80.0);
+        let port = v.get("http_port").and_then(Value::as_f64).unwrap_or(80.0);
         if !(1.0..=65535.0).contains(&port) || port.fract() != 0.0 {
             return Err(ProviderError::permanent(format!("pond_server: \"http_port\" must be a TCP port, not {port}")));
         }
@@ -160,7 +160,7 @@ fn with_defaults(planned: &Value, conn: &Conn, settings: &Settings, host_key: &s
     m.insert("web_group".into(), Value::string(settings.web_group.clone()));
     m.insert("vhost_dir".into(), Value::string(settings.vhost_dir.clone()));
     m.insert("reload_command".into(), Value::string(settings.reload_command.clone()));
-    m.insert("http_port".into(), Value::Number(f64::from(settings.http_port)));
+    m.insert("http_port".into(), Value::number(f64::from(settings.http_port)));
     m.insert("live_vhost_template".into(), Value::string(settings.live_vhost_template.clone()));
     m.insert("colour_vhost_template".into(), Value::string(settings.colour_vhost_template.clone()));
     m.insert("id".into(), Value::string(format!("{}:{}", conn.describe(), conn.root)));
@@ -171,7 +171,7 @@ fn with_defaults(planned: &Value, conn: &Conn, settings: &Settings, host_key: &s
         "connection".into(),
         Value::map([
             ("host", Value::string(conn.ssh.host.clone())),
-            ("port", Value::Number(f64::from(conn.ssh.port))),
+            ("port", Value::number(f64::from(conn.ssh.port))),
             ("user", Value::string(conn.ssh.user.clone())),
             ("private_key_file", opt(conn.key_file.as_deref())),
             // A known_hosts file is the policy when given; otherwise the key seen is pinned.

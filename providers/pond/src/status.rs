@@ -16,7 +16,7 @@ pub async fn read(pool: &Reach, config: Value) -> Result<Value, ProviderError> {
     let list = servers(&config, "pond_environment_status")?;
     let project = config.get("project").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = config.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let lines = config.get("log_lines").and_then(Value::as_number).unwrap_or(20.0).clamp(0.0, 10_000.0) as usize;
+    let lines = config.get("log_lines").and_then(Value::as_f64).unwrap_or(20.0).clamp(0.0, 10_000.0) as usize;
     let mut rows = Vec::new();
     for conn in list {
         let at = conn.endpoint();

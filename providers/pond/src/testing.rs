@@ -188,7 +188,7 @@ impl TestServer {
     pub fn connection(&self) -> Vec<(&'static str, Value)> {
         vec![
             ("host", Value::string(self.sshd.addr().to_string())),
-            ("port", Value::Number(f64::from(self.sshd.port()))),
+            ("port", Value::number(f64::from(self.sshd.port()))),
             ("user", Value::string(self.sshd.user())),
             ("private_key_file", Value::string(self.sshd.client_key_path().display().to_string())),
             ("host_key_fingerprint", Value::string(self.sshd.host_key_fingerprint().unwrap())),
@@ -205,7 +205,7 @@ impl TestServer {
             ("web_group", Value::string(group)),
             ("vhost_dir", Value::string(self.apache.vhost_dir())),
             ("reload_command", Value::string(reload_command)),
-            ("http_port", Value::Number(f64::from(self.apache.port))),
+            ("http_port", Value::number(f64::from(self.apache.port))),
         ]);
         obj(&c)
     }

@@ -17,9 +17,9 @@ pub async fn server_types(ctx: &Ctx, config: &Value) -> Result<Value, ProviderEr
     let types = ctx.api.server_types(&zone).await?;
     let mut names: Vec<&String> = types.keys().collect();
     names.sort();
-    let num = |t: &Json, p: &str| t.pointer(p).and_then(Json::as_f64).map_or(Value::Null, Value::Number);
+    let num = |t: &Json, p: &str| t.pointer(p).and_then(Json::as_f64).map_or(Value::Null, Value::number);
     let gb =
-        |t: &Json, p: &str| t.pointer(p).and_then(Json::as_u64).map_or(Value::Null, |b| Value::Number(bytes_to_gb(b)));
+        |t: &Json, p: &str| t.pointer(p).and_then(Json::as_u64).map_or(Value::Null, |b| Value::number(bytes_to_gb(b)));
     let list = names
         .into_iter()
         .map(|name| {
@@ -67,7 +67,7 @@ pub async fn image(ctx: &Ctx, config: &Value) -> Result<Value, ProviderError> {
             image
                 .pointer("/root_volume/size")
                 .and_then(Json::as_u64)
-                .map_or(Value::Null, |b| Value::Number(bytes_to_gb(b))),
+                .map_or(Value::Null, |b| Value::number(bytes_to_gb(b))),
         ),
     ]))
 }

@@ -215,7 +215,7 @@ pub fn rule_state(api: &Json, wanted: &Value, zone: &str, group: &str) -> Value 
     let unless = |name: &str, actual: Value, default: Value| {
         if actual == default && wanted.get(name).is_none_or(Value::is_null) { Value::Null } else { actual }
     };
-    let port = |k: &str| api.get(k).and_then(Json::as_u64).map_or(Value::Null, |p| Value::Number(p as f64));
+    let port = |k: &str| api.get(k).and_then(Json::as_u64).map_or(Value::Null, Value::number);
     let from = port("dest_port_from");
     let to = unless("port_to", port("dest_port_to"), from.clone());
     Value::map([

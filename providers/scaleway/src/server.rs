@@ -428,7 +428,7 @@ pub fn state(api: &Json, wanted: &Value, zone: &str, user_data: Option<&BTreeMap
             "root_volume_size_in_gb",
             root.and_then(|r| r.get("size"))
                 .and_then(Json::as_u64)
-                .map_or(Value::Null, |s| Value::Number(bytes_to_gb(s))),
+                .map_or(Value::Null, |s| Value::number(bytes_to_gb(s))),
         ),
         (
             "root_volume_type",

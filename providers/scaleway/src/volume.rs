@@ -104,7 +104,7 @@ pub fn state(api: &Json, wanted: &Value, zone: &str) -> Value {
         ("zone", Value::string(zone)),
         ("project_id", text("/project").unwrap_or(Value::Null)),
         ("type", text("/volume_type").unwrap_or(Value::Null)),
-        ("size_in_gb", api.get("size").and_then(Json::as_u64).map_or(Value::Null, |s| Value::Number(bytes_to_gb(s)))),
+        ("size_in_gb", api.get("size").and_then(Json::as_u64).map_or(Value::Null, |s| Value::number(bytes_to_gb(s)))),
         ("tags", tags_v),
         ("id", text("/id").unwrap_or(Value::Null)),
         ("server_id", text("/server/id").unwrap_or(Value::Null)),

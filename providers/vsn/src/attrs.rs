@@ -33,7 +33,7 @@ pub fn opt_bool(o: &Map, key: &str) -> Option<bool> {
 }
 
 pub fn opt_num(o: &Map, key: &str) -> Option<f64> {
-    o.get(key).and_then(Value::as_number)
+    o.get(key).and_then(Value::as_f64)
 }
 
 pub fn strings(o: &Map, key: &str) -> Vec<String> {

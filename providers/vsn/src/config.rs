@@ -102,7 +102,7 @@ impl NodeConfig {
         if host.is_empty() {
             problems.push("\"host\" is required: the VSN's SSH address".to_string());
         }
-        let port = match config.get("port").and_then(Value::as_number) {
+        let port = match config.get("port").and_then(Value::as_f64) {
             None => 22,
             Some(p) if (1.0..=65535.0).contains(&p) && p.fract() == 0.0 => p as u16,
             Some(p) => {
@@ -164,7 +164,7 @@ impl NodeConfig {
                 "\"data_root\" must be an absolute directory other than \"/\", without \"..\", not \"{data_root}\""
             ));
         }
-        let limit_gb = config.get("volume_size_limit_gb").and_then(Value::as_number).unwrap_or(DEFAULT_SIZE_LIMIT_GB);
+        let limit_gb = config.get("volume_size_limit_gb").and_then(Value::as_f64).unwrap_or(DEFAULT_SIZE_LIMIT_GB);
         if limit_gb.is_nan() || limit_gb <= 0.0 {
             problems.push(format!("\"volume_size_limit_gb\" must be positive, not {limit_gb}"));
         }
@@ -189,7 +189,7 @@ impl NodeConfig {
             .and_then(Value::as_list)
             .map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default();
-        let timeout = config.get("connect_timeout_seconds").and_then(Value::as_number).unwrap_or(10.0).max(1.0);
+        let timeout = config.get("connect_timeout_seconds").and_then(Value::as_f64).unwrap_or(10.0).max(1.0);
         if !problems.is_empty() {
             return Err(ProviderError::permanent(format!(
                 "the vsn provider block is invalid: {}.",
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_listed_at_once() {
-        let err = NodeConfig::parse(&cfg(&[("port", Value::Number(70000.0)), ("data_root", Value::string("rel"))]))
+        let err = NodeConfig::parse(&cfg(&[("port", Value::number(70000.0)), ("data_root", Value::string("rel"))]))
             .unwrap_err();
         for needle in ["\"host\" is required", "\"port\"", "private_key", "host key", "\"data_root\""] {
             assert!(err.message.contains(needle), "{needle} missing in: {}", err.message);
@@ -251,7 +251,7 @@ mod tests {
                 "sandbox_node",
                 Value::map([
                     ("host", Value::string("127.0.0.1")),
-                    ("port", Value::Number(2222.0)),
+                    ("port", Value::number(2222.0)),
                     ("private_key_file", Value::string("/s/id")),
                     ("host_key_fingerprint", Value::string("SHA256:pinned")),
                     ("data_root", Value::string("/s/data")),

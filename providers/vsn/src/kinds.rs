@@ -69,7 +69,7 @@ fn health(o: &Map) -> Option<Health> {
         command: s("command")?,
         interval: s("interval"),
         timeout: s("timeout"),
-        retries: h.get("retries").and_then(Value::as_number).map(|n| n as u32),
+        retries: h.get("retries").and_then(Value::as_f64).map(|n| n as u32),
     })
 }
 

@@ -202,7 +202,7 @@ impl TestVsn {
         use tarn_sdk::Value;
         Ok(Value::map([
             ("host", Value::string("127.0.0.1")),
-            ("port", Value::Number(self.sshd.port() as f64)),
+            ("port", Value::number(self.sshd.port())),
             ("user", Value::string(self.sshd.user())),
             ("private_key_file", Value::string(self.sshd.client_key_path().display().to_string())),
             ("host_key_fingerprint", Value::string(self.sshd.host_key_fingerprint()?)),

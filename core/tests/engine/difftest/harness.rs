@@ -287,7 +287,7 @@ pub fn value_json(v: &Value) -> Json {
     match v {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
-        Value::Number(n) => Json::Num(canonical_number(&tarn_sdk::value::format_number(*n))),
+        Value::Number(n) => Json::Num(canonical_number(&n.to_text())),
         Value::String(s) => Json::Str(s.clone()),
         Value::List(items) => Json::Arr(items.iter().map(value_json).collect()),
         Value::Map(m) => Json::Obj(m.iter().map(|(k, v)| (k.clone(), value_json(v))).collect()),

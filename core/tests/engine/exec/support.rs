@@ -32,7 +32,7 @@ pub fn obj(name: &str, extra: &[(&str, Value)]) -> Value {
 }
 
 pub fn num(n: f64) -> Value {
-    Value::Number(n)
+    Value::number(n)
 }
 
 #[derive(Default)]

@@ -59,7 +59,7 @@ async fn a_lockdown_limit_that_is_not_a_count_is_refused() {
     let env = Env::start().await;
     let p = CloudflareProvider::default();
     let mut config = env.config(TOKEN).as_map().cloned().expect("a map");
-    config.insert("lockdown_limit".into(), Value::Number(2.5));
+    config.insert("lockdown_limit".into(), Value::number(2.5));
     let err = p.configure(Value::Map(config)).await.expect_err("not whole");
     assert!(err.message.contains("lockdown_limit must be a whole number"), "{}", err.message);
 }

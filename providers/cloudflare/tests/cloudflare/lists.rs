@@ -81,7 +81,7 @@ async fn a_zones_records_are_listed_over_pages_and_filtered() {
         _ => Value::Null,
     };
     assert_eq!(first.get("proxied"), Some(&Value::Bool(false)));
-    assert_eq!(first.get("ttl"), Some(&Value::Number(1.0)));
+    assert_eq!(first.get("ttl"), Some(&Value::number(1.0)));
     let err = p
         .read_data(ReadDataRequest {
             type_name: "cloudflare_dns_records".into(),
@@ -107,7 +107,7 @@ async fn lockdown_rules_are_listed_with_how_many_are_active() {
     }
     let listed = read(&p, "cloudflare_zone_lockdowns", Value::map([("zone_id", Value::string(&zone))])).await;
     assert_eq!(names(listed.get("rules"), "id").len(), 2);
-    assert_eq!(listed.get("active_rules"), Some(&Value::Number(1.0)));
+    assert_eq!(listed.get("active_rules"), Some(&Value::number(1.0)));
     let rules = match listed.get("rules") {
         Some(Value::List(r)) => r.clone(),
         _ => Vec::new(),
@@ -120,5 +120,5 @@ async fn lockdown_rules_are_listed_with_how_many_are_active() {
         Value::map([("zone_id", Value::string(crate::common::zone("example.org")))]),
     )
     .await;
-    assert_eq!(empty.get("active_rules"), Some(&Value::Number(0.0)));
+    assert_eq!(empty.get("active_rules"), Some(&Value::number(0.0)));
 }

@@ -72,7 +72,7 @@ async fn dns_record_lifecycle_with_drift_and_gone() {
     env.client().patch(&path, &json!({"ttl": 300})).await.expect("change behind tarn's back");
     let drifted =
         p.read(ReadRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() }).await.expect("read");
-    assert_eq!(drifted.as_ref().and_then(|d| d.get("ttl")), Some(&Value::Number(300.0)));
+    assert_eq!(drifted.as_ref().and_then(|d| d.get("ttl")), Some(&Value::number(300.0)));
 
     p.delete(DeleteRequest { type_name: "cloudflare_dns_record".into(), state: updated.clone() })
         .await
@@ -281,7 +281,7 @@ async fn a_dns_record_made_elsewhere_is_imported_by_zone_and_id() {
     assert_eq!(s(&imported, "name"), "legacy.example.com", "nothing configured yet: the API's spelling");
     assert_eq!(s(&imported, "hostname"), "legacy.example.com");
     assert_eq!(s(&imported, "content"), "192.0.2.77");
-    assert_eq!(imported.get("ttl"), Some(&Value::Number(300.0)));
+    assert_eq!(imported.get("ttl"), Some(&Value::number(300.0)));
     assert_eq!(s(&imported, "comment"), "by hand");
 
     // Refreshed against the configuration that claims it, the relative name is kept: no diff.

@@ -66,7 +66,7 @@ async fn the_default_quota_is_the_pro_plans_three_rules() {
 
     // Configuring again starts a new plan: nothing counted any more.
     let mut config = env.config(TOKEN).as_map().cloned().expect("a map");
-    config.insert("lockdown_limit".into(), Value::Number(10.0));
+    config.insert("lockdown_limit".into(), Value::number(10.0));
     p.configure(Value::Map(config)).await.expect("configure with 10");
     for i in 0..10 {
         plan(&p, rule(&format!("r{i}.example.com/*")), None).await.expect("within 10");

@@ -89,7 +89,7 @@ async fn a_domain_and_its_records_are_created_changed_imported_and_deleted() {
     let p = env.provider();
     let with_apex = with(&domain("pond.example"), "ip_address", Value::string("203.0.113.10"));
     let d = create(&p, "digitalocean_domain", with_apex, "tarn-dom-0").await;
-    assert_eq!((s(&d, "id").as_str(), d.get("ttl")), ("pond.example", Some(&Value::Number(1800.0))));
+    assert_eq!((s(&d, "id").as_str(), d.get("ttl")), ("pond.example", Some(&Value::number(1800.0))));
     let apex = env.client().get("v2/domains/pond.example/records?type=A").await.expect("records");
     assert_eq!(apex["domain_records"][0]["data"], "203.0.113.10", "ip_address made the apex A record");
     assert_eq!(
@@ -99,13 +99,13 @@ async fn a_domain_and_its_records_are_created_changed_imported_and_deleted() {
 
     let ty = "digitalocean_record";
     let a = create(&p, ty, record("pond.example", "A", "www", "203.0.113.20"), "tarn-dom-1").await;
-    assert_eq!((s(&a, "fqdn").as_str(), a.get("ttl")), ("www.pond.example", Some(&Value::Number(1800.0))));
+    assert_eq!((s(&a, "fqdn").as_str(), a.get("ttl")), ("www.pond.example", Some(&Value::number(1800.0))));
     let aaaa = create(&p, ty, record("pond.example", "AAAA", "www", "2001:db8::20"), "tarn-dom-2").await;
     let cname = create(&p, ty, record("pond.example", "CNAME", "staging", "www.pond.example."), "tarn-dom-3").await;
     let txt = create(&p, ty, record("pond.example", "txt", "@", "v=spf1 -all"), "tarn-dom-4").await;
-    let mx = with(&record("pond.example", "MX", "@", "mail.pond.example."), "priority", Value::Number(10.0));
+    let mx = with(&record("pond.example", "MX", "@", "mail.pond.example."), "priority", Value::number(10.0));
     let mx = create(&p, ty, mx, "tarn-dom-5").await;
-    assert_eq!(mx.get("priority"), Some(&Value::Number(10.0)));
+    assert_eq!(mx.get("priority"), Some(&Value::number(10.0)));
     assert_eq!(s(&txt, "type"), "txt", "the type as configured, whatever its case");
     for r in [&aaaa, &cname, &txt] {
         assert_eq!(read(&p, ty, r).await.as_ref(), Some(r), "reads back without drift");
@@ -132,8 +132,8 @@ async fn a_domain_and_its_records_are_created_changed_imported_and_deleted() {
         .expect("patch");
     let seen = read(&p, ty, &a).await.expect("still there");
     assert_eq!(s(&seen, "value"), "198.51.100.7");
-    let moved = update(&env, ty, &seen, with(&a, "ttl", Value::Number(300.0))).await;
-    assert_eq!((s(&moved, "value").as_str(), moved.get("ttl")), ("203.0.113.20", Some(&Value::Number(300.0))));
+    let moved = update(&env, ty, &seen, with(&a, "ttl", Value::number(300.0))).await;
+    assert_eq!((s(&moved, "value").as_str(), moved.get("ttl")), ("203.0.113.20", Some(&Value::number(300.0))));
 
     let imported = p.import(ty, &format!("pond.example,{id}")).await.expect("import").expect("found");
     assert_eq!(imported, moved);
@@ -156,9 +156,9 @@ async fn a_domain_and_its_records_are_created_changed_imported_and_deleted() {
 fn rule(entry: f64, target: f64) -> Value {
     Value::map([
         ("entry_protocol", Value::string("http")),
-        ("entry_port", Value::Number(entry)),
+        ("entry_port", Value::number(entry)),
         ("target_protocol", Value::string("http")),
-        ("target_port", Value::Number(target)),
+        ("target_port", Value::number(target)),
         ("certificate_id", Value::Null),
         ("tls_passthrough", Value::Null),
     ])
@@ -167,7 +167,7 @@ fn rule(entry: f64, target: f64) -> Value {
 fn healthcheck(path: &str) -> Value {
     Value::map([
         ("protocol", Value::string("http")),
-        ("port", Value::Number(80.0)),
+        ("port", Value::number(80.0)),
         ("path", Value::string(path)),
         ("check_interval_seconds", Value::Null),
         ("response_timeout_seconds", Value::Null),

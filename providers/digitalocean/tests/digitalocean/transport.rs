@@ -183,12 +183,12 @@ async fn a_wrong_or_missing_token_is_refused_with_a_hint_and_never_echoed() {
     let config = Value::map([("token", Value::string(" ")), ("api_url", Value::string(env.running.base_url.as_str()))]);
     let err = p.configure(config).await.expect_err("no token");
     assert!(err.message.contains("DIGITALOCEAN_TOKEN") && err.message.contains("--sandbox"), "{}", err.message);
-    let config = Value::map([("token", Value::string(TOKEN)), ("action_timeout", Value::Number(-1.0))]);
+    let config = Value::map([("token", Value::string(TOKEN)), ("action_timeout", Value::number(-1.0))]);
     assert!(p.configure(config).await.expect_err("bad timeout").message.contains("action_timeout"));
     let config = Value::map([
         ("token", Value::string(TOKEN).sensitive()),
         ("api_url", Value::string(env.running.base_url.as_str())),
-        ("action_timeout", Value::Number(5.0)),
+        ("action_timeout", Value::number(5.0)),
     ]);
     p.configure(config).await.expect("configured");
     let created =

@@ -209,7 +209,7 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
             }
             for key in ["CPU", "VCPU", "MEMORY"] {
                 if let Some(v) = num(&attrs, key) {
-                    set(&mut vm.template, Attr::Single(key.into(), tarn_sdk::value::format_number(v)));
+                    set(&mut vm.template, Attr::Single(key.into(), tarn_sdk::Number::from_f64(v).to_text()));
                 }
             }
             (vm.prev_state, vm.prev_lcm, vm.lcm, vm.due) = (vm.state, vm.lcm, 66, Some(now + world.step_ms));

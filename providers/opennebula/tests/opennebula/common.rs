@@ -94,8 +94,8 @@ pub fn runtime(name: &str, faas: &str, daas: Option<&str>) -> Value {
     let f = |flavour: &str| {
         Value::map([
             ("flavour", Value::string(flavour)),
-            ("cpu", Value::Number(1.0)),
-            ("memory", Value::Number(512.0)),
+            ("cpu", Value::number(1.0)),
+            ("memory", Value::number(512.0)),
             ("disk_size", Value::Null),
         ])
     };
@@ -109,7 +109,7 @@ pub fn runtime(name: &str, faas: &str, daas: Option<&str>) -> Value {
         ),
         (
             "device_info",
-            Value::map([("latency_to_pe", Value::Number(100.0)), ("geographic_location", Value::string("Madrid"))]),
+            Value::map([("latency_to_pe", Value::number(100.0)), ("geographic_location", Value::string("Madrid"))]),
         ),
         ("id", Value::Unknown),
         ("service_id", Value::Unknown),
@@ -141,7 +141,7 @@ pub fn num(v: &Value, path: &[&str]) -> f64 {
     for p in path {
         cur = cur.get(p).unwrap_or_else(|| panic!("{p} in {v:?}"));
     }
-    cur.as_number().unwrap_or_else(|| panic!("{path:?} is not a number in {v:?}"))
+    cur.as_f64().unwrap_or_else(|| panic!("{path:?} is not a number in {v:?}"))
 }
 
 pub fn text(v: &Value, path: &[&str]) -> String {

@@ -20,7 +20,7 @@ async fn trace_logs_never_show_the_password_or_sr_auth() {
         ("oneflow_server", Value::string(env.running.base_url.as_str())),
         ("username", Value::string("cognit")),
         ("password", Value::string(PASSWORD).sensitive()),
-        ("timeout", Value::Number(5.0)),
+        ("timeout", Value::number(5.0)),
     ]);
     p.configure(config).await.expect("configure");
     let created = create(&p, runtime("logged", "Function", None), "log-1").await;

@@ -186,10 +186,10 @@ async fn resize_in_place_within_the_capacity_limits_and_refuse_beyond_them() {
     let p = env.provider();
     let created = create(&p, runtime("grow", "Function", None), "c-6").await;
     let bigger = with_in(
-        &with_in(&with_in(&created, "faas", "cpu", Value::Number(2.0)), "faas", "memory", Value::Number(1024.0)),
+        &with_in(&with_in(&created, "faas", "cpu", Value::number(2.0)), "faas", "memory", Value::number(1024.0)),
         "faas",
         "disk_size",
-        Value::Number(2048.0),
+        Value::number(2048.0),
     );
     let planned = plan_update(&p, &created, bigger.clone()).await.unwrap_or_else(|e| panic!("plan: {}", e.message));
     assert!(planned.requires_replace.is_empty(), "a new size is no replacement");
@@ -205,17 +205,17 @@ async fn resize_in_place_within_the_capacity_limits_and_refuse_beyond_them() {
     assert_eq!((vm.vcpu, vm.cpu, vm.memory, vm.disk_size), (2, 2.0, 1024, 2048));
     assert_eq!(vm.function_state(), "RUNNING");
 
-    let too_big = with_in(&updated, "faas", "cpu", Value::Number(3.0));
+    let too_big = with_in(&updated, "faas", "cpu", Value::number(3.0));
     let err = plan_update(&p, &updated, too_big.clone()).await.expect_err("beyond VCPU_MAX, at plan");
     assert_eq!(err.class, ErrorClass::Permanent);
     assert!(err.message.contains("faas of this runtime"), "{}", err.message);
     assert!(err.message.contains("can grow in place to 2 CPUs"), "{}", err.message);
-    let more_memory = with_in(&updated, "faas", "memory", Value::Number(4096.0));
+    let more_memory = with_in(&updated, "faas", "memory", Value::number(4096.0));
     let err = plan_update(&p, &updated, more_memory).await.expect_err("beyond MEMORY_MAX, at plan");
     assert!(err.message.contains("4096 MB need a new runtime"), "{}", err.message);
     let err = update(&p, &updated, too_big).await.expect_err("beyond VCPU_MAX");
     assert!(err.message.contains("can grow in place to 2 CPUs"), "{}", err.message);
-    let smaller_disk = with_in(&updated, "faas", "disk_size", Value::Number(1024.0));
+    let smaller_disk = with_in(&updated, "faas", "disk_size", Value::number(1024.0));
     let err = plan_update(&p, &updated, smaller_disk.clone()).await.expect_err("disks only grow, at plan");
     assert!(err.message.contains("only grows disks"), "{}", err.message);
     let err = update(&p, &updated, smaller_disk).await.expect_err("disks only grow");

@@ -152,7 +152,7 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
     let p = env.provider();
     let created = create(&p, runtime("spec", "Function", Some("Data")), "spec-1").await;
     let resized =
-        with_in(&with_in(&created, "faas", "cpu", Value::Number(2.0)), "faas", "disk_size", Value::Number(2048.0));
+        with_in(&with_in(&created, "faas", "cpu", Value::number(2.0)), "faas", "disk_size", Value::number(2048.0));
     let resized = with_in(&resized, "scheduling", "policy", Value::string("latency"));
     let updated = p
         .update(UpdateRequest { type_name: RUNTIME.into(), prior: created.clone(), planned: resized })

@@ -97,7 +97,7 @@ async fn the_flavors_data_source_filters_sorts_and_names_what_exists() {
     assert_eq!(list.len(), tarn_provider_openstack::emulator::FLAVORS.len(), "every page");
     assert_eq!(s(&list[0], "name"), "d2-2", "smallest RAM first");
 
-    let big = read(config(Value::Null, Value::Number(4.0), Value::Number(8000.0))).await.expect("filtered");
+    let big = read(config(Value::Null, Value::number(4.0), Value::number(8000.0))).await.expect("filtered");
     let names: Vec<String> =
         big.get("flavors").and_then(Value::as_list).expect("flavors").iter().map(|f| s(f, "name")).collect();
     assert_eq!(names, ["c3-8", "d2-8", "b3-16"]);

@@ -75,7 +75,7 @@ async fn destroy_refuses_while_the_project_still_has_resources_and_then_clears_e
     let p = configured(&g).await;
     load_slots(&p, "127.0.100.85", "127.0.100.85").await;
     let v = create(&p, "pagw_instance", instance("eta", "pw")).await.unwrap();
-    let group = v.get("connection_group_id").and_then(Value::as_number).unwrap() as i64;
+    let group = v.get("connection_group_id").and_then(Value::as_f64).unwrap() as i64;
     g.sql(&format!(
         "INSERT INTO guacamole_connection (connection_name, parent_id, protocol) \
          SELECT 'web01', connection_group_id, 'rdp' FROM guacamole_connection_group \

@@ -79,7 +79,7 @@ async fn the_vm_is_created_as_giif_does_and_every_answer_follows_the_spec() {
     assert_eq!(all.len(), 1);
     let vm = &all[0];
     assert_eq!((vm.name.as_str(), vm.running), ("PAGW-px", true));
-    assert_eq!(v.get("vm_id").and_then(Value::as_number), Some(f64::from(vm.vmid)));
+    assert_eq!(v.get("vm_id").and_then(Value::as_f64), Some(f64::from(vm.vmid)));
     let c = |k: &str| vm.config.get(k).cloned().unwrap_or_default();
     assert_eq!(c("onboot"), "1");
     assert_eq!(c("net0"), "model=virtio,bridge=vmbr1,tag=13");

@@ -55,7 +55,7 @@ async fn the_api_driver_deploys_with_a_token_polls_every_task_and_destroys_by_ex
     assert_eq!(all.len(), 1);
     let vm = &all[0];
     assert_eq!((vm.name.as_str(), vm.running), ("PAGW-api", true));
-    assert_eq!(v.get("vm_id").and_then(Value::as_number), Some(f64::from(vm.vmid)));
+    assert_eq!(v.get("vm_id").and_then(Value::as_f64), Some(f64::from(vm.vmid)));
     assert_eq!(v.get("deploy_driver").and_then(Value::as_str), Some(API));
     let c = |k: &str| vm.config.get(k).cloned().unwrap_or_default();
     assert_eq!(c("onboot"), "1");
@@ -135,7 +135,7 @@ async fn verification_times_out(driver: &'static str) {
     let ctx = context(CUSTOMIZE);
     let config = with(
         gateway("slowagent", ctx.path()),
-        &[("agent_timeout", Value::Number(1.0)), ("backup", backup("pagw-nightly"))],
+        &[("agent_timeout", Value::number(1.0)), ("backup", backup("pagw-nightly"))],
     );
     let e = create(&p, "pagw_instance", config).await.unwrap_err();
     assert!(e.contains("PAGW-slowagent") && e.contains("answering guest agent within 1 s"), "{e}");
@@ -161,7 +161,7 @@ async fn the_ssh_check_fails_the_create_when_the_gateway_does_not_answer_on_port
     let p = h.provider(&g).await;
     let ctx = context(CUSTOMIZE);
     let config =
-        with(gateway("nossh", ctx.path()), &[("agent_timeout", Value::Number(1.0)), ("ssh_check", Value::Bool(true))]);
+        with(gateway("nossh", ctx.path()), &[("agent_timeout", Value::number(1.0)), ("ssh_check", Value::Bool(true))]);
     let e = create(&p, "pagw_instance", config).await.unwrap_err();
     assert!(e.contains(&format!("{}:22 did not answer within 1 s", h.definition_address())), "{e}");
     nothing_left(&h, &g);
@@ -177,7 +177,7 @@ async fn the_ssh_driver_adds_the_vm_to_an_operators_backup_job_with_pvesh_and_ta
     let ctx = context(CUSTOMIZE);
     let v =
         create(&p, "pagw_instance", with(gateway("bk", ctx.path()), &[("backup", backup("weekly"))])).await.unwrap();
-    let vmid = v.get("vm_id").and_then(Value::as_number).unwrap() as u32;
+    let vmid = v.get("vm_id").and_then(Value::as_f64).unwrap() as u32;
     let job = jobs(&h)["weekly"].clone();
     assert_eq!(job["vmid"], json!(format!("900,{vmid}")));
     assert_eq!(job["schedule"], json!("mon 03:00"), "the operator's job keeps its settings");

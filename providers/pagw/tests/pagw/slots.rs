@@ -6,7 +6,7 @@ use tarn_sdk::Value;
 use crate::support::*;
 
 fn num(v: &Value, key: &str) -> i64 {
-    v.get(key).and_then(Value::as_number).unwrap_or_else(|| panic!("{key} in {v:?}")) as i64
+    v.get(key).and_then(Value::as_f64).unwrap_or_else(|| panic!("{key} in {v:?}")) as i64
 }
 
 #[tokio::test]
@@ -140,7 +140,7 @@ async fn a_default_project_prepared_by_giif_is_kept_not_claimed_again() {
     let g = giif().await;
     let p = configured(&g).await;
     let range = load_slots(&p, "127.0.100.50", "127.0.100.51").await;
-    let first = range.get("slot_ids").and_then(Value::as_list).unwrap()[0].as_number().unwrap() as i64;
+    let first = range.get("slot_ids").and_then(Value::as_list).unwrap()[0].as_f64().unwrap() as i64;
     // What Giif's prepare_default does for the first slot loaded.
     g.sql(&format!(
         "START TRANSACTION; INSERT INTO pagw_default_slot (id) VALUES ({first}); \

@@ -51,7 +51,7 @@ async fn schema_plan_and_life_cycle_through_the_provider_trait() {
     ]);
     let planned = p.plan(PlanRequest { type_name: "kv_entry".into(), prior: None, proposed }).await.unwrap().planned;
     assert_eq!(planned.get("id"), Some(&Value::string("a")), "the plugin refines the plan");
-    assert_eq!(planned.get("version"), Some(&Value::Number(1.0)));
+    assert_eq!(planned.get("version"), Some(&Value::number(1.0)));
 
     let created = p
         .create(CreateRequest { type_name: "kv_entry".into(), planned: planned.clone(), correlation: "c-1".into() })

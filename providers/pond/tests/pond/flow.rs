@@ -177,7 +177,7 @@ async fn provision_deploy_test_green_switch_all_or_none_drift_status_unbind_dest
                 ("project", Value::string(PROJECT)),
                 ("name", Value::string(ENV)),
                 ("servers", Value::List(vec![conn_a.clone(), conn_b.clone()])),
-                ("log_lines", Value::Number(5.0)),
+                ("log_lines", Value::number(5.0)),
             ]),
         })
         .await

@@ -14,7 +14,7 @@ async fn packages_are_installed_only_when_missing_and_scripts_see_the_environmen
     let (user, group) = web_user();
     let config = obj(&[
         ("host", Value::string("127.0.0.1")),
-        ("port", Value::Number(f64::from(sshd.port()))),
+        ("port", Value::number(f64::from(sshd.port()))),
         ("user", Value::string(sshd.user())),
         ("private_key_file", Value::string(sshd.client_key_path().display().to_string())),
         ("trust_on_first_use", Value::Bool(true)),
@@ -77,7 +77,7 @@ async fn packages_are_installed_only_when_missing_and_scripts_see_the_environmen
 #[tokio::test]
 async fn bad_input_is_listed_at_once_and_nothing_runs() {
     let p = provider();
-    let err = create(&p, "pond_server", obj(&[("port", Value::Number(99999.0)), ("root", Value::string("relative"))]))
+    let err = create(&p, "pond_server", obj(&[("port", Value::number(99999.0)), ("root", Value::string("relative"))]))
         .await
         .unwrap_err();
     for needle in ["\"host\"", "\"port\"", "private_key_file", "host key", "\"root\""] {

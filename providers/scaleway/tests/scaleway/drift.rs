@@ -67,7 +67,7 @@ async fn groups_rules_volumes_and_ips_changed_through_the_api_read_as_drifted() 
     let group_now = read(&env, "scaleway_instance_security_group", &sg).await;
     assert_eq!(s(&group_now, "inbound_default_policy"), "accept");
     let rule_now = read(&env, "scaleway_instance_security_group_rule", &ssh).await;
-    assert_eq!(rule_now.get("port_from"), Some(&Value::Number(2222.0)), "{rule_now}");
+    assert_eq!(rule_now.get("port_from"), Some(&Value::number(2222.0)), "{rule_now}");
 
     let vol = create(&p, "scaleway_instance_volume", volume("b_ssd", 10.0), "v1").await;
     c.patch(&path(&format!("volumes/{}", s(&vol, "id"))), &json!({"name": "renamed", "size": 30_000_000_000u64}))
@@ -75,7 +75,7 @@ async fn groups_rules_volumes_and_ips_changed_through_the_api_read_as_drifted() 
         .expect("rename and grow");
     let vol_now = read(&env, "scaleway_instance_volume", &vol).await;
     assert_eq!(s(&vol_now, "name"), "renamed");
-    assert_eq!(vol_now.get("size_in_gb"), Some(&Value::Number(30.0)));
+    assert_eq!(vol_now.get("size_in_gb"), Some(&Value::number(30.0)));
 
     let flexible = create(&p, "scaleway_instance_ip", ip(Value::Null), "ip1").await;
     c.patch(&path(&format!("ips/{}", s(&flexible, "id"))), &json!({"reverse": "by-hand.example.com"}))

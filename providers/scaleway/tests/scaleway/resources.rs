@@ -89,7 +89,7 @@ pub fn volume(kind: &str, gb: f64) -> Value {
         ("zone", Value::Unknown),
         ("project_id", Value::Unknown),
         ("type", Value::string(kind)),
-        ("size_in_gb", Value::Number(gb)),
+        ("size_in_gb", Value::number(gb)),
         ("tags", Value::Null),
         ("id", Value::Unknown),
         ("server_id", Value::Unknown),
@@ -101,7 +101,7 @@ async fn volumes_follow_the_seed_rules_for_updates_and_deletes() {
     let env = Env::start().await;
     let p = env.provider();
     let local = create(&p, VOLUME, volume("l_ssd", 10.0), "v1").await;
-    assert_eq!(local.get("size_in_gb"), Some(&Value::Number(10.0)));
+    assert_eq!(local.get("size_in_gb"), Some(&Value::number(10.0)));
     let renamed = p
         .update(UpdateRequest {
             type_name: VOLUME.into(),
@@ -115,7 +115,7 @@ async fn volumes_follow_the_seed_rules_for_updates_and_deletes() {
         .update(UpdateRequest {
             type_name: VOLUME.into(),
             prior: renamed.clone(),
-            planned: with(&renamed, "size_in_gb", Value::Number(15.0)),
+            planned: with(&renamed, "size_in_gb", Value::number(15.0)),
         })
         .await
         .expect_err("a local volume keeps its size");
@@ -126,11 +126,11 @@ async fn volumes_follow_the_seed_rules_for_updates_and_deletes() {
         .update(UpdateRequest {
             type_name: VOLUME.into(),
             prior: block.clone(),
-            planned: with(&block, "size_in_gb", Value::Number(25.0)),
+            planned: with(&block, "size_in_gb", Value::number(25.0)),
         })
         .await
         .expect("a block volume grows");
-    assert_eq!(grown.get("size_in_gb"), Some(&Value::Number(25.0)));
+    assert_eq!(grown.get("size_in_gb"), Some(&Value::number(25.0)));
 
     // Attached to a running server: the delete is refused with the server named.
     let mut server = planned("dev-data", "DEV1-M", "ubuntu_jammy");
@@ -165,8 +165,8 @@ async fn data_sources_list_types_find_images_and_dev_servers() {
         .expect("types");
     let list = types.get("types").and_then(Value::as_list).expect("list");
     let dev1s = list.iter().find(|t| t.get("name").and_then(Value::as_str) == Some("DEV1-S")).expect("DEV1-S");
-    assert_eq!(dev1s.get("volumes_max_size_in_gb"), Some(&Value::Number(20.0)));
-    assert_eq!(dev1s.get("volumes_min_size_in_gb"), Some(&Value::Number(10.0)));
+    assert_eq!(dev1s.get("volumes_max_size_in_gb"), Some(&Value::number(20.0)));
+    assert_eq!(dev1s.get("volumes_min_size_in_gb"), Some(&Value::number(10.0)));
 
     let image = p
         .read_data(ReadDataRequest {
@@ -175,7 +175,7 @@ async fn data_sources_list_types_find_images_and_dev_servers() {
         })
         .await
         .expect("image");
-    assert_eq!(image.get("root_volume_size_in_gb"), Some(&Value::Number(10.0)));
+    assert_eq!(image.get("root_volume_size_in_gb"), Some(&Value::number(10.0)));
     assert_eq!(s(&image, "arch"), "x86_64");
     let err = p
         .read_data(ReadDataRequest {
@@ -234,7 +234,7 @@ pub fn rule(group_id: &str, port: f64) -> Value {
         ("action", Value::string("accept")),
         ("protocol", Value::string("TCP")),
         ("ip_range", Value::Null),
-        ("port_from", Value::Number(port)),
+        ("port_from", Value::number(port)),
         ("port_to", Value::Null),
         ("id", Value::Unknown),
     ])
@@ -264,17 +264,17 @@ async fn security_groups_and_rules_are_managed_adopted_and_refused_clearly() {
     assert_eq!(s(&updated, "outbound_default_policy"), "drop");
 
     let ssh = create(&p, "scaleway_instance_security_group_rule", rule(&s(&sg, "id"), 22.0), "r1").await;
-    assert_eq!(ssh.get("port_from"), Some(&Value::Number(22.0)));
+    assert_eq!(ssh.get("port_from"), Some(&Value::number(22.0)));
     assert_eq!(ssh.get("port_to"), Some(&Value::Null), "port_to defaults to port_from");
     let https = p
         .update(UpdateRequest {
             type_name: "scaleway_instance_security_group_rule".into(),
             prior: ssh.clone(),
-            planned: with(&ssh, "port_from", Value::Number(443.0)),
+            planned: with(&ssh, "port_from", Value::number(443.0)),
         })
         .await
         .expect("update rule");
-    assert_eq!(https.get("port_from"), Some(&Value::Number(443.0)));
+    assert_eq!(https.get("port_from"), Some(&Value::number(443.0)));
     let adopted = p
         .adopt(AdoptRequest {
             type_name: "scaleway_instance_security_group_rule".into(),

@@ -61,7 +61,7 @@ async fn a_server_from_a_label_is_created_started_read_changed_and_deleted_with_
     assert_eq!(created.get("tags"), Some(&strings(&["meveo"])), "the correlation tag never shows");
     assert_eq!(
         created.get("root_volume_size_in_gb"),
-        Some(&Value::Number(10.0)),
+        Some(&Value::number(10.0)),
         "the image's size within DEV1-S's 10..20 GB"
     );
     assert!(created.get("public_ip").and_then(Value::as_str).is_some_and(|a| a.starts_with("51.15.")), "{created}");
@@ -119,7 +119,7 @@ async fn delete_powers_off_first_and_keeps_the_volumes_by_default() {
 async fn the_total_local_size_is_checked_at_plan_time_against_products_servers() {
     let env = Env::start().await;
     let p = env.provider();
-    let too_big = with(&planned("dev-big", "DEV1-S", "ubuntu_jammy"), "root_volume_size_in_gb", Value::Number(30.0));
+    let too_big = with(&planned("dev-big", "DEV1-S", "ubuntu_jammy"), "root_volume_size_in_gb", Value::number(30.0));
     let err = p
         .plan(PlanRequest { type_name: SERVER.into(), prior: None, proposed: too_big })
         .await

@@ -24,7 +24,7 @@ async fn deploy(vsn: &mut tarn_provider_vsn::testing::TestVsn, p: &std::sync::Ar
             ("name", Value::string(vsn.name("host"))),
             ("image", Value::string(bb.clone())),
             ("command", strings(&IDLE)),
-            ("stop_timeout", Value::Number(1.0)),
+            ("stop_timeout", Value::number(1.0)),
         ]),
         "corr-host",
     )
@@ -53,7 +53,7 @@ async fn deploy(vsn: &mut tarn_provider_vsn::testing::TestVsn, p: &std::sync::Ar
             ("env", Value::map([("MODE", Value::string("prod"))])),
             ("secrets", Value::map([("TOKEN", Value::string("s3cret-token-value"))])),
             ("volumes_from", Value::List(vec![Value::string(vsn.name("db"))])),
-            ("stop_timeout", Value::Number(1.0)),
+            ("stop_timeout", Value::number(1.0)),
             ("pull", Value::string("never")),
         ]),
         "corr-web",
@@ -214,7 +214,7 @@ async fn a_volume_over_its_size_limit_is_refused_and_leaves_no_container() {
         ("name", Value::string(vsn.name("big"))),
         ("host_id", host.get("id").unwrap().clone()),
         ("image", Value::string(bb)),
-        ("size_limit_gb", Value::Number(0.00001)),
+        ("size_limit_gb", Value::number(0.00001)),
     ]);
     let planned = p
         .plan(tarn_sdk::PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: config })
@@ -233,7 +233,7 @@ async fn a_volume_over_its_size_limit_is_refused_and_leaves_no_container() {
         ("name", Value::string("x")),
         ("host_id", Value::string("h")),
         ("image", Value::string("i")),
-        ("size_limit_gb", Value::Number(201.0)),
+        ("size_limit_gb", Value::number(201.0)),
     ]);
     let err = p
         .plan(tarn_sdk::PlanRequest { type_name: "vsn_volume".into(), prior: None, proposed: over })

@@ -169,7 +169,7 @@ async fn a_bad_source_is_refused_at_plan_time_with_every_problem_and_no_key_mate
     let pair = pair().await;
     let Value::Map(mut config) = pair.volume() else { unreachable!() };
     let from =
-        obj(&[("host", Value::string("")), ("port", Value::Number(70000.0)), ("data_root", Value::string("relative"))]);
+        obj(&[("host", Value::string("")), ("port", Value::number(70000.0)), ("data_root", Value::string("relative"))]);
     config.insert("migrate_from".into(), from);
     config
         .insert("migrate_from_private_key".into(), Value::string("-----BEGIN OPENSSH PRIVATE KEY----- not-a-real-key"));
