@@ -7,6 +7,12 @@ pub const INSTANCE: &str = "pagw_instance";
 pub const SLOT_RANGE: &str = "pagw_slot_range";
 pub const SLOTS: &str = "pagw_slots";
 
+/// What the plan shows under every change that removes a gateway (Giif's operators had to
+/// remember it): the project's group is deleted with everything under it.
+pub const DESTROY_NOTE: &str = "move the project's resources (its \"Resources\" connection group) to the default project \
+     before its gateway is removed: the destroy deletes the project's connection group with everything under it \
+     (it refuses while Resources still holds connections or groups)";
+
 pub fn provider_schema() -> ProviderSchema {
     let mut s = ProviderSchema::default();
     s.config.insert(
@@ -121,7 +127,8 @@ fn instance() -> ResourceSchema {
     .attr("deploy_driver", A::computed(Type::String, "The slot's PAGW_DEPLOY_DRIVER."))
     .attr("account", A::computed(Type::String, "\"password\", or \"locked\" when the password is empty."))
     .attr("toolbox", A::computed(Type::String, "\"complete\", or what is missing from the project's toolbox (drift)."))
-    .refines_plan();
+    .refines_plan()
+    .note_on_destroy(DESTROY_NOTE);
     r.destroy_is_irreversible = true;
     r
 }
