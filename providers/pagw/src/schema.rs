@@ -107,14 +107,16 @@ fn instance() -> ResourceSchema {
         "backup",
         A::optional(
             Type::object_with_optional(
-                &[("job", Type::String), ("schedule", Type::String), ("storage", Type::String)],
-                &["job", "schedule", "storage"],
+                &[("job", Type::String), ("schedule", Type::String), ("storage", Type::String), ("keep", Type::Number)],
+                &["job", "schedule", "storage", "keep"],
             ),
             "Scheduled backups of the gateway's VM, removed on destroy (the backups are kept). Proxmox hosts: a backup job \
              (/cluster/backup) to put the VM in: job is its id (default: the VM's name), made with schedule (a calendar \
              event; default \"sun 01:00\") and storage (default \"local\") when missing; the VM is taken out of it on destroy, and an emptied \
              job is removed. libvirt-ssh hosts: a cron entry in PAGW_HOST_CRON_DIR (default /etc/cron.d) runs virsh backup-begin; \
-             schedule is five cron fields and storage a directory on the host (both required); job is not used.",
+             schedule is five cron fields and storage a directory on the host (both required); job is not used; keep = N \
+             keeps the N newest backups, each run removing older ones (default: all kept; refused on Proxmox hosts, \
+             whose storages prune backups).",
         )
         .force_new(),
     )

@@ -90,6 +90,9 @@ pub struct BackupJob {
     pub schedule: String,
     /// Where backups go (a storage id).
     pub storage: String,
+    /// libvirt-ssh: how many of the domain's backups to keep (older ones are removed after each
+    /// run); `None` keeps them all. Proxmox hosts refuse it (their storages prune backups).
+    pub keep: Option<u32>,
 }
 
 /// A driver bound to one slot's host for the operations of one call.
@@ -175,7 +178,7 @@ impl<'h> Driver<'h> {
             Driver::ProxmoxSsh(host) => backup::add_ssh(host, id, job).await,
             Driver::ProxmoxApi(api) => api.backup_add(id, job).await,
             Driver::LibvirtSsh(host, slot) => {
-                libvirt_backup::install(host, slot, &job.id, &job.schedule, &job.storage).await
+                libvirt_backup::install(host, slot, job).await
             }
         }
     }

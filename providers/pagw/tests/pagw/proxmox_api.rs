@@ -187,3 +187,19 @@ async fn the_ssh_driver_adds_the_vm_to_an_operators_backup_job_with_pvesh_and_ta
     assert!(vms(&h).is_empty());
     check_answers(&h);
 }
+
+#[tokio::test]
+async fn a_backup_retention_is_refused_on_proxmox_hosts_before_anything_is_built() {
+    let g = giif().await;
+    let h = host_with_driver(SSH).await;
+    let p = h.provider(&g).await;
+    let ctx = context(CUSTOMIZE);
+    let mut b = backup("pagw-nightly");
+    if let Value::Map(o) = &mut b {
+        o.insert("keep".into(), Value::Number(3.0));
+    }
+    let e = create(&p, "pagw_instance", with(gateway("kept", ctx.path()), &[("backup", b)])).await.unwrap_err();
+    assert!(e.contains("backup.keep applies to libvirt-ssh hosts only") && e.contains("proxmox-ve-ssh"), "{e}");
+    nothing_left(&h, &g);
+    assert!(jobs(&h).is_empty(), "{:?}", jobs(&h));
+}
