@@ -66,6 +66,15 @@ pub fn provider_schema() -> ProviderSchema {
              anchors (without it, the system's). Certificates are always verified.",
         ),
     );
+    s.config.insert(
+        "proxmox_tls_fingerprint".into(),
+        A::optional(
+            Type::String,
+            "The SHA-256 fingerprint of the Proxmox API hosts' certificate (AB:CD:…, as `openssl x509 -noout \
+             -fingerprint -sha256` prints it): that certificate alone is trusted, whoever issued it (a self-signed \
+             pve-ssl.pem); a slot's PAGW_PVE_TLS_FINGERPRINT wins. Exclusive with proxmox_ca_file.",
+        ),
+    );
     s.resources.insert(INSTANCE.into(), instance());
     s.resources.insert(SLOT_RANGE.into(), slot_range());
     s.data_sources.insert(SLOTS.into(), slots());

@@ -11,7 +11,9 @@
 //! node `PAGW_PVE_NODE` (default: the cluster's only node). The token
 //! (`USER@REALM!TOKENID=SECRET`) is the slot's `PAGW_PVE_API_TOKEN` or the provider's
 //! `proxmox_api_token`; it travels only in the `Authorization` header, which the HTTP client
-//! never logs. TLS is verified, against the provider's `proxmox_ca_file` when given.
+//! never logs. TLS is verified: the host's certificate must have the pinned SHA-256 fingerprint
+//! when one is given (the slot's `PAGW_PVE_TLS_FINGERPRINT`, else the provider's
+//! `proxmox_tls_fingerprint`), else chain to the provider's `proxmox_ca_file` or the system's roots.
 //!
 //! `import-from` with a file path needs the token of `root@pam` on Proxmox (as `qm importdisk`
 //! needs root): the image is built on the host itself, where the driver finds it.
@@ -83,7 +85,10 @@ impl PveApi {
         let mut builder = Client::builder(url)
             .secret_header("authorization", &format!("PVEAPIToken={token}"))
             .request_timeout(Duration::from_secs(60));
-        if let Some(path) = &config.proxmox_ca_file {
+        let pinned = slot.var("PAGW_PVE_TLS_FINGERPRINT").filter(|f| !f.is_empty());
+        if let Some(fp) = pinned.or(config.proxmox_tls_fingerprint.as_deref()) {
+            builder = builder.pinned_certificate_sha256(fp);
+        } else if let Some(path) = &config.proxmox_ca_file {
             let pem = std::fs::read(path)
                 .map_err(|e| ProviderError::permanent(format!("reading proxmox_ca_file {path}: {e}")))?;
             builder = builder.ca_certificates_pem(&pem);
