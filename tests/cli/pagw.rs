@@ -47,7 +47,9 @@ fn provider_block(host: &TestPagwHost, url: &str, create_schema: bool) -> String
 
 /// `pagw_instance.gw` of `project`; `extra` are more lines of its block.
 fn gateway(project: &str, extra: &str) -> String {
-    format!("resource \"pagw_instance\" \"gw\" {{\n  project  = \"{project}\"\n  password = \"{PASSWORD}\"\n{extra}}}\n")
+    format!(
+        "resource \"pagw_instance\" \"gw\" {{\n  project  = \"{project}\"\n  password = \"{PASSWORD}\"\n{extra}}}\n"
+    )
 }
 
 impl Site {

@@ -204,9 +204,10 @@ fn backup_of(v: &Value, kind: DriverKind, vm_name: &str) -> Option<BackupJob> {
     let b = v.get("backup").filter(|b| !b.is_null() && !b.is_unknown())?;
     let given = |k: &str| b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
     // Out of range (below 1, fractional, too large) reads as 0, which libvirt_backup::check refuses.
-    let keep = b.get("keep").and_then(Value::as_number).map(|n| {
-        if n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) { n as u32 } else { 0 }
-    });
+    let keep = b
+        .get("keep")
+        .and_then(Value::as_number)
+        .map(|n| if n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) { n as u32 } else { 0 });
     Some(match kind {
         DriverKind::LibvirtSsh => BackupJob {
             id: vm_name.to_string(),

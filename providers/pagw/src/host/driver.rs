@@ -177,9 +177,7 @@ impl<'h> Driver<'h> {
         match self {
             Driver::ProxmoxSsh(host) => backup::add_ssh(host, id, job).await,
             Driver::ProxmoxApi(api) => api.backup_add(id, job).await,
-            Driver::LibvirtSsh(host, slot) => {
-                libvirt_backup::install(host, slot, job).await
-            }
+            Driver::LibvirtSsh(host, slot) => libvirt_backup::install(host, slot, job).await,
         }
     }
 

@@ -48,7 +48,8 @@ pub async fn host_with_pool(pool: &'static str) -> TestHost {
 async fn start(pool: &str, driver: &str) -> TestHost {
     let recorder = Recorder::default();
     let r = recorder.clone();
-    let host = TestPagwHost::start_with(pool, driver, move |router| r.wrap(router)).await.unwrap_or_else(|e| panic!("{e}"));
+    let host =
+        TestPagwHost::start_with(pool, driver, move |router| r.wrap(router)).await.unwrap_or_else(|e| panic!("{e}"));
     TestHost { host, recorder }
 }
 

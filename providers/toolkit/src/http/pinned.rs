@@ -80,9 +80,10 @@ impl ServerCertVerifier for PinnedCertificate {
         if got.as_slice() == self.sha256 {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(
-                Mismatch { expected: format_fingerprint(&self.sha256), got: format_fingerprint(got.as_slice()) },
-            )))))
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(Mismatch {
+                expected: format_fingerprint(&self.sha256),
+                got: format_fingerprint(got.as_slice()),
+            })))))
         }
     }
 
@@ -179,8 +180,9 @@ mod tests {
                 .arg(&key)
                 .arg("-out")
                 .arg(&cert));
-            let fingerprint =
-                run(std::process::Command::new("openssl").args(["x509", "-noout", "-fingerprint", "-sha256", "-in"]).arg(&cert));
+            let fingerprint = run(std::process::Command::new("openssl")
+                .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+                .arg(&cert));
             let mut child = std::process::Command::new("python3")
                 .args(["-c", SERVER])
                 .arg(&cert)
