@@ -190,3 +190,17 @@ impl<'h> Driver<'h> {
         }
     }
 }
+
+/// How many times a create whose fresh VMID another create took meanwhile is tried.
+pub const CREATE_ATTEMPTS: u32 = 5;
+
+/// Whether `e` (of the `attempt`th create) says the VMID was taken meanwhile, and another
+/// attempt remains. Proxmox: "unable to create VM 100 - VM 100 already exists on node 'pve'".
+pub fn vmid_taken(e: &ProviderError, attempt: u32) -> bool {
+    attempt < CREATE_ATTEMPTS && e.message.contains("already exists")
+}
+
+/// A short pause, growing with the attempts, so two racing applies draw apart.
+pub async fn pause_before_retry(attempt: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(150 * u64::from(attempt))).await;
+}
