@@ -33,6 +33,10 @@
 //! - `pond` — the pond provider over two real sshd and Apache + PHP: deploy, the switch as a plan, a failed
 //!   switch rolled back on both servers (exit 3), drift, destroy; and the same servers reached as
 //!   DigitalOcean droplets under `--sandbox` (the emulator's droplet addresses lead to the sshd)
+//! - `pagw` — the pagw provider with a real MariaDB, sshd and dockerd and the Proxmox emulator: two
+//!   state directories claiming slots at once, a failed build or deploy rolled back (slot
+//!   released), a duplicate address refused, the zombie guard, the default singleton, the plan's
+//!   note on a gateway's destroy
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `serve` — `tarn serve --sandbox` driven over plain HTTP as a device: every answer checked against
 //!   the Provisioning Engine's api.yaml and schemas; history, metrics, graceful shutdown
@@ -79,6 +83,7 @@ mod workspace;
 
 mod concurrent;
 mod migrate;
+mod pagw;
 mod pond;
 mod postgres;
 mod vsn;

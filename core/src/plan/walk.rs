@@ -604,6 +604,7 @@ impl Walk<'_> {
         let irreversible = schema.destroy_irreversible_for(prior) && action == Action::DeleteThenCreate;
         let notes = match (action, prior) {
             (Action::Update, Some(before)) => schema.notes_for_update(before, &after),
+            (Action::DeleteThenCreate | Action::CreateThenDelete, Some(_)) => schema.destroy_notes.clone(),
             _ => Vec::new(),
         };
         let change = ResourceChange {
@@ -770,12 +771,13 @@ impl Walk<'_> {
 
     /// The change deleting a recorded object (current or deposed).
     fn delete_of(&self, obj: &super::PriorObject, reasons: Vec<ChangeReason>) -> ResourceChange {
-        let irreversible = self
+        let schema = self
             .input
             .schemas
             .get(super::providers::parse_provider_key(&obj.provider).name.as_str())
-            .and_then(|s| s.resources.get(&obj.address.type_name))
-            .is_some_and(|s| s.destroy_irreversible_for(obj.value.as_ref()));
+            .and_then(|s| s.resources.get(&obj.address.type_name));
+        let irreversible = schema.is_some_and(|s| s.destroy_irreversible_for(obj.value.as_ref()));
+        let notes = schema.map(|s| s.destroy_notes.clone()).unwrap_or_default();
         ResourceChange {
             address: obj.address.clone(),
             provider: obj.provider.clone(),
@@ -784,7 +786,7 @@ impl Walk<'_> {
             after: None,
             reasons,
             irreversible,
-            notes: Vec::new(),
+            notes,
             dependencies: Vec::new(),
             deposed: obj.deposed.clone(),
             prior_provider: None,

@@ -164,6 +164,12 @@ pub struct ResourceSchema {
     /// plan when one of them changes (Scaleway: a new type stops the server and starts it again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub change_notes: Vec<ChangeNote>,
+    /// What deleting an object of this type does beyond the delete, or what must be done before
+    /// it: the plan shows these notes on every change that deletes one (a removal, a destroy,
+    /// either half of a replacement's delete), in text and JSON (PAGW: move the project's
+    /// resources to the default project before its gateway is removed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destroy_notes: Vec<String>,
     /// The provider can create a deleted object again from its recorded state
     /// ([`Provider::restore`](crate::Provider::restore)): a rollback brings back the old object
     /// of a delete-then-create replacement instead of reporting it lost (a container whose data
@@ -188,8 +194,14 @@ impl ResourceSchema {
             refines_plan: false,
             irreversible_when: None,
             change_notes: Vec::new(),
+            destroy_notes: Vec::new(),
             restorable: false,
         }
+    }
+    /// Declares a note the plan shows on every change that deletes an object of this type.
+    pub fn note_on_destroy(mut self, note: &str) -> Self {
+        self.destroy_notes.push(note.to_string());
+        self
     }
     /// Declares what an update changing any of `attributes` does beyond the change: the plan
     /// shows `note` on such updates.

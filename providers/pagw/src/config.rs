@@ -26,6 +26,9 @@ pub struct PagwConfig {
     pub proxmox_api_token: Option<String>,
     /// PEM file with the CA (or the self-signed certificate) of the Proxmox API hosts.
     pub proxmox_ca_file: Option<String>,
+    /// SHA-256 fingerprint of the Proxmox API hosts' certificate, trusted alone (a slot's
+    /// `PAGW_PVE_TLS_FINGERPRINT` wins). Exclusive with `proxmox_ca_file`.
+    pub proxmox_tls_fingerprint: Option<String>,
 }
 
 impl std::fmt::Debug for PagwConfig {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for PagwConfig {
             .field("docker", &self.docker)
             .field("proxmox_api_token", &self.proxmox_api_token.as_ref().map(|_| "(sensitive)"))
             .field("proxmox_ca_file", &self.proxmox_ca_file)
+            .field("proxmox_tls_fingerprint", &self.proxmox_tls_fingerprint)
             .finish()
     }
 }
@@ -76,8 +80,20 @@ impl PagwConfig {
             problems.push("\"proxmox_api_token\" must read USER@REALM!TOKENID=SECRET (the value is not shown)");
         }
         let proxmox_ca_file = config.get("proxmox_ca_file").and_then(Value::as_str).map(str::to_string);
-        if !problems.is_empty() {
-            return Err(ProviderError::permanent(format!("pagw provider: {}", problems.join("; "))));
+        let proxmox_tls_fingerprint =
+            config.get("proxmox_tls_fingerprint").and_then(Value::as_str).filter(|f| !f.is_empty()).map(str::to_string);
+        let mut owned = Vec::new();
+        if let Some(fp) = &proxmox_tls_fingerprint {
+            if let Err(e) = tarn_sdk::http::pinned::parse_fingerprint(fp) {
+                owned.push(format!("\"proxmox_tls_fingerprint\": {e}"));
+            }
+            if proxmox_ca_file.is_some() {
+                owned.push("\"proxmox_tls_fingerprint\" and \"proxmox_ca_file\" exclude each other: give one".into());
+            }
+        }
+        if !problems.is_empty() || !owned.is_empty() {
+            let all: Vec<String> = problems.iter().map(|p| p.to_string()).chain(owned).collect();
+            return Err(ProviderError::permanent(format!("pagw provider: {}", all.join("; "))));
         }
         Ok(PagwConfig {
             database_url,
@@ -88,6 +104,29 @@ impl PagwConfig {
             docker,
             proxmox_api_token,
             proxmox_ca_file,
+            proxmox_tls_fingerprint,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[(&str, &str)]) -> Result<PagwConfig, String> {
+        let mut pairs = vec![("database_url", "mysql://u:p@127.0.0.1:3306/giif")];
+        pairs.extend_from_slice(extra);
+        PagwConfig::parse(&Value::map(pairs.into_iter().map(|(k, v)| (k, Value::string(v))))).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn a_pinned_fingerprint_is_checked_and_excludes_a_ca_file() {
+        let fp = "E5:85:C7:EF:23:96:42:FF:E3:89:89:EC:8E:1E:A0:20:3D:75:0D:C6:7E:AD:C3:DD:8D:D4:7C:CF:35:52:B1:87";
+        let c = parse(&[("proxmox_tls_fingerprint", fp)]).unwrap();
+        assert_eq!(c.proxmox_tls_fingerprint.as_deref(), Some(fp));
+        let e = parse(&[("proxmox_tls_fingerprint", "E5:85")]).unwrap_err();
+        assert!(e.contains("proxmox_tls_fingerprint") && e.contains("not a SHA-256 certificate fingerprint"), "{e}");
+        let e = parse(&[("proxmox_tls_fingerprint", fp), ("proxmox_ca_file", "/etc/pve/pve-root-ca.pem")]).unwrap_err();
+        assert!(e.contains("exclude each other"), "{e}");
     }
 }

@@ -134,7 +134,9 @@ async fn lookup(ctx: &Ctx, planned: &Value, project: &str) -> Result<Option<Valu
     };
     set_vm(&mut v, vm);
     if let Value::Map(o) = &mut v {
-        if found.is_default || o.contains_key("default") {
+        // An unset `default` stays unset (null): reading it back as false would be a change of a
+        // force-new attribute, and every re-plan of an ordinary project a replacement.
+        if found.is_default || o.get("default").is_some_and(|d| !d.is_null()) {
             o.insert("default".into(), Value::Bool(found.is_default));
         }
     }

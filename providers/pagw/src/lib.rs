@@ -75,8 +75,18 @@ impl Ctx {
                     built.join(", ")
                 )));
             }
-            if let (DriverKind::LibvirtSsh, Some(job)) = (kind, backup_of(planned, kind, "")) {
-                host::libvirt_backup::check(&job.schedule, &job.storage)?;
+            match (kind, backup_of(planned, kind, "")) {
+                (DriverKind::LibvirtSsh, Some(job)) => host::libvirt_backup::check(&job)?,
+                (_, Some(BackupJob { keep: Some(_), .. })) => {
+                    return Err(ProviderError::permanent(format!(
+                        "pagw_instance: backup.keep applies to libvirt-ssh hosts only; slot {} ({}) deploys with {} \
+                         (a Proxmox backup job's retention is its storage's prune settings); nothing was built",
+                        slot.id,
+                        slot.ip,
+                        kind.name()
+                    )));
+                }
+                _ => {}
             }
         }
         host::probe::refuse_duplicate(&slot.ip, slot.id).await?;
@@ -193,16 +203,23 @@ fn verification_of(v: &Value) -> Verification {
 fn backup_of(v: &Value, kind: DriverKind, vm_name: &str) -> Option<BackupJob> {
     let b = v.get("backup").filter(|b| !b.is_null() && !b.is_unknown())?;
     let given = |k: &str| b.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    // Out of range (below 1, fractional, too large) reads as 0, which libvirt_backup::check refuses.
+    let keep = b
+        .get("keep")
+        .and_then(Value::as_number)
+        .map(|n| if n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) { n as u32 } else { 0 });
     Some(match kind {
         DriverKind::LibvirtSsh => BackupJob {
             id: vm_name.to_string(),
             schedule: given("schedule").unwrap_or_default(),
             storage: given("storage").unwrap_or_default(),
+            keep,
         },
         DriverKind::ProxmoxSsh | DriverKind::ProxmoxApi => BackupJob {
             id: given("job").unwrap_or_else(|| vm_name.to_string()),
             schedule: given("schedule").unwrap_or_else(|| host::backup::DEFAULT_SCHEDULE.to_string()),
             storage: given("storage").unwrap_or_else(|| host::backup::DEFAULT_STORAGE.to_string()),
+            keep,
         },
     })
 }

@@ -7,6 +7,12 @@ pub const INSTANCE: &str = "pagw_instance";
 pub const SLOT_RANGE: &str = "pagw_slot_range";
 pub const SLOTS: &str = "pagw_slots";
 
+/// What the plan shows under every change that removes a gateway (Giif's operators had to
+/// remember it): the project's group is deleted with everything under it.
+pub const DESTROY_NOTE: &str = "move the project's resources (its \"Resources\" connection group) to the default project \
+     before its gateway is removed: the destroy deletes the project's connection group with everything under it \
+     (it refuses while Resources still holds connections or groups)";
+
 pub fn provider_schema() -> ProviderSchema {
     let mut s = ProviderSchema::default();
     s.config.insert(
@@ -60,6 +66,15 @@ pub fn provider_schema() -> ProviderSchema {
              anchors (without it, the system's). Certificates are always verified.",
         ),
     );
+    s.config.insert(
+        "proxmox_tls_fingerprint".into(),
+        A::optional(
+            Type::String,
+            "The SHA-256 fingerprint of the Proxmox API hosts' certificate (AB:CD:…, as `openssl x509 -noout \
+             -fingerprint -sha256` prints it): that certificate alone is trusted, whoever issued it (a self-signed \
+             pve-ssl.pem); a slot's PAGW_PVE_TLS_FINGERPRINT wins. Exclusive with proxmox_ca_file.",
+        ),
+    );
     s.resources.insert(INSTANCE.into(), instance());
     s.resources.insert(SLOT_RANGE.into(), slot_range());
     s.data_sources.insert(SLOTS.into(), slots());
@@ -101,14 +116,16 @@ fn instance() -> ResourceSchema {
         "backup",
         A::optional(
             Type::object_with_optional(
-                &[("job", Type::String), ("schedule", Type::String), ("storage", Type::String)],
-                &["job", "schedule", "storage"],
+                &[("job", Type::String), ("schedule", Type::String), ("storage", Type::String), ("keep", Type::Number)],
+                &["job", "schedule", "storage", "keep"],
             ),
             "Scheduled backups of the gateway's VM, removed on destroy (the backups are kept). Proxmox hosts: a backup job \
              (/cluster/backup) to put the VM in: job is its id (default: the VM's name), made with schedule (a calendar \
              event; default \"sun 01:00\") and storage (default \"local\") when missing; the VM is taken out of it on destroy, and an emptied \
              job is removed. libvirt-ssh hosts: a cron entry in PAGW_HOST_CRON_DIR (default /etc/cron.d) runs virsh backup-begin; \
-             schedule is five cron fields and storage a directory on the host (both required); job is not used.",
+             schedule is five cron fields and storage a directory on the host (both required); job is not used; keep = N \
+             keeps the N newest backups, each run removing older ones (default: all kept; refused on Proxmox hosts, \
+             whose storages prune backups).",
         )
         .force_new(),
     )
@@ -121,7 +138,8 @@ fn instance() -> ResourceSchema {
     .attr("deploy_driver", A::computed(Type::String, "The slot's PAGW_DEPLOY_DRIVER."))
     .attr("account", A::computed(Type::String, "\"password\", or \"locked\" when the password is empty."))
     .attr("toolbox", A::computed(Type::String, "\"complete\", or what is missing from the project's toolbox (drift)."))
-    .refines_plan();
+    .refines_plan()
+    .note_on_destroy(DESTROY_NOTE);
     r.destroy_is_irreversible = true;
     r
 }

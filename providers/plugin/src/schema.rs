@@ -39,6 +39,7 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
                 "refines_plan",
                 "irreversible_when",
                 "change_notes",
+                "destroy_notes",
             ],
         )?;
         let attrs = obj.get("attributes").ok_or_else(|| format!("{path} has no \"attributes\""))?;
@@ -64,6 +65,11 @@ fn types(j: Option<&Json>, path: &str) -> Result<IndexMap<String, ResourceSchema
                             "{path}.change_notes must be a list of {{\"attributes\": [names], \"note\": text}}: {e}"
                         )
                     })?,
+                },
+                destroy_notes: match obj.get("destroy_notes") {
+                    None | Some(Json::Null) => Vec::new(),
+                    Some(v) => serde_json::from_value(v.clone())
+                        .map_err(|e| format!("{path}.destroy_notes must be a list of strings: {e}"))?,
                 },
             },
         );

@@ -96,6 +96,9 @@ fn section(s: &mut String, title: &str, block: &str, types: &IndexMap<String, Re
             let attrs: Vec<String> = n.attributes.iter().map(|a| format!("`{a}`")).collect();
             let _ = writeln!(s, "**Changing {}**: {} (plans say so).\n", attrs.join(" or "), n.note);
         }
+        for n in &rs.destroy_notes {
+            let _ = writeln!(s, "**Before destroying it**: {n} (plans say so under every change that deletes one).\n");
+        }
         let _ = writeln!(s, "```hcl\n{block} \"{name}\" \"example\" {{\n{}}}\n```\n", example_body(rs));
         table(s, &rs.attributes);
     }

@@ -5,8 +5,9 @@
 //! jobs (`backup.rs`), the node list, and the tasks every asynchronous call returns (UPIDs:
 //! `running` on the first poll, then `stopped` with their exit status).
 //!
-//! Fault switches ([`Faults`]): a task kind that ends in error, a call that answers 500, and
-//! a guest agent that answers only some time after the VM started.
+//! Fault switches ([`Faults`]): a task kind that ends in error, a call that answers 500, a
+//! guest agent that answers only some time after the VM started, and `nextid` answers whose id
+//! another create took in the meantime (two applies on one host at once).
 //!
 //! Proxmox cannot be installed here: both PAGW Proxmox drivers meet this one behaviour, the SSH
 //! driver through the `pvesh` and `qm` commands of `testing/pve-shims`. Owns the routes and the
@@ -58,6 +59,9 @@ pub struct Faults {
     pub failing_call: Option<(String, String)>,
     /// The guest agent answers only this long after its VM started.
     pub agent_delay: Duration,
+    /// This many `/cluster/nextid` answers give an id a VM already holds (while there is one):
+    /// another apply's create landed between this one's `nextid` and its create.
+    pub taken_nextid: u32,
 }
 
 #[derive(Default)]
@@ -111,7 +115,13 @@ pub fn data(value: Json) -> axum::Json<Json> {
 }
 
 async fn nextid(State(pve): State<Shared>) -> axum::Json<Json> {
-    let pve = pve.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pve = pve.lock().unwrap_or_else(|e| e.into_inner());
+    if pve.faults.taken_nextid > 0 {
+        if let Some(&taken) = pve.vms.keys().next() {
+            pve.faults.taken_nextid -= 1;
+            return data(json!(taken));
+        }
+    }
     let mut id = 100;
     while pve.vms.contains_key(&id) {
         id += 1;

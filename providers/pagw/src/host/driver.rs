@@ -90,6 +90,9 @@ pub struct BackupJob {
     pub schedule: String,
     /// Where backups go (a storage id).
     pub storage: String,
+    /// libvirt-ssh: how many of the domain's backups to keep (older ones are removed after each
+    /// run); `None` keeps them all. Proxmox hosts refuse it (their storages prune backups).
+    pub keep: Option<u32>,
 }
 
 /// A driver bound to one slot's host for the operations of one call.
@@ -174,9 +177,7 @@ impl<'h> Driver<'h> {
         match self {
             Driver::ProxmoxSsh(host) => backup::add_ssh(host, id, job).await,
             Driver::ProxmoxApi(api) => api.backup_add(id, job).await,
-            Driver::LibvirtSsh(host, slot) => {
-                libvirt_backup::install(host, slot, &job.id, &job.schedule, &job.storage).await
-            }
+            Driver::LibvirtSsh(host, slot) => libvirt_backup::install(host, slot, job).await,
         }
     }
 
@@ -188,4 +189,18 @@ impl<'h> Driver<'h> {
             Driver::LibvirtSsh(host, slot) => libvirt_backup::remove(host, slot, &job.id).await,
         }
     }
+}
+
+/// How many times a create whose fresh VMID another create took meanwhile is tried.
+pub const CREATE_ATTEMPTS: u32 = 5;
+
+/// Whether `e` (of the `attempt`th create) says the VMID was taken meanwhile, and another
+/// attempt remains. Proxmox: "unable to create VM 100 - VM 100 already exists on node 'pve'".
+pub fn vmid_taken(e: &ProviderError, attempt: u32) -> bool {
+    attempt < CREATE_ATTEMPTS && e.message.contains("already exists")
+}
+
+/// A short pause, growing with the attempts, so two racing applies draw apart.
+pub async fn pause_before_retry(attempt: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(150 * u64::from(attempt))).await;
 }

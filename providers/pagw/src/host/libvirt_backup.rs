@@ -8,9 +8,15 @@
 //! - `PAGW_HOST_HOME/.pagw-backup-PAGW-<project>.xml` (0600): the backup XML (`libvirt_xml.rs`)
 //!   with a placeholder the job replaces with the run's time stamp.
 //!
+//! With `keep = N`, each run removes the domain's older backups once the new one has started,
+//! so that N are left (its own `PAGW-<project>-<stamp>.qcow2` files only: a project whose name
+//! extends this one's is never touched). Without it every backup is kept.
+//!
 //! The backups themselves are kept: removing a gateway does not remove its backups.
 
 use tarn_sdk::ProviderError;
+
+use super::driver::BackupJob;
 
 use super::libvirt_ssh::virsh;
 use super::libvirt_xml::{self, STAMP};
@@ -32,9 +38,15 @@ fn xml_path(host: &Host, vm_name: &str) -> String {
     format!("{}/.pagw-backup-{vm_name}.xml", host.home)
 }
 
-/// Checks a schedule (five cron fields) and a storage directory (an absolute path), before
-/// anything is built.
-pub fn check(schedule: &str, storage: &str) -> Result<(), ProviderError> {
+/// Checks a job's schedule (five cron fields), storage directory (an absolute path) and
+/// retention (at least 1), before anything is built.
+pub fn check(job: &BackupJob) -> Result<(), ProviderError> {
+    let (schedule, storage) = (job.schedule.as_str(), job.storage.as_str());
+    if job.keep == Some(0) {
+        return Err(ProviderError::permanent(
+            "pagw_instance: backup.keep must be a whole number of backups, at least 1 (unset keeps them all)",
+        ));
+    }
     let fields: Vec<&str> = schedule.split_whitespace().collect();
     let printable = |s: &str| s.chars().all(|c| c.is_ascii_graphic() || c == ' ');
     if fields.len() != 5 || !printable(schedule) {
@@ -53,17 +65,22 @@ pub fn check(schedule: &str, storage: &str) -> Result<(), ProviderError> {
 }
 
 /// Installs the backup job of the domain `vm_name`.
-pub async fn install(
-    host: &Host,
-    slot: &Slot,
-    vm_name: &str,
-    schedule: &str,
-    storage: &str,
-) -> Result<(), ProviderError> {
-    check(schedule, storage)?;
+pub async fn install(host: &Host, slot: &Slot, job: &BackupJob) -> Result<(), ProviderError> {
+    check(job)?;
+    let (vm_name, schedule, storage) = (job.id.as_str(), job.schedule.as_str(), job.storage.as_str());
     let xml = xml_path(host, vm_name);
-    let script = script_path(host, vm_name);
-    let job = format!(
+    let path = script_path(host, vm_name);
+    let prune = match job.keep {
+        // Newest first by their UTC stamps; the new backup is not counted among the old ones.
+        Some(keep) => format!(
+            "cd {dir}\n\
+             ls -1 | grep -E '^{vm_name}-[0-9]{{8}}T[0-9]{{6}}Z\\.qcow2$' | grep -vxF \"{vm_name}-$stamp.qcow2\" \
+             | sort -r | tail -n +{keep} | while read -r old; do rm -f -- \"$old\"; done\n",
+            dir = quote(storage),
+        ),
+        None => String::new(),
+    };
+    let script = format!(
         "#!/bin/sh\n\
          # Installed by tarn: the backups of the PAGW gateway {vm_name}; removed when it is destroyed.\n\
          set -e\n\
@@ -72,7 +89,8 @@ pub async fn install(
          xml=$(mktemp)\n\
          trap 'rm -f \"$xml\"' EXIT\n\
          sed \"s/{STAMP}/$stamp/g\" {xml} > \"$xml\"\n\
-         {virsh} backup-begin {name} --backupxml \"$xml\"\n",
+         {virsh} backup-begin {name} --backupxml \"$xml\"\n\
+         {prune}",
         dir = quote(storage),
         xml = quote(&xml),
         virsh = virsh(slot),
@@ -82,10 +100,10 @@ pub async fn install(
     let entry = format!(
         "# Installed by tarn: the backups of the PAGW gateway {vm_name}; removed when it is destroyed.\n\
          {schedule} {user} {} >/dev/null 2>&1\n",
-        quote(&script)
+        quote(&path)
     );
     host.session.upload_bytes(libvirt_xml::backup(vm_name, storage).as_bytes(), &xml, 0o600).await?;
-    host.session.upload_bytes(job.as_bytes(), &script, 0o700).await?;
+    host.session.upload_bytes(script.as_bytes(), &path, 0o700).await?;
     host.session.upload_bytes(entry.as_bytes(), &cron_path(slot, vm_name), 0o644).await?;
     Ok(())
 }

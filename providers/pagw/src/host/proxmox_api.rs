@@ -11,7 +11,9 @@
 //! node `PAGW_PVE_NODE` (default: the cluster's only node). The token
 //! (`USER@REALM!TOKENID=SECRET`) is the slot's `PAGW_PVE_API_TOKEN` or the provider's
 //! `proxmox_api_token`; it travels only in the `Authorization` header, which the HTTP client
-//! never logs. TLS is verified, against the provider's `proxmox_ca_file` when given.
+//! never logs. TLS is verified: the host's certificate must have the pinned SHA-256 fingerprint
+//! when one is given (the slot's `PAGW_PVE_TLS_FINGERPRINT`, else the provider's
+//! `proxmox_tls_fingerprint`), else chain to the provider's `proxmox_ca_file` or the system's roots.
 //!
 //! `import-from` with a file path needs the token of `root@pam` on Proxmox (as `qm importdisk`
 //! needs root): the image is built on the host itself, where the driver finds it.
@@ -83,7 +85,10 @@ impl PveApi {
         let mut builder = Client::builder(url)
             .secret_header("authorization", &format!("PVEAPIToken={token}"))
             .request_timeout(Duration::from_secs(60));
-        if let Some(path) = &config.proxmox_ca_file {
+        let pinned = slot.var("PAGW_PVE_TLS_FINGERPRINT").filter(|f| !f.is_empty());
+        if let Some(fp) = pinned.or(config.proxmox_tls_fingerprint.as_deref()) {
+            builder = builder.pinned_certificate_sha256(fp);
+        } else if let Some(path) = &config.proxmox_ca_file {
             let pem = std::fs::read(path)
                 .map_err(|e| ProviderError::permanent(format!("reading proxmox_ca_file {path}: {e}")))?;
             builder = builder.ca_certificates_pem(&pem);
@@ -178,14 +183,10 @@ impl PveApi {
         }))
     }
 
-    /// Creates `vm_name` from `image` and starts it; returns its VMID.
+    /// Creates `vm_name` from `image` and starts it; returns its VMID. A create whose fresh
+    /// VMID another create took meanwhile (two applies on one host) is tried again with a new
+    /// one, as in `proxmox_ssh.rs`.
     pub async fn deploy(&self, slot: &Slot, vm_name: &str, image: &str) -> Result<u32, ProviderError> {
-        let next = self.call(Method::GET, "cluster/nextid", None, "asking for the next VMID").await?;
-        let vmid: u32 = next
-            .as_u64()
-            .map(|n| n as u32)
-            .or_else(|| next.as_str()?.parse().ok())
-            .ok_or_else(|| ProviderError::permanent(format!("GET /cluster/nextid answered {next}, not a VMID")))?;
         let net = |bridge: &str, vlan: &str| {
             if vlan.is_empty() {
                 format!("model=virtio,bridge={bridge}")
@@ -193,23 +194,38 @@ impl PveApi {
                 format!("model=virtio,bridge={bridge},tag={vlan}")
             }
         };
-        let body = json!({
-            "vmid": vmid,
-            "name": vm_name,
-            "onboot": 1,
-            "ostype": "l26",
-            "scsihw": "virtio-scsi-pci",
-            "sockets": 1,
-            "cores": 2,
-            "memory": "2048",
-            "agent": "enabled=1",
-            "net0": net(slot.require("PAGW_HOST_MGMT_BRIDGE")?, slot.var("PAGW_MGMT_VLAN").unwrap_or_default()),
-            "net1": net(slot.require("PAGW_HOST_PUB_BRIDGE")?, slot.var("PAGW_PUB_VLAN").unwrap_or_default()),
-            "scsi0": format!("{}:0,import-from={image}", slot.require("PAGW_STORAGE_POOL")?),
-            "boot": "order=scsi0",
-        });
+        let net0 = net(slot.require("PAGW_HOST_MGMT_BRIDGE")?, slot.var("PAGW_MGMT_VLAN").unwrap_or_default());
+        let net1 = net(slot.require("PAGW_HOST_PUB_BRIDGE")?, slot.var("PAGW_PUB_VLAN").unwrap_or_default());
+        let scsi0 = format!("{}:0,import-from={image}", slot.require("PAGW_STORAGE_POOL")?);
         let qemu = self.qemu().await?;
-        let made = self.task(Method::POST, &qemu, Some(body), &format!("creating {vm_name}")).await;
+        let mut attempt = 0;
+        let (vmid, made) = loop {
+            attempt += 1;
+            let next = self.call(Method::GET, "cluster/nextid", None, "asking for the next VMID").await?;
+            let vmid: u32 =
+                next.as_u64().map(|n| n as u32).or_else(|| next.as_str()?.parse().ok()).ok_or_else(|| {
+                    ProviderError::permanent(format!("GET /cluster/nextid answered {next}, not a VMID"))
+                })?;
+            let body = json!({
+                "vmid": vmid,
+                "name": vm_name,
+                "onboot": 1,
+                "ostype": "l26",
+                "scsihw": "virtio-scsi-pci",
+                "sockets": 1,
+                "cores": 2,
+                "memory": "2048",
+                "agent": "enabled=1",
+                "net0": net0,
+                "net1": net1,
+                "scsi0": scsi0,
+                "boot": "order=scsi0",
+            });
+            match self.task(Method::POST, &qemu, Some(body), &format!("creating {vm_name}")).await {
+                Err(e) if super::driver::vmid_taken(&e, attempt) => super::driver::pause_before_retry(attempt).await,
+                made => break (vmid, made),
+            }
+        };
         let started = match made {
             Ok(()) => {
                 self.task(

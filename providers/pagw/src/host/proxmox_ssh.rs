@@ -41,19 +41,32 @@ fn net(bridge: &str, vlan: &str) -> String {
 }
 
 /// Deploys `image` as the VM `vm_name` and starts it; returns its VMID.
+///
+/// `nextid` then `qm create` is not atomic: another apply on the same host (Giif ran one at a
+/// time under a flock; tarn's claims are per slot, so two gateways on one host deploy at once)
+/// may create that id in between. `qm create` then fails with "already exists", having made
+/// nothing, and the pair is tried again with a fresh id.
 pub async fn deploy(host: &Host, slot: &Slot, vm_name: &str, image: &str) -> Result<u32, ProviderError> {
-    let out = host.run("asking for the next VMID", "pvesh get /cluster/nextid").await?;
-    let vmid: u32 = out.stdout.trim().trim_matches('"').parse().map_err(|_| {
-        ProviderError::permanent(format!("pvesh get /cluster/nextid printed {:?}, not a VMID", out.stdout.trim()))
-    })?;
-    let create = format!(
-        "qm create {vmid} --name {name} --onboot 1 --ostype l26 --cdrom none --scsihw virtio-scsi-pci \
-         --bootdisk scsi0 --sockets 1 --cores 2 --memory 2048 --net0 {net0} --net1 {net1} --agent enabled=1",
-        name = quote(vm_name),
-        net0 = quote(&net(slot.require("PAGW_HOST_MGMT_BRIDGE")?, slot.var("PAGW_MGMT_VLAN").unwrap_or_default())),
-        net1 = quote(&net(slot.require("PAGW_HOST_PUB_BRIDGE")?, slot.var("PAGW_PUB_VLAN").unwrap_or_default())),
-    );
-    host.run(&format!("creating {vm_name}"), &create).await?;
+    let net0 = quote(&net(slot.require("PAGW_HOST_MGMT_BRIDGE")?, slot.var("PAGW_MGMT_VLAN").unwrap_or_default()));
+    let net1 = quote(&net(slot.require("PAGW_HOST_PUB_BRIDGE")?, slot.var("PAGW_PUB_VLAN").unwrap_or_default()));
+    let mut attempt = 0;
+    let vmid = loop {
+        attempt += 1;
+        let out = host.run("asking for the next VMID", "pvesh get /cluster/nextid").await?;
+        let vmid: u32 = out.stdout.trim().trim_matches('"').parse().map_err(|_| {
+            ProviderError::permanent(format!("pvesh get /cluster/nextid printed {:?}, not a VMID", out.stdout.trim()))
+        })?;
+        let create = format!(
+            "qm create {vmid} --name {name} --onboot 1 --ostype l26 --cdrom none --scsihw virtio-scsi-pci \
+             --bootdisk scsi0 --sockets 1 --cores 2 --memory 2048 --net0 {net0} --net1 {net1} --agent enabled=1",
+            name = quote(vm_name),
+        );
+        match host.run(&format!("creating {vm_name}"), &create).await {
+            Ok(_) => break vmid,
+            Err(e) if super::driver::vmid_taken(&e, attempt) => super::driver::pause_before_retry(attempt).await,
+            Err(e) => return Err(e),
+        }
+    };
     match finish(host, slot, vmid, vm_name, image).await {
         Ok(()) => Ok(vmid),
         Err(e) => {

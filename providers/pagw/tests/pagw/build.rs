@@ -3,81 +3,60 @@
 //! qemu-img; the duplicate-address refusal; rollback of the claim when the build fails; the
 //! zombie guard on destroy.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use tarn_provider_pagw::testing::{TestDocker, TestPve};
+use tarn_provider_pagw::testing::{TestDocker, TestPagwHost};
 use tarn_sdk::sim::spec::Recorder;
-use tarn_sdk::ssh::testing::TestSshd;
 use tarn_sdk::{Provider, Value};
+
+pub use tarn_provider_pagw::testing::{BUILD_PASSWORD as PASSWORD, CUSTOMIZE, build_context as context, leftovers};
 
 use crate::support::*;
 
-const PASSWORD: &str = "s3cret-pw";
-
-/// A PAGW host: a real sshd, its home directory, and a provider whose commands reach the
-/// private dockerd.
+/// A PAGW host (`tarn_provider_pagw::testing::TestPagwHost`) whose emulator records every
+/// answer, for the spec checks.
 pub struct TestHost {
-    pub sshd: TestSshd,
-    pub home: tempfile::TempDir,
-    pub pve: TestPve,
+    pub host: TestPagwHost,
     pub recorder: Recorder,
-    pub pool: &'static str,
-    /// The slot's PAGW_DEPLOY_DRIVER.
-    pub driver: &'static str,
+}
+
+impl std::ops::Deref for TestHost {
+    type Target = TestPagwHost;
+    fn deref(&self) -> &TestPagwHost {
+        &self.host
+    }
 }
 
 /// The API token the test provider is configured with.
 pub const API_TOKEN: &str = "root@pam!tarn=8a1c2f7e-test-secret";
 
 pub async fn host() -> TestHost {
-    host_with_pool("local-lvm").await
+    start("local-lvm", "proxmox-ve-ssh").await
 }
 
 /// A host whose slot deploys with `driver` (`proxmox-ve-ssh` or `proxmox-ve-api`).
 pub async fn host_with_driver(driver: &'static str) -> TestHost {
-    TestHost { driver, ..host_with_pool("local-lvm").await }
+    start("local-lvm", driver).await
 }
 
 /// A host whose slot imports disks into `pool` (an unknown one makes the deploy fail).
 pub async fn host_with_pool(pool: &'static str) -> TestHost {
-    TestDocker::shared();
-    let sshd = TestSshd::start().unwrap_or_else(|e| panic!("{e}"));
-    let home = tempfile::Builder::new().prefix("pagw-home-").tempdir().unwrap();
+    start(pool, "proxmox-ve-ssh").await
+}
+
+async fn start(pool: &str, driver: &str) -> TestHost {
     let recorder = Recorder::default();
     let r = recorder.clone();
-    let pve = TestPve::start_with(move |router| r.wrap(router)).await.unwrap_or_else(|e| panic!("{e}"));
-    TestHost { sshd, home, pve, recorder, pool, driver: "proxmox-ve-ssh" }
+    let host =
+        TestPagwHost::start_with(pool, driver, move |router| r.wrap(router)).await.unwrap_or_else(|e| panic!("{e}"));
+    TestHost { host, recorder }
 }
 
 impl TestHost {
-    /// A slot definition for one address on this host.
-    fn definition(&self, address: &str) -> String {
-        let key = std::fs::read_to_string(self.sshd.client_key_path()).unwrap();
-        format!(
-            "PAGW_ADDRESS_RANGE_IN_PRIPS_FORMAT='{address} {address}'\n\
-             PAGW_MASK=255.255.255.0\nPAGW_GATEWAY=198.51.100.1\n\
-             PAGW_HOST=127.0.0.1\nPAGW_HOST_PORT={port}\nPAGW_HOST_USER={user}\nPAGW_HOST_HOME={home}\n\
-             PAGW_HOST_DOCKER_TMP=/tmp\nPAGW_SSH_PRIVKEY='{key}'\nPAGW_SSH_PUBKEY='ssh-ed25519 AAAA test'\n\
-             PAGW_DEPLOY_DRIVER='{driver}'\nPAGW_HOST_MGMT_BRIDGE='vmbr1'\nPAGW_MGMT_VLAN='13'\n\
-             PAGW_HOST_PUB_BRIDGE='vmbr2'\nPAGW_PUB_VLAN=''\nPAGW_STORAGE_POOL='{pool}'\n\
-             PAGW_PVE_API_URL='{api}'\n",
-            port = self.sshd.port(),
-            user = self.sshd.user(),
-            home = self.home.path().display(),
-            pool = self.pool,
-            driver = self.driver,
-            api = self.pve.emulator.base_url(),
-        )
-    }
-
     pub async fn provider(&self, g: &Giif) -> Arc<dyn Provider> {
         let p = tarn_provider_pagw::provider();
-        let env = Value::map([
-            ("DOCKER_HOST", Value::string(TestDocker::shared().host())),
-            ("PATH", Value::string(self.pve.path_env())),
-            ("PVE_URL", Value::string(self.pve.emulator.base_url())),
-        ]);
+        let env = Value::map(self.host_env().into_iter().map(|(k, v)| (k.to_string(), Value::string(v))));
         p.configure(obj(&[
             ("database_url", Value::string(g.url.clone())),
             ("host_env", env),
@@ -87,7 +66,7 @@ impl TestHost {
         .await
         .unwrap_or_else(|e| panic!("configure: {}", e.message));
         let def = self.definition_address();
-        create(&p, "pagw_slot_range", obj(&[("definition", Value::string(self.definition(&def)))]))
+        create(&p, "pagw_slot_range", obj(&[("definition", Value::string(self.definition(&def, &def)))]))
             .await
             .unwrap_or_else(|e| panic!("load slots: {e}"));
         p
@@ -95,35 +74,9 @@ impl TestHost {
 
     /// A loopback address nothing listens on (port 22), per test.
     pub fn definition_address(&self) -> String {
-        format!("127.0.{}.{}", (self.sshd.port() >> 8) & 0xff, self.sshd.port() & 0xff | 1)
+        self.address(0)
     }
 }
-
-/// A build context whose builder checks its environment and leaves a small qcow2 image.
-pub fn context(customize: &str) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("pagw-ctx-").tempdir().unwrap();
-    let out = std::process::Command::new("qemu-img")
-        .args(["create", "-q", "-f", "qcow2"])
-        .arg(dir.path().join("base.img"))
-        .arg("8M")
-        .output()
-        .unwrap_or_else(|e| panic!("qemu-img: {e}; install it with `apt-get install -y qemu-utils`"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        "FROM pagw-test-base\nCOPY . /ctx\nENTRYPOINT [\"/bin/sh\", \"/ctx/customize.sh\"]\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("customize.sh"), customize).unwrap();
-    dir
-}
-
-pub const CUSTOMIZE: &str = "set -e\n\
-    [ \"$SUDO_PASSWORD\" = \"s3cret-pw\" ] || { echo 'no password in the env-file' >&2; exit 4; }\n\
-    [ -n \"$PUBIP\" ] && [ \"$PUBMASK\" = 255.255.255.0 ] && [ -n \"$SSH_PUBKEY\" ]\n\
-    mkdir -p \"$(dirname \"$PAGW_IMAGE_PATH\")\"\n\
-    cp /ctx/base.img \"$PAGW_IMAGE_PATH\"\n\
-    echo \"built $PAGW_HOSTNAME\"\n";
 
 pub fn gateway(project: &str, ctx: &Path) -> Value {
     obj(&[
@@ -132,10 +85,6 @@ pub fn gateway(project: &str, ctx: &Path) -> Value {
         ("build_context", Value::string(ctx.display().to_string())),
         ("build_network", Value::string("none")),
     ])
-}
-
-pub fn leftovers(home: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(home).unwrap().flatten().map(|e| e.path()).collect()
 }
 
 #[tokio::test]

@@ -85,13 +85,13 @@ impl VirtHost {
     }
 }
 
-/// `gateway()` with a backup block.
-fn with_backup(mut v: Value, storage: &Path) -> Value {
+/// `gateway()` with a backup block keeping `keep` backups.
+fn with_backup(mut v: Value, storage: &Path, keep: Option<f64>) -> Value {
     if let Value::Map(o) = &mut v {
-        o.insert(
-            "backup".into(),
-            obj(&[("schedule", Value::string("0 3 * * *")), ("storage", Value::string(storage.display().to_string()))]),
-        );
+        let mut backup =
+            vec![("schedule", Value::string("0 3 * * *")), ("storage", Value::string(storage.display().to_string()))];
+        backup.extend(keep.map(|k| ("keep", Value::Number(k))));
+        o.insert("backup".into(), obj(&backup));
     }
     v
 }
@@ -199,15 +199,22 @@ async fn a_start_failure_removes_the_domain_and_its_volume() {
 }
 
 #[tokio::test]
-async fn the_backup_job_is_a_cron_entry_whose_run_copies_the_disk_and_destroy_removes_it() {
+async fn the_backup_job_is_a_cron_entry_whose_run_copies_the_disk_keeps_n_and_destroy_removes_it() {
     let g = giif().await;
     let h = virt_host();
     let p = h.provider(&g, &h.lv.ovs_bridge, "").await;
     let project = format!("lvbak{}", h.sshd.port());
     let name = format!("PAGW-{project}");
     let backups = tempfile::Builder::new().prefix("pagw-backups-").tempdir().unwrap();
+    // Two older backups of this gateway, and one of a project whose name extends this one's.
+    let older = [format!("{name}-20200101T000000Z.qcow2"), format!("{name}-20200102T000000Z.qcow2")];
+    let other = format!("{name}-x-20200101T000000Z.qcow2");
+    for f in older.iter().chain([&other]) {
+        std::fs::write(backups.path().join(f), "old").unwrap();
+    }
     let ctx = context(CUSTOMIZE);
-    let v = create(&p, "pagw_instance", with_backup(gateway(&project, ctx.path()), backups.path())).await.unwrap();
+    let with = with_backup(gateway(&project, ctx.path()), backups.path(), Some(2.0));
+    let v = create(&p, "pagw_instance", with).await.unwrap();
     let entry = std::fs::read_to_string(h.cron.path().join(format!("tarn-{name}"))).unwrap();
     let line = entry.lines().find(|l| !l.starts_with('#')).unwrap();
     let fields: Vec<&str> = line.split_whitespace().collect();
@@ -224,14 +231,18 @@ async fn the_backup_job_is_a_cron_entry_whose_run_copies_the_disk_and_destroy_re
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let made: Vec<_> = leftovers(backups.path());
-    assert_eq!(made.len(), 1, "{made:?}");
-    let file = made[0].file_name().unwrap().to_string_lossy().into_owned();
+    // keep = 2: the new backup and the newest older one; the other project's is not touched.
+    let left: Vec<String> =
+        leftovers(backups.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.contains(&older[1]) && left.contains(&other), "{left:?}");
+    let file = left.iter().find(|f| **f != older[1] && **f != other).unwrap().clone();
+    let made = backups.path().join(&file);
     assert!(file.starts_with(&format!("{name}-")) && file.ends_with("Z.qcow2"), "{file}");
-    let info = std::process::Command::new("qemu-img").arg("info").arg(&made[0]).output().unwrap();
+    let info = std::process::Command::new("qemu-img").arg("info").arg(&made).output().unwrap();
     assert!(String::from_utf8_lossy(&info.stdout).contains("file format: qcow2"));
     delete(&p, "pagw_instance", &v).await.unwrap();
     assert!(leftovers(h.cron.path()).is_empty(), "the cron entry goes with the gateway");
     assert!(leftovers(h.home.path()).is_empty(), "and its job: {:?}", leftovers(h.home.path()));
-    assert_eq!(leftovers(backups.path()).len(), 1, "the backups themselves are kept");
+    assert_eq!(leftovers(backups.path()).len(), 3, "the backups themselves are kept");
 }

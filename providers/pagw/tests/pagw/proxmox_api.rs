@@ -187,3 +187,51 @@ async fn the_ssh_driver_adds_the_vm_to_an_operators_backup_job_with_pvesh_and_ta
     assert!(vms(&h).is_empty());
     check_answers(&h);
 }
+
+#[tokio::test]
+async fn a_backup_retention_is_refused_on_proxmox_hosts_before_anything_is_built() {
+    let g = giif().await;
+    let h = host_with_driver(SSH).await;
+    let p = h.provider(&g).await;
+    let ctx = context(CUSTOMIZE);
+    let mut b = backup("pagw-nightly");
+    if let Value::Map(o) = &mut b {
+        o.insert("keep".into(), Value::Number(3.0));
+    }
+    let e = create(&p, "pagw_instance", with(gateway("kept", ctx.path()), &[("backup", b)])).await.unwrap_err();
+    assert!(e.contains("backup.keep applies to libvirt-ssh hosts only") && e.contains("proxmox-ve-ssh"), "{e}");
+    nothing_left(&h, &g);
+    assert!(jobs(&h).is_empty(), "{:?}", jobs(&h));
+}
+
+#[tokio::test]
+async fn a_vmid_taken_between_nextid_and_create_is_drawn_again_by_both_drivers() {
+    for driver in [SSH, API] {
+        let g = giif().await;
+        let h = host_with_driver(driver).await;
+        let p = h.provider(&g).await;
+        // Another apply's VM holds 100, and nextid still answers 100 twice (it raced us).
+        let other = tarn_provider_pagw::emulator::Vm {
+            vmid: 100,
+            name: "PAGW-other".into(),
+            running: true,
+            config: Default::default(),
+        };
+        {
+            let mut pve = h.pve.emulator.state.lock().unwrap();
+            pve.vms.insert(100, other);
+            pve.faults.taken_nextid = 2;
+        }
+        let ctx = context(CUSTOMIZE);
+        let v =
+            create(&p, "pagw_instance", gateway("raced", ctx.path())).await.unwrap_or_else(|e| panic!("{driver}: {e}"));
+        assert_eq!(v.get("vm_id").and_then(Value::as_number), Some(101.0), "{driver}");
+        let mut names: Vec<(u32, String)> = vms(&h).into_iter().map(|vm| (vm.vmid, vm.name)).collect();
+        names.sort();
+        assert_eq!(names, [(100, "PAGW-other".to_string()), (101, "PAGW-raced".to_string())], "{driver}");
+        assert_eq!(h.pve.emulator.state.lock().unwrap().faults.taken_nextid, 0, "{driver}: both stale answers used");
+        delete(&p, "pagw_instance", &v).await.unwrap();
+        assert_eq!(vms(&h).into_iter().map(|vm| vm.name).collect::<Vec<_>>(), ["PAGW-other"], "{driver}");
+        check_answers(&h);
+    }
+}

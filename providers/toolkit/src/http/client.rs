@@ -56,6 +56,9 @@ pub struct ClientBuilder {
     /// When set, the only trust anchors (PEM), instead of the system's: a private CA or a
     /// self-signed server certificate (Proxmox hosts).
     ca_pem: Option<Vec<u8>>,
+    /// When set, the server's own certificate must have this SHA-256 fingerprint (`pinned.rs`):
+    /// instead of any trust anchor.
+    pinned_sha256: Option<[u8; 32]>,
     invalid: Option<String>,
 }
 
@@ -82,6 +85,7 @@ impl Client {
             retry: RetryPolicy::default(),
             budget: None,
             ca_pem: None,
+            pinned_sha256: None,
             invalid: None,
         }
     }
@@ -200,6 +204,17 @@ impl ClientBuilder {
         self.ca_pem = Some(pem.to_vec());
         self
     }
+    /// Trusts exactly the server certificate whose SHA-256 fingerprint is `fingerprint` (hex,
+    /// with or without colons), instead of any CA: a self-signed host pinned as an SSH host key
+    /// is. The handshake's signatures are still verified. Exclusive with
+    /// [`ca_certificates_pem`](Self::ca_certificates_pem).
+    pub fn pinned_certificate_sha256(mut self, fingerprint: &str) -> Self {
+        match super::pinned::parse_fingerprint(fingerprint) {
+            Ok(fp) => self.pinned_sha256 = Some(fp),
+            Err(e) => self.invalid = Some(e),
+        }
+        self
+    }
     pub fn budget(mut self, budget: RequestBudget) -> Self {
         self.budget = Some(budget);
         self
@@ -221,6 +236,18 @@ impl ClientBuilder {
             .default_headers(self.headers)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout);
+        if let Some(fp) = self.pinned_sha256 {
+            if self.ca_pem.is_some() {
+                return Err(ProviderError::permanent(
+                    "a pinned certificate fingerprint and CA certificates exclude each other: give one",
+                ));
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let tls = super::pinned::PinnedCertificate::new(fp, provider)
+                .client_config()
+                .map_err(ProviderError::permanent)?;
+            http = http.tls_backend_preconfigured(tls);
+        }
         if let Some(pem) = &self.ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| ProviderError::permanent(format!("the CA certificates are not PEM: {e}")))?;
@@ -243,6 +270,15 @@ impl ClientBuilder {
             secrets: Secrets::default(),
         })
     }
+}
+
+/// The message of the last error in `error`'s source chain, when it has one.
+fn root_cause(error: &reqwest::Error) -> Option<String> {
+    let mut cause: &dyn std::error::Error = std::error::Error::source(error)?;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    Some(cause.to_string())
 }
 
 /// rustls is built without a default provider (to keep aws-lc out); ring is installed once.
@@ -394,7 +430,12 @@ impl Request<'_> {
                     let what = if timeout {
                         "timed out".to_string()
                     } else if connect {
-                        "could not connect".to_string()
+                        // The innermost cause says why (refused, a certificate not trusted or
+                        // not the pinned one); it names no URL.
+                        match root_cause(&error) {
+                            Some(cause) => format!("could not connect: {cause}"),
+                            None => "could not connect".to_string(),
+                        }
                     } else {
                         // reqwest's Display names the URL; keep only the redacted one.
                         format!("request failed ({})", error.without_url())

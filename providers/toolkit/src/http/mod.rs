@@ -8,6 +8,7 @@ pub mod budget;
 pub mod client;
 pub mod errors;
 pub mod paginate;
+pub mod pinned;
 pub mod redact;
 pub mod retry;
 
