@@ -206,7 +206,7 @@ fn backup_of(v: &Value, kind: DriverKind, vm_name: &str) -> Option<BackupJob> {
     // Out of range (below 1, fractional, too large) reads as 0, which libvirt_backup::check refuses.
     let keep = b
         .get("keep")
-        .and_then(Value::as_number)
+        .and_then(Value::as_f64)
         .map(|n| if n >= 1.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) { n as u32 } else { 0 });
     Some(match kind {
         DriverKind::LibvirtSsh => BackupJob {

@@ -90,7 +90,7 @@ fn with_backup(mut v: Value, storage: &Path, keep: Option<f64>) -> Value {
     if let Value::Map(o) = &mut v {
         let mut backup =
             vec![("schedule", Value::string("0 3 * * *")), ("storage", Value::string(storage.display().to_string()))];
-        backup.extend(keep.map(|k| ("keep", Value::Number(k))));
+        backup.extend(keep.map(|k| ("keep", Value::number(k))));
         o.insert("backup".into(), obj(&backup));
     }
     v

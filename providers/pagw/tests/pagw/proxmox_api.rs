@@ -196,7 +196,7 @@ async fn a_backup_retention_is_refused_on_proxmox_hosts_before_anything_is_built
     let ctx = context(CUSTOMIZE);
     let mut b = backup("pagw-nightly");
     if let Value::Map(o) = &mut b {
-        o.insert("keep".into(), Value::Number(3.0));
+        o.insert("keep".into(), Value::number(3));
     }
     let e = create(&p, "pagw_instance", with(gateway("kept", ctx.path()), &[("backup", b)])).await.unwrap_err();
     assert!(e.contains("backup.keep applies to libvirt-ssh hosts only") && e.contains("proxmox-ve-ssh"), "{e}");
@@ -225,7 +225,7 @@ async fn a_vmid_taken_between_nextid_and_create_is_drawn_again_by_both_drivers()
         let ctx = context(CUSTOMIZE);
         let v =
             create(&p, "pagw_instance", gateway("raced", ctx.path())).await.unwrap_or_else(|e| panic!("{driver}: {e}"));
-        assert_eq!(v.get("vm_id").and_then(Value::as_number), Some(101.0), "{driver}");
+        assert_eq!(v.get("vm_id").and_then(Value::as_f64), Some(101.0), "{driver}");
         let mut names: Vec<(u32, String)> = vms(&h).into_iter().map(|vm| (vm.vmid, vm.name)).collect();
         names.sort();
         assert_eq!(names, [(100, "PAGW-other".to_string()), (101, "PAGW-raced".to_string())], "{driver}");
