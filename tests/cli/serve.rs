@@ -393,7 +393,7 @@ fn vm_state(s: &Server, id: u64) -> (u64, u64) {
 /// A function whose VM is really not RUNNING (powered off outside tarn, through oned): GET
 /// shows it, PUT answers 423 and changes nothing (the run that found it is in the history);
 /// powered on again, the same PUT resizes. A VM terminated outside tarn: GET shows the
-/// function in ERROR, DELETE still removes the runtime.
+/// function in ERROR, and a PUT replaces the runtime (a new ID), which DELETE then removes.
 #[test]
 fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_state() {
     let s = Server::start();
@@ -436,7 +436,19 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
     wait_for("the VM to be DONE", Duration::from_secs(30), || (vm_state(&s, vm).0 == 6).then_some(()));
     let got = s.runtime("GET", id, None);
     assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("ERROR")), "{:?}", got.body);
-    assert_eq!(s.runtime("DELETE", id, None).status, 204);
+
+    // A PUT repairs it as `tarn apply` would: a new service (and document) replaces the broken one.
+    let old_service = sr(&created)["SERVICE_ID"].as_u64().unwrap();
+    let a = s.runtime("PUT", id, Some(&resize));
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let new_id = sr(&a)["ID"].as_u64().unwrap();
+    assert_ne!(new_id, id, "a replacement has a new document");
+    assert_eq!((sr(&a)["FAAS"]["STATE"].as_str(), sr(&a)["FAAS"]["CPU"].as_u64()), (Some("RUNNING"), Some(2)));
+    let services = s.live_services();
+    assert_eq!(services.len(), 1, "{services:?}");
+    assert_ne!(services[0]["id"].as_u64(), Some(old_service), "the broken service is gone: {services:?}");
+    assert_eq!(s.runtime("GET", new_id, None).status, 200, "the new id is known");
+    assert_eq!(s.runtime("DELETE", new_id, None).status, 204);
     assert!(s.live_services().is_empty(), "{:?}", s.live_services());
 }
 
