@@ -68,7 +68,9 @@ pub async fn bounded<T>(
     call: &str,
     fut: impl Future<Output = Result<T, ProviderError>>,
 ) -> Result<T, ProviderError> {
-    within(limit, fut).await.unwrap_or_else(|| Err(ProviderError::permanent(elapsed_message(call, limit))))
+    within(limit, fut).await.unwrap_or_else(|| {
+        Err(ProviderError::permanent(elapsed_message(call, limit)).with_kind(tarn_sdk::ErrorKind::TimedOut))
+    })
 }
 
 /// A provider whose every call runs under the run's limits: what `ProviderSet::get` hands

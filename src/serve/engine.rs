@@ -2,7 +2,9 @@
 //! state: the provider block from engine.conf and one `opennebula_serverless_runtime`. Every
 //! request is one run of it through `tarn_core::run` — the same lock, recovery, refresh,
 //! plan and apply as `tarn apply`, recorded in the workspace's history: POST plans and applies
-//! a create, GET a refresh-only apply, PUT a resize, DELETE a destroy.
+//! a create, GET a refresh-only apply, PUT a resize, DELETE a destroy. A request refused
+//! before its run began (a bad body, an unknown flavour, a 423) still gets one line in a
+//! history: its runtime's workspace, or `serve-refused` when it reached none.
 //!
 //! Concurrency: each runtime has its own lock, so requests for different runtimes run in
 //! parallel. In this process a mutex per workspace serialises requests for the same runtime
@@ -24,15 +26,16 @@ use serde_json::Value as Json;
 use tarn_core::exec::{ApplyOutcome, CancelToken};
 use tarn_core::plan::PlanMode;
 use tarn_core::run::{Applied, FromFactory, Request, Run, RunError, Settings, Silent, VariableSources};
+use tarn_sdk::ErrorKind;
 use tarn_state::crypto::{EncryptedBackend, Sealer};
-use tarn_state::{Backend, LockHolder};
+use tarn_state::{Backend, LockHolder, RunOutcome, RunStart};
 use tokio::sync::Notify;
 
 use super::conf::EngineConf;
 use super::contract::{ApiError, SR};
 use super::document::{ADDRESS, Spec};
 use super::metrics::Metrics;
-use super::status::classify;
+use super::status::status_of;
 use crate::error::CliError;
 use crate::location::Location;
 
@@ -43,16 +46,29 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Why a run did not do what the request asked.
+/// Why a run did not do what the request asked, with the kind of the provider's error when
+/// one said (what decides the HTTP code: `status`).
 #[derive(Debug)]
 pub enum Failure {
     /// Another request is changing this runtime.
     Busy(String),
-    /// Refused or failed before any change (configuration, credentials, plan).
-    Refused(String),
-    /// The apply failed (and rolled back what it did).
-    Failed(String),
+    /// Refused or failed before any change (configuration, credentials, plan): no run of it
+    /// is in the history yet.
+    Refused(String, Option<ErrorKind>),
+    /// The apply failed (and rolled back what it did); its run is in the history.
+    Failed(String, Option<ErrorKind>),
 }
+
+impl Failure {
+    fn refused(why: impl ToString) -> Failure {
+        Failure::Refused(why.to_string(), None)
+    }
+}
+
+/// The workspace whose history records the requests refused before they reached a runtime
+/// (no credentials, a bad body, an unknown id, a create refused before any change). Not an
+/// `sr-` name, so never taken for a runtime.
+pub const REFUSED_WORKSPACE: &str = "serve-refused";
 
 /// What a request does to its runtime's stack.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -136,8 +152,8 @@ impl Engine {
     }
 
     fn backend(&self, workspace: &str) -> Result<Arc<dyn Backend>, Failure> {
-        let raw = self.location.open(workspace).map_err(|e| Failure::Refused(e.to_string()))?;
-        let sealer = Sealer::load(&self.key_path).map_err(|e| Failure::Refused(e.to_string()))?;
+        let raw = self.location.open(workspace).map_err(Failure::refused)?;
+        let sealer = Sealer::load(&self.key_path).map_err(Failure::refused)?;
         Ok(Arc::new(EncryptedBackend::new(raw, sealer)))
     }
 
@@ -209,16 +225,22 @@ impl Engine {
     pub async fn create(&self, creds: &Credentials, spec: Spec) -> Result<(String, Json), ApiError> {
         let workspace = format!("sr-{}", uuid::Uuid::new_v4().simple());
         let command = "tarn serve: POST /serverless-runtimes".to_string();
-        let found = self.execute(&workspace, command, Action::Create, |_| Some(spec), creds).await;
-        if matches!(found, Err(Failure::Refused(_) | Failure::Busy(_))) {
-            // Refused before any change: no run to keep in history, so no workspace either.
+        let found = self.execute(&workspace, command.clone(), Action::Create, |_| Some(spec), creds).await;
+        let refused = matches!(found, Err(Failure::Refused(..) | Failure::Busy(_)));
+        if refused {
+            // Refused before any change: no runtime, so no workspace; the refusal is recorded
+            // with the others that reached no runtime.
             if let Ok(backend) = self.backend(&workspace) {
                 if backend.history().await.is_ok_and(|h| h.is_empty()) {
                     let _ = backend.delete_workspace().await;
                 }
             }
         }
-        let attrs = answer(Action::Create, found)?.ok_or_else(|| {
+        let answered = answer(Action::Create, found);
+        if let (true, Err(e)) = (refused, &answered) {
+            self.record_refusal(REFUSED_WORKSPACE, &command, e).await;
+        }
+        let attrs = answered?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Failed to create Serverless Runtime",
@@ -255,11 +277,26 @@ impl Engine {
         method: &str,
         spec: impl FnOnce(&Spec) -> Option<Spec>,
     ) -> Result<(String, Json), ApiError> {
-        let Some(workspace) = self.workspace_of(id).await? else { return Err(ApiError::not_found()) };
         let command = format!("tarn serve: {method} /serverless-runtimes/{id}");
-        let found = self.execute(&workspace, command, action, |recorded| spec(recorded?), creds).await;
-        match answer(action, found)? {
-            Some(attrs) => Ok((workspace, attrs)),
+        let Some(workspace) = self.workspace_of(id).await? else {
+            let e = ApiError::not_found();
+            self.record_refusal(REFUSED_WORKSPACE, &command, &e).await;
+            return Err(e);
+        };
+        let found = self.execute(&workspace, command.clone(), action, |recorded| spec(recorded?), creds).await;
+        let refused = matches!(found, Err(Failure::Refused(..) | Failure::Busy(_)));
+        let answered = answer(action, found);
+        if let (true, Err(e)) = (refused, &answered) {
+            self.record_refusal(&workspace, &command, e).await;
+        }
+        match answered? {
+            Some(attrs) => {
+                // A runtime replaced (a repair) has a new document id.
+                if let Some(now) = attrs.get("id").and_then(Json::as_str).and_then(|s| s.parse::<u64>().ok()) {
+                    self.index.lock().unwrap_or_else(|p| p.into_inner()).insert(now, workspace.clone());
+                }
+                Ok((workspace, attrs))
+            }
             // Destroyed: what DELETE wanted. Gone outside tarn: not found, as the original.
             None if action == Action::Delete => Ok((workspace, Json::Null)),
             None => Err(ApiError::not_found()),
@@ -286,7 +323,7 @@ impl Engine {
         let recorded = if action == Action::Create {
             None
         } else {
-            let snapshot = backend.snapshot().await.map_err(|e| Failure::Refused(e.to_string()))?;
+            let snapshot = backend.snapshot().await.map_err(Failure::refused)?;
             match object(&snapshot) {
                 Some(attrs) => Some(Spec::from_state(attrs)),
                 None => return Ok(None),
@@ -297,7 +334,7 @@ impl Engine {
         let (config, diags) = tarn_core::load::load_sources(&[("runtime.tarn.json", &text)]);
         if diags.has_errors() {
             let why = crate::render::diagnostics(&diags, &config.sources, false);
-            return Err(Failure::Refused(format!("the runtime's stack is not valid: {why}")));
+            return Err(Failure::refused(format!("the runtime's stack is not valid: {why}")));
         }
         let mut request = Request::new(command.clone(), holder(&command), self.cwd.clone());
         request.workspace = workspace.to_string();
@@ -322,17 +359,40 @@ impl Engine {
         }
         .await;
         if let Some(loss) = run.close().await {
-            return Err(Failure::Failed(format!("the run lost its state lock: {}", loss.reason)));
+            return Err(Failure::Failed(format!("the run lost its state lock: {}", loss.reason), None));
         }
         if let Applied::Executed { report, .. } = applied? {
             if report.outcome != ApplyOutcome::Success {
                 let why: Vec<String> =
                     report.failed.iter().chain(&report.rollback_failed).map(|p| p.message.clone()).collect();
-                return Err(Failure::Failed(why.join("; ")));
+                // Why the forward operation failed decides the answer, not its rollback.
+                let kind = report.failed.iter().find_map(|p| p.kind);
+                return Err(Failure::Failed(why.join("; "), kind));
             }
         }
-        let snapshot = backend.snapshot().await.map_err(|e| Failure::Failed(e.to_string()))?;
+        let snapshot = backend.snapshot().await.map_err(|e| Failure::Failed(e.to_string(), None))?;
         Ok(object(&snapshot).cloned())
+    }
+
+    /// A request answered `refusal` before any run recorded it: one line in `workspace`'s
+    /// history all the same (outcome `failed`, the code and the reason in its command and
+    /// summary), so `tarn history` has every request. Never the credentials or the body.
+    pub async fn record_refusal(&self, workspace: &str, command: &str, refusal: &ApiError) {
+        let line = format!("{command} → {} {}", refusal.status.as_u16(), refusal.error);
+        let summary = serde_json::json!({
+            "refused": {"status": refusal.status.as_u16(), "error": refusal.error, "message": refusal.message}
+        });
+        let recorded = async {
+            let backend = self.backend(workspace).map_err(|f| format!("{f:?}"))?;
+            // A workspace's state is made on first use (serve-refused's first refusal).
+            backend.snapshot().await.map_err(|e| e.to_string())?;
+            let start = RunStart { command: command.to_string(), holder: holder(&line), summary: summary.clone() };
+            let id = backend.begin_run(start).await.map_err(|e| e.to_string())?;
+            backend.finish_run(&id, RunOutcome::Failed, summary).await.map_err(|e| e.to_string())
+        };
+        if let Err(e) = recorded.await {
+            tracing::warn!(workspace, error = %e, "could not record a refused request in the history");
+        }
     }
 }
 
@@ -340,9 +400,9 @@ fn refused(e: RunError) -> Failure {
     match e {
         RunError::Locked(holder) => Failure::Busy(format!("the runtime's state is locked by {holder}")),
         RunError::Diagnostics { diags, sources } => {
-            Failure::Refused(crate::render::diagnostics(&diags, &sources, false))
+            Failure::Refused(crate::render::diagnostics(&diags, &sources, false), diags.kind())
         }
-        other => Failure::Refused(other.to_string()),
+        other => Failure::refused(other),
     }
 }
 
@@ -352,7 +412,7 @@ fn answer(action: Action, found: Result<Option<Json>, Failure>) -> Result<Option
         Ok(x) => return Ok(x),
         Err(Failure::Busy(why)) if action == Action::Read => (StatusCode::GATEWAY_TIMEOUT, why),
         Err(Failure::Busy(why)) => (StatusCode::LOCKED, why),
-        Err(Failure::Refused(why) | Failure::Failed(why)) => (classify(&why, StatusCode::INTERNAL_SERVER_ERROR), why),
+        Err(Failure::Refused(why, kind) | Failure::Failed(why, kind)) => (status_of(kind), why),
     };
     Err(ApiError::new(status, action.title(status), why.trim().to_string()))
 }

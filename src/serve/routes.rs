@@ -2,7 +2,8 @@
 //! (HTTP Basic, passed through to OpenNebula; missing → 401), then the body (not JSON → 400
 //! "Invalid JSON"; not a SERVERLESS_RUNTIME → 400 with the schema's complaints), then the run
 //! (`engine`). An answer carries the runtime's workspace in `X-Tarn-Workspace`, so its runs
-//! can be found with `tarn history --workspace`.
+//! can be found with `tarn history --workspace`. A request refused here, before any run, is
+//! recorded in the history of the `serve-refused` workspace (`Engine::record_refusal`).
 //!
 //! Parses and words; the runs are the engine's.
 
@@ -20,7 +21,7 @@ use serde_json::{Value as Json, json};
 
 use super::contract::{API_VERSION, ApiError, Contract, SR};
 use super::document::{Spec, to_document};
-use super::engine::{Credentials, Engine};
+use super::engine::{Credentials, Engine, REFUSED_WORKSPACE};
 use super::metrics;
 
 /// What every route shares.
@@ -104,17 +105,32 @@ fn with_workspace(status: StatusCode, workspace: &str, body: Option<Json>) -> Re
     response
 }
 
+/// `checked`, or its refusal recorded in the history (see the module header).
+async fn admitted<T>(app: &App, command: &str, checked: Result<T, ApiError>) -> Result<T, ApiError> {
+    match checked {
+        Ok(x) => Ok(x),
+        Err(e) => {
+            app.engine.record_refusal(REFUSED_WORKSPACE, command, &e).await;
+            Err(e)
+        }
+    }
+}
+
+fn command(method: &str, path: &str) -> String {
+    format!("tarn serve: {method} /serverless-runtimes{path}")
+}
+
 async fn create(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let creds = credentials(&headers)?;
-    let spec = Spec::from_request(&runtime_body(&body)?);
+    let checked = credentials(&headers).and_then(|c| Ok((c, Spec::from_request(&runtime_body(&body)?))));
+    let (creds, spec) = admitted(&app, &command("POST", ""), checked).await?;
     let engine = app.engine.clone();
     let (ws, attrs) = app.engine.spawn(async move { engine.create(&creds, spec).await }).await??;
     Ok(with_workspace(StatusCode::CREATED, &ws, Some(to_document(&attrs))))
 }
 
 async fn show(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let creds = credentials(&headers)?;
-    let id = id_of(&id)?;
+    let checked = credentials(&headers).and_then(|c| Ok((c, id_of(&id)?)));
+    let (creds, id) = admitted(&app, &command("GET", &format!("/{id}")), checked).await?;
     let engine = app.engine.clone();
     let (ws, attrs) = app.engine.spawn(async move { engine.read(&creds, id).await }).await??;
     Ok(with_workspace(StatusCode::OK, &ws, Some(to_document(&attrs))))
@@ -126,17 +142,16 @@ async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let creds = credentials(&headers)?;
-    let body = runtime_body(&body)?;
-    let id = id_of(&id)?;
+    let checked = credentials(&headers).and_then(|c| Ok((c, runtime_body(&body)?, id_of(&id)?)));
+    let (creds, body, id) = admitted(&app, &command("PUT", &format!("/{id}")), checked).await?;
     let engine = app.engine.clone();
     let (ws, attrs) = app.engine.spawn(async move { engine.resize(&creds, id, body).await }).await??;
     Ok(with_workspace(StatusCode::OK, &ws, Some(to_document(&attrs))))
 }
 
 async fn remove(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let creds = credentials(&headers)?;
-    let id = id_of(&id)?;
+    let checked = credentials(&headers).and_then(|c| Ok((c, id_of(&id)?)));
+    let (creds, id) = admitted(&app, &command("DELETE", &format!("/{id}")), checked).await?;
     let engine = app.engine.clone();
     let ws = app.engine.spawn(async move { engine.delete(&creds, id).await }).await??;
     Ok(with_workspace(StatusCode::NO_CONTENT, &ws, None))

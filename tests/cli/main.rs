@@ -39,7 +39,10 @@
 //!   note on a gateway's destroy
 //! - `sandbox` — `--sandbox` against the Cloudflare emulator, and `tarn sim serve`
 //! - `serve` — `tarn serve --sandbox` driven over plain HTTP as a device: every answer checked against
-//!   the Provisioning Engine's api.yaml and schemas; history, metrics, graceful shutdown
+//!   the Provisioning Engine's api.yaml and schemas; history (refused requests too), metrics,
+//!   graceful shutdown; 423 for a function really not RUNNING, GET showing a VM gone
+//! - `serve_replicas` — two `tarn serve` on one PostgreSQL state and one OpenNebula emulator: runtimes
+//!   shared, two requests for one runtime serialised
 //! - `openstack` — the openstack provider under `--sandbox`: apply, empty replan, drift, destroy
 //! - `meveo` — the meveo example (Scaleway server, Cloudflare record and lockdown) under
 //!   `--sandbox`: apply and empty re-plan, rollback of a failure in the middle, kill -9, token refused
@@ -86,4 +89,5 @@ mod migrate;
 mod pagw;
 mod pond;
 mod postgres;
+mod serve_replicas;
 mod vsn;

@@ -16,18 +16,18 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 const SPECS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/provisioning-engine");
-const DEVICE: (&str, &str) = ("cognit", "sandbox");
+pub(crate) const DEVICE: (&str, &str) = ("cognit", "sandbox");
 
 /// One HTTP answer.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: String,
-    body: Json,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: String,
+    pub body: Json,
 }
 
 /// A plain HTTP/1.1 request with `Connection: close`; `auth` as HTTP Basic.
-fn http(addr: &str, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<&str>) -> Answer {
+pub(crate) fn http(addr: &str, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<&str>) -> Answer {
     use base64::Engine as _;
     let mut s = TcpStream::connect(addr).expect("connect to tarn serve");
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
@@ -177,7 +177,7 @@ impl Server {
     }
 }
 
-fn workspace(a: &Answer) -> String {
+pub(crate) fn workspace(a: &Answer) -> String {
     let at = a.headers.find("x-tarn-workspace: ").expect("the workspace header") + 18;
     a.headers[at..].lines().next().unwrap().trim().to_string()
 }
@@ -323,8 +323,24 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
         format!("tarn serve: GET /serverless-runtimes/{id}"),
         format!("tarn serve: PUT /serverless-runtimes/{id}"),
         format!("tarn serve: DELETE /serverless-runtimes/{id}"),
+        // The PUT refused while the first one ran: no run of its own, one line all the same.
+        format!("tarn serve: PUT /serverless-runtimes/{id} → 423 Cannot update Serverless Runtime on transient state"),
     ] {
         assert!(commands.contains(&want), "{want:?} not in {commands:?}");
+    }
+    // The requests refused before they reached a runtime are in the serve-refused workspace.
+    let refused = refused_commands(&s);
+    for want in [
+        "tarn serve: POST /serverless-runtimes → 401 Authentication required",
+        "tarn serve: POST /serverless-runtimes → 401 Failed to authenticate in OpenNebula",
+        "tarn serve: POST /serverless-runtimes → 400 Invalid JSON",
+        "tarn serve: POST /serverless-runtimes → 400 Invalid Serverless Runtime specification",
+        "tarn serve: POST /serverless-runtimes → 422 Unprocessable Serverless Runtime definition",
+        "tarn serve: GET /serverless-runtimes/999 → 404 Serverless Runtime not found",
+        "tarn serve: GET /serverless-runtimes/abc → 404 Serverless Runtime not found",
+        "tarn serve: DELETE /serverless-runtimes/999 → 404 Serverless Runtime not found",
+    ] {
+        assert!(refused.iter().any(|c| c == want), "{want:?} not in {refused:?}");
     }
 
     // Metrics: counts by route and status, latency, runs in flight.
@@ -342,6 +358,98 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
     assert!(!s.stderr.text().contains("sandbox\""), "a password in the logs");
 
     graceful_shutdown(s);
+}
+
+/// The commands of the `serve-refused` workspace's history, each with its outcome `failed`.
+fn refused_commands(s: &Server) -> Vec<String> {
+    let history = s.stack.tarn(&["--sandbox", "--workspace", "serve-refused", "history", "--json"]).ok().json();
+    let runs = history["runs"].as_array().expect("runs").clone();
+    assert!(runs.iter().all(|r| r["outcome"] == "failed"), "{runs:?}");
+    assert!(!history.to_string().contains("sandbox\""), "a password in the history");
+    runs.iter().map(|r| r["command"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+/// One oned XML-RPC call to the emulator, as an operator's tool would make it: the VM
+/// action `action` on `vm` with the sandbox user's session.
+fn vm_action(s: &Server, action: &str, vm: u64) {
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>one.vm.action</methodName><params>\
+         <param><value><string>cognit:sandbox</string></value></param>\
+         <param><value><string>{action}</string></value></param>\
+         <param><value><int>{vm}</int></value></param></params></methodCall>"
+    );
+    let a = http(&s.emulator.replace("http://", ""), "POST", "/RPC2", None, Some(&body));
+    let text = a.body.as_str().unwrap_or_default().to_string();
+    assert!(a.status == 200 && text.contains("<boolean>1</boolean>"), "{action} VM {vm}: {text}");
+}
+
+/// The emulator's VM `id`: (STATE, LCM_STATE).
+fn vm_state(s: &Server, id: u64) -> (u64, u64) {
+    let w = s.world();
+    let vm = w["vms"].as_array().unwrap().iter().find(|v| v["id"].as_u64() == Some(id)).cloned().expect("the VM");
+    (vm["state"].as_u64().unwrap(), vm["lcm"].as_u64().unwrap())
+}
+
+/// A function whose VM is really not RUNNING (powered off outside tarn, through oned): GET
+/// shows it, PUT answers 423 and changes nothing (the run that found it is in the history);
+/// powered on again, the same PUT resizes. A VM terminated outside tarn: GET shows the
+/// function in ERROR, and a PUT replaces the runtime (a new ID), which DELETE then removes.
+#[test]
+fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_state() {
+    let s = Server::start();
+    let created = s.create(r#"{"SERVERLESS_RUNTIME": {"NAME": "off", "FAAS": {"FLAVOUR": "Function"}}}"#);
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = sr(&created)["ID"].as_u64().unwrap();
+    let vm = sr(&created)["FAAS"]["VM_ID"].as_u64().unwrap();
+    let ws = workspace(&created);
+
+    vm_action(&s, "poweroff", vm);
+    wait_for("the VM to be POWEROFF", Duration::from_secs(30), || (vm_state(&s, vm) == (8, 0)).then_some(()));
+    let got = s.runtime("GET", id, None);
+    assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("PENDING")), "{:?}", got.body);
+
+    let resize = json!({"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "Function", "CPU": 2}}}).to_string();
+    let a = s.runtime("PUT", id, Some(&resize));
+    assert_eq!(a.status, 423, "{:?}", a.body);
+    assert_eq!(a.body["error"], "Cannot update Serverless Runtime on transient state");
+    assert!(a.body["message"].as_str().unwrap().contains("not RUNNING"), "{:?}", a.body);
+    let w = s.world();
+    let off = w["vms"].as_array().unwrap().iter().find(|v| v["id"].as_u64() == Some(vm)).cloned().unwrap();
+    assert!(!off.to_string().contains("[\"VCPU\",\"2\"]"), "resized all the same: {off}");
+    let history = s.stack.tarn(&["--sandbox", "--workspace", &ws, "history", "--json"]).ok().json();
+    let put = history["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["command"] == format!("tarn serve: PUT /serverless-runtimes/{id}"))
+        .cloned()
+        .expect("the PUT's run in the history");
+    assert_ne!(put["outcome"], "success", "{put}");
+
+    vm_action(&s, "resume", vm);
+    wait_for("the VM to run again", Duration::from_secs(30), || (vm_state(&s, vm) == (3, 3)).then_some(()));
+    let a = s.runtime("PUT", id, Some(&resize));
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!((sr(&a)["FAAS"]["CPU"].as_u64(), sr(&a)["FAAS"]["STATE"].as_str()), (Some(2), Some("RUNNING")));
+
+    vm_action(&s, "terminate", vm);
+    wait_for("the VM to be DONE", Duration::from_secs(30), || (vm_state(&s, vm).0 == 6).then_some(()));
+    let got = s.runtime("GET", id, None);
+    assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("ERROR")), "{:?}", got.body);
+
+    // A PUT repairs it as `tarn apply` would: a new service (and document) replaces the broken one.
+    let old_service = sr(&created)["SERVICE_ID"].as_u64().unwrap();
+    let a = s.runtime("PUT", id, Some(&resize));
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let new_id = sr(&a)["ID"].as_u64().unwrap();
+    assert_ne!(new_id, id, "a replacement has a new document");
+    assert_eq!((sr(&a)["FAAS"]["STATE"].as_str(), sr(&a)["FAAS"]["CPU"].as_u64()), (Some("RUNNING"), Some(2)));
+    let services = s.live_services();
+    assert_eq!(services.len(), 1, "{services:?}");
+    assert_ne!(services[0]["id"].as_u64(), Some(old_service), "the broken service is gone: {services:?}");
+    assert_eq!(s.runtime("GET", new_id, None).status, 200, "the new id is known");
+    assert_eq!(s.runtime("DELETE", new_id, None).status, 204);
+    assert!(s.live_services().is_empty(), "{:?}", s.live_services());
 }
 
 /// SIGTERM with a create in flight: the create is answered 201, then the server exits 0.

@@ -167,3 +167,82 @@ fn an_existing_runtime_gets_a_replacement_for_a_new_flavour_and_plan_errors_for_
     s.tarn_with(&["destroy", "--sandbox", "--auto-approve"], NO_CLOUD).ok();
     assert!(live_vms(&world(&s)).is_empty());
 }
+
+/// Changes the emulator's world between two commands, as an operator working on OpenNebula
+/// directly would (the sandbox emulator only runs during a command; its world is the snapshot).
+fn edit_world(s: &Stack, edit: impl FnOnce(&mut Json)) {
+    let mut w = world(s);
+    edit(&mut w);
+    s.write(".tarn/sandbox/opennebula.json", &w.to_string());
+}
+
+fn faas_vm(w: &mut Json) -> &mut Json {
+    w["vms"]
+        .as_array_mut()
+        .expect("vms")
+        .iter_mut()
+        .find(|v| v["state"] != 6 && v["name"].as_str().is_some_and(|n| n.starts_with("FAAS")))
+        .expect("a live FAAS VM")
+}
+
+/// Drift outside tarn, through the binary against the emulator: a function's VM gone (the
+/// service falls to WARNING) is reported by `tarn drift` and planned as a replacement, which a
+/// plain `tarn apply` makes; a VM failed in PROLOG (the service in WARNING, the VM still
+/// there) is recovered in place by the next apply, the same service RUNNING again.
+#[test]
+fn a_runtime_broken_outside_tarn_is_reported_and_repaired_by_a_plain_apply() {
+    let s = Stack::new();
+    s.write("main.tarn.hcl", &RUNTIME.replace("FLAVOUR", "Function"));
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD).ok().stdout_has("1 added");
+    let first = world(&s)["services"][0]["id"].clone();
+
+    // A VM gone: terminated outside tarn (DONE).
+    edit_world(&s, |w| {
+        let vm = faas_vm(w);
+        vm["state"] = 6.into();
+        vm["lcm"] = 0.into();
+    });
+    s.tarn_with(&["drift", "--sandbox"], NO_CLOUD)
+        .code(2)
+        .stdout_has("opennebula_serverless_runtime.r")
+        .stdout_has("WARNING")
+        .stdout_has("GONE");
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .ok()
+        .stdout_has("must be replaced")
+        .stdout_has("service_state")
+        .stdout_has("1 to add, 0 to change, 1 to destroy");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD).ok().stdout_has("1 added, 0 changed, 1 destroyed");
+    let w = world(&s);
+    let services = w["services"].as_array().expect("services");
+    assert_eq!(services.len(), 1, "the broken service is gone: {w}");
+    assert_ne!(services[0]["id"], first, "a new service: {w}");
+    assert_eq!(services[0]["body"]["state"], 2, "RUNNING: {w}");
+    assert_eq!(live_vms(&w).len(), 1, "{w}");
+    assert_eq!(w["documents"].as_array().map(Vec::len), Some(1), "one runtime document: {w}");
+    s.tarn_with(&["plan", "--sandbox", "--detailed-exitcode"], NO_CLOUD).ok().stdout_has("No changes");
+    let second = services[0]["id"].clone();
+
+    // A VM failed in PROLOG: the service in WARNING, recovered in place.
+    edit_world(&s, |w| {
+        let vm = faas_vm(w);
+        vm["state"] = 3.into();
+        vm["lcm"] = 39.into();
+        vm["due"] = Json::Null;
+    });
+    s.tarn_with(&["drift", "--sandbox"], NO_CLOUD).code(2).stdout_has("WARNING");
+    s.tarn_with(&["plan", "--sandbox"], NO_CLOUD)
+        .ok()
+        .stdout_has("will be updated in-place")
+        .stdout_has("0 to add, 1 to change, 0 to destroy");
+    s.tarn_with(&["apply", "--sandbox", "--auto-approve"], NO_CLOUD).ok().stdout_has("0 added, 1 changed, 0 destroyed");
+    let w = world(&s);
+    let services = w["services"].as_array().expect("services");
+    assert_eq!(services.len(), 1, "{w}");
+    assert_eq!(services[0]["id"], second, "the same service, recovered: {w}");
+    assert_eq!(services[0]["body"]["state"], 2, "RUNNING again: {w}");
+    assert!(live_vms(&w).iter().all(|v| v["state"] == 3 && v["lcm"] == 3), "the VM runs again: {w}");
+    s.tarn_with(&["drift", "--sandbox"], NO_CLOUD).ok();
+    s.tarn_with(&["destroy", "--sandbox", "--auto-approve"], NO_CLOUD).ok();
+    assert!(live_vms(&world(&s)).is_empty());
+}

@@ -76,6 +76,8 @@ pub struct Diagnostic {
     pub address: Option<String>,
     /// Further places that belong to this problem (each edge of a cycle, a previous definition).
     pub related: Vec<(Span, String)>,
+    /// For a provider's failure: why, when the provider said (its error's kind).
+    pub kind: Option<tarn_sdk::ErrorKind>,
 }
 
 impl Diagnostic {
@@ -87,6 +89,7 @@ impl Diagnostic {
             span: None,
             address: None,
             related: Vec::new(),
+            kind: None,
         }
     }
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -110,6 +113,11 @@ impl Diagnostic {
         self.related.push((span, note.into()));
         self
     }
+    /// Keeps why a provider failed (its error's kind), for callers that answer with codes.
+    pub fn because(mut self, kind: Option<tarn_sdk::ErrorKind>) -> Self {
+        self.kind = kind;
+        self
+    }
 }
 
 /// A collection of diagnostics; `has_errors` decides whether a phase may go on.
@@ -131,6 +139,10 @@ impl Diagnostics {
     }
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
+    }
+    /// The kind of the first error that has one: why a provider failed, if one did.
+    pub fn kind(&self) -> Option<tarn_sdk::ErrorKind> {
+        self.0.iter().filter(|d| d.severity == Severity::Error).find_map(|d| d.kind)
     }
 }
 

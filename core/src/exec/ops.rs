@@ -29,6 +29,9 @@ pub struct OpProblem {
     pub address: Address,
     pub op: OpKind,
     pub message: String,
+    /// Why, when the provider said (its error's kind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<tarn_sdk::ErrorKind>,
 }
 
 /// Everything the forward jobs of an apply share.
@@ -198,7 +201,7 @@ impl<'s, 'a> PhaseJobs<'s, 'a> {
 
     fn problem(&self, job: usize, message: String) -> OpProblem {
         let (_, kind, change) = self.change(job);
-        OpProblem { address: change.address.clone(), op: kind, message }
+        OpProblem { address: change.address.clone(), op: kind, message, kind: None }
     }
 }
 
@@ -259,7 +262,7 @@ impl Jobs for PhaseJobs<'_, '_> {
                     op: kind,
                     error: failure.message.clone(),
                 });
-                let problem = self.problem(job, failure.message);
+                let problem = OpProblem { kind: failure.kind, ..self.problem(job, failure.message) };
                 self.failed_ops.push(op);
                 if failure.uncertain {
                     self.uncertain.push(problem.clone());

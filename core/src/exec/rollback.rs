@@ -172,6 +172,7 @@ pub(crate) async fn rollback(shared: &Shared<'_>, completed: &[Completed], paral
                     address: change.address.clone(),
                     op: c.kind,
                     message: format!("not compensated: {e}; this is a bug in tarn"),
+                    kind: None,
                 });
             }
             return jobs.result;
@@ -412,11 +413,12 @@ impl Jobs for RollbackJobs<'_, '_> {
                 self.not_run(job, false);
                 return Ended::NotRun;
             }
-            Ok(Some(OpReport { result: Err(f), .. })) => f.message,
-            Err(panic) => format!("the executor's worker panicked: {panic}; this is a bug in tarn"),
+            Ok(Some(OpReport { result: Err(f), .. })) => (f.message, f.kind),
+            Err(panic) => (format!("the executor's worker panicked: {panic}; this is a bug in tarn"), None),
         };
+        let (error, kind) = error;
         self.shared.sink.emit(Event::RollbackOpFailed { address: address.clone(), description, error: error.clone() });
-        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message: error });
+        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message: error, kind });
         Ended::Failed
     }
 
@@ -428,7 +430,7 @@ impl Jobs for RollbackJobs<'_, '_> {
             description: "compensate".into(),
             error: message.clone(),
         });
-        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message });
+        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message, kind: None });
     }
 
     fn not_run(&mut self, job: usize, _dependency_failed: bool) {
@@ -439,6 +441,6 @@ impl Jobs for RollbackJobs<'_, '_> {
             description: "compensate".into(),
             error: message.clone(),
         });
-        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message });
+        self.result.failed.push(OpProblem { address, op: self.completed[job].kind, message, kind: None });
     }
 }

@@ -160,11 +160,13 @@ pub(crate) struct OpFailure {
     /// Never called: the phase stopped while the op waited for a call slot. Not a failure of
     /// its own; the op was not run.
     pub stopped: bool,
+    /// Why, when the provider said.
+    pub kind: Option<tarn_sdk::ErrorKind>,
 }
 
 impl OpFailure {
     pub(crate) fn new(message: String) -> Self {
-        OpFailure { message, partial: None, uncertain: false, stopped: false }
+        OpFailure { message, partial: None, uncertain: false, stopped: false, kind: None }
     }
 }
 
@@ -298,6 +300,7 @@ async fn run_attempts(
                 // intent stays open and the next run's recovery finds out what exists.
                 return Err(OpFailure {
                     uncertain: true,
+                    kind: Some(tarn_sdk::ErrorKind::TimedOut),
                     ..OpFailure::new(format!(
                         "{}; the outcome is unknown and will be reconciled on the next run",
                         deadline::elapsed_message(call, limit)
@@ -307,6 +310,7 @@ async fn run_attempts(
             // A read that timed out changed nothing: it fails like any failed call.
             Err(CallError::TimedOut { call, limit }) => {
                 ProviderError::permanent(deadline::elapsed_message(call, limit))
+                    .with_kind(tarn_sdk::ErrorKind::TimedOut)
             }
             Err(CallError::Provider(e)) => e,
         };
@@ -501,6 +505,7 @@ async fn record_failure(env: &WorkerEnv, req: &OpRequest, address: &str, seq: i6
         .await;
         return OpFailure {
             partial: Some(partial),
+            kind: error.kind,
             ..OpFailure::new(format!("{error} (the object was partially created and is recorded in state)"))
         };
     }
@@ -520,5 +525,5 @@ async fn record_failure(env: &WorkerEnv, req: &OpRequest, address: &str, seq: i6
         Outcome::Error { error: &error, retrying: false },
     )
     .await;
-    OpFailure::new(error.to_string())
+    OpFailure { kind: error.kind, ..OpFailure::new(error.to_string()) }
 }

@@ -86,7 +86,8 @@ pub async fn plan_with_data(input: PlanInput<'_>, providers: &ProviderSet) -> Pl
                     };
                     outcome.diagnostics.push(
                         Diagnostic::error(summary, format!("{doing} {} failed: {}", read.address, e.message))
-                            .for_address(&read.address),
+                            .for_address(&read.address)
+                            .because(e.kind),
                     );
                 }
                 Err(e) => {

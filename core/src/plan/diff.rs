@@ -4,6 +4,8 @@
 //! value on update and are unknown on create, or on an update that changes one of the attributes
 //! their schema says they are `recomputed_when`; `ignore_changes` keeps prior values. Changes to
 //! `force_new` attributes (including ones whose new value is unknown) force replacement.
+//! A computed attribute the schema says is `kept_at` a value proposes that value again when
+//! the refreshed object has another (a service stopped outside tarn): a change to plan.
 //! Decides nothing about lifecycle, targets or ordering: that is the walk's job.
 
 use super::statevalue::mark_sensitive;
@@ -50,9 +52,12 @@ pub fn propose(schema: &ResourceSchema, config: &Value, prior: Option<&Value>, i
         } else if let Some(c) = configured {
             c.clone()
         } else if attr.computed {
-            match prior {
-                Some(_) => prior_v.cloned().unwrap_or(Value::Null),
-                None => Value::Unknown,
+            match (prior, &attr.kept_at) {
+                (Some(_), Some(kept)) if prior_v.and_then(Value::as_str).is_some_and(|p| p != kept) => {
+                    Value::string(kept.clone())
+                }
+                (Some(_), _) => prior_v.cloned().unwrap_or(Value::Null),
+                (None, _) => Value::Unknown,
             }
         } else {
             Value::Null
@@ -185,5 +190,22 @@ mod tests {
         assert_eq!(d.after.get("zone"), Some(&Value::string("z")));
         let d = diff(&schema(), &cfg, Some(&prior), &IgnoreChanges::Attributes(vec!["name".into()]));
         assert_eq!(d.changed, vec!["size"]);
+    }
+
+    #[test]
+    fn a_computed_value_kept_at_a_value_is_proposed_again_when_it_drifted() {
+        let schema = schema().attr("status", AttributeSchema::computed(Type::String, "").kept_at("RUNNING"));
+        let cfg = Value::map([("name", Value::string("a"))]);
+        let at = |status: &str| Value::map([("name", Value::string("a")), ("status", Value::string(status))]);
+        let d = diff(&schema, &cfg, Some(&at("RUNNING")), &IgnoreChanges::None);
+        assert!(d.changed.is_empty(), "{:?}", d.changed);
+        let d = diff(&schema, &cfg, Some(&at("WARNING")), &IgnoreChanges::None);
+        assert_eq!(d.changed, vec!["status"]);
+        assert_eq!(d.after.get("status"), Some(&Value::string("RUNNING")));
+        assert!(d.forces_replace.is_empty());
+        let d = diff(&schema, &cfg, Some(&at("WARNING")), &IgnoreChanges::Attributes(vec!["status".into()]));
+        assert!(d.changed.is_empty(), "ignore_changes keeps the drifted value");
+        let d = diff(&schema, &cfg, None, &IgnoreChanges::None);
+        assert_eq!(d.after.get("status"), Some(&Value::Unknown), "a create does not know it yet");
     }
 }

@@ -148,7 +148,8 @@ pub async fn setup_providers(
                     "Provider configuration failed",
                     format!("Provider \"{key}\" rejected its configuration: {}", e.message),
                 )
-                .maybe_at(span),
+                .maybe_at(span)
+                .because(e.kind),
             );
             continue;
         }

@@ -98,7 +98,7 @@ pub async fn refresh(
 ) -> (PriorState, Vec<Drift>, Diagnostics) {
     let mut diags = Diagnostics::default();
     let mut tasks = JoinSet::new();
-    let mut results: Vec<Option<Result<Option<Value>, String>>> = vec![None; prior.objects.len()];
+    let mut results: Vec<Option<Result<Option<Value>, tarn_sdk::ProviderError>>> = vec![None; prior.objects.len()];
     let mut next = 0usize;
     let limit = opts.parallelism.max(1);
     loop {
@@ -128,7 +128,7 @@ pub async fn refresh(
             };
             // The marks the provider no longer sees still mask its logs.
             let read = tarn_sdk::call::with_secrets(obj.value.as_ref(), async move { provider.read(req).await });
-            tasks.spawn(async move { (i, read.await.map_err(|e| e.message)) });
+            tasks.spawn(async move { (i, read.await) });
         }
         match tasks.join_next().await {
             Some(Ok((i, r))) => results[i] = Some(r),
@@ -143,9 +143,10 @@ pub async fn refresh(
     for (obj, result) in prior.objects.iter_mut().zip(results) {
         let Some(result) = result else { continue };
         match result {
-            Err(message) => diags.push(
-                Diagnostic::error("Refresh failed", format!("Reading {} failed: {message}", obj.address))
-                    .for_address(&obj.address),
+            Err(e) => diags.push(
+                Diagnostic::error("Refresh failed", format!("Reading {} failed: {}", obj.address, e.message))
+                    .for_address(&obj.address)
+                    .because(e.kind),
             ),
             Ok(actual) => {
                 let schema = providers

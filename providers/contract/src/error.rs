@@ -1,6 +1,8 @@
 //! Classified provider errors: the class tells the executor's policy what to do (retry a
-//! transient failure, record a partially created object, roll back on a permanent one). The
-//! message is the vendor's own words; it must never contain a secret.
+//! transient failure, record a partially created object, roll back on a permanent one); the
+//! optional kind tells a caller why, in terms it can act on (an API served by tarn answers
+//! with its own codes from it, never from the wording). The message is the vendor's own
+//! words; it must never contain a secret.
 
 use crate::value::Value;
 
@@ -19,6 +21,27 @@ pub enum ErrorClass {
     PartiallyCreated,
 }
 
+/// Why an operation failed, when the provider knows: independent of the class (a denial and
+/// an unknown name are both permanent) and of the message's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The remote side does not accept the credentials.
+    Unauthenticated,
+    /// The credentials are accepted, but the remote side refuses this user the operation.
+    Denied,
+    /// An argument names something that does not exist or cannot be used (a flavour no
+    /// template answers to).
+    Unknown,
+    /// The object is in a state that does not allow the operation now (a VM being deployed);
+    /// the same request may succeed later.
+    NotReady,
+    /// The remote operation ran and ended in failure (a deploy that failed).
+    Failed,
+    /// The remote side did not finish within the time allowed.
+    TimedOut,
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct ProviderError {
@@ -26,6 +49,8 @@ pub struct ProviderError {
     pub message: String,
     /// For `PartiallyCreated`: the state of the object that exists and must be recorded.
     pub partial: Option<Value>,
+    /// Why, when the provider knows.
+    pub kind: Option<ErrorKind>,
 }
 
 /// A read's answer with "not found" as `None`: an object that is gone is an answer, not an
@@ -40,7 +65,12 @@ pub fn found<T>(answer: Result<T, ProviderError>) -> Result<Option<T>, ProviderE
 
 impl ProviderError {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        ProviderError { class, message: message.into(), partial: None }
+        ProviderError { class, message: message.into(), partial: None, kind: None }
+    }
+    /// The same error, saying why.
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = Some(kind);
+        self
     }
     pub fn transient(message: impl Into<String>) -> Self {
         Self::new(ErrorClass::Transient, message)
@@ -55,6 +85,6 @@ impl ProviderError {
         Self::new(ErrorClass::Conflict, message)
     }
     pub fn partially_created(message: impl Into<String>, state: Value) -> Self {
-        ProviderError { class: ErrorClass::PartiallyCreated, message: message.into(), partial: Some(state) }
+        ProviderError { class: ErrorClass::PartiallyCreated, message: message.into(), partial: Some(state), kind: None }
     }
 }

@@ -17,7 +17,7 @@ pub mod secrets;
 pub mod value;
 
 pub use address::{Address, InstanceKey, Mode, ModuleStep};
-pub use error::{ErrorClass, ProviderError};
+pub use error::{ErrorClass, ErrorKind, ProviderError};
 pub use provider::{
     AdoptRequest, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ReadDataRequest, ReadRequest,
     RestoreRequest, UpdateRequest,

@@ -100,6 +100,12 @@ pub struct AttributeSchema {
     /// `refines_plan` may then predict it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recomputed_when: Vec<String>,
+    /// For a computed string attribute the configuration leaves unset: the value the provider
+    /// keeps the object at (a service's `RUNNING`). When the refreshed object has another
+    /// value, something changed it outside tarn: the plan proposes this value again, an update
+    /// the provider judges (repair in place, or replacement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_at: Option<String>,
 }
 
 impl AttributeSchema {
@@ -113,6 +119,7 @@ impl AttributeSchema {
             sensitive: false,
             force_new: false,
             recomputed_when: Vec::new(),
+            kept_at: None,
         }
     }
     pub fn required(ty: Type, description: &str) -> Self {
@@ -139,6 +146,11 @@ impl AttributeSchema {
     /// See [`AttributeSchema::recomputed_when`].
     pub fn recomputed_when(mut self, attributes: &[&str]) -> Self {
         self.recomputed_when = attributes.iter().map(|a| a.to_string()).collect();
+        self
+    }
+    /// See [`AttributeSchema::kept_at`].
+    pub fn kept_at(mut self, value: &str) -> Self {
+        self.kept_at = Some(value.to_string());
         self
     }
 }

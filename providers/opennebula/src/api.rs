@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use tarn_sdk::ProviderError;
 use tarn_sdk::http::{Client, Secrets};
+use tarn_sdk::{ErrorKind, ProviderError};
 
 use crate::config::Settings;
 use crate::model::Vm;
@@ -89,7 +89,8 @@ impl Api {
                 return Err(ProviderError::permanent(format!(
                     "service {id} ended in {name}: {}",
                     oneflow::log_tail(&service)
-                )));
+                ))
+                .with_kind(ErrorKind::Failed));
             }
             if name == "RUNNING" {
                 let roles = oneflow::roles(&service);
@@ -117,7 +118,8 @@ impl Api {
                 return Err(ProviderError::permanent(format!(
                     "service {id} was not RUNNING with its VMs ACTIVE/RUNNING after {}s (timeout); last seen: {last}",
                     self.timeout().as_secs_f64()
-                )));
+                ))
+                .with_kind(ErrorKind::TimedOut));
             }
             tokio::time::sleep(self.settings.poll).await;
         }
@@ -149,7 +151,8 @@ impl Api {
                         return Err(ProviderError::permanent(format!(
                             "service {id} was still {name} {}s after its undeploy began (timeout)",
                             self.timeout().as_secs_f64()
-                        )));
+                        ))
+                        .with_kind(ErrorKind::TimedOut));
                     }
                 }
             }
@@ -173,7 +176,8 @@ impl Api {
                         "VM {id} entered {} during {what}: {}",
                         vm.state_text(),
                         vm.error.as_deref().unwrap_or("no error message")
-                    )));
+                    ))
+                    .with_kind(ErrorKind::Failed));
                 }
                 _ => {}
             }
@@ -182,7 +186,8 @@ impl Api {
                     "VM {id} was still {} {}s after {what} (timeout)",
                     vm.state_text(),
                     self.timeout().as_secs_f64()
-                )));
+                ))
+                .with_kind(ErrorKind::TimedOut));
             }
             tokio::time::sleep(self.settings.poll).await;
         }

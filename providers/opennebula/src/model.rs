@@ -72,6 +72,7 @@ pub fn lcm_name(lcm: u32) -> &'static str {
         15 => "CLEANUP_RESUBMIT",
         16 => "UNKNOWN",
         17 => "HOTPLUG",
+        18 => "SHUTDOWN_POWEROFF",
         19 => "BOOT_UNKNOWN",
         20 => "BOOT_POWEROFF",
         21 => "BOOT_SUSPENDED",

@@ -7,11 +7,12 @@
 //!
 //! The first parameter of every call is the session `user:password`, so request bodies are
 //! never logged. Answers are the `[ok, result_or_error, errcode, …]` envelope; a failure maps
-//! its error code to a class: AUTHENTICATION and AUTHORIZATION are permanent, NO_EXISTS is not
-//! found, LOCKED is a conflict, INTERNAL is transient.
+//! its error code to a class and a kind: AUTHENTICATION (unauthenticated) and AUTHORIZATION
+//! (denied) are permanent, NO_EXISTS is not found, LOCKED is a conflict (not ready), INTERNAL
+//! is transient.
 
 use tarn_sdk::http::{Client, Method, Secrets};
-use tarn_sdk::{ErrorClass, ProviderError};
+use tarn_sdk::{ErrorClass, ErrorKind, ProviderError};
 
 use crate::model::{Document, Vm, VmTemplate, document_pool, vm_pool};
 use crate::xmlrpc::{Response, RpcValue, decode_response, encode_call};
@@ -27,17 +28,21 @@ pub const LOCKED: i64 = 0x8000;
 
 /// A failed oned call, with the error code of the envelope.
 pub fn oned_error(method: &str, code: i64, message: &str) -> ProviderError {
-    let (class, hint) = match code {
-        AUTHENTICATION => {
-            (ErrorClass::Permanent, ": check the provider's username and password (or ONE_USERNAME/ONE_PASSWORD)")
+    let (class, kind, hint) = match code {
+        AUTHENTICATION => (
+            ErrorClass::Permanent,
+            Some(ErrorKind::Unauthenticated),
+            ": check the provider's username and password (or ONE_USERNAME/ONE_PASSWORD)",
+        ),
+        AUTHORIZATION => {
+            (ErrorClass::Permanent, Some(ErrorKind::Denied), ": the user is not allowed to do this (ACLs, ownership)")
         }
-        AUTHORIZATION => (ErrorClass::Permanent, ": the user is not allowed to do this (ACLs, ownership)"),
-        NO_EXISTS => (ErrorClass::NotFound, ""),
-        LOCKED => (ErrorClass::Conflict, ": the object is locked; unlock it or wait"),
-        INTERNAL => (ErrorClass::Transient, ""),
-        _ => (ErrorClass::Permanent, ""),
+        NO_EXISTS => (ErrorClass::NotFound, None, ""),
+        LOCKED => (ErrorClass::Conflict, Some(ErrorKind::NotReady), ": the object is locked; unlock it or wait"),
+        INTERNAL => (ErrorClass::Transient, None, ""),
+        _ => (ErrorClass::Permanent, None, ""),
     };
-    ProviderError::new(class, format!("{method} failed (error {code:#06x}): {message}{hint}"))
+    ProviderError { kind, ..ProviderError::new(class, format!("{method} failed (error {code:#06x}): {message}{hint}")) }
 }
 
 /// oned's XML-RPC endpoint with one user's session.

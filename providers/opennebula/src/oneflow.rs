@@ -12,7 +12,7 @@
 use base64::Engine;
 use serde_json::{Value as Json, json};
 use tarn_sdk::http::{Client, Method, Secrets};
-use tarn_sdk::{ErrorClass, ProviderError};
+use tarn_sdk::{ErrorClass, ErrorKind, ProviderError};
 
 /// Service `state` numbers (`service_states`).
 pub fn service_state_name(state: i64) -> &'static str {
@@ -49,12 +49,17 @@ pub struct OneFlow {
 }
 
 fn classify(mut e: ProviderError) -> ProviderError {
-    if e.message.contains("HTTP 401") {
-        e.class = ErrorClass::Permanent;
-        e.message.push_str(": check the provider's username and password");
-    } else if e.message.contains("HTTP 403") {
-        e.class = ErrorClass::Permanent;
-        e.message.push_str(": OpenNebula does not allow this user to do this (ACLs, ownership of the template)");
+    // The toolkit gives a 401 the kind `Unauthenticated` and a 403 `Denied`.
+    match e.kind {
+        Some(ErrorKind::Unauthenticated) => {
+            e.class = ErrorClass::Permanent;
+            e.message.push_str(": check the provider's username and password");
+        }
+        Some(ErrorKind::Denied) => {
+            e.class = ErrorClass::Permanent;
+            e.message.push_str(": OpenNebula does not allow this user to do this (ACLs, ownership of the template)");
+        }
+        _ => {}
     }
     e
 }

@@ -3,7 +3,8 @@
 //! existing one alike); on an existing runtime, new flavours are a replacement (a new service
 //! from the other template), while new sizes resize the VMs in place, and only within the
 //! limits the VMs were made with (VCPU_MAX, MEMORY_MAX: the size at creation × engine.conf's
-//! `:capacity:` multipliers; disks only grow): beyond them the plan fails.
+//! `:capacity:` multipliers; disks only grow): beyond them the plan fails. A service found not
+//! RUNNING is repaired: replaced when a function's VM is gone, else recovered by the update.
 //!
 //! Reads only: nothing here changes OpenNebula.
 
@@ -32,6 +33,21 @@ pub async fn plan(api: &Api, prior: Option<&Value>, mut proposed: Value) -> Resu
                 requires_replace.push("daas".to_string());
             }
             return Ok(PlanResponse { planned: proposed, requires_replace });
+        }
+        if Some("RUNNING") != prior.get("service_state").and_then(Value::as_str) {
+            // Drift: the service was found not RUNNING (the schema keeps it at RUNNING, so the
+            // plan proposes it again). A function whose VM is gone cannot come back in place:
+            // a new service replaces the runtime. Otherwise the update recovers the service,
+            // and what its VMs then are is known after apply.
+            let gone = ROLES.iter().any(|(attr, _)| {
+                prior.get("functions").and_then(|f| f.get(attr)).and_then(|f| f.get("state")).and_then(Value::as_str)
+                    == Some("GONE")
+            });
+            if gone {
+                requires_replace.push("service_state".to_string());
+            } else if let Value::Map(m) = &mut proposed {
+                m.insert("functions".into(), Value::Unknown);
+            }
         }
         let mut resized = false;
         for ((attr, role), (spec, old)) in

@@ -8,7 +8,7 @@
 //! Import takes the document id (the engine's runtime ID).
 
 use serde_json::{Map, Value as Json, json};
-use tarn_sdk::{ProviderError, Value};
+use tarn_sdk::{ErrorKind, ProviderError, Value};
 
 use crate::api::Api;
 use crate::config::TemplateRef;
@@ -69,7 +69,7 @@ pub async fn resolve(api: &Api, faas: &Spec, daas: Option<&Spec>) -> Result<Json
             "unknown flavour {tuple:?}: {via} is not among the service templates this user can use ({}). \
              Use one of those flavours, or map this one in the provider's flavours.",
             if known.is_empty() { "none".to_string() } else { known.join(", ") }
-        ))
+        )).with_kind(ErrorKind::Unknown)
     })
 }
 
@@ -103,11 +103,9 @@ async fn instantiate(
                 spec.flavour
             ))
         })?;
-        let vm_tpl = api.oned.template(vm_template).await.map_err(|e| {
-            ProviderError::new(
-                e.class,
-                format!("cannot read the VM template {vm_template} of role {role}: {}", e.message),
-            )
+        let vm_tpl = api.oned.template(vm_template).await.map_err(|e| ProviderError {
+            message: format!("cannot read the VM template {vm_template} of role {role}: {}", e.message),
+            ..e
         })?;
         let mut attrs = vm_attrs(spec, &vm_tpl, &api.settings.capacity, &api.auth())?;
         attrs.extend(user_attrs(runtime));
@@ -245,7 +243,11 @@ pub async fn create(api: &Api, planned: &Value, correlation: &str) -> Result<Val
     // removes it.
     let partial = |e: ProviderError, service: Json| {
         let s = state(planned, "", &service, &template_id, &[]);
-        ProviderError::partially_created(format!("service {sid} was instantiated, but {}", e.message), s)
+        let why = e.kind;
+        ProviderError {
+            kind: why,
+            ..ProviderError::partially_created(format!("service {sid} was instantiated, but {}", e.message), s)
+        }
     };
     let stub = json!({"ID": sid.to_string(), "TEMPLATE": {"BODY": {"state": 0}}});
     let (service, _) = match outcome {
@@ -328,7 +330,8 @@ async fn resize(api: &Api, vm_id: u64, role: &str, want: crate::function::Sizes)
             "the {role} VM {vm_id} is {} ({}), not RUNNING: it cannot be resized now; try again when it is",
             vm.function_state(),
             vm.state_text()
-        )));
+        ))
+        .with_kind(ErrorKind::NotReady));
     }
     // The plan checked these already; the VM may have changed since.
     crate::plan::within_limits(&vm, role, want, "resize")?;
@@ -370,6 +373,7 @@ pub async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, 
         .service(sid)
         .await?
         .ok_or_else(|| ProviderError::not_found(format!("service {sid} no longer exists")))?;
+    repair(api, sid, &service).await?;
     let ids = vm_ids(&service);
     for ((_, role), spec) in ROLES.iter().zip([Some(&faas), daas.as_ref()]) {
         let (Some(spec), Some((_, vm_id))) = (spec, ids.iter().find(|(r, _)| r == role)) else { continue };
@@ -402,6 +406,25 @@ pub async fn update(api: &Api, prior: &Value, planned: &Value) -> Result<Value, 
     }
     let doc = doc_id.map(|d| d.to_string()).unwrap_or_default();
     Ok(state(planned, &doc, &service, &template_id, &vms))
+}
+
+/// A service found in WARNING or a FAILED_* state (drift the plan proposes to repair) is
+/// recovered (OneFlow's `recover` retries what failed) and waited for until it and its VMs
+/// run again. One in a transient state (deploying, scaling, undeploying, …) cannot be changed
+/// now: not ready.
+async fn repair(api: &Api, sid: u64, service: &Json) -> Result<(), ProviderError> {
+    let name = oneflow::service_state_name(oneflow::state(service));
+    match name {
+        "RUNNING" => Ok(()),
+        "WARNING" | "FAILED_DEPLOYING" | "FAILED_SCALING" | "FAILED_DEPLOYING_NETS" => {
+            api.flow.recover(sid, false).await?;
+            api.wait_running(sid).await.map(|_| ())
+        }
+        _ => Err(ProviderError::conflict(format!(
+            "service {sid} is {name}, not RUNNING: it cannot be changed now; try again when it is"
+        ))
+        .with_kind(ErrorKind::NotReady)),
+    }
 }
 
 pub async fn delete(api: &Api, current: &Value) -> Result<(), ProviderError> {

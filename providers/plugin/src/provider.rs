@@ -19,8 +19,8 @@ use serde_json::{Value as Json, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tarn_sdk::{
-    AdoptRequest, AttributeSchema, CreateRequest, DeleteRequest, ErrorClass, PlanRequest, PlanResponse, Provider,
-    ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, UpdateRequest, Value,
+    AdoptRequest, AttributeSchema, CreateRequest, DeleteRequest, ErrorClass, ErrorKind, PlanRequest, PlanResponse,
+    Provider, ProviderError, ProviderSchema, ReadDataRequest, ReadRequest, UpdateRequest, Value,
 };
 
 /// Starts of one instance's process in one run, the first included. A plugin that keeps dying
@@ -163,7 +163,8 @@ impl PluginProvider {
                     .unwrap_or(ErrorClass::Permanent);
                 let message = self.redactor.redact(&e.message);
                 let partial = data.get("partial").and_then(|p| decode(p).ok()).filter(|p| !p.is_null());
-                match (class, partial) {
+                let kind = data.get("kind").cloned().and_then(|k| serde_json::from_value::<ErrorKind>(k).ok());
+                let error = match (class, partial) {
                     (ErrorClass::PartiallyCreated, Some(p)) => ProviderError::partially_created(message, p),
                     // A partial create without the object cannot be recorded: say so.
                     (ErrorClass::PartiallyCreated, None) => ProviderError::permanent(format!(
@@ -171,7 +172,8 @@ impl PluginProvider {
                         self.label()
                     )),
                     (class, _) => ProviderError::new(class, message),
-                }
+                };
+                ProviderError { kind, ..error }
             }
             Failure::Rpc(e) => ProviderError::permanent(format!(
                 "{} answered {method} with JSON-RPC error {}: {}",

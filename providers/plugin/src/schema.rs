@@ -95,6 +95,7 @@ fn attributes(j: &Json, path: &str) -> Result<IndexMap<String, AttributeSchema>,
             force_new: flag(obj, "force_new", &path)?,
             // Plugins do not declare recomputation (yet): their computed values keep the prior.
             recomputed_when: Vec::new(),
+            kept_at: None,
         };
         if attr.required && (attr.optional || attr.computed) {
             return Err(format!("{path} is required, so it cannot also be optional or computed"));

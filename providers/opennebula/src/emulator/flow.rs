@@ -78,7 +78,7 @@ fn not_found(id: &str) -> Response {
 }
 
 pub async fn templates(State(data): State<Data>, headers: HeaderMap) -> Response {
-    data.with(|w| {
+    data.read(|w| {
         if let Err(r) = login(w, &headers) {
             return r.into_response();
         }
@@ -88,7 +88,7 @@ pub async fn templates(State(data): State<Data>, headers: HeaderMap) -> Response
 }
 
 pub async fn template(State(data): State<Data>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    data.with(|w| {
+    data.read(|w| {
         if let Err(r) = login(w, &headers) {
             return r.into_response();
         }
@@ -229,7 +229,7 @@ fn instantiate(w: &mut World, index: usize, uid: u64, params: &Json) -> Response
 }
 
 pub async fn services(State(data): State<Data>, headers: HeaderMap) -> Response {
-    data.with(|w| {
+    data.read(|w| {
         let uid = match login(w, &headers) {
             Ok(u) => u,
             Err(r) => return r.into_response(),
@@ -240,7 +240,7 @@ pub async fn services(State(data): State<Data>, headers: HeaderMap) -> Response 
 }
 
 pub async fn service(State(data): State<Data>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    data.with(|w| {
+    data.read(|w| {
         let uid = match login(w, &headers) {
             Ok(u) => u,
             Err(r) => return r.into_response(),
@@ -298,6 +298,14 @@ pub async fn service_action(
             }
             "recover" => {
                 let state = w.services[index].body["state"].as_i64().unwrap_or(0);
+                if state == 4 {
+                    // WARNING: the VMs in a failure state are retried; the service is RUNNING
+                    // again once they all run (the monitor, in `World::tick`).
+                    let ids = World::service_ids_vms(&w.services[index]);
+                    for vm in w.vms.iter_mut().filter(|v| ids.contains(&v.id) && v.lcm == 39) {
+                        (vm.lcm, vm.due) = (1, Some(now + w.step_ms));
+                    }
+                }
                 if state == 7 {
                     // Retry the deploy: the failed VMs go through PROLOG again.
                     let ids = World::service_ids_vms(&w.services[index]);

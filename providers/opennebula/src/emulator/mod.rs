@@ -16,6 +16,7 @@ mod xml;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +30,6 @@ use serde_json::{Value as Json, json};
 use tarn_sdk::Value;
 use tarn_sdk::sim::{
     Emulated, EmulatorError, EmulatorOptions, FaultBodies, Faults, RunningEmulator, SimServer, admin, read_snapshot,
-    write_snapshot,
 };
 
 use crate::template::Attr;
@@ -58,22 +58,59 @@ impl Default for Settings {
 pub struct Data {
     world: Arc<Mutex<World>>,
     snapshot: Option<PathBuf>,
+    /// The version of the world last written to `snapshot`; held while writing, so that
+    /// writes happen one at a time, newest last, and outside the world's lock.
+    written: Arc<Mutex<u64>>,
+    /// The version of the world, counted under its lock each time it is serialised.
+    version: Arc<AtomicU64>,
 }
 
 impl Data {
-    /// Runs `f` on the world after the transitions due now, then persists it.
+    fn new(world: World, snapshot: Option<PathBuf>) -> Data {
+        Data { world: Arc::new(Mutex::new(world)), snapshot, written: Arc::default(), version: Arc::default() }
+    }
+
+    /// Runs `f`, which may change the world, after the transitions due now; then persists it.
     pub fn with<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
-        let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
-        w.tick(now_ms());
-        let out = f(&mut w);
-        if let Some(path) = &self.snapshot {
-            match serde_json::to_value(&*w) {
-                Ok(json) => {
-                    if let Err(e) = write_snapshot(path, &json) {
-                        tracing::warn!(error = %e, "cannot write the opennebula emulator snapshot");
+        self.access(true, f)
+    }
+
+    /// Runs `f`, which only reads the world, after the transitions due now; persists the world
+    /// only if a transition changed it. Under load most calls are reads (polls): writing the
+    /// whole world for each of them made the emulator everyone's bottleneck.
+    pub fn read<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        self.access(false, f)
+    }
+
+    fn access<T>(&self, writes: bool, f: impl FnOnce(&mut World) -> T) -> T {
+        let (out, serialised) = {
+            let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
+            let ticked = w.tick(now_ms());
+            let out = f(&mut w);
+            let serialised = match &self.snapshot {
+                Some(_) if writes || ticked => match serde_json::to_vec(&*w) {
+                    Ok(bytes) => Some((self.version.fetch_add(1, Ordering::SeqCst) + 1, bytes)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot serialise the opennebula emulator");
+                        None
                     }
+                },
+                _ => None,
+            };
+            (out, serialised)
+        };
+        if let (Some(path), Some((version, bytes))) = (&self.snapshot, serialised) {
+            // A newer world was serialised meanwhile: its caller writes it, this one need not.
+            if version < self.version.load(Ordering::SeqCst) {
+                return out;
+            }
+            let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+            // A newer world may have been written while this one waited: it stands.
+            if version > *written {
+                if let Err(e) = write_bytes(path, &bytes) {
+                    tracing::warn!(error = %e, "cannot write the opennebula emulator snapshot");
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot serialise the opennebula emulator"),
+                *written = version;
             }
         }
         out
@@ -156,10 +193,7 @@ pub struct Emulator {
 impl Emulator {
     /// The sandbox catalogue, in memory only.
     pub fn new(settings: Settings) -> Emulator {
-        Emulator {
-            data: Data { world: Arc::new(Mutex::new(catalogue(&settings))), snapshot: None },
-            faults: Faults::default(),
-        }
+        Emulator { data: Data::new(catalogue(&settings), None), faults: Faults::default() }
     }
 
     /// An emulator whose world lives in `snapshot` (read now if it exists, written on change).
@@ -174,7 +208,7 @@ impl Emulator {
                 world.step_ms = settings.step.as_millis() as u64;
             }
         }
-        Ok(Emulator { data: Data { world: Arc::new(Mutex::new(world)), snapshot }, faults: Faults::default() })
+        Ok(Emulator { data: Data::new(world, snapshot), faults: Faults::default() })
     }
 
     pub fn faults(&self) -> &Faults {
@@ -187,7 +221,7 @@ impl Emulator {
     }
 
     pub fn dump(&self) -> Json {
-        self.data.with(|w| serde_json::to_value(&*w).unwrap_or(Json::Null))
+        self.data.read(|w| serde_json::to_value(&*w).unwrap_or(Json::Null))
     }
 
     pub fn router(&self) -> Router {
@@ -213,6 +247,17 @@ impl Emulator {
         let base_url = format!("http://{}", server.addr());
         Ok(RunningEmulator { server, faults: self.faults.clone(), base_url })
     }
+}
+
+/// `bytes` into `path` atomically (a temporary file renamed into place), as `write_snapshot`
+/// does, without making a JSON value of the world first.
+fn write_bytes(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// What faults answer with: oneflow-server's unhandled-error body.

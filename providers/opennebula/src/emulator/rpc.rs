@@ -87,7 +87,14 @@ pub async fn handle(State(data): State<Data>, body: String) -> Response {
         Ok(call) => call,
         Err(e) => return xml_answer(encode_fault(-503, &format!("Call XML not a proper XML-RPC call. {e}"))),
     };
-    let outcome = data.with(|world| call(world, &method, &params));
+    // The calls that only read: the world is written back only if time moved it.
+    const READS: &[&str] =
+        &["one.vm.info", "one.vmpool.info", "one.template.info", "one.document.info", "one.documentpool.info"];
+    let outcome = if READS.contains(&method.as_str()) {
+        data.read(|world| call(world, &method, &params))
+    } else {
+        data.with(|world| call(world, &method, &params))
+    };
     xml_answer(match outcome {
         Outcome::Ok(v) => success(v),
         Outcome::Fail(m, code, object) => failure(m, code, object),
@@ -168,8 +175,33 @@ fn dispatch(world: &mut World, method: &str, values: &[RpcValue]) -> Result<Outc
                     world.vms[i].resched = u32::from(action == "resched");
                     Outcome::Ok(RpcValue::Int(id))
                 }
-                "poweroff" | "poweroff-hard" | "reboot" | "reboot-hard" | "hold" | "release" | "stop" | "suspend"
-                | "resume" | "undeploy" | "undeploy-hard" => Outcome::Ok(RpcValue::Int(id)),
+                "poweroff" | "poweroff-hard" | "resume" => {
+                    // ACTIVE/RUNNING → SHUTDOWN_POWEROFF → POWEROFF, and POWEROFF → BOOT_POWEROFF
+                    // → ACTIVE/RUNNING, one step each.
+                    let due = Some(now + world.step_ms);
+                    let vm = &mut world.vms[i];
+                    let next = match (action.as_str(), vm.state, vm.lcm) {
+                        ("resume", 8, _) => Some((3, 20)),
+                        ("poweroff" | "poweroff-hard", 3, 3) => Some((3, 18)),
+                        _ => None,
+                    };
+                    let Some((state, lcm)) = next else {
+                        let now_in = crate::model::state_name(vm.state);
+                        return Ok(Outcome::Fail(
+                            format!(
+                                "[{method}] Error performing action \"{action}\" on virtual machine [{id}]. This action is not available for state {now_in}"
+                            ),
+                            ACTION,
+                            id,
+                        ));
+                    };
+                    (vm.prev_state, vm.prev_lcm) = (vm.state, vm.lcm);
+                    (vm.state, vm.lcm, vm.due) = (state, lcm, due);
+                    Outcome::Ok(RpcValue::Int(id))
+                }
+                "reboot" | "reboot-hard" | "hold" | "release" | "stop" | "suspend" | "undeploy" | "undeploy-hard" => {
+                    Outcome::Ok(RpcValue::Int(id))
+                }
                 other => Outcome::Fail(format!("[{method}] Action {other} is not supported"), ACTION, id),
             }
         }

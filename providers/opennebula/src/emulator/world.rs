@@ -164,11 +164,13 @@ impl World {
         })
     }
 
-    /// Applies every transition due by `now`.
-    pub fn tick(&mut self, now: u64) {
+    /// Applies every transition due by `now`; whether anything changed.
+    pub fn tick(&mut self, now: u64) -> bool {
         let step = self.step_ms;
+        let mut changed = false;
         for vm in &mut self.vms {
             while let Some(due) = vm.due.filter(|d| *d <= now) {
+                changed = true;
                 vm.prev_state = vm.state;
                 vm.prev_lcm = vm.lcm;
                 let next = due + step;
@@ -189,6 +191,7 @@ impl World {
                         vm.etime = now / 1000;
                         (6, 0, None)
                     }
+                    (3, 18) => (8, 0, None),
                     (3, _) => (3, 3, None),
                     (s, l) => (s, l, None),
                 };
@@ -196,17 +199,20 @@ impl World {
         }
         let mut gone = Vec::new();
         let mut new_vms = Vec::new();
+        // Every service looks its VMs up by id: one index, not a scan of every VM per service.
+        let index: std::collections::HashMap<u64, usize> =
+            self.vms.iter().enumerate().map(|(i, v)| (v.id, i)).collect();
         for i in 0..self.services.len() {
             let state = self.services[i].body["state"].as_i64().unwrap_or(0);
             let due = self.services[i].due.is_some_and(|d| d <= now);
             let ids = Self::service_ids_vms(&self.services[i]);
-            let vms: Vec<&Vm> = self.vms.iter().filter(|v| ids.contains(&v.id)).collect();
+            let vms: Vec<&Vm> = ids.iter().filter_map(|id| index.get(id).map(|&at| &self.vms[at])).collect();
             let all_running = vms.iter().all(|v| v.state == 3 && v.lcm == 3);
             let failed = vms.iter().any(|v| v.lcm == 39 || v.state == 7);
             let all_done = vms.iter().all(|v| v.state == 6);
             let denied = self.denied_role(&self.services[i]);
             let service = &mut self.services[i];
-            match state {
+            changed |= match state {
                 0 if due && denied.is_some() => {
                     let (role, tpl) = denied.unwrap_or_default();
                     let uid = service.uid;
@@ -219,29 +225,48 @@ impl World {
                     );
                     set_state(service, 7, 7);
                     service.due = None;
+                    true
                 }
                 0 if due => {
                     set_state(service, 1, 1);
                     service.due = None;
                     new_vms.push(i);
+                    true
                 }
-                1 if failed => set_state(service, 7, 7),
-                1 if !ids.is_empty() && all_running => set_state(service, 2, 2),
+                1 if failed => {
+                    set_state(service, 7, 7);
+                    true
+                }
+                1 if !ids.is_empty() && all_running => {
+                    set_state(service, 2, 2);
+                    true
+                }
                 2 if vms.len() < ids.len() || vms.iter().any(|v| v.state == 6 || v.lcm == 39) => {
-                    set_state(service, 4, 4)
+                    set_state(service, 4, 4);
+                    true
+                }
+                // OneFlow's monitor: a service in WARNING whose VMs all run again is RUNNING.
+                4 if !ids.is_empty() && vms.len() == ids.len() && all_running => {
+                    set_state(service, 2, 2);
+                    true
                 }
                 3 if all_done => {
                     set_state(service, 12, 5);
                     service.due = Some(now + step);
+                    true
                 }
-                12 if due => gone.push(service.id),
-                _ => {}
-            }
+                12 if due => {
+                    gone.push(service.id);
+                    true
+                }
+                _ => false,
+            };
         }
         for i in new_vms {
             self.deploy(i, now);
         }
         self.services.retain(|s| !gone.contains(&s.id));
+        changed
     }
 
     /// Creates the VMs of service `index`'s roles.

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tarn_sdk::ErrorClass;
+use tarn_sdk::{ErrorClass, ErrorKind};
 
 use crate::common::Env;
 
@@ -19,15 +19,16 @@ async fn errors_of_the_envelope_become_classes() {
     assert_eq!(e.class, ErrorClass::NotFound, "{}", e.message);
     assert!(e.message.contains("[one.vm.resize] Error getting virtual machine [42]"), "{}", e.message);
     let e = api.oned.template(2).await.expect_err("not the caller's template");
-    assert_eq!(e.class, ErrorClass::Permanent);
+    assert_eq!((e.class, e.kind), (ErrorClass::Permanent, Some(ErrorKind::Denied)));
     assert!(e.message.contains("error 0x0200") && e.message.contains("Not authorized"), "{}", e.message);
     let mut wrong = env.settings();
     wrong.password = "nope".into();
     let bad = env.api_with(wrong);
     let e = bad.oned.vms().await.expect_err("bad session");
+    assert_eq!(e.kind, Some(ErrorKind::Unauthenticated), "{}", e.message);
     assert!(e.message.contains("0x0100") && e.message.contains("username and password"), "{}", e.message);
     let e = bad.flow.services().await.expect_err("bad Basic credentials");
-    assert_eq!(e.class, ErrorClass::Permanent);
+    assert_eq!((e.class, e.kind), (ErrorClass::Permanent, Some(ErrorKind::Unauthenticated)));
     assert!(e.message.contains("HTTP 401") && e.message.contains("Invalid credentials"), "{}", e.message);
 }
 

@@ -7,7 +7,7 @@ use base64::Engine;
 use tarn_provider_opennebula::TemplateRef;
 use tarn_provider_opennebula::emulator::world::{attr, single};
 use tarn_provider_opennebula::template::Attr;
-use tarn_sdk::{AdoptRequest, DeleteRequest, ErrorClass, PlanRequest, Provider, UpdateRequest, Value};
+use tarn_sdk::{AdoptRequest, DeleteRequest, ErrorClass, ErrorKind, PlanRequest, Provider, UpdateRequest, Value};
 
 use crate::common::{Env, PASSWORD, RUNTIME, create, num, read, runtime, s, text, try_create, with, with_in};
 
@@ -50,7 +50,7 @@ async fn plan_refuses_an_unknown_flavour_and_names_the_templates_there_are() {
     let env = Env::start().await;
     let p = env.provider();
     let err = plan(&p, runtime("r", "nature", None)).await.expect_err("unknown flavour");
-    assert_eq!(err.class, ErrorClass::Permanent);
+    assert_eq!((err.class, err.kind), (ErrorClass::Permanent, Some(ErrorKind::Unknown)));
     assert!(err.message.contains("unknown flavour \"nature\""), "{}", err.message);
     assert!(err.message.contains("Function-Data") && err.message.contains("FAILED_DEPLOY"), "{}", err.message);
     let err = plan(&p, runtime("r", "Function", Some("Cache"))).await.expect_err("unknown tuple");
@@ -145,6 +145,7 @@ async fn failed_deploy_is_a_failed_create_and_the_rollback_delete_removes_it() {
     let p = env.provider();
     let err = try_create(&p, runtime("doomed", "FAILED_DEPLOY", None), "c-3").await.expect_err("FAILED_DEPLOY");
     assert_eq!(err.class, ErrorClass::PartiallyCreated, "{}", err.message);
+    assert_eq!(err.kind, Some(ErrorKind::Failed), "{}", err.message);
     assert!(err.message.contains("FAILED_DEPLOYING"), "{}", err.message);
     let partial = err.partial.expect("the service's state, for the engine to record and roll back");
     let sid = id(&partial, "service_id");
@@ -160,7 +161,7 @@ async fn a_vm_template_the_caller_may_not_use_fails_the_create_before_anything_i
     let env = Env::start().await;
     let p = env.provider();
     let err = try_create(&p, runtime("denied", "DenyVMTemplate", None), "c-4").await.expect_err("denied");
-    assert_eq!(err.class, ErrorClass::Permanent, "{}", err.message);
+    assert_eq!((err.class, err.kind), (ErrorClass::Permanent, Some(ErrorKind::Denied)), "{}", err.message);
     assert!(err.message.contains("Not authorized to perform USE TEMPLATE"), "{}", err.message);
     assert!(env.api().flow.services().await.expect("services").is_empty(), "no service was instantiated");
 }
@@ -173,6 +174,7 @@ async fn a_deploy_slower_than_the_timeout_fails_and_its_rollback_removes_it() {
     let p = env.provider_with(settings);
     let err = try_create(&p, runtime("slow", "Function", None), "c-5").await.expect_err("time-out");
     assert_eq!(err.class, ErrorClass::PartiallyCreated, "{}", err.message);
+    assert_eq!(err.kind, Some(ErrorKind::TimedOut), "{}", err.message);
     assert!(err.message.contains("timeout"), "{}", err.message);
     let partial = err.partial.expect("partial state");
     // Still deploying: DELETE is refused, so the service is removed with recover + delete.
@@ -300,6 +302,93 @@ async fn drift_a_resize_outside_tarn_a_vm_gone_and_a_service_not_running() {
     assert_eq!(text(&seen, &["functions", "faas", "state"]), "GONE");
     assert_eq!(s(&seen, "service_state"), "WARNING", "a service not RUNNING is drift");
     delete(&p, &seen).await;
+}
+
+/// A VM powered off outside tarn (POWEROFF: its function PENDING) cannot be resized: the update
+/// fails as not ready and changes nothing; powered on again, the same update resizes it.
+#[tokio::test]
+async fn a_resize_waits_for_a_vm_that_is_not_running() {
+    let env = Env::start().await;
+    let p = env.provider();
+    let created = create(&p, runtime("off", "Function", None), "c-13").await;
+    let vm_id: u64 = text(&created, &["functions", "faas", "vm_id"]).parse().expect("vm id");
+    let api = env.api();
+    api.oned.vm_action("poweroff", vm_id).await.expect("poweroff");
+    let mut vm = api.oned.vm(vm_id).await.expect("info").expect("vm");
+    for _ in 0..100 {
+        if vm.state_text().starts_with("POWEROFF") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        vm = api.oned.vm(vm_id).await.expect("info").expect("vm");
+    }
+    assert!(vm.state_text().starts_with("POWEROFF"), "{}", vm.state_text());
+    assert_eq!(vm.function_state(), "PENDING");
+    let seen = read(&p, &created).await.expect("there");
+    assert_eq!(text(&seen, &["functions", "faas", "state"]), "PENDING");
+    let bigger = with_in(&seen, "faas", "cpu", Value::Number(2.0));
+    let err = update(&p, &seen, bigger.clone()).await.expect_err("not RUNNING");
+    assert_eq!((err.class, err.kind), (ErrorClass::Conflict, Some(ErrorKind::NotReady)), "{}", err.message);
+    assert!(err.message.contains("not RUNNING"), "{}", err.message);
+    assert_eq!(api.oned.vm(vm_id).await.expect("info").expect("vm").vcpu, 1, "nothing changed");
+    let err = api.oned.vm_action("poweroff", vm_id).await.expect_err("already off");
+    assert!(err.message.contains("not available for state POWEROFF"), "{}", err.message);
+    api.oned.vm_action("resume", vm_id).await.expect("resume");
+    api.wait_vm_running(vm_id, "a resume").await.expect("RUNNING again");
+    let updated = update(&p, &seen, bigger).await.unwrap_or_else(|e| panic!("resize: {}", e.message));
+    assert_eq!(num(&updated, &["functions", "faas", "cpu"]), 2.0);
+    delete(&p, &updated).await;
+}
+
+/// A service in WARNING (its VM failed in PROLOG, outside tarn) is drift the plan repairs in
+/// place: the update recovers it, and the same service and VM are RUNNING again. A VM gone is
+/// a replacement.
+#[tokio::test]
+async fn a_service_not_running_is_recovered_by_the_update_and_a_vm_gone_is_a_replacement() {
+    let env = Env::start().await;
+    let p = env.provider();
+    let created = create(&p, runtime("warn", "Function", None), "c-14").await;
+    let vm_id: u64 = text(&created, &["functions", "faas", "vm_id"]).parse().expect("vm id");
+    env.emulator.with_world(|w| {
+        let vm = w.vms.iter_mut().find(|v| v.id == vm_id).expect("vm");
+        (vm.lcm, vm.due) = (39, None);
+    });
+    let seen = read(&p, &created).await.expect("there");
+    assert_eq!(s(&seen, "service_state"), "WARNING");
+    assert_eq!(text(&seen, &["functions", "faas", "state"]), "ERROR");
+    // What the engine proposes: the service kept at RUNNING (the schema's kept_at).
+    let proposed = with(&seen, "service_state", Value::string("RUNNING"));
+    let planned = plan_update(&p, &seen, proposed.clone()).await.unwrap_or_else(|e| panic!("plan: {}", e.message));
+    assert!(planned.requires_replace.is_empty(), "recovered in place: {:?}", planned.requires_replace);
+    assert!(planned.planned.get("functions").is_some_and(Value::is_unknown));
+    let repaired = update(&p, &seen, proposed).await.unwrap_or_else(|e| panic!("recover: {}", e.message));
+    assert_eq!(s(&repaired, "service_state"), "RUNNING");
+    assert_eq!(s(&repaired, "service_id"), s(&created, "service_id"), "the same service");
+    assert_eq!(text(&repaired, &["functions", "faas", "state"]), "RUNNING");
+
+    env.api().oned.vm_action("terminate-hard", vm_id).await.expect("terminate");
+    let gone = wait_read(&p, &repaired, |v| s(v, "service_state") == "WARNING").await;
+    assert_eq!(text(&gone, &["functions", "faas", "state"]), "GONE");
+    let proposed = with(&gone, "service_state", Value::string("RUNNING"));
+    let planned = plan_update(&p, &gone, proposed).await.unwrap_or_else(|e| panic!("plan: {}", e.message));
+    assert_eq!(planned.requires_replace, vec!["service_state".to_string()], "a VM gone needs a new service");
+    delete(&p, &gone).await;
+}
+
+/// Reads `state` until `done` holds (the emulator moves over time).
+async fn wait_read(
+    p: &tarn_provider_opennebula::OpenNebulaProvider,
+    state: &Value,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..100 {
+        let seen = read(p, state).await.expect("there");
+        if done(&seen) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never reached the awaited state")
 }
 
 #[tokio::test]

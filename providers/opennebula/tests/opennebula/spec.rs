@@ -22,7 +22,7 @@ use tarn_sdk::http::{Client, Method};
 use tarn_sdk::sim::SimServer;
 use tarn_sdk::{DeleteRequest, Provider, UpdateRequest, Value};
 
-use crate::common::{Env, PASSWORD, RUNTIME, create, runtime, try_create, with_in};
+use crate::common::{Env, PASSWORD, RUNTIME, create, read, runtime, s, text, try_create, with, with_in};
 
 #[derive(Debug, Clone)]
 struct Exchange {
@@ -132,6 +132,10 @@ fn check_document(
     }
 }
 
+fn id_of(state: &Value) -> u64 {
+    s(state, "service_id").parse().expect("a service id")
+}
+
 #[tokio::test]
 async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
     xmllint();
@@ -170,6 +174,47 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
     api.oned.documents(100).await.expect("documentpool");
     let _ = api.oned.vm(999).await.expect("NO_EXISTS reads as None");
     let _ = api.oned.vm_recover(999, 2).await.expect_err("no such VM");
+
+    // The state machines' other states: a VM powered off and on again (POWEROFF,
+    // BOOT_POWEROFF), refused a second poweroff; a service in WARNING (its VM failed in PROLOG)
+    // recovered by an update; then asynchronously undeployed.
+    let other = create(&p, runtime("spec-w", "Function", None), "spec-4").await;
+    let vm_id: u64 = text(&other, &["functions", "faas", "vm_id"]).parse().expect("vm id");
+    api.oned.vm_action("poweroff", vm_id).await.expect("poweroff");
+    let mut off = false;
+    for _ in 0..200 {
+        off = api.oned.vm(vm_id).await.expect("info").expect("vm").state_text().starts_with("POWEROFF");
+        if off {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(off, "the VM never reached POWEROFF");
+    let _ = api.oned.vm_action("poweroff", vm_id).await.expect_err("not from POWEROFF");
+    api.oned.vm_action("resume", vm_id).await.expect("resume");
+    api.wait_vm_running(vm_id, "a resume").await.expect("RUNNING again");
+    env.emulator.with_world(|w| {
+        let vm = w.vms.iter_mut().find(|v| v.id == vm_id).expect("vm");
+        (vm.lcm, vm.due) = (39, None);
+    });
+    let mut seen = read(&p, &other).await.expect("there");
+    for _ in 0..200 {
+        if s(&seen, "service_state") == "WARNING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        seen = read(&p, &other).await.expect("there");
+    }
+    assert_eq!(s(&seen, "service_state"), "WARNING");
+    let planned = with(&seen, "service_state", Value::string("RUNNING"));
+    let repaired = p
+        .update(UpdateRequest { type_name: RUNTIME.into(), prior: seen, planned })
+        .await
+        .unwrap_or_else(|e| panic!("recover: {}", e.message));
+    // A fault switch: OneFlow answers one request with a 500, which a read retries.
+    env.running.faults.fail_next(1, 500, serde_json::json!({"message": "Internal server error"}));
+    assert!(api.flow.service(id_of(&repaired)).await.expect("retried").is_some());
+    p.delete(DeleteRequest { type_name: RUNTIME.into(), state: repaired }).await.expect("undeploy");
     // Raw calls for the answers a client never provokes on purpose.
     let flow = env.flow_client();
     let _ = flow.delete("service/999").await.expect_err("404");

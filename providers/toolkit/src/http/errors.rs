@@ -7,7 +7,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
 
-use crate::error::{ErrorClass, ProviderError};
+use crate::error::{ErrorClass, ErrorKind, ProviderError};
 
 /// The class of a final, unsuccessful status.
 pub fn class_for_status(status: StatusCode) -> ErrorClass {
@@ -24,7 +24,25 @@ pub fn class_for_status(status: StatusCode) -> ErrorClass {
 pub fn status_error(method: &Method, path: &str, status: StatusCode, body: &Json, attempts: u32) -> ProviderError {
     let vendor = vendor_message(body).unwrap_or_else(|| fallback_message(body, status));
     let tries = if attempts > 1 { format!(" after {attempts} attempts") } else { String::new() };
-    ProviderError::new(class_for_status(status), format!("{method} {path}: HTTP {}{tries}: {vendor}", status.as_u16()))
+    let error = ProviderError::new(
+        class_for_status(status),
+        format!("{method} {path}: HTTP {}{tries}: {vendor}", status.as_u16()),
+    );
+    match kind_for_status(status) {
+        Some(kind) => error.with_kind(kind),
+        None => error,
+    }
+}
+
+/// What a status says about why, where it says something a caller can act on.
+pub fn kind_for_status(status: StatusCode) -> Option<ErrorKind> {
+    match status.as_u16() {
+        401 => Some(ErrorKind::Unauthenticated),
+        403 => Some(ErrorKind::Denied),
+        408 | 504 => Some(ErrorKind::TimedOut),
+        423 => Some(ErrorKind::NotReady),
+        _ => None,
+    }
 }
 
 /// The error when no answer came at all (connect failure, timeout, broken body).
@@ -141,6 +159,9 @@ mod tests {
         assert_eq!(class_for_status(StatusCode::BAD_GATEWAY), ErrorClass::Transient);
         assert_eq!(class_for_status(StatusCode::UNPROCESSABLE_ENTITY), ErrorClass::Permanent);
         assert_eq!(class_for_status(StatusCode::FORBIDDEN), ErrorClass::Permanent);
+        assert_eq!(kind_for_status(StatusCode::UNAUTHORIZED), Some(ErrorKind::Unauthenticated));
+        assert_eq!(kind_for_status(StatusCode::FORBIDDEN), Some(ErrorKind::Denied));
+        assert_eq!(kind_for_status(StatusCode::UNPROCESSABLE_ENTITY), None);
     }
 
     #[test]
