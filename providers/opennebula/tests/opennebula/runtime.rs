@@ -326,7 +326,7 @@ async fn a_resize_waits_for_a_vm_that_is_not_running() {
     assert_eq!(vm.function_state(), "PENDING");
     let seen = read(&p, &created).await.expect("there");
     assert_eq!(text(&seen, &["functions", "faas", "state"]), "PENDING");
-    let bigger = with_in(&seen, "faas", "cpu", Value::Number(2.0));
+    let bigger = with_in(&seen, "faas", "cpu", Value::number(2));
     let err = update(&p, &seen, bigger.clone()).await.expect_err("not RUNNING");
     assert_eq!((err.class, err.kind), (ErrorClass::Conflict, Some(ErrorKind::NotReady)), "{}", err.message);
     assert!(err.message.contains("not RUNNING"), "{}", err.message);
