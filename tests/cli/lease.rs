@@ -39,6 +39,38 @@ fn listed_tags(stderr: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Suspends `pid` at a moment it holds no SQLite write transaction. A process frozen inside
+/// one keeps SQLite's write lock (a file lock of its own), so no other run could even take the
+/// state lock: SQLite's semantics, not what this test is about. A row commit follows every
+/// "Creation complete" and the lease renews every few hundred milliseconds, so a stop at a random
+/// moment landed inside one now and then. On PostgreSQL (no state.db) any moment will do.
+fn suspended_at_rest(s: &Stack, pid: u32) -> bool {
+    signal(pid, libc::SIGSTOP);
+    let db = s.state_db();
+    if !db.exists() {
+        return true;
+    }
+    let conn = rusqlite::Connection::open(&db).expect("open the state database");
+    conn.busy_timeout(Duration::ZERO).expect("busy timeout");
+    match conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
+        Ok(()) => true,
+        Err(_) => {
+            signal(pid, libc::SIGCONT);
+            false
+        }
+    }
+}
+
+fn stop_outside_a_write(s: &Stack, pid: u32) {
+    for _ in 0..200 {
+        if suspended_at_rest(s, pid) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the first apply was inside a state write at each of 200 tries");
+}
+
 fn suspended_past_its_lease(s: &Stack) {
     let mut first = s.spawn_with(&["apply", "--auto-approve", "--parallelism", "2"], LEASE);
     let lines = Lines::follow(first.stdout.take().unwrap());
@@ -46,7 +78,7 @@ fn suspended_past_its_lease(s: &Stack) {
         (lines.text().matches("Creation complete").count() >= 3).then_some(())
     });
     let pid = first.id();
-    signal(pid, libc::SIGSTOP);
+    stop_outside_a_write(s, pid);
     // Two creates are in flight, frozen; the lease runs out 2 s after its last renewal.
     std::thread::sleep(Duration::from_millis(3000));
 
