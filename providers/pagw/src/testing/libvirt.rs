@@ -4,10 +4,11 @@
 //! is needed) for tagged NICs, and a Linux bridge for untagged ones.
 //!
 //! libvirtd, virtlogd and Open vSwitch (ovsdb-server, ovs-vswitchd) are the machine's system
-//! services: started when they do not answer (under a lock file, since nextest runs each test
-//! in a process of its own) and left running for the other test processes, as a service manager
-//! would. The pool and bridges are this process's own and removed at exit. Missing programs
-//! fail loudly with the command that installs them. Runs as root. Not for production use.
+//! services: each started when it does not answer (a socket file left by a dead daemon is not an
+//! answer), under a lock file since nextest runs each test in a process of its own, and left
+//! running for the other test processes, as a service manager would. The pool and bridges are
+//! this process's own and removed at exit. Missing programs fail loudly with the command that
+//! installs them. Runs as root. Not for production use.
 
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub const URI: &str = "qemu:///system";
 static SHARED: OnceLock<TestLibvirt> = OnceLock::new();
 /// Serializes the start of the system services between test processes.
 const LOCK: &str = "/tmp/tarn-test-libvirt.lock";
+const VIRTLOGD_SOCKET: &str = "/run/libvirt/virtlogd-sock";
 
 pub struct TestLibvirt {
     /// The storage pool's name.
@@ -83,17 +85,37 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) -> Result<(), String> {
     Err(format!("{what} did not answer within 30 s"))
 }
 
-fn ensure_libvirt() -> Result<(), String> {
-    if answers("virsh", &["-c", URI, "version"]) {
+/// Whether something accepts connections on the Unix socket at `path`. The file alone proves
+/// nothing: a daemon that was killed (or a machine image taken while it ran) leaves its socket
+/// behind, and connecting to it is refused.
+fn socket_answers(path: &str) -> bool {
+    std::os::unix::net::UnixStream::connect(path).is_ok()
+}
+
+/// virtlogd, which QEMU domains log through: libvirtd answering says nothing about it (each
+/// runs on its own), so it is probed by itself. A socket nobody listens on is removed first.
+fn ensure_virtlogd() -> Result<(), String> {
+    if socket_answers(VIRTLOGD_SOCKET) {
         return Ok(());
     }
+    match std::fs::remove_file(VIRTLOGD_SOCKET) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot remove the stale socket {VIRTLOGD_SOCKET}: {e}")),
+    }
+    start_daemon("/usr/sbin/virtlogd", &["-d"])?;
+    wait_for("virtlogd", || socket_answers(VIRTLOGD_SOCKET))
+}
+
+fn ensure_libvirt() -> Result<(), String> {
     for program in ["/usr/sbin/libvirtd", "/usr/sbin/virtlogd", "/usr/bin/qemu-system-x86_64", "/usr/bin/virsh"] {
         if !std::path::Path::new(program).exists() {
             return Err(format!("{program} not found; {INSTALL}"));
         }
     }
-    if !std::path::Path::new("/run/libvirt/virtlogd-sock").exists() {
-        start_daemon("/usr/sbin/virtlogd", &["-d"])?;
+    ensure_virtlogd()?;
+    if answers("virsh", &["-c", URI, "version"]) {
+        return Ok(());
     }
     start_daemon("/usr/sbin/libvirtd", &["-d"])?;
     wait_for("libvirtd", || answers("virsh", &["-c", URI, "version"]))
