@@ -13,21 +13,22 @@ struct Scanned {
     exp10: i64,
 }
 
+/// An optional `+` or `-` at `b[*i]`, stepped over: whether it was `-`.
+fn sign(b: &[u8], i: &mut usize) -> bool {
+    match b.get(*i) {
+        Some(&c @ (b'-' | b'+')) => {
+            *i += 1;
+            c == b'-'
+        }
+        _ => false,
+    }
+}
+
 /// Reads `[+-]digits[.digits][(e|E)[+-]digits]` (at least one mantissa digit); `None` otherwise.
 fn scan(s: &str) -> Option<Scanned> {
     let b = s.as_bytes();
     let mut i = 0;
-    let neg = match b.first() {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let neg = sign(b, &mut i);
     let mut digits = Vec::with_capacity(b.len());
     let mut frac: i64 = 0;
     let mut seen_point = false;
@@ -50,17 +51,7 @@ fn scan(s: &str) -> Option<Scanned> {
     let mut exp: i64 = 0;
     if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
         i += 1;
-        let eneg = match b.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let eneg = sign(b, &mut i);
         let start = i;
         while i < b.len() && b[i].is_ascii_digit() {
             // Beyond Go's exponent range anyway: refuse rather than overflow.
@@ -126,10 +117,13 @@ mod tests {
     #[test]
     fn scans_hcl_number_syntax() {
         assert!(scan("1").is_some());
-        assert!(scan("-1.5e-3").is_some());
+        let signed = |t: &str| scan(t).map(|x| (x.neg, x.mant.to_string(), x.exp10));
+        assert_eq!(signed("-1.5e-3"), Some((true, "15".into(), -4)));
+        assert_eq!(signed("+2E+2"), Some((false, "2".into(), 2)));
+        assert_eq!(signed("7e3"), Some((false, "7".into(), 3)));
         assert!(scan("1.").is_some());
         assert!(scan(".5").is_some());
-        for bad in ["", "-", "e3", "1e", "1x", "1.2.3", "0x10", " 1"] {
+        for bad in ["", "-", "+-1", "e3", "1e", "1e+-2", "1x", "1.2.3", "0x10", " 1"] {
             assert!(scan(bad).is_none(), "{bad}");
         }
     }
