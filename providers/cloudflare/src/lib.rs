@@ -25,7 +25,6 @@ mod lockdown;
 mod quota;
 mod record;
 mod schema;
-mod values;
 mod zone;
 
 pub use api::{Api, DEFAULT_BASE_URL};
@@ -40,8 +39,8 @@ use tarn_sdk::{
     ReadDataRequest, ReadRequest, UpdateRequest, Value,
 };
 
+use tarn_sdk::attrs::{self, attr_bool, attr_str, required_str};
 use tarn_sdk::http::Secrets;
-use values::{attr_bool, attr_str, required_str};
 
 /// The `cloudflare` provider. Unusable until `configure` has run.
 #[derive(Debug, Default)]
@@ -154,7 +153,7 @@ impl Provider for CloudflareProvider {
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
         let api = Api::new(&base, token.trim())?;
         let correlation_tags = attr_bool(&config, "correlation_tags").unwrap_or(true);
-        let lockdown_limit = match values::attr_num(&config, "lockdown_limit") {
+        let lockdown_limit = match attrs::attr_num(&config, "lockdown_limit") {
             None => quota::DEFAULT_LIMIT,
             Some(n) if n >= 0.0 && n.fract() == 0.0 => n as usize,
             Some(n) => {
@@ -190,7 +189,7 @@ impl Provider for CloudflareProvider {
         let mut planned = req.proposed;
         if req.type_name == DNS_RECORD {
             if attr_bool(&planned, "proxied") == Some(true)
-                && values::attr_num(&planned, "ttl").is_some_and(|t| t != 1.0)
+                && attrs::attr_num(&planned, "ttl").is_some_and(|t| t != 1.0)
             {
                 return Err(ProviderError::permanent(
                     "a proxied record's ttl is always 1 (automatic): remove ttl or set it to 1",

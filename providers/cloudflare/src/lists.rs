@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::Api;
-use crate::values::{attr_str, required_str};
+use tarn_sdk::attrs::{attr_str, required_str};
 
 fn text(j: &Json, pointer: &str) -> Value {
     Value::string(j.pointer(pointer).and_then(Json::as_str).unwrap_or_default())

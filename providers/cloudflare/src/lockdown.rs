@@ -9,7 +9,7 @@ use serde_json::{Value as Json, json};
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::Api;
-use crate::values::{attr_bool, attr_str, required_str};
+use tarn_sdk::attrs::{attr_bool, attr_str, required_str};
 
 pub fn body(planned: &Value) -> Result<Json, ProviderError> {
     let urls: Vec<String> = match planned.get("urls").map(|v| v.unmark().0) {

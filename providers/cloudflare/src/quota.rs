@@ -18,7 +18,7 @@ use serde_json::Value as Json;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::Api;
-use crate::values::{attr_bool, attr_str};
+use tarn_sdk::attrs::{attr_bool, attr_str};
 
 /// Active rules per zone when the provider block says nothing: Pro's 3, the smallest plan
 /// that has Zone Lockdown.

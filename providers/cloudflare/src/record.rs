@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::Api;
-use crate::values::{attr_bool, attr_num, attr_str, required_str};
+use tarn_sdk::attrs::{attr_bool, attr_num, attr_str, required_str};
 
 /// The tag that carries a create's correlation: `tarn-correlation:<tag>`.
 pub const CORRELATION_TAG: &str = "tarn-correlation";

@@ -4,7 +4,7 @@ use serde_json::Value as Json;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::Api;
-use crate::values::required_str;
+use tarn_sdk::attrs::required_str;
 
 pub async fn read(api: &Api, config: &Value) -> Result<Value, ProviderError> {
     let name = required_str(config, "name")?.trim_end_matches('.').to_lowercase();

@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::Api;
-use crate::values::{attr_num, known_str};
+use tarn_sdk::attrs::{attr_num, known_str};
 
 pub async fn read(api: &Api, config: &Value) -> Result<Value, ProviderError> {
     let all = api.flavors().await?;

@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json, json};
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::{Api, WaitError, uuid};
-use crate::values::{attr_str, attr_strings, known_str, required_str, string_list};
+use tarn_sdk::attrs::{attr_str, attr_strings, known_str, required_str, string_list};
 
 /// The metadata key that carries a create's correlation.
 pub const CORRELATION_KEY: &str = "tarn-correlation";

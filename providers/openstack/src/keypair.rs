@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use tarn_sdk::{ProviderError, Value};
 
 use crate::api::{Api, keypair_name};
-use crate::values::required_str;
+use tarn_sdk::attrs::required_str;
 
 pub async fn create(api: &Api, planned: &Value) -> Result<Value, ProviderError> {
     let name = required_str(planned, "name")?;
@@ -53,7 +53,7 @@ pub async fn adopt(api: &Api, planned: &Value) -> Result<Option<Value>, Provider
 fn to_state(keypair: &Json, known: &Value) -> Value {
     let s = |key: &str| keypair.get(key).and_then(Json::as_str).unwrap_or_default().to_string();
     let api_key = s("public_key");
-    let public_key = match crate::values::attr_str(known, "public_key") {
+    let public_key = match tarn_sdk::attrs::attr_str(known, "public_key") {
         Some(k) if k.trim() == api_key.trim() => k,
         _ => api_key,
     };

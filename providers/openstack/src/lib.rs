@@ -24,7 +24,6 @@ mod flavors;
 mod instance;
 mod keypair;
 mod schema;
-mod values;
 
 pub use api::{Api, Polling};
 pub use auth::{COMPUTE_MICROVERSION, Credentials, DEFAULT_DOMAIN, OVH_AUTH_URL, Project, Session, Tuning};
@@ -39,7 +38,7 @@ use tarn_sdk::{
     ReadDataRequest, ReadRequest, UpdateRequest, Value,
 };
 
-use values::{attr_num, attr_str};
+use tarn_sdk::attrs::{attr_num, attr_str};
 
 /// The `openstack` provider. Unusable until `configure` has run.
 #[derive(Debug, Default)]
