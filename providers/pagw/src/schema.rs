@@ -54,7 +54,8 @@ pub fn provider_schema() -> ProviderSchema {
         A::optional(
             Type::String,
             "The Proxmox VE API token of the proxmox-ve-api driver, USER@REALM!TOKENID=SECRET, sent as \
-             Authorization: PVEAPIToken=…; a slot's own PAGW_PVE_API_TOKEN wins.",
+             Authorization: PVEAPIToken=… over HTTPS only; a slot's own PAGW_PVE_API_TOKEN wins. Unset: the \
+             PAGW_PVE_API_TOKEN environment variable.",
         )
         .sensitive(),
     );
@@ -62,8 +63,9 @@ pub fn provider_schema() -> ProviderSchema {
         "proxmox_ca_file".into(),
         A::optional(
             Type::String,
-            "A PEM file with the CA, or the self-signed certificate, of the Proxmox API hosts: then the only trust \
-             anchors (without it, the system's). Certificates are always verified.",
+            "A PEM file with the CA, or the self-signed certificate, of the Proxmox API hosts (on a Proxmox \
+             cluster: /etc/pve/pve-root-ca.pem): then the only trust anchors (without it, the system's). \
+             Certificates are always verified, the name or address of the API URL included.",
         ),
     );
     s.config.insert(
@@ -71,8 +73,10 @@ pub fn provider_schema() -> ProviderSchema {
         A::optional(
             Type::String,
             "The SHA-256 fingerprint of the Proxmox API hosts' certificate (AB:CD:…, as `openssl x509 -noout \
-             -fingerprint -sha256` prints it): that certificate alone is trusted, whoever issued it (a self-signed \
-             pve-ssl.pem); a slot's PAGW_PVE_TLS_FINGERPRINT wins. Exclusive with proxmox_ca_file.",
+             -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem` prints it on the host): that certificate alone is \
+             trusted, whoever issued it and whatever name it carries; a slot's PAGW_PVE_TLS_FINGERPRINT wins. \
+             Exclusive with proxmox_ca_file. Unset (and no proxmox_ca_file): the PAGW_PVE_TLS_FINGERPRINT \
+             environment variable.",
         ),
     );
     s.resources.insert(INSTANCE.into(), instance());
