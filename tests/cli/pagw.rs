@@ -63,9 +63,7 @@ impl Site {
 
     /// A site whose slots deploy with `driver`.
     fn start_driver(pool: &str, slots: u8, driver: &str) -> Site {
-        let host = runtime()
-            .block_on(TestPagwHost::start_with(pool, driver, |r| r))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let host = runtime().block_on(TestPagwHost::start_with(pool, driver, |r| r)).unwrap_or_else(|e| panic!("{e}"));
         let db = TestMariaDb::shared();
         let database = db.fresh_database();
         let stack = Stack::with(&format!(
@@ -361,7 +359,9 @@ fn pagw_the_api_driver_applies_and_destroys_over_tls_with_the_fingerprint_in_the
     // The fingerprint and the token in the provider block.
     let block = site.provider_block().replace(
         "  host_env = {",
-        &format!("  proxmox_api_token = \"{API_TOKEN}\"\n  proxmox_tls_fingerprint = \"{fingerprint}\"\n  host_env = {{"),
+        &format!(
+            "  proxmox_api_token = \"{API_TOKEN}\"\n  proxmox_tls_fingerprint = \"{fingerprint}\"\n  host_env = {{"
+        ),
     );
     let stack = Stack::with(&format!("{block}\n{}", gateway("tls", &build(&ctx))));
     stack.tarn(&["state", "keygen"]).ok();
@@ -369,7 +369,11 @@ fn pagw_the_api_driver_applies_and_destroys_over_tls_with_the_fingerprint_in_the
     let apply = stack.tarn_with(&["--log-file", &l, "apply", "--auto-approve"], &debug).ok();
     assert_eq!(site.vms(), [("PAGW-tls".to_string(), true)], "{}", apply.dump());
     let seen = site.host.pve.emulator.state.lock().unwrap().authorizations.clone();
-    assert_eq!(seen.into_iter().collect::<Vec<_>>(), [format!("PVEAPIToken={API_TOKEN}")], "every call over TLS, with the token");
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [format!("PVEAPIToken={API_TOKEN}")],
+        "every call over TLS, with the token"
+    );
     let plan = stack.tarn_with(&["--log-file", &l, "plan", "--destroy", "--out", "d.tarnplan"], &debug).ok();
     let saved = String::from_utf8_lossy(&std::fs::read(stack.path().join("d.tarnplan")).unwrap()).into_owned();
     assert!(!saved.contains(API_SECRET), "the saved plan holds the API token");
@@ -383,7 +387,8 @@ fn pagw_the_api_driver_applies_and_destroys_over_tls_with_the_fingerprint_in_the
     // The fingerprint and the token from the environment, the block holding neither.
     let stack = site.project("tlsenv", &build(&ctx));
     let l = log(&stack);
-    let env = [("TARN_LOG", "debug"), ("PAGW_PVE_TLS_FINGERPRINT", fingerprint.as_str()), ("PAGW_PVE_API_TOKEN", API_TOKEN)];
+    let env =
+        [("TARN_LOG", "debug"), ("PAGW_PVE_TLS_FINGERPRINT", fingerprint.as_str()), ("PAGW_PVE_API_TOKEN", API_TOKEN)];
     let apply = stack.tarn_with(&["--log-file", &l, "apply", "--auto-approve"], &env).ok();
     assert_eq!(site.vms(), [("PAGW-tlsenv".to_string(), true)], "{}", apply.dump());
     let destroy = stack.tarn_with(&["--log-file", &l, "destroy", "--auto-approve"], &env).ok();

@@ -102,7 +102,9 @@ impl PagwConfig {
             config.get("proxmox_tls_fingerprint").and_then(Value::as_str).filter(|f| !f.is_empty()).map(str::to_string);
         let (proxmox_tls_fingerprint, proxmox_tls_fingerprint_from) = match fingerprint_in_block {
             Some(fp) => (Some(fp), "the provider's proxmox_tls_fingerprint"),
-            None if proxmox_ca_file.is_none() => (env(FINGERPRINT_ENV), "the PAGW_PVE_TLS_FINGERPRINT environment variable"),
+            None if proxmox_ca_file.is_none() => {
+                (env(FINGERPRINT_ENV), "the PAGW_PVE_TLS_FINGERPRINT environment variable")
+            }
             None => (None, ""),
         };
         if let Some(fp) = &proxmox_tls_fingerprint {

@@ -212,8 +212,8 @@ impl Emulator {
     /// Starts with `wrap` applied to the router (a spec recorder in tests), on HTTPS with
     /// certificates made now.
     pub async fn start_with(wrap: impl FnOnce(Router) -> Router) -> std::io::Result<Emulator> {
-        let certs = Certificates::generate("Proxmox Virtual Environment (tarn test)", NODE)
-            .map_err(std::io::Error::other)?;
+        let certs =
+            Certificates::generate("Proxmox Virtual Environment (tarn test)", NODE).map_err(std::io::Error::other)?;
         let tls = certs.server_config().map_err(std::io::Error::other)?;
         let state = Shared::default();
         let server = HttpsServer::start(wrap(router(state.clone())), tls).await?;

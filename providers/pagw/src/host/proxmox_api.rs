@@ -64,7 +64,11 @@ fn api_host(url: &str, slot: i64) -> Result<String, ProviderError> {
     if authority.is_empty() {
         return Err(ProviderError::permanent(format!("PAGW slot {slot}: PAGW_PVE_API_URL {url:?} names no host")));
     }
-    Ok(if authority.contains(':') && !authority.ends_with(']') { authority.to_string() } else { format!("{authority}:443") })
+    Ok(if authority.contains(':') && !authority.ends_with(']') {
+        authority.to_string()
+    } else {
+        format!("{authority}:443")
+    })
 }
 
 /// A UPID or name, percent-encoded for one path segment.

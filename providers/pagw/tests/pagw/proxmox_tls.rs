@@ -42,7 +42,10 @@ async fn a_wrong_pinned_fingerprint_is_refused_before_any_request_naming_the_hos
     let e = create(&p, "pagw_instance", gateway("pinned", ctx.path())).await.unwrap_err();
     let host = h.pve.emulator.server.addr().to_string();
     assert!(e.contains(&format!("could not connect to the Proxmox API at {host}")), "{e}");
-    assert!(e.contains(&format!("the SHA-256 fingerprint {}, not the pinned {wrong}", h.pve.emulator.fingerprint())), "{e}");
+    assert!(
+        e.contains(&format!("the SHA-256 fingerprint {}, not the pinned {wrong}", h.pve.emulator.fingerprint())),
+        "{e}"
+    );
     assert!(e.contains("the provider's proxmox_tls_fingerprint") && e.contains("nothing was sent"), "{e}");
     assert!(e.contains("openssl x509 -noout -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem"), "{e}");
     assert!(e.contains("checking the Proxmox API before the build"), "refused before the build: {e}");
@@ -61,7 +64,10 @@ async fn the_slots_own_fingerprint_wins_over_the_providers() {
     h.load(&p, &format!("{own}{}", h.definition(&h.definition_address(), &h.definition_address()))).await;
     let ctx = context(CUSTOMIZE);
     let v = create(&p, "pagw_instance", gateway("slotpin", ctx.path())).await.unwrap();
-    assert_eq!(vms(&h).into_iter().map(|vm| (vm.name, vm.running)).collect::<Vec<_>>(), [("PAGW-slotpin".into(), true)]);
+    assert_eq!(
+        vms(&h).into_iter().map(|vm| (vm.name, vm.running)).collect::<Vec<_>>(),
+        [("PAGW-slotpin".into(), true)]
+    );
     delete(&p, "pagw_instance", &v).await.unwrap();
     assert!(vms(&h).is_empty());
 }
