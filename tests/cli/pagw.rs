@@ -16,7 +16,7 @@ use std::net::TcpListener;
 use std::sync::OnceLock;
 
 use crate::harness::{Run, Stack};
-use tarn_provider_pagw::schema::DESTROY_NOTE;
+use tarn_provider_pagw::schema::destroy_note;
 use tarn_provider_pagw::testing::{CUSTOMIZE, TestDocker, TestMariaDb, TestPagwHost, build_context};
 
 const PASSWORD: &str = tarn_provider_pagw::testing::BUILD_PASSWORD;
@@ -309,21 +309,24 @@ fn pagw_the_plan_of_a_gateway_destroy_says_to_move_the_projects_resources_first(
     stack.tarn(&["apply", "--auto-approve"]).ok();
 
     let run = stack.tarn(&["plan", "--destroy"]).ok();
-    assert!(run.stdout.contains(&format!("# note: {DESTROY_NOTE}")), "{}", run.dump());
+    // The note names the project whose resources must move.
+    let note = destroy_note("noted");
+    assert!(note.contains("resources of project \"noted\""), "{note}");
+    assert!(run.stdout.contains(&format!("# note: {note}")), "{}", run.dump());
     let json = stack.tarn(&["plan", "--destroy", "--json"]).ok().json();
     let change = &json["changes"][0];
     assert_eq!(change["address"], "pagw_instance.gw");
     assert_eq!(change["action"], "delete");
-    assert_eq!(change["notes"], serde_json::json!([DESTROY_NOTE]));
+    assert_eq!(change["notes"], serde_json::json!([note]));
     // Removing the block from the configuration plans the same delete, with the same note.
     stack.write("main.tarn.hcl", &site.provider_block());
     let run = stack.tarn(&["plan"]).ok();
-    assert!(run.stdout.contains(&format!("# note: {DESTROY_NOTE}")), "{}", run.dump());
-    // A replacement (a new project name) deletes the gateway too.
+    assert!(run.stdout.contains(&format!("# note: {note}")), "{}", run.dump());
+    // A replacement (a new project name) deletes the gateway too: the note names the old project.
     stack.write("main.tarn.hcl", &format!("{}\n{}", site.provider_block(), gateway("renamed", "")));
     let json = stack.tarn(&["plan", "--json"]).ok().json();
     assert_eq!(json["changes"][0]["action"], "delete_then_create");
-    assert_eq!(json["changes"][0]["notes"], serde_json::json!([DESTROY_NOTE]));
+    assert_eq!(json["changes"][0]["notes"], serde_json::json!([note]));
     stack.write("main.tarn.hcl", &format!("{}\n{}", site.provider_block(), gateway("noted", "")));
     stack.tarn(&["destroy", "--auto-approve"]).ok();
     assert_eq!(site.claims(), Vec::<String>::new());

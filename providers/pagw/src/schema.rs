@@ -8,10 +8,16 @@ pub const SLOT_RANGE: &str = "pagw_slot_range";
 pub const SLOTS: &str = "pagw_slots";
 
 /// What the plan shows under every change that removes a gateway (Giif's operators had to
-/// remember it): the project's group is deleted with everything under it.
-pub const DESTROY_NOTE: &str = "move the project's resources (its \"Resources\" connection group) to the default project \
-     before its gateway is removed: the destroy deletes the project's connection group with everything under it \
-     (it refuses while Resources still holds connections or groups)";
+/// remember it): the project's group is deleted with everything under it. `{project}` is
+/// filled with the gateway's project (`ResourceSchema::destroy_notes_for`).
+pub const DESTROY_NOTE: &str = "move the resources of project \"{project}\" (its \"Resources\" connection group) to the \
+     default project before its gateway is removed: the destroy deletes the project's connection group with \
+     everything under it (it refuses while Resources still holds connections or groups)";
+
+/// [`DESTROY_NOTE`] as the plan shows it for the gateway of `project`.
+pub fn destroy_note(project: &str) -> String {
+    DESTROY_NOTE.replace("{project}", project)
+}
 
 pub fn provider_schema() -> ProviderSchema {
     let mut s = ProviderSchema::default();
