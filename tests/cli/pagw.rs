@@ -341,7 +341,9 @@ const API_SECRET: &str = "5f0c9b2e-e2e-secret";
 #[track_caller]
 fn token_never_shown(stack: &Stack, runs: &[&Run]) {
     let mut seen: Vec<(String, String)> = runs.iter().map(|r| ("a run's output".to_string(), output(r))).collect();
-    seen.push(("the debug log".into(), std::fs::read_to_string(stack.path().join("tarn.log")).unwrap_or_default()));
+    let log = std::fs::read_to_string(stack.path().join("tarn.log")).unwrap_or_default();
+    assert!(log.contains("/api2/json/"), "the debug log has the API calls (and so could leak): {log}");
+    seen.push(("the debug log".into(), log));
     seen.push(("show --json".into(), stack.show().to_string()));
     let db = std::fs::read(stack.state_db()).unwrap_or_default();
     seen.push(("the state database".into(), String::from_utf8_lossy(&db).into_owned()));
