@@ -7,12 +7,16 @@
 //! leave nothing and free the slot (exit 3), a duplicate address refused before anything is
 //! built, the zombie guard holding a destroy (records and state kept, exit 3) and then letting
 //! it through, the default project's singleton, and the plan's note on a gateway's destroy.
+//! The `proxmox-ve-api` driver over TLS (the emulator serves HTTPS with a certificate made at
+//! its start): apply and destroy with the fingerprint pinned in the provider block, then with
+//! the fingerprint and the token in the environment, a wrong fingerprint refused; the token
+//! never in output, log, plan or state.
 
 use std::net::TcpListener;
 use std::sync::OnceLock;
 
 use crate::harness::{Run, Stack};
-use tarn_provider_pagw::schema::DESTROY_NOTE;
+use tarn_provider_pagw::schema::destroy_note;
 use tarn_provider_pagw::testing::{CUSTOMIZE, TestDocker, TestMariaDb, TestPagwHost, build_context};
 
 const PASSWORD: &str = tarn_provider_pagw::testing::BUILD_PASSWORD;
@@ -54,9 +58,12 @@ fn gateway(project: &str, extra: &str) -> String {
 
 impl Site {
     fn start(pool: &str, slots: u8) -> Site {
-        let host = runtime()
-            .block_on(TestPagwHost::start_with(pool, "proxmox-ve-ssh", |r| r))
-            .unwrap_or_else(|e| panic!("{e}"));
+        Self::start_driver(pool, slots, "proxmox-ve-ssh")
+    }
+
+    /// A site whose slots deploy with `driver`.
+    fn start_driver(pool: &str, slots: u8, driver: &str) -> Site {
+        let host = runtime().block_on(TestPagwHost::start_with(pool, driver, |r| r)).unwrap_or_else(|e| panic!("{e}"));
         let db = TestMariaDb::shared();
         let database = db.fresh_database();
         let stack = Stack::with(&format!(
@@ -302,22 +309,112 @@ fn pagw_the_plan_of_a_gateway_destroy_says_to_move_the_projects_resources_first(
     stack.tarn(&["apply", "--auto-approve"]).ok();
 
     let run = stack.tarn(&["plan", "--destroy"]).ok();
-    assert!(run.stdout.contains(&format!("# note: {DESTROY_NOTE}")), "{}", run.dump());
+    // The note names the project whose resources must move.
+    let note = destroy_note("noted");
+    assert!(note.contains("resources of project \"noted\""), "{note}");
+    assert!(run.stdout.contains(&format!("# note: {note}")), "{}", run.dump());
     let json = stack.tarn(&["plan", "--destroy", "--json"]).ok().json();
     let change = &json["changes"][0];
     assert_eq!(change["address"], "pagw_instance.gw");
     assert_eq!(change["action"], "delete");
-    assert_eq!(change["notes"], serde_json::json!([DESTROY_NOTE]));
+    assert_eq!(change["notes"], serde_json::json!([note]));
     // Removing the block from the configuration plans the same delete, with the same note.
     stack.write("main.tarn.hcl", &site.provider_block());
     let run = stack.tarn(&["plan"]).ok();
-    assert!(run.stdout.contains(&format!("# note: {DESTROY_NOTE}")), "{}", run.dump());
-    // A replacement (a new project name) deletes the gateway too.
+    assert!(run.stdout.contains(&format!("# note: {note}")), "{}", run.dump());
+    // A replacement (a new project name) deletes the gateway too: the note names the old project.
     stack.write("main.tarn.hcl", &format!("{}\n{}", site.provider_block(), gateway("renamed", "")));
     let json = stack.tarn(&["plan", "--json"]).ok().json();
     assert_eq!(json["changes"][0]["action"], "delete_then_create");
-    assert_eq!(json["changes"][0]["notes"], serde_json::json!([DESTROY_NOTE]));
+    assert_eq!(json["changes"][0]["notes"], serde_json::json!([note]));
     stack.write("main.tarn.hcl", &format!("{}\n{}", site.provider_block(), gateway("noted", "")));
     stack.tarn(&["destroy", "--auto-approve"]).ok();
     assert_eq!(site.claims(), Vec::<String>::new());
+}
+
+/// The `proxmox-ve-api` token of the TLS tests: its secret part must never show.
+const API_TOKEN: &str = "root@pam!tarn=5f0c9b2e-e2e-secret";
+const API_SECRET: &str = "5f0c9b2e-e2e-secret";
+
+/// The run's output, its `--log-file` (debug), the state's bytes and `show --json`, a saved
+/// plan and its JSON: none holds the token's secret.
+#[track_caller]
+fn token_never_shown(stack: &Stack, runs: &[&Run]) {
+    let mut seen: Vec<(String, String)> = runs.iter().map(|r| ("a run's output".to_string(), output(r))).collect();
+    let log = std::fs::read_to_string(stack.path().join("tarn.log")).unwrap_or_default();
+    assert!(log.contains("/api2/json/"), "the debug log has the API calls (and so could leak): {log}");
+    seen.push(("the debug log".into(), log));
+    seen.push(("show --json".into(), stack.show().to_string()));
+    let db = std::fs::read(stack.state_db()).unwrap_or_default();
+    seen.push(("the state database".into(), String::from_utf8_lossy(&db).into_owned()));
+    for (what, text) in seen {
+        assert!(!text.contains(API_SECRET), "{what} holds the API token: {text}");
+        assert!(!text.contains(PASSWORD), "{what} holds the password: {text}");
+    }
+}
+
+#[test]
+fn pagw_the_api_driver_applies_and_destroys_over_tls_with_the_fingerprint_in_the_block_or_the_environment() {
+    let site = Site::start_driver("local-lvm", 1, "proxmox-ve-api");
+    let fingerprint = site.host.pve.emulator.fingerprint();
+    let ctx = build_context(CUSTOMIZE);
+    let log = |stack: &Stack| stack.path().join("tarn.log").display().to_string();
+    let debug = [("TARN_LOG", "debug")];
+
+    // The fingerprint and the token in the provider block.
+    let block = site.provider_block().replace(
+        "  host_env = {",
+        &format!(
+            "  proxmox_api_token = \"{API_TOKEN}\"\n  proxmox_tls_fingerprint = \"{fingerprint}\"\n  host_env = {{"
+        ),
+    );
+    let stack = Stack::with(&format!("{block}\n{}", gateway("tls", &build(&ctx))));
+    stack.tarn(&["state", "keygen"]).ok();
+    let l = log(&stack);
+    let apply = stack.tarn_with(&["--log-file", &l, "apply", "--auto-approve"], &debug).ok();
+    assert_eq!(site.vms(), [("PAGW-tls".to_string(), true)], "{}", apply.dump());
+    let seen = site.host.pve.emulator.state.lock().unwrap().authorizations.clone();
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [format!("PVEAPIToken={API_TOKEN}")],
+        "every call over TLS, with the token"
+    );
+    let plan = stack.tarn_with(&["--log-file", &l, "plan", "--destroy", "--out", "d.tarnplan"], &debug).ok();
+    let saved = String::from_utf8_lossy(&std::fs::read(stack.path().join("d.tarnplan")).unwrap()).into_owned();
+    assert!(!saved.contains(API_SECRET), "the saved plan holds the API token");
+    let json = stack.tarn(&["plan", "--destroy", "--json"]).ok();
+    let destroy = stack.tarn_with(&["--log-file", &l, "destroy", "--auto-approve"], &debug).ok();
+    assert!(site.vms().is_empty(), "{}", destroy.dump());
+    assert_eq!(site.volumes(), 0);
+    assert_eq!(site.claims(), Vec::<String>::new());
+    token_never_shown(&stack, &[&apply, &plan, &json, &destroy]);
+
+    // The fingerprint and the token from the environment, the block holding neither.
+    let stack = site.project("tlsenv", &build(&ctx));
+    let l = log(&stack);
+    let env =
+        [("TARN_LOG", "debug"), ("PAGW_PVE_TLS_FINGERPRINT", fingerprint.as_str()), ("PAGW_PVE_API_TOKEN", API_TOKEN)];
+    let apply = stack.tarn_with(&["--log-file", &l, "apply", "--auto-approve"], &env).ok();
+    assert_eq!(site.vms(), [("PAGW-tlsenv".to_string(), true)], "{}", apply.dump());
+    let destroy = stack.tarn_with(&["--log-file", &l, "destroy", "--auto-approve"], &env).ok();
+    assert!(site.vms().is_empty(), "{}", destroy.dump());
+    assert_eq!(site.claims(), Vec::<String>::new());
+    token_never_shown(&stack, &[&apply, &destroy]);
+
+    // Another fingerprint in the environment: refused before any request, the slot released.
+    let wrong = "AB:".repeat(31) + "AB";
+    // A token of its own: had any request reached the API, the emulator would have seen it.
+    let pin_token = API_TOKEN.replace("!tarn=", "!pin=");
+    let env = [("PAGW_PVE_TLS_FINGERPRINT", wrong.as_str()), ("PAGW_PVE_API_TOKEN", pin_token.as_str())];
+    let run = stack.tarn_with(&["apply", "--auto-approve"], &env).code(3);
+    let text = output(&run);
+    let host = site.host.pve.emulator.server.addr().to_string();
+    assert!(text.contains(&format!("could not connect to the Proxmox API at {host}")), "{}", run.dump());
+    assert!(text.contains(&format!("the SHA-256 fingerprint {fingerprint}, not the pinned {wrong}")), "{}", run.dump());
+    assert!(text.contains("the PAGW_PVE_TLS_FINGERPRINT environment variable"), "{}", run.dump());
+    assert!(!text.contains(API_SECRET), "{}", run.dump());
+    let seen = site.host.pve.emulator.state.lock().unwrap().authorizations.clone();
+    assert!(!seen.contains(&format!("PVEAPIToken={pin_token}")), "a request reached the API");
+    site.nothing_left(&run);
+    assert!(stack.addresses().is_empty(), "{:?}", stack.addresses());
 }

@@ -604,7 +604,9 @@ impl Walk<'_> {
         let irreversible = schema.destroy_irreversible_for(prior) && action == Action::DeleteThenCreate;
         let notes = match (action, prior) {
             (Action::Update, Some(before)) => schema.notes_for_update(before, &after),
-            (Action::DeleteThenCreate | Action::CreateThenDelete, Some(_)) => schema.destroy_notes.clone(),
+            (Action::DeleteThenCreate | Action::CreateThenDelete, Some(before)) => {
+                schema.destroy_notes_for(Some(before))
+            }
             _ => Vec::new(),
         };
         let change = ResourceChange {
@@ -777,7 +779,7 @@ impl Walk<'_> {
             .get(super::providers::parse_provider_key(&obj.provider).name.as_str())
             .and_then(|s| s.resources.get(&obj.address.type_name));
         let irreversible = schema.is_some_and(|s| s.destroy_irreversible_for(obj.value.as_ref()));
-        let notes = schema.map(|s| s.destroy_notes.clone()).unwrap_or_default();
+        let notes = schema.map(|s| s.destroy_notes_for(obj.value.as_ref())).unwrap_or_default();
         ResourceChange {
             address: obj.address.clone(),
             provider: obj.provider.clone(),

@@ -179,7 +179,9 @@ pub struct ResourceSchema {
     /// What deleting an object of this type does beyond the delete, or what must be done before
     /// it: the plan shows these notes on every change that deletes one (a removal, a destroy,
     /// either half of a replacement's delete), in text and JSON (PAGW: move the project's
-    /// resources to the default project before its gateway is removed).
+    /// resources to the default project before its gateway is removed). `{ATTR}` naming a
+    /// declared, non-sensitive attribute is filled with the deleted object's value of it
+    /// ([`destroy_notes_for`](Self::destroy_notes_for)), so a note names the object.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destroy_notes: Vec<String>,
     /// The provider can create a deleted object again from its recorded state
@@ -232,6 +234,38 @@ impl ResourceSchema {
             .map(|n| n.note.clone())
             .collect()
     }
+    /// The destroy notes for deleting `object` (its recorded state): each `{ATTR}` naming a
+    /// declared, non-sensitive attribute whose recorded value is a string or a number is
+    /// replaced by that value; any other brace text is left as written.
+    pub fn destroy_notes_for(&self, object: Option<&crate::value::Value>) -> Vec<String> {
+        self.destroy_notes.iter().map(|note| self.filled(note, object)).collect()
+    }
+
+    fn filled(&self, note: &str, object: Option<&crate::value::Value>) -> String {
+        let value_of = |name: &str| {
+            let declared = self.attributes.get(name).is_some_and(|a| !a.sensitive);
+            let v = object.filter(|_| declared)?.get(name)?;
+            v.as_str().map(str::to_string).or_else(|| v.as_f64().map(|n| n.to_string()))
+        };
+        let (mut out, mut rest) = (String::new(), note);
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let inner = &rest[open + 1..];
+            match inner.find('}').and_then(|close| Some((close, value_of(&inner[..close])?))) {
+                Some((close, value)) => {
+                    out.push_str(&value);
+                    rest = &inner[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = inner;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Declares that [`Provider::plan`](crate::Provider::plan) predicts computed attributes.
     pub fn refines_plan(mut self) -> Self {
         self.refines_plan = true;
@@ -261,4 +295,33 @@ pub struct ProviderSchema {
     pub config: IndexMap<String, AttributeSchema>,
     pub resources: IndexMap<String, ResourceSchema>,
     pub data_sources: IndexMap<String, ResourceSchema>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn destroy_notes_name_the_object_by_its_declared_non_sensitive_attributes() {
+        let schema = ResourceSchema::new("a gateway")
+            .attr("project", AttributeSchema::required(Type::String, "name"))
+            .attr("slot", AttributeSchema::optional(Type::Number, "slot"))
+            .attr("password", AttributeSchema::optional(Type::String, "secret").sensitive())
+            .note_on_destroy("move {project}'s resources (slot {slot}) first; {password} {undeclared} {unclosed");
+        let object = Value::map([
+            ("project", Value::string("acme")),
+            ("slot", Value::number(7)),
+            ("password", Value::string("hunter2")),
+            ("undeclared", Value::string("x")),
+        ]);
+        assert_eq!(
+            schema.destroy_notes_for(Some(&object)),
+            ["move acme's resources (slot 7) first; {password} {undeclared} {unclosed"]
+        );
+        // Without a recorded object (or an unknown value) the note reads as written.
+        assert_eq!(schema.destroy_notes_for(None), schema.destroy_notes);
+        let unknown = Value::map([("project", Value::Unknown)]);
+        assert!(schema.destroy_notes_for(Some(&unknown))[0].starts_with("move {project}'s"));
+    }
 }

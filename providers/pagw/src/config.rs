@@ -2,6 +2,11 @@
 //!
 //! Owns [`PagwConfig`], parsed from the evaluated block with every problem in one message. The
 //! database URL holds credentials: it is sensitive in the schema and never part of a message.
+//!
+//! The Proxmox API's token and certificate fingerprint may come from the environment instead
+//! (`PAGW_PVE_API_TOKEN`, `PAGW_PVE_TLS_FINGERPRINT`), to keep them out of configuration files:
+//! the block wins, and the environment's fingerprint is not used when the block gives
+//! `proxmox_ca_file`.
 
 use tarn_sdk::{ProviderError, Value};
 
@@ -29,6 +34,16 @@ pub struct PagwConfig {
     /// SHA-256 fingerprint of the Proxmox API hosts' certificate, trusted alone (a slot's
     /// `PAGW_PVE_TLS_FINGERPRINT` wins). Exclusive with `proxmox_ca_file`.
     pub proxmox_tls_fingerprint: Option<String>,
+    /// Where `proxmox_tls_fingerprint` came from, for messages.
+    pub proxmox_tls_fingerprint_from: &'static str,
+}
+
+/// The environment variables the block's Proxmox settings fall back to.
+pub const TOKEN_ENV: &str = "PAGW_PVE_API_TOKEN";
+pub const FINGERPRINT_ENV: &str = "PAGW_PVE_TLS_FINGERPRINT";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 impl std::fmt::Debug for PagwConfig {
@@ -74,18 +89,27 @@ impl PagwConfig {
             }
         }
         let docker = config.get("docker").and_then(Value::as_str).unwrap_or("docker").to_string();
-        let proxmox_api_token =
+        let mut owned = Vec::new();
+        let token_in_block =
             config.get("proxmox_api_token").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+        let token_from = if token_in_block.is_some() { "\"proxmox_api_token\"" } else { TOKEN_ENV };
+        let proxmox_api_token = token_in_block.or_else(|| env(TOKEN_ENV));
         if proxmox_api_token.as_deref().is_some_and(|t| !crate::host::proxmox_api::token_is_well_formed(t)) {
-            problems.push("\"proxmox_api_token\" must read USER@REALM!TOKENID=SECRET (the value is not shown)");
+            owned.push(format!("{token_from} must read USER@REALM!TOKENID=SECRET (the value is not shown)"));
         }
         let proxmox_ca_file = config.get("proxmox_ca_file").and_then(Value::as_str).map(str::to_string);
-        let proxmox_tls_fingerprint =
+        let fingerprint_in_block =
             config.get("proxmox_tls_fingerprint").and_then(Value::as_str).filter(|f| !f.is_empty()).map(str::to_string);
-        let mut owned = Vec::new();
+        let (proxmox_tls_fingerprint, proxmox_tls_fingerprint_from) = match fingerprint_in_block {
+            Some(fp) => (Some(fp), "the provider's proxmox_tls_fingerprint"),
+            None if proxmox_ca_file.is_none() => {
+                (env(FINGERPRINT_ENV), "the PAGW_PVE_TLS_FINGERPRINT environment variable")
+            }
+            None => (None, ""),
+        };
         if let Some(fp) = &proxmox_tls_fingerprint {
             if let Err(e) = tarn_sdk::http::pinned::parse_fingerprint(fp) {
-                owned.push(format!("\"proxmox_tls_fingerprint\": {e}"));
+                owned.push(format!("{proxmox_tls_fingerprint_from}: {e}"));
             }
             if proxmox_ca_file.is_some() {
                 owned.push("\"proxmox_tls_fingerprint\" and \"proxmox_ca_file\" exclude each other: give one".into());
@@ -105,6 +129,7 @@ impl PagwConfig {
             proxmox_api_token,
             proxmox_ca_file,
             proxmox_tls_fingerprint,
+            proxmox_tls_fingerprint_from,
         })
     }
 }
@@ -126,6 +151,8 @@ mod tests {
         assert_eq!(c.proxmox_tls_fingerprint.as_deref(), Some(fp));
         let e = parse(&[("proxmox_tls_fingerprint", "E5:85")]).unwrap_err();
         assert!(e.contains("proxmox_tls_fingerprint") && e.contains("not a SHA-256 certificate fingerprint"), "{e}");
+        let e = parse(&[("proxmox_api_token", "root@pam=secret-value")]).unwrap_err();
+        assert!(e.contains("proxmox_api_token") && !e.contains("secret-value"), "{e}");
         let e = parse(&[("proxmox_tls_fingerprint", fp), ("proxmox_ca_file", "/etc/pve/pve-root-ca.pem")]).unwrap_err();
         assert!(e.contains("exclude each other"), "{e}");
     }

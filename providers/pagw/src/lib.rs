@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod db;
+#[cfg(feature = "testing")]
 pub mod emulator;
 mod host;
 mod instance;
@@ -94,6 +95,7 @@ impl Ctx {
         let config = self.config()?;
         let host = host::Host::connect(config, slot).await?;
         let driver = Driver::for_slot(config, slot, &host)?;
+        driver.check().await?;
         let verification = verification_of(planned);
         let vm_name = format!("{}{project}", instance::VM_PREFIX);
         let backup = backup_of(planned, driver.kind(), &vm_name);

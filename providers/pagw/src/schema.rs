@@ -8,10 +8,16 @@ pub const SLOT_RANGE: &str = "pagw_slot_range";
 pub const SLOTS: &str = "pagw_slots";
 
 /// What the plan shows under every change that removes a gateway (Giif's operators had to
-/// remember it): the project's group is deleted with everything under it.
-pub const DESTROY_NOTE: &str = "move the project's resources (its \"Resources\" connection group) to the default project \
-     before its gateway is removed: the destroy deletes the project's connection group with everything under it \
-     (it refuses while Resources still holds connections or groups)";
+/// remember it): the project's group is deleted with everything under it. `{project}` is
+/// filled with the gateway's project (`ResourceSchema::destroy_notes_for`).
+pub const DESTROY_NOTE: &str = "move the resources of project \"{project}\" (its \"Resources\" connection group) to the \
+     default project before its gateway is removed: the destroy deletes the project's connection group with \
+     everything under it (it refuses while Resources still holds connections or groups)";
+
+/// [`DESTROY_NOTE`] as the plan shows it for the gateway of `project`.
+pub fn destroy_note(project: &str) -> String {
+    DESTROY_NOTE.replace("{project}", project)
+}
 
 pub fn provider_schema() -> ProviderSchema {
     let mut s = ProviderSchema::default();
@@ -54,7 +60,8 @@ pub fn provider_schema() -> ProviderSchema {
         A::optional(
             Type::String,
             "The Proxmox VE API token of the proxmox-ve-api driver, USER@REALM!TOKENID=SECRET, sent as \
-             Authorization: PVEAPIToken=…; a slot's own PAGW_PVE_API_TOKEN wins.",
+             Authorization: PVEAPIToken=… over HTTPS only; a slot's own PAGW_PVE_API_TOKEN wins. Unset: the \
+             PAGW_PVE_API_TOKEN environment variable.",
         )
         .sensitive(),
     );
@@ -62,8 +69,9 @@ pub fn provider_schema() -> ProviderSchema {
         "proxmox_ca_file".into(),
         A::optional(
             Type::String,
-            "A PEM file with the CA, or the self-signed certificate, of the Proxmox API hosts: then the only trust \
-             anchors (without it, the system's). Certificates are always verified.",
+            "A PEM file with the CA, or the self-signed certificate, of the Proxmox API hosts (on a Proxmox \
+             cluster: /etc/pve/pve-root-ca.pem): then the only trust anchors (without it, the system's). \
+             Certificates are always verified, the name or address of the API URL included.",
         ),
     );
     s.config.insert(
@@ -71,8 +79,10 @@ pub fn provider_schema() -> ProviderSchema {
         A::optional(
             Type::String,
             "The SHA-256 fingerprint of the Proxmox API hosts' certificate (AB:CD:…, as `openssl x509 -noout \
-             -fingerprint -sha256` prints it): that certificate alone is trusted, whoever issued it (a self-signed \
-             pve-ssl.pem); a slot's PAGW_PVE_TLS_FINGERPRINT wins. Exclusive with proxmox_ca_file.",
+             -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem` prints it on the host): that certificate alone is \
+             trusted, whoever issued it and whatever name it carries; a slot's PAGW_PVE_TLS_FINGERPRINT wins. \
+             Exclusive with proxmox_ca_file. Unset (and no proxmox_ca_file): the PAGW_PVE_TLS_FINGERPRINT \
+             environment variable.",
         ),
     );
     s.resources.insert(INSTANCE.into(), instance());

@@ -9,11 +9,17 @@
 //! guest agent that answers only some time after the VM started, and `nextid` answers whose id
 //! another create took in the meantime (two applies on one host at once).
 //!
+//! Served over HTTPS only, as pveproxy serves the API: at start the emulator makes a cluster CA
+//! and the node's certificate signed by it (`certs.rs`, as `pve-root-ca.pem` and `pve-ssl.pem`)
+//! and serves with it (`https.rs`); clients trust it by its fingerprint or by the CA.
+//!
 //! Proxmox cannot be installed here: both PAGW Proxmox drivers meet this one behaviour, the SSH
 //! driver through the `pvesh` and `qm` commands of `testing/pve-shims`. Owns the routes and the
 //! in-memory state; must not touch a host beyond checking that an imported file exists.
 
 mod backup;
+pub mod certs;
+pub mod https;
 mod qemu;
 
 use std::collections::BTreeMap;
@@ -24,7 +30,9 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use serde_json::{Value as Json, json};
-use tarn_sdk::sim::SimServer;
+
+use certs::Certificates;
+use https::HttpsServer;
 
 pub const NODE: &str = "pve";
 pub const BASE: &str = "/api2/json";
@@ -189,9 +197,10 @@ pub fn router(pve: Shared) -> Router {
     Router::new().nest(BASE, api)
 }
 
-/// A running emulator and its state.
+/// A running emulator, its certificates and its state.
 pub struct Emulator {
-    pub server: SimServer,
+    pub server: HttpsServer,
+    pub certs: Certificates,
     pub state: Shared,
 }
 
@@ -200,15 +209,25 @@ impl Emulator {
         Self::start_with(|r| r).await
     }
 
-    /// Starts with `wrap` applied to the router (a spec recorder in tests).
+    /// Starts with `wrap` applied to the router (a spec recorder in tests), on HTTPS with
+    /// certificates made now.
     pub async fn start_with(wrap: impl FnOnce(Router) -> Router) -> std::io::Result<Emulator> {
+        let certs =
+            Certificates::generate("Proxmox Virtual Environment (tarn test)", NODE).map_err(std::io::Error::other)?;
+        let tls = certs.server_config().map_err(std::io::Error::other)?;
         let state = Shared::default();
-        let server = SimServer::start(wrap(router(state.clone()))).await?;
-        Ok(Emulator { server, state })
+        let server = HttpsServer::start(wrap(router(state.clone())), tls).await?;
+        Ok(Emulator { server, certs, state })
     }
 
-    /// `http://127.0.0.1:PORT/api2/json`.
+    /// `https://127.0.0.1:PORT/api2/json`.
     pub fn base_url(&self) -> String {
         format!("{}{BASE}", self.server.url().trim_end_matches('/'))
+    }
+
+    /// The SHA-256 fingerprint of the certificate it serves, as `openssl x509 -noout
+    /// -fingerprint -sha256 -in /etc/pve/local/pve-ssl.pem` prints it on a Proxmox host.
+    pub fn fingerprint(&self) -> String {
+        self.certs.fingerprint()
     }
 }

@@ -122,6 +122,16 @@ impl<'h> Driver<'h> {
         }
     }
 
+    /// What can be checked of the deploy target before anything is built: the Proxmox API
+    /// answers over a trusted connection with the token (the SSH drivers' host is already
+    /// connected).
+    pub async fn check(&self) -> Result<(), ProviderError> {
+        match self {
+            Driver::ProxmoxApi(api) => api.check().await,
+            Driver::ProxmoxSsh(_) | Driver::LibvirtSsh(..) => Ok(()),
+        }
+    }
+
     /// Creates the VM `vm_name` from `image` (a file on the host) and starts it; returns its id.
     /// A failure removes what this call made on the host.
     pub async fn deploy(&self, slot: &Slot, vm_name: &str, image: &str) -> Result<u32, ProviderError> {

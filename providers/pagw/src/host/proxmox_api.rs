@@ -11,9 +11,14 @@
 //! node `PAGW_PVE_NODE` (default: the cluster's only node). The token
 //! (`USER@REALM!TOKENID=SECRET`) is the slot's `PAGW_PVE_API_TOKEN` or the provider's
 //! `proxmox_api_token`; it travels only in the `Authorization` header, which the HTTP client
-//! never logs. TLS is verified: the host's certificate must have the pinned SHA-256 fingerprint
-//! when one is given (the slot's `PAGW_PVE_TLS_FINGERPRINT`, else the provider's
-//! `proxmox_tls_fingerprint`), else chain to the provider's `proxmox_ca_file` or the system's roots.
+//! never logs. The URL must be `https://` (Proxmox serves its API only over HTTPS; over plain
+//! HTTP the token would travel in clear): another scheme is refused before anything is sent.
+//! TLS is verified: the host's certificate must have the pinned SHA-256 fingerprint when one is
+//! given (the slot's `PAGW_PVE_TLS_FINGERPRINT`, else the provider's `proxmox_tls_fingerprint` or
+//! the `PAGW_PVE_TLS_FINGERPRINT` environment variable), else chain to the provider's
+//! `proxmox_ca_file`, else to the system's roots. A refused certificate fails the call at once,
+//! before any request is sent, naming the host, what was trusted and (pinned) both
+//! fingerprints. [`PveApi::check`] runs before the image is built.
 //!
 //! `import-from` with a file path needs the token of `root@pam` on Proxmox (as `qm importdisk`
 //! needs root): the image is built on the host itself, where the driver finds it.
@@ -39,6 +44,33 @@ pub fn token_is_well_formed(token: &str) -> bool {
     user.contains('@') && !name.is_empty() && !secret.is_empty() && !token.chars().any(char::is_whitespace)
 }
 
+/// `HOST:PORT` of an API URL, which must be `https://`: Proxmox VE serves its API only over
+/// HTTPS (pveproxy on 8006), and a plain-HTTP URL would send the API token in clear.
+fn api_host(url: &str, slot: i64) -> Result<String, ProviderError> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        ProviderError::permanent(format!(
+            "PAGW slot {slot}: PAGW_PVE_API_URL {url:?} is not a URL (https://HOST:8006/api2/json)"
+        ))
+    })?;
+    if !scheme.eq_ignore_ascii_case("https") {
+        return Err(ProviderError::permanent(format!(
+            "PAGW slot {slot}: PAGW_PVE_API_URL {url:?} is not https://: Proxmox VE serves its API only over HTTPS \
+             (https://HOST:8006/api2/json), and over plain HTTP the API token would cross the network in clear; \
+             nothing was sent"
+        )));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if authority.is_empty() {
+        return Err(ProviderError::permanent(format!("PAGW slot {slot}: PAGW_PVE_API_URL {url:?} names no host")));
+    }
+    Ok(if authority.contains(':') && !authority.ends_with(']') {
+        authority.to_string()
+    } else {
+        format!("{authority}:443")
+    })
+}
+
 /// A UPID or name, percent-encoded for one path segment.
 fn segment(s: &str) -> String {
     let mut out = String::new();
@@ -52,11 +84,64 @@ fn segment(s: &str) -> String {
     out
 }
 
+/// What the driver trusts of the Proxmox host's TLS certificate.
+enum Trust {
+    /// Exactly the certificate with this SHA-256 fingerprint; `from` says who gave it.
+    Pinned { fingerprint: String, from: &'static str },
+    /// Certificates that chain to the CA(s) of this PEM file.
+    CaFile(String),
+    /// Certificates that chain to the system's roots.
+    System,
+}
+
+impl Trust {
+    /// The slot's `PAGW_PVE_TLS_FINGERPRINT`, else the provider's fingerprint (its
+    /// `proxmox_tls_fingerprint` or the `PAGW_PVE_TLS_FINGERPRINT` environment variable), else
+    /// the provider's `proxmox_ca_file`, else the system's roots.
+    fn of(config: &PagwConfig, slot: &Slot) -> Trust {
+        if let Some(fp) = slot.var("PAGW_PVE_TLS_FINGERPRINT").filter(|f| !f.trim().is_empty()) {
+            return Trust::Pinned { fingerprint: fp.to_string(), from: "the slot's PAGW_PVE_TLS_FINGERPRINT" };
+        }
+        if let Some(fp) = &config.proxmox_tls_fingerprint {
+            return Trust::Pinned { fingerprint: fp.clone(), from: config.proxmox_tls_fingerprint_from };
+        }
+        match &config.proxmox_ca_file {
+            Some(path) => Trust::CaFile(path.clone()),
+            None => Trust::System,
+        }
+    }
+
+    /// Why a refused certificate was refused, and where to look.
+    fn hint(&self) -> String {
+        match self {
+            Trust::Pinned { fingerprint, from } => format!(
+                "only the certificate with the SHA-256 fingerprint {} is trusted ({from}); if the host's \
+                 certificate was renewed, read its fingerprint on the host with `openssl x509 -noout -fingerprint \
+                 -sha256 -in /etc/pve/local/pve-ssl.pem`",
+                tarn_sdk::http::pinned::parse_fingerprint(fingerprint)
+                    .map(|f| tarn_sdk::http::pinned::format_fingerprint(&f))
+                    .unwrap_or_else(|_| fingerprint.clone())
+            ),
+            Trust::CaFile(path) => format!(
+                "only certificates issued by the CA in proxmox_ca_file {path} are trusted (on a Proxmox host: \
+                 /etc/pve/pve-root-ca.pem), for the name or address the API URL gives"
+            ),
+            Trust::System => "the certificate is checked against the system's roots: for a host with Proxmox's own \
+                 self-signed certificate, give the provider's proxmox_tls_fingerprint (or PAGW_PVE_TLS_FINGERPRINT) \
+                 or proxmox_ca_file"
+                .to_string(),
+        }
+    }
+}
+
 /// The API of one slot's Proxmox host.
 pub struct PveApi {
     client: Client,
     node: OnceCell<String>,
     slot_node: Option<String>,
+    /// `HOST:PORT` of the API, for messages.
+    host: String,
+    trust: Trust,
 }
 
 impl PveApi {
@@ -65,6 +150,7 @@ impl PveApi {
             Some(url) => url.to_string(),
             None => format!("https://{}:8006/api2/json", slot.require("PAGW_HOST")?),
         };
+        let host = api_host(&url, slot.id)?;
         let token = slot
             .var("PAGW_PVE_API_TOKEN")
             .filter(|t| !t.is_empty())
@@ -72,7 +158,8 @@ impl PveApi {
             .ok_or_else(|| {
                 ProviderError::permanent(format!(
                     "PAGW slot {} uses proxmox-ve-api but no API token is set: give the provider's \
-                     proxmox_api_token, or the slot's PAGW_PVE_API_TOKEN (USER@REALM!TOKENID=SECRET)",
+                     proxmox_api_token (or the PAGW_PVE_API_TOKEN environment variable), or the slot's \
+                     PAGW_PVE_API_TOKEN (USER@REALM!TOKENID=SECRET)",
                     slot.id
                 ))
             })?;
@@ -85,19 +172,31 @@ impl PveApi {
         let mut builder = Client::builder(url)
             .secret_header("authorization", &format!("PVEAPIToken={token}"))
             .request_timeout(Duration::from_secs(60));
-        let pinned = slot.var("PAGW_PVE_TLS_FINGERPRINT").filter(|f| !f.is_empty());
-        if let Some(fp) = pinned.or(config.proxmox_tls_fingerprint.as_deref()) {
-            builder = builder.pinned_certificate_sha256(fp);
-        } else if let Some(path) = &config.proxmox_ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| ProviderError::permanent(format!("reading proxmox_ca_file {path}: {e}")))?;
-            builder = builder.ca_certificates_pem(&pem);
+        let trust = Trust::of(config, slot);
+        match &trust {
+            Trust::Pinned { fingerprint, from } => {
+                if let Err(e) = tarn_sdk::http::pinned::parse_fingerprint(fingerprint) {
+                    return Err(ProviderError::permanent(format!("PAGW slot {}: {from}: {e}", slot.id)));
+                }
+                builder = builder.pinned_certificate_sha256(fingerprint);
+            }
+            Trust::CaFile(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| ProviderError::permanent(format!("reading proxmox_ca_file {path}: {e}")))?;
+                builder = builder.ca_certificates_pem(&pem);
+            }
+            Trust::System => {}
         }
         let slot_node = slot.var("PAGW_PVE_NODE").filter(|n| !n.is_empty()).map(str::to_string);
-        Ok(PveApi { client: builder.build()?, node: OnceCell::new(), slot_node })
+        let client = builder.build().map_err(|mut e| {
+            e.message = format!("PAGW slot {}: the Proxmox API client: {}", slot.id, e.message);
+            e
+        })?;
+        Ok(PveApi { client, node: OnceCell::new(), slot_node, host, trust })
     }
 
-    /// One call; its `data`. A failure names the call and the step it served.
+    /// One call; its `data`. A failure names the call and the step it served; one that never
+    /// reached the API (refused certificate, no answer) names the host and what is trusted.
     async fn call(&self, method: Method, path: &str, body: Option<Json>, what: &str) -> Result<Json, ProviderError> {
         let mut req = self.client.request(method.clone(), path);
         if let Some(body) = body {
@@ -105,11 +204,44 @@ impl PveApi {
         }
         match req.send().await {
             Ok(r) => Ok(r.body.get("data").cloned().unwrap_or(Json::Null)),
+            Err(mut e) if e.message.contains("could not connect") => {
+                let refused = e.message.contains("certificate");
+                let detail = e.message.split_once("could not connect: ").map_or(e.message.as_str(), |(_, d)| d);
+                // rustls shows the pinned verifier's sentence inside `Other(OtherError(…))`.
+                let detail = match detail.strip_prefix("invalid peer certificate: Other(OtherError(") {
+                    Some(rest) => match rest.rsplit_once("))") {
+                        Some((inner, tail)) => format!("invalid peer certificate: {inner}{tail}"),
+                        None => detail.to_string(),
+                    },
+                    None => detail.to_string(),
+                };
+                e.message = format!(
+                    "{what}: could not connect to the Proxmox API at {} (Proxmox API {method} {path}): {}{}",
+                    self.host,
+                    detail,
+                    if refused {
+                        format!("; nothing was sent. The TLS certificate was refused: {}", self.trust.hint())
+                    } else {
+                        String::new()
+                    }
+                );
+                Err(e)
+            }
             Err(mut e) => {
                 e.message = format!("{what}: Proxmox API {method} {path} failed: {}", e.message);
                 Err(e)
             }
         }
+    }
+
+    /// Checks, before anything is built, that the API answers this token over a trusted
+    /// connection and that the node is known: lists the node's VMs.
+    pub async fn check(&self) -> Result<(), ProviderError> {
+        let listed = async { self.call(Method::GET, &self.qemu().await?, None, "listing VMs").await };
+        listed.await.map(drop).map_err(|mut e| {
+            e.message = format!("checking the Proxmox API before the build: {}", e.message);
+            e
+        })
     }
 
     /// The node the VMs live on.

@@ -68,12 +68,14 @@ impl TestPagwHost {
         )
     }
 
-    /// The provider's `host_env`: the private dockerd, the shims first on PATH, the emulator.
+    /// The provider's `host_env`: the private dockerd, the shims first on PATH, the emulator
+    /// (HTTPS) and the CA the shims verify its certificate with.
     pub fn host_env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("DOCKER_HOST", TestDocker::shared().host()),
             ("PATH", self.pve.path_env()),
             ("PVE_URL", self.pve.emulator.base_url()),
+            ("PVE_CA_FILE", self.pve.ca_file().display().to_string()),
         ]
     }
 

@@ -1,6 +1,8 @@
-//! A Proxmox VE host for tests: the emulator (crate::emulator) on 127.0.0.1, and a directory
-//! holding `qm` and `pvesh` commands that talk to it (`pve-shims/`), to put first on the PATH of
-//! the test sshd's commands with `PVE_URL` set. Stops with the value.
+//! A Proxmox VE host for tests: the emulator (crate::emulator) on HTTPS on 127.0.0.1, its CA
+//! in a file (`pve-root-ca.pem`, as on a Proxmox host), and a directory holding `qm` and `pvesh`
+//! commands that talk to it (`pve-shims/`), to put first on the PATH of the test sshd's
+//! commands with `PVE_URL` and `PVE_CA_FILE` set (the shims verify the emulator's certificate
+//! against that CA). Stops with the value.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -29,11 +31,18 @@ impl TestPve {
             std::fs::write(&path, text).map_err(|e| e.to_string())?;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
         }
-        Ok(TestPve { emulator, shims })
+        let pve = TestPve { emulator, shims };
+        std::fs::write(pve.ca_file(), &pve.emulator.certs.ca_pem).map_err(|e| e.to_string())?;
+        Ok(pve)
     }
 
     pub fn shim_dir(&self) -> &Path {
         self.shims.path()
+    }
+
+    /// The emulator's CA certificate (PEM), as `/etc/pve/pve-root-ca.pem` on a Proxmox host.
+    pub fn ca_file(&self) -> PathBuf {
+        self.shims.path().join("pve-root-ca.pem")
     }
 
     /// `PATH` with the shims first.

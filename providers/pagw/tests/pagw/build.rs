@@ -54,22 +54,35 @@ async fn start(pool: &str, driver: &str) -> TestHost {
 }
 
 impl TestHost {
+    /// A provider on `g` whose slot is this host's, the emulator's certificate pinned.
     pub async fn provider(&self, g: &Giif) -> Arc<dyn Provider> {
+        let pinned = [("proxmox_tls_fingerprint", Value::string(self.pve.emulator.fingerprint()))];
+        let p = self.configured(g, &pinned).await;
+        self.load(&p, &self.definition(&self.definition_address(), &self.definition_address())).await;
+        p
+    }
+
+    /// A provider on `g` reaching this host, the Proxmox API trusted as `trust` says (the
+    /// provider's `proxmox_tls_fingerprint` or `proxmox_ca_file`); no slots loaded.
+    pub async fn configured(&self, g: &Giif, trust: &[(&str, Value)]) -> Arc<dyn Provider> {
         let p = tarn_provider_pagw::provider();
         let env = Value::map(self.host_env().into_iter().map(|(k, v)| (k.to_string(), Value::string(v))));
-        p.configure(obj(&[
+        let mut config = vec![
             ("database_url", Value::string(g.url.clone())),
             ("host_env", env),
             ("docker", Value::string("/usr/bin/docker")),
             ("proxmox_api_token", Value::string(API_TOKEN)),
-        ]))
-        .await
-        .unwrap_or_else(|e| panic!("configure: {}", e.message));
-        let def = self.definition_address();
-        create(&p, "pagw_slot_range", obj(&[("definition", Value::string(self.definition(&def, &def)))]))
+        ];
+        config.extend(trust.iter().cloned());
+        p.configure(obj(&config)).await.unwrap_or_else(|e| panic!("configure: {}", e.message));
+        p
+    }
+
+    /// Loads the slot `definition` through `p`.
+    pub async fn load(&self, p: &Arc<dyn Provider>, definition: &str) {
+        create(p, "pagw_slot_range", obj(&[("definition", Value::string(definition))]))
             .await
             .unwrap_or_else(|e| panic!("load slots: {e}"));
-        p
     }
 
     /// A loopback address nothing listens on (port 22), per test.

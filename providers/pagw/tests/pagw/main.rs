@@ -7,6 +7,8 @@
 //! - `proxmox` — the proxmox-ve-ssh driver against the Proxmox emulator (spec-checked)
 //! - `proxmox_api` — the proxmox-ve-api driver (tasks polled, faults rolled back), the
 //!   verification after deploy, and Proxmox backup jobs through both drivers
+//! - `proxmox_tls` — the proxmox-ve-api driver's TLS: pinned fingerprint, CA file, refusals,
+//!   plain HTTP refused
 //! - `libvirt` — the libvirt-ssh driver against the machine's real libvirtd (QEMU, TCG) and its backups
 //! - `lifecycle` — `pagw_instance` plan checks, create, drift, import, adopt, destroy
 
@@ -17,4 +19,5 @@ mod libvirt;
 mod lifecycle;
 mod proxmox;
 mod proxmox_api;
+mod proxmox_tls;
 mod slots;

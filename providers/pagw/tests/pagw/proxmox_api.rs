@@ -1,5 +1,5 @@
-//! The `proxmox-ve-api` driver against the Proxmox emulator over HTTP with an API token (every
-//! answer validated against the spec, tasks included); its rollback when a task ends in error
+//! The `proxmox-ve-api` driver against the Proxmox emulator over HTTPS (its certificate pinned)
+//! with an API token (every answer validated against the spec, tasks included); its rollback when a task ends in error
 //! or a call answers 500; the verification after deploy (guest agent within `agent_timeout`)
 //! failing and rolling back a create; Proxmox backup jobs through the API and through `pvesh`.
 

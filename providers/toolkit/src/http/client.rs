@@ -281,6 +281,28 @@ fn root_cause(error: &reqwest::Error) -> Option<String> {
     Some(cause.to_string())
 }
 
+/// Whether the TLS handshake failed on the server's certificate (rustls refused it): a fault of
+/// trust, which trying again does not mend.
+fn certificate_refused(error: &reqwest::Error) -> bool {
+    // hyper-rustls wraps tokio-rustls's io::Error in another; an io::Error's `source` skips
+    // what it wraps, so each is opened.
+    fn rustls_in<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+        rustls_in(inner as &(dyn std::error::Error + 'static))
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(c) = cause {
+        if rustls_in(c).is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_))) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// rustls is built without a default provider (to keep aws-lc out); ring is installed once.
 fn install_crypto_provider() {
     static ONCE: Once = Once::new();
@@ -422,8 +444,11 @@ impl Request<'_> {
                 }
                 Err((connect, timeout, error)) => {
                     tracing::debug!(method = %self.method, url = %shown, attempt, elapsed_ms, connect, timeout, "http request failed");
+                    // A certificate refused (not trusted, not the pinned one) stays refused: no
+                    // attempt again, and a permanent error. Nothing was sent.
+                    let refused = connect && certificate_refused(&error);
                     // A connect error means nothing reached the server, so even a POST may go again.
-                    if (connect || may_repeat) && attempt < policy.max_attempts {
+                    if (connect || may_repeat) && !refused && attempt < policy.max_attempts {
                         tokio::time::sleep(policy.backoff(attempt)).await;
                         continue;
                     }
@@ -440,7 +465,8 @@ impl Request<'_> {
                         // reqwest's Display names the URL; keep only the redacted one.
                         format!("request failed ({})", error.without_url())
                     };
-                    return Err(transport_error(&self.method, &path, &what, attempt));
+                    let error = transport_error(&self.method, &path, &what, attempt);
+                    return Err(if refused { ProviderError::permanent(error.message) } else { error });
                 }
             }
         }

@@ -221,13 +221,19 @@ mod tests {
         // Self-signed, for another name: trusted because it is the pinned one.
         let body = client(Some(&server.fingerprint)).get("nodes").await.unwrap();
         assert_eq!(body, serde_json::json!({"data": "pinned"}));
-        // Another fingerprint: refused, saying which certificate the server showed.
-        let e = client(Some(&"AB".repeat(32))).get("nodes").await.unwrap_err();
+        // Another fingerprint: refused, saying which certificate the server showed, at the
+        // first attempt (a refused certificate stays refused) and as a permanent error.
+        let wrong = Client::builder(url.clone()).pinned_certificate_sha256(&"AB".repeat(32)).build().unwrap();
+        let e = wrong.get("nodes").await.unwrap_err();
         let shown = format_fingerprint(&parse_fingerprint(&server.fingerprint).unwrap());
         assert!(e.message.contains("not the pinned") && e.message.contains(&shown), "{}", e.message);
-        // No pin: the system's roots do not know it.
-        let e = client(None).get("nodes").await.unwrap_err();
+        assert!(e.message.contains("after 1 attempts"), "{}", e.message);
+        assert_eq!(e.class, crate::error::ErrorClass::Permanent, "{}", e.message);
+        // No pin: the system's roots do not know it; not tried again either.
+        let e = Client::builder(url.clone()).build().unwrap().get("nodes").await.unwrap_err();
         assert!(e.message.contains("could not connect") && e.message.contains("certificate"), "{}", e.message);
+        assert!(e.message.contains("after 1 attempts"), "{}", e.message);
+        assert_eq!(e.class, crate::error::ErrorClass::Permanent, "{}", e.message);
         // A pin and CA certificates at once, or a malformed pin: refused when built.
         let e = Client::builder(url.clone())
             .pinned_certificate_sha256(&server.fingerprint)
