@@ -435,9 +435,8 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
 
     vm_action(&s, "poweroff", vm);
     wait_for("the VM to be POWEROFF", Duration::from_secs(30), || (vm_state(&s, vm) == (8, 0)).then_some(()));
-    let got = s.runtime("GET", id, None);
-    assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("PENDING")), "{:?}", got.body);
 
+    // No GET first: the PUT's own run reads OpenNebula again before it decides.
     let resize = json!({"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "Function", "CPU": 2}}}).to_string();
     let unchanged = json!({"SERVERLESS_RUNTIME": {"NAME": "off", "FAAS": {"FLAVOUR": "Function"}}}).to_string();
     let world_before = s.world()["vms"].clone();
@@ -449,6 +448,8 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
         assert!(why.contains(&format!("FAAS function's VM {vm} is PENDING")) && why.contains("not RUNNING"), "{why}");
     }
     assert_eq!(s.world()["vms"], world_before, "a refused PUT changed a VM");
+    let got = s.runtime("GET", id, None);
+    assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("PENDING")), "{:?}", got.body);
     let history = s.stack.tarn(&["--sandbox", "--workspace", &ws, "history", "--json"]).ok().json();
     let refusals = history["runs"]
         .as_array()
@@ -470,8 +471,6 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
 
     vm_action(&s, "terminate", vm);
     wait_for("the VM to be DONE", Duration::from_secs(30), || (vm_state(&s, vm).0 == 6).then_some(()));
-    let got = s.runtime("GET", id, None);
-    assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("ERROR")), "{:?}", got.body);
 
     // A PUT answers as the original: the VM is not RUNNING (a DONE VM reads as LCM_INIT,
     // which the original maps to PENDING), 423, and nothing changes: the device's ID still
@@ -484,6 +483,8 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
         let why = a.body["message"].as_str().unwrap();
         assert!(why.contains(&format!("VM {vm} is gone")) && why.contains("delete the runtime"), "{why}");
     }
+    let got = s.runtime("GET", id, None);
+    assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("ERROR")), "{:?}", got.body);
     let services = s.live_services();
     assert_eq!(services.len(), 1, "{services:?}");
     assert_eq!(services[0]["id"].as_u64(), Some(old_service), "the service was not replaced: {services:?}");
