@@ -2,7 +2,9 @@
 //!
 //! A run still `running` whose holder process is gone (same host, dead pid) is reported by
 //! [`history`] as `interrupted`, and persisted as such by the next [`begin`]. It must not touch
-//! resource rows, the journal or the lock.
+//! resource rows, the journal or the lock. The one exception is [`prune`] (bounded retention):
+//! it removes old finished runs with their journal entries, never a run with an open intent,
+//! which crash recovery still reads.
 
 use rusqlite::params;
 
