@@ -27,7 +27,13 @@ pub struct EngineConf {
     pub port: u16,
     /// How long OpenNebula may take (a deploy, a resize, an undeploy).
     pub timeout: Duration,
+    /// How many refused requests the `serve-refused` history keeps (`:refused_history:`, a
+    /// tarn extension like `:mapping:`; default [`REFUSED_HISTORY`]).
+    pub refused_history: usize,
 }
+
+/// The default of `:refused_history:`.
+pub const REFUSED_HISTORY: usize = 1000;
 
 impl EngineConf {
     /// Reads `path`, or the defaults.
@@ -57,7 +63,14 @@ impl EngineConf {
             Some(p) => u16::try_from(p).map_err(|_| format!(":port: {p} is not a TCP port"))?,
         };
         let timeout = Duration::from_secs(document.get("timeout").and_then(Json::as_u64).unwrap_or(30).max(1));
-        Ok(EngineConf { document, host, port, timeout })
+        let refused_history = match document.get("refused_history") {
+            None => REFUSED_HISTORY,
+            Some(n) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
+                Some(n) if n >= 1 => n,
+                _ => return Err(format!(":refused_history: must be a whole number of at least 1, not {n}")),
+            },
+        };
+        Ok(EngineConf { document, host, port, timeout, refused_history })
     }
 
     /// Where to listen, from `:host:` and `:port:`.

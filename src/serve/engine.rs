@@ -2,7 +2,8 @@
 //! state: the provider block from engine.conf and one `opennebula_serverless_runtime`. Every
 //! request is one run of it through `tarn_core::run` — the same lock, recovery, refresh,
 //! plan and apply as `tarn apply`, recorded in the workspace's history: POST plans and applies
-//! a create, GET a refresh-only apply, PUT a resize, DELETE a destroy. A request refused
+//! a create, GET a refresh-only apply, PUT a resize (applied only when the plan's refresh
+//! found every function the body names RUNNING: `gate`), DELETE a destroy. A request refused
 //! before its run began (a bad body, an unknown flavour, a 423) still gets one line in a
 //! history: its runtime's workspace, or `serve-refused` when it reached none.
 //!
@@ -34,6 +35,7 @@ use tokio::sync::Notify;
 use super::conf::EngineConf;
 use super::contract::{ApiError, SR};
 use super::document::{ADDRESS, Spec};
+use super::gate;
 use super::metrics::Metrics;
 use super::status::status_of;
 use crate::error::CliError;
@@ -114,6 +116,8 @@ pub struct Engine {
     location: Location,
     provider: Json,
     timeout: Duration,
+    /// How many runs the `serve-refused` history keeps.
+    refused_history: usize,
     cwd: PathBuf,
     key_path: PathBuf,
     state_key: bool,
@@ -136,6 +140,7 @@ impl Engine {
             location,
             provider: conf.provider_block(),
             timeout: conf.timeout,
+            refused_history: conf.refused_history,
             cwd,
             key_path,
             state_key,
@@ -225,7 +230,7 @@ impl Engine {
     pub async fn create(&self, creds: &Credentials, spec: Spec) -> Result<(String, Json), ApiError> {
         let workspace = format!("sr-{}", uuid::Uuid::new_v4().simple());
         let command = "tarn serve: POST /serverless-runtimes".to_string();
-        let found = self.execute(&workspace, command.clone(), Action::Create, |_| Some(spec), creds).await;
+        let found = self.execute(&workspace, command.clone(), Action::Create, |_| Some(spec), None, creds).await;
         let refused = matches!(found, Err(Failure::Refused(..) | Failure::Busy(_)));
         if refused {
             // Refused before any change: no runtime, so no workspace; the refusal is recorded
@@ -255,18 +260,34 @@ impl Engine {
 
     /// GET: a refresh-only apply (the state records what OpenNebula says now).
     pub async fn read(&self, creds: &Credentials, id: u64) -> Result<(String, Json), ApiError> {
-        self.on_existing(creds, id, Action::Read, "GET", |recorded| Some(recorded.clone())).await
+        self.on_existing(creds, id, Action::Read, "GET", |recorded| Some(recorded.clone()), None).await
     }
 
-    /// PUT: the recorded arguments with the body's NAME and sizes, planned and applied.
+    /// PUT: the recorded arguments with the body's NAME and sizes, planned and applied, once
+    /// every function the body names is found RUNNING (`gate`; else 423, or 500 for ERROR).
     pub async fn resize(&self, creds: &Credentials, id: u64, body: Json) -> Result<(String, Json), ApiError> {
-        self.on_existing(creds, id, Action::Resize, "PUT", move |recorded| Some(recorded.resized(&body))).await
+        let gate = body.clone();
+        self.on_existing(creds, id, Action::Resize, "PUT", move |recorded| Some(recorded.resized(&body)), Some(&gate))
+            .await
     }
 
     /// DELETE: a destroy. The workspace stays, with its history.
     pub async fn delete(&self, creds: &Credentials, id: u64) -> Result<String, ApiError> {
-        let (ws, _) = self.on_existing(creds, id, Action::Delete, "DELETE", |r| Some(r.clone())).await?;
+        let (ws, _) = self.on_existing(creds, id, Action::Delete, "DELETE", |r| Some(r.clone()), None).await?;
         Ok(ws)
+    }
+
+    /// The workspace of runtime `id`; an id the state does not know is answered 404 and its
+    /// refusal recorded (`command` names the request).
+    pub async fn known(&self, id: u64, command: &str) -> Result<String, ApiError> {
+        match self.workspace_of(id).await? {
+            Some(workspace) => Ok(workspace),
+            None => {
+                let e = ApiError::not_found();
+                self.record_refusal(REFUSED_WORKSPACE, command, &e).await;
+                Err(e)
+            }
+        }
     }
 
     async fn on_existing(
@@ -276,14 +297,11 @@ impl Engine {
         action: Action,
         method: &str,
         spec: impl FnOnce(&Spec) -> Option<Spec>,
+        gate: Option<&Json>,
     ) -> Result<(String, Json), ApiError> {
         let command = format!("tarn serve: {method} /serverless-runtimes/{id}");
-        let Some(workspace) = self.workspace_of(id).await? else {
-            let e = ApiError::not_found();
-            self.record_refusal(REFUSED_WORKSPACE, &command, &e).await;
-            return Err(e);
-        };
-        let found = self.execute(&workspace, command.clone(), action, |recorded| spec(recorded?), creds).await;
+        let workspace = self.known(id, &command).await?;
+        let found = self.execute(&workspace, command.clone(), action, |recorded| spec(recorded?), gate, creds).await;
         let refused = matches!(found, Err(Failure::Refused(..) | Failure::Busy(_)));
         let answered = answer(action, found);
         if let (true, Err(e)) = (refused, &answered) {
@@ -304,13 +322,16 @@ impl Engine {
     }
 
     /// One run of `workspace`'s stack: the spec made from what the state records (`None` for
-    /// a new workspace), planned and applied. Answers the object recorded afterwards.
+    /// a new workspace), planned and applied; with a `gate` (a PUT's body), applied only when
+    /// the plan's refresh found every function it names RUNNING. Answers the object recorded
+    /// afterwards.
     async fn execute(
         &self,
         workspace: &str,
         command: String,
         action: Action,
         spec: impl FnOnce(Option<&Spec>) -> Option<Spec>,
+        gate: Option<&Json>,
         creds: &Credentials,
     ) -> Result<Option<Json>, Failure> {
         let lock = self.lock_of(workspace);
@@ -355,6 +376,10 @@ impl Engine {
         let mut run = Run::open(settings, config, backend.clone(), &setup, Arc::new(Silent)).await.map_err(refused)?;
         let applied = async {
             let plan = run.plan().await.map_err(refused)?;
+            if let Some(body) = gate {
+                // Refused before anything is applied: the run changes nothing.
+                gate::functions_running(&plan, body).map_err(|(why, kind)| Failure::Refused(why, Some(kind)))?;
+            }
             run.apply(&plan, CancelToken::new()).await.map_err(refused)
         }
         .await;
@@ -377,6 +402,7 @@ impl Engine {
     /// A request answered `refusal` before any run recorded it: one line in `workspace`'s
     /// history all the same (outcome `failed`, the code and the reason in its command and
     /// summary), so `tarn history` has every request. Never the credentials or the body.
+    /// The `serve-refused` history keeps the newest `:refused_history:` lines (default 1000).
     pub async fn record_refusal(&self, workspace: &str, command: &str, refusal: &ApiError) {
         let line = format!("{command} → {} {}", refusal.status.as_u16(), refusal.error);
         let summary = serde_json::json!({
@@ -388,7 +414,12 @@ impl Engine {
             backend.snapshot().await.map_err(|e| e.to_string())?;
             let start = RunStart { command: command.to_string(), holder: holder(&line), summary: summary.clone() };
             let id = backend.begin_run(start).await.map_err(|e| e.to_string())?;
-            backend.finish_run(&id, RunOutcome::Failed, summary).await.map_err(|e| e.to_string())
+            backend.finish_run(&id, RunOutcome::Failed, summary).await.map_err(|e| e.to_string())?;
+            if workspace == REFUSED_WORKSPACE {
+                // Bounded: a flood of bad requests keeps only the newest (`:refused_history:`).
+                backend.prune_history(self.refused_history).await.map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
         };
         if let Err(e) = recorded.await {
             tracing::warn!(workspace, error = %e, "could not record a refused request in the history");

@@ -5,14 +5,16 @@
 //!
 //! Code map: `conf` (engine.conf's keys), `contract` (the schemas, the error answer),
 //! `document` (SERVERLESS_RUNTIME ↔ the runtime's stack), `engine` (the runs and their locks),
-//! `status` (a failure's HTTP code), `routes` (the API), `metrics` (`/metrics` and request
-//! logs), `sandbox` (`--sandbox`: the OpenNebula emulator). This file starts and stops it:
+//! `gate` (PUT: every function it names RUNNING), `status` (a failure's HTTP code), `routes`
+//! (the API), `metrics` (`/metrics` and request logs), `sandbox` (`--sandbox`: the OpenNebula
+//! emulator). This file starts and stops it:
 //! SIGTERM or Ctrl-C stops accepting, lets running requests finish, then exits.
 
 mod conf;
 mod contract;
 mod document;
 mod engine;
+mod gate;
 mod metrics;
 mod routes;
 mod sandbox;

@@ -1,6 +1,7 @@
 //! The HTTP routes of `api.yaml`, each as the original server answers: authentication first
 //! (HTTP Basic, passed through to OpenNebula; missing → 401), then the body (not JSON → 400
-//! "Invalid JSON"; not a SERVERLESS_RUNTIME → 400 with the schema's complaints), then the run
+//! "Invalid JSON"; not a SERVERLESS_RUNTIME → 400 with the schema's complaints; for PUT, as
+//! the original, only after the runtime was found, 404 first, and answered 500), then the run
 //! (`engine`). An answer carries the runtime's workspace in `X-Tarn-Workspace`, so its runs
 //! can be found with `tarn history --workspace`. A request refused here, before any run, is
 //! recorded in the history of the `serve-refused` workspace (`Engine::record_refusal`).
@@ -74,8 +75,16 @@ fn credentials(headers: &HeaderMap) -> Result<Credentials, ApiError> {
 
 /// A JSON body valid against `serverless_runtime.json`.
 fn runtime_body(body: &Bytes) -> Result<Json, ApiError> {
-    let json: Json = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Invalid JSON", e.to_string()))?;
+    runtime_spec(json_body(body)?)
+}
+
+/// A JSON body (not JSON: 400 `Invalid JSON`).
+fn json_body(body: &Bytes) -> Result<Json, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Invalid JSON", e.to_string()))
+}
+
+/// `json` if it is a `SERVERLESS_RUNTIME` (else 400 with the schema's complaints).
+fn runtime_spec(json: Json) -> Result<Json, ApiError> {
     Contract::get()
         .check_runtime(&json)
         .map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, format!("Invalid {SR} specification"), why))?;
@@ -142,8 +151,22 @@ async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let checked = credentials(&headers).and_then(|c| Ok((c, runtime_body(&body)?, id_of(&id)?)));
-    let (creds, body, id) = admitted(&app, &command("PUT", &format!("/{id}")), checked).await?;
+    // The original's order: credentials (401), JSON (400), the runtime (404), then the body
+    // against the schema, then the functions' states (423, in the run). A body that is not a
+    // SERVERLESS_RUNTIME is a failed update there (500, api.yaml lists no 400 for PUT), with
+    // the schema's title and complaints.
+    let command = command("PUT", &format!("/{id}"));
+    let checked = credentials(&headers).and_then(|c| Ok((c, json_body(&body)?, id_of(&id)?)));
+    let (creds, body, id) = admitted(&app, &command, checked).await?;
+    let workspace = app.engine.known(id, &command).await?;
+    let body = match runtime_spec(body) {
+        Ok(body) => body,
+        Err(e) => {
+            let e = ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, ..e };
+            app.engine.record_refusal(&workspace, &command, &e).await;
+            return Err(e);
+        }
+    };
     let engine = app.engine.clone();
     let (ws, attrs) = app.engine.spawn(async move { engine.resize(&creds, id, body).await }).await??;
     Ok(with_workspace(StatusCode::OK, &ws, Some(to_document(&attrs))))

@@ -276,6 +276,9 @@ impl Backend for EncryptedBackend {
     async fn history(&self) -> Result<Vec<RunRecord>, StateError> {
         self.inner.history().await
     }
+    async fn prune_history(&self, keep: usize) -> Result<usize, StateError> {
+        self.inner.prune_history(keep).await
+    }
     async fn put_resource(&self, record: ResourceRecord) -> Result<(), StateError> {
         self.inner.put_resource(self.seal_record(record)?).await
     }

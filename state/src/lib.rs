@@ -1,6 +1,7 @@
 //! tarn-state: where tarn records what exists. The [`Backend`] trait and its SQLite and
 //! PostgreSQL implementations: a snapshot (lineage, serial, one row per resource instance, outputs), a
-//! journal of provider calls (intent before, outcome after), a history of runs, and a lock lease.
+//! journal of provider calls (intent before, outcome after), a history of runs (with a bounded
+//! retention, `prune_history`, for whoever needs one), and a lock lease.
 //!
 //! Rows are written one at a time as each action finishes, never as a whole-state rewrite.
 //! This crate knows nothing about configuration, plans or providers: attributes are JSON.
@@ -93,6 +94,13 @@ pub trait Backend: Send + Sync {
     /// All runs of this stack, newest first. A run still `Running` whose holder process is
     /// gone (same host, dead pid) is reported as `Interrupted`.
     async fn history(&self) -> Result<Vec<RunRecord>, StateError>;
+    /// Bounded retention: removes the oldest runs of this workspace beyond the newest `keep`,
+    /// with their journal entries, and answers how many runs went. A run still `running`, or
+    /// one with an open journal intent (what crash recovery reads), is never removed.
+    async fn prune_history(&self, keep: usize) -> Result<usize, StateError> {
+        let _ = keep;
+        Err(StateError::Storage("this state backend cannot prune its history".into()))
+    }
 
     /// Inserts or replaces one resource row: the current object of `record.address`, or with
     /// `record.deposed = Some(key)` a deposed object of it, stored beside the current one.

@@ -81,8 +81,11 @@ impl Contract {
         // api.yaml lists 201 for a GET of a runtime; the original server (server.rb) answers
         // 200, which is what devices get and what tarn answers.
         let get_ok = method == "GET" && template == "/serverless-runtimes/{id}" && a.status == 200;
+        // api.yaml lists no 400 for PUT; the original answers a body that is not JSON with 400
+        // `Invalid JSON` on every route (server.rb's body_valid?), PUT included.
+        let put_json = method == "PUT" && a.status == 400 && a.body["error"] == "Invalid JSON";
         assert!(
-            listed || get_ok,
+            listed || get_ok || put_json,
             "{method} {template} answered {}, which api.yaml does not list: {:?}",
             a.status,
             a.body
@@ -126,9 +129,21 @@ impl Server {
         Server::launch(Stack::new(), Contract::load())
     }
 
-    /// `tarn --sandbox serve` in `stack`'s directory (its state and emulator snapshot).
+    /// A server reading `engine_conf` (engine.conf's YAML) with `--config`.
+    fn start_with_conf(engine_conf: &str) -> Server {
+        let stack = Stack::new();
+        stack.write("engine.conf", engine_conf);
+        Server::launch(stack, Contract::load())
+    }
+
+    /// `tarn --sandbox serve` in `stack`'s directory (its state and emulator snapshot), with
+    /// its `engine.conf` when it has one.
     fn launch(stack: Stack, contract: Contract) -> Server {
-        let mut child = stack.spawn(&["--sandbox", "serve", "--listen", "127.0.0.1:0"]);
+        let mut args = vec!["--sandbox", "serve", "--listen", "127.0.0.1:0"];
+        if stack.path().join("engine.conf").exists() {
+            args.extend(["--config", "engine.conf"]);
+        }
+        let mut child = stack.spawn(&args);
         let stdout = Lines::follow(child.stdout.take().unwrap());
         let stderr = Lines::follow(child.stderr.take().unwrap());
         let addr = wait_for("tarn serve to listen", Duration::from_secs(60), || {
@@ -261,6 +276,15 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
     }
     assert_eq!(s.runtime("DELETE", 999, None).status, 404);
     assert_eq!(s.runtime("PUT", 999, Some(body)).status, 404);
+    // As the original: PUT looks the runtime up (404) before it checks the body against the
+    // schema, and a body that is not a runtime is a failed update (500, with the schema's
+    // complaints); a body that is not JSON is 400 first.
+    let not_a_runtime = r#"{"SERVERLESS_RUNTIME": {"NAME": "no faas"}}"#;
+    assert_eq!(s.runtime("PUT", 999, Some(not_a_runtime)).status, 404);
+    assert_eq!(s.runtime("PUT", 999, Some("{not json")).status, 400);
+    let a = s.runtime("PUT", id, Some(not_a_runtime));
+    assert_eq!((a.status, a.body["error"].as_str()), (500, Some("Invalid Serverless Runtime specification")));
+    assert!(a.body["message"].as_str().unwrap().contains("FAAS"), "{:?}", a.body);
 
     // GET refreshes from OpenNebula; wrong credentials are OpenNebula's to refuse.
     let got = s.runtime("GET", id, None);
@@ -325,6 +349,8 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
         format!("tarn serve: DELETE /serverless-runtimes/{id}"),
         // The PUT refused while the first one ran: no run of its own, one line all the same.
         format!("tarn serve: PUT /serverless-runtimes/{id} → 423 Cannot update Serverless Runtime on transient state"),
+        // The PUT whose body was not a runtime, refused once the runtime was found.
+        format!("tarn serve: PUT /serverless-runtimes/{id} → 500 Invalid Serverless Runtime specification"),
     ] {
         assert!(commands.contains(&want), "{want:?} not in {commands:?}");
     }
@@ -339,6 +365,8 @@ fn serve_answers_devices_as_the_provisioning_engine_does() {
         "tarn serve: GET /serverless-runtimes/999 → 404 Serverless Runtime not found",
         "tarn serve: GET /serverless-runtimes/abc → 404 Serverless Runtime not found",
         "tarn serve: DELETE /serverless-runtimes/999 → 404 Serverless Runtime not found",
+        "tarn serve: PUT /serverless-runtimes/999 → 404 Serverless Runtime not found",
+        "tarn serve: PUT /serverless-runtimes/999 → 400 Invalid JSON",
     ] {
         assert!(refused.iter().any(|c| c == want), "{want:?} not in {refused:?}");
     }
@@ -391,9 +419,11 @@ fn vm_state(s: &Server, id: u64) -> (u64, u64) {
 }
 
 /// A function whose VM is really not RUNNING (powered off outside tarn, through oned): GET
-/// shows it, PUT answers 423 and changes nothing (the run that found it is in the history);
-/// powered on again, the same PUT resizes. A VM terminated outside tarn: GET shows the
-/// function in ERROR, and a PUT replaces the runtime (a new ID), which DELETE then removes.
+/// shows it, PUT answers 423 and changes nothing, a PUT that asks for no change as well (as
+/// the original, which reads the VMs whatever the body); each refusal is in the runtime's
+/// history. Powered on again, the same PUT resizes. A VM terminated outside tarn: GET shows
+/// the function in ERROR, a PUT answers 423 and changes nothing (the runtime keeps its ID, no
+/// service is made), and DELETE removes it.
 #[test]
 fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_state() {
     let s = Server::start();
@@ -405,26 +435,33 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
 
     vm_action(&s, "poweroff", vm);
     wait_for("the VM to be POWEROFF", Duration::from_secs(30), || (vm_state(&s, vm) == (8, 0)).then_some(()));
+
+    // No GET first: the PUT's own run reads OpenNebula again before it decides.
+    let resize = json!({"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "Function", "CPU": 2}}}).to_string();
+    let unchanged = json!({"SERVERLESS_RUNTIME": {"NAME": "off", "FAAS": {"FLAVOUR": "Function"}}}).to_string();
+    let world_before = s.world()["vms"].clone();
+    for body in [&resize, &unchanged] {
+        let a = s.runtime("PUT", id, Some(body));
+        assert_eq!(a.status, 423, "{body}: {:?}", a.body);
+        assert_eq!(a.body["error"], "Cannot update Serverless Runtime on transient state");
+        let why = a.body["message"].as_str().unwrap();
+        assert!(why.contains(&format!("FAAS function's VM {vm} is PENDING")) && why.contains("not RUNNING"), "{why}");
+    }
+    assert_eq!(s.world()["vms"], world_before, "a refused PUT changed a VM");
     let got = s.runtime("GET", id, None);
     assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("PENDING")), "{:?}", got.body);
-
-    let resize = json!({"SERVERLESS_RUNTIME": {"FAAS": {"FLAVOUR": "Function", "CPU": 2}}}).to_string();
-    let a = s.runtime("PUT", id, Some(&resize));
-    assert_eq!(a.status, 423, "{:?}", a.body);
-    assert_eq!(a.body["error"], "Cannot update Serverless Runtime on transient state");
-    assert!(a.body["message"].as_str().unwrap().contains("not RUNNING"), "{:?}", a.body);
-    let w = s.world();
-    let off = w["vms"].as_array().unwrap().iter().find(|v| v["id"].as_u64() == Some(vm)).cloned().unwrap();
-    assert!(!off.to_string().contains("[\"VCPU\",\"2\"]"), "resized all the same: {off}");
     let history = s.stack.tarn(&["--sandbox", "--workspace", &ws, "history", "--json"]).ok().json();
-    let put = history["runs"]
+    let refusals = history["runs"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["command"] == format!("tarn serve: PUT /serverless-runtimes/{id}"))
-        .cloned()
-        .expect("the PUT's run in the history");
-    assert_ne!(put["outcome"], "success", "{put}");
+        .filter(|r| {
+            r["command"]
+                == format!("tarn serve: PUT /serverless-runtimes/{id} → 423 Cannot update Serverless Runtime on transient state")
+        })
+        .inspect(|r| assert_eq!(r["outcome"], "failed", "{r}"))
+        .count();
+    assert_eq!(refusals, 2, "{history}");
 
     vm_action(&s, "resume", vm);
     wait_for("the VM to run again", Duration::from_secs(30), || (vm_state(&s, vm) == (3, 3)).then_some(()));
@@ -434,22 +471,59 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
 
     vm_action(&s, "terminate", vm);
     wait_for("the VM to be DONE", Duration::from_secs(30), || (vm_state(&s, vm).0 == 6).then_some(()));
+
+    // A PUT answers as the original: the VM is not RUNNING (a DONE VM reads as LCM_INIT,
+    // which the original maps to PENDING), 423, and nothing changes: the device's ID still
+    // names the runtime, no new service or document is made.
+    let old_service = sr(&created)["SERVICE_ID"].as_u64().unwrap();
+    let documents = s.world()["documents"].clone();
+    for body in [&resize, &unchanged] {
+        let a = s.runtime("PUT", id, Some(body));
+        assert_eq!(a.status, 423, "{:?}", a.body);
+        let why = a.body["message"].as_str().unwrap();
+        assert!(why.contains(&format!("VM {vm} is gone")) && why.contains("delete the runtime"), "{why}");
+    }
     let got = s.runtime("GET", id, None);
     assert_eq!((got.status, sr(&got)["FAAS"]["STATE"].as_str()), (200, Some("ERROR")), "{:?}", got.body);
-
-    // A PUT repairs it as `tarn apply` would: a new service (and document) replaces the broken one.
-    let old_service = sr(&created)["SERVICE_ID"].as_u64().unwrap();
-    let a = s.runtime("PUT", id, Some(&resize));
-    assert_eq!(a.status, 200, "{:?}", a.body);
-    let new_id = sr(&a)["ID"].as_u64().unwrap();
-    assert_ne!(new_id, id, "a replacement has a new document");
-    assert_eq!((sr(&a)["FAAS"]["STATE"].as_str(), sr(&a)["FAAS"]["CPU"].as_u64()), (Some("RUNNING"), Some(2)));
     let services = s.live_services();
     assert_eq!(services.len(), 1, "{services:?}");
-    assert_ne!(services[0]["id"].as_u64(), Some(old_service), "the broken service is gone: {services:?}");
-    assert_eq!(s.runtime("GET", new_id, None).status, 200, "the new id is known");
-    assert_eq!(s.runtime("DELETE", new_id, None).status, 204);
+    assert_eq!(services[0]["id"].as_u64(), Some(old_service), "the service was not replaced: {services:?}");
+    assert_eq!(s.world()["documents"], documents, "a document was made or changed");
+    let got = s.runtime("GET", id, None);
+    assert_eq!((got.status, sr(&got)["ID"].as_u64()), (200, Some(id)), "the ID still names it: {:?}", got.body);
+    assert_eq!(s.runtime("DELETE", id, None).status, 204);
     assert!(s.live_services().is_empty(), "{:?}", s.live_services());
+    assert!(s.world()["documents"].as_array().unwrap().is_empty(), "{:?}", s.world()["documents"]);
+}
+
+/// The `serve-refused` history is bounded by `:refused_history:`: after more refusals than
+/// it keeps, only the newest are left, the latest among them.
+#[test]
+fn serve_refused_history_keeps_the_newest_refusals() {
+    let conf = std::fs::read_to_string(format!("{SPECS}/etc/engine.conf")).unwrap() + "\n:refused_history: 3\n";
+    let s = Server::start_with_conf(&conf);
+    for n in 0..6 {
+        let a = s.call("GET", "/serverless-runtimes/{id}", &format!("/serverless-runtimes/{}", 900 + n), None, None);
+        assert_eq!(a.status, 401);
+        let a = s.runtime("GET", 900 + n, None);
+        assert_eq!(a.status, 404);
+    }
+    let refused = refused_commands(&s);
+    assert_eq!(
+        refused,
+        [
+            "tarn serve: GET /serverless-runtimes/905 → 404 Serverless Runtime not found",
+            "tarn serve: GET /serverless-runtimes/905 → 401 Authentication required",
+            "tarn serve: GET /serverless-runtimes/904 → 404 Serverless Runtime not found",
+        ],
+        "newest first, three kept"
+    );
+    let conf = std::fs::read_to_string(format!("{SPECS}/etc/engine.conf")).unwrap() + "\n:refused_history: 0\n";
+    s.stack.write("bad.conf", &conf);
+    s.stack
+        .tarn(&["--sandbox", "serve", "--config", "bad.conf", "--listen", "127.0.0.1:0"])
+        .code(1)
+        .stderr_has(":refused_history: must be a whole number of at least 1, not 0");
 }
 
 /// SIGTERM with a create in flight: the create is answered 201, then the server exits 0.

@@ -50,7 +50,7 @@ macro_rules! conformance_tests {
             deposed_objects_live_beside_the_current_one, delete_resource_keeps_deposed_objects,
             a_deposed_object_can_be_made_current_again, batch_deletes_keep_deposed_objects,
             begin_run_bumps_serial_once, history_is_newest_first, finish_unknown_run_fails,
-            run_of_dead_holder_is_interrupted,
+            run_of_dead_holder_is_interrupted, prune_keeps_the_newest_runs,
             outcome_closes_its_intent, close_intent_is_idempotent, open_intents_span_runs,
             put_resource_closing_writes_the_row_and_closes_the_intent,
             lock_and_unlock, contention_times_out_naming_holder, waiter_gets_released_lock,

@@ -55,3 +55,40 @@ pub async fn run_of_dead_holder_is_interrupted(f: &dyn Fixture) {
     assert_eq!(outcome(&id), Some(RunOutcome::Interrupted));
     assert_eq!(outcome(&alive), Some(RunOutcome::Running));
 }
+
+/// Bounded retention: the oldest finished runs go with their journal; the newest `keep`, a
+/// run still running and a run with an open journal intent stay.
+pub async fn prune_keeps_the_newest_runs(f: &dyn Fixture) {
+    use crate::{JournalEntry, JournalPhase};
+    let b = f.open().await.expect("open");
+    let entry = |run: &str, phase, intent_seq| JournalEntry {
+        run_id: run.into(),
+        address: "null_resource.a".into(),
+        op: "create".into(),
+        phase,
+        correlation: None,
+        detail: serde_json::json!({}),
+        intent_seq,
+    };
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let id = b.begin_run(start(&format!("apply {n}"))).await.expect("begin");
+        if n != 1 {
+            b.finish_run(&id, RunOutcome::Failed, serde_json::json!({})).await.expect("finish");
+        }
+        ids.push(id);
+    }
+    // Run 0: an answered intent (its journal goes with it). Run 2: an open intent (it stays).
+    let s = b.journal(entry(&ids[0], JournalPhase::Intent, None)).await.expect("intent 0");
+    b.journal(entry(&ids[0], JournalPhase::Outcome, Some(s))).await.expect("outcome 0");
+    b.journal(entry(&ids[2], JournalPhase::Intent, None)).await.expect("intent 2");
+    // Run 1 is still running (its holder is this live process).
+
+    assert_eq!(b.prune_history(2).await.expect("prune"), 2, "runs 0 and 3 go");
+    let left: Vec<String> = b.history().await.expect("history").into_iter().map(|r| r.id).collect();
+    assert_eq!(left, vec![ids[5].clone(), ids[4].clone(), ids[2].clone(), ids[1].clone()]);
+    assert!(b.run_journal(&ids[0]).await.expect("journal 0").is_empty(), "the pruned run's journal went too");
+    assert_eq!(b.open_intents().await.expect("open intents").len(), 1, "the open intent stays");
+    assert_eq!(b.prune_history(2).await.expect("prune again"), 0, "nothing more to prune");
+    assert_eq!(b.prune_history(100).await.expect("prune with room"), 0);
+}

@@ -284,6 +284,11 @@ impl Backend for PgBackend {
         runs::history(&self.ctx(&c)).await
     }
 
+    async fn prune_history(&self, keep: usize) -> Result<usize, StateError> {
+        let c = self.client().await?;
+        self.write(runs::prune(&self.ctx(&c), keep)).await
+    }
+
     async fn put_resource(&self, record: ResourceRecord) -> Result<(), StateError> {
         self.put_resources(vec![record]).await
     }

@@ -3,7 +3,9 @@
 //!
 //! A run still `running` whose holder process is gone (same host, dead pid) is reported by
 //! [`history`] as `interrupted`, and persisted as such by the next [`begin`]. It must not touch
-//! resource rows, the journal or the lock.
+//! resource rows, the journal or the lock. The one exception is [`prune`] (bounded retention):
+//! it removes old finished runs with their journal entries, never a run with an open intent,
+//! which crash recovery still reads.
 
 use super::Ctx;
 use super::rows::ensure_meta;
@@ -84,6 +86,22 @@ pub async fn finish(
         )));
     }
     Ok(())
+}
+
+/// Removes the runs beyond the newest `keep` and their journal entries, in one statement;
+/// answers how many runs went (see `Backend::prune_history`).
+pub async fn prune(ctx: &Ctx<'_>, keep: usize) -> Result<usize, StateError> {
+    let s = &ctx.s;
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    let sql = format!(
+        "WITH doomed AS (SELECT id FROM {s}.runs WHERE workspace = $1 AND outcome <> 'running' \
+           AND n NOT IN (SELECT n FROM {s}.runs WHERE workspace = $1 ORDER BY n DESC LIMIT $2) \
+           AND id NOT IN (SELECT run_id FROM {s}.journal WHERE workspace = $1 AND phase = 'intent' AND NOT closed)), \
+         journal AS (DELETE FROM {s}.journal WHERE workspace = $1 AND run_id IN (SELECT id FROM doomed)) \
+         DELETE FROM {s}.runs WHERE workspace = $1 AND id IN (SELECT id FROM doomed)"
+    );
+    let gone = ctx.client.execute(&sql, &[&ctx.ws, &keep]).await.map_err(ctx.err("prune the run history"))?;
+    Ok(usize::try_from(gone).unwrap_or(usize::MAX))
 }
 
 /// Newest first. `raw` keeps `running` as stored (for copying a stack).

@@ -332,6 +332,10 @@ impl Backend for SqliteBackend {
         self.read(runs::history).await
     }
 
+    async fn prune_history(&self, keep: usize) -> Result<usize, StateError> {
+        self.write(move |ctx| runs::prune(ctx, keep)).await
+    }
+
     async fn put_resource(&self, record: ResourceRecord) -> Result<(), StateError> {
         let row = resources::EncodedRow::new(record)?;
         self.write(move |ctx| resources::put(ctx, std::slice::from_ref(&row))).await

@@ -2,7 +2,9 @@
 //!
 //! A run still `running` whose holder process is gone (same host, dead pid) is reported by
 //! [`history`] as `interrupted`, and persisted as such by the next [`begin`]. It must not touch
-//! resource rows, the journal or the lock.
+//! resource rows, the journal or the lock. The one exception is [`prune`] (bounded retention):
+//! it removes old finished runs with their journal entries, never a run with an open intent,
+//! which crash recovery still reads.
 
 use rusqlite::params;
 
@@ -96,6 +98,26 @@ pub fn finish(
         )));
     }
     Ok(())
+}
+
+/// The runs [`prune`] removes: finished, older than the newest `?2`, no open journal intent.
+const PRUNED: &str = "SELECT id FROM runs WHERE workspace = ?1 AND outcome <> 'running' \
+     AND n NOT IN (SELECT n FROM runs WHERE workspace = ?1 ORDER BY n DESC LIMIT ?2) \
+     AND id NOT IN (SELECT run_id FROM journal WHERE workspace = ?1 AND phase = 'intent' AND closed = 0)";
+
+/// Removes the runs beyond the newest `keep` and their journal entries, in one transaction;
+/// answers how many runs went (see `Backend::prune_history`).
+pub fn prune(ctx: &mut Ctx<'_>, keep: usize) -> Result<usize, StateError> {
+    let err = ctx.err("prune the run history");
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    let tx = ctx.conn.savepoint().map_err(&err)?;
+    tx.execute(&format!("DELETE FROM journal WHERE workspace = ?1 AND run_id IN ({PRUNED})"), params![ctx.ws, keep])
+        .map_err(&err)?;
+    let gone = tx
+        .execute(&format!("DELETE FROM runs WHERE workspace = ?1 AND id IN ({PRUNED})"), params![ctx.ws, keep])
+        .map_err(&err)?;
+    tx.commit().map_err(&err)?;
+    Ok(gone)
 }
 
 /// Newest first.

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use super::Data;
 use super::world::{FlowDoc, World, now_ms};
@@ -312,9 +312,8 @@ pub async fn service_action(
                     for vm in w.vms.iter_mut().filter(|v| ids.contains(&v.id) && v.lcm == 39) {
                         (vm.lcm, vm.due) = (1, Some(now + w.step_ms));
                     }
-                    let mut m = Map::new();
-                    m.insert("state".into(), json!(1));
-                    merge_object(&mut w.services[index].body, &Json::Object(m));
+                    // DEPLOYING again, its roles with it, as OneFlow's recover does.
+                    super::world::set_state(&mut w.services[index], 1, 1);
                 }
                 StatusCode::NO_CONTENT.into_response()
             }

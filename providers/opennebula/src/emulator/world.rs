@@ -121,7 +121,8 @@ fn log(body: &mut Json, severity: &str, message: String) {
     }
 }
 
-fn set_state(service: &mut FlowDoc, state: i64, role_state: i64) {
+/// Moves a service and every role of it to new states, logging the service's.
+pub fn set_state(service: &mut FlowDoc, state: i64, role_state: i64) {
     service.body["state"] = json!(state);
     let name = crate::oneflow::service_state_name(state);
     log(&mut service.body, if name.starts_with("FAILED") { "E" } else { "I" }, format!("New state: {name}"));

@@ -6,7 +6,12 @@
 //! - `runtime` — opennebula_serverless_runtime through the Provider trait: plan (unknown
 //!   flavour), create (Function, Function-Data, what the VM gets), FAILED_DEPLOY, DenyVMTemplate,
 //!   time-out, resize in place and its limits, new flavours, scheduling, delete, drift, adopt, import
-//! - `spec` — every OneFlow answer and XML-RPC envelope checked against
+//! - `machines` — the emulator's state machines over time: service and roles (PENDING →
+//!   DEPLOYING → RUNNING, FAILED_DEPLOYING recovered or deleted, WARNING and back, the
+//!   asynchronous undeploy), VM states (PROLOG, BOOT, POWEROFF and back, SHUTDOWN → DONE), the
+//!   document pool, every fault switch; each exchange checked by `vendor`
+//! - `spec` — the provider's whole lifecycle and a few raw calls, each exchange checked by `vendor`
+//! - `vendor` — the checker: every OneFlow answer and XML-RPC envelope against
 //!   opennebula-oneflow-xmlrpc.subset.yaml and the extract, every XML answer against the XSDs (xmllint)
 //! - `logs` — the password (and SR_AUTH) never reach the log, even at trace level
 
@@ -14,5 +19,7 @@ mod common;
 
 mod clients;
 mod logs;
+mod machines;
 mod runtime;
 mod spec;
+mod vendor;

@@ -1,136 +1,13 @@
-//! The emulator's answers against the vendor's files. Everything the provider and a few raw
-//! calls send passes through a recorder; then every OneFlow answer is checked against
-//! `specs/opennebula-oneflow-xmlrpc.subset.yaml` (an endpoint it lists, a status it documents,
-//! the service document's fields, service and role state numbers, plain-text error bodies),
-//! every XML-RPC exchange against the subset and `specs/opennebula-xmlrpc.extract.yaml` (a
-//! listed method, no more parameters than it takes, the `[ok, result, errcode]` envelope with
-//! a listed error code), and every XML answer against its XSD with `xmllint --schema`, the
-//! namespace put on the root element as OpenNebula's own `share/doc/xsd/test.sh` does.
+//! The emulator's answers against the vendor's files (`vendor`): the provider's whole
+//! lifecycle and its failures, plus a few raw calls for the answers a client never provokes
+//! on purpose, every exchange recorded and checked, and every method the provider uses seen
+//! answering with success.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Arc, Mutex};
-
-use axum::body::Body;
-use axum::extract::Request;
-use axum::middleware::{self, Next};
-use axum::response::Response;
-use serde_json::Value as Json;
-use tarn_provider_opennebula::emulator::{Emulator, Settings as EmuSettings};
-use tarn_provider_opennebula::xmlrpc::{Response as RpcResponse, RpcValue, decode_call, decode_response};
 use tarn_sdk::http::{Client, Method};
-use tarn_sdk::sim::SimServer;
 use tarn_sdk::{DeleteRequest, Provider, UpdateRequest, Value};
 
-use crate::common::{Env, PASSWORD, RUNTIME, create, read, runtime, s, text, try_create, with, with_in};
-
-#[derive(Debug, Clone)]
-struct Exchange {
-    method: String,
-    path: String,
-    status: u16,
-    request: String,
-    response: String,
-}
-
-type Log = Arc<Mutex<Vec<Exchange>>>;
-
-async fn record(log: Log, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
-    let method = parts.method.to_string();
-    let path = parts.uri.path().to_string();
-    let request_text = String::from_utf8_lossy(&bytes).into_owned();
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap_or_default();
-    log.lock().unwrap_or_else(|p| p.into_inner()).push(Exchange {
-        method,
-        path,
-        status: parts.status.as_u16(),
-        request: request_text,
-        response: String::from_utf8_lossy(&bytes).into_owned(),
-    });
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-fn specs() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../specs")
-}
-
-fn yaml(file: &str) -> Json {
-    let text = std::fs::read_to_string(specs().join(file)).unwrap_or_else(|e| panic!("the vendor file {file}: {e}"));
-    serde_yaml::from_str(&text).expect("YAML")
-}
-
-fn xmllint() {
-    let ok = Command::new("xmllint").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "xmllint is missing: install it with `apt-get install libxml2-utils` (scripts/test.sh does)");
-}
-
-/// Validates `xml` (its root element `root`) against `xsd` with xmllint.
-fn validate(xml: &str, root: &str, xsd: &std::path::Path, dir: &std::path::Path, n: usize) -> Result<(), String> {
-    let ns = format!("<{root} xmlns=\"http://opennebula.org/XMLSchema\"");
-    let named = if let Some(rest) = xml.strip_prefix(&format!("<{root}")) {
-        format!("{ns}{rest}")
-    } else {
-        return Err(format!("root is not <{root}>: {xml}"));
-    };
-    let file = dir.join(format!("answer-{n}.xml"));
-    std::fs::write(&file, named).expect("write the answer");
-    let out = Command::new("xmllint").arg("--noout").arg("--schema").arg(xsd).arg(&file).output().expect("run xmllint");
-    if out.status.success() { Ok(()) } else { Err(format!("{}\n{xml}", String::from_utf8_lossy(&out.stderr))) }
-}
-
-fn template_matches(template: &str, path: &str) -> bool {
-    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
-    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
-    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
-}
-
-fn check_document(
-    doc: &Json,
-    fields: &Json,
-    service_states: &[i64],
-    role_states: &[i64],
-    problems: &mut Vec<String>,
-    at: &str,
-) {
-    for key in fields.as_object().expect("fields").keys() {
-        if key == "TEMPLATE.BODY" {
-            if doc.pointer("/TEMPLATE/BODY").is_none() {
-                problems.push(format!("{at}: no TEMPLATE.BODY"));
-            }
-        } else if doc.get(key).is_none() {
-            problems.push(format!("{at}: no {key}"));
-        }
-    }
-    for key in ["ID", "UID", "GID"] {
-        if doc[key].as_str().is_none_or(|s| s.parse::<u64>().is_err()) {
-            problems.push(format!("{at}: {key} is not an integer in quotes: {}", doc[key]));
-        }
-    }
-    let perms = doc["PERMISSIONS"].as_object().map(|m| m.len());
-    if perms != Some(9) || !doc["PERMISSIONS"].as_object().into_iter().flatten().all(|(_, v)| v == "0" || v == "1") {
-        problems.push(format!("{at}: PERMISSIONS are not nine \"0\"/\"1\" strings"));
-    }
-    if doc["TYPE"] == "100" {
-        let body = &doc["TEMPLATE"]["BODY"];
-        if !body["state"].as_i64().is_some_and(|s| service_states.contains(&s)) {
-            problems.push(format!("{at}: service state {} is not a service_states value", body["state"]));
-        }
-        for role in body["roles"].as_array().into_iter().flatten() {
-            if !role["state"].as_i64().is_some_and(|s| role_states.contains(&s)) {
-                problems.push(format!("{at}: role state {} is not a role_states value", role["state"]));
-            }
-        }
-        if !body["log"].is_array() {
-            problems.push(format!("{at}: no log"));
-        }
-    } else if doc["TYPE"] != "101" {
-        problems.push(format!("{at}: TYPE {} is neither \"100\" nor \"101\"", doc["TYPE"]));
-    }
-}
+use crate::common::{RUNTIME, create, read, runtime, s, text, try_create, with, with_in};
+use crate::vendor::Recorded;
 
 fn id_of(state: &Value) -> u64 {
     s(state, "service_id").parse().expect("a service id")
@@ -138,20 +15,9 @@ fn id_of(state: &Value) -> u64 {
 
 #[tokio::test]
 async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
-    xmllint();
-    let subset = yaml("opennebula-oneflow-xmlrpc.subset.yaml");
-    let extract = yaml("opennebula-xmlrpc.extract.yaml");
-    let log: Log = Arc::default();
-    let emulator = Emulator::new(EmuSettings { step: std::time::Duration::from_millis(15), password: PASSWORD.into() });
-    let recorder = log.clone();
-    let router = emulator.router().layer(middleware::from_fn(move |r, n| record(recorder.clone(), r, n)));
-    let server = SimServer::start(router).await.expect("serve");
-    let base = server.url().trim_end_matches('/').to_string();
-    let env = Env {
-        running: tarn_sdk::sim::RunningEmulator { server, faults: emulator.faults().clone(), base_url: base.clone() },
-        emulator,
-    };
-
+    let recorded = Recorded::start(std::time::Duration::from_millis(15)).await;
+    let env = &recorded.env;
+    let base = env.running.base_url.clone();
     // The provider's whole lifecycle, and its failures.
     let p = env.provider();
     let created = create(&p, runtime("spec", "Function", Some("Data")), "spec-1").await;
@@ -235,134 +101,9 @@ async fn every_answer_follows_the_vendor_files_and_every_xml_answer_its_xsd() {
     let unknown = "<?xml version=\"1.0\"?><methodCall><methodName>one.nothing</methodName><params/></methodCall>";
     anonymous.request(Method::POST, &format!("{base}/RPC2")).text(unknown, "text/xml").send().await.expect("fault");
 
-    // The checks.
-    let exchanges = log.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let flow_spec = &subset["oneflow"];
-    let endpoints = flow_spec["endpoints"].as_array().expect("endpoints");
-    let documented: Vec<u64> = flow_spec["errors"]["documented_codes"]
-        .as_array()
-        .expect("codes")
-        .iter()
-        .filter_map(|c| c.as_str()?.split(' ').next()?.parse().ok())
-        .collect();
-    let states = |key: &str| -> Vec<i64> {
-        subset["oneflow"][key].as_object().expect(key).values().filter_map(Json::as_i64).collect()
-    };
-    let (service_states, role_states) = (states("service_states"), states("role_states"));
-    let fields = &flow_spec["service_document"]["fields"];
-    let mut methods: Vec<Json> = subset["xmlrpc"]["methods"].as_array().expect("methods").clone();
-    methods.extend(extract["methods"].as_array().expect("extract methods").iter().cloned());
-    let codes: Vec<i64> = subset["xmlrpc"]["error_codes"]
-        .as_object()
-        .expect("error codes")
-        .keys()
-        .filter_map(|k| i64::from_str_radix(k.trim_start_matches("0x"), 16).ok())
-        .collect();
-    let xsd_dir = specs().join("opennebula-xsd");
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let vmtemplate_xsd = tmp.path().join("vmtemplate.xsd");
-    std::fs::write(&vmtemplate_xsd, extract["xsd"]["vmtemplate.xsd"].as_str().expect("vmtemplate.xsd")).expect("write");
-    let mut problems = Vec::new();
-    let (mut flow_checked, mut rpc_checked, mut xml_checked) = (0, 0, 0);
-    let mut seen_methods = std::collections::BTreeSet::new();
-    for (n, x) in exchanges.iter().enumerate() {
-        let at = format!("{} {} -> {}", x.method, x.path, x.status);
-        if x.path == "/RPC2" {
-            rpc_checked += 1;
-            let (name, params) = match decode_call(&x.request) {
-                Ok(c) => c,
-                Err(e) => {
-                    problems.push(format!("{at}: the request is not XML-RPC: {e}"));
-                    continue;
-                }
-            };
-            let answer = decode_response(&x.response).map_err(|e| format!("{at}: not XML-RPC: {e}"));
-            let Some(spec) = methods.iter().find(|m| m["method"] == name.as_str()) else {
-                if !matches!(answer, Ok(RpcResponse::Fault { .. })) {
-                    problems.push(format!("{at}: {name} is in neither vendor file, yet it was not a fault"));
-                }
-                continue;
-            };
-            let ins = spec["params"].as_array().expect("params").iter().filter(|p| p["dir"] == "IN").count();
-            if params.len() > ins {
-                problems.push(format!("{at}: {name} takes {ins} parameters, {} were sent", params.len()));
-            }
-            let values = match answer {
-                Ok(RpcResponse::Value(RpcValue::Array(v))) => v,
-                other => {
-                    problems.push(format!("{at}: {name} answered {other:?}, not the envelope"));
-                    continue;
-                }
-            };
-            let ok = values.first().and_then(RpcValue::as_bool);
-            let code = values.get(2).and_then(RpcValue::as_int);
-            if ok.is_none() || !code.is_some_and(|c| codes.contains(&c)) {
-                problems.push(format!("{at}: {name}: envelope {values:?} lacks [ok, result, listed errcode]"));
-                continue;
-            }
-            if ok == Some(true) {
-                seen_methods.insert(name.clone());
-            }
-            let schema = match name.as_str() {
-                "one.vm.info" => Some(("VM", xsd_dir.join("vm.xsd"))),
-                "one.vmpool.info" => Some(("VM_POOL", xsd_dir.join("vm_pool.xsd"))),
-                "one.document.info" => Some(("DOCUMENT", xsd_dir.join("document.xsd"))),
-                "one.documentpool.info" => Some(("DOCUMENT_POOL", xsd_dir.join("document_pool.xsd"))),
-                "one.template.info" => Some(("VMTEMPLATE", vmtemplate_xsd.clone())),
-                _ => None,
-            };
-            if let (Some(true), Some((root, xsd)), Some(RpcValue::Str(xml))) = (ok, schema, values.get(1)) {
-                xml_checked += 1;
-                if let Err(e) = validate(xml, root, &xsd, tmp.path(), n) {
-                    problems.push(format!("{at}: {name} answer does not validate against {}: {e}", xsd.display()));
-                }
-            }
-            continue;
-        }
-        if x.path.starts_with("/__sim") {
-            continue;
-        }
-        flow_checked += 1;
-        let Some(endpoint) = endpoints
-            .iter()
-            .find(|e| e["method"] == x.method.as_str() && template_matches(e["path"].as_str().unwrap_or(""), &x.path))
-        else {
-            problems.push(format!("{at}: no such OneFlow endpoint in the subset"));
-            continue;
-        };
-        let success: Vec<u64> = endpoint["status"]
-            .as_str()
-            .map(|s| {
-                s.split(|c: char| !c.is_ascii_digit()).filter_map(|d| d.parse().ok()).filter(|d| *d >= 200).collect()
-            })
-            .or_else(|| endpoint["status"].as_u64().map(|s| vec![s]))
-            .unwrap_or_default();
-        if x.status < 400 {
-            if !success.contains(&u64::from(x.status)) {
-                problems.push(format!("{at}: the subset says {success:?}"));
-            }
-            if let Ok(body) = serde_json::from_str::<Json>(&x.response) {
-                let docs: Vec<&Json> = match (body.get("DOCUMENT"), body.pointer("/DOCUMENT_POOL/DOCUMENT")) {
-                    (Some(d), _) => vec![d],
-                    (_, Some(Json::Array(list))) => list.iter().collect(),
-                    _ => Vec::new(),
-                };
-                for d in docs {
-                    check_document(d, fields, &service_states, &role_states, &mut problems, &at);
-                }
-            } else if x.status != 204 {
-                problems.push(format!("{at}: a success answer that is not JSON: {}", x.response));
-            }
-        } else {
-            if !documented.contains(&u64::from(x.status)) && x.status != 405 {
-                problems.push(format!("{at}: status not among the documented codes"));
-            }
-            if x.response.trim().is_empty() {
-                problems.push(format!("{at}: an error without a message"));
-            }
-        }
-    }
-    assert!(problems.is_empty(), "answers that do not follow the vendor files:\n{}", problems.join("\n\n"));
+    let checked = recorded.check();
+    let (seen_methods, flow_checked, rpc_checked, xml_checked) =
+        (&checked.methods, checked.flow, checked.rpc, checked.xml);
     for m in [
         "one.vm.info",
         "one.vm.resize",
