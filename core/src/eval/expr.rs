@@ -286,6 +286,8 @@ impl<'a> Evaluator<'a> {
         let pairs: Vec<(Value, Value)> = match inner {
             Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
             Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::number(i), v.clone())).collect(),
+            // A set has no indices: each element is its own key, as in Terraform.
+            Value::Set(items) => items.iter().map(|v| (v.clone(), v.clone())).collect(),
             Value::Map(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
