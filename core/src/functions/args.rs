@@ -115,7 +115,8 @@ pub(crate) fn elem_string(v: &Value) -> Result<String, &'static str> {
 /// Terraform's name of a set's type, for messages: `set of string`, `set of number`, ... (a
 /// set of mixed or collection elements is `set of dynamic`, as cty names what it cannot tell).
 pub(crate) fn set_type(items: &[Value]) -> String {
-    let kinds: Vec<&str> = items.iter().filter(|v| !v.is_null() && v.is_wholly_known()).map(|v| v.unmark().0.type_name()).collect();
+    let kinds: Vec<&str> =
+        items.iter().filter(|v| !v.is_null() && v.is_wholly_known()).map(|v| v.unmark().0.type_name()).collect();
     match kinds.first() {
         Some(k) if matches!(*k, "string" | "number" | "bool") && kinds.iter().all(|x| x == k) => format!("set of {k}"),
         _ => "set of dynamic".into(),

@@ -204,7 +204,10 @@ mod tests {
         // A set converts back to the list of its elements, in set order.
         assert_eq!(ok("tolist", vec![ss(&["a", "b"])]), sl(&["a", "b"]));
         assert_eq!(ok("toset", vec![l(vec![n(1.0), s("1")])]), ss(&["1"]));
-        assert_eq!(err("tostring", vec![ss(&["a"])]), "Invalid value for \"v\" parameter: cannot convert set to string.");
+        assert_eq!(
+            err("tostring", vec![ss(&["a"])]),
+            "Invalid value for \"v\" parameter: cannot convert set to string."
+        );
         assert_eq!(ok("tomap", vec![m(vec![("a", n(1.0)), ("b", s("x"))])]), m(vec![("a", s("1")), ("b", s("x"))]));
         assert!(err("tomap", vec![sl(&[])]).contains("cannot convert list to map"));
         assert_eq!(ok("tolist", vec![l(vec![s("a").sensitive(), n(1.0)])]), l(vec![s("a").sensitive(), s("1")]));

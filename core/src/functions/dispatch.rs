@@ -31,6 +31,7 @@ const BLAME_CALL: &[&str] = &[
     "index",
     "jsondecode",
     "length",
+    "merge",
     "range",
     "setintersection",
     "setsubtract",

@@ -218,7 +218,9 @@ fn close(a: &Value, b: &Value) -> bool {
         }
         // The documented results are JSON, which has no sets: a set matches the array of its
         // elements.
-        (Value::List(x) | Value::Set(x), Value::List(y) | Value::Set(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close(p, q)),
+        (Value::List(x) | Value::Set(x), Value::List(y) | Value::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w)))
         }

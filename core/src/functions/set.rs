@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(ok("setsubtract", vec![sl(&["a", "b", "c"]), sl(&["a", "c"])]), ss(&["b"]));
         assert_eq!(ok("setunion", vec![ss(&["b"]), sl(&["a"])]), ss(&["a", "b"]));
         // A product of lists is a list; with any set among them, a set.
-        assert_eq!(ok("setproduct", vec![sl(&["b", "a"]), ss(&["x"])]), Value::Set(vec![sl(&["a", "x"]), sl(&["b", "x"])]));
+        assert_eq!(
+            ok("setproduct", vec![sl(&["b", "a"]), ss(&["x"])]),
+            Value::Set(vec![sl(&["a", "x"]), sl(&["b", "x"])])
+        );
         assert_eq!(
             ok("setproduct", vec![sl(&["dev", "prod"]), sl(&["a", "b"])]),
             l(vec![sl(&["dev", "a"]), sl(&["dev", "b"]), sl(&["prod", "a"]), sl(&["prod", "b"])])

@@ -27,7 +27,9 @@ pub struct Diff {
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a.unmark().0, b.unmark().0) {
         (Value::Unknown, _) | (_, Value::Unknown) => false,
-        (Value::List(x) | Value::Set(x), Value::List(y) | Value::Set(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::List(x) | Value::Set(x), Value::List(y) | Value::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
