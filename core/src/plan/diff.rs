@@ -131,6 +131,17 @@ mod tests {
     use super::*;
     use tarn_sdk::{AttributeSchema, Type};
 
+    /// A set recorded in state (or in an output) reads back as a JSON array, a list: the
+    /// next plan must see no change.
+    #[test]
+    fn a_set_is_the_same_as_the_list_it_was_recorded_as() {
+        let set = Value::Set(vec![Value::string("a"), Value::string("b")]);
+        let back = Value::from_json(&set.to_json_unmarked());
+        assert_eq!(back, Value::List(vec![Value::string("a"), Value::string("b")]));
+        assert!(same(&set, &back));
+        assert!(!same(&set, &Value::List(vec![Value::string("b"), Value::string("a")])));
+    }
+
     fn schema() -> ResourceSchema {
         ResourceSchema::new("t")
             .attr("id", AttributeSchema::computed(Type::String, ""))
