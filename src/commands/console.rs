@@ -5,9 +5,10 @@
 //!
 //! It reads only: the state is read once, as one snapshot, without taking the lock (as `tarn
 //! show` does), no provider is called and nothing is written but the history file. Values are
-//! printed in HCL form; sensitive values as `(sensitive value)`, unknown ones (an object not
-//! applied yet) as `(known after apply)`. An error is printed with the expression's position
-//! and the console goes on: only a configuration that does not load ends it (exit 1).
+//! printed in HCL form (a set as `toset([...])`, as Terraform prints it); sensitive values as
+//! `(sensitive value)`, unknown ones (an object not applied yet) as `(known after apply)`. An
+//! error is printed with the expression's position and the console goes on: only a
+//! configuration that does not load ends it (exit 1).
 
 use crate::cli::ConsoleArgs;
 use crate::error::CliError;
