@@ -325,4 +325,7 @@ fn sets_are_not_lists() {
     assert_eq!(ok("toset([\"a\"]) == tolist([\"a\"])"), Value::Bool(false));
     assert_eq!(ok("toset([\"a\"]) == toset([\"a\", \"a\"])"), Value::Bool(true));
     assert_eq!(ok("toset([\"a\"]) != [\"a\"]"), Value::Bool(true));
+    // A list meeting a set in a conditional becomes one, whichever branch is taken.
+    assert_eq!(ok("false ? toset([\"a\"]) : [\"b\", \"b\"]"), set(&["b"]));
+    assert_eq!(ok("true ? [\"b\", \"a\"] : toset([\"c\"])"), set(&["a", "b"]));
 }
