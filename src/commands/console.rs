@@ -5,9 +5,10 @@
 //!
 //! It reads only: the state is read once, as one snapshot, without taking the lock (as `tarn
 //! show` does), no provider is called and nothing is written but the history file. Values are
-//! printed in HCL form; sensitive values as `(sensitive value)`, unknown ones (an object not
-//! applied yet) as `(known after apply)`. An error is printed with the expression's position
-//! and the console goes on: only a configuration that does not load ends it (exit 1).
+//! printed in HCL form (a set as `toset([...])`, as Terraform prints it); sensitive values as
+//! `(sensitive value)`, unknown ones (an object not applied yet) as `(known after apply)`. An
+//! error is printed with the expression's position and the console goes on: only a
+//! configuration that does not load ends it (exit 1).
 
 use crate::cli::ConsoleArgs;
 use crate::error::CliError;
@@ -141,7 +142,7 @@ pub fn hcl_value(v: &Value) -> String {
 fn multiline(v: &Value) -> bool {
     match v {
         Value::String(s) => s.trim_end_matches('\n').contains('\n'),
-        Value::List(l) => l.iter().any(multiline),
+        Value::List(l) | Value::Set(l) => l.iter().any(multiline),
         Value::Map(m) => m.values().any(multiline),
         _ => false,
     }
@@ -164,6 +165,12 @@ fn write_inline(v: &Value, out: &mut String) {
                 write_inline(e, out);
             }
             out.push(']');
+        }
+        // A set prints as Terraform's console prints it: `toset([...])`.
+        Value::Set(l) => {
+            out.push_str("toset(");
+            write_inline(&Value::List(l.clone()), out);
+            out.push(')');
         }
         Value::Map(m) if m.is_empty() => out.push_str("{}"),
         Value::Map(m) => {
@@ -204,6 +211,11 @@ fn write_block(v: &Value, indent: usize, out: &mut String) {
                 out.push_str(",\n");
             }
             let _ = write!(out, "{close}]");
+        }
+        Value::Set(l) if !l.is_empty() => {
+            out.push_str("toset(");
+            write_block(&Value::List(l.clone()), indent, out);
+            out.push(')');
         }
         Value::String(s) if s.trim_end_matches('\n').contains('\n') => {
             out.push_str("<<EOT\n");

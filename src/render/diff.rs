@@ -201,7 +201,7 @@ fn write_inline(v: &Value, out: &mut String) {
         Value::String(s) => quote(s, out),
         Value::Unknown => out.push_str("(known after apply)"),
         Value::Sensitive(_) => out.push_str("(sensitive value)"),
-        Value::List(l) => {
+        Value::List(l) | Value::Set(l) => {
             out.push('[');
             for (i, e) in l.iter().enumerate() {
                 if i > 0 {
@@ -260,7 +260,9 @@ fn write_block(v: &Value, indent: usize, mark: Option<&str>, color: bool, out: &
             }
             let _ = write!(out, "{close}}}");
         }
-        Value::List(l) if !l.is_empty() && l.iter().any(|e| matches!(e, Value::Map(_) | Value::List(_))) => {
+        Value::List(l) | Value::Set(l)
+            if !l.is_empty() && l.iter().any(|e| matches!(e, Value::Map(_) | Value::List(_) | Value::Set(_))) =>
+        {
             out.push_str("[\n");
             for e in l {
                 let _ = write!(out, "{pad}{prefix}");

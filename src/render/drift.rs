@@ -166,7 +166,7 @@ fn set_path(v: &mut Value, path: &[PathStep], to: Option<Value>) {
             m.shift_remove(k);
         }
         (Value::Map(m), PathStep::Key(k)) => set_path(m.entry(k.clone()).or_insert(Value::Null), rest, to),
-        (Value::List(l), PathStep::Index(i)) if *i < l.len() => set_path(&mut l[*i], rest, to),
+        (Value::List(l) | Value::Set(l), PathStep::Index(i)) if *i < l.len() => set_path(&mut l[*i], rest, to),
         // The shape differs from what the path says: the change was recorded at a parent.
         _ => {}
     }

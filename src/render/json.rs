@@ -37,7 +37,7 @@ fn walk(v: &Value, path: String, unknown: &mut Vec<String>, sensitive: &mut Vec<
             sensitive.push(path);
             Json::Null
         }
-        Value::List(l) => {
+        Value::List(l) | Value::Set(l) => {
             Json::Array(l.iter().enumerate().map(|(i, e)| walk(e, format!("{path}/{i}"), unknown, sensitive)).collect())
         }
         Value::Map(m) => Json::Object(

@@ -112,6 +112,11 @@ fn console_evaluates_functions_variables_and_locals() {
     assert_eq!(results(&s, &[], "var.name\n"), [r#""db""#]);
     s.write("other.tfvars", "name = \"cache\"\n");
     assert_eq!(results(&s, &["--var-file", "other.tfvars"], "var.name\n"), [r#""cache""#]);
+    // A set prints as one, as Terraform's console prints it; converted, it is a list again.
+    assert_eq!(
+        results(&s, &[], "toset([\"b\", \"a\", \"b\"])\ntolist(toset([\"b\", \"a\"]))\n"),
+        [r#"toset(["a", "b"])"#, r#"["a", "b"]"#]
+    );
     // `exit` ends the console like the end of input.
     assert_eq!(results(&s, &[], "1\nexit\n2\n"), ["1"]);
     // It reads only: no state was created.

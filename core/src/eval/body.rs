@@ -124,6 +124,8 @@ fn dynamic(
         Value::Unknown => return Ok(Some((kind, mark(Value::Unknown, sensitive)))),
         Value::Null => Vec::new(),
         Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::number(i), v.clone())).collect(),
+        // A set's elements are their own keys, as in a `for` expression.
+        Value::Set(items) => items.iter().map(|v| (v.clone(), v.clone())).collect(),
         Value::Map(m) => m.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
         other => {
             return Err(Diagnostic::error(

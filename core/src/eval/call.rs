@@ -55,7 +55,9 @@ impl Evaluator<'_> {
             let (inner, sensitive) = last.unmark();
             match inner {
                 Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
-                Value::List(items) => args.extend(items.iter().cloned().map(|v| mark(v, sensitive))),
+                Value::List(items) | Value::Set(items) => {
+                    args.extend(items.iter().cloned().map(|v| mark(v, sensitive)))
+                }
                 other => {
                     let span = arg_exprs.last().map(|e| self.span_of(e)).unwrap_or(call_span);
                     return Err(error(

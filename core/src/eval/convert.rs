@@ -61,21 +61,12 @@ fn conv(value: &Value, ty: &Type, defaults: Option<&TypeDefaults>) -> Result<Val
             Value::String(s) => Err(fail(format!("a bool is required, but \"{s}\" is not true or false"))),
             _ => Err(required(ty, value)),
         },
-        (Value::List(items), Type::List { element }) => {
+        (Value::List(items) | Value::Set(items), Type::List { element }) => {
             Ok(Value::List(elements(items, element, child(defaults, "*"))?))
         }
-        (Value::List(items), Type::Set { element }) => {
-            let mut out = elements(items, element, child(defaults, "*"))?;
-            let mut unique: Vec<Value> = Vec::with_capacity(out.len());
-            for v in out.drain(..) {
-                if !unique.iter().any(|u| ops::equal(u, &v) && u.is_wholly_known()) {
-                    unique.push(v);
-                }
-            }
-            if unique.iter().all(|v| v.is_wholly_known()) {
-                unique.sort_by(compare);
-            }
-            Ok(Value::List(unique))
+        // A set keeps one of equal elements, in the language's one value order.
+        (Value::List(items) | Value::Set(items), Type::Set { element }) => {
+            Ok(crate::functions::set_of(elements(items, element, child(defaults, "*"))?))
         }
         (Value::Map(m), Type::Map { element }) => {
             let mut out = IndexMap::new();
@@ -124,23 +115,6 @@ fn child<'d>(defaults: Option<&'d TypeDefaults>, key: &str) -> Option<&'d TypeDe
 
 fn elements(items: &[Value], element: &Type, defaults: Option<&TypeDefaults>) -> Result<Vec<Value>, Failure> {
     items.iter().enumerate().map(|(i, v)| conv(v, element, defaults).map_err(|f| at(f, format!("[{i}]")))).collect()
-}
-
-/// Set element order: numbers numerically, strings lexically, others by their display form.
-fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
-    match (a.unmark().0, b.unmark().0) {
-        (Value::Number(x), Value::Number(y)) => x.cmp_value(y),
-        (Value::String(x), Value::String(y)) => x.cmp(y),
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (x, y) => display(x).to_string().cmp(&display(y)),
-    }
-}
-
-fn display(v: &Value) -> String {
-    match v {
-        Value::Number(n) => n.to_text(),
-        other => other.to_json_unmarked().to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -205,7 +179,7 @@ mod tests {
     fn sets_are_sorted_and_unique_and_tuples_checked() {
         let set = Type::Set { element: Box::new(Type::String) };
         let v = convert(&Value::List(vec![Value::string("b"), Value::string("a"), Value::string("b")]), &set).unwrap();
-        assert_eq!(v, Value::List(vec![Value::string("a"), Value::string("b")]));
+        assert_eq!(v, Value::Set(vec![Value::string("a"), Value::string("b")]));
         let tup = Type::Tuple { elements: vec![Type::String, Type::Number] };
         assert!(convert(&Value::List(vec![Value::string("a")]), &tup).is_err());
         assert!(convert(&Value::List(vec![Value::string("a"), Value::string("1")]), &tup).is_ok());

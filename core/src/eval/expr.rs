@@ -34,14 +34,17 @@ pub struct Evaluator<'a> {
     pub depth: usize,
 }
 
-/// `chosen` as a string when it is a number or bool and `other` is a string (HCL's rule for
-/// the result type of a conditional).
-fn unify_primitive(chosen: Value, other: &Value) -> Value {
+/// `chosen` brought to the type it shares with `other` (HCL's rule for the result type of a
+/// conditional): a number or bool meeting a string becomes a string, a list meeting a set a set.
+fn unify_branches(chosen: Value, other: &Value) -> Value {
     let (inner, sensitive) = chosen.unmark();
     match (inner, other.unmark().0) {
         (Value::Number(_) | Value::Bool(_), Value::String(_)) => {
             ops::to_string(inner).map(|s| mark(Value::String(s), sensitive)).unwrap_or(chosen)
         }
+        // A list or tuple meeting a set becomes a set (`false ? toset(["a"]) : ["b", "b"]` is
+        // `toset(["b"])`), so a set-refusing use fails whichever branch is taken.
+        (Value::List(items), Value::Set(_)) => mark(crate::functions::set_of(items.clone()), sensitive),
         _ => chosen,
     }
 }
@@ -134,7 +137,7 @@ impl<'a> Evaluator<'a> {
                 // Like HCL, the result has the branches' common type: a number or bool meeting a
                 // string becomes a string. Errors in the branch not taken are not reported.
                 let v = match self.eval(other) {
-                    Ok(o) => unify_primitive(v, &o),
+                    Ok(o) => unify_branches(v, &o),
                     Err(_) => v,
                 };
                 Ok(mark(v, sensitive))
@@ -286,6 +289,8 @@ impl<'a> Evaluator<'a> {
         let pairs: Vec<(Value, Value)> = match inner {
             Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
             Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::number(i), v.clone())).collect(),
+            // A set has no indices: each element is its own key, as in Terraform.
+            Value::Set(items) => items.iter().map(|v| (v.clone(), v.clone())).collect(),
             Value::Map(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();

@@ -74,6 +74,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::List(_) => "a list",
+        Value::Set(_) => "a set",
         Value::Map(_) => "an object",
         Value::Unknown => "an unknown value",
         Value::Sensitive(_) => "a sensitive value",
@@ -226,11 +227,14 @@ fn side_name(side: Side) -> &'static str {
 }
 
 /// Deep equality ignoring sensitive marks; numbers compare by exact value (Terraform 1.0.3's
-/// `==`: a float64 `0.1` is not the literal `0.1`).
+/// `==`: a float64 `0.1` is not the literal `0.1`). A set never equals a list, as in Terraform
+/// (their types differ); two sets are equal when their (ordered) elements are.
 pub fn equal(a: &Value, b: &Value) -> bool {
     match (a.unmark().0, b.unmark().0) {
         (Value::Number(x), Value::Number(y)) => x.same_value(y),
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q)),
+        (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
         }

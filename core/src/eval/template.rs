@@ -143,7 +143,7 @@ impl Evaluator<'_> {
                 "The expression result is null, which cannot be included in a string. Use a conditional or coalesce() to supply a default.",
                 self.span_of(e),
             )),
-            Value::List(_) | Value::Map(_) => Err(error(
+            Value::List(_) | Value::Set(_) | Value::Map(_) => Err(error(
                 "Invalid template interpolation value",
                 format!(
                     "Cannot include {} in a string template: a string, number or bool is required. Use jsonencode() or join() to turn it into a string.",
@@ -173,6 +173,8 @@ impl Evaluator<'_> {
                 return Ok(());
             }
             Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::number(i), v.clone())).collect(),
+            // A set has no indices: each element is its own key, as in Terraform.
+            Value::Set(items) => items.iter().map(|v| (v.clone(), v.clone())).collect(),
             Value::Map(m) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();

@@ -305,3 +305,27 @@ fn references_are_static_and_skip_bound_names() {
         assert_eq!(&src[r.span.start..r.span.end], r.path.join("."));
     }
 }
+
+/// Sets as Terraform 1.0.3 treats them (each checked against `terraform console`): no index,
+/// no attributes, iteration with each element as its own key, splat and conversions give
+/// lists, and a set never equals a list.
+#[test]
+fn sets_are_not_lists() {
+    let set = |items: &[&str]| Value::Set(items.iter().map(|x| s(x)).collect());
+    assert_eq!(ok("toset([\"b\", \"a\", \"b\"])"), set(&["a", "b"]));
+    fails("toset([\"a\"])[0]", "Invalid index", "[0]", "Elements of a set are identified only by their value");
+    fails("toset([\"a\"])[var.unknown]", "Invalid index", "[var.unknown]", "only by their value");
+    fails("toset([\"a\"]).foo", "Unsupported attribute", ".foo", "is a set");
+    assert_eq!(ok("[for k, v in toset([\"b\", \"a\"]) : \"${k}=${v}\"]"), Value::List(vec![s("a=a"), s("b=b")]));
+    assert_eq!(ok("{for x in toset([\"b\", \"a\"]) : x => 1}"), obj(vec![("a", n(1.0)), ("b", n(1.0))]));
+    assert_eq!(ok("\"%{for x in toset([\"b\", \"a\"])}${x}%{endfor}\""), s("ab"));
+    assert_eq!(ok("toset([{a = 2}, {a = 1}])[*].a"), Value::List(vec![n(1.0), n(2.0)]));
+    assert_eq!(ok("max(toset([3, 1])...)"), n(3.0));
+    assert_eq!(ok("toset([\"a\"]) == [\"a\"]"), Value::Bool(false));
+    assert_eq!(ok("toset([\"a\"]) == tolist([\"a\"])"), Value::Bool(false));
+    assert_eq!(ok("toset([\"a\"]) == toset([\"a\", \"a\"])"), Value::Bool(true));
+    assert_eq!(ok("toset([\"a\"]) != [\"a\"]"), Value::Bool(true));
+    // A list meeting a set in a conditional becomes one, whichever branch is taken.
+    assert_eq!(ok("false ? toset([\"a\"]) : [\"b\", \"b\"]"), set(&["b"]));
+    assert_eq!(ok("true ? [\"b\", \"a\"] : toset([\"c\"])"), set(&["a", "b"]));
+}

@@ -89,7 +89,8 @@ impl Evaluator<'_> {
         let items: Vec<Value> = match inner {
             Value::Unknown => return Ok(mark(Value::Unknown, sensitive)),
             Value::Null => Vec::new(),
-            Value::List(items) => items.clone(),
+            // A set's elements are taken in set order; the result is a list, as in Terraform.
+            Value::List(items) | Value::Set(items) => items.clone(),
             // A splat on a single value treats it as a one-element list.
             other => vec![other.clone()],
         };
@@ -117,6 +118,14 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
     let (inner, sensitive) = value.unmark();
     let out = match (inner, step) {
         (Value::Unknown, _) => Value::Unknown,
+        // Terraform refuses to index a set whatever the key, even an unknown one.
+        (Value::Set(_), Step::Index(_)) => {
+            return Err(error(
+                "Invalid index",
+                "Elements of a set are identified only by their value and don't have any separate index or key to select with, so it's only possible to perform operations across all elements of the set.",
+                span,
+            ));
+        }
         (_, Step::Index(k)) if k.is_unknown() => mark(Value::Unknown, k.contains_sensitive()),
         (Value::Null, Step::Attr(name)) => {
             return Err(error(
@@ -150,6 +159,15 @@ pub fn apply_step(value: &Value, step: &Step, span: Span) -> Result<Value, Diagn
                 "Unsupported attribute",
                 format!(
                     "This value is a list, which has no attributes. To read \"{name}\" from every element, use a splat: `[*].{name}`; to read one element, index it first: `[0].{name}`."
+                ),
+                span,
+            ));
+        }
+        (Value::Set(_), Step::Attr(name)) => {
+            return Err(error(
+                "Unsupported attribute",
+                format!(
+                    "This value is a set, which has no attributes. To read \"{name}\" from every element, use a splat: `[*].{name}`."
                 ),
                 span,
             ));

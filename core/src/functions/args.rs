@@ -72,6 +72,16 @@ impl<'a> Args<'a> {
         self.get(i).as_list().ok_or_else(|| self.err(i, "list required."))
     }
 
+    /// A list or tuple argument (a `Ty::Seq` parameter): a set is refused with `set_msg`, the
+    /// message Terraform gives for it (`{}` stands for the set's type, e.g. `set of string`).
+    pub fn seq(&self, i: usize, set_msg: &str) -> Result<&[Value], FuncError> {
+        match self.get(i).unmark().0 {
+            Value::List(items) => Ok(items),
+            Value::Set(items) => Err(self.err(i, set_msg.replace("{}", &set_type(items)))),
+            _ => Err(self.err(i, "list required.")),
+        }
+    }
+
     pub fn map(&self, i: usize) -> Result<&IndexMap<String, Value>, FuncError> {
         self.get(i).as_map().ok_or_else(|| self.err(i, "map required."))
     }
@@ -99,5 +109,16 @@ pub(crate) fn elem_string(v: &Value) -> Result<String, &'static str> {
         Value::Bool(b) => Ok(b.to_string()),
         Value::Null => Err("is null; a string is required."),
         _ => Err("must be a string."),
+    }
+}
+
+/// Terraform's name of a set's type, for messages: `set of string`, `set of number`, ... (a
+/// set of mixed or collection elements is `set of dynamic`, as cty names what it cannot tell).
+pub(crate) fn set_type(items: &[Value]) -> String {
+    let kinds: Vec<&str> =
+        items.iter().filter(|v| !v.is_null() && v.is_wholly_known()).map(|v| v.unmark().0.type_name()).collect();
+    match kinds.first() {
+        Some(k) if matches!(*k, "string" | "number" | "bool") && kinds.iter().all(|x| x == k) => format!("set of {k}"),
+        _ => "set of dynamic".into(),
     }
 }

@@ -2,7 +2,7 @@
 //! functions (`sensitive`, `nonsensitive`, `issensitive`). It owns the one number parser that
 //! dispatch uses for string-to-number conversion. Collection conversions keep element marks.
 
-use super::set::canonical;
+use super::set::set_of;
 use super::{Args, FuncError};
 use tarn_sdk::{Number, Value};
 
@@ -95,7 +95,7 @@ fn unify_collections(items: Vec<Value>) -> Result<Vec<Value>, ()> {
     let mut inner = Vec::new();
     for v in &items {
         match v.unmark().0 {
-            Value::List(l) => {
+            Value::List(l) | Value::Set(l) => {
                 lists = true;
                 inner.extend(l.iter().cloned());
             }
@@ -116,6 +116,8 @@ fn unify_collections(items: Vec<Value>) -> Result<Vec<Value>, ()> {
             let (value, sensitive) = v.unmark();
             let out = match value {
                 Value::List(l) => Value::List(inner.by_ref().take(l.len()).collect()),
+                // Unified elements may now coincide (`1` and `"1"`): the set is rebuilt.
+                Value::Set(l) => set_of(inner.by_ref().take(l.len()).collect()),
                 Value::Map(m) => Value::Map(m.keys().cloned().zip(inner.by_ref()).collect()),
                 _ => return v,
             };
@@ -127,7 +129,7 @@ fn unify_collections(items: Vec<Value>) -> Result<Vec<Value>, ()> {
 pub(crate) fn tolist(a: &Args) -> Result<Value, FuncError> {
     match a.get(0) {
         Value::Null => Ok(Value::Null),
-        Value::List(items) => Ok(Value::List(unify(a, items.clone(), "list")?)),
+        Value::List(items) | Value::Set(items) => Ok(Value::List(unify(a, items.clone(), "list")?)),
         other => Err(a.err(0, format!("cannot convert {} to list.", other.type_name()))),
     }
 }
@@ -135,7 +137,7 @@ pub(crate) fn tolist(a: &Args) -> Result<Value, FuncError> {
 pub(crate) fn toset(a: &Args) -> Result<Value, FuncError> {
     match a.get(0) {
         Value::Null => Ok(Value::Null),
-        Value::List(items) => Ok(Value::List(canonical(unify(a, items.clone(), "set")?))),
+        Value::List(items) | Value::Set(items) => Ok(set_of(unify(a, items.clone(), "set")?)),
         other => Err(a.err(0, format!("cannot convert {} to set.", other.type_name()))),
     }
 }
@@ -197,8 +199,15 @@ mod tests {
         assert_eq!(ok("tolist", vec![l(vec![s("a"), n(1.0), b(true)])]), sl(&["a", "1", "true"]));
         assert_eq!(ok("tolist", vec![l(vec![n(1.0), n(2.0)])]), l(vec![n(1.0), n(2.0)]));
         assert!(err("tolist", vec![l(vec![s("a"), sl(&[])])]).contains("same type"));
-        assert_eq!(ok("toset", vec![sl(&["c", "b", "b"])]), sl(&["b", "c"]));
-        assert_eq!(ok("toset", vec![l(vec![s("a"), Value::Unknown])]), l(vec![s("a"), Value::Unknown]));
+        assert_eq!(ok("toset", vec![sl(&["c", "b", "b"])]), ss(&["b", "c"]));
+        assert_eq!(ok("toset", vec![l(vec![s("a"), Value::Unknown])]), Value::Set(vec![s("a"), Value::Unknown]));
+        // A set converts back to the list of its elements, in set order.
+        assert_eq!(ok("tolist", vec![ss(&["a", "b"])]), sl(&["a", "b"]));
+        assert_eq!(ok("toset", vec![l(vec![n(1.0), s("1")])]), ss(&["1"]));
+        assert_eq!(
+            err("tostring", vec![ss(&["a"])]),
+            "Invalid value for \"v\" parameter: cannot convert set to string."
+        );
         assert_eq!(ok("tomap", vec![m(vec![("a", n(1.0)), ("b", s("x"))])]), m(vec![("a", s("1")), ("b", s("x"))]));
         assert!(err("tomap", vec![sl(&[])]).contains("cannot convert list to map"));
         assert_eq!(ok("tolist", vec![l(vec![s("a").sensitive(), n(1.0)])]), l(vec![s("a").sensitive(), s("1")]));

@@ -31,6 +31,7 @@ const BLAME_CALL: &[&str] = &[
     "index",
     "jsondecode",
     "length",
+    "merge",
     "range",
     "setintersection",
     "setsubtract",
@@ -81,7 +82,7 @@ fn sensitive_texts(args: &[Value]) -> Vec<String> {
     fn walk(v: &Value, inside: bool, out: &mut Vec<String>) {
         match v {
             Value::Sensitive(inner) => walk(inner, true, out),
-            Value::List(items) => items.iter().for_each(|i| walk(i, inside, out)),
+            Value::List(items) | Value::Set(items) => items.iter().for_each(|i| walk(i, inside, out)),
             Value::Map(m) => m.values().for_each(|i| walk(i, inside, out)),
             Value::String(s) if inside && !s.is_empty() => out.push(s.clone()),
             Value::Number(n) if inside => out.push(n.to_text()),
@@ -169,6 +170,10 @@ fn convert_param(ty: Ty, v: Value) -> Option<Value> {
         (Ty::Number, Value::Number(n)) => Some(Value::Number(n)),
         (Ty::Number, Value::String(s)) => convert::parse_number(&s).map(Value::Number),
         (Ty::List, v @ Value::List(_)) => Some(v),
+        // A `list(T)` parameter takes a set as the list of its elements, in set order.
+        (Ty::List, Value::Set(items)) => Some(Value::List(items)),
+        // A list-or-tuple parameter: the function refuses a set with its own message.
+        (Ty::Seq | Ty::Coll, v @ (Value::List(_) | Value::Set(_))) => Some(v),
         (Ty::Map, v @ Value::Map(_)) => Some(v),
         _ => None,
     }
@@ -298,7 +303,7 @@ mod tests {
         assert_eq!(ok("element", vec![l(vec![s("x"), secret.clone()]), n(0.0)]), s("x"));
         assert_eq!(ok("values", vec![m(vec![("a", secret.clone())])]), l(vec![secret.clone()]));
         assert_eq!(ok("keys", vec![m(vec![("a", secret.clone())])]), sl(&["a"]));
-        assert_eq!(ok("toset", vec![l(vec![secret.clone(), s("a")])]), l(vec![s("a"), secret.clone()]));
+        assert_eq!(ok("toset", vec![l(vec![secret.clone(), s("a")])]), Value::Set(vec![s("a"), secret.clone()]));
         // A sensitive key makes the whole map sensitive: the key is visible in the result.
         assert!(ok("zipmap", vec![l(vec![secret.clone()]), sl(&["v"])]).is_sensitive());
         assert!(ok("lookup", vec![m(vec![("a", n(1.0))]), s("a").sensitive()]).is_sensitive());

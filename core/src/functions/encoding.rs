@@ -23,7 +23,7 @@ fn write_json(v: &Value, out: &mut String) {
         Value::Number(n) if n.is_finite() => out.push_str(&n.to_text()),
         Value::Number(_) => out.push_str("null"),
         Value::String(s) => write_json_string(s, out),
-        Value::List(items) => {
+        Value::List(items) | Value::Set(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -92,7 +92,7 @@ fn yaml_scalar(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_text()),
         // A JSON string literal is a valid YAML double-quoted scalar.
         Value::String(s) => Some(serde_json::Value::String(s.clone()).to_string()),
-        Value::List(l) if l.is_empty() => Some("[]".into()),
+        Value::List(l) | Value::Set(l) if l.is_empty() => Some("[]".into()),
         Value::Map(m) if m.is_empty() => Some("{}".into()),
         _ => None,
     }
@@ -107,7 +107,7 @@ fn yaml_node(v: &Value, indent: usize, inline: bool, out: &mut String) {
     }
     let pad = " ".repeat(indent);
     match v.unmark().0 {
-        Value::List(items) => {
+        Value::List(items) | Value::Set(items) => {
             for (i, item) in items.iter().enumerate() {
                 if i > 0 || !inline {
                     out.push_str(&pad);
@@ -129,7 +129,7 @@ fn yaml_node(v: &Value, indent: usize, inline: bool, out: &mut String) {
                     out.push(' ');
                     out.push_str(&s);
                     out.push('\n');
-                } else if matches!(item.unmark().0, Value::List(_)) {
+                } else if matches!(item.unmark().0, Value::List(_) | Value::Set(_)) {
                     // Block sequences under a key sit at the key's own indentation.
                     out.push('\n');
                     yaml_node(item, indent, false, out);

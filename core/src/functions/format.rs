@@ -20,7 +20,8 @@ pub(crate) fn formatlist(a: &Args) -> Result<Value, FuncError> {
     let args = a.rest(1);
     let mut rows: Option<(usize, usize)> = None;
     for (i, v) in args.iter().enumerate() {
-        if let Value::List(items) = v {
+        // A set is iterated in its order, as Terraform converts it to a list.
+        if let Value::List(items) | Value::Set(items) = v {
             match rows {
                 None => rows = Some((i, items.len())),
                 Some((j, len)) if len != items.len() => {
@@ -45,7 +46,7 @@ pub(crate) fn formatlist(a: &Args) -> Result<Value, FuncError> {
         let row: Vec<Value> = args
             .iter()
             .map(|v| match v {
-                Value::List(items) => items.get(k).cloned().unwrap_or(Value::Null),
+                Value::List(items) | Value::Set(items) => items.get(k).cloned().unwrap_or(Value::Null),
                 v => v.clone(),
             })
             .collect();

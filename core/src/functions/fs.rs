@@ -113,15 +113,14 @@ pub(crate) fn fileset(a: &Args) -> Result<Value, FuncError> {
         .map_err(|why| a.err(1, format!("failed to glob pattern \"{pattern}\": {why}")))?;
     let mut files = Vec::new();
     walk(&base, "", &mut files, &mut 0).map_err(|why| a.err(0, why))?;
-    let mut out: Vec<String> = files
+    let out: Vec<String> = files
         .into_iter()
         .filter(|f| {
             let parts: Vec<&str> = f.split('/').collect();
             compiled.iter().any(|segs| match_path(segs, &parts))
         })
         .collect();
-    out.sort();
-    Ok(Value::List(out.into_iter().map(Value::String).collect()))
+    Ok(super::set::set_of(out.into_iter().map(Value::String).collect()))
 }
 
 fn walk(dir: &Path, rel: &str, out: &mut Vec<String>, seen: &mut usize) -> Result<(), String> {
@@ -424,18 +423,18 @@ mod tests {
     fn fileset_globs() {
         let d = tree();
         let fs = |p: &str| at(d.path(), "fileset", vec![s("."), s(p)]);
-        assert_eq!(fs("*.txt"), Ok(sl(&["hello.txt"])));
-        assert_eq!(fs("files/*.txt"), Ok(sl(&["files/a.txt"])));
-        assert_eq!(fs("files/**/*.txt"), Ok(sl(&["files/a.txt", "files/sub/c.txt", "files/sub/deep/d.txt"])));
-        assert_eq!(fs("files/*.{txt,md}"), Ok(sl(&["files/a.txt", "files/b.md"])));
-        assert_eq!(fs("files/[ab].*"), Ok(sl(&["files/a.txt", "files/b.md"])));
-        assert_eq!(fs("files/[!a].??"), Ok(sl(&["files/b.md"])));
-        assert_eq!(fs("files"), Ok(sl(&[])));
+        assert_eq!(fs("*.txt"), Ok(ss(&["hello.txt"])));
+        assert_eq!(fs("files/*.txt"), Ok(ss(&["files/a.txt"])));
+        assert_eq!(fs("files/**/*.txt"), Ok(ss(&["files/a.txt", "files/sub/c.txt", "files/sub/deep/d.txt"])));
+        assert_eq!(fs("files/*.{txt,md}"), Ok(ss(&["files/a.txt", "files/b.md"])));
+        assert_eq!(fs("files/[ab].*"), Ok(ss(&["files/a.txt", "files/b.md"])));
+        assert_eq!(fs("files/[!a].??"), Ok(ss(&["files/b.md"])));
+        assert_eq!(fs("files"), Ok(ss(&[])));
         assert_eq!(
             at(d.path(), "fileset", vec![s("files"), s("**")]).map(|v| v.as_list().map(|l| l.len())),
             Ok(Some(4))
         );
-        assert_eq!(at(d.path(), "fileset", vec![s("missing"), s("*")]), Ok(sl(&[])));
+        assert_eq!(at(d.path(), "fileset", vec![s("missing"), s("*")]), Ok(ss(&[])));
         assert!(fs("files/[ab").unwrap_err().contains("failed to glob pattern"));
         assert!(fs("{a,b").unwrap_err().contains("unclosed '{'"));
     }

@@ -43,6 +43,7 @@ use std::path::Path;
 use tarn_sdk::Value;
 
 pub(crate) use args::Args;
+pub(crate) use set::set_of;
 
 /// What functions may need from their surroundings.
 pub struct FuncContext<'a> {

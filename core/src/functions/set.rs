@@ -1,6 +1,7 @@
-//! Sets as tarn represents them: sorted, de-duplicated lists. This file owns the one total
+//! Sets: `Value::Set` holds its elements sorted and de-duplicated. This file owns the one total
 //! order over values (numbers numerically, strings lexicographically), equality ignoring
-//! sensitive marks, and the set functions. Nothing else may define its own value ordering.
+//! sensitive marks, the one constructor of a set ([`set_of`]) and the set functions. Nothing
+//! else may define its own value ordering.
 
 use super::{Args, FuncError};
 use std::cmp::Ordering;
@@ -12,9 +13,10 @@ fn rank(v: &Value) -> u8 {
         Value::Number(_) => 1,
         Value::String(_) => 2,
         Value::List(_) => 3,
-        Value::Map(_) => 4,
-        Value::Null => 5,
-        Value::Unknown => 6,
+        Value::Set(_) => 4,
+        Value::Map(_) => 5,
+        Value::Null => 6,
+        Value::Unknown => 7,
         Value::Sensitive(inner) => rank(inner),
     }
 }
@@ -26,7 +28,7 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Ordering {
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::Number(x), Value::Number(y)) => x.cmp_value(y),
         (Value::String(x), Value::String(y)) => x.cmp(y),
-        (Value::List(x), Value::List(y)) => {
+        (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) => {
             for (p, q) in x.iter().zip(y) {
                 let o = compare(p, q);
                 if o != Ordering::Equal {
@@ -70,6 +72,12 @@ pub(crate) fn canonical(mut items: Vec<Value>) -> Vec<Value> {
     out
 }
 
+/// A set of `items`: the only way a `Value::Set` is built, so its elements are always in
+/// [`canonical`] order. The caller has unified the element types.
+pub(crate) fn set_of(items: Vec<Value>) -> Value {
+    Value::Set(canonical(items))
+}
+
 /// True if `v` is an element of `items`.
 pub(crate) fn has(items: &[Value], v: &Value) -> bool {
     items.iter().any(|x| same(x, v))
@@ -82,7 +90,7 @@ pub(crate) fn setunion(a: &Args) -> Result<Value, FuncError> {
     }
     // The sets are unified to one element type (as cty does) before the union.
     let all = super::convert::unify_elements(all).map_err(|()| a.err(0, "all elements must have the same type."))?;
-    Ok(Value::List(canonical(all)))
+    Ok(set_of(all))
 }
 
 /// Every argument as a set of one common element type: cty unifies the sets' element types
@@ -105,17 +113,19 @@ pub(crate) fn setintersection(a: &Args) -> Result<Value, FuncError> {
     let sets = unified_sets(a)?;
     let (first, others) = sets.split_first().map(|(f, o)| (f.clone(), o.to_vec())).unwrap_or_default();
     let keep = first.iter().filter(|v| others.iter().all(|o| has(o, v))).cloned().collect();
-    Ok(Value::List(canonical(keep)))
+    Ok(set_of(keep))
 }
 
 pub(crate) fn setsubtract(a: &Args) -> Result<Value, FuncError> {
     let sets = unified_sets(a)?;
     let (x, y) = (&sets[0], &sets[1]);
-    Ok(Value::List(canonical(x.iter().filter(|v| !has(y, v)).cloned().collect())))
+    Ok(set_of(x.iter().filter(|v| !has(y, v)).cloned().collect()))
 }
 
-/// Every combination of one element from each argument, the last argument varying fastest.
+/// Every combination of one element from each argument, the last argument varying fastest: a
+/// set when any argument is a set (as in Terraform), else a list.
 pub(crate) fn setproduct(a: &Args) -> Result<Value, FuncError> {
+    let any_set = a.all().iter().any(|v| matches!(v.unmark().0, Value::Set(_)));
     let mut sets = Vec::new();
     let mut size: usize = 1;
     for i in 0..a.len() {
@@ -137,7 +147,8 @@ pub(crate) fn setproduct(a: &Args) -> Result<Value, FuncError> {
             })
             .collect();
     }
-    Ok(Value::List(rows.into_iter().map(Value::List).collect()))
+    let rows = rows.into_iter().map(Value::List).collect();
+    Ok(if any_set { set_of(rows) } else { Value::List(rows) })
 }
 
 #[cfg(test)]
@@ -165,9 +176,15 @@ mod tests {
 
     #[test]
     fn set_functions() {
-        assert_eq!(ok("setunion", vec![sl(&["b", "a"]), sl(&["c", "a"])]), sl(&["a", "b", "c"]));
-        assert_eq!(ok("setintersection", vec![sl(&["a", "b"]), sl(&["b", "c"]), sl(&["b", "d"])]), sl(&["b"]));
-        assert_eq!(ok("setsubtract", vec![sl(&["a", "b", "c"]), sl(&["a", "c"])]), sl(&["b"]));
+        assert_eq!(ok("setunion", vec![sl(&["b", "a"]), sl(&["c", "a"])]), ss(&["a", "b", "c"]));
+        assert_eq!(ok("setintersection", vec![sl(&["a", "b"]), sl(&["b", "c"]), sl(&["b", "d"])]), ss(&["b"]));
+        assert_eq!(ok("setsubtract", vec![sl(&["a", "b", "c"]), sl(&["a", "c"])]), ss(&["b"]));
+        assert_eq!(ok("setunion", vec![ss(&["b"]), sl(&["a"])]), ss(&["a", "b"]));
+        // A product of lists is a list; with any set among them, a set.
+        assert_eq!(
+            ok("setproduct", vec![sl(&["b", "a"]), ss(&["x"])]),
+            Value::Set(vec![sl(&["a", "x"]), sl(&["b", "x"])])
+        );
         assert_eq!(
             ok("setproduct", vec![sl(&["dev", "prod"]), sl(&["a", "b"])]),
             l(vec![sl(&["dev", "a"]), sl(&["dev", "b"]), sl(&["prod", "a"]), sl(&["prod", "b"])])

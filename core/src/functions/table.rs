@@ -17,7 +17,14 @@ pub(crate) enum Ty {
     Any,
     String,
     Number,
+    /// `list(T)`: a set converts to the list of its elements.
     List,
+    /// A list or tuple, which Terraform declares as any type and checks itself: the set
+    /// reaches the function, which refuses it with Terraform's message (`Args::seq`).
+    Seq,
+    /// A list, tuple or set, reaching the function as given (the set functions, whose result
+    /// depends on whether an argument is a set).
+    Coll,
     Map,
 }
 
@@ -28,6 +35,8 @@ impl Ty {
             Ty::String => "string",
             Ty::Number => "number",
             Ty::List => "list",
+            Ty::Seq => "list or tuple",
+            Ty::Coll => "list or set",
             Ty::Map => "map",
         }
     }
@@ -103,7 +112,7 @@ const fn fv(name: &'static str, params: &'static [Param], variadic: Param, imp: 
     Spec { name, params, optional: &[], variadic: Some(variadic), marks: Marks::Deep, imp }
 }
 
-use Ty::{Any, List, Map, Number as N, String as S};
+use Ty::{Any, Coll, List, Map, Number as N, Seq, String as S};
 
 const STR: &[Param] = &[p("str", S)];
 const PATH: &[Param] = &[p("path", S)];
@@ -136,29 +145,29 @@ pub(crate) static TABLE: &[Spec] = &[
     f("regexall", &[p("pattern", S), p("string", S)], s::regexall),
     // collection
     f("length", &[p("value", Any)], c::length).shallow(),
-    fv("concat", &[], p("seqs", List), c::concat).shallow(),
+    fv("concat", &[], p("seqs", Seq), c::concat).shallow(),
     f("contains", &[p("list", List), pn("value", Any)], c::contains).shallow(),
     f("distinct", LIST, c::distinct),
-    f("element", &[p("list", List), p("index", N)], c::element).shallow(),
+    f("element", &[p("list", Seq), p("index", N)], c::element).shallow(),
     f("flatten", LIST, c::flatten).shallow(),
-    f("index", &[p("list", List), pn("value", Any)], c::index).shallow(),
+    f("index", &[p("list", Seq), pn("value", Any)], c::index).shallow(),
     f("keys", &[p("inputMap", Map)], c::keys).shallow(),
     f("values", &[p("mapping", Map)], c::values).shallow(),
     f("lookup", &[p("inputMap", Map), p("key", S)], c::lookup).shallow().opt(&[pn("default", Any)]),
     fv("merge", &[], pn("maps", Any), c::merge).shallow(),
     f("range", &[p("params", N)], c::range).opt(&[p("params", N), p("params", N)]),
     f("reverse", LIST, c::reverse).shallow(),
-    f("slice", &[p("list", List), p("start_index", N), p("end_index", N)], c::slice).shallow(),
+    f("slice", &[p("list", Seq), p("start_index", N), p("end_index", N)], c::slice).shallow(),
     f("sort", LIST, c::sort),
-    f("zipmap", &[p("keys", List), p("values", List)], c::zipmap).shallow(),
+    f("zipmap", &[p("keys", List), p("values", Seq)], c::zipmap).shallow(),
     fv("coalesce", &[pn("vals", Any)], pn("vals", Any), c::coalesce).raw(),
     fv("coalescelist", &[pn("vals", Any)], pn("vals", Any), c::coalescelist).shallow(),
     f("compact", LIST, c::compact),
     f("chunklist", &[p("list", List), p("size", N)], c::chunklist).shallow(),
-    fv("setunion", &[p("first_set", List)], p("other_sets", List), set::setunion),
-    fv("setintersection", &[p("first_set", List)], p("other_sets", List), set::setintersection),
-    f("setsubtract", &[p("a", List), p("b", List)], set::setsubtract),
-    fv("setproduct", &[p("sets", List), p("sets", List)], p("sets", List), set::setproduct),
+    fv("setunion", &[p("first_set", Coll)], p("other_sets", Coll), set::setunion),
+    fv("setintersection", &[p("first_set", Coll)], p("other_sets", Coll), set::setintersection),
+    f("setsubtract", &[p("a", Coll), p("b", Coll)], set::setsubtract),
+    fv("setproduct", &[p("sets", Coll), p("sets", Coll)], p("sets", Coll), set::setproduct),
     f("transpose", &[p("values", Map)], c::transpose),
     f("one", LIST, c::one).shallow(),
     f("alltrue", LIST, c::alltrue).shallow(),

@@ -19,6 +19,10 @@ pub fn l(items: Vec<Value>) -> Value {
 pub fn sl(items: &[&str]) -> Value {
     Value::List(items.iter().map(|x| s(x)).collect())
 }
+/// A set of strings, given in set order.
+pub fn ss(items: &[&str]) -> Value {
+    Value::Set(items.iter().map(|x| s(x)).collect())
+}
 pub fn m(entries: Vec<(&str, Value)>) -> Value {
     Value::map(entries)
 }

@@ -77,6 +77,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::List(_) => "a list",
+        Value::Set(_) => "a set",
         Value::Map(_) => "an object",
         _ => "not a bool",
     }

@@ -27,7 +27,9 @@ pub struct Diff {
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a.unmark().0, b.unmark().0) {
         (Value::Unknown, _) | (_, Value::Unknown) => false,
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::List(x) | Value::Set(x), Value::List(y) | Value::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
@@ -128,6 +130,17 @@ pub fn replacement(schema: &ResourceSchema, config: &Value) -> Value {
 mod tests {
     use super::*;
     use tarn_sdk::{AttributeSchema, Type};
+
+    /// A set recorded in state (or in an output) reads back as a JSON array, a list: the
+    /// next plan must see no change.
+    #[test]
+    fn a_set_is_the_same_as_the_list_it_was_recorded_as() {
+        let set = Value::Set(vec![Value::string("a"), Value::string("b")]);
+        let back = Value::from_json(&set.to_json_unmarked());
+        assert_eq!(back, Value::List(vec![Value::string("a"), Value::string("b")]));
+        assert!(same(&set, &back));
+        assert!(!same(&set, &Value::List(vec![Value::string("b"), Value::string("a")])));
+    }
 
     fn schema() -> ResourceSchema {
         ResourceSchema::new("t")

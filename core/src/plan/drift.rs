@@ -332,7 +332,7 @@ fn walk(b: Option<&Value>, a: Option<&Value>, path: &mut Vec<PathStep>, out: &mu
                 path.pop();
             }
         }
-        (Some(Value::List(bl)), Some(Value::List(al))) if bl.len() == al.len() => {
+        (Some(Value::List(bl) | Value::Set(bl)), Some(Value::List(al) | Value::Set(al))) if bl.len() == al.len() => {
             for (i, (x, y)) in bl.iter().zip(al).enumerate() {
                 path.push(PathStep::Index(i));
                 walk(Some(x), Some(y), path, out);

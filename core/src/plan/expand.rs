@@ -214,7 +214,7 @@ pub fn expand(
     }
     let unknown_keys = match v.unmark().0 {
         Value::Unknown => true,
-        Value::List(items) => items.iter().any(|i| i.is_unknown()),
+        Value::List(items) | Value::Set(items) => items.iter().any(|i| i.is_unknown()),
         _ => false,
     };
     if unknown_keys && world.validating {
@@ -238,7 +238,9 @@ pub fn expand(
                 key_deps,
             })
         }
-        Value::List(items) => {
+        // A set of strings, as Terraform requires; a list of strings is accepted too (tarn's
+        // leniency from before it had sets), with the same keys.
+        Value::List(items) | Value::Set(items) => {
             let mut keys = Vec::with_capacity(items.len());
             for item in items {
                 if item.contains_sensitive() {

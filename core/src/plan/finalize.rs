@@ -154,7 +154,9 @@ fn bug(change: &ResourceChange, detail: String) -> Diagnostics {
 fn consistent(planned: &Value, final_: &Value) -> bool {
     match (planned.unmark().0, final_.unmark().0) {
         (Value::Unknown, _) => true,
-        (Value::List(a), Value::List(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| consistent(x, y)),
+        (Value::List(a) | Value::Set(a), Value::List(b) | Value::Set(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| consistent(x, y))
+        }
         (Value::Map(a), Value::Map(b)) => a.iter().all(|(k, v)| b.get(k).is_some_and(|w| consistent(v, w))),
         (a, b) => a == b,
     }

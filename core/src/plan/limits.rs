@@ -25,7 +25,7 @@ pub fn depth(value: &Value) -> usize {
     while let Some((v, d)) = stack.pop() {
         deepest = deepest.max(d);
         match v {
-            Value::List(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Value::List(items) | Value::Set(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
             Value::Map(m) => stack.extend(m.values().map(|i| (i, d + 1))),
             Value::Sensitive(inner) => stack.push((inner, d + 1)),
             _ => {}

@@ -498,7 +498,8 @@ impl<'a> World<'a> {
             if let Some(err) = err {
                 diags.extend(err);
             }
-            out.insert(name.clone(), v);
+            // Providers see a set as the list of its elements (sets belong to the language).
+            out.insert(name.clone(), v.sets_as_lists());
         }
         for block in &body.blocks {
             let (v, d, err) = self.eval_body(&block.body, module, binding);

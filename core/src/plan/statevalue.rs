@@ -52,7 +52,7 @@ pub fn sensitive_paths(value: &Value) -> Vec<String> {
 fn collect(value: &Value, path: &mut String, out: &mut Vec<String>) {
     match value {
         Value::Sensitive(_) => out.push(if path.is_empty() { String::new() } else { path.clone() }),
-        Value::List(items) => {
+        Value::List(items) | Value::Set(items) => {
             for (i, v) in items.iter().enumerate() {
                 let len = path.len();
                 path.push('/');
@@ -95,7 +95,7 @@ fn mark_at(value: &mut Value, path: &[String]) {
                 mark_at(v, rest);
             }
         }
-        Value::List(items) => {
+        Value::List(items) | Value::Set(items) => {
             if let Some(v) = first.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
                 mark_at(v, rest);
             }

@@ -935,7 +935,7 @@ fn withheld(v: &Value) -> Value {
     match v {
         Value::Sensitive(_) => Value::Unknown,
         Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), withheld(v))).collect()),
-        Value::List(l) => Value::List(l.iter().map(withheld).collect()),
+        Value::List(l) | Value::Set(l) => Value::List(l.iter().map(withheld).collect()),
         other => other.clone(),
     }
 }

@@ -7,7 +7,7 @@ use crate::here;
 use std::sync::Arc;
 use tarn_core::exec::{self, ApplyContext, ApplyOptions, CancelToken, Event, EventSink};
 use tarn_core::plan::*;
-use tarn_sdk::Provider;
+use tarn_sdk::{Provider, Value};
 use tarn_state::{Backend, LockHolder, RunStart};
 
 struct Quiet;
@@ -44,6 +44,24 @@ resource "null_resource" "b" {
 
 output "first_b" {
   value = null_resource.b[0].id
+}
+
+# Sets: born from a set(T) variable and setunion, keyed by for_each, handed to the provider
+# (as lists) and recorded in state and outputs (as JSON arrays), then read back as lists: the
+# second plan must still see no change. (This in-memory backend keeps no outputs; diff.rs's
+# tests check that a recorded list equals the set it came from.)
+variable "names" {
+  type    = set(string)
+  default = ["q", "p", "q"]
+}
+
+resource "null_resource" "s" {
+  for_each = setunion(var.names, ["r"])
+  triggers = { name = each.key, all = join(",", var.names) }
+}
+
+output "names" {
+  value = var.names
 }
 "#;
 
@@ -93,7 +111,9 @@ async fn apply_then_replan_is_a_no_op() {
     let backend = Arc::new(MemoryBackend::new());
 
     let (plan, providers, vars) = plan_once(&config, &backend).await;
-    assert_eq!(plan.changes.iter().filter(|c| c.action == Action::Create).count(), 6);
+    assert_eq!(plan.changes.iter().filter(|c| c.action == Action::Create).count(), 9);
+    let names = plan.outputs.iter().find(|o| o.name == "names").and_then(|o| o.after.clone());
+    assert_eq!(names, Some(Value::Set(vec![Value::string("p"), Value::string("q")])), "a set(string) output is a set");
     let finalizer = ApplyEvaluator::new(config.clone(), vars, providers.schemas().clone(), &plan, ".".into());
     let ctx = ApplyContext {
         providers: providers.to_map(),
@@ -117,6 +137,9 @@ async fn apply_then_replan_is_a_no_op() {
     let a1 = &rows["null_resource.a[1]"];
     assert_eq!(b1.attributes["triggers"]["parent"], a1.attributes["id"], "b[1] was finalized with a[1]'s applied id");
     assert_eq!(b1.dependencies, vec!["null_resource.a[1]".to_string()]);
+    let s = &rows["null_resource.s[\"p\"]"];
+    assert_eq!(s.attributes["triggers"], serde_json::json!({"name": "p", "all": "p,q"}));
+    assert!(rows.contains_key("null_resource.s[\"r\"]"));
 
     let (again, _, _) = plan_once(&config, &backend).await;
     let changed: Vec<String> =

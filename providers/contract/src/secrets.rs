@@ -43,7 +43,7 @@ impl Secrets {
         while let Some((v, marked)) = stack.pop() {
             match v {
                 Value::Sensitive(inner) => stack.push((inner, true)),
-                Value::List(items) => stack.extend(items.iter().map(|i| (i, marked))),
+                Value::List(items) | Value::Set(items) => stack.extend(items.iter().map(|i| (i, marked))),
                 // Keys are not collected: under a mark they are mostly the attribute names of
                 // a sensitive object, and masking those would garble every body.
                 Value::Map(m) => stack.extend(m.values().map(|i| (i, marked))),

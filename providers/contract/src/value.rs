@@ -14,9 +14,16 @@ pub use crate::number::Number;
 
 /// A configuration or provider value.
 ///
-/// `List` serves HCL tuples, lists and sets (a set is a sorted, de-duplicated list); `Map`
-/// serves objects and maps. Map keys keep insertion order; functions that Terraform defines
-/// as sorting (`keys`, `values`, for-expressions over maps) sort explicitly.
+/// `List` serves HCL tuples and lists, `Set` sets, `Map` objects and maps. Map keys keep
+/// insertion order; functions that Terraform defines as sorting (`keys`, `values`,
+/// for-expressions over maps) sort explicitly.
+///
+/// A set is a language notion: the expression language refuses to index one or to pass it where
+/// Terraform requires a list or tuple, and prints it as `toset([...])`. Everywhere else it is a
+/// list: JSON (state, plans, the plugin protocol) writes it as an array, so it reads back as a
+/// `List`; [`Value::as_list`] gives the elements of both; [`Value::sets_as_lists`] is what the
+/// engine hands providers. Its elements are kept sorted and distinct by the language's one value
+/// order (tarn-core's `functions::set`), which is the only place that builds a `Set`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
     #[default]
@@ -25,6 +32,8 @@ pub enum Value {
     Number(Number),
     String(String),
     List(Vec<Value>),
+    /// Sorted, distinct elements (unknown ones last).
+    Set(Vec<Value>),
     Map(IndexMap<String, Value>),
     /// Known only after apply.
     Unknown,
@@ -68,8 +77,31 @@ impl Value {
         match self {
             Value::Sensitive(inner) => inner.unmark_deep(),
             Value::List(items) => Value::List(items.iter().map(Value::unmark_deep).collect()),
+            Value::Set(items) => Value::Set(items.iter().map(Value::unmark_deep).collect()),
             Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.unmark_deep())).collect()),
             v => v.clone(),
+        }
+    }
+
+    /// The value with every set, at every depth, made a list of its elements in set order:
+    /// what providers, state and plans see (the set notion belongs to the expression language).
+    /// Marks stay where they are.
+    pub fn sets_as_lists(&self) -> Value {
+        match self {
+            Value::Sensitive(inner) => Value::Sensitive(Box::new(inner.sets_as_lists())),
+            Value::List(items) | Value::Set(items) => Value::List(items.iter().map(Value::sets_as_lists).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.sets_as_lists())).collect()),
+            v => v.clone(),
+        }
+    }
+
+    /// The elements of a list, tuple or set (looking through a sensitive mark), else `None`.
+    /// Where a set must be refused (indexing, Terraform's list-or-tuple parameters), match
+    /// `Value::List` instead.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self.unmark().0 {
+            Value::List(l) | Value::Set(l) => Some(l),
+            _ => None,
         }
     }
 
@@ -81,7 +113,7 @@ impl Value {
     pub fn contains_sensitive(&self) -> bool {
         match self {
             Value::Sensitive(_) => true,
-            Value::List(items) => items.iter().any(Value::contains_sensitive),
+            Value::List(items) | Value::Set(items) => items.iter().any(Value::contains_sensitive),
             Value::Map(m) => m.values().any(Value::contains_sensitive),
             _ => false,
         }
@@ -96,7 +128,7 @@ impl Value {
         match self {
             Value::Unknown => false,
             Value::Sensitive(inner) => inner.is_wholly_known(),
-            Value::List(items) => items.iter().all(Value::is_wholly_known),
+            Value::List(items) | Value::Set(items) => items.iter().all(Value::is_wholly_known),
             Value::Map(m) => m.values().all(Value::is_wholly_known),
             _ => true,
         }
@@ -137,13 +169,6 @@ impl Value {
         self.as_number().and_then(Number::to_i64)
     }
 
-    pub fn as_list(&self) -> Option<&[Value]> {
-        match self.unmark().0 {
-            Value::List(l) => Some(l),
-            _ => None,
-        }
-    }
-
     pub fn as_map(&self) -> Option<&IndexMap<String, Value>> {
         match self.unmark().0 {
             Value::Map(m) => Some(m),
@@ -164,6 +189,7 @@ impl Value {
             Value::Number(_) => "number",
             Value::String(_) => "string",
             Value::List(_) => "list",
+            Value::Set(_) => "set",
             Value::Map(_) => "object",
             Value::Unknown => "unknown",
             Value::Sensitive(inner) => inner.type_name(),
@@ -192,7 +218,7 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => n.to_json(),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json_unmarked).collect()),
+            Value::List(l) | Value::Set(l) => serde_json::Value::Array(l.iter().map(Value::to_json_unmarked).collect()),
             Value::Map(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json_unmarked())).collect())
             }
@@ -206,7 +232,7 @@ impl Value {
         match self {
             Value::Sensitive(_) => serde_json::Value::String("(sensitive)".into()),
             Value::Unknown => serde_json::Value::String("(known after apply)".into()),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json_redacted).collect()),
+            Value::List(l) | Value::Set(l) => serde_json::Value::Array(l.iter().map(Value::to_json_redacted).collect()),
             Value::Map(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect())
             }
@@ -234,15 +260,11 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Number(n) => f.write_str(&n.to_text()),
             Value::String(s) => write!(f, "{s:?}"),
-            Value::List(items) => {
-                f.write_str("[")?;
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{v}")?;
-                }
-                f.write_str("]")
+            Value::List(items) => write_items(f, items),
+            Value::Set(items) => {
+                f.write_str("toset(")?;
+                write_items(f, items)?;
+                f.write_str(")")
             }
             Value::Map(m) => {
                 f.write_str("{")?;
@@ -260,6 +282,17 @@ impl fmt::Display for Value {
     }
 }
 
+fn write_items(f: &mut fmt::Formatter<'_>, items: &[Value]) -> fmt::Result {
+    f.write_str("[")?;
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{v}")?;
+    }
+    f.write_str("]")
+}
+
 /// The persisted form of a value, used in saved plans: known values as plain JSON, marks as
 /// one-key objects `{"$tarn":"unknown"}` / `{"$tarn":"sensitive","v":...}`. Sensitive payloads
 /// are written by the caller's encryption layer, never here in clear: serializing a sensitive
@@ -274,7 +307,7 @@ impl From<&Value> for WireValue {
             match v {
                 Value::Unknown => serde_json::json!({"$tarn": "unknown"}),
                 Value::Sensitive(_) => serde_json::json!({"$tarn": "sensitive"}),
-                Value::List(l) => serde_json::Value::Array(l.iter().map(enc).collect()),
+                Value::List(l) | Value::Set(l) => serde_json::Value::Array(l.iter().map(enc).collect()),
                 Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), enc(v))).collect()),
                 v => v.to_json_unmarked(),
             }
@@ -334,6 +367,20 @@ mod tests {
     }
 
     #[test]
+    fn a_set_is_a_list_outside_the_language() {
+        let set = Value::Set(vec![Value::string("a"), Value::string("b").sensitive()]);
+        let v = Value::map([("s", set.clone())]);
+        assert_eq!(set.as_list().map(<[Value]>::len), Some(2));
+        assert_eq!(format!("{set}"), "toset([\"a\", (sensitive value)])");
+        assert_eq!(v.to_json_redacted().to_string(), r#"{"s":["a","(sensitive)"]}"#);
+        assert_eq!(WireValue::from(&v).to_value().get("s").map(Value::type_name), Some("list"));
+        let plain = v.sets_as_lists();
+        assert_eq!(plain.get("s"), Some(&Value::List(vec![Value::string("a"), Value::string("b").sensitive()])));
+        assert!(plain.contains_sensitive());
+        assert_eq!(set.type_name(), "set");
+    }
+
+    #[test]
     fn integral_numbers_print_without_fraction() {
         assert_eq!(number_to_json(&Number::from(3.0)).to_string(), "3");
         assert_eq!(format_number(&Number::from(2.5)), "2.5");
@@ -360,6 +407,7 @@ mod tests {
             Number(f64),
             String(String),
             List(Vec<WithF64>),
+            Set(Vec<WithF64>),
             Map(IndexMap<String, WithF64>),
             Unknown,
             Sensitive(Box<WithF64>),

@@ -56,7 +56,7 @@ fn strings(v: &Value, out: &mut Vec<String>) {
         Value::String(s) => out.push(s.clone()),
         Value::Number(_) | Value::Bool(_) => out.push(v.to_json_unmarked().to_string()),
         Value::Sensitive(inner) => strings(inner, out),
-        Value::List(l) => l.iter().for_each(|x| strings(x, out)),
+        Value::List(l) | Value::Set(l) => l.iter().for_each(|x| strings(x, out)),
         Value::Map(m) => m.values().for_each(|x| strings(x, out)),
         Value::Null | Value::Unknown => {}
     }
@@ -65,7 +65,7 @@ fn strings(v: &Value, out: &mut Vec<String>) {
 fn marked(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Sensitive(inner) => strings(inner, out),
-        Value::List(l) => l.iter().for_each(|x| marked(x, out)),
+        Value::List(l) | Value::Set(l) => l.iter().for_each(|x| marked(x, out)),
         Value::Map(m) => m.values().for_each(|x| marked(x, out)),
         _ => {}
     }

@@ -19,7 +19,8 @@ pub fn encode(v: &Value) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Number(n) => number_to_json(n),
         Value::String(s) => Json::String(s.clone()),
-        Value::List(l) => Json::Array(l.iter().map(encode).collect()),
+        // A set travels as an array, exactly as a list: the protocol has no set.
+        Value::List(l) | Value::Set(l) => Json::Array(l.iter().map(encode).collect()),
         Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), encode(v))).collect()),
     }
 }

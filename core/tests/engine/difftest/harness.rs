@@ -289,7 +289,7 @@ pub fn value_json(v: &Value) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Number(n) => Json::Num(canonical_number(&n.to_text())),
         Value::String(s) => Json::Str(s.clone()),
-        Value::List(items) => Json::Arr(items.iter().map(value_json).collect()),
+        Value::List(items) | Value::Set(items) => Json::Arr(items.iter().map(value_json).collect()),
         Value::Map(m) => Json::Obj(m.iter().map(|(k, v)| (k.clone(), value_json(v))).collect()),
         Value::Unknown => Json::Str("(unknown)".into()),
         Value::Sensitive(inner) => value_json(inner),
@@ -302,7 +302,7 @@ pub const INFINITY: &str = "(infinity)";
 fn contains_infinity(v: &Value) -> bool {
     match v {
         Value::Number(n) => n.is_infinite(),
-        Value::List(items) => items.iter().any(contains_infinity),
+        Value::List(items) | Value::Set(items) => items.iter().any(contains_infinity),
         Value::Map(m) => m.values().any(contains_infinity),
         Value::Sensitive(inner) => contains_infinity(inner),
         _ => false,
@@ -312,7 +312,7 @@ fn contains_infinity(v: &Value) -> bool {
 fn contains_unknown(v: &Value) -> bool {
     match v {
         Value::Unknown => true,
-        Value::List(items) => items.iter().any(contains_unknown),
+        Value::List(items) | Value::Set(items) => items.iter().any(contains_unknown),
         Value::Map(m) => m.values().any(contains_unknown),
         Value::Sensitive(inner) => contains_unknown(inner),
         _ => false,
