@@ -28,12 +28,27 @@ pub struct EngineConf {
     /// How long OpenNebula may take (a deploy, a resize, an undeploy).
     pub timeout: Duration,
     /// How many refused requests the `serve-refused` history keeps (`:refused_history:`, a
-    /// tarn extension like `:mapping:`; default [`REFUSED_HISTORY`]).
+    /// tarn extension like `:mapping:`; default [`HISTORY`]).
     pub refused_history: usize,
+    /// How many runs each runtime's own history keeps (`:history:`, a tarn extension; default
+    /// [`HISTORY`]): every request on a runtime is a run, so a device that polls would
+    /// otherwise grow it without end.
+    pub history: usize,
 }
 
-/// The default of `:refused_history:`.
-pub const REFUSED_HISTORY: usize = 1000;
+/// The default of `:refused_history:` and of `:history:`.
+pub const HISTORY: usize = 1000;
+
+/// A history bound from `:KEY:`: a whole number of at least 1, [`HISTORY`] when absent.
+fn retention(document: &Json, key: &str) -> Result<usize, String> {
+    match document.get(key) {
+        None => Ok(HISTORY),
+        Some(n) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
+            Some(n) if n >= 1 => Ok(n),
+            _ => Err(format!(":{key}: must be a whole number of at least 1, not {n}")),
+        },
+    }
+}
 
 impl EngineConf {
     /// Reads `path`, or the defaults.
@@ -63,14 +78,9 @@ impl EngineConf {
             Some(p) => u16::try_from(p).map_err(|_| format!(":port: {p} is not a TCP port"))?,
         };
         let timeout = Duration::from_secs(document.get("timeout").and_then(Json::as_u64).unwrap_or(30).max(1));
-        let refused_history = match document.get("refused_history") {
-            None => REFUSED_HISTORY,
-            Some(n) => match n.as_u64().and_then(|n| usize::try_from(n).ok()) {
-                Some(n) if n >= 1 => n,
-                _ => return Err(format!(":refused_history: must be a whole number of at least 1, not {n}")),
-            },
-        };
-        Ok(EngineConf { document, host, port, timeout, refused_history })
+        let refused_history = retention(&document, "refused_history")?;
+        let history = retention(&document, "history")?;
+        Ok(EngineConf { document, host, port, timeout, refused_history, history })
     }
 
     /// Where to listen, from `:host:` and `:port:`.

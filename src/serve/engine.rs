@@ -118,6 +118,8 @@ pub struct Engine {
     timeout: Duration,
     /// How many runs the `serve-refused` history keeps.
     refused_history: usize,
+    /// How many runs each runtime's history keeps.
+    history: usize,
     cwd: PathBuf,
     key_path: PathBuf,
     state_key: bool,
@@ -141,6 +143,7 @@ impl Engine {
             provider: conf.provider_block(),
             timeout: conf.timeout,
             refused_history: conf.refused_history,
+            history: conf.history,
             cwd,
             key_path,
             state_key,
@@ -386,6 +389,11 @@ impl Engine {
         if let Some(loss) = run.close().await {
             return Err(Failure::Failed(format!("the run lost its state lock: {}", loss.reason), None));
         }
+        // Bounded (`:history:`), still under the runtime's turn: a device polling its runtime
+        // makes a run of every GET.
+        if let Err(e) = backend.prune_history(self.history).await {
+            tracing::warn!(workspace, error = %e, "could not prune the runtime's history");
+        }
         if let Applied::Executed { report, .. } = applied? {
             if report.outcome != ApplyOutcome::Success {
                 let why: Vec<String> =
@@ -402,7 +410,8 @@ impl Engine {
     /// A request answered `refusal` before any run recorded it: one line in `workspace`'s
     /// history all the same (outcome `failed`, the code and the reason in its command and
     /// summary), so `tarn history` has every request. Never the credentials or the body.
-    /// The `serve-refused` history keeps the newest `:refused_history:` lines (default 1000).
+    /// The `serve-refused` history keeps the newest `:refused_history:` lines, a runtime's the
+    /// newest `:history:` (default 1000 each).
     pub async fn record_refusal(&self, workspace: &str, command: &str, refusal: &ApiError) {
         let line = format!("{command} → {} {}", refusal.status.as_u16(), refusal.error);
         let summary = serde_json::json!({
@@ -415,10 +424,9 @@ impl Engine {
             let start = RunStart { command: command.to_string(), holder: holder(&line), summary: summary.clone() };
             let id = backend.begin_run(start).await.map_err(|e| e.to_string())?;
             backend.finish_run(&id, RunOutcome::Failed, summary).await.map_err(|e| e.to_string())?;
-            if workspace == REFUSED_WORKSPACE {
-                // Bounded: a flood of bad requests keeps only the newest (`:refused_history:`).
-                backend.prune_history(self.refused_history).await.map_err(|e| e.to_string())?;
-            }
+            // Bounded: a flood of bad requests keeps only the newest.
+            let keep = if workspace == REFUSED_WORKSPACE { self.refused_history } else { self.history };
+            backend.prune_history(keep).await.map_err(|e| e.to_string())?;
             Ok::<(), String>(())
         };
         if let Err(e) = recorded.await {

@@ -499,9 +499,37 @@ fn serve_answers_423_while_a_function_is_not_running_and_get_shows_the_real_stat
 /// The `serve-refused` history is bounded by `:refused_history:`: after more refusals than
 /// it keeps, only the newest are left, the latest among them.
 #[test]
-fn serve_refused_history_keeps_the_newest_refusals() {
-    let conf = std::fs::read_to_string(format!("{SPECS}/etc/engine.conf")).unwrap() + "\n:refused_history: 3\n";
+fn serve_histories_keep_the_newest_runs_and_refusals() {
+    let conf =
+        std::fs::read_to_string(format!("{SPECS}/etc/engine.conf")).unwrap() + "\n:refused_history: 3\n:history: 4\n";
     let s = Server::start_with_conf(&conf);
+    // A device polling its runtime: every GET is a run, the runtime's history keeps the newest 4.
+    let created = s.create(r#"{"SERVERLESS_RUNTIME": {"NAME": "polled", "FAAS": {"FLAVOUR": "Function"}}}"#);
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = sr(&created)["ID"].as_u64().unwrap();
+    let ws = workspace(&created);
+    for _ in 0..5 {
+        assert_eq!(s.runtime("GET", id, None).status, 200);
+    }
+    let bogus = r#"{"SERVERLESS_RUNTIME": {"NAME": "no faas"}}"#;
+    assert_eq!(s.runtime("PUT", id, Some(bogus)).status, 500, "a body that is not a runtime");
+    let history = s.stack.tarn(&["--sandbox", "--workspace", &ws, "history", "--json"]).ok().json();
+    let commands: Vec<String> =
+        history["runs"].as_array().unwrap().iter().map(|r| r["command"].as_str().unwrap().to_string()).collect();
+    let get = format!("tarn serve: GET /serverless-runtimes/{id}");
+    assert_eq!(
+        commands,
+        [
+            format!("tarn serve: PUT /serverless-runtimes/{id} → 500 Invalid Serverless Runtime specification"),
+            get.clone(),
+            get.clone(),
+            get,
+        ],
+        "newest first, four kept: the create and the first GETs are gone"
+    );
+    assert_eq!(s.runtime("DELETE", id, None).status, 204);
+    assert!(s.live_services().is_empty());
+
     for n in 0..6 {
         let a = s.call("GET", "/serverless-runtimes/{id}", &format!("/serverless-runtimes/{}", 900 + n), None, None);
         assert_eq!(a.status, 401);
@@ -524,6 +552,12 @@ fn serve_refused_history_keeps_the_newest_refusals() {
         .tarn(&["--sandbox", "serve", "--config", "bad.conf", "--listen", "127.0.0.1:0"])
         .code(1)
         .stderr_has(":refused_history: must be a whole number of at least 1, not 0");
+    let conf = std::fs::read_to_string(format!("{SPECS}/etc/engine.conf")).unwrap() + "\n:history: -2\n";
+    s.stack.write("bad.conf", &conf);
+    s.stack
+        .tarn(&["--sandbox", "serve", "--config", "bad.conf", "--listen", "127.0.0.1:0"])
+        .code(1)
+        .stderr_has(":history: must be a whole number of at least 1, not -2");
 }
 
 /// SIGTERM with a create in flight: the create is answered 201, then the server exits 0.
