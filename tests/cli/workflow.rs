@@ -164,13 +164,16 @@ fn a_rollback_that_fails_exits_4_and_the_state_says_what_exists() {
 #[test]
 fn ctrl_c_during_apply_drains_then_keeps_what_finished() {
     let s = Stack::with(&format!(
-        "{FAULT_PROVIDER}\nresource \"fault_object\" \"first\" {{\n  count      = 4\n  name       = \"first-${{count.index}}\"\n  latency_ms = 500\n}}\n\nresource \"fault_object\" \"second\" {{\n  count      = 4\n  name       = \"second-${{count.index}}\"\n  value      = fault_object.first[count.index].id\n  latency_ms = 300\n}}\n"
+        "{FAULT_PROVIDER}\nresource \"fault_object\" \"first\" {{\n  count      = 4\n  name       = \"first-${{count.index}}\"\n  latency_ms = 1500\n}}\n\nresource \"fault_object\" \"second\" {{\n  count      = 4\n  name       = \"second-${{count.index}}\"\n  value      = fault_object.first[count.index].id\n  latency_ms = 300\n}}\n"
     ));
     let mut child = s.spawn(&["apply", "--auto-approve"]);
     let lines = Lines::follow(child.stdout.take().unwrap());
     let errors = Lines::follow(child.stderr.take().unwrap());
-    wait_for("the first creates to start", Duration::from_secs(20), || {
-        lines.text().contains("Creating...").then_some(())
+    // All four first creates in flight (each takes 1.5 s), none of the second yet: on a loaded
+    // machine the first "Creating..." line can come well before the fourth.
+    wait_for("the four first creates to start", Duration::from_secs(20), || {
+        let text = lines.text();
+        (0..4).all(|i| text.contains(&format!("fault_object.first[{i}]: Creating..."))).then_some(())
     });
     // SAFETY: signalling our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
