@@ -201,17 +201,8 @@ mod tests {
     #[test]
     fn a_plan_document_keeps_its_documented_field_order() {
         let change = ResourceChange {
-            address: "null_resource.a[0]".parse().expect("address"),
-            provider: "null".into(),
-            action: Action::Create,
-            before: None,
             after: Some(Value::map([("id", Value::Unknown), ("s", Value::string("x").sensitive())])),
-            reasons: Vec::new(),
-            irreversible: false,
-            notes: Vec::new(),
-            dependencies: Vec::new(),
-            deposed: None,
-            prior_provider: None,
+            ..ResourceChange::new("null_resource.a[0]".parse().expect("address"), "null", Action::Create)
         };
         let p = Plan {
             format_version: tarn_core::plan::PLAN_FORMAT_VERSION,

@@ -320,17 +320,12 @@ mod tests {
 
     fn create(i: usize) -> ResourceChange {
         ResourceChange {
-            address: format!("null_resource.a[{i}]").parse::<Address>().expect("address"),
-            provider: "null".into(),
-            action: Action::Create,
-            before: None,
             after: Some(Value::map([("name", Value::string(format!("n{i}"))), ("id", Value::Unknown)])),
-            reasons: Vec::new(),
-            irreversible: false,
-            notes: Vec::new(),
-            dependencies: Vec::new(),
-            deposed: None,
-            prior_provider: None,
+            ..ResourceChange::new(
+                format!("null_resource.a[{i}]").parse::<Address>().expect("address"),
+                "null",
+                Action::Create,
+            )
         }
     }
 

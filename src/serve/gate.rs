@@ -74,17 +74,9 @@ mod tests {
     fn plan_with(functions: Json) -> Plan {
         let before = Value::from_json(&json!({"name": "n", "functions": functions}));
         let change = ResourceChange {
-            address: ADDRESS.parse().unwrap(),
-            provider: "opennebula".into(),
-            action: Action::NoOp,
             before: Some(before.clone()),
             after: Some(before),
-            reasons: Vec::new(),
-            irreversible: false,
-            notes: Vec::new(),
-            dependencies: Vec::new(),
-            deposed: None,
-            prior_provider: None,
+            ..ResourceChange::new(ADDRESS.parse().unwrap(), "opennebula", Action::NoOp)
         };
         let mut plan: Plan = serde_json::from_value(json!({
             "format_version": 3, "tarn_version": "t", "created_at": "now",

@@ -181,6 +181,24 @@ pub struct ResourceChange {
 }
 
 impl ResourceChange {
+    /// A change of `address` through `provider` with nothing more to it: no values, reasons,
+    /// notes or dependencies, the current object's. Callers fill in what their change has.
+    pub fn new(address: Address, provider: impl Into<String>, action: Action) -> ResourceChange {
+        ResourceChange {
+            address,
+            provider: provider.into(),
+            action,
+            before: None,
+            after: None,
+            reasons: Vec::new(),
+            irreversible: false,
+            notes: Vec::new(),
+            dependencies: Vec::new(),
+            deposed: None,
+            prior_provider: None,
+        }
+    }
+
     /// The provider configuration an op of this change goes through: the delete of the old
     /// object through the configuration it lives behind, everything else through `provider`.
     pub fn provider_for(&self, kind: OpKind) -> &str {

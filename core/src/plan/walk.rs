@@ -316,19 +316,7 @@ impl Walk<'_> {
         if let Some(&i) = self.prior_index.get(&address) {
             self.consumed[i] = true;
         }
-        let change = ResourceChange {
-            address,
-            provider,
-            action: Action::NoOp,
-            before: None,
-            after: None,
-            reasons: Vec::new(),
-            irreversible: false,
-            notes: Vec::new(),
-            dependencies: Vec::new(),
-            deposed: None,
-            prior_provider: None,
-        };
+        let change = ResourceChange::new(address, provider, Action::NoOp);
         self.add(
             Planned {
                 change,
