@@ -146,11 +146,7 @@ impl Server {
         let mut child = stack.spawn(&args);
         let stdout = Lines::follow(child.stdout.take().unwrap());
         let stderr = Lines::follow(child.stderr.take().unwrap());
-        let addr = wait_for("tarn serve to listen", Duration::from_secs(60), || {
-            let text = stdout.text();
-            let at = text.find("on http://")?;
-            Some(text[at + 10..].split_whitespace().next()?.to_string())
-        });
+        let addr = listening_addr(&stdout);
         let emulator = wait_for("the emulator's address", Duration::from_secs(10), || {
             let text = stderr.text();
             let at = text.find("OpenNebula emulator at http://")?;
@@ -190,6 +186,15 @@ impl Server {
     fn live_services(&self) -> Vec<Json> {
         self.world()["services"].as_array().cloned().unwrap_or_default()
     }
+}
+
+/// The address a `tarn serve` prints once it listens (`… on http://ADDR`), waited for.
+pub(crate) fn listening_addr(stdout: &Lines) -> String {
+    wait_for("tarn serve to listen", Duration::from_secs(60), || {
+        let text = stdout.text();
+        let at = text.find("on http://")?;
+        Some(text[at + 10..].split_whitespace().next()?.to_string())
+    })
 }
 
 pub(crate) fn workspace(a: &Answer) -> String {

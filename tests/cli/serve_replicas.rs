@@ -6,7 +6,7 @@
 //! state lock: one resizes, the other answers 423, and no two runs of the runtime overlap.
 
 use crate::harness::{Lines, Running, Stack, wait_for};
-use crate::serve::{DEVICE, http, workspace};
+use crate::serve::{DEVICE, http, listening_addr, workspace};
 use serde_json::{Value as Json, json};
 use std::time::Duration;
 use tarn_state::postgres::testing::TestPostgres;
@@ -21,11 +21,7 @@ fn replica(dir: &Stack, state: &str) -> Replica {
     let mut child = dir.spawn(&["serve", "--config", "engine.conf", "--state", state, "--listen", "127.0.0.1:0"]);
     let stdout = Lines::follow(child.stdout.take().unwrap());
     let stderr = Lines::follow(child.stderr.take().unwrap());
-    let addr = wait_for("tarn serve to listen", Duration::from_secs(60), || {
-        let text = stdout.text();
-        let at = text.find("on http://")?;
-        Some(text[at + 10..].split_whitespace().next()?.to_string())
-    });
+    let addr = listening_addr(&stdout);
     assert!(stdout.text().contains("postgres://"), "the state is PostgreSQL: {}", stdout.text());
     Replica { addr, _child: child, _stderr: stderr }
 }
